@@ -1,0 +1,34 @@
+# The two commands a new user runs on a fresh Debian bookworm machine:
+#   make run    build, start vyos-sim on loopback and the netconverge daemon on manifests/
+#   make test   build and run every test (unit, integration over loopback, end to end)
+# Both install missing Debian packages first (scripts/install-deps.sh).
+
+BUILD_DIR  ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= 2
+CMAKE_ARGS ?=
+
+.PHONY: all deps configure build test run bench crash-test clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+run: build
+	@scripts/demo.sh $(BUILD_DIR)
+
+bench: build
+	@$(BUILD_DIR)/bin/netconverge-bench --sim $(BUILD_DIR)/bin/vyos-sim
+
+clean:
+	@rm -rf $(BUILD_DIR)

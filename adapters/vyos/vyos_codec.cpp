@@ -1,0 +1,264 @@
+#include "adapters/vyos/vyos_codec.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+namespace nc::vyos {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void Str(Writer& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
+
+std::string First(const ConfigNode* n) { return n && n->leaf && !n->values.empty() ? n->values.front() : ""; }
+
+// Flattens a subtree into "path value" strings, skipping the children listed in `managed`.
+void Flatten(const ConfigNode& n, const std::string& prefix, std::vector<std::string>& out) {
+  if (n.leaf) {
+    if (n.values.empty()) out.push_back(prefix);
+    for (const auto& v : n.values) out.push_back(prefix + " " + v);
+    return;
+  }
+  if (n.children.empty()) out.push_back(prefix);
+  for (const auto& [name, child] : n.children) Flatten(child, prefix.empty() ? name : prefix + " " + name, out);
+}
+
+void WriteCommand(Writer& w, const Command& c) {
+  w.StartObject();
+  w.Key("op");
+  Str(w, c.op);
+  w.Key("path");
+  w.StartArray();
+  for (const auto& p : c.path) Str(w, p);
+  w.EndArray();
+  if (c.value) {
+    w.Key("value");
+    Str(w, *c.value);
+  }
+  w.EndObject();
+}
+
+std::vector<std::string> RulePath(int n) { return {"nat", "destination", "rule", std::to_string(n)}; }
+
+}  // namespace
+
+std::string ToCliLine(const Command& c) {
+  std::string s = c.op + " " + JoinPath(c.path);
+  if (c.value) s += " '" + *c.value + "'";
+  return s;
+}
+
+core::NatRule NatRuleFromNode(const ConfigNode& rule) {
+  core::NatRule r;
+  for (const auto& [name, child] : rule.children) {
+    if (name == "description") {
+      r.description = First(&child);
+    } else if (name == "inbound-interface") {
+      if (child.leaf) {  // VyOS <= 1.3: `inbound-interface eth0`
+        r.inbound_interface = First(&child);
+      } else {
+        for (const auto& [k, v] : child.children) {
+          if (k == "name" || k == "interface-name") r.inbound_interface = First(&v);
+          else Flatten(v, "inbound-interface " + k, r.unmanaged);
+        }
+      }
+    } else if (name == "protocol") {
+      r.protocol = First(&child);
+    } else if (name == "destination" || name == "source" || name == "translation") {
+      for (const auto& [k, v] : child.children) {
+        if (name == "destination" && k == "address") r.destination_address = First(&v);
+        else if (name == "destination" && k == "port") r.destination_port = First(&v);
+        else if (name == "source" && k == "address") r.source_address = First(&v);
+        else if (name == "translation" && k == "address") r.translation_address = First(&v);
+        else if (name == "translation" && k == "port") r.translation_port = First(&v);
+        else Flatten(v, name + " " + k, r.unmanaged);
+      }
+    } else if (name == "disable") {
+      r.disabled = true;
+    } else {
+      Flatten(child, name, r.unmanaged);
+    }
+  }
+  std::sort(r.unmanaged.begin(), r.unmanaged.end());
+  return r;
+}
+
+std::map<int, core::NatRule> DestinationRules(const ConfigNode& nat_destination) {
+  std::map<int, core::NatRule> out;
+  auto it = nat_destination.children.find("rule");
+  if (it == nat_destination.children.end()) return out;
+  for (const auto& [num, node] : it->second.children) {
+    int64_t n = 0;
+    if (!core::ParseInt(num, 1, 999999, &n)) continue;
+    out[static_cast<int>(n)] = NatRuleFromNode(node);
+  }
+  return out;
+}
+
+Result<std::map<int, core::NatRule>> DestinationRulesFromJson(std::string_view data_json) {
+  auto tree = FromJson(data_json);
+  if (!tree) return tl::unexpected(tree.error());
+  return DestinationRules(*tree);
+}
+
+std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule) {
+  std::vector<Command> out;
+  const auto base = RulePath(number);
+  auto set = [&](std::initializer_list<const char*> sub, const std::string& value) {
+    if (value.empty()) return;
+    auto p = base;
+    for (const char* s : sub) p.emplace_back(s);
+    out.push_back(Command{"set", std::move(p), value});
+  };
+  set({"description"}, rule.description);
+  set({"inbound-interface", "name"}, rule.inbound_interface);
+  set({"protocol"}, rule.protocol);
+  set({"destination", "address"}, rule.destination_address);
+  set({"destination", "port"}, rule.destination_port);
+  set({"source", "address"}, rule.source_address);
+  set({"translation", "address"}, rule.translation_address);
+  set({"translation", "port"}, rule.translation_port);
+  if (rule.disabled) {
+    auto p = base;
+    p.emplace_back("disable");
+    out.push_back(Command{"set", std::move(p), std::nullopt});
+  }
+  return out;
+}
+
+std::vector<Command> ChangeCommands(const core::RuleChange& change) {
+  std::vector<Command> out;
+  if (change.kind != core::ChangeKind::kAdd) out.push_back(Command{"delete", RulePath(change.number), std::nullopt});
+  if (change.after) {
+    auto sets = RuleSetCommands(change.number, *change.after);
+    out.insert(out.end(), sets.begin(), sets.end());
+  }
+  return out;
+}
+
+std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes) {
+  std::vector<std::vector<Command>> batches;
+  std::vector<Command> current;
+  int64_t size = 128;  // envelope, key, confirm_time
+  for (const auto& ch : plan.changes) {
+    auto cmds = ChangeCommands(ch);
+    int64_t need = 0;
+    for (const auto& c : cmds) need += static_cast<int64_t>(EncodeConfigure("", {c}, 0).size());
+    if (!current.empty() && size + need > max_body_bytes) {
+      batches.push_back(std::move(current));
+      current.clear();
+      size = 128;
+    }
+    current.insert(current.end(), cmds.begin(), cmds.end());
+    size += need;
+  }
+  if (!current.empty()) batches.push_back(std::move(current));
+  return batches;
+}
+
+std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands, int confirm_minutes) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("key");
+  Str(w, key);
+  w.Key("commands");
+  w.StartArray();
+  for (const auto& c : commands) WriteCommand(w, c);
+  w.EndArray();
+  if (confirm_minutes > 0) {
+    w.Key("confirm_time");
+    w.Int(confirm_minutes);
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string EncodeRetrieve(const std::string& key, const std::string& op, const std::vector<std::string>& path) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("key");
+  Str(w, key);
+  w.Key("op");
+  Str(w, op);
+  w.Key("path");
+  w.StartArray();
+  for (const auto& p : path) Str(w, p);
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string EncodeOp(const std::string& key, const std::string& op) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("key");
+  Str(w, key);
+  w.Key("op");
+  Str(w, op);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string RedactKey(std::string body, const std::string& key) {
+  if (key.empty()) return body;
+  for (size_t pos = body.find(key); pos != std::string::npos; pos = body.find(key, pos + 5))
+    body.replace(pos, key.size(), "*****");
+  return body;
+}
+
+Result<Envelope> ParseEnvelope(std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("success") || !doc["success"].IsBool())
+    return MakeError(ErrorCode::kUnavailable, "response is not a VyOS API envelope");
+  Envelope e;
+  e.success = doc["success"].GetBool();
+  if (doc.HasMember("data")) {
+    const auto& d = doc["data"];
+    if (d.IsString()) e.data_text = std::string(d.GetString(), d.GetStringLength());
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    d.Accept(w);
+    e.data_json.assign(buf.GetString(), buf.GetSize());
+  }
+  if (doc.HasMember("error") && doc["error"].IsString())
+    e.error.assign(doc["error"].GetString(), doc["error"].GetStringLength());
+  return e;
+}
+
+bool SupportsCommitConfirm(const std::string& version) {
+  // Rolling builds: "1.5-rolling-202506010000" or "2025.06.01-0019-rolling"; releases "1.5.0",
+  // "1.4.3", "2025.11" (circinus and later are dated).
+  std::string digits;
+  for (char c : version)
+    if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
+  if (version.find("rolling") != std::string::npos) {
+    std::string date;
+    auto pos = version.find("rolling-");
+    if (pos != std::string::npos) date = version.substr(pos + 8, 8);
+    else if (version.size() >= 10 && version[4] == '.') date = version.substr(0, 4) + version.substr(5, 2) + version.substr(8, 2);
+    return date.size() == 8 && date >= "20250530";
+  }
+  int major = 0;
+  int minor = 0;
+  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) return false;
+  if (major >= 2000) return true;  // dated release names (2025.x and later)
+  return major > 1 || (major == 1 && minor >= 5);
+}
+
+bool IsLockedError(std::string_view error) {
+  return error.find("temporarily locked") != std::string_view::npos;
+}
+
+bool IsEmptyPathError(std::string_view error) {
+  return error.find("Configuration under specified path is empty") != std::string_view::npos;
+}
+
+}  // namespace nc::vyos

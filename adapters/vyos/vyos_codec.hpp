@@ -1,0 +1,73 @@
+// Model <-> VyOS HTTP API translation for destination NAT: showConfig JSON and config.boot trees
+// to NatRule (both eras of `inbound-interface`, string-or-array values, valueless `{}`), plans to
+// `/configure` command lists (delete + every set of a changed rule, protocol always with ports),
+// request bodies and the response envelope. Pure: strings in, values out.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/vyos/config_tree.hpp"
+#include "adapters/vyos/schema.hpp"
+#include "controller/core/model.hpp"
+#include "controller/core/plan.hpp"
+
+namespace nc::vyos {
+
+struct Command {
+  std::string op;  // set | delete
+  std::vector<std::string> path;
+  std::optional<std::string> value;
+  bool operator==(const Command&) const = default;
+};
+
+/// "set nat destination rule 10001 protocol 'tcp'" (the CLI form, for plans and the audit log).
+std::string ToCliLine(const Command& c);
+
+/// A rule node (the children of `rule N`) as the model sees it.
+core::NatRule NatRuleFromNode(const ConfigNode& rule);
+/// All rules of a `nat destination` node (the content under that path).
+std::map<int, core::NatRule> DestinationRules(const ConfigNode& nat_destination);
+/// Destination rules from showConfig(["nat","destination"]) data JSON.
+Result<std::map<int, core::NatRule>> DestinationRulesFromJson(std::string_view data_json);
+
+/// Every `set` that creates rule `number` as `rule` describes.
+std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule);
+/// The commands of one change: delete (for updates and deletes) then the sets.
+std::vector<Command> ChangeCommands(const core::RuleChange& change);
+
+/// Command lists for a plan, each fitting `max_body_bytes` once encoded, never splitting one
+/// rule's commands. Normally a single list (one commit); several only for plans larger than
+/// the device accepts in one request.
+std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes);
+
+/// JSON bodies of the HTTP API (raw JSON encoding; `key` inside).
+std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands, int confirm_minutes);
+std::string EncodeRetrieve(const std::string& key, const std::string& op, const std::vector<std::string>& path);
+std::string EncodeOp(const std::string& key, const std::string& op);
+/// The same bodies with the key replaced, for logs and the audit trail.
+std::string RedactKey(std::string body, const std::string& key);
+
+/// {"success", "data", "error"}. `data_json` is the raw JSON of `data`; `data_text` is set
+/// when data is a string.
+struct Envelope {
+  bool success = false;
+  std::string data_json;
+  std::optional<std::string> data_text;
+  std::string error;
+};
+Result<Envelope> ParseEnvelope(std::string_view body);
+
+/// Whether a VyOS version (from /info) supports `confirm_time` on /configure (1.5 rolling
+/// builds from 2025-05-30 on, and releases after 1.5).
+bool SupportsCommitConfirm(const std::string& version);
+
+/// Whether an error text is VyOS's commit-lock message.
+bool IsLockedError(std::string_view error);
+/// Whether a showConfig error means "nothing configured there".
+bool IsEmptyPathError(std::string_view error);
+
+}  // namespace nc::vyos

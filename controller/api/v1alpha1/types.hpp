@@ -1,0 +1,114 @@
+// CRD-shaped types of the netconverge.io/v1alpha1 API (Device, PortForward), mirroring the
+// manifests and CRDs field by field, plus where each field was written. The YAML codec fills
+// them; core/validate turns them into the domain model. Pure: no YAML, no JSON, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nc::api {
+
+inline constexpr const char* kGroupVersion = "netconverge.io/v1alpha1";
+
+/// A position in a manifest file (1-based line and column; 0 when unknown).
+struct SourcePos {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  bool operator==(const SourcePos&) const = default;
+};
+
+/// Where each field of one object was written, keyed by field path ("spec.ports[1].name").
+using FieldPositions = std::map<std::string, SourcePos>;
+
+/// One problem found in the manifests: file, line and column, resource and field path.
+struct Problem {
+  SourcePos pos;
+  std::string kind;    // "PortForward", "Device", or empty for a file-level problem
+  std::string object;  // namespace/name, or empty
+  std::string field;   // field path, or empty
+  std::string message;
+
+  /// "file:line:col: Kind ns/name: field: message".
+  std::string ToString() const;
+  bool operator==(const Problem&) const = default;
+};
+
+struct ObjectMeta {
+  std::string name;
+  std::string ns = "default";
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  int64_t generation = 1;
+  std::string Key() const { return ns + "/" + name; }
+};
+
+struct DeviceSpec {
+  std::string platform;
+  std::string address;
+  std::string transport_primary;
+  std::string transport_fallback;
+  std::string credentials_file;    // credentialsRef.file (standalone)
+  std::string credentials_secret;  // credentialsRef.name (a Secret, in-cluster)
+  std::string tls_ca_file;
+  std::string tls_ca_secret;
+  std::string tls_server_name;
+  std::optional<bool> tls_insecure_skip_verify;
+  std::string management;
+  std::optional<bool> paused;
+  std::string poll_interval;
+  std::optional<bool> commit_confirm_enabled;
+  std::string commit_confirm_timeout;
+  std::optional<bool> save_after_confirm;
+  std::string ownership_rule_range;
+  std::string ownership_tag;
+  std::optional<int64_t> max_request_bytes;  // spec.vyos.maxRequestBytes (extension, see docs)
+};
+
+struct DeviceObject {
+  ObjectMeta meta;
+  DeviceSpec spec;
+  SourcePos pos;
+  FieldPositions fields;
+};
+
+struct PortSpec {
+  std::string name;
+  std::string protocol;
+  std::string external_port;
+  std::string internal_port;
+  std::string source_address;
+  std::string description;
+  std::optional<bool> enabled;
+  std::optional<int64_t> rule_number;
+};
+
+struct PortForwardSpec {
+  std::string device_ref;
+  std::string vm;
+  std::string internal_address;
+  std::string inbound_interface;
+  std::string destination_address;
+  std::vector<PortSpec> ports;
+  std::string on_conflict;
+  std::string drift_policy;
+  std::string deletion_policy;
+};
+
+struct PortForwardObject {
+  ObjectMeta meta;
+  PortForwardSpec spec;
+  SourcePos pos;
+  FieldPositions fields;
+};
+
+/// Everything read from one or more manifest files.
+struct Manifests {
+  std::vector<DeviceObject> devices;
+  std::vector<PortForwardObject> port_forwards;
+};
+
+}  // namespace nc::api

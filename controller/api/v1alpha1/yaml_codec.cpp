@@ -1,0 +1,265 @@
+#include "controller/api/v1alpha1/yaml_codec.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <set>
+
+namespace nc::api {
+
+namespace {
+
+class Decoder {
+ public:
+  Decoder(std::string file, std::vector<Problem>& problems) : file_(std::move(file)), problems_(problems) {}
+
+  SourcePos Pos(const YAML::Node& n) const {
+    auto m = n.Mark();
+    if (m.line < 0) return SourcePos{file_, 0, 0};
+    return SourcePos{file_, m.line + 1, m.column + 1};
+  }
+
+  void Problem(const YAML::Node& at, const std::string& field, const std::string& message) {
+    problems_.push_back({Pos(at), kind_, object_, field, message});
+    ++errors_;
+  }
+
+  void Begin(const std::string& kind, const std::string& object, FieldPositions* fields) {
+    kind_ = kind;
+    object_ = object;
+    fields_ = fields;
+    errors_ = 0;
+  }
+  int errors() const { return errors_; }
+
+  /// Visits a mapping, calling `fields[key]` for known keys and reporting unknown ones.
+  void Map(const YAML::Node& node, const std::string& path,
+           const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>& fields) {
+    if (!node.IsMap()) {
+      Problem(node, path, "must be a mapping");
+      return;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string key = it->first.as<std::string>();
+      std::string sub = path.empty() ? key : path + "." + key;
+      auto f = fields.find(key);
+      if (f == fields.end()) {
+        Problem(it->first, sub, "unknown field");
+        continue;
+      }
+      if (fields_) (*fields_)[sub] = Pos(it->first);
+      f->second(it->second, sub);
+    }
+  }
+
+  void Str(const YAML::Node& n, const std::string& path, std::string* out) {
+    if (!n.IsScalar()) {
+      if (!n.IsNull()) Problem(n, path, "must be a string");
+      return;
+    }
+    *out = n.Scalar();
+  }
+  void Bool(const YAML::Node& n, const std::string& path, std::optional<bool>* out) {
+    const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+    if (s == "true" || s == "True") *out = true;
+    else if (s == "false" || s == "False") *out = false;
+    else Problem(n, path, "must be true or false");
+  }
+  void Int(const YAML::Node& n, const std::string& path, std::optional<int64_t>* out) {
+    const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+    bool ok = !s.empty() && s.size() < 16;
+    int64_t v = 0;
+    for (char c : s) {
+      ok = ok && c >= '0' && c <= '9';
+      if (ok) v = v * 10 + (c - '0');
+    }
+    if (ok) *out = v;
+    else Problem(n, path, "'" + s + "' must be a whole number");
+  }
+  void StrMap(const YAML::Node& n, const std::string& path, std::map<std::string, std::string>* out) {
+    if (!n.IsMap()) {
+      if (!n.IsNull()) Problem(n, path, "must be a mapping of strings");
+      return;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->second.IsScalar()) {
+        Problem(it->second, path + "." + it->first.as<std::string>(), "must be a string");
+        continue;
+      }
+      (*out)[it->first.as<std::string>()] = it->second.Scalar();
+    }
+  }
+
+  void Meta(const YAML::Node& n, ObjectMeta* meta) {
+    Map(n, "metadata",
+        {{"name", [&](auto& v, auto& p) { Str(v, p, &meta->name); }},
+         {"namespace", [&](auto& v, auto& p) { Str(v, p, &meta->ns); }},
+         {"labels", [&](auto& v, auto& p) { StrMap(v, p, &meta->labels); }},
+         {"annotations", [&](auto& v, auto& p) { StrMap(v, p, &meta->annotations); }},
+         {"generation", [&](auto& v, auto& p) {
+            std::optional<int64_t> g;
+            Int(v, p, &g);
+            if (g) meta->generation = *g;
+          }},
+         // Fields a server adds; accepted so that `kubectl get -o yaml` output can be read back.
+         {"uid", [](auto&, auto&) {}},
+         {"resourceVersion", [](auto&, auto&) {}},
+         {"creationTimestamp", [](auto&, auto&) {}},
+         {"finalizers", [](auto&, auto&) {}},
+         {"managedFields", [](auto&, auto&) {}}});
+    if (meta->ns.empty()) meta->ns = "default";
+  }
+
+  void Device(const YAML::Node& spec, DeviceSpec* s) {
+    Map(spec, "spec",
+        {{"platform", [&](auto& v, auto& p) { Str(v, p, &s->platform); }},
+         {"address", [&](auto& v, auto& p) { Str(v, p, &s->address); }},
+         {"transport", [&](auto& v, auto& p) {
+            Map(v, p, {{"primary", [&](auto& w, auto& q) { Str(w, q, &s->transport_primary); }},
+                       {"fallback", [&](auto& w, auto& q) { Str(w, q, &s->transport_fallback); }}});
+          }},
+         {"credentialsRef", [&](auto& v, auto& p) {
+            Map(v, p, {{"file", [&](auto& w, auto& q) { Str(w, q, &s->credentials_file); }},
+                       {"name", [&](auto& w, auto& q) { Str(w, q, &s->credentials_secret); }}});
+          }},
+         {"tls", [&](auto& v, auto& p) {
+            Map(v, p, {{"caFile", [&](auto& w, auto& q) { Str(w, q, &s->tls_ca_file); }},
+                       {"caSecretRef", [&](auto& w, auto& q) { Str(w, q, &s->tls_ca_secret); }},
+                       {"serverName", [&](auto& w, auto& q) { Str(w, q, &s->tls_server_name); }},
+                       {"insecureSkipVerify", [&](auto& w, auto& q) { Bool(w, q, &s->tls_insecure_skip_verify); }}});
+          }},
+         {"ssh", [&](auto& v, auto& p) {
+            std::string ignored;
+            Map(v, p, {{"knownHosts", [&](auto& w, auto& q) { Str(w, q, &ignored); }},
+                       {"hostKeyPolicy", [&](auto& w, auto& q) { Str(w, q, &ignored); }}});
+          }},
+         {"management", [&](auto& v, auto& p) { Str(v, p, &s->management); }},
+         {"paused", [&](auto& v, auto& p) { Bool(v, p, &s->paused); }},
+         {"pollInterval", [&](auto& v, auto& p) { Str(v, p, &s->poll_interval); }},
+         {"commitConfirm", [&](auto& v, auto& p) {
+            Map(v, p, {{"enabled", [&](auto& w, auto& q) { Bool(w, q, &s->commit_confirm_enabled); }},
+                       {"timeout", [&](auto& w, auto& q) { Str(w, q, &s->commit_confirm_timeout); }}});
+          }},
+         {"saveAfterConfirm", [&](auto& v, auto& p) { Bool(v, p, &s->save_after_confirm); }},
+         {"ownership", [&](auto& v, auto& p) {
+            Map(v, p, {{"ruleRange", [&](auto& w, auto& q) { Str(w, q, &s->ownership_rule_range); }},
+                       {"tag", [&](auto& w, auto& q) { Str(w, q, &s->ownership_tag); }}});
+          }},
+         {"vyos", [&](auto& v, auto& p) {
+            Map(v, p, {{"maxRequestBytes", [&](auto& w, auto& q) { Int(w, q, &s->max_request_bytes); }}});
+          }}});
+  }
+
+  void PortForward(const YAML::Node& spec, PortForwardSpec* s) {
+    Map(spec, "spec",
+        {{"deviceRef", [&](auto& v, auto& p) { Str(v, p, &s->device_ref); }},
+         {"vm", [&](auto& v, auto& p) { Str(v, p, &s->vm); }},
+         {"internalAddress", [&](auto& v, auto& p) { Str(v, p, &s->internal_address); }},
+         {"inboundInterface", [&](auto& v, auto& p) { Str(v, p, &s->inbound_interface); }},
+         {"destinationAddress", [&](auto& v, auto& p) { Str(v, p, &s->destination_address); }},
+         {"onConflict", [&](auto& v, auto& p) { Str(v, p, &s->on_conflict); }},
+         {"driftPolicy", [&](auto& v, auto& p) { Str(v, p, &s->drift_policy); }},
+         {"deletionPolicy", [&](auto& v, auto& p) { Str(v, p, &s->deletion_policy); }},
+         {"ports", [&](auto& v, auto& p) {
+            if (!v.IsSequence()) {
+              Problem(v, p, "must be a list");
+              return;
+            }
+            for (size_t i = 0; i < v.size(); ++i) {
+              const std::string ip = p + "[" + std::to_string(i) + "]";
+              if (fields_) (*fields_)[ip] = Pos(v[i]);
+              PortSpec port;
+              Map(v[i], ip,
+                  {{"name", [&](auto& w, auto& q) { Str(w, q, &port.name); }},
+                   {"protocol", [&](auto& w, auto& q) { Str(w, q, &port.protocol); }},
+                   {"externalPort", [&](auto& w, auto& q) { Str(w, q, &port.external_port); }},
+                   {"internalPort", [&](auto& w, auto& q) { Str(w, q, &port.internal_port); }},
+                   {"sourceAddress", [&](auto& w, auto& q) { Str(w, q, &port.source_address); }},
+                   {"description", [&](auto& w, auto& q) { Str(w, q, &port.description); }},
+                   {"enabled", [&](auto& w, auto& q) { Bool(w, q, &port.enabled); }},
+                   {"ruleNumber", [&](auto& w, auto& q) { Int(w, q, &port.rule_number); }}});
+              s->ports.push_back(std::move(port));
+            }
+          }}});
+  }
+
+ private:
+  std::string file_;
+  std::vector<api::Problem>& problems_;
+  std::string kind_;
+  std::string object_;
+  FieldPositions* fields_ = nullptr;
+  int errors_ = 0;
+};
+
+}  // namespace
+
+DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
+  DecodeResult out;
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    out.problems.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "", "",
+                            "YAML syntax error: " + e.msg});
+    return out;
+  }
+  Decoder d(file, out.problems);
+  for (const auto& doc : docs) {
+    if (doc.IsNull()) continue;
+    if (!doc.IsMap()) {
+      d.Begin("", "", nullptr);
+      d.Problem(doc, "", "a manifest document must be a mapping with apiVersion and kind");
+      continue;
+    }
+    std::string api_version = doc["apiVersion"] && doc["apiVersion"].IsScalar() ? doc["apiVersion"].Scalar() : "";
+    std::string kind = doc["kind"] && doc["kind"].IsScalar() ? doc["kind"].Scalar() : "";
+    std::string name;
+    if (doc["metadata"] && doc["metadata"].IsMap() && doc["metadata"]["name"] && doc["metadata"]["name"].IsScalar())
+      name = doc["metadata"]["name"].Scalar();
+    std::string ns = "default";
+    if (doc["metadata"] && doc["metadata"].IsMap() && doc["metadata"]["namespace"] &&
+        doc["metadata"]["namespace"].IsScalar())
+      ns = doc["metadata"]["namespace"].Scalar();
+    if (api_version.empty() || kind.empty()) {
+      d.Begin(kind, name.empty() ? "" : ns + "/" + name, nullptr);
+      d.Problem(doc, api_version.empty() ? "apiVersion" : "kind", "is required");
+      continue;
+    }
+    if (api_version.rfind("netconverge.io/", 0) != 0) continue;  // not ours
+    if (api_version != kGroupVersion) {
+      d.Begin(kind, ns + "/" + name, nullptr);
+      d.Problem(doc["apiVersion"], "apiVersion", "'" + api_version + "' is not served; use " + kGroupVersion);
+      continue;
+    }
+    auto walk = [&](auto& obj, auto&& spec_fn) {
+      d.Begin(kind, ns + "/" + name, &obj.fields);
+      obj.pos = d.Pos(doc);
+      for (auto it = doc.begin(); it != doc.end(); ++it) {
+        const std::string key = it->first.as<std::string>();
+        if (key == "apiVersion" || key == "kind") continue;
+        if (key == "metadata") d.Meta(it->second, &obj.meta);
+        else if (key == "spec") spec_fn(it->second);
+        else if (key == "status") continue;  // written by the controller, ignored on input
+        else d.Problem(it->first, key, "unknown field");
+      }
+      if (!doc["metadata"]) d.Problem(doc, "metadata.name", "is required");
+      if (!doc["spec"]) d.Problem(doc, "spec", "is required");
+    };
+    if (kind == "Device") {
+      DeviceObject obj;
+      walk(obj, [&](const YAML::Node& spec) { d.Device(spec, &obj.spec); });
+      if (d.errors() == 0) out.manifests.devices.push_back(std::move(obj));
+    } else if (kind == "PortForward") {
+      PortForwardObject obj;
+      walk(obj, [&](const YAML::Node& spec) { d.PortForward(spec, &obj.spec); });
+      if (d.errors() == 0) out.manifests.port_forwards.push_back(std::move(obj));
+    } else {
+      d.Begin(kind, ns + "/" + name, nullptr);
+      d.Problem(doc["kind"], "kind", "'" + kind + "' is not a kind of " + kGroupVersion + " (Device, PortForward)");
+    }
+  }
+  return out;
+}
+
+}  // namespace nc::api

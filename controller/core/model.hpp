@@ -1,0 +1,139 @@
+// The domain model: validated, normalised desired state (devices, port-forward rules) and the
+// observed state of a VyOS destination-NAT rule. Small value types with defaulted comparison so
+// that plans can be compared, printed and golden-tested. Pure.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/api/v1alpha1/types.hpp"
+
+namespace nc::core {
+
+enum class Platform { kVyos, kDnos };
+enum class ManagementPolicy { kObserve, kCreateUpdate, kFull };
+enum class ConflictPolicy { kAbort, kAdopt, kOverride, kSkip };
+enum class DriftPolicy { kEnforce, kReport };
+
+const char* ToString(ManagementPolicy p);
+const char* ToString(ConflictPolicy p);
+const char* ToString(DriftPolicy p);
+
+/// Inclusive range of VyOS NAT rule numbers owned by the controller on one device.
+struct RuleRange {
+  int first = 10000;
+  int last = 19999;
+  bool Contains(int n) const { return n >= first && n <= last; }
+  int Size() const { return last - first + 1; }
+  auto operator<=>(const RuleRange&) const = default;
+};
+
+struct Device {
+  std::string ns = "default";
+  std::string name;
+  Platform platform = Platform::kVyos;
+  std::string address;                 // host or host:port
+  std::string transport_primary = "https-api";
+  std::string transport_fallback = "ssh-cli";
+  std::string credentials_file;        // resolved relative to the manifest file
+  std::string credentials_secret;
+  std::string tls_ca_file;             // resolved relative to the manifest file
+  std::string tls_server_name;
+  bool tls_insecure_skip_verify = false;
+  ManagementPolicy management = ManagementPolicy::kFull;
+  bool paused = false;
+  int64_t poll_interval_ms = 30'000;
+  bool commit_confirm = true;
+  int commit_confirm_minutes = 2;
+  bool save_after_confirm = true;
+  RuleRange rule_range;
+  std::string tag = "netconverge";
+  int64_t max_request_bytes = 1 << 20;  // VyOS default request-body-size-limit (1 MB)
+  std::string requested_sync;           // annotation netconverge.io/requested-sync
+  api::SourcePos source;
+
+  std::string Key() const { return ns + "/" + name; }
+  bool operator==(const Device&) const = default;
+};
+
+/// One VyOS `nat destination rule N` as netconverge manages it. Empty string = leaf absent.
+/// Leaves netconverge does not manage (log, exclude, source port, ...) are kept flattened in
+/// `unmanaged` ("log", "source port 53") so that a foreign addition shows up as a difference.
+struct NatRule {
+  std::string description;
+  std::string inbound_interface;
+  std::string protocol;
+  std::string destination_address;
+  std::string destination_port;
+  std::string source_address;
+  std::string translation_address;
+  std::string translation_port;
+  bool disabled = false;
+  std::vector<std::string> unmanaged;
+
+  auto operator<=>(const NatRule&) const = default;
+};
+
+/// Human-readable list of the fields that differ, "translation port: 22 -> 2222; disable: off -> on".
+std::string DescribeDifference(const NatRule& from, const NatRule& to);
+
+/// One declared port of one PortForward, i.e. one NAT rule the controller wants on a device.
+struct PortRule {
+  std::string device;    // ns/name of the Device
+  std::string resource;  // ns/name of the PortForward
+  std::string port;      // spec.ports[].name
+  std::string vm;
+  std::optional<int> pinned_number;
+  NatRule rule;          // the rule as it must look on the device (description incl. tag)
+  std::string display;   // "VM vm1 Port SSH": the description without the ownership tag
+  bool paused = false;
+  ConflictPolicy on_conflict = ConflictPolicy::kAbort;
+  DriftPolicy drift_policy = DriftPolicy::kEnforce;
+  api::SourcePos source;
+
+  bool operator==(const PortRule&) const = default;
+};
+
+/// Identity of a port across restarts and edits: (resource, port name).
+struct PortKey {
+  std::string resource;
+  std::string port;
+  auto operator<=>(const PortKey&) const = default;
+};
+
+/// The complete validated desired state.
+struct DesiredState {
+  std::map<std::string, Device> devices;  // by ns/name
+  std::vector<PortRule> rules;            // sorted by device, resource, port
+  /// Devices (ns/name) for which deletions must be held back, with the reason (e.g. a
+  /// manifest that does not parse and has no earlier good content).
+  std::map<std::string, std::string> held_deletes;
+  /// A reason that holds deletions on every device ("" = none).
+  std::string held_deletes_all;
+
+  std::vector<PortRule> RulesFor(const std::string& device_key) const;
+  bool operator==(const DesiredState&) const = default;
+};
+
+/// What the controller last applied for a rule number (from the store).
+struct AppliedRecord {
+  std::string resource;
+  std::string port;
+  NatRule rule;
+  bool operator==(const AppliedRecord&) const = default;
+};
+
+/// The description written to the device: "<text> [<tag>]".
+std::string TaggedDescription(const std::string& text, const std::string& tag);
+/// Whether a device description carries the ownership tag.
+bool HasOwnershipTag(const std::string& description, const std::string& tag);
+/// The description without the ownership tag suffix.
+std::string StripOwnershipTag(const std::string& description, const std::string& tag);
+/// "VM vm1 Port SSH" from vm "vm1" and port name "ssh".
+std::string DefaultDescription(const std::string& vm, const std::string& port);
+
+}  // namespace nc::core

@@ -1,0 +1,92 @@
+// ComputePlan: the pure heart of a reconcile. From the desired rules of one device, what the
+// device runs, what was last applied and the device's policies, it decides every change and its
+// reason: spec changes, drift (Enforce reverts, Report records), conflicts with rules the
+// controller does not own (Abort / Adopt / Override / Skip), deletions of owned rules no longer
+// declared. Unowned rules are never touched unless a resource says Override. Deterministic.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/core/model.hpp"
+#include "controller/core/values.hpp"
+
+namespace nc::core {
+
+enum class ChangeKind { kAdd, kUpdate, kDelete };
+const char* ToString(ChangeKind k);
+
+struct RuleChange {
+  ChangeKind kind = ChangeKind::kAdd;
+  int number = 0;
+  std::string resource;  // owner (empty for an overridden foreign rule)
+  std::string port;
+  std::string display;   // "VM vm1 Port SSH"
+  std::optional<NatRule> before;
+  std::optional<NatRule> after;
+  std::string reason;
+  bool drift = false;
+  bool operator==(const RuleChange&) const = default;
+};
+
+enum class PortState { kApplied, kPending, kDisabled, kConflict, kSkipped, kDrifted };
+const char* ToString(PortState s);
+
+/// The state of one declared port once the plan has been applied.
+struct PortStatus {
+  std::string resource;
+  std::string port;
+  std::string display;
+  int number = 0;
+  PortState state = PortState::kPending;
+  std::string message;
+  bool operator==(const PortStatus&) const = default;
+};
+
+/// Something the shell records as an event: DriftDetected, ConflictDetected, DeleteHeld,
+/// DeleteWithheld, Adopted, Orphaned, AllocationFailed.
+struct PlanNotice {
+  std::string reason;
+  std::string resource;
+  int number = 0;
+  std::string message;
+  bool warning = true;
+  bool operator==(const PlanNotice&) const = default;
+};
+
+struct Plan {
+  std::vector<RuleChange> changes;           // ascending rule number
+  std::vector<PortStatus> ports;             // one per declared port
+  std::vector<PlanNotice> notices;
+  std::map<PortKey, int> adopted;            // allocations to persist for adopted rules
+  std::vector<int> released;                 // numbers whose ownership ends without a delete
+  bool HasChanges() const { return !changes.empty(); }
+  bool operator==(const Plan&) const = default;
+};
+
+struct PlanInput {
+  const Device& device;
+  const std::vector<PortRule>& rules;               // desired rules of this device
+  const std::map<PortKey, int>& numbers;            // from AllocateRuleNumbers
+  const std::map<PortKey, std::string>& unallocated;
+  const std::map<int, NatRule>& observed;
+  const std::map<int, AppliedRecord>& last_applied; // by rule number
+  const std::map<int, PortKey>& allocated;          // every stored allocation, by number
+  const ServiceTable& services;
+  std::string held_deletes;                         // non-empty: no deletions, and why
+  std::map<std::string, bool> orphan_on_delete;     // resource -> deletionPolicy Orphan
+};
+
+Plan ComputePlan(const PlanInput& in);
+
+/// The rules a device should hold after `plan` succeeds, starting from `observed`.
+std::map<int, NatRule> ExpectedAfter(const std::map<int, NatRule>& observed, const Plan& plan);
+
+/// Whether rule number `n` on the device belongs to the controller.
+bool IsOwned(int n, const NatRule* observed, const Device& device,
+             const std::map<int, AppliedRecord>& last_applied,
+             const std::map<int, PortKey>& allocated);
+
+}  // namespace nc::core

@@ -1,0 +1,453 @@
+#include "controller/core/validate.hpp"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+namespace nc::core {
+
+namespace {
+
+class ProblemSink {
+ public:
+  ProblemSink(std::vector<api::Problem>& out, std::string kind, std::string object,
+              const api::SourcePos& pos, const api::FieldPositions& fields)
+      : out_(out), kind_(std::move(kind)), object_(std::move(object)), pos_(pos), fields_(fields) {}
+
+  void Add(const std::string& field, const std::string& message) {
+    out_.push_back(api::Problem{PosOf(field), kind_, object_, field, message});
+    ++count_;
+  }
+  api::SourcePos PosOf(const std::string& field) const {
+    // The nearest recorded ancestor of the field (a missing field points at its parent).
+    std::string f = field;
+    while (!f.empty()) {
+      if (auto it = fields_.find(f); it != fields_.end()) return it->second;
+      auto cut = f.find_last_of(".[");
+      if (cut == std::string::npos) break;
+      f = f.substr(0, cut);
+    }
+    return pos_;
+  }
+  int count() const { return count_; }
+
+ private:
+  std::vector<api::Problem>& out_;
+  std::string kind_;
+  std::string object_;
+  api::SourcePos pos_;
+  const api::FieldPositions& fields_;
+  int count_ = 0;
+};
+
+bool IsTrue(const std::map<std::string, std::string>& annotations, const char* key) {
+  auto it = annotations.find(key);
+  return it != annotations.end() && (it->second == "true" || it->second == "True");
+}
+
+std::string Annotation(const std::map<std::string, std::string>& annotations, const char* key) {
+  auto it = annotations.find(key);
+  return it == annotations.end() ? std::string() : it->second;
+}
+
+void CheckAddress(ProblemSink& sink, const std::string& field, const std::string& address) {
+  if (address.empty()) {
+    sink.Add(field, "is required");
+    return;
+  }
+  std::string host = address;
+  std::string port;
+  if (address.front() == '[') {
+    auto close = address.find(']');
+    if (close == std::string::npos) {
+      sink.Add(field, "'" + address + "' has an unterminated IPv6 literal");
+      return;
+    }
+    host = address.substr(1, close - 1);
+    if (close + 1 < address.size()) {
+      if (address[close + 1] != ':') {
+        sink.Add(field, "'" + address + "' is not host or host:port");
+        return;
+      }
+      port = address.substr(close + 2);
+    }
+  } else if (auto colon = address.rfind(':'); colon != std::string::npos) {
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  bool ok = !host.empty();
+  for (char c : host)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':');
+  int64_t p = 0;
+  if (!port.empty() && !ParseInt(port, 1, 65535, &p)) ok = false;
+  if (!ok) sink.Add(field, "'" + address + "' is not host or host:port");
+}
+
+ConflictPolicy ParseConflict(ProblemSink& sink, const std::string& v) {
+  if (v.empty() || v == "Abort") return ConflictPolicy::kAbort;
+  if (v == "Adopt") return ConflictPolicy::kAdopt;
+  if (v == "Override") return ConflictPolicy::kOverride;
+  if (v == "Skip") return ConflictPolicy::kSkip;
+  sink.Add("spec.onConflict", "'" + v + "' is not one of Abort, Adopt, Override, Skip");
+  return ConflictPolicy::kAbort;
+}
+
+DriftPolicy ParseDrift(ProblemSink& sink, const std::string& v) {
+  if (v.empty() || v == "Enforce") return DriftPolicy::kEnforce;
+  if (v == "Report") return DriftPolicy::kReport;
+  sink.Add("spec.driftPolicy", "'" + v + "' is not one of Enforce, Report");
+  return DriftPolicy::kEnforce;
+}
+
+std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
+                                     std::vector<api::Problem>& problems) {
+  ProblemSink sink(problems, "Device", obj.meta.Key(), obj.pos, obj.fields);
+  const auto& s = obj.spec;
+  Device d;
+  d.ns = obj.meta.ns;
+  d.name = obj.meta.name;
+  d.source = obj.pos;
+  if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
+
+  if (s.platform == "vyos") {
+    d.platform = Platform::kVyos;
+  } else if (s.platform == "dnos") {
+    d.platform = Platform::kDnos;
+    d.transport_primary = "ssh-cli";
+    d.transport_fallback = "none";
+  } else if (s.platform.empty()) {
+    sink.Add("spec.platform", "is required (vyos or dnos)");
+  } else {
+    sink.Add("spec.platform", "'" + s.platform + "' is not one of vyos, dnos");
+  }
+  CheckAddress(sink, "spec.address", s.address);
+  d.address = s.address;
+
+  if (!s.transport_primary.empty()) {
+    if (s.transport_primary != "https-api" && s.transport_primary != "ssh-cli")
+      sink.Add("spec.transport.primary", "'" + s.transport_primary + "' is not one of https-api, ssh-cli");
+    else if (s.transport_primary == "https-api" && d.platform != Platform::kVyos)
+      sink.Add("spec.transport.primary", "https-api is only available on platform vyos");
+    d.transport_primary = s.transport_primary;
+  }
+  if (!s.transport_fallback.empty()) {
+    if (s.transport_fallback != "ssh-cli" && s.transport_fallback != "none")
+      sink.Add("spec.transport.fallback", "'" + s.transport_fallback + "' is not one of ssh-cli, none");
+    d.transport_fallback = s.transport_fallback;
+  }
+
+  if (s.credentials_file.empty() && s.credentials_secret.empty())
+    sink.Add("spec.credentialsRef", "is required: give 'file' (standalone) or 'name' (a Secret)");
+  if (!s.credentials_file.empty())
+    d.credentials_file = ResolveRelative(obj.pos.file, s.credentials_file);
+  d.credentials_secret = s.credentials_secret;
+  if (!s.tls_ca_file.empty()) d.tls_ca_file = ResolveRelative(obj.pos.file, s.tls_ca_file);
+  d.tls_server_name = s.tls_server_name;
+  d.tls_insecure_skip_verify = s.tls_insecure_skip_verify.value_or(false);
+
+  if (s.management.empty() || s.management == "Full") d.management = ManagementPolicy::kFull;
+  else if (s.management == "Observe") d.management = ManagementPolicy::kObserve;
+  else if (s.management == "CreateUpdate") d.management = ManagementPolicy::kCreateUpdate;
+  else sink.Add("spec.management", "'" + s.management + "' is not one of Observe, CreateUpdate, Full");
+  d.paused = s.paused.value_or(false) || IsTrue(obj.meta.annotations, kPausedAnnotation);
+
+  if (!s.poll_interval.empty()) {
+    auto ms = ParseDurationMs(s.poll_interval);
+    if (!ms) sink.Add("spec.pollInterval", ms.error().message);
+    else if (*ms < 1000) sink.Add("spec.pollInterval", "must be at least 1s");
+    else d.poll_interval_ms = *ms;
+  }
+  d.commit_confirm = s.commit_confirm_enabled.value_or(true);
+  if (!s.commit_confirm_timeout.empty()) {
+    auto ms = ParseDurationMs(s.commit_confirm_timeout);
+    if (!ms) {
+      sink.Add("spec.commitConfirm.timeout", ms.error().message);
+    } else if (*ms < 60'000 || *ms > 24 * 3'600'000) {
+      sink.Add("spec.commitConfirm.timeout",
+               "must be between 1m and 24h (devices count confirm timers in minutes)");
+    } else {
+      d.commit_confirm_minutes = static_cast<int>((*ms + 59'999) / 60'000);
+    }
+  }
+  d.save_after_confirm = s.save_after_confirm.value_or(true);
+
+  if (!s.ownership_rule_range.empty()) {
+    auto r = ParseRuleRange(s.ownership_rule_range);
+    if (!r) sink.Add("spec.ownership.ruleRange", r.error().message);
+    else d.rule_range = RuleRange{r->first, r->second};
+  }
+  if (!s.ownership_tag.empty()) {
+    bool ok = s.ownership_tag.size() <= 32;
+    for (char c : s.ownership_tag)
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+    if (!ok) sink.Add("spec.ownership.tag", "must be 1-32 characters of a-z, 0-9 and '-'");
+    d.tag = s.ownership_tag;
+  }
+  if (s.max_request_bytes) {
+    if (*s.max_request_bytes < 64 * 1024 || *s.max_request_bytes > (int64_t{256} << 20))
+      sink.Add("spec.vyos.maxRequestBytes", "must be between 65536 and 268435456");
+    else d.max_request_bytes = *s.max_request_bytes;
+  }
+  d.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
+  if (sink.count() > 0) return std::nullopt;
+  return d;
+}
+
+struct Claim {
+  std::string device;
+  std::string interface;
+  bool tcp = false;
+  bool udp = false;
+  std::vector<PortInterval> ports;
+  size_t pf_index;
+  size_t port_index;
+};
+
+}  // namespace
+
+std::string ResolveRelative(const std::string& manifest_file, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  auto slash = manifest_file.find_last_of('/');
+  if (slash == std::string::npos) return path;
+  return manifest_file.substr(0, slash + 1) + path;
+}
+
+ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& services) {
+  ValidationResult result;
+  auto& problems = result.problems;
+
+  std::set<std::string> device_keys_seen;
+  std::map<std::string, const api::DeviceObject*> device_objects;
+  for (const auto& obj : manifests.devices) {
+    if (!device_keys_seen.insert(obj.meta.Key()).second) {
+      problems.push_back({obj.pos, "Device", obj.meta.Key(), "metadata.name",
+                          "a Device with this name is declared more than once"});
+      continue;
+    }
+    device_objects[obj.meta.Key()] = &obj;
+    if (auto d = ValidateDevice(obj, problems)) result.desired.devices[d->Key()] = *d;
+  }
+
+  // Per-object checks of port forwards; collect claims for cross-resource checks.
+  std::vector<std::vector<PortRule>> rules_by_pf(manifests.port_forwards.size());
+  std::vector<bool> pf_ok(manifests.port_forwards.size(), true);
+  std::vector<Claim> claims;
+  std::set<std::string> pf_keys_seen;
+  for (size_t i = 0; i < manifests.port_forwards.size(); ++i) {
+    const auto& obj = manifests.port_forwards[i];
+    const auto& s = obj.spec;
+    ProblemSink sink(problems, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
+    if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
+    if (!pf_keys_seen.insert(obj.meta.Key()).second)
+      sink.Add("metadata.name", "a PortForward with this name is declared more than once");
+
+    const std::string device_key = obj.meta.ns + "/" + s.device_ref;
+    const Device* device = nullptr;
+    if (s.device_ref.empty()) {
+      sink.Add("spec.deviceRef", "is required");
+    } else if (!device_objects.count(device_key)) {
+      sink.Add("spec.deviceRef", "no Device '" + s.device_ref + "' in namespace '" + obj.meta.ns + "'");
+    } else if (auto it = result.desired.devices.find(device_key); it != result.desired.devices.end()) {
+      device = &it->second;
+      if (device->platform != Platform::kVyos)
+        sink.Add("spec.deviceRef", "Device '" + s.device_ref + "' is not a vyos device");
+    }
+    if (auto st = CheckSimpleName(s.vm); !st) sink.Add("spec.vm", st.error().message);
+    if (s.internal_address.empty()) sink.Add("spec.internalAddress", "is required");
+    else if (!IsIpv4Address(s.internal_address))
+      sink.Add("spec.internalAddress", "'" + s.internal_address + "' is not an IPv4 address");
+    if (s.inbound_interface.empty()) sink.Add("spec.inboundInterface", "is required");
+    else if (auto st = CheckInterfaceName(s.inbound_interface); !st)
+      sink.Add("spec.inboundInterface", st.error().message);
+    if (!s.destination_address.empty())
+      if (auto st = CheckAddressMatch(s.destination_address, true); !st)
+        sink.Add("spec.destinationAddress", st.error().message);
+    ConflictPolicy on_conflict = ParseConflict(sink, s.on_conflict);
+    DriftPolicy drift = ParseDrift(sink, s.drift_policy);
+    if (!s.deletion_policy.empty() && s.deletion_policy != "Delete" && s.deletion_policy != "Orphan")
+      sink.Add("spec.deletionPolicy", "'" + s.deletion_policy + "' is not one of Delete, Orphan");
+
+    const std::string tag = device ? device->tag : "netconverge";
+    const RuleRange range = device ? device->rule_range : RuleRange{};
+    const size_t desc_max = kVyosDescriptionMax - tag.size() - 3;
+    const bool paused = IsTrue(obj.meta.annotations, kPausedAnnotation);
+
+    if (s.ports.empty()) sink.Add("spec.ports", "at least one port is required");
+    std::set<std::string> port_names;
+    for (size_t j = 0; j < s.ports.size(); ++j) {
+      const auto& p = s.ports[j];
+      const std::string f = "spec.ports[" + std::to_string(j) + "]";
+      if (auto st = CheckSimpleName(p.name); !st) sink.Add(f + ".name", st.error().message);
+      else if (!port_names.insert(p.name).second)
+        sink.Add(f + ".name", "'" + p.name + "' is used by another port of this PortForward");
+      bool tcp = false;
+      bool udp = false;
+      if (p.protocol.empty()) sink.Add(f + ".protocol", "is required (tcp, udp or tcp_udp)");
+      else if (p.protocol == "tcp") tcp = true;
+      else if (p.protocol == "udp") udp = true;
+      else if (p.protocol == "tcp_udp") tcp = udp = true;
+      else sink.Add(f + ".protocol", "'" + p.protocol + "' is not one of tcp, udp, tcp_udp");
+      std::vector<PortInterval> external;
+      if (p.external_port.empty()) {
+        sink.Add(f + ".externalPort", "is required");
+      } else if (auto r = ParsePortMulti(p.external_port, services); !r) {
+        sink.Add(f + ".externalPort", r.error().message);
+      } else {
+        external = *r;
+      }
+      if (!p.internal_port.empty())
+        if (auto r = ParsePortRange(p.internal_port, services); !r)
+          sink.Add(f + ".internalPort", r.error().message);
+      if (!p.source_address.empty())
+        if (auto st = CheckAddressMatch(p.source_address, true); !st)
+          sink.Add(f + ".sourceAddress", st.error().message);
+      std::string display = p.description.empty() ? DefaultDescription(s.vm, p.name) : p.description;
+      if (!p.description.empty()) {
+        if (auto st = CheckDescription(p.description, desc_max); !st)
+          sink.Add(f + ".description",
+                   st.error().message +
+                       (p.description.size() > desc_max
+                            ? " (VyOS's 255 less the ownership tag ' [" + tag + "]')"
+                            : ""));
+      }
+      std::optional<int> pin;
+      if (p.rule_number) {
+        const bool adopt = on_conflict == ConflictPolicy::kAdopt;
+        if (*p.rule_number < 1 || *p.rule_number > 999999)
+          sink.Add(f + ".ruleNumber", "must be between 1 and 999999");
+        else if (!adopt && !range.Contains(static_cast<int>(*p.rule_number)))
+          sink.Add(f + ".ruleNumber",
+                   std::to_string(*p.rule_number) + " is outside the device's owned range " +
+                       std::to_string(range.first) + "-" + std::to_string(range.last) +
+                       " (only onConflict: Adopt may pin an existing rule outside it)");
+        else pin = static_cast<int>(*p.rule_number);
+      }
+
+      PortRule rule;
+      rule.device = device_key;
+      rule.resource = obj.meta.Key();
+      rule.port = p.name;
+      rule.vm = s.vm;
+      rule.pinned_number = pin;
+      rule.display = display;
+      rule.paused = paused;
+      rule.on_conflict = on_conflict;
+      rule.drift_policy = drift;
+      rule.source = sink.PosOf(f);
+      rule.rule.description = TaggedDescription(display, tag);
+      rule.rule.inbound_interface = s.inbound_interface;
+      rule.rule.protocol = p.protocol;
+      rule.rule.destination_address = s.destination_address;
+      rule.rule.destination_port = p.external_port;
+      rule.rule.source_address = p.source_address;
+      rule.rule.translation_address = s.internal_address;
+      rule.rule.translation_port = p.internal_port;
+      rule.rule.disabled = !p.enabled.value_or(true);
+      rules_by_pf[i].push_back(std::move(rule));
+      if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty())
+        claims.push_back(Claim{device_key, s.inbound_interface, tcp, udp, external, i, j});
+    }
+    if (sink.count() > 0) pf_ok[i] = false;
+  }
+
+  // Cross-resource: overlapping external ports on the same device, interface and protocol.
+  auto report_pair = [&](const Claim& a, const Claim& b) {
+    for (const auto* c : {&a, &b}) {
+      const auto* other = c == &a ? &b : &a;
+      const auto& obj = manifests.port_forwards[c->pf_index];
+      const auto& oobj = manifests.port_forwards[other->pf_index];
+      ProblemSink sink(problems, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
+      const auto& op = oobj.spec.ports[other->port_index];
+      sink.Add("spec.ports[" + std::to_string(c->port_index) + "].externalPort",
+               "'" + obj.spec.ports[c->port_index].external_port + "' overlaps external port '" +
+                   op.external_port + "' of PortForward " + oobj.meta.Key() + " port '" + op.name +
+                   "' (" + oobj.pos.file + ":" +
+                   std::to_string(oobj.fields.count("spec.ports[" + std::to_string(other->port_index) + "]")
+                                      ? oobj.fields.at("spec.ports[" + std::to_string(other->port_index) + "]").line
+                                      : oobj.pos.line) +
+                   ") on the same device, interface and protocol");
+      pf_ok[c->pf_index] = false;
+    }
+  };
+  {
+    struct Event {
+      int lo;
+      int hi;
+      size_t claim;
+    };
+    std::map<std::pair<std::string, std::string>, std::vector<Event>> groups;
+    for (size_t c = 0; c < claims.size(); ++c)
+      for (const auto& iv : claims[c].ports)
+        groups[{claims[c].device, claims[c].interface}].push_back({iv.lo, iv.hi, c});
+    std::set<std::pair<size_t, size_t>> reported;
+    for (auto& [key, events] : groups) {
+      std::sort(events.begin(), events.end(),
+                [](const Event& x, const Event& y) { return std::tie(x.lo, x.hi, x.claim) < std::tie(y.lo, y.hi, y.claim); });
+      std::vector<Event> active;
+      for (const auto& ev : events) {
+        std::erase_if(active, [&](const Event& a) { return a.hi < ev.lo; });
+        for (const auto& a : active) {
+          if (a.claim == ev.claim) continue;
+          const Claim& ca = claims[a.claim];
+          const Claim& cb = claims[ev.claim];
+          if (!((ca.tcp && cb.tcp) || (ca.udp && cb.udp))) continue;
+          auto pair = std::minmax(a.claim, ev.claim);
+          if (reported.insert({pair.first, pair.second}).second) report_pair(claims[pair.first], claims[pair.second]);
+        }
+        active.push_back(ev);
+      }
+    }
+  }
+
+  // Cross-resource: duplicate pins, and more ports than the owned range holds.
+  {
+    std::map<std::pair<std::string, int>, std::vector<std::pair<size_t, size_t>>> pins;
+    std::map<std::string, int> ports_per_device;
+    for (size_t i = 0; i < rules_by_pf.size(); ++i) {
+      for (size_t j = 0; j < rules_by_pf[i].size(); ++j) {
+        const auto& r = rules_by_pf[i][j];
+        ++ports_per_device[r.device];
+        if (r.pinned_number) pins[{r.device, *r.pinned_number}].push_back({i, j});
+      }
+    }
+    for (const auto& [key, users] : pins) {
+      if (users.size() < 2) continue;
+      for (const auto& [i, j] : users) {
+        const auto& obj = manifests.port_forwards[i];
+        ProblemSink sink(problems, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
+        sink.Add("spec.ports[" + std::to_string(j) + "].ruleNumber",
+                 "rule " + std::to_string(key.second) + " is pinned by " +
+                     std::to_string(users.size()) + " ports on device " + key.first);
+        pf_ok[i] = false;
+      }
+    }
+    for (const auto& [device_key, count] : ports_per_device) {
+      auto it = result.desired.devices.find(device_key);
+      if (it == result.desired.devices.end() || count <= it->second.rule_range.Size()) continue;
+      const auto* obj = device_objects.at(device_key);
+      ProblemSink sink(problems, "Device", device_key, obj->pos, obj->fields);
+      sink.Add("spec.ownership.ruleRange",
+               std::to_string(count) + " ports are declared for this device but its range " +
+                   std::to_string(it->second.rule_range.first) + "-" +
+                   std::to_string(it->second.rule_range.last) + " holds only " +
+                   std::to_string(it->second.rule_range.Size()) + " rules");
+      for (size_t i = 0; i < rules_by_pf.size(); ++i)
+        if (!rules_by_pf[i].empty() && rules_by_pf[i].front().device == device_key) pf_ok[i] = false;
+    }
+  }
+
+  for (size_t i = 0; i < rules_by_pf.size(); ++i) {
+    if (!pf_ok[i]) continue;
+    for (auto& r : rules_by_pf[i]) result.desired.rules.push_back(std::move(r));
+  }
+  std::sort(result.desired.rules.begin(), result.desired.rules.end(),
+            [](const PortRule& a, const PortRule& b) {
+              return std::tie(a.device, a.resource, a.port) < std::tie(b.device, b.resource, b.port);
+            });
+  std::stable_sort(problems.begin(), problems.end(), [](const api::Problem& a, const api::Problem& b) {
+    return std::tie(a.pos.file, a.pos.line, a.pos.column) < std::tie(b.pos.file, b.pos.line, b.pos.column);
+  });
+  return result;
+}
+
+}  // namespace nc::core

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages netconverge needs to build and test, only those missing.
+# Used by `make` (and so by .ci/run); safe to run repeatedly.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost-dev libyaml-cpp-dev rapidjson-dev libssh-dev libspdlog-dev libfmt-dev
+  doctest-dev libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev
+  libexpected-dev libcli11-dev netbase curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

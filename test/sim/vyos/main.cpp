@@ -1,0 +1,109 @@
+// vyos-sim: the VyOS HTTP API emulator as a program, for the demo, the end-to-end tests and the
+// benchmarks. Generates its certificate authority at start and writes the CA where clients can
+// point `tls.caFile`.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "test/sim/common/tls_cert.hpp"
+#include "test/sim/vyos/vyos_sim.hpp"
+#include "test/sim/vyos/vyos_sim_server.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vyos-sim: emulator of the VyOS 1.5 HTTP API (HTTPS) for netconverge's tests and demo"};
+  std::string listen = "127.0.0.1:0";
+  std::string port_file;
+  std::string cert_dir = ".";
+  std::string config_file;
+  std::string config_commands;
+  std::string saved_path;
+  nc::sim::VyosSim::Options o;
+  o.keys.clear();
+  std::vector<std::string> keys;
+  app.add_option("--listen", listen, "address:port to listen on (port 0 = any free port)")->capture_default_str();
+  app.add_option("--port-file", port_file, "write the bound port to this file");
+  app.add_option("--cert-dir", cert_dir, "where to write ca.pem (the CA clients must trust)")->capture_default_str();
+  app.add_option("--key", keys, "API key accepted (repeatable); default netconverge-demo-key");
+  app.add_option("--version-string", o.version, "VyOS version reported by /info")->capture_default_str();
+  app.add_option("--hostname", o.hostname, "host name reported by /info")->capture_default_str();
+  app.add_flag("--strict", o.strict, "service https api rest strict: deleting a missing path is an error");
+  app.add_option("--confirm-action", o.confirm_action, "commit-confirm timeout action: reboot or reload")
+      ->check(CLI::IsMember({"reboot", "reload"}))->capture_default_str();
+  app.add_option("--confirm-minute-ms", o.confirm_minute_ms, "length of one confirm-timer minute in ms (tests shorten it)")
+      ->capture_default_str();
+  app.add_option("--body-limit", o.body_limit, "request body limit in bytes (VyOS default 1 MB)")->capture_default_str();
+  app.add_option("--latency-request-ms", o.latency.request_ms, "latency of every request")->capture_default_str();
+  app.add_option("--latency-op-ms", o.latency.op_ms, "latency per set/delete")->capture_default_str();
+  app.add_option("--latency-commit-ms", o.latency.commit_ms, "latency per commit")->capture_default_str();
+  app.add_option("--latency-commit-per-rule-ms", o.latency.commit_per_rule_ms, "commit latency per NAT rule in the config")
+      ->capture_default_str();
+  app.add_option("--latency-scale", o.latency.scale, "multiplies every latency")->capture_default_str();
+  app.add_option("--config", config_file, "initial running and saved config (config.boot syntax)");
+  app.add_option("--config-commands", config_commands, "initial config as set commands");
+  app.add_option("--saved-path", saved_path, "write config.boot here on save");
+  CLI11_PARSE(app, argc, argv);
+  o.keys = keys.empty() ? std::vector<std::string>{"netconverge-demo-key"} : keys;
+  o.saved_path = saved_path;
+
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "vyos-sim: --listen must be address:port\n";
+    return 2;
+  }
+  nc::sim::VyosSim sim(o);
+  for (const auto& [file, commands] : {std::pair{config_file, false}, std::pair{config_commands, true}}) {
+    if (file.empty()) continue;
+    std::ifstream in(file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) {
+      std::cerr << "vyos-sim: cannot read " << file << "\n";
+      return 2;
+    }
+    if (auto st = sim.LoadConfig(ss.str(), commands); !st) {
+      std::cerr << "vyos-sim: " << file << ": " << st.error().message << "\n";
+      return 2;
+    }
+  }
+  auto cert = nc::sim::GenerateServerCert("vyos-sim");
+  if (!cert) {
+    std::cerr << "vyos-sim: " << cert.error().message << "\n";
+    return 1;
+  }
+  const std::string ca_path = cert_dir + "/ca.pem";
+  {
+    std::ofstream ca(ca_path);
+    ca << cert->ca_pem;
+    if (!ca) {
+      std::cerr << "vyos-sim: cannot write " << ca_path << "\n";
+      return 1;
+    }
+  }
+  nc::sim::VyosSimServer server(sim, {listen.substr(0, colon), std::stoi(listen.substr(colon + 1)), cert->cert_pem,
+                                      cert->key_pem});
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (auto st = server.Start(); !st) {
+    std::cerr << "vyos-sim: " << st.error().message << "\n";
+    return 1;
+  }
+  if (!port_file.empty()) {
+    std::ofstream pf(port_file + ".tmp");
+    pf << server.port() << "\n";
+    pf.close();
+    std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+  }
+  std::cout << "vyos-sim: listening on https://" << listen.substr(0, colon) << ":" << server.port()
+            << " (VyOS " << o.version << "; CA " << ca_path << ")" << std::endl;
+  int sig = 0;
+  sigwait(&set, &sig);
+  server.Stop();
+  std::cout << "vyos-sim: stopped" << std::endl;
+  return 0;
+}

@@ -1,0 +1,864 @@
+#include "test/sim/vyos/vyos_sim.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "adapters/vyos/schema.hpp"
+#include "adapters/vyos/vyos_codec.hpp"
+
+namespace nc::sim {
+
+using vyos::ConfigNode;
+
+struct Cmd {
+  std::string op;
+  std::vector<std::string> path;
+  std::optional<std::string> value;
+};
+
+struct ParsedCommands {
+  std::string op;                 // op of a single command
+  std::vector<Cmd> commands;
+  bool is_list = false;
+  int confirm_time = 0;
+  std::optional<std::string> file;
+  std::optional<std::string> string;
+  std::string config_format = "json";
+};
+
+namespace {
+
+constexpr const char* kFooter =
+    "// Warning: Do not remove the following line.\n"
+    "// vyos-config-version: \"nat@8:system@27\"\n"
+    "// Release version: 1.5-rolling\n";
+
+// Python json.dumps with ensure_ascii: non-ASCII as \uXXXX escapes.
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c >= 0x80) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// VyOS 1.5 HTML-escapes error texts.
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else out += c;
+  }
+  return out;
+}
+
+SimReply Ok(const std::string& data_json) {
+  return SimReply{200, "text/html; charset=utf-8", "{\"success\": true, \"data\": " + data_json + ", \"error\": null}"};
+}
+SimReply OkText(const std::string& text) { return Ok(JsonString(text)); }
+SimReply Fail(int status, const std::string& error) {
+  return SimReply{status, "text/html; charset=utf-8",
+                  "{\"success\": false, \"data\": null, \"error\": " + JsonString(HtmlEscape(error)) + "}"};
+}
+SimReply Nginx(int status, const std::string& title) {
+  std::string body = "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
+                     "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+  return SimReply{status, "text/html", body};
+}
+SimReply Detail(int status, const std::string& detail) {
+  return SimReply{status, "application/json", "{\"detail\":" + JsonString(detail) + "}"};
+}
+
+std::string UrlDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') out += ' ';
+    else if (s[i] == '%' && i + 2 < s.size()) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else out += s[i];
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ParseUrlEncoded(std::string_view body) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= body.size()) {
+    size_t amp = body.find('&', start);
+    auto pair = body.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      out[UrlDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    start = amp + 1;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ParseMultipart(const std::string& content_type, const std::string& body) {
+  std::map<std::string, std::string> out;
+  auto b = content_type.find("boundary=");
+  if (b == std::string::npos) return out;
+  std::string boundary = content_type.substr(b + 9);
+  if (auto semi = boundary.find(';'); semi != std::string::npos) boundary = boundary.substr(0, semi);
+  if (!boundary.empty() && boundary.front() == '"') boundary = boundary.substr(1, boundary.size() - 2);
+  const std::string delim = "--" + boundary;
+  size_t pos = body.find(delim);
+  while (pos != std::string::npos) {
+    pos += delim.size();
+    if (body.compare(pos, 2, "--") == 0) break;
+    size_t hdr_end = body.find("\r\n\r\n", pos);
+    if (hdr_end == std::string::npos) break;
+    std::string headers = body.substr(pos, hdr_end - pos);
+    size_t next = body.find("\r\n" + delim, hdr_end + 4);
+    if (next == std::string::npos) break;
+    std::string content = body.substr(hdr_end + 4, next - hdr_end - 4);
+    auto n = headers.find("name=\"");
+    if (n != std::string::npos) {
+      auto e = headers.find('"', n + 6);
+      out[headers.substr(n + 6, e - n - 6)] = content;
+    }
+    pos = next + 2;
+  }
+  return out;
+}
+
+// The pydantic error text VyOS returns as the 400 body, shortened to its first error.
+std::string PydanticError(const std::string& type, const std::string& loc, const std::string& msg) {
+  return "{'type': '" + type + "', 'loc': ('body', " + loc + "), 'msg': '" + msg + "'}";
+}
+
+Status ParseCmd(const rapidjson::Value& v, Cmd* out, const std::string& loc_prefix, bool need_path) {
+  if (!v.IsObject()) return MakeError(ErrorCode::kInvalidArgument, PydanticError("model_type", loc_prefix, "Input should be an object"));
+  if (!v.HasMember("op") || !v["op"].IsString())
+    return MakeError(ErrorCode::kInvalidArgument, PydanticError(v.HasMember("op") ? "string_type" : "missing", loc_prefix + "'op'", v.HasMember("op") ? "Input should be a valid string" : "Field required"));
+  out->op = v["op"].GetString();
+  if (v.HasMember("path")) {
+    if (!v["path"].IsArray()) return MakeError(ErrorCode::kInvalidArgument, PydanticError("list_type", loc_prefix + "'path'", "Input should be a valid list"));
+    int i = 0;
+    for (const auto& e : v["path"].GetArray()) {
+      if (!e.IsString())
+        return MakeError(ErrorCode::kInvalidArgument, PydanticError("string_type", loc_prefix + "'path', " + std::to_string(i), "Input should be a valid string"));
+      out->path.emplace_back(e.GetString(), e.GetStringLength());
+      ++i;
+    }
+  } else if (need_path && out->op != "confirm") {
+    return MakeError(ErrorCode::kInvalidArgument, PydanticError("missing", loc_prefix + "'path'", "Field required"));
+  }
+  if (v.HasMember("value") && !v["value"].IsNull()) {
+    if (!v["value"].IsString()) return MakeError(ErrorCode::kInvalidArgument, PydanticError("string_type", loc_prefix + "'value'", "Input should be a valid string"));
+    std::string s(v["value"].GetString(), v["value"].GetStringLength());
+    if (!s.empty()) out->value = s;  // the API tests truthiness: "" is no value
+  }
+  return {};
+}
+
+int RuleCount(const ConfigNode& root) {
+  int n = 0;
+  for (const char* side : {"destination", "source"}) {
+    if (const auto* r = root.Find({"nat", side, "rule"})) n += static_cast<int>(r->children.size());
+  }
+  return n;
+}
+
+std::optional<std::string> VerifyNat(const ConfigNode& root) {
+  for (const char* side : {"destination", "source"}) {
+    const auto* rules = root.Find({"nat", side, "rule"});
+    if (!rules) continue;
+    const std::string prefix = std::string(side[0] == 'd' ? "Destination" : "Source") + " NAT configuration error in rule ";
+    for (const auto& [num, r] : rules->children) {
+      auto has = [&](std::vector<std::string> p) { return r.Find(p) != nullptr; };
+      if (side[0] == 'd' && !has({"exclude"}) && !has({"load-balance", "backend"}) && !has({"translation", "address"}) &&
+          !has({"translation", "port"}) && !has({"translation", "redirect"}))
+        return prefix + num + ": translation requires address and/or port";
+      if (side[0] == 's' && !has({"exclude"}) && !has({"translation", "address"}))
+        return prefix + num + ": translation address is mandatory";
+      const bool ports = has({"translation", "port"}) || has({"translation", "redirect", "port"}) ||
+                         has({"destination", "port"}) || has({"source", "port"});
+      const auto* proto = r.Find({"protocol"});
+      const std::string p = proto && !proto->values.empty() ? proto->values[0] : "all";
+      if (ports && p != "tcp" && p != "udp" && p != "tcp_udp")
+        return prefix + num + ": ports can only be specified when protocol is either tcp, udp or tcp_udp!";
+      if (const auto* iface = r.Find({"inbound-interface"}); iface && iface->children.count("name") && iface->children.count("group"))
+        return prefix + num + ": inbound-interface cannot have both name and group";
+    }
+  }
+  return std::nullopt;
+}
+
+Status ApplySet(ConfigNode& root, const Cmd& c, const core::ServiceTable& services) {
+  auto r = vyos::ResolveSetPath(c.path, c.value, services);
+  if (!r) return tl::unexpected(r.error());
+  ConfigNode* n = &root;
+  for (size_t i = 0; i < r->node_path.size(); ++i) {
+    if (r->is_tag_value[i]) n->tag = true;
+    n = &n->children[r->node_path[i]];
+  }
+  switch (r->node->kind) {
+    case vyos::NodeKind::kLeaf:
+      n->leaf = true;
+      n->values = {*r->value};
+      break;
+    case vyos::NodeKind::kMultiLeaf:
+      n->leaf = true;
+      if (std::find(n->values.begin(), n->values.end(), *r->value) == n->values.end()) n->values.push_back(*r->value);
+      break;
+    case vyos::NodeKind::kValueless:
+      n->leaf = true;
+      break;
+    default:
+      break;
+  }
+  return {};
+}
+
+bool Prune(ConfigNode& n, const std::vector<std::string>& path, size_t i) {
+  // Returns whether `n` became an empty non-leaf node that its parent should drop.
+  if (i < path.size()) {
+    auto it = n.children.find(path[i]);
+    if (it != n.children.end() && Prune(it->second, path, i + 1)) n.children.erase(it);
+  }
+  return !n.leaf && n.children.empty();
+}
+
+Status ApplyDelete(ConfigNode& root, const Cmd& c, bool strict) {
+  std::vector<std::string> full = c.path;
+  if (c.value) full.push_back(*c.value);
+  auto r = vyos::ResolvePath(full);
+  if (!r) return MakeError(ErrorCode::kRejected, "Configuration path: [" + vyos::JoinPath(full) + "] is not valid\n\n  Delete failed\n");
+  ConfigNode* parent = nullptr;
+  ConfigNode* n = &root;
+  for (const auto& p : r->node_path) {
+    auto it = n->children.find(p);
+    if (it == n->children.end()) {
+      n = nullptr;
+      break;
+    }
+    parent = n;
+    n = &it->second;
+  }
+  bool missing = n == nullptr;
+  if (!missing && r->value) {
+    auto v = std::find(n->values.begin(), n->values.end(), *r->value);
+    if (v == n->values.end()) missing = true;
+    else {
+      n->values.erase(v);
+      if (n->values.empty()) parent->children.erase(r->node_path.back());
+    }
+  } else if (!missing) {
+    parent->children.erase(r->node_path.back());
+  }
+  if (missing) {
+    if (strict) return MakeError(ErrorCode::kRejected, "Cannot delete [" + vyos::JoinPath(full) + "]: path/value does not exist\n");
+    return {};  // "Nothing to delete (the specified node does not exist)": success
+  }
+  std::vector<std::string> up(r->node_path.begin(), r->node_path.end() - 1);
+  if (!up.empty()) {
+    auto it = root.children.find(up[0]);
+    if (it != root.children.end() && Prune(it->second, up, 1)) root.children.erase(it);
+  }
+  return {};
+}
+
+std::string StatsJson(const SimStats& s, bool pending) {
+  std::ostringstream o;
+  o << "{\"requests\":" << s.requests << ",\"info\":" << s.info << ",\"retrieve\":" << s.retrieve
+    << ",\"configure\":" << s.configure << ",\"config_file\":" << s.config_file << ",\"commits\":" << s.commits
+    << ",\"commit_confirms\":" << s.commit_confirms << ",\"confirms\":" << s.confirms << ",\"reverts\":" << s.reverts
+    << ",\"saves\":" << s.saves << ",\"ops\":" << s.ops << ",\"failed\":" << s.failed << ",\"bytes_in\":" << s.bytes_in
+    << ",\"confirm_pending\":" << (pending ? "true" : "false") << "}";
+  return o.str();
+}
+
+}  // namespace
+
+VyosSim::VyosSim(Options options) : options_(std::move(options)), services_(core::BuiltinServices()) {
+  std::ifstream f("/etc/services");
+  if (f) {
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto sys = core::ParseServices(ss.str());
+    services_.tcp.insert(sys.tcp.begin(), sys.tcp.end());
+    services_.udp.insert(sys.udp.begin(), sys.udp.end());
+  }
+  // A factory-fresh box: the API enabled with our keys, nothing else.
+  ConfigNode& keys = running_.children["service"].children["https"].children["api"].children["keys"].children["id"];
+  keys.tag = true;
+  for (size_t i = 0; i < options_.keys.size(); ++i) {
+    auto& leaf = keys.children["netconverge-" + std::to_string(i)].children["key"];
+    leaf.leaf = true;
+    leaf.values = {options_.keys[i]};
+  }
+  auto& host = running_.children["system"].children["host-name"];
+  host.leaf = true;
+  host.values = {options_.hostname};
+  saved_ = vyos::RenderConfigBoot(running_, kFooter);
+  timer_ = std::thread([this] { TimerLoop(); });
+}
+
+VyosSim::~VyosSim() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  timer_cv_.notify_all();
+  timer_.join();
+}
+
+void VyosSim::TimerLoop() {
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    if (confirm_pending_) {
+      if (timer_cv_.wait_until(lk, confirm_deadline_) == std::cv_status::timeout && confirm_pending_ &&
+          std::chrono::steady_clock::now() >= confirm_deadline_) {
+        if (options_.confirm_action == "reboot") {
+          // Reboot into the saved config.boot: every unsaved commit is lost.
+          auto saved = vyos::ParseConfigBoot(saved_);
+          if (saved) running_ = *saved;
+        } else {
+          running_ = confirm_revert_to_;
+        }
+        confirm_pending_ = false;
+        ++stats_.reverts;
+      }
+    } else {
+      timer_cv_.wait(lk);
+    }
+  }
+}
+
+LatencyModel VyosSim::Latency() const {
+  std::lock_guard lk(mu_);
+  return options_.latency;
+}
+
+void VyosSim::Sleep(double ms) const {
+  double scaled = ms * Latency().scale;
+  if (scaled <= 0) return;
+  std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(scaled * 1000)));
+}
+
+bool VyosSim::KeyValid(const std::string& key) const {
+  // Constant time per candidate: the emulator holds test keys, but behaves as a server should.
+  bool ok = false;
+  for (const auto& k : options_.keys) {
+    if (k.size() != key.size()) continue;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < k.size(); ++i) diff |= static_cast<unsigned char>(k[i] ^ key[i]);
+    ok = ok || diff == 0;
+  }
+  return ok;
+}
+
+int VyosSim::NatRuleCount(const ConfigNode& n) const { return RuleCount(n); }
+
+SimReply VyosSim::Handle(const SimRequest& req) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  int delay = 0;
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.requests;
+    stats_.bytes_in += static_cast<int64_t>(req.body.size());
+    if (faults_.slow_count != 0 && path.rfind("/_sim", 0) != 0) {
+      delay = faults_.slow_ms;
+      if (faults_.slow_count > 0) --faults_.slow_count;
+    }
+  }
+  SimReply reply;
+  if (path.rfind("/_sim/", 0) == 0) return Control(req);
+  if (path == "/info") {
+    reply = Info(req);
+  } else if (path == "/retrieve" || path == "/configure" || path == "/config-file") {
+    reply = req.method == "POST" ? Dispatch(path, req) : Detail(405, "Method Not Allowed");
+  } else {
+    reply = Nginx(404, "404 Not Found");
+  }
+  reply.delay_ms = delay;
+  if (reply.status >= 300) {
+    std::lock_guard lk(mu_);
+    ++stats_.failed;
+  }
+  return reply;
+}
+
+SimReply VyosSim::Info(const SimRequest& req) {
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.info;
+  }
+  if (req.method != "GET") return Detail(405, "Method Not Allowed");
+  Sleep(Latency().request_ms);
+  bool version = true;
+  bool hostname = true;
+  auto q = req.target.find('?');
+  if (q != std::string::npos) {
+    for (const auto& [k, v] : ParseUrlEncoded(std::string_view(req.target).substr(q + 1))) {
+      const bool on = v == "1" || v == "true" || v == "yes" || v == "on" || v == "True";
+      if (k == "version") version = on;
+      else if (k == "hostname") hostname = on;
+      else return Fail(400, "Unsupported query parameter: " + k);
+    }
+  }
+  std::string data = "{";
+  if (version) data += "\"version\": " + JsonString(options_.version) + ", ";
+  if (hostname) data += "\"hostname\": " + JsonString(options_.hostname) + ", ";
+  data += "\"banner\": \"Welcome to VyOS\"}";
+  return Ok(data);
+}
+
+SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
+  Sleep(Latency().request_ms);
+  std::string key;
+  std::string data;
+  rapidjson::Document doc;
+  const bool json = req.content_type.rfind("application/json", 0) == 0;
+  if (json) {
+    doc.Parse(req.body.c_str(), req.body.size());
+    if (doc.HasParseError() || !doc.IsObject()) return Fail(400, "Failed to parse JSON: malformed request body");
+    if (!doc.HasMember("key") || !doc["key"].IsString())
+      return Fail(400, PydanticError("missing", "'key'", "Field required"));
+    key = doc["key"].GetString();
+  } else {
+    std::map<std::string, std::string> form = req.content_type.rfind("multipart/form-data", 0) == 0
+                                                  ? ParseMultipart(req.content_type, req.body)
+                                                  : ParseUrlEncoded(req.body);
+    if (!form.count("data") || form["data"].empty()) {
+      if (!form.count("key") || !KeyValid(form["key"])) return Fail(401, "Valid API key is required");
+      return Fail(422, "Non-empty data field is required");
+    }
+    data = form["data"];
+    key = form.count("key") ? form["key"] : "";
+    doc.Parse(data.c_str(), data.size());
+    if (doc.HasParseError()) return Fail(400, "Failed to parse JSON: " + data.substr(0, 64));
+    if (doc.IsArray()) {
+      // The array shorthand of the form encoding becomes {"commands": [...]}.
+      rapidjson::Value arr(rapidjson::kArrayType);
+      arr.CopyFrom(doc, doc.GetAllocator());
+      doc.SetObject();
+      doc.AddMember("commands", arr, doc.GetAllocator());
+    }
+    if (!doc.IsObject()) return Fail(400, "Malformed command: " + data.substr(0, 64));
+    if (doc.HasMember("key") && doc["key"].IsString()) key = doc["key"].GetString();
+  }
+  if (!KeyValid(key)) return Fail(401, "Valid API key is required");
+
+  ParsedCommands pc;
+  if (doc.HasMember("commands")) {
+    if (!doc["commands"].IsArray()) return Fail(400, PydanticError("list_type", "'commands'", "Input should be a valid list"));
+    pc.is_list = true;
+    int i = 0;
+    for (const auto& c : doc["commands"].GetArray()) {
+      Cmd cmd;
+      auto st = ParseCmd(c, &cmd, "'commands', " + std::to_string(i++) + ", ", endpoint == "/configure");
+      if (!st) return Fail(400, st.error().message);
+      pc.commands.push_back(std::move(cmd));
+    }
+  } else {
+    Cmd cmd;
+    auto st = ParseCmd(doc, &cmd, "", endpoint != "/config-file");
+    if (!st) return Fail(400, st.error().message);
+    pc.op = cmd.op;
+    pc.commands.push_back(std::move(cmd));
+  }
+  if (doc.HasMember("confirm_time")) {
+    if (!doc["confirm_time"].IsInt()) return Fail(400, PydanticError("int_type", "'confirm_time'", "Input should be a valid integer"));
+    pc.confirm_time = doc["confirm_time"].GetInt();
+  }
+  if (doc.HasMember("file") && doc["file"].IsString()) pc.file = doc["file"].GetString();
+  if (doc.HasMember("string") && doc["string"].IsString()) pc.string = doc["string"].GetString();
+  if (doc.HasMember("configFormat") && doc["configFormat"].IsString()) pc.config_format = doc["configFormat"].GetString();
+
+  if (endpoint == "/retrieve") {
+    std::lock_guard lk(mu_);
+    ++stats_.retrieve;
+    const Cmd& c = pc.commands.front();
+    if (pc.config_format != "json" && pc.config_format != "raw" && pc.config_format != "json_ast")
+      return Fail(400, "'" + pc.config_format + "' is not a valid config format");
+    const ConfigNode* n = running_.Find(c.path);
+    if (c.op == "exists") return Ok(n ? "true" : "false");
+    if (c.op == "returnValue") {
+      if (!n || !n->leaf || n->values.empty()) return Ok("null");
+      return Ok(JsonString(n->values.front()));
+    }
+    if (c.op == "returnValues") {
+      std::string arr = "[";
+      if (n && n->leaf)
+        for (size_t i = 0; i < n->values.size(); ++i) arr += (i ? ", " : "") + JsonString(n->values[i]);
+      return Ok(arr + "]");
+    }
+    if (c.op != "showConfig") return Fail(400, "'" + c.op + "' is not a valid operation");
+    if (!n || (!n->leaf && n->children.empty())) {
+      bool valid = c.path.empty() || vyos::ResolvePath(c.path).has_value();
+      return Fail(400, valid ? "Configuration under specified path is empty\n" : "Specified configuration path is not valid\n");
+    }
+    ConfigNode out = *n;
+    if (faults_.corrupt_readback > 0 && c.path.size() == 2 && c.path[1] == "destination") {
+      --faults_.corrupt_readback;
+      auto rules = out.children.find("rule");
+      if (rules != out.children.end() && !rules->second.children.empty()) {
+        auto& last = std::prev(rules->second.children.end())->second;
+        auto& port = last.children["translation"].children["port"];
+        port.leaf = true;
+        port.values = {"1"};
+      }
+    }
+    if (pc.config_format == "raw") return OkText(vyos::RenderConfigBoot(out));
+    if (out.tag) {  // a path ending at a tag node repeats the tag name
+      ConfigNode wrap;
+      wrap.children[c.path.back()] = out;
+      return Ok(vyos::ToJson(wrap));
+    }
+    return Ok(vyos::ToJson(out));
+  }
+  if (endpoint == "/configure") return Configure(pc);
+  return ConfigFile(pc);
+}
+
+SimReply VyosSim::Confirm() {
+  std::lock_guard lk(mu_);
+  if (faults_.fail_confirm > 0) {
+    --faults_.fail_confirm;
+    SimReply r;
+    r.drop = true;
+    return r;
+  }
+  if (!confirm_pending_) return OkText("No confirm pending");
+  confirm_pending_ = false;
+  ++stats_.confirms;
+  timer_cv_.notify_all();
+  return OkText(options_.confirm_action == "reboot" ? "Reboot timer stopped" : "Reload timer stopped");
+}
+
+SimReply VyosSim::Configure(const ParsedCommands& pc) {
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.configure;
+  }
+  if (!pc.is_list && pc.op == "confirm") return Confirm();
+  std::lock_guard api(api_lock_);
+  for (const auto& c : pc.commands)
+    if (c.op != "set" && c.op != "delete" && c.op != "comment") return Fail(400, "'" + c.op + "' is not a valid operation");
+  ConfigNode working;
+  {
+    std::lock_guard lk(mu_);
+    working = running_;
+    stats_.ops += static_cast<int64_t>(pc.commands.size());
+  }
+  for (const auto& c : pc.commands) {
+    if (c.path.empty()) return Fail(400, PydanticError("too_short", "'path'", "List should have at least 1 item"));
+    Status st;
+    if (c.op == "set") st = ApplySet(working, c, services_);
+    else if (c.op == "delete") st = ApplyDelete(working, c, options_.strict);
+    if (!st) return Fail(400, st.error().message);  // the session is discarded
+  }
+  Sleep(Latency().op_ms * static_cast<double>(pc.commands.size()));
+  return Commit(std::move(working), static_cast<int64_t>(pc.commands.size()), pc.confirm_time);
+}
+
+SimReply VyosSim::Commit(ConfigNode working, int64_t ops, int confirm_minutes) {
+  (void)ops;
+  {
+    std::lock_guard lk(mu_);
+    if (faults_.lock_busy > 0) {
+      --faults_.lock_busy;
+      return Fail(400, "Configuration system temporarily locked due to another commit in progress\n");
+    }
+    if (confirm_minutes > 0 && confirm_pending_) return Fail(400, "Another confirm is pending\n");
+  }
+  if (auto err = VerifyNat(working)) return Fail(400, *err + "\n\n[[nat]] failed\nCommit failed\n");
+  {
+    std::lock_guard lk(mu_);
+    if (faults_.fail_commits > 0) {
+      --faults_.fail_commits;
+      return Fail(400, faults_.fail_message + "\n\n[[nat]] failed\nCommit failed\n");
+    }
+  }
+  {
+    auto lat = Latency();
+    Sleep(lat.commit_ms + lat.commit_per_rule_ms * RuleCount(working));
+  }
+  std::string after;
+  {
+    std::lock_guard lk(mu_);
+    ConfigNode previous = std::move(running_);
+    running_ = std::move(working);
+    ++stats_.commits;
+    if (confirm_minutes > 0) {
+      confirm_pending_ = true;
+      confirm_deadline_ = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(options_.confirm_minute_ms * confirm_minutes);
+      confirm_revert_to_ = std::move(previous);
+      ++stats_.commit_confirms;
+      timer_cv_.notify_all();
+    }
+    if (faults_.after_commit_count > 0) {
+      --faults_.after_commit_count;
+      after = faults_.after_commit;
+    }
+  }
+  if (after == "drop") {
+    SimReply r;
+    r.drop = true;
+    return r;
+  }
+  if (after == "504") return Nginx(504, "504 Gateway Time-out");
+  if (after == "500") return Fail(500, "An internal error occured. Check the logs for details.");
+  if (confirm_minutes > 0)
+    return OkText("Initialized commit-confirm; " + std::to_string(confirm_minutes) + " minutes to confirm before " +
+                  options_.confirm_action);
+  return Ok("null");
+}
+
+SimReply VyosSim::ConfigFile(const ParsedCommands& pc) {
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.config_file;
+  }
+  const std::string op = pc.is_list ? "" : pc.op;
+  if (op == "confirm") return Confirm();
+  if (op == "save") {
+    std::lock_guard lk(mu_);
+    saved_ = vyos::RenderConfigBoot(running_, kFooter);
+    ++stats_.saves;
+    std::string file = pc.file.value_or("/config/config.boot");
+    if (!options_.saved_path.empty()) {
+      std::ofstream out(options_.saved_path);
+      out << saved_;
+    }
+    return OkText("Saving configuration to '" + file + "'...\nDone\n");
+  }
+  if (op == "load") {
+    std::string text;
+    if (pc.string) {
+      text = *pc.string;
+    } else if (pc.file) {
+      std::ifstream in(*pc.file);
+      if (!in) return Fail(400, "Failed to load configuration file " + *pc.file + "\n");
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+    } else {
+      return Fail(400, "Missing required field \"file | string\"");
+    }
+    auto tree = vyos::ParseConfigBoot(text);
+    if (!tree) return Fail(400, "Failed to parse configuration file: " + tree.error().message + "\n");
+    std::lock_guard api(api_lock_);
+    return Commit(std::move(*tree), 0, pc.confirm_time);
+  }
+  return Fail(400, "'" + op + "' is not a valid operation");
+}
+
+SimReply VyosSim::Control(const SimRequest& req) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  std::string query = req.target.find('?') == std::string::npos ? "" : req.target.substr(req.target.find('?') + 1);
+  SimReply json{200, "application/json", ""};
+  if (path == "/_sim/stats" && req.method == "GET") {
+    std::lock_guard lk(mu_);
+    json.body = StatsJson(stats_, confirm_pending_);
+    return json;
+  }
+  if (path == "/_sim/stats/reset" && req.method == "POST") {
+    ResetStats();
+    json.body = "{}";
+    return json;
+  }
+  if (path == "/_sim/reboot" && req.method == "POST") {
+    Reboot();
+    json.body = "{}";
+    return json;
+  }
+  if (path == "/_sim/config" && req.method == "GET") {
+    auto q = ParseUrlEncoded(query);
+    std::lock_guard lk(mu_);
+    std::string fmt = q.count("format") ? q["format"] : "commands";
+    SimReply r{200, "text/plain", fmt == "boot" ? vyos::RenderConfigBoot(running_, kFooter)
+                                                : fmt == "json" ? vyos::ToJson(running_) : vyos::RenderSetCommands(running_)};
+    return r;
+  }
+  if (path == "/_sim/config" && req.method == "POST") {
+    auto st = ApplyOutOfBand(req.body);
+    if (!st) return SimReply{400, "text/plain", st.error().message};
+    json.body = "{}";
+    return json;
+  }
+  if (path == "/_sim/faults" && req.method == "POST") {
+    rapidjson::Document d;
+    d.Parse(req.body.c_str(), req.body.size());
+    if (d.HasParseError() || !d.IsObject()) return SimReply{400, "text/plain", "faults must be a JSON object"};
+    std::lock_guard lk(mu_);
+    auto num = [&](const char* k, int* out) {
+      if (d.HasMember(k) && d[k].IsInt()) *out = d[k].GetInt();
+    };
+    num("lock_busy", &faults_.lock_busy);
+    num("fail_commits", &faults_.fail_commits);
+    num("after_commit_count", &faults_.after_commit_count);
+    num("slow_ms", &faults_.slow_ms);
+    num("slow_count", &faults_.slow_count);
+    num("corrupt_readback", &faults_.corrupt_readback);
+    num("fail_confirm", &faults_.fail_confirm);
+    if (d.HasMember("after_commit") && d["after_commit"].IsString()) faults_.after_commit = d["after_commit"].GetString();
+    if (d.HasMember("fail_message") && d["fail_message"].IsString()) faults_.fail_message = d["fail_message"].GetString();
+    json.body = "{}";
+    return json;
+  }
+  if (path == "/_sim/latency" && req.method == "POST") {
+    rapidjson::Document d;
+    d.Parse(req.body.c_str(), req.body.size());
+    if (d.HasParseError() || !d.IsObject()) return SimReply{400, "text/plain", "latency must be a JSON object"};
+    LatencyModel m = Latency();
+    auto num = [&](const char* k, double* out) {
+      if (d.HasMember(k) && d[k].IsNumber()) *out = d[k].GetDouble();
+    };
+    num("request_ms", &m.request_ms);
+    num("op_ms", &m.op_ms);
+    num("commit_ms", &m.commit_ms);
+    num("commit_per_rule_ms", &m.commit_per_rule_ms);
+    num("scale", &m.scale);
+    SetLatency(m);
+    json.body = "{}";
+    return json;
+  }
+  return SimReply{404, "text/plain", "unknown control endpoint"};
+}
+
+Status VyosSim::LoadConfig(std::string_view text, bool set_commands) {
+  ConfigNode tree;
+  if (set_commands) {
+    auto lines = vyos::ParseSetCommands(text);
+    if (!lines) return tl::unexpected(lines.error());
+    for (const auto& l : *lines) {
+      Cmd c{"set", l.path, std::nullopt};
+      if (l.has_value && !c.path.empty()) {
+        c.value = c.path.back();
+        c.path.pop_back();
+      }
+      auto st = ApplySet(tree, c, services_);
+      if (!st) return st;
+    }
+  } else {
+    auto parsed = vyos::ParseConfigBoot(text);
+    if (!parsed) return tl::unexpected(parsed.error());
+    tree = std::move(*parsed);
+  }
+  std::lock_guard lk(mu_);
+  // Keep the API keys so the emulator stays reachable.
+  const ConfigNode* keys = running_.Find({"service", "https"});
+  ConfigNode keys_copy = keys ? *keys : ConfigNode{};
+  running_ = std::move(tree);
+  running_.children["service"].children["https"] = keys_copy;
+  saved_ = vyos::RenderConfigBoot(running_, kFooter);
+  return {};
+}
+
+Status VyosSim::ApplyOutOfBand(std::string_view set_commands) {
+  auto lines = vyos::ParseSetCommands(set_commands);
+  if (!lines) return tl::unexpected(lines.error());
+  std::lock_guard api(api_lock_);
+  ConfigNode working;
+  {
+    std::lock_guard lk(mu_);
+    working = running_;
+  }
+  // Lines are "set ..." or "delete ..."; ParseSetCommands accepts only set, so handle delete here.
+  size_t start = 0;
+  while (start < set_commands.size()) {
+    size_t nl = set_commands.find('\n', start);
+    auto line = set_commands.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    start = nl == std::string_view::npos ? set_commands.size() : nl + 1;
+    auto words = vyos::SplitWords(line);
+    if (words.empty()) continue;
+    Cmd c{words[0], {words.begin() + 1, words.end()}, std::nullopt};
+    Status st;
+    if (c.op == "set") {
+      auto r = vyos::ResolvePath(c.path);
+      if (r && r->value) {
+        c.value = c.path.back();
+        c.path.pop_back();
+      }
+      st = ApplySet(working, c, services_);
+    } else if (c.op == "delete") {
+      st = ApplyDelete(working, c, false);
+    } else {
+      return MakeError(ErrorCode::kInvalidArgument, "unknown command '" + c.op + "'");
+    }
+    if (!st) return st;
+  }
+  if (auto err = VerifyNat(working)) return MakeError(ErrorCode::kRejected, *err);
+  std::lock_guard lk(mu_);
+  running_ = std::move(working);
+  ++stats_.commits;
+  return {};
+}
+
+void VyosSim::Reboot() {
+  std::lock_guard lk(mu_);
+  auto saved = vyos::ParseConfigBoot(saved_);
+  if (saved) running_ = *saved;
+  confirm_pending_ = false;
+  timer_cv_.notify_all();
+}
+
+ConfigNode VyosSim::Running() const {
+  std::lock_guard lk(mu_);
+  return running_;
+}
+
+std::string VyosSim::RunningSetCommands() const {
+  std::lock_guard lk(mu_);
+  return vyos::RenderSetCommands(running_);
+}
+
+SimStats VyosSim::Stats() const {
+  std::lock_guard lk(mu_);
+  return stats_;
+}
+
+void VyosSim::ResetStats() {
+  std::lock_guard lk(mu_);
+  stats_ = SimStats{};
+}
+
+void VyosSim::SetFaults(const Faults& f) {
+  std::lock_guard lk(mu_);
+  faults_ = f;
+}
+
+Faults VyosSim::CurrentFaults() const {
+  std::lock_guard lk(mu_);
+  return faults_;
+}
+
+void VyosSim::SetLatency(const LatencyModel& m) {
+  std::lock_guard lk(mu_);
+  options_.latency = m;
+}
+
+bool VyosSim::ConfirmPending() const {
+  std::lock_guard lk(mu_);
+  return confirm_pending_;
+}
+
+}  // namespace nc::sim

@@ -1,0 +1,152 @@
+// vyos-sim: an emulator of the VyOS 1.5 HTTP API in front of a configuration tree, faithful to
+// what research/vyos.md records - including the awkward parts: one shared config session behind
+// a global lock, one commit per /configure, NAT verification at commit, string-only values, the
+// "empty" 400 on showConfig, the text/html content type, commit-confirm that reverts (reboot to
+// the saved file, or reload) when not confirmed, the "temporarily locked" commit error. Adds a
+// latency model, fault injection and request counters for tests and benchmarks.
+//
+// VyosSim is transport-free: Handle() takes a decoded HTTP request. VyosSimServer (HTTPS) and
+// the SSH CLI front it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/vyos/config_tree.hpp"
+#include "controller/core/values.hpp"
+
+namespace nc::sim {
+
+/// Simulated cost of the device's work, in milliseconds before `scale` is applied.
+struct LatencyModel {
+  double request_ms = 0;         // every API request (nginx + FastAPI)
+  double op_ms = 0;              // every set/delete (one my_set/my_delete subprocess each)
+  double commit_ms = 0;          // every commit
+  double commit_per_rule_ms = 0; // every commit, per NAT rule in the resulting config
+  double scale = 1.0;
+};
+
+/// Faults to inject. Counters are consumed as they fire.
+struct Faults {
+  int lock_busy = 0;             // next N commits fail with the commit-lock error
+  int fail_commits = 0;          // next N commits fail (verification-style error)
+  std::string fail_message = "Commit failed: injected fault";
+  std::string after_commit;      // "504", "500" or "drop": after a successful commit
+  int after_commit_count = 0;
+  int slow_ms = 0;               // delay every response by this much ...
+  int slow_count = 0;            // ... for the next N requests (-1 = all)
+  int corrupt_readback = 0;      // next N showConfig answers alter one rule's translation port
+  int fail_confirm = 0;          // next N confirm requests are dropped
+  bool operator==(const Faults&) const = default;
+};
+
+struct SimStats {
+  int64_t requests = 0;
+  int64_t info = 0;
+  int64_t retrieve = 0;
+  int64_t configure = 0;         // /configure requests, including confirm
+  int64_t config_file = 0;
+  int64_t commits = 0;           // successful commits
+  int64_t commit_confirms = 0;   // commits with confirm_time
+  int64_t confirms = 0;          // confirm operations that stopped a timer
+  int64_t reverts = 0;           // commit-confirm timeouts that reverted the config
+  int64_t saves = 0;
+  int64_t ops = 0;               // set/delete operations received
+  int64_t failed = 0;            // non-2xx answers
+  int64_t bytes_in = 0;
+};
+
+struct SimRequest {
+  std::string method;
+  std::string target;            // path and query
+  std::string content_type;
+  std::string body;
+};
+
+struct SimReply {
+  int status = 200;
+  std::string content_type = "text/html; charset=utf-8";
+  std::string body;
+  bool drop = false;             // close the connection without answering
+  int delay_ms = 0;              // wait before answering (slow fault)
+};
+
+class VyosSim {
+ public:
+  struct Options {
+    std::vector<std::string> keys{"netconverge-demo-key"};
+    std::string version = "1.5-rolling-202506010000";
+    std::string hostname = "vyos-sim";
+    bool strict = false;                   // service https api rest strict
+    std::string confirm_action = "reboot"; // or "reload"
+    int64_t confirm_minute_ms = 60'000;    // length of a "minute" for confirm timers (tests shrink it)
+    int64_t body_limit = 1 << 20;          // nginx client_max_body_size
+    LatencyModel latency;
+    std::string saved_path;                // where `save` writes config.boot (optional)
+  };
+
+  explicit VyosSim(Options options);
+  ~VyosSim();
+  VyosSim(const VyosSim&) = delete;
+  VyosSim& operator=(const VyosSim&) = delete;
+
+  /// Handles one HTTP request. Thread-safe; blocks for the simulated latency.
+  SimReply Handle(const SimRequest& req);
+
+  /// Loads a config.boot (or set commands when `set_commands`) as running and saved config.
+  Status LoadConfig(std::string_view text, bool set_commands);
+  /// Applies set commands to the running config directly (as another admin's commit would),
+  /// counting one commit. For tests that need out-of-band changes and unmanaged rules.
+  Status ApplyOutOfBand(std::string_view set_commands);
+  /// Simulates a reboot: running config := saved config, pending confirm dropped.
+  void Reboot();
+
+  vyos::ConfigNode Running() const;
+  std::string RunningSetCommands() const;
+  SimStats Stats() const;
+  void ResetStats();
+  void SetFaults(const Faults& f);
+  Faults CurrentFaults() const;
+  void SetLatency(const LatencyModel& m);
+  bool ConfirmPending() const;
+  int64_t body_limit() const { return options_.body_limit; }
+
+ private:
+  SimReply Info(const SimRequest& req);
+  SimReply Retrieve(const std::string& key_in_form, const std::string& body, bool form, const std::string& data);
+  SimReply Dispatch(const std::string& endpoint, const SimRequest& req);
+  SimReply Configure(const struct ParsedCommands& cmds);
+  SimReply ConfigFile(const struct ParsedCommands& cmds);
+  SimReply Control(const SimRequest& req);
+  SimReply Confirm();
+  SimReply Commit(vyos::ConfigNode working, int64_t ops, int confirm_minutes);
+  void Sleep(double ms) const;
+  LatencyModel Latency() const;
+  void TimerLoop();
+  int NatRuleCount(const vyos::ConfigNode& n) const;
+  bool KeyValid(const std::string& key) const;
+
+  Options options_;
+  core::ServiceTable services_;
+  mutable std::mutex mu_;        // state below
+  std::mutex api_lock_;          // the API's process-wide configuration lock
+  vyos::ConfigNode running_;
+  std::string saved_;            // config.boot text on "disk"
+  bool confirm_pending_ = false;
+  std::chrono::steady_clock::time_point confirm_deadline_;
+  vyos::ConfigNode confirm_revert_to_;
+  Faults faults_;
+  SimStats stats_;
+  bool stopping_ = false;
+  std::condition_variable timer_cv_;
+  std::thread timer_;
+};
+
+}  // namespace nc::sim

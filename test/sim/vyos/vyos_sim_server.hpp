@@ -1,0 +1,38 @@
+// HTTPS front end of vyos-sim (Boost.Beast over OpenSSL): a thread per connection, keep-alive,
+// nginx's request body limit (413), connections dropped when a fault says so. The only
+// translation unit of the emulator that instantiates Beast.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "controller/core/result.hpp"
+#include "test/sim/vyos/vyos_sim.hpp"
+
+namespace nc::sim {
+
+class VyosSimServer {
+ public:
+  struct Options {
+    std::string listen_host = "127.0.0.1";
+    int port = 0;              // 0 = any free port
+    std::string cert_pem;
+    std::string key_pem;
+  };
+
+  VyosSimServer(VyosSim& sim, Options options);
+  ~VyosSimServer();
+
+  /// Binds and starts accepting. Errors: kUnavailable when the address cannot be bound.
+  Status Start();
+  /// Stops accepting, closes every connection and joins their threads. Idempotent.
+  void Stop();
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nc::sim
