@@ -1,0 +1,77 @@
+// The one interface between the control loop and a device, shaped like Crossplane's
+// ExternalClient: Observe reads the subtree the controller manages; Apply performs a whole plan
+// as one safe transaction (commit with confirmation where the device has it, verify by reading
+// back, confirm, save). The reconciler holds no device-specific logic.
+//
+// Threading: implementations block the calling worker thread, every network operation bounded
+// by a deadline. One adapter is used by one worker at a time (the work queue never hands a
+// device to two workers).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/core/model.hpp"
+#include "controller/core/plan.hpp"
+#include "controller/core/result.hpp"
+
+namespace nc {
+
+struct ObservedState {
+  std::map<int, core::NatRule> nat_rules;  // `nat destination rule N`, every rule on the device
+};
+
+struct DeviceInfo {
+  std::string version;
+  std::string hostname;
+  bool commit_confirm = false;  // the device can commit with a confirmation timer
+};
+
+/// What an Apply did. `error` unset = every change committed, verified, confirmed and saved.
+struct ApplyOutcome {
+  std::optional<Error> error;
+  bool ambiguous = false;             // the device may or may not have the change: re-read first
+  bool rolled_back = false;           // a committed change was undone (inverse plan or timer)
+  std::string rollback_detail;
+  int commits = 0;
+  bool confirmed = false;
+  bool saved = false;
+  std::string transport;              // "https-api"
+  std::vector<std::string> operations;  // exactly what was sent, secrets redacted, in order
+  std::optional<std::map<int, core::NatRule>> read_back;  // the device after the change
+};
+
+class DeviceAdapter {
+ public:
+  virtual ~DeviceAdapter() = default;
+
+  /// Reads the device's managed subtree once. Idempotent, read-only. Errors: kUnavailable
+  /// (unreachable, 5xx), kDeadlineExceeded, kPermissionDenied (credentials, certificate).
+  virtual Result<ObservedState> Observe() = 0;
+
+  /// Applies `plan` (computed against `observed`) as one transaction. Never leaves a rule
+  /// half-configured: the device rejects a failing request whole, an unverified commit is
+  /// rolled back. Not idempotent by itself; after an ambiguous outcome, re-observe and re-plan.
+  virtual ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) = 0;
+
+  /// Platform, version and capabilities. Cached after the first success.
+  virtual Result<DeviceInfo> Probe() = 0;
+
+  /// Whether the adapter owes the device work even without changes (a save that failed).
+  virtual bool PendingWork() const { return false; }
+
+  /// The exact operations Apply would send for `plan` (for `netconverge plan`).
+  virtual std::vector<std::string> Render(const core::Plan& plan) const = 0;
+};
+
+/// Creates the adapter for a device (credentials resolved by the caller's source).
+class AdapterFactory {
+ public:
+  virtual ~AdapterFactory() = default;
+  virtual Result<std::unique_ptr<DeviceAdapter>> Create(const core::Device& device) = 0;
+};
+
+}  // namespace nc

@@ -1,0 +1,168 @@
+#include "adapters/vyos/https_client.hpp"
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/version.hpp>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+namespace nc::vyos {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+struct HttpsClient::Impl {
+  HttpsClientOptions options;
+  ssl::context ctx{ssl::context::tls_client};
+};
+
+namespace {
+
+bool IsIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+Error Classify(const boost::system::error_code& ec, const char* stage, bool verify_failed, long verify_result) {
+  if (ec == beast::error::timeout || ec == asio::error::timed_out)
+    return Error{ErrorCode::kDeadlineExceeded, std::string(stage) + ": deadline exceeded"};
+  if (verify_failed)
+    return Error{ErrorCode::kPermissionDenied,
+                 std::string("TLS certificate verification failed: ") + X509_verify_cert_error_string(verify_result)};
+  if (ec.category() == asio::error::get_ssl_category())
+    return Error{ErrorCode::kUnavailable, std::string(stage) + ": TLS error: " + ec.message()};
+  if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == ssl::error::stream_truncated)
+    return Error{ErrorCode::kUnavailable, std::string(stage) + ": connection closed by the device"};
+  return Error{ErrorCode::kUnavailable, std::string(stage) + ": " + ec.message()};
+}
+
+asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const std::string& method,
+                                               const std::string& target, const std::string& content_type,
+                                               const std::string& body, std::chrono::milliseconds timeout,
+                                               bool* written) {
+  auto ex = co_await asio::this_coro::executor;
+  const auto& o = impl.options;
+  boost::system::error_code ec;
+  tcp::resolver resolver(ex);
+  auto endpoints = co_await resolver.async_resolve(o.host, std::to_string(o.port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return tl::unexpected(Error{ErrorCode::kUnavailable, "resolving " + o.host + ": " + ec.message()});
+
+  ssl::stream<beast::tcp_stream> stream(ex, impl.ctx);
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.expires_after(o.connect_timeout);
+  co_await lowest.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return tl::unexpected(Classify(ec, "connect", false, 0));
+
+  const std::string verify_name = o.server_name.empty() ? o.host : o.server_name;
+  if (!IsIpLiteral(verify_name)) SSL_set_tlsext_host_name(stream.native_handle(), verify_name.c_str());
+  if (o.insecure_skip_verify) {
+    stream.set_verify_mode(ssl::verify_none);
+  } else {
+    stream.set_verify_mode(ssl::verify_peer);
+    X509_VERIFY_PARAM* param = SSL_get0_param(stream.native_handle());
+    if (IsIpLiteral(verify_name)) X509_VERIFY_PARAM_set1_ip_asc(param, verify_name.c_str());
+    else X509_VERIFY_PARAM_set1_host(param, verify_name.c_str(), 0);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  lowest.expires_at(deadline);
+  co_await stream.async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    long vr = SSL_get_verify_result(stream.native_handle());
+    co_return tl::unexpected(Classify(ec, "TLS handshake", vr != X509_V_OK, vr));
+  }
+
+  http::request<http::string_body> req{method == "GET" ? http::verb::get : http::verb::post, target, 11};
+  req.set(http::field::host, o.host + ":" + std::to_string(o.port));
+  req.set(http::field::user_agent, "netconverge/0.1");
+  if (!content_type.empty()) req.set(http::field::content_type, content_type);
+  req.keep_alive(false);
+  req.body() = body;
+  req.prepare_payload();
+  co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return tl::unexpected(Classify(ec, "sending the request", false, 0));
+  if (written) *written = true;
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(o.max_response_bytes);
+  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return tl::unexpected(Classify(ec, "reading the response", false, 0));
+  auto res = parser.release();
+  beast::error_code ignored;
+  lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return HttpResponse{static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
+                         std::move(res.body())};
+}
+
+}  // namespace
+
+HttpsClient::HttpsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpsClient::~HttpsClient() = default;
+
+const HttpsClientOptions& HttpsClient::options() const { return impl_->options; }
+
+Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  boost::system::error_code ec;
+  impl->ctx.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                        ssl::context::no_tlsv1_1);
+  if (!impl->options.ca_file.empty()) {
+    impl->ctx.load_verify_file(impl->options.ca_file, ec);
+    if (ec)
+      return MakeError(ErrorCode::kInvalidArgument, "cannot load CA file " + impl->options.ca_file + ": " + ec.message());
+  } else {
+    impl->ctx.set_default_verify_paths(ec);
+  }
+  return std::unique_ptr<HttpsClient>(new HttpsClient(std::move(impl)));
+}
+
+Result<HttpResponse> HttpsClient::Send(const std::string& method, const std::string& target,
+                                       const std::string& content_type, const std::string& body,
+                                       std::chrono::milliseconds timeout, bool* written) {
+  if (written) *written = false;
+  asio::io_context ioc;
+  Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
+  auto run = [&]() -> asio::awaitable<void> {
+    result = co_await Exchange(*impl_, method, target, content_type, body, timeout, written);
+  };
+  asio::co_spawn(ioc, run, asio::detached);
+  ioc.run();
+  return result;
+}
+
+Result<std::pair<std::string, int>> SplitHostPort(const std::string& address, int default_port) {
+  std::string host = address;
+  std::string port;
+  if (!address.empty() && address.front() == '[') {
+    auto close = address.find(']');
+    if (close == std::string::npos) return MakeError(ErrorCode::kInvalidArgument, "bad address " + address);
+    host = address.substr(1, close - 1);
+    if (close + 1 < address.size()) port = address.substr(close + 2);
+  } else if (auto colon = address.rfind(':'); colon != std::string::npos && address.find(':') == colon) {
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  int p = default_port;
+  if (!port.empty()) {
+    try {
+      p = std::stoi(port);
+    } catch (...) {
+      return MakeError(ErrorCode::kInvalidArgument, "bad port in " + address);
+    }
+  }
+  return std::make_pair(host, p);
+}
+
+}  // namespace nc::vyos

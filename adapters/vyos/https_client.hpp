@@ -1,0 +1,58 @@
+// A small blocking HTTPS client for device APIs: one TLS connection per request, certificate
+// and host-name verification against a CA file or the system store, a deadline on connect and
+// on the whole exchange, and a response size limit. The only adapter translation unit that
+// instantiates Beast.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "controller/core/result.hpp"
+
+namespace nc::vyos {
+
+struct HttpsClientOptions {
+  std::string host;                 // name or address to connect to
+  int port = 443;
+  std::string ca_file;              // empty: system trust store
+  std::string server_name;          // name to verify (default: host)
+  bool insecure_skip_verify = false;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{60000};
+  size_t max_response_bytes = 256u << 20;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+class HttpsClient {
+ public:
+  /// Errors: kInvalidArgument when the CA file cannot be loaded.
+  static Result<std::unique_ptr<HttpsClient>> Create(HttpsClientOptions options);
+  ~HttpsClient();
+
+  /// Sends one request and reads the whole response. Errors: kUnavailable (resolve, connect,
+  /// connection closed before an answer), kPermissionDenied (certificate verification),
+  /// kDeadlineExceeded. `written` tells whether the request reached the peer (for writes,
+  /// an error after that is ambiguous).
+  Result<HttpResponse> Send(const std::string& method, const std::string& target,
+                            const std::string& content_type, const std::string& body,
+                            std::chrono::milliseconds timeout, bool* written = nullptr);
+
+  const HttpsClientOptions& options() const;
+
+  struct Impl;  // defined in the .cpp (keeps Beast out of this header)
+
+ private:
+  explicit HttpsClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Splits "host", "host:port", "[v6]:port" (default port `default_port`).
+Result<std::pair<std::string, int>> SplitHostPort(const std::string& address, int default_port);
+
+}  // namespace nc::vyos

@@ -1,0 +1,306 @@
+#include "adapters/vyos/vyos_adapter.hpp"
+
+#include <thread>
+
+namespace nc::vyos {
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string OpsLine(const std::vector<Command>& cmds, int confirm_minutes) {
+  std::string head = "POST /configure (" + std::to_string(cmds.size()) + " commands, one commit" +
+                     (confirm_minutes > 0 ? ", confirm_time=" + std::to_string(confirm_minutes) : "") + ")";
+  return head;
+}
+
+}  // namespace
+
+VyosAdapter::VyosAdapter(std::unique_ptr<HttpsClient> client, VyosAdapterOptions options)
+    : client_(std::move(client)), options_(std::move(options)) {}
+
+Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint, const std::string& body,
+                                                  std::chrono::milliseconds timeout, bool* ambiguous) {
+  if (ambiguous) *ambiguous = false;
+  bool written = false;
+  auto res = client_->Send("POST", endpoint, kJson, body, timeout, &written);
+  if (!res) {
+    if (ambiguous) *ambiguous = written;
+    return tl::unexpected(res.error());
+  }
+  if (res->status == 401)
+    return MakeError(ErrorCode::kPermissionDenied, "the device rejected the API key (401 Valid API key is required)");
+  if (res->status == 413)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "request of " + std::to_string(body.size()) +
+                         " bytes is larger than the device accepts (413); lower spec.vyos.maxRequestBytes or raise "
+                         "`service https request-body-size-limit`");
+  if (res->status == 503)
+    return MakeError(ErrorCode::kUnavailable, "the HTTP API is not enabled on the device (503)");
+  if (res->status >= 500) {
+    if (ambiguous) *ambiguous = true;
+    auto env = ParseEnvelope(res->body);
+    return MakeError(ErrorCode::kUnavailable, "device answered " + std::to_string(res->status) +
+                                                  (env && !env->error.empty() ? ": " + Trim(env->error) : ""));
+  }
+  auto env = ParseEnvelope(res->body);
+  if (!env) return MakeError(ErrorCode::kUnavailable, "device answered " + std::to_string(res->status) + " without the API envelope");
+  return CallResult{std::move(*env), res->status};
+}
+
+Result<DeviceInfo> VyosAdapter::Probe() {
+  if (info_) return *info_;
+  auto res = client_->Send("GET", "/info", "", "", options_.read_timeout);
+  if (!res) return tl::unexpected(res.error());
+  DeviceInfo info;
+  if (res->status == 404 || res->status == 405) {
+    // Before /info existed (VyOS <= 1.4, early 1.5): no confirm_time either.
+    info.version = "unknown (no /info)";
+  } else if (res->status != 200) {
+    return MakeError(ErrorCode::kUnavailable, "/info answered " + std::to_string(res->status));
+  } else {
+    auto env = ParseEnvelope(res->body);
+    if (!env || !env->success) return MakeError(ErrorCode::kUnavailable, "/info answered without the API envelope");
+    auto tree = FromJson(env->data_json);
+    if (tree) {
+      if (const auto* v = tree->Find({"version"}); v && !v->values.empty()) info.version = v->values[0];
+      if (const auto* h = tree->Find({"hostname"}); h && !h->values.empty()) info.hostname = h->values[0];
+    }
+    info.commit_confirm = SupportsCommitConfirm(info.version);
+  }
+  // Check that the key works too: a cheap authenticated read.
+  bool ambiguous = false;
+  auto check = Call("/retrieve", EncodeRetrieve(options_.api_key, "exists", {"nat"}), options_.read_timeout, &ambiguous);
+  if (!check) return tl::unexpected(check.error());
+  info_ = info;
+  return info;
+}
+
+Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules() {
+  auto r = Call("/retrieve", EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}),
+                options_.read_timeout, nullptr);
+  if (!r) return tl::unexpected(r.error());
+  if (!r->envelope.success) {
+    if (IsEmptyPathError(r->envelope.error)) return std::map<int, core::NatRule>{};
+    return MakeError(ErrorCode::kUnavailable, "showConfig failed: " + Trim(r->envelope.error));
+  }
+  return DestinationRulesFromJson(r->envelope.data_json);
+}
+
+Result<ObservedState> VyosAdapter::Observe() {
+  auto rules = ReadRules();
+  if (!rules) return tl::unexpected(rules.error());
+  return ObservedState{std::move(*rules)};
+}
+
+std::vector<std::string> VyosAdapter::Render(const core::Plan& plan) const {
+  std::vector<std::string> out;
+  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes)) {
+    for (const auto& c : batch) out.push_back(ToCliLine(c));
+    out.push_back(options_.commit_confirm ? "commit-confirm " + std::to_string(options_.confirm_minutes) + " (then verify, confirm)"
+                                          : "commit");
+  }
+  if (!out.empty() && options_.save_after_confirm) out.push_back("save");
+  return out;
+}
+
+std::vector<std::string> VyosAdapter::Mismatches(const std::map<int, core::NatRule>& expected,
+                                                 const std::map<int, core::NatRule>& actual,
+                                                 const std::vector<int>& touched) const {
+  std::vector<std::string> out;
+  for (int n : touched) {
+    auto e = expected.find(n);
+    auto a = actual.find(n);
+    if (e == expected.end() && a == actual.end()) continue;
+    if (e == expected.end()) out.push_back("rule " + std::to_string(n) + " should be gone but is present");
+    else if (a == actual.end()) out.push_back("rule " + std::to_string(n) + " is missing");
+    else if (!(e->second == a->second))
+      out.push_back("rule " + std::to_string(n) + ": " + core::DescribeDifference(e->second, a->second));
+  }
+  return out;
+}
+
+Status VyosAdapter::SendConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& expected,
+                                const std::vector<int>& touched) {
+  // The confirm is idempotent ("No confirm pending" when there is none), so it can be re-sent;
+  // a "No confirm pending" answer is checked against the device, in case the timer fired.
+  Error last{ErrorCode::kUnavailable, "confirm not sent"};
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    out.operations.push_back("POST /configure {\"op\": \"confirm\"}");
+    auto r = Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
+    if (r && r->envelope.success) {
+      if (r->envelope.data_text && r->envelope.data_text->find("No confirm pending") != std::string::npos) {
+        auto now = ReadRules();
+        if (!now) return tl::unexpected(now.error());
+        auto bad = Mismatches(expected, *now, touched);
+        if (!bad.empty())
+          return MakeError(ErrorCode::kUnavailable, "the confirm timer reverted the change before it was confirmed");
+      }
+      out.confirmed = true;
+      return {};
+    }
+    last = r ? Error{ErrorCode::kRejected, Trim(r->envelope.error)} : r.error();
+    std::this_thread::sleep_for(options_.lock_backoff * (attempt + 1));
+  }
+  return tl::unexpected(last);
+}
+
+void VyosAdapter::RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>& before,
+                           const std::map<int, core::NatRule>& now, const std::vector<int>& touched,
+                           bool confirm_armed) {
+  std::vector<Command> cmds;
+  for (int n : touched) {
+    if (now.count(n)) cmds.push_back(Command{"delete", {"nat", "destination", "rule", std::to_string(n)}, std::nullopt});
+    if (auto b = before.find(n); b != before.end()) {
+      auto sets = RuleSetCommands(n, b->second);
+      cmds.insert(cmds.end(), sets.begin(), sets.end());
+    }
+  }
+  out.operations.push_back("POST /configure (rollback: " + std::to_string(cmds.size()) + " commands, one commit)");
+  for (const auto& c : cmds) out.operations.push_back("  " + ToCliLine(c));
+  auto r = Call("/configure", EncodeConfigure(options_.api_key, cmds, 0), options_.write_timeout, nullptr);
+  if (!r || !r->envelope.success) {
+    out.rollback_detail = "inverse plan failed (" + (r ? Trim(r->envelope.error) : r.error().message) + ")" +
+                          (confirm_armed ? "; the device's commit-confirm timer will revert the change" : "");
+    out.rolled_back = confirm_armed;
+    return;
+  }
+  ++out.commits;
+  out.rolled_back = true;
+  out.rollback_detail = "restored the previous rules with the inverse plan";
+  if (confirm_armed) {
+    // The restored state is the old state: stop the timer so the device does not reboot.
+    out.operations.push_back("POST /configure {\"op\": \"confirm\"}");
+    (void)Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
+  }
+}
+
+ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& observed) {
+  ApplyOutcome out;
+  out.transport = "https-api";
+  if (plan.changes.empty()) {
+    if (save_pending_) {
+      out.operations.push_back("POST /config-file {\"op\": \"save\"}");
+      auto s = Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
+      if (s && s->envelope.success) {
+        save_pending_ = false;
+        out.saved = true;
+      } else {
+        out.error = s ? Error{ErrorCode::kRejected, "save failed: " + Trim(s->envelope.error)} : s.error();
+      }
+    }
+    return out;
+  }
+  auto info = Probe();
+  if (!info) {
+    out.error = info.error();
+    return out;
+  }
+  const int confirm = options_.commit_confirm && info->commit_confirm ? options_.confirm_minutes : 0;
+
+  std::map<int, core::NatRule> current = observed.nat_rules;
+  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes)) {
+    // The changes of this batch (rules are never split across batches).
+    core::Plan part;
+    std::vector<int> touched;
+    for (const auto& c : batch)
+      if (c.path.size() >= 4 && (touched.empty() || touched.back() != std::stoi(c.path[3]))) touched.push_back(std::stoi(c.path[3]));
+    for (const auto& ch : plan.changes)
+      if (std::find(touched.begin(), touched.end(), ch.number) != touched.end()) part.changes.push_back(ch);
+    const auto expected = core::ExpectedAfter(current, part);
+
+    out.operations.push_back(OpsLine(batch, confirm));
+    for (const auto& c : batch) out.operations.push_back("  " + ToCliLine(c));
+    const std::string body = EncodeConfigure(options_.api_key, batch, confirm);
+    Result<CallResult> r = MakeError(ErrorCode::kInternal, "not sent");
+    bool ambiguous = false;
+    for (int attempt = 0;; ++attempt) {
+      r = Call("/configure", body, options_.write_timeout, &ambiguous);
+      if (r && !r->envelope.success && IsLockedError(r->envelope.error) && attempt < options_.lock_retries) {
+        // The API discarded the session: nothing was committed, re-sending is safe.
+        out.operations.push_back("  (commit lock busy; retrying)");
+        std::this_thread::sleep_for(options_.lock_backoff * (1 << attempt));
+        continue;
+      }
+      break;
+    }
+    bool committed = r && r->envelope.success;
+    if (!r && ambiguous) {
+      // The commit may have happened: look before doing anything else.
+      out.operations.push_back("  (no answer: re-reading the device)");
+      auto now = ReadRules();
+      if (!now) {
+        out.error = Error{r.error().code, r.error().message + "; re-read failed too: " + now.error().message};
+        out.ambiguous = true;
+        return out;
+      }
+      if (Mismatches(expected, *now, touched).empty()) {
+        committed = true;
+      } else if (Mismatches(current, *now, touched).empty()) {
+        out.error = Error{r.error().code, r.error().message + "; the device did not commit the change"};
+        return out;
+      } else {
+        out.error = Error{r.error().code, r.error().message + "; the device holds neither the old nor the new rules"};
+        out.ambiguous = true;
+        return out;
+      }
+    }
+    if (!committed) {
+      if (!r) out.error = r.error();
+      else if (IsLockedError(r->envelope.error))
+        out.error = Error{ErrorCode::kConflict, "commit lock still busy after retries: " + Trim(r->envelope.error)};
+      else if (r->envelope.error.find("Another confirm is pending") != std::string::npos)
+        out.error = Error{ErrorCode::kConflict, "another commit-confirm is pending on the device"};
+      else out.error = Error{ErrorCode::kRejected, "device rejected the change: " + Trim(r->envelope.error)};
+      return out;
+    }
+    ++out.commits;
+
+    auto readback = ReadRules();
+    out.operations.push_back("POST /retrieve showConfig [nat destination] (verify)");
+    if (!readback) {
+      out.error = Error{readback.error().code, "read-back after commit failed: " + readback.error().message +
+                                                   (confirm ? "; unconfirmed, the device reverts at timeout" : "")};
+      out.ambiguous = true;
+      return out;
+    }
+    auto bad = Mismatches(expected, *readback, touched);
+    if (!bad.empty()) {
+      std::string why;
+      for (const auto& b : bad) why += (why.empty() ? "" : "; ") + b;
+      RollBack(out, current, *readback, touched, confirm > 0);
+      out.error = Error{ErrorCode::kRejected, "verification failed: " + why};
+      return out;
+    }
+    if (confirm > 0) {
+      if (auto st = SendConfirm(out, expected, touched); !st) {
+        out.error = Error{st.error().code, "confirm failed: " + st.error().message +
+                                               "; the device reverts to the previous configuration at timeout"};
+        out.ambiguous = true;
+        return out;
+      }
+    }
+    current = *readback;
+    out.read_back = current;
+  }
+  if (options_.save_after_confirm) {
+    out.operations.push_back("POST /config-file {\"op\": \"save\"}");
+    auto s = Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
+    if (!s || !s->envelope.success) {
+      save_pending_ = true;
+      out.error = s ? Error{ErrorCode::kRejected, "changes are live but save failed: " + Trim(s->envelope.error)}
+                    : Error{s.error().code, "changes are live but save failed: " + s.error().message};
+      return out;
+    }
+    out.saved = true;
+    save_pending_ = false;
+  }
+  return out;
+}
+
+}  // namespace nc::vyos

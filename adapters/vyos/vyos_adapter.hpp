@@ -1,0 +1,62 @@
+// DeviceAdapter for VyOS over its HTTPS API. Observe = one showConfig of `nat destination`.
+// Apply = the whole plan as one /configure list (one commit) with `confirm_time` when /info says
+// the device supports it, a read-back that must match the plan, the confirm, then a save. Lock
+// errors are retried; after an ambiguous failure (timeout, 5xx, dropped connection) the device is
+// re-read before anything else is sent; an unverified commit is rolled back.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "adapters/device_adapter.hpp"
+#include "adapters/vyos/https_client.hpp"
+#include "adapters/vyos/vyos_codec.hpp"
+
+namespace nc::vyos {
+
+struct VyosAdapterOptions {
+  std::string api_key;
+  bool commit_confirm = true;
+  int confirm_minutes = 2;
+  bool save_after_confirm = true;
+  int64_t max_request_bytes = 1 << 20;
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds write_timeout{600'000};  // nginx's proxy_read_timeout on VyOS
+  int lock_retries = 5;
+  std::chrono::milliseconds lock_backoff{200};
+};
+
+class VyosAdapter final : public DeviceAdapter {
+ public:
+  VyosAdapter(std::unique_ptr<HttpsClient> client, VyosAdapterOptions options);
+
+  Result<ObservedState> Observe() override;
+  ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) override;
+  Result<DeviceInfo> Probe() override;
+  std::vector<std::string> Render(const core::Plan& plan) const override;
+  bool PendingWork() const override { return save_pending_; }
+
+ private:
+  struct CallResult {
+    Envelope envelope;
+    int status = 0;
+  };
+  /// One API call. `ambiguous` is set when a write may have been applied without an answer.
+  Result<CallResult> Call(const std::string& endpoint, const std::string& body, std::chrono::milliseconds timeout,
+                          bool* ambiguous);
+  Result<std::map<int, core::NatRule>> ReadRules();
+  std::vector<std::string> Mismatches(const std::map<int, core::NatRule>& expected,
+                                      const std::map<int, core::NatRule>& actual, const std::vector<int>& touched) const;
+  Status SendConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& expected, const std::vector<int>& touched);
+  void RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>& before,
+                const std::map<int, core::NatRule>& now, const std::vector<int>& touched, bool confirm_armed);
+
+  std::unique_ptr<HttpsClient> client_;
+  VyosAdapterOptions options_;
+  std::optional<DeviceInfo> info_;
+  bool save_pending_ = false;
+};
+
+}  // namespace nc::vyos

@@ -1,0 +1,559 @@
+#include "controller/cli/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "controller/core/values.hpp"
+#include "controller/reconcilers/adapter_factory.hpp"
+#include "controller/reconcilers/device_reconciler.hpp"
+#include "controller/runtime/clock.hpp"
+#include "controller/runtime/controller.hpp"
+#include "controller/runtime/work_queue.hpp"
+#include "controller/source/directory_source.hpp"
+#include "controller/store/sqlite_store.hpp"
+
+namespace nc::cli {
+
+namespace {
+
+using Json = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+void JStr(Json& w, const char* k, const std::string& v) {
+  w.Key(k);
+  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+}
+
+void JList(Json& w, const char* k, const std::vector<std::string>& v) {
+  w.Key(k);
+  w.StartArray();
+  for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  w.EndArray();
+}
+
+std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level) {
+  auto log = spdlog::stderr_color_mt("netconverge");
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+  log->set_level(spdlog::level::from_str(level));
+  return log;
+}
+
+std::string Pad(const std::string& s, size_t n) { return s.size() >= n ? s + " " : s + std::string(n - s.size(), ' '); }
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size() + 2);
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) line += i + 1 == r.size() ? r[i] : Pad(r[i], width[i]);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << "\n";
+  }
+}
+
+struct Common {
+  std::string manifests = "manifests";
+  std::string store = "netconverge.db";
+  std::string device;
+  std::string output = "text";
+  std::string log_level = "info";
+};
+
+Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, bool auto_migrate) {
+  return store::SqliteStore::Open(path, auto_migrate ? store::SqliteStore::OpenMode::kAutoMigrate
+                                                     : store::SqliteStore::OpenMode::kRequireCurrent);
+}
+
+// Loads and validates everything; prints problems. Returns nullopt when there are any.
+std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core::ServiceTable& services) {
+  auto v = source::ValidateDirectory(dir, services);
+  if (!v.problems.empty()) {
+    for (const auto& p : v.problems) std::cerr << p.ToString() << "\n";
+    std::cerr << v.problems.size() << " problem(s) in " << dir << "; nothing was sent to any device\n";
+    return std::nullopt;
+  }
+  return v.desired;
+}
+
+std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::string& want) {
+  std::vector<std::string> out;
+  for (const auto& [key, dev] : d.devices)
+    if (want.empty() || want == key || want == dev.name) out.push_back(key);
+  return out;
+}
+
+void PrintReport(const reconcilers::DeviceResult& r) {
+  const auto& rep = r.report;
+  std::cout << r.device << ": " << (r.error ? "error: " + r.error->message : "ok") << " (" << rep.added.size()
+            << " added, " << rep.updated.size() << " updated, " << rep.deleted.size() << " deleted, "
+            << rep.no_change.size() << " unchanged; " << r.commits << " commit(s))\n";
+  for (const auto& s : rep.added) std::cout << "  added     " << s << "\n";
+  for (const auto& s : rep.updated) std::cout << "  updated   " << s << "\n";
+  for (const auto& s : rep.deleted) std::cout << "  deleted   " << s << "\n";
+  for (const auto& s : rep.failed) std::cout << "  not applied " << s << "\n";
+  for (const auto& n : r.plan.notices) std::cout << "  " << n.reason << ": " << n.message << "\n";
+}
+
+int CmdValidate(const Common& c) {
+  auto services = source::LoadServices();
+  auto v = source::ValidateDirectory(c.manifests, services);
+  if (c.output == "json") {
+    rapidjson::StringBuffer buf;
+    Json w(buf);
+    w.StartObject();
+    w.Key("valid");
+    w.Bool(v.problems.empty());
+    w.Key("problems");
+    w.StartArray();
+    for (const auto& p : v.problems) {
+      w.StartObject();
+      JStr(w, "file", p.pos.file);
+      w.Key("line");
+      w.Int(p.pos.line);
+      w.Key("column");
+      w.Int(p.pos.column);
+      JStr(w, "kind", p.kind);
+      JStr(w, "object", p.object);
+      JStr(w, "field", p.field);
+      JStr(w, "message", p.message);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::cout << buf.GetString() << "\n";
+  } else {
+    for (const auto& p : v.problems) std::cout << p.ToString() << "\n";
+    if (v.problems.empty()) {
+      std::cout << c.manifests << ": valid (" << v.desired.devices.size() << " device(s), " << v.desired.rules.size()
+                << " port(s))\n";
+    } else {
+      std::cout << v.problems.size() << " problem(s)\n";
+    }
+  }
+  return v.problems.empty() ? 0 : 1;
+}
+
+int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
+  auto log = MakeLogger(plan ? "warn" : c.log_level);
+  auto services = source::LoadServices();
+  auto desired = LoadStrict(c.manifests, services);
+  if (!desired) return 1;
+  auto st = OpenStore(c.store, auto_migrate);
+  if (!st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    return 1;
+  }
+  runtime::SystemClock clock;
+  reconcilers::DefaultAdapterFactory factory;
+  reconcilers::DeviceReconciler rec(**st, factory, clock, log, services);
+  auto keys = SelectDevices(*desired, c.device);
+  if (keys.empty()) {
+    std::cerr << "netconverge: no device " << (c.device.empty() ? "declared" : "'" + c.device + "'") << " in " << c.manifests << "\n";
+    return 1;
+  }
+  bool failed = false;
+  bool changes = false;
+  rapidjson::StringBuffer buf;
+  Json w(buf);
+  w.StartObject();
+  w.Key("devices");
+  w.StartArray();
+  for (const auto& key : keys) {
+    auto r = rec.Reconcile(*desired, key, plan ? "cli-plan" : "cli-apply",
+                           plan ? reconcilers::DeviceReconciler::Mode::kPlan : reconcilers::DeviceReconciler::Mode::kApply);
+    failed = failed || r.error.has_value();
+    changes = changes || r.plan.HasChanges();
+    if (c.output == "json") {
+      w.StartObject();
+      JStr(w, "device", key);
+      JStr(w, "status", r.error ? "error" : "success");
+      JStr(w, "message", r.error ? r.error->message : "");
+      w.Key("changes");
+      w.StartArray();
+      for (const auto& ch : r.plan.changes) {
+        w.StartObject();
+        JStr(w, "action", core::ToString(ch.kind));
+        w.Key("rule");
+        w.Int(ch.number);
+        JStr(w, "resource", ch.resource);
+        JStr(w, "port", ch.port);
+        JStr(w, "description", ch.display);
+        JStr(w, "reason", ch.reason);
+        w.EndObject();
+      }
+      w.EndArray();
+      JList(w, "operations", r.operations);
+      w.Key("report");
+      w.StartObject();
+      JList(w, "added", r.report.added);
+      JList(w, "deleted", r.report.deleted);
+      JList(w, "updated", r.report.updated);
+      JList(w, "no_change", r.report.no_change);
+      w.EndObject();
+      w.EndObject();
+      continue;
+    }
+    if (!plan) {
+      PrintReport(r);
+      continue;
+    }
+    if (r.error) {
+      std::cout << key << ": error: " << r.error->message << "\n";
+      continue;
+    }
+    std::cout << key << ": " << (r.plan.changes.empty() ? "no changes" : std::to_string(r.plan.changes.size()) + " change(s)") << "\n";
+    for (const auto& ch : r.plan.changes) {
+      const char* sign = ch.kind == core::ChangeKind::kAdd ? "+" : ch.kind == core::ChangeKind::kUpdate ? "~" : "-";
+      std::cout << "  " << sign << " rule " << ch.number << " " << ch.display << ": " << ch.reason << "\n";
+    }
+    for (const auto& n : r.plan.notices) std::cout << "  ! " << n.reason << ": " << n.message << "\n";
+    if (!r.operations.empty()) {
+      std::cout << "  operations (one transaction):\n";
+      for (const auto& op : r.operations) std::cout << "    " << op << "\n";
+    }
+  }
+  w.EndArray();
+  w.EndObject();
+  if (c.output == "json") std::cout << buf.GetString() << "\n";
+  if (failed) return 1;
+  return plan && changes ? 2 : 0;
+}
+
+int CmdStatus(const Common& c) {
+  auto st = store::SqliteStore::Open(c.store, store::SqliteStore::OpenMode::kRequireCurrent);
+  if (!st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    return 1;
+  }
+  auto devices = (*st)->DeviceStatuses();
+  auto ports = (*st)->PortStatuses("");
+  if (!devices || !ports) {
+    std::cerr << "netconverge: cannot read status\n";
+    return 1;
+  }
+  auto want = [&](const std::string& d) {
+    return c.device.empty() || d == c.device || d.substr(d.find('/') + 1) == c.device;
+  };
+  if (c.output == "json") {
+    rapidjson::StringBuffer buf;
+    Json w(buf);
+    w.StartObject();
+    w.Key("devices");
+    w.StartArray();
+    for (const auto& d : *devices) {
+      if (!want(d.device)) continue;
+      w.StartObject();
+      JStr(w, "device", d.device);
+      w.Key("reachable");
+      w.Bool(d.reachable);
+      w.Key("synced");
+      w.Bool(d.synced);
+      JStr(w, "message", d.message);
+      JStr(w, "transportInUse", d.transport);
+      JStr(w, "lastObservedTime", d.last_observed_at);
+      JStr(w, "lastAppliedTime", d.last_applied_at);
+      w.Key("managedObjects");
+      w.Int(d.managed);
+      w.Key("driftedObjects");
+      w.Int(d.drifted);
+      w.Key("ports");
+      w.StartArray();
+      for (const auto& p : *ports) {
+        if (p.device != d.device) continue;
+        w.StartObject();
+        JStr(w, "resource", p.resource);
+        JStr(w, "port", p.port);
+        JStr(w, "description", p.display);
+        w.Key("ruleNumber");
+        w.Int(p.rule_number);
+        JStr(w, "state", p.state);
+        JStr(w, "message", p.message);
+        JStr(w, "lastAppliedTime", p.last_applied_at);
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::cout << buf.GetString() << "\n";
+    return 0;
+  }
+  if (devices->empty()) {
+    std::cout << "no devices recorded in " << c.store << " yet\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{{"DEVICE", "REACHABLE", "SYNCED", "MANAGED", "DRIFTED", "LAST APPLIED", "MESSAGE"}};
+  for (const auto& d : *devices)
+    if (want(d.device))
+      rows.push_back({d.device, d.reachable ? "True" : "False", d.synced ? "True" : "False", std::to_string(d.managed),
+                      std::to_string(d.drifted), d.last_applied_at.empty() ? "-" : d.last_applied_at, d.message});
+  PrintTable(rows);
+  std::cout << "\n";
+  rows = {{"DEVICE", "RESOURCE", "PORT", "RULE", "STATE", "DESCRIPTION", "LAST APPLIED", "MESSAGE"}};
+  for (const auto& p : *ports)
+    if (want(p.device))
+      rows.push_back({p.device, p.resource, p.port, p.rule_number ? std::to_string(p.rule_number) : "-", p.state, p.display,
+                      p.last_applied_at.empty() ? "-" : p.last_applied_at, p.message});
+  PrintTable(rows);
+  return 0;
+}
+
+int CmdEvents(const Common& c, const std::string& since, int limit) {
+  auto st = store::SqliteStore::Open(c.store, store::SqliteStore::OpenMode::kRequireCurrent);
+  if (!st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    return 1;
+  }
+  store::EventFilter f;
+  f.limit = limit;
+  if (!c.device.empty()) f.device = c.device.find('/') == std::string::npos ? "default/" + c.device : c.device;
+  if (!since.empty()) {
+    auto ms = core::ParseDurationMs(since);
+    if (!ms) {
+      std::cerr << "netconverge: --since: " << ms.error().message << "\n";
+      return 1;
+    }
+    f.since = runtime::FormatUtc(std::chrono::system_clock::now() - std::chrono::milliseconds(*ms));
+  }
+  auto events = (*st)->Events(f);
+  if (!events) {
+    std::cerr << "netconverge: " << events.error().message << "\n";
+    return 1;
+  }
+  if (c.output == "json") {
+    rapidjson::StringBuffer buf;
+    Json w(buf);
+    w.StartArray();
+    for (const auto& e : *events) {
+      w.StartObject();
+      JStr(w, "time", e.time);
+      JStr(w, "device", e.device);
+      JStr(w, "resource", e.resource);
+      JStr(w, "type", e.type);
+      JStr(w, "reason", e.reason);
+      JStr(w, "message", e.message);
+      w.Key("runId");
+      w.Int64(e.run_id);
+      w.EndObject();
+    }
+    w.EndArray();
+    std::cout << buf.GetString() << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{{"TIME", "DEVICE", "RESOURCE", "TYPE", "REASON", "MESSAGE"}};
+  for (const auto& e : *events)
+    rows.push_back({e.time, e.device, e.resource.empty() ? "-" : e.resource, e.type, e.reason, e.message});
+  PrintTable(rows);
+  return 0;
+}
+
+int CmdDb(const std::string& store_path, const std::string& action, int target) {
+  auto st = store::SqliteStore::Open(store_path, store::SqliteStore::OpenMode::kNoMigrate);
+  if (!st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    return 1;
+  }
+  auto& s = **st;
+  if (action == "current") {
+    std::cout << s.SchemaVersion() << "\n";
+    return 0;
+  }
+  if (action == "history") {
+    auto h = s.History();
+    if (!h) return 1;
+    std::vector<std::vector<std::string>> rows{{"VERSION", "APPLIED", "NAME"}};
+    for (const auto& m : *h) rows.push_back({std::to_string(m.version), m.applied_at.empty() ? "pending" : m.applied_at, m.name});
+    PrintTable(rows);
+    return 0;
+  }
+  const int before = s.SchemaVersion();
+  Status r = action == "upgrade" ? s.Upgrade(target < 0 ? store::LatestSchemaVersion() : target) : s.Downgrade(target);
+  if (!r) {
+    std::cerr << "netconverge: " << r.error().message << "\n";
+    return 1;
+  }
+  std::cout << "schema version " << before << " -> " << s.SchemaVersion() << "\n";
+  return 0;
+}
+
+int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
+  auto log = MakeLogger(c.log_level);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto st = OpenStore(c.store, auto_migrate);
+  if (!st) {
+    log->error("store: {}", st.error().message);
+    return 1;
+  }
+  auto services = source::LoadServices();
+  source::DirectorySource source(c.manifests, services);
+  runtime::SystemClock clock;
+  reconcilers::DefaultAdapterFactory factory;
+  reconcilers::DeviceReconciler rec(**st, factory, clock, log, services);
+  runtime::WorkQueue queue(clock);
+  std::mutex trig_mu;
+  std::map<std::string, std::string> triggers;
+  auto enqueue = [&](const std::string& key, const std::string& trigger) {
+    {
+      std::lock_guard lk(trig_mu);
+      triggers[key] = trigger;
+    }
+    queue.Add(key);
+  };
+  runtime::Controller controller(
+      queue,
+      [&](const std::string& key) {
+        std::string trigger = "poll";
+        {
+          std::lock_guard lk(trig_mu);
+          if (auto it = triggers.find(key); it != triggers.end()) {
+            trigger = it->second;
+            triggers.erase(it);
+          }
+        }
+        auto desired = source.Desired();
+        if (!desired.devices.count(key)) return runtime::ReconcileResult{};  // device removed
+        auto r = rec.Reconcile(desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+        return runtime::ReconcileResult{r.error, r.requeue_after};
+      },
+      workers);
+
+  std::vector<api::Problem> last_problems;
+  auto reload = [&](bool first) {
+    auto report = source.Reload();
+    if (report.problems != last_problems) {
+      for (const auto& p : report.problems) log->error("manifest: {}", p.ToString());
+      for (const auto& f : report.kept_files) log->warn("manifest: {} is not used as it is now; its previous good content stays in force", f);
+      auto d = source.Desired();
+      if (!d.held_deletes_all.empty()) log->warn("deletions held on every device: {}", d.held_deletes_all);
+      last_problems = report.problems;
+    }
+    for (const auto& key : report.changed_devices) enqueue(key, first ? "startup" : "manifest-change");
+  };
+  reload(true);
+  log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
+            source.Desired().devices.size());
+  controller.Start();
+  std::atomic<bool> stop{false};
+  std::thread watcher([&] {
+    while (!stop) {
+      for (int i = 0; i < watch_ms / 50 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!stop) reload(false);
+    }
+  });
+  int sig = 0;
+  sigwait(&set, &sig);
+  log->info("signal {} received: finishing in-flight passes", sig);
+  stop = true;
+  watcher.join();
+  controller.Stop();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"netconverge: keeps network devices in line with declared YAML (VyOS port forwards, switch VLANs)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "netconverge 0.1.0");
+  Common c;
+  bool auto_migrate = false;
+  int workers = 8;
+  int watch_ms = 1000;
+  std::string since;
+  int limit = 100;
+  std::string db_action;
+  int db_target = -1;
+
+  auto add_manifests = [&](CLI::App* s) {
+    s->add_option("--manifests,-m", c.manifests, "directory of manifests (*.yaml, *.yml, recursively)")->capture_default_str();
+  };
+  auto add_store = [&](CLI::App* s) {
+    s->add_option("--store", c.store, "SQLite store file")->capture_default_str();
+  };
+
+  auto* run = app.add_subcommand("run", "the daemon: keep every declared device converged");
+  add_manifests(run);
+  add_store(run);
+  run->add_flag("--auto-migrate", auto_migrate, "upgrade an older store schema at start");
+  run->add_option("--max-concurrent-devices", workers, "devices reconciled in parallel")->capture_default_str()->check(CLI::Range(1, 256));
+  run->add_option("--watch-interval-ms", watch_ms, "how often the manifests directory is re-read")->capture_default_str()->check(CLI::Range(100, 60000));
+  run->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  auto* apply = app.add_subcommand("apply", "one pass for every (or one) device, then exit: 0 converged, 1 failed");
+  add_manifests(apply);
+  add_store(apply);
+  apply->add_option("--device", c.device, "only this device (name or namespace/name)");
+  apply->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  apply->add_flag("--auto-migrate", auto_migrate, "upgrade an older store schema first");
+  apply->add_option("--log-level", c.log_level, "log level")->capture_default_str();
+
+  auto* plan = app.add_subcommand("plan", "dry-run against the live devices: 0 no changes, 2 changes pending, 1 error");
+  add_manifests(plan);
+  add_store(plan);
+  plan->add_option("--device", c.device, "only this device");
+  plan->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* validate = app.add_subcommand("validate", "offline validation incl. cross-resource conflicts; 1 if any problem");
+  add_manifests(validate);
+  validate->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* status = app.add_subcommand("status", "device and port status from the store");
+  add_store(status);
+  status->add_option("--device", c.device, "only this device");
+  status->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* events = app.add_subcommand("events", "history from the store, newest first");
+  add_store(events);
+  events->add_option("--device", c.device, "only this device");
+  events->add_option("--since", since, "only events newer than this (e.g. 1h, 30m)");
+  events->add_option("--limit", limit, "at most this many")->capture_default_str();
+  events->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* db = app.add_subcommand("db", "schema migrations of the store");
+  add_store(db);
+  db->require_subcommand(1);
+  auto* up = db->add_subcommand("upgrade", "apply migrations up to N (default: latest)");
+  up->add_option("N", db_target, "target version");
+  auto* down = db->add_subcommand("downgrade", "revert migrations down to N");
+  down->add_option("N", db_target, "target version")->required();
+  db->add_subcommand("current", "print the schema version");
+  db->add_subcommand("history", "list migrations and when they were applied");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*run) return CmdRun(c, auto_migrate, workers, watch_ms);
+  if (*apply) return CmdApplyOrPlan(c, false, auto_migrate);
+  if (*plan) return CmdApplyOrPlan(c, true, false);
+  if (*validate) return CmdValidate(c);
+  if (*status) return CmdStatus(c);
+  if (*events) return CmdEvents(c, since, limit);
+  if (*db) {
+    for (const char* a : {"upgrade", "downgrade", "current", "history"})
+      if (db->got_subcommand(a)) db_action = a;
+    return CmdDb(c.store, db_action, db_target);
+  }
+  return 1;
+}
+
+}  // namespace nc::cli

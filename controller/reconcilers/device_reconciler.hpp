@@ -1,0 +1,75 @@
+// DeviceReconciler: one level-triggered pass over one device. Observe (adapter) -> allocate rule
+// numbers and plan (pure core) -> record allocations -> apply as one transaction (adapter) ->
+// record last-applied, status, events and the run with the exact operations sent. No device-
+// specific logic lives here. Thread-safe for different devices; the work queue guarantees one
+// pass per device at a time.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/device_adapter.hpp"
+#include "controller/core/model.hpp"
+#include "controller/core/plan.hpp"
+#include "controller/core/values.hpp"
+#include "controller/runtime/clock.hpp"
+#include "controller/store/sqlite_store.hpp"
+
+namespace nc::reconcilers {
+
+/// The seed API's sync report: "VM vm1 Port SSH (Rule 10001)" per rule.
+struct SyncReport {
+  std::vector<std::string> added;
+  std::vector<std::string> deleted;
+  std::vector<std::string> updated;
+  std::vector<std::string> no_change;
+  std::vector<std::string> failed;  // only when the pass failed: what was not applied
+};
+
+struct DeviceResult {
+  std::string device;
+  std::optional<Error> error;
+  core::Plan plan;
+  std::vector<std::string> operations;  // sent (apply) or that would be sent (plan)
+  SyncReport report;
+  bool wrote = false;                   // something was sent to the device
+  int commits = 0;
+  int64_t run_id = 0;
+  std::chrono::milliseconds requeue_after{0};
+};
+
+class DeviceReconciler {
+ public:
+  enum class Mode { kApply, kPlan };
+
+  DeviceReconciler(store::SqliteStore& store, AdapterFactory& factory, const runtime::Clock& clock,
+                   std::shared_ptr<spdlog::logger> log, core::ServiceTable services);
+
+  /// One pass. kPlan reads the device and the store but writes neither.
+  DeviceResult Reconcile(const core::DesiredState& desired, const std::string& device_key,
+                         const std::string& trigger, Mode mode);
+
+ private:
+  Result<DeviceAdapter*> AdapterFor(const core::Device& device);
+  void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
+              std::chrono::steady_clock::time_point t0, const std::vector<store::Event>& events, Mode mode);
+
+  store::SqliteStore& store_;
+  AdapterFactory& factory_;
+  const runtime::Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  core::ServiceTable services_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<core::Device, std::unique_ptr<DeviceAdapter>>> adapters_;
+};
+
+std::string FormatReportLine(const std::string& display, int number, bool updated = false);
+
+}  // namespace nc::reconcilers

@@ -1,0 +1,137 @@
+#include "controller/runtime/work_queue.hpp"
+
+namespace nc::runtime {
+
+WorkQueue::WorkQueue(const Clock& clock, core::BackoffPolicy backoff) : clock_(clock), backoff_(backoff) {}
+
+void WorkQueue::AddLocked(const std::string& key) {
+  if (shutdown_ || dirty_.count(key)) return;
+  dirty_.insert(key);
+  if (processing_.count(key)) return;  // queued again by Done
+  queue_.push_back(key);
+  cv_.notify_one();
+}
+
+void WorkQueue::Add(const std::string& key) {
+  std::lock_guard lk(mu_);
+  AddLocked(key);
+}
+
+void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay) {
+  std::lock_guard lk(mu_);
+  if (shutdown_) return;
+  if (delay.count() <= 0) {
+    AddLocked(key);
+    return;
+  }
+  // Keep only the earliest pending time per key.
+  const auto when = clock_.Now() + delay;
+  for (auto it = delayed_.begin(); it != delayed_.end(); ++it) {
+    if (it->second != key) continue;
+    if (it->first <= when) return;
+    delayed_.erase(it);
+    break;
+  }
+  delayed_.emplace(when, key);
+  cv_.notify_all();
+}
+
+std::chrono::milliseconds WorkQueue::AddRateLimited(const std::string& key) {
+  int n;
+  double unit;
+  {
+    std::lock_guard lk(mu_);
+    n = ++failures_[key];
+    jitter_state_ ^= jitter_state_ << 13;
+    jitter_state_ ^= jitter_state_ >> 7;
+    jitter_state_ ^= jitter_state_ << 17;
+    unit = static_cast<double>(jitter_state_ % 10000) / 10000.0;
+  }
+  auto d = std::chrono::milliseconds(core::BackoffDelayMs(backoff_, n, unit));
+  AddAfter(key, d);
+  return d;
+}
+
+void WorkQueue::Forget(const std::string& key) {
+  std::lock_guard lk(mu_);
+  failures_.erase(key);
+}
+
+int WorkQueue::NumRequeues(const std::string& key) const {
+  std::lock_guard lk(mu_);
+  auto it = failures_.find(key);
+  return it == failures_.end() ? 0 : it->second;
+}
+
+void WorkQueue::PromoteReadyLocked() {
+  const auto now = clock_.Now();
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    std::string key = delayed_.begin()->second;
+    delayed_.erase(delayed_.begin());
+    AddLocked(key);
+  }
+}
+
+std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
+  std::unique_lock lk(mu_);
+  const auto give_up = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    PromoteReadyLocked();
+    if (!queue_.empty()) {
+      std::string key = queue_.front();
+      queue_.pop_front();
+      processing_.insert(key);
+      dirty_.erase(key);
+      return key;
+    }
+    if (shutdown_) return std::nullopt;
+    auto real_now = std::chrono::steady_clock::now();
+    if (real_now >= give_up) return std::nullopt;
+    // Wake for the next delayed key; poll at least every 50 ms so an injected clock works too.
+    auto until = std::min(give_up, real_now + std::chrono::milliseconds(50));
+    if (!delayed_.empty()) {
+      auto due = delayed_.begin()->first - clock_.Now();
+      until = std::min(until, real_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(due));
+    }
+    cv_.wait_until(lk, until);
+  }
+}
+
+std::optional<std::string> WorkQueue::Get() {
+  while (true) {
+    auto k = TryGet(std::chrono::hours(24));
+    if (k || ShuttingDown()) return k;
+  }
+}
+
+void WorkQueue::Done(const std::string& key) {
+  std::lock_guard lk(mu_);
+  processing_.erase(key);
+  if (dirty_.count(key)) {
+    queue_.push_back(key);
+    cv_.notify_one();
+  }
+}
+
+void WorkQueue::ShutDown() {
+  std::lock_guard lk(mu_);
+  shutdown_ = true;
+  cv_.notify_all();
+}
+
+bool WorkQueue::ShuttingDown() const {
+  std::lock_guard lk(mu_);
+  return shutdown_;
+}
+
+size_t WorkQueue::Len() const {
+  std::lock_guard lk(mu_);
+  return queue_.size();
+}
+
+size_t WorkQueue::Delayed() const {
+  std::lock_guard lk(mu_);
+  return delayed_.size();
+}
+
+}  // namespace nc::runtime

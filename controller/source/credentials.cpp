@@ -1,0 +1,39 @@
+#include "controller/source/credentials.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace nc::source {
+
+Result<Credentials> LoadCredentialsFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + " cannot be read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(ss.str());
+  } catch (const YAML::Exception& e) {
+    // The message may quote file content; give the position only.
+    return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": YAML syntax error at line " +
+                                                      std::to_string(e.mark.line + 1));
+  }
+  if (!doc.IsMap()) return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + " must be a mapping");
+  Credentials c;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    const std::string key = it->first.as<std::string>();
+    if (!it->second.IsScalar())
+      return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": " + key + " must be a string");
+    const std::string value = it->second.Scalar();
+    if (key == "apiKey") c.api_key = value;
+    else if (key == "username") c.username = value;
+    else if (key == "password") c.password = value;
+    else if (key == "privateKey") c.private_key = value;
+    else return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": unknown key '" + key + "'");
+  }
+  return c;
+}
+
+}  // namespace nc::source

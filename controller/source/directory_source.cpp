@@ -1,0 +1,186 @@
+#include "controller/source/directory_source.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "controller/api/v1alpha1/yaml_codec.hpp"
+
+namespace nc::source {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kMaxManifestBytes = 16u << 20;
+
+api::Manifests Merge(const std::map<std::string, api::Manifests>& files) {
+  api::Manifests all;
+  for (const auto& [file, m] : files) {
+    all.devices.insert(all.devices.end(), m.devices.begin(), m.devices.end());
+    all.port_forwards.insert(all.port_forwards.end(), m.port_forwards.begin(), m.port_forwards.end());
+  }
+  return all;
+}
+
+std::string HashOf(const std::string& s) { return std::to_string(std::hash<std::string>{}(s)) + ":" + std::to_string(s.size()); }
+
+}  // namespace
+
+core::ServiceTable LoadServices() {
+  core::ServiceTable t = core::BuiltinServices();
+  std::ifstream f("/etc/services");
+  if (f) {
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto sys = core::ParseServices(ss.str());
+    for (auto& [k, v] : sys.tcp) t.tcp[k] = v;
+    for (auto& [k, v] : sys.udp) t.udp[k] = v;
+  }
+  return t;
+}
+
+DirectoryContents ReadDirectory(const std::string& dir) {
+  DirectoryContents out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    out.problems.push_back({api::SourcePos{dir, 0, 0}, "", "", "", "is not a readable directory"});
+    out.broken_files.push_back(dir);
+    return out;
+  }
+  std::vector<std::string> files;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    const auto ext = it->path().extension().string();
+    const auto name = it->path().filename().string();
+    if ((ext == ".yaml" || ext == ".yml") && name[0] != '.') files.push_back(it->path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    if (!in && !in.eof()) {
+      out.problems.push_back({api::SourcePos{file, 0, 0}, "", "", "", "cannot be read"});
+      out.broken_files.push_back(file);
+      continue;
+    }
+    out.hashes[file] = HashOf(text);
+    if (text.size() > kMaxManifestBytes) {
+      out.problems.push_back({api::SourcePos{file, 0, 0}, "", "", "", "is larger than 16 MiB"});
+      out.broken_files.push_back(file);
+      continue;
+    }
+    auto decoded = api::DecodeManifests(text, file);
+    if (!decoded.problems.empty()) {
+      out.problems.insert(out.problems.end(), decoded.problems.begin(), decoded.problems.end());
+      out.broken_files.push_back(file);
+      // Keep what decoded, so `validate` can report its field problems as well.
+      out.files[file] = std::move(decoded.manifests);
+      continue;
+    }
+    out.files[file] = std::move(decoded.manifests);
+  }
+  return out;
+}
+
+core::ValidationResult ValidateDirectory(const std::string& dir, const core::ServiceTable& services) {
+  auto contents = ReadDirectory(dir);
+  auto result = core::Validate(Merge(contents.files), services);
+  result.problems.insert(result.problems.begin(), contents.problems.begin(), contents.problems.end());
+  std::stable_sort(result.problems.begin(), result.problems.end(), [](const api::Problem& a, const api::Problem& b) {
+    return std::tie(a.pos.file, a.pos.line, a.pos.column) < std::tie(b.pos.file, b.pos.line, b.pos.column);
+  });
+  return result;
+}
+
+DirectorySource::DirectorySource(std::string dir, core::ServiceTable services)
+    : dir_(std::move(dir)), services_(std::move(services)) {}
+
+core::DesiredState DirectorySource::Desired() const {
+  std::lock_guard lk(mu_);
+  return desired_;
+}
+
+DirectorySource::ReloadReport DirectorySource::Reload() {
+  ReloadReport report;
+  auto contents = ReadDirectory(dir_);
+  std::lock_guard lk(mu_);
+  if (loaded_ && contents.hashes == hashes_) {
+    report.problems = problems_;
+    return report;
+  }
+
+  // Start from the new content of every readable file; files that fail fall back to their
+  // last good content (or to nothing, holding deletions).
+  std::set<std::string> failed(contents.broken_files.begin(), contents.broken_files.end());
+  std::vector<api::Problem> problems = contents.problems;
+  core::ValidationResult result;
+  for (int round = 0; round < 64; ++round) {
+    std::map<std::string, api::Manifests> candidate;
+    for (const auto& [file, m] : contents.files)
+      if (!failed.count(file)) candidate[file] = m;
+    for (const auto& file : failed)
+      if (auto g = good_.find(file); g != good_.end()) candidate[file] = g->second;
+    result = core::Validate(Merge(candidate), services_);
+    std::set<std::string> bad;
+    for (const auto& p : result.problems)
+      if (!failed.count(p.pos.file)) bad.insert(p.pos.file);
+    if (bad.empty()) break;
+    // Report these problems once, then retry without the offending files' new content.
+    for (const auto& p : result.problems)
+      if (bad.count(p.pos.file)) problems.push_back(p);
+    failed.insert(bad.begin(), bad.end());
+  }
+  for (const auto& p : result.problems)
+    if (std::find(problems.begin(), problems.end(), p) == problems.end()) problems.push_back(p);
+
+  core::DesiredState next = std::move(result.desired);
+  std::string held;
+  for (const auto& file : failed) {
+    if (good_.count(file)) {
+      report.kept_files.push_back(file);
+    } else {
+      held += (held.empty() ? "" : ", ") + file;
+    }
+  }
+  if (!held.empty())
+    next.held_deletes_all = "manifest file(s) " + held + " cannot be used and have no earlier good content";
+  for (const auto& [file, m] : contents.files)
+    if (!failed.count(file)) good_[file] = m;
+  for (auto it = good_.begin(); it != good_.end();) {
+    // A file that was deleted is an intended deletion of its resources.
+    if (!contents.hashes.count(it->first) && !failed.count(it->first)) it = good_.erase(it);
+    else ++it;
+  }
+
+  // Which devices changed: their spec or any of their rules.
+  std::set<std::string> keys;
+  for (const auto& [k, d] : next.devices) keys.insert(k);
+  for (const auto& [k, d] : desired_.devices) keys.insert(k);
+  for (const auto& k : keys) {
+    auto a = desired_.devices.find(k);
+    auto b = next.devices.find(k);
+    bool same = a != desired_.devices.end() && b != next.devices.end() && a->second == b->second &&
+                desired_.RulesFor(k) == next.RulesFor(k);
+    if (!same) report.changed_devices.push_back(k);
+  }
+  if (next.held_deletes_all != desired_.held_deletes_all)
+    for (const auto& [k, d] : next.devices)
+      if (std::find(report.changed_devices.begin(), report.changed_devices.end(), k) == report.changed_devices.end())
+        report.changed_devices.push_back(k);
+  report.changed = !(next == desired_) || !loaded_;
+  report.problems = problems;
+  problems_ = std::move(problems);
+  desired_ = std::move(next);
+  hashes_ = contents.hashes;
+  loaded_ = true;
+  return report;
+}
+
+}  // namespace nc::source

@@ -1,0 +1,61 @@
+// Desired state from a manifests directory (GitOps / standalone): every *.yaml / *.yml below
+// the directory, multi-document files allowed. Reload() re-reads it; a file that stops parsing
+// or validating keeps its previous good content in force, so a broken file is never read as
+// "those resources were deleted". A broken file without earlier good content (e.g. at start-up)
+// holds back every deletion until it is fixed.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "controller/api/v1alpha1/types.hpp"
+#include "controller/core/model.hpp"
+#include "controller/core/validate.hpp"
+#include "controller/core/values.hpp"
+
+namespace nc::source {
+
+/// The system's service names (/etc/services) merged over the built-in table.
+core::ServiceTable LoadServices();
+
+/// Reads and decodes every manifest file below `dir` (sorted). Problems include unreadable files.
+struct DirectoryContents {
+  std::map<std::string, api::Manifests> files;      // decodable files
+  std::map<std::string, std::string> hashes;        // file -> content hash (all files read)
+  std::vector<api::Problem> problems;               // decode problems
+  std::vector<std::string> broken_files;            // files that failed to decode
+};
+DirectoryContents ReadDirectory(const std::string& dir);
+
+/// Everything in `dir` validated together, no fallbacks: what `netconverge validate` reports.
+core::ValidationResult ValidateDirectory(const std::string& dir, const core::ServiceTable& services);
+
+class DirectorySource {
+ public:
+  DirectorySource(std::string dir, core::ServiceTable services);
+
+  struct ReloadReport {
+    bool changed = false;                  // the desired state differs from before
+    std::vector<std::string> changed_devices;  // device keys whose desired state changed
+    std::vector<api::Problem> problems;    // current problems (all files)
+    std::vector<std::string> kept_files;   // files whose previous good content stays in force
+  };
+  /// Re-reads the directory. Cheap when nothing changed (content hashes).
+  ReloadReport Reload();
+  core::DesiredState Desired() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  core::ServiceTable services_;
+  mutable std::mutex mu_;
+  std::map<std::string, api::Manifests> good_;   // last good content per file
+  std::map<std::string, std::string> hashes_;
+  core::DesiredState desired_;
+  std::vector<api::Problem> problems_;
+  bool loaded_ = false;
+};
+
+}  // namespace nc::source

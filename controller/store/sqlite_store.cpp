@@ -1,0 +1,479 @@
+#include "controller/store/sqlite_store.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <sqlite3.h>
+
+#include <ctime>
+
+namespace nc::store {
+
+namespace {
+
+constexpr const char* kMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "applied_at TEXT NOT NULL)";
+
+std::string NowUtc() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// RAII prepared statement.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(st_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
+  /// SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(st_); }
+  std::string Text(int col) const {
+    auto* p = sqlite3_column_text(st_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col))) : "";
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(st_, col); }
+  Status Done() {
+    int rc = Step();
+    if (rc != SQLITE_DONE) return MakeError(ErrorCode::kInternal, std::string("store: ") + sqlite3_errmsg(db_));
+    return {};
+  }
+  Status PrepareError() const { return MakeError(ErrorCode::kInternal, std::string("store: ") + sqlite3_errmsg(db_)); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+  int rc_;
+};
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "ownership: rule-number allocations and last-applied records",
+       "CREATE TABLE allocations ("
+       "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, rule_number INTEGER NOT NULL,"
+       "  created_at TEXT NOT NULL, PRIMARY KEY (device, resource, port), UNIQUE (device, rule_number));"
+       "CREATE TABLE last_applied ("
+       "  device TEXT NOT NULL, rule_number INTEGER NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL,"
+       "  rule_json TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (device, rule_number));",
+       "DROP TABLE last_applied; DROP TABLE allocations;"},
+      {2, "history and status: runs, operations sent, events, device and port status",
+       "CREATE TABLE runs ("
+       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, trigger TEXT NOT NULL,"
+       "  started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT, message TEXT, changes INTEGER DEFAULT 0,"
+       "  commits INTEGER DEFAULT 0, duration_ms INTEGER DEFAULT 0);"
+       "CREATE INDEX runs_device ON runs(device, id);"
+       "CREATE TABLE operations ("
+       "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+       "  text TEXT NOT NULL, PRIMARY KEY (run_id, seq));"
+       "CREATE TABLE events ("
+       "  id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, device TEXT NOT NULL, resource TEXT,"
+       "  type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, run_id INTEGER);"
+       "CREATE INDEX events_device ON events(device, id);"
+       "CREATE TABLE device_status ("
+       "  device TEXT PRIMARY KEY, reachable INTEGER, synced INTEGER, message TEXT, platform_version TEXT,"
+       "  transport TEXT, last_observed_at TEXT, last_applied_at TEXT, managed INTEGER, unmanaged INTEGER,"
+       "  drifted INTEGER, last_run_id INTEGER, updated_at TEXT);"
+       "CREATE TABLE port_status ("
+       "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, display TEXT, rule_number INTEGER,"
+       "  state TEXT NOT NULL, message TEXT, last_applied_at TEXT, updated_at TEXT NOT NULL,"
+       "  PRIMARY KEY (device, resource, port));",
+       "DROP TABLE port_status; DROP TABLE device_status; DROP TABLE events; DROP TABLE operations;"
+       "DROP TABLE runs;"},
+  };
+  return kMigrations;
+}
+
+int LatestSchemaVersion() { return Migrations().back().version; }
+
+SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+
+Status SqliteStore::Exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return MakeError(ErrorCode::kInternal, "store: " + msg);
+  }
+  return {};
+}
+
+Status SqliteStore::InTransaction(const std::function<Status()>& body) {
+  std::lock_guard lk(mu_);
+  if (auto st = Exec("BEGIN IMMEDIATE"); !st) return st;
+  auto st = body();
+  if (!st) {
+    (void)Exec("ROLLBACK");
+    return st;
+  }
+  return Exec("COMMIT");
+}
+
+int SqliteStore::VersionLocked() {
+  Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!s.ok() || s.Step() != SQLITE_ROW) return 0;
+  return static_cast<int>(s.Int(0));
+}
+
+int SqliteStore::SchemaVersion() {
+  std::lock_guard lk(mu_);
+  return VersionLocked();
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return MakeError(ErrorCode::kUnavailable, "cannot open store " + path + ": " + msg);
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  sqlite3_busy_timeout(db, 5000);
+  // WAL + synchronous=FULL: a crash (even of the machine) never loses a committed record.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    if (auto st = store->Exec(pragma); !st) return tl::unexpected(st.error());
+  }
+  if (auto st = store->Exec(kMigrationsTable); !st) return tl::unexpected(st.error());
+  const int version = store->SchemaVersion();
+  const int latest = LatestSchemaVersion();
+  if (mode == OpenMode::kNoMigrate) return store;
+  if (version > latest)
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "store " + path + " has schema version " + std::to_string(version) +
+                         ", newer than this netconverge knows (" + std::to_string(latest) +
+                         "); use a newer netconverge or `netconverge db downgrade " + std::to_string(latest) +
+                         "` with the newer one");
+  if (version == 0) {
+    // A new store: initialise it.
+    if (auto st = store->Upgrade(latest); !st) return tl::unexpected(st.error());
+  } else if (version < latest) {
+    if (mode != OpenMode::kAutoMigrate)
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "store " + path + " has schema version " + std::to_string(version) + " (current is " +
+                           std::to_string(latest) + "); run `netconverge db upgrade` or start with --auto-migrate");
+    if (auto st = store->Upgrade(latest); !st) return tl::unexpected(st.error());
+  }
+  return store;
+}
+
+Status SqliteStore::Upgrade(int target) {
+  std::lock_guard lk(mu_);
+  if (target > LatestSchemaVersion())
+    return MakeError(ErrorCode::kInvalidArgument, "no migration " + std::to_string(target) + "; latest is " +
+                                                      std::to_string(LatestSchemaVersion()));
+  for (const auto& m : Migrations()) {
+    if (m.version <= VersionLocked() || m.version > target) continue;
+    auto st = InTransaction([&]() -> Status {
+      if (auto e = Exec(m.up); !e) return e;
+      Stmt s(db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+      s.Bind(1, m.version).Bind(2, std::string(m.name)).Bind(3, NowUtc());
+      return s.Done();
+    });
+    if (!st) return MakeError(st.error().code, "migration " + std::to_string(m.version) + ": " + st.error().message);
+  }
+  return {};
+}
+
+Status SqliteStore::Downgrade(int target) {
+  std::lock_guard lk(mu_);
+  if (target < 0) return MakeError(ErrorCode::kInvalidArgument, "target version must be >= 0");
+  const auto& ms = Migrations();
+  for (auto it = ms.rbegin(); it != ms.rend(); ++it) {
+    if (it->version <= target || it->version > VersionLocked()) continue;
+    auto st = InTransaction([&]() -> Status {
+      if (auto e = Exec(it->down); !e) return e;
+      Stmt s(db_, "DELETE FROM schema_migrations WHERE version = ?");
+      s.Bind(1, it->version);
+      return s.Done();
+    });
+    if (!st) return MakeError(st.error().code, "downgrade of " + std::to_string(it->version) + ": " + st.error().message);
+  }
+  return {};
+}
+
+Result<std::vector<MigrationRecord>> SqliteStore::History() {
+  std::lock_guard lk(mu_);
+  std::map<int, std::string> applied;
+  Stmt s(db_, "SELECT version, applied_at FROM schema_migrations ORDER BY version");
+  while (s.Step() == SQLITE_ROW) applied[static_cast<int>(s.Int(0))] = s.Text(1);
+  std::vector<MigrationRecord> out;
+  for (const auto& m : Migrations()) out.push_back({m.version, m.name, applied.count(m.version) ? applied[m.version] : ""});
+  for (const auto& [v, at] : applied)
+    if (v > LatestSchemaVersion()) out.push_back({v, "(unknown to this binary)", at});
+  return out;
+}
+
+Result<std::string> SqliteStore::IntegrityCheck() {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "PRAGMA integrity_check");
+  std::string out;
+  while (s.Step() == SQLITE_ROW) out += (out.empty() ? "" : "\n") + s.Text(0);
+  return out;
+}
+
+Result<std::map<core::PortKey, int>> SqliteStore::Allocations(const std::string& device) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT resource, port, rule_number FROM allocations WHERE device = ?");
+  if (!s.ok()) return tl::unexpected(s.PrepareError().error());
+  s.Bind(1, device);
+  std::map<core::PortKey, int> out;
+  while (s.Step() == SQLITE_ROW) out[core::PortKey{s.Text(0), s.Text(1)}] = static_cast<int>(s.Int(2));
+  return out;
+}
+
+Status SqliteStore::SaveAllocations(const std::string& device, const std::map<core::PortKey, int>& allocations,
+                                    const std::string& now) {
+  if (allocations.empty()) return {};
+  return InTransaction([&]() -> Status {
+    for (const auto& [key, n] : allocations) {
+      {
+        Stmt d(db_, "DELETE FROM allocations WHERE device = ? AND ((resource = ? AND port = ?) OR rule_number = ?)");
+        d.Bind(1, device).Bind(2, key.resource).Bind(3, key.port).Bind(4, n);
+        if (auto st = d.Done(); !st) return st;
+      }
+      Stmt i(db_, "INSERT INTO allocations (device, resource, port, rule_number, created_at) VALUES (?, ?, ?, ?, ?)");
+      i.Bind(1, device).Bind(2, key.resource).Bind(3, key.port).Bind(4, n).Bind(5, now);
+      if (auto st = i.Done(); !st) return st;
+    }
+    return {};
+  });
+}
+
+Result<std::map<int, core::AppliedRecord>> SqliteStore::LastApplied(const std::string& device) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT rule_number, resource, port, rule_json FROM last_applied WHERE device = ?");
+  s.Bind(1, device);
+  std::map<int, core::AppliedRecord> out;
+  while (s.Step() == SQLITE_ROW) {
+    auto rule = NatRuleFromJson(s.Text(3));
+    if (!rule) return tl::unexpected(rule.error());
+    out[static_cast<int>(s.Int(0))] = core::AppliedRecord{s.Text(1), s.Text(2), *rule};
+  }
+  return out;
+}
+
+Status SqliteStore::RecordApplied(const std::string& device, const AppliedUpdate& u, const std::string& now) {
+  return InTransaction([&]() -> Status {
+    for (const auto& [n, rec] : u.upserts) {
+      Stmt s(db_, "INSERT OR REPLACE INTO last_applied (device, rule_number, resource, port, rule_json, applied_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?)");
+      s.Bind(1, device).Bind(2, n).Bind(3, rec.resource).Bind(4, rec.port).Bind(5, NatRuleToJson(rec.rule)).Bind(6, now);
+      if (auto st = s.Done(); !st) return st;
+    }
+    for (int n : u.removed) {
+      Stmt s(db_, "DELETE FROM last_applied WHERE device = ? AND rule_number = ?");
+      s.Bind(1, device).Bind(2, n);
+      if (auto st = s.Done(); !st) return st;
+    }
+    // Allocations of ports no longer declared end once their rule is gone from the device.
+    Stmt sel(db_, "SELECT resource, port, rule_number FROM allocations WHERE device = ?");
+    sel.Bind(1, device);
+    std::vector<std::pair<core::PortKey, int>> stale;
+    while (sel.Step() == SQLITE_ROW) {
+      core::PortKey key{sel.Text(0), sel.Text(1)};
+      int n = static_cast<int>(sel.Int(2));
+      if (!u.desired.count(key) && !u.on_device.count(n)) stale.emplace_back(key, n);
+    }
+    for (const auto& [key, n] : stale) {
+      Stmt d(db_, "DELETE FROM allocations WHERE device = ? AND rule_number = ?");
+      d.Bind(1, device).Bind(2, n);
+      if (auto st = d.Done(); !st) return st;
+      Stmt d2(db_, "DELETE FROM last_applied WHERE device = ? AND rule_number = ?");
+      d2.Bind(1, device).Bind(2, n);
+      if (auto st = d2.Done(); !st) return st;
+    }
+    return {};
+  });
+}
+
+Result<int64_t> SqliteStore::BeginRun(const std::string& device, const std::string& trigger, const std::string& now) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "INSERT INTO runs (device, trigger, started_at) VALUES (?, ?, ?)");
+  s.Bind(1, device).Bind(2, trigger).Bind(3, now);
+  if (auto st = s.Done(); !st) return tl::unexpected(st.error());
+  return sqlite3_last_insert_rowid(db_);
+}
+
+Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& operations) {
+  return InTransaction([&]() -> Status {
+    Stmt s(db_, "UPDATE runs SET finished_at = ?, outcome = ?, message = ?, changes = ?, commits = ?, duration_ms = ? "
+                "WHERE id = ?");
+    s.Bind(1, run.finished_at).Bind(2, run.outcome).Bind(3, run.message).Bind(4, run.changes).Bind(5, run.commits)
+        .Bind(6, run.duration_ms).Bind(7, run.id);
+    if (auto st = s.Done(); !st) return st;
+    int seq = 0;
+    for (const auto& op : operations) {
+      Stmt o(db_, "INSERT INTO operations (run_id, seq, text) VALUES (?, ?, ?)");
+      o.Bind(1, run.id).Bind(2, seq++).Bind(3, op);
+      if (auto st = o.Done(); !st) return st;
+    }
+    return {};
+  });
+}
+
+Result<std::vector<Run>> SqliteStore::Runs(const std::string& device, int limit) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT id, device, trigger, started_at, COALESCE(finished_at, ''), COALESCE(outcome, ''), "
+              "COALESCE(message, ''), changes, commits, duration_ms FROM runs WHERE (? = '' OR device = ?) "
+              "ORDER BY id DESC LIMIT ?");
+  s.Bind(1, device).Bind(2, device).Bind(3, limit);
+  std::vector<Run> out;
+  while (s.Step() == SQLITE_ROW)
+    out.push_back(Run{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6),
+                      static_cast<int>(s.Int(7)), static_cast<int>(s.Int(8)), s.Int(9)});
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteStore::Operations(int64_t run_id) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT text FROM operations WHERE run_id = ? ORDER BY seq");
+  s.Bind(1, run_id);
+  std::vector<std::string> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(s.Text(0));
+  return out;
+}
+
+Status SqliteStore::AddEvents(const std::vector<Event>& events) {
+  if (events.empty()) return {};
+  return InTransaction([&]() -> Status {
+    for (const auto& e : events) {
+      Stmt s(db_, "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      s.Bind(1, e.time).Bind(2, e.device).Bind(3, e.resource).Bind(4, e.type).Bind(5, e.reason).Bind(6, e.message)
+          .Bind(7, e.run_id);
+      if (auto st = s.Done(); !st) return st;
+    }
+    return {};
+  });
+}
+
+Result<std::vector<Event>> SqliteStore::Events(const EventFilter& f) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT id, time, device, COALESCE(resource, ''), type, reason, message, COALESCE(run_id, 0) FROM events "
+              "WHERE (? = '' OR device = ?) AND (? = '' OR resource = ?) AND (? = '' OR time >= ?) "
+              "ORDER BY id DESC LIMIT ?");
+  s.Bind(1, f.device).Bind(2, f.device).Bind(3, f.resource).Bind(4, f.resource).Bind(5, f.since).Bind(6, f.since)
+      .Bind(7, f.limit);
+  std::vector<Event> out;
+  while (s.Step() == SQLITE_ROW)
+    out.push_back(Event{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Int(7)});
+  return out;
+}
+
+Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortStatusRow>& ports) {
+  return InTransaction([&]() -> Status {
+    Stmt s(db_, "INSERT OR REPLACE INTO device_status (device, reachable, synced, message, platform_version, transport, "
+                "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(1, d.device).Bind(2, d.reachable ? 1 : 0).Bind(3, d.synced ? 1 : 0).Bind(4, d.message)
+        .Bind(5, d.platform_version).Bind(6, d.transport).Bind(7, d.last_observed_at).Bind(8, d.last_applied_at)
+        .Bind(9, d.managed).Bind(10, d.unmanaged).Bind(11, d.drifted).Bind(12, d.last_run_id).Bind(13, d.updated_at);
+    if (auto st = s.Done(); !st) return st;
+    Stmt del(db_, "DELETE FROM port_status WHERE device = ?");
+    del.Bind(1, d.device);
+    if (auto st = del.Done(); !st) return st;
+    for (const auto& p : ports) {
+      Stmt i(db_, "INSERT INTO port_status (device, resource, port, display, rule_number, state, message, "
+                  "last_applied_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      i.Bind(1, p.device).Bind(2, p.resource).Bind(3, p.port).Bind(4, p.display).Bind(5, p.rule_number)
+          .Bind(6, p.state).Bind(7, p.message).Bind(8, p.last_applied_at).Bind(9, p.updated_at);
+      if (auto st = i.Done(); !st) return st;
+    }
+    return {};
+  });
+}
+
+Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT device, reachable, synced, COALESCE(message,''), COALESCE(platform_version,''), "
+              "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), managed, unmanaged, "
+              "drifted, last_run_id, COALESCE(updated_at,'') FROM device_status ORDER BY device");
+  std::vector<DeviceStatusRow> out;
+  while (s.Step() == SQLITE_ROW)
+    out.push_back(DeviceStatusRow{s.Text(0), s.Int(1) != 0, s.Int(2) != 0, s.Text(3), s.Text(4), s.Text(5), s.Text(6),
+                                  s.Text(7), static_cast<int>(s.Int(8)), static_cast<int>(s.Int(9)),
+                                  static_cast<int>(s.Int(10)), s.Int(11), s.Text(12)});
+  return out;
+}
+
+Result<std::vector<PortStatusRow>> SqliteStore::PortStatuses(const std::string& device) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT device, resource, port, COALESCE(display,''), COALESCE(rule_number,0), state, "
+              "COALESCE(message,''), COALESCE(last_applied_at,''), updated_at FROM port_status "
+              "WHERE (? = '' OR device = ?) ORDER BY device, rule_number, resource, port");
+  s.Bind(1, device).Bind(2, device);
+  std::vector<PortStatusRow> out;
+  while (s.Step() == SQLITE_ROW)
+    out.push_back(PortStatusRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), static_cast<int>(s.Int(4)), s.Text(5),
+                                s.Text(6), s.Text(7), s.Text(8)});
+  return out;
+}
+
+std::string NatRuleToJson(const core::NatRule& r) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  auto field = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  field("description", r.description);
+  field("inboundInterface", r.inbound_interface);
+  field("protocol", r.protocol);
+  field("destinationAddress", r.destination_address);
+  field("destinationPort", r.destination_port);
+  field("sourceAddress", r.source_address);
+  field("translationAddress", r.translation_address);
+  field("translationPort", r.translation_port);
+  w.Key("disabled");
+  w.Bool(r.disabled);
+  w.Key("unmanaged");
+  w.StartArray();
+  for (const auto& u : r.unmanaged) w.String(u.c_str(), static_cast<rapidjson::SizeType>(u.size()));
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+Result<core::NatRule> NatRuleFromJson(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt rule record");
+  core::NatRule r;
+  auto get = [&](const char* k, std::string* out) {
+    if (d.HasMember(k) && d[k].IsString()) *out = d[k].GetString();
+  };
+  get("description", &r.description);
+  get("inboundInterface", &r.inbound_interface);
+  get("protocol", &r.protocol);
+  get("destinationAddress", &r.destination_address);
+  get("destinationPort", &r.destination_port);
+  get("sourceAddress", &r.source_address);
+  get("translationAddress", &r.translation_address);
+  get("translationPort", &r.translation_port);
+  r.disabled = d.HasMember("disabled") && d["disabled"].IsBool() && d["disabled"].GetBool();
+  if (d.HasMember("unmanaged") && d["unmanaged"].IsArray())
+    for (const auto& u : d["unmanaged"].GetArray())
+      if (u.IsString()) r.unmanaged.emplace_back(u.GetString());
+  return r;
+}
+
+}  // namespace nc::store

@@ -1,0 +1,158 @@
+// The local store on SQLite (WAL, one transaction per record, numbered up/down migrations
+// embedded in the binary): rule-number allocations and ownership, last-applied records, runs
+// with the exact operations sent, events, and the status of devices and ports. Thread-safe
+// (one connection behind a mutex); every call blocks briefly on the file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/core/model.hpp"
+#include "controller/core/result.hpp"
+
+struct sqlite3;
+
+namespace nc::store {
+
+struct Migration {
+  int version;
+  const char* name;
+  const char* up;
+  const char* down;
+};
+/// The migrations this binary knows, ascending.
+const std::vector<Migration>& Migrations();
+int LatestSchemaVersion();
+
+struct MigrationRecord {
+  int version = 0;
+  std::string name;
+  std::string applied_at;  // empty when not applied
+};
+
+struct Event {
+  int64_t id = 0;
+  std::string time;
+  std::string device;
+  std::string resource;
+  std::string type = "Normal";  // Normal | Warning
+  std::string reason;           // CamelCase: Applied, DriftDetected, ConflictDetected, ...
+  std::string message;
+  int64_t run_id = 0;
+};
+
+struct EventFilter {
+  std::string device;
+  std::string resource;
+  std::string since;  // ISO time, inclusive
+  int limit = 100;
+};
+
+struct Run {
+  int64_t id = 0;
+  std::string device;
+  std::string trigger;
+  std::string started_at;
+  std::string finished_at;
+  std::string outcome;  // Success | NoChange | Failed | Planned
+  std::string message;
+  int changes = 0;
+  int commits = 0;
+  int64_t duration_ms = 0;
+};
+
+struct PortStatusRow {
+  std::string device;
+  std::string resource;
+  std::string port;
+  std::string display;
+  int rule_number = 0;
+  std::string state;
+  std::string message;
+  std::string last_applied_at;
+  std::string updated_at;
+};
+
+struct DeviceStatusRow {
+  std::string device;
+  bool reachable = false;
+  bool synced = false;
+  std::string message;
+  std::string platform_version;
+  std::string transport;
+  std::string last_observed_at;
+  std::string last_applied_at;
+  int managed = 0;
+  int unmanaged = 0;
+  int drifted = 0;
+  int64_t last_run_id = 0;
+  std::string updated_at;
+};
+
+/// What a successful apply changes in the store, written in one transaction.
+struct AppliedUpdate {
+  std::map<int, core::AppliedRecord> upserts;  // rule number -> what is now on the device
+  std::vector<int> removed;                    // rule numbers no longer ours
+  std::set<core::PortKey> desired;             // ports still declared (allocations kept)
+  std::set<int> on_device;                     // numbers present on the device afterwards
+};
+
+class SqliteStore {
+ public:
+  enum class OpenMode {
+    kRequireCurrent,  // the daemon: refuse a newer schema; upgrade an older one only if auto
+    kAutoMigrate,     // upgrade an older schema
+    kNoMigrate,       // `db` commands: open whatever is there
+  };
+
+  /// Opens (creating) the store. A new, empty file is initialised to the latest schema.
+  /// Errors: kFailedPrecondition for a schema newer than this binary or older without
+  /// auto-migration; kUnavailable when the file cannot be opened.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, OpenMode mode);
+  ~SqliteStore();
+
+  int SchemaVersion();
+  Status Upgrade(int target);
+  Status Downgrade(int target);
+  Result<std::vector<MigrationRecord>> History();
+  Result<std::string> IntegrityCheck();
+
+  Result<std::map<core::PortKey, int>> Allocations(const std::string& device);
+  Status SaveAllocations(const std::string& device, const std::map<core::PortKey, int>& allocations, const std::string& now);
+  Result<std::map<int, core::AppliedRecord>> LastApplied(const std::string& device);
+  Status RecordApplied(const std::string& device, const AppliedUpdate& update, const std::string& now);
+
+  Result<int64_t> BeginRun(const std::string& device, const std::string& trigger, const std::string& now);
+  Status FinishRun(const Run& run, const std::vector<std::string>& operations);
+  Result<std::vector<Run>> Runs(const std::string& device, int limit);
+  Result<std::vector<std::string>> Operations(int64_t run_id);
+
+  Status AddEvents(const std::vector<Event>& events);
+  Result<std::vector<Event>> Events(const EventFilter& filter);
+
+  Status SaveStatus(const DeviceStatusRow& device, const std::vector<PortStatusRow>& ports);
+  Result<std::vector<DeviceStatusRow>> DeviceStatuses();
+  Result<std::vector<PortStatusRow>> PortStatuses(const std::string& device);
+
+ private:
+  explicit SqliteStore(sqlite3* db);
+  Status Exec(const std::string& sql);
+  Status InTransaction(const std::function<Status()>& body);
+  int VersionLocked();
+
+  sqlite3* db_;
+  std::recursive_mutex mu_;
+};
+
+/// NatRule <-> the JSON kept in last_applied.
+std::string NatRuleToJson(const core::NatRule& r);
+Result<core::NatRule> NatRuleFromJson(const std::string& json);
+
+}  // namespace nc::store

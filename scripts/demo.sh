@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make run`: start vyos-sim on loopback (with one hand-made rule 100 that netconverge must leave
+# alone), then the netconverge daemon on manifests/ with the embedded SQLite store; wait until it
+# has converged and show `netconverge status`. The daemon then keeps running (edit manifests/ and
+# watch it converge) until Ctrl-C. DEMO_ONCE=1 stops after the status.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build}
+BIN=$BUILD_DIR/bin
+RUN=demo/run
+STORE=$BUILD_DIR/demo/netconverge.db
+PORT=${DEMO_PORT:-18443}
+mkdir -p "$RUN" "$BUILD_DIR/demo"
+rm -f "$STORE" "$STORE-wal" "$STORE-shm"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+echo "== starting vyos-sim on 127.0.0.1:$PORT (HTTPS, CA in $RUN/edge1-ca.pem)"
+"$BIN/vyos-sim" --listen "127.0.0.1:$PORT" --cert-dir "$RUN" --config-commands demo/edge1-initial.commands \
+  --latency-request-ms 5 --latency-op-ms 1 --latency-commit-ms 200 --latency-commit-per-rule-ms 1 &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$RUN/ca.pem" ] && break; sleep 0.1; done
+mv "$RUN/ca.pem" "$RUN/edge1-ca.pem"
+
+echo "== netconverge validate"
+"$BIN/netconverge" validate --manifests manifests
+
+echo "== starting: netconverge run --manifests manifests --store $STORE"
+"$BIN/netconverge" run --manifests manifests --store "$STORE" &
+pids+=($!)
+
+for _ in $(seq 100); do
+  if "$BIN/netconverge" status --store "$STORE" -o json 2>/dev/null | grep -q '"synced": true'; then break; fi
+  sleep 0.2
+done
+sleep 0.2
+echo
+echo "== netconverge status --store $STORE"
+"$BIN/netconverge" status --store "$STORE"
+echo
+echo "== the router's destination NAT now (rule 100 is the hand-made one, untouched):"
+curl -sS --cacert "$RUN/edge1-ca.pem" "https://127.0.0.1:$PORT/_sim/config?format=commands" | grep 'nat destination' | sed 's/^/   /'
+if [ "${DEMO_ONCE:-0}" = 1 ]; then exit 0; fi
+echo
+echo "The daemon keeps the router converged: edit manifests/*.yaml and watch the log; try"
+echo "  $BIN/netconverge events --store $STORE"
+echo "Ctrl-C stops both."
+wait "${pids[1]}"
