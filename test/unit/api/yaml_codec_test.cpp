@@ -1,0 +1,89 @@
+#include <doctest/doctest.h>
+
+#include "controller/api/v1alpha1/yaml_codec.hpp"
+
+using namespace nc::api;
+
+TEST_SUITE("api/yaml_codec") {
+  TEST_CASE("multi-document files decode with positions for every field") {
+    auto r = DecodeManifests(R"(apiVersion: netconverge.io/v1alpha1
+kind: Device
+metadata: {name: edge1}
+spec:
+  platform: vyos
+  address: 10.0.0.1
+  credentialsRef: {file: c.yaml}
+---
+apiVersion: netconverge.io/v1alpha1
+kind: PortForward
+metadata:
+  name: web1
+  namespace: prod
+spec:
+  deviceRef: edge1
+  vm: web1
+  internalAddress: 192.168.1.2
+  inboundInterface: eth0
+  ports:
+    - name: ssh
+      protocol: tcp
+      externalPort: 2201
+      ruleNumber: 10005
+)",
+                             "f.yaml");
+    REQUIRE(r.problems.empty());
+    REQUIRE(r.manifests.devices.size() == 1);
+    REQUIRE(r.manifests.port_forwards.size() == 1);
+    const auto& pf = r.manifests.port_forwards[0];
+    CHECK(pf.meta.Key() == "prod/web1");
+    CHECK(pf.spec.ports[0].external_port == "2201");
+    CHECK(*pf.spec.ports[0].rule_number == 10005);
+    CHECK(pf.fields.at("spec.ports[0].externalPort").line == 22);
+    CHECK(pf.fields.at("spec.ports[0]").line == 20);
+  }
+
+  TEST_CASE("YAML syntax errors carry line and column") {
+    auto r = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: Device\nspec: [unclosed\n", "bad.yaml");
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].pos.file == "bad.yaml");
+    CHECK(r.problems[0].pos.line >= 3);
+    CHECK(r.problems[0].message.find("YAML syntax error") == 0);
+  }
+
+  TEST_CASE("unknown fields and wrong types are problems, not silently dropped") {
+    auto r = DecodeManifests(R"(apiVersion: netconverge.io/v1alpha1
+kind: PortForward
+metadata: {name: web1}
+spec:
+  deviceRef: edge1
+  vmm: web1
+  ports:
+    - name: ssh
+      enabled: maybe
+      ruleNumber: ten
+)",
+                             "f.yaml");
+    REQUIRE(r.problems.size() == 3);
+    CHECK(r.problems[0].field == "spec.vmm");
+    CHECK(r.problems[0].message == "unknown field");
+    CHECK(r.problems[1].field == "spec.ports[0].enabled");
+    CHECK(r.problems[2].field == "spec.ports[0].ruleNumber");
+    CHECK(r.problems[2].pos.line == 10);
+    CHECK(r.manifests.port_forwards.empty());
+  }
+
+  TEST_CASE("documents of other API groups are ignored, unknown kinds of ours are not") {
+    auto r = DecodeManifests(R"(apiVersion: v1
+kind: Secret
+metadata: {name: x}
+---
+apiVersion: netconverge.io/v1alpha1
+kind: Router
+metadata: {name: y}
+spec: {}
+)",
+                             "f.yaml");
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].field == "kind");
+  }
+}
