@@ -57,7 +57,8 @@ class DeviceAdapter {
   /// rolled back. Not idempotent by itself; after an ambiguous outcome, re-observe and re-plan.
   virtual ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) = 0;
 
-  /// Platform, version and capabilities. Cached after the first success.
+  /// Platform, version and capabilities (unauthenticated where the device allows). Cached
+  /// after the first success.
   virtual Result<DeviceInfo> Probe() = 0;
 
   /// Whether the adapter owes the device work even without changes (a save that failed).

@@ -73,10 +73,6 @@ Result<DeviceInfo> VyosAdapter::Probe() {
     }
     info.commit_confirm = SupportsCommitConfirm(info.version);
   }
-  // Check that the key works too: a cheap authenticated read.
-  bool ambiguous = false;
-  auto check = Call("/retrieve", EncodeRetrieve(options_.api_key, "exists", {"nat"}), options_.read_timeout, &ambiguous);
-  if (!check) return tl::unexpected(check.error());
   info_ = info;
   return info;
 }

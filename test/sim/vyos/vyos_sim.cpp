@@ -774,8 +774,6 @@ Status VyosSim::LoadConfig(std::string_view text, bool set_commands) {
 }
 
 Status VyosSim::ApplyOutOfBand(std::string_view set_commands) {
-  auto lines = vyos::ParseSetCommands(set_commands);
-  if (!lines) return tl::unexpected(lines.error());
   std::lock_guard api(api_lock_);
   ConfigNode working;
   {

@@ -1,0 +1,116 @@
+// Integration harness: a vyos-sim behind real HTTPS on a loopback port with a freshly generated
+// CA, a manifests directory and a store file in a temporary directory, and the real reconciler.
+#pragma once
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "controller/reconcilers/adapter_factory.hpp"
+#include "controller/reconcilers/device_reconciler.hpp"
+#include "controller/runtime/clock.hpp"
+#include "controller/source/directory_source.hpp"
+#include "controller/store/sqlite_store.hpp"
+#include "test/sim/common/tls_cert.hpp"
+#include "test/sim/vyos/vyos_sim.hpp"
+#include "test/sim/vyos/vyos_sim_server.hpp"
+
+namespace nc::testing {
+
+inline std::filesystem::path MakeTempDir(const std::string& name) {
+  static int counter = 0;
+  auto p = std::filesystem::temp_directory_path() /
+           ("nc-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p / "manifests");
+  return p;
+}
+
+inline void WriteFile(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+struct SimHarness {
+  std::filesystem::path dir;
+  std::unique_ptr<sim::VyosSim> sim;
+  std::unique_ptr<sim::VyosSimServer> server;
+  std::string store_path;
+  std::unique_ptr<store::SqliteStore> store;
+  reconcilers::DefaultAdapterFactory factory;
+  runtime::SystemClock clock;
+  std::shared_ptr<spdlog::logger> log;
+  std::unique_ptr<reconcilers::DeviceReconciler> reconciler;
+  core::ServiceTable services = source::LoadServices();
+
+  explicit SimHarness(sim::VyosSim::Options options = {}, const std::string& device_extra = "") {
+    dir = MakeTempDir("it");
+    auto cert = sim::GenerateServerCert("vyos-sim");
+    REQUIRE(cert);
+    WriteFile(dir / "ca.pem", cert->ca_pem);
+    WriteFile(dir / "creds.yaml", "apiKey: " + options.keys.front() + "\n");
+    sim = std::make_unique<sim::VyosSim>(options);
+    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert->cert_pem, cert->key_pem});
+    REQUIRE(server->Start());
+    WriteDevice(device_extra);
+    store_path = (dir / "netconverge.db").string();
+    log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    Restart();
+  }
+  ~SimHarness() {
+    reconciler.reset();
+    store.reset();
+    server->Stop();
+    std::filesystem::remove_all(dir);
+  }
+
+  void WriteDevice(const std::string& extra, const std::string& ca = "../ca.pem") {
+    WriteFile(dir / "manifests/device.yaml",
+              "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n"
+              "  address: 127.0.0.1:" + std::to_string(server->port()) +
+                  "\n  credentialsRef: {file: ../creds.yaml}\n  tls: {caFile: " + ca + "}\n" + extra);
+  }
+
+  /// A fresh process: reopen the store, new reconciler (adapters and caches gone).
+  void Restart() {
+    reconciler.reset();
+    store.reset();
+    auto s = store::SqliteStore::Open(store_path, store::SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(s);
+    store = std::move(*s);
+    reconciler = std::make_unique<reconcilers::DeviceReconciler>(*store, factory, clock, log, services);
+  }
+
+  void Manifest(const std::string& name, const std::string& yaml) { WriteFile(dir / "manifests" / name, yaml); }
+  void Remove(const std::string& name) { std::filesystem::remove(dir / "manifests" / name); }
+
+  core::DesiredState Desired() {
+    auto v = source::ValidateDirectory((dir / "manifests").string(), services);
+    for (const auto& p : v.problems) FAIL_CHECK(p.ToString());
+    return v.desired;
+  }
+
+  reconcilers::DeviceResult Pass(reconcilers::DeviceReconciler::Mode mode = reconcilers::DeviceReconciler::Mode::kApply) {
+    return reconciler->Reconcile(Desired(), "default/edge1", "test", mode);
+  }
+
+  std::map<int, core::NatRule> DeviceRules() {
+    const auto running = sim->Running();
+    const auto* n = running.Find({"nat", "destination"});
+    return n ? vyos::DestinationRules(*n) : std::map<int, core::NatRule>{};
+  }
+};
+
+/// A PortForward manifest with the given ports block (YAML list items, indented 4).
+inline std::string PortForwardYaml(const std::string& name, const std::string& vm, const std::string& ports,
+                                   const std::string& extra = "", const std::string& address = "192.168.10.11") {
+  return "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: " + name +
+         "}\nspec:\n  deviceRef: edge1\n  vm: " + vm + "\n  internalAddress: " + address +
+         "\n  inboundInterface: eth0\n" + extra + "  ports:\n" + ports;
+}
+
+}  // namespace nc::testing

@@ -1,0 +1,245 @@
+#include <doctest/doctest.h>
+
+#include "adapters/vyos/vyos_codec.hpp"
+#include "test/integration/harness.hpp"
+
+using namespace nc;
+using namespace nc::testing;
+
+namespace {
+
+const std::string kWebPorts =
+    "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"
+    "    - {name: http, protocol: tcp, externalPort: 80}\n"
+    "    - {name: https, protocol: tcp, externalPort: 443}\n";
+
+int CountEvents(store::SqliteStore& s, const std::string& reason) {
+  store::EventFilter f;
+  f.limit = 1000;
+  int n = 0;
+  auto events = s.Events(f);
+  for (const auto& e : *events) n += e.reason == reason;
+  return n;
+}
+
+}  // namespace
+
+TEST_SUITE("integration/vyos") {
+  TEST_CASE("create, change one field, disable, delete - one commit each, unmanaged rule 100 untouched") {
+    SimHarness h;
+    REQUIRE(h.sim->ApplyOutOfBand(
+        "set nat destination rule 100 description 'mail relay'\n"
+        "set nat destination rule 100 destination port '25'\n"
+        "set nat destination rule 100 inbound-interface name 'eth0'\n"
+        "set nat destination rule 100 protocol 'tcp'\n"
+        "set nat destination rule 100 translation address '192.168.10.5'\n"));
+    const auto rule100 = h.DeviceRules().at(100);
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+
+    // Create.
+    h.sim->ResetStats();
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(r.commits == 1);
+    CHECK(h.sim->Stats().commits == 1);
+    CHECK(h.sim->Stats().confirms == 1);
+    CHECK(h.sim->Stats().saves == 1);
+    auto rules = h.DeviceRules();
+    REQUIRE(rules.size() == 4);
+    CHECK(rules.at(10000).description == "VM web1 Port HTTP [netconverge]");
+    CHECK(rules.at(10002).translation_port == "22");
+    CHECK(r.report.added == std::vector<std::string>{"VM web1 Port HTTP (Rule 10000)", "VM web1 Port HTTPS (Rule 10001)",
+                                                     "VM web1 Port SSH (Rule 10002)"});
+
+    // Change one field: only that rule is rewritten.
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1",
+                                            "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
+                                            "    - {name: http, protocol: tcp, externalPort: 80}\n"
+                                            "    - {name: https, protocol: tcp, externalPort: 443}\n"));
+    h.sim->ResetStats();
+    r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    REQUIRE(r.plan.changes.size() == 1);
+    CHECK(r.plan.changes[0].number == 10002);
+    CHECK(r.report.updated == std::vector<std::string>{"VM web1 Port SSH (Rule 10002) - Updated"});
+    CHECK(r.report.no_change.size() == 2);
+    CHECK(h.sim->Stats().commits == 1);
+    CHECK(h.DeviceRules().at(10002).translation_port == "2222");
+
+    // Disable.
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1",
+                                            "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222, enabled: false}\n"
+                                            "    - {name: http, protocol: tcp, externalPort: 80}\n"
+                                            "    - {name: https, protocol: tcp, externalPort: 443}\n"));
+    r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(h.DeviceRules().at(10002).disabled);
+    auto ports = h.store->PortStatuses("default/edge1");
+    REQUIRE(ports);
+    bool disabled_state = false;
+    for (const auto& p : *ports) disabled_state = disabled_state || (p.port == "ssh" && p.state == "Disabled");
+    CHECK(disabled_state);
+
+    // Delete the resource: its rules go, rule 100 stays exactly as it was.
+    h.Remove("web1.yaml");
+    h.sim->ResetStats();
+    r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(r.report.deleted.size() == 3);
+    CHECK(h.sim->Stats().commits == 1);
+    rules = h.DeviceRules();
+    REQUIRE(rules.size() == 1);
+    CHECK(rules.at(100) == rule100);
+    CHECK(h.store->Allocations("default/edge1")->empty());
+  }
+
+  TEST_CASE("a restart keeps every rule number, also when other resources change") {
+    SimHarness h;
+    h.Manifest("a.yaml", PortForwardYaml("a", "a", "    - {name: p, protocol: tcp, externalPort: 1000}\n"));
+    h.Manifest("b.yaml", PortForwardYaml("b", "b", "    - {name: p, protocol: tcp, externalPort: 2000}\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    const auto before = h.DeviceRules();
+    h.Restart();
+    h.Remove("a.yaml");
+    h.Manifest("c.yaml", PortForwardYaml("c", "c", "    - {name: p, protocol: tcp, externalPort: 3000}\n"));
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    auto after = h.DeviceRules();
+    CHECK(after.at(10001) == before.at(10001));  // b kept its number
+    const bool a_still_there = after.count(10000) && after.at(10000).description == before.at(10000).description;
+    CHECK_FALSE(a_still_there);
+    h.Restart();
+    h.sim->ResetStats();
+    r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK_FALSE(r.plan.HasChanges());
+    CHECK(h.sim->Stats().requests == 1);  // a no-op pass is one read
+  }
+
+  TEST_CASE("a rule changed on the device by someone else is put back, and the drift recorded") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+    REQUIRE_FALSE(h.Pass().error);
+    const auto good = h.DeviceRules().at(10002);
+    REQUIRE(h.sim->ApplyOutOfBand("set nat destination rule 10002 translation port '2299'\n"
+                                  "set nat destination rule 10002 log\n"));
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    REQUIRE(r.plan.changes.size() == 1);
+    CHECK(r.plan.changes[0].drift);
+    CHECK(h.DeviceRules().at(10002) == good);
+    CHECK(CountEvents(*h.store, "DriftDetected") == 1);
+    // Deleted by someone else: re-created.
+    REQUIRE(h.sim->ApplyOutOfBand("delete nat destination rule 10000\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().count(10000));
+  }
+
+  TEST_CASE("1,000 new rules cost one commit and five configuration requests plus /info; a no-op pass one read") {
+    SimHarness h;
+    std::string ports;
+    for (int i = 0; i < 1000; ++i)
+      ports += "    - {name: p" + std::to_string(i) + ", protocol: tcp, externalPort: " + std::to_string(20000 + i) + "}\n";
+    h.Manifest("many.yaml", PortForwardYaml("many", "many", ports));
+    h.sim->ResetStats();
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    auto st = h.sim->Stats();
+    CHECK(st.commits == 1);
+    CHECK(st.info == 1);
+    CHECK(st.retrieve + st.configure + st.config_file == 5);  // read, write, read-back, confirm, save
+    CHECK(st.requests == 6);
+    CHECK(h.DeviceRules().size() == 1000);
+    h.sim->ResetStats();
+    r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(h.sim->Stats().requests == 1);
+    CHECK(h.sim->Stats().retrieve == 1);
+  }
+
+  TEST_CASE("plan mode reads but never writes") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+    h.sim->ResetStats();
+    auto r = h.Pass(reconcilers::DeviceReconciler::Mode::kPlan);
+    REQUIRE_FALSE(r.error);
+    CHECK(r.plan.changes.size() == 3);
+    CHECK(h.sim->Stats().requests == 1);
+    CHECK(h.DeviceRules().empty());
+    CHECK(r.operations.front().rfind("set nat destination rule 10000 description", 0) == 0);
+    CHECK(h.store->Allocations("default/edge1")->empty());
+  }
+
+  TEST_CASE("certificates are verified: the wrong CA is refused") {
+    SimHarness h;
+    auto other = sim::GenerateServerCert("other");
+    REQUIRE(other);
+    WriteFile(h.dir / "other-ca.pem", other->ca_pem);
+    h.WriteDevice("", "../other-ca.pem");
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+    auto r = h.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->code == ErrorCode::kPermissionDenied);
+    CHECK(r.error->message.find("certificate") != std::string::npos);
+    CHECK(h.sim->Stats().configure == 0);
+  }
+
+  TEST_CASE("a wrong API key is a clear error and the key never appears in the store") {
+    SimHarness h;
+    WriteFile(h.dir / "creds.yaml", "apiKey: not-the-key-123\n");
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+    auto r = h.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->code == ErrorCode::kPermissionDenied);
+    CHECK(r.error->message.find("API key") != std::string::npos);
+    // Fix the key, apply, and check no stored text holds it.
+    WriteFile(h.dir / "creds.yaml", "apiKey: netconverge-demo-key\n");
+    h.Restart();
+    r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    auto ops = h.store->Operations(r.run_id);
+    REQUIRE(ops);
+    for (const auto& op : *ops) CHECK(op.find("netconverge-demo-key") == std::string::npos);
+    std::ifstream db(h.store_path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(db)), {});
+    CHECK(bytes.find("netconverge-demo-key") == std::string::npos);
+  }
+
+  TEST_CASE("the commit lock is retried; a dropped answer after the commit is resolved by re-reading") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+    sim::Faults f;
+    f.lock_busy = 2;
+    h.sim->SetFaults(f);
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(h.sim->Stats().commits == 1);
+    CHECK(h.DeviceRules().size() == 3);
+
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    f = {};
+    f.after_commit = "drop";
+    f.after_commit_count = 1;
+    h.sim->SetFaults(f);
+    r = h.Pass();
+    REQUIRE_FALSE(r.error);  // the re-read showed the commit happened; confirmed and saved
+    CHECK(h.DeviceRules().size() == 1);
+    CHECK_FALSE(h.sim->ConfirmPending());
+  }
+
+  TEST_CASE("a commit rejected by the device leaves it untouched and reports the device's text") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+    sim::Faults f;
+    f.fail_commits = 1;
+    f.fail_message = "Destination NAT configuration error in rule 10000: injected";
+    h.sim->SetFaults(f);
+    auto r = h.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->message.find("injected") != std::string::npos);
+    CHECK(h.DeviceRules().empty());
+    CHECK(r.report.failed.size() == 3);
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().size() == 3);
+  }
+}

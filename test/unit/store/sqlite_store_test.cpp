@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "controller/store/sqlite_store.hpp"
+
+using namespace nc;
+using namespace nc::store;
+
+namespace {
+
+std::string TempDb(const char* name) {
+  auto p = std::filesystem::temp_directory_path() / (std::string("nc-store-") + name + "-" + std::to_string(::getpid()) + ".db");
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
+  return p.string();
+}
+
+}  // namespace
+
+TEST_SUITE("store/sqlite") {
+  TEST_CASE("a new store is created at the latest schema, in WAL mode") {
+    auto path = TempDb("new");
+    auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(s);
+    CHECK((*s)->SchemaVersion() == LatestSchemaVersion());
+    CHECK(*(*s)->IntegrityCheck() == "ok");
+    CHECK(std::filesystem::exists(path + "-wal"));
+  }
+
+  TEST_CASE("migrations go down and up; an older store is refused without auto-migrate") {
+    auto path = TempDb("migrate");
+    {
+      auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+      REQUIRE(s);
+      REQUIRE((*s)->Downgrade(1));
+      CHECK((*s)->SchemaVersion() == 1);
+      auto h = (*s)->History();
+      REQUIRE(h);
+      CHECK(h->at(0).applied_at != "");
+      CHECK(h->at(1).applied_at == "");
+    }
+    auto refused = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::kFailedPrecondition);
+    CHECK(refused.error().message.find("db upgrade") != std::string::npos);
+    auto upgraded = SqliteStore::Open(path, SqliteStore::OpenMode::kAutoMigrate);
+    REQUIRE(upgraded);
+    CHECK((*upgraded)->SchemaVersion() == LatestSchemaVersion());
+  }
+
+  TEST_CASE("a store newer than the binary is refused") {
+    auto path = TempDb("newer");
+    {
+      auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+      REQUIRE(s);
+    }
+    // A later netconverge recorded a migration this binary does not know.
+    std::string cmd = "sqlite3 " + path + " \"INSERT INTO schema_migrations VALUES (999, 'future', 'x')\"";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    auto refused = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("newer than this netconverge knows") != std::string::npos);
+  }
+
+  TEST_CASE("allocations are stable and a number moves to its new owner") {
+    auto s = SqliteStore::Open(":memory:", SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(s);
+    auto& st = **s;
+    REQUIRE(st.SaveAllocations("d", {{{"ns/a", "p"}, 10000}, {{"ns/b", "p"}, 10001}}, "t"));
+    REQUIRE(st.SaveAllocations("d", {{{"ns/c", "p"}, 10001}}, "t"));
+    auto a = st.Allocations("d");
+    REQUIRE(a);
+    CHECK(a->size() == 2);
+    CHECK(a->at({"ns/c", "p"}) == 10001);
+    CHECK_FALSE(a->count({"ns/b", "p"}));
+  }
+
+  TEST_CASE("applied records are written and stale allocations end with their rules") {
+    auto s = SqliteStore::Open(":memory:", SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(s);
+    auto& st = **s;
+    REQUIRE(st.SaveAllocations("d", {{{"ns/a", "p"}, 10000}, {{"ns/b", "p"}, 10001}}, "t"));
+    core::NatRule r;
+    r.description = "x [netconverge]";
+    r.unmanaged = {"log"};
+    AppliedUpdate u;
+    u.upserts[10000] = {"ns/a", "p", r};
+    u.desired = {{"ns/a", "p"}};
+    u.on_device = {10000};
+    REQUIRE(st.RecordApplied("d", u, "t"));
+    auto la = st.LastApplied("d");
+    REQUIRE(la);
+    CHECK(la->at(10000).rule == r);
+    auto a = st.Allocations("d");
+    CHECK(a->size() == 1);  // b is gone: not declared, not on the device
+  }
+
+  TEST_CASE("runs keep the operations sent; events are filtered newest first") {
+    auto s = SqliteStore::Open(":memory:", SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(s);
+    auto& st = **s;
+    auto id = st.BeginRun("d", "poll", "2026-01-01T00:00:00Z");
+    REQUIRE(id);
+    Run run;
+    run.id = *id;
+    run.outcome = "Success";
+    REQUIRE(st.FinishRun(run, {"set a", "set b"}));
+    CHECK(*st.Operations(*id) == std::vector<std::string>{"set a", "set b"});
+    REQUIRE(st.AddEvents({{0, "2026-01-01T00:00:00Z", "d", "ns/a", "Normal", "Applied", "one", *id},
+                          {0, "2026-01-02T00:00:00Z", "d", "ns/b", "Warning", "DriftDetected", "two", *id},
+                          {0, "2026-01-03T00:00:00Z", "e", "", "Normal", "Applied", "three", 0}}));
+    EventFilter f;
+    f.device = "d";
+    auto ev = st.Events(f);
+    REQUIRE(ev->size() == 2);
+    CHECK(ev->at(0).message == "two");
+    f.since = "2026-01-02T00:00:00Z";
+    f.device.clear();
+    CHECK(st.Events(f)->size() == 2);
+  }
+
+  TEST_CASE("rule records round-trip through JSON") {
+    core::NatRule r;
+    r.description = "VM a Port B [netconverge]";
+    r.disabled = true;
+    r.unmanaged = {"log", "source port 53"};
+    CHECK(*NatRuleFromJson(NatRuleToJson(r)) == r);
+  }
+}
