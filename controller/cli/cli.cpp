@@ -537,8 +537,9 @@ int Main(int argc, char** argv) {
   up->add_option("N", db_target, "target version");
   auto* down = db->add_subcommand("downgrade", "revert migrations down to N");
   down->add_option("N", db_target, "target version")->required();
-  db->add_subcommand("current", "print the schema version");
-  db->add_subcommand("history", "list migrations and when they were applied");
+  auto* current = db->add_subcommand("current", "print the schema version");
+  auto* history = db->add_subcommand("history", "list migrations and when they were applied");
+  for (auto* sub : {up, down, current, history}) add_store(sub);
 
   CLI11_PARSE(app, argc, argv);
 

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# End to end with the real binaries over loopback HTTPS: validate, plan exit codes, apply, status,
+# the daemon facing broken manifests (nothing deleted, with and without earlier good content),
+# and the db commands. Usage: cli_e2e_test.sh BIN_DIR SOURCE_DIR
+set -uo pipefail
+BIN=$1
+SRC=$2
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fails=0
+passes=0
+ok() { passes=$((passes + 1)); echo "ok   - $1"; }
+bad() { fails=$((fails + 1)); echo "FAIL - $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+cat > "$work/initial.commands" <<'C'
+set nat destination rule 100 description 'hand-made mail relay'
+set nat destination rule 100 destination port '25'
+set nat destination rule 100 inbound-interface name 'eth0'
+set nat destination rule 100 protocol 'tcp'
+set nat destination rule 100 translation address '192.168.10.5'
+C
+"$BIN/vyos-sim" --listen 127.0.0.1:0 --port-file "$work/port" --cert-dir "$work" --config-commands "$work/initial.commands" \
+  > "$work/sim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+PORT=$(cat "$work/port")
+rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$PORT/_sim/config?format=commands" | grep 'nat destination' ; }
+
+M=$work/manifests
+mkdir -p "$M"
+echo "apiKey: netconverge-demo-key" > "$work/creds.yaml"
+cat > "$M/device.yaml" <<Y
+apiVersion: netconverge.io/v1alpha1
+kind: Device
+metadata: {name: edge1}
+spec:
+  platform: vyos
+  address: 127.0.0.1:$PORT
+  credentialsRef: {file: ../creds.yaml}
+  tls: {caFile: ../ca.pem}
+  pollInterval: 1s
+Y
+cat > "$M/web1.yaml" <<'Y'
+apiVersion: netconverge.io/v1alpha1
+kind: PortForward
+metadata: {name: web1}
+spec:
+  deviceRef: edge1
+  vm: web1
+  internalAddress: 192.168.10.11
+  inboundInterface: eth0
+  ports:
+    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}
+    - {name: http, protocol: tcp, externalPort: 80}
+Y
+cat > "$M/game1.yaml" <<'Y'
+apiVersion: netconverge.io/v1alpha1
+kind: PortForward
+metadata: {name: game1}
+spec:
+  deviceRef: edge1
+  vm: game1
+  internalAddress: 192.168.10.21
+  inboundInterface: eth0
+  ports:
+    - {name: game, protocol: udp, externalPort: 27015-27020}
+Y
+STORE=$work/nc.db
+
+"$BIN/netconverge" validate --manifests "$M" > "$work/out" 2>&1
+check "validate accepts the good manifests (exit 0)" '[ $? -eq 0 ] && grep -q "valid (1 device(s), 3 port(s))" "$work/out"'
+
+"$BIN/netconverge" plan --manifests "$M" --store "$STORE" > "$work/plan" 2>&1; rc=$?
+check "plan exits 2 with changes pending" '[ $rc -eq 2 ]'
+check "plan lists the exact operations" 'grep -q "set nat destination rule 10000 description" "$work/plan" && grep -q "commit-confirm" "$work/plan"'
+check "plan wrote nothing to the device" '[ "$(rules | grep -c "rule 100 ")" = 5 ] && [ "$(rules | wc -l)" = 5 ]'
+
+"$BIN/netconverge" apply --manifests "$M" --store "$STORE" --log-level warn > "$work/apply" 2>&1; rc=$?
+check "apply exits 0 and converges" '[ $rc -eq 0 ] && grep -q "3 added" "$work/apply"'
+check "the device holds the three rules and rule 100" '[ "$(rules | grep -c "\[netconverge\]")" = 3 ] && [ "$(rules | grep -c "rule 100 ")" = 5 ]'
+
+"$BIN/netconverge" plan --manifests "$M" --store "$STORE" > "$work/plan" 2>&1; rc=$?
+check "plan exits 0 once converged" '[ $rc -eq 0 ] && grep -q "no changes" "$work/plan"'
+
+"$BIN/netconverge" status --store "$STORE" > "$work/status" 2>&1
+check "status shows every port applied" '[ "$(grep -c " Applied " "$work/status")" = 3 ] && grep -q "default/edge1  True       True" "$work/status"'
+"$BIN/netconverge" status --store "$STORE" -o json > "$work/status.json"
+check "status -o json is JSON" 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d[\"devices\"][0][\"ports\"])==3" "$work/status.json"'
+"$BIN/netconverge" events --store "$STORE" > "$work/events"
+check "events record the apply" 'grep -q "Applied" "$work/events"'
+
+# validate on the shared broken directory: every problem, file:line and field path, exit 1.
+"$BIN/netconverge" validate --manifests "$SRC/test/data/broken-manifests" > "$work/broken" 2>&1; rc=$?
+check "validate exits 1 on broken manifests" '[ $rc -eq 1 ]'
+for expect in "broken-yaml.yaml:8:1: YAML syntax error" \
+              "bad-port.yaml:13:7: PortForward default/badport: spec.ports\[0\].externalPort: '70000'" \
+              "translation-list.yaml:14:7: PortForward default/translist: spec.ports\[0\].internalPort: '80,443' is a list" \
+              "descriptions.yaml:14:7: PortForward default/descriptions: spec.ports\[0\].description: is 300 characters" \
+              "descriptions.yaml:18:7: PortForward default/descriptions: spec.ports\[1\].description: contains the character '" \
+              "claims-a.yaml:13:7: PortForward default/claim-a: spec.ports\[0\].externalPort: '443' overlaps" \
+              "claims-b.yaml:13:7: PortForward default/claim-b: spec.ports\[0\].externalPort: '400-500' overlaps"; do
+  check "validate reports: $expect" 'grep -q "$expect" "$work/broken"'
+done
+
+# The daemon on good content, then the files break: nothing may be deleted.
+before=$(rules)
+"$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 200 > "$work/daemon1.log" 2>&1 &
+d1=$!
+pids+=($d1)
+sleep 1
+printf 'apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web1}\nspec: [oops\n' > "$M/web1.yaml"
+sed -i 's/27015-27020/70000/' "$M/game1.yaml"
+cp "$SRC/test/data/broken-manifests/descriptions.yaml" "$M/"
+sed -i 's/deviceRef: edge1/deviceRef: edge1/' "$M/descriptions.yaml"
+sleep 2.5
+check "a running daemon keeps earlier good content of broken files: no rule deleted" '[ "$(rules)" = "$before" ]'
+check "the daemon logged the broken files" 'grep -q "web1.yaml" "$work/daemon1.log" && grep -q "previous good content stays in force" "$work/daemon1.log"'
+kill $d1; wait $d1 2>/dev/null
+
+# A fresh daemon with the same breakage has no earlier good content: deletions are held.
+"$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 200 > "$work/daemon2.log" 2>&1 &
+d2=$!
+pids+=($d2)
+sleep 2.5
+check "a fresh daemon facing broken files deletes nothing" '[ "$(rules)" = "$before" ]'
+check "it says deletions are held" 'grep -q "deletions held" "$work/daemon2.log"'
+kill $d2; wait $d2 2>/dev/null
+
+# The store's migrations.
+check "db current is the latest" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 2 ]'
+"$BIN/netconverge" db downgrade 1 --store "$STORE" > /dev/null
+check "a daemon refuses an older schema without --auto-migrate" '! "$BIN/netconverge" status --store "$STORE" > "$work/refused" 2>&1 && grep -q "db upgrade" "$work/refused"'
+check "db history shows the pending migration" '"$BIN/netconverge" db history --store "$STORE" | grep -q "^2 *pending"'
+"$BIN/netconverge" db upgrade --store "$STORE" > /dev/null
+check "db upgrade brings it back" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 2 ]'
+check "the store passes integrity_check" '[ "$(sqlite3 "$STORE" "PRAGMA integrity_check")" = ok ]'
+
+# An unreachable device: plan exits 1.
+sed -i "s/127.0.0.1:$PORT/127.0.0.1:1/" "$M/device.yaml"
+rm -f "$M/descriptions.yaml"
+printf 'apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web1}\nspec:\n  deviceRef: edge1\n  vm: web1\n  internalAddress: 192.168.10.11\n  inboundInterface: eth0\n  ports:\n    - {name: ssh, protocol: tcp, externalPort: 2201}\n' > "$M/web1.yaml"
+sed -i 's/70000/27015/' "$M/game1.yaml"
+"$BIN/netconverge" plan --manifests "$M" --store "$STORE" > "$work/plan" 2>&1; rc=$?
+check "plan exits 1 when a device is unreachable" '[ $rc -eq 1 ] && grep -q "error" "$work/plan"'
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
