@@ -23,6 +23,10 @@ echo "== starting vyos-sim on 127.0.0.1:$PORT (HTTPS, CA in $RUN/edge1-ca.pem)"
 pids+=($!)
 for _ in $(seq 50); do [ -s "$RUN/ca.pem" ] && break; sleep 0.1; done
 mv "$RUN/ca.pem" "$RUN/edge1-ca.pem"
+for _ in $(seq 50); do
+  curl -sS --cacert "$RUN/edge1-ca.pem" "https://127.0.0.1:$PORT/info" > /dev/null 2>&1 && break
+  sleep 0.1
+done
 
 echo "== netconverge validate"
 "$BIN/netconverge" validate --manifests manifests
