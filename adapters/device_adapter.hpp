@@ -22,6 +22,8 @@ namespace nc {
 
 struct ObservedState {
   std::map<int, core::NatRule> nat_rules;  // `nat destination rule N`, every rule on the device
+  uint64_t fingerprint = 0;                // of the device's raw answer (like an ETag)
+  bool unchanged = false;                  // the answer matched `known_fingerprint`: rules not parsed
 };
 
 struct DeviceInfo {
@@ -50,7 +52,9 @@ class DeviceAdapter {
 
   /// Reads the device's managed subtree once. Idempotent, read-only. Errors: kUnavailable
   /// (unreachable, 5xx), kDeadlineExceeded, kPermissionDenied (credentials, certificate).
-  virtual Result<ObservedState> Observe() = 0;
+  /// With a non-zero `known_fingerprint` equal to the fingerprint of the device's answer, the
+  /// answer is not parsed and `unchanged` is set (the caller still has those rules).
+  virtual Result<ObservedState> Observe(uint64_t known_fingerprint = 0) = 0;
 
   /// Applies `plan` (computed against `observed`) as one transaction. Never leaves a rule
   /// half-configured: the device rejects a failing request whole, an unverified commit is

@@ -77,21 +77,30 @@ Result<DeviceInfo> VyosAdapter::Probe() {
   return info;
 }
 
-Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules() {
-  auto r = Call("/retrieve", EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}),
-                options_.read_timeout, nullptr);
-  if (!r) return tl::unexpected(r.error());
-  if (!r->envelope.success) {
-    if (IsEmptyPathError(r->envelope.error)) return std::map<int, core::NatRule>{};
-    return MakeError(ErrorCode::kUnavailable, "showConfig failed: " + Trim(r->envelope.error));
-  }
-  return DestinationRulesFromJson(r->envelope.data_json);
+Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules(uint64_t known_fingerprint, uint64_t* fingerprint,
+                                                              bool* unchanged) {
+  // The read of every poll: parsed once, straight into the model; skipped when the answer is
+  // byte-identical to one the caller already holds.
+  auto res = client_->Send("POST", "/retrieve", kJson,
+                           EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}), options_.read_timeout);
+  if (!res) return tl::unexpected(res.error());
+  if (res->status == 401)
+    return MakeError(ErrorCode::kPermissionDenied, "the device rejected the API key (401 Valid API key is required)");
+  if (res->status >= 500 || (res->status != 200 && res->status != 400))
+    return MakeError(ErrorCode::kUnavailable, "showConfig answered " + std::to_string(res->status));
+  const uint64_t fp = std::hash<std::string>{}(res->body) | 1;
+  if (fingerprint) *fingerprint = fp;
+  if (unchanged) *unchanged = known_fingerprint != 0 && fp == known_fingerprint;
+  if (unchanged && *unchanged) return std::map<int, core::NatRule>{};
+  return ParseDestinationAnswer(res->body);
 }
 
-Result<ObservedState> VyosAdapter::Observe() {
-  auto rules = ReadRules();
+Result<ObservedState> VyosAdapter::Observe(uint64_t known_fingerprint) {
+  ObservedState out;
+  auto rules = ReadRules(known_fingerprint, &out.fingerprint, &out.unchanged);
   if (!rules) return tl::unexpected(rules.error());
-  return ObservedState{std::move(*rules)};
+  out.nat_rules = std::move(*rules);
+  return out;
 }
 
 std::vector<std::string> VyosAdapter::Render(const core::Plan& plan) const {

@@ -32,7 +32,7 @@ class VyosAdapter final : public DeviceAdapter {
  public:
   VyosAdapter(std::unique_ptr<HttpsClient> client, VyosAdapterOptions options);
 
-  Result<ObservedState> Observe() override;
+  Result<ObservedState> Observe(uint64_t known_fingerprint = 0) override;
   ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) override;
   Result<DeviceInfo> Probe() override;
   std::vector<std::string> Render(const core::Plan& plan) const override;
@@ -46,7 +46,8 @@ class VyosAdapter final : public DeviceAdapter {
   /// One API call. `ambiguous` is set when a write may have been applied without an answer.
   Result<CallResult> Call(const std::string& endpoint, const std::string& body, std::chrono::milliseconds timeout,
                           bool* ambiguous);
-  Result<std::map<int, core::NatRule>> ReadRules();
+  Result<std::map<int, core::NatRule>> ReadRules(uint64_t known_fingerprint = 0, uint64_t* fingerprint = nullptr,
+                                                bool* unchanged = nullptr);
   std::vector<std::string> Mismatches(const std::map<int, core::NatRule>& expected,
                                       const std::map<int, core::NatRule>& actual, const std::vector<int>& touched) const;
   Status SendConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& expected, const std::vector<int>& touched);

@@ -99,10 +99,107 @@ std::map<int, core::NatRule> DestinationRules(const ConfigNode& nat_destination)
   return out;
 }
 
+namespace {
+
+// The JSON twin of Flatten/NatRuleFromNode: a 10,000-rule read is parsed straight into the model
+// without building a ConfigNode tree first (the no-op pass must stay cheap).
+void FlattenJson(const rapidjson::Value& v, const std::string& prefix, std::vector<std::string>& out) {
+  if (v.IsString()) {
+    out.push_back(prefix + " " + v.GetString());
+  } else if (v.IsArray()) {
+    for (const auto& e : v.GetArray())
+      if (e.IsString()) out.push_back(prefix + " " + e.GetString());
+  } else if (v.IsObject()) {
+    if (v.MemberCount() == 0) out.push_back(prefix);
+    for (const auto& m : v.GetObject()) FlattenJson(m.value, prefix + " " + m.name.GetString(), out);
+  }
+}
+
+std::string FirstJson(const rapidjson::Value& v) {
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  if (v.IsArray() && !v.Empty() && v[0].IsString()) return v[0].GetString();
+  return "";
+}
+
+core::NatRule NatRuleFromJsonValue(const rapidjson::Value& rule) {
+  core::NatRule r;
+  if (!rule.IsObject()) return r;
+  for (const auto& m : rule.GetObject()) {
+    const std::string name(m.name.GetString(), m.name.GetStringLength());
+    const auto& v = m.value;
+    if (name == "description") {
+      r.description = FirstJson(v);
+    } else if (name == "inbound-interface") {
+      if (!v.IsObject()) {
+        r.inbound_interface = FirstJson(v);
+      } else {
+        for (const auto& c : v.GetObject()) {
+          const std::string k = c.name.GetString();
+          if (k == "name" || k == "interface-name") r.inbound_interface = FirstJson(c.value);
+          else FlattenJson(c.value, "inbound-interface " + k, r.unmanaged);
+        }
+      }
+    } else if (name == "protocol") {
+      r.protocol = FirstJson(v);
+    } else if ((name == "destination" || name == "source" || name == "translation") && v.IsObject()) {
+      for (const auto& c : v.GetObject()) {
+        const std::string k = c.name.GetString();
+        if (name == "destination" && k == "address") r.destination_address = FirstJson(c.value);
+        else if (name == "destination" && k == "port") r.destination_port = FirstJson(c.value);
+        else if (name == "source" && k == "address") r.source_address = FirstJson(c.value);
+        else if (name == "translation" && k == "address") r.translation_address = FirstJson(c.value);
+        else if (name == "translation" && k == "port") r.translation_port = FirstJson(c.value);
+        else FlattenJson(c.value, name + " " + k, r.unmanaged);
+      }
+    } else if (name == "disable") {
+      r.disabled = true;
+    } else {
+      FlattenJson(v, name, r.unmanaged);
+    }
+  }
+  std::sort(r.unmanaged.begin(), r.unmanaged.end());
+  return r;
+}
+
+}  // namespace
+
+namespace {
+
+std::map<int, core::NatRule> RulesOfData(const rapidjson::Value& doc) {
+  std::map<int, core::NatRule> out;
+  if (!doc.IsObject()) return out;
+  auto it = doc.FindMember("rule");
+  if (it == doc.MemberEnd() || !it->value.IsObject()) return out;
+  for (const auto& m : it->value.GetObject()) {
+    int64_t n = 0;
+    if (!core::ParseInt(std::string_view(m.name.GetString(), m.name.GetStringLength()), 1, 999999, &n)) continue;
+    out.emplace_hint(out.end(), static_cast<int>(n), NatRuleFromJsonValue(m.value));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::map<int, core::NatRule>> DestinationRulesFromJson(std::string_view data_json) {
-  auto tree = FromJson(data_json);
-  if (!tree) return tl::unexpected(tree.error());
-  return DestinationRules(*tree);
+  rapidjson::Document doc;
+  doc.Parse(data_json.data(), data_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return MakeError(ErrorCode::kUnavailable, "showConfig data is not a JSON object");
+  return RulesOfData(doc);
+}
+
+Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("success") || !doc["success"].IsBool())
+    return MakeError(ErrorCode::kUnavailable, "showConfig answer is not a VyOS API envelope");
+  if (!doc["success"].GetBool()) {
+    std::string err = doc.HasMember("error") && doc["error"].IsString() ? doc["error"].GetString() : "";
+    if (IsEmptyPathError(err)) return std::map<int, core::NatRule>{};
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    return MakeError(ErrorCode::kUnavailable, "showConfig failed: " + err);
+  }
+  if (!doc.HasMember("data")) return std::map<int, core::NatRule>{};
+  return RulesOfData(doc["data"]);
 }
 
 std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule) {

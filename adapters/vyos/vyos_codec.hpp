@@ -34,6 +34,10 @@ std::map<int, core::NatRule> DestinationRules(const ConfigNode& nat_destination)
 /// Destination rules from showConfig(["nat","destination"]) data JSON.
 Result<std::map<int, core::NatRule>> DestinationRulesFromJson(std::string_view data_json);
 
+/// A whole /retrieve showConfig(["nat","destination"]) answer (the envelope) parsed in one pass:
+/// the rules, none for the "empty" error, kUnavailable with the device's text otherwise.
+Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view body);
+
 /// Every `set` that creates rule `number` as `rule` describes.
 std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule);
 /// The commands of one change: delete (for updates and deletes) then the sets.

@@ -13,13 +13,13 @@ namespace nc::core {
 
 struct AllocationInput {
   const Device& device;
-  const std::vector<PortRule>& rules;            // desired rules of this device
+  std::span<const PortRule> rules;            // desired rules of this device
   const std::map<PortKey, int>& allocations;     // persisted allocations of this device
   const std::map<int, NatRule>& observed;        // rules on the device now
 };
 
 struct AllocationResult {
-  std::map<PortKey, int> numbers;               // a number for every port that could get one
+  std::vector<int> numbers;                      // per rule of the input, in order; 0 = none
   std::map<PortKey, int> added;                 // new or changed allocations to persist
   std::map<PortKey, std::string> failed;        // ports without a number, and why
 };

@@ -67,12 +67,53 @@ std::string DescribeDifference(const NatRule& from, const NatRule& to) {
   return out;
 }
 
-std::vector<PortRule> DesiredState::RulesFor(const std::string& device_key) const {
-  std::vector<PortRule> out;
+std::span<const PortRule> DesiredState::RulesFor(const std::string& device_key) const {
+  auto lo = std::lower_bound(rules.begin(), rules.end(), device_key,
+                             [](const PortRule& r, const std::string& k) { return r.device < k; });
+  auto hi = std::upper_bound(lo, rules.end(), device_key,
+                             [](const std::string& k, const PortRule& r) { return k < r.device; });
+  return {lo, hi};
+}
+
+namespace {
+
+struct Hasher {
+  uint64_t h = 1469598103934665603ull;
+  void Mix(uint64_t v) { h = (h ^ v) * 1099511628211ull + (h >> 29); }
+  void Add(std::string_view s) { Mix(std::hash<std::string_view>{}(s)); }
+  void Add(int64_t v) { Mix(static_cast<uint64_t>(v)); }
+};
+
+}  // namespace
+
+uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
+  Hasher x;
+  for (std::string_view s : {std::string_view(d.ns), std::string_view(d.name), std::string_view(d.address),
+                             std::string_view(d.transport_primary), std::string_view(d.transport_fallback),
+                             std::string_view(d.credentials_file), std::string_view(d.credentials_secret),
+                             std::string_view(d.tls_ca_file), std::string_view(d.tls_server_name), std::string_view(d.tag),
+                             std::string_view(d.requested_sync)})
+    x.Add(s);
+  for (int64_t v : {static_cast<int64_t>(d.platform), static_cast<int64_t>(d.tls_insecure_skip_verify),
+                    static_cast<int64_t>(d.management), static_cast<int64_t>(d.paused), d.poll_interval_ms,
+                    static_cast<int64_t>(d.commit_confirm), static_cast<int64_t>(d.commit_confirm_minutes),
+                    static_cast<int64_t>(d.save_after_confirm), static_cast<int64_t>(d.rule_range.first),
+                    static_cast<int64_t>(d.rule_range.last), d.max_request_bytes})
+    x.Add(v);
+  x.Add(static_cast<int64_t>(rules.size()));
   for (const auto& r : rules) {
-    if (r.device == device_key) out.push_back(r);
+    for (std::string_view s : {std::string_view(r.resource), std::string_view(r.port), std::string_view(r.display),
+                               std::string_view(r.rule.description), std::string_view(r.rule.inbound_interface),
+                               std::string_view(r.rule.protocol), std::string_view(r.rule.destination_address),
+                               std::string_view(r.rule.destination_port), std::string_view(r.rule.source_address),
+                               std::string_view(r.rule.translation_address), std::string_view(r.rule.translation_port)})
+      x.Add(s);
+    for (const auto& u : r.rule.unmanaged) x.Add(u);
+    x.Add(static_cast<int64_t>(r.rule.disabled) | (static_cast<int64_t>(r.paused) << 1) |
+          (static_cast<int64_t>(r.on_conflict) << 2) | (static_cast<int64_t>(r.drift_policy) << 5));
+    x.Add(r.pinned_number ? *r.pinned_number : -1);
   }
-  return out;
+  return x.h;
 }
 
 std::string TaggedDescription(const std::string& text, const std::string& tag) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -115,7 +116,8 @@ struct DesiredState {
   /// A reason that holds deletions on every device ("" = none).
   std::string held_deletes_all;
 
-  std::vector<PortRule> RulesFor(const std::string& device_key) const;
+  /// The rules of one device (a view into `rules`, which is sorted by device first).
+  std::span<const PortRule> RulesFor(const std::string& device_key) const;
   bool operator==(const DesiredState&) const = default;
 };
 
@@ -126,6 +128,10 @@ struct AppliedRecord {
   NatRule rule;
   bool operator==(const AppliedRecord&) const = default;
 };
+
+/// A fingerprint of everything a device's plan depends on from the desired side (the device's
+/// spec and its rules). Equal fingerprints mean equal inputs, with overwhelming probability.
+uint64_t Fingerprint(const Device& device, std::span<const PortRule> rules);
 
 /// The description written to the device: "<text> [<tag>]".
 std::string TaggedDescription(const std::string& text, const std::string& tag);

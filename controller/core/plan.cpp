@@ -87,15 +87,14 @@ Plan ComputePlan(const PlanInput& in) {
   }
 
   // Pass 1: the conflicts of each declared port with unowned rules.
-  std::map<PortKey, std::vector<int>> conflicts;
+  std::map<size_t, std::vector<int>> conflicts;  // by rule index
   std::set<std::string> aborted_resources;
-  for (const auto& r : in.rules) {
-    PortKey key{r.resource, r.port};
-    auto num = in.numbers.find(key);
+  for (size_t i = 0; i < in.rules.size() && !foreign.empty(); ++i) {
+    const auto& r = in.rules[i];
     std::vector<int> hits;
-    if (num != in.numbers.end()) {
+    if (in.numbers[i] != 0) {
       for (const auto& f : foreign)
-        if (f.number == num->second) hits.push_back(f.number);
+        if (f.number == in.numbers[i]) hits.push_back(f.number);
     }
     if (!foreign.empty() && r.rule.inbound_interface.size()) {
       auto mine = MatchOf(r.rule, in.services);
@@ -110,29 +109,32 @@ Plan ComputePlan(const PlanInput& in) {
     }
     if (hits.empty()) continue;
     std::sort(hits.begin(), hits.end());
-    conflicts[key] = hits;
+    conflicts[i] = hits;
     if (r.on_conflict == ConflictPolicy::kAbort) aborted_resources.insert(r.resource);
   }
 
-  std::set<int> desired_numbers;  // numbers the declared ports hold (kept from deletion)
-  std::set<int> overridden;       // foreign numbers deleted by Override
-  std::map<int, RuleChange> changes;
+  std::vector<int> desired_numbers;  // numbers the declared ports hold (kept from deletion)
+  desired_numbers.reserve(in.rules.size());
+  std::set<int> overridden;          // foreign numbers deleted by Override
+  std::vector<RuleChange> changes;
+  plan.ports.reserve(in.rules.size());
 
-  for (const auto& r : in.rules) {
-    PortKey key{r.resource, r.port};
+  for (size_t i = 0; i < in.rules.size(); ++i) {
+    const auto& r = in.rules[i];
     PortStatus st{r.resource, r.port, r.display, 0, PortState::kPending, ""};
-    if (auto f = in.unallocated.find(key); f != in.unallocated.end()) {
-      st.message = f->second;
-      plan.notices.push_back({"AllocationFailed", r.resource, 0, r.port + ": " + f->second});
+    if (in.numbers[i] == 0) {
+      auto f = in.unallocated.find(PortKey{r.resource, r.port});
+      st.message = f != in.unallocated.end() ? f->second : "no rule number";
+      plan.notices.push_back({"AllocationFailed", r.resource, 0, r.port + ": " + st.message});
       plan.ports.push_back(st);
       continue;
     }
-    int n = in.numbers.at(key);
+    int n = in.numbers[i];
     st.number = n;
 
-    auto conflict = conflicts.find(key);
+    auto conflict = conflicts.find(i);
     if (aborted_resources.count(r.resource)) {
-      desired_numbers.insert(n);
+      desired_numbers.push_back(n);
       st.state = conflict != conflicts.end() ? PortState::kConflict : PortState::kPending;
       if (conflict != conflicts.end()) {
         std::string which;
@@ -150,7 +152,7 @@ Plan ComputePlan(const PlanInput& in) {
       std::string which;
       for (int c : conflict->second) which += (which.empty() ? "" : ", ") + RuleLabel(c);
       if (r.on_conflict == ConflictPolicy::kSkip) {
-        desired_numbers.insert(n);
+        desired_numbers.push_back(n);
         st.state = PortState::kSkipped;
         st.message = "skipped: conflicts with " + which + " not owned by netconverge (onConflict: Skip)";
         plan.notices.push_back({"ConflictDetected", r.resource, conflict->second.front(), r.port + ": " + st.message});
@@ -159,7 +161,7 @@ Plan ComputePlan(const PlanInput& in) {
       }
       if (r.on_conflict == ConflictPolicy::kAdopt) {
         int adopted = conflict->second.front();
-        plan.adopted[key] = adopted;
+        plan.adopted[PortKey{r.resource, r.port}] = adopted;
         plan.notices.push_back({"Adopted", r.resource, adopted,
                                 r.port + ": took ownership of existing " + RuleLabel(adopted), false});
         n = adopted;
@@ -176,13 +178,13 @@ Plan ComputePlan(const PlanInput& in) {
           RuleChange del{ChangeKind::kDelete, c, "", "", "", in.observed.at(c), std::nullopt,
                          "removed to make room for " + r.resource + " port " + r.port +
                              " (onConflict: Override)", false};
-          changes[c] = del;
+          changes.push_back(std::move(del));
         }
         plan.notices.push_back({"ConflictDetected", r.resource, conflict->second.front(),
                                 r.port + ": conflicts with " + which + "; replacing (onConflict: Override)"});
       }
     }
-    desired_numbers.insert(n);
+    desired_numbers.push_back(n);
 
     if (r.paused) {
       st.message = "paused by annotation";
@@ -229,7 +231,7 @@ Plan ComputePlan(const PlanInput& in) {
         continue;
       }
       plan.notices.push_back({"DriftDetected", r.resource, n, r.port + ": " + what + " (reverting)"});
-    } else if (obs && plan.adopted.count(key)) {
+    } else if (obs && plan.adopted.count(PortKey{r.resource, r.port})) {
       ch.reason = "adopted; converging to spec: " + DescribeDifference(*obs, r.rule);
     } else if (obs && !last && !IsOwned(n, obs, dev, in.last_applied, in.allocated)) {
       ch.reason = "replacing foreign rule (onConflict: Override): " + DescribeDifference(*obs, r.rule);
@@ -238,14 +240,20 @@ Plan ComputePlan(const PlanInput& in) {
     } else {
       ch.reason = last ? "spec changed: rule missing on the device" : "new port";
     }
-    changes[n] = ch;
+    changes.push_back(std::move(ch));
     st.state = done;
     plan.ports.push_back(st);
   }
 
   // Owned rules on the device that no declared port holds any more.
+  std::sort(desired_numbers.begin(), desired_numbers.end());
+  std::vector<int> changed_numbers;
+  for (const auto& c : changes) changed_numbers.push_back(c.number);
+  std::sort(changed_numbers.begin(), changed_numbers.end());
   for (const auto& [n, rule] : in.observed) {
-    if (desired_numbers.count(n) || overridden.count(n) || changes.count(n)) continue;
+    if (std::binary_search(desired_numbers.begin(), desired_numbers.end(), n) || overridden.count(n) ||
+        std::binary_search(changed_numbers.begin(), changed_numbers.end(), n))
+      continue;
     if (!IsOwned(n, &rule, dev, in.last_applied, in.allocated)) continue;
     std::string owner;
     std::string port;
@@ -271,16 +279,18 @@ Plan ComputePlan(const PlanInput& in) {
                               RuleLabel(n) + " (" + display + ") no longer declared; kept (management: CreateUpdate)"});
       continue;
     }
-    changes[n] = RuleChange{ChangeKind::kDelete, n, owner, port, display, rule, std::nullopt,
+    changes.push_back(RuleChange{ChangeKind::kDelete, n, owner, port, display, rule, std::nullopt,
                             owner.empty() ? "tagged rule no longer declared"
                                           : "no longer declared by " + owner + (port.empty() ? "" : " port " + port),
-                            false};
+                            false});
   }
-  for (auto& [n, ch] : changes) {
+  auto by_number = [](const RuleChange& a, const RuleChange& b) { return a.number < b.number; };
+  if (!std::is_sorted(changes.begin(), changes.end(), by_number))
+    std::stable_sort(changes.begin(), changes.end(), by_number);
+  for (auto& ch : changes)
     if (ch.kind == ChangeKind::kDelete && ch.display.empty() && ch.before)
       ch.display = StripOwnershipTag(ch.before->description, dev.tag);
-    plan.changes.push_back(std::move(ch));
-  }
+  plan.changes = std::move(changes);
   return plan;
 }
 

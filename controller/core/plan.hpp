@@ -68,8 +68,8 @@ struct Plan {
 
 struct PlanInput {
   const Device& device;
-  const std::vector<PortRule>& rules;               // desired rules of this device
-  const std::map<PortKey, int>& numbers;            // from AllocateRuleNumbers
+  std::span<const PortRule> rules;               // desired rules of this device
+  const std::vector<int>& numbers;                  // per rule, from AllocateRuleNumbers (0 = none)
   const std::map<PortKey, std::string>& unallocated;
   const std::map<int, NatRule>& observed;
   const std::map<int, AppliedRecord>& last_applied; // by rule number

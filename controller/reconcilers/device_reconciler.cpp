@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include <time.h>
+
 #include "controller/core/allocate.hpp"
 #include "controller/core/backoff.hpp"
 
@@ -17,6 +19,12 @@ double Unit() {
   s ^= s >> 7;
   s ^= s << 17;
   return static_cast<double>(s % 100000) / 100000.0;
+}
+
+int64_t ThreadCpuMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
 }  // namespace
@@ -41,6 +49,37 @@ Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) 
   auto* raw = a->get();
   adapters_[device.Key()] = {comparable, std::move(*a)};
   return raw;
+}
+
+Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::string& device) {
+  DeviceCache* c;
+  {
+    std::lock_guard lk(mu_);
+    c = &cache_[device];
+  }
+  const int64_t dv = store_.DataVersion();
+  if (dv != c->data_version) {
+    c->records_valid = false;
+    c->ports_valid = false;
+    c->data_version = dv;
+  }
+  if (!c->records_valid) {
+    auto allocations = store_.Allocations(device);
+    if (!allocations) return tl::unexpected(allocations.error());
+    auto last = store_.LastApplied(device);
+    if (!last) return tl::unexpected(last.error());
+    c->allocations = std::move(*allocations);
+    c->last_applied = std::move(*last);
+    c->records_valid = true;
+    c->noop_plan.reset();
+  }
+  if (!c->ports_valid) {
+    auto ports = store_.PortStatuses(device);
+    if (!ports) return tl::unexpected(ports.error());
+    c->ports = std::move(*ports);
+    c->ports_valid = true;
+  }
+  return c;
 }
 
 DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, const std::string& key,
@@ -76,45 +115,70 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     Finish(r, device, trigger, started, t0, events, mode);
     return r;
   }
-  auto observed = (*adapter)->Observe();
-  if (!observed) {
-    r.error = observed.error();
-    event("Warning", "Unreachable", "", "observe failed: " + observed.error().message);
+  auto cache = CacheFor(key);
+  if (!cache) {
+    r.error = cache.error();
     Finish(r, device, trigger, started, t0, events, mode);
     return r;
   }
+  DeviceCache& c = **cache;
+  auto fresh = (*adapter)->Observe(c.observed.fingerprint);
+  if (!fresh) {
+    r.error = fresh.error();
+    event("Warning", "Unreachable", "", "observe failed: " + fresh.error().message);
+    Finish(r, device, trigger, started, t0, events, mode);
+    return r;
+  }
+  const bool device_unchanged = fresh->unchanged;
+  if (!device_unchanged) c.observed = std::move(*fresh);
+  const ObservedState* observed = &c.observed;
 
   const auto rules = desired.RulesFor(key);
-  auto allocations = store_.Allocations(key);
-  auto last_applied = store_.LastApplied(key);
-  if (!allocations || !last_applied) {
-    r.error = !allocations ? allocations.error() : last_applied.error();
-    Finish(r, device, trigger, started, t0, events, mode);
-    return r;
-  }
-  auto alloc = core::AllocateRuleNumbers({device, rules, *allocations, observed->nat_rules});
-  if (mode == Mode::kApply && !alloc.added.empty()) {
-    // Persist new numbers before the device is touched: a crash never renumbers.
-    if (auto st = store_.SaveAllocations(key, alloc.added, started); !st) {
-      r.error = st.error();
-      Finish(r, device, trigger, started, t0, events, mode);
-      return r;
+  const uint64_t desired_fp = core::Fingerprint(device, rules);
+  const auto& allocations = c.allocations;
+  const auto& last_applied = c.last_applied;
+  std::map<core::PortKey, int> all_alloc;
+  const std::map<core::PortKey, int>* effective = &allocations;
+  if (device_unchanged && c.noop_plan && desired_fp == c.desired_fingerprint && !(*adapter)->PendingWork()) {
+    r.plan = *c.noop_plan;  // same inputs as the last clean pass: same plan
+  } else {
+    const int64_t plan_start = ThreadCpuMicros();
+    auto alloc = core::AllocateRuleNumbers({device, rules, allocations, observed->nat_rules});
+    int64_t plan_cpu = ThreadCpuMicros() - plan_start;
+    if (mode == Mode::kApply && !alloc.added.empty()) {
+      // Persist new numbers before the device is touched: a crash never renumbers.
+      c.records_valid = false;
+      if (auto st = store_.SaveAllocations(key, alloc.added, started); !st) {
+        r.error = st.error();
+        Finish(r, device, trigger, started, t0, events, mode);
+        return r;
+      }
+    }
+    if (!alloc.added.empty()) {
+      all_alloc = allocations;
+      for (const auto& [k, n] : alloc.added) {
+        std::erase_if(all_alloc, [&](const auto& e) { return e.second == n || e.first == k; });
+        all_alloc[k] = n;
+      }
+      effective = &all_alloc;
+    }
+    std::map<int, core::PortKey> allocated;
+    for (const auto& [k, n] : *effective) allocated.emplace(n, k);
+
+    std::string held = desired.held_deletes_all;
+    if (auto h = desired.held_deletes.find(key); h != desired.held_deletes.end()) held = h->second;
+    core::PlanInput in{device, rules, alloc.numbers, alloc.failed, observed->nat_rules, last_applied, allocated,
+                       services_, held, {}};
+    const int64_t compute_start = ThreadCpuMicros();
+    r.plan = core::ComputePlan(in);
+    r.plan_cpu_us = plan_cpu + ThreadCpuMicros() - compute_start;
+    if (mode == Mode::kApply && !r.plan.adopted.empty()) {
+      c.records_valid = false;
+      (void)store_.SaveAllocations(key, r.plan.adopted, started);
     }
   }
-  std::map<core::PortKey, int> all_alloc = *allocations;
-  for (const auto& [k, n] : alloc.added) {
-    std::erase_if(all_alloc, [&](const auto& e) { return e.second == n || e.first == k; });
-    all_alloc[k] = n;
-  }
-  std::map<int, core::PortKey> allocated;
-  for (const auto& [k, n] : all_alloc) allocated[n] = k;
-
-  std::string held = desired.held_deletes_all;
-  if (auto h = desired.held_deletes.find(key); h != desired.held_deletes.end()) held = h->second;
-  core::PlanInput in{device, rules, alloc.numbers, alloc.failed, observed->nat_rules, *last_applied, allocated,
-                     services_, held, {}};
-  r.plan = core::ComputePlan(in);
-  if (mode == Mode::kApply && !r.plan.adopted.empty()) (void)store_.SaveAllocations(key, r.plan.adopted, started);
+  const auto& effective_alloc = *effective;
+  c.noop_plan.reset();
 
   for (const auto& n : r.plan.notices)
     event(n.warning ? "Warning" : "Normal", n.reason, n.resource, n.message);
@@ -167,24 +231,32 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     return r;
   }
 
-  // Success: record what the device now holds for every declared port that is in force.
+  // Success: record what the device now holds for every declared port in force - only where
+  // the record differs, so that a no-op pass writes nothing.
   store::AppliedUpdate update;
-  const auto after = outcome.read_back ? *outcome.read_back : core::ExpectedAfter(observed->nat_rules, r.plan);
-  for (const auto& [n, rule] : after) update.on_device.insert(n);
-  std::map<core::PortKey, const core::PortRule*> by_key;
-  for (const auto& rule : rules) {
-    by_key[{rule.resource, rule.port}] = &rule;
-    update.desired.insert({rule.resource, rule.port});
-  }
+  std::map<std::string_view, std::map<std::string_view, const core::PortRule*>> by_key;
+  for (const auto& rule : rules) by_key[rule.resource][rule.port] = &rule;
   for (const auto& p : r.plan.ports) {
     if (p.state != core::PortState::kApplied && p.state != core::PortState::kDisabled) continue;
-    const auto* rule = by_key.at({p.resource, p.port});
+    const auto* rule = by_key.at(p.resource).at(p.port);
+    auto la = last_applied.find(p.number);
+    if (la != last_applied.end() && la->second.resource == p.resource && la->second.port == p.port &&
+        la->second.rule == rule->rule)
+      continue;
     update.upserts[p.number] = core::AppliedRecord{p.resource, p.port, rule->rule};
   }
   for (const auto& ch : r.plan.changes)
     if (ch.kind == core::ChangeKind::kDelete) update.removed.push_back(ch.number);
   for (int n : r.plan.released) update.removed.push_back(n);
-  if (auto st = store_.RecordApplied(key, update, clock_.UtcIso()); !st) r.error = st.error();
+  // Allocations of ports no longer declared are pruned once their rules are gone.
+  const bool stale_allocations = effective_alloc.size() != rules.size();
+  if (!update.upserts.empty() || !update.removed.empty() || stale_allocations) {
+    const auto after = outcome.read_back ? *outcome.read_back : core::ExpectedAfter(observed->nat_rules, r.plan);
+    for (const auto& [n, rule] : after) update.on_device.insert(n);
+    for (const auto& rule : rules) update.desired.insert({rule.resource, rule.port});
+    c.records_valid = false;
+    if (auto st = store_.RecordApplied(key, update, clock_.UtcIso()); !st) r.error = st.error();
+  }
 
   for (const auto& ch : r.plan.changes) {
     auto line = FormatReportLine(ch.display, ch.number, ch.kind == core::ChangeKind::kUpdate);
@@ -195,6 +267,10 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   for (const auto& p : r.plan.ports)
     if (!changed.count(p.number) && (p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled))
       r.report.no_change.push_back(FormatReportLine(p.display, p.number));
+  if (!r.plan.HasChanges() && !r.error && r.plan.adopted.empty() && r.plan.released.empty() && c.records_valid) {
+    c.noop_plan = r.plan;
+    c.desired_fingerprint = desired_fp;
+  }
   if (r.plan.HasChanges()) {
     event("Normal", "Applied",
           "", std::to_string(r.plan.changes.size()) + " change(s) in " + std::to_string(outcome.commits) +
@@ -231,23 +307,37 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   if (mode != DeviceReconciler::Mode::kApply) return;
 
   const std::string now = clock_.UtcIso();
-  auto previous = store_.PortStatuses(r.device);
-  std::map<std::pair<std::string, std::string>, store::PortStatusRow> prev;
-  if (previous)
-    for (auto& p : *previous) prev[{p.resource, p.port}] = p;
+  auto cache = CacheFor(r.device);
+  // The previous row of each port: index-aligned when the set of ports did not change.
+  const std::vector<store::PortStatusRow>* old_rows = cache ? &(*cache)->ports : nullptr;
+  bool aligned = old_rows && old_rows->size() == r.plan.ports.size();
+  for (size_t i = 0; aligned && i < r.plan.ports.size(); ++i)
+    aligned = (*old_rows)[i].resource == r.plan.ports[i].resource && (*old_rows)[i].port == r.plan.ports[i].port;
+  std::map<std::pair<std::string, std::string>, const store::PortStatusRow*> prev;
+  if (old_rows && !aligned)
+    for (const auto& p : *old_rows) prev[{p.resource, p.port}] = &p;
+  auto previous_row = [&](size_t i, const core::PortStatus& p) -> const store::PortStatusRow* {
+    if (aligned) return &(*old_rows)[i];
+    auto it = prev.find({p.resource, p.port});
+    return it == prev.end() ? nullptr : it->second;
+  };
+  // Standing conditions (a held delete, reported drift, a conflict, an unreachable device) are
+  // recorded when they appear, not on every poll; actions (Applied, ApplyFailed, rollbacks) always.
+  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld",
+                                                  "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
+                                                  "ConfigurationError", "Orphaned"};
   std::vector<store::Event> to_store;
+  std::set<std::string> standing;
   for (auto e : events) {
-    // A drift that is reported (not reverted) is recorded once, not on every poll.
-    if (e.reason == "DriftDetected" && e.message.find("(reported") != std::string::npos) {
-      bool seen = false;
-      for (const auto& [k, p] : prev)
-        if (p.resource == e.resource && p.state == "Drifted" && e.message.find(p.message.substr(p.message.find(':') + 1)) != std::string::npos)
-          seen = true;
-      if (seen) continue;
+    if (kStanding.count(e.reason)) {
+      std::string k = e.reason + "|" + e.resource + "|" + e.message;
+      standing.insert(k);
+      if (cache && (*cache)->standing_events.count(k)) continue;
     }
     e.run_id = r.run_id;
     to_store.push_back(std::move(e));
   }
+  if (cache) (*cache)->standing_events = std::move(standing);
   (void)store_.AddEvents(to_store);
 
   std::set<int> changed;
@@ -255,14 +345,15 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   std::vector<store::PortStatusRow> ports;
   int drifted = 0;
   bool synced = !r.error;
-  for (const auto& p : r.plan.ports) {
+  for (size_t i = 0; i < r.plan.ports.size(); ++i) {
+    const auto& p = r.plan.ports[i];
     store::PortStatusRow row{r.device, p.resource, p.port, p.display, p.number, core::ToString(p.state), p.message, "", now};
-    auto pv = prev.find({p.resource, p.port});
+    const auto* pv = previous_row(i, p);
     if ((p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled) && r.wrote && !r.error &&
         changed.count(p.number))
       row.last_applied_at = now;
-    else if (pv != prev.end())
-      row.last_applied_at = pv->second.last_applied_at;
+    else if (pv)
+      row.last_applied_at = pv->last_applied_at;
     if (p.state == core::PortState::kDrifted) ++drifted;
     if (p.state != core::PortState::kApplied && p.state != core::PortState::kDisabled) synced = false;
     ports.push_back(std::move(row));
@@ -284,10 +375,6 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
         d.platform_version = pd.platform_version;
       }
   if (r.wrote && !r.error) d.last_applied_at = now;
-  {
-    std::lock_guard lk(mu_);
-    (void)lk;
-  }
   int managed = 0;
   for (const auto& p : r.plan.ports)
     if (p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled || p.state == core::PortState::kDrifted)
@@ -296,7 +383,16 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   d.drifted = drifted;
   d.last_run_id = r.run_id;
   d.updated_at = now;
-  (void)store_.SaveStatus(d, ports);
+  // Port rows are rewritten only when something in them changed (a poll of 10,000 unchanged
+  // ports writes one device row).
+  auto same = [](const store::PortStatusRow& a, const store::PortStatusRow& b) {
+    return a.resource == b.resource && a.port == b.port && a.display == b.display && a.rule_number == b.rule_number &&
+           a.state == b.state && a.message == b.message && a.last_applied_at == b.last_applied_at;
+  };
+  const bool unchanged = cache && (*cache)->ports.size() == ports.size() &&
+                         std::equal(ports.begin(), ports.end(), (*cache)->ports.begin(), same);
+  (void)store_.SaveStatus(d, unchanged ? nullptr : &ports);
+  if (cache && !unchanged) (*cache)->ports = std::move(ports);
 
   store::Run run;
   run.id = r.run_id;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@ struct DeviceResult {
   int commits = 0;
   int64_t run_id = 0;
   std::chrono::milliseconds requeue_after{0};
+  int64_t plan_cpu_us = 0;              // CPU spent allocating and planning (the pure core)
 };
 
 class DeviceReconciler {
@@ -57,7 +59,26 @@ class DeviceReconciler {
                          const std::string& trigger, Mode mode);
 
  private:
+  /// What the store says about one device, kept between passes so that a no-op pass reads
+  /// nothing from disk. Valid while the store's data_version is unchanged (no other process
+  /// wrote) and this reconciler has not written ownership records since.
+  struct DeviceCache {
+    int64_t data_version = -1;
+    bool records_valid = false;
+    std::map<core::PortKey, int> allocations;
+    std::map<int, core::AppliedRecord> last_applied;
+    bool ports_valid = false;
+    std::vector<store::PortStatusRow> ports;  // as last written (updated_at aside)
+    // The last parsed observation, and the last plan when it was a clean no-op: when neither
+    // the device's answer nor the desired state changed, the (pure) plan is the same.
+    ObservedState observed;
+    uint64_t desired_fingerprint = 0;
+    std::optional<core::Plan> noop_plan;
+    std::set<std::string> standing_events;  // conditions recorded last pass (recorded once)
+  };
+
   Result<DeviceAdapter*> AdapterFor(const core::Device& device);
+  Result<DeviceCache*> CacheFor(const std::string& device);
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
               std::chrono::steady_clock::time_point t0, const std::vector<store::Event>& events, Mode mode);
 
@@ -68,6 +89,7 @@ class DeviceReconciler {
   core::ServiceTable services_;
   std::mutex mu_;
   std::map<std::string, std::pair<core::Device, std::unique_ptr<DeviceAdapter>>> adapters_;
+  std::map<std::string, DeviceCache> cache_;  // entries are used by one worker at a time
 };
 
 std::string FormatReportLine(const std::string& display, int number, bool updated = false);

@@ -167,7 +167,7 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
     auto a = desired_.devices.find(k);
     auto b = next.devices.find(k);
     bool same = a != desired_.devices.end() && b != next.devices.end() && a->second == b->second &&
-                desired_.RulesFor(k) == next.RulesFor(k);
+                std::ranges::equal(desired_.RulesFor(k), next.RulesFor(k));
     if (!same) report.changed_devices.push_back(k);
   }
   if (next.held_deletes_all != desired_.held_deletes_all)

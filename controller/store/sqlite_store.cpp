@@ -49,6 +49,12 @@ class Stmt {
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col))) : "";
   }
   int64_t Int(int col) const { return sqlite3_column_int64(st_, col); }
+  /// Ready for the next row of a loop (one prepare per loop, not per row).
+  Stmt& Reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+    return *this;
+  }
   Status Done() {
     int rc = Step();
     if (rc != SQLITE_DONE) return MakeError(ErrorCode::kInternal, std::string("store: ") + sqlite3_errmsg(db_));
@@ -244,14 +250,12 @@ Status SqliteStore::SaveAllocations(const std::string& device, const std::map<co
                                     const std::string& now) {
   if (allocations.empty()) return {};
   return InTransaction([&]() -> Status {
+    Stmt d(db_, "DELETE FROM allocations WHERE device = ? AND ((resource = ? AND port = ?) OR rule_number = ?)");
+    Stmt i(db_, "INSERT INTO allocations (device, resource, port, rule_number, created_at) VALUES (?, ?, ?, ?, ?)");
     for (const auto& [key, n] : allocations) {
-      {
-        Stmt d(db_, "DELETE FROM allocations WHERE device = ? AND ((resource = ? AND port = ?) OR rule_number = ?)");
-        d.Bind(1, device).Bind(2, key.resource).Bind(3, key.port).Bind(4, n);
-        if (auto st = d.Done(); !st) return st;
-      }
-      Stmt i(db_, "INSERT INTO allocations (device, resource, port, rule_number, created_at) VALUES (?, ?, ?, ?, ?)");
-      i.Bind(1, device).Bind(2, key.resource).Bind(3, key.port).Bind(4, n).Bind(5, now);
+      d.Reset().Bind(1, device).Bind(2, key.resource).Bind(3, key.port).Bind(4, n);
+      if (auto st = d.Done(); !st) return st;
+      i.Reset().Bind(1, device).Bind(2, key.resource).Bind(3, key.port).Bind(4, n).Bind(5, now);
       if (auto st = i.Done(); !st) return st;
     }
     return {};
@@ -273,16 +277,16 @@ Result<std::map<int, core::AppliedRecord>> SqliteStore::LastApplied(const std::s
 
 Status SqliteStore::RecordApplied(const std::string& device, const AppliedUpdate& u, const std::string& now) {
   return InTransaction([&]() -> Status {
+    Stmt s(db_, "INSERT OR REPLACE INTO last_applied (device, rule_number, resource, port, rule_json, applied_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& [n, rec] : u.upserts) {
-      Stmt s(db_, "INSERT OR REPLACE INTO last_applied (device, rule_number, resource, port, rule_json, applied_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?)");
-      s.Bind(1, device).Bind(2, n).Bind(3, rec.resource).Bind(4, rec.port).Bind(5, NatRuleToJson(rec.rule)).Bind(6, now);
+      s.Reset().Bind(1, device).Bind(2, n).Bind(3, rec.resource).Bind(4, rec.port).Bind(5, NatRuleToJson(rec.rule)).Bind(6, now);
       if (auto st = s.Done(); !st) return st;
     }
+    Stmt rm(db_, "DELETE FROM last_applied WHERE device = ? AND rule_number = ?");
     for (int n : u.removed) {
-      Stmt s(db_, "DELETE FROM last_applied WHERE device = ? AND rule_number = ?");
-      s.Bind(1, device).Bind(2, n);
-      if (auto st = s.Done(); !st) return st;
+      rm.Reset().Bind(1, device).Bind(2, n);
+      if (auto st = rm.Done(); !st) return st;
     }
     // Allocations of ports no longer declared end once their rule is gone from the device.
     Stmt sel(db_, "SELECT resource, port, rule_number FROM allocations WHERE device = ?");
@@ -320,13 +324,13 @@ Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& op
     s.Bind(1, run.finished_at).Bind(2, run.outcome).Bind(3, run.message).Bind(4, run.changes).Bind(5, run.commits)
         .Bind(6, run.duration_ms).Bind(7, run.id);
     if (auto st = s.Done(); !st) return st;
-    int seq = 0;
-    for (const auto& op : operations) {
-      Stmt o(db_, "INSERT INTO operations (run_id, seq, text) VALUES (?, ?, ?)");
-      o.Bind(1, run.id).Bind(2, seq++).Bind(3, op);
-      if (auto st = o.Done(); !st) return st;
-    }
-    return {};
+    if (operations.empty()) return {};
+    // One row per run: a 10,000-rule apply sends 70,000 lines.
+    std::string text;
+    for (const auto& op : operations) (text += op) += '\n';
+    Stmt o(db_, "INSERT INTO operations (run_id, seq, text) VALUES (?, 0, ?)");
+    o.Bind(1, run.id).Bind(2, text);
+    return o.Done();
   });
 }
 
@@ -348,16 +352,21 @@ Result<std::vector<std::string>> SqliteStore::Operations(int64_t run_id) {
   Stmt s(db_, "SELECT text FROM operations WHERE run_id = ? ORDER BY seq");
   s.Bind(1, run_id);
   std::vector<std::string> out;
-  while (s.Step() == SQLITE_ROW) out.push_back(s.Text(0));
+  while (s.Step() == SQLITE_ROW) {
+    const std::string text = s.Text(0);
+    size_t start = 0;
+    for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) out.push_back(text.substr(start, nl - start));
+    if (start < text.size()) out.push_back(text.substr(start));
+  }
   return out;
 }
 
 Status SqliteStore::AddEvents(const std::vector<Event>& events) {
   if (events.empty()) return {};
   return InTransaction([&]() -> Status {
+    Stmt s(db_, "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
     for (const auto& e : events) {
-      Stmt s(db_, "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
-      s.Bind(1, e.time).Bind(2, e.device).Bind(3, e.resource).Bind(4, e.type).Bind(5, e.reason).Bind(6, e.message)
+      s.Reset().Bind(1, e.time).Bind(2, e.device).Bind(3, e.resource).Bind(4, e.type).Bind(5, e.reason).Bind(6, e.message)
           .Bind(7, e.run_id);
       if (auto st = s.Done(); !st) return st;
     }
@@ -378,7 +387,13 @@ Result<std::vector<Event>> SqliteStore::Events(const EventFilter& f) {
   return out;
 }
 
-Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortStatusRow>& ports) {
+int64_t SqliteStore::DataVersion() {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "PRAGMA data_version");
+  return s.Step() == SQLITE_ROW ? s.Int(0) : -1;
+}
+
+Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortStatusRow>* ports) {
   return InTransaction([&]() -> Status {
     Stmt s(db_, "INSERT OR REPLACE INTO device_status (device, reachable, synced, message, platform_version, transport, "
                 "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, updated_at) "
@@ -387,13 +402,14 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
         .Bind(5, d.platform_version).Bind(6, d.transport).Bind(7, d.last_observed_at).Bind(8, d.last_applied_at)
         .Bind(9, d.managed).Bind(10, d.unmanaged).Bind(11, d.drifted).Bind(12, d.last_run_id).Bind(13, d.updated_at);
     if (auto st = s.Done(); !st) return st;
+    if (!ports) return {};
     Stmt del(db_, "DELETE FROM port_status WHERE device = ?");
     del.Bind(1, d.device);
     if (auto st = del.Done(); !st) return st;
-    for (const auto& p : ports) {
-      Stmt i(db_, "INSERT INTO port_status (device, resource, port, display, rule_number, state, message, "
-                  "last_applied_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      i.Bind(1, p.device).Bind(2, p.resource).Bind(3, p.port).Bind(4, p.display).Bind(5, p.rule_number)
+    Stmt i(db_, "INSERT INTO port_status (device, resource, port, display, rule_number, state, message, "
+                "last_applied_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& p : *ports) {
+      i.Reset().Bind(1, p.device).Bind(2, p.resource).Bind(3, p.port).Bind(4, p.display).Bind(5, p.rule_number)
           .Bind(6, p.state).Bind(7, p.message).Bind(8, p.last_applied_at).Bind(9, p.updated_at);
       if (auto st = i.Done(); !st) return st;
     }

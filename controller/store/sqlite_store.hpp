@@ -137,7 +137,11 @@ class SqliteStore {
   Status AddEvents(const std::vector<Event>& events);
   Result<std::vector<Event>> Events(const EventFilter& filter);
 
-  Status SaveStatus(const DeviceStatusRow& device, const std::vector<PortStatusRow>& ports);
+  /// Writes the device row and, unless `ports` is null, replaces the device's port rows.
+  Status SaveStatus(const DeviceStatusRow& device, const std::vector<PortStatusRow>* ports);
+  /// Changes whenever another connection (another process) commits to the file; callers that
+  /// cache what they read compare it to know their cache is still true.
+  int64_t DataVersion();
   Result<std::vector<DeviceStatusRow>> DeviceStatuses();
   Result<std::vector<PortStatusRow>> PortStatuses(const std::string& device);
 

@@ -378,6 +378,7 @@ int VyosSim::NatRuleCount(const ConfigNode& n) const { return RuleCount(n); }
 SimReply VyosSim::Handle(const SimRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
   int delay = 0;
+  if (path.rfind("/_sim/", 0) == 0) return Control(req);  // test hooks are not device traffic
   {
     std::lock_guard lk(mu_);
     ++stats_.requests;
@@ -388,7 +389,6 @@ SimReply VyosSim::Handle(const SimRequest& req) {
     }
   }
   SimReply reply;
-  if (path.rfind("/_sim/", 0) == 0) return Control(req);
   if (path == "/info") {
     reply = Info(req);
   } else if (path == "/retrieve" || path == "/configure" || path == "/config-file") {

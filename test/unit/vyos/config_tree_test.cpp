@@ -128,6 +128,16 @@ nat {
     CHECK(rules[100].destination_port == "80,443");
     CHECK(rules[100].description == "HTTP(S)");
     CHECK(std::find(rules[100].unmanaged.begin(), rules[100].unmanaged.end(), "log") != rules[100].unmanaged.end());
+    // The direct JSON reader (used on every poll) agrees with the tree reader.
+    for (const char* f : {"configs/dialup-router-complex", "configs/dialup-router-medium-vpn", "configs/nat-basic"}) {
+      auto tree = ParseConfigBoot(SharedFile(f));
+      REQUIRE(tree);
+      const auto* dest = tree->Find({"nat", "destination"});
+      REQUIRE(dest);
+      auto via_json = DestinationRulesFromJson(ToJson(*dest));
+      REQUIRE(via_json);
+      CHECK(*via_json == DestinationRules(*dest));
+    }
     auto basic = ParseConfigBoot(SharedFile("configs/nat-basic"));
     auto b = DestinationRules(*basic->Find({"nat", "destination"}));
     CHECK(b.at(10022).inbound_interface == "pppoe7");  // the 1.4 `name` form
