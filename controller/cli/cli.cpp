@@ -233,7 +233,15 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   return plan && changes ? 2 : 0;
 }
 
+// Read commands never create a store.
+bool StoreExists(const std::string& path) {
+  if (::access(path.c_str(), F_OK) == 0) return true;
+  std::cerr << "netconverge: no store at " << path << " (run `netconverge run` or `apply` first, or pass --store)\n";
+  return false;
+}
+
 int CmdStatus(const Common& c) {
+  if (!StoreExists(c.store)) return 1;
   auto st = store::SqliteStore::Open(c.store, store::SqliteStore::OpenMode::kRequireCurrent);
   if (!st) {
     std::cerr << "netconverge: " << st.error().message << "\n";
@@ -314,6 +322,7 @@ int CmdStatus(const Common& c) {
 }
 
 int CmdEvents(const Common& c, const std::string& since, int limit) {
+  if (!StoreExists(c.store)) return 1;
   auto st = store::SqliteStore::Open(c.store, store::SqliteStore::OpenMode::kRequireCurrent);
   if (!st) {
     std::cerr << "netconverge: " << st.error().message << "\n";

@@ -71,7 +71,7 @@ Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::str
     c->allocations = std::move(*allocations);
     c->last_applied = std::move(*last);
     c->records_valid = true;
-    c->noop_plan.reset();
+    c->clean = false;
   }
   if (!c->ports_valid) {
     auto ports = store_.PortStatuses(device);
@@ -100,16 +100,13 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     events.push_back(store::Event{0, started, key, resource, type, reason, message, 0});
   };
 
-  if (mode == Mode::kApply) {
-    auto run = store_.BeginRun(key, trigger, started);
-    if (!run) {
-      r.error = run.error();
-      return r;
-    }
-    r.run_id = *run;
-  }
+  auto begin_run = [&]() {
+    if (mode != Mode::kApply || r.run_id != 0) return;
+    if (auto run = store_.BeginRun(key, trigger, started)) r.run_id = *run;
+  };
   auto adapter = AdapterFor(device);
   if (!adapter) {
+    begin_run();
     r.error = adapter.error();
     event("Warning", "ConfigurationError", "", adapter.error().message);
     Finish(r, device, trigger, started, t0, events, mode);
@@ -117,13 +114,17 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   }
   auto cache = CacheFor(key);
   if (!cache) {
+    begin_run();
     r.error = cache.error();
     Finish(r, device, trigger, started, t0, events, mode);
     return r;
   }
   DeviceCache& c = **cache;
+  int64_t phase = ThreadCpuMicros();
   auto fresh = (*adapter)->Observe(c.observed.fingerprint);
+  r.observe_cpu_us = ThreadCpuMicros() - phase;
   if (!fresh) {
+    begin_run();
     r.error = fresh.error();
     event("Warning", "Unreachable", "", "observe failed: " + fresh.error().message);
     Finish(r, device, trigger, started, t0, events, mode);
@@ -134,14 +135,30 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   const ObservedState* observed = &c.observed;
 
   const auto rules = desired.RulesFor(key);
+  phase = ThreadCpuMicros();
   const uint64_t desired_fp = core::Fingerprint(device, rules);
+  r.fingerprint_cpu_us = ThreadCpuMicros() - phase;
   const auto& allocations = c.allocations;
   const auto& last_applied = c.last_applied;
   std::map<core::PortKey, int> all_alloc;
   const std::map<core::PortKey, int>* effective = &allocations;
-  if (device_unchanged && c.noop_plan && desired_fp == c.desired_fingerprint && !(*adapter)->PendingWork()) {
-    r.plan = *c.noop_plan;  // same inputs as the last clean pass: same plan
-  } else {
+  if (trigger == "poll" && device_unchanged && c.clean && desired_fp == c.desired_fingerprint &&
+      !(*adapter)->PendingWork() && mode == Mode::kApply) {
+    // Same device answer, same desired state, same records as the last clean pass: the plan
+    // (a pure function of these) is again empty. Record the pass and nothing else.
+    r.unchanged_poll = true;
+    Finish(r, device, trigger, started, t0, events, mode);
+    return r;
+  }
+  if (mode == Mode::kApply) {
+    auto run = store_.BeginRun(key, trigger, started);
+    if (!run) {
+      r.error = run.error();
+      return r;
+    }
+    r.run_id = *run;
+  }
+  {
     const int64_t plan_start = ThreadCpuMicros();
     auto alloc = core::AllocateRuleNumbers({device, rules, allocations, observed->nat_rules});
     int64_t plan_cpu = ThreadCpuMicros() - plan_start;
@@ -178,7 +195,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     }
   }
   const auto& effective_alloc = *effective;
-  c.noop_plan.reset();
+  c.clean = false;
 
   for (const auto& n : r.plan.notices)
     event(n.warning ? "Warning" : "Normal", n.reason, n.resource, n.message);
@@ -207,12 +224,14 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   }
 
   ApplyOutcome outcome;
+  phase = ThreadCpuMicros();
   if (r.plan.HasChanges() || (*adapter)->PendingWork()) {
     outcome = (*adapter)->Apply(r.plan, *observed);
     r.wrote = !outcome.operations.empty();
     r.operations = outcome.operations;
     r.commits = outcome.commits;
   }
+  r.apply_cpu_us = ThreadCpuMicros() - phase;
   std::set<int> changed;
   for (const auto& ch : r.plan.changes) changed.insert(ch.number);
   if (outcome.error) {
@@ -268,7 +287,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     if (!changed.count(p.number) && (p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled))
       r.report.no_change.push_back(FormatReportLine(p.display, p.number));
   if (!r.plan.HasChanges() && !r.error && r.plan.adopted.empty() && r.plan.released.empty() && c.records_valid) {
-    c.noop_plan = r.plan;
+    c.clean = true;
     c.desired_fingerprint = desired_fp;
   }
   if (r.plan.HasChanges()) {
@@ -305,9 +324,21 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
     r.requeue_after = std::chrono::milliseconds(core::JitteredIntervalMs(device.poll_interval_ms, Unit()));
   }
   if (mode != DeviceReconciler::Mode::kApply) return;
+  const int64_t record_start = ThreadCpuMicros();
 
   const std::string now = clock_.UtcIso();
   auto cache = CacheFor(r.device);
+  if (r.unchanged_poll && cache && (*cache)->device_row) {
+    store::DeviceStatusRow d = *(*cache)->device_row;
+    d.last_observed_at = started;
+    d.updated_at = now;
+    store::Run run{0, r.device, trigger, started, now, "NoChange", "", 0, 0, elapsed.count()};
+    if (auto id = store_.RecordQuietPass(run, d)) r.run_id = *id;
+    d.last_run_id = r.run_id;
+    (*cache)->device_row = d;
+    r.record_cpu_us = ThreadCpuMicros() - record_start;
+    return;
+  }
   // The previous row of each port: index-aligned when the set of ports did not change.
   const std::vector<store::PortStatusRow>* old_rows = cache ? &(*cache)->ports : nullptr;
   bool aligned = old_rows && old_rows->size() == r.plan.ports.size();
@@ -392,6 +423,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   const bool unchanged = cache && (*cache)->ports.size() == ports.size() &&
                          std::equal(ports.begin(), ports.end(), (*cache)->ports.begin(), same);
   (void)store_.SaveStatus(d, unchanged ? nullptr : &ports);
+  if (cache) (*cache)->device_row = d;
   if (cache && !unchanged) (*cache)->ports = std::move(ports);
 
   store::Run run;
@@ -406,6 +438,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   run.commits = r.commits;
   run.duration_ms = elapsed.count();
   (void)store_.FinishRun(run, r.operations);
+  r.record_cpu_us = ThreadCpuMicros() - record_start;
 }
 
 }  // namespace nc::reconcilers

@@ -187,8 +187,11 @@ Status SqliteStore::Upgrade(int target) {
     return MakeError(ErrorCode::kInvalidArgument, "no migration " + std::to_string(target) + "; latest is " +
                                                       std::to_string(LatestSchemaVersion()));
   for (const auto& m : Migrations()) {
-    if (m.version <= VersionLocked() || m.version > target) continue;
+    if (m.version > target) continue;
+    // The version is read inside the write transaction: two processes opening a new store at
+    // once (the daemon and a `status`) must not both run a migration.
     auto st = InTransaction([&]() -> Status {
+      if (VersionLocked() >= m.version) return {};
       if (auto e = Exec(m.up); !e) return e;
       Stmt s(db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
       s.Bind(1, m.version).Bind(2, std::string(m.name)).Bind(3, NowUtc());
@@ -204,8 +207,9 @@ Status SqliteStore::Downgrade(int target) {
   if (target < 0) return MakeError(ErrorCode::kInvalidArgument, "target version must be >= 0");
   const auto& ms = Migrations();
   for (auto it = ms.rbegin(); it != ms.rend(); ++it) {
-    if (it->version <= target || it->version > VersionLocked()) continue;
+    if (it->version <= target) continue;
     auto st = InTransaction([&]() -> Status {
+      if (VersionLocked() < it->version) return {};
       if (auto e = Exec(it->down); !e) return e;
       Stmt s(db_, "DELETE FROM schema_migrations WHERE version = ?");
       s.Bind(1, it->version);
@@ -332,6 +336,23 @@ Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& op
     o.Bind(1, run.id).Bind(2, text);
     return o.Done();
   });
+}
+
+Result<int64_t> SqliteStore::RecordQuietPass(const Run& run, DeviceStatusRow d) {
+  int64_t id = 0;
+  auto st = InTransaction([&]() -> Status {
+    Stmt s(db_, "INSERT INTO runs (device, trigger, started_at, finished_at, outcome, message, changes, commits, "
+                "duration_ms) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)");
+    s.Bind(1, run.device).Bind(2, run.trigger).Bind(3, run.started_at).Bind(4, run.finished_at).Bind(5, run.outcome)
+        .Bind(6, run.message).Bind(7, run.duration_ms);
+    if (auto e = s.Done(); !e) return e;
+    id = sqlite3_last_insert_rowid(db_);
+    Stmt u(db_, "UPDATE device_status SET last_observed_at = ?, last_run_id = ?, updated_at = ? WHERE device = ?");
+    u.Bind(1, d.last_observed_at).Bind(2, id).Bind(3, d.updated_at).Bind(4, d.device);
+    return u.Done();
+  });
+  if (!st) return tl::unexpected(st.error());
+  return id;
 }
 
 Result<std::vector<Run>> SqliteStore::Runs(const std::string& device, int limit) {

@@ -132,6 +132,9 @@ class SqliteStore {
   Result<int64_t> BeginRun(const std::string& device, const std::string& trigger, const std::string& now);
   Status FinishRun(const Run& run, const std::vector<std::string>& operations);
   Result<std::vector<Run>> Runs(const std::string& device, int limit);
+  /// A pass that found nothing to do, in one transaction: its (finished) run and the device
+  /// row. Returns the run id.
+  Result<int64_t> RecordQuietPass(const Run& run, DeviceStatusRow device);
   Result<std::vector<std::string>> Operations(int64_t run_id);
 
   Status AddEvents(const std::vector<Event>& events);

@@ -166,6 +166,9 @@ Sample Measure(const Env& env, const std::function<reconcilers::DeviceResult()>&
   const double c0 = CpuMs();
   const auto t0 = std::chrono::steady_clock::now();
   auto r = pass();
+  if (getenv("NC_BENCH_PHASES"))
+    std::cerr << "phases (CPU us): observe " << r.observe_cpu_us << ", fingerprint " << r.fingerprint_cpu_us << ", plan "
+              << r.plan_cpu_us << ", apply " << r.apply_cpu_us << ", record " << r.record_cpu_us << "\n";
   s.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   s.cpu_ms = CpuMs() - c0;
   s.plan_cpu_ms = static_cast<double>(r.plan_cpu_us) / 1000.0;
@@ -200,7 +203,7 @@ Sample NoOp(const Env& env, int n, int passes, std::vector<Sample>* out) {
     h.rec->Reconcile(desired, "default/edge1", "bench", reconcilers::DeviceReconciler::Mode::kApply);
     std::ostringstream o;
     for (int i = 0; i < passes; ++i) {
-      auto s = Measure(env, [&] { return h.rec->Reconcile(desired, "default/edge1", "bench", reconcilers::DeviceReconciler::Mode::kApply); });
+      auto s = Measure(env, [&] { return h.rec->Reconcile(desired, "default/edge1", "poll", reconcilers::DeviceReconciler::Mode::kApply); });
       o << s.wall_ms << " " << s.cpu_ms << " " << s.plan_cpu_ms << " " << s.requests << " " << s.commits << " " << s.writes << " " << s.ok << "\n";
     }
     auto line = o.str();

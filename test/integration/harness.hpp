@@ -94,9 +94,11 @@ struct SimHarness {
     return v.desired;
   }
 
-  reconcilers::DeviceResult Pass(reconcilers::DeviceReconciler::Mode mode = reconcilers::DeviceReconciler::Mode::kApply) {
-    return reconciler->Reconcile(Desired(), "default/edge1", "test", mode);
+  reconcilers::DeviceResult Pass(reconcilers::DeviceReconciler::Mode mode = reconcilers::DeviceReconciler::Mode::kApply,
+                                 const std::string& trigger = "test") {
+    return reconciler->Reconcile(Desired(), "default/edge1", trigger, mode);
   }
+  reconcilers::DeviceResult Poll() { return Pass(reconcilers::DeviceReconciler::Mode::kApply, "poll"); }
 
   std::map<int, core::NatRule> DeviceRules() {
     const auto running = sim->Running();

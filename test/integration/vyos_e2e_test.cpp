@@ -243,3 +243,52 @@ TEST_SUITE("integration/vyos") {
     CHECK(h.DeviceRules().size() == 3);
   }
 }
+
+TEST_SUITE("integration/vyos") {
+  TEST_CASE("reusing an unchanged plan never hides a change of the spec, the device or the store") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+    REQUIRE_FALSE(h.Pass().error);
+    REQUIRE_FALSE(h.Poll().error);  // a clean no-op pass: the next poll need not plan again
+    auto r = h.Poll();
+    REQUIRE_FALSE(r.error);
+    CHECK(r.unchanged_poll);
+    CHECK_FALSE(r.plan.HasChanges());
+    auto status = h.store->PortStatuses("default/edge1");
+    CHECK(status->size() == 3);
+
+    // The device answers exactly as before, but the spec changed.
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1",
+                                            "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2200}\n"
+                                            "    - {name: http, protocol: tcp, externalPort: 80}\n"
+                                            "    - {name: https, protocol: tcp, externalPort: 443}\n"));
+    r = h.Poll();
+    REQUIRE_FALSE(r.error);
+    CHECK_FALSE(r.unchanged_poll);
+    REQUIRE(r.plan.changes.size() == 1);
+    CHECK(h.DeviceRules().at(10002).translation_port == "2200");
+    REQUIRE_FALSE(h.Poll().error);
+    CHECK(h.Poll().unchanged_poll);
+
+    // The device changes behind our back: the answer differs, so the poll plans again.
+    REQUIRE(h.sim->ApplyOutOfBand("set nat destination rule 10000 translation port '8080'\n"));
+    r = h.Poll();
+    CHECK_FALSE(r.unchanged_poll);
+    REQUIRE(r.plan.changes.size() == 1);
+    CHECK(r.plan.changes[0].drift);
+    REQUIRE_FALSE(h.Poll().error);
+    CHECK(h.Poll().unchanged_poll);
+
+    // Another process takes ownership records away (as `netconverge apply` elsewhere would).
+    {
+      auto other = store::SqliteStore::Open(h.store_path, store::SqliteStore::OpenMode::kRequireCurrent);
+      REQUIRE(other);
+      REQUIRE((*other)->SaveAllocations("default/edge1", {{{"default/web1", "ssh"}, 10007}}, "t"));
+    }
+    r = h.Poll();
+    REQUIRE_FALSE(r.error);
+    CHECK(r.plan.HasChanges());  // the port moves to its new number: the cache saw the other write
+    CHECK(h.DeviceRules().count(10007));
+    CHECK_FALSE(h.DeviceRules().count(10002));
+  }
+}

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "controller/store/sqlite_store.hpp"
 
@@ -60,6 +62,21 @@ TEST_SUITE("store/sqlite") {
     auto refused = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message.find("newer than this netconverge knows") != std::string::npos);
+  }
+
+  TEST_CASE("two processes opening a new store at once both succeed (migrations run once)") {
+    for (int round = 0; round < 10; ++round) {
+      auto path = TempDb(("race" + std::to_string(round)).c_str());
+      std::atomic<int> ok{0};
+      std::vector<std::thread> threads;
+      for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&] {
+          auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+          if (s && (*s)->SchemaVersion() == LatestSchemaVersion()) ++ok;
+        });
+      for (auto& t : threads) t.join();
+      CHECK(ok == 4);
+    }
   }
 
   TEST_CASE("allocations are stable and a number moves to its new owner") {
