@@ -5,7 +5,9 @@
 #include <rapidjson/writer.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <ctime>
+#include <thread>
 
 namespace nc::store {
 
@@ -155,11 +157,18 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   sqlite3_busy_timeout(db, 5000);
   // WAL + synchronous=FULL: a crash (even of the machine) never loses a committed record.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+  // Switching to WAL needs the file to itself and does not wait on the busy handler: retry.
+  for (int attempt = 0;; ++attempt) {
+    auto st = store->Exec("PRAGMA journal_mode=WAL");
+    if (st) break;
+    if (attempt >= 250) return tl::unexpected(st.error());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (const char* pragma : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     if (auto st = store->Exec(pragma); !st) return tl::unexpected(st.error());
   }
   if (auto st = store->Exec(kMigrationsTable); !st) return tl::unexpected(st.error());
-  const int version = store->SchemaVersion();
+  int version = store->SchemaVersion();
   const int latest = LatestSchemaVersion();
   if (mode == OpenMode::kNoMigrate) return store;
   if (version > latest)
@@ -169,8 +178,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
                          "); use a newer netconverge or `netconverge db downgrade " + std::to_string(latest) +
                          "` with the newer one");
   if (version == 0) {
-    // A new store: initialise it.
-    if (auto st = store->Upgrade(latest); !st) return tl::unexpected(st.error());
+    // A new store: initialise it in one transaction, so that nobody sees it half-made.
+    if (auto st = store->Initialize(); !st) return tl::unexpected(st.error());
   } else if (version < latest) {
     if (mode != OpenMode::kAutoMigrate)
       return MakeError(ErrorCode::kFailedPrecondition,
@@ -179,6 +188,19 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
     if (auto st = store->Upgrade(latest); !st) return tl::unexpected(st.error());
   }
   return store;
+}
+
+Status SqliteStore::Initialize() {
+  return InTransaction([&]() -> Status {
+    if (VersionLocked() != 0) return {};  // someone else initialised it meanwhile
+    for (const auto& m : Migrations()) {
+      if (auto e = Exec(m.up); !e) return e;
+      Stmt s(db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+      s.Bind(1, m.version).Bind(2, std::string(m.name)).Bind(3, NowUtc());
+      if (auto e = s.Done(); !e) return e;
+    }
+    return {};
+  });
 }
 
 Status SqliteStore::Upgrade(int target) {

@@ -151,6 +151,7 @@ class SqliteStore {
  private:
   explicit SqliteStore(sqlite3* db);
   Status Exec(const std::string& sql);
+  Status Initialize();
   Status InTransaction(const std::function<Status()>& body);
   int VersionLocked();
 

@@ -73,6 +73,7 @@ TEST_SUITE("store/sqlite") {
         threads.emplace_back([&] {
           auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
           if (s && (*s)->SchemaVersion() == LatestSchemaVersion()) ++ok;
+          else if (!s) MESSAGE(s.error().message);
         });
       for (auto& t : threads) t.join();
       CHECK(ok == 4);
