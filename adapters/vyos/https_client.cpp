@@ -19,9 +19,13 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
+using TlsStream = ssl::stream<beast::tcp_stream>;
+
 struct HttpsClient::Impl {
   HttpsClientOptions options;
   ssl::context ctx{ssl::context::tls_client};
+  asio::io_context ioc;               // runs only inside Send, on the caller's thread
+  std::unique_ptr<TlsStream> kept;    // an idle keep-alive connection for reads, or null
 };
 
 namespace {
@@ -46,10 +50,8 @@ Error Classify(const boost::system::error_code& ec, const char* stage, bool veri
   return Error{ErrorCode::kUnavailable, std::string(stage) + ": " + ec.message()};
 }
 
-asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const std::string& method,
-                                               const std::string& target, const std::string& content_type,
-                                               const std::string& body, std::chrono::milliseconds timeout,
-                                               bool* written) {
+asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(HttpsClient::Impl& impl,
+                                                            std::chrono::steady_clock::time_point deadline) {
   auto ex = co_await asio::this_coro::executor;
   const auto& o = impl.options;
   boost::system::error_code ec;
@@ -58,51 +60,82 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
                                                    asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return tl::unexpected(Error{ErrorCode::kUnavailable, "resolving " + o.host + ": " + ec.message()});
 
-  ssl::stream<beast::tcp_stream> stream(ex, impl.ctx);
-  auto& lowest = beast::get_lowest_layer(stream);
+  auto stream = std::make_unique<TlsStream>(ex, impl.ctx);
+  auto& lowest = beast::get_lowest_layer(*stream);
   lowest.expires_after(o.connect_timeout);
   co_await lowest.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return tl::unexpected(Classify(ec, "connect", false, 0));
 
   const std::string verify_name = o.server_name.empty() ? o.host : o.server_name;
-  if (!IsIpLiteral(verify_name)) SSL_set_tlsext_host_name(stream.native_handle(), verify_name.c_str());
+  if (!IsIpLiteral(verify_name)) SSL_set_tlsext_host_name(stream->native_handle(), verify_name.c_str());
   if (o.insecure_skip_verify) {
-    stream.set_verify_mode(ssl::verify_none);
+    stream->set_verify_mode(ssl::verify_none);
   } else {
-    stream.set_verify_mode(ssl::verify_peer);
-    X509_VERIFY_PARAM* param = SSL_get0_param(stream.native_handle());
+    stream->set_verify_mode(ssl::verify_peer);
+    X509_VERIFY_PARAM* param = SSL_get0_param(stream->native_handle());
     if (IsIpLiteral(verify_name)) X509_VERIFY_PARAM_set1_ip_asc(param, verify_name.c_str());
     else X509_VERIFY_PARAM_set1_host(param, verify_name.c_str(), 0);
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   lowest.expires_at(deadline);
-  co_await stream.async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  co_await stream->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
-    long vr = SSL_get_verify_result(stream.native_handle());
+    long vr = SSL_get_verify_result(stream->native_handle());
     co_return tl::unexpected(Classify(ec, "TLS handshake", vr != X509_V_OK, vr));
   }
+  co_return stream;
+}
 
-  http::request<http::string_body> req{method == "GET" ? http::verb::get : http::verb::post, target, 11};
-  req.set(http::field::host, o.host + ":" + std::to_string(o.port));
-  req.set(http::field::user_agent, "netconverge/0.1");
-  if (!content_type.empty()) req.set(http::field::content_type, content_type);
-  req.keep_alive(false);
-  req.body() = body;
-  req.prepare_payload();
-  co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return tl::unexpected(Classify(ec, "sending the request", false, 0));
-  if (written) *written = true;
-
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(o.max_response_bytes);
-  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return tl::unexpected(Classify(ec, "reading the response", false, 0));
-  auto res = parser.release();
-  beast::error_code ignored;
-  lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return HttpResponse{static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
-                         std::move(res.body())};
+asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const std::string& method,
+                                               const std::string& target, const std::string& content_type,
+                                               const std::string& body, std::chrono::milliseconds timeout,
+                                               bool* written, bool reuse) {
+  const auto& o = impl.options;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<TlsStream> stream;
+    const bool reused = reuse && impl.kept && attempt == 0;
+    if (reused) {
+      stream = std::move(impl.kept);
+    } else {
+      auto fresh = co_await Connect(impl, deadline);
+      if (!fresh) co_return tl::unexpected(fresh.error());
+      stream = std::move(*fresh);
+    }
+    auto& lowest = beast::get_lowest_layer(*stream);
+    lowest.expires_at(deadline);
+    boost::system::error_code ec;
+    http::request<http::string_body> req{method == "GET" ? http::verb::get : http::verb::post, target, 11};
+    req.set(http::field::host, o.host + ":" + std::to_string(o.port));
+    req.set(http::field::user_agent, "netconverge/0.1");
+    if (!content_type.empty()) req.set(http::field::content_type, content_type);
+    req.keep_alive(reuse);
+    req.body() = body;
+    req.prepare_payload();
+    co_await http::async_write(*stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (reused) continue;  // the kept connection had been closed: a read is safe to repeat
+      co_return tl::unexpected(Classify(ec, "sending the request", false, 0));
+    }
+    if (written) *written = true;
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(o.max_response_bytes);
+    co_await http::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (reused && !parser.got_some()) continue;
+      co_return tl::unexpected(Classify(ec, "reading the response", false, 0));
+    }
+    auto res = parser.release();
+    if (reuse && res.keep_alive()) {
+      impl.kept = std::move(stream);
+    } else {
+      beast::error_code ignored;
+      lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
+    co_return HttpResponse{static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
+                           std::move(res.body())};
+  }
+  co_return tl::unexpected(Error{ErrorCode::kUnavailable, "the kept connection and a fresh one both failed"});
 }
 
 }  // namespace
@@ -130,15 +163,16 @@ Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOptions opti
 
 Result<HttpResponse> HttpsClient::Send(const std::string& method, const std::string& target,
                                        const std::string& content_type, const std::string& body,
-                                       std::chrono::milliseconds timeout, bool* written) {
+                                       std::chrono::milliseconds timeout, bool* written, bool reuse_connection) {
   if (written) *written = false;
-  asio::io_context ioc;
   Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
   auto run = [&]() -> asio::awaitable<void> {
-    result = co_await Exchange(*impl_, method, target, content_type, body, timeout, written);
+    result = co_await Exchange(*impl_, method, target, content_type, body, timeout, written, reuse_connection);
   };
-  asio::co_spawn(ioc, run, asio::detached);
-  ioc.run();
+  impl_->ioc.restart();
+  asio::co_spawn(impl_->ioc, run, asio::detached);
+  impl_->ioc.run();
+  if (!result) impl_->kept.reset();
   return result;
 }
 

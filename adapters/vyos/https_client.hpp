@@ -39,9 +39,13 @@ class HttpsClient {
   /// connection closed before an answer), kPermissionDenied (certificate verification),
   /// kDeadlineExceeded. `written` tells whether the request reached the peer (for writes,
   /// an error after that is ambiguous).
+  /// `reuse_connection` (idempotent reads only): keep the connection open for the next such
+  /// request, and retry once on a fresh one when a kept connection turns out closed. Writes
+  /// always use a connection of their own, so that a failure is never mistaken for a stale one.
   Result<HttpResponse> Send(const std::string& method, const std::string& target,
                             const std::string& content_type, const std::string& body,
-                            std::chrono::milliseconds timeout, bool* written = nullptr);
+                            std::chrono::milliseconds timeout, bool* written = nullptr,
+                            bool reuse_connection = false);
 
   const HttpsClientOptions& options() const;
 

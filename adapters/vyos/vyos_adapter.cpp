@@ -55,7 +55,7 @@ Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint, c
 
 Result<DeviceInfo> VyosAdapter::Probe() {
   if (info_) return *info_;
-  auto res = client_->Send("GET", "/info", "", "", options_.read_timeout);
+  auto res = client_->Send("GET", "/info", "", "", options_.read_timeout, nullptr, /*reuse_connection=*/true);
   if (!res) return tl::unexpected(res.error());
   DeviceInfo info;
   if (res->status == 404 || res->status == 405) {
@@ -82,7 +82,8 @@ Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules(uint64_t known_finge
   // The read of every poll: parsed once, straight into the model; skipped when the answer is
   // byte-identical to one the caller already holds.
   auto res = client_->Send("POST", "/retrieve", kJson,
-                           EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}), options_.read_timeout);
+                           EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}), options_.read_timeout,
+                           nullptr, /*reuse_connection=*/true);
   if (!res) return tl::unexpected(res.error());
   if (res->status == 401)
     return MakeError(ErrorCode::kPermissionDenied, "the device rejected the API key (401 Valid API key is required)");

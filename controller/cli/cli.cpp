@@ -440,8 +440,8 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
           }
         }
         auto desired = source.Desired();
-        if (!desired.devices.count(key)) return runtime::ReconcileResult{};  // device removed
-        auto r = rec.Reconcile(desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+        if (!desired->devices.count(key)) return runtime::ReconcileResult{};  // device removed
+        auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
       workers);
@@ -453,14 +453,14 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
       for (const auto& p : report.problems) log->error("manifest: {}", p.ToString());
       for (const auto& f : report.kept_files) log->warn("manifest: {} is not used as it is now; its previous good content stays in force", f);
       auto d = source.Desired();
-      if (!d.held_deletes_all.empty()) log->warn("deletions held on every device: {}", d.held_deletes_all);
+      if (!d->held_deletes_all.empty()) log->warn("deletions held on every device: {}", d->held_deletes_all);
       last_problems = report.problems;
     }
     for (const auto& key : report.changed_devices) enqueue(key, first ? "startup" : "manifest-change");
   };
   reload(true);
   log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
-            source.Desired().devices.size());
+            source.Desired()->devices.size());
   controller.Start();
   std::atomic<bool> stop{false};
   std::thread watcher([&] {

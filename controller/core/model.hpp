@@ -115,10 +115,17 @@ struct DesiredState {
   std::map<std::string, std::string> held_deletes;
   /// A reason that holds deletions on every device ("" = none).
   std::string held_deletes_all;
+  /// Set by a source that numbers its versions (0 = unnumbered): equal non-zero generations
+  /// from one source mean equal content.
+  uint64_t generation = 0;
 
   /// The rules of one device (a view into `rules`, which is sorted by device first).
   std::span<const PortRule> RulesFor(const std::string& device_key) const;
-  bool operator==(const DesiredState&) const = default;
+  /// Content equality (the generation is not content).
+  bool operator==(const DesiredState& o) const {
+    return devices == o.devices && rules == o.rules && held_deletes == o.held_deletes &&
+           held_deletes_all == o.held_deletes_all;
+  }
 };
 
 /// What the controller last applied for a rule number (from the store).

@@ -136,7 +136,10 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
 
   const auto rules = desired.RulesFor(key);
   phase = ThreadCpuMicros();
-  const uint64_t desired_fp = core::Fingerprint(device, rules);
+  // A numbered desired state that did not change since the fingerprint was taken needs no rehash.
+  const uint64_t desired_fp = desired.generation != 0 && desired.generation == c.desired_generation
+                                  ? c.desired_fingerprint
+                                  : core::Fingerprint(device, rules);
   r.fingerprint_cpu_us = ThreadCpuMicros() - phase;
   const auto& allocations = c.allocations;
   const auto& last_applied = c.last_applied;
@@ -289,6 +292,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   if (!r.plan.HasChanges() && !r.error && r.plan.adopted.empty() && r.plan.released.empty() && c.records_valid) {
     c.clean = true;
     c.desired_fingerprint = desired_fp;
+    c.desired_generation = desired.generation;
   }
   if (r.plan.HasChanges()) {
     event("Normal", "Applied",

@@ -80,6 +80,7 @@ class DeviceReconciler {
     // the device's answer nor the desired state changed, the (pure) plan is the same.
     ObservedState observed;
     uint64_t desired_fingerprint = 0;
+    uint64_t desired_generation = 0;        // generation the fingerprint was computed for
     bool clean = false;                     // the last pass was a clean no-op at these inputs
     std::optional<store::DeviceStatusRow> device_row;  // as last written
     std::set<std::string> standing_events;  // conditions recorded last pass (recorded once)

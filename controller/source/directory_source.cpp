@@ -102,7 +102,7 @@ core::ValidationResult ValidateDirectory(const std::string& dir, const core::Ser
 DirectorySource::DirectorySource(std::string dir, core::ServiceTable services)
     : dir_(std::move(dir)), services_(std::move(services)) {}
 
-core::DesiredState DirectorySource::Desired() const {
+std::shared_ptr<const core::DesiredState> DirectorySource::Desired() const {
   std::lock_guard lk(mu_);
   return desired_;
 }
@@ -162,22 +162,25 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
   // Which devices changed: their spec or any of their rules.
   std::set<std::string> keys;
   for (const auto& [k, d] : next.devices) keys.insert(k);
-  for (const auto& [k, d] : desired_.devices) keys.insert(k);
+  for (const auto& [k, d] : desired_->devices) keys.insert(k);
   for (const auto& k : keys) {
-    auto a = desired_.devices.find(k);
+    auto a = desired_->devices.find(k);
     auto b = next.devices.find(k);
-    bool same = a != desired_.devices.end() && b != next.devices.end() && a->second == b->second &&
-                std::ranges::equal(desired_.RulesFor(k), next.RulesFor(k));
+    bool same = a != desired_->devices.end() && b != next.devices.end() && a->second == b->second &&
+                std::ranges::equal(desired_->RulesFor(k), next.RulesFor(k));
     if (!same) report.changed_devices.push_back(k);
   }
-  if (next.held_deletes_all != desired_.held_deletes_all)
+  if (next.held_deletes_all != desired_->held_deletes_all)
     for (const auto& [k, d] : next.devices)
       if (std::find(report.changed_devices.begin(), report.changed_devices.end(), k) == report.changed_devices.end())
         report.changed_devices.push_back(k);
-  report.changed = !(next == desired_) || !loaded_;
+  report.changed = !(next == *desired_) || !loaded_;
   report.problems = problems;
   problems_ = std::move(problems);
-  desired_ = std::move(next);
+  if (report.changed) {
+    next.generation = ++generation_;
+    desired_ = std::make_shared<const core::DesiredState>(std::move(next));
+  }
   hashes_ = contents.hashes;
   loaded_ = true;
   return report;

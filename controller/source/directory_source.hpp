@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -44,7 +45,8 @@ class DirectorySource {
   };
   /// Re-reads the directory. Cheap when nothing changed (content hashes).
   ReloadReport Reload();
-  core::DesiredState Desired() const;
+  /// The current desired state; shared and immutable, so a pass never copies it.
+  std::shared_ptr<const core::DesiredState> Desired() const;
   const std::string& dir() const { return dir_; }
 
  private:
@@ -53,7 +55,8 @@ class DirectorySource {
   mutable std::mutex mu_;
   std::map<std::string, api::Manifests> good_;   // last good content per file
   std::map<std::string, std::string> hashes_;
-  core::DesiredState desired_;
+  std::shared_ptr<const core::DesiredState> desired_ = std::make_shared<core::DesiredState>();
+  uint64_t generation_ = 0;
   std::vector<api::Problem> problems_;
   bool loaded_ = false;
 };

@@ -199,6 +199,7 @@ Sample NoOp(const Env& env, int n, int passes, std::vector<Sample>* out) {
     close(fds[0]);
     ClearDevice(env);
     auto desired = Desired(env, n);
+    desired.generation = 1;  // as the daemon's directory source numbers its versions
     Harness h(env, "noop");
     h.rec->Reconcile(desired, "default/edge1", "bench", reconcilers::DeviceReconciler::Mode::kApply);
     std::ostringstream o;
