@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "adapters/vyos/vyos_codec.hpp"
 #include "test/integration/harness.hpp"
 
@@ -290,5 +292,78 @@ TEST_SUITE("integration/vyos") {
     CHECK(r.plan.HasChanges());  // the port moves to its new number: the cache saw the other write
     CHECK(h.DeviceRules().count(10007));
     CHECK_FALSE(h.DeviceRules().count(10002));
+  }
+}
+
+TEST_SUITE("integration/vyos") {
+  TEST_CASE("an unconfirmed commit is reverted by the device's confirm timer, and the next pass converges") {
+    sim::VyosSim::Options o;
+    // One confirm-timer "minute" of the emulator lasts 2.5 s, longer than the adapter's confirm
+    // retries (1.2 s), so the change is still pending when the pass gives up.
+    o.confirm_minute_ms = 2500;
+    o.confirm_action = "reload";
+    SimHarness h(o, "  commitConfirm: {enabled: true, timeout: 1m}\n");
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+    sim::Faults f;
+    f.fail_confirm = 3;  // every confirm is lost on the way
+    h.sim->SetFaults(f);
+    auto r = h.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->message.find("confirm failed") != std::string::npos);
+    CHECK(h.sim->ConfirmPending());
+    CHECK(h.DeviceRules().size() == 3);  // committed, not confirmed
+    for (int i = 0; i < 300 && h.sim->ConfirmPending(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(h.sim->Stats().reverts == 1);
+    CHECK(h.DeviceRules().empty());  // wholly old again
+    r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(h.DeviceRules().size() == 3);
+    CHECK_FALSE(h.sim->ConfirmPending());
+  }
+
+  TEST_CASE("vyos-sim speaks the API's three encodings and its awkward answers") {
+    SimHarness h;
+    auto send = [&](const std::string& ct, const std::string& body, const std::string& path = "/retrieve") {
+      return h.sim->Handle(sim::SimRequest{"POST", path, ct, body});
+    };
+    auto form = send("application/x-www-form-urlencoded",
+                     "data=%7B%22op%22%3A%22showConfig%22%2C%22path%22%3A%5B%22nat%22%5D%7D&key=netconverge-demo-key");
+    CHECK(form.status == 400);  // nothing configured under nat yet: the "empty" 400
+    CHECK(form.body.find("Configuration under specified path is empty") != std::string::npos);
+    CHECK(form.content_type == "text/html; charset=utf-8");
+    const std::string boundary = "XyZ";
+    auto multipart = send("multipart/form-data; boundary=" + boundary,
+                          "--XyZ\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n"
+                          "[{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\",\"destination\",\"port\"],\"value\":\"22\"},"
+                          "{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\",\"protocol\"],\"value\":\"tcp\"},"
+                          "{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\",\"translation\",\"address\"],\"value\":\"10.0.0.1\"}]"
+                          "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nnetconverge-demo-key\r\n--XyZ--\r\n",
+                          "/configure");
+    CHECK(multipart.status == 200);
+    auto number = send("application/json",
+                       R"({"key":"netconverge-demo-key","op":"set","path":["nat","destination","rule",5,"disable"]})",
+                       "/configure");
+    CHECK(number.status == 400);  // values are strings only
+    CHECK(number.body.find("string_type") != std::string::npos);
+    auto nokey = send("application/json", R"({"op":"showConfig","path":[]})");
+    CHECK(nokey.status == 400);
+    auto badkey = send("application/json", R"({"key":"nope","op":"showConfig","path":[]})");
+    CHECK(badkey.status == 401);
+    auto nodata = send("application/x-www-form-urlencoded", "key=netconverge-demo-key");
+    CHECK(nodata.status == 422);
+    auto list = send("application/json",
+                     R"({"key":"netconverge-demo-key","commands":[{"op":"set","path":["nat","destination","rule","6","translation","port"],"value":"80,443"}]})",
+                     "/configure");
+    CHECK(list.status == 400);
+    CHECK(list.body.find("Value validation failed") != std::string::npos);
+    auto noproto = send("application/json",
+                        R"({"key":"netconverge-demo-key","commands":[{"op":"set","path":["nat","destination","rule","7","destination","port"],"value":"80"},{"op":"set","path":["nat","destination","rule","7","translation","address"],"value":"10.0.0.2"}]})",
+                        "/configure");
+    CHECK(noproto.status == 400);
+    CHECK(noproto.body.find("ports can only be specified when protocol is either tcp, udp or tcp_udp") != std::string::npos);
+    CHECK(h.DeviceRules().size() == 1);  // the failed requests changed nothing
+    auto info = h.sim->Handle(sim::SimRequest{"GET", "/info?version=true&hostname=false", "", ""});
+    CHECK(info.status == 200);
+    CHECK(info.body.find("\"hostname\"") == std::string::npos);
   }
 }
