@@ -29,6 +29,15 @@ int64_t ThreadCpuMicros() {
 
 }  // namespace
 
+void ReportChanges(const core::Plan& plan, SyncReport& report) {
+  for (const auto& ch : plan.changes) {
+    auto line = FormatReportLine(ch.display, ch.number, ch.kind == core::ChangeKind::kUpdate);
+    (ch.kind == core::ChangeKind::kAdd ? report.added
+     : ch.kind == core::ChangeKind::kUpdate ? report.updated
+                                            : report.deleted).push_back(std::move(line));
+  }
+}
+
 std::string FormatReportLine(const std::string& display, int number, bool updated) {
   return display + " (Rule " + std::to_string(number) + ")" + (updated ? " - Updated" : "");
 }
@@ -210,12 +219,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
       event("Normal", device.paused ? "Paused" : "ObserveOnly", "",
             std::to_string(r.plan.changes.size()) + " change(s) planned, not applied (" +
                 (device.paused ? "device paused" : "management: Observe") + ")");
-    for (const auto& ch : r.plan.changes) {
-      auto line = FormatReportLine(ch.display, ch.number, ch.kind == core::ChangeKind::kUpdate);
-      (ch.kind == core::ChangeKind::kAdd ? r.report.added
-       : ch.kind == core::ChangeKind::kUpdate ? r.report.updated
-                                              : r.report.deleted).push_back(line);
-    }
+    ReportChanges(r.plan, r.report);
     if (mode == Mode::kApply) {
       // Record what is on the device, so status shows it even without writes.
       for (auto& p : r.plan.ports)
@@ -280,12 +284,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     if (auto st = store_.RecordApplied(key, update, clock_.UtcIso()); !st) r.error = st.error();
   }
 
-  for (const auto& ch : r.plan.changes) {
-    auto line = FormatReportLine(ch.display, ch.number, ch.kind == core::ChangeKind::kUpdate);
-    (ch.kind == core::ChangeKind::kAdd ? r.report.added
-     : ch.kind == core::ChangeKind::kUpdate ? r.report.updated
-                                            : r.report.deleted).push_back(line);
-  }
+  ReportChanges(r.plan, r.report);
   for (const auto& p : r.plan.ports)
     if (!changed.count(p.number) && (p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled))
       r.report.no_change.push_back(FormatReportLine(p.display, p.number));

@@ -102,5 +102,7 @@ class DeviceReconciler {
 };
 
 std::string FormatReportLine(const std::string& display, int number, bool updated = false);
+/// Adds the plan's changes to the report as added / updated / deleted lines.
+void ReportChanges(const core::Plan& plan, SyncReport& report);
 
 }  // namespace nc::reconcilers
