@@ -166,9 +166,9 @@ Plan ComputePlan(const PlanInput& in) {
                                 r.port + ": took ownership of existing " + RuleLabel(adopted), false});
         n = adopted;
         st.number = n;
-        for (size_t i = 1; i < conflict->second.size(); ++i) {
-          plan.notices.push_back({"ConflictDetected", r.resource, conflict->second[i],
-                                  r.port + ": also conflicts with " + RuleLabel(conflict->second[i]) +
+        for (size_t k = 1; k < conflict->second.size(); ++k) {
+          plan.notices.push_back({"ConflictDetected", r.resource, conflict->second[k],
+                                  r.port + ": also conflicts with " + RuleLabel(conflict->second[k]) +
                                       ", left as it is"});
         }
       } else {  // Override

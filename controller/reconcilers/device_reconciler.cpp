@@ -223,7 +223,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     if (mode == Mode::kApply) {
       // Record what is on the device, so status shows it even without writes.
       for (auto& p : r.plan.ports)
-        if (std::any_of(r.plan.changes.begin(), r.plan.changes.end(), [&](const auto& c) { return c.number == p.number; }))
+        if (std::any_of(r.plan.changes.begin(), r.plan.changes.end(), [&](const auto& ch) { return ch.number == p.number; }))
           p.state = core::PortState::kPending;
     }
     Finish(r, device, trigger, started, t0, events, mode);

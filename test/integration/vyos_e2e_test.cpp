@@ -367,3 +367,23 @@ TEST_SUITE("integration/vyos") {
     CHECK(info.body.find("\"hostname\"") == std::string::npos);
   }
 }
+
+TEST_SUITE("integration/vyos") {
+  TEST_CASE("devices without API commit-confirm get one plain commit, then the save") {
+    for (bool has_info : {true, false}) {
+      sim::VyosSim::Options o;
+      o.version = "1.4.3";
+      o.info_endpoint = has_info;
+      SimHarness h(o);
+      h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
+      auto r = h.Pass();
+      REQUIRE_FALSE(r.error);
+      auto st = h.sim->Stats();
+      CHECK(st.commits == 1);
+      CHECK(st.commit_confirms == 0);
+      CHECK(st.saves == 1);
+      CHECK(st.configure == 1);  // no confirm request either
+      CHECK(h.DeviceRules().size() == 3);
+    }
+  }
+}

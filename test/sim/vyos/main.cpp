@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   app.add_option("--key", keys, "API key accepted (repeatable); default netconverge-demo-key");
   app.add_option("--version-string", o.version, "VyOS version reported by /info")->capture_default_str();
   app.add_option("--hostname", o.hostname, "host name reported by /info")->capture_default_str();
+  bool no_info = false;
+  app.add_flag("--no-info", no_info, "answer /info with 404, as builds before /info did");
   app.add_flag("--strict", o.strict, "service https api rest strict: deleting a missing path is an error");
   app.add_option("--confirm-action", o.confirm_action, "commit-confirm timeout action: reboot or reload")
       ->check(CLI::IsMember({"reboot", "reload"}))->capture_default_str();
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   o.keys = keys.empty() ? std::vector<std::string>{"netconverge-demo-key"} : keys;
   o.saved_path = saved_path;
+  o.info_endpoint = !no_info;
 
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {

@@ -389,7 +389,7 @@ SimReply VyosSim::Handle(const SimRequest& req) {
     }
   }
   SimReply reply;
-  if (path == "/info") {
+  if (path == "/info" && options_.info_endpoint) {
     reply = Info(req);
   } else if (path == "/retrieve" || path == "/configure" || path == "/config-file") {
     reply = req.method == "POST" ? Dispatch(path, req) : Detail(405, "Method Not Allowed");

@@ -83,6 +83,7 @@ class VyosSim {
   struct Options {
     std::vector<std::string> keys{"netconverge-demo-key"};
     std::string version = "1.5-rolling-202506010000";
+    bool info_endpoint = true;             // false: a build before /info existed (404)
     std::string hostname = "vyos-sim";
     bool strict = false;                   // service https api rest strict
     std::string confirm_action = "reboot"; // or "reload"
