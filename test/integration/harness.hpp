@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/vyos/vyos_codec.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/runtime/clock.hpp"

@@ -1,0 +1,178 @@
+// onConflict, driftPolicy, management phases and pause against vyos-sim over HTTPS, on a device
+// that also holds rules netconverge does not own.
+#include <doctest/doctest.h>
+
+#include "test/integration/harness.hpp"
+
+using namespace nc;
+using namespace nc::testing;
+
+namespace {
+
+const char* kForeign =
+    "set nat destination rule 100 description 'mail relay'\n"
+    "set nat destination rule 100 destination port '25'\n"
+    "set nat destination rule 100 inbound-interface name 'eth0'\n"
+    "set nat destination rule 100 protocol 'tcp'\n"
+    "set nat destination rule 100 translation address '192.168.10.5'\n"
+    "set nat destination rule 200 description 'old web'\n"
+    "set nat destination rule 200 destination port '8080'\n"
+    "set nat destination rule 200 inbound-interface name 'eth1'\n"
+    "set nat destination rule 200 protocol 'tcp'\n"
+    "set nat destination rule 200 translation address '192.168.20.5'\n";
+
+const std::string kMailPorts =
+    "    - {name: smtp, protocol: tcp, externalPort: 25}\n"
+    "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n";
+
+std::string StateOf(store::SqliteStore& s, const std::string& resource, const std::string& port) {
+  auto rows = s.PortStatuses("default/edge1");
+  for (const auto& r : *rows)
+    if (r.resource == resource && r.port == port) return r.state;
+  return "";
+}
+
+int Events(store::SqliteStore& s, const std::string& reason) {
+  store::EventFilter f;
+  f.limit = 1000;
+  auto ev = s.Events(f);
+  int n = 0;
+  for (const auto& e : *ev) n += e.reason == reason;
+  return n;
+}
+
+struct PolicyHarness : SimHarness {
+  core::NatRule rule200;
+  explicit PolicyHarness(const std::string& device_extra = "") : SimHarness({}, device_extra) {
+    REQUIRE(sim->ApplyOutOfBand(kForeign));
+    rule200 = DeviceRules().at(200);
+    // Another resource on the same device, with no conflict: it must converge whatever happens.
+    Manifest("web2.yaml", PortForwardYaml("web2", "web2", "    - {name: https, protocol: tcp, externalPort: 443}\n", "",
+                                          "192.168.10.12"));
+  }
+  bool Web2Applied() { return StateOf(*store, "default/web2", "https") == "Applied"; }
+};
+
+}  // namespace
+
+TEST_SUITE("integration/policies") {
+  TEST_CASE("onConflict Abort: the resource is left alone and reported, the rest converges") {
+    PolicyHarness h;
+    const auto mail = h.DeviceRules().at(100);
+    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", kMailPorts));
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(h.DeviceRules().at(100) == mail);
+    CHECK(h.DeviceRules().at(200) == h.rule200);
+    CHECK(StateOf(*h.store, "default/mail", "smtp") == "Conflict");
+    CHECK(StateOf(*h.store, "default/mail", "ssh") == "Pending");  // whole resource held back
+    CHECK(h.Web2Applied());
+    CHECK(Events(*h.store, "ConflictDetected") == 1);
+    h.Pass();
+    CHECK(Events(*h.store, "ConflictDetected") == 1);  // a standing condition is recorded once
+  }
+
+  TEST_CASE("onConflict Skip: the colliding port is skipped, the others applied") {
+    PolicyHarness h;
+    const auto mail = h.DeviceRules().at(100);
+    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", kMailPorts, "  onConflict: Skip\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().at(100) == mail);
+    CHECK(StateOf(*h.store, "default/mail", "smtp") == "Skipped");
+    CHECK(StateOf(*h.store, "default/mail", "ssh") == "Applied");
+    CHECK(h.Web2Applied());
+  }
+
+  TEST_CASE("onConflict Override: the foreign rule is replaced in the same commit") {
+    PolicyHarness h;
+    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", kMailPorts, "  onConflict: Override\n"));
+    h.sim->ResetStats();
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.sim->Stats().commits == 1);
+    auto rules = h.DeviceRules();
+    CHECK_FALSE(rules.count(100));
+    CHECK(rules.at(200) == h.rule200);
+    CHECK(StateOf(*h.store, "default/mail", "smtp") == "Applied");
+    bool ours_on_25 = false;
+    for (const auto& [n, rule] : rules)
+      ours_on_25 = ours_on_25 || (rule.destination_port == "25" && rule.description == "VM mail Port SMTP [netconverge]");
+    CHECK(ours_on_25);
+  }
+
+  TEST_CASE("onConflict Adopt: the existing rule keeps its number, becomes ours and converges") {
+    PolicyHarness h;
+    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", kMailPorts, "  onConflict: Adopt\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    auto rules = h.DeviceRules();
+    REQUIRE(rules.count(100));
+    CHECK(rules.at(100).description == "VM mail Port SMTP [netconverge]");
+    CHECK(rules.at(100).translation_address == "192.168.10.11");
+    CHECK(h.store->Allocations("default/edge1")->at({"default/mail", "smtp"}) == 100);
+    CHECK(Events(*h.store, "Adopted") == 1);
+    // Removing the resource now deletes the adopted rule: it is ours.
+    h.Remove("mail.yaml");
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK_FALSE(h.DeviceRules().count(100));
+    CHECK(h.DeviceRules().at(200) == h.rule200);
+  }
+
+  TEST_CASE("driftPolicy Report keeps the device as changed and marks the port Drifted, once") {
+    PolicyHarness h;
+    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n",
+                                            "  driftPolicy: Report\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    const int n = h.store->Allocations("default/edge1")->at({"default/mail", "ssh"});
+    REQUIRE(h.sim->ApplyOutOfBand("set nat destination rule " + std::to_string(n) + " translation port '2222'\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().at(n).translation_port == "2222");
+    CHECK(StateOf(*h.store, "default/mail", "ssh") == "Drifted");
+    REQUIRE_FALSE(h.Poll().error);
+    REQUIRE_FALSE(h.Poll().error);
+    CHECK(Events(*h.store, "DriftDetected") == 1);
+    auto dev = h.store->DeviceStatuses();
+    CHECK(dev->at(0).drifted == 1);
+  }
+
+  TEST_CASE("management Observe plans and reports but never writes; CreateUpdate never deletes") {
+    PolicyHarness h("  management: Observe\n");
+    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
+    h.sim->ResetStats();
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(r.plan.changes.size() == 2);
+    CHECK(h.sim->Stats().configure == 0);
+    CHECK(StateOf(*h.store, "default/mail", "ssh") == "Pending");
+    CHECK(Events(*h.store, "ObserveOnly") == 1);
+
+    h.WriteDevice("  management: CreateUpdate\n");
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().size() == 4);
+    h.Remove("mail.yaml");
+    auto del = h.Pass();
+    REQUIRE_FALSE(del.error);
+    CHECK(h.DeviceRules().size() == 4);  // withheld
+    CHECK(Events(*h.store, "DeleteWithheld") == 1);
+    h.WriteDevice("  management: Full\n");
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().size() == 3);
+  }
+
+  TEST_CASE("a paused device and a paused resource are not written") {
+    PolicyHarness h("  paused: true\n");
+    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
+    h.sim->ResetStats();
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.sim->Stats().configure == 0);
+    h.WriteDevice("");
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().size() == 4);
+    // A paused resource keeps its rule as it is, even when its spec changes or it is removed.
+    h.Manifest("mail.yaml",
+               "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: mail\n  annotations: "
+               "{netconverge.io/paused: \"true\"}\nspec:\n  deviceRef: edge1\n  vm: mail\n  internalAddress: 192.168.10.99\n"
+               "  inboundInterface: eth0\n  ports:\n    - {name: ssh, protocol: tcp, externalPort: 2201}\n");
+    const auto before = h.DeviceRules();
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules() == before);
+  }
+}
