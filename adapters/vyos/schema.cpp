@@ -1,5 +1,9 @@
 #include "adapters/vyos/schema.hpp"
 
+#include <algorithm>
+
+#include "adapters/vyos/config_tree.hpp"
+
 #include <array>
 
 namespace nc::vyos {
@@ -157,6 +161,33 @@ tl::unexpected<Error> PathError(const std::vector<std::string>& path) {
 }
 
 }  // namespace
+
+Status ApplySet(ConfigNode& root, const std::vector<std::string>& path, const std::optional<std::string>& value,
+                const core::ServiceTable& services) {
+  auto r = ResolveSetPath(path, value, services);
+  if (!r) return tl::unexpected(r.error());
+  ConfigNode* n = &root;
+  for (size_t i = 0; i < r->node_path.size(); ++i) {
+    if (r->is_tag_value[i]) n->tag = true;
+    n = &n->children[r->node_path[i]];
+  }
+  switch (r->node->kind) {
+    case NodeKind::kLeaf:
+      n->leaf = true;
+      n->values = {*r->value};
+      break;
+    case NodeKind::kMultiLeaf:
+      n->leaf = true;
+      if (std::find(n->values.begin(), n->values.end(), *r->value) == n->values.end()) n->values.push_back(*r->value);
+      break;
+    case NodeKind::kValueless:
+      n->leaf = true;
+      break;
+    default:
+      break;
+  }
+  return {};
+}
 
 std::string JoinPath(const std::vector<std::string>& path) {
   std::string s;

@@ -44,6 +44,13 @@ Result<ResolvedPath> ResolveSetPath(const std::vector<std::string>& path,
 /// Resolves a path for delete/show/exists (values optional, no value validation).
 Result<ResolvedPath> ResolvePath(const std::vector<std::string>& path);
 
+struct ConfigNode;
+
+/// `set path [value]` on a tree, as a commit would do it (schema-checked, values validated):
+/// a single-value leaf is replaced, a multi-value leaf gains the value, tag nodes accumulate.
+Status ApplySet(ConfigNode& root, const std::vector<std::string>& path, const std::optional<std::string>& value,
+                const core::ServiceTable& services);
+
 /// "a b c" joined path as VyOS prints it in messages.
 std::string JoinPath(const std::vector<std::string>& path);
 

@@ -79,6 +79,8 @@ core::NatRule NatRuleFromNode(const ConfigNode& rule) {
       }
     } else if (name == "disable") {
       r.disabled = true;
+    } else if (name == "log" && child.leaf && child.values.empty()) {
+      r.log = true;
     } else {
       Flatten(child, name, r.unmanaged);
     }
@@ -153,6 +155,8 @@ core::NatRule NatRuleFromJsonValue(const rapidjson::Value& rule) {
       }
     } else if (name == "disable") {
       r.disabled = true;
+    } else if (name == "log" && v.IsObject() && v.MemberCount() == 0) {
+      r.log = true;
     } else {
       FlattenJson(v, name, r.unmanaged);
     }
@@ -219,9 +223,10 @@ std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule) {
   set({"source", "address"}, rule.source_address);
   set({"translation", "address"}, rule.translation_address);
   set({"translation", "port"}, rule.translation_port);
-  if (rule.disabled) {
+  for (const auto& [on, leaf] : {std::pair{rule.disabled, "disable"}, std::pair{rule.log, "log"}}) {
+    if (!on) continue;
     auto p = base;
-    p.emplace_back("disable");
+    p.emplace_back(leaf);
     out.push_back(Command{"set", std::move(p), std::nullopt});
   }
   return out;

@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <csignal>
 #include <iostream>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "adapters/vyos/importer.hpp"
 #include "controller/core/values.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
@@ -400,6 +403,61 @@ int CmdDb(const std::string& store_path, const std::string& action, int target) 
   return 0;
 }
 
+int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
+  std::map<int, core::NatRule> rules;
+  vyos::ImportOptions o;
+  o.ns = ns;
+  o.device = c.device.substr(c.device.find('/') + 1);
+  if (!from.empty()) {
+    std::ifstream in(from);
+    if (!in) {
+      std::cerr << "netconverge: cannot read " << from << "\n";
+      return 1;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto parsed = vyos::RulesFromConfigText(ss.str());
+    if (!parsed) {
+      std::cerr << "netconverge: " << from << ": " << parsed.error().message << "\n";
+      return 1;
+    }
+    rules = std::move(*parsed);
+    o.source = from;
+  } else {
+    // Live: the device as declared in the manifests.
+    auto services = source::LoadServices();
+    auto desired = LoadStrict(c.manifests, services);
+    if (!desired) return 1;
+    auto keys = SelectDevices(*desired, c.device);
+    if (keys.size() != 1) {
+      std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << "\n";
+      return 1;
+    }
+    const auto& device = desired->devices.at(keys[0]);
+    reconcilers::DefaultAdapterFactory factory;
+    auto adapter = factory.Create(device);
+    if (!adapter) {
+      std::cerr << "netconverge: " << adapter.error().message << "\n";
+      return 1;
+    }
+    auto observed = (*adapter)->Observe();
+    if (!observed) {
+      std::cerr << "netconverge: " << keys[0] << ": " << observed.error().message << "\n";
+      return 1;
+    }
+    rules = std::move(observed->nat_rules);
+    o.tag = device.tag;
+    o.ns = device.ns;
+    o.device = device.name;
+    o.source = "device " + keys[0];
+  }
+  auto result = vyos::ImportPortForwards(rules, o);
+  std::cout << result.yaml;
+  std::cerr << "netconverge import: " << result.imported << " rule(s) as " << result.resources << " PortForward(s), "
+            << result.skipped << " skipped\n";
+  return 0;
+}
+
 int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
   auto log = MakeLogger(c.log_level);
   sigset_t set;
@@ -539,6 +597,16 @@ int Main(int argc, char** argv) {
   events->add_option("--limit", limit, "at most this many")->capture_default_str();
   events->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
 
+  std::string import_from;
+  std::string import_ns = "default";
+  auto* import = app.add_subcommand("import", "turn a device's existing port forwards into PortForward YAML that adopts them");
+  import->add_option("--device", c.device, "device name (live: as declared in --manifests; from a file: the deviceRef to write)")
+      ->required();
+  import->add_option("--from", import_from, "a config.boot or `show configuration commands` file instead of the live device");
+  add_manifests(import);
+  import->add_option("--namespace", import_ns, "namespace of the generated resources (from a file)")->capture_default_str();
+  import->add_option("-o,--output", c.output, "yaml")->check(CLI::IsMember({"yaml"}));
+
   auto* db = app.add_subcommand("db", "schema migrations of the store");
   add_store(db);
   db->require_subcommand(1);
@@ -557,6 +625,7 @@ int Main(int argc, char** argv) {
   if (*plan) return CmdApplyOrPlan(c, true, false);
   if (*validate) return CmdValidate(c);
   if (*status) return CmdStatus(c);
+  if (*import) return CmdImport(c, import_from, import_ns);
   if (*events) return CmdEvents(c, since, limit);
   if (*db) {
     for (const char* a : {"upgrade", "downgrade", "current", "history"})

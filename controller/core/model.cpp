@@ -63,6 +63,10 @@ std::string DescribeDifference(const NatRule& from, const NatRule& to) {
     out += std::string("disable: ") + (from.disabled ? "on" : "off") + " -> " +
            (to.disabled ? "on" : "off");
   }
+  if (from.log != to.log) {
+    if (!out.empty()) out += "; ";
+    out += std::string("log: ") + (from.log ? "on" : "off") + " -> " + (to.log ? "on" : "off");
+  }
   AddDiff(out, "other leaves", Join(from.unmanaged), Join(to.unmanaged));
   return out;
 }
@@ -109,7 +113,7 @@ uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
                                std::string_view(r.rule.translation_address), std::string_view(r.rule.translation_port)})
       x.Add(s);
     for (const auto& u : r.rule.unmanaged) x.Add(u);
-    x.Add(static_cast<int64_t>(r.rule.disabled) | (static_cast<int64_t>(r.paused) << 1) |
+    x.Add(static_cast<int64_t>(r.rule.disabled) | (static_cast<int64_t>(r.rule.log) << 8) | (static_cast<int64_t>(r.paused) << 1) |
           (static_cast<int64_t>(r.on_conflict) << 2) | (static_cast<int64_t>(r.drift_policy) << 5));
     x.Add(r.pinned_number ? *r.pinned_number : -1);
   }

@@ -74,6 +74,7 @@ struct NatRule {
   std::string translation_address;
   std::string translation_port;
   bool disabled = false;
+  bool log = false;                    // VyOS `log` (valueless)
   std::vector<std::string> unmanaged;
 
   auto operator<=>(const NatRule&) const = default;

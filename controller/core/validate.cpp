@@ -343,6 +343,7 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
       rule.rule.translation_address = s.internal_address;
       rule.rule.translation_port = p.internal_port;
       rule.rule.disabled = !p.enabled.value_or(true);
+      rule.rule.log = p.log.value_or(false);
       rules_by_pf[i].push_back(std::move(rule));
       if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty())
         claims.push_back(Claim{device_key, s.inbound_interface, tcp, udp, external, i, j});

@@ -504,6 +504,8 @@ std::string NatRuleToJson(const core::NatRule& r) {
   field("translationPort", r.translation_port);
   w.Key("disabled");
   w.Bool(r.disabled);
+  w.Key("log");
+  w.Bool(r.log);
   w.Key("unmanaged");
   w.StartArray();
   for (const auto& u : r.unmanaged) w.String(u.c_str(), static_cast<rapidjson::SizeType>(u.size()));
@@ -529,6 +531,7 @@ Result<core::NatRule> NatRuleFromJson(const std::string& json) {
   get("translationAddress", &r.translation_address);
   get("translationPort", &r.translation_port);
   r.disabled = d.HasMember("disabled") && d["disabled"].IsBool() && d["disabled"].GetBool();
+  r.log = d.HasMember("log") && d["log"].IsBool() && d["log"].GetBool();
   if (d.HasMember("unmanaged") && d["unmanaged"].IsArray())
     for (const auto& u : d["unmanaged"].GetArray())
       if (u.IsString()) r.unmanaged.emplace_back(u.GetString());

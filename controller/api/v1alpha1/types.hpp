@@ -83,6 +83,7 @@ struct PortSpec {
   std::string source_address;
   std::string description;
   std::optional<bool> enabled;
+  std::optional<bool> log;
   std::optional<int64_t> rule_number;
 };
 

@@ -177,6 +177,7 @@ class Decoder {
                    {"sourceAddress", [&](auto& w, auto& q) { Str(w, q, &port.source_address); }},
                    {"description", [&](auto& w, auto& q) { Str(w, q, &port.description); }},
                    {"enabled", [&](auto& w, auto& q) { Bool(w, q, &port.enabled); }},
+                   {"log", [&](auto& w, auto& q) { Bool(w, q, &port.log); }},
                    {"ruleNumber", [&](auto& w, auto& q) { Int(w, q, &port.rule_number); }}});
               s->ports.push_back(std::move(port));
             }

@@ -210,29 +210,7 @@ std::optional<std::string> VerifyNat(const ConfigNode& root) {
 }
 
 Status ApplySet(ConfigNode& root, const Cmd& c, const core::ServiceTable& services) {
-  auto r = vyos::ResolveSetPath(c.path, c.value, services);
-  if (!r) return tl::unexpected(r.error());
-  ConfigNode* n = &root;
-  for (size_t i = 0; i < r->node_path.size(); ++i) {
-    if (r->is_tag_value[i]) n->tag = true;
-    n = &n->children[r->node_path[i]];
-  }
-  switch (r->node->kind) {
-    case vyos::NodeKind::kLeaf:
-      n->leaf = true;
-      n->values = {*r->value};
-      break;
-    case vyos::NodeKind::kMultiLeaf:
-      n->leaf = true;
-      if (std::find(n->values.begin(), n->values.end(), *r->value) == n->values.end()) n->values.push_back(*r->value);
-      break;
-    case vyos::NodeKind::kValueless:
-      n->leaf = true;
-      break;
-    default:
-      break;
-  }
-  return {};
+  return vyos::ApplySet(root, c.path, c.value, services);
 }
 
 bool Prune(ConfigNode& n, const std::vector<std::string>& path, size_t i) {

@@ -127,7 +127,8 @@ nat {
     CHECK(rules[100].inbound_interface == "pppoe0");  // the 1.3 leaf form
     CHECK(rules[100].destination_port == "80,443");
     CHECK(rules[100].description == "HTTP(S)");
-    CHECK(std::find(rules[100].unmanaged.begin(), rules[100].unmanaged.end(), "log") != rules[100].unmanaged.end());
+    CHECK(rules[100].log);
+    CHECK(rules[100].unmanaged.empty());
     // The direct JSON reader (used on every poll) agrees with the tree reader.
     for (const char* f : {"configs/dialup-router-complex", "configs/dialup-router-medium-vpn", "configs/nat-basic"}) {
       auto tree = ParseConfigBoot(SharedFile(f));
