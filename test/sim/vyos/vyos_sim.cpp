@@ -493,7 +493,10 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
       return Fail(400, valid ? "Configuration under specified path is empty\n" : "Specified configuration path is not valid\n");
     }
     ConfigNode out = *n;
-    if (faults_.corrupt_readback > 0 && c.path.size() == 2 && c.path[1] == "destination") {
+    const bool nat_read = c.path.size() == 2 && c.path[1] == "destination";
+    if (nat_read && faults_.corrupt_readback > 0 && faults_.corrupt_skip > 0) {
+      --faults_.corrupt_skip;
+    } else if (nat_read && faults_.corrupt_readback > 0) {
       --faults_.corrupt_readback;
       auto rules = out.children.find("rule");
       if (rules != out.children.end() && !rules->second.children.empty()) {
@@ -619,6 +622,10 @@ SimReply VyosSim::ConfigFile(const ParsedCommands& pc) {
   if (op == "confirm") return Confirm();
   if (op == "save") {
     std::lock_guard lk(mu_);
+    if (faults_.fail_saves > 0) {
+      --faults_.fail_saves;
+      return Fail(400, "Failed to save configuration: No space left on device\n");
+    }
     saved_ = vyos::RenderConfigBoot(running_, kFooter);
     ++stats_.saves;
     std::string file = pc.file.value_or("/config/config.boot");
@@ -697,6 +704,8 @@ SimReply VyosSim::Control(const SimRequest& req) {
     num("slow_count", &faults_.slow_count);
     num("corrupt_readback", &faults_.corrupt_readback);
     num("fail_confirm", &faults_.fail_confirm);
+    num("corrupt_skip", &faults_.corrupt_skip);
+    num("fail_saves", &faults_.fail_saves);
     if (d.HasMember("after_commit") && d["after_commit"].IsString()) faults_.after_commit = d["after_commit"].GetString();
     if (d.HasMember("fail_message") && d["fail_message"].IsString()) faults_.fail_message = d["fail_message"].GetString();
     json.body = "{}";

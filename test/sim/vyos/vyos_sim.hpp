@@ -42,7 +42,9 @@ struct Faults {
   int after_commit_count = 0;
   int slow_ms = 0;               // delay every response by this much ...
   int slow_count = 0;            // ... for the next N requests (-1 = all)
-  int corrupt_readback = 0;      // next N showConfig answers alter one rule's translation port
+  int corrupt_readback = 0;      // next N showConfig answers alter one rule's translation port ...
+  int corrupt_skip = 0;          // ... after letting this many answers through unaltered
+  int fail_saves = 0;            // next N saves fail (the running config stays unsaved)
   int fail_confirm = 0;          // next N confirm requests are dropped
   bool operator==(const Faults&) const = default;
 };

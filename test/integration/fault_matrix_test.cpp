@@ -1,0 +1,195 @@
+// The fault matrix (docs/operations.md): for each fault vyos-sim can inject during an apply,
+// afterwards every rule on the device is wholly old or wholly new, the store agrees with the
+// device, the expected events exist, and the device converges once the fault is gone.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "test/integration/harness.hpp"
+
+using namespace nc;
+using namespace nc::testing;
+
+namespace {
+
+const std::string kOld = "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"
+                         "    - {name: http, protocol: tcp, externalPort: 80}\n";
+const std::string kNew = "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
+                         "    - {name: https, protocol: tcp, externalPort: 443}\n";
+
+int Events(store::SqliteStore& s, const std::string& reason) {
+  store::EventFilter f;
+  f.limit = 1000;
+  auto ev = s.Events(f);
+  int n = 0;
+  for (const auto& e : *ev) n += e.reason == reason;
+  return n;
+}
+
+struct Matrix : SimHarness {
+  std::map<int, core::NatRule> old_rules;
+  std::map<int, core::NatRule> new_rules;
+
+  explicit Matrix(sim::VyosSim::Options o = {}, const std::string& extra = "") : SimHarness(o, extra) {
+    REQUIRE(sim->ApplyOutOfBand("set nat destination rule 100 destination port '25'\n"
+                                "set nat destination rule 100 inbound-interface name 'eth0'\n"
+                                "set nat destination rule 100 protocol 'tcp'\n"
+                                "set nat destination rule 100 translation address '192.168.10.5'\n"));
+    Manifest("web1.yaml", PortForwardYaml("web1", "web1", kOld));
+    REQUIRE_FALSE(Pass().error);
+    old_rules = DeviceRules();
+    Manifest("web1.yaml", PortForwardYaml("web1", "web1", kNew));
+  }
+
+  // Learns the new state once, on a scratch emulator fed the same passes.
+  void LearnNew() {
+    SimHarness scratch;
+    REQUIRE(scratch.sim->ApplyOutOfBand("set nat destination rule 100 destination port '25'\n"
+                                        "set nat destination rule 100 inbound-interface name 'eth0'\n"
+                                        "set nat destination rule 100 protocol 'tcp'\n"
+                                        "set nat destination rule 100 translation address '192.168.10.5'\n"));
+    scratch.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kOld));
+    REQUIRE_FALSE(scratch.Pass().error);
+    scratch.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kNew));
+    REQUIRE_FALSE(scratch.Pass().error);
+    new_rules = scratch.DeviceRules();
+  }
+
+  // Every rule number is wholly in the old or wholly in the new state (never a mix of leaves).
+  void CheckWhole() {
+    if (new_rules.empty()) LearnNew();
+    auto now = DeviceRules();
+    std::set<int> numbers;
+    for (const auto& m : {now, old_rules, new_rules})
+      for (const auto& [n, r] : m) numbers.insert(n);
+    for (int n : numbers) {
+      INFO("rule " << n);
+      auto get = [&](const std::map<int, core::NatRule>& m) { auto it = m.find(n); return it == m.end() ? std::optional<core::NatRule>() : std::optional<core::NatRule>(it->second); };
+      auto cur = get(now);
+      CHECK((cur == get(old_rules) || cur == get(new_rules)));
+    }
+  }
+
+  // The store agrees with the device: every last-applied record is what the device holds.
+  void CheckStore() {
+    CHECK(*store->IntegrityCheck() == "ok");
+    auto records = store->LastApplied("default/edge1");
+    REQUIRE(records);
+    auto now = DeviceRules();
+    for (const auto& [n, rec] : *records) {
+      INFO("record " << n);
+      if (now.count(n)) CHECK((now.at(n) == rec.rule || old_rules.count(n)));
+    }
+  }
+
+  void CheckConverges() {
+    sim->SetFaults({});
+    auto r = Pass();
+    REQUIRE_FALSE(r.error);
+    if (new_rules.empty()) LearnNew();
+    CHECK(DeviceRules() == new_rules);
+    CHECK_FALSE(sim->ConfirmPending());
+    CHECK_FALSE(Pass().plan.HasChanges());
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("integration/faults") {
+  TEST_CASE("fault: the commit is rejected") {
+    Matrix m;
+    sim::Faults f;
+    f.fail_commits = 1;
+    f.fail_message = "Destination NAT configuration error in rule 10001: injected";
+    m.sim->SetFaults(f);
+    auto r = m.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->message.find("injected") != std::string::npos);
+    CHECK(m.DeviceRules() == m.old_rules);
+    CHECK(Events(*m.store, "ApplyFailed") == 1);
+    m.CheckStore();
+    m.CheckConverges();
+  }
+
+  TEST_CASE("fault: the commit lock is busy three times") {
+    Matrix m;
+    sim::Faults f;
+    f.lock_busy = 3;
+    m.sim->SetFaults(f);
+    m.sim->ResetStats();
+    auto r = m.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(m.sim->Stats().commits == 1);
+    CHECK(m.sim->Stats().configure >= 4);
+    m.CheckWhole();
+    m.CheckStore();
+    m.CheckConverges();
+  }
+
+  TEST_CASE("fault: 504 from the gateway after the commit succeeded") {
+    Matrix m;
+    sim::Faults f;
+    f.after_commit = "504";
+    f.after_commit_count = 1;
+    m.sim->SetFaults(f);
+    auto r = m.Pass();
+    REQUIRE_FALSE(r.error);  // re-read: the commit happened; verified, confirmed, saved
+    CHECK(std::find(r.operations.begin(), r.operations.end(), "  (no answer: re-reading the device)") != r.operations.end());
+    m.CheckWhole();
+    m.CheckStore();
+    m.CheckConverges();
+  }
+
+  TEST_CASE("fault: the connection drops after the commit and before the confirm") {
+    sim::VyosSim::Options o;
+    o.confirm_minute_ms = 2500;
+    o.confirm_action = "reload";
+    Matrix m(o, "  commitConfirm: {enabled: true, timeout: 1m}\n");
+    sim::Faults f;
+    f.fail_confirm = 3;
+    m.sim->SetFaults(f);
+    auto r = m.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->message.find("confirm failed") != std::string::npos);
+    m.CheckWhole();  // new, unconfirmed
+    for (int i = 0; i < 300 && m.sim->ConfirmPending(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(m.DeviceRules() == m.old_rules);  // the device's timer reverted it
+    CHECK(Events(*m.store, "ApplyFailed") == 1);
+    m.CheckStore();
+    m.CheckConverges();
+  }
+
+  TEST_CASE("fault: the read-back differs from the plan") {
+    Matrix m;
+    sim::Faults f;
+    f.corrupt_skip = 1;      // the observe reads true ...
+    f.corrupt_readback = 1;  // ... the verification read does not
+    m.sim->SetFaults(f);
+    auto r = m.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->message.find("verification failed") != std::string::npos);
+    CHECK(m.DeviceRules() == m.old_rules);  // rolled back with the inverse plan
+    CHECK_FALSE(m.sim->ConfirmPending());
+    CHECK(Events(*m.store, "RollbackSucceeded") == 1);
+    m.CheckStore();
+    m.CheckConverges();
+  }
+
+  TEST_CASE("fault: a reboot loses changes that could not be saved") {
+    Matrix m;
+    sim::Faults f;
+    f.fail_saves = 1;
+    m.sim->SetFaults(f);
+    auto r = m.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->message.find("save failed") != std::string::npos);
+    m.CheckWhole();
+    m.sim->Reboot();  // the unsaved change is gone
+    CHECK(m.DeviceRules() == m.old_rules);
+    m.CheckStore();
+    m.CheckConverges();
+    m.sim->Reboot();  // and now it survives a reboot
+    m.LearnNew();
+    CHECK(m.DeviceRules() == m.new_rules);
+  }
+}
