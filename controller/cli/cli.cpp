@@ -81,6 +81,13 @@ Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, b
                                                      : store::SqliteStore::OpenMode::kRequireCurrent);
 }
 
+// Read commands never create a store.
+bool StoreExists(const std::string& path) {
+  if (::access(path.c_str(), F_OK) == 0) return true;
+  std::cerr << "netconverge: no store at " << path << " (run `netconverge run` or `apply` first, or pass --store)\n";
+  return false;
+}
+
 // Loads and validates everything; prints problems. Returns nullopt when there are any.
 std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core::ServiceTable& services) {
   auto v = source::ValidateDirectory(dir, services);
@@ -168,6 +175,7 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
     std::cerr << "netconverge: no device " << (c.device.empty() ? "declared" : "'" + c.device + "'") << " in " << c.manifests << "\n";
     return 1;
   }
+  if (!plan) rec.Recover();
   bool failed = false;
   bool changes = false;
   rapidjson::StringBuffer buf;
@@ -234,13 +242,6 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   if (c.output == "json") std::cout << buf.GetString() << "\n";
   if (failed) return 1;
   return plan && changes ? 2 : 0;
-}
-
-// Read commands never create a store.
-bool StoreExists(const std::string& path) {
-  if (::access(path.c_str(), F_OK) == 0) return true;
-  std::cerr << "netconverge: no store at " << path << " (run `netconverge run` or `apply` first, or pass --store)\n";
-  return false;
 }
 
 int CmdStatus(const Common& c) {
@@ -403,6 +404,41 @@ int CmdDb(const std::string& store_path, const std::string& action, int target) 
   return 0;
 }
 
+int CmdRollback(const Common& c, int64_t snapshot, bool list) {
+  auto services = source::LoadServices();
+  auto desired = LoadStrict(c.manifests, services);
+  if (!desired) return 1;
+  auto keys = SelectDevices(*desired, c.device);
+  if (keys.size() != 1) {
+    std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << "\n";
+    return 1;
+  }
+  if (!StoreExists(c.store)) return 1;
+  auto st = OpenStore(c.store, false);
+  if (!st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    return 1;
+  }
+  if (list) {
+    auto snaps = (*st)->Snapshots(keys[0], 50);
+    if (!snaps) return 1;
+    std::vector<std::vector<std::string>> rows{{"SNAPSHOT", "TAKEN", "RUN"}};
+    for (const auto& s : *snaps) rows.push_back({std::to_string(s.id), s.taken_at, std::to_string(s.run_id)});
+    PrintTable(rows);
+    return 0;
+  }
+  auto log = MakeLogger(c.log_level);
+  runtime::SystemClock clock;
+  reconcilers::DefaultAdapterFactory factory;
+  reconcilers::DeviceReconciler rec(**st, factory, clock, log, services);
+  auto r = rec.Rollback(*desired, keys[0], snapshot);
+  PrintReport(r);
+  if (!r.error && r.snapshot_id)
+    std::cout << "  the state before the rollback is snapshot " << r.snapshot_id
+              << "; a running daemon converges the device to the manifests again unless the device is paused\n";
+  return r.error ? 1 : 0;
+}
+
 int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
   std::map<int, core::NatRule> rules;
   vyos::ImportOptions o;
@@ -516,6 +552,7 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
     }
     for (const auto& key : report.changed_devices) enqueue(key, first ? "startup" : "manifest-change");
   };
+  for (const auto& key : rec.Recover()) enqueue(key, "recovery");
   reload(true);
   log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
             source.Desired()->devices.size());
@@ -597,6 +634,15 @@ int Main(int argc, char** argv) {
   events->add_option("--limit", limit, "at most this many")->capture_default_str();
   events->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
 
+  int64_t rollback_snapshot = 0;
+  bool rollback_list = false;
+  auto* rollback = app.add_subcommand("rollback", "restore a stored snapshot of a device (one verified, confirmed commit)");
+  rollback->add_option("DEVICE", c.device, "device name")->required();
+  rollback->add_option("--snapshot", rollback_snapshot, "snapshot id (see --list)");
+  rollback->add_flag("--list", rollback_list, "list the device's snapshots");
+  add_manifests(rollback);
+  add_store(rollback);
+
   std::string import_from;
   std::string import_ns = "default";
   auto* import = app.add_subcommand("import", "turn a device's existing port forwards into PortForward YAML that adopts them");
@@ -626,6 +672,13 @@ int Main(int argc, char** argv) {
   if (*validate) return CmdValidate(c);
   if (*status) return CmdStatus(c);
   if (*import) return CmdImport(c, import_from, import_ns);
+  if (*rollback) {
+    if (!rollback_list && rollback_snapshot <= 0) {
+      std::cerr << "netconverge: rollback needs --snapshot ID (or --list)\n";
+      return 1;
+    }
+    return CmdRollback(c, rollback_snapshot, rollback_list);
+  }
   if (*events) return CmdEvents(c, since, limit);
   if (*db) {
     for (const char* a : {"upgrade", "downgrade", "current", "history"})

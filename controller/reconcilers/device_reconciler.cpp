@@ -233,10 +233,31 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   ApplyOutcome outcome;
   phase = ThreadCpuMicros();
   if (r.plan.HasChanges() || (*adapter)->PendingWork()) {
+    // The snapshot and the intent are on disk before the device is touched.
+    std::optional<store::Intent> intent;
+    if (r.plan.HasChanges()) {
+      std::string ops;
+      for (const auto& op : (*adapter)->Render(r.plan)) (ops += op) += '\n';
+      auto in = store_.BeginIntent(store::Snapshot{0, key, started, r.run_id, observed->nat_rules},
+                                   static_cast<int>(r.plan.changes.size()), ops);
+      if (!in) {
+        r.error = in.error();
+        Finish(r, device, trigger, started, t0, events, mode);
+        return r;
+      }
+      intent = *in;
+      r.snapshot_id = in->snapshot_id;
+    }
     outcome = (*adapter)->Apply(r.plan, *observed);
     r.wrote = !outcome.operations.empty();
     r.operations = outcome.operations;
     r.commits = outcome.commits;
+    if (intent)
+      (void)store_.FinishIntent(intent->id,
+                                !outcome.error ? "Success"
+                                : outcome.rolled_back ? "RolledBack"
+                                : outcome.ambiguous ? "Ambiguous" : "Failed",
+                                clock_.UtcIso());
   }
   r.apply_cpu_us = ThreadCpuMicros() - phase;
   std::set<int> changed;
@@ -301,6 +322,112 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
                   " deleted" + (outcome.confirmed ? "; confirmed" : "") + (outcome.saved ? "; saved" : ""));
   }
   Finish(r, device, trigger, started, t0, events, mode);
+  return r;
+}
+
+std::vector<std::string> DeviceReconciler::Recover() {
+  std::vector<std::string> devices;
+  auto open = store_.OpenIntents();
+  if (!open) return devices;
+  const std::string now = clock_.UtcIso();
+  std::vector<store::Event> events;
+  for (const auto& in : *open) {
+    events.push_back(store::Event{0, now, in.device, "", "Warning", "Recovered",
+                                  "a previous netconverge stopped while applying " + std::to_string(in.changes) +
+                                      " change(s) (run " + std::to_string(in.run_id) + ", started " + in.started_at +
+                                      ", snapshot " + std::to_string(in.snapshot_id) +
+                                      "); the device is re-read and re-planned before anything is sent",
+                                  in.run_id});
+    (void)store_.FinishIntent(in.id, "Recovered", now);
+    log_->warn("device={} event=Recovered intent={} run_id={} snapshot={}", in.device, in.id, in.run_id, in.snapshot_id);
+    devices.push_back(in.device);
+  }
+  (void)store_.AddEvents(events);
+  return devices;
+}
+
+DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const std::string& key, int64_t snapshot_id) {
+  DeviceResult r;
+  r.device = key;
+  auto snap = store_.GetSnapshot(snapshot_id);
+  if (!snap) {
+    r.error = snap.error();
+    return r;
+  }
+  if (snap->device != key) {
+    r.error = Error{ErrorCode::kInvalidArgument, "snapshot " + std::to_string(snapshot_id) + " belongs to " + snap->device};
+    return r;
+  }
+  auto dit = desired.devices.find(key);
+  if (dit == desired.devices.end()) {
+    r.error = Error{ErrorCode::kNotFound, "device " + key + " is not declared"};
+    return r;
+  }
+  auto adapter = AdapterFor(dit->second);
+  if (!adapter) {
+    r.error = adapter.error();
+    return r;
+  }
+  auto observed = (*adapter)->Observe();
+  if (!observed) {
+    r.error = observed.error();
+    return r;
+  }
+  const std::string started = clock_.UtcIso();
+  std::set<int> numbers;
+  for (const auto& [n, x] : snap->rules) numbers.insert(n);
+  for (const auto& [n, x] : observed->nat_rules) numbers.insert(n);
+  const std::string why = "rollback to snapshot " + std::to_string(snapshot_id) + " (" + snap->taken_at + ")";
+  for (int n : numbers) {
+    auto want = snap->rules.find(n);
+    auto have = observed->nat_rules.find(n);
+    const bool w = want != snap->rules.end();
+    const bool h = have != observed->nat_rules.end();
+    if (w && h && want->second == have->second) continue;
+    core::RuleChange ch;
+    ch.kind = !h ? core::ChangeKind::kAdd : !w ? core::ChangeKind::kDelete : core::ChangeKind::kUpdate;
+    ch.number = n;
+    if (h) ch.before = have->second;
+    if (w) ch.after = want->second;
+    ch.display = core::StripOwnershipTag((w ? want->second : have->second).description, dit->second.tag);
+    ch.reason = why;
+    r.plan.changes.push_back(std::move(ch));
+  }
+  if (auto run = store_.BeginRun(key, "rollback", started)) r.run_id = *run;
+  if (r.plan.HasChanges()) {
+    std::string ops;
+    for (const auto& op : (*adapter)->Render(r.plan)) (ops += op) += '\n';
+    auto in = store_.BeginIntent(store::Snapshot{0, key, started, r.run_id, observed->nat_rules},
+                                 static_cast<int>(r.plan.changes.size()), ops);
+    if (!in) {
+      r.error = in.error();
+      return r;
+    }
+    r.snapshot_id = in->snapshot_id;
+    auto outcome = (*adapter)->Apply(r.plan, *observed);
+    r.wrote = !outcome.operations.empty();
+    r.operations = outcome.operations;
+    r.commits = outcome.commits;
+    (void)store_.FinishIntent(in->id, outcome.error ? "Failed" : "Success", clock_.UtcIso());
+    if (outcome.error) r.error = outcome.error;
+  }
+  ReportChanges(r.plan, r.report);
+  std::vector<store::Event> events;
+  events.push_back(store::Event{0, started, key, "", r.error ? "Warning" : "Normal",
+                                r.error ? "RollbackFailed" : "RollbackSucceeded",
+                                r.error ? why + " failed: " + r.error->message
+                                        : why + ": " + std::to_string(r.plan.changes.size()) + " rule(s) restored in " +
+                                              std::to_string(r.commits) + " commit(s); the state before is snapshot " +
+                                              std::to_string(r.snapshot_id),
+                                r.run_id});
+  (void)store_.AddEvents(events);
+  {
+    std::lock_guard lk(mu_);
+    cache_.erase(key);  // the device changed under every cache
+  }
+  store::Run run{r.run_id, key, "rollback", started, clock_.UtcIso(), r.error ? "Failed" : "Success",
+                 r.error ? r.error->message : "", static_cast<int>(r.plan.changes.size()), r.commits, 0};
+  (void)store_.FinishRun(run, r.operations);
   return r;
 }
 

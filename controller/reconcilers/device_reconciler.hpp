@@ -43,6 +43,7 @@ struct DeviceResult {
   bool wrote = false;                   // something was sent to the device
   int commits = 0;
   int64_t run_id = 0;
+  int64_t snapshot_id = 0;              // taken before this pass touched the device (0 = none)
   std::chrono::milliseconds requeue_after{0};
   int64_t plan_cpu_us = 0;              // CPU spent allocating and planning (the pure core)
   bool unchanged_poll = false;          // a poll with the same inputs as the last clean pass:
@@ -64,6 +65,15 @@ class DeviceReconciler {
   /// One pass. kPlan reads the device and the store but writes neither.
   DeviceResult Reconcile(const core::DesiredState& desired, const std::string& device_key,
                          const std::string& trigger, Mode mode);
+
+  /// At start-up: closes every intent that a previous process left unfinished (it died while
+  /// applying), recording a `Recovered` event. The next pass re-reads and re-plans the device.
+  /// Returns the devices concerned.
+  std::vector<std::string> Recover();
+
+  /// Restores a stored snapshot: every destination rule back to how the snapshot saw it, as one
+  /// verified, confirmed transaction (after a snapshot of the current state, so it can be undone).
+  DeviceResult Rollback(const core::DesiredState& desired, const std::string& device_key, int64_t snapshot_id);
 
  private:
   /// What the store says about one device, kept between passes so that a no-op pass reads

@@ -105,6 +105,17 @@ const std::vector<Migration>& Migrations() {
        "  PRIMARY KEY (device, resource, port));",
        "DROP TABLE port_status; DROP TABLE device_status; DROP TABLE events; DROP TABLE operations;"
        "DROP TABLE runs;"},
+      {3, "safe apply: snapshots of the device and intent records written before it is touched",
+       "CREATE TABLE snapshots ("
+       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, taken_at TEXT NOT NULL, run_id INTEGER,"
+       "  rules_json TEXT NOT NULL);"
+       "CREATE INDEX snapshots_device ON snapshots(device, id);"
+       "CREATE TABLE intents ("
+       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, run_id INTEGER, snapshot_id INTEGER NOT NULL,"
+       "  changes INTEGER NOT NULL, operations TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,"
+       "  outcome TEXT);"
+       "CREATE INDEX intents_open ON intents(device, finished_at);",
+       "DROP TABLE intents; DROP TABLE snapshots;"},
   };
   return kMigrations;
 }
@@ -401,6 +412,92 @@ Result<std::vector<std::string>> SqliteStore::Operations(int64_t run_id) {
     for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) out.push_back(text.substr(start, nl - start));
     if (start < text.size()) out.push_back(text.substr(start));
   }
+  return out;
+}
+
+namespace {
+
+std::string RulesToJson(const std::map<int, core::NatRule>& rules) {
+  std::string out = "{";
+  for (const auto& [n, r] : rules) {
+    if (out.size() > 1) out += ",";
+    out += "\"" + std::to_string(n) + "\":" + NatRuleToJson(r);
+  }
+  return out + "}";
+}
+
+Result<std::map<int, core::NatRule>> RulesFromJson(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt snapshot");
+  std::map<int, core::NatRule> out;
+  for (const auto& m : d.GetObject()) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    m.value.Accept(w);
+    auto r = NatRuleFromJson(std::string(buf.GetString(), buf.GetSize()));
+    if (!r) return tl::unexpected(r.error());
+    out[std::atoi(m.name.GetString())] = *r;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes, const std::string& operations, int keep) {
+  Intent in;
+  auto st = InTransaction([&]() -> Status {
+    Stmt s(db_, "INSERT INTO snapshots (device, taken_at, run_id, rules_json) VALUES (?, ?, ?, ?)");
+    s.Bind(1, snap.device).Bind(2, snap.taken_at).Bind(3, snap.run_id).Bind(4, RulesToJson(snap.rules));
+    if (auto e = s.Done(); !e) return e;
+    const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
+    Stmt i(db_, "INSERT INTO intents (device, run_id, snapshot_id, changes, operations, started_at) VALUES (?, ?, ?, ?, ?, ?)");
+    i.Bind(1, snap.device).Bind(2, snap.run_id).Bind(3, snapshot_id).Bind(4, changes).Bind(5, operations).Bind(6, snap.taken_at);
+    if (auto e = i.Done(); !e) return e;
+    in = Intent{sqlite3_last_insert_rowid(db_), snap.device, snap.run_id, snapshot_id, changes, operations, snap.taken_at};
+    Stmt prune(db_, "DELETE FROM snapshots WHERE device = ? AND id NOT IN "
+                    "(SELECT id FROM snapshots WHERE device = ? ORDER BY id DESC LIMIT ?)");
+    prune.Bind(1, snap.device).Bind(2, snap.device).Bind(3, keep);
+    return prune.Done();
+  });
+  if (!st) return tl::unexpected(st.error());
+  return in;
+}
+
+Status SqliteStore::FinishIntent(int64_t intent_id, const std::string& outcome, const std::string& now) {
+  return InTransaction([&]() -> Status {
+    Stmt s(db_, "UPDATE intents SET finished_at = ?, outcome = ? WHERE id = ?");
+    s.Bind(1, now).Bind(2, outcome).Bind(3, intent_id);
+    return s.Done();
+  });
+}
+
+Result<std::vector<Intent>> SqliteStore::OpenIntents() {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT id, device, COALESCE(run_id, 0), snapshot_id, changes, operations, started_at FROM intents "
+              "WHERE finished_at IS NULL ORDER BY id");
+  std::vector<Intent> out;
+  while (s.Step() == SQLITE_ROW)
+    out.push_back(Intent{s.Int(0), s.Text(1), s.Int(2), s.Int(3), static_cast<int>(s.Int(4)), s.Text(5), s.Text(6)});
+  return out;
+}
+
+Result<Snapshot> SqliteStore::GetSnapshot(int64_t id) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT id, device, taken_at, COALESCE(run_id, 0), rules_json FROM snapshots WHERE id = ?");
+  s.Bind(1, id);
+  if (s.Step() != SQLITE_ROW) return MakeError(ErrorCode::kNotFound, "no snapshot " + std::to_string(id));
+  auto rules = RulesFromJson(s.Text(4));
+  if (!rules) return tl::unexpected(rules.error());
+  return Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), std::move(*rules)};
+}
+
+Result<std::vector<Snapshot>> SqliteStore::Snapshots(const std::string& device, int limit) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT id, device, taken_at, COALESCE(run_id, 0) FROM snapshots WHERE device = ? ORDER BY id DESC LIMIT ?");
+  s.Bind(1, device).Bind(2, limit);
+  std::vector<Snapshot> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), {}});
   return out;
 }
 

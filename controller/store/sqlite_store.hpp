@@ -96,6 +96,24 @@ struct DeviceStatusRow {
   std::string updated_at;
 };
 
+struct Snapshot {
+  int64_t id = 0;
+  std::string device;
+  std::string taken_at;
+  int64_t run_id = 0;
+  std::map<int, core::NatRule> rules;  // every destination rule the device held
+};
+
+struct Intent {
+  int64_t id = 0;
+  std::string device;
+  int64_t run_id = 0;
+  int64_t snapshot_id = 0;
+  int changes = 0;
+  std::string operations;
+  std::string started_at;
+};
+
 /// What a successful apply changes in the store, written in one transaction.
 struct AppliedUpdate {
   std::map<int, core::AppliedRecord> upserts;  // rule number -> what is now on the device
@@ -136,6 +154,15 @@ class SqliteStore {
   /// row. Returns the run id.
   Result<int64_t> RecordQuietPass(const Run& run, DeviceStatusRow device);
   Result<std::vector<std::string>> Operations(int64_t run_id);
+
+  /// The device as it was before a change, and the intent to change it, in one transaction,
+  /// before the device is touched. Keeps the newest `keep` snapshots per device.
+  Result<Intent> BeginIntent(const Snapshot& snapshot, int changes, const std::string& operations, int keep = 50);
+  Status FinishIntent(int64_t intent_id, const std::string& outcome, const std::string& now);
+  /// Intents without a finish: a process died while applying them.
+  Result<std::vector<Intent>> OpenIntents();
+  Result<Snapshot> GetSnapshot(int64_t id);
+  Result<std::vector<Snapshot>> Snapshots(const std::string& device, int limit);  // rules not loaded
 
   Status AddEvents(const std::vector<Event>& events);
   Result<std::vector<Event>> Events(const EventFilter& filter);

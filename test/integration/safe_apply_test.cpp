@@ -1,0 +1,68 @@
+// Snapshots and intents before every change, rollback to a snapshot, recovery of intents left
+// open by a process that died while applying.
+#include <doctest/doctest.h>
+
+#include "test/integration/harness.hpp"
+
+using namespace nc;
+using namespace nc::testing;
+
+TEST_SUITE("integration/safe_apply") {
+  TEST_CASE("every change is preceded by a stored snapshot, and rollback restores one in one commit") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    auto first = h.Pass();
+    REQUIRE_FALSE(first.error);
+    REQUIRE(first.snapshot_id > 0);
+    CHECK(h.store->GetSnapshot(first.snapshot_id)->rules.empty());  // the device before: empty
+    const auto v1 = h.DeviceRules();
+
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1",
+                                            "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
+                                            "    - {name: http, protocol: tcp, externalPort: 80}\n"));
+    auto second = h.Pass();
+    REQUIRE_FALSE(second.error);
+    auto snap = h.store->GetSnapshot(second.snapshot_id);
+    REQUIRE(snap);
+    CHECK(snap->rules == v1);
+    CHECK(h.store->OpenIntents()->empty());
+
+    h.sim->ResetStats();
+    auto rb = h.reconciler->Rollback(h.Desired(), "default/edge1", second.snapshot_id);
+    REQUIRE_FALSE(rb.error);
+    CHECK(h.DeviceRules() == v1);
+    CHECK(h.sim->Stats().commits == 1);
+    CHECK(h.sim->Stats().confirms == 1);
+    store::EventFilter f;
+    auto events = h.store->Events(f);
+    CHECK(events->front().reason == "RollbackSucceeded");
+    // The rollback itself is undoable: the state before it is a snapshot too.
+    REQUIRE(rb.snapshot_id > second.snapshot_id);
+    REQUIRE_FALSE(h.reconciler->Rollback(h.Desired(), "default/edge1", rb.snapshot_id).error);
+    CHECK(h.DeviceRules().size() == 2);
+    // A snapshot of another device is refused.
+    auto wrong = h.reconciler->Rollback(h.Desired(), "default/other", rb.snapshot_id);
+    CHECK(wrong.error);
+  }
+
+  TEST_CASE("an intent left open by a dead process is recovered by re-reading and re-planning") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
+    // A process wrote its intent, committed on the device, and died before recording anything.
+    auto in = h.store->BeginIntent(store::Snapshot{0, "default/edge1", "t0", 0, {}}, 1, "set ...\n");
+    REQUIRE(in);
+    REQUIRE_FALSE(h.Pass().error);  // (stands in for the commit the dead process made)
+    REQUIRE(h.store->OpenIntents()->size() == 1);
+    h.Restart();
+    auto devices = h.reconciler->Recover();
+    CHECK(devices == std::vector<std::string>{"default/edge1"});
+    CHECK(h.store->OpenIntents()->empty());
+    store::EventFilter f;
+    auto events = h.store->Events(f);
+    CHECK(events->front().reason == "Recovered");
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK_FALSE(r.plan.HasChanges());  // the device already held the change: nothing re-sent
+    CHECK(*h.store->IntegrityCheck() == "ok");
+  }
+}
