@@ -27,6 +27,9 @@ test: build
 run: build
 	@scripts/demo.sh $(BUILD_DIR)
 
+crash-test: build
+	@test/e2e/crash_test.sh $(BUILD_DIR)/bin 60
+
 bench: build
 	@$(BUILD_DIR)/bin/netconverge-bench --sim $(BUILD_DIR)/bin/vyos-sim
 

@@ -93,6 +93,7 @@ struct PortRule {
   NatRule rule;          // the rule as it must look on the device (description incl. tag)
   std::string display;   // "VM vm1 Port SSH": the description without the ownership tag
   bool paused = false;
+  std::string requested_sync;  // annotation netconverge.io/requested-sync of its PortForward
   ConflictPolicy on_conflict = ConflictPolicy::kAbort;
   DriftPolicy drift_policy = DriftPolicy::kEnforce;
   api::SourcePos source;

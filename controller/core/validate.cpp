@@ -331,6 +331,7 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
       rule.pinned_number = pin;
       rule.display = display;
       rule.paused = paused;
+      rule.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
       rule.on_conflict = on_conflict;
       rule.drift_policy = drift;
       rule.source = sink.PosOf(f);
