@@ -102,7 +102,7 @@ uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
                     static_cast<int64_t>(d.management), static_cast<int64_t>(d.paused), d.poll_interval_ms,
                     static_cast<int64_t>(d.commit_confirm), static_cast<int64_t>(d.commit_confirm_minutes),
                     static_cast<int64_t>(d.save_after_confirm), static_cast<int64_t>(d.rule_range.first),
-                    static_cast<int64_t>(d.rule_range.last), d.max_request_bytes})
+                    static_cast<int64_t>(d.rule_range.last), d.max_request_bytes, d.request_timeout_ms})
     x.Add(v);
   x.Add(static_cast<int64_t>(rules.size()));
   for (const auto& r : rules) {

@@ -54,6 +54,7 @@ struct Device {
   RuleRange rule_range;
   std::string tag = "netconverge";
   int64_t max_request_bytes = 1 << 20;  // VyOS default request-body-size-limit (1 MB)
+  int64_t request_timeout_ms = 0;       // 0: 30 s for reads, 600 s for writes (nginx's limit)
   std::string requested_sync;           // annotation netconverge.io/requested-sync
   api::SourcePos source;
 

@@ -188,6 +188,12 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
       sink.Add("spec.vyos.maxRequestBytes", "must be between 65536 and 268435456");
     else d.max_request_bytes = *s.max_request_bytes;
   }
+  if (!s.request_timeout.empty()) {
+    auto ms = ParseDurationMs(s.request_timeout);
+    if (!ms) sink.Add("spec.vyos.requestTimeout", ms.error().message);
+    else if (*ms < 500 || *ms > 600'000) sink.Add("spec.vyos.requestTimeout", "must be between 500ms and 10m");
+    else d.request_timeout_ms = *ms;
+  }
   d.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
   if (sink.count() > 0) return std::nullopt;
   return d;

@@ -33,6 +33,9 @@ Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core:
   o.confirm_minutes = device.commit_confirm_minutes;
   o.save_after_confirm = device.save_after_confirm;
   o.max_request_bytes = device.max_request_bytes;
+  if (device.request_timeout_ms > 0) {
+    o.read_timeout = o.write_timeout = std::chrono::milliseconds(device.request_timeout_ms);
+  }
   return std::unique_ptr<DeviceAdapter>(std::make_unique<vyos::VyosAdapter>(std::move(*client), o));
 }
 

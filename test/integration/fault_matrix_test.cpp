@@ -175,6 +175,23 @@ TEST_SUITE("integration/faults") {
     m.CheckConverges();
   }
 
+  TEST_CASE("fault: the device answers the commit after the request deadline") {
+    Matrix m({}, "  vyos: {requestTimeout: 1s}\n");
+    sim::Faults f;
+    f.slow_ms = 2500;
+    f.slow_count = 1;
+    f.slow_path = "/configure";  // the commit happens; its answer comes too late
+    m.sim->SetFaults(f);
+    m.sim->ResetStats();
+    auto r = m.Pass();
+    REQUIRE_FALSE(r.error);  // deadline exceeded, re-read: committed; verified, confirmed, saved
+    CHECK(std::find(r.operations.begin(), r.operations.end(), "  (no answer: re-reading the device)") != r.operations.end());
+    CHECK(m.sim->Stats().commits == 1);  // nothing was committed twice
+    m.CheckWhole();
+    m.CheckStore();
+    m.CheckConverges();
+  }
+
   TEST_CASE("fault: a reboot loses changes that could not be saved") {
     Matrix m;
     sim::Faults f;

@@ -66,6 +66,7 @@ struct DeviceSpec {
   std::string ownership_rule_range;
   std::string ownership_tag;
   std::optional<int64_t> max_request_bytes;  // spec.vyos.maxRequestBytes (extension, see docs)
+  std::string request_timeout;               // spec.vyos.requestTimeout (extension, see docs)
 };
 
 struct DeviceObject {

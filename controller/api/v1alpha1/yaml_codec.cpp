@@ -146,7 +146,8 @@ class Decoder {
                        {"tag", [&](auto& w, auto& q) { Str(w, q, &s->ownership_tag); }}});
           }},
          {"vyos", [&](auto& v, auto& p) {
-            Map(v, p, {{"maxRequestBytes", [&](auto& w, auto& q) { Int(w, q, &s->max_request_bytes); }}});
+            Map(v, p, {{"maxRequestBytes", [&](auto& w, auto& q) { Int(w, q, &s->max_request_bytes); }},
+                       {"requestTimeout", [&](auto& w, auto& q) { Str(w, q, &s->request_timeout); }}});
           }}});
   }
 

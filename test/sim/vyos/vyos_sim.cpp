@@ -361,7 +361,7 @@ SimReply VyosSim::Handle(const SimRequest& req) {
     std::lock_guard lk(mu_);
     ++stats_.requests;
     stats_.bytes_in += static_cast<int64_t>(req.body.size());
-    if (faults_.slow_count != 0 && path.rfind("/_sim", 0) != 0) {
+    if (faults_.slow_count != 0 && (faults_.slow_path.empty() || faults_.slow_path == path)) {
       delay = faults_.slow_ms;
       if (faults_.slow_count > 0) --faults_.slow_count;
     }
@@ -708,6 +708,7 @@ SimReply VyosSim::Control(const SimRequest& req) {
     num("fail_saves", &faults_.fail_saves);
     if (d.HasMember("after_commit") && d["after_commit"].IsString()) faults_.after_commit = d["after_commit"].GetString();
     if (d.HasMember("fail_message") && d["fail_message"].IsString()) faults_.fail_message = d["fail_message"].GetString();
+    if (d.HasMember("slow_path") && d["slow_path"].IsString()) faults_.slow_path = d["slow_path"].GetString();
     json.body = "{}";
     return json;
   }

@@ -41,7 +41,8 @@ struct Faults {
   std::string after_commit;      // "504", "500" or "drop": after a successful commit
   int after_commit_count = 0;
   int slow_ms = 0;               // delay every response by this much ...
-  int slow_count = 0;            // ... for the next N requests (-1 = all)
+  int slow_count = 0;            // ... for the next N requests (-1 = all) ...
+  std::string slow_path;         // ... to this path only ("" = any), e.g. "/configure"
   int corrupt_readback = 0;      // next N showConfig answers alter one rule's translation port ...
   int corrupt_skip = 0;          // ... after letting this many answers through unaltered
   int fail_saves = 0;            // next N saves fail (the running config stays unsaved)
