@@ -51,26 +51,21 @@ Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text) 
     const auto services = core::BuiltinServices();
     for (const auto& l : *lines) {
       if (l.path.size() < 2 || l.path[0] != "nat" || l.path[1] != "destination") continue;
+      // Lines the schema knows go through ApplySet; an era it does not know (the 1.3 leaf
+      // `inbound-interface eth0`) or a value it refuses is kept as a leaf: the importer reports
+      // what is there, it does not re-validate it.
       auto r = ResolvePath(l.path);
       std::vector<std::string> path = l.path;
       std::optional<std::string> value;
       if (r && r->value) {
         value = path.back();
         path.pop_back();
-      } else if (!r && path.size() >= 6) {
-        // An era the schema does not know (`inbound-interface eth0`): keep it as a leaf.
-        ConfigNode* n = &tree;
-        for (size_t i = 0; i + 1 < path.size(); ++i) {
-          if (i == 3) n->tag = true;
-          n = &n->children[path[i]];
-        }
-        n->leaf = true;
-        n->values.push_back(path.back());
-        continue;
       }
-      // Values are not re-validated here: the importer reports what is there.
-      auto st = ApplySet(tree, path, value, services);
-      if (!st) {
+      if (!r || !ApplySet(tree, path, value, services)) {
+        if (!r && path.size() >= 2) {
+          value = path.back();
+          path.pop_back();
+        }
         ConfigNode* n = &tree;
         for (size_t i = 0; i < path.size(); ++i) {
           if (i == 3) n->tag = true;

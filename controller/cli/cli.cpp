@@ -76,9 +76,16 @@ struct Common {
   std::string log_level = "info";
 };
 
-Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, bool auto_migrate) {
-  return store::SqliteStore::Open(path, auto_migrate ? store::SqliteStore::OpenMode::kAutoMigrate
-                                                     : store::SqliteStore::OpenMode::kRequireCurrent);
+/// Opens the store, or says why not on stderr and returns null.
+std::unique_ptr<store::SqliteStore> OpenStore(const std::string& path, bool auto_migrate,
+                                              store::SqliteStore::OpenMode mode = store::SqliteStore::OpenMode::kRequireCurrent) {
+  if (auto_migrate) mode = store::SqliteStore::OpenMode::kAutoMigrate;
+  auto st = store::SqliteStore::Open(path, mode);
+  if (!st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    return nullptr;
+  }
+  return std::move(*st);
 }
 
 // Read commands never create a store.
@@ -163,13 +170,10 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   auto desired = LoadStrict(c.manifests, services);
   if (!desired) return 1;
   auto st = OpenStore(c.store, auto_migrate);
-  if (!st) {
-    std::cerr << "netconverge: " << st.error().message << "\n";
-    return 1;
-  }
+  if (!st) return 1;
   runtime::SystemClock clock;
   reconcilers::DefaultAdapterFactory factory;
-  reconcilers::DeviceReconciler rec(**st, factory, clock, log, services);
+  reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   auto keys = SelectDevices(*desired, c.device);
   if (keys.empty()) {
     std::cerr << "netconverge: no device " << (c.device.empty() ? "declared" : "'" + c.device + "'") << " in " << c.manifests << "\n";
@@ -246,13 +250,10 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
 
 int CmdStatus(const Common& c) {
   if (!StoreExists(c.store)) return 1;
-  auto st = store::SqliteStore::Open(c.store, store::SqliteStore::OpenMode::kRequireCurrent);
-  if (!st) {
-    std::cerr << "netconverge: " << st.error().message << "\n";
-    return 1;
-  }
-  auto devices = (*st)->DeviceStatuses();
-  auto ports = (*st)->PortStatuses("");
+  auto st = OpenStore(c.store, false, store::SqliteStore::OpenMode::kRequireCurrent);
+  if (!st) return 1;
+  auto devices = st->DeviceStatuses();
+  auto ports = st->PortStatuses("");
   if (!devices || !ports) {
     std::cerr << "netconverge: cannot read status\n";
     return 1;
@@ -327,11 +328,8 @@ int CmdStatus(const Common& c) {
 
 int CmdEvents(const Common& c, const std::string& since, int limit) {
   if (!StoreExists(c.store)) return 1;
-  auto st = store::SqliteStore::Open(c.store, store::SqliteStore::OpenMode::kRequireCurrent);
-  if (!st) {
-    std::cerr << "netconverge: " << st.error().message << "\n";
-    return 1;
-  }
+  auto st = OpenStore(c.store, false, store::SqliteStore::OpenMode::kRequireCurrent);
+  if (!st) return 1;
   store::EventFilter f;
   f.limit = limit;
   if (!c.device.empty()) f.device = c.device.find('/') == std::string::npos ? "default/" + c.device : c.device;
@@ -343,7 +341,7 @@ int CmdEvents(const Common& c, const std::string& since, int limit) {
     }
     f.since = runtime::FormatUtc(std::chrono::system_clock::now() - std::chrono::milliseconds(*ms));
   }
-  auto events = (*st)->Events(f);
+  auto events = st->Events(f);
   if (!events) {
     std::cerr << "netconverge: " << events.error().message << "\n";
     return 1;
@@ -376,12 +374,9 @@ int CmdEvents(const Common& c, const std::string& since, int limit) {
 }
 
 int CmdDb(const std::string& store_path, const std::string& action, int target) {
-  auto st = store::SqliteStore::Open(store_path, store::SqliteStore::OpenMode::kNoMigrate);
-  if (!st) {
-    std::cerr << "netconverge: " << st.error().message << "\n";
-    return 1;
-  }
-  auto& s = **st;
+  auto st = OpenStore(store_path, false, store::SqliteStore::OpenMode::kNoMigrate);
+  if (!st) return 1;
+  auto& s = *st;
   if (action == "current") {
     std::cout << s.SchemaVersion() << "\n";
     return 0;
@@ -415,12 +410,9 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
   }
   if (!StoreExists(c.store)) return 1;
   auto st = OpenStore(c.store, false);
-  if (!st) {
-    std::cerr << "netconverge: " << st.error().message << "\n";
-    return 1;
-  }
+  if (!st) return 1;
   if (list) {
-    auto snaps = (*st)->Snapshots(keys[0], 50);
+    auto snaps = st->Snapshots(keys[0], 50);
     if (!snaps) return 1;
     std::vector<std::vector<std::string>> rows{{"SNAPSHOT", "TAKEN", "RUN"}};
     for (const auto& s : *snaps) rows.push_back({std::to_string(s.id), s.taken_at, std::to_string(s.run_id)});
@@ -430,7 +422,7 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
   auto log = MakeLogger(c.log_level);
   runtime::SystemClock clock;
   reconcilers::DefaultAdapterFactory factory;
-  reconcilers::DeviceReconciler rec(**st, factory, clock, log, services);
+  reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   auto r = rec.Rollback(*desired, keys[0], snapshot);
   PrintReport(r);
   if (!r.error && r.snapshot_id)
@@ -503,15 +495,12 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto st = OpenStore(c.store, auto_migrate);
-  if (!st) {
-    log->error("store: {}", st.error().message);
-    return 1;
-  }
+  if (!st) return 1;
   auto services = source::LoadServices();
   source::DirectorySource source(c.manifests, services);
   runtime::SystemClock clock;
   reconcilers::DefaultAdapterFactory factory;
-  reconcilers::DeviceReconciler rec(**st, factory, clock, log, services);
+  reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   runtime::WorkQueue queue(clock);
   std::mutex trig_mu;
   std::map<std::string, std::string> triggers;

@@ -233,31 +233,13 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   ApplyOutcome outcome;
   phase = ThreadCpuMicros();
   if (r.plan.HasChanges() || (*adapter)->PendingWork()) {
-    // The snapshot and the intent are on disk before the device is touched.
-    std::optional<store::Intent> intent;
-    if (r.plan.HasChanges()) {
-      std::string ops;
-      for (const auto& op : (*adapter)->Render(r.plan)) (ops += op) += '\n';
-      auto in = store_.BeginIntent(store::Snapshot{0, key, started, r.run_id, observed->nat_rules},
-                                   static_cast<int>(r.plan.changes.size()), ops);
-      if (!in) {
-        r.error = in.error();
-        Finish(r, device, trigger, started, t0, events, mode);
-        return r;
-      }
-      intent = *in;
-      r.snapshot_id = in->snapshot_id;
+    auto applied = ApplyWithIntent(**adapter, key, r.plan, *observed, started, r);
+    if (!applied) {
+      r.error = applied.error();
+      Finish(r, device, trigger, started, t0, events, mode);
+      return r;
     }
-    outcome = (*adapter)->Apply(r.plan, *observed);
-    r.wrote = !outcome.operations.empty();
-    r.operations = outcome.operations;
-    r.commits = outcome.commits;
-    if (intent)
-      (void)store_.FinishIntent(intent->id,
-                                !outcome.error ? "Success"
-                                : outcome.rolled_back ? "RolledBack"
-                                : outcome.ambiguous ? "Ambiguous" : "Failed",
-                                clock_.UtcIso());
+    outcome = std::move(*applied);
   }
   r.apply_cpu_us = ThreadCpuMicros() - phase;
   std::set<int> changed;
@@ -323,6 +305,33 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   }
   Finish(r, device, trigger, started, t0, events, mode);
   return r;
+}
+
+Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(DeviceAdapter& adapter, const std::string& key,
+                                                       const core::Plan& plan, const ObservedState& observed,
+                                                       const std::string& started, DeviceResult& r) {
+  // The snapshot and the intent are on disk before the device is touched.
+  std::optional<store::Intent> intent;
+  if (plan.HasChanges()) {
+    std::string ops;
+    for (const auto& op : adapter.Render(plan)) (ops += op) += '\n';
+    auto in = store_.BeginIntent(store::Snapshot{0, key, started, r.run_id, observed.nat_rules},
+                                 static_cast<int>(plan.changes.size()), ops);
+    if (!in) return tl::unexpected(in.error());
+    intent = *in;
+    r.snapshot_id = in->snapshot_id;
+  }
+  ApplyOutcome outcome = adapter.Apply(plan, observed);
+  r.wrote = !outcome.operations.empty();
+  r.operations = outcome.operations;
+  r.commits = outcome.commits;
+  if (intent)
+    (void)store_.FinishIntent(intent->id,
+                              !outcome.error ? "Success"
+                              : outcome.rolled_back ? "RolledBack"
+                              : outcome.ambiguous ? "Ambiguous" : "Failed",
+                              clock_.UtcIso());
+  return outcome;
 }
 
 std::vector<std::string> DeviceReconciler::Recover() {
@@ -395,21 +404,12 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
   }
   if (auto run = store_.BeginRun(key, "rollback", started)) r.run_id = *run;
   if (r.plan.HasChanges()) {
-    std::string ops;
-    for (const auto& op : (*adapter)->Render(r.plan)) (ops += op) += '\n';
-    auto in = store_.BeginIntent(store::Snapshot{0, key, started, r.run_id, observed->nat_rules},
-                                 static_cast<int>(r.plan.changes.size()), ops);
-    if (!in) {
-      r.error = in.error();
+    auto applied = ApplyWithIntent(**adapter, key, r.plan, *observed, started, r);
+    if (!applied) {
+      r.error = applied.error();
       return r;
     }
-    r.snapshot_id = in->snapshot_id;
-    auto outcome = (*adapter)->Apply(r.plan, *observed);
-    r.wrote = !outcome.operations.empty();
-    r.operations = outcome.operations;
-    r.commits = outcome.commits;
-    (void)store_.FinishIntent(in->id, outcome.error ? "Failed" : "Success", clock_.UtcIso());
-    if (outcome.error) r.error = outcome.error;
+    if (applied->error) r.error = applied->error;
   }
   ReportChanges(r.plan, r.report);
   std::vector<store::Event> events;
@@ -528,13 +528,16 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
                       : (r.plan.HasChanges() && !r.wrote ? std::to_string(r.plan.changes.size()) + " change(s) pending" : "");
   d.transport = "https-api";
   d.last_observed_at = started;
-  auto prev_dev = store_.DeviceStatuses();
-  if (prev_dev)
-    for (const auto& pd : *prev_dev)
+  if (cache && (*cache)->device_row) {
+    d.last_applied_at = (*cache)->device_row->last_applied_at;
+    d.platform_version = (*cache)->device_row->platform_version;
+  } else if (auto rows = store_.DeviceStatuses()) {
+    for (const auto& pd : *rows)
       if (pd.device == r.device) {
         d.last_applied_at = pd.last_applied_at;
         d.platform_version = pd.platform_version;
       }
+  }
   if (r.wrote && !r.error) d.last_applied_at = now;
   int managed = 0;
   for (const auto& p : r.plan.ports)

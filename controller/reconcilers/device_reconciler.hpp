@@ -97,6 +97,10 @@ class DeviceReconciler {
   };
 
   Result<DeviceAdapter*> AdapterFor(const core::Device& device);
+  /// Snapshot + intent in the store, then the apply, then the intent's outcome. Fills the
+  /// result's snapshot id, operations and commits. Errors only from the store (device untouched).
+  Result<ApplyOutcome> ApplyWithIntent(DeviceAdapter& adapter, const std::string& key, const core::Plan& plan,
+                                       const ObservedState& observed, const std::string& started, DeviceResult& r);
   Result<DeviceCache*> CacheFor(const std::string& device);
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
               std::chrono::steady_clock::time_point t0, const std::vector<store::Event>& events, Mode mode);

@@ -17,14 +17,6 @@ const std::string kOld = "    - {name: ssh, protocol: tcp, externalPort: 2201, i
 const std::string kNew = "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
                          "    - {name: https, protocol: tcp, externalPort: 443}\n";
 
-int Events(store::SqliteStore& s, const std::string& reason) {
-  store::EventFilter f;
-  f.limit = 1000;
-  auto ev = s.Events(f);
-  int n = 0;
-  for (const auto& e : *ev) n += e.reason == reason;
-  return n;
-}
 
 struct Matrix : SimHarness {
   std::map<int, core::NatRule> old_rules;
@@ -106,7 +98,7 @@ TEST_SUITE("integration/faults") {
     REQUIRE(r.error);
     CHECK(r.error->message.find("injected") != std::string::npos);
     CHECK(m.DeviceRules() == m.old_rules);
-    CHECK(Events(*m.store, "ApplyFailed") == 1);
+    CHECK(CountEvents(*m.store, "ApplyFailed") == 1);
     m.CheckStore();
     m.CheckConverges();
   }
@@ -154,7 +146,7 @@ TEST_SUITE("integration/faults") {
     m.CheckWhole();  // new, unconfirmed
     for (int i = 0; i < 300 && m.sim->ConfirmPending(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     CHECK(m.DeviceRules() == m.old_rules);  // the device's timer reverted it
-    CHECK(Events(*m.store, "ApplyFailed") == 1);
+    CHECK(CountEvents(*m.store, "ApplyFailed") == 1);
     m.CheckStore();
     m.CheckConverges();
   }
@@ -170,7 +162,7 @@ TEST_SUITE("integration/faults") {
     CHECK(r.error->message.find("verification failed") != std::string::npos);
     CHECK(m.DeviceRules() == m.old_rules);  // rolled back with the inverse plan
     CHECK_FALSE(m.sim->ConfirmPending());
-    CHECK(Events(*m.store, "RollbackSucceeded") == 1);
+    CHECK(CountEvents(*m.store, "RollbackSucceeded") == 1);
     m.CheckStore();
     m.CheckConverges();
   }

@@ -108,6 +108,16 @@ struct SimHarness {
   }
 };
 
+/// How many stored events have this reason.
+inline int CountEvents(store::SqliteStore& s, const std::string& reason) {
+  store::EventFilter f;
+  f.limit = 1000;
+  auto events = s.Events(f);
+  int n = 0;
+  for (const auto& e : *events) n += e.reason == reason;
+  return n;
+}
+
 /// A PortForward manifest with the given ports block (YAML list items, indented 4).
 inline std::string PortForwardYaml(const std::string& name, const std::string& vm, const std::string& ports,
                                    const std::string& extra = "", const std::string& address = "192.168.10.11") {

@@ -32,14 +32,6 @@ std::string StateOf(store::SqliteStore& s, const std::string& resource, const st
   return "";
 }
 
-int Events(store::SqliteStore& s, const std::string& reason) {
-  store::EventFilter f;
-  f.limit = 1000;
-  auto ev = s.Events(f);
-  int n = 0;
-  for (const auto& e : *ev) n += e.reason == reason;
-  return n;
-}
 
 struct PolicyHarness : SimHarness {
   core::NatRule rule200;
@@ -67,9 +59,9 @@ TEST_SUITE("integration/policies") {
     CHECK(StateOf(*h.store, "default/mail", "smtp") == "Conflict");
     CHECK(StateOf(*h.store, "default/mail", "ssh") == "Pending");  // whole resource held back
     CHECK(h.Web2Applied());
-    CHECK(Events(*h.store, "ConflictDetected") == 1);
+    CHECK(CountEvents(*h.store, "ConflictDetected") == 1);
     h.Pass();
-    CHECK(Events(*h.store, "ConflictDetected") == 1);  // a standing condition is recorded once
+    CHECK(CountEvents(*h.store, "ConflictDetected") == 1);  // a standing condition is recorded once
   }
 
   TEST_CASE("onConflict Skip: the colliding port is skipped, the others applied") {
@@ -108,7 +100,7 @@ TEST_SUITE("integration/policies") {
     CHECK(rules.at(100).description == "VM mail Port SMTP [netconverge]");
     CHECK(rules.at(100).translation_address == "192.168.10.11");
     CHECK(h.store->Allocations("default/edge1")->at({"default/mail", "smtp"}) == 100);
-    CHECK(Events(*h.store, "Adopted") == 1);
+    CHECK(CountEvents(*h.store, "Adopted") == 1);
     // Removing the resource now deletes the adopted rule: it is ours.
     h.Remove("mail.yaml");
     REQUIRE_FALSE(h.Pass().error);
@@ -128,7 +120,7 @@ TEST_SUITE("integration/policies") {
     CHECK(StateOf(*h.store, "default/mail", "ssh") == "Drifted");
     REQUIRE_FALSE(h.Poll().error);
     REQUIRE_FALSE(h.Poll().error);
-    CHECK(Events(*h.store, "DriftDetected") == 1);
+    CHECK(CountEvents(*h.store, "DriftDetected") == 1);
     auto dev = h.store->DeviceStatuses();
     CHECK(dev->at(0).drifted == 1);
   }
@@ -142,7 +134,7 @@ TEST_SUITE("integration/policies") {
     CHECK(r.plan.changes.size() == 2);
     CHECK(h.sim->Stats().configure == 0);
     CHECK(StateOf(*h.store, "default/mail", "ssh") == "Pending");
-    CHECK(Events(*h.store, "ObserveOnly") == 1);
+    CHECK(CountEvents(*h.store, "ObserveOnly") == 1);
 
     h.WriteDevice("  management: CreateUpdate\n");
     REQUIRE_FALSE(h.Pass().error);
@@ -151,7 +143,7 @@ TEST_SUITE("integration/policies") {
     auto del = h.Pass();
     REQUIRE_FALSE(del.error);
     CHECK(h.DeviceRules().size() == 4);  // withheld
-    CHECK(Events(*h.store, "DeleteWithheld") == 1);
+    CHECK(CountEvents(*h.store, "DeleteWithheld") == 1);
     h.WriteDevice("  management: Full\n");
     REQUIRE_FALSE(h.Pass().error);
     CHECK(h.DeviceRules().size() == 3);

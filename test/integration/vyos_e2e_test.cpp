@@ -15,14 +15,6 @@ const std::string kWebPorts =
     "    - {name: http, protocol: tcp, externalPort: 80}\n"
     "    - {name: https, protocol: tcp, externalPort: 443}\n";
 
-int CountEvents(store::SqliteStore& s, const std::string& reason) {
-  store::EventFilter f;
-  f.limit = 1000;
-  int n = 0;
-  auto events = s.Events(f);
-  for (const auto& e : *events) n += e.reason == reason;
-  return n;
-}
 
 }  // namespace
 

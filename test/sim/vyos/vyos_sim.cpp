@@ -9,6 +9,7 @@
 
 #include "adapters/vyos/schema.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
+#include "controller/source/directory_source.hpp"
 
 namespace nc::sim {
 
@@ -273,15 +274,7 @@ std::string StatsJson(const SimStats& s, bool pending) {
 
 }  // namespace
 
-VyosSim::VyosSim(Options options) : options_(std::move(options)), services_(core::BuiltinServices()) {
-  std::ifstream f("/etc/services");
-  if (f) {
-    std::stringstream ss;
-    ss << f.rdbuf();
-    auto sys = core::ParseServices(ss.str());
-    services_.tcp.insert(sys.tcp.begin(), sys.tcp.end());
-    services_.udp.insert(sys.udp.begin(), sys.udp.end());
-  }
+VyosSim::VyosSim(Options options) : options_(std::move(options)), services_(source::LoadServices()) {
   // A factory-fresh box: the API enabled with our keys, nothing else.
   ConfigNode& keys = running_.children["service"].children["https"].children["api"].children["keys"].children["id"];
   keys.tag = true;
