@@ -88,10 +88,7 @@ struct Hasher {
   void Add(int64_t v) { Mix(static_cast<uint64_t>(v)); }
 };
 
-}  // namespace
-
-uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
-  Hasher x;
+void AddDevice(Hasher& x, const Device& d) {
   for (std::string_view s : {std::string_view(d.ns), std::string_view(d.name), std::string_view(d.address),
                              std::string_view(d.transport_primary), std::string_view(d.transport_fallback),
                              std::string_view(d.credentials_file), std::string_view(d.credentials_secret),
@@ -102,8 +99,17 @@ uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
                     static_cast<int64_t>(d.management), static_cast<int64_t>(d.paused), d.poll_interval_ms,
                     static_cast<int64_t>(d.commit_confirm), static_cast<int64_t>(d.commit_confirm_minutes),
                     static_cast<int64_t>(d.save_after_confirm), static_cast<int64_t>(d.rule_range.first),
-                    static_cast<int64_t>(d.rule_range.last), d.max_request_bytes, d.request_timeout_ms})
+                    static_cast<int64_t>(d.rule_range.last), d.max_request_bytes, d.request_timeout_ms,
+                    static_cast<int64_t>(d.ssh_accept_new)})
     x.Add(v);
+  x.Add(d.ssh_known_hosts);
+}
+
+}  // namespace
+
+uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
+  Hasher x;
+  AddDevice(x, d);
   x.Add(static_cast<int64_t>(rules.size()));
   for (const auto& r : rules) {
     for (std::string_view s : {std::string_view(r.resource), std::string_view(r.port), std::string_view(r.display),
@@ -118,6 +124,43 @@ uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
     x.Add(r.pinned_number ? *r.pinned_number : -1);
   }
   return x.h;
+}
+
+uint64_t Fingerprint(const Device& d, std::span<const VlanRule> vlans) {
+  Hasher x;
+  AddDevice(x, d);
+  x.Add(static_cast<int64_t>(vlans.size()));
+  for (const auto& v : vlans) {
+    for (std::string_view s : {std::string_view(v.resource), std::string_view(v.name), std::string_view(v.parent),
+                               std::string_view(v.iface.description), std::string_view(v.iface.bridge_domain)})
+      x.Add(s);
+    for (const auto& u : v.iface.unmanaged) x.Add(u);
+    x.Add(int64_t{v.iface.vlan});
+    x.Add(static_cast<int64_t>(v.iface.l2_service) | (static_cast<int64_t>(v.iface.admin_enabled) << 1) |
+          (static_cast<int64_t>(v.paused) << 2) | (static_cast<int64_t>(v.on_conflict) << 3) |
+          (static_cast<int64_t>(v.drift_policy) << 6));
+  }
+  return x.h;
+}
+
+std::span<const VlanRule> DesiredState::VlansFor(const std::string& device_key) const {
+  auto lo = std::lower_bound(vlans.begin(), vlans.end(), device_key,
+                             [](const VlanRule& r, const std::string& k) { return r.device < k; });
+  auto hi = std::upper_bound(lo, vlans.end(), device_key,
+                             [](const std::string& k, const VlanRule& r) { return k < r.device; });
+  return {lo, hi};
+}
+
+std::string DescribeDifference(const SubInterface& from, const SubInterface& to) {
+  std::string out;
+  auto onoff = [](bool b) { return std::string(b ? "enabled" : "disabled"); };
+  AddDiff(out, "vlan-id", from.vlan ? std::to_string(from.vlan) : "", to.vlan ? std::to_string(to.vlan) : "");
+  AddDiff(out, "l2-service", onoff(from.l2_service), onoff(to.l2_service));
+  AddDiff(out, "admin-state", onoff(from.admin_enabled), onoff(to.admin_enabled));
+  AddDiff(out, "description", from.description, to.description);
+  AddDiff(out, "bridge-domain", from.bridge_domain, to.bridge_domain);
+  AddDiff(out, "other leaves", Join(from.unmanaged), Join(to.unmanaged));
+  return out;
 }
 
 std::string TaggedDescription(const std::string& text, const std::string& tag) {

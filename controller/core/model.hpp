@@ -56,10 +56,67 @@ struct Device {
   int64_t max_request_bytes = 1 << 20;  // VyOS default request-body-size-limit (1 MB)
   int64_t request_timeout_ms = 0;       // 0: 30 s for reads, 600 s for writes (nginx's limit)
   std::string requested_sync;           // annotation netconverge.io/requested-sync
+  std::string ssh_known_hosts;          // known_hosts file (resolved; empty: ~/.ssh/known_hosts)
+  bool ssh_accept_new = false;          // hostKeyPolicy accept-new (default strict)
   api::SourcePos source;
 
   std::string Key() const { return ns + "/" + name; }
+  bool IsSwitch() const { return platform != Platform::kVyos; }
   bool operator==(const Device&) const = default;
+};
+
+/// One switch sub-interface as netconverge manages it (DNOS `interfaces <parent>.<n>` and its
+/// bridge-domain membership). Defaults are the device's: a sub-interface is admin-enabled and
+/// not an L2 service unless configured. Leaves netconverge does not manage are kept flattened
+/// in `unmanaged` ("ipv4-address 10.0.0.1/24") so that a foreign addition shows as a difference.
+struct SubInterface {
+  int vlan = 0;
+  bool l2_service = false;
+  bool admin_enabled = true;
+  std::string description;
+  std::string bridge_domain;   // the bridge-domain instance it is a member of ("" = none)
+  std::vector<std::string> unmanaged;
+  auto operator<=>(const SubInterface&) const = default;
+};
+
+/// "vlan-id: 251 -> 252; bridge-domain: 'BD-1' -> 'BD-2'".
+std::string DescribeDifference(const SubInterface& from, const SubInterface& to);
+
+/// An L2 bridge-domain instance. Owned by netconverge when its description carries the tag.
+struct BridgeDomain {
+  std::string description;
+  std::vector<std::string> members;  // sorted interface names
+  auto operator<=>(const BridgeDomain&) const = default;
+};
+
+/// What a switch runs, as far as netconverge reads it.
+struct SwitchState {
+  std::map<std::string, SubInterface> interfaces;    // sub-interfaces only, by full name
+  std::map<std::string, BridgeDomain> bridge_domains;
+  std::vector<std::string> ports;                     // parent (physical / bundle) interfaces
+  auto operator<=>(const SwitchState&) const = default;
+};
+
+/// One declared VlanInterface: one sub-interface the controller wants on a switch.
+struct VlanRule {
+  std::string device;     // ns/name of the Device
+  std::string resource;   // ns/name of the VlanInterface
+  std::string name;       // sub-interface, "ge100-0/0/31.251"
+  std::string parent;     // "ge100-0/0/31"
+  SubInterface iface;     // as it must look on the device (description incl. tag)
+  bool paused = false;
+  std::string requested_sync;
+  ConflictPolicy on_conflict = ConflictPolicy::kAbort;
+  DriftPolicy drift_policy = DriftPolicy::kEnforce;
+  api::SourcePos source;
+  bool operator==(const VlanRule&) const = default;
+};
+
+/// What the controller last applied for a sub-interface (from the store).
+struct AppliedInterface {
+  std::string resource;
+  SubInterface iface;
+  bool operator==(const AppliedInterface&) const = default;
 };
 
 /// One VyOS `nat destination rule N` as netconverge manages it. Empty string = leaf absent.
@@ -113,6 +170,7 @@ struct PortKey {
 struct DesiredState {
   std::map<std::string, Device> devices;  // by ns/name
   std::vector<PortRule> rules;            // sorted by device, resource, port
+  std::vector<VlanRule> vlans;            // sorted by device, resource
   /// Devices (ns/name) for which deletions must be held back, with the reason (e.g. a
   /// manifest that does not parse and has no earlier good content).
   std::map<std::string, std::string> held_deletes;
@@ -124,9 +182,11 @@ struct DesiredState {
 
   /// The rules of one device (a view into `rules`, which is sorted by device first).
   std::span<const PortRule> RulesFor(const std::string& device_key) const;
+  /// The VLAN interfaces of one device (a view into `vlans`).
+  std::span<const VlanRule> VlansFor(const std::string& device_key) const;
   /// Content equality (the generation is not content).
   bool operator==(const DesiredState& o) const {
-    return devices == o.devices && rules == o.rules && held_deletes == o.held_deletes &&
+    return devices == o.devices && rules == o.rules && vlans == o.vlans && held_deletes == o.held_deletes &&
            held_deletes_all == o.held_deletes_all;
   }
 };
@@ -142,6 +202,7 @@ struct AppliedRecord {
 /// A fingerprint of everything a device's plan depends on from the desired side (the device's
 /// spec and its rules). Equal fingerprints mean equal inputs, with overwhelming probability.
 uint64_t Fingerprint(const Device& device, std::span<const PortRule> rules);
+uint64_t Fingerprint(const Device& device, std::span<const VlanRule> vlans);
 
 /// The description written to the device: "<text> [<tag>]".
 std::string TaggedDescription(const std::string& text, const std::string& tag);

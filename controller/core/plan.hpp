@@ -56,13 +56,39 @@ struct PlanNotice {
   bool operator==(const PlanNotice&) const = default;
 };
 
+/// A change to one switch sub-interface (with its bridge-domain membership).
+struct InterfaceChange {
+  ChangeKind kind = ChangeKind::kAdd;
+  std::string name;      // "ge100-0/0/31.251"
+  std::string resource;  // owner (empty for a foreign one being replaced)
+  std::optional<SubInterface> before;
+  std::optional<SubInterface> after;
+  std::string reason;
+  bool drift = false;
+  bool operator==(const InterfaceChange&) const = default;
+};
+
+/// A bridge-domain instance created (first member) or removed (no member left; only if ours).
+struct BridgeDomainChange {
+  ChangeKind kind = ChangeKind::kAdd;  // kAdd or kDelete
+  std::string name;
+  std::string description;             // written on creation: carries the ownership tag
+  std::string reason;
+  bool operator==(const BridgeDomainChange&) const = default;
+};
+
 struct Plan {
   std::vector<RuleChange> changes;           // ascending rule number
   std::vector<PortStatus> ports;             // one per declared port
   std::vector<PlanNotice> notices;
   std::map<PortKey, int> adopted;            // allocations to persist for adopted rules
   std::vector<int> released;                 // numbers whose ownership ends without a delete
-  bool HasChanges() const { return !changes.empty(); }
+  // Switches: sub-interfaces (by name) and bridge domains.
+  std::vector<InterfaceChange> interfaces;
+  std::vector<BridgeDomainChange> bridge_domains;
+  std::vector<std::string> released_interfaces;  // records to drop: gone from the device already
+  bool HasChanges() const { return !changes.empty() || !interfaces.empty() || !bridge_domains.empty(); }
+  size_t ChangeCount() const { return changes.size() + interfaces.size() + bridge_domains.size(); }
   bool operator==(const Plan&) const = default;
 };
 
@@ -83,6 +109,25 @@ Plan ComputePlan(const PlanInput& in);
 
 /// The rules a device should hold after `plan` succeeds, starting from `observed`.
 std::map<int, NatRule> ExpectedAfter(const std::map<int, NatRule>& observed, const Plan& plan);
+
+struct SwitchPlanInput {
+  const Device& device;
+  std::span<const VlanRule> vlans;                           // desired sub-interfaces of this device
+  const SwitchState& observed;
+  const std::map<std::string, AppliedInterface>& last_applied;  // by sub-interface name
+  std::string held_deletes;                                  // non-empty: no deletions, and why
+};
+
+/// The switch counterpart of ComputePlan: the same classification (spec change, drift,
+/// conflict, deletion of owned objects), per sub-interface, plus bridge domains created when
+/// first referenced and removed when no member remains (only those carrying the ownership tag).
+Plan ComputeSwitchPlan(const SwitchPlanInput& in);
+
+/// The switch after `plan` succeeds, starting from `observed` (bridge-domain members included).
+SwitchState ExpectedAfter(const SwitchState& observed, const Plan& plan);
+
+/// "Interface ge100-0/0/31.251 VLAN 251".
+std::string InterfaceDisplay(const std::string& name, int vlan);
 
 /// Whether rule number `n` on the device belongs to the controller.
 bool IsOwned(int n, const NatRule* observed, const Device& device,

@@ -108,6 +108,10 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   d.name = obj.meta.name;
   d.source = obj.pos;
   if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
+  if (!s.ssh_known_hosts.empty()) d.ssh_known_hosts = ResolveRelative(obj.pos.file, s.ssh_known_hosts);
+  if (s.ssh_host_key_policy == "accept-new") d.ssh_accept_new = true;
+  else if (!s.ssh_host_key_policy.empty() && s.ssh_host_key_policy != "strict")
+    sink.Add("spec.ssh.hostKeyPolicy", "'" + s.ssh_host_key_policy + "' is not one of strict, accept-new");
 
   if (s.platform == "vyos") {
     d.platform = Platform::kVyos;
@@ -448,6 +452,99 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     if (!pf_ok[i]) continue;
     for (auto& r : rules_by_pf[i]) result.desired.rules.push_back(std::move(r));
   }
+  // VlanInterfaces: per-object checks, then claims on the same sub-interface or the same VLAN
+  // on the same parent port.
+  struct VlanClaim {
+    size_t index;
+    std::string device, name, parent;
+    int vlan;
+  };
+  std::vector<std::optional<VlanRule>> vlan_rules(manifests.vlan_interfaces.size());
+  std::vector<VlanClaim> vlan_claims;
+  std::set<std::string> vlan_keys_seen;
+  for (size_t i = 0; i < manifests.vlan_interfaces.size(); ++i) {
+    const auto& obj = manifests.vlan_interfaces[i];
+    const auto& s = obj.spec;
+    ProblemSink sink(problems, "VlanInterface", obj.meta.Key(), obj.pos, obj.fields);
+    if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
+    if (!vlan_keys_seen.insert(obj.meta.Key()).second)
+      sink.Add("metadata.name", "a VlanInterface with this name is declared more than once");
+    const std::string device_key = obj.meta.ns + "/" + s.device_ref;
+    const Device* device = nullptr;
+    if (s.device_ref.empty()) {
+      sink.Add("spec.deviceRef", "is required");
+    } else if (!device_objects.count(device_key)) {
+      sink.Add("spec.deviceRef", "no Device '" + s.device_ref + "' in namespace '" + obj.meta.ns + "'");
+    } else if (auto it = result.desired.devices.find(device_key); it != result.desired.devices.end()) {
+      device = &it->second;
+      if (!device->IsSwitch()) sink.Add("spec.deviceRef", "Device '" + s.device_ref + "' is not a switch (platform dnos)");
+    }
+    const int platform = static_cast<int>(device ? device->platform : Platform::kDnos);
+    if (s.interface.empty()) sink.Add("spec.interface", "is required (the parent port, e.g. ge100-0/0/31)");
+    else if (auto st = CheckSwitchPortName(platform, s.interface); !st) sink.Add("spec.interface", st.error().message);
+    if (!s.vlan) sink.Add("spec.vlan", "is required (1-4094)");
+    else if (*s.vlan < 1 || *s.vlan > 4094) sink.Add("spec.vlan", std::to_string(*s.vlan) + " is not a VLAN id (1-4094)");
+    if (s.subinterface && (*s.subinterface < 1 || *s.subinterface > 65535))
+      sink.Add("spec.subinterface", std::to_string(*s.subinterface) + " is not a sub-interface number (1-65535)");
+    const bool l2 = s.l2_service.value_or(true);
+    if (!s.bridge_domain.empty()) {
+      if (auto st = CheckBridgeDomainName(s.bridge_domain); !st) sink.Add("spec.bridgeDomain", st.error().message);
+      else if (!l2) sink.Add("spec.bridgeDomain", "a bridge-domain member must be an L2 service (l2Service: true)");
+    }
+    bool admin = true;
+    if (s.admin_state == "disabled") admin = false;
+    else if (!s.admin_state.empty() && s.admin_state != "enabled")
+      sink.Add("spec.adminState", "'" + s.admin_state + "' is not one of enabled, disabled");
+    const std::string tag = device ? device->tag : "netconverge";
+    const size_t desc_max = kVyosDescriptionMax - tag.size() - 3;
+    if (!s.description.empty())
+      if (auto st = CheckSwitchDescription(s.description, desc_max); !st) sink.Add("spec.description", st.error().message);
+    ConflictPolicy on_conflict = ParseConflict(sink, s.on_conflict);
+    DriftPolicy drift = ParseDrift(sink, s.drift_policy);
+    if (!s.deletion_policy.empty() && s.deletion_policy != "Delete" && s.deletion_policy != "Orphan")
+      sink.Add("spec.deletionPolicy", "'" + s.deletion_policy + "' is not one of Delete, Orphan");
+    if (sink.count() > 0) continue;
+    VlanRule v;
+    v.device = device_key;
+    v.resource = obj.meta.Key();
+    v.parent = s.interface;
+    v.name = s.interface + "." + std::to_string(s.subinterface.value_or(*s.vlan));
+    v.iface.vlan = static_cast<int>(*s.vlan);
+    v.iface.l2_service = l2;
+    v.iface.admin_enabled = admin;
+    v.iface.bridge_domain = s.bridge_domain;
+    v.iface.description = TaggedDescription(s.description.empty() ? "VlanInterface " + obj.meta.Key() : s.description, tag);
+    v.paused = IsTrue(obj.meta.annotations, kPausedAnnotation);
+    v.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
+    v.on_conflict = on_conflict;
+    v.drift_policy = drift;
+    v.source = obj.pos;
+    vlan_claims.push_back({i, device_key, v.name, v.parent, v.iface.vlan});
+    vlan_rules[i] = std::move(v);
+  }
+  for (size_t a = 0; a < vlan_claims.size(); ++a) {
+    for (size_t b = a + 1; b < vlan_claims.size(); ++b) {
+      const auto& x = vlan_claims[a];
+      const auto& y = vlan_claims[b];
+      if (x.device != y.device) continue;
+      std::string why;
+      if (x.name == y.name) why = "claims sub-interface " + x.name;
+      else if (x.parent == y.parent && x.vlan == y.vlan) why = "claims VLAN " + std::to_string(x.vlan) + " on " + x.parent;
+      if (why.empty()) continue;
+      for (auto [me, other] : {std::pair{&x, &y}, std::pair{&y, &x}}) {
+        const auto& obj = manifests.vlan_interfaces[me->index];
+        ProblemSink sink(problems, "VlanInterface", obj.meta.Key(), obj.pos, obj.fields);
+        sink.Add("spec.vlan", why + ", as does VlanInterface " + manifests.vlan_interfaces[other->index].meta.Key());
+        vlan_rules[me->index].reset();
+      }
+    }
+  }
+  for (auto& v : vlan_rules)
+    if (v) result.desired.vlans.push_back(std::move(*v));
+  std::sort(result.desired.vlans.begin(), result.desired.vlans.end(), [](const VlanRule& a, const VlanRule& b) {
+    return std::tie(a.device, a.resource) < std::tie(b.device, b.resource);
+  });
+
   std::sort(result.desired.rules.begin(), result.desired.rules.end(),
             [](const PortRule& a, const PortRule& b) {
               return std::tie(a.device, a.resource, a.port) < std::tie(b.device, b.resource, b.port);

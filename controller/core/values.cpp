@@ -228,6 +228,63 @@ Status CheckDescription(std::string_view text, size_t max_len) {
   return {};
 }
 
+Status CheckSwitchPortName(int platform, std::string_view text) {
+  (void)platform;  // kDnos is the only switch dialect so far
+  auto number = [](std::string_view t, int64_t lo, int64_t hi) {
+    int64_t v;
+    return ParseInt(t, lo, hi, &v);
+  };
+  auto fail = [&] {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + std::string(text) +
+                         "' is not a DNOS port name (geX-f/n/p with X one of 10, 25, 40, 50, 100, 400 and "
+                         "f, n, p 0-255, an optional /b breakout, or bundle-N)");
+  };
+  if (text.rfind("bundle-", 0) == 0) return number(text.substr(7), 1, 65535) ? Status{} : fail();
+  if (text.rfind("ge", 0) != 0) return fail();
+  auto dash = text.find('-');
+  if (dash == std::string_view::npos) return fail();
+  const auto speed = text.substr(2, dash - 2);
+  if (speed != "10" && speed != "25" && speed != "40" && speed != "50" && speed != "100" && speed != "400")
+    return fail();
+  std::string_view rest = text.substr(dash + 1);
+  int parts = 0;
+  while (true) {
+    auto slash = rest.find('/');
+    if (!number(rest.substr(0, slash), 0, 255)) return fail();
+    ++parts;
+    if (slash == std::string_view::npos) break;
+    rest = rest.substr(slash + 1);
+  }
+  return parts == 3 || parts == 4 ? Status{} : fail();
+}
+
+Status CheckBridgeDomainName(std::string_view text) {
+  bool ok = !text.empty() && text.size() <= 64 && std::isalnum(static_cast<unsigned char>(text.front()));
+  for (char c : text) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  if (ok) return {};
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "'" + std::string(text) + "' is not a bridge-domain name (1-64 of A-Z a-z 0-9 _ . -, starting "
+                   "with a letter or digit)");
+}
+
+Status CheckSwitchDescription(std::string_view text, size_t max_len) {
+  if (text.size() > max_len)
+    return MakeError(ErrorCode::kInvalidArgument, "is " + std::to_string(text.size()) + " characters; at most " +
+                                                      std::to_string(max_len) + " are allowed");
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f)
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "contains a control or non-ASCII character; only printable ASCII is allowed");
+    if (c == '"' || c == '\\' || c == '#' || c == '!' || c == '|' || c == ';' || c == '\'')
+      return MakeError(ErrorCode::kInvalidArgument,
+                       std::string("contains the character ") + c +
+                           ", which a switch CLI reads as the end of a string, a remark or a pipe");
+  }
+  return {};
+}
+
 Status CheckObjectName(std::string_view text) {
   if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "name is required");
   if (text.size() > 253) return MakeError(ErrorCode::kInvalidArgument, "name is too long");

@@ -54,6 +54,15 @@ Status CheckInterfaceName(std::string_view text);
 /// Descriptions netconverge writes: at most `max_len` printable ASCII characters, no quote,
 /// backslash or control character (they break VyOS's CLI, config file and set commands).
 Status CheckDescription(std::string_view text, size_t max_len);
+/// A switch's parent-port name in the syntax of `platform`'s CLI (DNOS: geX-f/n/p[/b] with X one
+/// of 10/25/40/50/100/400 and each number 0-255, or bundle-N). The one per-dialect fact that
+/// validation needs; a new dialect adds its grammar here.
+Status CheckSwitchPortName(int platform, std::string_view text);
+/// A bridge-domain instance name: 1-64 of [A-Za-z0-9_.-], starting with a letter or digit.
+Status CheckBridgeDomainName(std::string_view text);
+/// A switch description: printable ASCII without quote, backslash, '#', '!', '|' or ';' (they
+/// end strings, start remarks or pipes in switch CLIs), at most `max_len` characters.
+Status CheckSwitchDescription(std::string_view text, size_t max_len);
 /// Kubernetes object name (DNS-1123 subdomain, at most 253 characters).
 Status CheckObjectName(std::string_view text);
 /// Names used inside descriptions (VM names, port names): [A-Za-z0-9][A-Za-z0-9._-]*, <= 63.

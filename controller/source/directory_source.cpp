@@ -22,6 +22,7 @@ api::Manifests Merge(const std::map<std::string, api::Manifests>& files) {
   for (const auto& [file, m] : files) {
     all.devices.insert(all.devices.end(), m.devices.begin(), m.devices.end());
     all.port_forwards.insert(all.port_forwards.end(), m.port_forwards.begin(), m.port_forwards.end());
+    all.vlan_interfaces.insert(all.vlan_interfaces.end(), m.vlan_interfaces.begin(), m.vlan_interfaces.end());
   }
   return all;
 }

@@ -1,4 +1,4 @@
-// CRD-shaped types of the netconverge.io/v1alpha1 API (Device, PortForward), mirroring the
+// CRD-shaped types of the netconverge.io/v1alpha1 API (Device, PortForward, VlanInterface), mirroring the
 // manifests and CRDs field by field, plus where each field was written. The YAML codec fills
 // them; core/validate turns them into the domain model. Pure: no YAML, no JSON, no I/O.
 #pragma once
@@ -67,6 +67,8 @@ struct DeviceSpec {
   std::string ownership_tag;
   std::optional<int64_t> max_request_bytes;  // spec.vyos.maxRequestBytes (extension, see docs)
   std::string request_timeout;               // spec.vyos.requestTimeout (extension, see docs)
+  std::string ssh_known_hosts;               // spec.ssh.knownHosts (a file)
+  std::string ssh_host_key_policy;           // spec.ssh.hostKeyPolicy
 };
 
 struct DeviceObject {
@@ -107,10 +109,32 @@ struct PortForwardObject {
   FieldPositions fields;
 };
 
+struct VlanInterfaceSpec {
+  std::string device_ref;
+  std::string interface;               // parent port, e.g. ge100-0/0/31
+  std::optional<int64_t> vlan;
+  std::optional<int64_t> subinterface; // suffix override (default: the VLAN)
+  std::optional<bool> l2_service;
+  std::string bridge_domain;
+  std::string admin_state;
+  std::string description;
+  std::string on_conflict;
+  std::string drift_policy;
+  std::string deletion_policy;
+};
+
+struct VlanInterfaceObject {
+  ObjectMeta meta;
+  VlanInterfaceSpec spec;
+  SourcePos pos;
+  FieldPositions fields;
+};
+
 /// Everything read from one or more manifest files.
 struct Manifests {
   std::vector<DeviceObject> devices;
   std::vector<PortForwardObject> port_forwards;
+  std::vector<VlanInterfaceObject> vlan_interfaces;
 };
 
 }  // namespace nc::api

@@ -129,9 +129,8 @@ class Decoder {
                        {"insecureSkipVerify", [&](auto& w, auto& q) { Bool(w, q, &s->tls_insecure_skip_verify); }}});
           }},
          {"ssh", [&](auto& v, auto& p) {
-            std::string ignored;
-            Map(v, p, {{"knownHosts", [&](auto& w, auto& q) { Str(w, q, &ignored); }},
-                       {"hostKeyPolicy", [&](auto& w, auto& q) { Str(w, q, &ignored); }}});
+            Map(v, p, {{"knownHosts", [&](auto& w, auto& q) { Str(w, q, &s->ssh_known_hosts); }},
+                       {"hostKeyPolicy", [&](auto& w, auto& q) { Str(w, q, &s->ssh_host_key_policy); }}});
           }},
          {"management", [&](auto& v, auto& p) { Str(v, p, &s->management); }},
          {"paused", [&](auto& v, auto& p) { Bool(v, p, &s->paused); }},
@@ -183,6 +182,21 @@ class Decoder {
               s->ports.push_back(std::move(port));
             }
           }}});
+  }
+
+  void VlanInterface(const YAML::Node& spec, VlanInterfaceSpec* s) {
+    Map(spec, "spec",
+        {{"deviceRef", [&](auto& v, auto& p) { Str(v, p, &s->device_ref); }},
+         {"interface", [&](auto& v, auto& p) { Str(v, p, &s->interface); }},
+         {"vlan", [&](auto& v, auto& p) { Int(v, p, &s->vlan); }},
+         {"subinterface", [&](auto& v, auto& p) { Int(v, p, &s->subinterface); }},
+         {"l2Service", [&](auto& v, auto& p) { Bool(v, p, &s->l2_service); }},
+         {"bridgeDomain", [&](auto& v, auto& p) { Str(v, p, &s->bridge_domain); }},
+         {"adminState", [&](auto& v, auto& p) { Str(v, p, &s->admin_state); }},
+         {"description", [&](auto& v, auto& p) { Str(v, p, &s->description); }},
+         {"onConflict", [&](auto& v, auto& p) { Str(v, p, &s->on_conflict); }},
+         {"driftPolicy", [&](auto& v, auto& p) { Str(v, p, &s->drift_policy); }},
+         {"deletionPolicy", [&](auto& v, auto& p) { Str(v, p, &s->deletion_policy); }}});
   }
 
  private:
@@ -256,9 +270,13 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
       PortForwardObject obj;
       walk(obj, [&](const YAML::Node& spec) { d.PortForward(spec, &obj.spec); });
       if (d.errors() == 0) out.manifests.port_forwards.push_back(std::move(obj));
+    } else if (kind == "VlanInterface") {
+      VlanInterfaceObject obj;
+      walk(obj, [&](const YAML::Node& spec) { d.VlanInterface(spec, &obj.spec); });
+      if (d.errors() == 0) out.manifests.vlan_interfaces.push_back(std::move(obj));
     } else {
       d.Begin(kind, ns + "/" + name, nullptr);
-      d.Problem(doc["kind"], "kind", "'" + kind + "' is not a kind of " + kGroupVersion + " (Device, PortForward)");
+      d.Problem(doc["kind"], "kind", "'" + kind + "' is not a kind of " + kGroupVersion + " (Device, PortForward, VlanInterface)");
     }
   }
   return out;
