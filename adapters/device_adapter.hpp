@@ -22,6 +22,8 @@ namespace nc {
 
 struct ObservedState {
   std::map<int, core::NatRule> nat_rules;  // `nat destination rule N`, every rule on the device
+  core::SwitchState switch_state;          // a switch: sub-interfaces and bridge domains
+  std::string transport;                   // what answered: "https-api" or "ssh-cli"
   uint64_t fingerprint = 0;                // of the device's raw answer (like an ETag)
   bool unchanged = false;                  // the answer matched `known_fingerprint`: rules not parsed
 };
@@ -41,9 +43,10 @@ struct ApplyOutcome {
   int commits = 0;
   bool confirmed = false;
   bool saved = false;
-  std::string transport;              // "https-api"
+  std::string transport;              // "https-api" or "ssh-cli"
   std::vector<std::string> operations;  // exactly what was sent, secrets redacted, in order
   std::optional<std::map<int, core::NatRule>> read_back;  // the device after the change
+  std::optional<core::SwitchState> switch_read_back;      // a switch after the change
 };
 
 class DeviceAdapter {

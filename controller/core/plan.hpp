@@ -126,6 +126,11 @@ Plan ComputeSwitchPlan(const SwitchPlanInput& in);
 /// The switch after `plan` succeeds, starting from `observed` (bridge-domain members included).
 SwitchState ExpectedAfter(const SwitchState& observed, const Plan& plan);
 
+/// The changes that bring a switch from `have` back to `want` (a stored snapshot): every
+/// sub-interface as it was, bridge domains re-created, and those netconverge created since
+/// (ownership tag `tag`) removed.
+Plan ComputeSwitchRestore(const SwitchState& want, const SwitchState& have, const std::string& tag, const std::string& why);
+
 /// "Interface ge100-0/0/31.251 VLAN 251".
 std::string InterfaceDisplay(const std::string& name, int vlan);
 

@@ -34,6 +34,30 @@ SwitchState ExpectedAfter(const SwitchState& observed, const Plan& plan) {
   return after;
 }
 
+Plan ComputeSwitchRestore(const SwitchState& want, const SwitchState& have, const std::string& tag, const std::string& why) {
+  Plan plan;
+  std::set<std::string> names;
+  for (const auto& [n, x] : want.interfaces) names.insert(n);
+  for (const auto& [n, x] : have.interfaces) names.insert(n);
+  for (const auto& n : names) {
+    auto w = want.interfaces.find(n);
+    auto h = have.interfaces.find(n);
+    const bool ww = w != want.interfaces.end();
+    const bool hh = h != have.interfaces.end();
+    if (ww && hh && w->second == h->second) continue;
+    InterfaceChange ch{!hh ? ChangeKind::kAdd : !ww ? ChangeKind::kDelete : ChangeKind::kUpdate, n, "", std::nullopt, std::nullopt, why, false};
+    if (hh) ch.before = h->second;
+    if (ww) ch.after = w->second;
+    plan.interfaces.push_back(std::move(ch));
+  }
+  for (const auto& [n, bd] : want.bridge_domains)
+    if (!have.bridge_domains.count(n)) plan.bridge_domains.push_back({ChangeKind::kAdd, n, bd.description, why});
+  for (const auto& [n, bd] : have.bridge_domains)
+    if (!want.bridge_domains.count(n) && HasOwnershipTag(bd.description, tag))
+      plan.bridge_domains.push_back({ChangeKind::kDelete, n, "", why});
+  return plan;
+}
+
 Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
   Plan plan;
   const Device& dev = in.device;

@@ -1,20 +1,60 @@
 #include "controller/reconcilers/adapter_factory.hpp"
 
 #include "adapters/vyos/https_client.hpp"
+#include "adapters/switch/dnos_dialect.hpp"
+#include "adapters/switch/switch_adapter.hpp"
 #include "adapters/vyos/vyos_adapter.hpp"
 #include "controller/source/credentials.hpp"
 
 namespace nc::reconcilers {
 
+ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Credentials& creds, int default_port) {
+  ssh::ConnectOptions c;
+  if (auto hp = vyos::SplitHostPort(device.address, default_port)) {
+    c.host = hp->first;
+    c.port = hp->second;
+  }
+  c.user = creds.username;
+  c.password = creds.password;
+  c.private_key = creds.private_key;
+  c.known_hosts = device.ssh_known_hosts;
+  c.policy = device.ssh_accept_new ? ssh::HostKeyPolicy::kAcceptNew : ssh::HostKeyPolicy::kStrict;
+  return c;
+}
+
+namespace {
+
+Result<std::unique_ptr<DeviceAdapter>> CreateSwitch(const core::Device& device, const source::Credentials& creds) {
+  if (creds.username.empty() || (creds.password.empty() && creds.private_key.empty()))
+    return MakeError(ErrorCode::kInvalidArgument, "credentials file " + device.credentials_file +
+                                                      " needs username and a password or privateKey for SSH");
+  if (auto hp = vyos::SplitHostPort(device.address, 22); !hp) return tl::unexpected(hp.error());
+  switchcli::SwitchAdapterOptions o;
+  o.connect = SshOptionsFor(device, creds, 22);
+  o.commit_confirm = device.commit_confirm;
+  o.confirm_minutes = device.commit_confirm_minutes;
+  if (device.request_timeout_ms > 0) o.command_timeout_ms = static_cast<int>(device.request_timeout_ms);
+  std::unique_ptr<switchcli::Dialect> dialect;
+  switch (device.platform) {
+    case core::Platform::kDnos:
+      dialect = std::make_unique<switchcli::DnosDialect>();
+      break;
+    case core::Platform::kVyos:
+      return MakeError(ErrorCode::kInternal, "vyos is not a switch platform");
+  }
+  return std::unique_ptr<DeviceAdapter>(std::make_unique<switchcli::SwitchAdapter>(std::move(dialect), std::move(o)));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core::Device& device) {
-  if (device.platform != core::Platform::kVyos)
-    return MakeError(ErrorCode::kFailedPrecondition, "platform dnos is not supported yet by this build");
   if (device.credentials_file.empty())
     return MakeError(ErrorCode::kInvalidArgument,
                      "spec.credentialsRef.name (a Secret) needs the Kubernetes source; standalone use needs "
                      "spec.credentialsRef.file");
   auto creds = source::LoadCredentialsFile(device.credentials_file);
   if (!creds) return tl::unexpected(creds.error());
+  if (device.IsSwitch()) return CreateSwitch(device, *creds);
   if (creds->api_key.empty())
     return MakeError(ErrorCode::kInvalidArgument, "credentials file " + device.credentials_file + " has no apiKey");
   auto hp = vyos::SplitHostPort(device.address, 443);

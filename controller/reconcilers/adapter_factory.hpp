@@ -3,8 +3,14 @@
 #pragma once
 
 #include "adapters/device_adapter.hpp"
+#include "adapters/ssh/ssh_shell.hpp"
+#include "controller/source/credentials.hpp"
 
 namespace nc::reconcilers {
+
+/// SSH options of a device: address (default port `default_port`), user, password or private
+/// key, known_hosts file and host-key policy.
+ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Credentials& creds, int default_port);
 
 class DefaultAdapterFactory final : public AdapterFactory {
  public:

@@ -30,12 +30,21 @@ int64_t ThreadCpuMicros() {
 }  // namespace
 
 void ReportChanges(const core::Plan& plan, SyncReport& report) {
-  for (const auto& ch : plan.changes) {
-    auto line = FormatReportLine(ch.display, ch.number, ch.kind == core::ChangeKind::kUpdate);
-    (ch.kind == core::ChangeKind::kAdd ? report.added
-     : ch.kind == core::ChangeKind::kUpdate ? report.updated
-                                            : report.deleted).push_back(std::move(line));
+  auto bucket = [&](core::ChangeKind k) -> std::vector<std::string>& {
+    return k == core::ChangeKind::kAdd ? report.added : k == core::ChangeKind::kUpdate ? report.updated : report.deleted;
+  };
+  for (const auto& ch : plan.changes)
+    bucket(ch.kind).push_back(FormatReportLine(ch.display, ch.number, ch.kind == core::ChangeKind::kUpdate));
+  for (const auto& ch : plan.bridge_domains) bucket(ch.kind).push_back("Bridge domain " + ch.name);
+  for (const auto& ch : plan.interfaces) {
+    const int vlan = ch.after ? ch.after->vlan : ch.before ? ch.before->vlan : 0;
+    bucket(ch.kind).push_back(core::InterfaceDisplay(ch.name, vlan) + (ch.kind == core::ChangeKind::kUpdate ? " - Updated" : ""));
   }
+}
+
+Touched::Touched(const core::Plan& plan) {
+  for (const auto& ch : plan.changes) numbers_.insert(ch.number);
+  for (const auto& ch : plan.interfaces) names_.insert(ch.name);
 }
 
 std::string FormatReportLine(const std::string& display, int number, bool updated) {
@@ -77,8 +86,11 @@ Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::str
     if (!allocations) return tl::unexpected(allocations.error());
     auto last = store_.LastApplied(device);
     if (!last) return tl::unexpected(last.error());
+    auto interfaces = store_.AppliedInterfaces(device);
+    if (!interfaces) return tl::unexpected(interfaces.error());
     c->allocations = std::move(*allocations);
     c->last_applied = std::move(*last);
+    c->applied_interfaces = std::move(*interfaces);
     c->records_valid = true;
     c->clean = false;
   }
@@ -140,15 +152,18 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     return r;
   }
   const bool device_unchanged = fresh->unchanged;
+  r.transport = fresh->transport;
   if (!device_unchanged) c.observed = std::move(*fresh);
   const ObservedState* observed = &c.observed;
 
   const auto rules = desired.RulesFor(key);
+  const auto vlans = desired.VlansFor(key);
   phase = ThreadCpuMicros();
   // A numbered desired state that did not change since the fingerprint was taken needs no rehash.
   const uint64_t desired_fp = desired.generation != 0 && desired.generation == c.desired_generation
                                   ? c.desired_fingerprint
-                                  : core::Fingerprint(device, rules);
+                                  : device.IsSwitch() ? core::Fingerprint(device, vlans)
+                                                      : core::Fingerprint(device, rules);
   r.fingerprint_cpu_us = ThreadCpuMicros() - phase;
   const auto& allocations = c.allocations;
   const auto& last_applied = c.last_applied;
@@ -170,7 +185,13 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     }
     r.run_id = *run;
   }
-  {
+  std::string held = desired.held_deletes_all;
+  if (auto h = desired.held_deletes.find(key); h != desired.held_deletes.end()) held = h->second;
+  if (device.IsSwitch()) {
+    const int64_t plan_start = ThreadCpuMicros();
+    r.plan = core::ComputeSwitchPlan({device, vlans, observed->switch_state, c.applied_interfaces, held});
+    r.plan_cpu_us = ThreadCpuMicros() - plan_start;
+  } else {
     const int64_t plan_start = ThreadCpuMicros();
     auto alloc = core::AllocateRuleNumbers({device, rules, allocations, observed->nat_rules});
     int64_t plan_cpu = ThreadCpuMicros() - plan_start;
@@ -194,8 +215,6 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     std::map<int, core::PortKey> allocated;
     for (const auto& [k, n] : *effective) allocated.emplace(n, k);
 
-    std::string held = desired.held_deletes_all;
-    if (auto h = desired.held_deletes.find(key); h != desired.held_deletes.end()) held = h->second;
     core::PlanInput in{device, rules, alloc.numbers, alloc.failed, observed->nat_rules, last_applied, allocated,
                        services_, held, {}};
     const int64_t compute_start = ThreadCpuMicros();
@@ -217,14 +236,14 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     r.operations = (*adapter)->Render(r.plan);
     if (mode == Mode::kApply && r.plan.HasChanges())
       event("Normal", device.paused ? "Paused" : "ObserveOnly", "",
-            std::to_string(r.plan.changes.size()) + " change(s) planned, not applied (" +
+            std::to_string(r.plan.ChangeCount()) + " change(s) planned, not applied (" +
                 (device.paused ? "device paused" : "management: Observe") + ")");
     ReportChanges(r.plan, r.report);
     if (mode == Mode::kApply) {
       // Record what is on the device, so status shows it even without writes.
+      const Touched touched(r.plan);
       for (auto& p : r.plan.ports)
-        if (std::any_of(r.plan.changes.begin(), r.plan.changes.end(), [&](const auto& ch) { return ch.number == p.number; }))
-          p.state = core::PortState::kPending;
+        if (touched(p)) p.state = core::PortState::kPending;
     }
     Finish(r, device, trigger, started, t0, events, mode);
     return r;
@@ -242,8 +261,8 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     outcome = std::move(*applied);
   }
   r.apply_cpu_us = ThreadCpuMicros() - phase;
-  std::set<int> changed;
-  for (const auto& ch : r.plan.changes) changed.insert(ch.number);
+  if (!outcome.transport.empty()) r.transport = outcome.transport;
+  const Touched touched(r.plan);
   if (outcome.error) {
     r.error = outcome.error;
     event("Warning", "ApplyFailed", "",
@@ -251,54 +270,79 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     if (outcome.rolled_back) event("Normal", "RollbackSucceeded", "", outcome.rollback_detail);
     else if (!outcome.rollback_detail.empty()) event("Warning", "RollbackFailed", "", outcome.rollback_detail);
     for (auto& p : r.plan.ports) {
-      if (!changed.count(p.number)) continue;
+      if (!touched(p)) continue;
       p.state = core::PortState::kPending;
       p.message = "not applied: " + outcome.error->message;
     }
-    for (const auto& ch : r.plan.changes) r.report.failed.push_back(FormatReportLine(ch.display, ch.number));
+    SyncReport not_applied;
+    ReportChanges(r.plan, not_applied);
+    for (auto* v : {&not_applied.added, &not_applied.updated, &not_applied.deleted})
+      for (auto& line : *v) r.report.failed.push_back(std::move(line));
     Finish(r, device, trigger, started, t0, events, mode);
     return r;
   }
 
   // Success: record what the device now holds for every declared port in force - only where
   // the record differs, so that a no-op pass writes nothing.
-  store::AppliedUpdate update;
-  std::map<std::string_view, std::map<std::string_view, const core::PortRule*>> by_key;
-  for (const auto& rule : rules) by_key[rule.resource][rule.port] = &rule;
-  for (const auto& p : r.plan.ports) {
-    if (p.state != core::PortState::kApplied && p.state != core::PortState::kDisabled) continue;
-    const auto* rule = by_key.at(p.resource).at(p.port);
-    auto la = last_applied.find(p.number);
-    if (la != last_applied.end() && la->second.resource == p.resource && la->second.port == p.port &&
-        la->second.rule == rule->rule)
-      continue;
-    update.upserts[p.number] = core::AppliedRecord{p.resource, p.port, rule->rule};
-  }
-  for (const auto& ch : r.plan.changes)
-    if (ch.kind == core::ChangeKind::kDelete) update.removed.push_back(ch.number);
-  for (int n : r.plan.released) update.removed.push_back(n);
-  // Allocations of ports no longer declared are pruned once their rules are gone.
-  const bool stale_allocations = effective_alloc.size() != rules.size();
-  if (!update.upserts.empty() || !update.removed.empty() || stale_allocations) {
-    const auto after = outcome.read_back ? *outcome.read_back : core::ExpectedAfter(observed->nat_rules, r.plan);
-    for (const auto& [n, rule] : after) update.on_device.insert(n);
-    for (const auto& rule : rules) update.desired.insert({rule.resource, rule.port});
-    c.records_valid = false;
-    if (auto st = store_.RecordApplied(key, update, clock_.UtcIso()); !st) r.error = st.error();
+  if (device.IsSwitch()) {
+    std::map<std::string, core::AppliedInterface> upserts;
+    std::vector<std::string> removed;
+    std::map<std::string_view, const core::VlanRule*> by_name;
+    for (const auto& v : vlans) by_name[v.name] = &v;
+    for (const auto& p : r.plan.ports) {
+      if (p.state != core::PortState::kApplied && p.state != core::PortState::kDisabled) continue;
+      const auto* v = by_name.at(p.port);
+      auto la = c.applied_interfaces.find(p.port);
+      if (la != c.applied_interfaces.end() && la->second.resource == p.resource && la->second.iface == v->iface) continue;
+      upserts[p.port] = core::AppliedInterface{p.resource, v->iface};
+    }
+    for (const auto& ch : r.plan.interfaces)
+      if (ch.kind == core::ChangeKind::kDelete) removed.push_back(ch.name);
+    for (const auto& n : r.plan.released_interfaces) removed.push_back(n);
+    if (!upserts.empty() || !removed.empty()) {
+      c.records_valid = false;
+      if (auto st = store_.RecordAppliedInterfaces(key, upserts, removed, clock_.UtcIso()); !st) r.error = st.error();
+    }
+  } else {
+    store::AppliedUpdate update;
+    std::map<std::string_view, std::map<std::string_view, const core::PortRule*>> by_key;
+    for (const auto& rule : rules) by_key[rule.resource][rule.port] = &rule;
+    for (const auto& p : r.plan.ports) {
+      if (p.state != core::PortState::kApplied && p.state != core::PortState::kDisabled) continue;
+      const auto* rule = by_key.at(p.resource).at(p.port);
+      auto la = last_applied.find(p.number);
+      if (la != last_applied.end() && la->second.resource == p.resource && la->second.port == p.port &&
+          la->second.rule == rule->rule)
+        continue;
+      update.upserts[p.number] = core::AppliedRecord{p.resource, p.port, rule->rule};
+    }
+    for (const auto& ch : r.plan.changes)
+      if (ch.kind == core::ChangeKind::kDelete) update.removed.push_back(ch.number);
+    for (int n : r.plan.released) update.removed.push_back(n);
+    // Allocations of ports no longer declared are pruned once their rules are gone.
+    const bool stale_allocations = effective_alloc.size() != rules.size();
+    if (!update.upserts.empty() || !update.removed.empty() || stale_allocations) {
+      const auto after = outcome.read_back ? *outcome.read_back : core::ExpectedAfter(observed->nat_rules, r.plan);
+      for (const auto& [n, rule] : after) update.on_device.insert(n);
+      for (const auto& rule : rules) update.desired.insert({rule.resource, rule.port});
+      c.records_valid = false;
+      if (auto st = store_.RecordApplied(key, update, clock_.UtcIso()); !st) r.error = st.error();
+    }
   }
 
   ReportChanges(r.plan, r.report);
   for (const auto& p : r.plan.ports)
-    if (!changed.count(p.number) && (p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled))
-      r.report.no_change.push_back(FormatReportLine(p.display, p.number));
-  if (!r.plan.HasChanges() && !r.error && r.plan.adopted.empty() && r.plan.released.empty() && c.records_valid) {
+    if (!touched(p) && (p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled))
+      r.report.no_change.push_back(device.IsSwitch() ? p.display : FormatReportLine(p.display, p.number));
+  if (!r.plan.HasChanges() && !r.error && r.plan.adopted.empty() && r.plan.released.empty() &&
+      r.plan.released_interfaces.empty() && c.records_valid) {
     c.clean = true;
     c.desired_fingerprint = desired_fp;
     c.desired_generation = desired.generation;
   }
   if (r.plan.HasChanges()) {
     event("Normal", "Applied",
-          "", std::to_string(r.plan.changes.size()) + " change(s) in " + std::to_string(outcome.commits) +
+          "", std::to_string(r.plan.ChangeCount()) + " change(s) in " + std::to_string(outcome.commits) +
                   " commit(s): " + std::to_string(r.report.added.size()) + " added, " +
                   std::to_string(r.report.updated.size()) + " updated, " + std::to_string(r.report.deleted.size()) +
                   " deleted" + (outcome.confirmed ? "; confirmed" : "") + (outcome.saved ? "; saved" : ""));
@@ -315,8 +359,8 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(DeviceAdapter& adapter, c
   if (plan.HasChanges()) {
     std::string ops;
     for (const auto& op : adapter.Render(plan)) (ops += op) += '\n';
-    auto in = store_.BeginIntent(store::Snapshot{0, key, started, r.run_id, observed.nat_rules},
-                                 static_cast<int>(plan.changes.size()), ops);
+    auto in = store_.BeginIntent(store::Snapshot{0, key, started, r.run_id, observed.nat_rules, observed.switch_state},
+                                 static_cast<int>(plan.ChangeCount()), ops);
     if (!in) return tl::unexpected(in.error());
     intent = *in;
     r.snapshot_id = in->snapshot_id;
@@ -383,10 +427,11 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
     return r;
   }
   const std::string started = clock_.UtcIso();
+  const std::string why = "rollback to snapshot " + std::to_string(snapshot_id) + " (" + snap->taken_at + ")";
+  if (dit->second.IsSwitch()) r.plan = core::ComputeSwitchRestore(snap->switch_state, observed->switch_state, dit->second.tag, why);
   std::set<int> numbers;
   for (const auto& [n, x] : snap->rules) numbers.insert(n);
   for (const auto& [n, x] : observed->nat_rules) numbers.insert(n);
-  const std::string why = "rollback to snapshot " + std::to_string(snapshot_id) + " (" + snap->taken_at + ")";
   for (int n : numbers) {
     auto want = snap->rules.find(n);
     auto have = observed->nat_rules.find(n);
@@ -416,7 +461,7 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
   events.push_back(store::Event{0, started, key, "", r.error ? "Warning" : "Normal",
                                 r.error ? "RollbackFailed" : "RollbackSucceeded",
                                 r.error ? why + " failed: " + r.error->message
-                                        : why + ": " + std::to_string(r.plan.changes.size()) + " rule(s) restored in " +
+                                        : why + ": " + std::to_string(r.plan.ChangeCount()) + " object(s) restored in " +
                                               std::to_string(r.commits) + " commit(s); the state before is snapshot " +
                                               std::to_string(r.snapshot_id),
                                 r.run_id});
@@ -426,7 +471,7 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
     cache_.erase(key);  // the device changed under every cache
   }
   store::Run run{r.run_id, key, "rollback", started, clock_.UtcIso(), r.error ? "Failed" : "Success",
-                 r.error ? r.error->message : "", static_cast<int>(r.plan.changes.size()), r.commits, 0};
+                 r.error ? r.error->message : "", static_cast<int>(r.plan.ChangeCount()), r.commits, 0};
   (void)store_.FinishRun(run, r.operations);
   return r;
 }
@@ -440,7 +485,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
                r.error->message);
   } else if (r.plan.HasChanges()) {
     log_->info("device={} trigger={} run_id={} outcome={} changes={} commits={} duration_ms={}", r.device, trigger,
-               r.run_id, r.wrote ? "applied" : "planned", r.plan.changes.size(), r.commits, elapsed.count());
+               r.run_id, r.wrote ? "applied" : "planned", r.plan.ChangeCount(), r.commits, elapsed.count());
   } else {
     log_->debug("device={} trigger={} run_id={} outcome=no-change duration_ms={}", r.device, trigger, r.run_id,
                 elapsed.count());
@@ -501,9 +546,8 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   if (cache) (*cache)->standing_events = std::move(standing);
   (void)store_.AddEvents(to_store);
 
-  std::set<int> changed;
-  for (const auto& ch : r.plan.changes) changed.insert(ch.number);
   std::vector<store::PortStatusRow> ports;
+  const Touched touched(r.plan);
   int drifted = 0;
   bool synced = !r.error;
   for (size_t i = 0; i < r.plan.ports.size(); ++i) {
@@ -511,7 +555,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
     store::PortStatusRow row{r.device, p.resource, p.port, p.display, p.number, core::ToString(p.state), p.message, "", now};
     const auto* pv = previous_row(i, p);
     if ((p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled) && r.wrote && !r.error &&
-        changed.count(p.number))
+        touched(p))
       row.last_applied_at = now;
     else if (pv)
       row.last_applied_at = pv->last_applied_at;
@@ -525,8 +569,8 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
                               r.error->code == ErrorCode::kPermissionDenied) && !r.wrote);
   d.synced = synced && !(device.management == core::ManagementPolicy::kObserve && r.plan.HasChanges());
   d.message = r.error ? r.error->message
-                      : (r.plan.HasChanges() && !r.wrote ? std::to_string(r.plan.changes.size()) + " change(s) pending" : "");
-  d.transport = "https-api";
+                      : (r.plan.HasChanges() && !r.wrote ? std::to_string(r.plan.ChangeCount()) + " change(s) pending" : "");
+  d.transport = !r.transport.empty() ? r.transport : device.IsSwitch() ? "ssh-cli" : device.transport_primary;
   d.last_observed_at = started;
   if (cache && (*cache)->device_row) {
     d.last_applied_at = (*cache)->device_row->last_applied_at;
@@ -567,7 +611,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   run.finished_at = now;
   run.outcome = r.error ? "Failed" : (r.wrote ? "Success" : (r.plan.HasChanges() ? "Planned" : "NoChange"));
   run.message = r.error ? r.error->message : "";
-  run.changes = static_cast<int>(r.plan.changes.size());
+  run.changes = static_cast<int>(r.plan.ChangeCount());
   run.commits = r.commits;
   run.duration_ms = elapsed.count();
   (void)store_.FinishRun(run, r.operations);

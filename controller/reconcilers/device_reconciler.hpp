@@ -45,6 +45,7 @@ struct DeviceResult {
   int64_t run_id = 0;
   int64_t snapshot_id = 0;              // taken before this pass touched the device (0 = none)
   std::chrono::milliseconds requeue_after{0};
+  std::string transport;                // what carried the pass: "https-api" or "ssh-cli"
   int64_t plan_cpu_us = 0;              // CPU spent allocating and planning (the pure core)
   bool unchanged_poll = false;          // a poll with the same inputs as the last clean pass:
                                         // nothing was planned again, `plan` and `report` are empty
@@ -84,6 +85,7 @@ class DeviceReconciler {
     bool records_valid = false;
     std::map<core::PortKey, int> allocations;
     std::map<int, core::AppliedRecord> last_applied;
+    std::map<std::string, core::AppliedInterface> applied_interfaces;  // switches
     bool ports_valid = false;
     std::vector<store::PortStatusRow> ports;  // as last written (updated_at aside)
     // The last parsed observation, and the last plan when it was a clean no-op: when neither
@@ -116,6 +118,17 @@ class DeviceReconciler {
 };
 
 std::string FormatReportLine(const std::string& display, int number, bool updated = false);
+/// The objects a plan changes: NAT rules by number, switch sub-interfaces by name.
+class Touched {
+ public:
+  explicit Touched(const core::Plan& plan);
+  /// Whether the plan changes the object a status row describes.
+  bool operator()(const core::PortStatus& p) const { return numbers_.count(p.number) || names_.count(p.port); }
+
+ private:
+  std::set<int> numbers_;
+  std::set<std::string> names_;
+};
 /// Adds the plan's changes to the report as added / updated / deleted lines.
 void ReportChanges(const core::Plan& plan, SyncReport& report);
 

@@ -116,6 +116,12 @@ const std::vector<Migration>& Migrations() {
        "  outcome TEXT);"
        "CREATE INDEX intents_open ON intents(device, finished_at);",
        "DROP TABLE intents; DROP TABLE snapshots;"},
+      {4, "switches: last-applied sub-interfaces, switch state in snapshots",
+       "CREATE TABLE applied_interfaces ("
+       "  device TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL, body_json TEXT NOT NULL,"
+       "  applied_at TEXT NOT NULL, PRIMARY KEY (device, name));"
+       "ALTER TABLE snapshots ADD COLUMN switch_json TEXT;",
+       "ALTER TABLE snapshots DROP COLUMN switch_json; DROP TABLE applied_interfaces;"},
   };
   return kMigrations;
 }
@@ -444,11 +450,138 @@ Result<std::map<int, core::NatRule>> RulesFromJson(const std::string& json) {
 
 }  // namespace
 
+std::string SubInterfaceToJson(const core::SubInterface& s) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("vlan");
+  w.Int(s.vlan);
+  w.Key("l2");
+  w.Bool(s.l2_service);
+  w.Key("admin");
+  w.Bool(s.admin_enabled);
+  w.Key("description");
+  w.String(s.description.c_str(), static_cast<rapidjson::SizeType>(s.description.size()));
+  w.Key("bridgeDomain");
+  w.String(s.bridge_domain.c_str(), static_cast<rapidjson::SizeType>(s.bridge_domain.size()));
+  w.Key("unmanaged");
+  w.StartArray();
+  for (const auto& u : s.unmanaged) w.String(u.c_str(), static_cast<rapidjson::SizeType>(u.size()));
+  w.EndArray();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+namespace {
+
+Result<core::SubInterface> SubInterfaceFromValue(const rapidjson::Value& v) {
+  if (!v.IsObject() || !v.HasMember("vlan") || !v["vlan"].IsInt()) return MakeError(ErrorCode::kInternal, "store: corrupt interface record");
+  core::SubInterface s;
+  s.vlan = v["vlan"].GetInt();
+  s.l2_service = v.HasMember("l2") && v["l2"].IsBool() && v["l2"].GetBool();
+  s.admin_enabled = !v.HasMember("admin") || !v["admin"].IsBool() || v["admin"].GetBool();
+  if (v.HasMember("description") && v["description"].IsString()) s.description = v["description"].GetString();
+  if (v.HasMember("bridgeDomain") && v["bridgeDomain"].IsString()) s.bridge_domain = v["bridgeDomain"].GetString();
+  if (v.HasMember("unmanaged") && v["unmanaged"].IsArray())
+    for (const auto& u : v["unmanaged"].GetArray())
+      if (u.IsString()) s.unmanaged.push_back(u.GetString());
+  return s;
+}
+
+std::string SwitchToJson(const core::SwitchState& st) {
+  std::string out = "{\"interfaces\":{";
+  bool first = true;
+  for (const auto& [name, s] : st.interfaces) {
+    if (!first) out += ",";
+    first = false;
+    out += "\"" + name + "\":" + SubInterfaceToJson(s);
+  }
+  out += "},\"bridgeDomains\":{";
+  first = true;
+  for (const auto& [name, bd] : st.bridge_domains) {
+    if (!first) out += ",";
+    first = false;
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("description");
+    w.String(bd.description.c_str(), static_cast<rapidjson::SizeType>(bd.description.size()));
+    w.Key("members");
+    w.StartArray();
+    for (const auto& m : bd.members) w.String(m.c_str(), static_cast<rapidjson::SizeType>(m.size()));
+    w.EndArray();
+    w.EndObject();
+    out += "\"" + name + "\":" + std::string(buf.GetString(), buf.GetSize());
+  }
+  return out + "}}";
+}
+
+Result<core::SwitchState> SwitchFromJson(const std::string& json) {
+  core::SwitchState st;
+  if (json.empty()) return st;
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt switch snapshot");
+  if (d.HasMember("interfaces") && d["interfaces"].IsObject())
+    for (const auto& m : d["interfaces"].GetObject()) {
+      auto s = SubInterfaceFromValue(m.value);
+      if (!s) return tl::unexpected(s.error());
+      st.interfaces[m.name.GetString()] = *s;
+    }
+  if (d.HasMember("bridgeDomains") && d["bridgeDomains"].IsObject())
+    for (const auto& m : d["bridgeDomains"].GetObject()) {
+      core::BridgeDomain bd;
+      if (m.value.HasMember("description") && m.value["description"].IsString()) bd.description = m.value["description"].GetString();
+      if (m.value.HasMember("members") && m.value["members"].IsArray())
+        for (const auto& x : m.value["members"].GetArray())
+          if (x.IsString()) bd.members.push_back(x.GetString());
+      st.bridge_domains[m.name.GetString()] = bd;
+    }
+  return st;
+}
+
+}  // namespace
+
+Result<std::map<std::string, core::AppliedInterface>> SqliteStore::AppliedInterfaces(const std::string& device) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT name, resource, body_json FROM applied_interfaces WHERE device = ?");
+  s.Bind(1, device);
+  std::map<std::string, core::AppliedInterface> out;
+  while (s.Step() == SQLITE_ROW) {
+    rapidjson::Document d;
+    const std::string body = s.Text(2);
+    d.Parse(body.c_str(), body.size());
+    auto sub = SubInterfaceFromValue(d);
+    if (!sub) return tl::unexpected(sub.error());
+    out[s.Text(0)] = core::AppliedInterface{s.Text(1), *sub};
+  }
+  return out;
+}
+
+Status SqliteStore::RecordAppliedInterfaces(const std::string& device,
+                                            const std::map<std::string, core::AppliedInterface>& upserts,
+                                            const std::vector<std::string>& removed, const std::string& now) {
+  return InTransaction([&]() -> Status {
+    Stmt s(db_, "INSERT OR REPLACE INTO applied_interfaces (device, name, resource, body_json, applied_at) VALUES (?, ?, ?, ?, ?)");
+    for (const auto& [name, rec] : upserts) {
+      s.Reset().Bind(1, device).Bind(2, name).Bind(3, rec.resource).Bind(4, SubInterfaceToJson(rec.iface)).Bind(5, now);
+      if (auto st = s.Done(); !st) return st;
+    }
+    Stmt rm(db_, "DELETE FROM applied_interfaces WHERE device = ? AND name = ?");
+    for (const auto& name : removed) {
+      rm.Reset().Bind(1, device).Bind(2, name);
+      if (auto st = rm.Done(); !st) return st;
+    }
+    return {};
+  });
+}
+
 Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes, const std::string& operations, int keep) {
   Intent in;
   auto st = InTransaction([&]() -> Status {
-    Stmt s(db_, "INSERT INTO snapshots (device, taken_at, run_id, rules_json) VALUES (?, ?, ?, ?)");
-    s.Bind(1, snap.device).Bind(2, snap.taken_at).Bind(3, snap.run_id).Bind(4, RulesToJson(snap.rules));
+    Stmt s(db_, "INSERT INTO snapshots (device, taken_at, run_id, rules_json, switch_json) VALUES (?, ?, ?, ?, ?)");
+    s.Bind(1, snap.device).Bind(2, snap.taken_at).Bind(3, snap.run_id).Bind(4, RulesToJson(snap.rules))
+        .Bind(5, SwitchToJson(snap.switch_state));
     if (auto e = s.Done(); !e) return e;
     const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
     Stmt i(db_, "INSERT INTO intents (device, run_id, snapshot_id, changes, operations, started_at) VALUES (?, ?, ?, ?, ?, ?)");
@@ -484,12 +617,15 @@ Result<std::vector<Intent>> SqliteStore::OpenIntents() {
 
 Result<Snapshot> SqliteStore::GetSnapshot(int64_t id) {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT id, device, taken_at, COALESCE(run_id, 0), rules_json FROM snapshots WHERE id = ?");
+  Stmt s(db_, "SELECT id, device, taken_at, COALESCE(run_id, 0), rules_json, COALESCE(switch_json, '') FROM snapshots "
+              "WHERE id = ?");
   s.Bind(1, id);
   if (s.Step() != SQLITE_ROW) return MakeError(ErrorCode::kNotFound, "no snapshot " + std::to_string(id));
   auto rules = RulesFromJson(s.Text(4));
   if (!rules) return tl::unexpected(rules.error());
-  return Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), std::move(*rules)};
+  auto sw = SwitchFromJson(s.Text(5));
+  if (!sw) return tl::unexpected(sw.error());
+  return Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), std::move(*rules), std::move(*sw)};
 }
 
 Result<std::vector<Snapshot>> SqliteStore::Snapshots(const std::string& device, int limit) {
@@ -497,7 +633,7 @@ Result<std::vector<Snapshot>> SqliteStore::Snapshots(const std::string& device, 
   Stmt s(db_, "SELECT id, device, taken_at, COALESCE(run_id, 0) FROM snapshots WHERE device = ? ORDER BY id DESC LIMIT ?");
   s.Bind(1, device).Bind(2, limit);
   std::vector<Snapshot> out;
-  while (s.Step() == SQLITE_ROW) out.push_back(Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), {}});
+  while (s.Step() == SQLITE_ROW) out.push_back(Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), {}, {}});
   return out;
 }
 

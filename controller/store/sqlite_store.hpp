@@ -102,6 +102,7 @@ struct Snapshot {
   std::string taken_at;
   int64_t run_id = 0;
   std::map<int, core::NatRule> rules;  // every destination rule the device held
+  core::SwitchState switch_state;      // a switch: its sub-interfaces and bridge domains
 };
 
 struct Intent {
@@ -147,6 +148,11 @@ class SqliteStore {
   Result<std::map<int, core::AppliedRecord>> LastApplied(const std::string& device);
   Status RecordApplied(const std::string& device, const AppliedUpdate& update, const std::string& now);
 
+  /// Switches: what was last applied per sub-interface.
+  Result<std::map<std::string, core::AppliedInterface>> AppliedInterfaces(const std::string& device);
+  Status RecordAppliedInterfaces(const std::string& device, const std::map<std::string, core::AppliedInterface>& upserts,
+                                 const std::vector<std::string>& removed, const std::string& now);
+
   Result<int64_t> BeginRun(const std::string& device, const std::string& trigger, const std::string& now);
   Status FinishRun(const Run& run, const std::vector<std::string>& operations);
   Result<std::vector<Run>> Runs(const std::string& device, int limit);
@@ -186,6 +192,7 @@ class SqliteStore {
   std::recursive_mutex mu_;
 };
 
+std::string SubInterfaceToJson(const core::SubInterface& s);
 /// NatRule <-> the JSON kept in last_applied.
 std::string NatRuleToJson(const core::NatRule& r);
 Result<core::NatRule> NatRuleFromJson(const std::string& json);

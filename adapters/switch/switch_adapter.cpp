@@ -1,0 +1,293 @@
+#include "adapters/switch/switch_adapter.hpp"
+
+#include <functional>
+#include <set>
+
+namespace nc::switchcli {
+
+namespace {
+
+std::string Describe(const std::optional<core::SubInterface>& s) {
+  if (!s) return "(absent)";
+  return "vlan-id " + std::to_string(s->vlan) + ", l2-service " + (s->l2_service ? "enabled" : "disabled") + ", admin-state " +
+         (s->admin_enabled ? "enabled" : "disabled") + ", bridge-domain '" + s->bridge_domain + "'";
+}
+
+}  // namespace
+
+SwitchAdapter::SwitchAdapter(std::unique_ptr<Dialect> dialect, SwitchAdapterOptions options)
+    : dialect_(std::move(dialect)), options_(std::move(options)), profile_(dialect_->Profile()) {}
+
+Result<ssh::Shell*> SwitchAdapter::Connect() {
+  if (shell_ && shell_->Alive()) return shell_.get();
+  shell_.reset();
+  auto sh = ssh::Shell::Open(options_.connect, profile_);
+  if (!sh) return tl::unexpected(sh.error());
+  shell_ = std::move(*sh);
+  return shell_.get();
+}
+
+Result<ssh::Reply> SwitchAdapter::Run(const std::string& line, int timeout_ms, std::vector<std::string>* ops) {
+  auto sh = Connect();
+  if (!sh) return tl::unexpected(sh.error());
+  if (ops) ops->push_back(line);
+  auto r = (*sh)->Run(line, timeout_ms);
+  if (!r || !(*sh)->Alive()) shell_.reset();  // a broken session is never reused
+  return r;
+}
+
+Result<core::SwitchState> SwitchAdapter::Read(uint64_t known, uint64_t* fingerprint, bool* unchanged) {
+  std::vector<std::string> outputs;
+  std::string stable;
+  for (const auto& cmd : dialect_->ObserveCommands()) {
+    auto r = Run(cmd, options_.command_timeout_ms);
+    if (!r) return tl::unexpected(r.error());
+    if (!r->question.empty())
+      return tl::unexpected(Error{ErrorCode::kRejected, "the switch asked '" + r->question + "' on '" + cmd + "'"});
+    stable += dialect_->StableText(r->output);
+    outputs.push_back(std::move(r->output));
+  }
+  const uint64_t fp = std::hash<std::string>{}(stable) | 1;
+  if (fingerprint) *fingerprint = fp;
+  if (known != 0 && known == fp && unchanged) {
+    *unchanged = true;
+    return core::SwitchState{};
+  }
+  return dialect_->ParseObserved(outputs);
+}
+
+Result<ObservedState> SwitchAdapter::Observe(uint64_t known_fingerprint) {
+  ObservedState o;
+  o.transport = "ssh-cli";
+  auto st = Read(known_fingerprint, &o.fingerprint, &o.unchanged);
+  if (!st) return tl::unexpected(st.error());
+  o.switch_state = std::move(*st);
+  return o;
+}
+
+Result<DeviceInfo> SwitchAdapter::Probe() {
+  if (info_) return *info_;
+  auto r = Run(dialect_->VersionCommand(), options_.command_timeout_ms);
+  if (!r) return tl::unexpected(r.error());
+  DeviceInfo info;
+  info.version = dialect_->ParseVersion(r->output);
+  info.commit_confirm = dialect_->HasCommitConfirm();
+  info_ = info;
+  return info;
+}
+
+std::vector<std::string> SwitchAdapter::Render(const core::Plan& plan) const {
+  std::vector<std::string> out;
+  if (!plan.HasChanges()) return out;
+  const bool confirm = options_.commit_confirm && dialect_->HasCommitConfirm();
+  out.push_back(dialect_->EnterConfigCommand());
+  for (auto& l : dialect_->Render(plan)) out.push_back(std::move(l));
+  out.push_back(dialect_->CheckCommand());
+  out.push_back(dialect_->CommitCommand(confirm ? options_.confirm_minutes : 0,
+                                        "netconverge: " + std::to_string(plan.ChangeCount()) + " change(s)"));
+  out.push_back(dialect_->LeaveConfigCommand());
+  if (confirm) {
+    out.push_back("# read back and verify, then confirm:");
+    out.push_back(dialect_->EnterConfigCommand());
+    out.push_back(dialect_->ConfirmCommand());
+    out.push_back(dialect_->LeaveConfigCommand());
+  }
+  return out;
+}
+
+void SwitchAdapter::Discard(std::vector<std::string>& ops) {
+  if (!shell_ || !shell_->Alive()) {
+    shell_.reset();  // the device drops an uncommitted candidate with its session
+    return;
+  }
+  for (const auto& cmd : {dialect_->DiscardCommand(), dialect_->LeaveConfigCommand()}) {
+    auto r = Run(cmd, options_.command_timeout_ms, &ops);
+    if (r && !r->question.empty()) r = Run(dialect_->Decline(r->question), options_.command_timeout_ms, &ops);
+    if (!r) return;
+  }
+  if (shell_ && shell_->Alive()) {
+    // Make sure we are back at a clean operational prompt; otherwise never reuse the session.
+    auto r = Run("", options_.command_timeout_ms);
+    if (!r || dialect_->InConfigMode(r->prompt)) shell_.reset();
+  }
+}
+
+bool SwitchAdapter::CancelPending(std::vector<std::string>& ops, std::string& detail) {
+  if (shell_ && shell_->Alive()) {
+    auto r = Run("", options_.command_timeout_ms);
+    if (r && dialect_->InConfigMode(r->prompt)) Discard(ops);
+  }
+  auto pending = Run(dialect_->PendingCommitCommand(), options_.command_timeout_ms);
+  if (!pending) {
+    detail = "could not reach the switch to cancel the confirmed commit (" + pending.error().message +
+             "); its timer reverts the change within " + std::to_string(options_.confirm_minutes) + " minute(s)";
+    return false;
+  }
+  const std::string holder = dialect_->ParsePendingCommit(pending->output);
+  if (holder.empty()) {
+    detail = "no confirmed commit is pending on the switch (already reverted)";
+    return true;
+  }
+  if (holder != options_.connect.user) {
+    detail = "the pending confirmed commit belongs to " + holder + "; not cancelled";
+    return false;
+  }
+  auto r = Run(dialect_->CancelPendingCommand(), options_.commit_timeout_ms, &ops);
+  if (!r) {
+    detail = "cancelling the confirmed commit failed (" + r.error().message + "); its timer reverts the change";
+    return false;
+  }
+  detail = "confirmed commit cancelled: " + r->output;
+  return true;
+}
+
+ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& observed) {
+  ApplyOutcome out;
+  out.transport = "ssh-cli";
+  auto& ops = out.operations;
+  const int t = options_.command_timeout_ms;
+  const std::string& user = options_.connect.user;
+  auto fail = [&](ErrorCode code, std::string message) {
+    out.error = Error{code, std::move(message)};
+    return out;
+  };
+
+  // A confirmed commit left pending by an earlier netconverge (it died before confirming) is
+  // unverified: revert it now. One by another user blocks writing until it is resolved.
+  auto pending = Run(dialect_->PendingCommitCommand(), t);
+  if (!pending) return fail(pending.error().code, pending.error().message);
+  if (const std::string holder = dialect_->ParsePendingCommit(pending->output); !holder.empty()) {
+    if (holder != user)
+      return fail(ErrorCode::kConflict, "a confirmed commit by " + holder +
+                                            " is pending on the switch; netconverge writes after it is confirmed or rolled back");
+    std::string detail;
+    if (!CancelPending(ops, detail)) return fail(ErrorCode::kConflict, detail);
+    out.rollback_detail = "an unconfirmed commit of an earlier run was reverted first: " + detail;
+  }
+  if (!plan.HasChanges()) return out;
+
+  auto staged = Run(dialect_->EnterConfigCommand(), t, &ops);
+  if (!staged) return fail(staged.error().code, staged.error().message);
+  if (!dialect_->InConfigMode(staged->prompt)) {
+    Discard(ops);
+    return fail(ErrorCode::kRejected, "the switch did not enter configuration mode: " + staged->output);
+  }
+  for (const auto& line : dialect_->Render(plan)) {
+    auto r = Run(line, t, &ops);
+    if (!r)
+      return fail(r.error().code, r.error().message + "; nothing was committed (the switch drops the uncommitted candidate "
+                                                      "with the session)");
+    const Verdict v = dialect_->ClassifyLine(*r);
+    if (v.kind != Verdict::kOk) {
+      if (v.kind == Verdict::kQuestion) (void)Run(dialect_->Decline(v.text), t, &ops);
+      Discard(ops);
+      return fail(ErrorCode::kRejected, "the switch refused '" + line + "': " + v.text + "; the candidate was discarded");
+    }
+  }
+  auto compare = Run(dialect_->CompareCommand(), t);
+  if (!compare) return fail(compare.error().code, compare.error().message + "; nothing was committed");
+  if (dialect_->CompareIsEmpty(compare->output)) {
+    Discard(ops);  // the device already holds it
+    return out;
+  }
+  auto check = Run(dialect_->CheckCommand(), options_.commit_timeout_ms, &ops);
+  if (!check) return fail(check.error().code, check.error().message + "; nothing was committed");
+  if (const Verdict v = dialect_->ClassifyCheck(*check); v.kind != Verdict::kOk) {
+    if (v.kind == Verdict::kOutOfSync || v.kind == Verdict::kQuestion) (void)Run(dialect_->Decline(v.text), t, &ops);
+    Discard(ops);
+    if (v.kind == Verdict::kOutOfSync)
+      return fail(ErrorCode::kConflict, "another user committed on the switch while netconverge staged its change; nothing was "
+                                        "committed, the next pass re-reads the switch: " + v.text);
+    return fail(ErrorCode::kRejected, "commit check failed; nothing was committed: " + v.text);
+  }
+
+  const bool confirm = options_.commit_confirm && dialect_->HasCommitConfirm();
+  auto commit = Run(dialect_->CommitCommand(confirm ? options_.confirm_minutes : 0,
+                                            "netconverge: " + std::to_string(plan.ChangeCount()) + " change(s)"),
+                    options_.commit_timeout_ms, &ops);
+  auto revert = [&](std::string why, ErrorCode code) {
+    std::string detail;
+    if (confirm) {
+      out.rolled_back = CancelPending(ops, detail);
+      out.rollback_detail = detail;
+    }
+    return fail(code, std::move(why));
+  };
+  if (!commit) {
+    out.ambiguous = true;
+    return revert(commit.error().message + " (during the commit)", commit.error().code);
+  }
+  switch (const Verdict v = dialect_->ClassifyCommit(*commit, user); v.kind) {
+    case Verdict::kOk:
+      out.commits = 1;
+      break;
+    case Verdict::kNoop:
+      Discard(ops);
+      return out;
+    case Verdict::kOutOfSync:
+    case Verdict::kQuestion:
+      (void)Run(dialect_->Decline(v.text), t, &ops);
+      Discard(ops);
+      return fail(v.kind == Verdict::kOutOfSync ? ErrorCode::kConflict : ErrorCode::kRejected,
+                  std::string(v.kind == Verdict::kOutOfSync ? "another user committed on the switch first; "
+                                                            : "the switch asked a question at commit and netconverge declined: ") +
+                      v.text + "; nothing was committed");
+    case Verdict::kRejected:
+      Discard(ops);
+      return fail(ErrorCode::kRejected, "commit failed; nothing was committed: " + v.text);
+  }
+
+  // Leave configuration mode and read the running configuration back.
+  auto left = Run(dialect_->LeaveConfigCommand(), t, &ops);
+  if (!left || !left->question.empty() || dialect_->InConfigMode(left->prompt)) {
+    out.ambiguous = !left;
+    return revert((left ? "the switch stayed in configuration mode after the commit" : left.error().message) +
+                      std::string(" (after the commit, before the confirm)"),
+                  left ? ErrorCode::kRejected : left.error().code);
+  }
+  auto back = Read(0, nullptr, nullptr);
+  if (!back) {
+    out.ambiguous = true;
+    return revert(back.error().message + " (reading back after the commit)", back.error().code);
+  }
+  const core::SwitchState expected = core::ExpectedAfter(observed.switch_state, plan);
+  std::string mismatch;
+  std::set<std::string> touched;
+  for (const auto& ch : plan.interfaces) touched.insert(ch.name);
+  for (const auto& name : touched) {
+    auto find = [&](const core::SwitchState& s) -> std::optional<core::SubInterface> {
+      auto it = s.interfaces.find(name);
+      if (it == s.interfaces.end()) return std::nullopt;
+      return it->second;
+    };
+    const auto want = find(expected);
+    const auto have = find(*back);
+    if (want != have) mismatch += (mismatch.empty() ? "" : "; ") + name + ": expected " + Describe(want) + ", found " + Describe(have);
+  }
+  for (const auto& ch : plan.bridge_domains)
+    if ((ch.kind == core::ChangeKind::kDelete) == (back->bridge_domains.count(ch.name) > 0))
+      mismatch += (mismatch.empty() ? "" : "; ") + std::string("bridge-domain ") + ch.name +
+                  (ch.kind == core::ChangeKind::kDelete ? " still exists" : " is missing");
+  out.switch_read_back = *back;
+  if (!mismatch.empty()) return revert("verification failed after the commit: " + mismatch, ErrorCode::kRejected);
+
+  if (confirm) {
+    auto enter = Run(dialect_->EnterConfigCommand(), t, &ops);
+    auto r = enter ? Run(dialect_->ConfirmCommand(), options_.commit_timeout_ms, &ops) : enter;
+    if (!r) {
+      out.ambiguous = true;
+      return fail(r.error().code, r.error().message + " (sending the confirm; unless it arrived, the switch reverts the "
+                                                       "change when its timer expires, and the next pass re-reads)");
+    }
+    if (const Verdict v = dialect_->ClassifyConfirm(*r); v.kind != Verdict::kOk) {
+      Discard(ops);
+      return fail(ErrorCode::kRejected, "the confirm was refused: " + v.text);
+    }
+    out.confirmed = true;
+    auto end = Run(dialect_->LeaveConfigCommand(), t, &ops);
+    if (!end || !end->question.empty()) Discard(ops);
+  }
+  return out;
+}
+
+}  // namespace nc::switchcli

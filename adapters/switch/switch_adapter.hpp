@@ -1,0 +1,55 @@
+// DeviceAdapter for switches driven over an interactive SSH CLI, any dialect. One SSH session
+// is kept per device between passes (reopened when it broke). Apply is one transaction:
+//   pending-confirm probe -> enter configuration -> staged lines (each checked) -> compare ->
+//   commit check -> commit confirm N -> leave configuration -> read back and verify -> confirm.
+// Any failure before the commit discards the candidate (rollback 0, leave configuration); a
+// failure after it cancels the pending confirm (clear system commit), or, when the connection
+// is gone, reconnects to cancel it, and otherwise leaves the device's timer to revert it.
+// Questions are declined (abort / no); the device's own text is reported.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "adapters/device_adapter.hpp"
+#include "adapters/ssh/ssh_shell.hpp"
+#include "adapters/switch/dialect.hpp"
+
+namespace nc::switchcli {
+
+struct SwitchAdapterOptions {
+  ssh::ConnectOptions connect;
+  bool commit_confirm = true;
+  int confirm_minutes = 2;
+  int command_timeout_ms = 30'000;
+  int commit_timeout_ms = 120'000;  // commits can take long (netmiko uses 120 s)
+};
+
+class SwitchAdapter final : public DeviceAdapter {
+ public:
+  SwitchAdapter(std::unique_ptr<Dialect> dialect, SwitchAdapterOptions options);
+
+  Result<ObservedState> Observe(uint64_t known_fingerprint = 0) override;
+  ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) override;
+  Result<DeviceInfo> Probe() override;
+  std::vector<std::string> Render(const core::Plan& plan) const override;
+
+ private:
+  Result<ssh::Shell*> Connect();
+  /// Runs one command, recording it in `ops` (when given); a broken shell is dropped.
+  Result<ssh::Reply> Run(const std::string& line, int timeout_ms, std::vector<std::string>* ops = nullptr);
+  Result<core::SwitchState> Read(uint64_t known_fingerprint, uint64_t* fingerprint, bool* unchanged);
+  /// Back to a clean operational prompt: decline a question, discard the candidate, leave.
+  void Discard(std::vector<std::string>& ops);
+  /// Cancels our pending confirmed commit now (reconnecting if needed). Returns whether it did.
+  bool CancelPending(std::vector<std::string>& ops, std::string& detail);
+
+  std::unique_ptr<Dialect> dialect_;
+  SwitchAdapterOptions options_;
+  ssh::TerminalProfile profile_;
+  std::unique_ptr<ssh::Shell> shell_;
+  std::optional<DeviceInfo> info_;
+};
+
+}  // namespace nc::switchcli
