@@ -58,6 +58,7 @@ struct Device {
   std::string requested_sync;           // annotation netconverge.io/requested-sync
   std::string ssh_known_hosts;          // known_hosts file (resolved; empty: ~/.ssh/known_hosts)
   bool ssh_accept_new = false;          // hostKeyPolicy accept-new (default strict)
+  int64_t ssh_command_timeout_ms = 30'000;  // per CLI command (commits: 4x, at least 120 s)
   api::SourcePos source;
 
   std::string Key() const { return ns + "/" + name; }

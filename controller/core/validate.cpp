@@ -109,6 +109,12 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   d.source = obj.pos;
   if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
   if (!s.ssh_known_hosts.empty()) d.ssh_known_hosts = ResolveRelative(obj.pos.file, s.ssh_known_hosts);
+  if (!s.ssh_command_timeout.empty()) {
+    auto ms = ParseDurationMs(s.ssh_command_timeout);
+    if (!ms) sink.Add("spec.ssh.commandTimeout", ms.error().message);
+    else if (*ms < 200 || *ms > 600'000) sink.Add("spec.ssh.commandTimeout", "must be between 200ms and 10m");
+    else d.ssh_command_timeout_ms = *ms;
+  }
   if (s.ssh_host_key_policy == "accept-new") d.ssh_accept_new = true;
   else if (!s.ssh_host_key_policy.empty() && s.ssh_host_key_policy != "strict")
     sink.Add("spec.ssh.hostKeyPolicy", "'" + s.ssh_host_key_policy + "' is not one of strict, accept-new");

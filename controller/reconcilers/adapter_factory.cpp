@@ -1,5 +1,7 @@
 #include "controller/reconcilers/adapter_factory.hpp"
 
+#include <algorithm>
+
 #include "adapters/vyos/https_client.hpp"
 #include "adapters/switch/dnos_dialect.hpp"
 #include "adapters/switch/switch_adapter.hpp"
@@ -33,7 +35,8 @@ Result<std::unique_ptr<DeviceAdapter>> CreateSwitch(const core::Device& device, 
   o.connect = SshOptionsFor(device, creds, 22);
   o.commit_confirm = device.commit_confirm;
   o.confirm_minutes = device.commit_confirm_minutes;
-  if (device.request_timeout_ms > 0) o.command_timeout_ms = static_cast<int>(device.request_timeout_ms);
+  o.command_timeout_ms = static_cast<int>(device.ssh_command_timeout_ms);
+  o.commit_timeout_ms = std::max(o.command_timeout_ms * 4, 120'000);
   std::unique_ptr<switchcli::Dialect> dialect;
   switch (device.platform) {
     case core::Platform::kDnos:

@@ -262,6 +262,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   }
   r.apply_cpu_us = ThreadCpuMicros() - phase;
   if (!outcome.transport.empty()) r.transport = outcome.transport;
+  if (!outcome.error && !outcome.rollback_detail.empty()) event("Warning", "PendingCommitReverted", "", outcome.rollback_detail);
   const Touched touched(r.plan);
   if (outcome.error) {
     r.error = outcome.error;

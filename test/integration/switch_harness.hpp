@@ -14,6 +14,7 @@ struct SwitchHarness {
   std::unique_ptr<sim::SwitchSim> sim;
   std::unique_ptr<sim::SshServer> server;
   std::string host_public;
+  std::string client_key;  // the client's private key text
   std::string store_path;
   std::unique_ptr<store::SqliteStore> store;
   reconcilers::DefaultAdapterFactory factory;
@@ -31,6 +32,7 @@ struct SwitchHarness {
     host_public = *host;
     auto client = sim::GenerateKeyPair();
     REQUIRE(client);
+    client_key = client->first;
     std::string creds = "username: admin\nprivateKey: |\n";
     std::stringstream key(client->first);
     for (std::string l; std::getline(key, l);) creds += "  " + l + "\n";

@@ -69,6 +69,7 @@ struct DeviceSpec {
   std::string request_timeout;               // spec.vyos.requestTimeout (extension, see docs)
   std::string ssh_known_hosts;               // spec.ssh.knownHosts (a file)
   std::string ssh_host_key_policy;           // spec.ssh.hostKeyPolicy
+  std::string ssh_command_timeout;           // spec.ssh.commandTimeout (extension, see docs)
 };
 
 struct DeviceObject {

@@ -130,7 +130,8 @@ class Decoder {
           }},
          {"ssh", [&](auto& v, auto& p) {
             Map(v, p, {{"knownHosts", [&](auto& w, auto& q) { Str(w, q, &s->ssh_known_hosts); }},
-                       {"hostKeyPolicy", [&](auto& w, auto& q) { Str(w, q, &s->ssh_host_key_policy); }}});
+                       {"hostKeyPolicy", [&](auto& w, auto& q) { Str(w, q, &s->ssh_host_key_policy); }},
+                       {"commandTimeout", [&](auto& w, auto& q) { Str(w, q, &s->ssh_command_timeout); }}});
           }},
          {"management", [&](auto& v, auto& p) { Str(v, p, &s->management); }},
          {"paused", [&](auto& v, auto& p) { Bool(v, p, &s->paused); }},

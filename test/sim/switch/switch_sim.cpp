@@ -388,6 +388,9 @@ class DnosTerminal : public Terminal {
     if (box_->second.empty()) return {};
     std::string s = std::move(box_->second);
     box_->second.clear();
+    // Redraw what the user was looking at: the pending question, the pager, or the prompt.
+    if (question_ != Question::kNone) return s + question_text_ + answer_;
+    if (!paging_.empty()) return s + "\x1b[7m-- More -- (Press q to quit)\x1b[0m";
     return s + Prompt();
   }
 
@@ -616,12 +619,18 @@ class DnosTerminal : public Terminal {
     else context_.pop_back();
   }
 
+  Output Ask(Question q, const std::string& text) {
+    question_ = q;
+    question_text_ = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+    return {text};
+  }
+
   Output LeaveConfig() {
     std::lock_guard lk(sim_->mu);
     if (candidate_ != base_) {
-      question_ = Question::kExitUncommitted;
-      return {"Warning: Configuration includes uncommitted changes, would you like to commit them before exiting "
-              "(yes,no,cancel)[cancel]? "};
+      return Ask(Question::kExitUncommitted,
+                 "Warning: Configuration includes uncommitted changes, would you like to commit them before exiting "
+                 "(yes,no,cancel)[cancel]? ");
     }
     config_mode_ = false;
     context_.clear();
@@ -666,10 +675,10 @@ class DnosTerminal : public Terminal {
     }
     if (check) ++sim_->stats.commit_checks;
     if (sim_->version != base_version_ && candidate_ != base_) {
-      question_ = Question::kOutOfSync;
       pending_commit_ = w;
-      return {"Warning: User netops2 committed at " + Now() + ", your configuration is out of sync. What would you like to do " +
-              (check ? "(check-and-merge, merge-only, abort) [abort]? " : "(commit, merge-only, abort) [abort]? ")};
+      return Ask(Question::kOutOfSync, "Warning: User netops2 committed at " + Now() +
+                                           ", your configuration is out of sync. What would you like to do " +
+                                           (check ? "(check-and-merge, merge-only, abort) [abort]? " : "(commit, merge-only, abort) [abort]? "));
     }
     const int64_t delay = sim_->CommitDelayMs();
     if (delay > 0) {
@@ -695,10 +704,10 @@ class DnosTerminal : public Terminal {
     if (confirm && sim_->pending) return {"ERROR: Unable to commit, a commit confirm is already pending.\n" + Prompt()};
     if (faults.ask_on_commit) {
       faults.ask_on_commit = false;
-      question_ = Question::kCommitYesNo;
       pending_commit_ = w;
-      return {"Notice: this change affects forwarding on " + std::to_string(Flatten(candidate_, "interfaces").size()) +
-              " interface line(s).\nEnter yes to continue with commit, no to abort commit (yes/no) [no] "};
+      return Ask(Question::kCommitYesNo, "Notice: this change affects forwarding on " +
+                                             std::to_string(Flatten(candidate_, "interfaces").size()) +
+                                             " interface line(s).\nEnter yes to continue with commit, no to abort commit (yes/no) [no] ");
     }
     return {Apply(confirm, minutes)};
   }
@@ -818,6 +827,7 @@ class DnosTerminal : public Terminal {
   int length_ = 24;
   std::vector<std::string> paging_;
   Question question_ = Question::kNone;
+  std::string question_text_;  // the question line, for redraws
   std::string answer_;
   std::vector<std::string> pending_commit_;
   bool drop_armed_ = false;
