@@ -24,6 +24,7 @@ struct ObservedState {
   std::map<int, core::NatRule> nat_rules;  // `nat destination rule N`, every rule on the device
   core::SwitchState switch_state;          // a switch: sub-interfaces and bridge domains
   std::string transport;                   // what answered: "https-api" or "ssh-cli"
+  std::string fallback_reason;             // set when the fallback transport answered: why the primary did not
   uint64_t fingerprint = 0;                // of the device's raw answer (like an ETag)
   bool unchanged = false;                  // the answer matched `known_fingerprint`: rules not parsed
 };

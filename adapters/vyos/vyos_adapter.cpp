@@ -22,7 +22,9 @@ std::string OpsLine(const std::vector<Command>& cmds, int confirm_minutes) {
 }  // namespace
 
 VyosAdapter::VyosAdapter(std::unique_ptr<HttpsClient> client, VyosAdapterOptions options)
-    : client_(std::move(client)), options_(std::move(options)) {}
+    : client_(std::move(client)), options_(std::move(options)) {
+  if (options_.fallback) cli_ = std::make_unique<VyosCli>(*options_.fallback);
+}
 
 Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint, const std::string& body,
                                                   std::chrono::milliseconds timeout, bool* ambiguous) {
@@ -98,7 +100,19 @@ Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules(uint64_t known_finge
 
 Result<ObservedState> VyosAdapter::Observe(uint64_t known_fingerprint) {
   ObservedState out;
+  out.transport = "https-api";
   auto rules = ReadRules(known_fingerprint, &out.fingerprint, &out.unchanged);
+  if (!rules && cli_ && (rules.error().code == ErrorCode::kUnavailable || rules.error().code == ErrorCode::kDeadlineExceeded)) {
+    // The API is down (unreachable, 5xx, no answer): read over SSH; the pass then writes over SSH.
+    auto over_ssh = cli_->ReadRules(&out.fingerprint);
+    if (!over_ssh)
+      return MakeError(over_ssh.error().code, "HTTPS API: " + rules.error().message + "; SSH fallback: " + over_ssh.error().message);
+    out.transport = "ssh-cli";
+    out.fallback_reason = rules.error().message;
+    out.unchanged = false;
+    out.nat_rules = std::move(*over_ssh);
+    return out;
+  }
   if (!rules) return tl::unexpected(rules.error());
   out.nat_rules = std::move(*rules);
   return out;
@@ -187,6 +201,10 @@ void VyosAdapter::RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>
 }
 
 ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& observed) {
+  // A pass that could only read over SSH writes over SSH; one that read over the API writes over
+  // the API (a write that failed ambiguously is never retried over the other transport: the next
+  // pass re-reads first).
+  if (observed.transport == "ssh-cli" && cli_) return cli_->Apply(plan, observed.nat_rules);
   ApplyOutcome out;
   out.transport = "https-api";
   if (plan.changes.empty()) {

@@ -12,6 +12,7 @@
 
 #include "adapters/device_adapter.hpp"
 #include "adapters/vyos/https_client.hpp"
+#include "adapters/vyos/vyos_cli.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
 
 namespace nc::vyos {
@@ -26,6 +27,8 @@ struct VyosAdapterOptions {
   std::chrono::milliseconds write_timeout{600'000};  // nginx's proxy_read_timeout on VyOS
   int lock_retries = 5;
   std::chrono::milliseconds lock_backoff{200};
+  /// The SSH CLI used when the API is unreachable or answers 5xx (spec.transport.fallback).
+  std::optional<VyosCliOptions> fallback;
 };
 
 class VyosAdapter final : public DeviceAdapter {
@@ -55,6 +58,7 @@ class VyosAdapter final : public DeviceAdapter {
                 const std::map<int, core::NatRule>& now, const std::vector<int>& touched, bool confirm_armed);
 
   std::unique_ptr<HttpsClient> client_;
+  std::unique_ptr<VyosCli> cli_;
   VyosAdapterOptions options_;
   std::optional<DeviceInfo> info_;
   bool save_pending_ = false;

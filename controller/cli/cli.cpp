@@ -277,6 +277,10 @@ int CmdStatus(const Common& c) {
       w.Bool(d.synced);
       JStr(w, "message", d.message);
       JStr(w, "transportInUse", d.transport);
+      w.Key("fallbackActive");
+      w.Bool(d.fallback_active);
+      w.Key("fallbackPasses");
+      w.Int64(d.fallbacks);
       JStr(w, "lastObservedTime", d.last_observed_at);
       JStr(w, "lastAppliedTime", d.last_applied_at);
       w.Key("managedObjects");
@@ -310,14 +314,16 @@ int CmdStatus(const Common& c) {
     std::cout << "no devices recorded in " << c.store << " yet\n";
     return 0;
   }
-  std::vector<std::vector<std::string>> rows{{"DEVICE", "REACHABLE", "SYNCED", "MANAGED", "DRIFTED", "LAST APPLIED", "MESSAGE"}};
+  std::vector<std::vector<std::string>> rows{
+      {"DEVICE", "REACHABLE", "SYNCED", "MANAGED", "DRIFTED", "LAST APPLIED", "TRANSPORT", "MESSAGE"}};
   for (const auto& d : *devices)
     if (want(d.device))
       rows.push_back({d.device, d.reachable ? "True" : "False", d.synced ? "True" : "False", std::to_string(d.managed),
-                      std::to_string(d.drifted), d.last_applied_at.empty() ? "-" : d.last_applied_at, d.message});
+                      std::to_string(d.drifted), d.last_applied_at.empty() ? "-" : d.last_applied_at,
+                      (d.transport.empty() ? "-" : d.transport) + (d.fallback_active ? " (fallback)" : ""), d.message});
   PrintTable(rows);
   std::cout << "\n";
-  rows = {{"DEVICE", "RESOURCE", "PORT", "RULE", "STATE", "DESCRIPTION", "LAST APPLIED", "MESSAGE"}};
+  rows = {{"DEVICE", "RESOURCE", "PORT", "RULE/VLAN", "STATE", "DESCRIPTION", "LAST APPLIED", "MESSAGE"}};
   for (const auto& p : *ports)
     if (want(p.device))
       rows.push_back({p.device, p.resource, p.port, p.rule_number ? std::to_string(p.rule_number) : "-", p.state, p.display,

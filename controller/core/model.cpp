@@ -100,7 +100,7 @@ void AddDevice(Hasher& x, const Device& d) {
                     static_cast<int64_t>(d.commit_confirm), static_cast<int64_t>(d.commit_confirm_minutes),
                     static_cast<int64_t>(d.save_after_confirm), static_cast<int64_t>(d.rule_range.first),
                     static_cast<int64_t>(d.rule_range.last), d.max_request_bytes, d.request_timeout_ms,
-                    static_cast<int64_t>(d.ssh_accept_new), d.ssh_command_timeout_ms})
+                    static_cast<int64_t>(d.ssh_accept_new), d.ssh_command_timeout_ms, int64_t{d.ssh_port}})
     x.Add(v);
   x.Add(d.ssh_known_hosts);
 }

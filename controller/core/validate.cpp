@@ -115,6 +115,10 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
     else if (*ms < 200 || *ms > 600'000) sink.Add("spec.ssh.commandTimeout", "must be between 200ms and 10m");
     else d.ssh_command_timeout_ms = *ms;
   }
+  if (s.ssh_port) {
+    if (*s.ssh_port < 1 || *s.ssh_port > 65535) sink.Add("spec.ssh.port", "must be a port (1-65535)");
+    else d.ssh_port = static_cast<int>(*s.ssh_port);
+  }
   if (s.ssh_host_key_policy == "accept-new") d.ssh_accept_new = true;
   else if (!s.ssh_host_key_policy.empty() && s.ssh_host_key_policy != "strict")
     sink.Add("spec.ssh.hostKeyPolicy", "'" + s.ssh_host_key_policy + "' is not one of strict, accept-new");

@@ -79,6 +79,18 @@ Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core:
   if (device.request_timeout_ms > 0) {
     o.read_timeout = o.write_timeout = std::chrono::milliseconds(device.request_timeout_ms);
   }
+  if (device.transport_fallback == "ssh-cli" && !creds->username.empty() &&
+      (!creds->password.empty() || !creds->private_key.empty())) {
+    vyos::VyosCliOptions cli;
+    cli.connect = SshOptionsFor(device, *creds, 22);
+    // The API's address names the HTTPS port; the CLI listens on spec.ssh.port (default 22).
+    cli.connect.port = device.ssh_port;
+    cli.commit_confirm = device.commit_confirm;
+    cli.confirm_minutes = device.commit_confirm_minutes;
+    cli.save_after_confirm = device.save_after_confirm;
+    cli.command_timeout_ms = static_cast<int>(device.ssh_command_timeout_ms);
+    o.fallback = cli;
+  }
   return std::unique_ptr<DeviceAdapter>(std::make_unique<vyos::VyosAdapter>(std::move(*client), o));
 }
 

@@ -153,6 +153,9 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   }
   const bool device_unchanged = fresh->unchanged;
   r.transport = fresh->transport;
+  if (!fresh->fallback_reason.empty())
+    event("Warning", "FallbackTransport", "",
+          "the HTTPS API failed (" + fresh->fallback_reason + "); this pass uses the SSH CLI");
   if (!device_unchanged) c.observed = std::move(*fresh);
   const ObservedState* observed = &c.observed;
 
@@ -532,7 +535,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   // recorded when they appear, not on every poll; actions (Applied, ApplyFailed, rollbacks) always.
   static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld",
                                                   "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
-                                                  "ConfigurationError", "Orphaned"};
+                                                  "ConfigurationError", "Orphaned", "FallbackTransport"};
   std::vector<store::Event> to_store;
   std::set<std::string> standing;
   for (auto e : events) {
@@ -576,13 +579,18 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   if (cache && (*cache)->device_row) {
     d.last_applied_at = (*cache)->device_row->last_applied_at;
     d.platform_version = (*cache)->device_row->platform_version;
+    d.fallbacks = (*cache)->device_row->fallbacks;
   } else if (auto rows = store_.DeviceStatuses()) {
     for (const auto& pd : *rows)
       if (pd.device == r.device) {
         d.last_applied_at = pd.last_applied_at;
         d.platform_version = pd.platform_version;
+        d.fallbacks = pd.fallbacks;
       }
   }
+  // The fallback is in use when the pass was carried by another transport than the primary.
+  d.fallback_active = !r.transport.empty() && r.transport != device.transport_primary;
+  if (d.fallback_active) ++d.fallbacks;
   if (r.wrote && !r.error) d.last_applied_at = now;
   int managed = 0;
   for (const auto& p : r.plan.ports)

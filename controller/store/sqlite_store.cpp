@@ -120,7 +120,10 @@ const std::vector<Migration>& Migrations() {
        "CREATE TABLE applied_interfaces ("
        "  device TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL, body_json TEXT NOT NULL,"
        "  applied_at TEXT NOT NULL, PRIMARY KEY (device, name));"
-       "ALTER TABLE snapshots ADD COLUMN switch_json TEXT;",
+       "ALTER TABLE snapshots ADD COLUMN switch_json TEXT;"
+       "ALTER TABLE device_status ADD COLUMN fallback_active INTEGER NOT NULL DEFAULT 0;"
+       "ALTER TABLE device_status ADD COLUMN fallbacks INTEGER NOT NULL DEFAULT 0;",
+       "ALTER TABLE device_status DROP COLUMN fallbacks; ALTER TABLE device_status DROP COLUMN fallback_active;"
        "ALTER TABLE snapshots DROP COLUMN switch_json; DROP TABLE applied_interfaces;"},
   };
   return kMigrations;
@@ -672,11 +675,12 @@ int64_t SqliteStore::DataVersion() {
 Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortStatusRow>* ports) {
   return InTransaction([&]() -> Status {
     Stmt s(db_, "INSERT OR REPLACE INTO device_status (device, reachable, synced, message, platform_version, transport, "
-                "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, updated_at, fallback_active, "
+                "fallbacks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(1, d.device).Bind(2, d.reachable ? 1 : 0).Bind(3, d.synced ? 1 : 0).Bind(4, d.message)
         .Bind(5, d.platform_version).Bind(6, d.transport).Bind(7, d.last_observed_at).Bind(8, d.last_applied_at)
-        .Bind(9, d.managed).Bind(10, d.unmanaged).Bind(11, d.drifted).Bind(12, d.last_run_id).Bind(13, d.updated_at);
+        .Bind(9, d.managed).Bind(10, d.unmanaged).Bind(11, d.drifted).Bind(12, d.last_run_id).Bind(13, d.updated_at)
+        .Bind(14, d.fallback_active ? 1 : 0).Bind(15, d.fallbacks);
     if (auto st = s.Done(); !st) return st;
     if (!ports) return {};
     Stmt del(db_, "DELETE FROM port_status WHERE device = ?");
@@ -697,12 +701,12 @@ Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
   std::lock_guard lk(mu_);
   Stmt s(db_, "SELECT device, reachable, synced, COALESCE(message,''), COALESCE(platform_version,''), "
               "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), managed, unmanaged, "
-              "drifted, last_run_id, COALESCE(updated_at,'') FROM device_status ORDER BY device");
+              "drifted, last_run_id, COALESCE(updated_at,''), fallback_active, fallbacks FROM device_status ORDER BY device");
   std::vector<DeviceStatusRow> out;
   while (s.Step() == SQLITE_ROW)
     out.push_back(DeviceStatusRow{s.Text(0), s.Int(1) != 0, s.Int(2) != 0, s.Text(3), s.Text(4), s.Text(5), s.Text(6),
                                   s.Text(7), static_cast<int>(s.Int(8)), static_cast<int>(s.Int(9)),
-                                  static_cast<int>(s.Int(10)), s.Int(11), s.Text(12)});
+                                  static_cast<int>(s.Int(10)), s.Int(11), s.Text(12), s.Int(13) != 0, s.Int(14)});
   return out;
 }
 

@@ -94,6 +94,8 @@ struct DeviceStatusRow {
   int drifted = 0;
   int64_t last_run_id = 0;
   std::string updated_at;
+  bool fallback_active = false;  // the last pass used the fallback transport
+  int64_t fallbacks = 0;         // passes that needed the fallback, all time
 };
 
 struct Snapshot {

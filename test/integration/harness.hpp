@@ -47,6 +47,7 @@ struct SimHarness {
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<reconcilers::DeviceReconciler> reconciler;
   core::ServiceTable services = source::LoadServices();
+  std::string cert_pem, key_pem;
 
   explicit SimHarness(sim::VyosSim::Options options = {}, const std::string& device_extra = "") {
     dir = MakeTempDir("it");
@@ -55,7 +56,9 @@ struct SimHarness {
     WriteFile(dir / "ca.pem", cert->ca_pem);
     WriteFile(dir / "creds.yaml", "apiKey: " + options.keys.front() + "\n");
     sim = std::make_unique<sim::VyosSim>(options);
-    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert->cert_pem, cert->key_pem});
+    cert_pem = cert->cert_pem;
+    key_pem = cert->key_pem;
+    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert_pem, key_pem});
     REQUIRE(server->Start());
     WriteDevice(device_extra);
     store_path = (dir / "netconverge.db").string();
@@ -74,6 +77,14 @@ struct SimHarness {
               "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n"
               "  address: 127.0.0.1:" + std::to_string(server->port()) +
                   "\n  credentialsRef: {file: ../creds.yaml}\n  tls: {caFile: " + ca + "}\n" + extra);
+  }
+
+  /// The HTTPS API back on its port after a Stop().
+  void RestartHttps() {
+    const int port = server->port();
+    server->Stop();
+    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", port, cert_pem, key_pem});
+    REQUIRE(server->Start());
   }
 
   /// A fresh process: reopen the store, new reconciler (adapters and caches gone).

@@ -70,6 +70,7 @@ struct DeviceSpec {
   std::string ssh_known_hosts;               // spec.ssh.knownHosts (a file)
   std::string ssh_host_key_policy;           // spec.ssh.hostKeyPolicy
   std::string ssh_command_timeout;           // spec.ssh.commandTimeout (extension, see docs)
+  std::optional<int64_t> ssh_port;           // spec.ssh.port (VyOS fallback; extension)
 };
 
 struct DeviceObject {

@@ -131,7 +131,8 @@ class Decoder {
          {"ssh", [&](auto& v, auto& p) {
             Map(v, p, {{"knownHosts", [&](auto& w, auto& q) { Str(w, q, &s->ssh_known_hosts); }},
                        {"hostKeyPolicy", [&](auto& w, auto& q) { Str(w, q, &s->ssh_host_key_policy); }},
-                       {"commandTimeout", [&](auto& w, auto& q) { Str(w, q, &s->ssh_command_timeout); }}});
+                       {"commandTimeout", [&](auto& w, auto& q) { Str(w, q, &s->ssh_command_timeout); }},
+                       {"port", [&](auto& w, auto& q) { Int(w, q, &s->ssh_port); }}});
           }},
          {"management", [&](auto& v, auto& p) { Str(v, p, &s->management); }},
          {"paused", [&](auto& v, auto& p) { Bool(v, p, &s->paused); }},

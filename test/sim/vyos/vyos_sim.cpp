@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "adapters/vyos/schema.hpp"
@@ -839,5 +840,147 @@ bool VyosSim::ConfirmPending() const {
   std::lock_guard lk(mu_);
   return confirm_pending_;
 }
+
+Result<std::string> VyosSim::CliCommit(const vyos::ConfigNode& working, int confirm_minutes) {
+  SimReply rep;
+  {
+    std::lock_guard api(api_lock_);
+    rep = Commit(working, 0, confirm_minutes);
+  }
+  if (rep.status == 200 || rep.drop) {
+    if (confirm_minutes > 0)
+      return "Initialized commit-confirm; " + std::to_string(confirm_minutes) + " minutes to confirm before " + options_.confirm_action;
+    return std::string();
+  }
+  auto env = vyos::ParseEnvelope(rep.body);
+  return MakeError(ErrorCode::kRejected, env ? env->error : rep.body);
+}
+
+std::string VyosSim::CliConfirm() {
+  SimReply rep = Confirm();
+  auto env = vyos::ParseEnvelope(rep.body);
+  return env && env->data_text ? *env->data_text : "";
+}
+
+Result<std::string> VyosSim::CliSave() {
+  ParsedCommands pc;
+  pc.op = "save";
+  SimReply rep = ConfigFile(pc);
+  auto env = vyos::ParseEnvelope(rep.body);
+  if (rep.status != 200) return MakeError(ErrorCode::kRejected, env ? env->error : rep.body);
+  return env && env->data_text ? *env->data_text : "";
+}
+
+namespace {
+
+/// The VyOS CLI as an SSH session sees it: op mode `user@host:~$`, configuration mode with the
+/// `[edit]` line and `user@host#`, a private working configuration, and the commit-confirm
+/// question.
+class VyosTerminal : public Terminal {
+ public:
+  VyosTerminal(VyosSim& sim, std::string user) : sim_(sim), user_(std::move(user)) {}
+
+  Output Start() override { return {"Welcome to VyOS!\n\n   Version: " + sim_.version() + "\n\n" + Prompt()}; }
+
+  Output OnLine(const std::string& line) override {
+    if (asking_) {
+      asking_ = false;
+      if (line != "y" && line != "Y" && line != "yes") return {"commit-confirm canceled\n[edit]\n" + Prompt()};
+      auto r = sim_.CliCommit(working_, confirm_minutes_);
+      return {Result(r) + "[edit]\n" + Prompt()};
+    }
+    auto w = vyos::SplitWords(line);
+    if (w.empty()) return {Prompt()};
+    if (w[0] == "run") w.erase(w.begin());
+    const std::string cmd = Join(w);
+    if (cmd == "show configuration commands" || cmd.rfind("show configuration commands |", 0) == 0)
+      return {vyos::RenderSetCommands(sim_.Running()) + (config_ ? "[edit]\n" : "") + Prompt()};
+    if (cmd == "show version") return {"Version:          VyOS " + sim_.version() + "\n" + Prompt()};
+    if (cmd == "set terminal length 0" || cmd == "terminal length 0") return {Prompt()};
+    if (!config_) {
+      if (cmd == "configure") {
+        config_ = true;
+        working_ = sim_.Running();
+        return {"[edit]\n" + Prompt()};
+      }
+      if (cmd == "exit") return {"logout\n", true, false};
+      return {"\n  Invalid command: [" + w[0] + "]\n\n" + Prompt()};
+    }
+    if (w[0] == "set" || w[0] == "delete") {
+      Cmd c{w[0], {w.begin() + 1, w.end()}, std::nullopt};
+      if (c.path.empty()) return {"\n  Invalid command\n\n[edit]\n" + Prompt()};
+      Status st = w[0] == "set" ? ApplySet(working_, c, sim_.services()) : ApplyDelete(working_, c, false);
+      if (!st) return {"\n  " + st.error().message + (w[0] == "set" ? "\n  Set failed\n" : "") + "\n[edit]\n" + Prompt()};
+      return {"[edit]\n" + Prompt()};
+    }
+    if (cmd == "commit" || w[0] == "commit-confirm") {
+      if (working_ == sim_.Running()) return {"No configuration changes to commit\n[edit]\n" + Prompt()};
+      if (w[0] == "commit-confirm") {
+        confirm_minutes_ = w.size() > 1 ? std::atoi(w[1].c_str()) : 10;
+        if (confirm_minutes_ < 1) return {"\n  Invalid value for minutes\n\n[edit]\n" + Prompt()};
+        asking_ = true;
+        return {"commit-confirm will automatically reboot in " + std::to_string(confirm_minutes_) +
+                " minutes unless changes are confirmed.\nProceed ? [confirm][y] "};
+      }
+      return {Result(sim_.CliCommit(working_, 0)) + "[edit]\n" + Prompt()};
+    }
+    if (cmd == "confirm") return {sim_.CliConfirm() + "\n[edit]\n" + Prompt()};
+    if (cmd == "save") {
+      auto r = sim_.CliSave();
+      return {(r ? *r : r.error().message + "\n") + "[edit]\n" + Prompt()};
+    }
+    if (cmd == "compare") {
+      const auto before = Lines(vyos::RenderSetCommands(sim_.Running()));
+      const auto after = Lines(vyos::RenderSetCommands(working_));
+      std::string out;
+      for (const auto& l : before)
+        if (!after.count(l)) out += "- " + l + "\n";
+      for (const auto& l : after)
+        if (!before.count(l)) out += "+ " + l + "\n";
+      return {(out.empty() ? "No changes between working and active configurations.\n" : out) + "[edit]\n" + Prompt()};
+    }
+    if (cmd == "discard") {
+      working_ = sim_.Running();
+      return {"  Changes have been discarded\n[edit]\n" + Prompt()};
+    }
+    if (cmd == "exit" || cmd == "exit discard" || cmd == "end") {
+      if (cmd != "exit discard" && !(working_ == sim_.Running()))
+        return {"Cannot exit: configuration modified.\nUse 'exit discard' to discard the changes and exit.\n[edit]\n" + Prompt()};
+      config_ = false;
+      return {"exit\n" + Prompt()};
+    }
+    return {"\n  Invalid command: [" + w[0] + "]\n\n[edit]\n" + Prompt()};
+  }
+
+ private:
+  static std::string Join(const std::vector<std::string>& w) {
+    std::string s;
+    for (const auto& x : w) s += (s.empty() ? "" : " ") + x;
+    return s;
+  }
+  static std::set<std::string> Lines(const std::string& text) {
+    std::set<std::string> out;
+    std::stringstream ss(text);
+    for (std::string l; std::getline(ss, l);) out.insert(l);
+    return out;
+  }
+  std::string Result(const nc::Result<std::string>& r) {
+    if (!r) return "\n" + r.error().message + "\n";
+    working_ = sim_.Running();
+    return r->empty() ? std::string() : *r + "\n";
+  }
+  std::string Prompt() const { return user_ + "@" + sim_.hostname() + (config_ ? "# " : ":~$ "); }
+
+  VyosSim& sim_;
+  std::string user_;
+  bool config_ = false;
+  bool asking_ = false;
+  int confirm_minutes_ = 0;
+  vyos::ConfigNode working_;
+};
+
+}  // namespace
+
+std::unique_ptr<Terminal> VyosSim::NewTerminal(const std::string& user) { return std::make_unique<VyosTerminal>(*this, user); }
 
 }  // namespace nc::sim

@@ -21,6 +21,7 @@
 
 #include "adapters/vyos/config_tree.hpp"
 #include "controller/core/values.hpp"
+#include "test/sim/common/ssh_server.hpp"
 
 namespace nc::sim {
 
@@ -121,6 +122,18 @@ class VyosSim {
   void SetLatency(const LatencyModel& m);
   bool ConfirmPending() const;
   int64_t body_limit() const { return options_.body_limit; }
+
+  /// A VyOS CLI session (`configure`, set/delete/commit/commit-confirm/confirm/compare/save,
+  /// `show configuration commands`) over the same configuration, for an SSH server.
+  std::unique_ptr<Terminal> NewTerminal(const std::string& user);
+  /// The CLI's commit: the same checks, faults, latency and confirm timer as /configure.
+  /// Returns the CLI's text, or the device's error text.
+  Result<std::string> CliCommit(const vyos::ConfigNode& working, int confirm_minutes);
+  std::string CliConfirm();
+  Result<std::string> CliSave();
+  const core::ServiceTable& services() const { return services_; }
+  const std::string& version() const { return options_.version; }
+  const std::string& hostname() const { return options_.hostname; }
 
  private:
   SimReply Info(const SimRequest& req);

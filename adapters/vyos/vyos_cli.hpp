@@ -1,0 +1,46 @@
+// VyOS over its SSH CLI (spec 4.6): the fallback transport when the HTTPS API fails. The same
+// plan as the API path, sent as one configuration session: `configure`, the set/delete lines,
+// `commit-confirm N` (answering its "Proceed ?") or `commit`, a read-back of `show configuration
+// commands` compared with the plan, `confirm`, `save`, `exit`. Any refused line or failed commit
+// discards the session (`exit discard`); the device's own text is reported.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "adapters/device_adapter.hpp"
+#include "adapters/ssh/ssh_shell.hpp"
+
+namespace nc::vyos {
+
+struct VyosCliOptions {
+  ssh::ConnectOptions connect;
+  bool commit_confirm = true;
+  int confirm_minutes = 2;
+  bool save_after_confirm = true;
+  int command_timeout_ms = 30'000;
+  int commit_timeout_ms = 600'000;
+};
+
+/// Prompts and questions of the VyOS shell.
+ssh::TerminalProfile VyosTerminalProfile();
+
+class VyosCli {
+ public:
+  explicit VyosCli(VyosCliOptions options);
+  /// Every destination rule, from `show configuration commands`.
+  Result<std::map<int, core::NatRule>> ReadRules(uint64_t* fingerprint);
+  ApplyOutcome Apply(const core::Plan& plan, const std::map<int, core::NatRule>& observed);
+  std::string Where() const;
+
+ private:
+  Result<ssh::Reply> Run(const std::string& line, int timeout_ms, std::vector<std::string>* ops = nullptr);
+  void Discard(std::vector<std::string>& ops);
+
+  VyosCliOptions options_;
+  ssh::TerminalProfile profile_;
+  std::unique_ptr<ssh::Shell> shell_;
+};
+
+}  // namespace nc::vyos
