@@ -16,6 +16,8 @@
 #include <set>
 #include <thread>
 
+#include "adapters/switch/dnos_dialect.hpp"
+#include "adapters/switch/vlan_importer.hpp"
 #include "adapters/vyos/importer.hpp"
 #include "controller/core/values.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
@@ -437,6 +439,24 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
   return r.error ? 1 : 0;
 }
 
+/// Whether config text is a switch's `show config ... | flatten` (not VyOS).
+bool LooksLikeSwitchConfig(const std::string& text) {
+  std::stringstream ss(text);
+  for (std::string l; std::getline(ss, l);) {
+    if (l.rfind("interfaces ", 0) == 0 || l.rfind("network-services ", 0) == 0) return true;
+    if (l.rfind("set ", 0) == 0 || l.find(" {") != std::string::npos) return false;
+  }
+  return false;
+}
+
+int PrintVlanImport(const core::SwitchState& state, const switchcli::VlanImportOptions& o) {
+  auto result = switchcli::ImportVlanInterfaces(state, o);
+  std::cout << result.yaml;
+  std::cerr << "netconverge import: " << result.imported << " sub-interface(s) as VlanInterfaces, " << result.skipped
+            << " skipped\n";
+  return 0;
+}
+
 int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
   std::map<int, core::NatRule> rules;
   vyos::ImportOptions o;
@@ -450,6 +470,14 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
+    if (LooksLikeSwitchConfig(ss.str())) {
+      auto state = switchcli::DnosDialect().ParseObserved({ss.str()});
+      if (!state) {
+        std::cerr << "netconverge: " << from << ": " << state.error().message << "\n";
+        return 1;
+      }
+      return PrintVlanImport(*state, {o.device, ns, "netconverge", from});
+    }
     auto parsed = vyos::RulesFromConfigText(ss.str());
     if (!parsed) {
       std::cerr << "netconverge: " << from << ": " << parsed.error().message << "\n";
@@ -479,6 +507,7 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
       std::cerr << "netconverge: " << keys[0] << ": " << observed.error().message << "\n";
       return 1;
     }
+    if (device.IsSwitch()) return PrintVlanImport(observed->switch_state, {device.name, device.ns, device.tag, "device " + keys[0]});
     rules = std::move(observed->nat_rules);
     o.tag = device.tag;
     o.ns = device.ns;
@@ -640,10 +669,10 @@ int Main(int argc, char** argv) {
 
   std::string import_from;
   std::string import_ns = "default";
-  auto* import = app.add_subcommand("import", "turn a device's existing port forwards into PortForward YAML that adopts them");
+  auto* import = app.add_subcommand("import", "turn a device's existing port forwards (VyOS) or sub-interfaces (switch) into PortForward / VlanInterface YAML that adopts them");
   import->add_option("--device", c.device, "device name (live: as declared in --manifests; from a file: the deviceRef to write)")
       ->required();
-  import->add_option("--from", import_from, "a config.boot or `show configuration commands` file instead of the live device");
+  import->add_option("--from", import_from, "a config.boot, `show configuration commands` or switch `show config | flatten` file instead of the live device");
   add_manifests(import);
   import->add_option("--namespace", import_ns, "namespace of the generated resources (from a file)")->capture_default_str();
   import->add_option("-o,--output", c.output, "yaml")->check(CLI::IsMember({"yaml"}));

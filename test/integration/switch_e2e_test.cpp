@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "adapters/switch/vlan_importer.hpp"
 #include "test/integration/switch_harness.hpp"
 
 using namespace nc;
@@ -203,5 +204,38 @@ TEST_SUITE("integration/switch") {
     CHECK(all.find("VlanInterface default/c: spec.bridgeDomain: a bridge-domain member must be an L2 service") != std::string::npos);
     CHECK(all.find("VlanInterface default/d: spec.description: contains the character \"") != std::string::npos);
     CHECK(v.desired.vlans.empty());
+  }
+
+  TEST_CASE("import: existing sub-interfaces become VlanInterfaces that adopt them without a change of service") {
+    SwitchHarness h;
+    REQUIRE(h.sim->CommitOutOfBand({"interfaces ge100-0/0/10.110 vlan-id 110", "interfaces ge100-0/0/10.110 l2-service enabled",
+                                    "interfaces ge100-0/0/10.110 description \"tenant a\"",
+                                    "interfaces ge100-0/0/11.5 vlan-id 111", "interfaces ge100-0/0/11.5 admin-state disabled",
+                                    "network-services bridge-domain instance TENANTS interface ge100-0/0/10.110"}));
+    auto desired = h.Desired();
+    auto adapter = h.factory.Create(desired.devices.at("default/sw1"));
+    REQUIRE(adapter);
+    auto observed = (*adapter)->Observe();
+    REQUIRE(observed);
+    auto imported = switchcli::ImportVlanInterfaces(observed->switch_state, {"sw1", "default", "netconverge", "device default/sw1"});
+    CHECK(imported.imported == 2);
+    CHECK(imported.yaml.find("  interface: ge100-0/0/11\n  vlan: 111\n  subinterface: 5\n") != std::string::npos);
+    CHECK(imported.yaml.find("  bridgeDomain: TENANTS\n") != std::string::npos);
+    CHECK(imported.yaml.find("  adminState: disabled\n") != std::string::npos);
+    h.Manifest("imported.yaml", imported.yaml);
+    auto r = h.Pass();
+    REQUIRE_MESSAGE(!r.error, r.error->message);
+    CHECK(h.StateOf("default/sw1-ge100-0-0-10-110") == "Applied");
+    CHECK(h.StateOf("default/sw1-ge100-0-0-11-5") == "Disabled");
+    // Same service: VLANs, L2, admin state and membership unchanged; only the ownership tag added.
+    auto run = h.Running();
+    CHECK(Has(run, "interfaces ge100-0/0/10.110 vlan-id 110"));
+    CHECK(Has(run, "interfaces ge100-0/0/10.110 description \"tenant a [netconverge]\""));
+    CHECK(Has(run, "network-services bridge-domain instance TENANTS interface ge100-0/0/10.110 ^"));
+    CHECK(Has(run, "interfaces ge100-0/0/11.5 admin-state disabled"));
+    CHECK(CountEvents(*h.store, "Adopted") == 2);
+    h.sim->ResetStats();
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.sim->Stats().config_lines == 0);
   }
 }
