@@ -32,6 +32,8 @@ crash-test: build
 
 bench: build
 	@$(BUILD_DIR)/bin/netconverge-bench --sim $(BUILD_DIR)/bin/vyos-sim
+	@echo
+	@$(BUILD_DIR)/bin/netconverge-bench --switch-sim $(BUILD_DIR)/bin/switch-sim
 
 clean:
 	@rm -rf $(BUILD_DIR)

@@ -96,6 +96,8 @@ Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o, const Termin
   ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout_s);
   ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);  // ~/.ssh/config must not change behaviour
   ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+  int one = 1;
+  ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);  // one short command at a time: no Nagle delays
   if (!o.known_hosts.empty()) {
     ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, o.known_hosts.c_str());
     ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");

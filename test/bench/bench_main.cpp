@@ -27,6 +27,7 @@
 #include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/source/directory_source.hpp"
 #include "controller/store/sqlite_store.hpp"
+#include "test/sim/common/ssh_server.hpp"
 
 namespace fs = std::filesystem;
 using namespace nc;
@@ -286,6 +287,114 @@ std::string Fmt(double v, int prec = 1) {
 
 }  // namespace
 
+// The switch row: N VlanInterfaces (spread over 48 ports and 10 bridge domains) converged on a
+// fresh switch-sim process over SSH, then a no-op pass. Returns the table rows.
+struct SwitchModel {
+  int command_ms = 1;
+  int commit_ms = 200;
+  double commit_per_interface_ms = 0.5;
+};
+
+std::vector<std::string> SwitchRows(const std::string& sim, int n, int runs, const SwitchModel& m) {
+  const fs::path dir = fs::temp_directory_path() / ("nc-bench-sw-" + std::to_string(getpid()));
+  fs::create_directories(dir / "manifests");
+  auto host = sim::GenerateKeyFile((dir / "host_key").string());
+  auto client = sim::GenerateKeyPair();
+  if (!host || !client) return {"| switch: key generation failed | | | | | |"};
+  std::ofstream(dir / "client.pub") << "ssh-ed25519 " << client->second << "\n";
+  {
+    std::ofstream creds(dir / "creds.yaml");
+    creds << "username: admin\nprivateKey: |\n";
+    std::stringstream key(client->first);
+    for (std::string l; std::getline(key, l);) creds << "  " << l << "\n";
+  }
+  std::string vlans;
+  for (int i = 0; i < n; ++i)
+    vlans += "---\napiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: v" + std::to_string(i) +
+             "}\nspec:\n  deviceRef: sw1\n  interface: ge100-0/0/" + std::to_string(i % 48) + "\n  vlan: " +
+             std::to_string(1000 + i) + "\n  bridgeDomain: BD-" + std::to_string(i % 10) + "\n";
+  std::vector<Sample> conv, noop;
+  std::vector<long> conv_cmds, noop_cmds;
+  for (int run = 0; run < runs; ++run) {
+    fs::remove(dir / "port");
+    pid_t pid = fork();
+    if (pid == 0) {
+      if (!freopen("/dev/null", "w", stdout)) _exit(126);
+      const std::string pf = (dir / "port").string(), hk = (dir / "host_key").string(), ak = (dir / "client.pub").string();
+      execl(sim.c_str(), sim.c_str(), "--port-file", pf.c_str(), "--host-key", hk.c_str(), "--authorized-key", ak.c_str(),
+            "--latency-command-ms", std::to_string(m.command_ms).c_str(), "--latency-commit-ms", std::to_string(m.commit_ms).c_str(),
+            "--latency-commit-per-interface-ms", Fmt(m.commit_per_interface_ms, 3).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int port = 0;
+    for (int i = 0; i < 100 && !fs::exists(dir / "port"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream(dir / "port") >> port;
+    if (port == 0) return {"| switch: switch-sim did not start (" + sim + ") | | | | | |"};
+    std::ofstream(dir / "known_hosts") << "[127.0.0.1]:" << port << " ssh-ed25519 " << *host << "\n";
+    std::ofstream(dir / "manifests/all.yaml")
+        << "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1}\nspec:\n  platform: dnos\n  address: 127.0.0.1:"
+        << port << "\n  credentialsRef: {file: ../creds.yaml}\n  ssh: {knownHosts: ../known_hosts}\n" << vlans;
+    long cmds[2] = {0, 0};
+    int fds[2];
+    if (pipe(fds) != 0) std::abort();
+    pid_t child = fork();
+    if (child == 0) {
+      close(fds[0]);
+      auto v = source::ValidateDirectory((dir / "manifests").string(), source::LoadServices());
+      Env e;
+      e.dir = dir;
+      Harness h(e, "switch");
+      std::ostringstream o;
+      for (int pass = 0; pass < 2; ++pass) {
+        const double c0 = CpuMs();
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = h.rec->Reconcile(v.desired, "default/sw1", "bench", reconcilers::DeviceReconciler::Mode::kApply);
+        const double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        o << wall << " " << CpuMs() - c0 << " " << r.commits << " " << r.operations.size() << " " << !r.error << " ";
+      }
+      const std::string line = o.str();
+      (void)!write(fds[1], line.data(), line.size());
+      _exit(0);
+    }
+    close(fds[1]);
+    std::string buf;
+    char tmp[4096];
+    for (ssize_t k; (k = read(fds[0], tmp, sizeof tmp)) > 0;) buf.append(tmp, static_cast<size_t>(k));
+    close(fds[0]);
+    rusage ru{};
+    int status = 0;
+    wait4(child, &status, 0, &ru);
+    std::istringstream in(buf);
+    Sample a, b;
+    in >> a.wall_ms >> a.cpu_ms >> a.commits >> cmds[0] >> a.ok >> b.wall_ms >> b.cpu_ms >> b.commits >> cmds[1] >> b.ok;
+    a.rss_kb = b.rss_kb = ru.ru_maxrss;
+    conv.push_back(a);
+    noop.push_back(b);
+    conv_cmds.push_back(cmds[0]);
+    noop_cmds.push_back(cmds[1]);
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+  fs::remove_all(dir);
+  auto med = [](std::vector<long> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const Sample c = Median(conv), z = Median(noop);
+  auto line = [&](const std::string& what, const Sample& s, long commands) {
+    return "| " + what + " | " + std::to_string(n) + " | " + Fmt(s.wall_ms / 1000.0, 3) + " | " + std::to_string(commands) + " | " +
+           std::to_string(s.commits) + " | " + Fmt(s.cpu_ms) + " | " + Fmt(s.rss_kb / 1024.0) + " | " + std::to_string(runs) +
+           (s.ok ? "" : " FAILED") + " |";
+  };
+  return {"Latency model (switch-sim over SSH): " + std::to_string(m.command_ms) + " ms per command, " + std::to_string(m.commit_ms) +
+              " ms per commit or commit check + " + Fmt(m.commit_per_interface_ms, 2) + " ms per interface in the configuration.",
+          "",
+          "| scenario | VLAN interfaces | wall s (median) | configuration commands sent | commits | controller CPU ms | peak RSS MiB | runs |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+          line("converge new VLAN interfaces + 10 bridge domains on one switch (one commit)", c, med(conv_cmds)),
+          line("no-op pass over them", z, med(noop_cmds))};
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"netconverge-bench: spec §10 rows 1-3 against vyos-sim"};
   std::string sim = "build/bin/vyos-sim";
@@ -301,10 +410,18 @@ int main(int argc, char** argv) {
   app.add_option("--latency-scale", scale, "multiplies the latency model")->capture_default_str();
   bool noop_only = false;
   bool plan_only = false;
+  std::string switch_sim;
+  int switch_n = 500;
+  app.add_option("--switch-sim", switch_sim, "switch-sim binary: run only the switch scenario");
+  app.add_option("--switch-interfaces", switch_n, "VLAN interfaces in the switch scenario")->capture_default_str();
   app.add_flag("--plan-only", plan_only, "time allocation + planning of --big rules in-process (no device)");
   app.add_flag("--noop-only", noop_only, "only the no-op scenario (for profiling)");
   CLI11_PARSE(app, argc, argv);
 
+  if (!switch_sim.empty()) {
+    for (const auto& l : SwitchRows(switch_sim, switch_n, std::max(3, runs), SwitchModel{})) std::cout << l << "\n";
+    return 0;
+  }
   if (plan_only) {
     Env fake;
     fake.dir = fs::temp_directory_path();

@@ -4,6 +4,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -109,31 +110,40 @@ int Data(ssh_session, ssh_channel, void* data, uint32_t len, int, void* ud) {
   auto* c = static_cast<Conn*>(ud);
   if (!c->terminal || c->hang) return static_cast<int>(len);
   const char* p = static_cast<const char*>(data);
+  std::string echo;  // typed characters are echoed in one write per chunk, as a tty would
+  auto flush = [&] {
+    c->Write(echo);
+    echo.clear();
+  };
   for (uint32_t i = 0; i < len && !c->hang && !c->close; ++i) {
     const char ch = p[i];
     if (c->terminal->KeyMode()) {
+      flush();
       c->Emit(c->terminal->OnKey(ch));
       continue;
     }
     if (ch == '\r' || ch == '\n') {
       if (ch == '\n' && i > 0 && p[i - 1] == '\r') continue;
-      c->Write("\n");
+      echo += "\n";
+      flush();
       std::string line = std::move(c->line);
       c->line.clear();
       c->Emit(c->terminal->OnLine(line));
     } else if (ch == 0x7f || ch == '\b') {
       if (!c->line.empty()) {
         c->line.pop_back();
-        c->Write("\b \b");
+        echo += "\b \b";
       }
     } else if (ch == 0x03) {  // Ctrl-C
+      flush();
       c->line.clear();
       c->Emit(c->terminal->OnLine("\x03"));
     } else {
       c->line.push_back(ch);
-      c->Write(std::string(1, ch));  // echo, as the tty would
+      echo.push_back(ch);
     }
   }
+  flush();
   return static_cast<int>(len);
 }
 
@@ -255,6 +265,10 @@ void SshServer::Serve(void* raw) {
   if (!options_.authorized_key.empty()) methods |= SSH_AUTH_METHOD_PUBLICKEY;
   ssh_set_auth_methods(session, methods);
   ssh_event event = ssh_event_new();
+  if (int fd = ssh_get_fd(session); fd >= 0) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   if (ssh_handle_key_exchange(session) == SSH_OK && event) {
     ssh_event_add_session(event, session);
     for (int n = 0; !stop_ && (!c.authenticated || !c.channel) && c.auth_attempts < 6 && n < 100; ++n)
