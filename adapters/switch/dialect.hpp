@@ -49,7 +49,9 @@ class Dialect {
   virtual std::string PendingCommitCommand() const = 0;
   /// The user holding a pending confirmed commit, or empty when none is pending.
   virtual std::string ParsePendingCommit(const std::string& output) const = 0;
-  virtual std::string CancelPendingCommand() const = 0;
+  /// Cancels a pending confirmed commit now, from operational mode (DNOS: one operational
+  /// command; Junos would enter configuration, `rollback 1`, `commit`, leave).
+  virtual std::vector<std::string> CancelPendingCommands() const = 0;
 
   // Writing.
   virtual std::string EnterConfigCommand() const = 0;

@@ -132,12 +132,16 @@ bool SwitchAdapter::CancelPending(std::vector<std::string>& ops, std::string& de
     detail = "the pending confirmed commit belongs to " + holder + "; not cancelled";
     return false;
   }
-  auto r = Run(dialect_->CancelPendingCommand(), options_.commit_timeout_ms, &ops);
-  if (!r) {
-    detail = "cancelling the confirmed commit failed (" + r.error().message + "); its timer reverts the change";
-    return false;
+  std::string said;
+  for (const auto& cmd : dialect_->CancelPendingCommands()) {
+    auto r = Run(cmd, options_.commit_timeout_ms, &ops);
+    if (!r) {
+      detail = "cancelling the confirmed commit failed (" + r.error().message + "); its timer reverts the change";
+      return false;
+    }
+    said += r->output;
   }
-  detail = "confirmed commit cancelled: " + r->output;
+  detail = "confirmed commit cancelled: " + said;
   return true;
 }
 
