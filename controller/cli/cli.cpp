@@ -212,6 +212,21 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
         JStr(w, "reason", ch.reason);
         w.EndObject();
       }
+      for (const auto& ch : r.plan.bridge_domains) {
+        w.StartObject();
+        JStr(w, "action", core::ToString(ch.kind));
+        JStr(w, "bridgeDomain", ch.name);
+        JStr(w, "reason", ch.reason);
+        w.EndObject();
+      }
+      for (const auto& ch : r.plan.interfaces) {
+        w.StartObject();
+        JStr(w, "action", core::ToString(ch.kind));
+        JStr(w, "interface", ch.name);
+        JStr(w, "resource", ch.resource);
+        JStr(w, "reason", ch.reason);
+        w.EndObject();
+      }
       w.EndArray();
       JList(w, "operations", r.operations);
       w.Key("report");
@@ -232,11 +247,15 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
       std::cout << key << ": error: " << r.error->message << "\n";
       continue;
     }
-    std::cout << key << ": " << (r.plan.changes.empty() ? "no changes" : std::to_string(r.plan.changes.size()) + " change(s)") << "\n";
-    for (const auto& ch : r.plan.changes) {
-      const char* sign = ch.kind == core::ChangeKind::kAdd ? "+" : ch.kind == core::ChangeKind::kUpdate ? "~" : "-";
-      std::cout << "  " << sign << " rule " << ch.number << " " << ch.display << ": " << ch.reason << "\n";
-    }
+    std::cout << key << ": " << (!r.plan.HasChanges() ? "no changes" : std::to_string(r.plan.ChangeCount()) + " change(s)") << "\n";
+    auto sign = [](core::ChangeKind k) { return k == core::ChangeKind::kAdd ? "+" : k == core::ChangeKind::kUpdate ? "~" : "-"; };
+    for (const auto& ch : r.plan.changes)
+      std::cout << "  " << sign(ch.kind) << " rule " << ch.number << " " << ch.display << ": " << ch.reason << "\n";
+    for (const auto& ch : r.plan.bridge_domains)
+      std::cout << "  " << sign(ch.kind) << " bridge domain " << ch.name << ": " << ch.reason << "\n";
+    for (const auto& ch : r.plan.interfaces)
+      std::cout << "  " << sign(ch.kind) << " interface " << ch.name << (ch.resource.empty() ? "" : " (" + ch.resource + ")") << ": "
+                << ch.reason << "\n";
     for (const auto& n : r.plan.notices) std::cout << "  ! " << n.reason << ": " << n.message << "\n";
     if (!r.operations.empty()) {
       std::cout << "  operations (one transaction):\n";

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The real binaries against switch-sim over SSH: plan exit codes, apply, status, the host key
+# recorded by accept-new and then pinned, a changed host key refused, and import from a flatten
+# file. Usage: switch_cli_test.sh BIN_DIR
+set -uo pipefail
+BIN=$1
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fails=0
+passes=0
+ok() { passes=$((passes + 1)); echo "ok   - $1"; }
+bad() { fails=$((fails + 1)); echo "FAIL - $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+start_sim() {
+  rm -f "$work/port"
+  "$BIN/switch-sim" --port "${1:-0}" --port-file "$work/port" --host-key "$work/host_key" --password s3cret-demo > "$work/sim.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+  PORT=$(cat "$work/port")
+}
+start_sim
+M=$work/manifests
+mkdir -p "$M"
+printf 'username: admin\npassword: s3cret-demo\n' > "$work/creds.yaml"
+cat > "$M/sw1.yaml" <<Y
+apiVersion: netconverge.io/v1alpha1
+kind: Device
+metadata: {name: sw1}
+spec:
+  platform: dnos
+  address: 127.0.0.1:$PORT
+  credentialsRef: {file: ../creds.yaml}
+  ssh: {knownHosts: ../known_hosts, hostKeyPolicy: accept-new}
+---
+apiVersion: netconverge.io/v1alpha1
+kind: VlanInterface
+metadata: {name: web-vlan}
+spec: {deviceRef: sw1, interface: ge100-0/0/31, vlan: 251, bridgeDomain: BD-251}
+Y
+S=$work/nc.db
+"$BIN/netconverge" plan --manifests "$M" --store "$S" > "$work/plan" 2>&1; rc=$?
+check "plan exits 2 with changes pending" '[ $rc -eq 2 ]'
+check "plan lists the interface and the bridge domain" 'grep -q "+ interface ge100-0/0/31.251 (default/web-vlan)" "$work/plan" && grep -q "+ bridge domain BD-251" "$work/plan"'
+check "plan shows the exact CLI lines" 'grep -q "interfaces ge100-0/0/31.251 vlan-id 251" "$work/plan" && grep -q "commit confirm 2" "$work/plan"'
+check "accept-new recorded the switch's host key" 'grep -q "^\[127.0.0.1\]:$PORT ssh-ed25519 " "$work/known_hosts"'
+"$BIN/netconverge" apply --manifests "$M" --store "$S" > "$work/apply" 2>&1; rc=$?
+check "apply exits 0" '[ $rc -eq 0 ]'
+"$BIN/netconverge" plan --manifests "$M" --store "$S" > "$work/plan2" 2>&1; rc=$?
+check "plan exits 0 once converged" '[ $rc -eq 0 ] && grep -q "no changes" "$work/plan2"'
+"$BIN/netconverge" status --store "$S" > "$work/status" 2>&1
+check "status shows the VLAN interface applied over ssh-cli" 'grep -qE "default/sw1 +default/web-vlan +ge100-0/0/31.251 +251 +Applied" "$work/status" && grep -qE "default/sw1 .*ssh-cli" "$work/status"'
+
+# The switch comes back with another host key on the same port: refused, even under accept-new.
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
+rm -f "$work/host_key"
+start_sim "$PORT"
+"$BIN/netconverge" plan --manifests "$M" --store "$S" > "$work/plan3" 2>&1; rc=$?
+check "a changed host key is refused with a clear error" '[ $rc -eq 1 ] && grep -q "host key has CHANGED" "$work/plan3"'
+
+cat > "$work/flat.txt" <<F
+# dnRouter config-start [22-Nov-2026 10:00:00 UTC]
+interfaces ge100-0/0/7 admin-state enabled
+interfaces ge100-0/0/7.70 l2-service enabled
+interfaces ge100-0/0/7.70 vlan-id 70
+network-services bridge-domain instance CORE interface ge100-0/0/7.70 ^
+# dnRouter config-end
+F
+"$BIN/netconverge" import --device sw1 --from "$work/flat.txt" > "$work/import.yaml" 2> "$work/import.err"; rc=$?
+check "import from a flatten file gives VlanInterface YAML that adopts" '[ $rc -eq 0 ] && grep -q "kind: VlanInterface" "$work/import.yaml" && grep -q "bridgeDomain: CORE" "$work/import.yaml" && grep -q "onConflict: Adopt" "$work/import.yaml"'
+
+mkdir -p "$work/imported" && cp "$M/sw1.yaml" "$work/imported/" && cp "$work/import.yaml" "$work/imported/"
+"$BIN/netconverge" validate --manifests "$work/imported" > "$work/validate" 2>&1; rc=$?
+check "the imported YAML validates" '[ $rc -eq 0 ]'
+
+echo "$passes passed, $fails failed"
+[ $fails -eq 0 ]
