@@ -248,6 +248,30 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     if (auto d = ValidateDevice(obj, problems)) result.desired.devices[d->Key()] = *d;
   }
 
+  // The checks every rule resource shares: its name, uniqueness, and a deviceRef to a valid
+  // Device of the right kind. Returns the Device when it is valid.
+  auto CheckObjectAndDevice = [&](ProblemSink& sink, const api::ObjectMeta& meta, const std::string& ref,
+                                  std::set<std::string>& seen, bool switch_kind) -> const Device* {
+    if (auto st = CheckObjectName(meta.name); !st) sink.Add("metadata.name", st.error().message);
+    if (!seen.insert(meta.Key()).second)
+      sink.Add("metadata.name", std::string("a ") + (switch_kind ? "VlanInterface" : "PortForward") +
+                                    " with this name is declared more than once");
+    const std::string key = meta.ns + "/" + ref;
+    if (ref.empty()) {
+      sink.Add("spec.deviceRef", "is required");
+      return nullptr;
+    }
+    if (!device_objects.count(key)) {
+      sink.Add("spec.deviceRef", "no Device '" + ref + "' in namespace '" + meta.ns + "'");
+      return nullptr;
+    }
+    auto it = result.desired.devices.find(key);
+    if (it == result.desired.devices.end()) return nullptr;  // the Device itself has problems
+    if (it->second.IsSwitch() != switch_kind)
+      sink.Add("spec.deviceRef", "Device '" + ref + "' is not a " + (switch_kind ? "switch (platform dnos)" : "vyos device"));
+    return &it->second;
+  };
+
   // Per-object checks of port forwards; collect claims for cross-resource checks.
   std::vector<std::vector<PortRule>> rules_by_pf(manifests.port_forwards.size());
   std::vector<bool> pf_ok(manifests.port_forwards.size(), true);
@@ -257,21 +281,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     const auto& obj = manifests.port_forwards[i];
     const auto& s = obj.spec;
     ProblemSink sink(problems, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
-    if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
-    if (!pf_keys_seen.insert(obj.meta.Key()).second)
-      sink.Add("metadata.name", "a PortForward with this name is declared more than once");
-
     const std::string device_key = obj.meta.ns + "/" + s.device_ref;
-    const Device* device = nullptr;
-    if (s.device_ref.empty()) {
-      sink.Add("spec.deviceRef", "is required");
-    } else if (!device_objects.count(device_key)) {
-      sink.Add("spec.deviceRef", "no Device '" + s.device_ref + "' in namespace '" + obj.meta.ns + "'");
-    } else if (auto it = result.desired.devices.find(device_key); it != result.desired.devices.end()) {
-      device = &it->second;
-      if (device->platform != Platform::kVyos)
-        sink.Add("spec.deviceRef", "Device '" + s.device_ref + "' is not a vyos device");
-    }
+    const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, pf_keys_seen, false);
     if (auto st = CheckSimpleName(s.vm); !st) sink.Add("spec.vm", st.error().message);
     if (s.internal_address.empty()) sink.Add("spec.internalAddress", "is required");
     else if (!IsIpv4Address(s.internal_address))
@@ -476,19 +487,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     const auto& obj = manifests.vlan_interfaces[i];
     const auto& s = obj.spec;
     ProblemSink sink(problems, "VlanInterface", obj.meta.Key(), obj.pos, obj.fields);
-    if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
-    if (!vlan_keys_seen.insert(obj.meta.Key()).second)
-      sink.Add("metadata.name", "a VlanInterface with this name is declared more than once");
     const std::string device_key = obj.meta.ns + "/" + s.device_ref;
-    const Device* device = nullptr;
-    if (s.device_ref.empty()) {
-      sink.Add("spec.deviceRef", "is required");
-    } else if (!device_objects.count(device_key)) {
-      sink.Add("spec.deviceRef", "no Device '" + s.device_ref + "' in namespace '" + obj.meta.ns + "'");
-    } else if (auto it = result.desired.devices.find(device_key); it != result.desired.devices.end()) {
-      device = &it->second;
-      if (!device->IsSwitch()) sink.Add("spec.deviceRef", "Device '" + s.device_ref + "' is not a switch (platform dnos)");
-    }
+    const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, vlan_keys_seen, true);
     const int platform = static_cast<int>(device ? device->platform : Platform::kDnos);
     if (s.interface.empty()) sink.Add("spec.interface", "is required (the parent port, e.g. ge100-0/0/31)");
     else if (auto st = CheckSwitchPortName(platform, s.interface); !st) sink.Add("spec.interface", st.error().message);

@@ -114,20 +114,17 @@ core::DesiredState Desired(const Env& env, int n) {
   return v.desired;
 }
 
-// Runs `fn` in a child process; its Sample comes back through a pipe, with the child's peak RSS.
+// Runs `fn` (returning text) in a child process; the text comes back through a pipe, and the
+// child's resource usage (peak RSS) through `ru`.
 template <class Fn>
-Sample InChild(Fn fn) {
+std::string ChildText(Fn fn, rusage* ru) {
   int fds[2];
   if (pipe(fds) != 0) std::abort();
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    Sample s = fn();
-    std::ostringstream o;
-    o << s.wall_ms << " " << s.cpu_ms << " " << s.plan_cpu_ms << " " << s.requests << " " << s.commits << " " << s.writes
-      << " " << s.ok << " " << s.error;
-    std::string line = o.str();
-    (void)!write(fds[1], line.data(), line.size());
+    const std::string text = fn();
+    (void)!write(fds[1], text.data(), text.size());
     close(fds[1]);
     _exit(0);
   }
@@ -137,8 +134,23 @@ Sample InChild(Fn fn) {
   for (ssize_t k; (k = read(fds[0], tmp, sizeof tmp)) > 0;) buf.append(tmp, static_cast<size_t>(k));
   close(fds[0]);
   int status = 0;
+  wait4(pid, &status, 0, ru);
+  return buf;
+}
+
+// Runs `fn` in a child process; its Sample comes back with the child's peak RSS.
+template <class Fn>
+Sample InChild(Fn fn) {
   rusage ru{};
-  wait4(pid, &status, 0, &ru);
+  const std::string buf = ChildText(
+      [&] {
+        Sample s = fn();
+        std::ostringstream o;
+        o << s.wall_ms << " " << s.cpu_ms << " " << s.plan_cpu_ms << " " << s.requests << " " << s.commits << " " << s.writes
+          << " " << s.ok << " " << s.error;
+        return o.str();
+      },
+      &ru);
   Sample s;
   std::istringstream in(buf);
   in >> s.wall_ms >> s.cpu_ms >> s.plan_cpu_ms >> s.requests >> s.commits >> s.writes >> s.ok;
@@ -193,11 +205,8 @@ Sample Converge(const Env& env, int n) {
 
 Sample NoOp(const Env& env, int n, int passes, std::vector<Sample>* out) {
   // One child: converge once (not measured), then `passes` no-op passes, each measured.
-  int fds[2];
-  if (pipe(fds) != 0) std::abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
+  rusage ru{};
+  const std::string buf = ChildText([&] {
     ClearDevice(env);
     auto desired = Desired(env, n);
     desired.generation = 1;  // as the daemon's directory source numbers its versions
@@ -208,18 +217,8 @@ Sample NoOp(const Env& env, int n, int passes, std::vector<Sample>* out) {
       auto s = Measure(env, [&] { return h.rec->Reconcile(desired, "default/edge1", "poll", reconcilers::DeviceReconciler::Mode::kApply); });
       o << s.wall_ms << " " << s.cpu_ms << " " << s.plan_cpu_ms << " " << s.requests << " " << s.commits << " " << s.writes << " " << s.ok << "\n";
     }
-    auto line = o.str();
-    (void)!write(fds[1], line.data(), line.size());
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string buf;
-  char tmp[4096];
-  for (ssize_t k; (k = read(fds[0], tmp, sizeof tmp)) > 0;) buf.append(tmp, static_cast<size_t>(k));
-  close(fds[0]);
-  int status = 0;
-  rusage ru{};
-  wait4(pid, &status, 0, &ru);
+    return o.str();
+  }, &ru);
   std::istringstream in(buf);
   Sample s;
   while (in >> s.wall_ms >> s.cpu_ms >> s.plan_cpu_ms >> s.requests >> s.commits >> s.writes >> s.ok) {
@@ -335,11 +334,8 @@ std::vector<std::string> SwitchRows(const std::string& sim, int n, int runs, con
         << "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1}\nspec:\n  platform: dnos\n  address: 127.0.0.1:"
         << port << "\n  credentialsRef: {file: ../creds.yaml}\n  ssh: {knownHosts: ../known_hosts}\n" << vlans;
     long cmds[2] = {0, 0};
-    int fds[2];
-    if (pipe(fds) != 0) std::abort();
-    pid_t child = fork();
-    if (child == 0) {
-      close(fds[0]);
+    rusage ru{};
+    const std::string buf = ChildText([&] {
       auto v = source::ValidateDirectory((dir / "manifests").string(), source::LoadServices());
       Env e;
       e.dir = dir;
@@ -352,18 +348,8 @@ std::vector<std::string> SwitchRows(const std::string& sim, int n, int runs, con
         const double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         o << wall << " " << CpuMs() - c0 << " " << r.commits << " " << r.operations.size() << " " << !r.error << " ";
       }
-      const std::string line = o.str();
-      (void)!write(fds[1], line.data(), line.size());
-      _exit(0);
-    }
-    close(fds[1]);
-    std::string buf;
-    char tmp[4096];
-    for (ssize_t k; (k = read(fds[0], tmp, sizeof tmp)) > 0;) buf.append(tmp, static_cast<size_t>(k));
-    close(fds[0]);
-    rusage ru{};
-    int status = 0;
-    wait4(child, &status, 0, &ru);
+      return o.str();
+    }, &ru);
     std::istringstream in(buf);
     Sample a, b;
     in >> a.wall_ms >> a.cpu_ms >> a.commits >> cmds[0] >> a.ok >> b.wall_ms >> b.cpu_ms >> b.commits >> cmds[1] >> b.ok;

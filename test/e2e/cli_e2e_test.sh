@@ -5,15 +5,7 @@
 set -uo pipefail
 BIN=$1
 SRC=$2
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-fails=0
-passes=0
-ok() { passes=$((passes + 1)); echo "ok   - $1"; }
-bad() { fails=$((fails + 1)); echo "FAIL - $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+source "$(dirname "$0")/lib.sh"
 
 cat > "$work/initial.commands" <<'C'
 set nat destination rule 100 description 'hand-made mail relay'
@@ -22,11 +14,7 @@ set nat destination rule 100 inbound-interface name 'eth0'
 set nat destination rule 100 protocol 'tcp'
 set nat destination rule 100 translation address '192.168.10.5'
 C
-"$BIN/vyos-sim" --listen 127.0.0.1:0 --port-file "$work/port" --cert-dir "$work" --config-commands "$work/initial.commands" \
-  > "$work/sim.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-PORT=$(cat "$work/port")
+start_vyos_sim --config-commands "$work/initial.commands"
 rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$PORT/_sim/config?format=commands" | grep 'nat destination' ; }
 
 M=$work/manifests
@@ -146,5 +134,4 @@ sed -i 's/70000/27015/' "$M/game1.yaml"
 "$BIN/netconverge" plan --manifests "$M" --store "$STORE" > "$work/plan" 2>&1; rc=$?
 check "plan exits 1 when a device is unreachable" '[ $rc -eq 1 ] && grep -q "error" "$work/plan"'
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

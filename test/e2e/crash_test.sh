@@ -6,17 +6,10 @@
 set -uo pipefail
 BIN=$1
 KILLS=${2:-60}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 # Slow commits so that kills land inside applies: 150 ms per commit, 2 ms per operation.
-"$BIN/vyos-sim" --listen 127.0.0.1:0 --port-file "$work/port" --cert-dir "$work" \
-  --latency-request-ms 2 --latency-op-ms 2 --latency-commit-ms 150 --latency-commit-per-rule-ms 0.2 > "$work/sim.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-PORT=$(cat "$work/port")
+start_vyos_sim --latency-request-ms 2 --latency-op-ms 2 --latency-commit-ms 150 --latency-commit-per-rule-ms 0.2
 M=$work/manifests
 mkdir -p "$M"
 echo "apiKey: netconverge-demo-key" > "$work/creds.yaml"

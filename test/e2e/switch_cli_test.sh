@@ -4,24 +4,8 @@
 # file. Usage: switch_cli_test.sh BIN_DIR
 set -uo pipefail
 BIN=$1
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-fails=0
-passes=0
-ok() { passes=$((passes + 1)); echo "ok   - $1"; }
-bad() { fails=$((fails + 1)); echo "FAIL - $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-
-start_sim() {
-  rm -f "$work/port"
-  "$BIN/switch-sim" --port "${1:-0}" --port-file "$work/port" --host-key "$work/host_key" --password s3cret-demo > "$work/sim.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-  PORT=$(cat "$work/port")
-}
-start_sim
+source "$(dirname "$0")/lib.sh"
+start_switch_sim 0 --password s3cret-demo
 M=$work/manifests
 mkdir -p "$M"
 printf 'username: admin\npassword: s3cret-demo\n' > "$work/creds.yaml"
@@ -56,7 +40,7 @@ check "status shows the VLAN interface applied over ssh-cli" 'grep -qE "default/
 # The switch comes back with another host key on the same port: refused, even under accept-new.
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
 rm -f "$work/host_key"
-start_sim "$PORT"
+start_switch_sim "$PORT" --password s3cret-demo
 "$BIN/netconverge" plan --manifests "$M" --store "$S" > "$work/plan3" 2>&1; rc=$?
 check "a changed host key is refused with a clear error" '[ $rc -eq 1 ] && grep -q "host key has CHANGED" "$work/plan3"'
 
@@ -75,5 +59,4 @@ mkdir -p "$work/imported" && cp "$M/sw1.yaml" "$work/imported/" && cp "$work/imp
 "$BIN/netconverge" validate --manifests "$work/imported" > "$work/validate" 2>&1; rc=$?
 check "the imported YAML validates" '[ $rc -eq 0 ]'
 
-echo "$passes passed, $fails failed"
-[ $fails -eq 0 ]
+summary

@@ -36,10 +36,10 @@ inline void WriteFile(const std::filesystem::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }
 
-struct SimHarness {
+/// A temporary directory with manifests/, a store file and the real reconciler with the default
+/// adapter factory; the device emulators are the derived harnesses' business.
+struct ReconcilerHarness {
   std::filesystem::path dir;
-  std::unique_ptr<sim::VyosSim> sim;
-  std::unique_ptr<sim::VyosSimServer> server;
   std::string store_path;
   std::unique_ptr<store::SqliteStore> store;
   reconcilers::DefaultAdapterFactory factory;
@@ -47,44 +47,15 @@ struct SimHarness {
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<reconcilers::DeviceReconciler> reconciler;
   core::ServiceTable services = source::LoadServices();
-  std::string cert_pem, key_pem;
 
-  explicit SimHarness(sim::VyosSim::Options options = {}, const std::string& device_extra = "") {
-    dir = MakeTempDir("it");
-    auto cert = sim::GenerateServerCert("vyos-sim");
-    REQUIRE(cert);
-    WriteFile(dir / "ca.pem", cert->ca_pem);
-    WriteFile(dir / "creds.yaml", "apiKey: " + options.keys.front() + "\n");
-    sim = std::make_unique<sim::VyosSim>(options);
-    cert_pem = cert->cert_pem;
-    key_pem = cert->key_pem;
-    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert_pem, key_pem});
-    REQUIRE(server->Start());
-    WriteDevice(device_extra);
-    store_path = (dir / "netconverge.db").string();
-    log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-    Restart();
-  }
-  ~SimHarness() {
+  explicit ReconcilerHarness(const std::string& name)
+      : dir(MakeTempDir(name)),
+        store_path((dir / "netconverge.db").string()),
+        log(std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
+  ~ReconcilerHarness() {
     reconciler.reset();
     store.reset();
-    server->Stop();
     std::filesystem::remove_all(dir);
-  }
-
-  void WriteDevice(const std::string& extra, const std::string& ca = "../ca.pem") {
-    WriteFile(dir / "manifests/device.yaml",
-              "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n"
-              "  address: 127.0.0.1:" + std::to_string(server->port()) +
-                  "\n  credentialsRef: {file: ../creds.yaml}\n  tls: {caFile: " + ca + "}\n" + extra);
-  }
-
-  /// The HTTPS API back on its port after a Stop().
-  void RestartHttps() {
-    const int port = server->port();
-    server->Stop();
-    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", port, cert_pem, key_pem});
-    REQUIRE(server->Start());
   }
 
   /// A fresh process: reopen the store, new reconciler (adapters and caches gone).
@@ -104,6 +75,45 @@ struct SimHarness {
     auto v = source::ValidateDirectory((dir / "manifests").string(), services);
     for (const auto& p : v.problems) FAIL_CHECK(p.ToString());
     return v.desired;
+  }
+};
+
+struct SimHarness : ReconcilerHarness {
+  std::unique_ptr<sim::VyosSim> sim;
+  std::unique_ptr<sim::VyosSimServer> server;
+  std::string cert_pem, key_pem;
+
+  explicit SimHarness(sim::VyosSim::Options options = {}, const std::string& device_extra = "") : ReconcilerHarness("it") {
+    auto cert = sim::GenerateServerCert("vyos-sim");
+    REQUIRE(cert);
+    WriteFile(dir / "ca.pem", cert->ca_pem);
+    WriteFile(dir / "creds.yaml", "apiKey: " + options.keys.front() + "\n");
+    sim = std::make_unique<sim::VyosSim>(options);
+    cert_pem = cert->cert_pem;
+    key_pem = cert->key_pem;
+    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert_pem, key_pem});
+    REQUIRE(server->Start());
+    WriteDevice(device_extra);
+    Restart();
+  }
+  ~SimHarness() {
+    reconciler.reset();
+    server->Stop();
+  }
+
+  void WriteDevice(const std::string& extra, const std::string& ca = "../ca.pem") {
+    WriteFile(dir / "manifests/device.yaml",
+              "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n"
+              "  address: 127.0.0.1:" + std::to_string(server->port()) +
+                  "\n  credentialsRef: {file: ../creds.yaml}\n  tls: {caFile: " + ca + "}\n" + extra);
+  }
+
+  /// The HTTPS API back on its port after a Stop().
+  void RestartHttps() {
+    const int port = server->port();
+    server->Stop();
+    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", port, cert_pem, key_pem});
+    REQUIRE(server->Start());
   }
 
   reconcilers::DeviceResult Pass(reconcilers::DeviceReconciler::Mode mode = reconcilers::DeviceReconciler::Mode::kApply,

@@ -9,24 +9,16 @@
 
 namespace nc::testing {
 
-struct SwitchHarness {
-  std::filesystem::path dir;
+struct SwitchHarness : ReconcilerHarness {
   std::unique_ptr<sim::SwitchSim> sim;
   std::unique_ptr<sim::SshServer> server;
   std::string host_public;
   std::string client_key;  // the client's private key text
-  std::string store_path;
-  std::unique_ptr<store::SqliteStore> store;
-  reconcilers::DefaultAdapterFactory factory;
-  runtime::SystemClock clock;
-  std::shared_ptr<spdlog::logger> log;
-  std::unique_ptr<reconcilers::DeviceReconciler> reconciler;
-  core::ServiceTable services = source::LoadServices();
   sim::SwitchSimOptions options;
   sim::SshServerOptions ssh;
 
-  explicit SwitchHarness(const std::string& device_extra = "", sim::SwitchSimOptions o = {}) : options(std::move(o)) {
-    dir = MakeTempDir("sw");
+  explicit SwitchHarness(const std::string& device_extra = "", sim::SwitchSimOptions o = {})
+      : ReconcilerHarness("sw"), options(std::move(o)) {
     auto host = sim::GenerateKeyFile((dir / "host_key").string());
     REQUIRE(host);
     host_public = *host;
@@ -42,15 +34,11 @@ struct SwitchHarness {
     StartServer();
     PinHostKey();
     WriteDevice(device_extra);
-    store_path = (dir / "netconverge.db").string();
-    log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
     Restart();
   }
   ~SwitchHarness() {
     reconciler.reset();
-    store.reset();
     server->Stop();
-    std::filesystem::remove_all(dir);
   }
 
   void StartServer() {
@@ -69,23 +57,6 @@ struct SwitchHarness {
                   "\n  credentialsRef: {file: ../creds.yaml}\n" + ssh_line + extra);
   }
 
-  void Restart() {
-    reconciler.reset();
-    store.reset();
-    auto s = store::SqliteStore::Open(store_path, store::SqliteStore::OpenMode::kRequireCurrent);
-    REQUIRE(s);
-    store = std::move(*s);
-    reconciler = std::make_unique<reconcilers::DeviceReconciler>(*store, factory, clock, log, services);
-  }
-
-  void Manifest(const std::string& name, const std::string& yaml) { WriteFile(dir / "manifests" / name, yaml); }
-  void Remove(const std::string& name) { std::filesystem::remove(dir / "manifests" / name); }
-
-  core::DesiredState Desired() {
-    auto v = source::ValidateDirectory((dir / "manifests").string(), services);
-    for (const auto& p : v.problems) FAIL_CHECK(p.ToString());
-    return v.desired;
-  }
   reconcilers::DeviceResult Pass(const std::string& trigger = "test") {
     return reconciler->Reconcile(Desired(), "default/sw1", trigger, reconcilers::DeviceReconciler::Mode::kApply);
   }

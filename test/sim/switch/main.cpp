@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "test/sim/common/process.hpp"
 #include "test/sim/common/ssh_server.hpp"
 #include "test/sim/switch/switch_sim.hpp"
 
@@ -70,25 +71,18 @@ int main(int argc, char** argv) {
     }
   }
   nc::sim::SshServer server(s, [&](const std::string& user) { return sim.NewTerminal(user); });
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  nc::sim::BlockTerminationSignals();
   if (auto st = server.Start(); !st) {
     std::cerr << "switch-sim: " << st.error().message << "\n";
     return 1;
   }
-  if (!port_file.empty()) {
-    std::ofstream pf(port_file + ".tmp");
-    pf << server.port() << "\n";
-    pf.close();
-    std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+  if (!nc::sim::WritePortFile(port_file, server.port())) {
+    std::cerr << "cannot write " << port_file << "\n";
+    return 1;
   }
   std::cout << "switch-sim: listening on ssh://" << s.user << "@127.0.0.1:" << server.port() << " (DNOS " << o.version
             << ", host " << o.hostname << ")" << std::endl;
-  int sig = 0;
-  sigwait(&set, &sig);
+  nc::sim::WaitForTerminationSignal();
   server.Stop();
   std::cout << "switch-sim: stopped" << std::endl;
   return 0;

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "test/sim/common/process.hpp"
 #include "test/sim/common/tls_cert.hpp"
 #include "test/sim/vyos/vyos_sim.hpp"
 #include "test/sim/vyos/vyos_sim_server.hpp"
@@ -87,25 +88,18 @@ int main(int argc, char** argv) {
   }
   nc::sim::VyosSimServer server(sim, {listen.substr(0, colon), std::stoi(listen.substr(colon + 1)), cert->cert_pem,
                                       cert->key_pem});
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  nc::sim::BlockTerminationSignals();
   if (auto st = server.Start(); !st) {
     std::cerr << "vyos-sim: " << st.error().message << "\n";
     return 1;
   }
-  if (!port_file.empty()) {
-    std::ofstream pf(port_file + ".tmp");
-    pf << server.port() << "\n";
-    pf.close();
-    std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+  if (!nc::sim::WritePortFile(port_file, server.port())) {
+    std::cerr << "cannot write " << port_file << "\n";
+    return 1;
   }
   std::cout << "vyos-sim: listening on https://" << listen.substr(0, colon) << ":" << server.port()
             << " (VyOS " << o.version << "; CA " << ca_path << ")" << std::endl;
-  int sig = 0;
-  sigwait(&set, &sig);
+  nc::sim::WaitForTerminationSignal();
   server.Stop();
   std::cout << "vyos-sim: stopped" << std::endl;
   return 0;

@@ -1,0 +1,39 @@
+# Shared by the end-to-end scripts: a work directory removed at exit with every process started,
+# check/ok/bad counters, and the emulators started on free loopback ports.
+# Source it after setting BIN; it sets `work` and `pids`.
+work=$(mktemp -d)
+pids=()
+fails=0
+passes=0
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+ok() { passes=$((passes + 1)); echo "ok   - $1"; }
+bad() { fails=$((fails + 1)); echo "FAIL - $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+# Prints the totals and fails when anything failed.
+summary() {
+  echo "$passes passed, $fails failed"
+  [ "$fails" -eq 0 ]
+}
+# Waits for a port file and prints the port.
+wait_port() {
+  for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
+  cat "$1"
+}
+# start_vyos_sim [vyos-sim flags...]: vyos-sim on a free port, CA in $work/ca.pem; sets PORT.
+start_vyos_sim() {
+  rm -f "$work/port"
+  "$BIN/vyos-sim" --listen 127.0.0.1:0 --port-file "$work/port" --cert-dir "$work" "$@" > "$work/sim.log" 2>&1 &
+  pids+=($!)
+  PORT=$(wait_port "$work/port")
+}
+# start_switch_sim PORT [switch-sim flags...]: switch-sim on PORT (0 = free), host key in
+# $work/host_key (created when missing); sets PORT.
+start_switch_sim() {
+  local want=$1
+  shift
+  rm -f "$work/port"
+  "$BIN/switch-sim" --port "$want" --port-file "$work/port" --host-key "$work/host_key" "$@" > "$work/sim.log" 2>&1 &
+  pids+=($!)
+  PORT=$(wait_port "$work/port")
+}
