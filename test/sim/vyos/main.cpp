@@ -1,9 +1,10 @@
-// vyos-sim: the VyOS HTTP API emulator as a program, for the demo, the end-to-end tests and the
-// benchmarks. Generates its certificate authority at start and writes the CA where clients can
+// vyos-sim: the VyOS HTTP API emulator as a program (and, with --ssh, its CLI over SSH), for the
+// demo, the end-to-end tests and the benchmarks. Generates its certificate authority at start and writes the CA where clients can
 // point `tls.caFile`.
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -47,6 +48,18 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file, "initial running and saved config (config.boot syntax)");
   app.add_option("--config-commands", config_commands, "initial config as set commands");
   app.add_option("--saved-path", saved_path, "write config.boot here on save");
+  nc::sim::SshServerOptions ssh;
+  ssh.user = "vyos";
+  std::string ssh_port_file;
+  std::string ssh_authorized_key_file;
+  bool with_ssh = false;
+  app.add_flag("--ssh", with_ssh, "also serve the VyOS CLI over SSH on 127.0.0.1 (the fallback transport)");
+  app.add_option("--ssh-port", ssh.port, "SSH port (0 = any free port)")->capture_default_str();
+  app.add_option("--ssh-port-file", ssh_port_file, "write the bound SSH port to this file");
+  app.add_option("--ssh-host-key", ssh.host_key_file, "SSH host private key; created (ed25519) when missing");
+  app.add_option("--ssh-user", ssh.user, "SSH login name")->capture_default_str();
+  app.add_option("--ssh-password", ssh.password, "SSH password accepted (empty: none)");
+  app.add_option("--ssh-authorized-key", ssh_authorized_key_file, "public key file (ssh-ed25519 ...) accepted over SSH");
   CLI11_PARSE(app, argc, argv);
   o.keys = keys.empty() ? std::vector<std::string>{"netconverge-demo-key"} : keys;
   o.saved_path = saved_path;
@@ -97,9 +110,38 @@ int main(int argc, char** argv) {
     std::cerr << "cannot write " << port_file << "\n";
     return 1;
   }
+  std::unique_ptr<nc::sim::SshServer> ssh_server;
+  if (with_ssh) {
+    if (ssh.host_key_file.empty()) ssh.host_key_file = cert_dir + "/ssh_host_key";
+    if (!std::filesystem::exists(ssh.host_key_file))
+      if (auto k = nc::sim::GenerateKeyFile(ssh.host_key_file); !k) {
+        std::cerr << "vyos-sim: " << k.error().message << "\n";
+        return 1;
+      }
+    if (!ssh_authorized_key_file.empty()) {
+      std::ifstream in(ssh_authorized_key_file);
+      std::string type;
+      in >> type >> ssh.authorized_key;
+    }
+    if (ssh.password.empty() && ssh.authorized_key.empty()) {
+      std::cerr << "vyos-sim: --ssh needs --ssh-password or --ssh-authorized-key\n";
+      return 2;
+    }
+    ssh_server = std::make_unique<nc::sim::SshServer>(ssh, [&](const std::string& user) { return sim.NewTerminal(user); });
+    if (auto st = ssh_server->Start(); !st) {
+      std::cerr << "vyos-sim: " << st.error().message << "\n";
+      return 1;
+    }
+    if (!nc::sim::WritePortFile(ssh_port_file, ssh_server->port())) {
+      std::cerr << "cannot write " << ssh_port_file << "\n";
+      return 1;
+    }
+    std::cout << "vyos-sim: VyOS CLI on ssh://" << ssh.user << "@127.0.0.1:" << ssh_server->port() << std::endl;
+  }
   std::cout << "vyos-sim: listening on https://" << listen.substr(0, colon) << ":" << server.port()
             << " (VyOS " << o.version << "; CA " << ca_path << ")" << std::endl;
   nc::sim::WaitForTerminationSignal();
+  if (ssh_server) ssh_server->Stop();
   server.Stop();
   std::cout << "vyos-sim: stopped" << std::endl;
   return 0;
