@@ -35,6 +35,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--banner-ms", o.banner_ms, "delay of the CLI-loading banner")->capture_default_str();
   app.add_option("--confirm-minute-ms", o.minute_ms, "length of one commit-confirm minute in ms")->capture_default_str();
+  nc::sim::SwitchFaults faults;
+  app.add_option("--fault-hang-on", faults.hang_on, "never answer a line containing this text (a prompt timeout)");
+  app.add_option("--fault-unknown-word-on", faults.unknown_word_on, "answer ERROR: Unknown word to a configuration line containing this");
+  app.add_option("--fault-fail-commit-check", faults.fail_commit_check, "fail the next N commit checks")->capture_default_str();
+  app.add_flag("--fault-drop-before-confirm", faults.drop_before_confirm, "drop the connection after the next commit confirm");
+  app.add_flag("--fault-concurrent-commit", faults.concurrent_commit, "another user commits just before the next commit");
+  app.add_flag("--fault-ask-on-commit", faults.ask_on_commit, "the next commit asks a (yes/no) question");
   CLI11_PARSE(app, argc, argv);
 
   if (!std::filesystem::exists(s.host_key_file)) {
@@ -57,6 +64,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   nc::sim::SwitchSim sim(o);
+  sim.SetFaults(faults);
   if (!config_file.empty()) {
     std::ifstream in(config_file);
     std::vector<std::string> lines;
