@@ -14,6 +14,7 @@ all: build
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/install-kube-tools.sh $(BUILD_DIR)/tools
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS) >/dev/null

