@@ -1,149 +1,43 @@
 #include "test/sim/vyos/vyos_sim_server.hpp"
 
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
-
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
-#include <condition_variable>
-#include <mutex>
-#include <set>
-#include <thread>
+#include "test/sim/common/https_server.hpp"
 
 namespace nc::sim {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-
 struct VyosSimServer::Impl {
-  VyosSim& sim;
-  Options options;
-  asio::io_context ioc;
-  ssl::context ctx{ssl::context::tls_server};
-  tcp::acceptor acceptor{ioc};
-  std::thread accept_thread;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::set<int> open_fds;
-  int active = 0;
-  std::atomic<bool> running{false};
-  int bound_port = 0;
+  HttpsServer server;
+  Impl(VyosSim& sim, const Options& o) : server(ServerOptions(sim, o), [&sim](const HttpRequest& req) {
+    SimReply r = sim.Handle(SimRequest{req.method, req.target, req.Header("content-type"), req.body});
+    HttpReply out;
+    out.status = r.status;
+    out.content_type = r.content_type;
+    out.body = std::move(r.body);
+    out.drop = r.drop;
+    out.delay_ms = r.delay_ms;
+    return out;
+  }) {}
 
-  Impl(VyosSim& s, Options o) : sim(s), options(std::move(o)) {}
-
-  void Serve(tcp::socket sock) {
-    const int fd = sock.native_handle();
-    timeval tv{30, 0};  // idle keep-alive connections end after 30 s
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ssl::stream<tcp::socket> stream(std::move(sock), ctx);
-    boost::system::error_code ec;
-    stream.handshake(ssl::stream_base::server, ec);
-    beast::flat_buffer buf;
-    while (!ec && running) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(static_cast<uint64_t>(sim.body_limit()));
-      parser.header_limit(64 * 1024);
-      http::read(stream, buf, parser, ec);
-      if (ec == http::error::body_limit) {
-        http::response<http::string_body> res{http::status::payload_too_large, 11};
-        res.set(http::field::server, "nginx");
-        res.set(http::field::content_type, "text/html");
-        res.body() = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
-                     "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
-                     "</body>\r\n</html>\r\n";
-        res.keep_alive(false);
-        res.prepare_payload();
-        http::write(stream, res, ec);
-        break;
-      }
-      if (ec) break;
-      auto req = parser.release();
-      SimRequest sreq{std::string(req.method_string()), std::string(req.target()),
-                      std::string(req[http::field::content_type]), std::move(req.body())};
-      SimReply reply = sim.Handle(sreq);
-      if (reply.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(reply.delay_ms));
-      if (reply.drop) {
-        // The connection dies without an answer, as when the box reboots or a proxy resets.
-        ::shutdown(fd, SHUT_RDWR);
-        break;
-      }
-      http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
-      res.set(http::field::server, "nginx");
-      res.set(http::field::content_type, reply.content_type);
-      res.keep_alive(req.keep_alive());
-      res.body() = std::move(reply.body);
-      res.prepare_payload();
-      http::write(stream, res, ec);
-      if (!req.keep_alive()) break;
-    }
-    stream.shutdown(ec);
-  }
-
-  void AcceptLoop() {
-    while (running) {
-      tcp::socket sock(ioc);
-      boost::system::error_code ec;
-      acceptor.accept(sock, ec);
-      if (ec) {
-        if (!running) break;
-        continue;
-      }
-      std::lock_guard lk(mu);
-      ++active;
-      open_fds.insert(sock.native_handle());
-      std::thread([this, s = std::move(sock)]() mutable {
-        const int fd = s.native_handle();
-        Serve(std::move(s));
-        std::lock_guard lk2(mu);
-        open_fds.erase(fd);
-        --active;
-        cv.notify_all();
-      }).detach();
-    }
+  static HttpsServerOptions ServerOptions(VyosSim& sim, const Options& o) {
+    HttpsServerOptions s;
+    s.listen_host = o.listen_host;
+    s.port = o.port;
+    s.cert_pem = o.cert_pem;
+    s.key_pem = o.key_pem;
+    s.body_limit = sim.body_limit();
+    s.server_header = "nginx";
+    s.too_large.status = 413;
+    s.too_large.content_type = "text/html";
+    s.too_large.body = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+                       "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                       "</body>\r\n</html>\r\n";
+    return s;
   }
 };
 
-VyosSimServer::VyosSimServer(VyosSim& sim, Options options)
-    : impl_(std::make_unique<Impl>(sim, std::move(options))) {}
-
+VyosSimServer::VyosSimServer(VyosSim& sim, Options options) : impl_(std::make_unique<Impl>(sim, options)) {}
 VyosSimServer::~VyosSimServer() { Stop(); }
-
-Status VyosSimServer::Start() {
-  boost::system::error_code ec;
-  impl_->ctx.use_certificate_chain(asio::buffer(impl_->options.cert_pem), ec);
-  if (!ec) impl_->ctx.use_private_key(asio::buffer(impl_->options.key_pem), ssl::context::pem, ec);
-  if (ec) return MakeError(ErrorCode::kInvalidArgument, "loading the server certificate: " + ec.message());
-  auto addr = asio::ip::make_address(impl_->options.listen_host, ec);
-  if (ec) return MakeError(ErrorCode::kInvalidArgument, "bad listen address " + impl_->options.listen_host);
-  tcp::endpoint ep(addr, static_cast<unsigned short>(impl_->options.port));
-  impl_->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl_->acceptor.bind(ep, ec);
-  if (!ec) impl_->acceptor.listen(128, ec);
-  if (ec) return MakeError(ErrorCode::kUnavailable, "cannot listen on " + impl_->options.listen_host + ":" +
-                                                        std::to_string(impl_->options.port) + ": " + ec.message());
-  impl_->bound_port = impl_->acceptor.local_endpoint().port();
-  impl_->running = true;
-  impl_->accept_thread = std::thread([this] { impl_->AcceptLoop(); });
-  return {};
-}
-
-void VyosSimServer::Stop() {
-  if (!impl_->running.exchange(false)) return;
-  boost::system::error_code ec;
-  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
-  impl_->acceptor.close(ec);
-  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
-  std::unique_lock lk(impl_->mu);
-  for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
-  impl_->cv.wait(lk, [&] { return impl_->active == 0; });
-}
-
-int VyosSimServer::port() const { return impl_->bound_port; }
+Status VyosSimServer::Start() { return impl_->server.Start(); }
+void VyosSimServer::Stop() { impl_->server.Stop(); }
+int VyosSimServer::port() const { return impl_->server.port(); }
 
 }  // namespace nc::sim

@@ -1,6 +1,5 @@
-// HTTPS front end of vyos-sim (Boost.Beast over OpenSSL): a thread per connection, keep-alive,
-// nginx's request body limit (413), connections dropped when a fault says so. The only
-// translation unit of the emulator that instantiates Beast.
+// HTTPS front end of vyos-sim on the emulators' HTTPS server: nginx's request body limit (413,
+// nginx's page), connections dropped and answers delayed when a fault says so.
 #pragma once
 
 #include <atomic>
