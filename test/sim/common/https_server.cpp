@@ -49,8 +49,14 @@ struct HttpsServer::Impl {
       http::response_serializer<http::empty_body> sr{res};
       http::write_header(stream, sr, ec);
       if (ec) return false;
+      const int fd = stream.next_layer().native_handle();
       reply.stream([&](const std::string& data) {
         if (ec || !running) return false;
+        if (data.empty()) {  // "is the client still there?" (a zero-length chunk would end the reply)
+          char c;
+          const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+          return !(n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK));
+        }
         asio::write(stream, http::make_chunk(asio::buffer(data)), ec);
         return !ec;
       });

@@ -33,7 +33,7 @@ struct HttpReply {
   bool drop = false;   // close the connection without answering
   int delay_ms = 0;    // wait before answering
   /// Set for a streamed reply: called once with a writer of chunks (false once the client is
-  /// gone); the reply ends when it returns.
+  /// gone; an empty string writes nothing and only checks that); the reply ends when it returns.
   std::function<void(const std::function<bool(const std::string&)>& write)> stream;
 };
 
