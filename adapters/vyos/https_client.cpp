@@ -26,6 +26,7 @@ struct HttpsClient::Impl {
   ssl::context ctx{ssl::context::tls_client};
   asio::io_context ioc;               // runs only inside Send, on the caller's thread
   std::unique_ptr<TlsStream> kept;    // an idle keep-alive connection for reads, or null
+  TlsStream* streaming = nullptr;     // the connection of a running Stream(), touched on the ioc only
 };
 
 namespace {
@@ -104,9 +105,11 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
     auto& lowest = beast::get_lowest_layer(*stream);
     lowest.expires_at(deadline);
     boost::system::error_code ec;
-    http::request<http::string_body> req{method == "GET" ? http::verb::get : http::verb::post, target, 11};
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, o.host + ":" + std::to_string(o.port));
     req.set(http::field::user_agent, "netconverge/0.1");
+    if (o.authorization) req.set(http::field::authorization, o.authorization());
+    if (!o.accept.empty()) req.set(http::field::accept, o.accept);
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
     req.keep_alive(reuse);
     req.body() = body;
@@ -138,7 +141,68 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
   co_return tl::unexpected(Error{ErrorCode::kUnavailable, "the kept connection and a fresh one both failed"});
 }
 
+asio::awaitable<Result<int>> StreamGet(HttpsClient::Impl& impl, const std::string& target, std::chrono::milliseconds timeout,
+                                       const std::function<bool(std::string_view)>& on_data) {
+  const auto& o = impl.options;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto fresh = co_await Connect(impl, deadline);
+  if (!fresh) co_return tl::unexpected(fresh.error());
+  std::unique_ptr<TlsStream> stream = std::move(*fresh);
+  impl.streaming = stream.get();
+  auto& lowest = beast::get_lowest_layer(*stream);
+  lowest.expires_at(deadline);
+  boost::system::error_code ec;
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, o.host + ":" + std::to_string(o.port));
+  req.set(http::field::user_agent, "netconverge/0.1");
+  req.set(http::field::accept, "application/json");
+  if (o.authorization) req.set(http::field::authorization, o.authorization());
+  co_await http::async_write(*stream, req, asio::redirect_error(asio::use_awaitable, ec));
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  if (!ec) co_await http::async_read_header(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    impl.streaming = nullptr;
+    co_return tl::unexpected(Classify(ec, "starting the stream", false, 0));
+  }
+  const int status = static_cast<int>(parser.get().result_int());
+  char buf[16384];
+  while (!parser.is_done()) {
+    parser.get().body().data = buf;
+    parser.get().body().size = sizeof buf;
+    // read_some: hand over what arrived (a watch event) instead of waiting for a full buffer.
+    co_await http::async_read_some(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    const size_t n = sizeof buf - parser.get().body().size;
+    if (n > 0 && !on_data(std::string_view(buf, n))) break;
+    if (ec) break;
+  }
+  impl.streaming = nullptr;
+  beast::error_code ignored;
+  lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  lowest.close();
+  // The end of a stream (timeout, server closed, cancelled) is its normal end.
+  co_return status;
+}
+
 }  // namespace
+
+Result<int> HttpsClient::Stream(const std::string& target, std::chrono::milliseconds timeout,
+                                const std::function<bool(std::string_view)>& on_data) {
+  Result<int> result = MakeError(ErrorCode::kInternal, "stream did not run");
+  auto run = [&]() -> asio::awaitable<void> { result = co_await StreamGet(*impl_, target, timeout, on_data); };
+  impl_->ioc.restart();
+  asio::co_spawn(impl_->ioc, run, asio::detached);
+  impl_->ioc.run();
+  return result;
+}
+
+void HttpsClient::Cancel() {
+  asio::post(impl_->ioc, [impl = impl_.get()] {
+    if (impl->streaming) beast::get_lowest_layer(*impl->streaming).cancel();
+  });
+}
 
 HttpsClient::HttpsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpsClient::~HttpsClient() = default;
@@ -151,7 +215,10 @@ Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOptions opti
   boost::system::error_code ec;
   impl->ctx.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                         ssl::context::no_tlsv1_1);
-  if (!impl->options.ca_file.empty()) {
+  if (!impl->options.ca_pem.empty()) {
+    impl->ctx.add_certificate_authority(asio::buffer(impl->options.ca_pem), ec);
+    if (ec) return MakeError(ErrorCode::kInvalidArgument, "cannot load the CA certificate data: " + ec.message());
+  } else if (!impl->options.ca_file.empty()) {
     impl->ctx.load_verify_file(impl->options.ca_file, ec);
     if (ec)
       return MakeError(ErrorCode::kInvalidArgument, "cannot load CA file " + impl->options.ca_file + ": " + ec.message());

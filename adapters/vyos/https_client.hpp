@@ -5,8 +5,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "controller/core/result.hpp"
 
@@ -15,7 +17,12 @@ namespace nc::vyos {
 struct HttpsClientOptions {
   std::string host;                 // name or address to connect to
   int port = 443;
-  std::string ca_file;              // empty: system trust store
+  std::string ca_file;              // empty: system trust store (or ca_pem)
+  std::string ca_pem;               // CA certificates in memory (a kubeconfig's certificate-authority-data)
+  /// Value of the Authorization header of every request (called per request, so that a
+  /// rotated token file is picked up), or empty.
+  std::function<std::string()> authorization;
+  std::string accept;               // Accept header, or empty
   std::string server_name;          // name to verify (default: host)
   bool insecure_skip_verify = false;
   std::chrono::milliseconds connect_timeout{5000};
@@ -46,6 +53,14 @@ class HttpsClient {
                             const std::string& content_type, const std::string& body,
                             std::chrono::milliseconds timeout, bool* written = nullptr,
                             bool reuse_connection = false);
+
+  /// GET `target` and hand the body to `on_data` piece by piece as it arrives (a Kubernetes
+  /// watch), until the server ends it, `on_data` returns false, `timeout` passes or Cancel() is
+  /// called. Returns the HTTP status; for a status other than 200 the body still goes to on_data.
+  Result<int> Stream(const std::string& target, std::chrono::milliseconds timeout,
+                     const std::function<bool(std::string_view)>& on_data);
+  /// Ends a Stream() running on another thread. Thread-safe.
+  void Cancel();
 
   const HttpsClientOptions& options() const;
 

@@ -328,6 +328,7 @@ struct KubeSim::Impl {
   int64_t unavailable_through = 0;  // events with rv <= this are gone
   int drop_epoch = 0;
   bool shutdown = false;
+  bool watches_paused = false;
   std::atomic<int64_t> requests{0};
 
   void AddBuiltins() {
@@ -568,6 +569,12 @@ void KubeSim::Compact() {
   impl_->cv.notify_all();
 }
 
+void KubeSim::PauseWatches(bool paused) {
+  std::lock_guard lk(impl_->mu);
+  impl_->watches_paused = paused;
+  impl_->cv.notify_all();
+}
+
 void KubeSim::Shutdown() {
   if (!impl_) return;
   std::lock_guard lk(impl_->mu);
@@ -701,6 +708,7 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     r.stream = [this, type_key, gv, kind, ns, fs, ls, from, bookmarks, timeout_s](const std::function<bool(const std::string&)>& write) {
       auto& W = *impl_;
       std::unique_lock wl(W.mu);
+      while (W.watches_paused && !W.shutdown) W.cv.wait_for(wl, std::chrono::milliseconds(50));
       const int epoch = W.drop_epoch;
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
       int64_t last = 0;

@@ -37,6 +37,8 @@ class KubeSim {
   void DropWatches();
   /// Forgets the watch history: a watch from an older resourceVersion gets 410 Expired.
   void Compact();
+  /// While paused, new watch requests wait before they are served (a slow or partitioned server).
+  void PauseWatches(bool paused);
   /// Stops every watch for good (server shutdown).
   void Shutdown();
   /// The stored object as JSON, or empty.

@@ -1,0 +1,104 @@
+// Talking to a Kubernetes API server: connection settings from a kubeconfig or the in-cluster
+// service account (research/kubernetes.md 3), requests with the bearer token (a token file is
+// re-read every 60 s and after a 401, as client-go does), and client-go's Reflector for one
+// resource: list, then watch from the list's resourceVersion with bookmarks; a dropped watch
+// resumes from the last resourceVersion seen; 410 Expired re-lists and reconciles the cache, so
+// that no change is missed and none is delivered twice.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "adapters/vyos/https_client.hpp"
+#include "controller/core/result.hpp"
+
+namespace nc::kube {
+
+struct KubeConfig {
+  std::string host;
+  int port = 443;
+  std::string ca_pem;
+  std::string token;       // a static token, or
+  std::string token_file;  // a file re-read every 60 s (in-cluster)
+  std::string ns = "default";
+};
+
+/// Reads the current context of a kubeconfig file (server, certificate-authority(-data), token
+/// or tokenFile, namespace). Errors name the file and the field.
+Result<KubeConfig> LoadKubeconfig(const std::string& path);
+/// KUBERNETES_SERVICE_HOST/PORT and /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}.
+Result<KubeConfig> InClusterConfig();
+
+class KubeClient {
+ public:
+  explicit KubeClient(KubeConfig config);
+  /// One request (not thread-safe: one KubeClient per thread). kUnavailable / kDeadlineExceeded
+  /// from the transport; HTTP errors come back as responses (Status bodies).
+  Result<vyos::HttpResponse> Request(const std::string& method, const std::string& path, const std::string& content_type = "",
+                                     const std::string& body = "", std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  /// A streamed GET (a watch); see HttpsClient::Stream.
+  Result<int> Stream(const std::string& path, std::chrono::milliseconds timeout, const std::function<bool(std::string_view)>& on_data);
+  void Cancel();
+  const KubeConfig& config() const { return config_; }
+
+ private:
+  std::string Authorization();
+  KubeConfig config_;
+  std::unique_ptr<vyos::HttpsClient> http_;
+  std::mutex token_mu_;
+  std::string token_;
+  std::chrono::steady_clock::time_point token_read_{};
+};
+
+/// client-go's Reflector for one resource collection path
+/// ("/apis/netconverge.io/v1alpha1/namespaces/default/portforwards").
+class Reflector {
+ public:
+  struct Object {
+    std::string ns, name, json;
+    std::string resource_version;
+  };
+  /// type: ADDED, MODIFIED or DELETED; called from Run's thread.
+  using Handler = std::function<void(const std::string& type, const Object& object)>;
+  struct Stats {
+    int lists = 0;
+    int watches = 0;
+    int relists_after_expired = 0;
+    int resumed_watches = 0;  // watches that continued from a resourceVersion after a drop
+    int bookmarks = 0;
+  };
+
+  Reflector(KubeConfig config, std::string path, Handler handler, int watch_timeout_s = 300);
+  /// Lists and watches until Stop(); retries with backoff on errors.
+  void Run();
+  void Stop();
+  /// Whether the first list has been delivered.
+  bool Synced() const { return synced_.load(); }
+  std::map<std::pair<std::string, std::string>, Object> Cache();
+  Stats stats();
+
+ private:
+  Status List();
+  Status Watch();
+
+  KubeClient client_;
+  std::string path_;
+  Handler handler_;
+  int watch_timeout_s_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> synced_{false};
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Object> cache_;
+  std::string last_rv_;
+  bool expired_ = false;
+  Stats stats_;
+};
+
+/// Base64 (standard alphabet, padding optional).
+Result<std::string> DecodeBase64(const std::string& in);
+
+}  // namespace nc::kube
