@@ -26,6 +26,7 @@
 #include "controller/runtime/controller.hpp"
 #include "controller/runtime/work_queue.hpp"
 #include "controller/source/directory_source.hpp"
+#include "controller/source/kube_source.hpp"
 #include "controller/store/sqlite_store.hpp"
 
 namespace nc::cli {
@@ -540,6 +541,89 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
   return 0;
 }
 
+/// `run --kube`: the same loop, fed by the Kubernetes source, writing status back.
+int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::string& kubeconfig) {
+  auto log = MakeLogger(c.log_level);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  Result<kube::KubeConfig> config = MakeError(ErrorCode::kInternal, "");
+  const char* env = std::getenv("KUBECONFIG");
+  if (!kubeconfig.empty()) config = kube::LoadKubeconfig(kubeconfig);
+  else if (std::getenv("KUBERNETES_SERVICE_HOST")) config = kube::InClusterConfig();
+  else if (env && *env) config = kube::LoadKubeconfig(env);
+  else config = kube::InClusterConfig();
+  if (!config) {
+    std::cerr << "netconverge: " << config.error().message << "\n";
+    return 1;
+  }
+  auto st = OpenStore(c.store, auto_migrate);
+  if (!st) return 1;
+  auto services = source::LoadServices();
+  runtime::SystemClock clock;
+  runtime::WorkQueue queue(clock);
+  std::mutex trig_mu;
+  std::map<std::string, std::string> triggers;
+  auto enqueue = [&](const std::string& key, const std::string& trigger) {
+    {
+      std::lock_guard lk(trig_mu);
+      triggers[key] = trigger;
+    }
+    queue.Add(key);
+  };
+  source::KubeSource source(*config, services, [&](const std::vector<std::string>& devices) {
+    for (const auto& d : devices) enqueue(d, "kube-change");
+  });
+  reconcilers::DefaultAdapterFactory factory([&](const core::Device& d) { return source.SecretCredentials(d); });
+  reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
+  runtime::Controller controller(
+      queue,
+      [&](const std::string& key) {
+        std::string trigger = "poll";
+        {
+          std::lock_guard lk(trig_mu);
+          if (auto it = triggers.find(key); it != triggers.end()) {
+            trigger = it->second;
+            triggers.erase(it);
+          }
+        }
+        auto desired = source.Desired();
+        if (!desired->devices.count(key)) return runtime::ReconcileResult{};
+        auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+        if (auto rows = st->DeviceStatuses())
+          for (const auto& row : *rows)
+            if (row.device == key)
+              if (auto ports = st->PortStatuses(key)) source.ReportPass(key, row, *ports, !r.error);
+        return runtime::ReconcileResult{r.error, r.requeue_after};
+      },
+      workers);
+  for (const auto& key : rec.Recover()) enqueue(key, "recovery");
+  source.Start();
+  // Nothing is reconciled before every kind was listed once: an empty cache is not "nothing declared".
+  while (!source.Synced()) {
+    timespec ts{0, 0};
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
+      source.Stop();
+      return 0;
+    }
+    nanosleep(&(ts = {0, 100'000'000}), nullptr);
+  }
+  log->info("netconverge running: kube https://{}:{} namespace={} store={} workers={}", config->host, config->port, config->ns,
+            c.store, workers);
+  controller.Start();
+  int sig = 0;
+  sigwait(&set, &sig);
+  log->info("signal {} received: finishing in-flight passes", sig);
+  source.Stop();
+  controller.Stop();
+  log->info("stopped");
+  return 0;
+}
+
 int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
   auto log = MakeLogger(c.log_level);
   sigset_t set;
@@ -646,6 +730,11 @@ int Main(int argc, char** argv) {
   run->add_option("--max-concurrent-devices", workers, "devices reconciled in parallel")->capture_default_str()->check(CLI::Range(1, 256));
   run->add_option("--watch-interval-ms", watch_ms, "how often the manifests directory is re-read")->capture_default_str()->check(CLI::Range(100, 60000));
   run->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  bool use_kube = false;
+  std::string kubeconfig;
+  run->add_flag("--kube", use_kube, "read Devices, PortForwards and VlanInterfaces from the Kubernetes API (in-cluster, "
+                                   "--kubeconfig or $KUBECONFIG) instead of --manifests, and write their status back");
+  run->add_option("--kubeconfig", kubeconfig, "kubeconfig file for --kube (default: in-cluster, then $KUBECONFIG)");
 
   auto* apply = app.add_subcommand("apply", "one pass for every (or one) device, then exit: 0 converged, 1 failed");
   add_manifests(apply);
@@ -709,7 +798,7 @@ int Main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*run) return CmdRun(c, auto_migrate, workers, watch_ms);
+  if (*run) return use_kube ? CmdRunKube(c, auto_migrate, workers, kubeconfig) : CmdRun(c, auto_migrate, workers, watch_ms);
   if (*apply) return CmdApplyOrPlan(c, false, auto_migrate);
   if (*plan) return CmdApplyOrPlan(c, true, false);
   if (*validate) return CmdValidate(c);

@@ -51,15 +51,22 @@ Result<std::unique_ptr<DeviceAdapter>> CreateSwitch(const core::Device& device, 
 }  // namespace
 
 Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core::Device& device) {
-  if (device.credentials_file.empty())
+  Result<source::Credentials> creds = MakeError(ErrorCode::kInvalidArgument, "no credentials");
+  if (!device.credentials_file.empty()) {
+    creds = source::LoadCredentialsFile(device.credentials_file);
+  } else if (!device.credentials_secret.empty() && secrets_) {
+    creds = secrets_(device);
+  } else {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "spec.credentialsRef.name (a Secret) needs the Kubernetes source; standalone use needs "
+                     "spec.credentialsRef.name (a Secret) needs the Kubernetes source (run --kube); standalone use needs "
                      "spec.credentialsRef.file");
-  auto creds = source::LoadCredentialsFile(device.credentials_file);
+  }
   if (!creds) return tl::unexpected(creds.error());
   if (device.IsSwitch()) return CreateSwitch(device, *creds);
   if (creds->api_key.empty())
-    return MakeError(ErrorCode::kInvalidArgument, "credentials file " + device.credentials_file + " has no apiKey");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "credentials " + (device.credentials_file.empty() ? "Secret " + device.credentials_secret : "file " + device.credentials_file) +
+                         " have no apiKey");
   auto hp = vyos::SplitHostPort(device.address, 443);
   if (!hp) return tl::unexpected(hp.error());
   vyos::HttpsClientOptions http;

@@ -2,6 +2,8 @@
 // credentials file. Adapters are created per device and cached by the reconciler.
 #pragma once
 
+#include <functional>
+
 #include "adapters/device_adapter.hpp"
 #include "adapters/ssh/ssh_shell.hpp"
 #include "controller/source/credentials.hpp"
@@ -14,7 +16,14 @@ ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Cred
 
 class DefaultAdapterFactory final : public AdapterFactory {
  public:
+  /// Reads the credentials of `spec.credentialsRef.name` (a Secret); set by the Kubernetes source.
+  using SecretResolver = std::function<Result<source::Credentials>(const core::Device& device)>;
+  DefaultAdapterFactory() = default;
+  explicit DefaultAdapterFactory(SecretResolver secrets) : secrets_(std::move(secrets)) {}
   Result<std::unique_ptr<DeviceAdapter>> Create(const core::Device& device) override;
+
+ private:
+  SecretResolver secrets_;
 };
 
 }  // namespace nc::reconcilers

@@ -309,6 +309,40 @@ std::string RandomHex(size_t n) {
   return s;
 }
 
+std::string Base64(const std::string& in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+/// A Secret's stringData is write-only: the server merges it into data (base64) and drops it.
+void FoldStringData(Document& d) {
+  auto it = d.FindMember("stringData");
+  if (it == d.MemberEnd() || !it->value.IsObject()) return;
+  if (!d.HasMember("data") || !d["data"].IsObject()) {
+    d.RemoveMember("data");
+    d.AddMember("data", Value(rapidjson::kObjectType), d.GetAllocator());
+  }
+  for (const auto& m : d["stringData"].GetObject()) {
+    if (!m.value.IsString()) continue;
+    d["data"].RemoveMember(m.name.GetString());
+    d["data"].AddMember(Value(m.name, d.GetAllocator()), Value(Base64(m.value.GetString()).c_str(), d.GetAllocator()), d.GetAllocator());
+  }
+  d.RemoveMember("stringData");
+}
+
 struct Event {
   int64_t rv;
   std::string type_key, ns, name, kind;  // kind: ADDED | MODIFIED | DELETED
@@ -805,6 +839,7 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     meta.AddMember(Value(key, d.GetAllocator()), Value(value.c_str(), d.GetAllocator()), d.GetAllocator());
   };
   auto store_object = [&](Document& d, const std::string& event, const std::string& oname) {
+    if (t.kind == "Secret") FoldStringData(d);
     ++I.rv;
     set_meta(d, "resourceVersion", std::to_string(I.rv));
     const std::string json = Json(d);
@@ -821,6 +856,8 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     return json;
   };
 
+  if (req.Header("content-type").find("protobuf") != std::string::npos)
+    return Impl::StatusReply(415, "UnsupportedMediaType", "kube-sim serves JSON only (no protobuf)");
   if (req.method == "POST" && name.empty()) {
     Document d;
     d.Parse(req.body.c_str(), req.body.size());
@@ -983,6 +1020,7 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     d["metadata"].AddMember("generation", gen + 1, d.GetAllocator());
   }
   set_meta(d, "resourceVersion", old_rv);
+  if (t.kind == "Secret") FoldStringData(d);
   if (Json(d) == it->second) return with_warnings(Impl::Ok(it->second));  // a no-op write: no new version, no event
   const Value* fins = Member(d["metadata"], "finalizers");
   if (!Str(d["metadata"], "deletionTimestamp").empty() && (!fins || !fins->IsArray() || fins->Size() == 0))

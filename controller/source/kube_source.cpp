@@ -1,0 +1,390 @@
+#include "controller/source/kube_source.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <time.h>
+
+#include "controller/api/v1alpha1/yaml_codec.hpp"
+
+namespace nc::source {
+
+namespace {
+
+using rapidjson::Document;
+using rapidjson::Value;
+
+std::string Json(const Value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string Q(const std::string& s) {
+  Value v(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  return Json(v);
+}
+
+std::string Str(const Value& v, const char* k) {
+  if (!v.IsObject()) return "";
+  auto it = v.FindMember(k);
+  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+}
+
+const Value* Member(const Value& v, const char* k) {
+  if (!v.IsObject()) return nullptr;
+  auto it = v.FindMember(k);
+  return it == v.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string Now() {
+  char buf[32];
+  time_t t = time(nullptr);
+  tm tmv{};
+  gmtime_r(&t, &tmv);
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+  return buf;
+}
+
+bool HasFinalizer(const Value& meta) {
+  if (const Value* f = Member(meta, "finalizers"); f && f->IsArray())
+    for (const auto& x : f->GetArray())
+      if (x.IsString() && std::string(x.GetString()) == kFinalizer) return true;
+  return false;
+}
+
+/// The finalizers of `meta` with ours added (or removed), as a JSON array.
+std::string FinalizersWith(const Value& meta, bool ours) {
+  std::string out = "[";
+  if (const Value* f = Member(meta, "finalizers"); f && f->IsArray())
+    for (const auto& x : f->GetArray())
+      if (x.IsString() && std::string(x.GetString()) != kFinalizer) out += (out.size() > 1 ? "," : "") + Q(x.GetString());
+  if (ours) out += (out.size() > 1 ? "," : "") + Q(kFinalizer);
+  return out + "]";
+}
+
+struct Condition {
+  std::string type, status, reason, message;
+};
+
+/// status.conditions with lastTransitionTime kept from `old` where the status did not flip.
+std::string Conditions(const std::vector<Condition>& conds, const Value* old_status, int64_t generation) {
+  std::string out = "[";
+  for (const auto& c : conds) {
+    std::string when = Now();
+    if (old_status)
+      if (const Value* oc = Member(*old_status, "conditions"); oc && oc->IsArray())
+        for (const auto& o : oc->GetArray())
+          if (Str(o, "type") == c.type && Str(o, "status") == c.status && !Str(o, "lastTransitionTime").empty())
+            when = Str(o, "lastTransitionTime");
+    out += (out.size() > 1 ? "," : "") + std::string("{\"type\":") + Q(c.type) + ",\"status\":" + Q(c.status) + ",\"reason\":" +
+           Q(c.reason) + ",\"message\":" + Q(c.message) + ",\"lastTransitionTime\":" + Q(when) +
+           ",\"observedGeneration\":" + std::to_string(generation) + "}";
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+KubeSource::KubeSource(kube::KubeConfig config, core::ServiceTable services,
+                       std::function<void(const std::vector<std::string>&)> on_change)
+    : config_(std::move(config)), services_(std::move(services)), on_change_(std::move(on_change)), client_(config_) {
+  for (auto [kind, plural] : {std::pair{"Device", "devices"}, std::pair{"PortForward", "portforwards"},
+                              std::pair{"VlanInterface", "vlaninterfaces"}}) {
+    Kind k;
+    k.kind = kind;
+    k.plural = plural;
+    k.reflector = std::make_unique<kube::Reflector>(config_, Path(plural), [this](const std::string&, const kube::Reflector::Object&) {
+      std::lock_guard lk(mu_);
+      dirty_ = true;
+      cv_.notify_all();
+    });
+    kinds_.push_back(std::move(k));
+  }
+}
+
+KubeSource::~KubeSource() { Stop(); }
+
+std::string KubeSource::Path(const std::string& plural, const std::string& name) const {
+  return "/apis/netconverge.io/v1alpha1/namespaces/" + config_.ns + "/" + plural + (name.empty() ? "" : "/" + name);
+}
+
+void KubeSource::Start() {
+  for (auto& k : kinds_) k.thread = std::thread([r = k.reflector.get()] { r->Run(); });
+  builder_ = std::thread([this] {
+    while (!stop_) {
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait_for(lk, std::chrono::milliseconds(200), [&] { return dirty_ || stop_.load(); });
+        if (stop_ || !dirty_ || !Synced()) continue;
+        dirty_ = false;
+      }
+      Rebuild();
+    }
+  });
+}
+
+void KubeSource::Stop() {
+  if (stop_.exchange(true)) return;
+  cv_.notify_all();
+  for (auto& k : kinds_) k.reflector->Stop();
+  for (auto& k : kinds_)
+    if (k.thread.joinable()) k.thread.join();
+  if (builder_.joinable()) builder_.join();
+}
+
+bool KubeSource::Synced() const {
+  for (const auto& k : kinds_)
+    if (!k.reflector->Synced()) return false;
+  return true;
+}
+
+std::shared_ptr<const core::DesiredState> KubeSource::Desired() const {
+  std::lock_guard lk(mu_);
+  return desired_;
+}
+
+std::vector<api::Problem> KubeSource::Problems() const {
+  std::lock_guard lk(mu_);
+  return problems_;
+}
+
+void KubeSource::Rebuild() {
+  api::Manifests all;
+  std::vector<api::Problem> problems;
+  std::map<std::string, std::string> objects;
+  std::map<std::string, std::string> invalid;
+  std::map<std::string, std::string> held;  // device key -> why
+  std::vector<std::pair<std::string, std::string>> need_finalizer;  // (plural, name) -> finalizers JSON
+  std::map<std::string, std::string> finalizer_json;
+  for (auto& k : kinds_) {
+    for (const auto& [key, obj] : k.reflector->Cache()) {
+      Document d;
+      d.Parse(obj.json.c_str(), obj.json.size());
+      if (d.HasParseError() || !Member(d, "metadata")) continue;
+      const auto& meta = d["metadata"];
+      const std::string id = k.kind + "/" + key.first + "/" + key.second;
+      objects[id] = obj.json;
+      if (!Str(meta, "deletionTimestamp").empty()) continue;  // being deleted: no longer desired
+      if (k.kind != "Device" && !HasFinalizer(meta)) {
+        need_finalizer.push_back({k.plural, key.second});
+        finalizer_json[k.plural + "/" + key.second] = FinalizersWith(meta, true);
+      }
+      // What the codec reads: the manifest fields (server-set metadata is not part of it).
+      std::string clean = "{\"apiVersion\":" + Q(Str(d, "apiVersion")) + ",\"kind\":" + Q(Str(d, "kind")) +
+                          ",\"metadata\":{\"name\":" + Q(Str(meta, "name")) + ",\"namespace\":" + Q(Str(meta, "namespace"));
+      for (const char* m : {"labels", "annotations", "generation"})
+        if (const Value* v = Member(meta, m)) clean += std::string(",\"") + m + "\":" + Json(*v);
+      clean += "}";
+      if (const Value* spec = Member(d, "spec")) clean += ",\"spec\":" + Json(*spec);
+      clean += "}";
+      auto decoded = api::DecodeManifests(clean, "kube:" + id);
+      if (!decoded.problems.empty()) {
+        std::string text;
+        for (const auto& p : decoded.problems) text += (text.empty() ? "" : "; ") + p.ToString();
+        invalid[id] = text;
+        problems.insert(problems.end(), decoded.problems.begin(), decoded.problems.end());
+        if (const Value* spec = Member(d, "spec"); spec && !Str(*spec, "deviceRef").empty())
+          held[key.first + "/" + Str(*spec, "deviceRef")] = k.kind + " " + key.first + "/" + key.second + " is invalid";
+        continue;
+      }
+      for (auto& x : decoded.manifests.devices) all.devices.push_back(std::move(x));
+      for (auto& x : decoded.manifests.port_forwards) all.port_forwards.push_back(std::move(x));
+      for (auto& x : decoded.manifests.vlan_interfaces) all.vlan_interfaces.push_back(std::move(x));
+    }
+  }
+  auto v = core::Validate(all, services_);
+  for (const auto& p : v.problems) {
+    invalid[p.kind + "/" + p.object] += (invalid[p.kind + "/" + p.object].empty() ? "" : "; ") + p.ToString();
+    problems.push_back(p);
+    for (const auto& pf : all.port_forwards)
+      if ("PortForward" == p.kind && pf.meta.Key() == p.object) held[pf.meta.ns + "/" + pf.spec.device_ref] = p.kind + " " + p.object + " is invalid";
+    for (const auto& vi : all.vlan_interfaces)
+      if ("VlanInterface" == p.kind && vi.meta.Key() == p.object) held[vi.meta.ns + "/" + vi.spec.device_ref] = p.kind + " " + p.object + " is invalid";
+  }
+  auto desired = std::make_shared<core::DesiredState>(std::move(v.desired));
+  for (const auto& [dev, why] : held) desired->held_deletes[dev] = why + "; deletions are held until it is fixed";
+  std::vector<std::string> changed;
+  {
+    std::lock_guard lk(mu_);
+    desired->generation = ++generation_;
+    std::map<std::string, uint64_t> fps;
+    for (const auto& [key, dev] : desired->devices) {
+      uint64_t fp = core::Fingerprint(dev, desired->RulesFor(key)) ^ (core::Fingerprint(dev, desired->VlansFor(key)) * 31);
+      if (auto h = desired->held_deletes.find(key); h != desired->held_deletes.end()) fp ^= std::hash<std::string>{}(h->second);
+      fps[key] = fp;
+      if (!device_fingerprints_.count(key) || device_fingerprints_[key] != fp) changed.push_back(key);
+    }
+    device_fingerprints_ = std::move(fps);
+    desired_ = desired;
+    problems_ = problems;
+    invalid_ = invalid;
+    objects_ = objects;
+  }
+  // Writes outside the lock: finalizers on new rule resources, conditions on invalid objects.
+  for (const auto& [plural, name] : need_finalizer) {
+    std::lock_guard lk(client_mu_);
+    (void)client_.Request("PATCH", Path(plural, name), "application/merge-patch+json",
+                          "{\"metadata\":{\"finalizers\":" + finalizer_json[plural + "/" + name] + "}}");
+  }
+  for (const auto& [id, text] : invalid) {
+    const auto slash1 = id.find('/');
+    const auto slash2 = id.find('/', slash1 + 1);
+    const std::string kind = id.substr(0, slash1);
+    const std::string name = id.substr(slash2 + 1);
+    const std::string plural = kind == "Device" ? "devices" : kind == "PortForward" ? "portforwards" : "vlaninterfaces";
+    Document d;
+    if (auto it = objects.find(id); it != objects.end()) d.Parse(it->second.c_str(), it->second.size());
+    const Value* old = d.IsObject() ? Member(d, "status") : nullptr;
+    const int64_t gen = d.IsObject() && Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : 0;
+    PatchStatus(plural, name, "{\"observedGeneration\":" + std::to_string(gen) + ",\"conditions\":" +
+                                  Conditions({{"Ready", "False", "InvalidSpec", text}, {"Synced", "False", "InvalidSpec", text}}, old, gen) +
+                                  "}");
+  }
+  if (!changed.empty() && on_change_) on_change_(changed);
+}
+
+void KubeSource::PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status) {
+  std::lock_guard lk(client_mu_);
+  (void)client_.Request("PATCH", Path(plural, name) + "/status", "application/merge-patch+json", "{\"status\":" + json_status + "}");
+}
+
+Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
+  Result<vyos::HttpResponse> r = MakeError(ErrorCode::kInternal, "");
+  {
+    std::lock_guard lk(client_mu_);
+    r = client_.Request("GET", "/api/v1/namespaces/" + device.ns + "/secrets/" + device.credentials_secret);
+  }
+  const std::string what = "Secret " + device.ns + "/" + device.credentials_secret;
+  if (!r) return MakeError(r.error().code, what + ": " + r.error().message);
+  if (r->status == 404) return MakeError(ErrorCode::kNotFound, what + " not found");
+  if (r->status != 200) return MakeError(ErrorCode::kPermissionDenied, what + ": the API server answered " + std::to_string(r->status));
+  Document d;
+  d.Parse(r->body.c_str(), r->body.size());
+  Credentials c;
+  const Value* data = d.IsObject() ? Member(d, "data") : nullptr;
+  const Value* string_data = d.IsObject() ? Member(d, "stringData") : nullptr;
+  for (auto [key, out] : {std::pair{"apiKey", &c.api_key}, std::pair{"username", &c.username}, std::pair{"password", &c.password},
+                          std::pair{"privateKey", &c.private_key}}) {
+    if (data && !Str(*data, key).empty()) {
+      auto decoded = kube::DecodeBase64(Str(*data, key));
+      if (!decoded) return MakeError(ErrorCode::kInvalidArgument, what + ": data." + key + " is not base64");
+      *out = *decoded;
+    } else if (string_data) {
+      *out = Str(*string_data, key);
+    }
+  }
+  return c;
+}
+
+void KubeSource::ReportPass(const std::string& device, const store::DeviceStatusRow& row, const std::vector<store::PortStatusRow>& ports,
+                            bool pass_ok) {
+  std::map<std::string, std::string> objects;
+  std::map<std::string, std::string> invalid;
+  {
+    std::lock_guard lk(mu_);
+    objects = objects_;
+    invalid = invalid_;
+  }
+  const auto slash = device.find('/');
+  const std::string ns = device.substr(0, slash);
+  const std::string dev_name = device.substr(slash + 1);
+  auto generation_of = [](const Document& d) {
+    return Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : int64_t{0};
+  };
+  // The Device.
+  if (auto it = objects.find("Device/" + device); it != objects.end() && !invalid.count("Device/" + device)) {
+    Document d;
+    d.Parse(it->second.c_str(), it->second.size());
+    const int64_t gen = generation_of(d);
+    const bool ready = row.reachable && row.synced;
+    const std::string reason = !row.reachable ? "Unreachable" : !row.synced ? "NotSynced" : "Synced";
+    PatchStatus("devices", dev_name,
+                "{\"observedGeneration\":" + std::to_string(gen) + ",\"conditions\":" +
+                    Conditions({{"Ready", ready ? "True" : "False", reason, row.message},
+                                {"Reachable", row.reachable ? "True" : "False", row.reachable ? "Reachable" : "Unreachable", row.message},
+                                {"Synced", row.synced ? "True" : "False", row.synced ? "Synced" : "NotSynced", row.message}},
+                               Member(d, "status"), gen) +
+                    ",\"transportInUse\":" + Q(row.transport) + ",\"fallbackActive\":" + (row.fallback_active ? "true" : "false") +
+                    ",\"platformVersion\":" + Q(row.platform_version) + ",\"lastObservedTime\":" +
+                    (row.last_observed_at.empty() ? "null" : Q(row.last_observed_at)) + ",\"lastAppliedTime\":" +
+                    (row.last_applied_at.empty() ? "null" : Q(row.last_applied_at)) + ",\"managedObjects\":" + std::to_string(row.managed) +
+                    ",\"driftedObjects\":" + std::to_string(row.drifted) + "}");
+  }
+  // Its rule resources.
+  for (const auto& [id, json] : objects) {
+    const bool pf = id.rfind("PortForward/", 0) == 0;
+    if (!pf && id.rfind("VlanInterface/", 0) != 0) continue;
+    Document d;
+    d.Parse(json.c_str(), json.size());
+    const Value* spec = Member(d, "spec");
+    const auto& meta = d["metadata"];
+    if (!spec || Str(meta, "namespace") != ns || Str(*spec, "deviceRef") != dev_name) continue;
+    const std::string name = Str(meta, "name");
+    const std::string plural = pf ? "portforwards" : "vlaninterfaces";
+    const std::string resource = ns + "/" + name;
+    if (!Str(meta, "deletionTimestamp").empty()) {
+      // Being deleted: its rules went with this pass; release our finalizer.
+      const bool gone = std::none_of(ports.begin(), ports.end(), [&](const auto& p) { return p.resource == resource; });
+      if (pass_ok && gone && HasFinalizer(meta)) {
+        std::lock_guard lk(client_mu_);
+        const std::string rest = FinalizersWith(meta, false);
+        (void)client_.Request("PATCH", Path(plural, name), "application/merge-patch+json",
+                              "{\"metadata\":{\"finalizers\":" + (rest == "[]" ? std::string("null") : rest) + "}}");
+      }
+      continue;
+    }
+    if (invalid.count(id)) continue;
+    std::vector<const store::PortStatusRow*> rows;
+    for (const auto& p : ports)
+      if (p.resource == resource) rows.push_back(&p);
+    int applied = 0;
+    std::string first_problem, message;
+    bool drifted = false, conflict = false;
+    std::string ports_json = "[";
+    for (const auto* p : rows) {
+      const bool ok = p->state == "Applied" || p->state == "Disabled";
+      applied += ok;
+      drifted |= p->state == "Drifted";
+      conflict |= p->state == "Conflict";
+      if (!ok && first_problem.empty()) {
+        first_problem = p->state;
+        message = p->port + ": " + p->state + (p->message.empty() ? "" : " (" + p->message + ")");
+      }
+      ports_json += (ports_json.size() > 1 ? "," : "") + std::string("{\"name\":") + Q(p->port) + ",\"ruleNumber\":" +
+                    std::to_string(p->rule_number) + ",\"state\":" + Q(p->state) + ",\"message\":" + Q(p->message) +
+                    (p->last_applied_at.empty() ? "" : ",\"lastAppliedTime\":" + Q(p->last_applied_at)) + "}";
+    }
+    ports_json += "]";
+    const bool synced = !rows.empty() && first_problem.empty();
+    const std::string reason = synced ? "Applied" : first_problem.empty() ? "Pending" : first_problem;
+    if (message.empty() && !synced) message = row.message.empty() ? "not applied yet" : row.message;
+    const bool ready = synced && row.reachable;
+    const int64_t gen = generation_of(d);
+    std::vector<Condition> conds = {{"Ready", ready ? "True" : "False", reason, message},
+                                    {"Synced", synced ? "True" : "False", reason, message}};
+    if (pf) {
+      conds.push_back({"Drifted", drifted ? "True" : "False", drifted ? "Drifted" : "InSync", drifted ? message : ""});
+      conds.push_back({"Conflict", conflict ? "True" : "False", conflict ? "Conflict" : "NoConflict", conflict ? message : ""});
+    }
+    std::string status = "{\"observedGeneration\":" + std::to_string(gen) + ",\"conditions\":" + Conditions(conds, Member(d, "status"), gen) +
+                         ",\"message\":" + Q(message);
+    if (pf) status += ",\"rules\":" + std::to_string(applied) + ",\"ports\":" + ports_json;
+    else if (!rows.empty())
+      status += ",\"subinterface\":" + Q(rows[0]->port) + ",\"state\":" + Q(rows[0]->state) +
+                (rows[0]->last_applied_at.empty() ? "" : ",\"lastAppliedTime\":" + Q(rows[0]->last_applied_at));
+    status += "}";
+    // Unchanged status, no write: no MODIFIED event, no hot loop.
+    Document want, have;
+    want.Parse(status.c_str(), status.size());
+    if (const Value* s = Member(d, "status")) {
+      have.CopyFrom(*s, have.GetAllocator());
+      if (want == have) continue;
+    }
+    PatchStatus(plural, name, status);
+  }
+}
+
+}  // namespace nc::source

@@ -1,0 +1,81 @@
+// The Kubernetes source (spec 2.2): Devices, PortForwards and VlanInterfaces of one namespace,
+// listed and watched (kube::Reflector), decoded with the same codec and validation as manifest
+// files, into the same DesiredState. It also writes back what the loop found: each resource's
+// status through /status (conditions with observedGeneration, lastTransitionTime moving only
+// on a flip), the netconverge.io/finalizer on every rule resource (released once its rules are
+// gone from the device), and device credentials from Secrets.
+// An invalid object never deletes anything: its device's deletions are held until it is fixed.
+// Not yet: Kubernetes Events, Lease leader election, deletionPolicy Orphan (see the README).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "controller/core/model.hpp"
+#include "controller/core/validate.hpp"
+#include "controller/core/values.hpp"
+#include "controller/source/credentials.hpp"
+#include "controller/source/kube_client.hpp"
+#include "controller/store/sqlite_store.hpp"
+
+namespace nc::source {
+
+inline constexpr const char* kFinalizer = "netconverge.io/finalizer";
+
+class KubeSource {
+ public:
+  /// `on_change` gets the device keys whose desired state changed (from a watcher thread).
+  KubeSource(kube::KubeConfig config, core::ServiceTable services,
+             std::function<void(const std::vector<std::string>& devices)> on_change);
+  ~KubeSource();
+  void Start();
+  void Stop();
+  /// Whether every kind has been listed once.
+  bool Synced() const;
+  std::shared_ptr<const core::DesiredState> Desired() const;
+  std::vector<api::Problem> Problems() const;
+  /// Credentials from the Device's Secret (data keys apiKey, username, password, privateKey).
+  Result<Credentials> SecretCredentials(const core::Device& device);
+  /// After a pass over `device`: writes the status of the Device and of its resources, and
+  /// releases the finalizer of resources being deleted once the pass succeeded.
+  void ReportPass(const std::string& device, const store::DeviceStatusRow& row, const std::vector<store::PortStatusRow>& ports,
+                  bool pass_ok);
+
+ private:
+  struct Kind {
+    std::string kind, plural;
+    std::unique_ptr<kube::Reflector> reflector;
+    std::thread thread;
+  };
+  void Rebuild();
+  std::string Path(const std::string& plural, const std::string& name = "") const;
+  void PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status);
+
+  kube::KubeConfig config_;
+  core::ServiceTable services_;
+  std::function<void(const std::vector<std::string>&)> on_change_;
+  std::vector<Kind> kinds_;
+  std::atomic<bool> stop_{false};
+  std::thread builder_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = true;
+  std::shared_ptr<const core::DesiredState> desired_ = std::make_shared<core::DesiredState>();
+  std::vector<api::Problem> problems_;
+  std::map<std::string, std::string> invalid_;            // "Kind/ns/name" -> problem text
+  std::map<std::string, std::string> objects_;            // "Kind/ns/name" -> JSON as last seen
+  std::map<std::string, uint64_t> device_fingerprints_;
+  uint64_t generation_ = 0;
+  std::mutex client_mu_;
+  kube::KubeClient client_;  // writes and Secret reads, one at a time
+};
+
+}  // namespace nc::source
