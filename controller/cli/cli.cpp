@@ -27,6 +27,7 @@
 #include "controller/runtime/work_queue.hpp"
 #include "controller/source/directory_source.hpp"
 #include "controller/source/kube_source.hpp"
+#include "controller/source/leader_election.hpp"
 #include "controller/store/sqlite_store.hpp"
 
 namespace nc::cli {
@@ -542,7 +543,14 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
 }
 
 /// `run --kube`: the same loop, fed by the Kubernetes source, writing status back.
-int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::string& kubeconfig) {
+struct LeaderFlags {
+  bool enabled = false;
+  std::string lease_duration = "15s";
+  std::string renew_deadline = "10s";
+  std::string retry_period = "2s";
+};
+
+int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::string& kubeconfig, const LeaderFlags& lf) {
   auto log = MakeLogger(c.log_level);
   sigset_t set;
   sigemptyset(&set);
@@ -600,6 +608,22 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
       },
       workers);
   for (const auto& key : rec.Recover()) enqueue(key, "recovery");
+  kube::LeaderElectionConfig le;
+  for (auto [text, out] : {std::pair{&lf.lease_duration, &le.lease_duration}, std::pair{&lf.renew_deadline, &le.renew_deadline},
+                           std::pair{&lf.retry_period, &le.retry_period}}) {
+    auto ms = core::ParseDurationMs(*text);
+    if (!ms) {
+      std::cerr << "netconverge: leader election: " << ms.error().message << "\n";
+      return 1;
+    }
+    *out = std::chrono::milliseconds(*ms);
+  }
+  if (lf.enabled && !(le.lease_duration > le.renew_deadline && le.renew_deadline > le.retry_period)) {
+    std::cerr << "netconverge: leader election needs lease duration > renew deadline > retry period\n";
+    return 1;
+  }
+  kube::LeaderElector elector(*config, le);
+  source.SetWriter(!lf.enabled);
   source.Start();
   // Nothing is reconciled before every kind was listed once: an empty cache is not "nothing declared".
   while (!source.Synced()) {
@@ -612,16 +636,36 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
     }
     nanosleep(&(ts = {0, 100'000'000}), nullptr);
   }
-  log->info("netconverge running: kube https://{}:{} namespace={} store={} workers={}", config->host, config->port, config->ns,
-            c.store, workers);
-  controller.Start();
+  log->info("netconverge running: kube https://{}:{} namespace={} store={} workers={}{}", config->host, config->port, config->ns,
+            c.store, workers, lf.enabled ? " leader-election=" + elector.identity() : "");
+  std::atomic<bool> stop{false};
+  std::atomic<bool> lost{false};
+  std::atomic<bool> started{false};
+  std::thread election([&] {
+    if (lf.enabled) {
+      log->info("waiting to lead (lease netconverge-leader, identity {})", elector.identity());
+      if (!elector.Acquire(stop)) return;
+      log->info("leading as {}: writing to devices", elector.identity());
+      source.SetWriter(true);
+      elector.KeepRenewing([&] {
+        log->error("leadership lost (the lease could not be renewed): stopping");
+        lost = true;
+        kill(getpid(), SIGTERM);
+      });
+    }
+    controller.Start();
+    started = true;
+  });
   int sig = 0;
   sigwait(&set, &sig);
   log->info("signal {} received: finishing in-flight passes", sig);
+  stop = true;
+  election.join();
   source.Stop();
-  controller.Stop();
+  if (started) controller.Stop();
+  if (lf.enabled) elector.Release();
   log->info("stopped");
-  return 0;
+  return lost ? 1 : 0;
 }
 
 int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
@@ -735,6 +779,12 @@ int Main(int argc, char** argv) {
   run->add_flag("--kube", use_kube, "read Devices, PortForwards and VlanInterfaces from the Kubernetes API (in-cluster, "
                                    "--kubeconfig or $KUBECONFIG) instead of --manifests, and write their status back");
   run->add_option("--kubeconfig", kubeconfig, "kubeconfig file for --kube (default: in-cluster, then $KUBECONFIG)");
+  LeaderFlags leader;
+  run->add_flag("--leader-elect", leader.enabled, "with --kube: only the holder of the Lease netconverge-leader writes to devices");
+  run->add_option("--leader-elect-lease-duration", leader.lease_duration, "how long a lease lasts unrenewed")->capture_default_str();
+  run->add_option("--leader-elect-renew-deadline", leader.renew_deadline, "how long a leader tries to renew before it stops")
+      ->capture_default_str();
+  run->add_option("--leader-elect-retry-period", leader.retry_period, "how often to try to acquire or renew")->capture_default_str();
 
   auto* apply = app.add_subcommand("apply", "one pass for every (or one) device, then exit: 0 converged, 1 failed");
   add_manifests(apply);
@@ -798,7 +848,7 @@ int Main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*run) return use_kube ? CmdRunKube(c, auto_migrate, workers, kubeconfig) : CmdRun(c, auto_migrate, workers, watch_ms);
+  if (*run) return use_kube ? CmdRunKube(c, auto_migrate, workers, kubeconfig, leader) : CmdRun(c, auto_migrate, workers, watch_ms);
   if (*apply) return CmdApplyOrPlan(c, false, auto_migrate);
   if (*plan) return CmdApplyOrPlan(c, true, false);
   if (*validate) return CmdValidate(c);

@@ -135,6 +135,13 @@ void KubeSource::Stop() {
   if (builder_.joinable()) builder_.join();
 }
 
+void KubeSource::SetWriter(bool writer) {
+  writer_ = writer;
+  std::lock_guard lk(mu_);
+  dirty_ = true;  // a new leader adds what a standby left out
+  cv_.notify_all();
+}
+
 bool KubeSource::Synced() const {
   for (const auto& k : kinds_)
     if (!k.reflector->Synced()) return false;
@@ -224,6 +231,7 @@ void KubeSource::Rebuild() {
     objects_ = objects;
   }
   // Writes outside the lock: finalizers on new rule resources, conditions on invalid objects.
+  if (!writer_) need_finalizer.clear(), invalid.clear();
   for (const auto& [plural, name] : need_finalizer) {
     std::lock_guard lk(client_mu_);
     (void)client_.Request("PATCH", Path(plural, name), "application/merge-patch+json",
@@ -247,6 +255,7 @@ void KubeSource::Rebuild() {
 }
 
 void KubeSource::PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status) {
+  if (!writer_) return;
   std::lock_guard lk(client_mu_);
   (void)client_.Request("PATCH", Path(plural, name) + "/status", "application/merge-patch+json", "{\"status\":" + json_status + "}");
 }
@@ -328,7 +337,7 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
     if (!Str(meta, "deletionTimestamp").empty()) {
       // Being deleted: its rules went with this pass; release our finalizer.
       const bool gone = std::none_of(ports.begin(), ports.end(), [&](const auto& p) { return p.resource == resource; });
-      if (pass_ok && gone && HasFinalizer(meta)) {
+      if (pass_ok && gone && HasFinalizer(meta) && writer_) {
         std::lock_guard lk(client_mu_);
         const std::string rest = FinalizersWith(meta, false);
         (void)client_.Request("PATCH", Path(plural, name), "application/merge-patch+json",

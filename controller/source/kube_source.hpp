@@ -5,7 +5,7 @@
 // on a flip), the netconverge.io/finalizer on every rule resource (released once its rules are
 // gone from the device), and device credentials from Secrets.
 // An invalid object never deletes anything: its device's deletions are held until it is fixed.
-// Not yet: Kubernetes Events, Lease leader election, deletionPolicy Orphan (see the README).
+// Not yet: Kubernetes Events and deletionPolicy Orphan (see the README).
 #pragma once
 
 #include <atomic>
@@ -40,6 +40,8 @@ class KubeSource {
   void Stop();
   /// Whether every kind has been listed once.
   bool Synced() const;
+  /// Only the leader writes (finalizers, status); a standby keeps its cache warm. Default: writer.
+  void SetWriter(bool writer);
   std::shared_ptr<const core::DesiredState> Desired() const;
   std::vector<api::Problem> Problems() const;
   /// Credentials from the Device's Secret (data keys apiKey, username, password, privateKey).
@@ -64,6 +66,7 @@ class KubeSource {
   std::function<void(const std::vector<std::string>&)> on_change_;
   std::vector<Kind> kinds_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> writer_{true};
   std::thread builder_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,0 +1,52 @@
+// Leader election on a coordination.k8s.io/v1 Lease with client-go's algorithm and timings
+// (research/kubernetes.md 4): try to acquire or renew every retryPeriod; a lease held by
+// another identity is taken over only when it was not renewed for leaseDuration, measured on
+// this process's clock from when the record last changed (never by comparing clocks); a leader
+// that cannot renew within renewDeadline stops leading. Updates carry the resourceVersion, so
+// two candidates can never both win one round.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "controller/source/kube_client.hpp"
+
+namespace nc::kube {
+
+struct LeaderElectionConfig {
+  std::string lease_name = "netconverge-leader";
+  std::string identity;  // default: POD_NAME or hostname, plus the pid
+  std::chrono::milliseconds lease_duration{15'000};
+  std::chrono::milliseconds renew_deadline{10'000};
+  std::chrono::milliseconds retry_period{2'000};
+};
+
+class LeaderElector {
+ public:
+  LeaderElector(KubeConfig config, LeaderElectionConfig options);
+  ~LeaderElector();
+  /// Blocks until this process leads (true) or `stop` is set (false).
+  bool Acquire(const std::atomic<bool>& stop);
+  /// Renews in the background; `on_lost` is called once if leadership is lost.
+  void KeepRenewing(std::function<void()> on_lost);
+  /// Stops renewing and hands the lease back (holder cleared), so another replica takes over at once.
+  void Release();
+  const std::string& identity() const { return options_.identity; }
+
+ private:
+  /// One acquire-or-renew round. Returns whether this process holds the lease afterwards.
+  bool TryAcquireOrRenew();
+
+  KubeClient client_;
+  LeaderElectionConfig options_;
+  std::string observed_record_;  // holder + renewTime as last read
+  std::chrono::steady_clock::time_point observed_at_{};
+  std::atomic<bool> leading_{false};
+  std::atomic<bool> stop_renewing_{false};
+  std::thread renewer_;
+};
+
+}  // namespace nc::kube

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Two `netconverge run --kube --leader-elect` replicas against kube-sim and vyos-sim: only the
+# Lease holder writes to the device; killing it (SIGKILL, no hand-over) lets the other replica
+# take over within the lease duration and converge a change made meanwhile.
+# Usage: kube_leader_test.sh BIN_DIR SOURCE_DIR TOOLS_DIR
+set -uo pipefail
+BIN=$1
+SRC=$2
+K=$3/kubectl
+source "$(dirname "$0")/lib.sh"
+
+start_vyos_sim
+VPORT=$PORT
+rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$VPORT/_sim/config?format=commands" | grep 'nat destination' ; }
+mkdir -p "$work/kube"
+"$BIN/kube-sim" --crds "$SRC/crds" --port-file "$work/kube/port" --cert-dir "$work/kube" --kubeconfig "$work/kubeconfig" \
+  > "$work/kube/sim.log" 2>&1 &
+pids+=($!)
+wait_port "$work/kube/port" > /dev/null
+export KUBECONFIG=$work/kubeconfig KUBECACHEDIR=$work/cache
+printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: edge1-credentials}\nstringData: {apiKey: netconverge-demo-key}\n' | "$K" apply -f - > /dev/null
+cat > "$work/device.yaml" <<Y
+apiVersion: netconverge.io/v1alpha1
+kind: Device
+metadata: {name: edge1}
+spec:
+  platform: vyos
+  address: 127.0.0.1:$VPORT
+  credentialsRef: {name: edge1-credentials}
+  tls: {caFile: $work/ca.pem}
+  pollInterval: 2s
+Y
+"$K" apply -f "$work/device.yaml" -f "$SRC/manifests/vm-web1.yaml" > /dev/null
+LEASE=(--leader-elect --leader-elect-lease-duration 4s --leader-elect-renew-deadline 3s --leader-elect-retry-period 500ms)
+"$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/a.db" "${LEASE[@]}" > "$work/a.log" 2>&1 &
+A=$!
+pids+=($A)
+sleep 1
+"$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/b.db" "${LEASE[@]}" > "$work/b.log" 2>&1 &
+B=$!
+pids+=($B)
+for _ in $(seq 100); do [ "$(rules | grep -c "translation address")" = 3 ] && break; sleep 0.2; done
+holder=$("$K" get lease netconverge-leader -o jsonpath='{.spec.holderIdentity}')
+check "one replica holds the lease and converged the device" '[ "$(rules | grep -c "translation address")" = 3 ] && [ "${holder##*_}" = "$A" ]'
+sleep 2
+check "the standby never wrote to the device" '! grep -q "outcome=applied" "$work/b.log" && grep -q "waiting to lead" "$work/b.log" && ! grep -q "leading as" "$work/b.log"'
+
+kill -9 "$A"
+t0=$(date +%s.%N)
+sed 's/externalPort: 2201/externalPort: 2203/' "$SRC/manifests/vm-web1.yaml" | "$K" apply -f - > /dev/null
+for _ in $(seq 100); do grep -q "leading as" "$work/b.log" && rules | grep -q "destination port '2203'" && break; sleep 0.1; done
+t1=$(date +%s.%N)
+took=$(echo "$t1 - $t0" | bc)
+echo "takeover and convergence after the leader's death: ${took}s"
+check "the standby takes over within the lease duration (+ one retry and one pass)" 'grep -q "leading as" "$work/b.log" && [ "$(echo "$took < 4 + 0.5 + 2" | bc)" = 1 ]'
+check "and converges the change made meanwhile" 'rules | grep -q "destination port '"'"'2203'"'"'" && [ "$(rules | grep -c "translation address")" = 3 ]'
+holder=$("$K" get lease netconverge-leader -o jsonpath='{.spec.holderIdentity}')
+check "the lease names the new holder and counts the transition" '[ "${holder##*_}" = "$B" ] && [ "$("$K" get lease netconverge-leader -o jsonpath="{.spec.leaseTransitions}")" -ge 1 ]'
+kill -TERM "$B"
+wait "$B" 2>/dev/null
+check "a leader stopping gracefully hands the lease back" '[ -z "$("$K" get lease netconverge-leader -o jsonpath="{.spec.holderIdentity}")" ]'
+summary
