@@ -604,6 +604,18 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
           for (const auto& row : *rows)
             if (row.device == key)
               if (auto ports = st->PortStatuses(key)) source.ReportPass(key, row, *ports, !r.error);
+        if (r.run_id != 0) {
+          store::EventFilter f;
+          f.device = key;
+          f.limit = 200;
+          if (auto evs = st->Events(f)) {
+            std::vector<store::Event> mine;
+            for (const auto& e : *evs)
+              if (e.run_id == r.run_id) mine.push_back(e);
+            std::reverse(mine.begin(), mine.end());  // oldest first
+            source.PostEvents(key, mine);
+          }
+        }
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
       workers);
@@ -623,6 +635,7 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
     return 1;
   }
   kube::LeaderElector elector(*config, le);
+  source.SetInstance(elector.identity());
   source.SetWriter(!lf.enabled);
   source.Start();
   // Nothing is reconciled before every kind was listed once: an empty cache is not "nothing declared".

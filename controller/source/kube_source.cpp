@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <sys/time.h>
 #include <time.h>
 
 #include "controller/api/v1alpha1/yaml_codec.hpp"
@@ -212,6 +213,7 @@ void KubeSource::Rebuild() {
       if ("VlanInterface" == p.kind && vi.meta.Key() == p.object) held[vi.meta.ns + "/" + vi.spec.device_ref] = p.kind + " " + p.object + " is invalid";
   }
   auto desired = std::make_shared<core::DesiredState>(std::move(v.desired));
+  std::map<std::string, std::string> newly_invalid;
   for (const auto& [dev, why] : held) desired->held_deletes[dev] = why + "; deletions are held until it is fixed";
   std::vector<std::string> changed;
   {
@@ -227,11 +229,19 @@ void KubeSource::Rebuild() {
     device_fingerprints_ = std::move(fps);
     desired_ = desired;
     problems_ = problems;
+    for (const auto& [id, text] : invalid)
+      if (auto it = invalid_.find(id); it == invalid_.end() || it->second != text) newly_invalid[id] = text;
     invalid_ = invalid;
     objects_ = objects;
   }
   // Writes outside the lock: finalizers on new rule resources, conditions on invalid objects.
-  if (!writer_) need_finalizer.clear(), invalid.clear();
+  if (!writer_) need_finalizer.clear(), invalid.clear(), newly_invalid.clear();
+  for (const auto& [id, text] : newly_invalid) {
+    const auto s1 = id.find('/');
+    const auto s2 = id.find('/', s1 + 1);
+    PostEvent(id.substr(0, s1), id.substr(s1 + 1, s2 - s1 - 1), id.substr(s2 + 1), "Warning", "InvalidSpec",
+              text + " (nothing is deleted while it is invalid)");
+  }
   for (const auto& [plural, name] : need_finalizer) {
     std::lock_guard lk(client_mu_);
     (void)client_.Request("PATCH", Path(plural, name), "application/merge-patch+json",
@@ -258,6 +268,51 @@ void KubeSource::PatchStatus(const std::string& plural, const std::string& name,
   if (!writer_) return;
   std::lock_guard lk(client_mu_);
   (void)client_.Request("PATCH", Path(plural, name) + "/status", "application/merge-patch+json", "{\"status\":" + json_status + "}");
+}
+
+void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const std::string& name, const std::string& type,
+                           const std::string& reason, const std::string& note) {
+  if (!writer_) return;
+  std::string uid;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = objects_.find(kind + "/" + ns + "/" + name); it != objects_.end()) {
+      Document d;
+      d.Parse(it->second.c_str(), it->second.size());
+      if (d.IsObject() && Member(d, "metadata")) uid = Str(d["metadata"], "uid");
+    }
+  }
+  char when[40];
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  tm tmv{};
+  gmtime_r(&tv.tv_sec, &tmv);
+  char base[32];
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tmv);
+  snprintf(when, sizeof when, "%s.%06ldZ", base, static_cast<long>(tv.tv_usec));
+  const std::string body =
+      "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"generateName\":" + Q(name + ".") +
+      "},\"eventTime\":" + Q(when) + ",\"reportingController\":\"netconverge.io/controller\",\"reportingInstance\":" + Q(instance_) +
+      ",\"action\":\"Reconcile\",\"reason\":" + Q(reason) + ",\"type\":" + Q(type) + ",\"note\":" + Q(note.substr(0, 1024)) +
+      ",\"regarding\":{\"apiVersion\":\"netconverge.io/v1alpha1\",\"kind\":" + Q(kind) + ",\"namespace\":" + Q(ns) +
+      ",\"name\":" + Q(name) + (uid.empty() ? "" : ",\"uid\":" + Q(uid)) + "}}";
+  std::lock_guard lk(client_mu_);
+  (void)client_.Request("POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json", body);
+}
+
+void KubeSource::PostEvents(const std::string& device, const std::vector<store::Event>& events) {
+  const auto slash = device.find('/');
+  for (const auto& e : events) {
+    std::string kind = "Device", ns = device.substr(0, slash), name = device.substr(slash + 1);
+    if (!e.resource.empty()) {
+      const auto rs = e.resource.find('/');
+      ns = e.resource.substr(0, rs);
+      name = e.resource.substr(rs + 1);
+      std::lock_guard lk(mu_);
+      kind = objects_.count("VlanInterface/" + e.resource) ? "VlanInterface" : "PortForward";
+    }
+    PostEvent(kind, ns, name, e.type, e.reason, e.message);
+  }
 }
 
 Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {

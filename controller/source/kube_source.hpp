@@ -5,7 +5,8 @@
 // on a flip), the netconverge.io/finalizer on every rule resource (released once its rules are
 // gone from the device), and device credentials from Secrets.
 // An invalid object never deletes anything: its device's deletions are held until it is fixed.
-// Not yet: Kubernetes Events and deletionPolicy Orphan (see the README).
+// Events: every event of a pass (store::Event) and an invalid object become events.k8s.io/v1
+// Events regarding the object. Not yet: deletionPolicy Orphan (see the README).
 #pragma once
 
 #include <atomic>
@@ -50,6 +51,10 @@ class KubeSource {
   /// releases the finalizer of resources being deleted once the pass succeeded.
   void ReportPass(const std::string& device, const store::DeviceStatusRow& row, const std::vector<store::PortStatusRow>& ports,
                   bool pass_ok);
+  /// The events a pass recorded, as events.k8s.io/v1 Events regarding the Device or the resource.
+  void PostEvents(const std::string& device, const std::vector<store::Event>& events);
+  /// reportingInstance of the Events (the leader-election identity).
+  void SetInstance(const std::string& instance) { instance_ = instance; }
 
  private:
   struct Kind {
@@ -60,6 +65,10 @@ class KubeSource {
   void Rebuild();
   std::string Path(const std::string& plural, const std::string& name = "") const;
   void PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status);
+  /// One Event about `kind`/`ns`/`name` (uid from the cache).
+  void PostEvent(const std::string& kind, const std::string& ns, const std::string& name, const std::string& type,
+                 const std::string& reason, const std::string& note);
+  std::string instance_ = "netconverge";
 
   kube::KubeConfig config_;
   core::ServiceTable services_;

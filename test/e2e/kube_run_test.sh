@@ -72,6 +72,8 @@ curl -sS --cacert "$work/kube/ca.pem" -H "Authorization: Bearer netconverge-kube
 "$K" apply -f "$SRC/manifests/vm-game1-db1.yaml" > /dev/null
 for _ in $(seq 100); do rules | grep -q "192.168.10.21" && [ "$("$K" get pf game1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] && break; sleep 0.2; done
 check "after a dropped watch, a new object still converges" 'rules | grep -q "192.168.10.21" && [ "$("$K" get pf db1 -o jsonpath="{.status.conditions[?(@.type==\"Ready\")].status}")" = True ]'
+curl -sS --cacert "$work/kube/ca.pem" -H "Authorization: Bearer netconverge-kube-sim-token" "$API/apis/events.k8s.io/v1/namespaces/default/events" > "$work/events.json"
+check "events.k8s.io Events: Applied regarding the Device, InvalidSpec regarding the invalid PortForward" 'grep -q "\"reason\":\"Applied\",\"type\":\"Normal\",\"note\":\"[0-9]* change(s) in 1 commit(s)[^\"]*\",\"regarding\":{\"apiVersion\":\"netconverge.io/v1alpha1\",\"kind\":\"Device\",\"namespace\":\"default\",\"name\":\"edge1\",\"uid\"" "$work/events.json" && grep -q "\"reason\":\"InvalidSpec\",\"type\":\"Warning\",\"note\":\"[^\"]*externalPort[^\"]*\",\"regarding\":{[^}]*\"kind\":\"PortForward\",\"namespace\":\"default\",\"name\":\"db1\"" "$work/events.json"'
 check "the daemon logged no secret" '! grep -q "netconverge-demo-key" "$work/daemon.log"'
 
 summary
