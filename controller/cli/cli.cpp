@@ -543,6 +543,27 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
 }
 
 /// `run --kube`: the same loop, fed by the Kubernetes source, writing status back.
+/// Why each queued device was enqueued (the first pass after it says so; later ones are polls).
+class Triggers {
+ public:
+  void Set(const std::string& key, const std::string& trigger) {
+    std::lock_guard lk(mu_);
+    triggers_[key] = trigger;
+  }
+  std::string Take(const std::string& key) {
+    std::lock_guard lk(mu_);
+    auto it = triggers_.find(key);
+    if (it == triggers_.end()) return "poll";
+    std::string t = std::move(it->second);
+    triggers_.erase(it);
+    return t;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> triggers_;
+};
+
 struct LeaderFlags {
   bool enabled = false;
   std::string lease_duration = "15s";
@@ -572,13 +593,9 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
   auto services = source::LoadServices();
   runtime::SystemClock clock;
   runtime::WorkQueue queue(clock);
-  std::mutex trig_mu;
-  std::map<std::string, std::string> triggers;
+  Triggers triggers;
   auto enqueue = [&](const std::string& key, const std::string& trigger) {
-    {
-      std::lock_guard lk(trig_mu);
-      triggers[key] = trigger;
-    }
+    triggers.Set(key, trigger);
     queue.Add(key);
   };
   source::KubeSource source(*config, services, [&](const std::vector<std::string>& devices) {
@@ -589,14 +606,7 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
   runtime::Controller controller(
       queue,
       [&](const std::string& key) {
-        std::string trigger = "poll";
-        {
-          std::lock_guard lk(trig_mu);
-          if (auto it = triggers.find(key); it != triggers.end()) {
-            trigger = it->second;
-            triggers.erase(it);
-          }
-        }
+        const std::string trigger = triggers.Take(key);
         auto desired = source.Desired();
         if (!desired->devices.count(key)) return runtime::ReconcileResult{};
         auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
@@ -697,26 +707,15 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
   reconcilers::DefaultAdapterFactory factory;
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   runtime::WorkQueue queue(clock);
-  std::mutex trig_mu;
-  std::map<std::string, std::string> triggers;
+  Triggers triggers;
   auto enqueue = [&](const std::string& key, const std::string& trigger) {
-    {
-      std::lock_guard lk(trig_mu);
-      triggers[key] = trigger;
-    }
+    triggers.Set(key, trigger);
     queue.Add(key);
   };
   runtime::Controller controller(
       queue,
       [&](const std::string& key) {
-        std::string trigger = "poll";
-        {
-          std::lock_guard lk(trig_mu);
-          if (auto it = triggers.find(key); it != triggers.end()) {
-            trigger = it->second;
-            triggers.erase(it);
-          }
-        }
+        const std::string trigger = triggers.Take(key);
         auto desired = source.Desired();
         if (!desired->devices.count(key)) return runtime::ReconcileResult{};  // device removed
         auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);

@@ -6,6 +6,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <sys/time.h>
+#include <time.h>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -52,6 +54,18 @@ std::string Str(const rapidjson::Value& v, const char* k) {
 }
 
 }  // namespace
+
+std::string MicroTimeNow() {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  tm tmv{};
+  gmtime_r(&tv.tv_sec, &tmv);
+  char base[32];
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tmv);
+  char out[48];
+  snprintf(out, sizeof out, "%s.%06ldZ", base, static_cast<long>(tv.tv_usec));
+  return out;
+}
 
 Result<std::string> DecodeBase64(const std::string& in) {
   auto val = [](char c) -> int {

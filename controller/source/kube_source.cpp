@@ -282,14 +282,7 @@ void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const
       if (d.IsObject() && Member(d, "metadata")) uid = Str(d["metadata"], "uid");
     }
   }
-  char when[40];
-  timeval tv{};
-  gettimeofday(&tv, nullptr);
-  tm tmv{};
-  gmtime_r(&tv.tv_sec, &tmv);
-  char base[32];
-  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tmv);
-  snprintf(when, sizeof when, "%s.%06ldZ", base, static_cast<long>(tv.tv_usec));
+  const std::string when = kube::MicroTimeNow();
   const std::string body =
       "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"generateName\":" + Q(name + ".") +
       "},\"eventTime\":" + Q(when) + ",\"reportingController\":\"netconverge.io/controller\",\"reportingInstance\":" + Q(instance_) +

@@ -11,18 +11,6 @@ namespace nc::kube {
 
 namespace {
 
-std::string MicroTime() {
-  timeval tv{};
-  gettimeofday(&tv, nullptr);
-  tm tmv{};
-  gmtime_r(&tv.tv_sec, &tmv);
-  char buf[40];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tmv);
-  char out[64];
-  snprintf(out, sizeof out, "%s.%06ldZ", buf, static_cast<long>(tv.tv_usec));
-  return out;
-}
-
 std::string Str(const rapidjson::Value& v, const char* k) {
   if (!v.IsObject()) return "";
   auto it = v.FindMember(k);
@@ -47,7 +35,7 @@ LeaderElector::~LeaderElector() {
 
 bool LeaderElector::TryAcquireOrRenew() {
   const std::string path = "/apis/coordination.k8s.io/v1/namespaces/" + client_.config().ns + "/leases";
-  const std::string now = MicroTime();
+  const std::string now = MicroTimeNow();
   const int64_t duration_s = std::max<int64_t>(1, options_.lease_duration.count() / 1000);
   auto r = client_.Request("GET", path + "/" + options_.lease_name);
   if (!r) return false;
@@ -124,7 +112,7 @@ void LeaderElector::Release() {
   if (!leading_) return;
   const std::string path = "/apis/coordination.k8s.io/v1/namespaces/" + client_.config().ns + "/leases/" + options_.lease_name;
   (void)client_.Request("PATCH", path, "application/merge-patch+json",
-                        "{\"spec\":{\"holderIdentity\":null,\"leaseDurationSeconds\":1,\"renewTime\":\"" + MicroTime() + "\"}}");
+                        "{\"spec\":{\"holderIdentity\":null,\"leaseDurationSeconds\":1,\"renewTime\":\"" + MicroTimeNow() + "\"}}");
   leading_ = false;
 }
 

@@ -11,26 +11,9 @@ source "$(dirname "$0")/lib.sh"
 
 start_vyos_sim
 VPORT=$PORT
-rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$VPORT/_sim/config?format=commands" | grep 'nat destination' ; }
-mkdir -p "$work/kube"
-"$BIN/kube-sim" --crds "$SRC/crds" --port-file "$work/kube/port" --cert-dir "$work/kube" --kubeconfig "$work/kubeconfig" \
-  > "$work/kube/sim.log" 2>&1 &
-pids+=($!)
-wait_port "$work/kube/port" > /dev/null
-export KUBECONFIG=$work/kubeconfig KUBECACHEDIR=$work/cache
-printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: edge1-credentials}\nstringData: {apiKey: netconverge-demo-key}\n' | "$K" apply -f - > /dev/null
-cat > "$work/device.yaml" <<Y
-apiVersion: netconverge.io/v1alpha1
-kind: Device
-metadata: {name: edge1}
-spec:
-  platform: vyos
-  address: 127.0.0.1:$VPORT
-  credentialsRef: {name: edge1-credentials}
-  tls: {caFile: $work/ca.pem}
-  pollInterval: 2s
-Y
-"$K" apply -f "$work/device.yaml" -f "$SRC/manifests/vm-web1.yaml" > /dev/null
+start_kube_sim "$SRC"
+declare_edge1_in_kube "$K"
+"$K" apply -f "$SRC/manifests/vm-web1.yaml" > /dev/null
 LEASE=(--leader-elect --leader-elect-lease-duration 4s --leader-elect-renew-deadline 3s --leader-elect-retry-period 500ms)
 "$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/a.db" "${LEASE[@]}" > "$work/a.log" 2>&1 &
 A=$!

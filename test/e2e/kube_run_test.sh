@@ -12,28 +12,10 @@ source "$(dirname "$0")/lib.sh"
 
 start_vyos_sim
 VPORT=$PORT
-rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$VPORT/_sim/config?format=commands" | grep 'nat destination' ; }
-mkdir -p "$work/kube"
-"$BIN/kube-sim" --crds "$SRC/crds" --port-file "$work/kube/port" --cert-dir "$work/kube" --kubeconfig "$work/kubeconfig" \
-  > "$work/kube/sim.log" 2>&1 &
-pids+=($!)
-KPORT=$(wait_port "$work/kube/port")
-export KUBECONFIG=$work/kubeconfig KUBECACHEDIR=$work/cache
-API=https://127.0.0.1:$KPORT
+start_kube_sim "$SRC"
 
-printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: edge1-credentials}\nstringData: {apiKey: netconverge-demo-key}\n' | "$K" apply -f - > /dev/null
-cat > "$work/device.yaml" <<Y
-apiVersion: netconverge.io/v1alpha1
-kind: Device
-metadata: {name: edge1}
-spec:
-  platform: vyos
-  address: 127.0.0.1:$VPORT
-  credentialsRef: {name: edge1-credentials}
-  tls: {caFile: $work/ca.pem}
-  pollInterval: 2s
-Y
-"$K" apply -f "$work/device.yaml" -f "$SRC/manifests/vm-web1.yaml" -f "$SRC/manifests/vm-game1-db1.yaml" > /dev/null
+declare_edge1_in_kube "$K"
+"$K" apply -f "$SRC/manifests/vm-web1.yaml" -f "$SRC/manifests/vm-game1-db1.yaml" > /dev/null
 "$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/nc.db" > "$work/daemon.log" 2>&1 &
 pids+=($!)
 ready() { [ "$("$K" get pf -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}')" = "True True True " ]; }

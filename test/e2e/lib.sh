@@ -37,3 +37,21 @@ start_switch_sim() {
   pids+=($!)
   PORT=$(wait_port "$work/port")
 }
+# start_kube_sim SOURCE_DIR: kube-sim with the CRDs of SOURCE_DIR/crds in $work/kube; sets
+# KUBECONFIG, KUBECACHEDIR and API.
+start_kube_sim() {
+  mkdir -p "$work/kube"
+  "$BIN/kube-sim" --crds "$1/crds" --port-file "$work/kube/port" --cert-dir "$work/kube" --kubeconfig "$work/kubeconfig" \
+    > "$work/kube/sim.log" 2>&1 &
+  pids+=($!)
+  API=https://127.0.0.1:$(wait_port "$work/kube/port")
+  export KUBECONFIG=$work/kubeconfig KUBECACHEDIR=$work/cache
+}
+# declare_edge1_in_kube KUBECTL: the Secret and the Device edge1 for the vyos-sim on $VPORT.
+declare_edge1_in_kube() {
+  printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: edge1-credentials}\nstringData: {apiKey: netconverge-demo-key}\n' | "$1" apply -f - > /dev/null
+  printf 'apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n  address: 127.0.0.1:%s\n  credentialsRef: {name: edge1-credentials}\n  tls: {caFile: %s}\n  pollInterval: 2s\n' \
+    "$VPORT" "$work/ca.pem" | "$1" apply -f - > /dev/null
+}
+# rules: the destination-NAT lines of the vyos-sim on $VPORT.
+rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$VPORT/_sim/config?format=commands" | grep 'nat destination' ; }

@@ -26,6 +26,9 @@ struct KubeSimOptions {
   int bookmark_interval_ms = 60'000;
 };
 
+/// Standard base64 with padding (Secret data, kubeconfig certificate data).
+std::string Base64(const std::string& in);
+
 class KubeSim {
  public:
   explicit KubeSim(KubeSimOptions options = {});

@@ -15,27 +15,6 @@
 
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string Base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"kube-sim: Kubernetes API server emulator for netconverge's tests (and the real kubectl)"};
@@ -98,7 +77,7 @@ int main(int argc, char** argv) {
   if (!kubeconfig.empty()) {
     std::ofstream kc(kubeconfig);
     kc << "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: https://127.0.0.1:" << server.port()
-       << "\n    certificate-authority-data: " << Base64(cert->ca_pem) << "\nusers:\n- name: kube-sim\n  user:\n    token: " << o.token
+       << "\n    certificate-authority-data: " << nc::sim::Base64(cert->ca_pem) << "\nusers:\n- name: kube-sim\n  user:\n    token: " << o.token
        << "\ncontexts:\n- name: kube-sim\n  context: {cluster: kube-sim, user: kube-sim, namespace: default}\ncurrent-context: kube-sim\n";
   }
   if (!nc::sim::WritePortFile(port_file, server.port())) {
