@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -178,6 +179,9 @@ struct DesiredState {
   std::map<std::string, std::string> held_deletes;
   /// A reason that holds deletions on every device ("" = none).
   std::string held_deletes_all;
+  /// Resources being deleted with deletionPolicy Orphan (ns/name): their objects stay on the
+  /// device and are handed back (ownership tag removed) instead of being deleted.
+  std::set<std::string> orphaned;
   /// Set by a source that numbers its versions (0 = unnumbered): equal non-zero generations
   /// from one source mean equal content.
   uint64_t generation = 0;
@@ -189,7 +193,7 @@ struct DesiredState {
   /// Content equality (the generation is not content).
   bool operator==(const DesiredState& o) const {
     return devices == o.devices && rules == o.rules && vlans == o.vlans && held_deletes == o.held_deletes &&
-           held_deletes_all == o.held_deletes_all;
+           held_deletes_all == o.held_deletes_all && orphaned == o.orphaned;
   }
 };
 

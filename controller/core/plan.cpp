@@ -266,8 +266,15 @@ Plan ComputePlan(const PlanInput& in) {
     }
     const std::string display = StripOwnershipTag(rule.description, dev.tag);
     if (auto o = in.orphan_on_delete.find(owner); o != in.orphan_on_delete.end() && o->second) {
+      // Left on the device and handed back: without the ownership tag no later pass claims it.
       plan.released.push_back(n);
       plan.notices.push_back({"Orphaned", owner, n, RuleLabel(n) + " left on the device (deletionPolicy: Orphan)", false});
+      if (HasOwnershipTag(rule.description, dev.tag)) {
+        NatRule after = rule;
+        after.description = display;
+        changes.push_back(RuleChange{ChangeKind::kUpdate, n, "", port, display, rule, after,
+                                     "orphaned by " + owner + " (deletionPolicy: Orphan): ownership tag removed", false});
+      }
       continue;
     }
     if (!in.held_deletes.empty()) {

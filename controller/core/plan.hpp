@@ -116,6 +116,7 @@ struct SwitchPlanInput {
   const SwitchState& observed;
   const std::map<std::string, AppliedInterface>& last_applied;  // by sub-interface name
   std::string held_deletes;                                  // non-empty: no deletions, and why
+  std::set<std::string> orphaned;                            // resources deleted with deletionPolicy Orphan
 };
 
 /// The switch counterpart of ComputePlan: the same classification (spec change, drift,

@@ -153,6 +153,16 @@ Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
     const std::string resource = la != in.last_applied.end() ? la->second.resource : "";
     if (obs == in.observed.interfaces.end()) {
       plan.released_interfaces.push_back(name);
+    } else if (!resource.empty() && in.orphaned.count(resource)) {
+      // Left on the switch and handed back: without the tag no later pass claims it.
+      plan.released_interfaces.push_back(name);
+      plan.notices.push_back(PlanNotice{"Orphaned", resource, 0, name + " left on the device (deletionPolicy: Orphan)", false});
+      if (HasOwnershipTag(obs->second.description, dev.tag)) {
+        SubInterface after = obs->second;
+        after.description = StripOwnershipTag(after.description, dev.tag);
+        plan.interfaces.push_back({ChangeKind::kUpdate, name, "", obs->second, after,
+                                   "orphaned by " + resource + " (deletionPolicy: Orphan): ownership tag removed", false});
+      }
     } else if (!in.held_deletes.empty()) {
       notice("DeleteHeld", resource, name + " is no longer declared; not deleted: " + in.held_deletes);
     } else if (dev.management != ManagementPolicy::kFull) {

@@ -192,7 +192,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   if (auto h = desired.held_deletes.find(key); h != desired.held_deletes.end()) held = h->second;
   if (device.IsSwitch()) {
     const int64_t plan_start = ThreadCpuMicros();
-    r.plan = core::ComputeSwitchPlan({device, vlans, observed->switch_state, c.applied_interfaces, held});
+    r.plan = core::ComputeSwitchPlan({device, vlans, observed->switch_state, c.applied_interfaces, held, desired.orphaned});
     r.plan_cpu_us = ThreadCpuMicros() - plan_start;
   } else {
     const int64_t plan_start = ThreadCpuMicros();
@@ -220,6 +220,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
 
     core::PlanInput in{device, rules, alloc.numbers, alloc.failed, observed->nat_rules, last_applied, allocated,
                        services_, held, {}};
+    for (const auto& o : desired.orphaned) in.orphan_on_delete[o] = true;
     const int64_t compute_start = ThreadCpuMicros();
     r.plan = core::ComputePlan(in);
     r.plan_cpu_us = plan_cpu + ThreadCpuMicros() - compute_start;
@@ -322,7 +323,10 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     }
     for (const auto& ch : r.plan.changes)
       if (ch.kind == core::ChangeKind::kDelete) update.removed.push_back(ch.number);
-    for (int n : r.plan.released) update.removed.push_back(n);
+    for (int n : r.plan.released) {
+      update.removed.push_back(n);
+      update.released.push_back(n);
+    }
     // Allocations of ports no longer declared are pruned once their rules are gone.
     const bool stale_allocations = effective_alloc.size() != rules.size();
     if (!update.upserts.empty() || !update.removed.empty() || stale_allocations) {

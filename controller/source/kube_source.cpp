@@ -167,6 +167,7 @@ void KubeSource::Rebuild() {
   std::map<std::string, std::string> held;  // device key -> why
   std::vector<std::pair<std::string, std::string>> need_finalizer;  // (plural, name) -> finalizers JSON
   std::map<std::string, std::string> finalizer_json;
+  std::set<std::string> orphaned;
   for (auto& k : kinds_) {
     for (const auto& [key, obj] : k.reflector->Cache()) {
       Document d;
@@ -175,7 +176,11 @@ void KubeSource::Rebuild() {
       const auto& meta = d["metadata"];
       const std::string id = k.kind + "/" + key.first + "/" + key.second;
       objects[id] = obj.json;
-      if (!Str(meta, "deletionTimestamp").empty()) continue;  // being deleted: no longer desired
+      if (!Str(meta, "deletionTimestamp").empty()) {  // being deleted: no longer desired
+        if (const Value* spec = Member(d, "spec"); spec && Str(*spec, "deletionPolicy") == "Orphan")
+          orphaned.insert(key.first + "/" + key.second);
+        continue;
+      }
       if (k.kind != "Device" && !HasFinalizer(meta)) {
         need_finalizer.push_back({k.plural, key.second});
         finalizer_json[k.plural + "/" + key.second] = FinalizersWith(meta, true);
@@ -215,6 +220,7 @@ void KubeSource::Rebuild() {
   auto desired = std::make_shared<core::DesiredState>(std::move(v.desired));
   std::map<std::string, std::string> newly_invalid;
   for (const auto& [dev, why] : held) desired->held_deletes[dev] = why + "; deletions are held until it is fixed";
+  desired->orphaned = orphaned;
   std::vector<std::string> changed;
   {
     std::lock_guard lk(mu_);
@@ -223,6 +229,7 @@ void KubeSource::Rebuild() {
     for (const auto& [key, dev] : desired->devices) {
       uint64_t fp = core::Fingerprint(dev, desired->RulesFor(key)) ^ (core::Fingerprint(dev, desired->VlansFor(key)) * 31);
       if (auto h = desired->held_deletes.find(key); h != desired->held_deletes.end()) fp ^= std::hash<std::string>{}(h->second);
+      for (const auto& o : desired->orphaned) fp ^= std::hash<std::string>{}("orphan:" + o);
       fps[key] = fp;
       if (!device_fingerprints_.count(key) || device_fingerprints_[key] != fp) changed.push_back(key);
     }

@@ -334,6 +334,11 @@ Status SqliteStore::RecordApplied(const std::string& device, const AppliedUpdate
       rm.Reset().Bind(1, device).Bind(2, n);
       if (auto st = rm.Done(); !st) return st;
     }
+    Stmt ra(db_, "DELETE FROM allocations WHERE device = ? AND rule_number = ?");
+    for (int n : u.released) {
+      ra.Reset().Bind(1, device).Bind(2, n);
+      if (auto st = ra.Done(); !st) return st;
+    }
     // Allocations of ports no longer declared end once their rule is gone from the device.
     Stmt sel(db_, "SELECT resource, port, rule_number FROM allocations WHERE device = ?");
     sel.Bind(1, device);

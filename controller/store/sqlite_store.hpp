@@ -121,6 +121,7 @@ struct Intent {
 struct AppliedUpdate {
   std::map<int, core::AppliedRecord> upserts;  // rule number -> what is now on the device
   std::vector<int> removed;                    // rule numbers no longer ours
+  std::vector<int> released;                   // of those, numbers whose allocation ends too (handed back)
   std::set<core::PortKey> desired;             // ports still declared (allocations kept)
   std::set<int> on_device;                     // numbers present on the device afterwards
 };

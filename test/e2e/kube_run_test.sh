@@ -56,6 +56,13 @@ for _ in $(seq 100); do rules | grep -q "192.168.10.21" && [ "$("$K" get pf game
 check "after a dropped watch, a new object still converges" 'rules | grep -q "192.168.10.21" && [ "$("$K" get pf db1 -o jsonpath="{.status.conditions[?(@.type==\"Ready\")].status}")" = True ]'
 curl -sS --cacert "$work/kube/ca.pem" -H "Authorization: Bearer netconverge-kube-sim-token" "$API/apis/events.k8s.io/v1/namespaces/default/events" > "$work/events.json"
 check "events.k8s.io Events: Applied regarding the Device, InvalidSpec regarding the invalid PortForward" 'grep -q "\"reason\":\"Applied\",\"type\":\"Normal\",\"note\":\"[0-9]* change(s) in 1 commit(s)[^\"]*\",\"regarding\":{\"apiVersion\":\"netconverge.io/v1alpha1\",\"kind\":\"Device\",\"namespace\":\"default\",\"name\":\"edge1\",\"uid\"" "$work/events.json" && grep -q "\"reason\":\"InvalidSpec\",\"type\":\"Warning\",\"note\":\"[^\"]*externalPort[^\"]*\",\"regarding\":{[^}]*\"kind\":\"PortForward\",\"namespace\":\"default\",\"name\":\"db1\"" "$work/events.json"'
+# deletionPolicy Orphan: the rule stays on the router, handed back without the ownership tag.
+sed 's/name: web1$/name: web9/; s/vm: web1/vm: web9/; s/192.168.10.11/192.168.10.99/; s/externalPort: 2201/externalPort: 2209/; s/externalPort: 80$/externalPort: 8009/; s/externalPort: 443$/externalPort: 8443/' "$SRC/manifests/vm-web1.yaml" \
+  | sed 's/^spec:$/spec:\n  deletionPolicy: Orphan/' | "$K" apply -f - > /dev/null
+for _ in $(seq 100); do [ "$("$K" get pf web9 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] && break; sleep 0.2; done
+timeout 30 "$K" delete pf web9 > /dev/null 2>&1; rc=$?
+sleep 3
+check "deletionPolicy Orphan: the object goes, its rules stay without the tag, and later passes keep them" '[ $rc -eq 0 ] && ! "$K" get pf web9 > /dev/null 2>&1 && [ "$(rules | grep "192.168.10.99" | grep -c translation)" = 3 ] && rules | grep -q "description '"'"'VM web9 Port SSH'"'"'" && ! rules | grep -q "web9.*netconverge"'
 check "the daemon logged no secret" '! grep -q "netconverge-demo-key" "$work/daemon.log"'
 
 summary

@@ -24,7 +24,8 @@ struct Fixture {
   std::map<std::string, AppliedInterface> applied;
   std::vector<VlanRule> vlans;
   std::string held;
-  Plan Run() { return ComputeSwitchPlan({device, vlans, observed, applied, held}); }
+  std::set<std::string> orphaned;
+  Plan Run() { return ComputeSwitchPlan({device, vlans, observed, applied, held, orphaned}); }
   Fixture() {
     device.platform = Platform::kDnos;
     device.name = "sw1";
@@ -121,6 +122,20 @@ TEST_SUITE("unit/switch-plan") {
     p = f.Run();
     CHECK_FALSE(p.HasChanges());
     CHECK(p.notices[0].reason == "DeleteHeld");
+  }
+
+  TEST_CASE("deletionPolicy Orphan: the interface stays, handed back without the ownership tag") {
+    Fixture f;
+    f.observed.interfaces["ge100-0/0/1.10"] = SubInterface{10, true, true, "web [netconverge]", "", {}};
+    f.applied["ge100-0/0/1.10"] = {"default/a", f.observed.interfaces["ge100-0/0/1.10"]};
+    f.orphaned = {"default/a"};
+    auto p = f.Run();
+    REQUIRE(p.interfaces.size() == 1);
+    CHECK(p.interfaces[0].kind == ChangeKind::kUpdate);
+    CHECK(p.interfaces[0].after->description == "web");
+    CHECK(p.interfaces[0].after->vlan == 10);
+    CHECK(p.released_interfaces == std::vector<std::string>{"ge100-0/0/1.10"});
+    CHECK(p.notices[0].reason == "Orphaned");
   }
 
   TEST_CASE("ExpectedAfter moves bridge-domain membership with the interfaces") {
