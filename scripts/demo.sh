@@ -44,7 +44,7 @@ echo "== netconverge validate"
 "$BIN/netconverge" validate --manifests manifests
 
 echo "== starting: netconverge run --manifests manifests --store $STORE"
-"$BIN/netconverge" run --manifests manifests --store "$STORE" &
+"$BIN/netconverge" run --manifests manifests --store "$STORE" --listen "${DEMO_LISTEN:-127.0.0.1:8800}" &
 pids+=($!)
 
 for _ in $(seq 150); do

@@ -26,6 +26,7 @@
 #include "controller/runtime/controller.hpp"
 #include "controller/runtime/work_queue.hpp"
 #include "controller/source/directory_source.hpp"
+#include "controller/http/admin_server.hpp"
 #include "controller/source/kube_source.hpp"
 #include "controller/source/leader_election.hpp"
 #include "controller/store/sqlite_store.hpp"
@@ -564,6 +565,77 @@ class Triggers {
   std::map<std::string, std::string> triggers_;
 };
 
+/// The health endpoints of spec 6 (/healthz, /readyz, /v1/health); the rest of the API follows.
+struct HealthState {
+  store::SqliteStore* store = nullptr;
+  std::function<bool()> ready;             // desired state loaded (and, in-cluster, listed)
+  std::function<std::string()> leader;     // "leader", "standby" or "disabled"
+  runtime::WorkQueue* queue = nullptr;
+  runtime::Controller* controller = nullptr;
+};
+
+http::Response HealthRoutes(const HealthState& h, const http::Request& r) {
+  if (r.method != "GET" && r.method != "HEAD") return http::JsonError(405, "method " + r.method + " is not allowed on " + r.path);
+  if (r.path == "/healthz") return {200, "application/json", "{\"status\":\"ok\"}"};
+  if (r.path == "/readyz") {
+    const bool ready = h.ready();
+    return {ready ? 200 : 503, "application/json", ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\",\"reason\":\"desired state not loaded yet\"}"};
+  }
+  if (r.path == "/v1/health") {
+    rapidjson::StringBuffer buf;
+    Json w(buf);
+    w.StartObject();
+    JStr(w, "status", "ok");
+    w.Key("store");
+    w.StartObject();
+    w.Key("open");
+    w.Bool(true);
+    w.Key("schemaVersion");
+    w.Int(h.store->SchemaVersion());
+    w.EndObject();
+    w.Key("devices");
+    w.StartArray();
+    if (auto rows = h.store->DeviceStatuses())
+      for (const auto& d : *rows) {
+        w.StartObject();
+        JStr(w, "device", d.device);
+        w.Key("reachable");
+        w.Bool(d.reachable);
+        w.Key("synced");
+        w.Bool(d.synced);
+        JStr(w, "transportInUse", d.transport);
+        w.Key("fallbackActive");
+        w.Bool(d.fallback_active);
+        JStr(w, "lastObservedTime", d.last_observed_at);
+        w.EndObject();
+      }
+    w.EndArray();
+    w.Key("loop");
+    w.StartObject();
+    w.Key("queueDepth");
+    w.Uint64(h.queue->Len());
+    w.Key("workersBusy");
+    w.Int(h.controller->busy());
+    w.EndObject();
+    JStr(w, "leader", h.leader());
+    w.EndObject();
+    return {200, "application/json", buf.GetString()};
+  }
+  return http::JsonError(404, "no route " + r.path);
+}
+
+/// Starts the admin server on `listen` ("off" = none). Errors are printed.
+std::unique_ptr<http::AdminServer> StartAdmin(const std::string& listen, HealthState h, spdlog::logger& log) {
+  if (listen == "off") return nullptr;
+  auto server = std::make_unique<http::AdminServer>(http::AdminServerOptions{listen}, [h](const http::Request& r) { return HealthRoutes(h, r); });
+  if (auto st = server->Start(); !st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    return nullptr;
+  }
+  log.info("admin HTTP API on http://{}:{} (/healthz, /readyz, /v1/health)", listen.substr(0, listen.rfind(':')), server->port());
+  return server;
+}
+
 struct LeaderFlags {
   bool enabled = false;
   std::string lease_duration = "15s";
@@ -571,7 +643,8 @@ struct LeaderFlags {
   std::string retry_period = "2s";
 };
 
-int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::string& kubeconfig, const LeaderFlags& lf) {
+int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::string& kubeconfig, const LeaderFlags& lf,
+               const std::string& listen) {
   auto log = MakeLogger(c.log_level);
   sigset_t set;
   sigemptyset(&set);
@@ -664,6 +737,15 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
   std::atomic<bool> stop{false};
   std::atomic<bool> lost{false};
   std::atomic<bool> started{false};
+  auto admin = StartAdmin(listen,
+                          {st.get(), [&] { return source.Synced(); },
+                           [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
+                           &queue, &controller},
+                          *log);
+  if (!admin && listen != "off") {
+    source.Stop();
+    return 1;
+  }
   std::thread election([&] {
     if (lf.enabled) {
       log->info("waiting to lead (lease netconverge-leader, identity {})", elector.identity());
@@ -687,11 +769,12 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
   source.Stop();
   if (started) controller.Stop();
   if (lf.enabled) elector.Release();
+  if (admin) admin->Stop();
   log->info("stopped");
   return lost ? 1 : 0;
 }
 
-int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
+int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms, const std::string& listen) {
   auto log = MakeLogger(c.log_level);
   sigset_t set;
   sigemptyset(&set);
@@ -739,6 +822,8 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
   reload(true);
   log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
             source.Desired()->devices.size());
+  auto admin = StartAdmin(listen, {st.get(), [] { return true; }, [] { return std::string("disabled"); }, &queue, &controller}, *log);
+  if (!admin && listen != "off") return 1;
   controller.Start();
   std::atomic<bool> stop{false};
   std::thread watcher([&] {
@@ -753,6 +838,7 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms) {
   stop = true;
   watcher.join();
   controller.Stop();
+  if (admin) admin->Stop();
   log->info("stopped");
   return 0;
 }
@@ -786,6 +872,9 @@ int Main(int argc, char** argv) {
   run->add_option("--max-concurrent-devices", workers, "devices reconciled in parallel")->capture_default_str()->check(CLI::Range(1, 256));
   run->add_option("--watch-interval-ms", watch_ms, "how often the manifests directory is re-read")->capture_default_str()->check(CLI::Range(100, 60000));
   run->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  std::string listen = "127.0.0.1:8800";
+  run->add_option("--listen", listen, "address:port of the admin HTTP API (health endpoints so far); 'off' for none")
+      ->capture_default_str();
   bool use_kube = false;
   std::string kubeconfig;
   run->add_flag("--kube", use_kube, "read Devices, PortForwards and VlanInterfaces from the Kubernetes API (in-cluster, "
@@ -860,7 +949,8 @@ int Main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*run) return use_kube ? CmdRunKube(c, auto_migrate, workers, kubeconfig, leader) : CmdRun(c, auto_migrate, workers, watch_ms);
+  if (*run)
+    return use_kube ? CmdRunKube(c, auto_migrate, workers, kubeconfig, leader, listen) : CmdRun(c, auto_migrate, workers, watch_ms, listen);
   if (*apply) return CmdApplyOrPlan(c, false, auto_migrate);
   if (*plan) return CmdApplyOrPlan(c, true, false);
   if (*validate) return CmdValidate(c);

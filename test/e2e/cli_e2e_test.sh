@@ -95,10 +95,18 @@ done
 
 # The daemon on good content, then the files break: nothing may be deleted.
 before=$(rules)
-"$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 200 > "$work/daemon1.log" 2>&1 &
+"$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 200 --listen 127.0.0.1:0 > "$work/daemon1.log" 2>&1 &
 d1=$!
 pids+=($d1)
 sleep 1
+# The admin HTTP API's health endpoints (the port comes from the log: --listen 127.0.0.1:0).
+HPORT=$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/daemon1.log" | head -1)
+H=http://127.0.0.1:$HPORT
+check "GET /healthz and /readyz answer 200" '[ "$(curl -s "$H/healthz")" = "{\"status\":\"ok\"}" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$H/readyz")" = 200 ]'
+check "GET /v1/health: store schema, the device, the loop" 'curl -s "$H/v1/health" | tr -d " \n" | grep -q "\"schemaVersion\":4.*\"device\":\"default/edge1\",\"reachable\":true.*\"queueDepth\":"'
+check "unknown route: 404 with a JSON error" '[ "$(curl -s -o "$work/404" -w "%{http_code}" "$H/nope")" = 404 ] && grep -q "{\"error\":{\"code\":404" "$work/404"'
+head -c 1100000 /dev/zero | tr '\0' 'x' > "$work/big"
+check "a body above 1 MiB: 413 with a JSON error" '[ "$(curl -s -o "$work/413" -w "%{http_code}" -X POST --data-binary @"$work/big" "$H/v1/health")" = 413 ] && grep -q "\"code\":413" "$work/413"'
 printf 'apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web1}\nspec: [oops\n' > "$M/web1.yaml"
 sed -i 's/27015-27020/70000/' "$M/game1.yaml"
 cp "$SRC/test/data/broken-manifests/descriptions.yaml" "$M/"
@@ -109,7 +117,7 @@ check "the daemon logged the broken files" 'grep -q "web1.yaml" "$work/daemon1.l
 kill $d1; wait $d1 2>/dev/null
 
 # A fresh daemon with the same breakage has no earlier good content: deletions are held.
-"$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 200 > "$work/daemon2.log" 2>&1 &
+"$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 200 --listen 127.0.0.1:0 > "$work/daemon2.log" 2>&1 &
 d2=$!
 pids+=($d2)
 sleep 2.5

@@ -81,7 +81,7 @@ kills=0
 declare -A number_of
 for round in $(seq 1 "$KILLS"); do
   write_manifests "$round"
-  "$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 100 > "$work/daemon.log" 2>&1 &
+  "$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 100 --listen 127.0.0.1:0 > "$work/daemon.log" 2>&1 &
   d=$!
   sleep "0.$(printf '%03d' $((RANDOM % 400 + 20)))"
   kill -9 "$d" 2>/dev/null && kills=$((kills + 1))

@@ -16,7 +16,7 @@ start_kube_sim "$SRC"
 
 declare_edge1_in_kube "$K"
 "$K" apply -f "$SRC/manifests/vm-web1.yaml" -f "$SRC/manifests/vm-game1-db1.yaml" > /dev/null
-"$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/nc.db" > "$work/daemon.log" 2>&1 &
+"$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/nc.db" --listen 127.0.0.1:0 > "$work/daemon.log" 2>&1 &
 pids+=($!)
 ready() { [ "$("$K" get pf -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}')" = "True True True " ]; }
 for _ in $(seq 150); do ready && break; sleep 0.2; done
