@@ -272,6 +272,22 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   return plan && changes ? 2 : 0;
 }
 
+/// The fields of a device's status shared by `status -o json` and `/v1/health`.
+void DeviceFields(Json& w, const store::DeviceStatusRow& d) {
+  JStr(w, "device", d.device);
+  w.Key("reachable");
+  w.Bool(d.reachable);
+  w.Key("synced");
+  w.Bool(d.synced);
+  JStr(w, "message", d.message);
+  JStr(w, "transportInUse", d.transport);
+  w.Key("fallbackActive");
+  w.Bool(d.fallback_active);
+  w.Key("fallbackPasses");
+  w.Int64(d.fallbacks);
+  JStr(w, "lastObservedTime", d.last_observed_at);
+}
+
 int CmdStatus(const Common& c) {
   if (!StoreExists(c.store)) return 1;
   auto st = OpenStore(c.store, false, store::SqliteStore::OpenMode::kRequireCurrent);
@@ -294,18 +310,7 @@ int CmdStatus(const Common& c) {
     for (const auto& d : *devices) {
       if (!want(d.device)) continue;
       w.StartObject();
-      JStr(w, "device", d.device);
-      w.Key("reachable");
-      w.Bool(d.reachable);
-      w.Key("synced");
-      w.Bool(d.synced);
-      JStr(w, "message", d.message);
-      JStr(w, "transportInUse", d.transport);
-      w.Key("fallbackActive");
-      w.Bool(d.fallback_active);
-      w.Key("fallbackPasses");
-      w.Int64(d.fallbacks);
-      JStr(w, "lastObservedTime", d.last_observed_at);
+      DeviceFields(w, d);
       JStr(w, "lastAppliedTime", d.last_applied_at);
       w.Key("managedObjects");
       w.Int(d.managed);
@@ -598,15 +603,7 @@ http::Response HealthRoutes(const HealthState& h, const http::Request& r) {
     if (auto rows = h.store->DeviceStatuses())
       for (const auto& d : *rows) {
         w.StartObject();
-        JStr(w, "device", d.device);
-        w.Key("reachable");
-        w.Bool(d.reachable);
-        w.Key("synced");
-        w.Bool(d.synced);
-        JStr(w, "transportInUse", d.transport);
-        w.Key("fallbackActive");
-        w.Bool(d.fallback_active);
-        JStr(w, "lastObservedTime", d.last_observed_at);
+        DeviceFields(w, d);
         w.EndObject();
       }
     w.EndArray();
