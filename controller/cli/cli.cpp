@@ -27,6 +27,7 @@
 #include "controller/runtime/work_queue.hpp"
 #include "controller/source/directory_source.hpp"
 #include "controller/http/admin_server.hpp"
+#include "controller/metrics/metrics.hpp"
 #include "controller/source/kube_source.hpp"
 #include "controller/source/leader_election.hpp"
 #include "controller/store/sqlite_store.hpp"
@@ -577,10 +578,46 @@ struct HealthState {
   std::function<std::string()> leader;     // "leader", "standby" or "disabled"
   runtime::WorkQueue* queue = nullptr;
   runtime::Controller* controller = nullptr;
+  metrics::Metrics* metrics = nullptr;
 };
+
+/// After a pass: its events (oldest first), and the metrics of the pass.
+std::vector<store::Event> AfterPass(store::SqliteStore& st, metrics::Metrics& m, const std::string& key,
+                                    const reconcilers::DeviceResult& r, double seconds) {
+  std::vector<store::Event> mine;
+  if (r.run_id != 0) {
+    store::EventFilter f;
+    f.device = key;
+    f.limit = 200;
+    if (auto evs = st.Events(f))
+      for (const auto& e : *evs)
+        if (e.run_id == r.run_id) mine.push_back(e);
+    std::reverse(mine.begin(), mine.end());
+  }
+  metrics::PassFacts p;
+  p.device = key;
+  p.ok = !r.error;
+  p.unchanged_poll = r.unchanged_poll;
+  p.seconds = seconds;
+  p.operations = r.wrote ? static_cast<int>(r.operations.size()) : 0;
+  p.commits = r.commits;
+  if (auto rows = st.DeviceStatuses())
+    for (const auto& row : *rows)
+      if (row.device == key) {
+        p.reachable = row.reachable;
+        p.fallback_active = row.fallback_active;
+      }
+  for (const auto& e : mine) p.event_reasons.push_back(e.reason);
+  m.ObservePass(p);
+  return mine;
+}
 
 http::Response HealthRoutes(const HealthState& h, const http::Request& r) {
   if (r.method != "GET" && r.method != "HEAD") return http::JsonError(405, "method " + r.method + " is not allowed on " + r.path);
+  if (r.path == "/metrics") {
+    h.metrics->SetQueueDepth(h.queue->Len(), h.controller->busy());
+    return {200, "text/plain; version=0.0.4; charset=utf-8", h.metrics->Text()};
+  }
   if (r.path == "/healthz") return {200, "application/json", "{\"status\":\"ok\"}"};
   if (r.path == "/readyz") {
     const bool ready = h.ready();
@@ -624,12 +661,20 @@ http::Response HealthRoutes(const HealthState& h, const http::Request& r) {
 /// Starts the admin server on `listen` ("off" = none). Errors are printed.
 std::unique_ptr<http::AdminServer> StartAdmin(const std::string& listen, HealthState h, spdlog::logger& log) {
   if (listen == "off") return nullptr;
-  auto server = std::make_unique<http::AdminServer>(http::AdminServerOptions{listen}, [h](const http::Request& r) { return HealthRoutes(h, r); });
+  auto server = std::make_unique<http::AdminServer>(http::AdminServerOptions{listen}, [h](const http::Request& r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = HealthRoutes(h, r);
+    // Known routes by name, everything else as one label: a scan cannot grow the label set.
+    static const std::set<std::string> kRoutes = {"/healthz", "/readyz", "/v1/health", "/metrics"};
+    h.metrics->ObserveHttp(kRoutes.count(r.path) ? r.path : "other", res.status,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return res;
+  });
   if (auto st = server->Start(); !st) {
     std::cerr << "netconverge: " << st.error().message << "\n";
     return nullptr;
   }
-  log.info("admin HTTP API on http://{}:{} (/healthz, /readyz, /v1/health)", listen.substr(0, listen.rfind(':')), server->port());
+  log.info("admin HTTP API on http://{}:{} (/healthz, /readyz, /v1/health, /metrics)", listen.substr(0, listen.rfind(':')), server->port());
   return server;
 }
 
@@ -668,6 +713,7 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
     triggers.Set(key, trigger);
     queue.Add(key);
   };
+  metrics::Metrics metrics;
   source::KubeSource source(*config, services, [&](const std::vector<std::string>& devices) {
     for (const auto& d : devices) enqueue(d, "kube-change");
   });
@@ -679,23 +725,14 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
         const std::string trigger = triggers.Take(key);
         auto desired = source.Desired();
         if (!desired->devices.count(key)) return runtime::ReconcileResult{};
+        const auto t0 = std::chrono::steady_clock::now();
         auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+        const auto events = AfterPass(*st, metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         if (auto rows = st->DeviceStatuses())
           for (const auto& row : *rows)
             if (row.device == key)
               if (auto ports = st->PortStatuses(key)) source.ReportPass(key, row, *ports, !r.error);
-        if (r.run_id != 0) {
-          store::EventFilter f;
-          f.device = key;
-          f.limit = 200;
-          if (auto evs = st->Events(f)) {
-            std::vector<store::Event> mine;
-            for (const auto& e : *evs)
-              if (e.run_id == r.run_id) mine.push_back(e);
-            std::reverse(mine.begin(), mine.end());  // oldest first
-            source.PostEvents(key, mine);
-          }
-        }
+        source.PostEvents(key, events);
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
       workers);
@@ -737,7 +774,7 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
   auto admin = StartAdmin(listen,
                           {st.get(), [&] { return source.Synced(); },
                            [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
-                           &queue, &controller},
+                           &queue, &controller, &metrics},
                           *log);
   if (!admin && listen != "off") {
     source.Stop();
@@ -782,6 +819,7 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms, const 
   auto st = OpenStore(c.store, auto_migrate);
   if (!st) return 1;
   auto services = source::LoadServices();
+  metrics::Metrics metrics;
   source::DirectorySource source(c.manifests, services);
   runtime::SystemClock clock;
   reconcilers::DefaultAdapterFactory factory;
@@ -798,7 +836,9 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms, const 
         const std::string trigger = triggers.Take(key);
         auto desired = source.Desired();
         if (!desired->devices.count(key)) return runtime::ReconcileResult{};  // device removed
+        const auto t0 = std::chrono::steady_clock::now();
         auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+        AfterPass(*st, metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
       workers);
@@ -819,7 +859,8 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms, const 
   reload(true);
   log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
             source.Desired()->devices.size());
-  auto admin = StartAdmin(listen, {st.get(), [] { return true; }, [] { return std::string("disabled"); }, &queue, &controller}, *log);
+  auto admin =
+      StartAdmin(listen, {st.get(), [] { return true; }, [] { return std::string("disabled"); }, &queue, &controller, &metrics}, *log);
   if (!admin && listen != "off") return 1;
   controller.Start();
   std::atomic<bool> stop{false};

@@ -105,6 +105,8 @@ H=http://127.0.0.1:$HPORT
 check "GET /healthz and /readyz answer 200" '[ "$(curl -s "$H/healthz")" = "{\"status\":\"ok\"}" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$H/readyz")" = 200 ]'
 check "GET /v1/health: store schema, the device, the loop" 'curl -s "$H/v1/health" | tr -d " \n" | grep -q "\"schemaVersion\":4.*\"device\":\"default/edge1\",\"reachable\":true.*\"queueDepth\":"'
 check "unknown route: 404 with a JSON error" '[ "$(curl -s -o "$work/404" -w "%{http_code}" "$H/nope")" = 404 ] && grep -q "{\"error\":{\"code\":404" "$work/404"'
+curl -s "$H/metrics" > "$work/metrics.txt"
+check "GET /metrics passes promtool check metrics and counts the passes" 'promtool check metrics < "$work/metrics.txt" && grep -q "^netconverge_reconcile_total{device=\"default/edge1\",result=\"success\"} [1-9]" "$work/metrics.txt" && grep -q "^controller_runtime_reconcile_total{controller=\"device\",result=\"success\"}" "$work/metrics.txt" && grep -q "^workqueue_depth{name=\"device\"}" "$work/metrics.txt" && grep -q "^netconverge_http_requests_total{code=\"200\",route=\"/healthz\"} 1" "$work/metrics.txt"'
 head -c 1100000 /dev/zero | tr '\0' 'x' > "$work/big"
 check "a body above 1 MiB: 413 with a JSON error" '[ "$(curl -s -o "$work/413" -w "%{http_code}" -X POST --data-binary @"$work/big" "$H/v1/health")" = 413 ] && grep -q "\"code\":413" "$work/413"'
 printf 'apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web1}\nspec: [oops\n' > "$M/web1.yaml"

@@ -1,0 +1,88 @@
+#include "controller/metrics/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace nc::metrics {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& reconcile =
+      BuildCounter().Name("controller_runtime_reconcile_total").Help("Reconciliations per controller and result.").Register(*registry);
+  prometheus::Family<prometheus::Histogram>& reconcile_time = BuildHistogram()
+      .Name("controller_runtime_reconcile_time_seconds").Help("Length of reconciliations per controller.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& passes =
+      BuildCounter().Name("netconverge_reconcile_total").Help("Passes per device and result (success, error, unchanged).").Register(*registry);
+  prometheus::Family<prometheus::Histogram>& pass_time =
+      BuildHistogram().Name("netconverge_reconcile_duration_seconds").Help("Length of passes per device.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& operations =
+      BuildCounter().Name("netconverge_operations_sent_total").Help("Configuration operations sent to devices.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& commits =
+      BuildCounter().Name("netconverge_commits_total").Help("Commits made on devices.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& drift =
+      BuildCounter().Name("netconverge_drift_events_total").Help("Out-of-band changes detected.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& conflicts =
+      BuildCounter().Name("netconverge_conflicts_total").Help("Conflicts with objects netconverge does not own.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& rollbacks =
+      BuildCounter().Name("netconverge_rollbacks_total").Help("Rollbacks per device and result (succeeded, failed).").Register(*registry);
+  prometheus::Family<prometheus::Counter>& fallbacks =
+      BuildCounter().Name("netconverge_transport_fallbacks_total").Help("Passes carried by the fallback transport.").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& up =
+      BuildGauge().Name("netconverge_device_up").Help("1 when the device answered its last pass.").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& depth =
+      BuildGauge().Name("workqueue_depth").Help("Current depth of the work queue.").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& busy =
+      BuildGauge().Name("controller_runtime_active_workers").Help("Workers busy reconciling.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& http =
+      BuildCounter().Name("netconverge_http_requests_total").Help("Admin API requests per route and code.").Register(*registry);
+  prometheus::Family<prometheus::Histogram>& http_time =
+      BuildHistogram().Name("netconverge_http_request_duration_seconds").Help("Admin API latency per route.").Register(*registry);
+  const prometheus::Histogram::BucketBoundaries pass_buckets{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 600};
+  const prometheus::Histogram::BucketBoundaries http_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1};
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::ObservePass(const PassFacts& p) {
+  auto& m = *impl_;
+  const std::string result = !p.ok ? "error" : p.unchanged_poll ? "unchanged" : "success";
+  m.reconcile.Add({{"controller", "device"}, {"result", p.ok ? "success" : "error"}}).Increment();
+  m.reconcile_time.Add({{"controller", "device"}}, m.pass_buckets).Observe(p.seconds);
+  m.passes.Add({{"device", p.device}, {"result", result}}).Increment();
+  m.pass_time.Add({{"device", p.device}}, m.pass_buckets).Observe(p.seconds);
+  m.operations.Add({{"device", p.device}}).Increment(p.operations);
+  m.commits.Add({{"device", p.device}}).Increment(p.commits);
+  m.up.Add({{"device", p.device}}).Set(p.reachable ? 1 : 0);
+  if (p.fallback_active) m.fallbacks.Add({{"device", p.device}}).Increment();
+  for (const auto& r : p.event_reasons) {
+    if (r == "DriftDetected") m.drift.Add({{"device", p.device}}).Increment();
+    else if (r == "ConflictDetected") m.conflicts.Add({{"device", p.device}}).Increment();
+    else if (r == "RollbackSucceeded") m.rollbacks.Add({{"device", p.device}, {"result", "succeeded"}}).Increment();
+    else if (r == "RollbackFailed") m.rollbacks.Add({{"device", p.device}, {"result", "failed"}}).Increment();
+  }
+}
+
+void Metrics::ObserveHttp(const std::string& route, int code, double seconds) {
+  impl_->http.Add({{"route", route}, {"code", std::to_string(code)}}).Increment();
+  impl_->http_time.Add({{"route", route}}, impl_->http_buckets).Observe(seconds);
+}
+
+void Metrics::SetQueueDepth(size_t depth, int busy_workers) {
+  impl_->depth.Add({{"name", "device"}}).Set(static_cast<double>(depth));
+  impl_->busy.Add({{"controller", "device"}}).Set(busy_workers);
+}
+
+std::string Metrics::Text() {
+  prometheus::TextSerializer s;
+  return s.Serialize(impl_->registry->Collect());
+}
+
+}  // namespace nc::metrics

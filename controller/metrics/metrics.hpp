@@ -1,0 +1,41 @@
+// Prometheus metrics (prometheus-cpp) of the control loop, the devices and the admin HTTP API.
+// controller-runtime's names where they exist (controller_runtime_reconcile_total,
+// controller_runtime_reconcile_time_seconds, workqueue_depth), netconverge_* for the rest.
+// Thread-safe (prometheus-cpp's metrics are atomic).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nc::metrics {
+
+struct PassFacts {
+  std::string device;
+  bool ok = true;
+  bool unchanged_poll = false;
+  double seconds = 0;
+  int operations = 0;
+  int commits = 0;
+  bool reachable = true;
+  bool fallback_active = false;
+  std::vector<std::string> event_reasons;  // the pass's recorded events (DriftDetected, ...)
+};
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  void ObservePass(const PassFacts& pass);
+  void ObserveHttp(const std::string& route, int code, double seconds);
+  void SetQueueDepth(size_t depth, int busy_workers);
+  /// The Prometheus text exposition format.
+  std::string Text();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nc::metrics
