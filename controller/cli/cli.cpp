@@ -581,19 +581,8 @@ struct HealthState {
   metrics::Metrics* metrics = nullptr;
 };
 
-/// After a pass: its events (oldest first), and the metrics of the pass.
-std::vector<store::Event> AfterPass(store::SqliteStore& st, metrics::Metrics& m, const std::string& key,
-                                    const reconcilers::DeviceResult& r, double seconds) {
-  std::vector<store::Event> mine;
-  if (r.run_id != 0) {
-    store::EventFilter f;
-    f.device = key;
-    f.limit = 200;
-    if (auto evs = st.Events(f))
-      for (const auto& e : *evs)
-        if (e.run_id == r.run_id) mine.push_back(e);
-    std::reverse(mine.begin(), mine.end());
-  }
+/// The metrics of a pass, from what the pass itself recorded (no store reads).
+void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers::DeviceResult& r, double seconds) {
   metrics::PassFacts p;
   p.device = key;
   p.ok = !r.error;
@@ -601,15 +590,12 @@ std::vector<store::Event> AfterPass(store::SqliteStore& st, metrics::Metrics& m,
   p.seconds = seconds;
   p.operations = r.wrote ? static_cast<int>(r.operations.size()) : 0;
   p.commits = r.commits;
-  if (auto rows = st.DeviceStatuses())
-    for (const auto& row : *rows)
-      if (row.device == key) {
-        p.reachable = row.reachable;
-        p.fallback_active = row.fallback_active;
-      }
-  for (const auto& e : mine) p.event_reasons.push_back(e.reason);
+  if (r.device_row) {
+    p.reachable = r.device_row->reachable;
+    p.fallback_active = r.device_row->fallback_active;
+  }
+  for (const auto& e : r.events) p.event_reasons.push_back(e.reason);
   m.ObservePass(p);
-  return mine;
 }
 
 http::Response HealthRoutes(const HealthState& h, const http::Request& r) {
@@ -727,12 +713,10 @@ int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::strin
         if (!desired->devices.count(key)) return runtime::ReconcileResult{};
         const auto t0 = std::chrono::steady_clock::now();
         auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
-        const auto events = AfterPass(*st, metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        if (auto rows = st->DeviceStatuses())
-          for (const auto& row : *rows)
-            if (row.device == key)
-              if (auto ports = st->PortStatuses(key)) source.ReportPass(key, row, *ports, !r.error);
-        source.PostEvents(key, events);
+        ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (r.device_row)
+          if (auto ports = st->PortStatuses(key)) source.ReportPass(key, *r.device_row, *ports, !r.error);
+        source.PostEvents(key, r.events);
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
       workers);
@@ -838,7 +822,7 @@ int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms, const 
         if (!desired->devices.count(key)) return runtime::ReconcileResult{};  // device removed
         const auto t0 = std::chrono::steady_clock::now();
         auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
-        AfterPass(*st, metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
       workers);

@@ -99,6 +99,14 @@ DriftPolicy ParseDrift(ProblemSink& sink, const std::string& v) {
   return DriftPolicy::kEnforce;
 }
 
+/// spec.onConflict, spec.driftPolicy and spec.deletionPolicy, common to the rule kinds.
+std::pair<ConflictPolicy, DriftPolicy> ParsePolicies(ProblemSink& sink, const std::string& on_conflict, const std::string& drift,
+                                                     const std::string& deletion) {
+  if (!deletion.empty() && deletion != "Delete" && deletion != "Orphan")
+    sink.Add("spec.deletionPolicy", "'" + deletion + "' is not one of Delete, Orphan");
+  return {ParseConflict(sink, on_conflict), ParseDrift(sink, drift)};
+}
+
 std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
                                      std::vector<api::Problem>& problems) {
   ProblemSink sink(problems, "Device", obj.meta.Key(), obj.pos, obj.fields);
@@ -293,10 +301,7 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     if (!s.destination_address.empty())
       if (auto st = CheckAddressMatch(s.destination_address, true); !st)
         sink.Add("spec.destinationAddress", st.error().message);
-    ConflictPolicy on_conflict = ParseConflict(sink, s.on_conflict);
-    DriftPolicy drift = ParseDrift(sink, s.drift_policy);
-    if (!s.deletion_policy.empty() && s.deletion_policy != "Delete" && s.deletion_policy != "Orphan")
-      sink.Add("spec.deletionPolicy", "'" + s.deletion_policy + "' is not one of Delete, Orphan");
+    const auto [on_conflict, drift] = ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
 
     const std::string tag = device ? device->tag : "netconverge";
     const RuleRange range = device ? device->rule_range : RuleRange{};
@@ -509,10 +514,7 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     const size_t desc_max = kVyosDescriptionMax - tag.size() - 3;
     if (!s.description.empty())
       if (auto st = CheckSwitchDescription(s.description, desc_max); !st) sink.Add("spec.description", st.error().message);
-    ConflictPolicy on_conflict = ParseConflict(sink, s.on_conflict);
-    DriftPolicy drift = ParseDrift(sink, s.drift_policy);
-    if (!s.deletion_policy.empty() && s.deletion_policy != "Delete" && s.deletion_policy != "Orphan")
-      sink.Add("spec.deletionPolicy", "'" + s.deletion_policy + "' is not one of Delete, Orphan");
+    const auto [on_conflict, drift] = ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
     if (sink.count() > 0) continue;
     VlanRule v;
     v.device = device_key;

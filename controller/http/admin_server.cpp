@@ -6,6 +6,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -21,28 +24,6 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string UrlDecode(const std::string& s) {
   std::string out;
@@ -61,7 +42,18 @@ std::string UrlDecode(const std::string& s) {
 }  // namespace
 
 Response JsonError(int status, const std::string& message) {
-  return Response{status, "application/json", "{\"error\":{\"code\":" + std::to_string(status) + ",\"message\":" + JsonString(message) + "}}"};
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("error");
+  w.StartObject();
+  w.Key("code");
+  w.Int(status);
+  w.Key("message");
+  w.String(message.c_str(), static_cast<rapidjson::SizeType>(message.size()));
+  w.EndObject();
+  w.EndObject();
+  return Response{status, "application/json", buf.GetString()};
 }
 
 struct AdminServer::Impl {

@@ -519,6 +519,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
     if (auto id = store_.RecordQuietPass(run, d)) r.run_id = *id;
     d.last_run_id = r.run_id;
     (*cache)->device_row = d;
+    r.device_row = d;
     r.record_cpu_us = ThreadCpuMicros() - record_start;
     return;
   }
@@ -553,6 +554,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   }
   if (cache) (*cache)->standing_events = std::move(standing);
   (void)store_.AddEvents(to_store);
+  r.events = to_store;
 
   std::vector<store::PortStatusRow> ports;
   const Touched touched(r.plan);
@@ -614,6 +616,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
                          std::equal(ports.begin(), ports.end(), (*cache)->ports.begin(), same);
   (void)store_.SaveStatus(d, unchanged ? nullptr : &ports);
   if (cache) (*cache)->device_row = d;
+  r.device_row = d;
   if (cache && !unchanged) (*cache)->ports = std::move(ports);
 
   store::Run run;

@@ -47,6 +47,8 @@ struct DeviceResult {
   std::chrono::milliseconds requeue_after{0};
   std::string transport;                // what carried the pass: "https-api" or "ssh-cli"
   int64_t plan_cpu_us = 0;              // CPU spent allocating and planning (the pure core)
+  std::vector<store::Event> events;     // the events this pass recorded (standing ones once)
+  std::optional<store::DeviceStatusRow> device_row;  // the device's status as this pass wrote it
   bool unchanged_poll = false;          // a poll with the same inputs as the last clean pass:
                                         // nothing was planned again, `plan` and `report` are empty
   // Thread CPU per phase of the pass, microseconds (logged at debug level; the benchmark prints it).

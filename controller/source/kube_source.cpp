@@ -49,6 +49,20 @@ std::string Now() {
   return buf;
 }
 
+/// An object without what changes on every write that is not ours to act on (status,
+/// resourceVersion, managedFields).
+std::string Signature(const std::string& json) {
+  Document d;
+  d.Parse(json.c_str(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return json;
+  d.RemoveMember("status");
+  if (d.HasMember("metadata") && d["metadata"].IsObject()) {
+    d["metadata"].RemoveMember("resourceVersion");
+    d["metadata"].RemoveMember("managedFields");
+  }
+  return Json(d);
+}
+
 bool HasFinalizer(const Value& meta) {
   if (const Value* f = Member(meta, "finalizers"); f && f->IsArray())
     for (const auto& x : f->GetArray())
@@ -97,9 +111,24 @@ KubeSource::KubeSource(kube::KubeConfig config, core::ServiceTable services,
     Kind k;
     k.kind = kind;
     k.plural = plural;
-    k.reflector = std::make_unique<kube::Reflector>(config_, Path(plural), [this](const std::string&, const kube::Reflector::Object&) {
+    k.reflector = std::make_unique<kube::Reflector>(config_, Path(plural), [this, kind = std::string(kind)](
+                                                                              const std::string& type, const kube::Reflector::Object& obj) {
+      // Our own status writes come back as MODIFIED events: they refresh the cached object but
+      // do not rebuild the desired state, which depends on everything but status.
+      const std::string id = kind + "/" + obj.ns + "/" + obj.name;
+      const std::string signature = type == "DELETED" ? std::string() : Signature(obj.json);
       std::lock_guard lk(mu_);
-      dirty_ = true;
+      if (type == "DELETED") {
+        objects_.erase(id);
+        signatures_.erase(id);
+        dirty_ = true;
+      } else {
+        objects_[id] = obj.json;
+        if (auto& s = signatures_[id]; s != signature) {
+          s = signature;
+          dirty_ = true;
+        }
+      }
       cv_.notify_all();
     });
     kinds_.push_back(std::move(k));

@@ -84,6 +84,7 @@ class KubeSource {
   std::vector<api::Problem> problems_;
   std::map<std::string, std::string> invalid_;            // "Kind/ns/name" -> problem text
   std::map<std::string, std::string> objects_;            // "Kind/ns/name" -> JSON as last seen
+  std::map<std::string, std::string> signatures_;         // "Kind/ns/name" -> the object without status
   std::map<std::string, uint64_t> device_fingerprints_;
   uint64_t generation_ = 0;
   std::mutex client_mu_;

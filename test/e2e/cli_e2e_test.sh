@@ -19,18 +19,7 @@ rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$PORT/_sim/config?
 
 M=$work/manifests
 mkdir -p "$M"
-echo "apiKey: netconverge-demo-key" > "$work/creds.yaml"
-cat > "$M/device.yaml" <<Y
-apiVersion: netconverge.io/v1alpha1
-kind: Device
-metadata: {name: edge1}
-spec:
-  platform: vyos
-  address: 127.0.0.1:$PORT
-  credentialsRef: {file: ../creds.yaml}
-  tls: {caFile: ../ca.pem}
-  pollInterval: 1s
-Y
+write_edge1_device "$M/device.yaml" $'  pollInterval: 1s\n'
 cat > "$M/web1.yaml" <<'Y'
 apiVersion: netconverge.io/v1alpha1
 kind: PortForward

@@ -12,19 +12,7 @@ source "$(dirname "$0")/lib.sh"
 start_vyos_sim --latency-request-ms 2 --latency-op-ms 2 --latency-commit-ms 150 --latency-commit-per-rule-ms 0.2
 M=$work/manifests
 mkdir -p "$M"
-echo "apiKey: netconverge-demo-key" > "$work/creds.yaml"
-cat > "$M/device.yaml" <<Y
-apiVersion: netconverge.io/v1alpha1
-kind: Device
-metadata: {name: edge1}
-spec:
-  platform: vyos
-  address: 127.0.0.1:$PORT
-  credentialsRef: {file: ../creds.yaml}
-  tls: {caFile: ../ca.pem}
-  pollInterval: 2s
-  commitConfirm: {enabled: false}
-Y
+write_edge1_device "$M/device.yaml" $'  pollInterval: 2s\n  commitConfirm: {enabled: false}\n'
 STORE=$work/nc.db
 
 # A varied plan per round: each of 12 VMs is present with a random set of 1-4 ports, or absent.

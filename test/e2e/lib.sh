@@ -55,3 +55,10 @@ declare_edge1_in_kube() {
 }
 # rules: the destination-NAT lines of the vyos-sim on $VPORT.
 rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$VPORT/_sim/config?format=commands" | grep 'nat destination' ; }
+# write_edge1_device FILE EXTRA: the Device edge1 for the vyos-sim on $PORT, credentials in
+# ../creds.yaml and the CA in ../ca.pem (relative to FILE), plus EXTRA spec lines.
+write_edge1_device() {
+  echo "apiKey: netconverge-demo-key" > "$work/creds.yaml"
+  printf 'apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n  address: 127.0.0.1:%s\n  credentialsRef: {file: ../creds.yaml}\n  tls: {caFile: ../ca.pem}\n%s' \
+    "$PORT" "$2" > "$1"
+}
