@@ -1,5 +1,7 @@
 #include "controller/cli/cli.hpp"
 
+#include "controller/cli/common.hpp"
+
 #include <CLI/CLI.hpp>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -35,89 +37,6 @@
 namespace nc::cli {
 
 namespace {
-
-using Json = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
-
-void JStr(Json& w, const char* k, const std::string& v) {
-  w.Key(k);
-  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-}
-
-void JList(Json& w, const char* k, const std::vector<std::string>& v) {
-  w.Key(k);
-  w.StartArray();
-  for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  w.EndArray();
-}
-
-std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level) {
-  auto log = spdlog::stderr_color_mt("netconverge");
-  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
-  log->set_level(spdlog::level::from_str(level));
-  return log;
-}
-
-std::string Pad(const std::string& s, size_t n) { return s.size() >= n ? s + " " : s + std::string(n - s.size(), ' '); }
-
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], r[i].size() + 2);
-    }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) line += i + 1 == r.size() ? r[i] : Pad(r[i], width[i]);
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::cout << line << "\n";
-  }
-}
-
-struct Common {
-  std::string manifests = "manifests";
-  std::string store = "netconverge.db";
-  std::string device;
-  std::string output = "text";
-  std::string log_level = "info";
-};
-
-/// Opens the store, or says why not on stderr and returns null.
-std::unique_ptr<store::SqliteStore> OpenStore(const std::string& path, bool auto_migrate,
-                                              store::SqliteStore::OpenMode mode = store::SqliteStore::OpenMode::kRequireCurrent) {
-  if (auto_migrate) mode = store::SqliteStore::OpenMode::kAutoMigrate;
-  auto st = store::SqliteStore::Open(path, mode);
-  if (!st) {
-    std::cerr << "netconverge: " << st.error().message << "\n";
-    return nullptr;
-  }
-  return std::move(*st);
-}
-
-// Read commands never create a store.
-bool StoreExists(const std::string& path) {
-  if (::access(path.c_str(), F_OK) == 0) return true;
-  std::cerr << "netconverge: no store at " << path << " (run `netconverge run` or `apply` first, or pass --store)\n";
-  return false;
-}
-
-// Loads and validates everything; prints problems. Returns nullopt when there are any.
-std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core::ServiceTable& services) {
-  auto v = source::ValidateDirectory(dir, services);
-  if (!v.problems.empty()) {
-    for (const auto& p : v.problems) std::cerr << p.ToString() << "\n";
-    std::cerr << v.problems.size() << " problem(s) in " << dir << "; nothing was sent to any device\n";
-    return std::nullopt;
-  }
-  return v.desired;
-}
-
-std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::string& want) {
-  std::vector<std::string> out;
-  for (const auto& [key, dev] : d.devices)
-    if (want.empty() || want == key || want == dev.name) out.push_back(key);
-  return out;
-}
 
 void PrintReport(const reconcilers::DeviceResult& r) {
   const auto& rep = r.report;
@@ -273,22 +192,6 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   return plan && changes ? 2 : 0;
 }
 
-/// The fields of a device's status shared by `status -o json` and `/v1/health`.
-void DeviceFields(Json& w, const store::DeviceStatusRow& d) {
-  JStr(w, "device", d.device);
-  w.Key("reachable");
-  w.Bool(d.reachable);
-  w.Key("synced");
-  w.Bool(d.synced);
-  JStr(w, "message", d.message);
-  JStr(w, "transportInUse", d.transport);
-  w.Key("fallbackActive");
-  w.Bool(d.fallback_active);
-  w.Key("fallbackPasses");
-  w.Int64(d.fallbacks);
-  JStr(w, "lastObservedTime", d.last_observed_at);
-}
-
 int CmdStatus(const Common& c) {
   if (!StoreExists(c.store)) return 1;
   auto st = OpenStore(c.store, false, store::SqliteStore::OpenMode::kRequireCurrent);
@@ -342,6 +245,7 @@ int CmdStatus(const Common& c) {
   }
   if (devices->empty()) {
     std::cout << "no devices recorded in " << c.store << " yet\n";
+    PrintOverrides(*st, c.device);
     return 0;
   }
   std::vector<std::vector<std::string>> rows{
@@ -359,6 +263,7 @@ int CmdStatus(const Common& c) {
       rows.push_back({p.device, p.resource, p.port, p.rule_number ? std::to_string(p.rule_number) : "-", p.state, p.display,
                       p.last_applied_at.empty() ? "-" : p.last_applied_at, p.message});
   PrintTable(rows);
+  PrintOverrides(*st, c.device);
   return 0;
 }
 
@@ -549,322 +454,6 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
   return 0;
 }
 
-/// `run --kube`: the same loop, fed by the Kubernetes source, writing status back.
-/// Why each queued device was enqueued (the first pass after it says so; later ones are polls).
-class Triggers {
- public:
-  void Set(const std::string& key, const std::string& trigger) {
-    std::lock_guard lk(mu_);
-    triggers_[key] = trigger;
-  }
-  std::string Take(const std::string& key) {
-    std::lock_guard lk(mu_);
-    auto it = triggers_.find(key);
-    if (it == triggers_.end()) return "poll";
-    std::string t = std::move(it->second);
-    triggers_.erase(it);
-    return t;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::string> triggers_;
-};
-
-/// The health endpoints of spec 6 (/healthz, /readyz, /v1/health); the rest of the API follows.
-struct HealthState {
-  store::SqliteStore* store = nullptr;
-  std::function<bool()> ready;             // desired state loaded (and, in-cluster, listed)
-  std::function<std::string()> leader;     // "leader", "standby" or "disabled"
-  runtime::WorkQueue* queue = nullptr;
-  runtime::Controller* controller = nullptr;
-  metrics::Metrics* metrics = nullptr;
-};
-
-/// The metrics of a pass, from what the pass itself recorded (no store reads).
-void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers::DeviceResult& r, double seconds) {
-  metrics::PassFacts p;
-  p.device = key;
-  p.ok = !r.error;
-  p.unchanged_poll = r.unchanged_poll;
-  p.seconds = seconds;
-  p.operations = r.wrote ? static_cast<int>(r.operations.size()) : 0;
-  p.commits = r.commits;
-  if (r.device_row) {
-    p.reachable = r.device_row->reachable;
-    p.fallback_active = r.device_row->fallback_active;
-  }
-  for (const auto& e : r.events) p.event_reasons.push_back(e.reason);
-  m.ObservePass(p);
-}
-
-http::Response HealthRoutes(const HealthState& h, const http::Request& r) {
-  if (r.method != "GET" && r.method != "HEAD") return http::JsonError(405, "method " + r.method + " is not allowed on " + r.path);
-  if (r.path == "/metrics") {
-    h.metrics->SetQueueDepth(h.queue->Len(), h.controller->busy());
-    return {200, "text/plain; version=0.0.4; charset=utf-8", h.metrics->Text()};
-  }
-  if (r.path == "/healthz") return {200, "application/json", "{\"status\":\"ok\"}"};
-  if (r.path == "/readyz") {
-    const bool ready = h.ready();
-    return {ready ? 200 : 503, "application/json", ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\",\"reason\":\"desired state not loaded yet\"}"};
-  }
-  if (r.path == "/v1/health") {
-    rapidjson::StringBuffer buf;
-    Json w(buf);
-    w.StartObject();
-    JStr(w, "status", "ok");
-    w.Key("store");
-    w.StartObject();
-    w.Key("open");
-    w.Bool(true);
-    w.Key("schemaVersion");
-    w.Int(h.store->SchemaVersion());
-    w.EndObject();
-    w.Key("devices");
-    w.StartArray();
-    if (auto rows = h.store->DeviceStatuses())
-      for (const auto& d : *rows) {
-        w.StartObject();
-        DeviceFields(w, d);
-        w.EndObject();
-      }
-    w.EndArray();
-    w.Key("loop");
-    w.StartObject();
-    w.Key("queueDepth");
-    w.Uint64(h.queue->Len());
-    w.Key("workersBusy");
-    w.Int(h.controller->busy());
-    w.EndObject();
-    JStr(w, "leader", h.leader());
-    w.EndObject();
-    return {200, "application/json", buf.GetString()};
-  }
-  return http::JsonError(404, "no route " + r.path);
-}
-
-/// Starts the admin server on `listen` ("off" = none). Errors are printed.
-std::unique_ptr<http::AdminServer> StartAdmin(const std::string& listen, HealthState h, spdlog::logger& log) {
-  if (listen == "off") return nullptr;
-  auto server = std::make_unique<http::AdminServer>(http::AdminServerOptions{listen}, [h](const http::Request& r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto res = HealthRoutes(h, r);
-    // Known routes by name, everything else as one label: a scan cannot grow the label set.
-    static const std::set<std::string> kRoutes = {"/healthz", "/readyz", "/v1/health", "/metrics"};
-    h.metrics->ObserveHttp(kRoutes.count(r.path) ? r.path : "other", res.status,
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    return res;
-  });
-  if (auto st = server->Start(); !st) {
-    std::cerr << "netconverge: " << st.error().message << "\n";
-    return nullptr;
-  }
-  log.info("admin HTTP API on http://{}:{} (/healthz, /readyz, /v1/health, /metrics)", listen.substr(0, listen.rfind(':')), server->port());
-  return server;
-}
-
-struct LeaderFlags {
-  bool enabled = false;
-  std::string lease_duration = "15s";
-  std::string renew_deadline = "10s";
-  std::string retry_period = "2s";
-};
-
-int CmdRunKube(const Common& c, bool auto_migrate, int workers, const std::string& kubeconfig, const LeaderFlags& lf,
-               const std::string& listen) {
-  auto log = MakeLogger(c.log_level);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  Result<kube::KubeConfig> config = MakeError(ErrorCode::kInternal, "");
-  const char* env = std::getenv("KUBECONFIG");
-  if (!kubeconfig.empty()) config = kube::LoadKubeconfig(kubeconfig);
-  else if (std::getenv("KUBERNETES_SERVICE_HOST")) config = kube::InClusterConfig();
-  else if (env && *env) config = kube::LoadKubeconfig(env);
-  else config = kube::InClusterConfig();
-  if (!config) {
-    std::cerr << "netconverge: " << config.error().message << "\n";
-    return 1;
-  }
-  auto st = OpenStore(c.store, auto_migrate);
-  if (!st) return 1;
-  auto services = source::LoadServices();
-  runtime::SystemClock clock;
-  runtime::WorkQueue queue(clock);
-  Triggers triggers;
-  auto enqueue = [&](const std::string& key, const std::string& trigger) {
-    triggers.Set(key, trigger);
-    queue.Add(key);
-  };
-  metrics::Metrics metrics;
-  source::KubeSource source(*config, services, [&](const std::vector<std::string>& devices) {
-    for (const auto& d : devices) enqueue(d, "kube-change");
-  });
-  reconcilers::DefaultAdapterFactory factory([&](const core::Device& d) { return source.SecretCredentials(d); });
-  reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
-  runtime::Controller controller(
-      queue,
-      [&](const std::string& key) {
-        const std::string trigger = triggers.Take(key);
-        auto desired = source.Desired();
-        if (!desired->devices.count(key)) return runtime::ReconcileResult{};
-        const auto t0 = std::chrono::steady_clock::now();
-        auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
-        ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        if (r.device_row)
-          if (auto ports = st->PortStatuses(key)) source.ReportPass(key, *r.device_row, *ports, !r.error);
-        source.PostEvents(key, r.events);
-        return runtime::ReconcileResult{r.error, r.requeue_after};
-      },
-      workers);
-  for (const auto& key : rec.Recover()) enqueue(key, "recovery");
-  kube::LeaderElectionConfig le;
-  for (auto [text, out] : {std::pair{&lf.lease_duration, &le.lease_duration}, std::pair{&lf.renew_deadline, &le.renew_deadline},
-                           std::pair{&lf.retry_period, &le.retry_period}}) {
-    auto ms = core::ParseDurationMs(*text);
-    if (!ms) {
-      std::cerr << "netconverge: leader election: " << ms.error().message << "\n";
-      return 1;
-    }
-    *out = std::chrono::milliseconds(*ms);
-  }
-  if (lf.enabled && !(le.lease_duration > le.renew_deadline && le.renew_deadline > le.retry_period)) {
-    std::cerr << "netconverge: leader election needs lease duration > renew deadline > retry period\n";
-    return 1;
-  }
-  kube::LeaderElector elector(*config, le);
-  source.SetInstance(elector.identity());
-  source.SetWriter(!lf.enabled);
-  source.Start();
-  // Nothing is reconciled before every kind was listed once: an empty cache is not "nothing declared".
-  while (!source.Synced()) {
-    timespec ts{0, 0};
-    sigset_t pending;
-    sigpending(&pending);
-    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
-      source.Stop();
-      return 0;
-    }
-    nanosleep(&(ts = {0, 100'000'000}), nullptr);
-  }
-  log->info("netconverge running: kube https://{}:{} namespace={} store={} workers={}{}", config->host, config->port, config->ns,
-            c.store, workers, lf.enabled ? " leader-election=" + elector.identity() : "");
-  std::atomic<bool> stop{false};
-  std::atomic<bool> lost{false};
-  std::atomic<bool> started{false};
-  auto admin = StartAdmin(listen,
-                          {st.get(), [&] { return source.Synced(); },
-                           [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
-                           &queue, &controller, &metrics},
-                          *log);
-  if (!admin && listen != "off") {
-    source.Stop();
-    return 1;
-  }
-  std::thread election([&] {
-    if (lf.enabled) {
-      log->info("waiting to lead (lease netconverge-leader, identity {})", elector.identity());
-      if (!elector.Acquire(stop)) return;
-      log->info("leading as {}: writing to devices", elector.identity());
-      source.SetWriter(true);
-      elector.KeepRenewing([&] {
-        log->error("leadership lost (the lease could not be renewed): stopping");
-        lost = true;
-        kill(getpid(), SIGTERM);
-      });
-    }
-    controller.Start();
-    started = true;
-  });
-  int sig = 0;
-  sigwait(&set, &sig);
-  log->info("signal {} received: finishing in-flight passes", sig);
-  stop = true;
-  election.join();
-  source.Stop();
-  if (started) controller.Stop();
-  if (lf.enabled) elector.Release();
-  if (admin) admin->Stop();
-  log->info("stopped");
-  return lost ? 1 : 0;
-}
-
-int CmdRun(const Common& c, bool auto_migrate, int workers, int watch_ms, const std::string& listen) {
-  auto log = MakeLogger(c.log_level);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
-  auto st = OpenStore(c.store, auto_migrate);
-  if (!st) return 1;
-  auto services = source::LoadServices();
-  metrics::Metrics metrics;
-  source::DirectorySource source(c.manifests, services);
-  runtime::SystemClock clock;
-  reconcilers::DefaultAdapterFactory factory;
-  reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
-  runtime::WorkQueue queue(clock);
-  Triggers triggers;
-  auto enqueue = [&](const std::string& key, const std::string& trigger) {
-    triggers.Set(key, trigger);
-    queue.Add(key);
-  };
-  runtime::Controller controller(
-      queue,
-      [&](const std::string& key) {
-        const std::string trigger = triggers.Take(key);
-        auto desired = source.Desired();
-        if (!desired->devices.count(key)) return runtime::ReconcileResult{};  // device removed
-        const auto t0 = std::chrono::steady_clock::now();
-        auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
-        ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        return runtime::ReconcileResult{r.error, r.requeue_after};
-      },
-      workers);
-
-  std::vector<api::Problem> last_problems;
-  auto reload = [&](bool first) {
-    auto report = source.Reload();
-    if (report.problems != last_problems) {
-      for (const auto& p : report.problems) log->error("manifest: {}", p.ToString());
-      for (const auto& f : report.kept_files) log->warn("manifest: {} is not used as it is now; its previous good content stays in force", f);
-      auto d = source.Desired();
-      if (!d->held_deletes_all.empty()) log->warn("deletions held on every device: {}", d->held_deletes_all);
-      last_problems = report.problems;
-    }
-    for (const auto& key : report.changed_devices) enqueue(key, first ? "startup" : "manifest-change");
-  };
-  for (const auto& key : rec.Recover()) enqueue(key, "recovery");
-  reload(true);
-  log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
-            source.Desired()->devices.size());
-  auto admin =
-      StartAdmin(listen, {st.get(), [] { return true; }, [] { return std::string("disabled"); }, &queue, &controller, &metrics}, *log);
-  if (!admin && listen != "off") return 1;
-  controller.Start();
-  std::atomic<bool> stop{false};
-  std::thread watcher([&] {
-    while (!stop) {
-      for (int i = 0; i < watch_ms / 50 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (!stop) reload(false);
-    }
-  });
-  int sig = 0;
-  sigwait(&set, &sig);
-  log->info("signal {} received: finishing in-flight passes", sig);
-  stop = true;
-  watcher.join();
-  controller.Stop();
-  if (admin) admin->Stop();
-  log->info("stopped");
-  return 0;
-}
-
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -872,9 +461,8 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "netconverge 0.1.0");
   Common c;
-  bool auto_migrate = false;
-  int workers = 8;
-  int watch_ms = 1000;
+  RunOptions ro;
+  bool& auto_migrate = ro.auto_migrate;
   std::string since;
   int limit = 100;
   std::string db_action;
@@ -890,19 +478,16 @@ int Main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "the daemon: keep every declared device converged");
   add_manifests(run);
   add_store(run);
-  run->add_flag("--auto-migrate", auto_migrate, "upgrade an older store schema at start");
-  run->add_option("--max-concurrent-devices", workers, "devices reconciled in parallel")->capture_default_str()->check(CLI::Range(1, 256));
-  run->add_option("--watch-interval-ms", watch_ms, "how often the manifests directory is re-read")->capture_default_str()->check(CLI::Range(100, 60000));
+  run->add_flag("--auto-migrate", ro.auto_migrate, "upgrade an older store schema at start");
+  run->add_option("--max-concurrent-devices", ro.workers, "devices reconciled in parallel")->capture_default_str()->check(CLI::Range(1, 256));
+  run->add_option("--watch-interval-ms", ro.watch_ms, "how often the manifests directory is re-read")->capture_default_str()->check(CLI::Range(100, 60000));
   run->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str();
-  std::string listen = "127.0.0.1:8800";
-  run->add_option("--listen", listen, "address:port of the admin HTTP API (health endpoints so far); 'off' for none")
+  run->add_option("--listen", ro.listen, "address:port of the admin HTTP API (health endpoints so far); 'off' for none")
       ->capture_default_str();
-  bool use_kube = false;
-  std::string kubeconfig;
-  run->add_flag("--kube", use_kube, "read Devices, PortForwards and VlanInterfaces from the Kubernetes API (in-cluster, "
+  run->add_flag("--kube", ro.kube, "read Devices, PortForwards and VlanInterfaces from the Kubernetes API (in-cluster, "
                                    "--kubeconfig or $KUBECONFIG) instead of --manifests, and write their status back");
-  run->add_option("--kubeconfig", kubeconfig, "kubeconfig file for --kube (default: in-cluster, then $KUBECONFIG)");
-  LeaderFlags leader;
+  run->add_option("--kubeconfig", ro.kubeconfig, "kubeconfig file for --kube (default: in-cluster, then $KUBECONFIG)");
+  LeaderFlags& leader = ro.leader;
   run->add_flag("--leader-elect", leader.enabled, "with --kube: only the holder of the Lease netconverge-leader writes to devices");
   run->add_option("--leader-elect-lease-duration", leader.lease_duration, "how long a lease lasts unrenewed")->capture_default_str();
   run->add_option("--leader-elect-renew-deadline", leader.renew_deadline, "how long a leader tries to renew before it stops")
@@ -969,10 +554,28 @@ int Main(int argc, char** argv) {
   auto* history = db->add_subcommand("history", "list migrations and when they were applied");
   for (auto* sub : {up, down, current, history}) add_store(sub);
 
+  std::string phase_value;
+  bool override_clear = false;
+  auto* phase = app.add_subcommand("phase", "set a device's management phase (overrides spec.management until --clear): "
+                                            "observe = read and report only, create-update = never delete, full = everything");
+  phase->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
+  phase->add_option("PHASE", phase_value, "observe, create-update or full")->check(CLI::IsMember({"observe", "create-update", "full"}));
+  phase->add_flag("--clear", override_clear, "drop the override: the manifest's spec.management applies again");
+  std::string fallback_value;
+  auto* fallback = app.add_subcommand("fallback", "allow (on) or forbid (off) a VyOS device's SSH CLI fallback "
+                                                  "(overrides spec.transport.fallback until --clear)");
+  fallback->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
+  fallback->add_option("STATE", fallback_value, "on or off")->check(CLI::IsMember({"on", "off"}));
+  fallback->add_flag("--clear", override_clear, "drop the override: the manifest's spec.transport.fallback applies again");
+  for (auto* sub : {phase, fallback}) {
+    add_store(sub);
+    sub->add_option("--manifests,-m", c.manifests, "manifests directory, to check the device is declared")->capture_default_str();
+  }
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run)
-    return use_kube ? CmdRunKube(c, auto_migrate, workers, kubeconfig, leader, listen) : CmdRun(c, auto_migrate, workers, watch_ms, listen);
+    return ro.kube ? CmdRunKube(c, ro) : CmdRun(c, ro);
   if (*apply) return CmdApplyOrPlan(c, false, auto_migrate);
   if (*plan) return CmdApplyOrPlan(c, true, false);
   if (*validate) return CmdValidate(c);
@@ -986,6 +589,14 @@ int Main(int argc, char** argv) {
     return CmdRollback(c, rollback_snapshot, rollback_list);
   }
   if (*events) return CmdEvents(c, since, limit);
+  for (auto [sub, value] : {std::pair{phase, &phase_value}, std::pair{fallback, &fallback_value}}) {
+    if (!*sub) continue;
+    if (value->empty() == !override_clear) {
+      std::cerr << "netconverge " << sub->get_name() << ": give " << (sub == phase ? "PHASE" : "STATE") << " or --clear\n";
+      return 1;
+    }
+    return CmdOverride(c, sub->get_name(), *value, override_clear);
+  }
   if (*db) {
     for (const char* a : {"upgrade", "downgrade", "current", "history"})
       if (db->got_subcommand(a)) db_action = a;

@@ -5,6 +5,13 @@
 
 namespace nc::core {
 
+std::optional<ManagementPolicy> ParseManagementPolicy(std::string_view s) {
+  if (s == "Observe") return ManagementPolicy::kObserve;
+  if (s == "CreateUpdate") return ManagementPolicy::kCreateUpdate;
+  if (s == "Full") return ManagementPolicy::kFull;
+  return std::nullopt;
+}
+
 const char* ToString(ManagementPolicy p) {
   switch (p) {
     case ManagementPolicy::kObserve: return "Observe";

@@ -10,6 +10,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "controller/api/v1alpha1/types.hpp"
@@ -22,6 +23,7 @@ enum class ConflictPolicy { kAbort, kAdopt, kOverride, kSkip };
 enum class DriftPolicy { kEnforce, kReport };
 
 const char* ToString(ManagementPolicy p);
+std::optional<ManagementPolicy> ParseManagementPolicy(std::string_view s);
 const char* ToString(ConflictPolicy p);
 const char* ToString(DriftPolicy p);
 

@@ -167,9 +167,8 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   d.tls_server_name = s.tls_server_name;
   d.tls_insecure_skip_verify = s.tls_insecure_skip_verify.value_or(false);
 
-  if (s.management.empty() || s.management == "Full") d.management = ManagementPolicy::kFull;
-  else if (s.management == "Observe") d.management = ManagementPolicy::kObserve;
-  else if (s.management == "CreateUpdate") d.management = ManagementPolicy::kCreateUpdate;
+  if (s.management.empty()) d.management = ManagementPolicy::kFull;
+  else if (auto m = ParseManagementPolicy(s.management)) d.management = *m;
   else sink.Add("spec.management", "'" + s.management + "' is not one of Observe, CreateUpdate, Full");
   d.paused = s.paused.value_or(false) || IsTrue(obj.meta.annotations, kPausedAnnotation);
 

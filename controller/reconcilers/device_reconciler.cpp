@@ -69,6 +69,42 @@ Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) 
   return raw;
 }
 
+std::string DeviceReconciler::OverrideFor(const std::string& key) {
+  const int64_t dv = store_.DataVersion();
+  std::lock_guard lk(mu_);
+  if (dv != overrides_version_ || dv < 0) {
+    // Overrides are written by another process (the CLI), which moves data_version.
+    if (auto o = store_.Overrides()) {
+      overrides_ = std::move(*o);
+      overrides_version_ = dv;
+    }
+  }
+  auto it = overrides_.find(key);
+  return it == overrides_.end() ? "" : it->second.management + "|" + it->second.fallback + "|" + it->second.updated_at;
+}
+
+std::vector<std::string> ApplyOverride(const std::string& stamp, core::Device& device) {
+  std::vector<std::string> notes;
+  if (stamp.empty()) return notes;
+  const auto a = stamp.find('|');
+  const auto b = stamp.find('|', a + 1);
+  const std::string management = stamp.substr(0, a);
+  const std::string fallback = stamp.substr(a + 1, b - a - 1);
+  const std::string since = stamp.substr(b + 1);
+  if (auto m = core::ParseManagementPolicy(management)) {
+    if (*m != device.management)
+      notes.push_back(std::string("management phase ") + management + " (the manifest says " + core::ToString(device.management) +
+                      ") set by `netconverge phase` at " + since);
+    device.management = *m;
+  }
+  if (!fallback.empty() && !device.IsSwitch()) {
+    if (fallback != device.transport_fallback)
+      notes.push_back("fallback " + fallback + " (the manifest says " + device.transport_fallback + ") set by `netconverge fallback` at " + since);
+    device.transport_fallback = fallback;
+  }
+  return notes;
+}
+
 Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::string& device) {
   DeviceCache* c;
   {
@@ -114,7 +150,10 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     r.error = Error{ErrorCode::kNotFound, "device " + key + " is not declared"};
     return r;
   }
-  const core::Device& device = dit->second;
+  // An operator's `netconverge phase` / `fallback` wins over the manifest until cleared.
+  const std::string override_stamp = OverrideFor(key);
+  core::Device device = dit->second;
+  std::vector<std::string> override_notes = ApplyOverride(override_stamp, device);
   std::vector<store::Event> events;
   auto event = [&](const std::string& type, const std::string& reason, const std::string& resource,
                    const std::string& message) {
@@ -163,7 +202,8 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   const auto vlans = desired.VlansFor(key);
   phase = ThreadCpuMicros();
   // A numbered desired state that did not change since the fingerprint was taken needs no rehash.
-  const uint64_t desired_fp = desired.generation != 0 && desired.generation == c.desired_generation
+  const uint64_t desired_fp = desired.generation != 0 && desired.generation == c.desired_generation &&
+                                      override_stamp == c.override_stamp
                                   ? c.desired_fingerprint
                                   : device.IsSwitch() ? core::Fingerprint(device, vlans)
                                                       : core::Fingerprint(device, rules);
@@ -232,6 +272,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   const auto& effective_alloc = *effective;
   c.clean = false;
 
+  for (auto& note : override_notes) r.plan.notices.push_back(core::PlanNotice{"Overridden", "", 0, std::move(note), false});
   for (const auto& n : r.plan.notices)
     event(n.warning ? "Warning" : "Normal", n.reason, n.resource, n.message);
 
@@ -347,6 +388,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     c.clean = true;
     c.desired_fingerprint = desired_fp;
     c.desired_generation = desired.generation;
+    c.override_stamp = override_stamp;
   }
   if (r.plan.HasChanges()) {
     event("Normal", "Applied",
@@ -540,7 +582,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   // recorded when they appear, not on every poll; actions (Applied, ApplyFailed, rollbacks) always.
   static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld",
                                                   "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
-                                                  "ConfigurationError", "Orphaned", "FallbackTransport"};
+                                                  "ConfigurationError", "Orphaned", "FallbackTransport", "Overridden"};
   std::vector<store::Event> to_store;
   std::set<std::string> standing;
   for (auto e : events) {

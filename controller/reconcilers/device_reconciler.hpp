@@ -98,9 +98,13 @@ class DeviceReconciler {
     bool clean = false;                     // the last pass was a clean no-op at these inputs
     std::optional<store::DeviceStatusRow> device_row;  // as last written
     std::set<std::string> standing_events;  // conditions recorded last pass (recorded once)
+    std::string override_stamp;             // the operator override the fingerprint was taken with
   };
 
   Result<DeviceAdapter*> AdapterFor(const core::Device& device);
+  /// The device's override as one comparable string ("" = none), re-read when another process
+  /// wrote to the store.
+  std::string OverrideFor(const std::string& key);
   /// Snapshot + intent in the store, then the apply, then the intent's outcome. Fills the
   /// result's snapshot id, operations and commits. Errors only from the store (device untouched).
   Result<ApplyOutcome> ApplyWithIntent(DeviceAdapter& adapter, const std::string& key, const core::Plan& plan,
@@ -117,8 +121,13 @@ class DeviceReconciler {
   std::mutex mu_;
   std::map<std::string, std::pair<core::Device, std::unique_ptr<DeviceAdapter>>> adapters_;
   std::map<std::string, DeviceCache> cache_;  // entries are used by one worker at a time
+  std::map<std::string, store::DeviceOverride> overrides_;
+  int64_t overrides_version_ = -2;
 };
 
+/// Applies an override stamp (see OverrideFor) to the device; returns notes for what differs
+/// from the manifest.
+std::vector<std::string> ApplyOverride(const std::string& stamp, core::Device& device);
 std::string FormatReportLine(const std::string& display, int number, bool updated = false);
 /// The objects a plan changes: NAT rules by number, switch sub-interfaces by name.
 class Touched {

@@ -125,6 +125,11 @@ const std::vector<Migration>& Migrations() {
        "ALTER TABLE device_status ADD COLUMN fallbacks INTEGER NOT NULL DEFAULT 0;",
        "ALTER TABLE device_status DROP COLUMN fallbacks; ALTER TABLE device_status DROP COLUMN fallback_active;"
        "ALTER TABLE snapshots DROP COLUMN switch_json; DROP TABLE applied_interfaces;"},
+      {5, "operations: per-device overrides of the management phase and the fallback (netconverge phase/fallback)",
+       "CREATE TABLE device_overrides ("
+       "  device TEXT PRIMARY KEY, management TEXT NOT NULL DEFAULT '', fallback TEXT NOT NULL DEFAULT '',"
+       "  updated_at TEXT NOT NULL);",
+       "DROP TABLE device_overrides;"},
   };
   return kMigrations;
 }
@@ -669,6 +674,31 @@ Result<std::vector<Event>> SqliteStore::Events(const EventFilter& f) {
   while (s.Step() == SQLITE_ROW)
     out.push_back(Event{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Int(7)});
   return out;
+}
+
+Result<std::map<std::string, DeviceOverride>> SqliteStore::Overrides() {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT device, management, fallback, updated_at FROM device_overrides ORDER BY device");
+  std::map<std::string, DeviceOverride> out;
+  while (s.Step() == SQLITE_ROW) out[s.Text(0)] = DeviceOverride{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
+  return out;
+}
+
+Status SqliteStore::SetOverride(const DeviceOverride& o, const Event& audit) {
+  return InTransaction([&]() -> Status {
+    if (o.management.empty() && o.fallback.empty()) {
+      Stmt d(db_, "DELETE FROM device_overrides WHERE device = ?");
+      d.Bind(1, o.device);
+      if (auto st = d.Done(); !st) return st;
+    } else {
+      Stmt s(db_, "INSERT OR REPLACE INTO device_overrides (device, management, fallback, updated_at) VALUES (?, ?, ?, ?)");
+      s.Bind(1, o.device).Bind(2, o.management).Bind(3, o.fallback).Bind(4, o.updated_at);
+      if (auto st = s.Done(); !st) return st;
+    }
+    Stmt e(db_, "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, ?, NULL, ?, ?, ?, NULL)");
+    e.Bind(1, audit.time).Bind(2, audit.device).Bind(3, audit.type).Bind(4, audit.reason).Bind(5, audit.message);
+    return e.Done();
+  });
 }
 
 int64_t SqliteStore::DataVersion() {

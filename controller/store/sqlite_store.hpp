@@ -48,6 +48,15 @@ struct Event {
   int64_t run_id = 0;
 };
 
+/// An operator's override of a device's declared settings (`netconverge phase` / `fallback`):
+/// empty fields keep what the manifest says.
+struct DeviceOverride {
+  std::string device;
+  std::string management;  // "Observe" | "CreateUpdate" | "Full" | ""
+  std::string fallback;    // "ssh-cli" | "none" | ""
+  std::string updated_at;
+};
+
 struct EventFilter {
   std::string device;
   std::string resource;
@@ -174,6 +183,10 @@ class SqliteStore {
   Result<std::vector<Snapshot>> Snapshots(const std::string& device, int limit);  // rules not loaded
 
   Status AddEvents(const std::vector<Event>& events);
+  /// Overrides by device key. SetOverride with both fields empty removes the device's override;
+  /// it records `audit` as an event in the same transaction.
+  Result<std::map<std::string, DeviceOverride>> Overrides();
+  Status SetOverride(const DeviceOverride& o, const Event& audit);
   Result<std::vector<Event>> Events(const EventFilter& filter);
 
   /// Writes the device row and, unless `ports` is null, replaces the device's port rows.

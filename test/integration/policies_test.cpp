@@ -167,4 +167,43 @@ TEST_SUITE("integration/policies") {
     REQUIRE_FALSE(h.Pass().error);
     CHECK(h.DeviceRules() == before);
   }
+
+  TEST_CASE("an operator's phase override (netconverge phase, another connection) wins over the manifest until cleared") {
+    PolicyHarness h;  // the manifest says Full
+    REQUIRE_FALSE(h.Pass().error);
+    // The CLI is another process: its own connection to the same file.
+    auto cli = store::SqliteStore::Open(h.store_path, store::SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(cli);
+    auto set = [&](const std::string& management, const std::string& fallback) {
+      REQUIRE((*cli)->SetOverride({"default/edge1", management, fallback, "2026-11-22T10:00:00Z"},
+                                  {0, "2026-11-22T10:00:00Z", "default/edge1", "", "Normal", "PhaseOverridden", "test", 0}));
+    };
+    set("Observe", "");
+    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
+    h.sim->ResetStats();
+    auto r = h.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK(r.plan.changes.size() == 1);
+    CHECK(h.sim->Stats().configure == 0);  // Observe: nothing written
+    bool noted = false;
+    for (const auto& n : r.plan.notices)
+      noted = noted || (n.reason == "Overridden" && n.message.find("management phase Observe (the manifest says Full)") != std::string::npos);
+    CHECK(noted);
+    CHECK(CountEvents(*h.store, "ObserveOnly") == 1);
+
+    set("CreateUpdate", "");  // creations go through, deletions are withheld
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().size() == 4);
+    h.Remove("mail.yaml");
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().size() == 4);
+    CHECK(CountEvents(*h.store, "DeleteWithheld") == 1);
+
+    set("", "");  // cleared: the manifest's Full deletes
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().size() == 3);
+    auto o = h.store->Overrides();
+    REQUIRE(o);
+    CHECK(o->empty());
+  }
 }

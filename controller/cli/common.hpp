@@ -1,0 +1,73 @@
+// Internal to the command line: helpers shared by its commands (JSON output, tables, the store,
+// the manifests) and the commands that live in their own files.
+#pragma once
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/core/model.hpp"
+#include "controller/core/values.hpp"
+#include "controller/store/sqlite_store.hpp"
+
+namespace nc::cli {
+
+using Json = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+void JStr(Json& w, const char* k, const std::string& v);
+void JList(Json& w, const char* k, const std::vector<std::string>& v);
+/// The process's logger: text lines, or JSON lines when `format` is "json".
+std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level, const std::string& format = "text");
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
+
+/// Options shared by most commands.
+struct Common {
+  std::string manifests = "manifests";
+  std::string store = "netconverge.db";
+  std::string device;
+  std::string output = "text";
+  std::string log_level = "info";
+  std::string log_format = "text";
+};
+
+/// Opens the store, or says why not on stderr and returns null.
+std::unique_ptr<store::SqliteStore> OpenStore(const std::string& path, bool auto_migrate,
+                                              store::SqliteStore::OpenMode mode = store::SqliteStore::OpenMode::kRequireCurrent);
+/// Read commands never create a store.
+bool StoreExists(const std::string& path);
+/// Loads and validates everything; prints problems. Returns nullopt when there are any.
+std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core::ServiceTable& services);
+/// Device keys matching `want` (name or namespace/name; empty: all).
+std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::string& want);
+/// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.
+void DeviceFields(Json& w, const store::DeviceStatusRow& d);
+
+struct LeaderFlags {
+  bool enabled = false;
+  std::string lease_duration = "15s";
+  std::string renew_deadline = "10s";
+  std::string retry_period = "2s";
+};
+
+struct RunOptions {
+  bool auto_migrate = false;
+  int workers = 8;
+  int watch_ms = 1000;
+  std::string listen = "127.0.0.1:8800";
+  bool kube = false;
+  std::string kubeconfig;
+  LeaderFlags leader;
+};
+
+int CmdRun(const Common& c, const RunOptions& o);
+/// `phase` / `fallback` (what = "phase" | "fallback"): set or clear an operator override.
+int CmdOverride(const Common& c, const std::string& what, const std::string& value, bool clear);
+void PrintOverrides(store::SqliteStore& st, const std::string& device);
+int CmdRunKube(const Common& c, const RunOptions& o);
+
+}  // namespace nc::cli

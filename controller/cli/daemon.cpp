@@ -1,0 +1,349 @@
+// `netconverge run`: the daemon over a manifests directory or the Kubernetes API, with the
+// admin HTTP API.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "controller/cli/common.hpp"
+#include "controller/http/admin_server.hpp"
+#include "controller/metrics/metrics.hpp"
+#include "controller/reconcilers/adapter_factory.hpp"
+#include "controller/reconcilers/device_reconciler.hpp"
+#include "controller/runtime/clock.hpp"
+#include "controller/runtime/controller.hpp"
+#include "controller/runtime/work_queue.hpp"
+#include "controller/source/directory_source.hpp"
+#include "controller/source/kube_source.hpp"
+#include "controller/source/leader_election.hpp"
+
+namespace nc::cli {
+
+namespace {
+
+/// `run --kube`: the same loop, fed by the Kubernetes source, writing status back.
+/// Why each queued device was enqueued (the first pass after it says so; later ones are polls).
+class Triggers {
+ public:
+  void Set(const std::string& key, const std::string& trigger) {
+    std::lock_guard lk(mu_);
+    triggers_[key] = trigger;
+  }
+  std::string Take(const std::string& key) {
+    std::lock_guard lk(mu_);
+    auto it = triggers_.find(key);
+    if (it == triggers_.end()) return "poll";
+    std::string t = std::move(it->second);
+    triggers_.erase(it);
+    return t;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> triggers_;
+};
+
+/// The health endpoints of spec 6 (/healthz, /readyz, /v1/health); the rest of the API follows.
+struct HealthState {
+  store::SqliteStore* store = nullptr;
+  std::function<bool()> ready;             // desired state loaded (and, in-cluster, listed)
+  std::function<std::string()> leader;     // "leader", "standby" or "disabled"
+  runtime::WorkQueue* queue = nullptr;
+  runtime::Controller* controller = nullptr;
+  metrics::Metrics* metrics = nullptr;
+};
+
+/// The metrics of a pass, from what the pass itself recorded (no store reads).
+void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers::DeviceResult& r, double seconds) {
+  metrics::PassFacts p;
+  p.device = key;
+  p.ok = !r.error;
+  p.unchanged_poll = r.unchanged_poll;
+  p.seconds = seconds;
+  p.operations = r.wrote ? static_cast<int>(r.operations.size()) : 0;
+  p.commits = r.commits;
+  if (r.device_row) {
+    p.reachable = r.device_row->reachable;
+    p.fallback_active = r.device_row->fallback_active;
+  }
+  for (const auto& e : r.events) p.event_reasons.push_back(e.reason);
+  m.ObservePass(p);
+}
+
+http::Response HealthRoutes(const HealthState& h, const http::Request& r) {
+  if (r.method != "GET" && r.method != "HEAD") return http::JsonError(405, "method " + r.method + " is not allowed on " + r.path);
+  if (r.path == "/metrics") {
+    h.metrics->SetQueueDepth(h.queue->Len(), h.controller->busy());
+    return {200, "text/plain; version=0.0.4; charset=utf-8", h.metrics->Text()};
+  }
+  if (r.path == "/healthz") return {200, "application/json", "{\"status\":\"ok\"}"};
+  if (r.path == "/readyz") {
+    const bool ready = h.ready();
+    return {ready ? 200 : 503, "application/json", ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\",\"reason\":\"desired state not loaded yet\"}"};
+  }
+  if (r.path == "/v1/health") {
+    rapidjson::StringBuffer buf;
+    Json w(buf);
+    w.StartObject();
+    JStr(w, "status", "ok");
+    w.Key("store");
+    w.StartObject();
+    w.Key("open");
+    w.Bool(true);
+    w.Key("schemaVersion");
+    w.Int(h.store->SchemaVersion());
+    w.EndObject();
+    w.Key("devices");
+    w.StartArray();
+    if (auto rows = h.store->DeviceStatuses())
+      for (const auto& d : *rows) {
+        w.StartObject();
+        DeviceFields(w, d);
+        w.EndObject();
+      }
+    w.EndArray();
+    w.Key("loop");
+    w.StartObject();
+    w.Key("queueDepth");
+    w.Uint64(h.queue->Len());
+    w.Key("workersBusy");
+    w.Int(h.controller->busy());
+    w.EndObject();
+    JStr(w, "leader", h.leader());
+    w.EndObject();
+    return {200, "application/json", buf.GetString()};
+  }
+  return http::JsonError(404, "no route " + r.path);
+}
+
+/// Starts the admin server on `listen` ("off" = none). Errors are printed.
+std::unique_ptr<http::AdminServer> StartAdmin(const std::string& listen, HealthState h, spdlog::logger& log) {
+  if (listen == "off") return nullptr;
+  auto server = std::make_unique<http::AdminServer>(http::AdminServerOptions{listen}, [h](const http::Request& r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = HealthRoutes(h, r);
+    // Known routes by name, everything else as one label: a scan cannot grow the label set.
+    static const std::set<std::string> kRoutes = {"/healthz", "/readyz", "/v1/health", "/metrics"};
+    h.metrics->ObserveHttp(kRoutes.count(r.path) ? r.path : "other", res.status,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return res;
+  });
+  if (auto st = server->Start(); !st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    return nullptr;
+  }
+  log.info("admin HTTP API on http://{}:{} (/healthz, /readyz, /v1/health, /metrics)", listen.substr(0, listen.rfind(':')), server->port());
+  return server;
+}
+
+
+}  // namespace
+
+int CmdRunKube(const Common& c, const RunOptions& o) {
+  const bool auto_migrate = o.auto_migrate;
+  const int workers = o.workers;
+  const std::string& kubeconfig = o.kubeconfig;
+  const LeaderFlags& lf = o.leader;
+  const std::string& listen = o.listen;
+  auto log = MakeLogger(c.log_level, c.log_format);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  Result<kube::KubeConfig> config = MakeError(ErrorCode::kInternal, "");
+  const char* env = std::getenv("KUBECONFIG");
+  if (!kubeconfig.empty()) config = kube::LoadKubeconfig(kubeconfig);
+  else if (std::getenv("KUBERNETES_SERVICE_HOST")) config = kube::InClusterConfig();
+  else if (env && *env) config = kube::LoadKubeconfig(env);
+  else config = kube::InClusterConfig();
+  if (!config) {
+    std::cerr << "netconverge: " << config.error().message << "\n";
+    return 1;
+  }
+  auto st = OpenStore(c.store, auto_migrate);
+  if (!st) return 1;
+  auto services = source::LoadServices();
+  runtime::SystemClock clock;
+  runtime::WorkQueue queue(clock);
+  Triggers triggers;
+  auto enqueue = [&](const std::string& key, const std::string& trigger) {
+    triggers.Set(key, trigger);
+    queue.Add(key);
+  };
+  metrics::Metrics metrics;
+  source::KubeSource source(*config, services, [&](const std::vector<std::string>& devices) {
+    for (const auto& d : devices) enqueue(d, "kube-change");
+  });
+  reconcilers::DefaultAdapterFactory factory([&](const core::Device& d) { return source.SecretCredentials(d); });
+  reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
+  runtime::Controller controller(
+      queue,
+      [&](const std::string& key) {
+        const std::string trigger = triggers.Take(key);
+        auto desired = source.Desired();
+        if (!desired->devices.count(key)) return runtime::ReconcileResult{};
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+        ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (r.device_row)
+          if (auto ports = st->PortStatuses(key)) source.ReportPass(key, *r.device_row, *ports, !r.error);
+        source.PostEvents(key, r.events);
+        return runtime::ReconcileResult{r.error, r.requeue_after};
+      },
+      workers);
+  for (const auto& key : rec.Recover()) enqueue(key, "recovery");
+  kube::LeaderElectionConfig le;
+  for (auto [text, out] : {std::pair{&lf.lease_duration, &le.lease_duration}, std::pair{&lf.renew_deadline, &le.renew_deadline},
+                           std::pair{&lf.retry_period, &le.retry_period}}) {
+    auto ms = core::ParseDurationMs(*text);
+    if (!ms) {
+      std::cerr << "netconverge: leader election: " << ms.error().message << "\n";
+      return 1;
+    }
+    *out = std::chrono::milliseconds(*ms);
+  }
+  if (lf.enabled && !(le.lease_duration > le.renew_deadline && le.renew_deadline > le.retry_period)) {
+    std::cerr << "netconverge: leader election needs lease duration > renew deadline > retry period\n";
+    return 1;
+  }
+  kube::LeaderElector elector(*config, le);
+  source.SetInstance(elector.identity());
+  source.SetWriter(!lf.enabled);
+  source.Start();
+  // Nothing is reconciled before every kind was listed once: an empty cache is not "nothing declared".
+  while (!source.Synced()) {
+    timespec ts{0, 0};
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
+      source.Stop();
+      return 0;
+    }
+    nanosleep(&(ts = {0, 100'000'000}), nullptr);
+  }
+  log->info("netconverge running: kube https://{}:{} namespace={} store={} workers={}{}", config->host, config->port, config->ns,
+            c.store, workers, lf.enabled ? " leader-election=" + elector.identity() : "");
+  std::atomic<bool> stop{false};
+  std::atomic<bool> lost{false};
+  std::atomic<bool> started{false};
+  auto admin = StartAdmin(listen,
+                          {st.get(), [&] { return source.Synced(); },
+                           [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
+                           &queue, &controller, &metrics},
+                          *log);
+  if (!admin && listen != "off") {
+    source.Stop();
+    return 1;
+  }
+  std::thread election([&] {
+    if (lf.enabled) {
+      log->info("waiting to lead (lease netconverge-leader, identity {})", elector.identity());
+      if (!elector.Acquire(stop)) return;
+      log->info("leading as {}: writing to devices", elector.identity());
+      source.SetWriter(true);
+      elector.KeepRenewing([&] {
+        log->error("leadership lost (the lease could not be renewed): stopping");
+        lost = true;
+        kill(getpid(), SIGTERM);
+      });
+    }
+    controller.Start();
+    started = true;
+  });
+  int sig = 0;
+  sigwait(&set, &sig);
+  log->info("signal {} received: finishing in-flight passes", sig);
+  stop = true;
+  election.join();
+  source.Stop();
+  if (started) controller.Stop();
+  if (lf.enabled) elector.Release();
+  if (admin) admin->Stop();
+  log->info("stopped");
+  return lost ? 1 : 0;
+}
+
+int CmdRun(const Common& c, const RunOptions& o) {
+  const bool auto_migrate = o.auto_migrate;
+  const int workers = o.workers;
+  const int watch_ms = o.watch_ms;
+  const std::string& listen = o.listen;
+  auto log = MakeLogger(c.log_level, c.log_format);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto st = OpenStore(c.store, auto_migrate);
+  if (!st) return 1;
+  auto services = source::LoadServices();
+  metrics::Metrics metrics;
+  source::DirectorySource source(c.manifests, services);
+  runtime::SystemClock clock;
+  reconcilers::DefaultAdapterFactory factory;
+  reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
+  runtime::WorkQueue queue(clock);
+  Triggers triggers;
+  auto enqueue = [&](const std::string& key, const std::string& trigger) {
+    triggers.Set(key, trigger);
+    queue.Add(key);
+  };
+  runtime::Controller controller(
+      queue,
+      [&](const std::string& key) {
+        const std::string trigger = triggers.Take(key);
+        auto desired = source.Desired();
+        if (!desired->devices.count(key)) return runtime::ReconcileResult{};  // device removed
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+        ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        return runtime::ReconcileResult{r.error, r.requeue_after};
+      },
+      workers);
+
+  std::vector<api::Problem> last_problems;
+  auto reload = [&](bool first) {
+    auto report = source.Reload();
+    if (report.problems != last_problems) {
+      for (const auto& p : report.problems) log->error("manifest: {}", p.ToString());
+      for (const auto& f : report.kept_files) log->warn("manifest: {} is not used as it is now; its previous good content stays in force", f);
+      auto d = source.Desired();
+      if (!d->held_deletes_all.empty()) log->warn("deletions held on every device: {}", d->held_deletes_all);
+      last_problems = report.problems;
+    }
+    for (const auto& key : report.changed_devices) enqueue(key, first ? "startup" : "manifest-change");
+  };
+  for (const auto& key : rec.Recover()) enqueue(key, "recovery");
+  reload(true);
+  log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
+            source.Desired()->devices.size());
+  auto admin =
+      StartAdmin(listen, {st.get(), [] { return true; }, [] { return std::string("disabled"); }, &queue, &controller, &metrics}, *log);
+  if (!admin && listen != "off") return 1;
+  controller.Start();
+  std::atomic<bool> stop{false};
+  std::thread watcher([&] {
+    while (!stop) {
+      for (int i = 0; i < watch_ms / 50 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!stop) reload(false);
+    }
+  });
+  int sig = 0;
+  sigwait(&set, &sig);
+  log->info("signal {} received: finishing in-flight passes", sig);
+  stop = true;
+  watcher.join();
+  controller.Stop();
+  if (admin) admin->Stop();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace nc::cli
