@@ -1,6 +1,7 @@
 #include "controller/cli/cli.hpp"
 
 #include "controller/cli/common.hpp"
+#include "controller/cli/config.hpp"
 
 #include <CLI/CLI.hpp>
 #include <rapidjson/prettywriter.h>
@@ -118,48 +119,7 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
     failed = failed || r.error.has_value();
     changes = changes || r.plan.HasChanges();
     if (c.output == "json") {
-      w.StartObject();
-      JStr(w, "device", key);
-      JStr(w, "status", r.error ? "error" : "success");
-      JStr(w, "message", r.error ? r.error->message : "");
-      w.Key("changes");
-      w.StartArray();
-      for (const auto& ch : r.plan.changes) {
-        w.StartObject();
-        JStr(w, "action", core::ToString(ch.kind));
-        w.Key("rule");
-        w.Int(ch.number);
-        JStr(w, "resource", ch.resource);
-        JStr(w, "port", ch.port);
-        JStr(w, "description", ch.display);
-        JStr(w, "reason", ch.reason);
-        w.EndObject();
-      }
-      for (const auto& ch : r.plan.bridge_domains) {
-        w.StartObject();
-        JStr(w, "action", core::ToString(ch.kind));
-        JStr(w, "bridgeDomain", ch.name);
-        JStr(w, "reason", ch.reason);
-        w.EndObject();
-      }
-      for (const auto& ch : r.plan.interfaces) {
-        w.StartObject();
-        JStr(w, "action", core::ToString(ch.kind));
-        JStr(w, "interface", ch.name);
-        JStr(w, "resource", ch.resource);
-        JStr(w, "reason", ch.reason);
-        w.EndObject();
-      }
-      w.EndArray();
-      JList(w, "operations", r.operations);
-      w.Key("report");
-      w.StartObject();
-      JList(w, "added", r.report.added);
-      JList(w, "deleted", r.report.deleted);
-      JList(w, "updated", r.report.updated);
-      JList(w, "no_change", r.report.no_change);
-      w.EndObject();
-      w.EndObject();
+      WriteDeviceResult(w, key, r);
       continue;
     }
     if (!plan) {
@@ -213,30 +173,7 @@ int CmdStatus(const Common& c) {
     w.StartArray();
     for (const auto& d : *devices) {
       if (!want(d.device)) continue;
-      w.StartObject();
-      DeviceFields(w, d);
-      JStr(w, "lastAppliedTime", d.last_applied_at);
-      w.Key("managedObjects");
-      w.Int(d.managed);
-      w.Key("driftedObjects");
-      w.Int(d.drifted);
-      w.Key("ports");
-      w.StartArray();
-      for (const auto& p : *ports) {
-        if (p.device != d.device) continue;
-        w.StartObject();
-        JStr(w, "resource", p.resource);
-        JStr(w, "port", p.port);
-        JStr(w, "description", p.display);
-        w.Key("ruleNumber");
-        w.Int(p.rule_number);
-        JStr(w, "state", p.state);
-        JStr(w, "message", p.message);
-        JStr(w, "lastAppliedTime", p.last_applied_at);
-        w.EndObject();
-      }
-      w.EndArray();
-      w.EndObject();
+      WriteDeviceStatus(w, d, *ports);
     }
     w.EndArray();
     w.EndObject();
@@ -292,16 +229,7 @@ int CmdEvents(const Common& c, const std::string& since, int limit) {
     Json w(buf);
     w.StartArray();
     for (const auto& e : *events) {
-      w.StartObject();
-      JStr(w, "time", e.time);
-      JStr(w, "device", e.device);
-      JStr(w, "resource", e.resource);
-      JStr(w, "type", e.type);
-      JStr(w, "reason", e.reason);
-      JStr(w, "message", e.message);
-      w.Key("runId");
-      w.Int64(e.run_id);
-      w.EndObject();
+      WriteEvent(w, e);
     }
     w.EndArray();
     std::cout << buf.GetString() << "\n";
@@ -456,17 +384,39 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
 
 }  // namespace
 
-int Main(int argc, char** argv) {
-  CLI::App app{"netconverge: keeps network devices in line with declared YAML (VyOS port forwards, switch VLANs)"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "netconverge 0.1.0");
+namespace {
+
+/// Everything the command line sets, and its subcommands (built twice: see Main).
+struct Args {
   Common c;
   RunOptions ro;
-  bool& auto_migrate = ro.auto_migrate;
   std::string since;
   int limit = 100;
   std::string db_action;
   int db_target = -1;
+  int64_t rollback_snapshot = 0;
+  bool rollback_list = false;
+  std::string import_from;
+  std::string import_ns = "default";
+  std::string phase_value;
+  std::string fallback_value;
+  bool override_clear = false;
+  std::string config;
+  TokenOptions token;
+  std::string test_timeout = "10s";
+  CLI::App *run, *apply, *plan, *validate, *status, *events, *rollback, *import, *db, *up, *down, *current, *history, *phase,
+      *fallback, *token_cmd, *test_device, *generate_config;
+};
+
+void Build(CLI::App& app, Args& a) {
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "netconverge 0.1.0");
+  Common& c = a.c;
+  RunOptions& ro = a.ro;
+  bool& auto_migrate = ro.auto_migrate;
+  std::string& since = a.since;
+  int& limit = a.limit;
+  int& db_target = a.db_target;
 
   auto add_manifests = [&](CLI::App* s) {
     s->add_option("--manifests,-m", c.manifests, "directory of manifests (*.yaml, *.yml, recursively)")->capture_default_str();
@@ -482,7 +432,7 @@ int Main(int argc, char** argv) {
   run->add_option("--max-concurrent-devices", ro.workers, "devices reconciled in parallel")->capture_default_str()->check(CLI::Range(1, 256));
   run->add_option("--watch-interval-ms", ro.watch_ms, "how often the manifests directory is re-read")->capture_default_str()->check(CLI::Range(100, 60000));
   run->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str();
-  run->add_option("--listen", ro.listen, "address:port of the admin HTTP API (health endpoints so far); 'off' for none")
+  run->add_option("--listen", ro.listen, "address:port of the admin HTTP API; 'off' for none")
       ->capture_default_str();
   run->add_flag("--kube", ro.kube, "read Devices, PortForwards and VlanInterfaces from the Kubernetes API (in-cluster, "
                                    "--kubeconfig or $KUBECONFIG) instead of --manifests, and write their status back");
@@ -524,8 +474,8 @@ int Main(int argc, char** argv) {
   events->add_option("--limit", limit, "at most this many")->capture_default_str();
   events->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
 
-  int64_t rollback_snapshot = 0;
-  bool rollback_list = false;
+  int64_t& rollback_snapshot = a.rollback_snapshot;
+  bool& rollback_list = a.rollback_list;
   auto* rollback = app.add_subcommand("rollback", "restore a stored snapshot of a device (one verified, confirmed commit)");
   rollback->add_option("DEVICE", c.device, "device name")->required();
   rollback->add_option("--snapshot", rollback_snapshot, "snapshot id (see --list)");
@@ -533,8 +483,8 @@ int Main(int argc, char** argv) {
   add_manifests(rollback);
   add_store(rollback);
 
-  std::string import_from;
-  std::string import_ns = "default";
+  std::string& import_from = a.import_from;
+  std::string& import_ns = a.import_ns;
   auto* import = app.add_subcommand("import", "turn a device's existing port forwards (VyOS) or sub-interfaces (switch) into PortForward / VlanInterface YAML that adopts them");
   import->add_option("--device", c.device, "device name (live: as declared in --manifests; from a file: the deviceRef to write)")
       ->required();
@@ -554,14 +504,14 @@ int Main(int argc, char** argv) {
   auto* history = db->add_subcommand("history", "list migrations and when they were applied");
   for (auto* sub : {up, down, current, history}) add_store(sub);
 
-  std::string phase_value;
-  bool override_clear = false;
+  std::string& phase_value = a.phase_value;
+  bool& override_clear = a.override_clear;
   auto* phase = app.add_subcommand("phase", "set a device's management phase (overrides spec.management until --clear): "
                                             "observe = read and report only, create-update = never delete, full = everything");
   phase->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
   phase->add_option("PHASE", phase_value, "observe, create-update or full")->check(CLI::IsMember({"observe", "create-update", "full"}));
   phase->add_flag("--clear", override_clear, "drop the override: the manifest's spec.management applies again");
-  std::string fallback_value;
+  std::string& fallback_value = a.fallback_value;
   auto* fallback = app.add_subcommand("fallback", "allow (on) or forbid (off) a VyOS device's SSH CLI fallback "
                                                   "(overrides spec.transport.fallback until --clear)");
   fallback->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
@@ -572,8 +522,86 @@ int Main(int argc, char** argv) {
     sub->add_option("--manifests,-m", c.manifests, "manifests directory, to check the device is declared")->capture_default_str();
   }
 
-  CLI11_PARSE(app, argc, argv);
+  // The daemon's admin API and logs.
+  run->add_option("--api-keys-file", ro.api.auth.api_keys_file,
+                  "YAML file of API keys with a role each (keys: [{name, role: admin|viewer, key | sha256}])");
+  run->add_option("--jwt-secret-file", ro.api.auth.jwt_secret_file, "file holding the HS256 secret for bearer tokens (32+ bytes)");
+  run->add_flag("--metrics-auth", ro.api.metrics_auth, "/metrics needs the viewer role (default: open)");
+  run->add_flag("--health-auth", ro.api.health_auth, "/v1/health needs the viewer role (default: open; /healthz and /readyz stay open)");
+  for (auto* sub : {run, apply}) sub->add_option("--log-format", c.log_format, "text or json (one JSON object per line)")
+                                     ->capture_default_str()->check(CLI::IsMember({"text", "json"}));
 
+  auto* token = app.add_subcommand("token", "print a signed HS256 bearer token (JWT) for the admin API");
+  token->add_option("--jwt-secret-file", a.token.secret_file, "the daemon's --jwt-secret-file")->required();
+  token->add_option("--role", a.token.role, "admin or viewer")->required()->check(CLI::IsMember({"admin", "viewer"}));
+  token->add_option("--ttl", a.token.ttl, "lifetime (e.g. 1h, 30m)")->capture_default_str();
+  token->add_option("--subject", a.token.subject, "the sub claim (shown in the daemon's log)")->capture_default_str();
+
+  auto* test_device = app.add_subcommand("test-device", "probe a declared device: reachability, authentication, platform "
+                                                        "version, confirmed-commit support; 0 when every check passed");
+  test_device->add_option("NAME", c.device, "device name (or namespace/name)")->required();
+  add_manifests(test_device);
+  test_device->add_option("--timeout", a.test_timeout, "per check")->capture_default_str();
+  test_device->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* generate_config = app.add_subcommand("generate-config", "print a configuration file with every option and its "
+                                                                "default (for --config)");
+
+  for (auto* sub : app.get_subcommands({}))
+    if (sub != generate_config && sub != db)
+      sub->add_option("--config", a.config, "YAML configuration file (keys: the long options; overridden by "
+                                            "NETCONVERGE_<OPTION> variables, which flags override)");
+  for (auto* sub : {a.up = up, a.down = down, a.current = current, a.history = history})
+    sub->add_option("--config", a.config, "YAML configuration file");
+  a.run = run;
+  a.apply = apply;
+  a.plan = plan;
+  a.validate = validate;
+  a.status = status;
+  a.events = events;
+  a.rollback = rollback;
+  a.import = import;
+  a.db = db;
+  a.phase = phase;
+  a.fallback = fallback;
+  a.token_cmd = token;
+  a.test_device = test_device;
+  a.generate_config = generate_config;
+}
+
+/// The command a parsed app selected, innermost (db upgrade -> upgrade).
+CLI::App* Selected(CLI::App& app) {
+  CLI::App* at = &app;
+  for (;;) {
+    auto subs = at->get_subcommands();
+    if (subs.empty()) return at == &app ? nullptr : at;
+    at = subs.front();
+  }
+}
+
+int Dispatch(CLI::App& app, Args& a) {
+  Common& c = a.c;
+  RunOptions& ro = a.ro;
+  auto *run = a.run, *apply = a.apply, *plan = a.plan, *validate = a.validate, *status = a.status, *events = a.events,
+       *rollback = a.rollback, *import = a.import, *db = a.db, *phase = a.phase, *fallback = a.fallback;
+  if (*a.generate_config) {
+    std::cout << GenerateConfig(app);
+    return 0;
+  }
+  if (*a.token_cmd) return CmdToken(a.token);
+  if (*a.test_device) return CmdTestDevice(c, a.test_timeout);
+  const bool auto_migrate = ro.auto_migrate;
+  auto& import_from = a.import_from;
+  auto& import_ns = a.import_ns;
+  auto& rollback_list = a.rollback_list;
+  auto& rollback_snapshot = a.rollback_snapshot;
+  auto& since = a.since;
+  auto& limit = a.limit;
+  auto& phase_value = a.phase_value;
+  auto& fallback_value = a.fallback_value;
+  auto& override_clear = a.override_clear;
+  auto& db_action = a.db_action;
+  auto& db_target = a.db_target;
   if (*run)
     return ro.kube ? CmdRunKube(c, ro) : CmdRun(c, ro);
   if (*apply) return CmdApplyOrPlan(c, false, auto_migrate);
@@ -603,6 +631,50 @@ int Main(int argc, char** argv) {
     return CmdDb(c.store, db_action, db_target);
   }
   return 1;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  const std::string about = "netconverge: keeps network devices in line with declared YAML (VyOS port forwards, switch VLANs)";
+  std::vector<std::string> given(argv + 1, argv + argc);
+  // Round 1 finds the command, its --config and the options given as flags; round 2 parses the
+  // flags again with the options that were not given taken from NETCONVERGE_<OPTION>, then the
+  // file: flag > environment > file > default.
+  std::vector<std::string> layered;
+  std::vector<std::string> origins;
+  {
+    Args a;
+    CLI::App app{about};
+    Build(app, a);
+    try {
+      app.parse(std::vector<std::string>(given.rbegin(), given.rend()));
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+    CLI::App* cmd = Selected(app);
+    if (!cmd || cmd == a.generate_config) return Dispatch(app, a);
+    auto config = LoadConfigLayer(app, *cmd, a.config);
+    if (!config) {
+      std::cerr << "netconverge: " << config.error().message << "\n";
+      return 1;
+    }
+    layered = config->args;
+    origins = config->origins;
+  }
+  Args a;
+  CLI::App app{about};
+  Build(app, a);
+  std::vector<std::string> all = given;
+  all.insert(all.end(), layered.begin(), layered.end());
+  try {
+    app.parse(std::vector<std::string>(all.rbegin(), all.rend()));
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    for (const auto& o : origins) std::cerr << "  (" << o << ")\n";
+    return rc;
+  }
+  return Dispatch(app, a);
 }
 
 }  // namespace nc::cli

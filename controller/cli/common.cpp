@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/source/directory_source.hpp"
 
 namespace nc::cli {
@@ -98,6 +99,101 @@ void DeviceFields(Json& w, const store::DeviceStatusRow& d) {
   w.Key("fallbackPasses");
   w.Int64(d.fallbacks);
   JStr(w, "lastObservedTime", d.last_observed_at);
+}
+
+void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r) {
+  w.StartObject();
+  JStr(w, "device", key);
+  JStr(w, "status", r.error ? "error" : "success");
+  JStr(w, "message", r.error ? r.error->message : "");
+  w.Key("changes");
+  w.StartArray();
+  for (const auto& ch : r.plan.changes) {
+    w.StartObject();
+    JStr(w, "action", core::ToString(ch.kind));
+    w.Key("rule");
+    w.Int(ch.number);
+    JStr(w, "resource", ch.resource);
+    JStr(w, "port", ch.port);
+    JStr(w, "description", ch.display);
+    JStr(w, "reason", ch.reason);
+    w.EndObject();
+  }
+  for (const auto& ch : r.plan.bridge_domains) {
+    w.StartObject();
+    JStr(w, "action", core::ToString(ch.kind));
+    JStr(w, "bridgeDomain", ch.name);
+    JStr(w, "reason", ch.reason);
+    w.EndObject();
+  }
+  for (const auto& ch : r.plan.interfaces) {
+    w.StartObject();
+    JStr(w, "action", core::ToString(ch.kind));
+    JStr(w, "interface", ch.name);
+    JStr(w, "resource", ch.resource);
+    JStr(w, "reason", ch.reason);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("notices");
+  w.StartArray();
+  for (const auto& n : r.plan.notices) {
+    w.StartObject();
+    JStr(w, "reason", n.reason);
+    JStr(w, "resource", n.resource);
+    JStr(w, "message", n.message);
+    w.EndObject();
+  }
+  w.EndArray();
+  JList(w, "operations", r.operations);
+  w.Key("report");
+  w.StartObject();
+  JList(w, "added", r.report.added);
+  JList(w, "deleted", r.report.deleted);
+  JList(w, "updated", r.report.updated);
+  JList(w, "no_change", r.report.no_change);
+  w.EndObject();
+  w.EndObject();
+}
+
+void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d, const std::vector<store::PortStatusRow>& ports) {
+  w.StartObject();
+  DeviceFields(w, d);
+  JStr(w, "lastAppliedTime", d.last_applied_at);
+  w.Key("managedObjects");
+  w.Int(d.managed);
+  w.Key("driftedObjects");
+  w.Int(d.drifted);
+  w.Key("ports");
+  w.StartArray();
+  for (const auto& p : ports) {
+    if (p.device != d.device) continue;
+    w.StartObject();
+    JStr(w, "resource", p.resource);
+    JStr(w, "port", p.port);
+    JStr(w, "description", p.display);
+    w.Key("ruleNumber");
+    w.Int(p.rule_number);
+    JStr(w, "state", p.state);
+    JStr(w, "message", p.message);
+    JStr(w, "lastAppliedTime", p.last_applied_at);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void WriteEvent(Json& w, const store::Event& e) {
+  w.StartObject();
+  JStr(w, "time", e.time);
+  JStr(w, "device", e.device);
+  JStr(w, "resource", e.resource);
+  JStr(w, "type", e.type);
+  JStr(w, "reason", e.reason);
+  JStr(w, "message", e.message);
+  w.Key("runId");
+  w.Int64(e.run_id);
+  w.EndObject();
 }
 
 }  // namespace nc::cli

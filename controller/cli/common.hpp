@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "controller/cli/admin_api.hpp"
 #include "controller/core/model.hpp"
 #include "controller/core/values.hpp"
+#include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/store/sqlite_store.hpp"
 
 namespace nc::cli {
@@ -46,6 +48,11 @@ std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core:
 std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::string& want);
 /// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.
 void DeviceFields(Json& w, const store::DeviceStatusRow& d);
+/// One device in `status -o json` and /v1/devices: its fields and its ports.
+void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d, const std::vector<store::PortStatusRow>& ports);
+/// One device's pass in `apply|plan -o json` and the plan route: changes, operations, report.
+void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r);
+void WriteEvent(Json& w, const store::Event& e);
 
 struct LeaderFlags {
   bool enabled = false;
@@ -62,9 +69,20 @@ struct RunOptions {
   bool kube = false;
   std::string kubeconfig;
   LeaderFlags leader;
+  ApiOptions api;
 };
 
 int CmdRun(const Common& c, const RunOptions& o);
+struct TokenOptions {
+  std::string secret_file;
+  std::string role;
+  std::string ttl = "1h";
+  std::string subject = "netconverge-cli";
+};
+int CmdToken(const TokenOptions& o);
+/// `test-device`: reachability, platform version, authentication, confirmed commit.
+int CmdTestDevice(const Common& c, const std::string& timeout);
+
 /// `phase` / `fallback` (what = "phase" | "fallback"): set or clear an operator override.
 int CmdOverride(const Common& c, const std::string& what, const std::string& value, bool clear);
 void PrintOverrides(store::SqliteStore& st, const std::string& device);

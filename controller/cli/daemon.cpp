@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "controller/cli/admin_api.hpp"
 #include "controller/cli/common.hpp"
 #include "controller/http/admin_server.hpp"
 #include "controller/metrics/metrics.hpp"
@@ -48,16 +49,6 @@ class Triggers {
   std::map<std::string, std::string> triggers_;
 };
 
-/// The health endpoints of spec 6 (/healthz, /readyz, /v1/health); the rest of the API follows.
-struct HealthState {
-  store::SqliteStore* store = nullptr;
-  std::function<bool()> ready;             // desired state loaded (and, in-cluster, listed)
-  std::function<std::string()> leader;     // "leader", "standby" or "disabled"
-  runtime::WorkQueue* queue = nullptr;
-  runtime::Controller* controller = nullptr;
-  metrics::Metrics* metrics = nullptr;
-};
-
 /// The metrics of a pass, from what the pass itself recorded (no store reads).
 void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers::DeviceResult& r, double seconds) {
   metrics::PassFacts p;
@@ -74,73 +65,6 @@ void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers:
   for (const auto& e : r.events) p.event_reasons.push_back(e.reason);
   m.ObservePass(p);
 }
-
-http::Response HealthRoutes(const HealthState& h, const http::Request& r) {
-  if (r.method != "GET" && r.method != "HEAD") return http::JsonError(405, "method " + r.method + " is not allowed on " + r.path);
-  if (r.path == "/metrics") {
-    h.metrics->SetQueueDepth(h.queue->Len(), h.controller->busy());
-    return {200, "text/plain; version=0.0.4; charset=utf-8", h.metrics->Text()};
-  }
-  if (r.path == "/healthz") return {200, "application/json", "{\"status\":\"ok\"}"};
-  if (r.path == "/readyz") {
-    const bool ready = h.ready();
-    return {ready ? 200 : 503, "application/json", ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\",\"reason\":\"desired state not loaded yet\"}"};
-  }
-  if (r.path == "/v1/health") {
-    rapidjson::StringBuffer buf;
-    Json w(buf);
-    w.StartObject();
-    JStr(w, "status", "ok");
-    w.Key("store");
-    w.StartObject();
-    w.Key("open");
-    w.Bool(true);
-    w.Key("schemaVersion");
-    w.Int(h.store->SchemaVersion());
-    w.EndObject();
-    w.Key("devices");
-    w.StartArray();
-    if (auto rows = h.store->DeviceStatuses())
-      for (const auto& d : *rows) {
-        w.StartObject();
-        DeviceFields(w, d);
-        w.EndObject();
-      }
-    w.EndArray();
-    w.Key("loop");
-    w.StartObject();
-    w.Key("queueDepth");
-    w.Uint64(h.queue->Len());
-    w.Key("workersBusy");
-    w.Int(h.controller->busy());
-    w.EndObject();
-    JStr(w, "leader", h.leader());
-    w.EndObject();
-    return {200, "application/json", buf.GetString()};
-  }
-  return http::JsonError(404, "no route " + r.path);
-}
-
-/// Starts the admin server on `listen` ("off" = none). Errors are printed.
-std::unique_ptr<http::AdminServer> StartAdmin(const std::string& listen, HealthState h, spdlog::logger& log) {
-  if (listen == "off") return nullptr;
-  auto server = std::make_unique<http::AdminServer>(http::AdminServerOptions{listen}, [h](const http::Request& r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto res = HealthRoutes(h, r);
-    // Known routes by name, everything else as one label: a scan cannot grow the label set.
-    static const std::set<std::string> kRoutes = {"/healthz", "/readyz", "/v1/health", "/metrics"};
-    h.metrics->ObserveHttp(kRoutes.count(r.path) ? r.path : "other", res.status,
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    return res;
-  });
-  if (auto st = server->Start(); !st) {
-    std::cerr << "netconverge: " << st.error().message << "\n";
-    return nullptr;
-  }
-  log.info("admin HTTP API on http://{}:{} (/healthz, /readyz, /v1/health, /metrics)", listen.substr(0, listen.rfind(':')), server->port());
-  return server;
-}
-
 
 }  // namespace
 
@@ -182,18 +106,26 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   });
   reconcilers::DefaultAdapterFactory factory([&](const core::Device& d) { return source.SecretCredentials(d); });
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
+  DeviceLocks locks;
+  // One pass of one device, under its lock, then metrics and the resources' status.
+  auto pass = [&](const std::string& key, const std::string& trigger, reconcilers::DeviceReconciler::Mode mode) {
+    std::lock_guard lk(locks.For(key));
+    auto desired = source.Desired();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = rec.Reconcile(*desired, key, trigger, mode);
+    if (mode == reconcilers::DeviceReconciler::Mode::kPlan) return r;
+    ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (r.device_row)
+      if (auto ports = st->PortStatuses(key)) source.ReportPass(key, *r.device_row, *ports, !r.error);
+    source.PostEvents(key, r.events);
+    return r;
+  };
   runtime::Controller controller(
       queue,
       [&](const std::string& key) {
         const std::string trigger = triggers.Take(key);
-        auto desired = source.Desired();
-        if (!desired->devices.count(key)) return runtime::ReconcileResult{};
-        const auto t0 = std::chrono::steady_clock::now();
-        auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
-        ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        if (r.device_row)
-          if (auto ports = st->PortStatuses(key)) source.ReportPass(key, *r.device_row, *ports, !r.error);
-        source.PostEvents(key, r.events);
+        if (!source.Desired()->devices.count(key)) return runtime::ReconcileResult{};
+        auto r = pass(key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
       workers);
@@ -232,12 +164,22 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   std::atomic<bool> stop{false};
   std::atomic<bool> lost{false};
   std::atomic<bool> started{false};
-  auto admin = StartAdmin(listen,
-                          {st.get(), [&] { return source.Synced(); },
-                           [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
-                           &queue, &controller, &metrics},
-                          *log);
-  if (!admin && listen != "off") {
+  ApiContext api{st.get(),
+                 [&] { return source.Desired(); },
+                 pass,
+                 [&](const std::string& key, int64_t snapshot) {
+                   std::lock_guard lk(locks.For(key));
+                   return rec.Rollback(*source.Desired(), key, snapshot);
+                 },
+                 [&] { return source.Synced(); },
+                 [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
+                 &queue,
+                 &controller,
+                 &metrics,
+                 log};
+  bool admin_failed = false;
+  auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
+  if (admin_failed) {
     source.Stop();
     return 1;
   }
@@ -295,15 +237,22 @@ int CmdRun(const Common& c, const RunOptions& o) {
     triggers.Set(key, trigger);
     queue.Add(key);
   };
+  DeviceLocks locks;
+  auto pass = [&](const std::string& key, const std::string& trigger, reconcilers::DeviceReconciler::Mode mode) {
+    std::lock_guard lk(locks.For(key));
+    auto desired = source.Desired();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = rec.Reconcile(*desired, key, trigger, mode);
+    if (mode == reconcilers::DeviceReconciler::Mode::kApply)
+      ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return r;
+  };
   runtime::Controller controller(
       queue,
       [&](const std::string& key) {
         const std::string trigger = triggers.Take(key);
-        auto desired = source.Desired();
-        if (!desired->devices.count(key)) return runtime::ReconcileResult{};  // device removed
-        const auto t0 = std::chrono::steady_clock::now();
-        auto r = rec.Reconcile(*desired, key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
-        ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (!source.Desired()->devices.count(key)) return runtime::ReconcileResult{};  // device removed
+        auto r = pass(key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
       workers);
@@ -324,9 +273,22 @@ int CmdRun(const Common& c, const RunOptions& o) {
   reload(true);
   log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
             source.Desired()->devices.size());
-  auto admin =
-      StartAdmin(listen, {st.get(), [] { return true; }, [] { return std::string("disabled"); }, &queue, &controller, &metrics}, *log);
-  if (!admin && listen != "off") return 1;
+  ApiContext api{st.get(),
+                 [&] { return source.Desired(); },
+                 pass,
+                 [&](const std::string& key, int64_t snapshot) {
+                   std::lock_guard lk(locks.For(key));
+                   return rec.Rollback(*source.Desired(), key, snapshot);
+                 },
+                 [] { return true; },
+                 [] { return std::string("disabled"); },
+                 &queue,
+                 &controller,
+                 &metrics,
+                 log};
+  bool admin_failed = false;
+  auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
+  if (admin_failed) return 1;
   controller.Start();
   std::atomic<bool> stop{false};
   std::thread watcher([&] {

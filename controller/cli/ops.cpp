@@ -1,8 +1,16 @@
 // The seed's migration-ctl operations (spec §7): `phase` and `fallback` (operator overrides kept
 // in the store and honoured by every pass until cleared), `test-device` (probe a device the way a
 // pass would reach it) and `generate-config` (in cli.cpp, from the option table itself).
+#include <netdb.h>
+#include <poll.h>
 #include <pwd.h>
+#include <rapidjson/writer.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <cstdlib>
 #include <iostream>
@@ -10,6 +18,7 @@
 
 #include "adapters/device_adapter.hpp"
 #include "controller/cli/common.hpp"
+#include "controller/http/auth.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/runtime/clock.hpp"
 #include "controller/source/directory_source.hpp"
@@ -115,6 +124,210 @@ void PrintOverrides(store::SqliteStore& st, const std::string& device) {
   if (rows.size() == 1) return;
   std::cout << "\n";
   PrintTable(rows);
+}
+
+}  // namespace nc::cli
+
+namespace nc::cli {
+
+namespace {
+
+/// A TCP connect with a deadline: "" when it connected, else why not.
+std::string TcpConnect(const std::string& host, int port, std::chrono::milliseconds timeout, double* ms) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res); rc != 0)
+    return "cannot resolve " + host + ": " + ::gai_strerror(rc);
+  std::string why = "no address";
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto* ai = res; ai; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+      if (rc == 0) {
+        why = "no answer within " + std::to_string(timeout.count()) + " ms (filtered, or the host is down)";
+        ::close(fd);
+        continue;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      rc = err == 0 ? 0 : -1;
+      errno = err;
+    }
+    if (rc == 0) {
+      *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      ::close(fd);
+      ::freeaddrinfo(res);
+      return "";
+    }
+    why = errno == ECONNREFUSED ? "connection refused (nothing listens on that port)" : std::string(std::strerror(errno));
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return why;
+}
+
+std::pair<std::string, int> HostPort(const std::string& address, int default_port) {
+  if (!address.empty() && address.front() == '[') {
+    const auto close = address.find(']');
+    const std::string host = address.substr(1, close - 1);
+    if (close + 1 < address.size() && address[close + 1] == ':') return {host, std::atoi(address.c_str() + close + 2)};
+    return {host, default_port};
+  }
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || address.find(':') != colon) return {address, default_port};
+  return {address.substr(0, colon), std::atoi(address.c_str() + colon + 1)};
+}
+
+struct Check {
+  std::string name;
+  std::string state;  // ok, FAIL, skip, info
+  std::string detail;
+};
+
+}  // namespace
+
+int CmdToken(const TokenOptions& o) {
+  auto ttl = core::ParseDurationMs(o.ttl);
+  if (!ttl || *ttl <= 0) {
+    std::cerr << "netconverge token: --ttl: " << (ttl ? "must be positive" : ttl.error().message) << "\n";
+    return 1;
+  }
+  // Load through the same code as the daemon: the same length rule, the same file handling.
+  auto auth = http::Authenticator::Load({"", o.secret_file});
+  if (!auth) {
+    std::cerr << "netconverge token: " << auth.error().message << "\n";
+    return 1;
+  }
+  std::ifstream in(o.secret_file, std::ios::binary);
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  const auto exp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch() +
+                                                                    std::chrono::milliseconds(*ttl))
+                       .count();
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("sub");
+  w.String(o.subject.c_str());
+  w.Key("role");
+  w.String(o.role.c_str());
+  w.Key("exp");
+  w.Int64(exp);
+  w.EndObject();
+  std::cout << http::SignJwt(buf.GetString(), secret) << "\n";
+  return 0;
+}
+
+int CmdTestDevice(const Common& c, const std::string& timeout_text) {
+  auto timeout = core::ParseDurationMs(timeout_text);
+  if (!timeout || *timeout <= 0) {
+    std::cerr << "netconverge test-device: --timeout: " << (timeout ? "must be positive" : timeout.error().message) << "\n";
+    return 1;
+  }
+  auto services = source::LoadServices();
+  auto desired = LoadStrict(c.manifests, services);
+  if (!desired) return 1;
+  auto keys = SelectDevices(*desired, c.device);
+  if (keys.size() != 1) {
+    std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << "\n";
+    return 1;
+  }
+  core::Device device = desired->devices.at(keys[0]);
+  device.request_timeout_ms = *timeout;
+  device.ssh_command_timeout_ms = *timeout;
+  device.transport_fallback = "none";  // probe the primary itself; the fallback is checked on its own below
+  std::vector<Check> checks;
+  bool failed = false;
+  auto add = [&](const std::string& name, const std::string& state, const std::string& detail) {
+    failed = failed || state == "FAIL";
+    checks.push_back({name, state, detail});
+  };
+  const bool sw = device.IsSwitch();
+  auto [host, port] = HostPort(device.address, sw ? 22 : 443);
+  double ms = 0;
+  const std::string why = TcpConnect(host, port, std::chrono::milliseconds(*timeout), &ms);
+  const std::string where = host + ":" + std::to_string(port);
+  if (!why.empty()) {
+    add("reachable", "FAIL", where + ": " + why);
+  } else {
+    char t[32];
+    std::snprintf(t, sizeof t, "%.1f", ms);
+    add("reachable", "ok", where + " accepted a TCP connection in " + t + " ms");
+  }
+  if (!failed) {
+    reconcilers::DefaultAdapterFactory factory;
+    auto adapter = factory.Create(device);
+    if (!adapter) {
+      add("credentials", "FAIL", adapter.error().message);
+    } else {
+      // VyOS answers /info without a key (TLS is verified already); a switch needs the login.
+      auto info = (*adapter)->Probe();
+      if (!info) {
+        add(sw ? "authentication" : "platform version", "FAIL", info.error().message);
+      } else {
+        add("platform version", "ok",
+            (info->version.empty() ? std::string("unknown") : info->version) + (info->hostname.empty() ? "" : " (" + info->hostname + ")"));
+        if (!sw) {
+          auto observed = (*adapter)->Observe();
+          if (!observed) add("authentication", "FAIL", observed.error().message);
+          else
+            add("authentication", "ok", "API key accepted: read nat destination (" + std::to_string(observed->nat_rules.size()) + " rule(s))");
+        } else {
+          add("authentication", "ok", "SSH login as the configured user, host key verified");
+          auto observed = (*adapter)->Observe();
+          if (!observed) add("read configuration", "FAIL", observed.error().message);
+          else
+            add("read configuration", "ok", std::to_string(observed->switch_state.interfaces.size()) + " sub-interface(s), " +
+                                                std::to_string(observed->switch_state.bridge_domains.size()) + " bridge domain(s)");
+        }
+        if (info->commit_confirm)
+          add("confirmed commit", "ok", sw ? "commit confirm <minutes>" : "commit with confirm_time, then confirm");
+        else
+          add("confirmed commit", "info", "not supported by this version: changes use a plain commit, verified and rolled back "
+                                          "from the snapshot when verification fails");
+      }
+    }
+  }
+  if (!sw && desired->devices.at(keys[0]).transport_fallback == "ssh-cli") {
+    double fms = 0;
+    const std::string fwhy = TcpConnect(host, device.ssh_port, std::chrono::milliseconds(*timeout), &fms);
+    add("fallback ssh-cli", "info", host + ":" + std::to_string(device.ssh_port) + (fwhy.empty() ? " reachable" : ": " + fwhy));
+  }
+  if (c.output == "json") {
+    rapidjson::StringBuffer buf;
+    Json w(buf);
+    w.StartObject();
+    JStr(w, "device", keys[0]);
+    JStr(w, "platform", sw ? "dnos" : "vyos");
+    JStr(w, "address", device.address);
+    w.Key("ok");
+    w.Bool(!failed);
+    w.Key("checks");
+    w.StartArray();
+    for (const auto& ch : checks) {
+      w.StartObject();
+      JStr(w, "name", ch.name);
+      JStr(w, "state", ch.state);
+      JStr(w, "detail", ch.detail);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::cout << buf.GetString() << "\n";
+    return failed ? 1 : 0;
+  }
+  std::cout << keys[0] << " (" << (sw ? "dnos" : "vyos") << ", " << device.transport_primary << " " << device.address << ")\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& ch : checks) rows.push_back({"  " + ch.state, ch.name, ch.detail});
+  PrintTable(rows);
+  std::cout << (failed ? "FAILED: see the checks above\n" : "all checks passed\n");
+  return failed ? 1 : 0;
 }
 
 }  // namespace nc::cli

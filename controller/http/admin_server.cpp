@@ -111,6 +111,8 @@ struct AdminServer::Impl {
           r.headers[name] = std::string(f.value());
         }
         r.body = std::move(req.body());
+        boost::system::error_code pec;
+        if (auto ep = sock.remote_endpoint(pec); !pec) r.remote = ep.address().to_string();
         try {
           res = handler(r);
         } catch (const std::exception&) {
@@ -121,6 +123,7 @@ struct AdminServer::Impl {
       out.set(bhttp::field::server, "netconverge");
       out.set(bhttp::field::content_type, res.content_type);
       out.set(bhttp::field::cache_control, "no-store");
+      for (const auto& [name, value] : res.headers) out.set(name, value);
       out.keep_alive(keep);
       out.body() = std::move(res.body);
       out.prepare_payload();

@@ -1,13 +1,14 @@
 // The admin HTTP server (Boost.Beast over plain TCP, spec 6): a thread per connection with
 // keep-alive, a request body limit (413), a deadline on reading each request, JSON errors, and
-// routing left to a handler. This first part serves the health endpoints; the API routes,
-// authentication and /metrics follow (issue 6).
+// routing (with authentication) left to a handler.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "controller/core/result.hpp"
 
@@ -19,12 +20,14 @@ struct Request {
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::string remote;  // the peer's address, for logs
 };
 
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
 };
 
 /// {"error": {"code": N, "message": "..."}}

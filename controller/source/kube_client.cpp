@@ -1,5 +1,7 @@
 #include "controller/source/kube_client.hpp"
 
+#include "controller/core/encoding.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -67,31 +69,6 @@ std::string MicroTimeNow() {
   return out;
 }
 
-Result<std::string> DecodeBase64(const std::string& in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  int bits = 0;
-  unsigned buf = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    const int v = val(c);
-    if (v < 0) return MakeError(ErrorCode::kInvalidArgument, "not base64");
-    buf = (buf << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 Result<KubeConfig> LoadKubeconfig(const std::string& path) {
   YAML::Node doc;
@@ -115,7 +92,7 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path) {
   auto c = FromServer(cluster["cluster"]["server"].as<std::string>(), "kubeconfig " + path);
   if (!c) return c;
   if (cluster["cluster"]["certificate-authority-data"]) {
-    auto pem = DecodeBase64(cluster["cluster"]["certificate-authority-data"].as<std::string>());
+    auto pem = core::DecodeBase64(cluster["cluster"]["certificate-authority-data"].as<std::string>());
     if (!pem) return MakeError(ErrorCode::kInvalidArgument, "kubeconfig " + path + ": certificate-authority-data is not base64");
     c->ca_pem = *pem;
   } else if (cluster["cluster"]["certificate-authority"]) {

@@ -101,7 +101,5 @@ class Reflector {
 /// The current time as a Kubernetes MicroTime ("2026-11-22T07:00:00.123456Z").
 std::string MicroTimeNow();
 
-/// Base64 (standard alphabet, padding optional).
-Result<std::string> DecodeBase64(const std::string& in);
 
 }  // namespace nc::kube

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "controller/api/v1alpha1/yaml_codec.hpp"
+#include "controller/core/encoding.hpp"
 
 namespace nc::source {
 
@@ -362,7 +363,7 @@ Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
   for (auto [key, out] : {std::pair{"apiKey", &c.api_key}, std::pair{"username", &c.username}, std::pair{"password", &c.password},
                           std::pair{"privateKey", &c.private_key}}) {
     if (data && !Str(*data, key).empty()) {
-      auto decoded = kube::DecodeBase64(Str(*data, key));
+      auto decoded = core::DecodeBase64(Str(*data, key));
       if (!decoded) return MakeError(ErrorCode::kInvalidArgument, what + ": data." + key + " is not base64");
       *out = *decoded;
     } else if (string_data) {

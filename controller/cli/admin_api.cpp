@@ -1,0 +1,342 @@
+#include "controller/cli/admin_api.hpp"
+
+#include <rapidjson/document.h>
+
+#include <iostream>
+#include <regex>
+#include <set>
+
+#include "controller/cli/common.hpp"
+#include "controller/core/values.hpp"
+#include "controller/runtime/clock.hpp"
+
+namespace nc::cli {
+
+namespace {
+
+using http::Request;
+using http::Response;
+using http::Role;
+using Mode = reconcilers::DeviceReconciler::Mode;
+
+Response Ok(const std::string& body) { return {200, "application/json", body, {}}; }
+
+Response MethodNotAllowed(const Request& r, const std::string& allow) {
+  Response res = http::JsonError(405, "method " + r.method + " is not allowed on " + r.path + " (allowed: " + allow + ")");
+  res.headers.emplace_back("Allow", allow);
+  return res;
+}
+
+/// The device key for a path name and an optional ?namespace=.
+std::string KeyFor(const Request& r, const std::string& name) {
+  auto ns = r.query.find("namespace");
+  return (ns == r.query.end() || ns->second.empty() ? std::string("default") : ns->second) + "/" + name;
+}
+
+Response Health(const ApiContext& c) {
+  rapidjson::StringBuffer buf;
+  Json w(buf);
+  w.StartObject();
+  JStr(w, "status", "ok");
+  w.Key("store");
+  w.StartObject();
+  w.Key("open");
+  w.Bool(true);
+  w.Key("schemaVersion");
+  w.Int(c.store->SchemaVersion());
+  // The write check: a write transaction that changes nothing (the store answers and its file
+  // takes writes; a full disk or a read-only mount shows here).
+  const bool writable = static_cast<bool>(c.store->Overrides()) && static_cast<bool>(c.store->AddEvents({}));
+  w.Key("writable");
+  w.Bool(writable);
+  w.EndObject();
+  w.Key("devices");
+  w.StartArray();
+  if (auto rows = c.store->DeviceStatuses())
+    for (const auto& d : *rows) {
+      w.StartObject();
+      DeviceFields(w, d);
+      w.EndObject();
+    }
+  w.EndArray();
+  w.Key("loop");
+  w.StartObject();
+  w.Key("queueDepth");
+  w.Uint64(c.queue->Len());
+  w.Key("queueDelayed");
+  w.Uint64(c.queue->Delayed());
+  w.Key("workersBusy");
+  w.Int(c.controller->busy());
+  w.EndObject();
+  JStr(w, "leader", c.leader());
+  w.EndObject();
+  return Ok(buf.GetString());
+}
+
+Response Devices(const ApiContext& c, const std::string& only) {
+  auto devices = c.store->DeviceStatuses();
+  auto ports = c.store->PortStatuses(only);
+  if (!devices || !ports) return http::JsonError(500, "cannot read the store");
+  rapidjson::StringBuffer buf;
+  Json w(buf);
+  if (only.empty()) {
+    w.StartObject();
+    w.Key("devices");
+    w.StartArray();
+  }
+  bool found = false;
+  for (const auto& d : *devices) {
+    if (!only.empty() && d.device != only) continue;
+    found = true;
+    WriteDeviceStatus(w, d, *ports);
+  }
+  if (only.empty()) {
+    w.EndArray();
+    w.EndObject();
+  } else if (!found) {
+    auto desired = c.desired();
+    if (!desired->devices.count(only)) return http::JsonError(404, "no device " + only);
+    return http::JsonError(404, "device " + only + " is declared but has not been reconciled yet");
+  }
+  return Ok(buf.GetString());
+}
+
+Response Events(const ApiContext& c, const Request& r) {
+  store::EventFilter f;
+  auto q = [&](const char* k) {
+    auto it = r.query.find(k);
+    return it == r.query.end() ? std::string() : it->second;
+  };
+  if (auto d = q("device"); !d.empty()) f.device = d.find('/') == std::string::npos ? "default/" + d : d;
+  f.resource = q("resource");
+  if (!f.resource.empty() && f.resource.find('/') == std::string::npos) f.resource = "default/" + f.resource;
+  if (auto s = q("since"); !s.empty()) {
+    static const std::regex kIso(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
+    if (std::regex_match(s, kIso)) {
+      f.since = s;
+    } else {
+      auto ms = core::ParseDurationMs(s);
+      if (!ms) return http::JsonError(400, "since: '" + s + "' is neither a duration (30m, 1h) nor a time (2026-11-22T08:00:00Z)");
+      f.since = runtime::FormatUtc(std::chrono::system_clock::now() - std::chrono::milliseconds(*ms));
+    }
+  }
+  if (auto l = q("limit"); !l.empty()) {
+    char* end = nullptr;
+    const long n = std::strtol(l.c_str(), &end, 10);
+    if (*end || n < 1 || n > 1000) return http::JsonError(400, "limit: must be a number from 1 to 1000");
+    f.limit = static_cast<int>(n);
+  }
+  auto events = c.store->Events(f);
+  if (!events) return http::JsonError(500, "cannot read the store");
+  rapidjson::StringBuffer buf;
+  Json w(buf);
+  w.StartObject();
+  w.Key("events");
+  w.StartArray();
+  for (const auto& e : *events) WriteEvent(w, e);
+  w.EndArray();
+  w.EndObject();
+  return Ok(buf.GetString());
+}
+
+/// The seed API's sync answer: {"status", "message", "report": {added, deleted, updated, no_change}}
+/// (plus "not_applied" when something failed).
+Response SyncReport(const std::vector<reconcilers::DeviceResult>& results) {
+  reconcilers::SyncReport all;
+  std::vector<std::string> errors;
+  for (const auto& r : results) {
+    for (auto [from, to] : {std::pair{&r.report.added, &all.added}, std::pair{&r.report.deleted, &all.deleted},
+                            std::pair{&r.report.updated, &all.updated}, std::pair{&r.report.no_change, &all.no_change},
+                            std::pair{&r.report.failed, &all.failed}})
+      to->insert(to->end(), from->begin(), from->end());
+    if (r.error) errors.push_back(r.device + ": " + r.error->message);
+  }
+  rapidjson::StringBuffer buf;
+  Json w(buf);
+  w.StartObject();
+  JStr(w, "status", errors.empty() ? "success" : "error");
+  std::string message = "VyOS configuration synchronized successfully.";
+  if (!errors.empty()) {
+    message = "VyOS configuration was not synchronized: ";
+    for (size_t i = 0; i < errors.size(); ++i) message += (i ? "; " : "") + errors[i];
+  }
+  JStr(w, "message", message);
+  w.Key("report");
+  w.StartObject();
+  JList(w, "added", all.added);
+  JList(w, "deleted", all.deleted);
+  JList(w, "updated", all.updated);
+  JList(w, "no_change", all.no_change);
+  if (!errors.empty()) JList(w, "not_applied", all.failed);
+  w.EndObject();
+  w.EndObject();
+  // A device that failed is a failure of the gateway's upstream, not of the request.
+  return {errors.empty() ? 200 : 502, "application/json", buf.GetString(), {}};
+}
+
+Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
+  if (c.leader() == "standby") return http::JsonError(503, "this replica is a standby; send the request to the leader");
+  std::vector<reconcilers::DeviceResult> results;
+  for (const auto& key : keys) results.push_back(c.pass(key, "admin-sync", Mode::kApply));
+  return SyncReport(results);
+}
+
+Response Rollback(const ApiContext& c, const std::string& key, const std::string& body) {
+  if (c.leader() == "standby") return http::JsonError(503, "this replica is a standby; send the request to the leader");
+  rapidjson::Document d;
+  if (d.Parse(body.c_str(), body.size()).HasParseError())
+    return http::JsonError(400, "body: malformed JSON at offset " + std::to_string(d.GetErrorOffset()) +
+                                    "; want {\"snapshot\": ID}");
+  if (!d.IsObject() || !d.HasMember("snapshot") || !d["snapshot"].IsInt64() || d["snapshot"].GetInt64() <= 0)
+    return http::JsonError(400, "body.snapshot: required, a positive snapshot id (GET /v1/events shows them; "
+                                "netconverge rollback DEVICE --list)");
+  auto r = c.rollback(key, d["snapshot"].GetInt64());
+  if (r.error && !r.wrote && (r.error->code == ErrorCode::kNotFound || r.error->code == ErrorCode::kInvalidArgument))
+    return http::JsonError(r.error->code == ErrorCode::kNotFound ? 404 : 400, r.error->message);
+  rapidjson::StringBuffer buf;
+  Json w(buf);
+  w.StartObject();
+  JStr(w, "status", r.error ? "error" : "success");
+  JStr(w, "message", r.error ? r.error->message
+                             : "device " + key + " restored to snapshot " + std::to_string(d["snapshot"].GetInt64()));
+  w.Key("snapshotBefore");
+  w.Int64(r.snapshot_id);
+  w.Key("report");
+  w.StartObject();
+  JList(w, "added", r.report.added);
+  JList(w, "deleted", r.report.deleted);
+  JList(w, "updated", r.report.updated);
+  JList(w, "no_change", r.report.no_change);
+  w.EndObject();
+  w.EndObject();
+  return {r.error ? 502 : 200, "application/json", buf.GetString(), {}};
+}
+
+
+}  // namespace
+
+Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o, const Request& r) {
+  const Role health_role = o.health_auth ? Role::kViewer : Role::kNone;
+  const Role metrics_role = o.metrics_auth ? Role::kViewer : Role::kNone;
+  auto vyos_keys = [&] {
+    std::vector<std::string> keys;
+    for (const auto& [k, d] : c.desired()->devices)
+      if (!d.IsSwitch()) keys.push_back(k);
+    return keys;
+  };
+  auto declared = [&](const std::string& key) { return c.desired()->devices.count(key) > 0; };
+  struct Pattern {
+    std::regex re;
+    const char* method;
+  };
+  // Compiled once; the index picks the handler below.
+  static const std::vector<Pattern> kPatterns = {
+      {std::regex("/healthz"), "GET"},                            // 0
+      {std::regex("/readyz"), "GET"},                             // 1
+      {std::regex("/v1/health"), "GET"},                          // 2
+      {std::regex("/metrics"), "GET"},                            // 3
+      {std::regex("/v1/devices"), "GET"},                         // 4
+      {std::regex("/v1/devices/([^/]+)"), "GET"},                 // 5
+      {std::regex("/v1/devices/([^/]+)/plan"), "GET"},            // 6
+      {std::regex("/v1/events"), "GET"},                         // 7
+      {std::regex("/v1/admin/sync-vyos-config"), "POST"},         // 8
+      {std::regex("/v1/admin/devices/([^/]+)/sync"), "POST"},     // 9
+      {std::regex("/v1/admin/devices/([^/]+)/rollback"), "POST"}, // 10
+  };
+  const Role roles[] = {Role::kNone,   Role::kNone,   health_role,    metrics_role,   Role::kViewer, Role::kViewer,
+                        Role::kViewer, Role::kViewer, Role::kAdmin,   Role::kAdmin,   Role::kAdmin};
+  auto handle = [&](size_t i, const std::smatch& m) -> Response {
+    const std::string key = m.size() > 1 ? KeyFor(r, m[1]) : "";
+    if ((i == 6 || i == 9 || i == 10) && !declared(key)) return http::JsonError(404, "no device " + key);
+    switch (i) {
+      case 0: return Ok("{\"status\":\"ok\"}");
+      case 1:
+        return c.ready() ? Ok("{\"status\":\"ready\"}")
+                         : Response{503, "application/json", "{\"status\":\"not ready\",\"reason\":\"desired state not loaded yet\"}", {}};
+      case 2: return Health(c);
+      case 3:
+        c.metrics->SetQueueDepth(c.queue->Len(), c.controller->busy());
+        return Response{200, "text/plain; version=0.0.4; charset=utf-8", c.metrics->Text(), {}};
+      case 4: return Devices(c, "");
+      case 5: return Devices(c, key);
+      case 6: {
+        auto res = c.pass(key, "api-plan", Mode::kPlan);
+        rapidjson::StringBuffer buf;
+        Json w(buf);
+        WriteDeviceResult(w, key, res);
+        return Response{res.error ? 502 : 200, "application/json", buf.GetString(), {}};
+      }
+      case 7: return Events(c, r);
+      case 8: return Sync(c, vyos_keys());
+      case 9: return Sync(c, {key});
+      case 10: return Rollback(c, key, r.body);
+    }
+    return http::JsonError(500, "internal error");
+  };
+  for (size_t i = 0; i < kPatterns.size(); ++i) {
+    std::smatch m;
+    if (!std::regex_match(r.path, m, kPatterns[i].re)) continue;
+    const std::string method = kPatterns[i].method;
+    const bool head = r.method == "HEAD" && method == "GET";
+    if (r.method != method && !head) return MethodNotAllowed(r, method);
+    if (auto deny = auth.Authorize(r, roles[i])) {
+      if (c.log) {
+        const std::string why = auth.Identify(r).error;
+        c.log->warn("api: {} {} from {}: {} ({})", r.method, r.path, r.remote.empty() ? "?" : r.remote, deny->status,
+                    why.empty() ? "role too low" : why);
+      }
+      return *deny;
+    }
+    Response res = handle(i, m);
+    if (roles[i] == Role::kAdmin && c.log)
+      c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote, auth.Identify(r).subject, res.status);
+    return res;
+  }
+  return http::JsonError(404, "no route " + r.path);
+}
+
+std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, const ApiOptions& options, ApiContext c,
+                                                 bool* failed) {
+  *failed = false;
+  if (listen == "off") return nullptr;
+  auto auth = http::Authenticator::Load(options.auth);
+  if (!auth) {
+    std::cerr << "netconverge: " << auth.error().message << "\n";
+    *failed = true;
+    return nullptr;
+  }
+  if (!auth->configured())
+    c.log->warn("admin HTTP API: no API keys or JWT secret configured (--api-keys-file, --jwt-secret-file): "
+                "every /v1 route except /v1/health answers 401");
+  auto server = std::make_unique<http::AdminServer>(
+      http::AdminServerOptions{listen}, [c, a = *auth, options](const Request& r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto res = HandleApi(c, a, options, r);
+        // Routes by template, everything else as one label: a scan cannot grow the label set.
+        static const std::vector<std::pair<std::regex, std::string>> kLabels = {
+            {std::regex("/healthz|/readyz|/metrics|/v1/health|/v1/devices|/v1/events|/v1/admin/sync-vyos-config"), ""},
+            {std::regex("/v1/devices/[^/]+"), "/v1/devices/{name}"},
+            {std::regex("/v1/devices/[^/]+/plan"), "/v1/devices/{name}/plan"},
+            {std::regex("/v1/admin/devices/[^/]+/sync"), "/v1/admin/devices/{name}/sync"},
+            {std::regex("/v1/admin/devices/[^/]+/rollback"), "/v1/admin/devices/{name}/rollback"}};
+        std::string label = "other";
+        for (const auto& [re, name] : kLabels)
+          if (std::regex_match(r.path, re)) {
+            label = name.empty() ? r.path : name;
+            break;
+          }
+        c.metrics->ObserveHttp(label, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        return res;
+      });
+  if (auto st = server->Start(); !st) {
+    std::cerr << "netconverge: " << st.error().message << "\n";
+    *failed = true;
+    return nullptr;
+  }
+  c.log->info("admin HTTP API on http://{}:{} ({} API key(s), JWT {}; /metrics {}, /v1/health {})",
+              listen.substr(0, listen.rfind(':')), server->port(), auth->key_count(), auth->jwt_enabled() ? "on" : "off",
+              options.metrics_auth ? "needs viewer" : "open", options.health_auth ? "needs viewer" : "open");
+  return server;
+}
+
+}  // namespace nc::cli

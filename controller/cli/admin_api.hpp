@@ -1,0 +1,70 @@
+// The routes of the admin HTTP API (spec §6) over the daemon's parts: health, metrics, device
+// status, dry-run plans, events, and the admin actions (sync, rollback), each behind its role.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "controller/core/model.hpp"
+#include "controller/http/admin_server.hpp"
+#include "controller/http/auth.hpp"
+#include "controller/metrics/metrics.hpp"
+#include "controller/reconcilers/device_reconciler.hpp"
+#include "controller/runtime/controller.hpp"
+#include "controller/runtime/work_queue.hpp"
+#include "controller/store/sqlite_store.hpp"
+
+namespace nc::cli {
+
+/// One mutex per device: a worker's pass and an admin sync or rollback of the same device never
+/// run at once (spec §3: a key is never processed by two workers at once).
+class DeviceLocks {
+ public:
+  std::mutex& For(const std::string& key) {
+    std::lock_guard lk(mu_);
+    auto& m = locks_[key];
+    if (!m) m = std::make_unique<std::mutex>();
+    return *m;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<std::mutex>> locks_;
+};
+
+struct ApiOptions {
+  http::AuthOptions auth;
+  bool metrics_auth = false;  // /metrics needs viewer
+  bool health_auth = false;   // /v1/health needs viewer (/healthz, /readyz stay open for probes)
+};
+
+struct ApiContext {
+  store::SqliteStore* store = nullptr;
+  std::function<std::shared_ptr<const core::DesiredState>()> desired;
+  /// A pass of one device under its lock, with what the daemon does after one (metrics, status).
+  std::function<reconcilers::DeviceResult(const std::string& key, const std::string& trigger,
+                                          reconcilers::DeviceReconciler::Mode mode)>
+      pass;
+  std::function<reconcilers::DeviceResult(const std::string& key, int64_t snapshot)> rollback;
+  std::function<bool()> ready;          // desired state loaded (and, in-cluster, listed)
+  std::function<std::string()> leader;  // "leader", "standby" or "disabled"
+  runtime::WorkQueue* queue = nullptr;
+  runtime::Controller* controller = nullptr;
+  metrics::Metrics* metrics = nullptr;
+  std::shared_ptr<spdlog::logger> log;
+};
+
+/// Builds the authenticator (errors name the file) and starts the server on `listen` ("off":
+/// none, returns null without error). Errors are printed.
+std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, const ApiOptions& options, ApiContext context,
+                                                 bool* failed);
+
+/// The routing of one request (exposed for tests).
+http::Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o, const http::Request& r);
+
+}  // namespace nc::cli
