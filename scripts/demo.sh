@@ -43,8 +43,8 @@ done
 echo "== netconverge validate"
 "$BIN/netconverge" validate --manifests manifests
 
-echo "== starting: netconverge run --manifests manifests --store $STORE"
-"$BIN/netconverge" run --manifests manifests --store "$STORE" --listen "${DEMO_LISTEN:-127.0.0.1:8800}" &
+echo "== starting: netconverge run --config demo/netconverge.yaml --store $STORE"
+"$BIN/netconverge" run --config demo/netconverge.yaml --store "$STORE" --listen "${DEMO_LISTEN:-127.0.0.1:8800}" &
 pids+=($!)
 
 for _ in $(seq 150); do

@@ -4,7 +4,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <ctime>
 #include <iostream>
+#include <set>
 
 #include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/source/directory_source.hpp"
@@ -23,10 +30,76 @@ void JList(Json& w, const char* k, const std::vector<std::string>& v) {
   w.EndArray();
 }
 
+namespace {
+
+/// One JSON object per line: time, level, logger, msg, and every `key=value` pair of the message
+/// as a field of its own (the reconciler's lines carry device=, resource=, run_id=, outcome=...).
+class JsonLineFormatter : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string text(msg.payload.data(), msg.payload.size());
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    const auto secs = std::chrono::time_point_cast<std::chrono::milliseconds>(msg.time);
+    const std::time_t t = std::chrono::system_clock::to_time_t(msg.time);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char ts[40];
+    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                  tm.tm_min, tm.tm_sec, static_cast<int>(secs.time_since_epoch().count() % 1000));
+    w.Key("time");
+    w.String(ts);
+    w.Key("level");
+    const auto level = spdlog::level::to_string_view(msg.level);
+    w.String(level.data(), static_cast<rapidjson::SizeType>(level.size()));
+    w.Key("msg");
+    w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+    std::set<std::string> seen = {"time", "level", "msg"};
+    for (size_t i = 0; i < text.size();) {
+      // key=value at a word start: key [a-z_]+, value "quoted" or up to the next space.
+      if (i > 0 && text[i - 1] != ' ') {
+        ++i;
+        continue;
+      }
+      size_t k = i;
+      while (k < text.size() && (std::islower(static_cast<unsigned char>(text[k])) || text[k] == '_')) ++k;
+      if (k == i || k >= text.size() || text[k] != '=') {
+        ++i;
+        continue;
+      }
+      const std::string key = text.substr(i, k - i);
+      size_t v = k + 1;
+      std::string value;
+      if (v < text.size() && text[v] == '"') {
+        const size_t end = text.find('"', v + 1);
+        value = text.substr(v + 1, end == std::string::npos ? std::string::npos : end - v - 1);
+        i = end == std::string::npos ? text.size() : end + 1;
+      } else {
+        const size_t end = text.find(' ', v);
+        value = text.substr(v, end == std::string::npos ? std::string::npos : end - v);
+        i = end == std::string::npos ? text.size() : end;
+      }
+      if (!seen.insert(key).second) continue;
+      w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+      const bool number = !value.empty() && value.size() < 18 &&
+                          std::all_of(value.begin(), value.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+      if (number) w.Int64(std::stoll(value));
+      else w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+    }
+    w.EndObject();
+    dest.append(buf.GetString(), buf.GetString() + buf.GetSize());
+    dest.push_back('\n');
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonLineFormatter>(); }
+};
+
+}  // namespace
+
 std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level, const std::string& format) {
-  (void)format;
   auto log = spdlog::stderr_color_mt("netconverge");
-  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+  if (format == "json") log->set_formatter(std::make_unique<JsonLineFormatter>());
+  else log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
   log->set_level(spdlog::level::from_str(level));
   return log;
 }

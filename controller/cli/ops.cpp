@@ -294,6 +294,9 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
       }
     }
   }
+  if (checks.size() == 1 && failed)
+    for (const char* name : {"platform version", "authentication", "confirmed commit"})
+      add(name, "skip", "not tried: the device is not reachable");
   if (!sw && desired->devices.at(keys[0]).transport_fallback == "ssh-cli") {
     double fms = 0;
     const std::string fwhy = TcpConnect(host, device.ssh_port, std::chrono::milliseconds(*timeout), &fms);
