@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test run bench crash-test clean
+.PHONY: all deps configure build test run bench bench-http api-docs-check crash-test clean
 
 all: build
 
@@ -35,6 +35,14 @@ bench: build
 	@$(BUILD_DIR)/bin/netconverge-bench --sim $(BUILD_DIR)/bin/vyos-sim
 	@echo
 	@$(BUILD_DIR)/bin/netconverge-bench --switch-sim $(BUILD_DIR)/bin/switch-sim
+
+# The admin API under wrk load while a 10,000-rule device is reconciled (docs/benchmarks.md).
+bench-http: build
+	@scripts/bench-http.sh $(BUILD_DIR)
+
+# Every curl example of docs/api-reference.md, verbatim, against a `make run` already running.
+api-docs-check:
+	@python3 test/e2e/api_docs_check.py docs/api-reference.md .
 
 clean:
 	@rm -rf $(BUILD_DIR)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages netconverge needs to build and test, only those missing.
+# Installs the Debian packages netconverge needs to build and test, only those missing; arguments
+# name extra packages (scripts/install-deps.sh wrk).
 # Used by `make` (and so by .ci/run); safe to run repeatedly.
 set -euo pipefail
 
@@ -7,8 +8,10 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libyaml-cpp-dev rapidjson-dev libssh-dev libspdlog-dev libfmt-dev
   doctest-dev libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev
-  libexpected-dev libcli11-dev netbase curl unzip bc prometheus
+  libexpected-dev libcli11-dev netbase curl unzip bc prometheus python3
 )
+# Extra packages a separate command needs (make bench-http: wrk).
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

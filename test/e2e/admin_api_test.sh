@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The daemon's admin API and operations commands with the real binaries on loopback:
+#  - a config file with an environment override and flags on top, JSON log lines;
+#  - the bad-credentials corpus over HTTP (401/403 every time), 413, 400 with a JSON error;
+#  - phase / fallback overrides seen by the API and by the devices;
+#  - test-device: all checks on vyos-sim, then a wrong key and a closed port;
+#  - /metrics after all this still passes promtool.
+# Usage: admin_api_test.sh BIN_DIR
+set -uo pipefail
+BIN=$1
+. "$(dirname "$0")/lib.sh"
+
+start_vyos_sim
+M=$work/m
+mkdir -p "$M"
+write_edge1_device "$M/edge1.yaml" $'  pollInterval: 60s\n'
+VPORT=$PORT
+printf 'apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web1}\nspec:\n  deviceRef: edge1\n  vm: web1\n  internalAddress: 192.168.10.11\n  inboundInterface: eth0\n  ports:\n    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n' > "$M/web1.yaml"
+ADMIN=admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+VIEWER=viewer-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SECRET=secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf 'keys:\n  - {name: ops, role: admin, key: %s}\n  - {name: grafana, role: viewer, sha256: %s}\n' "$ADMIN" \
+  "$(printf %s "$VIEWER" | sha256sum | cut -d' ' -f1)" > "$work/keys.yaml"
+printf '%s\n' "$SECRET" > "$work/jwt"
+STORE=$work/nc.db
+cat > "$work/config.yaml" <<CFG
+manifests: /nonexistent/overridden-by-the-flag
+store: $STORE
+listen: 127.0.0.1:0
+api-keys-file: $work/keys.yaml
+jwt-secret-file: $work/jwt
+log-format: text
+CFG
+
+NETCONVERGE_LOG_FORMAT=json "$BIN/netconverge" run --config "$work/config.yaml" --manifests "$M" > "$work/d.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q 'outcome=applied\|"outcome":"applied"' "$work/d.log" && break; sleep 0.1; done
+HPORT=$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/d.log" | head -1)
+H=http://127.0.0.1:$HPORT
+check "config file + NETCONVERGE_LOG_FORMAT + --manifests: the daemon converged, logging JSON lines" \
+  'grep -q "\"device\":\"default/edge1\",\"trigger\":\"startup\",\"run_id\":1,\"outcome\":\"applied\"" "$work/d.log"'
+check "every log line is one JSON object" 'python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]" "$work/d.log"'
+
+code() { curl -s -o "$work/body" -w '%{http_code}' "$@"; }
+# JWTs made here with Python's hmac, independently of the code under test.
+jwt() {  # jwt ALG SECRET CLAIMS
+  python3 - "$@" <<'PY'
+import base64, hashlib, hmac, json, sys
+alg, secret, claims = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
+b = lambda s: base64.urlsafe_b64encode(s).rstrip(b"=").decode()
+head = b(json.dumps({"alg": alg, "typ": "JWT"}).encode()) + "." + b(claims.encode())
+sig = b(hmac.new(secret, head.encode(), hashlib.sha256).digest()) if alg != "none" else ""
+print(head + "." + sig)
+PY
+}
+NOW=$(date +%s)
+VALID=$(jwt HS256 "$SECRET" "{\"sub\":\"ci\",\"role\":\"admin\",\"exp\":$((NOW + 300))}")
+check "a valid admin JWT (signed by Python) may sync" '[ "$(code -X POST -H "Authorization: Bearer $VALID" "$H/v1/admin/devices/edge1/sync")" = 200 ]'
+check "the viewer key (stored as sha256) may read" '[ "$(code -H "X-API-Key: $VIEWER" "$H/v1/devices")" = 200 ]'
+TAMPERED=${VALID%?}$( [ "${VALID: -1}" = A ] && echo B || echo A)
+corpus=(
+  "none|401|"
+  "wrong key|401|X-API-Key: ${ADMIN}x"
+  "key of the wrong role|403|X-API-Key: $VIEWER"
+  "expired JWT|401|Authorization: Bearer $(jwt HS256 "$SECRET" "{\"role\":\"admin\",\"exp\":$((NOW - 5))}")"
+  "JWT with alg none|401|Authorization: Bearer $(jwt none "$SECRET" "{\"role\":\"admin\",\"exp\":$((NOW + 300))}")"
+  "tampered signature|401|Authorization: Bearer $TAMPERED"
+  "wrong secret|401|Authorization: Bearer $(jwt HS256 "not-the-secret-but-just-as-long-0123456789" "{\"role\":\"admin\",\"exp\":$((NOW + 300))}")"
+  "viewer JWT on an admin route|403|Authorization: Bearer $(jwt HS256 "$SECRET" "{\"role\":\"viewer\",\"exp\":$((NOW + 300))}")"
+  "malformed header (Basic)|401|Authorization: Basic YWRtaW46YWRtaW4="
+  "malformed header (token, no scheme)|401|Authorization: $VALID"
+  "malformed token|401|Authorization: Bearer not.a-jwt"
+)
+for entry in "${corpus[@]}"; do
+  IFS='|' read -r what want header <<< "$entry"
+  for route in "-X POST $H/v1/admin/sync-vyos-config" "-X POST $H/v1/admin/devices/edge1/rollback"; do
+    if [ -n "$header" ]; then got=$(code $route -H "$header" -d '{"snapshot": 1}'); else got=$(code $route -d '{"snapshot": 1}'); fi
+    check "$what on ${route##*/}: $want with a JSON error" '[ "$got" = "$want" ] && python3 -c "import json,sys; assert set(json.load(open(sys.argv[1]))) == {\"error\"}" "$work/body"'
+  done
+done
+check "no credential in the daemon's log" '! grep -q -e "$ADMIN" -e "$VIEWER" -e "$SECRET" -e "eyJ" "$work/d.log"'
+check "refusals are logged with the reason" 'grep -q "bearer token expired" "$work/d.log" && grep -q "invalid API key" "$work/d.log"'
+head -c 1100000 /dev/zero | tr '\0' 'x' > "$work/big"
+check "a body above 1 MiB: 413" '[ "$(code -X POST -H "X-API-Key: $ADMIN" --data-binary @"$work/big" "$H/v1/admin/devices/edge1/rollback")" = 413 ]'
+check "malformed JSON: 400 naming the body" '[ "$(code -X POST -H "X-API-Key: $ADMIN" -d "{\"snapshot\": [" "$H/v1/admin/devices/edge1/rollback")" = 400 ] && grep -q "body: malformed JSON" "$work/body"'
+
+# phase: observe holds the new port back (the API shows why), --clear lets it through.
+"$BIN/netconverge" phase edge1 observe --store "$STORE" -m "$M" > /dev/null
+sed -i 's/    - {name: ssh/    - {name: http, protocol: tcp, externalPort: 8080, internalPort: 80}\n    - {name: ssh/' "$M/web1.yaml"
+sleep 1.5
+code -H "X-API-Key: $VIEWER" "$H/v1/devices/edge1/plan" > /dev/null
+check "the plan route shows the override as a notice" 'grep -q "management phase Observe (the manifest says Full) set by .netconverge phase." "$work/body"'
+code -X POST -H "X-API-Key: $ADMIN" "$H/v1/admin/devices/edge1/sync" > /dev/null
+check "in observe the sync writes nothing" '[ "$(rules | grep -c "destination port .8080.")" = 0 ]'
+"$BIN/netconverge" phase edge1 --clear --store "$STORE" > /dev/null
+code -X POST -H "X-API-Key: $ADMIN" "$H/v1/admin/devices/edge1/sync" > /dev/null
+check "after phase --clear the sync adds the port (seed report line)" 'grep -q "VM web1 Port HTTP (Rule 1000[0-9])" "$work/body" && [ "$(rules | grep -c "destination port .8080.")" = 1 ]'
+"$BIN/netconverge" fallback edge1 off --store "$STORE" -m "$M" > /dev/null
+code -H "X-API-Key: $VIEWER" "$H/v1/events?device=edge1&limit=20" > /dev/null
+check "events hold the operator's overrides" 'grep -q "PhaseOverridden" "$work/body" && grep -q "FallbackOverridden" "$work/body"'
+check "status shows the standing override" '"$BIN/netconverge" status --store "$STORE" | grep -q "^default/edge1 *- *none"'
+
+# test-device: every check, then the failures.
+out=$("$BIN/netconverge" test-device edge1 -m "$M" 2>&1); rc=$?
+check "test-device: reachable, version, API key, confirmed commit; exit 0" '[ $rc = 0 ] && grep -q "ok *reachable" <<< "$out" && grep -q "ok *platform version *1.5" <<< "$out" && grep -q "ok *authentication" <<< "$out" && grep -q "ok *confirmed commit" <<< "$out"'
+cp -r "$M" "$work/m2"
+echo "apiKey: not-the-key" > "$work/creds.yaml"
+out=$("$BIN/netconverge" test-device edge1 -m "$M" 2>&1); rc=$?
+check "test-device with a wrong key: exit 1, the authentication check says the key was rejected" '[ $rc = 1 ] && grep -q "FAIL *authentication *the device rejected the API key" <<< "$out"'
+CLOSED=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -i "s/127.0.0.1:$PORT/127.0.0.1:$CLOSED/" "$work/m2/edge1.yaml"
+out=$("$BIN/netconverge" test-device edge1 -m "$work/m2" 2>&1); rc=$?
+check "test-device on a closed port: exit 1, connection refused, the rest skipped" '[ $rc = 1 ] && grep -q "FAIL *reachable *127.0.0.1:$CLOSED: connection refused" <<< "$out" && grep -q "skip *authentication" <<< "$out"'
+
+# generate-config round trip, and /metrics after all of it.
+"$BIN/netconverge" generate-config > "$work/generated.yaml"
+check "generate-config's file is accepted by every command (validate shown)" '"$BIN/netconverge" validate --config "$work/generated.yaml" -m "$M" > /dev/null'
+curl -s "$H/metrics" > "$work/metrics.txt"
+check "/metrics passes promtool and counts admin requests by route template and code" 'promtool check metrics < "$work/metrics.txt" && grep -q "^netconverge_http_requests_total{code=\"401\",route=\"/v1/admin/devices/{name}/rollback\"} [1-9]" "$work/metrics.txt"'
+summary
