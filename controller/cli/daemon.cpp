@@ -49,6 +49,10 @@ class Triggers {
   std::map<std::string, std::string> triggers_;
 };
 
+void WatchQueue(runtime::WorkQueue& queue, metrics::Metrics& m) {
+  queue.SetObserver({[&m] { m.QueueAdded(); }, [&m](double s) { m.QueueWaited(s); }, [&m] { m.QueueRetried(); }});
+}
+
 /// The metrics of a pass, from what the pass itself recorded (no store reads).
 void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers::DeviceResult& r, double seconds) {
   metrics::PassFacts p;
@@ -101,6 +105,7 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
     queue.Add(key);
   };
   metrics::Metrics metrics;
+  WatchQueue(queue, metrics);
   source::KubeSource source(*config, services, [&](const std::vector<std::string>& devices) {
     for (const auto& d : devices) enqueue(d, "kube-change");
   });
@@ -232,6 +237,7 @@ int CmdRun(const Common& c, const RunOptions& o) {
   reconcilers::DefaultAdapterFactory factory;
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   runtime::WorkQueue queue(clock);
+  WatchQueue(queue, metrics);
   Triggers triggers;
   auto enqueue = [&](const std::string& key, const std::string& trigger) {
     triggers.Set(key, trigger);

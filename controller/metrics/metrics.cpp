@@ -38,6 +38,12 @@ struct Metrics::Impl {
       BuildGauge().Name("netconverge_device_up").Help("1 when the device answered its last pass.").Register(*registry);
   prometheus::Family<prometheus::Gauge>& depth =
       BuildGauge().Name("workqueue_depth").Help("Current depth of the work queue.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& adds =
+      BuildCounter().Name("workqueue_adds_total").Help("Total number of adds handled by the work queue.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& retries =
+      BuildCounter().Name("workqueue_retries_total").Help("Total number of retries (backoff re-adds) handled by the work queue.").Register(*registry);
+  prometheus::Family<prometheus::Histogram>& queue_wait = BuildHistogram()
+      .Name("workqueue_queue_duration_seconds").Help("How long in seconds a key stays in the work queue before it is processed.").Register(*registry);
   prometheus::Family<prometheus::Gauge>& busy =
       BuildGauge().Name("controller_runtime_active_workers").Help("Workers busy reconciling.").Register(*registry);
   prometheus::Family<prometheus::Counter>& http =
@@ -73,6 +79,13 @@ void Metrics::ObservePass(const PassFacts& p) {
 void Metrics::ObserveHttp(const std::string& route, int code, double seconds) {
   impl_->http.Add({{"route", route}, {"code", std::to_string(code)}}).Increment();
   impl_->http_time.Add({{"route", route}}, impl_->http_buckets).Observe(seconds);
+}
+
+void Metrics::QueueAdded() { impl_->adds.Add({{"name", "device"}}).Increment(); }
+void Metrics::QueueRetried() { impl_->retries.Add({{"name", "device"}}).Increment(); }
+void Metrics::QueueWaited(double seconds) {
+  static const prometheus::Histogram::BucketBoundaries kBuckets{1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000};
+  impl_->queue_wait.Add({{"name", "device"}}, kBuckets).Observe(seconds);
 }
 
 void Metrics::SetQueueDepth(size_t depth, int busy_workers) {

@@ -29,6 +29,10 @@ class Metrics {
   ~Metrics();
   void ObservePass(const PassFacts& pass);
   void ObserveHttp(const std::string& route, int code, double seconds);
+  /// client-go's workqueue metrics (name="device"), fed by runtime::QueueObserver.
+  void QueueAdded();
+  void QueueRetried();
+  void QueueWaited(double seconds);
   void SetQueueDepth(size_t depth, int busy_workers);
   /// The Prometheus text exposition format.
   std::string Text();

@@ -7,6 +7,8 @@ WorkQueue::WorkQueue(const Clock& clock, core::BackoffPolicy backoff) : clock_(c
 void WorkQueue::AddLocked(const std::string& key) {
   if (shutdown_ || dirty_.count(key)) return;
   dirty_.insert(key);
+  added_at_[key] = clock_.Now();
+  if (observer_.added) observer_.added();
   if (processing_.count(key)) return;  // queued again by Done
   queue_.push_back(key);
   cv_.notify_one();
@@ -42,6 +44,7 @@ std::chrono::milliseconds WorkQueue::AddRateLimited(const std::string& key) {
   {
     std::lock_guard lk(mu_);
     n = ++failures_[key];
+    if (observer_.retried) observer_.retried();
     jitter_state_ ^= jitter_state_ << 13;
     jitter_state_ ^= jitter_state_ >> 7;
     jitter_state_ ^= jitter_state_ << 17;
@@ -50,6 +53,11 @@ std::chrono::milliseconds WorkQueue::AddRateLimited(const std::string& key) {
   auto d = std::chrono::milliseconds(core::BackoffDelayMs(backoff_, n, unit));
   AddAfter(key, d);
   return d;
+}
+
+void WorkQueue::SetObserver(QueueObserver o) {
+  std::lock_guard lk(mu_);
+  observer_ = std::move(o);
 }
 
 void WorkQueue::Forget(const std::string& key) {
@@ -82,6 +90,10 @@ std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
       queue_.pop_front();
       processing_.insert(key);
       dirty_.erase(key);
+      if (auto at = added_at_.find(key); at != added_at_.end()) {
+        if (observer_.waited) observer_.waited(std::chrono::duration<double>(clock_.Now() - at->second).count());
+        added_at_.erase(at);
+      }
       return key;
     }
     if (shutdown_) return std::nullopt;

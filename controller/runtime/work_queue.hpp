@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,13 @@
 #include "controller/runtime/clock.hpp"
 
 namespace nc::runtime {
+
+/// Called under the queue's lock (keep them short): for client-go's workqueue metrics.
+struct QueueObserver {
+  std::function<void()> added;               // a key entered the queue (not already waiting)
+  std::function<void(double seconds)> waited;  // a key left it after waiting this long
+  std::function<void()> retried;             // a failed key was re-added with backoff
+};
 
 class WorkQueue {
  public:
@@ -40,6 +48,7 @@ class WorkQueue {
   bool ShuttingDown() const;
   size_t Len() const;          // keys ready now
   size_t Delayed() const;      // keys waiting for their time
+  void SetObserver(QueueObserver o);
 
  private:
   void PromoteReadyLocked();
@@ -56,6 +65,8 @@ class WorkQueue {
   std::map<std::string, int> failures_;
   uint64_t jitter_state_ = 0x9e3779b97f4a7c15ull;
   bool shutdown_ = false;
+  QueueObserver observer_;
+  std::map<std::string, std::chrono::steady_clock::time_point> added_at_;
 };
 
 }  // namespace nc::runtime

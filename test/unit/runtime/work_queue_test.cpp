@@ -39,6 +39,29 @@ TEST_SUITE("runtime/work_queue") {
     CHECK_FALSE(q.TryGet(0ms));
   }
 
+  TEST_CASE("the observer sees client-go's workqueue facts: adds, time in the queue, retries") {
+    testing::FakeClock clock;
+    WorkQueue q(clock);
+    int adds = 0, retries = 0;
+    std::vector<double> waits;
+    q.SetObserver({[&] { ++adds; }, [&](double s) { waits.push_back(s); }, [&] { ++retries; }});
+    q.Add("a");
+    q.Add("a");  // collapses: not a second add
+    clock.Advance(3s);
+    CHECK(*q.TryGet(0ms) == "a");
+    CHECK(adds == 1);
+    REQUIRE(waits.size() == 1);
+    CHECK(waits[0] == doctest::Approx(3.0));
+    q.Done("a");
+    q.AddRateLimited("a");
+    CHECK(retries == 1);
+    clock.Advance(2s);  // the backoff (1 s, jittered) has passed; the wait counts from the add
+    CHECK(*q.TryGet(0ms) == "a");
+    CHECK(adds == 2);
+    REQUIRE(waits.size() == 2);
+    CHECK(waits[1] <= 2.0);
+  }
+
   TEST_CASE("AddAfter waits for the clock") {
     testing::FakeClock clock;
     WorkQueue q(clock);
