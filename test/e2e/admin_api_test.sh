@@ -5,9 +5,11 @@
 #  - phase / fallback overrides seen by the API and by the devices;
 #  - test-device: all checks on vyos-sim, then a wrong key and a closed port;
 #  - /metrics after all this still passes promtool.
-# Usage: admin_api_test.sh BIN_DIR
+#  - docs/monitoring.md lists every metric served, and its alert rules pass promtool.
+# Usage: admin_api_test.sh BIN_DIR SRC_DIR
 set -uo pipefail
 BIN=$1
+SRC=$2
 . "$(dirname "$0")/lib.sh"
 
 start_vyos_sim
@@ -117,4 +119,8 @@ check "test-device on a closed port: exit 1, connection refused, the rest skippe
 check "generate-config's file is accepted by every command (validate shown)" '"$BIN/netconverge" validate --config "$work/generated.yaml" -m "$M" > /dev/null'
 curl -s "$H/metrics" > "$work/metrics.txt"
 check "/metrics passes promtool and counts admin requests by route template and code" 'promtool check metrics < "$work/metrics.txt" && grep -q "^netconverge_http_requests_total{code=\"401\",route=\"/v1/admin/devices/{name}/rollback\"} [1-9]" "$work/metrics.txt"'
+missing=$(grep '^# TYPE ' "$work/metrics.txt" | awk '{print $3}' | sort -u | while read -r m; do grep -q "\`$m\`" "$SRC/docs/monitoring.md" || echo "$m"; done)
+check "docs/monitoring.md lists every metric /metrics serves${missing:+ (missing: $missing)}" '[ -z "$missing" ]'
+awk '/^```yaml$/ {on=1; next} /^```$/ {on=0} on' "$SRC/docs/monitoring.md" | sed -n '/^groups:/,$p' > "$work/rules.yaml"
+check "docs/monitoring.md's alert rules pass promtool check rules" 'promtool check rules "$work/rules.yaml" > /dev/null'
 summary
