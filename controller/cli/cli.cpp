@@ -526,6 +526,8 @@ void Build(CLI::App& app, Args& a) {
   run->add_option("--api-keys-file", ro.api.auth.api_keys_file,
                   "YAML file of API keys with a role each (keys: [{name, role: admin|viewer, key | sha256}])");
   run->add_option("--jwt-secret-file", ro.api.auth.jwt_secret_file, "file holding the HS256 secret for bearer tokens (32+ bytes)");
+  run->add_option("--retention", ro.retention, "keep runs, operations sent and events this long (e.g. 720h = 30 days), pruned "
+                                              "hourly; 'off' keeps everything")->capture_default_str();
   run->add_flag("--metrics-auth", ro.api.metrics_auth, "/metrics needs the viewer role (default: open)");
   run->add_flag("--health-auth", ro.api.health_auth, "/v1/health needs the viewer role (default: open; /healthz and /readyz stay open)");
   for (auto* sub : {run, apply}) sub->add_option("--log-format", c.log_format, "text or json (one JSON object per line)")

@@ -70,6 +70,7 @@ struct RunOptions {
   std::string kubeconfig;
   LeaderFlags leader;
   ApiOptions api;
+  std::string retention = "720h";
 };
 
 int CmdRun(const Common& c, const RunOptions& o);

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <optional>
 #include <csignal>
 #include <iostream>
 #include <mutex>
@@ -12,6 +14,7 @@
 
 #include "controller/cli/admin_api.hpp"
 #include "controller/cli/common.hpp"
+#include "controller/core/values.hpp"
 #include "controller/http/admin_server.hpp"
 #include "controller/metrics/metrics.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
@@ -48,6 +51,50 @@ class Triggers {
   std::mutex mu_;
   std::map<std::string, std::string> triggers_;
 };
+
+/// Store retention (spec 5): prunes runs, operations, events and closed intents older than
+/// `keep` at start and every hour, until destroyed.
+class Retention {
+ public:
+  Retention(store::SqliteStore& st, std::optional<std::chrono::milliseconds> keep, std::shared_ptr<spdlog::logger> log) {
+    if (!keep) return;
+    thread_ = std::thread([this, &st, keep, log] {
+      std::unique_lock lk(mu_);
+      do {
+        const auto before = runtime::FormatUtc(std::chrono::system_clock::now() - *keep);
+        if (auto n = st.Prune(before); !n) log->warn("store retention: {}", n.error().message);
+        else if (n->runs + n->events + n->intents > 0)
+          log->info("store retention: pruned runs={} events={} intents={} from before {}", n->runs, n->events, n->intents, before);
+      } while (!cv_.wait_for(lk, std::chrono::hours(1), [this] { return stop_; }));
+    });
+  }
+  ~Retention() {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+/// --retention: a duration, or "off".
+bool ParseRetention(const std::string& text, std::optional<std::chrono::milliseconds>* out) {
+  if (text == "off") return true;
+  auto ms = core::ParseDurationMs(text);
+  if (!ms || *ms < 3'600'000) {
+    std::cerr << "netconverge: --retention: " << (ms ? "at least 1h (or off)" : ms.error().message) << "\n";
+    return false;
+  }
+  *out = std::chrono::milliseconds(*ms);
+  return true;
+}
 
 void WatchQueue(runtime::WorkQueue& queue, metrics::Metrics& m) {
   queue.SetObserver({[&m] { m.QueueAdded(); }, [&m](double s) { m.QueueWaited(s); }, [&m] { m.QueueRetried(); }});
@@ -94,8 +141,11 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
     std::cerr << "netconverge: " << config.error().message << "\n";
     return 1;
   }
+  std::optional<std::chrono::milliseconds> keep;
+  if (!ParseRetention(o.retention, &keep)) return 1;
   auto st = OpenStore(c.store, auto_migrate);
   if (!st) return 1;
+  Retention retention(*st, keep, log);
   auto services = source::LoadServices();
   runtime::SystemClock clock;
   runtime::WorkQueue queue(clock);
@@ -228,8 +278,11 @@ int CmdRun(const Common& c, const RunOptions& o) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  std::optional<std::chrono::milliseconds> keep;
+  if (!ParseRetention(o.retention, &keep)) return 1;
   auto st = OpenStore(c.store, auto_migrate);
   if (!st) return 1;
+  Retention retention(*st, keep, log);
   auto services = source::LoadServices();
   metrics::Metrics metrics;
   source::DirectorySource source(c.manifests, services);

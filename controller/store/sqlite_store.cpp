@@ -701,6 +701,29 @@ Status SqliteStore::SetOverride(const DeviceOverride& o, const Event& audit) {
   });
 }
 
+Result<PruneCounts> SqliteStore::Prune(const std::string& before) {
+  PruneCounts n;
+  auto st = InTransaction([&]() -> Status {
+    // Operations go with their runs (ON DELETE CASCADE); a run an open intent refers to stays.
+    Stmt r(db_, "DELETE FROM runs WHERE started_at < ? AND finished_at IS NOT NULL AND id NOT IN "
+                "(SELECT run_id FROM intents WHERE finished_at IS NULL AND run_id IS NOT NULL)");
+    r.Bind(1, before);
+    if (auto e = r.Done(); !e) return e;
+    n.runs = sqlite3_changes(db_);
+    Stmt e(db_, "DELETE FROM events WHERE time < ?");
+    e.Bind(1, before);
+    if (auto x = e.Done(); !x) return x;
+    n.events = sqlite3_changes(db_);
+    Stmt i(db_, "DELETE FROM intents WHERE finished_at IS NOT NULL AND finished_at < ?");
+    i.Bind(1, before);
+    if (auto x = i.Done(); !x) return x;
+    n.intents = sqlite3_changes(db_);
+    return {};
+  });
+  if (!st) return tl::unexpected(st.error());
+  return n;
+}
+
 int64_t SqliteStore::DataVersion() {
   std::lock_guard lk(mu_);
   Stmt s(db_, "PRAGMA data_version");

@@ -57,6 +57,12 @@ struct DeviceOverride {
   std::string updated_at;
 };
 
+struct PruneCounts {
+  int64_t runs = 0;
+  int64_t events = 0;
+  int64_t intents = 0;
+};
+
 struct EventFilter {
   std::string device;
   std::string resource;
@@ -183,6 +189,10 @@ class SqliteStore {
   Result<std::vector<Snapshot>> Snapshots(const std::string& device, int limit);  // rules not loaded
 
   Status AddEvents(const std::vector<Event>& events);
+  /// Retention: removes finished runs (with their operations), events and closed intents from
+  /// before `before` (ISO time), in one transaction. Snapshots keep their own count limit, and
+  /// ownership, last-applied records and status are never pruned.
+  Result<PruneCounts> Prune(const std::string& before);
   /// Overrides by device key. SetOverride with both fields empty removes the device's override;
   /// it records `audit` as an event in the same transaction.
   Result<std::map<std::string, DeviceOverride>> Overrides();

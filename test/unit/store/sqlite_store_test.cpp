@@ -137,6 +137,41 @@ TEST_SUITE("store/sqlite") {
     CHECK(st.Events(f)->size() == 2);
   }
 
+  TEST_CASE("retention prunes old runs with their operations, old events and closed intents, nothing else") {
+    auto s = SqliteStore::Open(":memory:", SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(s);
+    auto& st = **s;
+    auto finished = [&](const std::string& at) {
+      auto id = st.BeginRun("d", "poll", at);
+      REQUIRE(id);
+      Run run;
+      run.id = *id;
+      run.outcome = "Success";
+      REQUIRE(st.FinishRun(run, {"set " + at}));
+      return *id;
+    };
+    const int64_t old_run = finished("2026-01-01T00:00:00Z");
+    const int64_t new_run = finished("2026-03-01T00:00:00Z");
+    const auto open_run = st.BeginRun("d", "poll", "2026-01-01T00:00:00Z");  // never finished
+    REQUIRE(open_run);
+    REQUIRE(st.AddEvents({{0, "2026-01-01T00:00:00Z", "d", "", "Normal", "Applied", "old", old_run},
+                          {0, "2026-03-01T00:00:00Z", "d", "", "Normal", "Applied", "new", new_run}}));
+    REQUIRE(st.SaveAllocations("d", {{core::PortKey{"ns/a", "ssh"}, 10000}}, "2026-01-01T00:00:00Z"));
+    auto n = st.Prune("2026-02-01T00:00:00Z");
+    REQUIRE(n);
+    CHECK(n->runs == 1);
+    CHECK(n->events == 1);
+    CHECK(st.Operations(old_run)->empty());
+    CHECK(*st.Operations(new_run) == std::vector<std::string>{"set 2026-03-01T00:00:00Z"});
+    auto runs = st.Runs("d", 10);
+    REQUIRE(runs);
+    CHECK(runs->size() == 2);  // the new one and the unfinished one
+    auto ev = st.Events({});
+    REQUIRE(ev->size() == 1);
+    CHECK(ev->at(0).message == "new");
+    CHECK(st.Allocations("d")->size() == 1);  // ownership is never pruned
+  }
+
   TEST_CASE("rule records round-trip through JSON") {
     core::NatRule r;
     r.description = "VM a Port B [netconverge]";
