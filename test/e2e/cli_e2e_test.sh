@@ -117,12 +117,12 @@ check "it says deletions are held" 'grep -q "deletions held" "$work/daemon2.log"
 kill $d2; wait $d2 2>/dev/null
 
 # The store's migrations.
-check "db current is the latest" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 4 ]'
+check "db current is the latest" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 5 ]'
 "$BIN/netconverge" db downgrade 1 --store "$STORE" > /dev/null
 check "a daemon refuses an older schema without --auto-migrate" '! "$BIN/netconverge" status --store "$STORE" > "$work/refused" 2>&1 && grep -q "db upgrade" "$work/refused"'
 check "db history shows the pending migration" '"$BIN/netconverge" db history --store "$STORE" | grep -q "^2 *pending"'
 "$BIN/netconverge" db upgrade --store "$STORE" > /dev/null
-check "db upgrade brings it back" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 4 ]'
+check "db upgrade brings it back" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 5 ]'
 check "the store passes integrity_check" '[ "$(sqlite3 "$STORE" "PRAGMA integrity_check")" = ok ]'
 
 # An unreachable device: plan exits 1.
