@@ -161,14 +161,7 @@ Response SyncReport(const std::vector<reconcilers::DeviceResult>& results) {
     for (size_t i = 0; i < errors.size(); ++i) message += (i ? "; " : "") + errors[i];
   }
   JStr(w, "message", message);
-  w.Key("report");
-  w.StartObject();
-  JList(w, "added", all.added);
-  JList(w, "deleted", all.deleted);
-  JList(w, "updated", all.updated);
-  JList(w, "no_change", all.no_change);
-  if (!errors.empty()) JList(w, "not_applied", all.failed);
-  w.EndObject();
+  WriteReport(w, all, !errors.empty());
   w.EndObject();
   // A device that failed is a failure of the gateway's upstream, not of the request.
   return {errors.empty() ? 200 : 502, "application/json", buf.GetString(), {}};
@@ -201,13 +194,7 @@ Response Rollback(const ApiContext& c, const std::string& key, const std::string
                              : "device " + key + " restored to snapshot " + std::to_string(d["snapshot"].GetInt64()));
   w.Key("snapshotBefore");
   w.Int64(r.snapshot_id);
-  w.Key("report");
-  w.StartObject();
-  JList(w, "added", r.report.added);
-  JList(w, "deleted", r.report.deleted);
-  JList(w, "updated", r.report.updated);
-  JList(w, "no_change", r.report.no_change);
-  w.EndObject();
+  WriteReport(w, r.report, false);
   w.EndObject();
   return {r.error ? 502 : 200, "application/json", buf.GetString(), {}};
 }

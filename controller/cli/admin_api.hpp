@@ -44,12 +44,12 @@ struct ApiOptions {
 };
 
 struct ApiContext {
+  using PassFn = std::function<reconcilers::DeviceResult(const std::string& key, const std::string& trigger,
+                                                         reconcilers::DeviceReconciler::Mode mode)>;
   store::SqliteStore* store = nullptr;
   std::function<std::shared_ptr<const core::DesiredState>()> desired;
   /// A pass of one device under its lock, with what the daemon does after one (metrics, status).
-  std::function<reconcilers::DeviceResult(const std::string& key, const std::string& trigger,
-                                          reconcilers::DeviceReconciler::Mode mode)>
-      pass;
+  PassFn pass;
   std::function<reconcilers::DeviceResult(const std::string& key, int64_t snapshot)> rollback;
   std::function<bool()> ready;          // desired state loaded (and, in-cluster, listed)
   std::function<std::string()> leader;  // "leader", "standby" or "disabled"

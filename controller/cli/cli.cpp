@@ -628,8 +628,8 @@ int Dispatch(CLI::App& app, Args& a) {
     return CmdOverride(c, sub->get_name(), *value, override_clear);
   }
   if (*db) {
-    for (const char* a : {"upgrade", "downgrade", "current", "history"})
-      if (db->got_subcommand(a)) db_action = a;
+    for (const char* action : {"upgrade", "downgrade", "current", "history"})
+      if (db->got_subcommand(action)) db_action = action;
     return CmdDb(c.store, db_action, db_target);
   }
   return 1;

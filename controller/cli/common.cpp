@@ -45,7 +45,7 @@ class JsonLineFormatter : public spdlog::formatter {
     const std::time_t t = std::chrono::system_clock::to_time_t(msg.time);
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char ts[40];
+    char ts[80];
     std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                   tm.tm_min, tm.tm_sec, static_cast<int>(secs.time_since_epoch().count() % 1000));
     w.Key("time");
@@ -219,13 +219,18 @@ void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::Devic
   }
   w.EndArray();
   JList(w, "operations", r.operations);
+  WriteReport(w, r.report, false);
+  w.EndObject();
+}
+
+void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_applied) {
   w.Key("report");
   w.StartObject();
-  JList(w, "added", r.report.added);
-  JList(w, "deleted", r.report.deleted);
-  JList(w, "updated", r.report.updated);
-  JList(w, "no_change", r.report.no_change);
-  w.EndObject();
+  JList(w, "added", report.added);
+  JList(w, "deleted", report.deleted);
+  JList(w, "updated", report.updated);
+  JList(w, "no_change", report.no_change);
+  if (with_not_applied) JList(w, "not_applied", report.failed);
   w.EndObject();
 }
 

@@ -53,6 +53,8 @@ void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d, const std::vect
 /// One device's pass in `apply|plan -o json` and the plan route: changes, operations, report.
 void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r);
 void WriteEvent(Json& w, const store::Event& e);
+/// "report": the seed API's {added, deleted, updated, no_change} (+ not_applied on failure).
+void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_applied);
 
 struct LeaderFlags {
   bool enabled = false;

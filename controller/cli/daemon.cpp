@@ -96,8 +96,34 @@ bool ParseRetention(const std::string& text, std::optional<std::chrono::millisec
   return true;
 }
 
-void WatchQueue(runtime::WorkQueue& queue, metrics::Metrics& m) {
-  queue.SetObserver({[&m] { m.QueueAdded(); }, [&m](double s) { m.QueueWaited(s); }, [&m] { m.QueueRetried(); }});
+/// SIGINT and SIGTERM are taken by sigwait in the main thread (blocked before any thread starts).
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+/// The daemon's store with its retention thread (stopped when the store is released).
+// Members in this order: the retention thread stops before the store closes.
+struct DaemonStore {
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<Retention> retention;
+  store::SqliteStore* operator->() const { return store.get(); }
+  store::SqliteStore& operator*() const { return *store; }
+  store::SqliteStore* get() const { return store.get(); }
+  explicit operator bool() const { return store != nullptr; }
+};
+
+DaemonStore OpenDaemonStore(const Common& c, const RunOptions& o, const std::shared_ptr<spdlog::logger>& log) {
+  DaemonStore d;
+  std::optional<std::chrono::milliseconds> keep;
+  if (!ParseRetention(o.retention, &keep)) return d;
+  d.store = OpenStore(c.store, o.auto_migrate);
+  if (d.store) d.retention = std::make_unique<Retention>(*d.store, keep, log);
+  return d;
 }
 
 /// The metrics of a pass, from what the pass itself recorded (no store reads).
@@ -117,20 +143,57 @@ void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers:
   m.ObservePass(p);
 }
 
+/// A pass of one device under its lock (a worker's, a sync's or a plan's), observed in the
+/// metrics; `after` runs after every apply pass (in-cluster: status and Events).
+template <typename Source>
+ApiContext::PassFn LockedPass(DeviceLocks& locks, Source& source, reconcilers::DeviceReconciler& rec, metrics::Metrics& m,
+                              std::function<void(const std::string&, const reconcilers::DeviceResult&)> after) {
+  return [&locks, &source, &rec, &m, after](const std::string& key, const std::string& trigger,
+                                            reconcilers::DeviceReconciler::Mode mode) {
+    std::lock_guard lk(locks.For(key));
+    auto desired = source.Desired();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = rec.Reconcile(*desired, key, trigger, mode);
+    if (mode != reconcilers::DeviceReconciler::Mode::kApply) return r;
+    ObservePass(m, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (after) after(key, r);
+    return r;
+  };
+}
+
+template <typename Source>
+ApiContext MakeApi(store::SqliteStore* st, Source& source, ApiContext::PassFn pass, reconcilers::DeviceReconciler& rec,
+                   DeviceLocks& locks, std::function<bool()> ready, std::function<std::string()> leader, runtime::WorkQueue& queue,
+                   runtime::Controller& controller, metrics::Metrics& metrics, std::shared_ptr<spdlog::logger> log) {
+  return ApiContext{st,
+                    [&source] { return source.Desired(); },
+                    std::move(pass),
+                    [&source, &rec, &locks](const std::string& key, int64_t snapshot) {
+                      std::lock_guard lk(locks.For(key));
+                      return rec.Rollback(*source.Desired(), key, snapshot);
+                    },
+                    std::move(ready),
+                    std::move(leader),
+                    &queue,
+                    &controller,
+                    &metrics,
+                    std::move(log)};
+}
+
+void WatchQueue(runtime::WorkQueue& queue, metrics::Metrics& m) {
+  queue.SetObserver({[&m] { m.QueueAdded(); }, [&m](double s) { m.QueueWaited(s); }, [&m] { m.QueueRetried(); }});
+}
+
+
 }  // namespace
 
 int CmdRunKube(const Common& c, const RunOptions& o) {
-  const bool auto_migrate = o.auto_migrate;
   const int workers = o.workers;
   const std::string& kubeconfig = o.kubeconfig;
   const LeaderFlags& lf = o.leader;
   const std::string& listen = o.listen;
   auto log = MakeLogger(c.log_level, c.log_format);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  sigset_t set = BlockStopSignals();
   Result<kube::KubeConfig> config = MakeError(ErrorCode::kInternal, "");
   const char* env = std::getenv("KUBECONFIG");
   if (!kubeconfig.empty()) config = kube::LoadKubeconfig(kubeconfig);
@@ -141,11 +204,8 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
     std::cerr << "netconverge: " << config.error().message << "\n";
     return 1;
   }
-  std::optional<std::chrono::milliseconds> keep;
-  if (!ParseRetention(o.retention, &keep)) return 1;
-  auto st = OpenStore(c.store, auto_migrate);
+  auto st = OpenDaemonStore(c, o, log);
   if (!st) return 1;
-  Retention retention(*st, keep, log);
   auto services = source::LoadServices();
   runtime::SystemClock clock;
   runtime::WorkQueue queue(clock);
@@ -163,18 +223,11 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   DeviceLocks locks;
   // One pass of one device, under its lock, then metrics and the resources' status.
-  auto pass = [&](const std::string& key, const std::string& trigger, reconcilers::DeviceReconciler::Mode mode) {
-    std::lock_guard lk(locks.For(key));
-    auto desired = source.Desired();
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = rec.Reconcile(*desired, key, trigger, mode);
-    if (mode == reconcilers::DeviceReconciler::Mode::kPlan) return r;
-    ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  auto pass = LockedPass(locks, source, rec, metrics, [&](const std::string& key, const reconcilers::DeviceResult& r) {
     if (r.device_row)
       if (auto ports = st->PortStatuses(key)) source.ReportPass(key, *r.device_row, *ports, !r.error);
     source.PostEvents(key, r.events);
-    return r;
-  };
+  });
   runtime::Controller controller(
       queue,
       [&](const std::string& key) {
@@ -219,19 +272,9 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   std::atomic<bool> stop{false};
   std::atomic<bool> lost{false};
   std::atomic<bool> started{false};
-  ApiContext api{st.get(),
-                 [&] { return source.Desired(); },
-                 pass,
-                 [&](const std::string& key, int64_t snapshot) {
-                   std::lock_guard lk(locks.For(key));
-                   return rec.Rollback(*source.Desired(), key, snapshot);
-                 },
-                 [&] { return source.Synced(); },
-                 [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
-                 &queue,
-                 &controller,
-                 &metrics,
-                 log};
+  ApiContext api = MakeApi(st.get(), source, pass, rec, locks, [&] { return source.Synced(); },
+                           [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
+                           queue, controller, metrics, log);
   bool admin_failed = false;
   auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
   if (admin_failed) {
@@ -267,22 +310,14 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
 }
 
 int CmdRun(const Common& c, const RunOptions& o) {
-  const bool auto_migrate = o.auto_migrate;
   const int workers = o.workers;
   const int watch_ms = o.watch_ms;
   const std::string& listen = o.listen;
   auto log = MakeLogger(c.log_level, c.log_format);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  sigset_t set = BlockStopSignals();
 
-  std::optional<std::chrono::milliseconds> keep;
-  if (!ParseRetention(o.retention, &keep)) return 1;
-  auto st = OpenStore(c.store, auto_migrate);
+  auto st = OpenDaemonStore(c, o, log);
   if (!st) return 1;
-  Retention retention(*st, keep, log);
   auto services = source::LoadServices();
   metrics::Metrics metrics;
   source::DirectorySource source(c.manifests, services);
@@ -297,15 +332,7 @@ int CmdRun(const Common& c, const RunOptions& o) {
     queue.Add(key);
   };
   DeviceLocks locks;
-  auto pass = [&](const std::string& key, const std::string& trigger, reconcilers::DeviceReconciler::Mode mode) {
-    std::lock_guard lk(locks.For(key));
-    auto desired = source.Desired();
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = rec.Reconcile(*desired, key, trigger, mode);
-    if (mode == reconcilers::DeviceReconciler::Mode::kApply)
-      ObservePass(metrics, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    return r;
-  };
+  auto pass = LockedPass(locks, source, rec, metrics, {});
   runtime::Controller controller(
       queue,
       [&](const std::string& key) {
@@ -332,19 +359,8 @@ int CmdRun(const Common& c, const RunOptions& o) {
   reload(true);
   log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
             source.Desired()->devices.size());
-  ApiContext api{st.get(),
-                 [&] { return source.Desired(); },
-                 pass,
-                 [&](const std::string& key, int64_t snapshot) {
-                   std::lock_guard lk(locks.For(key));
-                   return rec.Rollback(*source.Desired(), key, snapshot);
-                 },
-                 [] { return true; },
-                 [] { return std::string("disabled"); },
-                 &queue,
-                 &controller,
-                 &metrics,
-                 log};
+  ApiContext api = MakeApi(st.get(), source, pass, rec, locks, [] { return true; }, [] { return std::string("disabled"); }, queue,
+                           controller, metrics, log);
   bool admin_failed = false;
   auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
   if (admin_failed) return 1;

@@ -53,7 +53,7 @@ Response JsonError(int status, const std::string& message) {
   w.String(message.c_str(), static_cast<rapidjson::SizeType>(message.size()));
   w.EndObject();
   w.EndObject();
-  return Response{status, "application/json", buf.GetString()};
+  return Response{status, "application/json", buf.GetString(), {}};
 }
 
 struct AdminServer::Impl {
