@@ -204,6 +204,35 @@ TEST_SUITE("chart") {
     }
   }
 
+  TEST_CASE("the admin API's credentials come from a Secret, mounted read-only; without one no credential flag") {
+    auto args_of = [](const std::vector<YAML::Node>& docs) {
+      std::string args;
+      for (const auto& a : OfKind(docs, "Deployment").at(0)["spec"]["template"]["spec"]["containers"][0]["args"])
+        args += a.as<std::string>() + " ";
+      return args;
+    };
+    const std::string plain = args_of(Template());
+    CHECK(plain.find("--api-keys-file") == std::string::npos);
+    CHECK(plain.find("--log-format=json") != std::string::npos);
+    CHECK(plain.find("--retention=720h") != std::string::npos);
+    auto docs = Template("--set api.existingSecret=nc-api --set api.jwtSecretKey= --set api.metricsAuth=true");
+    const std::string args = args_of(docs);
+    CHECK(args.find("--api-keys-file=/etc/netconverge/api/api-keys.yaml") != std::string::npos);
+    CHECK(args.find("--jwt-secret-file") == std::string::npos);  // its key was emptied
+    CHECK(args.find("--metrics-auth") != std::string::npos);
+    auto pod = OfKind(docs, "Deployment").at(0)["spec"]["template"]["spec"];
+    bool mounted = false;
+    for (const auto& m : pod["containers"][0]["volumeMounts"])
+      if (m["name"].as<std::string>() == "api-credentials")
+        mounted = m["mountPath"].as<std::string>() == "/etc/netconverge/api" && m["readOnly"].as<bool>();
+    CHECK(mounted);
+    bool secret = false;
+    for (const auto& v : pod["volumes"])
+      if (v["name"].as<std::string>() == "api-credentials")
+        secret = v["secret"]["secretName"].as<std::string>() == "nc-api" && v["secret"]["defaultMode"].as<int>() == 0400;
+    CHECK(secret);
+  }
+
   TEST_CASE("the chart's CRDs are byte-identical to crds/, and helm installs exactly those") {
     std::set<std::string> names;
     for (const auto& f : fs::directory_iterator(std::string(NC_SOURCE_DIR) + "/crds")) {
