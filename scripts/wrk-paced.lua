@@ -1,12 +1,14 @@
 -- wrk script for make bench-http: each connection alternates GET /metrics and GET /v1/health
+-- (or the comma-separated $WRK_PATHS)
 -- and waits 1000/rate ms between its requests, so that `connections * rate` is the offered load.
-local paths = {"/metrics", "/v1/health"}
+local paths = {}
+for p in string.gmatch(os.getenv("WRK_PATHS") or "/metrics,/v1/health", "[^,]+") do paths[#paths + 1] = p end
 local i = 0
 local rate = tonumber(os.getenv("WRK_RATE_PER_CONNECTION") or "50")
 
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i % 2) + 1])
+  return wrk.format("GET", paths[(i % #paths) + 1])
 end
 
 delay = function()

@@ -43,21 +43,33 @@ Response Health(const ApiContext& c) {
   w.Key("open");
   w.Bool(true);
   w.Key("schemaVersion");
-  w.Int(c.store->SchemaVersion());
-  // The write check: a write transaction that changes nothing (the store answers and its file
-  // takes writes; a full disk or a read-only mount shows here).
-  const bool writable = static_cast<bool>(c.store->Overrides()) && static_cast<bool>(c.store->AddEvents({}));
+  w.Int(c.schema_version);
+  // The write check: a write transaction that changes nothing (the file takes the write lock:
+  // a read-only mount or a stuck writer shows here). At most one every 5 s: a probe
+  // or a scrape storm must not queue behind the reconcilers' transactions.
+  static std::mutex check_mu;
+  static std::chrono::steady_clock::time_point checked_at;
+  static bool writable_cached = false;
+  bool writable;
+  {
+    std::lock_guard lk(check_mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (checked_at.time_since_epoch().count() == 0 || now - checked_at > std::chrono::seconds(5)) {
+      writable_cached = static_cast<bool>(c.store->WriteCheck());
+      checked_at = now;
+    }
+    writable = writable_cached;
+  }
   w.Key("writable");
   w.Bool(writable);
   w.EndObject();
   w.Key("devices");
   w.StartArray();
-  if (auto rows = c.store->DeviceStatuses())
-    for (const auto& d : *rows) {
-      w.StartObject();
-      DeviceFields(w, d);
-      w.EndObject();
-    }
+  for (const auto& d : c.status->Rows()) {
+    w.StartObject();
+    DeviceFields(w, d);
+    w.EndObject();
+  }
   w.EndArray();
   w.Key("loop");
   w.StartObject();

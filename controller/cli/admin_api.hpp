@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "controller/core/model.hpp"
 #include "controller/http/admin_server.hpp"
@@ -37,6 +38,26 @@ class DeviceLocks {
   std::map<std::string, std::unique_ptr<std::mutex>> locks_;
 };
 
+/// The devices' status rows as the last passes wrote them, kept in memory so that health checks
+/// never wait for the store (a 10,000-rule record holds it for tens of milliseconds).
+class DeviceStatusCache {
+ public:
+  void Update(const store::DeviceStatusRow& row) {
+    std::lock_guard lk(mu_);
+    rows_[row.device] = row;
+  }
+  std::vector<store::DeviceStatusRow> Rows() const {
+    std::lock_guard lk(mu_);
+    std::vector<store::DeviceStatusRow> out;
+    for (const auto& [_, r] : rows_) out.push_back(r);
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, store::DeviceStatusRow> rows_;
+};
+
 struct ApiOptions {
   http::AuthOptions auth;
   bool metrics_auth = false;  // /metrics needs viewer
@@ -57,6 +78,8 @@ struct ApiContext {
   runtime::Controller* controller = nullptr;
   metrics::Metrics* metrics = nullptr;
   std::shared_ptr<spdlog::logger> log;
+  DeviceStatusCache* status = nullptr;  // for /v1/health
+  int schema_version = 0;               // read once at start
 };
 
 /// Builds the authenticator (errors name the file) and starts the server on `listen` ("off":

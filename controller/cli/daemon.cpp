@@ -147,15 +147,16 @@ void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers:
 /// metrics; `after` runs after every apply pass (in-cluster: status and Events).
 template <typename Source>
 ApiContext::PassFn LockedPass(DeviceLocks& locks, Source& source, reconcilers::DeviceReconciler& rec, metrics::Metrics& m,
-                              std::function<void(const std::string&, const reconcilers::DeviceResult&)> after) {
-  return [&locks, &source, &rec, &m, after](const std::string& key, const std::string& trigger,
-                                            reconcilers::DeviceReconciler::Mode mode) {
+                              DeviceStatusCache& status, std::function<void(const std::string&, const reconcilers::DeviceResult&)> after) {
+  return [&locks, &source, &rec, &m, &status, after](const std::string& key, const std::string& trigger,
+                                                     reconcilers::DeviceReconciler::Mode mode) {
     std::lock_guard lk(locks.For(key));
     auto desired = source.Desired();
     const auto t0 = std::chrono::steady_clock::now();
     auto r = rec.Reconcile(*desired, key, trigger, mode);
     if (mode != reconcilers::DeviceReconciler::Mode::kApply) return r;
     ObservePass(m, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (r.device_row) status.Update(*r.device_row);
     if (after) after(key, r);
     return r;
   };
@@ -164,20 +165,25 @@ ApiContext::PassFn LockedPass(DeviceLocks& locks, Source& source, reconcilers::D
 template <typename Source>
 ApiContext MakeApi(store::SqliteStore* st, Source& source, ApiContext::PassFn pass, reconcilers::DeviceReconciler& rec,
                    DeviceLocks& locks, std::function<bool()> ready, std::function<std::string()> leader, runtime::WorkQueue& queue,
-                   runtime::Controller& controller, metrics::Metrics& metrics, std::shared_ptr<spdlog::logger> log) {
+                   runtime::Controller& controller, metrics::Metrics& metrics, std::shared_ptr<spdlog::logger> log,
+                   DeviceStatusCache& status) {
   return ApiContext{st,
                     [&source] { return source.Desired(); },
                     std::move(pass),
-                    [&source, &rec, &locks](const std::string& key, int64_t snapshot) {
+                    [&source, &rec, &locks, &status](const std::string& key, int64_t snapshot) {
                       std::lock_guard lk(locks.For(key));
-                      return rec.Rollback(*source.Desired(), key, snapshot);
+                      auto r = rec.Rollback(*source.Desired(), key, snapshot);
+                      if (r.device_row) status.Update(*r.device_row);
+                      return r;
                     },
                     std::move(ready),
                     std::move(leader),
                     &queue,
                     &controller,
                     &metrics,
-                    std::move(log)};
+                    std::move(log),
+                    &status,
+                    st->SchemaVersion()};
 }
 
 void WatchQueue(runtime::WorkQueue& queue, metrics::Metrics& m) {
@@ -223,7 +229,10 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   DeviceLocks locks;
   // One pass of one device, under its lock, then metrics and the resources' status.
-  auto pass = LockedPass(locks, source, rec, metrics, [&](const std::string& key, const reconcilers::DeviceResult& r) {
+  DeviceStatusCache status;
+  if (auto rows = st->DeviceStatuses())
+    for (const auto& r : *rows) status.Update(r);
+  auto pass = LockedPass(locks, source, rec, metrics, status, [&](const std::string& key, const reconcilers::DeviceResult& r) {
     if (r.device_row)
       if (auto ports = st->PortStatuses(key)) source.ReportPass(key, *r.device_row, *ports, !r.error);
     source.PostEvents(key, r.events);
@@ -274,7 +283,7 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   std::atomic<bool> started{false};
   ApiContext api = MakeApi(st.get(), source, pass, rec, locks, [&] { return source.Synced(); },
                            [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
-                           queue, controller, metrics, log);
+                           queue, controller, metrics, log, status);
   bool admin_failed = false;
   auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
   if (admin_failed) {
@@ -332,7 +341,10 @@ int CmdRun(const Common& c, const RunOptions& o) {
     queue.Add(key);
   };
   DeviceLocks locks;
-  auto pass = LockedPass(locks, source, rec, metrics, {});
+  DeviceStatusCache status;
+  if (auto rows = st->DeviceStatuses())
+    for (const auto& r : *rows) status.Update(r);
+  auto pass = LockedPass(locks, source, rec, metrics, status, {});
   runtime::Controller controller(
       queue,
       [&](const std::string& key) {
@@ -360,7 +372,7 @@ int CmdRun(const Common& c, const RunOptions& o) {
   log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
             source.Desired()->devices.size());
   ApiContext api = MakeApi(st.get(), source, pass, rec, locks, [] { return true; }, [] { return std::string("disabled"); }, queue,
-                           controller, metrics, log);
+                           controller, metrics, log, status);
   bool admin_failed = false;
   auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
   if (admin_failed) return 1;

@@ -160,6 +160,10 @@ Status SqliteStore::InTransaction(const std::function<Status()>& body) {
   return Exec("COMMIT");
 }
 
+Status SqliteStore::WriteCheck() {
+  return InTransaction([] { return Status{}; });
+}
+
 int SqliteStore::VersionLocked() {
   Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   if (!s.ok() || s.Step() != SQLITE_ROW) return 0;

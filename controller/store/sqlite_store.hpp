@@ -189,6 +189,9 @@ class SqliteStore {
   Result<std::vector<Snapshot>> Snapshots(const std::string& device, int limit);  // rules not loaded
 
   Status AddEvents(const std::vector<Event>& events);
+  /// A write transaction that changes nothing: the file takes the write lock (not read-only,
+  /// not held by a stuck writer beyond the busy timeout).
+  Status WriteCheck();
   /// Retention: removes finished runs (with their operations), events and closed intents from
   /// before `before` (ISO time), in one transaction. Snapshots keep their own count limit, and
   /// ownership, last-applied records and status are never pruned.
