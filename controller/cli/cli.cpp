@@ -411,6 +411,9 @@ struct Args {
 void Build(CLI::App& app, Args& a) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "netconverge 0.1.0");
+  app.footer("Every long option can also come from a YAML file (--config FILE or $NETCONVERGE_CONFIG; see generate-config)\n"
+             "or from a variable NETCONVERGE_<OPTION> (e.g. NETCONVERGE_LOG_FORMAT=json); a flag wins over the variable,\n"
+             "the variable over the file. Per-invocation options (--device, --output, --snapshot, ...) are flags only.");
   Common& c = a.c;
   RunOptions& ro = a.ro;
   bool& auto_migrate = ro.auto_migrate;
