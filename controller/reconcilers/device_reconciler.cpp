@@ -505,6 +505,7 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
       return r;
     }
     if (applied->error) r.error = applied->error;
+    if (!r.error && !dit->second.IsSwitch()) RecordRestored(key, r.plan, started);
   }
   ReportChanges(r.plan, r.report);
   std::vector<store::Event> events;
@@ -524,6 +525,28 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
                  r.error ? r.error->message : "", static_cast<int>(r.plan.ChangeCount()), r.commits, 0};
   (void)store_.FinishRun(run, r.operations);
   return r;
+}
+
+void DeviceReconciler::RecordRestored(const std::string& key, const core::Plan& plan, const std::string& now) {
+  // What netconverge put on the device is its last-applied record, also when it came from a
+  // snapshot: the next pass then sees the manifests differ from it (a spec change, applied
+  // whatever the drift policy), not an out-of-band change of its own rules.
+  auto allocations = store_.Allocations(key);
+  if (!allocations) return;
+  std::map<int, core::PortKey> owner;
+  store::AppliedUpdate u;
+  for (const auto& [port, n] : *allocations) {
+    owner.emplace(n, port);
+    u.desired.insert(port);  // allocations stay: the ports keep their numbers
+  }
+  for (const auto& ch : plan.changes) {
+    auto o = owner.find(ch.number);
+    if (o == owner.end()) continue;  // not ours: no record to keep
+    if (ch.after) u.upserts[ch.number] = core::AppliedRecord{o->second.resource, o->second.port, *ch.after};
+    else u.removed.push_back(ch.number);
+  }
+  if (u.upserts.empty() && u.removed.empty()) return;
+  if (auto st = store_.RecordApplied(key, u, now); !st) log_->warn("device={} rollback: {}", key, st.error().message);
 }
 
 void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const std::string& trigger,

@@ -110,6 +110,8 @@ class DeviceReconciler {
   Result<ApplyOutcome> ApplyWithIntent(DeviceAdapter& adapter, const std::string& key, const core::Plan& plan,
                                        const ObservedState& observed, const std::string& started, DeviceResult& r);
   Result<DeviceCache*> CacheFor(const std::string& device);
+  /// After a restored snapshot: the last-applied records of owned rules become what was restored.
+  void RecordRestored(const std::string& key, const core::Plan& plan, const std::string& now);
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
               std::chrono::steady_clock::time_point t0, const std::vector<store::Event>& events, Mode mode);
 

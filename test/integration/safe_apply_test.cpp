@@ -45,6 +45,27 @@ TEST_SUITE("integration/safe_apply") {
     CHECK(wrong.error);
   }
 
+  TEST_CASE("after a rollback the restored rules are netconverge's own: the next pass converges them, whatever the drift policy") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n",
+                                            "  driftPolicy: Report\n"));
+    auto first = h.Pass();
+    REQUIRE_FALSE(first.error);
+    REQUIRE(h.DeviceRules().size() == 1);
+    // Back to the empty device: the rule goes, by netconverge's hand.
+    REQUIRE_FALSE(h.reconciler->Rollback(h.Desired(), "default/edge1", first.snapshot_id).error);
+    CHECK(h.DeviceRules().empty());
+    auto next = h.Pass();
+    REQUIRE_FALSE(next.error);
+    CHECK(h.DeviceRules().size() == 1);  // a spec change (manifest vs. what netconverge restored), not drift
+    store::EventFilter f;
+    f.limit = 50;
+    auto events = h.store->Events(f);
+    REQUIRE(events);
+    for (const auto& e : *events) CHECK(e.reason != "DriftDetected");
+    CHECK(h.Pass().plan.changes.empty());
+  }
+
   TEST_CASE("an intent left open by a dead process is recovered by re-reading and re-planning") {
     SimHarness h;
     h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
