@@ -143,6 +143,21 @@ struct AdminServer::Impl {
         continue;
       }
       std::lock_guard lk(mu);
+      if (active >= options.max_connections) {
+        // Full: answer at once and close, rather than queue a thread per connection without end.
+        Response busy = JsonError(503, "too many connections (" + std::to_string(options.max_connections) + "); retry");
+        bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
+        out.set(bhttp::field::server, "netconverge");
+        out.set(bhttp::field::content_type, busy.content_type);
+        out.set(bhttp::field::retry_after, "1");
+        out.keep_alive(false);
+        out.body() = std::move(busy.body);
+        out.prepare_payload();
+        boost::system::error_code wec;
+        bhttp::write(sock, out, wec);
+        sock.shutdown(tcp::socket::shutdown_both, wec);
+        continue;
+      }
       ++active;
       open_fds.insert(sock.native_handle());
       std::thread([this, s = std::move(sock)]() mutable {

@@ -1,6 +1,6 @@
 // The admin HTTP server (Boost.Beast over plain TCP, spec 6): a thread per connection with
-// keep-alive, a request body limit (413), a deadline on reading each request, JSON errors, and
-// routing (with authentication) left to a handler.
+// keep-alive, a request body limit (413), a deadline on reading each request, a cap on open
+// connections (503 beyond it), JSON errors, and routing (with authentication) left to a handler.
 #pragma once
 
 #include <functional>
@@ -37,6 +37,7 @@ struct AdminServerOptions {
   std::string listen = "127.0.0.1:8800";
   size_t body_limit = 1 << 20;  // 413 above
   int read_timeout_s = 10;
+  int max_connections = 256;  // beyond: 503 at once, Retry-After 1
 };
 
 class AdminServer {
