@@ -82,6 +82,7 @@ struct AdminServer::Impl {
       bhttp::read(sock, buf, parser, ec);
       Response res;
       bool keep = false;
+      bool head = false;
       unsigned version = 11;
       if (ec == bhttp::error::body_limit) {
         res = JsonError(413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
@@ -95,6 +96,7 @@ struct AdminServer::Impl {
         keep = req.keep_alive();
         Request r;
         r.method = std::string(req.method_string());
+        head = r.method == "HEAD";
         std::string target(req.target());
         const auto q = target.find('?');
         r.path = target.substr(0, q);
@@ -125,8 +127,12 @@ struct AdminServer::Impl {
       out.set(bhttp::field::cache_control, "no-store");
       for (const auto& [name, value] : res.headers) out.set(name, value);
       out.keep_alive(keep);
-      out.body() = std::move(res.body);
-      out.prepare_payload();
+      if (head) {
+        out.content_length(res.body.size());  // the length a GET would have, and no body (RFC 9110 9.3.2)
+      } else {
+        out.body() = std::move(res.body);
+        out.prepare_payload();
+      }
       bhttp::write(sock, out, ec);
       if (ec || !keep) break;
     }

@@ -72,6 +72,26 @@ TEST_SUITE("unit/http-server") {
     server.Stop();
   }
 
+  TEST_CASE("HEAD answers a GET's headers without the body, and the connection stays usable") {
+    AdminServer server(AdminServerOptions{"127.0.0.1:0"}, [](const Request& r) { return Response{200, "text/plain", "body of " + r.path, {}}; });
+    REQUIRE(server.Start());
+    const int fd = Connect(server.port());
+    const std::string req = "HEAD /x HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n";
+    REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
+    std::string out;
+    char buf[4096];
+    while (out.find("body of /y") == std::string::npos) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    CHECK(out.find("Content-Length: 10\r\n") != std::string::npos);  // "body of /x", had it been a GET
+    CHECK(out.find("body of /x") == std::string::npos);
+    CHECK(out.find("body of /y") != std::string::npos);
+    ::close(fd);
+    server.Stop();
+  }
+
   TEST_CASE("a body over the limit gets 413 with a JSON error; the handler never sees it") {
     AdminServerOptions o{"127.0.0.1:0"};
     o.body_limit = 1000;
