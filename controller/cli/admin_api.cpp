@@ -79,6 +79,21 @@ Response Health(const ApiContext& c) {
   w.Uint64(c.queue->Delayed());
   w.Key("workersBusy");
   w.Int(c.controller->busy());
+  w.Key("lastPass");
+  w.StartArray();
+  for (const auto& p : c.status->Passes()) {
+    w.StartObject();
+    JStr(w, "device", p.device);
+    w.Key("runId");
+    w.Int64(p.run_id);
+    JStr(w, "trigger", p.trigger);
+    JStr(w, "result", p.result);
+    JStr(w, "finishedAt", p.finished_at);
+    w.Key("durationMs");
+    w.Int64(p.duration_ms);
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   JStr(w, "leader", c.leader());
   w.EndObject();

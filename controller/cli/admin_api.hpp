@@ -42,9 +42,28 @@ class DeviceLocks {
 /// never wait for the store (a 10,000-rule record holds it for tens of milliseconds).
 class DeviceStatusCache {
  public:
+  /// A device's last pass, for /v1/health's loop section.
+  struct LastPass {
+    std::string device;
+    int64_t run_id = 0;
+    std::string trigger;
+    std::string result;  // success | error | unchanged
+    std::string finished_at;
+    int64_t duration_ms = 0;
+  };
   void Update(const store::DeviceStatusRow& row) {
     std::lock_guard lk(mu_);
     rows_[row.device] = row;
+  }
+  void Passed(LastPass p) {
+    std::lock_guard lk(mu_);
+    passes_[p.device] = std::move(p);
+  }
+  std::vector<LastPass> Passes() const {
+    std::lock_guard lk(mu_);
+    std::vector<LastPass> out;
+    for (const auto& [_, p] : passes_) out.push_back(p);
+    return out;
   }
   std::vector<store::DeviceStatusRow> Rows() const {
     std::lock_guard lk(mu_);
@@ -56,6 +75,7 @@ class DeviceStatusCache {
  private:
   mutable std::mutex mu_;
   std::map<std::string, store::DeviceStatusRow> rows_;
+  std::map<std::string, LastPass> passes_;
 };
 
 struct ApiOptions {

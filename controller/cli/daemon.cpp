@@ -155,8 +155,11 @@ ApiContext::PassFn LockedPass(DeviceLocks& locks, Source& source, reconcilers::D
     const auto t0 = std::chrono::steady_clock::now();
     auto r = rec.Reconcile(*desired, key, trigger, mode);
     if (mode != reconcilers::DeviceReconciler::Mode::kApply) return r;
-    ObservePass(m, key, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ObservePass(m, key, r, seconds);
     if (r.device_row) status.Update(*r.device_row);
+    status.Passed({key, r.run_id, trigger, r.error ? "error" : r.unchanged_poll ? "unchanged" : "success",
+                   runtime::FormatUtc(std::chrono::system_clock::now()), static_cast<int64_t>(seconds * 1000)});
     if (after) after(key, r);
     return r;
   };

@@ -58,6 +58,15 @@ PY
 NOW=$(date +%s)
 VALID=$(jwt HS256 "$SECRET" "{\"sub\":\"ci\",\"role\":\"admin\",\"exp\":$((NOW + 300))}")
 check "a valid admin JWT (signed by Python) may sync" '[ "$(code -X POST -H "Authorization: Bearer $VALID" "$H/v1/admin/devices/edge1/sync")" = 200 ]'
+curl -s "$H/v1/health" > "$work/health.json"
+check "/v1/health: store writable, the device reachable, the loop's last pass of edge1" 'python3 -c "
+import json, sys
+h = json.load(open(sys.argv[1]))
+assert h[\"store\"][\"writable\"] and h[\"store\"][\"schemaVersion\"] == 5
+assert [d[\"reachable\"] for d in h[\"devices\"] if d[\"device\"] == \"default/edge1\"] == [True]
+last = [p for p in h[\"loop\"][\"lastPass\"] if p[\"device\"] == \"default/edge1\"][0]
+assert last[\"result\"] == \"success\" and last[\"runId\"] >= 1 and last[\"trigger\"] in (\"startup\", \"admin-sync\")
+" "$work/health.json"'
 check "the viewer key (stored as sha256) may read" '[ "$(code -H "X-API-Key: $VIEWER" "$H/v1/devices")" = 200 ]'
 TAMPERED=${VALID%?}$( [ "${VALID: -1}" = A ] && echo B || echo A)
 corpus=(
