@@ -564,8 +564,8 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
                 elapsed.count());
   }
   for (const auto& e : events)
-    log_->log(e.type == "Warning" ? spdlog::level::warn : spdlog::level::info, "device={} resource={} event={} \"{}\"",
-              e.device, e.resource.empty() ? "-" : e.resource, e.reason, e.message);
+    log_->log(e.type == "Warning" ? spdlog::level::warn : spdlog::level::info, "device={} resource={} run_id={} event={} \"{}\"",
+              e.device, e.resource.empty() ? "-" : e.resource, r.run_id, e.reason, e.message);
   if (r.error) {
     r.requeue_after = std::chrono::milliseconds(0);  // the queue's backoff decides
   } else {
