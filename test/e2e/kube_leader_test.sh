@@ -14,7 +14,8 @@ VPORT=$PORT
 start_kube_sim "$SRC"
 declare_edge1_in_kube "$K"
 "$K" apply -f "$SRC/manifests/vm-web1.yaml" > /dev/null
-LEASE=(--listen 127.0.0.1:0 --leader-elect --leader-elect-lease-duration 4s --leader-elect-renew-deadline 3s --leader-elect-retry-period 500ms)
+printf 'keys:\n  - {name: ops, role: admin, key: leader-test-admin-key}\n' > "$work/keys.yaml"
+LEASE=(--listen 127.0.0.1:0 --api-keys-file "$work/keys.yaml" --leader-elect --leader-elect-lease-duration 4s --leader-elect-renew-deadline 3s --leader-elect-retry-period 500ms)
 "$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/a.db" "${LEASE[@]}" > "$work/a.log" 2>&1 &
 A=$!
 pids+=($A)
@@ -28,6 +29,7 @@ check "one replica holds the lease and converged the device" '[ "$(rules | grep 
 sleep 2
 HB=$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/b.log" | head -1)
 check "the standby is ready and says it stands by (/readyz, /v1/health)" '[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$HB/readyz")" = 200 ] && curl -s "http://127.0.0.1:$HB/v1/health" | tr -d " \n" | grep -q "\"leader\":\"standby\""'
+check "an admin sync sent to the standby gets 503 (send it to the leader); nothing is written" '[ "$(curl -s -o "$work/sync" -w "%{http_code}" -X POST -H "X-API-Key: leader-test-admin-key" "http://127.0.0.1:$HB/v1/admin/devices/edge1/sync")" = 503 ] && grep -q "standby" "$work/sync"'
 check "the standby never wrote to the device" '! grep -q "outcome=applied" "$work/b.log" && grep -q "waiting to lead" "$work/b.log" && ! grep -q "leading as" "$work/b.log"'
 
 kill -9 "$A"
