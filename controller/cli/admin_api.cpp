@@ -30,7 +30,7 @@ Response MethodNotAllowed(const Request& r, const std::string& allow) {
 /// The device key for a path name and an optional ?namespace=.
 std::string KeyFor(const Request& r, const std::string& name) {
   auto ns = r.query.find("namespace");
-  return (ns == r.query.end() || ns->second.empty() ? std::string("default") : ns->second) + "/" + name;
+  return QualifiedName(name, ns == r.query.end() || ns->second.empty() ? std::string("default") : ns->second);
 }
 
 Response Health(const ApiContext& c) {
@@ -44,22 +44,7 @@ Response Health(const ApiContext& c) {
   w.Bool(true);
   w.Key("schemaVersion");
   w.Int(c.schema_version);
-  // The write check: a write transaction that changes nothing (the file takes the write lock:
-  // a read-only mount or a stuck writer shows here). At most one every 5 s: a probe
-  // or a scrape storm must not queue behind the reconcilers' transactions.
-  static std::mutex check_mu;
-  static std::chrono::steady_clock::time_point checked_at;
-  static bool writable_cached = false;
-  bool writable;
-  {
-    std::lock_guard lk(check_mu);
-    const auto now = std::chrono::steady_clock::now();
-    if (checked_at.time_since_epoch().count() == 0 || now - checked_at > std::chrono::seconds(5)) {
-      writable_cached = static_cast<bool>(c.store->WriteCheck());
-      checked_at = now;
-    }
-    writable = writable_cached;
-  }
+  const bool writable = c.status->StoreWritable(*c.store);
   w.Key("writable");
   w.Bool(writable);
   w.EndObject();
@@ -134,9 +119,8 @@ Response Events(const ApiContext& c, const Request& r) {
     auto it = r.query.find(k);
     return it == r.query.end() ? std::string() : it->second;
   };
-  if (auto d = q("device"); !d.empty()) f.device = d.find('/') == std::string::npos ? "default/" + d : d;
-  f.resource = q("resource");
-  if (!f.resource.empty() && f.resource.find('/') == std::string::npos) f.resource = "default/" + f.resource;
+  if (auto d = q("device"); !d.empty()) f.device = QualifiedName(d);
+  if (auto res = q("resource"); !res.empty()) f.resource = QualifiedName(res);
   if (auto s = q("since"); !s.empty()) {
     static const std::regex kIso(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
     if (std::regex_match(s, kIso)) {
@@ -229,9 +213,8 @@ Response Rollback(const ApiContext& c, const std::string& key, const std::string
 
 }  // namespace
 
-Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o, const Request& r) {
-  const Role health_role = o.health_auth ? Role::kViewer : Role::kNone;
-  const Role metrics_role = o.metrics_auth ? Role::kViewer : Role::kNone;
+Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o, const Request& r,
+                   std::string* route) {
   auto vyos_keys = [&] {
     std::vector<std::string> keys;
     for (const auto& [k, d] : c.desired()->devices)
@@ -242,23 +225,24 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
   struct Pattern {
     std::regex re;
     const char* method;
+    const char* label;        // the route template: the metrics label
+    Role role;
+    bool ApiOptions::*gate;   // when set, `role` applies only if this option is on (else open)
   };
   // Compiled once; the index picks the handler below.
   static const std::vector<Pattern> kPatterns = {
-      {std::regex("/healthz"), "GET"},                            // 0
-      {std::regex("/readyz"), "GET"},                             // 1
-      {std::regex("/v1/health"), "GET"},                          // 2
-      {std::regex("/metrics"), "GET"},                            // 3
-      {std::regex("/v1/devices"), "GET"},                         // 4
-      {std::regex("/v1/devices/([^/]+)"), "GET"},                 // 5
-      {std::regex("/v1/devices/([^/]+)/plan"), "GET"},            // 6
-      {std::regex("/v1/events"), "GET"},                         // 7
-      {std::regex("/v1/admin/sync-vyos-config"), "POST"},         // 8
-      {std::regex("/v1/admin/devices/([^/]+)/sync"), "POST"},     // 9
-      {std::regex("/v1/admin/devices/([^/]+)/rollback"), "POST"}, // 10
+      {std::regex("/healthz"), "GET", "/healthz", Role::kNone, nullptr},                                                    // 0
+      {std::regex("/readyz"), "GET", "/readyz", Role::kNone, nullptr},                                                      // 1
+      {std::regex("/v1/health"), "GET", "/v1/health", Role::kViewer, &ApiOptions::health_auth},                             // 2
+      {std::regex("/metrics"), "GET", "/metrics", Role::kViewer, &ApiOptions::metrics_auth},                                // 3
+      {std::regex("/v1/devices"), "GET", "/v1/devices", Role::kViewer, nullptr},                                            // 4
+      {std::regex("/v1/devices/([^/]+)"), "GET", "/v1/devices/{name}", Role::kViewer, nullptr},                             // 5
+      {std::regex("/v1/devices/([^/]+)/plan"), "GET", "/v1/devices/{name}/plan", Role::kViewer, nullptr},                   // 6
+      {std::regex("/v1/events"), "GET", "/v1/events", Role::kViewer, nullptr},                                              // 7
+      {std::regex("/v1/admin/sync-vyos-config"), "POST", "/v1/admin/sync-vyos-config", Role::kAdmin, nullptr},              // 8
+      {std::regex("/v1/admin/devices/([^/]+)/sync"), "POST", "/v1/admin/devices/{name}/sync", Role::kAdmin, nullptr},       // 9
+      {std::regex("/v1/admin/devices/([^/]+)/rollback"), "POST", "/v1/admin/devices/{name}/rollback", Role::kAdmin, nullptr}, // 10
   };
-  const Role roles[] = {Role::kNone,   Role::kNone,   health_role,    metrics_role,   Role::kViewer, Role::kViewer,
-                        Role::kViewer, Role::kViewer, Role::kAdmin,   Role::kAdmin,   Role::kAdmin};
   auto handle = [&](size_t i, const std::smatch& m) -> Response {
     const std::string key = m.size() > 1 ? KeyFor(r, m[1]) : "";
     if ((i == 6 || i == 9 || i == 10) && !declared(key)) return http::JsonError(404, "no device " + key);
@@ -288,22 +272,24 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
     return http::JsonError(500, "internal error");
   };
   for (size_t i = 0; i < kPatterns.size(); ++i) {
+    const Pattern& p = kPatterns[i];
     std::smatch m;
-    if (!std::regex_match(r.path, m, kPatterns[i].re)) continue;
-    const std::string method = kPatterns[i].method;
+    if (!std::regex_match(r.path, m, p.re)) continue;
+    if (route) *route = p.label;
+    const std::string method = p.method;
     const bool head = r.method == "HEAD" && method == "GET";
     if (r.method != method && !head) return MethodNotAllowed(r, method);
-    if (auto deny = auth.Authorize(r, roles[i])) {
-      if (c.log) {
-        const std::string why = auth.Identify(r).error;
-        c.log->warn("api: {} {} from {}: {} ({})", r.method, r.path, r.remote.empty() ? "?" : r.remote, deny->status,
-                    why.empty() ? "role too low" : why);
-      }
-      return *deny;
+    const Role needed = p.gate && !(o.*p.gate) ? Role::kNone : p.role;
+    const auto decision = auth.Authorize(r, needed);
+    if (decision.deny) {
+      if (c.log)
+        c.log->warn("api: {} {} from {}: {} ({})", r.method, r.path, r.remote.empty() ? "?" : r.remote, decision.deny->status,
+                    decision.identity.error.empty() ? "role too low" : decision.identity.error);
+      return *decision.deny;
     }
     Response res = handle(i, m);
-    if (roles[i] == Role::kAdmin && c.log)
-      c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote, auth.Identify(r).subject, res.status);
+    if (needed == Role::kAdmin && c.log)
+      c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote, decision.identity.subject, res.status);
     return res;
   }
   return http::JsonError(404, "no route " + r.path);
@@ -325,20 +311,9 @@ std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, cons
   auto server = std::make_unique<http::AdminServer>(
       http::AdminServerOptions{listen}, [c, a = *auth, options](const Request& r) {
         const auto t0 = std::chrono::steady_clock::now();
-        auto res = HandleApi(c, a, options, r);
         // Routes by template, everything else as one label: a scan cannot grow the label set.
-        static const std::vector<std::pair<std::regex, std::string>> kLabels = {
-            {std::regex("/healthz|/readyz|/metrics|/v1/health|/v1/devices|/v1/events|/v1/admin/sync-vyos-config"), ""},
-            {std::regex("/v1/devices/[^/]+"), "/v1/devices/{name}"},
-            {std::regex("/v1/devices/[^/]+/plan"), "/v1/devices/{name}/plan"},
-            {std::regex("/v1/admin/devices/[^/]+/sync"), "/v1/admin/devices/{name}/sync"},
-            {std::regex("/v1/admin/devices/[^/]+/rollback"), "/v1/admin/devices/{name}/rollback"}};
         std::string label = "other";
-        for (const auto& [re, name] : kLabels)
-          if (std::regex_match(r.path, re)) {
-            label = name.empty() ? r.path : name;
-            break;
-          }
+        auto res = HandleApi(c, a, options, r, &label);
         c.metrics->ObserveHttp(label, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         return res;
       });

@@ -4,6 +4,7 @@
 
 #include <spdlog/logger.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,8 +39,9 @@ class DeviceLocks {
   std::map<std::string, std::unique_ptr<std::mutex>> locks_;
 };
 
-/// The devices' status rows as the last passes wrote them, kept in memory so that health checks
-/// never wait for the store (a 10,000-rule record holds it for tens of milliseconds).
+/// What /v1/health shows, kept in memory so that health checks never wait for the store (a
+/// 10,000-rule record holds it for tens of milliseconds): the devices' status rows and last
+/// passes as the passes recorded them, and the store's write check.
 class DeviceStatusCache {
  public:
   /// A device's last pass, for /v1/health's loop section.
@@ -59,6 +61,19 @@ class DeviceStatusCache {
     std::lock_guard lk(mu_);
     passes_[p.device] = std::move(p);
   }
+  /// The store's write check (a write transaction that changes nothing: the file takes the
+  /// write lock, so a read-only mount or a stuck writer shows), done at most every 5 s so that
+  /// a probe or scrape storm never queues behind the reconcilers' transactions.
+  bool StoreWritable(store::SqliteStore& st) {
+    std::lock_guard lk(check_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!checked_ || now - checked_at_ > std::chrono::seconds(5)) {
+      writable_ = static_cast<bool>(st.WriteCheck());
+      checked_at_ = now;
+      checked_ = true;
+    }
+    return writable_;
+  }
   std::vector<LastPass> Passes() const {
     std::lock_guard lk(mu_);
     std::vector<LastPass> out;
@@ -76,6 +91,10 @@ class DeviceStatusCache {
   mutable std::mutex mu_;
   std::map<std::string, store::DeviceStatusRow> rows_;
   std::map<std::string, LastPass> passes_;
+  std::mutex check_mu_;
+  bool checked_ = false;
+  bool writable_ = false;
+  std::chrono::steady_clock::time_point checked_at_;
 };
 
 struct ApiOptions {
@@ -107,7 +126,9 @@ struct ApiContext {
 std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, const ApiOptions& options, ApiContext context,
                                                  bool* failed);
 
-/// The routing of one request (exposed for tests).
-http::Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o, const http::Request& r);
+/// The routing of one request. `route`, when given, receives the matched route's template
+/// ("/v1/devices/{name}"); it is left alone for an unknown path.
+http::Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o, const http::Request& r,
+                         std::string* route = nullptr);
 
 }  // namespace nc::cli

@@ -210,7 +210,7 @@ int CmdEvents(const Common& c, const std::string& since, int limit) {
   if (!st) return 1;
   store::EventFilter f;
   f.limit = limit;
-  if (!c.device.empty()) f.device = c.device.find('/') == std::string::npos ? "default/" + c.device : c.device;
+  if (!c.device.empty()) f.device = QualifiedName(c.device);
   if (!since.empty()) {
     auto ms = core::ParseDurationMs(since);
     if (!ms) {

@@ -151,6 +151,10 @@ std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core:
   return v.desired;
 }
 
+std::string QualifiedName(const std::string& name, const std::string& ns) {
+  return name.find('/') == std::string::npos ? ns + "/" + name : name;
+}
+
 std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::string& want) {
   std::vector<std::string> out;
   for (const auto& [key, dev] : d.devices)

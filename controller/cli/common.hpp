@@ -44,6 +44,8 @@ std::unique_ptr<store::SqliteStore> OpenStore(const std::string& path, bool auto
 bool StoreExists(const std::string& path);
 /// Loads and validates everything; prints problems. Returns nullopt when there are any.
 std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core::ServiceTable& services);
+/// "namespace/name" for a name as a user types it: "edge1" is "<ns>/edge1", "prod/edge1" stays.
+std::string QualifiedName(const std::string& name, const std::string& ns = "default");
 /// Device keys matching `want` (name or namespace/name; empty: all).
 std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::string& want);
 /// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.

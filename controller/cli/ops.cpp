@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include <cstdlib>
 #include <iostream>
@@ -34,7 +33,6 @@ std::string Who() {
   return pw ? pw->pw_name : "uid " + std::to_string(::geteuid());
 }
 
-std::string DeviceKey(const std::string& d) { return d.find('/') == std::string::npos ? "default/" + d : d; }
 
 /// The devices this command may name: declared in the manifests (when the directory loads)
 /// or known to the store. `declared` receives the declared ones.
@@ -61,7 +59,7 @@ std::string Join(const std::set<std::string>& s) {
 int CmdOverride(const Common& c, const std::string& what, const std::string& value, bool clear) {
   auto st = OpenStore(c.store, false);
   if (!st) return 1;
-  const std::string key = DeviceKey(c.device);
+  const std::string key = QualifiedName(c.device);
   core::DesiredState declared;
   auto known = KnownDevices(c.manifests, *st, &declared);
   if (!known.count(key)) {
@@ -119,7 +117,7 @@ void PrintOverrides(store::SqliteStore& st, const std::string& device) {
   if (!all || all->empty()) return;
   std::vector<std::vector<std::string>> rows{{"DEVICE", "PHASE OVERRIDE", "FALLBACK OVERRIDE", "SET"}};
   for (const auto& [k, o] : *all)
-    if (device.empty() || k == DeviceKey(device))
+    if (device.empty() || k == QualifiedName(device))
       rows.push_back({k, o.management.empty() ? "-" : o.management, o.fallback.empty() ? "-" : o.fallback, o.updated_at});
   if (rows.size() == 1) return;
   std::cout << "\n";
@@ -198,15 +196,12 @@ int CmdToken(const TokenOptions& o) {
     std::cerr << "netconverge token: --ttl: " << (ttl ? "must be positive" : ttl.error().message) << "\n";
     return 1;
   }
-  // Load through the same code as the daemon: the same length rule, the same file handling.
-  auto auth = http::Authenticator::Load({"", o.secret_file});
-  if (!auth) {
-    std::cerr << "netconverge token: " << auth.error().message << "\n";
+  // The daemon's own reading of the file: the same length rule, the same newline handling.
+  auto secret = http::LoadJwtSecret(o.secret_file);
+  if (!secret) {
+    std::cerr << "netconverge token: " << secret.error().message << "\n";
     return 1;
   }
-  std::ifstream in(o.secret_file, std::ios::binary);
-  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!secret.empty() && secret.back() == '\n') secret.pop_back();
   const auto exp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch() +
                                                                     std::chrono::milliseconds(*ttl))
                        .count();
@@ -220,7 +215,7 @@ int CmdToken(const TokenOptions& o) {
   w.Key("exp");
   w.Int64(exp);
   w.EndObject();
-  std::cout << http::SignJwt(buf.GetString(), secret) << "\n";
+  std::cout << http::SignJwt(buf.GetString(), *secret) << "\n";
   return 0;
 }
 

@@ -134,12 +134,8 @@ Result<Authenticator> Authenticator::Load(const AuthOptions& o) {
     }
   }
   if (!o.jwt_secret_file.empty()) {
-    auto secret = ReadFile(o.jwt_secret_file);
+    auto secret = LoadJwtSecret(o.jwt_secret_file);
     if (!secret) return tl::unexpected(secret.error());
-    if (!secret->empty() && secret->back() == '\n') secret->pop_back();
-    if (secret->size() < kMinSecretLength)
-      return MakeError(ErrorCode::kInvalidArgument, o.jwt_secret_file + ": the JWT secret is shorter than " +
-                                                        std::to_string(kMinSecretLength) + " bytes (HS256 needs 256 bits)");
     a.jwt_secret_ = std::move(*secret);
   }
   return a;
@@ -199,15 +195,27 @@ Identity Authenticator::Identify(const Request& r, std::chrono::system_clock::ti
   return {Role::kNone, "", "credentials required: send X-API-Key or Authorization: Bearer <JWT>"};
 }
 
-std::optional<Response> Authenticator::Authorize(const Request& r, Role needed) const {
-  if (needed == Role::kNone) return std::nullopt;
-  if (!configured()) return Deny(401, "no API keys or JWT secret are configured on this server (auth.apiKeysFile, auth.jwtSecretFile)");
-  const Identity id = Identify(r);
-  if (id.role == Role::kNone) return Deny(401, id.error);
+Authenticator::Decision Authenticator::Authorize(const Request& r, Role needed) const {
+  if (needed == Role::kNone) return {};
+  if (!configured())
+    return {Deny(401, "no API keys or JWT secret are configured on this server (auth.apiKeysFile, auth.jwtSecretFile)"), {}};
+  Identity id = Identify(r);
+  if (id.role == Role::kNone) return {Deny(401, id.error), id};
   if (static_cast<int>(id.role) < static_cast<int>(needed))
-    return Deny(403, std::string("role ") + ToString(id.role) + " may not " + r.method + " " + r.path + " (needs " +
-                         ToString(needed) + ")");
-  return std::nullopt;
+    return {Deny(403, std::string("role ") + ToString(id.role) + " may not " + r.method + " " + r.path + " (needs " +
+                          ToString(needed) + ")"),
+            id};
+  return {std::nullopt, id};
+}
+
+Result<std::string> LoadJwtSecret(const std::string& path) {
+  auto secret = ReadFile(path);
+  if (!secret) return tl::unexpected(secret.error());
+  if (!secret->empty() && secret->back() == '\n') secret->pop_back();
+  if (secret->size() < kMinSecretLength)
+    return MakeError(ErrorCode::kInvalidArgument, path + ": the JWT secret is shorter than " + std::to_string(kMinSecretLength) +
+                                                      " bytes (HS256 needs 256 bits)");
+  return secret;
 }
 
 std::string SignJwt(const std::string& claims_json, const std::string& secret, const std::string& alg) {

@@ -38,8 +38,12 @@ class Authenticator {
 
   /// Identity from `X-API-Key` or `Authorization: Bearer`; kNone with a reason otherwise.
   Identity Identify(const Request& r, std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
-  /// nullopt when `needed` is allowed; else the 401/403 response to send.
-  std::optional<Response> Authorize(const Request& r, Role needed) const;
+  struct Decision {
+    std::optional<Response> deny;  // the 401/403 to send; unset when allowed
+    Identity identity;             // who asked (role kNone for an open route or a refusal)
+  };
+  /// Whether `r` may do what needs `needed`; the credentials are verified once.
+  Decision Authorize(const Request& r, Role needed) const;
 
   bool configured() const { return !keys_.empty() || !jwt_secret_.empty(); }
   size_t key_count() const { return keys_.size(); }
@@ -56,6 +60,10 @@ class Authenticator {
   std::vector<Key> keys_;
   std::string jwt_secret_;
 };
+
+/// Reads an HS256 secret file (one trailing newline dropped); errors name the file, never the
+/// secret, and refuse fewer than 32 bytes.
+Result<std::string> LoadJwtSecret(const std::string& path);
 
 /// Signs claims (a JSON object) as an HS256 JWT: for `netconverge token` and tests.
 std::string SignJwt(const std::string& claims_json, const std::string& secret, const std::string& alg = "HS256");

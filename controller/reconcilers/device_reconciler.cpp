@@ -69,49 +69,44 @@ Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) 
   return raw;
 }
 
-std::string DeviceReconciler::OverrideFor(const std::string& key) {
-  const int64_t dv = store_.DataVersion();
+std::optional<store::DeviceOverride> DeviceReconciler::OverrideFor(const std::string& key, int64_t data_version) {
   std::lock_guard lk(mu_);
-  if (dv != overrides_version_ || dv < 0) {
+  if (data_version != overrides_version_ || data_version < 0) {
     // Overrides are written by another process (the CLI), which moves data_version.
     if (auto o = store_.Overrides()) {
       overrides_ = std::move(*o);
-      overrides_version_ = dv;
+      overrides_version_ = data_version;
     }
   }
   auto it = overrides_.find(key);
-  return it == overrides_.end() ? "" : it->second.management + "|" + it->second.fallback + "|" + it->second.updated_at;
+  if (it == overrides_.end()) return std::nullopt;
+  return it->second;
 }
 
-std::vector<std::string> ApplyOverride(const std::string& stamp, core::Device& device) {
+std::vector<std::string> ApplyOverride(const std::optional<store::DeviceOverride>& o, core::Device& device) {
   std::vector<std::string> notes;
-  if (stamp.empty()) return notes;
-  const auto a = stamp.find('|');
-  const auto b = stamp.find('|', a + 1);
-  const std::string management = stamp.substr(0, a);
-  const std::string fallback = stamp.substr(a + 1, b - a - 1);
-  const std::string since = stamp.substr(b + 1);
-  if (auto m = core::ParseManagementPolicy(management)) {
+  if (!o) return notes;
+  if (auto m = core::ParseManagementPolicy(o->management)) {
     if (*m != device.management)
-      notes.push_back(std::string("management phase ") + management + " (the manifest says " + core::ToString(device.management) +
-                      ") set by `netconverge phase` at " + since);
+      notes.push_back("management phase " + o->management + " (the manifest says " + core::ToString(device.management) +
+                      ") set by `netconverge phase` at " + o->updated_at);
     device.management = *m;
   }
-  if (!fallback.empty() && !device.IsSwitch()) {
-    if (fallback != device.transport_fallback)
-      notes.push_back("fallback " + fallback + " (the manifest says " + device.transport_fallback + ") set by `netconverge fallback` at " + since);
-    device.transport_fallback = fallback;
+  if (!o->fallback.empty() && !device.IsSwitch()) {
+    if (o->fallback != device.transport_fallback)
+      notes.push_back("fallback " + o->fallback + " (the manifest says " + device.transport_fallback +
+                      ") set by `netconverge fallback` at " + o->updated_at);
+    device.transport_fallback = o->fallback;
   }
   return notes;
 }
 
-Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::string& device) {
+Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::string& device, int64_t dv) {
   DeviceCache* c;
   {
     std::lock_guard lk(mu_);
     c = &cache_[device];
   }
-  const int64_t dv = store_.DataVersion();
   if (dv != c->data_version) {
     c->records_valid = false;
     c->ports_valid = false;
@@ -151,9 +146,11 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     return r;
   }
   // An operator's `netconverge phase` / `fallback` wins over the manifest until cleared.
-  const std::string override_stamp = OverrideFor(key);
+  // Whether another process wrote to the store since the last pass (one read for the pass).
+  const int64_t data_version = store_.DataVersion();
+  const auto op_override = OverrideFor(key, data_version);
   core::Device device = dit->second;
-  std::vector<std::string> override_notes = ApplyOverride(override_stamp, device);
+  std::vector<std::string> override_notes = ApplyOverride(op_override, device);
   std::vector<store::Event> events;
   auto event = [&](const std::string& type, const std::string& reason, const std::string& resource,
                    const std::string& message) {
@@ -172,7 +169,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     Finish(r, device, trigger, started, t0, events, mode);
     return r;
   }
-  auto cache = CacheFor(key);
+  auto cache = CacheFor(key, data_version);
   if (!cache) {
     begin_run();
     r.error = cache.error();
@@ -203,7 +200,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   phase = ThreadCpuMicros();
   // A numbered desired state that did not change since the fingerprint was taken needs no rehash.
   const uint64_t desired_fp = desired.generation != 0 && desired.generation == c.desired_generation &&
-                                      override_stamp == c.override_stamp
+                                      op_override == c.op_override
                                   ? c.desired_fingerprint
                                   : device.IsSwitch() ? core::Fingerprint(device, vlans)
                                                       : core::Fingerprint(device, rules);
@@ -388,7 +385,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     c.clean = true;
     c.desired_fingerprint = desired_fp;
     c.desired_generation = desired.generation;
-    c.override_stamp = override_stamp;
+    c.op_override = op_override;
   }
   if (r.plan.HasChanges()) {
     event("Normal", "Applied",
@@ -575,7 +572,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   const int64_t record_start = ThreadCpuMicros();
 
   const std::string now = clock_.UtcIso();
-  auto cache = CacheFor(r.device);
+  auto cache = CacheFor(r.device, store_.DataVersion());
   if (r.unchanged_poll && cache && (*cache)->device_row) {
     store::DeviceStatusRow d = *(*cache)->device_row;
     d.last_observed_at = started;

@@ -98,18 +98,18 @@ class DeviceReconciler {
     bool clean = false;                     // the last pass was a clean no-op at these inputs
     std::optional<store::DeviceStatusRow> device_row;  // as last written
     std::set<std::string> standing_events;  // conditions recorded last pass (recorded once)
-    std::string override_stamp;             // the operator override the fingerprint was taken with
+    std::optional<store::DeviceOverride> op_override;  // the operator override the fingerprint was taken with
   };
 
   Result<DeviceAdapter*> AdapterFor(const core::Device& device);
-  /// The device's override as one comparable string ("" = none), re-read when another process
-  /// wrote to the store.
-  std::string OverrideFor(const std::string& key);
+  /// The device's operator override, re-read when another process wrote to the store.
+  std::optional<store::DeviceOverride> OverrideFor(const std::string& key, int64_t data_version);
   /// Snapshot + intent in the store, then the apply, then the intent's outcome. Fills the
   /// result's snapshot id, operations and commits. Errors only from the store (device untouched).
   Result<ApplyOutcome> ApplyWithIntent(DeviceAdapter& adapter, const std::string& key, const core::Plan& plan,
                                        const ObservedState& observed, const std::string& started, DeviceResult& r);
-  Result<DeviceCache*> CacheFor(const std::string& device);
+  /// The device's cache, its store records re-read when `data_version` moved.
+  Result<DeviceCache*> CacheFor(const std::string& device, int64_t data_version);
   /// After a restored snapshot: the last-applied records of owned rules become what was restored.
   void RecordRestored(const std::string& key, const core::Plan& plan, const std::string& now);
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
@@ -127,9 +127,8 @@ class DeviceReconciler {
   int64_t overrides_version_ = -2;
 };
 
-/// Applies an override stamp (see OverrideFor) to the device; returns notes for what differs
-/// from the manifest.
-std::vector<std::string> ApplyOverride(const std::string& stamp, core::Device& device);
+/// Applies an operator override to the device; returns notes for what differs from the manifest.
+std::vector<std::string> ApplyOverride(const std::optional<store::DeviceOverride>& o, core::Device& device);
 std::string FormatReportLine(const std::string& display, int number, bool updated = false);
 /// The objects a plan changes: NAT rules by number, switch sub-interfaces by name.
 class Touched {

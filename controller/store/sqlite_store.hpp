@@ -55,6 +55,7 @@ struct DeviceOverride {
   std::string management;  // "Observe" | "CreateUpdate" | "Full" | ""
   std::string fallback;    // "ssh-cli" | "none" | ""
   std::string updated_at;
+  bool operator==(const DeviceOverride&) const = default;
 };
 
 struct PruneCounts {

@@ -59,9 +59,9 @@ TEST_SUITE("unit/http-auth") {
     auto jid = a->Identify(With("authorization", "Bearer " + token));
     CHECK(jid.role == Role::kViewer);
     CHECK(jid.subject == "jwt:alice");
-    CHECK_FALSE(a->Authorize(With("x-api-key", "admin-key-0123456789"), Role::kViewer));
-    CHECK_FALSE(a->Authorize(With("x-api-key", "admin-key-0123456789"), Role::kAdmin));
-    CHECK_FALSE(a->Authorize(With("authorization", "bearer " + token), Role::kViewer));  // scheme is case-insensitive
+    CHECK_FALSE(a->Authorize(With("x-api-key", "admin-key-0123456789"), Role::kViewer).deny);
+    CHECK_FALSE(a->Authorize(With("x-api-key", "admin-key-0123456789"), Role::kAdmin).deny);
+    CHECK_FALSE(a->Authorize(With("authorization", "bearer " + token), Role::kViewer).deny);  // scheme is case-insensitive
   }
 
   TEST_CASE("the corpus of bad credentials: 401, or 403 for a valid identity of too low a role") {
@@ -112,7 +112,7 @@ TEST_SUITE("unit/http-auth") {
     };
     for (const auto& c : corpus) {
       CAPTURE(c.what);
-      auto deny = a->Authorize(With(c.header, c.value), Role::kAdmin);
+      auto deny = a->Authorize(With(c.header, c.value), Role::kAdmin).deny;
       REQUIRE(deny);
       CHECK(deny->status == c.status);
       CHECK(deny->body.find(c.reason) != std::string::npos);
@@ -158,10 +158,10 @@ TEST_SUITE("unit/http-auth") {
 
   TEST_CASE("with nothing configured every protected route is refused; open routes stay open") {
     Authenticator none;
-    auto deny = none.Authorize(With("x-api-key", "anything"), Role::kViewer);
+    auto deny = none.Authorize(With("x-api-key", "anything"), Role::kViewer).deny;
     REQUIRE(deny);
     CHECK(deny->status == 401);
-    CHECK_FALSE(none.Authorize(With("", ""), Role::kNone));
+    CHECK_FALSE(none.Authorize(With("", ""), Role::kNone).deny);
   }
 
   TEST_CASE("base64url round-trips and rejects the standard alphabet and padding") {
