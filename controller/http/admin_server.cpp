@@ -1,5 +1,7 @@
 #include "controller/http/admin_server.hpp"
 
+#include "controller/http/tcp_listener.hpp"
+
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
@@ -9,12 +11,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <set>
 #include <sstream>
-#include <thread>
 
 namespace nc::http {
 
@@ -59,15 +56,24 @@ Response JsonError(int status, const std::string& message) {
 struct AdminServer::Impl {
   AdminServerOptions options;
   Handler handler;
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::thread accept_thread;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::set<int> open_fds;
-  int active = 0;
-  std::atomic<bool> running{false};
-  int bound_port = 0;
+  TcpListener listener{[this](tcp::socket s) { Serve(std::move(s)); }, [this](tcp::socket& s) { Reject(s); },
+                       options.max_connections};
+
+  Impl(AdminServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+
+  /// Full: answer at once and close, rather than queue a thread per connection without end.
+  void Reject(tcp::socket& sock) {
+    Response busy = JsonError(503, "too many connections (" + std::to_string(options.max_connections) + "); retry");
+    bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
+    out.set(bhttp::field::server, "netconverge");
+    out.set(bhttp::field::content_type, busy.content_type);
+    out.set(bhttp::field::retry_after, "1");
+    out.keep_alive(false);
+    out.body() = std::move(busy.body);
+    out.prepare_payload();
+    boost::system::error_code ec;
+    bhttp::write(sock, out, ec);
+  }
 
   void Serve(tcp::socket sock) {
     const int fd = sock.native_handle();
@@ -75,7 +81,7 @@ struct AdminServer::Impl {
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     beast::flat_buffer buf;
     boost::system::error_code ec;
-    while (running) {
+    while (listener.running()) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(options.body_limit);
       parser.header_limit(16 * 1024);
@@ -108,9 +114,7 @@ struct AdminServer::Impl {
           }
         }
         for (const auto& f : req) {
-          std::string name(f.name_string());
-          for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          r.headers[name] = std::string(f.value());
+          r.headers[AsciiLower(std::string(f.name_string()))] = std::string(f.value());
         }
         r.body = std::move(req.body());
         boost::system::error_code pec;
@@ -138,50 +142,10 @@ struct AdminServer::Impl {
     }
     sock.shutdown(tcp::socket::shutdown_both, ec);
   }
-
-  void AcceptLoop() {
-    while (running) {
-      tcp::socket sock(ioc);
-      boost::system::error_code ec;
-      acceptor.accept(sock, ec);
-      if (ec) {
-        if (!running) break;
-        continue;
-      }
-      std::lock_guard lk(mu);
-      if (active >= options.max_connections) {
-        // Full: answer at once and close, rather than queue a thread per connection without end.
-        Response busy = JsonError(503, "too many connections (" + std::to_string(options.max_connections) + "); retry");
-        bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
-        out.set(bhttp::field::server, "netconverge");
-        out.set(bhttp::field::content_type, busy.content_type);
-        out.set(bhttp::field::retry_after, "1");
-        out.keep_alive(false);
-        out.body() = std::move(busy.body);
-        out.prepare_payload();
-        boost::system::error_code wec;
-        bhttp::write(sock, out, wec);
-        sock.shutdown(tcp::socket::shutdown_both, wec);
-        continue;
-      }
-      ++active;
-      open_fds.insert(sock.native_handle());
-      std::thread([this, s = std::move(sock)]() mutable {
-        const int fd = s.native_handle();
-        Serve(std::move(s));
-        std::lock_guard lk2(mu);
-        open_fds.erase(fd);
-        --active;
-        cv.notify_all();
-      }).detach();
-    }
-  }
 };
 
-AdminServer::AdminServer(AdminServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
-  impl_->options = std::move(options);
-  impl_->handler = std::move(handler);
-}
+AdminServer::AdminServer(AdminServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
 AdminServer::~AdminServer() { Stop(); }
 
@@ -189,40 +153,21 @@ Status AdminServer::Start() {
   const auto& listen = impl_->options.listen;
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return MakeError(ErrorCode::kInvalidArgument, "--listen must be address:port, not '" + listen + "'");
-  boost::system::error_code ec;
   std::string host = listen.substr(0, colon);
   if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  auto addr = asio::ip::make_address(host, ec);
-  if (ec) return MakeError(ErrorCode::kInvalidArgument, "--listen: '" + host + "' is not an IP address");
   int port = 0;
   try {
     port = std::stoi(listen.substr(colon + 1));
   } catch (...) {
     return MakeError(ErrorCode::kInvalidArgument, "--listen: bad port in '" + listen + "'");
   }
-  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  impl_->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl_->acceptor.bind(ep, ec);
-  if (!ec) impl_->acceptor.listen(128, ec);
-  if (ec) return MakeError(ErrorCode::kUnavailable, "cannot listen on " + listen + ": " + ec.message());
-  impl_->bound_port = impl_->acceptor.local_endpoint().port();
-  impl_->running = true;
-  impl_->accept_thread = std::thread([this] { impl_->AcceptLoop(); });
+  auto st = impl_->listener.Listen(host, port);
+  if (!st) return MakeError(st.error().code, "--listen: " + st.error().message);
   return {};
 }
 
-void AdminServer::Stop() {
-  if (!impl_->running.exchange(false)) return;
-  boost::system::error_code ec;
-  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
-  impl_->acceptor.close(ec);
-  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
-  std::unique_lock lk(impl_->mu);
-  for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
-  impl_->cv.wait(lk, [&] { return impl_->active == 0; });
-}
+void AdminServer::Stop() { impl_->listener.Stop(); }
 
-int AdminServer::port() const { return impl_->bound_port; }
+int AdminServer::port() const { return impl_->listener.port(); }
 
 }  // namespace nc::http

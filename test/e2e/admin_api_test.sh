@@ -16,7 +16,6 @@ start_vyos_sim
 M=$work/m
 mkdir -p "$M"
 write_edge1_device "$M/edge1.yaml" $'  pollInterval: 60s\n'
-VPORT=$PORT
 printf 'apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web1}\nspec:\n  deviceRef: edge1\n  vm: web1\n  internalAddress: 192.168.10.11\n  inboundInterface: eth0\n  ports:\n    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n' > "$M/web1.yaml"
 ADMIN=admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 VIEWER=viewer-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')

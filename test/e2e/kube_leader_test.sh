@@ -10,9 +10,7 @@ K=$3/kubectl
 source "$(dirname "$0")/lib.sh"
 
 start_vyos_sim
-VPORT=$PORT
-start_kube_sim "$SRC"
-declare_edge1_in_kube "$K"
+start_kube_with_edge1 "$SRC" "$K"
 "$K" apply -f "$SRC/manifests/vm-web1.yaml" > /dev/null
 printf 'keys:\n  - {name: ops, role: admin, key: leader-test-admin-key}\n' > "$work/keys.yaml"
 LEASE=(--listen 127.0.0.1:0 --api-keys-file "$work/keys.yaml" --leader-elect --leader-elect-lease-duration 4s --leader-elect-renew-deadline 3s --leader-elect-retry-period 500ms)

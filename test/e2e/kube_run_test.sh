@@ -11,10 +11,7 @@ K=$3/kubectl
 source "$(dirname "$0")/lib.sh"
 
 start_vyos_sim
-VPORT=$PORT
-start_kube_sim "$SRC"
-
-declare_edge1_in_kube "$K"
+start_kube_with_edge1 "$SRC" "$K"
 "$K" apply -f "$SRC/manifests/vm-web1.yaml" -f "$SRC/manifests/vm-game1-db1.yaml" > /dev/null
 "$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/nc.db" --listen 127.0.0.1:0 > "$work/daemon.log" 2>&1 &
 pids+=($!)

@@ -20,12 +20,14 @@ wait_port() {
   for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
   cat "$1"
 }
-# start_vyos_sim [vyos-sim flags...]: vyos-sim on a free port, CA in $work/ca.pem; sets PORT.
+# start_vyos_sim [vyos-sim flags...]: vyos-sim on a free port, CA in $work/ca.pem; sets PORT and
+# VPORT (which `rules` reads; PORT is reused by the next emulator started).
 start_vyos_sim() {
   rm -f "$work/port"
   "$BIN/vyos-sim" --listen 127.0.0.1:0 --port-file "$work/port" --cert-dir "$work" "$@" > "$work/sim.log" 2>&1 &
   pids+=($!)
   PORT=$(wait_port "$work/port")
+  VPORT=$PORT
 }
 # start_switch_sim PORT [switch-sim flags...]: switch-sim on PORT (0 = free), host key in
 # $work/host_key (created when missing); sets PORT.
@@ -52,6 +54,12 @@ declare_edge1_in_kube() {
   printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: edge1-credentials}\nstringData: {apiKey: netconverge-demo-key}\n' | "$1" apply -f - > /dev/null
   printf 'apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n  address: 127.0.0.1:%s\n  credentialsRef: {name: edge1-credentials}\n  tls: {caFile: %s}\n  pollInterval: 2s\n' \
     "$VPORT" "$work/ca.pem" | "$1" apply -f - > /dev/null
+}
+# start_kube_with_edge1 SOURCE_DIR KUBECTL: kube-sim (start_kube_sim) with the Device edge1 for
+# the vyos-sim on $VPORT declared in it (declare_edge1_in_kube).
+start_kube_with_edge1() {
+  start_kube_sim "$1"
+  declare_edge1_in_kube "$2"
 }
 # rules: the destination-NAT lines of the vyos-sim on $VPORT.
 rules() { curl -sS --cacert "$work/ca.pem" "https://127.0.0.1:$VPORT/_sim/config?format=commands" | grep 'nat destination' ; }
