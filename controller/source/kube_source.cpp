@@ -9,6 +9,7 @@
 
 #include "controller/api/v1alpha1/yaml_codec.hpp"
 #include "controller/core/encoding.hpp"
+#include "controller/runtime/clock.hpp"
 
 namespace nc::source {
 
@@ -41,14 +42,6 @@ const Value* Member(const Value& v, const char* k) {
   return it == v.MemberEnd() ? nullptr : &it->value;
 }
 
-std::string Now() {
-  char buf[32];
-  time_t t = time(nullptr);
-  tm tmv{};
-  gmtime_r(&t, &tmv);
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-  return buf;
-}
 
 /// An object without what changes on every write that is not ours to act on (status,
 /// resourceVersion, managedFields).
@@ -89,7 +82,7 @@ struct Condition {
 std::string Conditions(const std::vector<Condition>& conds, const Value* old_status, int64_t generation) {
   std::string out = "[";
   for (const auto& c : conds) {
-    std::string when = Now();
+    std::string when = runtime::FormatUtc(std::chrono::system_clock::now());
     if (old_status)
       if (const Value* oc = Member(*old_status, "conditions"); oc && oc->IsArray())
         for (const auto& o : oc->GetArray())
