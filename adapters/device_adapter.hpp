@@ -35,6 +35,13 @@ struct DeviceInfo {
   bool commit_confirm = false;  // the device can commit with a confirmation timer
 };
 
+/// One finding of `netconverge test-device`: `state` is ok, FAIL, skip or info.
+struct DiagnosticCheck {
+  std::string name;
+  std::string state;
+  std::string detail;
+};
+
 /// What an Apply did. `error` unset = every change committed, verified, confirmed and saved.
 struct ApplyOutcome {
   std::optional<Error> error;
@@ -69,6 +76,10 @@ class DeviceAdapter {
   /// after the first success.
   virtual Result<DeviceInfo> Probe() = 0;
 
+  /// For `netconverge test-device`, once the endpoint accepts TCP: platform version,
+  /// authentication, a read of the managed configuration and confirmed-commit support, in the
+  /// device's own terms, over the primary transport only. Read-only.
+  virtual std::vector<DiagnosticCheck> Diagnose() = 0;
   /// Whether the adapter owes the device work even without changes (a save that failed).
   virtual bool PendingWork() const { return false; }
 

@@ -76,6 +76,26 @@ Result<DeviceInfo> SwitchAdapter::Probe() {
   return info;
 }
 
+std::vector<DiagnosticCheck> SwitchAdapter::Diagnose() {
+  // The version needs the SSH login: a failed probe is a failed authentication.
+  auto info = Probe();
+  if (!info) return {{"authentication", "FAIL", info.error().message}};
+  std::vector<DiagnosticCheck> out;
+  out.push_back({"platform version", "ok", info->version.empty() ? std::string("unknown") : info->version});
+  out.push_back({"authentication", "ok", "SSH login as the configured user, host key verified"});
+  auto observed = Observe();
+  if (!observed) out.push_back({"read configuration", "FAIL", observed.error().message});
+  else
+    out.push_back({"read configuration", "ok", std::to_string(observed->switch_state.interfaces.size()) + " sub-interface(s), " +
+                                                   std::to_string(observed->switch_state.bridge_domains.size()) + " bridge domain(s)"});
+  if (info->commit_confirm)
+    out.push_back({"confirmed commit", "ok", dialect_->CommitCommand(options_.confirm_minutes, "netconverge") + ", then the confirm"});
+  else
+    out.push_back({"confirmed commit", "info", "not supported: changes use a plain commit, verified and rolled back from the "
+                                               "snapshot when verification fails"});
+  return out;
+}
+
 std::vector<std::string> SwitchAdapter::Render(const core::Plan& plan) const {
   std::vector<std::string> out;
   if (!plan.HasChanges()) return out;

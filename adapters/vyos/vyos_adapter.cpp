@@ -79,6 +79,24 @@ Result<DeviceInfo> VyosAdapter::Probe() {
   return info;
 }
 
+std::vector<DiagnosticCheck> VyosAdapter::Diagnose() {
+  std::vector<DiagnosticCheck> out;
+  // /info answers without a key (TLS is verified already); the key is tried by a read.
+  auto info = Probe();
+  if (!info) return {{"platform version", "FAIL", info.error().message}};
+  out.push_back({"platform version", "ok",
+                 (info->version.empty() ? std::string("unknown") : info->version) +
+                     (info->hostname.empty() ? "" : " (" + info->hostname + ")")});
+  auto rules = ReadRules();  // the API itself: the SSH fallback is not what is being tested
+  if (!rules) out.push_back({"authentication", "FAIL", rules.error().message});
+  else out.push_back({"authentication", "ok", "API key accepted: read nat destination (" + std::to_string(rules->size()) + " rule(s))"});
+  if (info->commit_confirm) out.push_back({"confirmed commit", "ok", "commit with confirm_time, then confirm"});
+  else
+    out.push_back({"confirmed commit", "info", "not supported by this version: changes use a plain commit, verified and "
+                                               "rolled back from the snapshot when verification fails"});
+  return out;
+}
+
 Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules(uint64_t known_fingerprint, uint64_t* fingerprint,
                                                               bool* unchanged) {
   // The read of every poll: parsed once, straight into the model; skipped when the answer is

@@ -38,6 +38,7 @@ class VyosAdapter final : public DeviceAdapter {
   Result<ObservedState> Observe(uint64_t known_fingerprint = 0) override;
   ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) override;
   Result<DeviceInfo> Probe() override;
+  std::vector<DiagnosticCheck> Diagnose() override;
   std::vector<std::string> Render(const core::Plan& plan) const override;
   bool PendingWork() const override { return save_pending_; }
 

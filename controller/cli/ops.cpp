@@ -18,6 +18,7 @@
 #include "adapters/device_adapter.hpp"
 #include "controller/cli/common.hpp"
 #include "controller/http/auth.hpp"
+#include "adapters/vyos/https_client.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/runtime/clock.hpp"
 #include "controller/source/directory_source.hpp"
@@ -170,23 +171,6 @@ std::string TcpConnect(const std::string& host, int port, std::chrono::milliseco
   return why;
 }
 
-std::pair<std::string, int> HostPort(const std::string& address, int default_port) {
-  if (!address.empty() && address.front() == '[') {
-    const auto close = address.find(']');
-    const std::string host = address.substr(1, close - 1);
-    if (close + 1 < address.size() && address[close + 1] == ':') return {host, std::atoi(address.c_str() + close + 2)};
-    return {host, default_port};
-  }
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos || address.find(':') != colon) return {address, default_port};
-  return {address.substr(0, colon), std::atoi(address.c_str() + colon + 1)};
-}
-
-struct Check {
-  std::string name;
-  std::string state;  // ok, FAIL, skip, info
-  std::string detail;
-};
 
 }  // namespace
 
@@ -236,66 +220,41 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
   core::Device device = desired->devices.at(keys[0]);
   device.request_timeout_ms = *timeout;
   device.ssh_command_timeout_ms = *timeout;
-  device.transport_fallback = "none";  // probe the primary itself; the fallback is checked on its own below
-  std::vector<Check> checks;
+  std::vector<DiagnosticCheck> checks;
   bool failed = false;
-  auto add = [&](const std::string& name, const std::string& state, const std::string& detail) {
-    failed = failed || state == "FAIL";
-    checks.push_back({name, state, detail});
+  auto add = [&](DiagnosticCheck ch) {
+    failed = failed || ch.state == "FAIL";
+    checks.push_back(std::move(ch));
   };
   const bool sw = device.IsSwitch();
-  auto [host, port] = HostPort(device.address, sw ? 22 : 443);
+  // The primary transport's endpoint: the HTTPS API on 443, or the SSH CLI on 22, unless given.
+  auto endpoint = vyos::SplitHostPort(device.address, device.transport_primary == "https-api" ? 443 : 22);
+  if (!endpoint) {
+    std::cerr << "netconverge: " << keys[0] << ": " << endpoint.error().message << "\n";
+    return 1;
+  }
+  const auto& [host, port] = *endpoint;
   double ms = 0;
   const std::string why = TcpConnect(host, port, std::chrono::milliseconds(*timeout), &ms);
   const std::string where = host + ":" + std::to_string(port);
   if (!why.empty()) {
-    add("reachable", "FAIL", where + ": " + why);
+    add({"reachable", "FAIL", where + ": " + why});
+    for (const char* name : {"platform version", "authentication", "confirmed commit"})
+      add({name, "skip", "not tried: the device is not reachable"});
   } else {
     char t[32];
     std::snprintf(t, sizeof t, "%.1f", ms);
-    add("reachable", "ok", where + " accepted a TCP connection in " + t + " ms");
-  }
-  if (!failed) {
+    add({"reachable", "ok", where + " accepted a TCP connection in " + t + " ms"});
     reconcilers::DefaultAdapterFactory factory;
     auto adapter = factory.Create(device);
-    if (!adapter) {
-      add("credentials", "FAIL", adapter.error().message);
-    } else {
-      // VyOS answers /info without a key (TLS is verified already); a switch needs the login.
-      auto info = (*adapter)->Probe();
-      if (!info) {
-        add(sw ? "authentication" : "platform version", "FAIL", info.error().message);
-      } else {
-        add("platform version", "ok",
-            (info->version.empty() ? std::string("unknown") : info->version) + (info->hostname.empty() ? "" : " (" + info->hostname + ")"));
-        if (!sw) {
-          auto observed = (*adapter)->Observe();
-          if (!observed) add("authentication", "FAIL", observed.error().message);
-          else
-            add("authentication", "ok", "API key accepted: read nat destination (" + std::to_string(observed->nat_rules.size()) + " rule(s))");
-        } else {
-          add("authentication", "ok", "SSH login as the configured user, host key verified");
-          auto observed = (*adapter)->Observe();
-          if (!observed) add("read configuration", "FAIL", observed.error().message);
-          else
-            add("read configuration", "ok", std::to_string(observed->switch_state.interfaces.size()) + " sub-interface(s), " +
-                                                std::to_string(observed->switch_state.bridge_domains.size()) + " bridge domain(s)");
-        }
-        if (info->commit_confirm)
-          add("confirmed commit", "ok", sw ? "commit confirm <minutes>" : "commit with confirm_time, then confirm");
-        else
-          add("confirmed commit", "info", "not supported by this version: changes use a plain commit, verified and rolled back "
-                                          "from the snapshot when verification fails");
-      }
-    }
+    if (!adapter) add({"credentials", "FAIL", adapter.error().message});
+    else
+      for (auto& ch : (*adapter)->Diagnose()) add(std::move(ch));
   }
-  if (checks.size() == 1 && failed)
-    for (const char* name : {"platform version", "authentication", "confirmed commit"})
-      add(name, "skip", "not tried: the device is not reachable");
-  if (!sw && desired->devices.at(keys[0]).transport_fallback == "ssh-cli") {
+  if (device.transport_fallback == "ssh-cli") {
     double fms = 0;
     const std::string fwhy = TcpConnect(host, device.ssh_port, std::chrono::milliseconds(*timeout), &fms);
-    add("fallback ssh-cli", "info", host + ":" + std::to_string(device.ssh_port) + (fwhy.empty() ? " reachable" : ": " + fwhy));
+    add({"fallback ssh-cli", "info", host + ":" + std::to_string(device.ssh_port) + (fwhy.empty() ? " reachable" : ": " + fwhy)});
   }
   if (c.output == "json") {
     rapidjson::StringBuffer buf;

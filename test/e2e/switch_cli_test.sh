@@ -36,6 +36,8 @@ check "apply exits 0" '[ $rc -eq 0 ]'
 check "plan exits 0 once converged" '[ $rc -eq 0 ] && grep -q "no changes" "$work/plan2"'
 "$BIN/netconverge" status --store "$S" > "$work/status" 2>&1
 check "status shows the VLAN interface applied over ssh-cli" 'grep -qE "default/sw1 +default/web-vlan +ge100-0/0/31.251 +251 +Applied" "$work/status" && grep -qE "default/sw1 .*ssh-cli" "$work/status"'
+out=$("$BIN/netconverge" test-device sw1 -m "$M" 2>&1); rc=$?
+check "test-device on the switch: version, SSH login, configuration read, confirmed commit; exit 0" '[ $rc -eq 0 ] && grep -q "ok *platform version *DNOS" <<< "$out" && grep -q "ok *authentication *SSH login" <<< "$out" && grep -q "ok *read configuration *1 sub-interface(s), 1 bridge domain(s)" <<< "$out" && grep -q "ok *confirmed commit *commit confirm 2" <<< "$out"'
 
 # The switch comes back with another host key on the same port: refused, even under accept-new.
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
