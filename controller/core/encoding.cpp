@@ -28,6 +28,10 @@ Result<std::string> Decode(std::string_view in, bool url) {
     }
   }
   if (url && bits >= 6) return MakeError(ErrorCode::kInvalidArgument, "not base64url (bad length)");
+  // Canonical only: the unused low bits of the last character must be zero, so that one token
+  // has one spelling (a changed padding bit is a changed token, not the same one).
+  if (url && bits > 0 && (buf & ((1u << bits) - 1)) != 0)
+    return MakeError(ErrorCode::kInvalidArgument, "not base64url (non-zero padding bits)");
   return out;
 }
 

@@ -173,5 +173,7 @@ TEST_SUITE("unit/http-auth") {
     CHECK_FALSE(core::DecodeBase64Url("ab+/"));
     CHECK_FALSE(core::DecodeBase64Url("YQ=="));
     CHECK_FALSE(core::DecodeBase64Url("Y"));  // a single char cannot encode a byte
+    CHECK(core::DecodeBase64Url("YQ"));        // "a"
+    CHECK_FALSE(core::DecodeBase64Url("YR"));  // the same byte with a padding bit set
   }
 }
