@@ -72,7 +72,7 @@ struct AdminServer::Impl {
     out.body() = std::move(busy.body);
     out.prepare_payload();
     boost::system::error_code ec;
-    bhttp::write(sock, out, ec);
+    bhttp::write(sock, out, ec);  // no lingering here: the accept thread must not wait on one client
   }
 
   void Serve(tcp::socket sock) {
@@ -89,6 +89,7 @@ struct AdminServer::Impl {
       Response res;
       bool keep = false;
       bool head = false;
+      const bool unread = ec == bhttp::error::body_limit || ec == bhttp::error::header_limit;
       unsigned version = 11;
       if (ec == bhttp::error::body_limit) {
         res = JsonError(413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
@@ -138,6 +139,10 @@ struct AdminServer::Impl {
         out.prepare_payload();
       }
       bhttp::write(sock, out, ec);
+      if (unread) {
+        LingeringClose(sock);  // the rest of the request is still coming: let the answer arrive
+        return;
+      }
       if (ec || !keep) break;
     }
     sock.shutdown(tcp::socket::shutdown_both, ec);

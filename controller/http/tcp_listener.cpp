@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
@@ -95,6 +97,24 @@ void TcpListener::Stop() {
 
 int TcpListener::port() const { return impl_->bound_port; }
 bool TcpListener::running() const { return impl_->running; }
+
+void LingeringClose(TcpListener::Socket& sock) {
+  boost::system::error_code ec;
+  sock.shutdown(tcp::socket::shutdown_send, ec);
+  const int fd = sock.native_handle();
+  timeval tv{0, 200'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  char buf[16384];
+  size_t drained = 0;
+  while (drained < (64u << 20) && std::chrono::steady_clock::now() < give_up) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0) break;                                                // the client finished
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+    if (n > 0) drained += static_cast<size_t>(n);
+  }
+  sock.close(ec);
+}
 
 std::string AsciiLower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -35,6 +35,12 @@ class TcpListener {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Closes a connection whose request was not read to its end (413, 431, 503) so that the answer
+/// already written reaches the client: stop sending, then read and drop what the client is still
+/// sending (for at most 2 s and 64 MiB) before closing. A plain close with unread input makes
+/// the kernel reset the connection, and the client may lose the answer.
+void LingeringClose(TcpListener::Socket& sock);
+
 /// ASCII lower case (header names, CLI words).
 std::string AsciiLower(std::string s);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include "controller/http/admin_server.hpp"
 
@@ -107,6 +108,34 @@ TEST_SUITE("unit/http-server") {
     CHECK(res.find("{\"error\":{\"code\":413") != std::string::npos);
     CHECK(calls == 0);
     ::close(fd);
+    server.Stop();
+  }
+
+  TEST_CASE("a client still sending a large body can finish sending and then reads the 413 (lingering close)") {
+    // curl, for one, gives up with "Send failure: Connection reset by peer" when the server
+    // closes under it, before it reads the answer that is already there.
+    AdminServerOptions o{"127.0.0.1:0"};
+    o.body_limit = 1000;
+    AdminServer server(o, [](const Request&) { return Response{200, "text/plain", "ok", {}}; });
+    REQUIRE(server.Start());
+    int sent_whole = 0, answered = 0;
+    for (int round = 0; round < 10; ++round) {
+      const int fd = Connect(server.port());
+      const std::string head = "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n";
+      bool whole = true;
+      std::thread sender([fd, head, &whole] {
+        std::string chunk(65536, 'x');
+        whole = ::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size());
+        for (int i = 0; i < 128 && whole; ++i) whole = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) == 65536;
+      });
+      sender.join();
+      const std::string res = Exchange(fd, "");
+      ::close(fd);
+      sent_whole += whole ? 1 : 0;
+      answered += res.rfind("HTTP/1.1 413", 0) == 0 ? 1 : 0;
+    }
+    CHECK(sent_whole == 10);
+    CHECK(answered == 10);
     server.Stop();
   }
 }
