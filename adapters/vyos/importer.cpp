@@ -1,5 +1,6 @@
 #include "adapters/vyos/importer.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "adapters/vyos/config_tree.hpp"
@@ -22,7 +23,15 @@ std::string Dns(std::string s) {
   return out;
 }
 
-std::string Q(const std::string& v) { return "\"" + v + "\""; }  // values are checked to hold no quote
+// A YAML double-quoted scalar (descriptions may hold quotes, backslashes and any UTF-8 text).
+std::string Q(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
 
 struct Group {
   std::string address;
@@ -33,22 +42,82 @@ struct Group {
 
 }  // namespace
 
-Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text) {
-  bool set_commands = false;
+const char* ToString(ConfigFormat f) {
+  switch (f) {
+    case ConfigFormat::kVyosBoot: return "VyOS config.boot";
+    case ConfigFormat::kVyosCommands: return "VyOS set commands";
+    case ConfigFormat::kDnosFlat: return "DNOS show config | flatten";
+    default: return "unknown";
+  }
+}
+
+ConfigFormat DetectConfigFormat(std::string_view text) {
+  // Effective lines: VyOS `//` footers and `/* */` comments and DNOS `#` remarks left out.
+  std::vector<std::string_view> lines;
+  bool in_comment = false;
+  bool braces = false;
   for (size_t pos = 0; pos < text.size();) {
     size_t nl = text.find('\n', pos);
     auto line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     auto first = line.find_first_not_of(" \t\r");
     if (first == std::string_view::npos) continue;
-    set_commands = line.substr(first, 4) == "set ";
-    break;
+    line = line.substr(first);
+    if (in_comment) {
+      if (auto end = line.find("*/"); end != std::string_view::npos) in_comment = false;
+      continue;
+    }
+    if (line.substr(0, 2) == "/*") {
+      in_comment = line.find("*/") == std::string_view::npos;
+      continue;
+    }
+    if (line.substr(0, 2) == "//" || line[0] == '#') continue;
+    braces = braces || line.find('{') != std::string_view::npos;
+    lines.push_back(line);
   }
+  if (lines.empty()) return ConfigFormat::kUnknown;
+  const bool all_set = std::all_of(lines.begin(), lines.end(), [](std::string_view l) { return l.substr(0, 4) == "set "; });
+  if (all_set) return ConfigFormat::kVyosCommands;
+  if (braces && ParseConfigBoot(text)) return ConfigFormat::kVyosBoot;
+  // DNOS flatten: brace-free lines of at least two words under the switch's top-level nodes.
+  static const std::set<std::string_view> kDnosTop = {"interfaces", "network-services", "system", "protocols",
+                                                      "routing-policy", "access-lists", "qos", "services",
+                                                      "forwarding-options", "multicast", "routing-options"};
+  const bool flat = !braces && std::all_of(lines.begin(), lines.end(), [](std::string_view l) {
+    auto sp = l.find(' ');
+    return sp != std::string_view::npos && kDnosTop.count(l.substr(0, sp));
+  });
+  if (flat) return ConfigFormat::kDnosFlat;
+  return ConfigFormat::kUnknown;
+}
+
+bool MentionsDestinationRules(std::string_view text) {
+  // "nat destination rule" in set lines; a `destination {` block holding `rule` in config.boot.
+  if (text.find("nat destination rule") != std::string_view::npos) return true;
+  auto nat = text.find("\nnat {");
+  if (text.substr(0, 6) == "nat {\n") nat = 0;
+  if (nat == std::string_view::npos) return false;
+  auto dest = text.find("destination {", nat);
+  return dest != std::string_view::npos && text.find("rule ", dest) != std::string_view::npos;
+}
+
+Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text, ConfigFormat format) {
+  if (format == ConfigFormat::kUnknown) format = DetectConfigFormat(text);
+  if (format != ConfigFormat::kVyosBoot && format != ConfigFormat::kVyosCommands) {
+    if (format == ConfigFormat::kVyosBoot || format == ConfigFormat::kUnknown) {
+      auto parsed = ParseConfigBoot(text);
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "neither a VyOS config.boot nor `show configuration commands` output" +
+                           (parsed ? std::string() : " (as config.boot: " + parsed.error().message + ")"));
+    }
+    return MakeError(ErrorCode::kInvalidArgument, std::string("this is a ") + ToString(format) + " file, not a VyOS configuration");
+  }
+  const bool set_commands = format == ConfigFormat::kVyosCommands;
   ConfigNode tree;
   if (set_commands) {
     auto lines = ParseSetCommands(text);
     if (!lines) return tl::unexpected(lines.error());
-    const auto services = core::BuiltinServices();
+    const core::ServiceTable services;  // values are read, not judged: names need no table here
     for (const auto& l : *lines) {
       if (l.path.size() < 2 || l.path[0] != "nat" || l.path[1] != "destination") continue;
       // Lines the schema knows go through ApplySet; an era it does not know (the 1.3 leaf
@@ -87,14 +156,13 @@ Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text) 
 
 ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules, const ImportOptions& o) {
   ImportResult out;
-  const auto services = core::BuiltinServices();
+  const auto& services = o.services;
   const size_t desc_max = 255 - o.tag.size() - 3;
   std::map<std::tuple<std::string, std::string, std::string>, Group> groups;
   std::map<int, std::vector<std::string>> notes;
   for (const auto& [n, r] : rules) {
     std::string why;
     if (r.translation_address.empty()) why = "no translation address (a VM port forward needs one)";
-    else if (!core::IsIpv4Address(r.translation_address)) why = "translation address '" + r.translation_address + "' is not one IPv4 address";
     else if (r.inbound_interface.empty()) why = "no inbound interface";
     else if (r.protocol != "tcp" && r.protocol != "udp" && r.protocol != "tcp_udp")
       why = "protocol '" + (r.protocol.empty() ? std::string("all") : r.protocol) + "' (only tcp, udp, tcp_udp forward ports)";
@@ -127,7 +195,7 @@ ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules, const
     for (const auto& [n, r] : g.rules)
       for (const auto& note : notes[n]) body += "# WARNING: " + note + "\n";
     body += "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: " + name + "\n  namespace: " + o.ns +
-            "\nspec:\n  deviceRef: " + o.device + "\n  vm: " + name + "\n  internalAddress: " + g.address +
+            "\nspec:\n  deviceRef: " + o.device + "\n  vm: " + name + "\n  internalAddress: " + Q(g.address) +
             "\n  inboundInterface: " + Q(g.interface) + "\n";
     if (!g.destination.empty()) body += "  destinationAddress: " + Q(g.destination) + "\n";
     body += "  onConflict: Adopt\n  ports:\n";

@@ -12,17 +12,33 @@
 
 #include "controller/core/model.hpp"
 #include "controller/core/result.hpp"
+#include "controller/core/values.hpp"
 
 namespace nc::vyos {
 
-/// Destination rules from config text: config.boot (any era) or set commands (detected).
-Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text);
+/// What a configuration file is, judged by its whole grammar (never by one line's first word).
+enum class ConfigFormat {
+  kVyosBoot,      // config.boot: any top-level node first, `/* */` and `//` comments, braces
+  kVyosCommands,  // `show configuration commands`: every line a `set` line
+  kDnosFlat,      // a DNOS switch's `show config | flatten`: flat lines, `#` comments, no braces
+  kUnknown,
+};
+ConfigFormat DetectConfigFormat(std::string_view text);
+const char* ToString(ConfigFormat f);
+
+/// Destination rules from VyOS config text: config.boot (any era) or set commands, as `format`
+/// says (kUnknown: detected). A file that is neither is an error.
+Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text, ConfigFormat format = ConfigFormat::kUnknown);
+/// Whether VyOS config text holds any `nat destination rule` (to tell "no rules" from "rules
+/// the importer could not read").
+bool MentionsDestinationRules(std::string_view text);
 
 struct ImportOptions {
   std::string device = "edge1";
   std::string ns = "default";
   std::string tag = "netconverge";
   std::string source;  // for the header comment
+  core::ServiceTable services;  // /etc/services, to read named ports
 };
 
 struct ImportResult {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <csignal>
@@ -300,16 +301,6 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
   return r.error ? 1 : 0;
 }
 
-/// Whether config text is a switch's `show config ... | flatten` (not VyOS).
-bool LooksLikeSwitchConfig(const std::string& text) {
-  std::stringstream ss(text);
-  for (std::string l; std::getline(ss, l);) {
-    if (l.rfind("interfaces ", 0) == 0 || l.rfind("network-services ", 0) == 0) return true;
-    if (l.rfind("set ", 0) == 0 || l.find(" {") != std::string::npos) return false;
-  }
-  return false;
-}
-
 int PrintVlanImport(const core::SwitchState& state, const switchcli::VlanImportOptions& o) {
   auto result = switchcli::ImportVlanInterfaces(state, o);
   std::cout << result.yaml;
@@ -323,6 +314,7 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
   vyos::ImportOptions o;
   o.ns = ns;
   o.device = c.device.substr(c.device.find('/') + 1);
+  o.services = source::LoadServices();
   if (!from.empty()) {
     std::ifstream in(from);
     if (!in) {
@@ -331,25 +323,53 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    if (LooksLikeSwitchConfig(ss.str())) {
-      auto state = switchcli::DnosDialect().ParseObserved({ss.str()});
+    const std::string text = ss.str();
+    // The declared device's platform decides when the device is declared; otherwise the
+    // file's whole grammar does.
+    auto format = vyos::DetectConfigFormat(text);
+    std::string decided_by = "its grammar";
+    if (std::error_code ec; std::filesystem::is_directory(c.manifests, ec)) {
+      auto v = source::ValidateDirectory(c.manifests, o.services);
+      const std::string key = c.device.find('/') == std::string::npos ? ns + "/" + c.device : c.device;
+      if (auto it = v.desired.devices.find(key); it != v.desired.devices.end()) {
+        decided_by = "device " + key + "'s platform";
+        if (it->second.IsSwitch()) format = vyos::ConfigFormat::kDnosFlat;
+        else if (format != vyos::ConfigFormat::kVyosCommands) format = vyos::ConfigFormat::kVyosBoot;
+        o.tag = it->second.tag;
+      }
+    }
+    if (format == vyos::ConfigFormat::kUnknown) {
+      std::cerr << "netconverge: " << from
+                << ": not a configuration netconverge can import: neither a VyOS config.boot, VyOS `show "
+                   "configuration commands` output, nor a DNOS `show config | flatten` file\n";
+      return 1;
+    }
+    if (format == vyos::ConfigFormat::kDnosFlat) {
+      auto state = switchcli::DnosDialect().ParseObserved({text});
       if (!state) {
         std::cerr << "netconverge: " << from << ": " << state.error().message << "\n";
         return 1;
       }
-      return PrintVlanImport(*state, {o.device, ns, "netconverge", from});
+      return PrintVlanImport(*state, {o.device, ns, o.tag, from});
     }
-    auto parsed = vyos::RulesFromConfigText(ss.str());
+    auto parsed = vyos::RulesFromConfigText(text, format);
     if (!parsed) {
-      std::cerr << "netconverge: " << from << ": " << parsed.error().message << "\n";
+      std::cerr << "netconverge: " << from << " (read as " << vyos::ToString(format) << ", decided by " << decided_by
+                << "): " << parsed.error().message << "\n";
+      return 1;
+    }
+    if (parsed->empty()) {
+      std::cerr << "netconverge: " << from << " (" << vyos::ToString(format) << "): "
+                << (vyos::MentionsDestinationRules(text) ? "holds destination-NAT rules the importer could not read"
+                                                         : "holds no destination-NAT rule (nat destination rule N)")
+                << "; nothing to import\n";
       return 1;
     }
     rules = std::move(*parsed);
     o.source = from;
   } else {
     // Live: the device as declared in the manifests.
-    auto services = source::LoadServices();
-    auto desired = LoadStrict(c.manifests, services);
+    auto desired = LoadStrict(c.manifests, o.services);
     if (!desired) return 1;
     auto keys = SelectDevices(*desired, c.device);
     if (keys.size() != 1) {
@@ -379,6 +399,10 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
   std::cout << result.yaml;
   std::cerr << "netconverge import: " << result.imported << " rule(s) as " << result.resources << " PortForward(s), "
             << result.skipped << " skipped\n";
+  if (result.imported == 0) {
+    std::cerr << "netconverge: none of the " << rules.size() << " destination rule(s) could be imported (reasons above)\n";
+    return 1;
+  }
   return 0;
 }
 

@@ -223,6 +223,7 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
 struct Claim {
   std::string device;
   std::string interface;
+  std::pair<uint32_t, uint32_t> destination;  // the destination addresses matched (all when unset)
   bool tcp = false;
   bool udp = false;
   std::vector<PortInterval> ports;
@@ -292,8 +293,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, pf_keys_seen, false);
     if (auto st = CheckSimpleName(s.vm); !st) sink.Add("spec.vm", st.error().message);
     if (s.internal_address.empty()) sink.Add("spec.internalAddress", "is required");
-    else if (!IsIpv4Address(s.internal_address))
-      sink.Add("spec.internalAddress", "'" + s.internal_address + "' is not an IPv4 address");
+    else if (auto st = CheckAddressMatch(s.internal_address, false); !st)  // nat.xml.in translation address
+      sink.Add("spec.internalAddress", st.error().message);
     if (s.inbound_interface.empty()) sink.Add("spec.inboundInterface", "is required");
     else if (auto st = CheckInterfaceName(s.inbound_interface); !st)
       sink.Add("spec.inboundInterface", st.error().message);
@@ -382,12 +383,13 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
       rule.rule.log = p.log.value_or(false);
       rules_by_pf[i].push_back(std::move(rule));
       if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty())
-        claims.push_back(Claim{device_key, s.inbound_interface, tcp, udp, external, i, j});
+        claims.push_back(Claim{device_key, s.inbound_interface, AddressSpan(s.destination_address), tcp, udp, external, i, j});
     }
     if (sink.count() > 0) pf_ok[i] = false;
   }
 
-  // Cross-resource: overlapping external ports on the same device, interface and protocol.
+  // Cross-resource: overlapping external ports on the same device, interface and protocol, for
+  // destination addresses that overlap (an unset destinationAddress matches every address).
   auto report_pair = [&](const Claim& a, const Claim& b) {
     for (const auto* c : {&a, &b}) {
       const auto* other = c == &a ? &b : &a;
@@ -402,7 +404,7 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
                    std::to_string(oobj.fields.count("spec.ports[" + std::to_string(other->port_index) + "]")
                                       ? oobj.fields.at("spec.ports[" + std::to_string(other->port_index) + "]").line
                                       : oobj.pos.line) +
-                   ") on the same device, interface and protocol");
+                   ") on the same device, interface, protocol and destination address");
       pf_ok[c->pf_index] = false;
     }
   };
@@ -428,6 +430,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
           const Claim& ca = claims[a.claim];
           const Claim& cb = claims[ev.claim];
           if (!((ca.tcp && cb.tcp) || (ca.udp && cb.udp))) continue;
+          // Different destination addresses are different forwards (VyOS allows both).
+          if (ca.destination.second < cb.destination.first || cb.destination.second < ca.destination.first) continue;
           auto pair = std::minmax(a.claim, ev.claim);
           if (reported.insert({pair.first, pair.second}).second) report_pair(claims[pair.first], claims[pair.second]);
         }

@@ -1,5 +1,6 @@
 #include "controller/core/values.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -19,43 +20,56 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   return out;
 }
 
-bool IsServiceNameSyntax(std::string_view s) {
-  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
-  for (char c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
-        c != '+')
-      return false;
-  }
-  return true;
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-Result<PortInterval> ParsePortItem(std::string_view item, const ServiceTable& services) {
-  if (item.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty port in list");
-  int64_t a = 0;
-  int64_t b = 0;
-  auto dash = item.find('-');
-  if (std::isdigit(static_cast<unsigned char>(item[0]))) {
-    if (dash == std::string_view::npos) {
-      if (!ParseInt(item, 1, 65535, &a))
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "'" + std::string(item) + "' is not a valid port (1-65535)");
-      return PortInterval{static_cast<int>(a), static_cast<int>(a)};
-    }
-    auto lo = item.substr(0, dash);
-    auto hi = item.substr(dash + 1);
-    if (!ParseInt(lo, 1, 65535, &a) || !ParseInt(hi, 1, 65535, &b))
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "'" + std::string(item) + "' is not a valid port range (1-65535)");
+// A decimal number of any length with leading zeros (Python's int() on an isnumeric() string).
+int64_t Decimal(std::string_view s) {
+  while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
+  if (s.size() > 9) return -1;
+  int64_t v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+// ^[0-9]{1,5}-[0-9]{1,5}$ (port-multi and port-range alike).
+bool IsRangeSyntax(std::string_view s) {
+  auto dash = s.find('-');
+  if (dash == std::string_view::npos) return false;
+  auto lo = s.substr(0, dash), hi = s.substr(dash + 1);
+  return AllDigits(lo) && AllDigits(hi) && lo.size() <= 5 && hi.size() <= 5;
+}
+
+// One port-multi or port-range item (without '!'): a port, a range or a name from `names`.
+Result<PortInterval> ParsePortItem(std::string_view item, const ServiceTable& services, bool primary_only,
+                                   const char* what) {
+  const std::string shown(item);
+  if (IsRangeSyntax(item)) {
+    auto dash = item.find('-');
+    int64_t a = Decimal(item.substr(0, dash)), b = Decimal(item.substr(dash + 1));
+    if (a < 1 || a > 65535 || b < 1 || b > 65535)
+      return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid port range (ports are 1-65535)");
     if (a > b)
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "port range '" + std::string(item) + "' has its start above its end");
+      return MakeError(ErrorCode::kInvalidArgument, "port range '" + shown + "' has its start above its end");
     return PortInterval{static_cast<int>(a), static_cast<int>(b)};
   }
-  std::string name(item);
-  if (!IsServiceNameSyntax(item) || !services.Knows(name))
+  if (AllDigits(item)) {
+    int64_t a = Decimal(item);
+    if (a < 1 || a > 65535) return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid port (1-65535)");
+    return PortInterval{static_cast<int>(a), static_cast<int>(a)};
+  }
+  if (item.empty()) return MakeError(ErrorCode::kInvalidArgument, std::string("empty ") + what);
+  if (primary_only ? !services.primary.count(shown) : !services.Knows(shown)) {
+    if (primary_only && services.Knows(shown))
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "'" + shown + "' is an alias in /etc/services; VyOS's translation port takes only a service's "
+                       "first name or a number (validators/port-range)");
     return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + name + "' is neither a port number nor a known service name");
-  int p = services.PortOf(name);
+                     "'" + shown + "' is neither a port number nor a service name in /etc/services" +
+                         (services.empty() ? " (/etc/services could not be read: install netbase)" : ""));
+  }
+  int p = services.PortOf(shown);
   return PortInterval{p, p};
 }
 
@@ -67,25 +81,10 @@ int ServiceTable::PortOf(const std::string& name) const {
   return 0;
 }
 
-ServiceTable BuiltinServices() {
-  static constexpr std::array<std::pair<const char*, int>, 24> kBoth = {{
-      {"ftp", 21},     {"ssh", 22},      {"telnet", 23},   {"smtp", 25},    {"domain", 53},
-      {"http", 80},    {"pop3", 110},    {"ntp", 123},     {"imap2", 143},  {"snmp", 161},
-      {"ldap", 389},   {"https", 443},   {"submission", 587}, {"ldaps", 636}, {"imaps", 993},
-      {"pop3s", 995},  {"openvpn", 1194}, {"mysql", 3306}, {"rdp", 3389},   {"postgresql", 5432},
-      {"sip", 5060},   {"http-alt", 8080}, {"tftp", 69},   {"syslog", 514},
-  }};
-  ServiceTable t;
-  for (const auto& [name, port] : kBoth) {
-    t.tcp[name] = port;
-    t.udp[name] = port;
-  }
-  return t;
-}
-
 ServiceTable ParseServices(std::string_view text) {
   ServiceTable t;
   for (auto line : Split(text, '\n')) {
+    if (line.empty() || line[0] == '#') continue;
     if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     std::vector<std::string> words;
     std::string cur;
@@ -103,8 +102,9 @@ ServiceTable ParseServices(std::string_view text) {
     int64_t port = 0;
     if (!ParseInt(std::string_view(words[1]).substr(0, slash), 1, 65535, &port)) continue;
     std::string proto = words[1].substr(slash + 1);
-    auto& table = proto == "tcp" ? t.tcp : t.udp;
     if (proto != "tcp" && proto != "udp") continue;
+    auto& table = proto == "tcp" ? t.tcp : t.udp;
+    t.primary.insert(words[0]);
     for (size_t i = 0; i < words.size(); ++i) {
       if (i == 1) continue;
       table.emplace(words[i], static_cast<int>(port));
@@ -125,16 +125,28 @@ bool ParseInt(std::string_view text, int64_t lo, int64_t hi, int64_t* out) {
   return true;
 }
 
-Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text,
-                                                 const ServiceTable& services) {
+Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text, const ServiceTable& services) {
   if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "port is empty");
-  if (text[0] == '!') text.remove_prefix(1);
-  std::vector<PortInterval> out;
+  std::vector<PortInterval> positive;
+  std::vector<PortInterval> negated;
   for (auto item : Split(text, ',')) {
-    auto r = ParsePortItem(item, services);
+    const bool neg = !item.empty() && item[0] == '!';
+    if (neg) item.remove_prefix(1);
+    auto r = ParsePortItem(item, services, false, "port in the list");
     if (!r) return tl::unexpected(r.error());
-    out.push_back(*r);
+    (neg ? negated : positive).push_back(*r);
   }
+  if (!positive.empty()) return positive;
+  // Only exclusions: everything else matches.
+  std::sort(negated.begin(), negated.end(), [](const PortInterval& a, const PortInterval& b) { return a.lo < b.lo; });
+  std::vector<PortInterval> out;
+  int next = 1;
+  for (const auto& n : negated) {
+    if (n.lo > next) out.push_back({next, n.lo - 1});
+    next = std::max(next, n.hi + 1);
+  }
+  if (next <= 65535) out.push_back({next, 65535});
+  if (out.empty()) return MakeError(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' excludes every port");
   return out;
 }
 
@@ -143,12 +155,15 @@ Result<PortInterval> ParsePortRange(std::string_view text, const ServiceTable& s
   if (text.find(',') != std::string_view::npos)
     return MakeError(ErrorCode::kInvalidArgument,
                      "'" + std::string(text) +
-                         "' is a list; a translation port must be one port or one range "
+                         "' is a list; a translation port must be one port, one range or one service name "
                          "(VyOS accepts no list there)");
-  return ParsePortItem(text, services);
+  if (text[0] == '!')
+    return MakeError(ErrorCode::kInvalidArgument, "'" + std::string(text) + "': a translation port cannot be negated");
+  return ParsePortItem(text, services, true, "port");
 }
 
 bool IsIpv4Address(std::string_view text) {
+  // ipaddrcheck's ^((([1-9]\d{0,2}|0)\.){3}([1-9]\d{0,2}|0))$ and octets up to 255.
   auto parts = Split(text, '.');
   if (parts.size() != 4) return false;
   for (auto p : parts) {
@@ -159,6 +174,23 @@ bool IsIpv4Address(std::string_view text) {
   return true;
 }
 
+namespace {
+
+uint32_t Ipv4Value(std::string_view text) {  // host order; text is a valid address
+  uint32_t v = 0;
+  for (auto p : Split(text, '.')) v = (v << 8) | static_cast<uint32_t>(std::stoi(std::string(p)));
+  return v;
+}
+
+// The order ipaddrcheck's is_ipv4_range compares a range's two ends in: in_addr.s_addr, which
+// holds the address in network byte order, read as a number on little-endian x86 (the platform
+// VyOS is built for): the last octet is the most significant.
+uint32_t IpaddrcheckOrder(uint32_t host_order) {
+  return ((host_order & 0xff) << 24) | ((host_order & 0xff00) << 8) | ((host_order >> 8) & 0xff00) | (host_order >> 24);
+}
+
+}  // namespace
+
 Status CheckAddressMatch(std::string_view text, bool allow_negation) {
   std::string shown(text);
   if (!text.empty() && text[0] == '!') {
@@ -167,18 +199,51 @@ Status CheckAddressMatch(std::string_view text, bool allow_negation) {
     text.remove_prefix(1);
   }
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    auto len_s = text.substr(slash + 1);
     int64_t len = 0;
-    if (IsIpv4Address(text.substr(0, slash)) && ParseInt(text.substr(slash + 1), 0, 32, &len))
-      return {};
-    return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid IPv4 prefix");
+    if (!IsIpv4Address(text.substr(0, slash)) || !ParseInt(len_s, 0, 32, &len) || (len_s.size() > 1 && len_s[0] == '0'))
+      return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid IPv4 prefix");
+    const uint32_t addr = Ipv4Value(text.substr(0, slash));
+    const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+    if ((addr & ~mask) != 0) {
+      const uint32_t net = addr & mask;
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "'" + shown + "' has host bits set; VyOS takes a prefix only as its network address (" +
+                           std::to_string(net >> 24) + "." + std::to_string((net >> 16) & 0xff) + "." +
+                           std::to_string((net >> 8) & 0xff) + "." + std::to_string(net & 0xff) + "/" + std::to_string(len) +
+                           ") or a single address");
+    }
+    return {};
   }
   if (auto dash = text.find('-'); dash != std::string_view::npos) {
-    if (IsIpv4Address(text.substr(0, dash)) && IsIpv4Address(text.substr(dash + 1))) return {};
-    return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid IPv4 range");
+    auto a = text.substr(0, dash), b = text.substr(dash + 1);
+    if (!IsIpv4Address(a) || !IsIpv4Address(b))
+      return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid IPv4 range");
+    if (Ipv4Value(a) > Ipv4Value(b))
+      return MakeError(ErrorCode::kInvalidArgument, "range '" + shown + "' has its first address above its last");
+    if (IpaddrcheckOrder(Ipv4Value(a)) > IpaddrcheckOrder(Ipv4Value(b)))
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "range '" + shown +
+                           "' is refused by VyOS: its range check (ipaddrcheck) compares the two addresses last "
+                           "octet first, so a range that crosses a /24 boundary with a smaller last octet fails; "
+                           "split it or use a prefix");
+    return {};
   }
   if (IsIpv4Address(text)) return {};
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "'" + shown + "' is not an IPv4 address, prefix or range");
+  return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not an IPv4 address, prefix or range");
+}
+
+std::pair<uint32_t, uint32_t> AddressSpan(std::string_view text) {
+  if (text.empty() || text[0] == '!' || !CheckAddressMatch(text, false)) return {0, ~uint32_t{0}};
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    const int len = std::stoi(std::string(text.substr(slash + 1)));
+    const uint32_t addr = Ipv4Value(text.substr(0, slash));
+    const uint32_t host = len == 0 ? ~uint32_t{0} : ~(~uint32_t{0} << (32 - len));
+    return {addr, addr | host};
+  }
+  if (auto dash = text.find('-'); dash != std::string_view::npos)
+    return {Ipv4Value(text.substr(0, dash)), Ipv4Value(text.substr(dash + 1))};
+  return {Ipv4Value(text), Ipv4Value(text)};
 }
 
 Status CheckInterfaceName(std::string_view text) {
@@ -186,44 +251,50 @@ Status CheckInterfaceName(std::string_view text) {
       "bond", "br",    "dum",  "en",   "ersp",    "eth",  "gnv", "ifb",  "ipoe",
       "lan",  "l2tp",  "l2tpeth", "macsec", "peth", "ppp", "pppoe", "pptp", "sstp",
       "tun",  "veth",  "vti",  "vtun", "vxlan",   "wg",   "wlan", "wwan"};
-  std::string shown(text);
-  if (!text.empty() && text[0] == '!') text.remove_prefix(1);
-  if (text == "lo") return {};
-  if (text.size() <= 15) {
-    for (const char* p : kPrefixes) {
-      std::string_view prefix(p);
-      if (text.substr(0, prefix.size()) != prefix) continue;
-      auto rest = text.substr(prefix.size());
-      if (rest.empty()) continue;
-      bool ok = true;
-      for (char c : rest) {
-        if (!std::isdigit(static_cast<unsigned char>(c)) &&
-            !std::islower(static_cast<unsigned char>(c)) && c != '.' && c != '*' && c != '-' &&
-            c != '_')
-          ok = false;
-      }
-      if (ok) return {};
-    }
-  }
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "'" + shown + "' is not a VyOS interface name (e.g. eth0, bond1.20, pppoe0)");
+  // validators/vrf-name's excluded starts (its pattern loses "vtun" to a line continuation).
+  static constexpr std::array<const char*, 21> kVrfExcluded = {
+      "bond", "br", "dum", "eth", "lan", "eno", "ens", "enp", "enx", "gnv", "ipoe",
+      "l2tp", "ppp", "peth", "tun", "vti", "vxlan", "wg", "wlan", "wwan", "l2tpeth"};
+  const std::string shown(text);
+  auto fail = [&] {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + shown + "' is neither a VyOS interface name (eth0, bond1.20, pppoe0, wg*, !eth1, lo) nor a "
+                     "VRF name (1-15 characters, not starting with an interface prefix or a digit)");
+  };
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return fail();
+  // The interface regex: (\!?)(prefixes)([0-9]?)(\*?)(.+)?|(\!?)lo
+  std::string_view t = text;
+  if (!t.empty() && t[0] == '!') t.remove_prefix(1);
+  if (t == "lo") return {};
+  for (const char* p : kPrefixes)
+    if (t.substr(0, std::string_view(p).size()) == p) return {};
+  // Or a VRF name: the whole value, '!' included, is checked.
+  if (text.empty() || text.size() > 15 || text == "lo" || std::isdigit(static_cast<unsigned char>(text[0]))) return fail();
+  for (const char* p : kVrfExcluded)
+    if (text.substr(0, std::string_view(p).size()) == p) return fail();
+  return {};
 }
 
 Status CheckDescription(std::string_view text, size_t max_len) {
   if (text.size() > max_len)
     return MakeError(ErrorCode::kInvalidArgument,
-                     "is " + std::to_string(text.size()) + " characters; at most " +
-                         std::to_string(max_len) + " are allowed");
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f)
+                     "is " + std::to_string(text.size()) + " bytes; at most " + std::to_string(max_len) + " are allowed");
+  for (size_t i = 0; i < text.size();) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u < 0x20 || u == 0x7f)
       return MakeError(ErrorCode::kInvalidArgument,
-                       "contains a control or non-ASCII character; only printable ASCII is "
-                       "allowed");
-    if (c == '\'' || c == '"' || c == '\\')
-      return MakeError(ErrorCode::kInvalidArgument,
-                       std::string("contains the character ") + c +
-                           ", which breaks VyOS's CLI and config file (no quotes or backslashes)");
+                       u == '\n' ? "contains a newline, which VyOS refuses in a description"
+                                  : "contains a control character (tab, escape, ...); descriptions are one line of text");
+    if (u < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = u >= 0xf0 && u < 0xf5 ? 4 : u >= 0xe0 ? 3 : u >= 0xc2 && u < 0xe0 ? 2 : 0;
+    bool ok = len > 0 && i + len <= text.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    if (!ok) return MakeError(ErrorCode::kInvalidArgument, "is not valid UTF-8 text");
+    i += len;
   }
   return {};
 }

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,18 +15,19 @@
 
 namespace nc::core {
 
-/// Known service names (as in /etc/services) with their port per protocol. The shell loads the
-/// system file; `BuiltinServices()` is the fallback when it is missing.
+/// Service names as VyOS reads them from /etc/services (Debian's netbase on VyOS 1.4/1.5), with
+/// their port per protocol. netconverge has no service table of its own: the shell loads the
+/// system file (source::LoadServices), as VyOS's validators do.
 struct ServiceTable {
-  std::map<std::string, int> tcp;
-  std::map<std::string, int> udp;
+  std::map<std::string, int> tcp;      // every name and alias, tcp ports
+  std::map<std::string, int> udp;      // every name and alias, udp ports
+  std::set<std::string> primary;       // first-column names only (what `port-range` accepts)
   bool Knows(const std::string& name) const { return tcp.count(name) || udp.count(name); }
   /// Port of a service for any protocol (tcp preferred), or 0.
   int PortOf(const std::string& name) const;
+  bool empty() const { return tcp.empty() && udp.empty(); }
 };
 
-/// A small table of common services, used when /etc/services cannot be read.
-ServiceTable BuiltinServices();
 /// Parses /etc/services text ("name port/proto aliases... # comment").
 ServiceTable ParseServices(std::string_view text);
 
@@ -36,23 +39,35 @@ struct PortInterval {
   bool operator==(const PortInterval&) const = default;
 };
 
-/// A VyOS `port-multi` value: comma list of numbers, lo-hi ranges and service names, optionally
-/// negated as a whole with a leading '!'. Returns the intervals (service names resolved).
+/// A VyOS `port-multi` value (validators/port-multi): a comma list whose items are each a port
+/// 1-65535, an ascending lo-hi range, or a service name (first column or alias of /etc/services),
+/// each optionally negated with '!'. Returns the ports the value matches as intervals: its
+/// positive items, or, when every item is negated, the complement of the negated ones.
 Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text, const ServiceTable& services);
-/// A VyOS `port-range` value (translation port): one number, one lo-hi range, or a service name;
-/// lists are refused with an explanation.
+/// A VyOS `port-range` value (validators/port-range; the translation port): one port, one
+/// ascending range, or one first-column service name. No list, no '!', no alias.
 Result<PortInterval> ParsePortRange(std::string_view text, const ServiceTable& services);
 
 /// IPv4 dotted quad.
 bool IsIpv4Address(std::string_view text);
-/// IPv4 address, a.b.c.d/len prefix, or a.b.c.d-e.f.g.h range; `allow_negation` permits a
-/// leading '!'. Returns an explanation when invalid.
+/// As ipaddrcheck judges VyOS's address values: an address (--is-ipv4-single), a network prefix
+/// with no host bits and no leading zeros in its length (--is-ipv4-net), or a range of two
+/// addresses whose first is not above its last as ipaddrcheck compares them (--is-ipv4-range;
+/// see values.cpp); `allow_negation` permits a leading '!' (nat-address.xml.i's -exclude
+/// validators). Returns an explanation when invalid.
 Status CheckAddressMatch(std::string_view text, bool allow_negation);
-/// VyOS `inbound-interface name` syntax: a known interface prefix (eth, bond, br, pppoe, wg,
-/// ...) followed by a suffix of [0-9a-z._*-], or `lo`, optionally negated with '!'.
+/// The addresses a CheckAddressMatch value covers, as one interval of host-order integers
+/// (a negated value, which matches nearly everything, as 0.0.0.0-255.255.255.255).
+std::pair<uint32_t, uint32_t> AddressSpan(std::string_view text);
+/// VyOS `inbound-interface name` (firewall/match-interface.xml.i): the interface regex (a known
+/// prefix such as eth, bond, br, pppoe, wg and anything after it, optionally '!'; or lo), or a
+/// VRF name as validators/vrf-name allows it (1-15 characters, not lo, not starting with an
+/// interface prefix or a digit). Control characters are refused.
 Status CheckInterfaceName(std::string_view text);
-/// Descriptions netconverge writes: at most `max_len` printable ASCII characters, no quote,
-/// backslash or control character (they break VyOS's CLI, config file and set commands).
+/// A VyOS description (generic-description.xml.i, `.{0,255}`): at most `max_len` bytes of valid
+/// UTF-8 without control characters (VyOS itself refuses only the newline; netconverge refuses
+/// every control character, which no terminal should receive). Quotes, backslashes and
+/// non-ASCII text are allowed: both transports quote them.
 Status CheckDescription(std::string_view text, size_t max_len);
 /// A switch's parent-port name in the syntax of `platform`'s CLI (DNOS: geX-f/n/p[/b] with X one
 /// of 10/25/40/50/100/400 and each number 0-255, or bundle-N). The one per-dialect fact that

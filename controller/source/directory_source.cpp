@@ -31,17 +31,13 @@ std::string HashOf(const std::string& s) { return std::to_string(std::hash<std::
 
 }  // namespace
 
-core::ServiceTable LoadServices() {
-  core::ServiceTable t = core::BuiltinServices();
-  std::ifstream f("/etc/services");
-  if (f) {
-    std::stringstream ss;
-    ss << f.rdbuf();
-    auto sys = core::ParseServices(ss.str());
-    for (auto& [k, v] : sys.tcp) t.tcp[k] = v;
-    for (auto& [k, v] : sys.udp) t.udp[k] = v;
-  }
-  return t;
+core::ServiceTable LoadServices(const std::string& path) {
+  // The file VyOS's own validators read; without it no service name is accepted (numbers are).
+  std::ifstream f(path);
+  if (!f) return {};
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return core::ParseServices(ss.str());
 }
 
 DirectoryContents ReadDirectory(const std::string& dir) {

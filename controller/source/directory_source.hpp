@@ -18,8 +18,8 @@
 
 namespace nc::source {
 
-/// The system's service names (/etc/services) merged over the built-in table.
-core::ServiceTable LoadServices();
+/// The system's service names (/etc/services, as VyOS reads them); empty when the file is missing.
+core::ServiceTable LoadServices(const std::string& path = "/etc/services");
 
 /// Reads and decodes every manifest file below `dir` (sorted). Problems include unreadable files.
 struct DirectoryContents {

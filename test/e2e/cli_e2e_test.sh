@@ -75,8 +75,8 @@ check "validate exits 1 on broken manifests" '[ $rc -eq 1 ]'
 for expect in "broken-yaml.yaml:8:1: YAML syntax error" \
               "bad-port.yaml:13:7: PortForward default/badport: spec.ports\[0\].externalPort: '70000'" \
               "translation-list.yaml:14:7: PortForward default/translist: spec.ports\[0\].internalPort: '80,443' is a list" \
-              "descriptions.yaml:14:7: PortForward default/descriptions: spec.ports\[0\].description: is 300 characters" \
-              "descriptions.yaml:18:7: PortForward default/descriptions: spec.ports\[1\].description: contains the character '" \
+              "descriptions.yaml:14:7: PortForward default/descriptions: spec.ports\[0\].description: is 300 bytes" \
+              "descriptions.yaml:18:7: PortForward default/descriptions: spec.ports\[1\].description: contains a newline" \
               "claims-a.yaml:13:7: PortForward default/claim-a: spec.ports\[0\].externalPort: '443' overlaps" \
               "claims-b.yaml:13:7: PortForward default/claim-b: spec.ports\[0\].externalPort: '400-500' overlaps"; do
   check "validate reports: $expect" 'grep -q "$expect" "$work/broken"'

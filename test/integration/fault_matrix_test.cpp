@@ -19,8 +19,8 @@ const std::string kNew = "    - {name: ssh, protocol: tcp, externalPort: 2201, i
 
 
 struct Matrix : SimHarness {
-  std::map<int, core::NatRule> old_rules;
-  std::map<int, core::NatRule> new_rules;
+  std::map<int, SimRule> old_rules;
+  std::map<int, SimRule> new_rules;
 
   explicit Matrix(sim::VyosSim::Options o = {}, const std::string& extra = "") : SimHarness(o, extra) {
     REQUIRE(sim->ApplyOutOfBand("set nat destination rule 100 destination port '25'\n"
@@ -56,7 +56,7 @@ struct Matrix : SimHarness {
       for (const auto& [n, r] : m) numbers.insert(n);
     for (int n : numbers) {
       INFO("rule " << n);
-      auto get = [&](const std::map<int, core::NatRule>& m) { auto it = m.find(n); return it == m.end() ? std::optional<core::NatRule>() : std::optional<core::NatRule>(it->second); };
+      auto get = [&](const std::map<int, SimRule>& m) { auto it = m.find(n); return it == m.end() ? std::optional<SimRule>() : std::optional<SimRule>(it->second); };
       auto cur = get(now);
       CHECK((cur == get(old_rules) || cur == get(new_rules)));
     }
@@ -70,7 +70,7 @@ struct Matrix : SimHarness {
     auto now = DeviceRules();
     for (const auto& [n, rec] : *records) {
       INFO("record " << n);
-      if (now.count(n)) CHECK((now.at(n) == rec.rule || old_rules.count(n)));
+      if (now.count(n)) CHECK((now.at(n) == FromModel(rec.rule) || old_rules.count(n)));
     }
   }
 

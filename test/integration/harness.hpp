@@ -7,10 +7,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <memory>
+#include <sstream>
 #include <string>
 
-#include "adapters/vyos/vyos_codec.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/runtime/clock.hpp"
@@ -78,6 +79,63 @@ struct ReconcilerHarness {
   }
 };
 
+/// One destination rule as read from vyos-sim's own `show configuration commands` rendering by
+/// this test-only reader: the fields a port forward is made of, the rest as "path value" lines.
+struct SimRule {
+  std::string description, inbound_interface, protocol, destination_address, destination_port, source_address,
+      translation_address, translation_port;
+  bool disabled = false;
+  bool log = false;
+  std::vector<std::string> other;
+  bool operator==(const SimRule&) const = default;
+};
+
+/// What netconverge recorded for a rule, in the same shape (to compare the store with the device).
+inline SimRule FromModel(const core::NatRule& r) {
+  SimRule s{r.description, r.inbound_interface, r.protocol, r.destination_address, r.destination_port, r.source_address,
+            r.translation_address, r.translation_port, r.disabled, r.log, r.unmanaged};
+  std::sort(s.other.begin(), s.other.end());
+  return s;
+}
+
+inline std::map<int, SimRule> FromModel(const std::map<int, core::NatRule>& rules) {
+  std::map<int, SimRule> out;
+  for (const auto& [n, r] : rules) out[n] = FromModel(r);
+  return out;
+}
+
+inline std::map<int, SimRule> ParseSimRules(const std::string& commands) {
+  std::map<int, SimRule> out;
+  std::istringstream in(commands);
+  const std::string prefix = "set nat destination rule ";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    std::string rest = line.substr(prefix.size());
+    const int n = std::stoi(rest.substr(0, rest.find(' ')));
+    SimRule& r = out[n];
+    if (rest.find(' ') == std::string::npos) continue;
+    rest = rest.substr(rest.find(' ') + 1);
+    std::string value;
+    if (auto q = rest.find('\''); q != std::string::npos) {
+      value = rest.substr(q + 1, rest.rfind('\'') - q - 1);
+      rest = rest.substr(0, q == 0 ? 0 : q - 1);
+    }
+    if (rest == "description") r.description = value;
+    else if (rest == "inbound-interface name" || rest == "inbound-interface") r.inbound_interface = value;
+    else if (rest == "protocol") r.protocol = value;
+    else if (rest == "destination address") r.destination_address = value;
+    else if (rest == "destination port") r.destination_port = value;
+    else if (rest == "source address") r.source_address = value;
+    else if (rest == "translation address") r.translation_address = value;
+    else if (rest == "translation port") r.translation_port = value;
+    else if (rest == "disable") r.disabled = true;
+    else if (rest == "log") r.log = true;
+    else r.other.push_back(rest + (value.empty() ? "" : " " + value));
+  }
+  for (auto& [n, r] : out) std::sort(r.other.begin(), r.other.end());
+  return out;
+}
+
 struct SimHarness : ReconcilerHarness {
   std::unique_ptr<sim::VyosSim> sim;
   std::unique_ptr<sim::VyosSimServer> server;
@@ -122,11 +180,9 @@ struct SimHarness : ReconcilerHarness {
   }
   reconcilers::DeviceResult Poll() { return Pass(reconcilers::DeviceReconciler::Mode::kApply, "poll"); }
 
-  std::map<int, core::NatRule> DeviceRules() {
-    const auto running = sim->Running();
-    const auto* n = running.Find({"nat", "destination"});
-    return n ? vyos::DestinationRules(*n) : std::map<int, core::NatRule>{};
-  }
+  /// The router's destination rules as vyos-sim itself renders them (never through
+  /// netconverge's parser).
+  std::map<int, SimRule> DeviceRules() { return ParseSimRules(sim->RunningSetCommands()); }
 };
 
 /// How many stored events have this reason.

@@ -34,7 +34,7 @@ std::string StateOf(store::SqliteStore& s, const std::string& resource, const st
 
 
 struct PolicyHarness : SimHarness {
-  core::NatRule rule200;
+  SimRule rule200;
   explicit PolicyHarness(const std::string& device_extra = "") : SimHarness({}, device_extra) {
     REQUIRE(sim->ApplyOutOfBand(kForeign));
     rule200 = DeviceRules().at(200);
@@ -125,7 +125,7 @@ TEST_SUITE("integration/policies") {
     CHECK(dev->at(0).drifted == 1);
   }
 
-  TEST_CASE("management Observe plans and reports but never writes; CreateUpdate never deletes") {
+  TEST_CASE("management Observe plans and reports but never writes - CreateUpdate never deletes") {
     PolicyHarness h("  management: Observe\n");
     h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
     h.sim->ResetStats();

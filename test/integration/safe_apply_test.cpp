@@ -24,7 +24,7 @@ TEST_SUITE("integration/safe_apply") {
     REQUIRE_FALSE(second.error);
     auto snap = h.store->GetSnapshot(second.snapshot_id);
     REQUIRE(snap);
-    CHECK(snap->rules == v1);
+    CHECK(FromModel(snap->rules) == v1);
     CHECK(h.store->OpenIntents()->empty());
 
     h.sim->ResetStats();

@@ -147,7 +147,7 @@ TEST_SUITE("integration/switch") {
     CHECK(h.Running("ge100-0/0/7.70").empty());
   }
 
-  TEST_CASE("a changed host key is refused; strict refuses an unknown key; accept-new records it") {
+  TEST_CASE("a changed host key is refused - strict refuses an unknown key - accept-new records it") {
     SwitchHarness h;
     h.Manifest("a.yaml", VlanYaml("a", "ge100-0/0/1", 100));
     REQUIRE_FALSE(h.Pass().error);

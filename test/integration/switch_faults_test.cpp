@@ -95,7 +95,7 @@ TEST_SUITE("integration/switch-faults") {
     }
   }
 
-  TEST_CASE("pending confirmed commits: ours from a dead run is reverted first; another user's blocks until its timer") {
+  TEST_CASE("pending confirmed commits: ours from a dead run is reverted first - another user's blocks until its timer") {
     SwitchHarness h;
     auto open = [&](const std::string& user) {
       ssh::ConnectOptions c{"127.0.0.1", h.server->port(), user, "", h.client_key, (h.dir / "known_hosts").string()};

@@ -129,7 +129,7 @@ TEST_SUITE("integration/vyos") {
     CHECK(h.DeviceRules().count(10000));
   }
 
-  TEST_CASE("1,000 new rules cost one commit and five configuration requests plus /info; a no-op pass one read") {
+  TEST_CASE("1,000 new rules cost one commit and five configuration requests plus /info - a no-op pass one read") {
     SimHarness h;
     std::string ports;
     for (int i = 0; i < 1000; ++i)
@@ -199,7 +199,7 @@ TEST_SUITE("integration/vyos") {
     CHECK(bytes.find("netconverge-demo-key") == std::string::npos);
   }
 
-  TEST_CASE("the commit lock is retried; a dropped answer after the commit is resolved by re-reading") {
+  TEST_CASE("the commit lock is retried - a dropped answer after the commit is resolved by re-reading") {
     SimHarness h;
     h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
     sim::Faults f;

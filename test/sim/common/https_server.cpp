@@ -1,7 +1,5 @@
 #include "test/sim/common/https_server.hpp"
 
-#include "controller/http/tcp_listener.hpp"
-
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
@@ -9,6 +7,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cctype>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <thread>
 
 namespace nc::sim {
@@ -19,11 +24,93 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// The emulators' own listener: an accept thread and a thread per connection; Stop shuts every
+// open connection down and waits for their threads.
+class Listener {
+ public:
+  explicit Listener(std::function<void(tcp::socket)> serve) : serve_(std::move(serve)) {}
+  ~Listener() { Stop(); }
+
+  Status Listen(const std::string& host, int port) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(host, ec);
+    if (ec) return MakeError(ErrorCode::kInvalidArgument, "'" + host + "' is not an IP address");
+    tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(128, ec);
+    if (ec) return MakeError(ErrorCode::kUnavailable, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    running_ = true;
+    accept_ = std::thread([this] { AcceptLoop(); });
+    return {};
+  }
+
+  void Stop() {
+    if (!running_.exchange(false)) return;
+    boost::system::error_code ec;
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+    acceptor_.close(ec);
+    if (accept_.joinable()) accept_.join();
+    std::unique_lock lk(mu_);
+    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    cv_.wait(lk, [&] { return active_ == 0; });
+  }
+
+  int port() const { return port_; }
+  bool running() const { return running_; }
+
+ private:
+  void AcceptLoop() {
+    while (running_) {
+      tcp::socket sock(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(sock, ec);
+      if (ec) {
+        if (!running_) break;
+        continue;
+      }
+      std::lock_guard lk(mu_);
+      ++active_;
+      fds_.insert(sock.native_handle());
+      std::thread([this, s = std::move(sock)]() mutable {
+        const int fd = s.native_handle();
+        serve_(std::move(s));
+        std::lock_guard lk2(mu_);
+        fds_.erase(fd);
+        --active_;
+        cv_.notify_all();
+      }).detach();
+    }
+  }
+
+  std::function<void(tcp::socket)> serve_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_{ioc_};
+  std::thread accept_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<int> fds_;
+  int active_ = 0;
+  std::atomic<bool> running_{false};
+  int port_ = 0;
+};
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
 struct HttpsServer::Impl {
   HttpsServerOptions options;
   Handler handler;
   ssl::context ctx{ssl::context::tls_server};
-  nc::http::TcpListener listener{[this](tcp::socket s) { Serve(std::move(s)); }};
+  Listener listener{[this](tcp::socket s) { Serve(std::move(s)); }};
 
   Impl(HttpsServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
 
@@ -87,7 +174,7 @@ struct HttpsServer::Impl {
       HttpRequest hreq;
       hreq.method = std::string(req.method_string());
       hreq.target = std::string(req.target());
-      for (const auto& f : req) hreq.headers[nc::http::AsciiLower(std::string(f.name_string()))] = std::string(f.value());
+      for (const auto& f : req) hreq.headers[Lower(std::string(f.name_string()))] = std::string(f.value());
       hreq.body = std::move(req.body());
       HttpReply reply = handler(hreq);
       if (reply.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(reply.delay_ms));

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "controller/core/result.hpp"
+#include "test/sim/common/sim_result.hpp"
 
 namespace nc::sim {
 

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "controller/core/result.hpp"
+#include "test/sim/common/sim_result.hpp"
 
 namespace nc::sim {
 

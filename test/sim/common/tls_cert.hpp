@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/core/result.hpp"
+#include "test/sim/common/sim_result.hpp"
 
 namespace nc::sim {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/core/result.hpp"
+#include "test/sim/common/sim_result.hpp"
 #include "test/sim/common/https_server.hpp"
 
 namespace nc::sim {

@@ -15,7 +15,7 @@
 #include "test/sim/vyos/vyos_sim_server.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"vyos-sim: emulator of the VyOS 1.5 HTTP API (HTTPS) for netconverge's tests and demo"};
+  CLI::App app{"vyos-sim: emulator of the VyOS HTTP API (HTTPS) and CLI (SSH) of VyOS 1.3, 1.4 and 1.5, for netconverge's tests and demo"};
   std::string listen = "127.0.0.1:0";
   std::string port_file;
   std::string cert_dir = ".";
@@ -29,7 +29,17 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file, "write the bound port to this file");
   app.add_option("--cert-dir", cert_dir, "where to write ca.pem (the CA clients must trust)")->capture_default_str();
   app.add_option("--key", keys, "API key accepted (repeatable); default netconverge-demo-key");
-  app.add_option("--version-string", o.version, "VyOS version reported by /info")->capture_default_str();
+  std::string profile = "1.5";
+  std::string version_string;
+  std::string rest = "on";
+  std::string confirm_order = "commit-first";
+  app.add_option("--version", profile, "the VyOS version to emulate: its API surface (/info and confirm_time from 1.5) and NAT syntax (1.3's inbound-interface leaf)")
+      ->check(CLI::IsMember({"1.3", "1.4", "1.5"}))->capture_default_str();
+  app.add_option("--version-string", version_string, "version reported by /info, /show and the CLI (default: one of --version's)");
+  app.add_option("--rest", rest, "1.5: off = `service https api rest` is not configured (REST routes answer 404)")
+      ->check(CLI::IsMember({"on", "off"}))->capture_default_str();
+  app.add_option("--confirm-order", confirm_order, "commit-confirm: arm-first arms the timer before the commit (some 1.5 builds), commit-first after it")
+      ->check(CLI::IsMember({"arm-first", "commit-first"}))->capture_default_str();
   app.add_option("--hostname", o.hostname, "host name reported by /info")->capture_default_str();
   bool no_info = false;
   app.add_flag("--no-info", no_info, "answer /info with 404, as builds before /info did");
@@ -64,6 +74,13 @@ int main(int argc, char** argv) {
   o.keys = keys.empty() ? std::vector<std::string>{"netconverge-demo-key"} : keys;
   o.saved_path = saved_path;
   o.info_endpoint = !no_info;
+  o.profile = *nc::sim::vy::ParseVersion(profile);
+  o.version = !version_string.empty() ? version_string
+              : profile == "1.3"      ? "1.3.8"
+              : profile == "1.4"      ? "1.4.1"
+                                      : o.version;
+  o.rest = rest == "on";
+  o.arm_first = confirm_order == "arm-first";
 
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {

@@ -8,13 +8,9 @@
 #include <set>
 #include <sstream>
 
-#include "adapters/vyos/schema.hpp"
-#include "adapters/vyos/vyos_codec.hpp"
-#include "controller/source/directory_source.hpp"
-
 namespace nc::sim {
 
-using vyos::ConfigNode;
+using vy::Node;
 
 struct Cmd {
   std::string op;
@@ -34,13 +30,15 @@ struct ParsedCommands {
 
 namespace {
 
-constexpr const char* kFooter =
-    "// Warning: Do not remove the following line.\n"
-    "// vyos-config-version: \"nat@8:system@27\"\n"
-    "// Release version: 1.5-rolling\n";
-
-// Python json.dumps with ensure_ascii: non-ASCII as \uXXXX escapes.
+// Python json.dumps with ensure_ascii (code points as \uXXXX), as vy::RenderJson writes it.
 std::string JsonString(const std::string& s) {
+  Node leaf;
+  leaf.kind = Node::Kind::kLeaf;
+  leaf.values = {s};
+  return vy::RenderJson(leaf);
+}
+
+[[maybe_unused]] std::string JsonStringBytes(const std::string& s) {
   std::string out = "\"";
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
@@ -178,89 +176,11 @@ Status ParseCmd(const rapidjson::Value& v, Cmd* out, const std::string& loc_pref
   return {};
 }
 
-int RuleCount(const ConfigNode& root) {
+int RuleCount(const Node& root) {
   int n = 0;
-  for (const char* side : {"destination", "source"}) {
-    if (const auto* r = root.Find({"nat", side, "rule"})) n += static_cast<int>(r->children.size());
-  }
+  for (const char* side : {"destination", "source"})
+    if (const auto* r = root.At({"nat", side, "rule"})) n += static_cast<int>(r->kids.size());
   return n;
-}
-
-std::optional<std::string> VerifyNat(const ConfigNode& root) {
-  for (const char* side : {"destination", "source"}) {
-    const auto* rules = root.Find({"nat", side, "rule"});
-    if (!rules) continue;
-    const std::string prefix = std::string(side[0] == 'd' ? "Destination" : "Source") + " NAT configuration error in rule ";
-    for (const auto& [num, r] : rules->children) {
-      auto has = [&](std::vector<std::string> p) { return r.Find(p) != nullptr; };
-      if (side[0] == 'd' && !has({"exclude"}) && !has({"load-balance", "backend"}) && !has({"translation", "address"}) &&
-          !has({"translation", "port"}) && !has({"translation", "redirect"}))
-        return prefix + num + ": translation requires address and/or port";
-      if (side[0] == 's' && !has({"exclude"}) && !has({"translation", "address"}))
-        return prefix + num + ": translation address is mandatory";
-      const bool ports = has({"translation", "port"}) || has({"translation", "redirect", "port"}) ||
-                         has({"destination", "port"}) || has({"source", "port"});
-      const auto* proto = r.Find({"protocol"});
-      const std::string p = proto && !proto->values.empty() ? proto->values[0] : "all";
-      if (ports && p != "tcp" && p != "udp" && p != "tcp_udp")
-        return prefix + num + ": ports can only be specified when protocol is either tcp, udp or tcp_udp!";
-      if (const auto* iface = r.Find({"inbound-interface"}); iface && iface->children.count("name") && iface->children.count("group"))
-        return prefix + num + ": inbound-interface cannot have both name and group";
-    }
-  }
-  return std::nullopt;
-}
-
-Status ApplySet(ConfigNode& root, const Cmd& c, const core::ServiceTable& services) {
-  return vyos::ApplySet(root, c.path, c.value, services);
-}
-
-bool Prune(ConfigNode& n, const std::vector<std::string>& path, size_t i) {
-  // Returns whether `n` became an empty non-leaf node that its parent should drop.
-  if (i < path.size()) {
-    auto it = n.children.find(path[i]);
-    if (it != n.children.end() && Prune(it->second, path, i + 1)) n.children.erase(it);
-  }
-  return !n.leaf && n.children.empty();
-}
-
-Status ApplyDelete(ConfigNode& root, const Cmd& c, bool strict) {
-  std::vector<std::string> full = c.path;
-  if (c.value) full.push_back(*c.value);
-  auto r = vyos::ResolvePath(full);
-  if (!r) return MakeError(ErrorCode::kRejected, "Configuration path: [" + vyos::JoinPath(full) + "] is not valid\n\n  Delete failed\n");
-  ConfigNode* parent = nullptr;
-  ConfigNode* n = &root;
-  for (const auto& p : r->node_path) {
-    auto it = n->children.find(p);
-    if (it == n->children.end()) {
-      n = nullptr;
-      break;
-    }
-    parent = n;
-    n = &it->second;
-  }
-  bool missing = n == nullptr;
-  if (!missing && r->value) {
-    auto v = std::find(n->values.begin(), n->values.end(), *r->value);
-    if (v == n->values.end()) missing = true;
-    else {
-      n->values.erase(v);
-      if (n->values.empty()) parent->children.erase(r->node_path.back());
-    }
-  } else if (!missing) {
-    parent->children.erase(r->node_path.back());
-  }
-  if (missing) {
-    if (strict) return MakeError(ErrorCode::kRejected, "Cannot delete [" + vyos::JoinPath(full) + "]: path/value does not exist\n");
-    return {};  // "Nothing to delete (the specified node does not exist)": success
-  }
-  std::vector<std::string> up(r->node_path.begin(), r->node_path.end() - 1);
-  if (!up.empty()) {
-    auto it = root.children.find(up[0]);
-    if (it != root.children.end() && Prune(it->second, up, 1)) root.children.erase(it);
-  }
-  return {};
 }
 
 std::string StatsJson(const SimStats& s, bool pending) {
@@ -275,19 +195,16 @@ std::string StatsJson(const SimStats& s, bool pending) {
 
 }  // namespace
 
-VyosSim::VyosSim(Options options) : options_(std::move(options)), services_(source::LoadServices()) {
+VyosSim::VyosSim(Options options)
+    : options_(std::move(options)), schema_(options_.profile, vy::ReadServices()) {
+  if (options_.profile != vy::Version::k15) options_.info_endpoint = false;  // /info came with 1.5
+  if (options_.profile != vy::Version::k15) options_.rest = true;            // `api rest` is a 1.5 node
   // A factory-fresh box: the API enabled with our keys, nothing else.
-  ConfigNode& keys = running_.children["service"].children["https"].children["api"].children["keys"].children["id"];
-  keys.tag = true;
-  for (size_t i = 0; i < options_.keys.size(); ++i) {
-    auto& leaf = keys.children["netconverge-" + std::to_string(i)].children["key"];
-    leaf.leaf = true;
-    leaf.values = {options_.keys[i]};
-  }
-  auto& host = running_.children["system"].children["host-name"];
-  host.leaf = true;
-  host.values = {options_.hostname};
-  saved_ = vyos::RenderConfigBoot(running_, kFooter);
+  for (size_t i = 0; i < options_.keys.size(); ++i)
+    (void)schema_.Set(running_, {"service", "https", "api", "keys", "id", "netconverge-" + std::to_string(i), "key"}, options_.keys[i]);
+  if (options_.rest && options_.profile == vy::Version::k15) (void)schema_.Set(running_, {"service", "https", "api", "rest"}, std::nullopt);
+  (void)schema_.Set(running_, {"system", "host-name"}, options_.hostname);
+  saved_ = vy::RenderBoot(running_, Release());
   timer_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -300,6 +217,14 @@ VyosSim::~VyosSim() {
   timer_.join();
 }
 
+std::string VyosSim::Release() const {
+  switch (options_.profile) {
+    case vy::Version::k13: return "1.3";
+    case vy::Version::k14: return "1.4";
+    default: return "1.5-rolling";
+  }
+}
+
 void VyosSim::TimerLoop() {
   std::unique_lock lk(mu_);
   while (!stopping_) {
@@ -308,7 +233,7 @@ void VyosSim::TimerLoop() {
           std::chrono::steady_clock::now() >= confirm_deadline_) {
         if (options_.confirm_action == "reboot") {
           // Reboot into the saved config.boot: every unsaved commit is lost.
-          auto saved = vyos::ParseConfigBoot(saved_);
+          auto saved = vy::ParseBoot(saved_);
           if (saved) running_ = *saved;
         } else {
           running_ = confirm_revert_to_;
@@ -345,7 +270,7 @@ bool VyosSim::KeyValid(const std::string& key) const {
   return ok;
 }
 
-int VyosSim::NatRuleCount(const ConfigNode& n) const { return RuleCount(n); }
+int VyosSim::NatRuleCount(const Node& n) const { return RuleCount(n); }
 
 SimReply VyosSim::Handle(const SimRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
@@ -361,9 +286,13 @@ SimReply VyosSim::Handle(const SimRequest& req) {
     }
   }
   SimReply reply;
+  const bool rest_route = path == "/retrieve" || path == "/configure" || path == "/config-file" || path == "/show";
   if (path == "/info" && options_.info_endpoint) {
     reply = Info(req);
-  } else if (path == "/retrieve" || path == "/configure" || path == "/config-file") {
+  } else if (rest_route && !options_.rest) {
+    // 1.5 registers the REST routes only with `service https api rest` (T6736).
+    reply = Detail(404, "Not Found");
+  } else if (rest_route) {
     reply = req.method == "POST" ? Dispatch(path, req) : Detail(405, "Method Not Allowed");
   } else {
     reply = Nginx(404, "404 Not Found");
@@ -399,6 +328,22 @@ SimReply VyosSim::Info(const SimRequest& req) {
   if (hostname) data += "\"hostname\": " + JsonString(options_.hostname) + ", ";
   data += "\"banner\": \"Welcome to VyOS\"}";
   return Ok(data);
+}
+
+SimReply VyosSim::Show(const ParsedCommands& pc) {
+  const Cmd& c = pc.commands.front();
+  if (c.op != "show") return Fail(400, "'" + c.op + "' is not a valid operation");
+  std::string cmd;
+  for (const auto& p : c.path) cmd += (cmd.empty() ? "" : " ") + p;
+  if (cmd == "version")
+    return OkText("Version:          VyOS " + options_.version + "\nRelease train:    " +
+                  (options_.profile == vy::Version::k13 ? "equuleus" : options_.profile == vy::Version::k14 ? "sagitta" : "current") +
+                  "\n\nBuilt by:         vyos-sim\nHardware vendor:  netconverge\n");
+  if (cmd == "configuration commands") {
+    std::lock_guard lk(mu_);
+    return OkText(vy::RenderCommands(running_));
+  }
+  return Fail(400, "\n  Invalid command: show [" + cmd + "]\n");
 }
 
 SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
@@ -455,7 +400,9 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
     pc.op = cmd.op;
     pc.commands.push_back(std::move(cmd));
   }
-  if (doc.HasMember("confirm_time")) {
+  // `confirm_time` exists from the 1.5 builds with commit-confirm on; older models ignore the
+  // extra field (pydantic), so the commit is a plain one.
+  if (doc.HasMember("confirm_time") && options_.profile == vy::Version::k15) {
     if (!doc["confirm_time"].IsInt()) return Fail(400, PydanticError("int_type", "'confirm_time'", "Input should be a valid integer"));
     pc.confirm_time = doc["confirm_time"].GetInt();
   }
@@ -463,50 +410,59 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
   if (doc.HasMember("string") && doc["string"].IsString()) pc.string = doc["string"].GetString();
   if (doc.HasMember("configFormat") && doc["configFormat"].IsString()) pc.config_format = doc["configFormat"].GetString();
 
+  if (endpoint == "/show") return Show(pc);
   if (endpoint == "/retrieve") {
     std::lock_guard lk(mu_);
     ++stats_.retrieve;
     const Cmd& c = pc.commands.front();
     if (pc.config_format != "json" && pc.config_format != "raw" && pc.config_format != "json_ast")
       return Fail(400, "'" + pc.config_format + "' is not a valid config format");
-    const ConfigNode* n = running_.Find(c.path);
+    const Node* n = running_.At(c.path);
     if (c.op == "exists") return Ok(n ? "true" : "false");
     if (c.op == "returnValue") {
-      if (!n || !n->leaf || n->values.empty()) return Ok("null");
+      if (!n || n->kind != Node::Kind::kLeaf || n->values.empty()) return Ok("null");
       return Ok(JsonString(n->values.front()));
     }
     if (c.op == "returnValues") {
       std::string arr = "[";
-      if (n && n->leaf)
+      if (n && n->kind == Node::Kind::kLeaf)
         for (size_t i = 0; i < n->values.size(); ++i) arr += (i ? ", " : "") + JsonString(n->values[i]);
       return Ok(arr + "]");
     }
     if (c.op != "showConfig") return Fail(400, "'" + c.op + "' is not a valid operation");
-    if (!n || (!n->leaf && n->children.empty())) {
-      bool valid = c.path.empty() || vyos::ResolvePath(c.path).has_value();
+    if (!n || (n->kind != Node::Kind::kLeaf && n->kids.empty())) {
+      bool valid = c.path.empty() || schema_.Known(c.path);
       return Fail(400, valid ? "Configuration under specified path is empty\n" : "Specified configuration path is not valid\n");
     }
-    ConfigNode out = *n;
+    Node out = *n;
     const bool nat_read = c.path.size() == 2 && c.path[1] == "destination";
     if (nat_read && faults_.corrupt_readback > 0 && faults_.corrupt_skip > 0) {
       --faults_.corrupt_skip;
     } else if (nat_read && faults_.corrupt_readback > 0) {
       --faults_.corrupt_readback;
-      auto rules = out.children.find("rule");
-      if (rules != out.children.end() && !rules->second.children.empty()) {
-        auto& last = std::prev(rules->second.children.end())->second;
-        auto& port = last.children["translation"].children["port"];
-        port.leaf = true;
+      auto rules = out.kids.find("rule");
+      if (rules != out.kids.end() && !rules->second.kids.empty()) {
+        auto& last = std::prev(rules->second.kids.end())->second;
+        auto& port = last.kids["translation"].kids["port"];
+        port.kind = Node::Kind::kLeaf;
         port.values = {"1"};
       }
     }
-    if (pc.config_format == "raw") return OkText(vyos::RenderConfigBoot(out));
-    if (out.tag) {  // a path ending at a tag node repeats the tag name
-      ConfigNode wrap;
-      wrap.children[c.path.back()] = out;
-      return Ok(vyos::ToJson(wrap));
+    if (pc.config_format == "raw") {
+      Node wrap = out;
+      if (out.kind == Node::Kind::kTag) {
+        wrap = Node{};
+        wrap.kids[c.path.back()] = out;
+      }
+      std::string text = vy::RenderBoot(wrap, "");
+      return OkText(text.substr(0, text.find("// Warning")));
     }
-    return Ok(vyos::ToJson(out));
+    if (out.kind == Node::Kind::kTag) {  // a path ending at a tag node repeats the tag name
+      Node wrap;
+      wrap.kids[c.path.back()] = out;
+      return Ok(vy::RenderJson(wrap));
+    }
+    return Ok(vy::RenderJson(out));
   }
   if (endpoint == "/configure") return Configure(pc);
   return ConfigFile(pc);
@@ -527,16 +483,37 @@ SimReply VyosSim::Confirm() {
   return OkText(options_.confirm_action == "reboot" ? "Reboot timer stopped" : "Reload timer stopped");
 }
 
+Status VyosSim::SessionSet(Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value) {
+  {
+    std::lock_guard lk(mu_);
+    std::string v = value ? *value : path.empty() ? std::string() : path.back();
+    for (const auto& bad : faults_.reject_values)
+      if (!bad.empty() && v == bad)  // a value some newer build refuses: the text names no rule
+        return MakeError(ErrorCode::kRejected, "  Error: " + v + " is not a valid value here\n\n  Value validation failed\n  Set failed\n");
+  }
+  return schema_.Set(working, path, value);
+}
+
+Status VyosSim::SessionDelete(Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value,
+                              bool strict) {
+  return schema_.Delete(working, path, value, strict);
+}
+
 SimReply VyosSim::Configure(const ParsedCommands& pc) {
   {
     std::lock_guard lk(mu_);
     ++stats_.configure;
   }
-  if (!pc.is_list && pc.op == "confirm") return Confirm();
+  if (!pc.is_list && pc.op == "confirm") {
+    // ConfirmModel came with commit-confirm (1.5, 2025); before it the op is not in the union.
+    if (options_.profile != vy::Version::k15)
+      return Fail(400, PydanticError("literal_error", "'op'", "Input should be 'set', 'delete' or 'comment'"));
+    return Confirm();
+  }
   std::lock_guard api(api_lock_);
   for (const auto& c : pc.commands)
     if (c.op != "set" && c.op != "delete" && c.op != "comment") return Fail(400, "'" + c.op + "' is not a valid operation");
-  ConfigNode working;
+  Node working;
   {
     std::lock_guard lk(mu_);
     working = running_;
@@ -545,66 +522,74 @@ SimReply VyosSim::Configure(const ParsedCommands& pc) {
   for (const auto& c : pc.commands) {
     if (c.path.empty()) return Fail(400, PydanticError("too_short", "'path'", "List should have at least 1 item"));
     Status st;
-    if (c.op == "set") st = ApplySet(working, c, services_);
-    else if (c.op == "delete") st = ApplyDelete(working, c, options_.strict);
+    if (c.op == "set") st = SessionSet(working, c.path, c.value);
+    else if (c.op == "delete") st = SessionDelete(working, c.path, c.value, options_.strict);
     if (!st) return Fail(400, st.error().message);  // the session is discarded
   }
   Sleep(Latency().op_ms * static_cast<double>(pc.commands.size()));
-  return Commit(std::move(working), static_cast<int64_t>(pc.commands.size()), pc.confirm_time);
+  return ToReply(Commit(std::move(working), pc.confirm_time));
 }
 
-SimReply VyosSim::Commit(ConfigNode working, int64_t ops, int confirm_minutes) {
-  (void)ops;
+SimReply VyosSim::ToReply(const Outcome& o) {
+  if (o.drop) {
+    SimReply r;
+    r.drop = true;
+    return r;
+  }
+  if (o.status != 200) return Fail(o.status, o.error);
+  if (o.after == "504") return Nginx(504, "504 Gateway Time-out");
+  if (o.after == "500") return Fail(500, "An internal error occured. Check the logs for details.");
+  return o.text ? OkText(*o.text) : Ok("null");
+}
+
+VyosSim::Outcome VyosSim::Commit(Node working, int confirm_minutes) {
+  auto fail = [](const std::string& e) { return Outcome{400, e, std::nullopt, false, ""}; };
+  auto arm = [&](const Node& revert_to) {  // under mu_
+    confirm_pending_ = true;
+    confirm_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.confirm_minute_ms * confirm_minutes);
+    confirm_revert_to_ = revert_to;
+    ++stats_.commit_confirms;
+    timer_cv_.notify_all();
+  };
   {
     std::lock_guard lk(mu_);
+    if (confirm_minutes > 0 && confirm_pending_) return fail("Another confirm is pending\n");
+    // Builds whose handler calls commit_confirm() before commit() arm the timer first: a commit
+    // that then fails leaves it armed (research/vyos-conformance.md A4).
+    if (confirm_minutes > 0 && options_.arm_first) arm(running_);
     if (faults_.lock_busy > 0) {
       --faults_.lock_busy;
-      return Fail(400, "Configuration system temporarily locked due to another commit in progress\n");
+      return fail("Configuration system temporarily locked due to another commit in progress\n");
     }
-    if (confirm_minutes > 0 && confirm_pending_) return Fail(400, "Another confirm is pending\n");
   }
-  if (auto err = VerifyNat(working)) return Fail(400, *err + "\n\n[[nat]] failed\nCommit failed\n");
+  if (auto err = schema_.CommitCheck(working)) return fail(*err + "\n\n[[nat]] failed\nCommit failed\n");
   {
     std::lock_guard lk(mu_);
     if (faults_.fail_commits > 0) {
       --faults_.fail_commits;
-      return Fail(400, faults_.fail_message + "\n\n[[nat]] failed\nCommit failed\n");
+      return fail(faults_.fail_message + "\n\n[[nat]] failed\nCommit failed\n");
     }
   }
   {
     auto lat = Latency();
     Sleep(lat.commit_ms + lat.commit_per_rule_ms * RuleCount(working));
   }
-  std::string after;
+  Outcome out;
   {
     std::lock_guard lk(mu_);
-    ConfigNode previous = std::move(running_);
+    Node previous = std::move(running_);
     running_ = std::move(working);
     ++stats_.commits;
-    if (confirm_minutes > 0) {
-      confirm_pending_ = true;
-      confirm_deadline_ = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(options_.confirm_minute_ms * confirm_minutes);
-      confirm_revert_to_ = std::move(previous);
-      ++stats_.commit_confirms;
-      timer_cv_.notify_all();
-    }
+    if (confirm_minutes > 0 && !options_.arm_first) arm(previous);
     if (faults_.after_commit_count > 0) {
       --faults_.after_commit_count;
-      after = faults_.after_commit;
+      out.after = faults_.after_commit;
     }
   }
-  if (after == "drop") {
-    SimReply r;
-    r.drop = true;
-    return r;
-  }
-  if (after == "504") return Nginx(504, "504 Gateway Time-out");
-  if (after == "500") return Fail(500, "An internal error occured. Check the logs for details.");
+  if (out.after == "drop") out.drop = true;
   if (confirm_minutes > 0)
-    return OkText("Initialized commit-confirm; " + std::to_string(confirm_minutes) + " minutes to confirm before " +
-                  options_.confirm_action);
-  return Ok("null");
+    out.text = "Initialized commit-confirm; " + std::to_string(confirm_minutes) + " minutes to confirm before " + options_.confirm_action;
+  return out;
 }
 
 SimReply VyosSim::ConfigFile(const ParsedCommands& pc) {
@@ -613,14 +598,18 @@ SimReply VyosSim::ConfigFile(const ParsedCommands& pc) {
     ++stats_.config_file;
   }
   const std::string op = pc.is_list ? "" : pc.op;
-  if (op == "confirm") return Confirm();
+  if (op == "confirm") {
+    if (options_.profile != vy::Version::k15)
+      return Fail(400, PydanticError("literal_error", "'op'", "Input should be 'save' or 'load'"));
+    return Confirm();
+  }
   if (op == "save") {
     std::lock_guard lk(mu_);
     if (faults_.fail_saves > 0) {
       --faults_.fail_saves;
       return Fail(400, "Failed to save configuration: No space left on device\n");
     }
-    saved_ = vyos::RenderConfigBoot(running_, kFooter);
+    saved_ = vy::RenderBoot(running_, Release());
     ++stats_.saves;
     std::string file = pc.file.value_or("/config/config.boot");
     if (!options_.saved_path.empty()) {
@@ -642,10 +631,11 @@ SimReply VyosSim::ConfigFile(const ParsedCommands& pc) {
     } else {
       return Fail(400, "Missing required field \"file | string\"");
     }
-    auto tree = vyos::ParseConfigBoot(text);
+    auto tree = vy::ParseBoot(text);
     if (!tree) return Fail(400, "Failed to parse configuration file: " + tree.error().message + "\n");
+    schema_.Migrate(*tree);
     std::lock_guard api(api_lock_);
-    return Commit(std::move(*tree), 0, pc.confirm_time);
+    return ToReply(Commit(std::move(*tree), pc.confirm_time));
   }
   return Fail(400, "'" + op + "' is not a valid operation");
 }
@@ -671,11 +661,8 @@ SimReply VyosSim::Control(const SimRequest& req) {
   }
   if (path == "/_sim/config" && req.method == "GET") {
     auto q = ParseUrlEncoded(query);
-    std::lock_guard lk(mu_);
     std::string fmt = q.count("format") ? q["format"] : "commands";
-    SimReply r{200, "text/plain", fmt == "boot" ? vyos::RenderConfigBoot(running_, kFooter)
-                                                : fmt == "json" ? vyos::ToJson(running_) : vyos::RenderSetCommands(running_)};
-    return r;
+    return SimReply{200, "text/plain", RenderRunning(fmt)};
   }
   if (path == "/_sim/config" && req.method == "POST") {
     auto st = ApplyOutOfBand(req.body);
@@ -703,6 +690,11 @@ SimReply VyosSim::Control(const SimRequest& req) {
     if (d.HasMember("after_commit") && d["after_commit"].IsString()) faults_.after_commit = d["after_commit"].GetString();
     if (d.HasMember("fail_message") && d["fail_message"].IsString()) faults_.fail_message = d["fail_message"].GetString();
     if (d.HasMember("slow_path") && d["slow_path"].IsString()) faults_.slow_path = d["slow_path"].GetString();
+    if (d.HasMember("reject_values") && d["reject_values"].IsArray()) {
+      faults_.reject_values.clear();
+      for (const auto& v : d["reject_values"].GetArray())
+        if (v.IsString()) faults_.reject_values.emplace_back(v.GetString());
+    }
     json.body = "{}";
     return json;
   }
@@ -727,66 +719,52 @@ SimReply VyosSim::Control(const SimRequest& req) {
 }
 
 Status VyosSim::LoadConfig(std::string_view text, bool set_commands) {
-  ConfigNode tree;
+  Node tree;
+  std::vector<std::string> foreign;
   if (set_commands) {
-    auto lines = vyos::ParseSetCommands(text);
-    if (!lines) return tl::unexpected(lines.error());
-    for (const auto& l : *lines) {
-      Cmd c{"set", l.path, std::nullopt};
-      if (l.has_value && !c.path.empty()) {
-        c.value = c.path.back();
-        c.path.pop_back();
-      }
-      auto st = ApplySet(tree, c, services_);
-      if (!st) return st;
-    }
+    auto t = schema_.LoadCommands(text, &foreign);
+    if (!t) return tl::unexpected(t.error());
+    tree = std::move(*t);
   } else {
-    auto parsed = vyos::ParseConfigBoot(text);
+    auto parsed = vy::ParseBoot(text);
     if (!parsed) return tl::unexpected(parsed.error());
     tree = std::move(*parsed);
+    schema_.Migrate(tree);
   }
   std::lock_guard lk(mu_);
   // Keep the API keys so the emulator stays reachable.
-  const ConfigNode* keys = running_.Find({"service", "https"});
-  ConfigNode keys_copy = keys ? *keys : ConfigNode{};
+  const Node* https = running_.At({"service", "https"});
+  Node keep = https ? *https : Node{};
   running_ = std::move(tree);
-  running_.children["service"].children["https"] = keys_copy;
-  saved_ = vyos::RenderConfigBoot(running_, kFooter);
+  running_.kids["service"].kids["https"] = keep;
+  foreign_ = std::move(foreign);
+  saved_ = vy::RenderBoot(running_, Release());
   return {};
 }
 
-Status VyosSim::ApplyOutOfBand(std::string_view set_commands) {
+Status VyosSim::ApplyOutOfBand(std::string_view commands) {
   std::lock_guard api(api_lock_);
-  ConfigNode working;
+  Node working;
   {
     std::lock_guard lk(mu_);
     working = running_;
   }
-  // Lines are "set ..." or "delete ..."; ParseSetCommands accepts only set, so handle delete here.
+  // "set ..." and "delete ..." lines, as another admin would type them.
   size_t start = 0;
-  while (start < set_commands.size()) {
-    size_t nl = set_commands.find('\n', start);
-    auto line = set_commands.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-    start = nl == std::string_view::npos ? set_commands.size() : nl + 1;
-    auto words = vyos::SplitWords(line);
+  while (start < commands.size()) {
+    size_t nl = commands.find('\n', start);
+    auto line = commands.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    start = nl == std::string_view::npos ? commands.size() : nl + 1;
+    auto words = vy::Words(line);
     if (words.empty()) continue;
-    Cmd c{words[0], {words.begin() + 1, words.end()}, std::nullopt};
+    std::vector<std::string> path(words.begin() + 1, words.end());
     Status st;
-    if (c.op == "set") {
-      auto r = vyos::ResolvePath(c.path);
-      if (r && r->value) {
-        c.value = c.path.back();
-        c.path.pop_back();
-      }
-      st = ApplySet(working, c, services_);
-    } else if (c.op == "delete") {
-      st = ApplyDelete(working, c, false);
-    } else {
-      return MakeError(ErrorCode::kInvalidArgument, "unknown command '" + c.op + "'");
-    }
+    if (words[0] == "set") st = schema_.Set(working, path, std::nullopt);
+    else if (words[0] == "delete") st = schema_.Delete(working, path, std::nullopt, false);
+    else return MakeError(ErrorCode::kInvalidArgument, "unknown command '" + words[0] + "'");
     if (!st) return st;
   }
-  if (auto err = VerifyNat(working)) return MakeError(ErrorCode::kRejected, *err);
+  if (auto err = schema_.CommitCheck(working)) return MakeError(ErrorCode::kRejected, *err);
   std::lock_guard lk(mu_);
   running_ = std::move(working);
   ++stats_.commits;
@@ -795,20 +773,24 @@ Status VyosSim::ApplyOutOfBand(std::string_view set_commands) {
 
 void VyosSim::Reboot() {
   std::lock_guard lk(mu_);
-  auto saved = vyos::ParseConfigBoot(saved_);
+  auto saved = vy::ParseBoot(saved_);
   if (saved) running_ = *saved;
   confirm_pending_ = false;
   timer_cv_.notify_all();
 }
 
-ConfigNode VyosSim::Running() const {
+Node VyosSim::RunningTree() const {
   std::lock_guard lk(mu_);
   return running_;
 }
 
-std::string VyosSim::RunningSetCommands() const {
+std::string VyosSim::RenderRunning(std::string_view format) const {
   std::lock_guard lk(mu_);
-  return vyos::RenderSetCommands(running_);
+  if (format == "boot") return vy::RenderBoot(running_, Release());
+  if (format == "json") return vy::RenderJson(running_);
+  std::string out = vy::RenderCommands(running_);
+  for (const auto& l : foreign_) out += l + "\n";
+  return out;
 }
 
 SimStats VyosSim::Stats() const {
@@ -841,34 +823,35 @@ bool VyosSim::ConfirmPending() const {
   return confirm_pending_;
 }
 
-Result<std::string> VyosSim::CliCommit(const vyos::ConfigNode& working, int confirm_minutes) {
-  SimReply rep;
+Result<std::string> VyosSim::CliCommit(const Node& working, int confirm_minutes) {
+  Outcome o;
   {
     std::lock_guard api(api_lock_);
-    rep = Commit(working, 0, confirm_minutes);
+    o = Commit(working, confirm_minutes);
   }
-  if (rep.status == 200 || rep.drop) {
-    if (confirm_minutes > 0)
-      return "Initialized commit-confirm; " + std::to_string(confirm_minutes) + " minutes to confirm before " + options_.confirm_action;
-    return std::string();
-  }
-  auto env = vyos::ParseEnvelope(rep.body);
-  return MakeError(ErrorCode::kRejected, env ? env->error : rep.body);
+  if (o.status == 200 || o.drop) return o.text.value_or(std::string());
+  return MakeError(ErrorCode::kRejected, o.error);
 }
 
 std::string VyosSim::CliConfirm() {
-  SimReply rep = Confirm();
-  auto env = vyos::ParseEnvelope(rep.body);
-  return env && env->data_text ? *env->data_text : "";
+  std::lock_guard lk(mu_);
+  if (!confirm_pending_) return "No confirm pending";
+  confirm_pending_ = false;
+  ++stats_.confirms;
+  timer_cv_.notify_all();
+  return options_.confirm_action == "reboot" ? "Reboot timer stopped" : "Reload timer stopped";
 }
 
 Result<std::string> VyosSim::CliSave() {
-  ParsedCommands pc;
-  pc.op = "save";
-  SimReply rep = ConfigFile(pc);
-  auto env = vyos::ParseEnvelope(rep.body);
-  if (rep.status != 200) return MakeError(ErrorCode::kRejected, env ? env->error : rep.body);
-  return env && env->data_text ? *env->data_text : "";
+  std::lock_guard lk(mu_);
+  if (faults_.fail_saves > 0) {
+    --faults_.fail_saves;
+    return MakeError(ErrorCode::kRejected, "Failed to save configuration: No space left on device");
+  }
+  saved_ = vy::RenderBoot(running_, Release());
+  ++stats_.saves;
+  if (!options_.saved_path.empty()) std::ofstream(options_.saved_path) << saved_;
+  return std::string("Saving configuration to '/config/config.boot'...\nDone\n");
 }
 
 namespace {
@@ -885,42 +868,42 @@ class VyosTerminal : public Terminal {
   Output OnLine(const std::string& line) override {
     if (asking_) {
       asking_ = false;
-      if (line != "y" && line != "Y" && line != "yes") return {"commit-confirm canceled\n[edit]\n" + Prompt()};
+      if (line != "y" && line != "Y" && line != "yes" && !line.empty()) return {"commit-confirm canceled\n[edit]\n" + Prompt()};
       auto r = sim_.CliCommit(working_, confirm_minutes_);
       return {Result(r) + "[edit]\n" + Prompt()};
     }
-    auto w = vyos::SplitWords(line);
+    auto w = vy::Words(line);
     if (w.empty()) return {Prompt()};
     if (w[0] == "run") w.erase(w.begin());
     const std::string cmd = Join(w);
     if (cmd == "show configuration commands" || cmd.rfind("show configuration commands |", 0) == 0)
-      return {vyos::RenderSetCommands(sim_.Running()) + (config_ ? "[edit]\n" : "") + Prompt()};
+      return {sim_.RenderRunning("commands") + (config_ ? "[edit]\n" : "") + Prompt()};
     if (cmd == "show version") return {"Version:          VyOS " + sim_.version() + "\n" + Prompt()};
     if (cmd == "set terminal length 0" || cmd == "terminal length 0") return {Prompt()};
     if (!config_) {
       if (cmd == "configure") {
         config_ = true;
-        working_ = sim_.Running();
+        working_ = sim_.RunningTree();
         return {"[edit]\n" + Prompt()};
       }
       if (cmd == "exit") return {"logout\n", true, false};
       return {"\n  Invalid command: [" + w[0] + "]\n\n" + Prompt()};
     }
     if (w[0] == "set" || w[0] == "delete") {
-      Cmd c{w[0], {w.begin() + 1, w.end()}, std::nullopt};
-      if (c.path.empty()) return {"\n  Invalid command\n\n[edit]\n" + Prompt()};
-      Status st = w[0] == "set" ? ApplySet(working_, c, sim_.services()) : ApplyDelete(working_, c, false);
-      if (!st) return {"\n  " + st.error().message + (w[0] == "set" ? "\n  Set failed\n" : "") + "\n[edit]\n" + Prompt()};
+      std::vector<std::string> path(w.begin() + 1, w.end());
+      if (path.empty()) return {"\n  Invalid command\n\n[edit]\n" + Prompt()};
+      Status st = w[0] == "set" ? sim_.SessionSet(working_, path, std::nullopt) : sim_.SessionDelete(working_, path, std::nullopt, false);
+      if (!st) return {st.error().message + "\n[edit]\n" + Prompt()};
       return {"[edit]\n" + Prompt()};
     }
     if (cmd == "commit" || w[0] == "commit-confirm") {
-      if (working_ == sim_.Running()) return {"No configuration changes to commit\n[edit]\n" + Prompt()};
+      if (working_ == sim_.RunningTree()) return {"No configuration changes to commit\n[edit]\n" + Prompt()};
       if (w[0] == "commit-confirm") {
         confirm_minutes_ = w.size() > 1 ? std::atoi(w[1].c_str()) : 10;
         if (confirm_minutes_ < 1) return {"\n  Invalid value for minutes\n\n[edit]\n" + Prompt()};
         asking_ = true;
         return {"commit-confirm will automatically reboot in " + std::to_string(confirm_minutes_) +
-                " minutes unless changes are confirmed.\nProceed ? [confirm][y] "};
+                " minutes unless changes are confirmed.\nProceed? [Y/n] "};
       }
       return {Result(sim_.CliCommit(working_, 0)) + "[edit]\n" + Prompt()};
     }
@@ -930,8 +913,8 @@ class VyosTerminal : public Terminal {
       return {(r ? *r : r.error().message + "\n") + "[edit]\n" + Prompt()};
     }
     if (cmd == "compare") {
-      const auto before = Lines(vyos::RenderSetCommands(sim_.Running()));
-      const auto after = Lines(vyos::RenderSetCommands(working_));
+      const auto before = Lines(vy::RenderCommands(sim_.RunningTree()));
+      const auto after = Lines(vy::RenderCommands(working_));
       std::string out;
       for (const auto& l : before)
         if (!after.count(l)) out += "- " + l + "\n";
@@ -940,11 +923,11 @@ class VyosTerminal : public Terminal {
       return {(out.empty() ? "No changes between working and active configurations.\n" : out) + "[edit]\n" + Prompt()};
     }
     if (cmd == "discard") {
-      working_ = sim_.Running();
+      working_ = sim_.RunningTree();
       return {"  Changes have been discarded\n[edit]\n" + Prompt()};
     }
     if (cmd == "exit" || cmd == "exit discard" || cmd == "end") {
-      if (cmd != "exit discard" && !(working_ == sim_.Running()))
+      if (cmd != "exit discard" && !(working_ == sim_.RunningTree()))
         return {"Cannot exit: configuration modified.\nUse 'exit discard' to discard the changes and exit.\n[edit]\n" + Prompt()};
       config_ = false;
       return {"exit\n" + Prompt()};
@@ -964,9 +947,9 @@ class VyosTerminal : public Terminal {
     for (std::string l; std::getline(ss, l);) out.insert(l);
     return out;
   }
-  std::string Result(const nc::Result<std::string>& r) {
+  std::string Result(const nc::sim::Result<std::string>& r) {
     if (!r) return "\n" + r.error().message + "\n";
-    working_ = sim_.Running();
+    working_ = sim_.RunningTree();
     return r->empty() ? std::string() : *r + "\n";
   }
   std::string Prompt() const { return user_ + "@" + sim_.hostname() + (config_ ? "# " : ":~$ "); }
@@ -976,7 +959,7 @@ class VyosTerminal : public Terminal {
   bool config_ = false;
   bool asking_ = false;
   int confirm_minutes_ = 0;
-  vyos::ConfigNode working_;
+  Node working_;
 };
 
 }  // namespace

@@ -1,9 +1,12 @@
-// vyos-sim: an emulator of the VyOS 1.5 HTTP API in front of a configuration tree, faithful to
-// what research/vyos.md records - including the awkward parts: one shared config session behind
-// a global lock, one commit per /configure, NAT verification at commit, string-only values, the
-// "empty" 400 on showConfig, the text/html content type, commit-confirm that reverts (reboot to
-// the saved file, or reload) when not confirmed, the "temporarily locked" commit error. Adds a
-// latency model, fault injection and request counters for tests and benchmarks.
+// vyos-sim: an emulator of the VyOS HTTP API (1.3, 1.4 and 1.5 profiles) in front of its own
+// configuration tree, faithful to what research/vyos.md and research/vyos-conformance.md record -
+// including the awkward parts: one shared config session behind a global lock, one commit per
+// /configure, value checks at set time and NAT checks at commit (from VyOS's own schema, see
+// sim_config.hpp), string-only values, the "empty" 400 on showConfig, the text/html content type,
+// commit-confirm that reverts (reboot to the saved file, or reload) when not confirmed, builds that
+// arm the confirm timer before they commit, the "temporarily locked" commit error, 1.5 without
+// `service https api rest`, versions without /info or `confirm_time`. Adds a latency model, fault
+// injection and request counters for tests and benchmarks. Links no netconverge code.
 //
 // VyosSim is transport-free: Handle() takes a decoded HTTP request. VyosSimServer (HTTPS) and
 // the SSH CLI front it.
@@ -19,9 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/vyos/config_tree.hpp"
-#include "controller/core/values.hpp"
 #include "test/sim/common/ssh_server.hpp"
+#include "test/sim/vyos/sim_config.hpp"
 
 namespace nc::sim {
 
@@ -48,6 +50,7 @@ struct Faults {
   int corrupt_skip = 0;          // ... after letting this many answers through unaltered
   int fail_saves = 0;            // next N saves fail (the running config stays unsaved)
   int fail_confirm = 0;          // next N confirm requests are dropped
+  std::vector<std::string> reject_values;  // a set of any of these values fails, naming no rule
   bool operator==(const Faults&) const = default;
 };
 
@@ -86,8 +89,11 @@ class VyosSim {
  public:
   struct Options {
     std::vector<std::string> keys{"netconverge-demo-key"};
-    std::string version = "1.5-rolling-202506010000";
-    bool info_endpoint = true;             // false: a build before /info existed (404)
+    vy::Version profile = vy::Version::k15;  // the API surface and syntax of 1.3, 1.4 or 1.5
+    std::string version = "1.5-rolling-202506010000";  // what /info, /show and the CLI report
+    bool info_endpoint = true;             // false: a build before /info existed (404); 1.3/1.4 never have it
+    bool rest = true;                      // 1.5: `service https api rest` configured (else REST answers 404)
+    bool arm_first = false;                // --confirm-order arm-first: the timer is armed before the commit
     std::string hostname = "vyos-sim";
     bool strict = false;                   // service https api rest strict
     std::string confirm_action = "reboot"; // or "reload"
@@ -105,7 +111,8 @@ class VyosSim {
   /// Handles one HTTP request. Thread-safe; blocks for the simulated latency.
   SimReply Handle(const SimRequest& req);
 
-  /// Loads a config.boot (or set commands when `set_commands`) as running and saved config.
+  /// Loads a config.boot (or set commands when `set_commands`) as running and saved config,
+  /// migrated to the profile's syntax as the router's boot would.
   Status LoadConfig(std::string_view text, bool set_commands);
   /// Applies set commands to the running config directly (as another admin's commit would),
   /// counting one commit. For tests that need out-of-band changes and unmanaged rules.
@@ -113,8 +120,9 @@ class VyosSim {
   /// Simulates a reboot: running config := saved config, pending confirm dropped.
   void Reboot();
 
-  vyos::ConfigNode Running() const;
-  std::string RunningSetCommands() const;
+  /// The running config in the emulator's own rendering: "commands", "boot" or "json".
+  std::string RenderRunning(std::string_view format = "commands") const;
+  std::string RunningSetCommands() const { return RenderRunning("commands"); }
   SimStats Stats() const;
   void ResetStats();
   void SetFaults(const Faults& f);
@@ -128,37 +136,52 @@ class VyosSim {
   std::unique_ptr<Terminal> NewTerminal(const std::string& user);
   /// The CLI's commit: the same checks, faults, latency and confirm timer as /configure.
   /// Returns the CLI's text, or the device's error text.
-  Result<std::string> CliCommit(const vyos::ConfigNode& working, int confirm_minutes);
+  Result<std::string> CliCommit(const vy::Node& working, int confirm_minutes);
   std::string CliConfirm();
   Result<std::string> CliSave();
-  const core::ServiceTable& services() const { return services_; }
+  vy::Node RunningTree() const;
+  /// A session's set/delete with the emulator's schema and set-time faults.
+  Status SessionSet(vy::Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value);
+  Status SessionDelete(vy::Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value,
+                       bool strict);
   const std::string& version() const { return options_.version; }
   const std::string& hostname() const { return options_.hostname; }
 
  private:
+  struct Outcome {  // a commit's result before it becomes an HTTP answer or CLI text
+    int status = 200;
+    std::string error;
+    std::optional<std::string> text;
+    bool drop = false;
+    std::string after;  // "504", "500": the answer after a successful commit
+  };
   SimReply Info(const SimRequest& req);
+  SimReply Show(const struct ParsedCommands& cmds);
   SimReply Retrieve(const std::string& key_in_form, const std::string& body, bool form, const std::string& data);
   SimReply Dispatch(const std::string& endpoint, const SimRequest& req);
   SimReply Configure(const struct ParsedCommands& cmds);
   SimReply ConfigFile(const struct ParsedCommands& cmds);
   SimReply Control(const SimRequest& req);
   SimReply Confirm();
-  SimReply Commit(vyos::ConfigNode working, int64_t ops, int confirm_minutes);
+  Outcome Commit(vy::Node working, int confirm_minutes);
+  static SimReply ToReply(const Outcome& o);
   void Sleep(double ms) const;
   LatencyModel Latency() const;
   void TimerLoop();
-  int NatRuleCount(const vyos::ConfigNode& n) const;
+  int NatRuleCount(const vy::Node& n) const;
+  std::string Release() const;
   bool KeyValid(const std::string& key) const;
 
   Options options_;
-  core::ServiceTable services_;
+  vy::Schema schema_;
   mutable std::mutex mu_;        // state below
   std::mutex api_lock_;          // the API's process-wide configuration lock
-  vyos::ConfigNode running_;
+  vy::Node running_;
+  std::vector<std::string> foreign_;  // loaded set lines outside the emulator's schema, kept verbatim
   std::string saved_;            // config.boot text on "disk"
   bool confirm_pending_ = false;
   std::chrono::steady_clock::time_point confirm_deadline_;
-  vyos::ConfigNode confirm_revert_to_;
+  vy::Node confirm_revert_to_;
   Faults faults_;
   SimStats stats_;
   bool stopping_ = false;

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "controller/core/result.hpp"
+#include "test/sim/common/sim_result.hpp"
 #include "test/sim/vyos/vyos_sim.hpp"
 
 namespace nc::sim {

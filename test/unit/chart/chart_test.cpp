@@ -166,7 +166,7 @@ TEST_SUITE("chart") {
     CHECK(args.find("--leader-elect ") != std::string::npos);
   }
 
-  TEST_CASE("RBAC: namespaced, no wildcard verbs, resources or groups; secrets only read") {
+  TEST_CASE("RBAC: namespaced, no wildcard verbs, resources or groups - secrets only read") {
     for (const std::string flags : {"", "--set replicaCount=2"}) {
       auto docs = Template(flags);
       CHECK(OfKind(docs, "ClusterRole").empty());
@@ -204,7 +204,7 @@ TEST_SUITE("chart") {
     }
   }
 
-  TEST_CASE("the admin API's credentials come from a Secret, mounted read-only; without one no credential flag") {
+  TEST_CASE("the admin API's credentials come from a Secret, mounted read-only - without one no credential flag") {
     auto args_of = [](const std::vector<YAML::Node>& docs) {
       std::string args;
       for (const auto& a : OfKind(docs, "Deployment").at(0)["spec"]["template"]["spec"]["containers"][0]["args"])
@@ -265,7 +265,7 @@ TEST_SUITE("chart") {
     }
   }
 
-  TEST_CASE("every example manifest fits its CRD schema; a wrong field or value does not") {
+  TEST_CASE("every example manifest fits its CRD schema - a wrong field or value does not") {
     auto crds = CrdsByKind();
     int checked = 0;
     for (const auto& f : fs::directory_iterator(std::string(NC_SOURCE_DIR) + "/manifests")) {

@@ -2,8 +2,29 @@
 #pragma once
 
 #include "controller/api/v1alpha1/types.hpp"
+#include "controller/core/values.hpp"
 
 namespace nc::testing {
+
+/// Lines of Debian 12's /etc/services (netbase 6.4, the base of VyOS 1.4/1.5), in its format.
+inline core::ServiceTable DebianServices() {
+  return core::ParseServices(
+      "# Network services, Internet style\n"
+      "ftp\t\t21/tcp\n"
+      "ssh\t\t22/tcp\t\t\t\t# SSH Remote Login Protocol\n"
+      "smtp\t\t25/tcp\t\tmail\n"
+      "domain\t\t53/tcp\t\t\t\t# Domain Name Server\n"
+      "domain\t\t53/udp\n"
+      "tftp\t\t69/udp\n"
+      "http\t\t80/tcp\t\twww\t\t# WorldWideWeb HTTP\n"
+      "imap2\t\t143/tcp\t\timap\t\t# Interim Mail Access P 2 and 4\n"
+      "https\t\t443/tcp\t\t\t\t# http protocol over TLS/SSL\n"
+      "https\t\t443/udp\t\t\t\t# HTTP/3\n"
+      "mysql\t\t3306/tcp\n"
+      "ms-wbt-server\t3389/tcp\n"
+      "postgresql\t5432/tcp\tpostgres\t# PostgreSQL Database\n"
+      "http-alt\t8080/tcp\twebcache\t# WWW caching service\n");
+}
 
 inline api::DeviceObject MakeDevice(const std::string& name = "edge1") {
   api::DeviceObject d;

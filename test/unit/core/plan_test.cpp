@@ -8,6 +8,7 @@
 using namespace nc;
 using namespace nc::core;
 using nc::testing::MakeDevice;
+using nc::testing::DebianServices;
 using nc::testing::MakePort;
 using nc::testing::MakePortForward;
 
@@ -19,7 +20,7 @@ struct World {
   std::map<PortKey, int> allocations;
   std::map<int, AppliedRecord> last_applied;
   std::map<int, NatRule> device;
-  ServiceTable services = BuiltinServices();
+  ServiceTable services = DebianServices();
   std::string held;
 
   explicit World(std::vector<api::PortForwardObject> pfs, api::DeviceObject dev = MakeDevice()) { Declare(std::move(pfs), dev); }
@@ -103,7 +104,7 @@ TEST_SUITE("core/plan") {
     CHECK(plan.changes[0].reason.find("translation port: '22' -> '2222'") != std::string::npos);
   }
 
-  TEST_CASE("removing a port deletes its rule; other resources keep their numbers") {
+  TEST_CASE("removing a port deletes its rule - other resources keep their numbers") {
     World w({MakePortForward("a", "a", {MakePort("p", "tcp", "1000")}), MakePortForward("b", "b", {MakePort("p", "tcp", "2000")})});
     w.Apply(w.Compute());
     CHECK(w.allocations.at({"default/b", "p"}) == 10001);

@@ -36,7 +36,7 @@ struct Fixture {
 }  // namespace
 
 TEST_SUITE("unit/switch-plan") {
-  TEST_CASE("a new interface and its bridge domain are added; a parent port that does not exist holds it back") {
+  TEST_CASE("a new interface and its bridge domain are added - a parent port that does not exist holds it back") {
     Fixture f;
     f.vlans = {Want("default/a", "ge100-0/0/1.10", 10, "BD-1"), Want("default/b", "ge100-0/0/9.10", 10)};
     auto p = f.Run();
@@ -98,7 +98,7 @@ TEST_SUITE("unit/switch-plan") {
     CHECK(p.notices[0].reason == "Adopted");
   }
 
-  TEST_CASE("owned interfaces no longer declared are deleted; foreign ones never; CreateUpdate and held deletes withhold") {
+  TEST_CASE("owned interfaces no longer declared are deleted - foreign ones never - CreateUpdate and held deletes withhold") {
     Fixture f;
     f.observed.interfaces["ge100-0/0/1.10"] = SubInterface{10, true, true, "x [netconverge]", "BD-1", {}};
     f.observed.interfaces["ge100-0/0/1.20"] = SubInterface{20, true, true, "foreign", "BD-1", {}};

@@ -6,6 +6,7 @@
 using namespace nc;
 using namespace nc::core;
 using nc::testing::MakeDevice;
+using nc::testing::DebianServices;
 using nc::testing::MakePort;
 using nc::testing::MakePortForward;
 
@@ -24,7 +25,7 @@ TEST_SUITE("core/validate") {
     api::Manifests m;
     m.devices.push_back(MakeDevice());
     m.port_forwards.push_back(MakePortForward("web1", "web1", {MakePort("ssh", "tcp", "2201", "22")}));
-    auto r = Validate(m, BuiltinServices());
+    auto r = Validate(m, DebianServices());
     REQUIRE(r.problems.empty());
     REQUIRE(r.desired.rules.size() == 1);
     const auto& rule = r.desired.rules[0];
@@ -43,7 +44,7 @@ TEST_SUITE("core/validate") {
     m.devices.push_back(MakeDevice());
     auto pf = MakePortForward("web1", "web1", {MakePort("ssh", "tcp", "22"), MakePort("bad", "tcp", "70000")});
     m.port_forwards.push_back(pf);
-    auto r = Validate(m, BuiltinServices());
+    auto r = Validate(m, DebianServices());
     REQUIRE(r.problems.size() == 1);
     const auto& p = r.problems[0];
     CHECK(p.field == "spec.ports[1].externalPort");
@@ -59,14 +60,14 @@ TEST_SUITE("core/validate") {
     auto long_desc = MakePort("a", "tcp", "1000");
     long_desc.description = std::string(300, 'x');
     auto quoted = MakePort("b", "tcp", "1001");
-    quoted.description = "it's mine";
+    quoted.description = "two\nlines";
     auto list = MakePort("c", "tcp", "1002", "80,443");
     auto noproto = MakePort("d", "", "1003");
     m.port_forwards.push_back(MakePortForward("web1", "web1", {long_desc, quoted, list, noproto}));
-    auto r = Validate(m, BuiltinServices());
-    CHECK(HasProblem(r, "spec.ports[0].description", "300 characters"));
+    auto r = Validate(m, DebianServices());
+    CHECK(HasProblem(r, "spec.ports[0].description", "300 bytes"));
     CHECK(HasProblem(r, "spec.ports[0].description", "ownership tag"));
-    CHECK(HasProblem(r, "spec.ports[1].description", "'"));
+    CHECK(HasProblem(r, "spec.ports[1].description", "newline"));
     CHECK(HasProblem(r, "spec.ports[2].internalPort", "no list"));
     CHECK(HasProblem(r, "spec.ports[3].protocol", "required"));
   }
@@ -77,7 +78,7 @@ TEST_SUITE("core/validate") {
     m.port_forwards.push_back(MakePortForward("web1", "web1", {MakePort("http", "tcp", "80")}));
     m.port_forwards.push_back(MakePortForward("web2", "web2", {MakePort("alt", "tcp_udp", "70-90")}));
     m.port_forwards.push_back(MakePortForward("dns", "dns", {MakePort("dns", "udp", "80")}));
-    auto r = Validate(m, BuiltinServices());
+    auto r = Validate(m, DebianServices());
     int overlaps = 0;
     for (const auto& p : r.problems)
       if (p.message.find("overlaps") != std::string::npos) ++overlaps;
@@ -93,7 +94,7 @@ TEST_SUITE("core/validate") {
     auto other = MakePortForward("web2", "web2", {MakePort("http", "tcp", "80")});
     other.spec.inbound_interface = "eth1";
     m.port_forwards.push_back(other);
-    CHECK(Validate(m, BuiltinServices()).problems.empty());
+    CHECK(Validate(m, DebianServices()).problems.empty());
   }
 
   TEST_CASE("pins must be unique and inside the owned range unless adopting") {
@@ -106,7 +107,7 @@ TEST_SUITE("core/validate") {
     auto c = MakePort("c", "tcp", "1002");
     c.rule_number = 100;
     m.port_forwards.push_back(MakePortForward("web1", "web1", {a, b, c}));
-    auto r = Validate(m, BuiltinServices());
+    auto r = Validate(m, DebianServices());
     CHECK(HasProblem(r, "spec.ports[0].ruleNumber", "pinned by 2"));
     CHECK(HasProblem(r, "spec.ports[2].ruleNumber", "outside"));
     auto adopt = MakePortForward("legacy", "legacy", {c});
@@ -114,7 +115,7 @@ TEST_SUITE("core/validate") {
     api::Manifests m2;
     m2.devices.push_back(MakeDevice());
     m2.port_forwards.push_back(adopt);
-    CHECK(Validate(m2, BuiltinServices()).problems.empty());
+    CHECK(Validate(m2, DebianServices()).problems.empty());
   }
 
   TEST_CASE("more ports than the owned range holds is an error on the device") {
@@ -124,7 +125,7 @@ TEST_SUITE("core/validate") {
     m.devices.push_back(d);
     m.port_forwards.push_back(MakePortForward("web1", "web1",
                                               {MakePort("a", "tcp", "1"), MakePort("b", "tcp", "2"), MakePort("c", "tcp", "3")}));
-    auto r = Validate(m, BuiltinServices());
+    auto r = Validate(m, DebianServices());
     CHECK(HasProblem(r, "spec.ownership.ruleRange", "holds only 2"));
   }
 
@@ -133,15 +134,15 @@ TEST_SUITE("core/validate") {
     m.devices.push_back(MakeDevice());
     auto pf = MakePortForward("Web_1", "vm 1", {MakePort("ssh", "sctp", "22")}, "nosuch");
     pf.spec.on_conflict = "Replace";
-    pf.spec.inbound_interface = "eth0;reboot";
+    pf.spec.inbound_interface = "0eth;reboot";
     m.port_forwards.push_back(pf);
-    auto r = Validate(m, BuiltinServices());
+    auto r = Validate(m, DebianServices());
     CHECK(HasProblem(r, "metadata.name", "not a valid name"));
     CHECK(HasProblem(r, "spec.vm", "must be"));
     CHECK(HasProblem(r, "spec.deviceRef", "no Device 'nosuch'"));
     CHECK(HasProblem(r, "spec.ports[0].protocol", "sctp"));
     CHECK(HasProblem(r, "spec.onConflict", "Replace"));
-    CHECK(HasProblem(r, "spec.inboundInterface", "interface name"));
+    CHECK(HasProblem(r, "spec.inboundInterface", "VyOS interface name"));
   }
 
   TEST_CASE("device defaults and relative paths") {
@@ -151,7 +152,7 @@ TEST_SUITE("core/validate") {
     d.spec.tls_ca_file = "../ca.pem";
     d.spec.commit_confirm_timeout = "90s";
     m.devices.push_back(d);
-    auto r = Validate(m, BuiltinServices());
+    auto r = Validate(m, DebianServices());
     REQUIRE(r.problems.empty());
     const auto& dev = r.desired.devices.at("default/edge1");
     CHECK(dev.credentials_file == "manifests/sub/creds.yaml");

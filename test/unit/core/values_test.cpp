@@ -1,12 +1,14 @@
 #include <doctest/doctest.h>
 
 #include "controller/core/values.hpp"
+#include "test/unit/core/fixtures.hpp"
 
 using namespace nc::core;
+using nc::testing::DebianServices;
 
 TEST_SUITE("core/values") {
   TEST_CASE("port lists accept numbers, ranges and known service names") {
-    auto services = BuiltinServices();
+    auto services = DebianServices();
     auto r = ParsePortMulti("80,443,8000-8010,ssh", services);
     REQUIRE(r);
     CHECK(r->size() == 4);
@@ -15,7 +17,7 @@ TEST_SUITE("core/values") {
   }
 
   TEST_CASE("ports out of range, reversed ranges and unknown names are refused with the value") {
-    auto services = BuiltinServices();
+    auto services = DebianServices();
     auto big = ParsePortMulti("70000", services);
     REQUIRE_FALSE(big);
     CHECK(big.error().message.find("70000") != std::string::npos);
@@ -26,7 +28,7 @@ TEST_SUITE("core/values") {
   }
 
   TEST_CASE("a translation port is one port or one range, never a list") {
-    auto services = BuiltinServices();
+    auto services = DebianServices();
     CHECK(ParsePortRange("22", services));
     CHECK(ParsePortRange("1000-1010", services));
     auto list = ParsePortRange("80,443", services);
@@ -53,25 +55,39 @@ TEST_SUITE("core/values") {
     CHECK_FALSE(CheckAddressMatch("010.0.0.1", false));
   }
 
-  TEST_CASE("interface names must be VyOS interface names") {
+  TEST_CASE("interface names: VyOS's interface regex or a VRF name (firewall/match-interface.xml.i)") {
     CHECK(CheckInterfaceName("eth0"));
     CHECK(CheckInterfaceName("bond1.20"));
     CHECK(CheckInterfaceName("pppoe0"));
     CHECK(CheckInterfaceName("eth*"));
     CHECK(CheckInterfaceName("lo"));
-    CHECK_FALSE(CheckInterfaceName("eth0; rm -rf /"));
-    CHECK_FALSE(CheckInterfaceName("foo0"));
-    CHECK_FALSE(CheckInterfaceName("eth"));
+    CHECK(CheckInterfaceName("!eth1"));
+    CHECK(CheckInterfaceName("eth"));                  // (.+)? makes the suffix optional
+    CHECK(CheckInterfaceName("ethFOO+"));              // any suffix
+    CHECK(CheckInterfaceName("blue"));                 // a VRF name
+    CHECK(CheckInterfaceName("any"));                  // a VRF name too
+    CHECK(CheckInterfaceName("vtun-vrf"));             // vrf-name's pattern loses "vtun"
+    CHECK_FALSE(CheckInterfaceName("mgmt-vrf-too-long"));  // 17 characters, no interface prefix
+    CHECK_FALSE(CheckInterfaceName("0blue"));          // a VRF name cannot start with a digit
+    CHECK(CheckInterfaceName("enp0s3"));
+    CHECK_FALSE(CheckInterfaceName("foo\nbar"));
+    CHECK_FALSE(CheckInterfaceName(""));
   }
 
-  TEST_CASE("descriptions refuse quotes, backslashes, control characters and excess length") {
+  TEST_CASE("descriptions: up to 255 bytes of one line - quotes, backslashes and UTF-8 allowed") {
     CHECK(CheckDescription("VM web1 Port SSH", 255));
-    CHECK_FALSE(CheckDescription("it's", 255));
-    CHECK_FALSE(CheckDescription("say \"hi\"", 255));
-    CHECK_FALSE(CheckDescription("back\\slash", 255));
+    CHECK(CheckDescription("it's", 255));
+    CHECK(CheckDescription("say \"hi\"", 255));
+    CHECK(CheckDescription("back\\slash", 255));
+    CHECK(CheckDescription("Zürich – 東京", 255));
     CHECK_FALSE(CheckDescription("line\nbreak", 255));
+    CHECK_FALSE(CheckDescription("tab\there", 255));
+    CHECK_FALSE(CheckDescription("\xff\xfe not UTF-8", 255));
     CHECK_FALSE(CheckDescription(std::string(256, 'a'), 255));
     CHECK(CheckDescription(std::string(255, 'a'), 255));
+    std::string accents;
+    for (int i = 0; i < 128; ++i) accents += "é";  // 128 characters, 256 bytes: VyOS counts bytes
+    CHECK_FALSE(CheckDescription(accents, 255));
   }
 
   TEST_CASE("durations use Go syntax") {

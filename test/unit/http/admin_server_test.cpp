@@ -45,7 +45,7 @@ std::string Exchange(int fd, const std::string& request) {
 }  // namespace
 
 TEST_SUITE("unit/http-server") {
-  TEST_CASE("beyond max_connections a connection gets 503 at once; a freed slot serves again") {
+  TEST_CASE("beyond max_connections a connection gets 503 at once - a freed slot serves again") {
     AdminServerOptions o{"127.0.0.1:0"};
     o.max_connections = 2;
     AdminServer server(o, [](const Request& r) { return Response{200, "text/plain", "hello " + r.path, {}}; });
@@ -93,7 +93,7 @@ TEST_SUITE("unit/http-server") {
     server.Stop();
   }
 
-  TEST_CASE("a body over the limit gets 413 with a JSON error; the handler never sees it") {
+  TEST_CASE("a body over the limit gets 413 with a JSON error - the handler never sees it") {
     AdminServerOptions o{"127.0.0.1:0"};
     o.body_limit = 1000;
     int calls = 0;

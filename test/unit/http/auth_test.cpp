@@ -47,7 +47,7 @@ std::string Claims(const std::string& role, int64_t exp) {
 }  // namespace
 
 TEST_SUITE("unit/http-auth") {
-  TEST_CASE("valid API keys and tokens give their role; admin may do what viewer may") {
+  TEST_CASE("valid API keys and tokens give their role - admin may do what viewer may") {
     Files f;
     auto a = Authenticator::Load({f.keys, f.secret});
     REQUIRE(a);
@@ -156,7 +156,7 @@ TEST_SUITE("unit/http-auth") {
     CHECK(s.error().message.find("too-short") == std::string::npos);
   }
 
-  TEST_CASE("with nothing configured every protected route is refused; open routes stay open") {
+  TEST_CASE("with nothing configured every protected route is refused - open routes stay open") {
     Authenticator none;
     auto deny = none.Authorize(With("x-api-key", "anything"), Role::kViewer).deny;
     REQUIRE(deny);

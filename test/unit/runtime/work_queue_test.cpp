@@ -25,7 +25,7 @@ TEST_SUITE("runtime/work_queue") {
     CHECK_FALSE(q.TryGet(0ms));
   }
 
-  TEST_CASE("a key being processed is not handed out again; an add meanwhile re-queues it on Done") {
+  TEST_CASE("a key being processed is not handed out again - an add meanwhile re-queues it on Done") {
     testing::FakeClock clock;
     WorkQueue q(clock);
     q.Add("a");

@@ -29,7 +29,7 @@ TEST_SUITE("store/sqlite") {
     CHECK(std::filesystem::exists(path + "-wal"));
   }
 
-  TEST_CASE("migrations go down and up; an older store is refused without auto-migrate") {
+  TEST_CASE("migrations go down and up - an older store is refused without auto-migrate") {
     auto path = TempDb("migrate");
     {
       auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
@@ -113,7 +113,7 @@ TEST_SUITE("store/sqlite") {
     CHECK(a->size() == 1);  // b is gone: not declared, not on the device
   }
 
-  TEST_CASE("runs keep the operations sent; events are filtered newest first") {
+  TEST_CASE("runs keep the operations sent - events are filtered newest first") {
     auto s = SqliteStore::Open(":memory:", SqliteStore::OpenMode::kRequireCurrent);
     REQUIRE(s);
     auto& st = **s;

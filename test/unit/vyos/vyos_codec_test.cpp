@@ -2,6 +2,7 @@
 
 #include "adapters/vyos/schema.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
+#include "test/unit/core/fixtures.hpp"
 
 using namespace nc;
 using namespace nc::vyos;
@@ -53,7 +54,7 @@ TEST_SUITE("vyos/codec") {
     CHECK(foreign.unmanaged == std::vector<std::string>{"inbound-interface group WAN", "source port 53"});
   }
 
-  TEST_CASE("request bodies are raw JSON with string values; the key can be redacted") {
+  TEST_CASE("request bodies are raw JSON with string values - the key can be redacted") {
     auto body = EncodeConfigure("K3Y", RuleSetCommands(7, Rule()), 2);
     CHECK(body.find(R"("key":"K3Y")") != std::string::npos);
     CHECK(body.find(R"("confirm_time":2)") != std::string::npos);
@@ -96,7 +97,7 @@ TEST_SUITE("vyos/codec") {
   }
 
   TEST_CASE("the schema knows tag values, leaf values and VyOS's value errors") {
-    auto services = core::BuiltinServices();
+    auto services = testing::DebianServices();
     auto r = ResolveSetPath({"nat", "destination", "rule", "10", "destination", "port"}, std::string("80,443"), services);
     REQUIRE(r);
     CHECK(r->is_tag_value[3]);
