@@ -32,7 +32,9 @@ struct ObservedState {
 struct DeviceInfo {
   std::string version;
   std::string hostname;
-  bool commit_confirm = false;  // the device can commit with a confirmation timer
+  std::string version_source;   // where the version came from: "/info", "/show", "ssh" or "" (unknown)
+  bool commit_confirm = false;  // the device can commit with a confirmation timer (over its primary transport)
+  bool legacy_syntax = false;   // VyOS 1.2/1.3: `inbound-interface X` is a leaf (no `name` node)
 };
 
 /// One finding of `netconverge test-device`: `state` is ok, FAIL, skip or info.
@@ -50,6 +52,7 @@ struct ApplyOutcome {
   std::string rollback_detail;
   int commits = 0;
   bool confirmed = false;
+  bool unconfirmed = false;           // committed without a confirmation timer (the device has none)
   bool saved = false;
   std::string transport;              // "https-api" or "ssh-cli"
   std::vector<std::string> operations;  // exactly what was sent, secrets redacted, in order
@@ -82,6 +85,9 @@ class DeviceAdapter {
   virtual std::vector<DiagnosticCheck> Diagnose() = 0;
   /// Whether the adapter owes the device work even without changes (a save that failed).
   virtual bool PendingWork() const { return false; }
+  /// Standing conditions of the device as the adapter knows it (reason, message), recorded
+  /// by the reconciler when they appear: e.g. UnconfirmedCommits.
+  virtual std::vector<std::pair<std::string, std::string>> Conditions() const { return {}; }
 
   /// The exact operations Apply would send for `plan` (for `netconverge plan`).
   virtual std::vector<std::string> Render(const core::Plan& plan) const = 0;

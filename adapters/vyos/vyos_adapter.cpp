@@ -57,15 +57,12 @@ Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint, c
 
 Result<DeviceInfo> VyosAdapter::Probe() {
   if (info_) return *info_;
+  DeviceInfo info;
+  // The version: /info (1.5), else the API's `show version`, else the SSH CLI's.
   auto res = client_->Send("GET", "/info", "", "", options_.read_timeout, nullptr, /*reuse_connection=*/true);
   if (!res) return tl::unexpected(res.error());
-  DeviceInfo info;
-  if (res->status == 404 || res->status == 405) {
-    // Before /info existed (VyOS <= 1.4, early 1.5): no confirm_time either.
-    info.version = "unknown (no /info)";
-  } else if (res->status != 200) {
-    return MakeError(ErrorCode::kUnavailable, "/info answered " + std::to_string(res->status));
-  } else {
+  bool has_info = false;
+  if (res->status == 200) {
     auto env = ParseEnvelope(res->body);
     if (!env || !env->success) return MakeError(ErrorCode::kUnavailable, "/info answered without the API envelope");
     auto tree = FromJson(env->data_json);
@@ -73,27 +70,90 @@ Result<DeviceInfo> VyosAdapter::Probe() {
       if (const auto* v = tree->Find({"version"}); v && !v->values.empty()) info.version = v->values[0];
       if (const auto* h = tree->Find({"hostname"}); h && !h->values.empty()) info.hostname = h->values[0];
     }
-    info.commit_confirm = SupportsCommitConfirm(info.version);
+    info.version_source = "/info";
+    has_info = true;
+  } else if (res->status != 404 && res->status != 405) {
+    return MakeError(ErrorCode::kUnavailable, "/info answered " + std::to_string(res->status));
+  } else {
+    // Before /info existed (VyOS 1.3, 1.4, early 1.5): the operational `show version`.
+    auto show = client_->Send("POST", "/show", "application/json", EncodeRetrieve(options_.api_key, "show", {"version"}),
+                              options_.read_timeout, nullptr, true);
+    if (!show) return tl::unexpected(show.error());
+    if (IsRestOff(show->status, show->body)) return MakeError(ErrorCode::kFailedPrecondition, RestOffMessage());
+    if (show->status == 401)
+      return MakeError(ErrorCode::kPermissionDenied, "the device rejected the API key (401 Valid API key is required)");
+    if (show->status == 200) {
+      auto env = ParseEnvelope(show->body);
+      if (env && env->success && env->data_text) info.version = VersionFromShow(*env->data_text);
+      if (!info.version.empty()) info.version_source = "/show";
+    }
+    if (info.version.empty() && cli_) {
+      if (auto v = cli_->ShowVersion(); v && !v->empty()) {
+        info.version = *v;
+        info.version_source = "ssh";
+      }
+    }
   }
+  // Capabilities, from what the API offers rather than from dates in version strings: a build
+  // with /info may take `confirm_time` (whether it did is read from each commit's answer); one
+  // without has no commit-confirm in its API at all.
+  info.commit_confirm = has_info;
+  const auto [major, minor] = VersionNumber(info.version);
+  // The NAT syntax: 1.2/1.3 keep `inbound-interface` a leaf. Asked of the device itself: a path
+  // through `inbound-interface name` is "not valid" there, merely empty from 1.4 on.
+  auto syntax = client_->Send("POST", "/retrieve", "application/json",
+                              EncodeRetrieve(options_.api_key, "showConfig",
+                                             {"nat", "destination", "rule", "1", "inbound-interface", "name"}),
+                              options_.read_timeout, nullptr, true);
+  if (syntax && syntax->status == 400) {
+    auto env = ParseEnvelope(syntax->body);
+    info.legacy_syntax = env && env->error.find("not valid") != std::string::npos;
+  } else if (!syntax || syntax->status != 200) {
+    info.legacy_syntax = major == 1 && minor > 0 && minor <= 3;
+  }
+  if (info.version.empty()) info.version = "unknown (no /info, no `show version`)";
   info_ = info;
+  if (cli_) cli_->SetSyntax(info.legacy_syntax ? InterfaceSyntax::kLeaf : InterfaceSyntax::kName);
   return info;
+}
+
+std::vector<std::pair<std::string, std::string>> VyosAdapter::Conditions() const {
+  if (!info_ || info_->commit_confirm || !options_.commit_confirm || cli_) return {};
+  return {{"UnconfirmedCommits",
+           "the device's API has no commit-confirm (VyOS " + info_->version +
+               "): changes are committed, verified and saved without a confirmation timer; declare SSH credentials "
+               "(username with password or privateKey) to use the CLI's commit-confirm"}};
+}
+
+InterfaceSyntax VyosAdapter::Syntax() const {
+  return info_ && info_->legacy_syntax ? InterfaceSyntax::kLeaf : InterfaceSyntax::kName;
 }
 
 std::vector<DiagnosticCheck> VyosAdapter::Diagnose() {
   std::vector<DiagnosticCheck> out;
   // /info answers without a key (TLS is verified already); the key is tried by a read.
   auto info = Probe();
-  if (!info) return {{"platform version", "FAIL", info.error().message}};
+  if (!info) {
+    if (info.error().code == ErrorCode::kFailedPrecondition) return {{"REST API", "FAIL", info.error().message}};
+    return {{"platform version", "FAIL", info.error().message}};
+  }
   out.push_back({"platform version", "ok",
-                 (info->version.empty() ? std::string("unknown") : info->version) +
-                     (info->hostname.empty() ? "" : " (" + info->hostname + ")")});
+                 info->version + (info->hostname.empty() ? "" : " (" + info->hostname + ")") +
+                     (info->version_source.empty() ? "" : ", from " + info->version_source) +
+                     (info->legacy_syntax ? "; NAT in 1.3 syntax (inbound-interface leaf)" : "")});
   auto rules = ReadRules();  // the API itself: the SSH fallback is not what is being tested
-  if (!rules) out.push_back({"authentication", "FAIL", rules.error().message});
+  if (!rules) out.push_back({rules.error().code == ErrorCode::kFailedPrecondition ? "REST API" : "authentication", "FAIL",
+                             rules.error().message});
   else out.push_back({"authentication", "ok", "API key accepted: read nat destination (" + std::to_string(rules->size()) + " rule(s))"});
   if (info->commit_confirm) out.push_back({"confirmed commit", "ok", "commit with confirm_time, then confirm"});
+  else if (cli_ && options_.commit_confirm)
+    out.push_back({"confirmed commit", "ok", "the API has no commit-confirm (no /info): writes go through the SSH CLI's "
+                                             "commit-confirm (" + cli_->Where() + ")"});
   else
-    out.push_back({"confirmed commit", "info", "not supported by this version: changes use a plain commit, verified and "
-                                               "rolled back from the snapshot when verification fails"});
+    out.push_back({"confirmed commit", "WARN", "the API has no commit-confirm (no /info: VyOS before 1.5) and no SSH credentials "
+                                               "are declared: changes are committed without a confirmation timer "
+                                               "(UnconfirmedCommits); add username and password or privateKey to the "
+                                               "credentials to use the CLI's commit-confirm"});
   return out;
 }
 
@@ -104,9 +164,13 @@ Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules(uint64_t known_finge
   auto res = client_->Send("POST", "/retrieve", kJson,
                            EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}), options_.read_timeout,
                            nullptr, /*reuse_connection=*/true);
-  if (!res) return tl::unexpected(res.error());
+  if (!res) {
+    info_.reset();  // a new connection asks /info again (the router may have been upgraded)
+    return tl::unexpected(res.error());
+  }
   if (res->status == 401)
     return MakeError(ErrorCode::kPermissionDenied, "the device rejected the API key (401 Valid API key is required)");
+  if (IsRestOff(res->status, res->body)) return MakeError(ErrorCode::kFailedPrecondition, RestOffMessage());
   if (res->status >= 500 || (res->status != 200 && res->status != 400))
     return MakeError(ErrorCode::kUnavailable, "showConfig answered " + std::to_string(res->status));
   const uint64_t fp = std::hash<std::string>{}(res->body) | 1;
@@ -138,10 +202,11 @@ Result<ObservedState> VyosAdapter::Observe(uint64_t known_fingerprint) {
 
 std::vector<std::string> VyosAdapter::Render(const core::Plan& plan) const {
   std::vector<std::string> out;
-  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes)) {
+  const bool confirm = options_.commit_confirm && (!info_ || info_->commit_confirm || cli_);
+  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes, Syntax())) {
     for (const auto& c : batch) out.push_back(ToCliLine(c));
-    out.push_back(options_.commit_confirm ? "commit-confirm " + std::to_string(options_.confirm_minutes) + " (then verify, confirm)"
-                                          : "commit");
+    out.push_back(confirm ? "commit-confirm " + std::to_string(options_.confirm_minutes) + " (then verify, confirm)"
+                          : "commit (the device has no commit-confirm)");
   }
   if (!out.empty() && options_.save_after_confirm) out.push_back("save");
   return out;
@@ -188,6 +253,13 @@ Status VyosAdapter::SendConfirm(ApplyOutcome& out, const std::map<int, core::Nat
   return tl::unexpected(last);
 }
 
+void VyosAdapter::Disarm(ApplyOutcome& out) {
+  out.operations.push_back("POST /configure {\"op\": \"confirm\"} (stop a confirm timer the failed commit may have armed)");
+  auto r = Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
+  if (r && r->envelope.success && r->envelope.data_text && r->envelope.data_text->find("No confirm pending") == std::string::npos)
+    out.operations.push_back("  (the device had armed the timer before the commit failed; it is stopped)");
+}
+
 void VyosAdapter::RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>& before,
                            const std::map<int, core::NatRule>& now, const std::vector<int>& touched,
                            bool confirm_armed) {
@@ -195,7 +267,7 @@ void VyosAdapter::RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>
   for (int n : touched) {
     if (now.count(n)) cmds.push_back(Command{"delete", {"nat", "destination", "rule", std::to_string(n)}, std::nullopt});
     if (auto b = before.find(n); b != before.end()) {
-      auto sets = RuleSetCommands(n, b->second);
+      auto sets = RuleSetCommands(n, b->second, Syntax());
       cmds.insert(cmds.end(), sets.begin(), sets.end());
     }
   }
@@ -243,10 +315,13 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     out.error = info.error();
     return out;
   }
+  // No commit-confirm in the API: the SSH CLI's commit-confirm where credentials allow it.
+  if (options_.commit_confirm && !info->commit_confirm && cli_) return cli_->Apply(plan, observed.nat_rules);
   const int confirm = options_.commit_confirm && info->commit_confirm ? options_.confirm_minutes : 0;
+  if (options_.commit_confirm && !confirm) out.unconfirmed = true;
 
   std::map<int, core::NatRule> current = observed.nat_rules;
-  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes)) {
+  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes, Syntax())) {
     // The changes of this batch (rules are never split across batches).
     core::Plan part;
     std::vector<int> touched;
@@ -264,13 +339,17 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     for (int attempt = 0;; ++attempt) {
       r = Call("/configure", body, options_.write_timeout, &ambiguous);
       if (r && !r->envelope.success && IsLockedError(r->envelope.error) && attempt < options_.lock_retries) {
-        // The API discarded the session: nothing was committed, re-sending is safe.
+        // The API discarded the session: nothing was committed, re-sending is safe - once a
+        // timer the attempt may have armed first is stopped (else: "Another confirm is pending").
         out.operations.push_back("  (commit lock busy; retrying)");
+        if (confirm > 0) Disarm(out);
         std::this_thread::sleep_for(options_.lock_backoff * (1 << attempt));
         continue;
       }
       break;
     }
+    if (confirm > 0 && r && !r->envelope.success && r->envelope.error.find("Another confirm is pending") == std::string::npos)
+      Disarm(out);  // the commit failed; a timer armed before it would reboot the router later
     bool committed = r && r->envelope.success;
     if (!r && ambiguous) {
       // The commit may have happened: look before doing anything else.
@@ -302,12 +381,22 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
       return out;
     }
     ++out.commits;
+    int armed = confirm;
+    if (confirm > 0 && r && r->envelope.success &&
+        !(r->envelope.data_text && r->envelope.data_text->find("commit-confirm") != std::string::npos)) {
+      // The build ignored confirm_time (its API predates commit-confirm): a plain commit. No
+      // confirm follows, and later commits are known to be unconfirmed.
+      armed = 0;
+      out.unconfirmed = true;
+      if (info_) info_->commit_confirm = false;
+      out.operations.push_back("  (the device committed without arming a confirm timer: its API has no commit-confirm)");
+    }
 
     auto readback = ReadRules();
     out.operations.push_back("POST /retrieve showConfig [nat destination] (verify)");
     if (!readback) {
       out.error = Error{readback.error().code, "read-back after commit failed: " + readback.error().message +
-                                                   (confirm ? "; unconfirmed, the device reverts at timeout" : "")};
+                                                   (armed ? "; unconfirmed, the device reverts at timeout" : "")};
       out.ambiguous = true;
       return out;
     }
@@ -315,11 +404,11 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     if (!bad.empty()) {
       std::string why;
       for (const auto& b : bad) why += (why.empty() ? "" : "; ") + b;
-      RollBack(out, current, *readback, touched, confirm > 0);
+      RollBack(out, current, *readback, touched, armed > 0);
       out.error = Error{ErrorCode::kRejected, "verification failed: " + why};
       return out;
     }
-    if (confirm > 0) {
+    if (armed > 0) {
       if (auto st = SendConfirm(out, expected, touched); !st) {
         out.error = Error{st.error().code, "confirm failed: " + st.error().message +
                                                "; the device reverts to the previous configuration at timeout"};

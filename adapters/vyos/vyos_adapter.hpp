@@ -41,6 +41,7 @@ class VyosAdapter final : public DeviceAdapter {
   std::vector<DiagnosticCheck> Diagnose() override;
   std::vector<std::string> Render(const core::Plan& plan) const override;
   bool PendingWork() const override { return save_pending_; }
+  std::vector<std::pair<std::string, std::string>> Conditions() const override;
 
  private:
   struct CallResult {
@@ -58,10 +59,15 @@ class VyosAdapter final : public DeviceAdapter {
   void RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>& before,
                 const std::map<int, core::NatRule>& now, const std::vector<int>& touched, bool confirm_armed);
 
+  /// Stops a confirm timer a failed commit sent with `confirm_time` may have armed (builds that
+  /// arm before they commit); never called when the device said another confirm is pending.
+  void Disarm(ApplyOutcome& out);
+  InterfaceSyntax Syntax() const;
+
   std::unique_ptr<HttpsClient> client_;
   std::unique_ptr<VyosCli> cli_;
   VyosAdapterOptions options_;
-  std::optional<DeviceInfo> info_;
+  std::optional<DeviceInfo> info_;  // per connection: asked again after the device was unreachable
   bool save_pending_ = false;
 };
 

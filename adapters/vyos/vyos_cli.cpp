@@ -80,6 +80,12 @@ Result<std::map<int, core::NatRule>> VyosCli::ReadRules(uint64_t* fingerprint) {
   return RulesFromConfigText(nat);
 }
 
+Result<std::string> VyosCli::ShowVersion() {
+  auto r = Run("show version", options_.command_timeout_ms);
+  if (!r) return tl::unexpected(r.error());
+  return VersionFromShow(r->output);
+}
+
 ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::NatRule>& observed) {
   ApplyOutcome out;
   out.transport = "ssh-cli";
@@ -92,7 +98,7 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
   if (!plan.HasChanges()) return out;
   auto enter = Run("configure", t, &ops);
   if (!enter) return fail(enter.error().code, enter.error().message);
-  for (const auto& batch : BatchCommands(plan, int64_t{1} << 40)) {
+  for (const auto& batch : BatchCommands(plan, int64_t{1} << 40, syntax_)) {
     for (const auto& c : batch) {
       const std::string line = ToCliLine(c);
       auto r = Run(line, t, &ops);

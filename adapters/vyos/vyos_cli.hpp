@@ -11,6 +11,7 @@
 
 #include "adapters/device_adapter.hpp"
 #include "adapters/ssh/ssh_shell.hpp"
+#include "adapters/vyos/vyos_codec.hpp"
 
 namespace nc::vyos {
 
@@ -32,6 +33,10 @@ class VyosCli {
   /// Every destination rule, from `show configuration commands`.
   Result<std::map<int, core::NatRule>> ReadRules(uint64_t* fingerprint);
   ApplyOutcome Apply(const core::Plan& plan, const std::map<int, core::NatRule>& observed);
+  /// The version `show version` reports ("1.3.8"), in operational mode.
+  Result<std::string> ShowVersion();
+  /// How this router writes `inbound-interface` (found by the API adapter's probe).
+  void SetSyntax(InterfaceSyntax syntax) { syntax_ = syntax; }
   std::string Where() const;
 
  private:
@@ -41,6 +46,7 @@ class VyosCli {
   VyosCliOptions options_;
   ssh::TerminalProfile profile_;
   std::unique_ptr<ssh::Shell> shell_;
+  InterfaceSyntax syntax_ = InterfaceSyntax::kName;
 };
 
 }  // namespace nc::vyos

@@ -48,7 +48,11 @@ std::vector<std::string> RulePath(int n) { return {"nat", "destination", "rule",
 
 std::string ToCliLine(const Command& c) {
   std::string s = c.op + " " + JoinPath(c.path);
-  if (c.value) s += " '" + *c.value + "'";
+  if (c.value) {
+    s += " '";
+    for (char ch : *c.value) s += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    s += "'";
+  }
   return s;
 }
 
@@ -206,7 +210,7 @@ Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view bod
   return RulesOfData(doc["data"]);
 }
 
-std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule) {
+std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule, InterfaceSyntax syntax) {
   std::vector<Command> out;
   const auto base = RulePath(number);
   auto set = [&](std::initializer_list<const char*> sub, const std::string& value) {
@@ -216,7 +220,8 @@ std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule) {
     out.push_back(Command{"set", std::move(p), value});
   };
   set({"description"}, rule.description);
-  set({"inbound-interface", "name"}, rule.inbound_interface);
+  if (syntax == InterfaceSyntax::kLeaf) set({"inbound-interface"}, rule.inbound_interface);
+  else set({"inbound-interface", "name"}, rule.inbound_interface);
   set({"protocol"}, rule.protocol);
   set({"destination", "address"}, rule.destination_address);
   set({"destination", "port"}, rule.destination_port);
@@ -232,22 +237,22 @@ std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule) {
   return out;
 }
 
-std::vector<Command> ChangeCommands(const core::RuleChange& change) {
+std::vector<Command> ChangeCommands(const core::RuleChange& change, InterfaceSyntax syntax) {
   std::vector<Command> out;
   if (change.kind != core::ChangeKind::kAdd) out.push_back(Command{"delete", RulePath(change.number), std::nullopt});
   if (change.after) {
-    auto sets = RuleSetCommands(change.number, *change.after);
+    auto sets = RuleSetCommands(change.number, *change.after, syntax);
     out.insert(out.end(), sets.begin(), sets.end());
   }
   return out;
 }
 
-std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes) {
+std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes, InterfaceSyntax syntax) {
   std::vector<std::vector<Command>> batches;
   std::vector<Command> current;
   int64_t size = 128;  // envelope, key, confirm_time
   for (const auto& ch : plan.changes) {
-    auto cmds = ChangeCommands(ch);
+    auto cmds = ChangeCommands(ch, syntax);
     int64_t need = 0;
     for (const auto& c : cmds) need += static_cast<int64_t>(EncodeConfigure("", {c}, 0).size());
     if (!current.empty() && size + need > max_body_bytes) {
@@ -335,24 +340,36 @@ Result<Envelope> ParseEnvelope(std::string_view body) {
   return e;
 }
 
-bool SupportsCommitConfirm(const std::string& version) {
-  // Rolling builds: "1.5-rolling-202506010000" or "2025.06.01-0019-rolling"; releases "1.5.0",
-  // "1.4.3", "2025.11" (circinus and later are dated).
-  std::string digits;
-  for (char c : version)
-    if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
-  if (version.find("rolling") != std::string::npos) {
-    std::string date;
-    auto pos = version.find("rolling-");
-    if (pos != std::string::npos) date = version.substr(pos + 8, 8);
-    else if (version.size() >= 10 && version[4] == '.') date = version.substr(0, 4) + version.substr(5, 2) + version.substr(8, 2);
-    return date.size() == 8 && date >= "20250530";
+std::string VersionFromShow(std::string_view text) {
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    auto line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    if (line.substr(0, 8) != "Version:") continue;
+    line.remove_prefix(8);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.substr(0, 5) == "VyOS ") line.remove_prefix(5);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    return std::string(line);
   }
+  return "";
+}
+
+std::pair<int, int> VersionNumber(const std::string& version) {
   int major = 0;
   int minor = 0;
-  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) return false;
-  if (major >= 2000) return true;  // dated release names (2025.x and later)
-  return major > 1 || (major == 1 && minor >= 5);
+  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) return {0, 0};
+  return {major, minor};
+}
+
+bool IsRestOff(int status, std::string_view body) {
+  return status == 404 && body.find("\"detail\"") != std::string_view::npos && body.find("Not Found") != std::string_view::npos;
+}
+
+std::string RestOffMessage() {
+  return "the router's REST API is off: VyOS 1.5 serves /retrieve and /configure only when `service https api rest` "
+         "is configured (404 {\"detail\":\"Not Found\"}); on the router run `configure`, `set service https api rest`, "
+         "`commit`, `save`";
 }
 
 bool IsLockedError(std::string_view error) {

@@ -24,7 +24,8 @@ struct Command {
   bool operator==(const Command&) const = default;
 };
 
-/// "set nat destination rule 10001 protocol 'tcp'" (the CLI form, for plans and the audit log).
+/// "set nat destination rule 10001 protocol 'tcp'" (the CLI form, for plans, the audit log and the
+/// SSH CLI). The value is single-quoted for VyOS's bash-based shell: a quote inside becomes '\''.
 std::string ToCliLine(const Command& c);
 
 /// A rule node (the children of `rule N`) as the model sees it.
@@ -38,15 +39,20 @@ Result<std::map<int, core::NatRule>> DestinationRulesFromJson(std::string_view d
 /// the rules, none for the "empty" error, kUnavailable with the device's text otherwise.
 Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view body);
 
+/// How a version writes the inbound interface: 1.4 and later `inbound-interface name X`, 1.2/1.3
+/// the leaf `inbound-interface X` (equuleus nat.xml.in).
+enum class InterfaceSyntax { kName, kLeaf };
+
 /// Every `set` that creates rule `number` as `rule` describes.
-std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule);
+std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule, InterfaceSyntax syntax = InterfaceSyntax::kName);
 /// The commands of one change: delete (for updates and deletes) then the sets.
-std::vector<Command> ChangeCommands(const core::RuleChange& change);
+std::vector<Command> ChangeCommands(const core::RuleChange& change, InterfaceSyntax syntax = InterfaceSyntax::kName);
 
 /// Command lists for a plan, each fitting `max_body_bytes` once encoded, never splitting one
 /// rule's commands. Normally a single list (one commit); several only for plans larger than
 /// the device accepts in one request.
-std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes);
+std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes,
+                                                InterfaceSyntax syntax = InterfaceSyntax::kName);
 
 /// JSON bodies of the HTTP API (raw JSON encoding; `key` inside).
 std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands, int confirm_minutes);
@@ -65,9 +71,15 @@ struct Envelope {
 };
 Result<Envelope> ParseEnvelope(std::string_view body);
 
-/// Whether a VyOS version (from /info) supports `confirm_time` on /configure (1.5 rolling
-/// builds from 2025-05-30 on, and releases after 1.5).
-bool SupportsCommitConfirm(const std::string& version);
+/// The version in `show version` output ("Version:          VyOS 1.4.1" -> "1.4.1"), or "".
+std::string VersionFromShow(std::string_view show_version);
+/// Major and minor of a VyOS version ("1.3.8", "1.4-rolling-2023...", "1.5-rolling-2025..."),
+/// or {0, 0} when it has none (dated names such as "2025.11" give {2025, 11}).
+std::pair<int, int> VersionNumber(const std::string& version);
+/// Whether a showConfig answer is 1.5's "REST is not configured" 404 ({"detail":"Not Found"}).
+bool IsRestOff(int status, std::string_view body);
+/// What to tell an operator whose VyOS 1.5 serves no REST API.
+std::string RestOffMessage();
 
 /// Whether an error text is VyOS's commit-lock message.
 bool IsLockedError(std::string_view error);

@@ -304,6 +304,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   }
   r.apply_cpu_us = ThreadCpuMicros() - phase;
   if (!outcome.transport.empty()) r.transport = outcome.transport;
+  for (const auto& [reason, message] : (*adapter)->Conditions()) event("Warning", reason, "", message);
   if (!outcome.error && !outcome.rollback_detail.empty()) event("Warning", "PendingCommitReverted", "", outcome.rollback_detail);
   const Touched touched(r.plan);
   if (outcome.error) {
@@ -602,7 +603,8 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   // recorded when they appear, not on every poll; actions (Applied, ApplyFailed, rollbacks) always.
   static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld",
                                                   "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
-                                                  "ConfigurationError", "Orphaned", "FallbackTransport", "Overridden"};
+                                                  "ConfigurationError", "Orphaned", "FallbackTransport", "Overridden",
+                                                  "UnconfirmedCommits", "DeviceRejected"};
   std::vector<store::Event> to_store;
   std::set<std::string> standing;
   for (auto e : events) {

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   app.add_option("--hostname", o.hostname, "host name reported by /info")->capture_default_str();
   bool no_info = false;
   app.add_flag("--no-info", no_info, "answer /info with 404, as builds before /info did");
+  bool no_confirm_time = false;
+  app.add_flag("--no-confirm-time", no_confirm_time, "1.5: a build whose API predates commit-confirm (confirm_time is ignored)");
   app.add_flag("--strict", o.strict, "service https api rest strict: deleting a missing path is an error");
   app.add_option("--confirm-action", o.confirm_action, "commit-confirm timeout action: reboot or reload")
       ->check(CLI::IsMember({"reboot", "reload"}))->capture_default_str();
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
                                       : o.version;
   o.rest = rest == "on";
   o.arm_first = confirm_order == "arm-first";
+  o.confirm_time = !no_confirm_time;
 
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {

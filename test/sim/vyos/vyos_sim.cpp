@@ -402,7 +402,7 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
   }
   // `confirm_time` exists from the 1.5 builds with commit-confirm on; older models ignore the
   // extra field (pydantic), so the commit is a plain one.
-  if (doc.HasMember("confirm_time") && options_.profile == vy::Version::k15) {
+  if (doc.HasMember("confirm_time") && options_.profile == vy::Version::k15 && options_.confirm_time) {
     if (!doc["confirm_time"].IsInt()) return Fail(400, PydanticError("int_type", "'confirm_time'", "Input should be a valid integer"));
     pc.confirm_time = doc["confirm_time"].GetInt();
   }
@@ -506,7 +506,7 @@ SimReply VyosSim::Configure(const ParsedCommands& pc) {
   }
   if (!pc.is_list && pc.op == "confirm") {
     // ConfirmModel came with commit-confirm (1.5, 2025); before it the op is not in the union.
-    if (options_.profile != vy::Version::k15)
+    if (options_.profile != vy::Version::k15 || !options_.confirm_time)
       return Fail(400, PydanticError("literal_error", "'op'", "Input should be 'set', 'delete' or 'comment'"));
     return Confirm();
   }
@@ -599,7 +599,7 @@ SimReply VyosSim::ConfigFile(const ParsedCommands& pc) {
   }
   const std::string op = pc.is_list ? "" : pc.op;
   if (op == "confirm") {
-    if (options_.profile != vy::Version::k15)
+    if (options_.profile != vy::Version::k15 || !options_.confirm_time)
       return Fail(400, PydanticError("literal_error", "'op'", "Input should be 'save' or 'load'"));
     return Confirm();
   }

@@ -94,6 +94,7 @@ class VyosSim {
     bool info_endpoint = true;             // false: a build before /info existed (404); 1.3/1.4 never have it
     bool rest = true;                      // 1.5: `service https api rest` configured (else REST answers 404)
     bool arm_first = false;                // --confirm-order arm-first: the timer is armed before the commit
+    bool confirm_time = true;              // 1.5: false = a build before commit-confirm in the API (mid 2025)
     std::string hostname = "vyos-sim";
     bool strict = false;                   // service https api rest strict
     std::string confirm_action = "reboot"; // or "reload"

@@ -87,13 +87,29 @@ TEST_SUITE("vyos/codec") {
     CHECK_FALSE(ParseEnvelope("<html>504</html>"));
   }
 
-  TEST_CASE("commit-confirm support is read from the version") {
-    CHECK(SupportsCommitConfirm("1.5-rolling-202506010000"));
-    CHECK_FALSE(SupportsCommitConfirm("1.5-rolling-202504010000"));
-    CHECK(SupportsCommitConfirm("2025.06.03-0019-rolling"));
-    CHECK_FALSE(SupportsCommitConfirm("1.4.3"));
-    CHECK(SupportsCommitConfirm("1.5.0"));
-    CHECK(SupportsCommitConfirm("2025.11"));
+  TEST_CASE("versions: show version output, major and minor, 1.5's REST-off answer") {
+    CHECK(VersionFromShow("Version:          VyOS 1.4.1\nRelease train:    sagitta\n") == "1.4.1");
+    CHECK(VersionFromShow("\nVersion:          VyOS 1.3.8\r\n") == "1.3.8");
+    CHECK(VersionFromShow("no version here") == "");
+    CHECK(VersionNumber("1.3.8") == std::pair{1, 3});
+    CHECK(VersionNumber("1.5-rolling-202506010000") == std::pair{1, 5});
+    CHECK(VersionNumber("2025.11") == std::pair{2025, 11});
+    CHECK(VersionNumber("unknown") == std::pair{0, 0});
+    CHECK(IsRestOff(404, R"({"detail":"Not Found"})"));
+    CHECK_FALSE(IsRestOff(404, "<html>404 Not Found</html>"));
+    CHECK(RestOffMessage().find("set service https api rest") != std::string::npos);
+  }
+
+  TEST_CASE("1.3 writes the inbound-interface leaf, 1.4+ its name node; CLI values are shell-quoted") {
+    core::NatRule r;
+    r.inbound_interface = "eth0";
+    r.protocol = "tcp";
+    r.description = "it's \"quoted\"";
+    auto leaf = RuleSetCommands(7, r, InterfaceSyntax::kLeaf);
+    auto name = RuleSetCommands(7, r, InterfaceSyntax::kName);
+    CHECK(ToCliLine(leaf[1]) == "set nat destination rule 7 inbound-interface 'eth0'");
+    CHECK(ToCliLine(name[1]) == "set nat destination rule 7 inbound-interface name 'eth0'");
+    CHECK(ToCliLine(leaf[0]) == "set nat destination rule 7 description 'it'\\''s \"quoted\"'");
   }
 
   TEST_CASE("the schema knows tag values, leaf values and VyOS's value errors") {
