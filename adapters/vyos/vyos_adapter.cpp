@@ -99,11 +99,12 @@ Result<DeviceInfo> VyosAdapter::Probe() {
   // without has no commit-confirm in its API at all.
   info.commit_confirm = has_info;
   const auto [major, minor] = VersionNumber(info.version);
-  // The NAT syntax: 1.2/1.3 keep `inbound-interface` a leaf. Asked of the device itself: a path
-  // through `inbound-interface name` is "not valid" there, merely empty from 1.4 on.
+  // The NAT syntax: 1.2/1.3 keep `inbound-interface` a leaf. Asked of the device itself: the
+  // path `inbound-interface name eth0` is "not valid" there (a leaf takes one value, "name"
+  // being one), merely empty from 1.4 on.
   auto syntax = client_->Send("POST", "/retrieve", "application/json",
                               EncodeRetrieve(options_.api_key, "showConfig",
-                                             {"nat", "destination", "rule", "1", "inbound-interface", "name"}),
+                                             {"nat", "destination", "rule", "1", "inbound-interface", "name", "eth0"}),
                               options_.read_timeout, nullptr, true);
   if (syntax && syntax->status == 400) {
     auto env = ParseEnvelope(syntax->body);

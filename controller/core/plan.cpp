@@ -22,6 +22,7 @@ const char* ToString(PortState s) {
     case PortState::kConflict: return "Conflict";
     case PortState::kSkipped: return "Skipped";
     case PortState::kDrifted: return "Drifted";
+    case PortState::kRejected: return "DeviceRejected";
   }
   return "?";
 }

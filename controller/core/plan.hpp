@@ -31,7 +31,7 @@ struct RuleChange {
   bool operator==(const RuleChange&) const = default;
 };
 
-enum class PortState { kApplied, kPending, kDisabled, kConflict, kSkipped, kDrifted };
+enum class PortState { kApplied, kPending, kDisabled, kConflict, kSkipped, kDrifted, kRejected };
 const char* ToString(PortState s);
 
 /// The state of one declared port once the plan has been applied.

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <set>
+#include <span>
 
 #include <time.h>
 
@@ -25,6 +28,53 @@ int64_t ThreadCpuMicros() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+// The group a change belongs to for isolation: its resource, or the rule for a foreign one.
+std::string GroupOf(const core::RuleChange& ch) {
+  return ch.resource.empty() ? "rule " + std::to_string(ch.number) : ch.resource;
+}
+
+// The router's text in an adapter's rejection ("device rejected the change: <text>").
+std::string RouterText(const Error& e) {
+  const std::string prefix = "device rejected the change: ";
+  return e.message.rfind(prefix, 0) == 0 ? e.message.substr(prefix.size()) : e.message;
+}
+
+// A refusal the device gave for the plan itself (nothing committed, nothing uncertain).
+bool IsPlainRejection(const ApplyOutcome& o) {
+  return o.error && o.error->code == ErrorCode::kRejected && !o.ambiguous && o.commits == 0 && !o.rolled_back;
+}
+
+// A rule number the device's text names ("... in rule 10003: ...", "[nat destination rule 10003 ...]").
+std::optional<int> NamedRule(const std::string& text) {
+  for (size_t pos = text.find("rule "); pos != std::string::npos; pos = text.find("rule ", pos + 5)) {
+    size_t i = pos + 5;
+    int n = 0;
+    size_t digits = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && digits < 7) n = n * 10 + (text[i++] - '0'), ++digits;
+    if (digits > 0) return n;
+  }
+  return std::nullopt;
+}
+
+// A failure at set time (a value or path the router refuses) is deterministic; one at commit
+// time may not be (a busy subsystem), so the whole plan is tried once more before bisecting.
+bool IsSetTimeRejection(const std::string& text) {
+  return text.find("Set failed") != std::string::npos || text.find("Value validation failed") != std::string::npos ||
+         text.find("Delete failed") != std::string::npos;
+}
+
+// Fingerprints of each resource's desired rules (rules are sorted by device, resource, port).
+std::map<std::string, uint64_t> ResourceSpecs(const core::Device& device, std::span<const core::PortRule> rules) {
+  std::map<std::string, uint64_t> out;
+  size_t start = 0;
+  for (size_t i = 1; i <= rules.size(); ++i) {
+    if (i < rules.size() && rules[i].resource == rules[start].resource) continue;
+    if (start < rules.size()) out[rules[start].resource] = core::Fingerprint(device, rules.subspan(start, i - start));
+    start = i;
+  }
+  return out;
 }
 
 }  // namespace
@@ -183,7 +233,10 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   if (!fresh) {
     begin_run();
     r.error = fresh.error();
-    event("Warning", "Unreachable", "", "observe failed: " + fresh.error().message);
+    // A device that answers but is set up so that netconverge cannot work (REST off) is not
+    // unreachable: its event says what to change on it.
+    if (fresh.error().code == ErrorCode::kFailedPrecondition) event("Warning", "ConfigurationError", "", fresh.error().message);
+    else event("Warning", "Unreachable", "", "observe failed: " + fresh.error().message);
     Finish(r, device, trigger, started, t0, events, mode);
     return r;
   }
@@ -269,6 +322,33 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   const auto& effective_alloc = *effective;
   c.clean = false;
 
+  // Resources the device rejected before stay out of the plan until their spec changes or
+  // their backoff ends (then they are tried again).
+  std::map<std::string, std::string> held_rejected;
+  std::map<std::string, uint64_t> specs;
+  if (!device.IsSwitch()) {
+    specs = ResourceSpecs(device, rules);
+    const auto now = clock_.Now();
+    for (auto it = c.rejected.begin(); it != c.rejected.end();) {
+      auto sp = specs.find(it->first);
+      const bool gone = sp == specs.end() && it->first.rfind("rule ", 0) != 0;
+      if (gone || (sp != specs.end() && sp->second != it->second.spec)) {
+        it = c.rejected.erase(it);  // deleted or changed: tried at once
+        continue;
+      }
+      if (now < it->second.retry_at) held_rejected[it->first] = it->second.message;
+      ++it;
+    }
+    if (!held_rejected.empty()) {
+      std::erase_if(r.plan.changes, [&](const core::RuleChange& ch) { return held_rejected.count(GroupOf(ch)) > 0; });
+      for (auto& p : r.plan.ports)
+        if (auto h = held_rejected.find(p.resource); h != held_rejected.end() && p.state != core::PortState::kConflict) {
+          p.state = core::PortState::kRejected;
+          p.message = "the device rejected it: " + h->second;
+        }
+    }
+  }
+
   for (auto& note : override_notes) r.plan.notices.push_back(core::PlanNotice{"Overridden", "", 0, std::move(note), false});
   for (const auto& n : r.plan.notices)
     event(n.warning ? "Warning" : "Normal", n.reason, n.resource, n.message);
@@ -302,6 +382,43 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     }
     outcome = std::move(*applied);
   }
+  std::map<std::string, std::string> offenders;
+  if (!device.IsSwitch() && IsPlainRejection(outcome) && !r.plan.changes.empty()) {
+    core::Plan refused;
+    refused.changes = r.plan.changes;
+    offenders = Isolate(**adapter, key, r.plan, *observed, started, r, outcome);
+    std::erase_if(refused.changes, [&](const core::RuleChange& ch) { return !offenders.count(GroupOf(ch)); });
+    SyncReport not_applied;
+    ReportChanges(refused, not_applied);
+    for (auto* v : {&not_applied.added, &not_applied.updated, &not_applied.deleted})
+      for (auto& line : *v) r.report.failed.push_back(std::move(line));
+  }
+  for (const auto& [group, text] : offenders) {
+    auto& rej = c.rejected[group];
+    rej.spec = specs.count(group) ? specs.at(group) : 0;
+    rej.message = text;
+    rej.attempts = std::min(rej.attempts + 1, 10);
+    // Backoff: 30 s doubling per attempt, at most 1 h.
+    rej.retry_at = clock_.Now() + std::chrono::seconds(std::min<int64_t>(int64_t{30} << (rej.attempts - 1), 3600));
+    held_rejected[group] = text;
+    event("Warning", "DeviceRejected", group.rfind("rule ", 0) == 0 ? "" : group,
+          "the device rejected " + group + ": " + text + (outcome.error ? "" : "; the other changes were applied") +
+              "; tried again when its spec changes, else in " + std::to_string(std::min<int64_t>(int64_t{30} << (rej.attempts - 1), 3600)) + " s");
+  }
+  for (const auto& [group, text] : held_rejected) {
+    if (offenders.count(group)) continue;
+    event("Warning", "DeviceRejected", group.rfind("rule ", 0) == 0 ? "" : group, "the device rejected " + group + ": " + text);
+  }
+  if (!offenders.empty())
+    for (auto& p : r.plan.ports)
+      if (offenders.count(p.resource)) {
+        p.state = core::PortState::kRejected;
+        p.message = "the device rejected it: " + offenders.at(p.resource);
+      }
+  for (const auto& [group, text] : held_rejected) r.rejected.push_back(group);
+  // Applied at last: no longer held.
+  if (!outcome.error)
+    for (const auto& ch : r.plan.changes) c.rejected.erase(GroupOf(ch));
   r.apply_cpu_us = ThreadCpuMicros() - phase;
   if (!outcome.transport.empty()) r.transport = outcome.transport;
   for (const auto& [reason, message] : (*adapter)->Conditions()) event("Warning", reason, "", message);
@@ -382,7 +499,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     if (!touched(p) && (p.state == core::PortState::kApplied || p.state == core::PortState::kDisabled))
       r.report.no_change.push_back(device.IsSwitch() ? p.display : FormatReportLine(p.display, p.number));
   if (!r.plan.HasChanges() && !r.error && r.plan.adopted.empty() && r.plan.released.empty() &&
-      r.plan.released_interfaces.empty() && c.records_valid) {
+      r.plan.released_interfaces.empty() && c.records_valid && c.rejected.empty()) {
     c.clean = true;
     c.desired_fingerprint = desired_fp;
     c.desired_generation = desired.generation;
@@ -424,6 +541,135 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(DeviceAdapter& adapter, c
                               : outcome.ambiguous ? "Ambiguous" : "Failed",
                               clock_.UtcIso());
   return outcome;
+}
+
+std::map<std::string, std::string> DeviceReconciler::Isolate(DeviceAdapter& adapter, const std::string& key,
+                                                            core::Plan& plan, const ObservedState& observed,
+                                                            const std::string& started, DeviceResult& r, ApplyOutcome& outcome) {
+  std::map<std::string, std::string> offenders;
+  // The plan's changes by resource, in plan order.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<core::RuleChange>> groups;
+  for (const auto& ch : plan.changes) {
+    auto g = GroupOf(ch);
+    if (!groups.count(g)) order.push_back(g);
+    groups[g].push_back(ch);
+  }
+  ObservedState now = observed;
+  std::vector<core::RuleChange> applied;
+  ApplyOutcome last_ok;
+  bool any_ok = false;
+  // One commit of some groups; on success the device moved on.
+  auto trial = [&](const std::vector<std::string>& gs) {
+    core::Plan sub;
+    for (const auto& g : gs) sub.changes.insert(sub.changes.end(), groups[g].begin(), groups[g].end());
+    std::sort(sub.changes.begin(), sub.changes.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+    DeviceResult t;
+    t.run_id = r.run_id;
+    auto res = ApplyWithIntent(adapter, key, sub, now, started, t);
+    r.operations.insert(r.operations.end(), t.operations.begin(), t.operations.end());
+    r.commits += t.commits;
+    r.wrote = r.wrote || t.wrote;
+    if (!res) {
+      ApplyOutcome failed;
+      failed.error = res.error();
+      return failed;
+    }
+    if (!res->error) {
+      now.nat_rules = res->read_back ? *res->read_back : core::ExpectedAfter(now.nat_rules, sub);
+      applied.insert(applied.end(), sub.changes.begin(), sub.changes.end());
+      last_ok = *res;
+      any_ok = true;
+    }
+    return *res;
+  };
+  auto minus = [](std::vector<std::string> from, const std::vector<std::string>& drop) {
+    std::erase_if(from, [&](const auto& g) { return std::find(drop.begin(), drop.end(), g) != drop.end(); });
+    return from;
+  };
+  std::string text = RouterText(*outcome.error);
+  std::vector<std::string> pending = order;
+  auto finish = [&](std::optional<Error> error) {
+    // Nothing could be applied at all: the pass failed (the offenders are still named).
+    if (!error && !any_ok && !offenders.empty())
+      error = Error{ErrorCode::kRejected, "device rejected the change: " + offenders.begin()->second};
+    plan.changes = applied;
+    std::sort(plan.changes.begin(), plan.changes.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+    ApplyOutcome out = any_ok ? last_ok : outcome;
+    out.error = std::move(error);
+    out.commits = r.commits;
+    out.operations = r.operations;
+    if (any_ok) out.read_back = now.nat_rules;
+    outcome = std::move(out);
+    return offenders;
+  };
+  r.operations.push_back("(the device refused the plan: isolating the resource(s) responsible)");
+  // A commit-time failure may pass on a second try: the whole plan once more first.
+  if (!IsSetTimeRejection(text)) {
+    auto again = trial(pending);
+    if (!again.error) return finish(std::nullopt);
+    if (!IsPlainRejection(again)) return finish(again.error);
+    text = RouterText(*again.error);
+  }
+  if (order.size() == 1) {
+    offenders[order[0]] = text;
+    return finish(std::nullopt);
+  }
+  // The rule the router named, when it names one of ours: everything else in one commit.
+  if (auto n = NamedRule(text)) {
+    auto it = std::find_if(plan.changes.begin(), plan.changes.end(), [&](const auto& ch) { return ch.number == *n; });
+    if (it != plan.changes.end()) {
+      const std::string g = GroupOf(*it);
+      auto rest = minus(pending, {g});
+      auto o = trial(rest);
+      if (!o.error) {
+        offenders[g] = text;
+        return finish(std::nullopt);
+      }
+      if (!IsPlainRejection(o)) return finish(o.error);
+      text = RouterText(*o.error);
+    }
+  }
+  // Bisection: `pending` holds at least one offender (its last commit failed). Halves that
+  // commit are done; a half that fails holds an offender. One offender among N resources
+  // costs ceil(log2 N) commits to find and one to commit the rest.
+  const size_t cap = 4 * order.size() + 4;  // commits, whatever happens
+  size_t trials = 0;
+  while (!pending.empty() && trials < cap) {
+    std::vector<std::string> suspects = pending;
+    std::string suspect_text = text;
+    while (suspects.size() > 1 && trials < cap) {
+      std::vector<std::string> half(suspects.begin(), suspects.begin() + static_cast<long>(suspects.size() / 2));
+      auto o = trial(half);
+      ++trials;
+      if (!o.error) {
+        pending = minus(pending, half);
+        suspects = minus(suspects, half);
+      } else if (IsPlainRejection(o)) {
+        suspects = half;
+        suspect_text = RouterText(*o.error);
+      } else {
+        return finish(o.error);
+      }
+    }
+    if (suspects.size() != 1) break;
+    offenders[suspects[0]] = suspect_text;
+    pending = minus(pending, suspects);
+    if (pending.empty()) break;
+    auto o = trial(pending);
+    ++trials;
+    if (!o.error) {
+      pending.clear();
+    } else if (IsPlainRejection(o)) {
+      text = RouterText(*o.error);  // another offender among the rest
+    } else {
+      return finish(o.error);
+    }
+  }
+  if (!pending.empty())
+    return finish(Error{ErrorCode::kRejected, "device rejected the change: " + text + " (isolation stopped after " +
+                                                  std::to_string(trials) + " commits)"});
+  return finish(std::nullopt);
 }
 
 std::vector<std::string> DeviceReconciler::Recover() {
@@ -642,8 +888,11 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   d.reachable = !(r.error && (r.error->code == ErrorCode::kUnavailable || r.error->code == ErrorCode::kDeadlineExceeded ||
                               r.error->code == ErrorCode::kPermissionDenied) && !r.wrote);
   d.synced = synced && !(device.management == core::ManagementPolicy::kObserve && r.plan.HasChanges());
+  std::string rejected;
+  for (const auto& g : r.rejected) rejected += (rejected.empty() ? "" : ", ") + g;
   d.message = r.error ? r.error->message
-                      : (r.plan.HasChanges() && !r.wrote ? std::to_string(r.plan.ChangeCount()) + " change(s) pending" : "");
+              : !rejected.empty() ? std::to_string(r.rejected.size()) + " resource(s) rejected by the device: " + rejected
+              : (r.plan.HasChanges() && !r.wrote ? std::to_string(r.plan.ChangeCount()) + " change(s) pending" : "");
   d.transport = !r.transport.empty() ? r.transport : device.IsSwitch() ? "ssh-cli" : device.transport_primary;
   d.last_observed_at = started;
   if (cache && (*cache)->device_row) {

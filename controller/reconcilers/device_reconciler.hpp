@@ -49,6 +49,7 @@ struct DeviceResult {
   int64_t plan_cpu_us = 0;              // CPU spent allocating and planning (the pure core)
   std::vector<store::Event> events;     // the events this pass recorded (standing ones once)
   std::optional<store::DeviceStatusRow> device_row;  // the device's status as this pass wrote it
+  std::vector<std::string> rejected;    // resources the device refused this pass (the rest was applied)
   bool unchanged_poll = false;          // a poll with the same inputs as the last clean pass:
                                         // nothing was planned again, `plan` and `report` are empty
   // Thread CPU per phase of the pass, microseconds (logged at debug level; the benchmark prints it).
@@ -99,6 +100,15 @@ class DeviceReconciler {
     std::optional<store::DeviceStatusRow> device_row;  // as last written
     std::set<std::string> standing_events;  // conditions recorded last pass (recorded once)
     std::optional<store::DeviceOverride> op_override;  // the operator override the fingerprint was taken with
+    // Resources the device rejected (its changes were isolated and the rest applied): left out
+    // of later plans until their spec changes or their backoff ends.
+    struct Rejection {
+      uint64_t spec = 0;     // fingerprint of the resource's desired rules when rejected
+      std::string message;   // the router's own text
+      int attempts = 0;
+      std::chrono::steady_clock::time_point retry_at;
+    };
+    std::map<std::string, Rejection> rejected;
   };
 
   Result<DeviceAdapter*> AdapterFor(const core::Device& device);
@@ -112,6 +122,13 @@ class DeviceReconciler {
   Result<DeviceCache*> CacheFor(const std::string& device, int64_t data_version);
   /// After a restored snapshot: the last-applied records of owned rules become what was restored.
   void RecordRestored(const std::string& key, const core::Plan& plan, const std::string& now);
+  /// After the device refused a whole plan for a reason validation could not know: finds the
+  /// resource(s) responsible (the rule named in the error, else by bisecting the plan's
+  /// resources), applies everything else, and returns each offender with the router's text.
+  /// `outcome` becomes the combined outcome; `plan` keeps only the changes applied.
+  std::map<std::string, std::string> Isolate(DeviceAdapter& adapter, const std::string& key, core::Plan& plan,
+                                             const ObservedState& observed, const std::string& started, DeviceResult& r,
+                                             ApplyOutcome& outcome);
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
               std::chrono::steady_clock::time_point t0, const std::vector<store::Event>& events, Mode mode);
 

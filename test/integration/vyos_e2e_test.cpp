@@ -222,11 +222,11 @@ TEST_SUITE("integration/vyos") {
     CHECK_FALSE(h.sim->ConfirmPending());
   }
 
-  TEST_CASE("a commit rejected by the device leaves it untouched and reports the device's text") {
+  TEST_CASE("a commit the device keeps rejecting leaves it untouched and names the resource with the device's text") {
     SimHarness h;
     h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
     sim::Faults f;
-    f.fail_commits = 1;
+    f.fail_commits = 2;  // the first try and the same-pass retry
     f.fail_message = "Destination NAT configuration error in rule 10000: injected";
     h.sim->SetFaults(f);
     auto r = h.Pass();
@@ -234,8 +234,22 @@ TEST_SUITE("integration/vyos") {
     CHECK(r.error->message.find("injected") != std::string::npos);
     CHECK(h.DeviceRules().empty());
     CHECK(r.report.failed.size() == 3);
+    REQUIRE(r.device_row);
+    CHECK(r.device_row->message.find("injected") != std::string::npos);
+    CHECK(CountEvents(*h.store, "DeviceRejected") == 1);
+    auto ports = h.store->PortStatuses("default/edge1");
+    REQUIRE(ports);
+    for (const auto& p : *ports) {
+      CHECK(p.state == "DeviceRejected");
+      CHECK(p.message.find("injected") != std::string::npos);
+    }
+    // Held back (backoff) while its spec is the same; a spec change is tried at once.
+    h.sim->ResetStats();
     REQUIRE_FALSE(h.Pass().error);
-    CHECK(h.DeviceRules().size() == 3);
+    CHECK(h.sim->Stats().configure == 0);
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(h.DeviceRules().size() == 1);
   }
 }
 
