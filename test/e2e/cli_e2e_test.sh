@@ -125,6 +125,20 @@ check "db history shows the pending migration" '"$BIN/netconverge" db history --
 check "db upgrade brings it back" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 5 ]'
 check "the store passes integrity_check" '[ "$(sqlite3 "$STORE" "PRAGMA integrity_check")" = ok ]'
 
+# import: the format comes from the declared device's platform or the whole file's grammar.
+VYOS_DATA=$SRC/../shared/data/vyos-1x
+"$BIN/netconverge" import --device edge1 --from "$VYOS_DATA/configs/nat-basic" --manifests "$work/none" > "$work/imp.yaml" 2> "$work/imp.err"; rc=$?
+check "import of a config.boot that starts with 'interfaces {' reads its 3 NAT rules" '[ $rc -eq 0 ] && grep -q "^netconverge import: 3 rule(s)" "$work/imp.err" && [ "$(grep -c "ruleNumber:" "$work/imp.yaml")" = 3 ]'
+mkdir -p "$work/impm" && cp "$M/device.yaml" "$work/impm/" && cp "$work/imp.yaml" "$work/impm/"
+check "the imported YAML validates" '"$BIN/netconverge" validate --manifests "$work/impm" > /dev/null 2>&1'
+"$BIN/netconverge" import --device edge1 --from "$VYOS_DATA/configs/nat-basic" --manifests "$M" > /dev/null 2> "$work/imp2.err"; rc=$?
+check "with the device declared, its platform decides the format" '[ $rc -eq 0 ] && grep -q "3 rule(s)" "$work/imp2.err"'
+printf 'hello world\nthis is no configuration\n' > "$work/junk.txt"
+"$BIN/netconverge" import --device edge1 --from "$work/junk.txt" --manifests "$work/none" > /dev/null 2> "$work/junk.err"; rc=$?
+check "a file of no known format is an error, not '0 imported'" '[ $rc -eq 1 ] && grep -q "not a configuration netconverge can import" "$work/junk.err"'
+"$BIN/netconverge" import --device edge1 --from "$VYOS_DATA/configs/basic-vyos" --manifests "$work/none" > /dev/null 2> "$work/nonat.err"; rc=$?
+check "a VyOS file without destination NAT says so and exits 1" '[ $rc -eq 1 ] && grep -q "holds no destination-NAT rule" "$work/nonat.err"'
+
 # An unreachable device: plan exits 1.
 sed -i "s/127.0.0.1:$PORT/127.0.0.1:1/" "$M/device.yaml"
 rm -f "$M/descriptions.yaml"
