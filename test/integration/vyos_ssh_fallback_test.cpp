@@ -15,7 +15,7 @@ namespace {
 struct FallbackHarness : SimHarness {
   std::unique_ptr<sim::SshServer> ssh;
 
-  explicit FallbackHarness(const std::string& fallback = "ssh-cli") {
+  explicit FallbackHarness(const std::string& fallback = "ssh-cli", sim::VyosSim::Options options = {}) : SimHarness(options) {
     auto host = sim::GenerateKeyFile((dir / "ssh_host_key").string());
     REQUIRE(host);
     auto client = sim::GenerateKeyPair();
@@ -44,6 +44,28 @@ struct FallbackHarness : SimHarness {
 }  // namespace
 
 TEST_SUITE("integration/vyos-ssh-fallback") {
+  TEST_CASE("VyOS 1.4's API has no commit-confirm: with SSH credentials the write is a confirmed commit over the CLI") {
+    sim::VyosSim::Options o;
+    o.profile = sim::vy::Version::k14;
+    o.version = "1.4.1";
+    FallbackHarness h("ssh-cli", o);
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.sim->ResetStats();
+    auto r = h.Pass();
+    REQUIRE_MESSAGE(!r.error, r.error->message);
+    CHECK(r.transport == "ssh-cli");
+    const auto st = h.sim->Stats();
+    CHECK(st.commit_confirms == 1);  // armed by the CLI's commit-confirm ...
+    CHECK(st.confirms == 1);         // ... and confirmed after the read-back
+    CHECK(st.configure == 0);        // nothing written through the API
+    CHECK_FALSE(h.sim->ConfirmPending());
+    CHECK(h.DeviceRules().size() == 1);
+    CHECK(CountEvents(*h.store, "UnconfirmedCommits") == 0);
+    bool cli_confirm = false;
+    for (const auto& op : r.operations) cli_confirm |= op.find("commit-confirm") != std::string::npos;
+    CHECK(cli_confirm);
+  }
+
   TEST_CASE("the HTTPS API is down: the device converges over SSH, and status and events say so") {
     FallbackHarness h;
     h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));

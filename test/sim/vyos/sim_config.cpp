@@ -340,12 +340,23 @@ std::vector<std::string> Words(std::string_view line) {
   while (i < line.size()) {
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
     if (i >= line.size()) break;
+    // As VyOS's bash-based CLI reads a word: '...' literal, "..." with \" and \\, \x outside.
     std::string w;
     while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
-      if (line[i] == '\'' || line[i] == '"') {
-        const char q = line[i++];
-        while (i < line.size() && line[i] != q) w += line[i++];
+      if (line[i] == '\'') {
+        ++i;
+        while (i < line.size() && line[i] != '\'') w += line[i++];
         if (i < line.size()) ++i;
+      } else if (line[i] == '"') {
+        ++i;
+        while (i < line.size() && line[i] != '"') {
+          if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\')) ++i;
+          w += line[i++];
+        }
+        if (i < line.size()) ++i;
+      } else if (line[i] == '\\' && i + 1 < line.size()) {
+        w += line[i + 1];
+        i += 2;
       } else {
         w += line[i++];
       }
