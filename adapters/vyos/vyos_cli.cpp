@@ -47,13 +47,20 @@ std::string VyosCli::Where() const { return options_.connect.host + ":" + std::t
 Result<ssh::Reply> VyosCli::Run(const std::string& line, int timeout_ms, std::vector<std::string>* ops) {
   if (!shell_ || !shell_->Alive()) {
     shell_.reset();
+    config_mode_ = false;
     auto sh = ssh::Shell::Open(options_.connect, profile_);
     if (!sh) return tl::unexpected(sh.error());
     shell_ = std::move(*sh);
   }
   if (ops) ops->push_back("ssh: " + line);
   auto r = shell_->Run(line, timeout_ms);
-  if (!r || !shell_->Alive()) shell_.reset();
+  if (!r || !shell_->Alive()) {
+    shell_.reset();
+    config_mode_ = false;
+  } else if (!r->prompt.empty()) {
+    auto end = r->prompt.find_last_not_of(' ');
+    config_mode_ = end != std::string::npos && r->prompt[end] == '#';
+  }
   return r;
 }
 
@@ -64,8 +71,14 @@ void VyosCli::Discard(std::vector<std::string>& ops) {
 }
 
 Result<std::map<int, core::NatRule>> VyosCli::ReadRules(uint64_t* fingerprint) {
-  auto r = Run("show configuration commands", options_.command_timeout_ms);
+  if (shell_ && !shell_->Alive()) config_mode_ = false;
+  auto r = Run(config_mode_ ? "run show configuration commands" : "show configuration commands", options_.command_timeout_ms);
   if (!r) return tl::unexpected(r.error());
+  // A router always has `set` lines (host name, the API service): none means the command was
+  // not understood where it was sent, and "0 rules" would be a lie.
+  if (r->output.find("set ") == std::string::npos)
+    return MakeError(ErrorCode::kUnavailable, "`show configuration commands` printed no configuration over SSH" +
+                                                  (r->output.empty() ? std::string() : ": " + r->output.substr(0, 200)));
   if (fingerprint) *fingerprint = std::hash<std::string>{}(r->output) | 1;
   std::string nat;
   size_t start = 0;
@@ -81,7 +94,7 @@ Result<std::map<int, core::NatRule>> VyosCli::ReadRules(uint64_t* fingerprint) {
 }
 
 Result<std::string> VyosCli::ShowVersion() {
-  auto r = Run("show version", options_.command_timeout_ms);
+  auto r = Run(config_mode_ ? "run show version" : "show version", options_.command_timeout_ms);
   if (!r) return tl::unexpected(r.error());
   return VersionFromShow(r->output);
 }

@@ -30,7 +30,10 @@ ssh::TerminalProfile VyosTerminalProfile();
 class VyosCli {
  public:
   explicit VyosCli(VyosCliOptions options);
-  /// Every destination rule, from `show configuration commands`.
+  /// Every destination rule of the running configuration: `show configuration commands` in
+  /// operational mode, `run show configuration commands` in configuration mode (where `show`
+  /// alone reads the candidate as a configuration path). A read without a single `set` line is
+  /// an error, never "no rules".
   Result<std::map<int, core::NatRule>> ReadRules(uint64_t* fingerprint);
   ApplyOutcome Apply(const core::Plan& plan, const std::map<int, core::NatRule>& observed);
   /// The version `show version` reports ("1.3.8"), in operational mode.
@@ -46,6 +49,7 @@ class VyosCli {
   VyosCliOptions options_;
   ssh::TerminalProfile profile_;
   std::unique_ptr<ssh::Shell> shell_;
+  bool config_mode_ = false;  // the last prompt was configuration mode's `user@host#`
   InterfaceSyntax syntax_ = InterfaceSyntax::kName;
 };
 

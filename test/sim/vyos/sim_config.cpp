@@ -162,8 +162,8 @@ void RenderCommandsNode(const Node& n, const std::string& prefix, std::string& o
 std::string JsonQuote(const std::string& s) {
   std::string out = "\"";
   auto hex = [&](unsigned cp) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "\\u%04x", cp & 0xffffu);
     out += buf;
   };
   for (size_t i = 0; i < s.size();) {
@@ -319,6 +319,12 @@ std::string RenderBoot(const Node& root, std::string_view release) {
   out += "// Warning: Do not remove the following line.\n// vyos-config-version: \"nat@8:system@27\"\n// Release version: ";
   out += release;
   out += "\n";
+  return out;
+}
+
+std::string RenderCurly(const Node& root) {
+  std::string out;
+  RenderBootNode(root, 0, out);
   return out;
 }
 

@@ -37,6 +37,8 @@ struct Node {
 Result<Node> ParseBoot(std::string_view text);
 /// config.boot as VyOS 1.4+ `save` writes it, with the version footer.
 std::string RenderBoot(const Node& root, std::string_view release);
+/// The same curly syntax without the footer (configuration mode's `show`).
+std::string RenderCurly(const Node& root);
 /// `show configuration commands`: one `set` line per leaf value, values in single quotes.
 std::string RenderCommands(const Node& root);
 /// showConfig's `data`: nodes and tags as objects, one value as a string, several as a list,

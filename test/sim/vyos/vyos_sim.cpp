@@ -38,29 +38,6 @@ std::string JsonString(const std::string& s) {
   return vy::RenderJson(leaf);
 }
 
-[[maybe_unused]] std::string JsonStringBytes(const std::string& s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c >= 0x80) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // VyOS 1.5 HTML-escapes error texts.
 std::string HtmlEscape(const std::string& s) {
   std::string out;
@@ -873,21 +850,34 @@ class VyosTerminal : public Terminal {
       return {Result(r) + "[edit]\n" + Prompt()};
     }
     auto w = vy::Words(line);
-    if (w.empty()) return {Prompt()};
-    if (w[0] == "run") w.erase(w.begin());
-    const std::string cmd = Join(w);
-    if (cmd == "show configuration commands" || cmd.rfind("show configuration commands |", 0) == 0)
-      return {sim_.RenderRunning("commands") + (config_ ? "[edit]\n" : "") + Prompt()};
-    if (cmd == "show version") return {"Version:          VyOS " + sim_.version() + "\n" + Prompt()};
-    if (cmd == "set terminal length 0" || cmd == "terminal length 0") return {Prompt()};
+    if (w.empty()) return {config_ ? "[edit]\n" + Prompt() : Prompt()};
+    // Configuration mode reaches operational commands only through `run`.
+    if (config_ && w[0] == "run") {
+      w.erase(w.begin());
+      if (w.empty()) return {"\n  Invalid command\n\n[edit]\n" + Prompt()};
+      return {OpCommand(w, line) + "[edit]\n" + Prompt()};
+    }
     if (!config_) {
-      if (cmd == "configure") {
+      if (Join(w) == "configure") {
         config_ = true;
         working_ = sim_.RunningTree();
         return {"[edit]\n" + Prompt()};
       }
-      if (cmd == "exit") return {"logout\n", true, false};
-      return {"\n  Invalid command: [" + w[0] + "]\n\n" + Prompt()};
+      if (Join(w) == "exit") return {"logout\n", true, false};
+      return {OpCommand(w, line) + Prompt()};
+    }
+    const std::string cmd = Join(w);
+    if (w[0] == "show") {
+      // `show [path]` in configuration mode: the candidate, in curly syntax, under that path.
+      std::vector<std::string> path(w.begin() + 1, w.end());
+      const vy::Node* n = working_.At(path);
+      if (!path.empty() && !sim_.KnownPath(path))
+        return {"\n  Configuration path: [" + Join(path) + "] is not valid\n  Show failed\n\n[edit]\n" + Prompt()};
+      if (!n || (n->kind != vy::Node::Kind::kLeaf && n->kids.empty()))
+        return {"\n  Configuration under specified path is empty\n\n[edit]\n" + Prompt()};
+      vy::Node wrap;
+      if (n->kind == vy::Node::Kind::kLeaf && !path.empty()) wrap.kids[path.back()] = *n;
+      return {vy::RenderCurly(n->kind == vy::Node::Kind::kLeaf ? wrap : *n) + "[edit]\n" + Prompt()};
     }
     if (w[0] == "set" || w[0] == "delete") {
       std::vector<std::string> path(w.begin() + 1, w.end());
@@ -903,7 +893,8 @@ class VyosTerminal : public Terminal {
         if (confirm_minutes_ < 1) return {"\n  Invalid value for minutes\n\n[edit]\n" + Prompt()};
         asking_ = true;
         return {"commit-confirm will automatically reboot in " + std::to_string(confirm_minutes_) +
-                " minutes unless changes are confirmed.\nProceed? [Y/n] "};
+                " minutes unless changes are confirmed.\n" +
+                (sim_.profile() == vy::Version::k13 ? "Proceed ? [confirm][y] " : "Proceed? [Y/n] ")};
       }
       return {Result(sim_.CliCommit(working_, 0)) + "[edit]\n" + Prompt()};
     }
@@ -936,6 +927,20 @@ class VyosTerminal : public Terminal {
   }
 
  private:
+  // An operational command (op mode, or `run` in configuration mode).
+  std::string OpCommand(const std::vector<std::string>& w, const std::string& line) {
+    std::string cmd = Join(w);
+    const auto bar = cmd.find(" |");
+    if (bar != std::string::npos) cmd = cmd.substr(0, bar);
+    if (cmd == "show configuration commands") return sim_.RenderRunning("commands");
+    if (cmd == "show configuration") return vy::RenderCurly(sim_.RunningTree());
+    if (cmd == "show version") return "Version:          VyOS " + sim_.version() + "\n";
+    if (cmd == "set terminal length 0" || cmd.rfind("set terminal length ", 0) == 0 || cmd.rfind("set terminal width ", 0) == 0 ||
+        cmd == "terminal length 0")
+      return "";
+    (void)line;
+    return "\n  Invalid command: [" + w[0] + "]\n\n";
+  }
   static std::string Join(const std::vector<std::string>& w) {
     std::string s;
     for (const auto& x : w) s += (s.empty() ? "" : " ") + x;

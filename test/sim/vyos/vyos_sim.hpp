@@ -146,6 +146,8 @@ class VyosSim {
   Status SessionDelete(vy::Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value,
                        bool strict);
   const std::string& version() const { return options_.version; }
+  vy::Version profile() const { return options_.profile; }
+  bool KnownPath(const std::vector<std::string>& path) const { return schema_.Known(path); }
   const std::string& hostname() const { return options_.hostname; }
 
  private:
