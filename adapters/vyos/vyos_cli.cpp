@@ -109,6 +109,14 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
     return out;
   };
   if (!plan.HasChanges()) return out;
+  if (!syntax_known_) {
+    // The API could not tell (it is down): the CLI's own `show version` decides the NAT syntax.
+    auto v = ShowVersion();
+    if (!v) return fail(v.error().code, v.error().message);
+    const auto [major, minor] = VersionNumber(*v);
+    syntax_ = major == 1 && minor > 0 && minor <= 3 ? InterfaceSyntax::kLeaf : InterfaceSyntax::kName;
+    syntax_known_ = !v->empty();
+  }
   auto enter = Run("configure", t, &ops);
   if (!enter) return fail(enter.error().code, enter.error().message);
   for (const auto& batch : BatchCommands(plan, int64_t{1} << 40, syntax_)) {

@@ -39,7 +39,10 @@ class VyosCli {
   /// The version `show version` reports ("1.3.8"), in operational mode.
   Result<std::string> ShowVersion();
   /// How this router writes `inbound-interface` (found by the API adapter's probe).
-  void SetSyntax(InterfaceSyntax syntax) { syntax_ = syntax; }
+  void SetSyntax(InterfaceSyntax syntax) {
+    syntax_ = syntax;
+    syntax_known_ = true;
+  }
   std::string Where() const;
 
  private:
@@ -51,6 +54,7 @@ class VyosCli {
   std::unique_ptr<ssh::Shell> shell_;
   bool config_mode_ = false;  // the last prompt was configuration mode's `user@host#`
   InterfaceSyntax syntax_ = InterfaceSyntax::kName;
+  bool syntax_known_ = false;  // else found from `show version` before the first write (1.2/1.3: the leaf)
 };
 
 }  // namespace nc::vyos

@@ -2,7 +2,9 @@
 // SSH CLI of vyos-sim (real SSH on loopback, host key pinned), and status shows it.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "test/integration/harness.hpp"
 #include "test/sim/common/ssh_server.hpp"
@@ -115,6 +117,51 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
     CHECK_FALSE(h.Status().fallback_active);
     CHECK(h.Status().fallbacks == 2);
     CHECK(h.DeviceRules().size() == 3);
+  }
+
+  TEST_CASE("API down on VyOS 1.3 and 1.5: add, change and delete over the real CLI's modes - committed, confirmed, saved, never reverted") {
+    for (auto profile : {sim::vy::Version::k13, sim::vy::Version::k15}) {
+      sim::VyosSim::Options o;
+      o.profile = profile;
+      o.version = profile == sim::vy::Version::k13 ? "1.3.8" : o.version;
+      o.confirm_minute_ms = 150;  // a confirm timer left armed would fire within the test
+      INFO("VyOS " << o.version);
+      FallbackHarness h("ssh-cli", o);
+      h.server->Stop();  // the API is down from the start
+      const auto rule = [](const std::string& port) {
+        return "    - {name: app, protocol: tcp, externalPort: 8443, internalPort: " + port + "}\n";
+      };
+      h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", rule("443")));
+      h.Manifest("db1.yaml", PortForwardYaml("db1", "db1", "    - {name: pg, protocol: tcp, externalPort: 5432}\n", "", "192.168.10.30"));
+      for (int step = 0; step < 3; ++step) {
+        INFO("step " << step);
+        if (step == 1) h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", rule("8443")));  // change
+        if (step == 2) h.Remove("db1.yaml");                                                      // delete
+        h.sim->ResetStats();
+        auto r = h.Pass();
+        REQUIRE_MESSAGE(!r.error, r.error->message);
+        CHECK(r.transport == "ssh-cli");
+        const auto st = h.sim->Stats();
+        CHECK(st.commits == 1);
+        CHECK(st.commit_confirms == 1);
+        CHECK(st.confirms == 1);
+        CHECK(st.saves == 1);
+        CHECK_FALSE(h.sim->ConfirmPending());
+        const auto rules = h.DeviceRules();
+        CHECK(rules.size() == (step == 2 ? 1u : 2u));
+        bool web = false;
+        for (const auto& [n, rr] : rules)
+          web |= rr.destination_port == "8443" && rr.translation_port == (step == 0 ? "443" : "8443");
+        CHECK(web);
+        const std::string commands = h.sim->RunningSetCommands();
+        if (profile == sim::vy::Version::k13) CHECK(commands.find("inbound-interface name") == std::string::npos);
+        else CHECK(commands.find("inbound-interface name 'eth0'") != std::string::npos);
+      }
+      // Past the moment any timer armed by these commits would have fired: none did.
+      std::this_thread::sleep_for(std::chrono::milliseconds(3 * o.confirm_minute_ms));
+      CHECK(h.sim->Stats().reverts == 0);
+      CHECK(h.DeviceRules().size() == 1);
+    }
   }
 
   TEST_CASE("fallback: none keeps to the API and reports it unreachable") {
