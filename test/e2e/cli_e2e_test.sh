@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # End to end with the real binaries over loopback HTTPS: validate, plan exit codes, apply, status,
 # the daemon facing broken manifests (nothing deleted, with and without earlier good content),
-# and the db commands. Usage: cli_e2e_test.sh BIN_DIR SOURCE_DIR
+# the db commands and import. Usage: cli_e2e_test.sh BIN_DIR SOURCE_DIR SHARED_DIR
 set -uo pipefail
 BIN=$1
 SRC=$2
+SHARED=${3:-$SRC/../shared}
 source "$(dirname "$0")/lib.sh"
 
 cat > "$work/initial.commands" <<'C'
@@ -126,7 +127,7 @@ check "db upgrade brings it back" '[ "$("$BIN/netconverge" db current --store "$
 check "the store passes integrity_check" '[ "$(sqlite3 "$STORE" "PRAGMA integrity_check")" = ok ]'
 
 # import: the format comes from the declared device's platform or the whole file's grammar.
-VYOS_DATA=$SRC/../shared/data/vyos-1x
+VYOS_DATA=$SHARED/data/vyos-1x
 "$BIN/netconverge" import --device edge1 --from "$VYOS_DATA/configs/nat-basic" --manifests "$work/none" > "$work/imp.yaml" 2> "$work/imp.err"; rc=$?
 check "import of a config.boot that starts with 'interfaces {' reads its 3 NAT rules" '[ $rc -eq 0 ] && grep -q "^netconverge import: 3 rule(s)" "$work/imp.err" && [ "$(grep -c "ruleNumber:" "$work/imp.yaml")" = 3 ]'
 mkdir -p "$work/impm" && cp "$M/device.yaml" "$work/impm/" && cp "$work/imp.yaml" "$work/impm/"

@@ -29,6 +29,7 @@ struct Conn {
   bool shell = false;
   bool hang = false;
   bool close = false;
+  int exit_status = -1;  // sent before the channel closes (a logout: 0)
   std::unique_ptr<Terminal> terminal;
   std::string user;
   std::string line;
@@ -53,6 +54,7 @@ struct Conn {
     Write(o.text);
     if (o.hang) hang = true;
     if (o.close) close = true;
+    if (o.close && o.exit_status >= 0) exit_status = o.exit_status;
   }
 };
 
@@ -95,7 +97,21 @@ ssh_channel ChannelOpen(ssh_session session, void* ud) {
 
 int PtyRequest(ssh_session, ssh_channel, const char*, int, int, int, int, void*) { return SSH_OK; }
 int PtyResize(ssh_session, ssh_channel, int, int, int, int, void*) { return SSH_OK; }
-int ExecRequest(ssh_session, ssh_channel, const char*, void*) { return SSH_ERROR; }
+int ExecRequest(ssh_session, ssh_channel, const char* command, void* ud) {
+  auto* c = static_cast<Conn*>(ud);
+  if (c->shell || c->terminal) return SSH_ERROR;
+  c->terminal = (*c->factory)(c->user);
+  auto [out, status] = c->terminal->Exec(command ? command : "");
+  size_t off = 0;  // no pty: the output goes as it is
+  while (off < out.size()) {
+    int n = ssh_channel_write(c->channel, out.data() + off, static_cast<uint32_t>(out.size() - off));
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  c->exit_status = status;
+  c->close = true;
+  return SSH_OK;
+}
 
 int ShellRequest(ssh_session, ssh_channel, void* ud) {
   auto* c = static_cast<Conn*>(ud);
@@ -283,7 +299,8 @@ void SshServer::Serve(void* raw) {
           if (!async.empty()) c.Write(async);
         }
       }
-      if (!c.close && drop_epoch_.load() == epoch && !stop_) {
+      if (drop_epoch_.load() == epoch && !stop_ && (!c.close || c.exit_status >= 0)) {
+        if (c.exit_status >= 0) ssh_channel_request_send_exit_status(c.channel, c.exit_status);
         ssh_channel_send_eof(c.channel);
       }
       ssh_channel_close(c.channel);

@@ -1,7 +1,8 @@
 // A small SSH server on libssh for the device emulators: password or public-key login, a PTY
 // and a shell whose other end is a Terminal object (no real pty: the server is the terminal,
 // so it echoes typed characters and writes \r\n, as research/switch.md 5.3 says). One thread per
-// connection; exec requests are refused, as network CLIs do.
+// connection. An exec request (`ssh host 'show version'`) runs one command through the
+// terminal's Exec; every session ends with an exit status, as OpenSSH expects.
 #pragma once
 
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "test/sim/common/sim_result.hpp"
@@ -23,6 +25,7 @@ class Terminal {
     std::string text;    // "\n" line ends; the server writes "\r\n"
     bool close = false;  // drop the connection after writing
     bool hang = false;   // stop answering (the client's deadline must fire)
+    int exit_status = -1;  // with close: a logout that ends with this status (-1: the line just drops)
   };
   virtual ~Terminal() = default;
   /// Banner and first prompt.
@@ -34,6 +37,10 @@ class Terminal {
   virtual Output OnKey(char) { return {}; }
   /// Text that arrived for this session from elsewhere (another user's commit broadcast).
   virtual std::string TakeAsync() { return {}; }
+  /// One command on an exec channel (no prompt, no echo): its output and exit status.
+  virtual std::pair<std::string, int> Exec(const std::string& command) {
+    return {"exec of '" + command + "' is not supported\n", 1};
+  }
 };
 
 struct SshServerOptions {

@@ -539,7 +539,7 @@ class DnosTerminal : public Terminal {
       sim_->pending.reset();
       return {"Configuration commit rollback by " + user_ + " at " + Now() + "\n" + Prompt()};
     }
-    if (w[0] == "exit" || w[0] == "quit" || w[0] == "logout") return {"", true, false};
+    if (w[0] == "exit" || w[0] == "quit" || w[0] == "logout") return {"", true, false, 0};
     return {"ERROR: Unknown word: '" + w[0] + "'.\n" + Prompt()};
   }
 
@@ -559,7 +559,7 @@ class DnosTerminal : public Terminal {
       return LeaveConfig();
     }
     if (cmd == "end") return LeaveConfig();
-    if (cmd == "quit") return {"", true, false};
+    if (cmd == "quit") return {"", true, false, 0};
     std::unique_lock lk(sim_->mu);
     if (cmd == "rollback") {
       const int id = w.size() > 1 ? std::atoi(w[1].c_str()) : 0;

@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -519,7 +520,8 @@ SimReply VyosSim::ToReply(const Outcome& o) {
   return o.text ? OkText(*o.text) : Ok("null");
 }
 
-VyosSim::Outcome VyosSim::Commit(Node working, int confirm_minutes) {
+VyosSim::Outcome VyosSim::Commit(Node working, int confirm_minutes, const std::string& via, const std::string& comment,
+                                 const std::string& user) {
   auto fail = [](const std::string& e) { return Outcome{400, e, std::nullopt, false, ""}; };
   auto arm = [&](const Node& revert_to) {  // under mu_
     confirm_pending_ = true;
@@ -557,6 +559,12 @@ VyosSim::Outcome VyosSim::Commit(Node working, int confirm_minutes) {
     Node previous = std::move(running_);
     running_ = std::move(working);
     ++stats_.commits;
+    char when[32];
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    commit_log_.push_back({when, user, via, comment});
     if (confirm_minutes > 0 && !options_.arm_first) arm(previous);
     if (faults_.after_commit_count > 0) {
       --faults_.after_commit_count;
@@ -800,11 +808,34 @@ bool VyosSim::ConfirmPending() const {
   return confirm_pending_;
 }
 
-Result<std::string> VyosSim::CliCommit(const Node& working, int confirm_minutes) {
+void VyosSim::CliLatency(int ops) const {
+  const auto lat = Latency();
+  Sleep(lat.request_ms + lat.op_ms * ops);
+}
+
+std::string VyosSim::CommitLog() const {
+  std::lock_guard lk(mu_);
+  std::string out;
+  for (size_t i = commit_log_.size(); i-- > 0;) {
+    const auto& e = commit_log_[i];
+    out += std::to_string(commit_log_.size() - 1 - i) + "   " + e.when + " by " + e.user + " via " + e.via + "\n";
+    if (!e.comment.empty()) out += "    " + e.comment + "\n";
+  }
+  return out;
+}
+
+Node VyosSim::SavedTree() const {
+  std::lock_guard lk(mu_);
+  auto t = vy::ParseBoot(saved_);
+  return t ? *t : Node{};
+}
+
+Result<std::string> VyosSim::CliCommit(const Node& working, int confirm_minutes, const std::string& comment,
+                                       const std::string& user) {
   Outcome o;
   {
     std::lock_guard api(api_lock_);
-    o = Commit(working, confirm_minutes);
+    o = Commit(working, confirm_minutes, "cli", comment, user);
   }
   if (o.status == 200 || o.drop) return o.text.value_or(std::string());
   return MakeError(ErrorCode::kRejected, o.error);
@@ -842,13 +873,23 @@ class VyosTerminal : public Terminal {
 
   Output Start() override { return {"Welcome to VyOS!\n\n   Version: " + sim_.version() + "\n\n" + Prompt()}; }
 
+  std::pair<std::string, int> Exec(const std::string& command) override {
+    auto w = vy::Words(command);
+    if (w.empty()) return {"", 0};
+    sim_.CliLatency(0);
+    std::string out = OpCommand(w, command);
+    return {out, out.find("Invalid command") != std::string::npos ? 1 : 0};
+  }
+
   Output OnLine(const std::string& line) override {
     if (asking_) {
       asking_ = false;
       if (line != "y" && line != "Y" && line != "yes" && !line.empty()) return {"commit-confirm canceled\n[edit]\n" + Prompt()};
-      auto r = sim_.CliCommit(working_, confirm_minutes_);
+      auto r = sim_.CliCommit(working_, confirm_minutes_, "", user_);
       return {Result(r) + "[edit]\n" + Prompt()};
     }
+    sim_.CliLatency(0);
+    if (!line.empty() && line.back() == '?') return {Help(line.substr(0, line.size() - 1)) + (config_ ? "[edit]\n" : "") + Prompt()};
     auto w = vy::Words(line);
     if (w.empty()) return {config_ ? "[edit]\n" + Prompt() : Prompt()};
     // Configuration mode reaches operational commands only through `run`.
@@ -863,7 +904,7 @@ class VyosTerminal : public Terminal {
         working_ = sim_.RunningTree();
         return {"[edit]\n" + Prompt()};
       }
-      if (Join(w) == "exit") return {"logout\n", true, false};
+      if (Join(w) == "exit") return {"logout\n", true, false, 0};
       return {OpCommand(w, line) + Prompt()};
     }
     const std::string cmd = Join(w);
@@ -880,11 +921,20 @@ class VyosTerminal : public Terminal {
       return {vy::RenderCurly(n->kind == vy::Node::Kind::kLeaf ? wrap : *n) + "[edit]\n" + Prompt()};
     }
     if (w[0] == "set" || w[0] == "delete") {
+      sim_.CliLatency(1);
       std::vector<std::string> path(w.begin() + 1, w.end());
       if (path.empty()) return {"\n  Invalid command\n\n[edit]\n" + Prompt()};
       Status st = w[0] == "set" ? sim_.SessionSet(working_, path, std::nullopt) : sim_.SessionDelete(working_, path, std::nullopt, false);
       if (!st) return {st.error().message + "\n[edit]\n" + Prompt()};
       return {"[edit]\n" + Prompt()};
+    }
+    if (w[0] == "commit" && w.size() == 3 && w[1] == "comment") {
+      if (working_ == sim_.RunningTree()) return {"No configuration changes to commit\n[edit]\n" + Prompt()};
+      return {Result(sim_.CliCommit(working_, 0, w[2], user_)) + "[edit]\n" + Prompt()};
+    }
+    if (cmd == "compare saved") {
+      std::string out = Diff(vy::RenderCommands(sim_.SavedTree()), vy::RenderCommands(sim_.RunningTree()));
+      return {out + "[edit]\n" + Prompt()};
     }
     if (cmd == "commit" || w[0] == "commit-confirm") {
       if (working_ == sim_.RunningTree()) return {"No configuration changes to commit\n[edit]\n" + Prompt()};
@@ -896,7 +946,7 @@ class VyosTerminal : public Terminal {
                 " minutes unless changes are confirmed.\n" +
                 (sim_.profile() == vy::Version::k13 ? "Proceed ? [confirm][y] " : "Proceed? [Y/n] ")};
       }
-      return {Result(sim_.CliCommit(working_, 0)) + "[edit]\n" + Prompt()};
+      return {Result(sim_.CliCommit(working_, 0, "", user_)) + "[edit]\n" + Prompt()};
     }
     if (cmd == "confirm") return {sim_.CliConfirm() + "\n[edit]\n" + Prompt()};
     if (cmd == "save") {
@@ -904,13 +954,7 @@ class VyosTerminal : public Terminal {
       return {(r ? *r : r.error().message + "\n") + "[edit]\n" + Prompt()};
     }
     if (cmd == "compare") {
-      const auto before = Lines(vy::RenderCommands(sim_.RunningTree()));
-      const auto after = Lines(vy::RenderCommands(working_));
-      std::string out;
-      for (const auto& l : before)
-        if (!after.count(l)) out += "- " + l + "\n";
-      for (const auto& l : after)
-        if (!before.count(l)) out += "+ " + l + "\n";
+      const std::string out = Diff(vy::RenderCommands(sim_.RunningTree()), vy::RenderCommands(working_));
       return {(out.empty() ? "No changes between working and active configurations.\n" : out) + "[edit]\n" + Prompt()};
     }
     if (cmd == "discard") {
@@ -927,19 +971,71 @@ class VyosTerminal : public Terminal {
   }
 
  private:
-  // An operational command (op mode, or `run` in configuration mode).
+  // An operational command (op mode, or `run` in configuration mode), with VyOS's pipes.
   std::string OpCommand(const std::vector<std::string>& w, const std::string& line) {
-    std::string cmd = Join(w);
-    const auto bar = cmd.find(" |");
-    if (bar != std::string::npos) cmd = cmd.substr(0, bar);
-    if (cmd == "show configuration commands") return sim_.RenderRunning("commands");
-    if (cmd == "show configuration") return vy::RenderCurly(sim_.RunningTree());
-    if (cmd == "show version") return "Version:          VyOS " + sim_.version() + "\n";
-    if (cmd == "set terminal length 0" || cmd.rfind("set terminal length ", 0) == 0 || cmd.rfind("set terminal width ", 0) == 0 ||
-        cmd == "terminal length 0")
-      return "";
-    (void)line;
-    return "\n  Invalid command: [" + w[0] + "]\n\n";
+    std::string text = line;
+    while (!text.empty() && (text.front() == ' ')) text.erase(0, 1);
+    if (text.rfind("run ", 0) == 0) text = text.substr(4);
+    std::vector<std::string> pipes;
+    if (auto bar = text.find('|'); bar != std::string::npos) {
+      std::stringstream ps(text.substr(bar + 1));
+      for (std::string p; std::getline(ps, p, '|');) pipes.push_back(p);
+      text = text.substr(0, bar);
+    }
+    const auto cw = vy::Words(text);
+    const std::string cmd = Join(cw);
+    std::string out;
+    if (cmd == "show configuration commands") out = sim_.RenderRunning("commands");
+    else if (cmd == "show configuration") out = vy::RenderCurly(sim_.RunningTree());
+    else if (cmd == "show version") out = "Version:          VyOS " + sim_.version() + "\n";
+    else if (cmd == "show host name") out = sim_.hostname() + "\n";
+    else if (cmd == "show system commit") out = sim_.CommitLog();
+    else if (cmd.rfind("set terminal length ", 0) == 0 || cmd.rfind("set terminal width ", 0) == 0 || cmd == "terminal length 0")
+      out = "";
+    else return "\n  Invalid command: [" + (w.empty() ? std::string() : w[0]) + "]\n\n";
+    for (const auto& p : pipes) {
+      auto pw = vy::Words(p);
+      if (pw.empty() || pw[0] == "no-more" || pw[0] == "strip-private" || pw[0] == "more") continue;
+      if ((pw[0] == "grep" || pw[0] == "match") && pw.size() >= 2) {
+        std::string filtered;
+        std::stringstream ls(out);
+        for (std::string l; std::getline(ls, l);)
+          if (l.find(pw.back()) != std::string::npos) filtered += l + "\n";
+        out = filtered;
+        continue;
+      }
+      return "\n  Invalid command: [" + pw[0] + "]\n\n";
+    }
+    return out;
+  }
+  // `?`: the words that may come next.
+  std::string Help(const std::string& before) const {
+    const auto w = vy::Words(before);
+    std::vector<std::string> next;
+    if (w.empty()) {
+      next = config_ ? std::vector<std::string>{"comment", "commit", "commit-confirm", "compare", "confirm", "delete", "discard",
+                                                "exit", "run", "save", "set", "show"}
+                     : std::vector<std::string>{"configure", "exit", "set", "show"};
+    } else if (w[0] == "show" && !config_) {
+      next = {"configuration", "host", "system", "version"};
+    } else if (w[0] == "set" || w[0] == "delete" || (w[0] == "show" && config_)) {
+      next = {"firewall", "interfaces", "nat", "service", "system"};
+    } else if (w[0] == "commit") {
+      next = {"comment"};
+    }
+    std::string out = "\nPossible completions:\n";
+    for (const auto& n : next) out += "  " + n + "\n";
+    return out + "\n";
+  }
+  static std::string Diff(const std::string& before_text, const std::string& after_text) {
+    const auto before = Lines(before_text);
+    const auto after = Lines(after_text);
+    std::string out;
+    for (const auto& l : before)
+      if (!after.count(l)) out += "- " + l + "\n";
+    for (const auto& l : after)
+      if (!before.count(l)) out += "+ " + l + "\n";
+    return out;
   }
   static std::string Join(const std::vector<std::string>& w) {
     std::string s;

@@ -137,7 +137,14 @@ class VyosSim {
   std::unique_ptr<Terminal> NewTerminal(const std::string& user);
   /// The CLI's commit: the same checks, faults, latency and confirm timer as /configure.
   /// Returns the CLI's text, or the device's error text.
-  Result<std::string> CliCommit(const vy::Node& working, int confirm_minutes);
+  Result<std::string> CliCommit(const vy::Node& working, int confirm_minutes, const std::string& comment = "",
+                                const std::string& user = "vyos");
+  /// The latency model over SSH: a request per command line, an operation per set/delete.
+  void CliLatency(int ops) const;
+  /// `show system commit`: the commit history, newest first.
+  std::string CommitLog() const;
+  /// The saved config.boot's tree (`compare saved`).
+  vy::Node SavedTree() const;
   std::string CliConfirm();
   Result<std::string> CliSave();
   vy::Node RunningTree() const;
@@ -166,7 +173,8 @@ class VyosSim {
   SimReply ConfigFile(const struct ParsedCommands& cmds);
   SimReply Control(const SimRequest& req);
   SimReply Confirm();
-  Outcome Commit(vy::Node working, int confirm_minutes);
+  Outcome Commit(vy::Node working, int confirm_minutes, const std::string& via = "http-api", const std::string& comment = "",
+                 const std::string& user = "vyos");
   static SimReply ToReply(const Outcome& o);
   void Sleep(double ms) const;
   LatencyModel Latency() const;
@@ -185,6 +193,10 @@ class VyosSim {
   bool confirm_pending_ = false;
   std::chrono::steady_clock::time_point confirm_deadline_;
   vy::Node confirm_revert_to_;
+  struct CommitEntry {
+    std::string when, user, via, comment;
+  };
+  std::vector<CommitEntry> commit_log_;  // oldest first
   Faults faults_;
   SimStats stats_;
   bool stopping_ = false;
