@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test run bench bench-http api-docs-check crash-test clean
+.PHONY: all deps test-deps configure build test run bench bench-http api-docs-check crash-test clean
 
 all: build
 
@@ -16,13 +16,17 @@ deps:
 	@scripts/install-deps.sh
 	@scripts/install-kube-tools.sh $(BUILD_DIR)/tools
 
+# Test-only tools (Ansible, netmiko, OpenSSH client for the interop test): `make test` only.
+test-deps:
+	@scripts/install-deps.sh --test
+
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
-test: build
+test: build test-deps
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
 run: build

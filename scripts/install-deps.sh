@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages netconverge needs to build and test, only those missing; arguments
-# name extra packages (scripts/install-deps.sh wrk).
+# Installs the Debian packages netconverge needs to build and run, only those missing; `--test`
+# adds what only the tests need (the real third-party clients of the interop test: Ansible with
+# its vyos.vyos collection, netmiko, OpenSSH's client); other arguments name extra packages
+# (scripts/install-deps.sh wrk).
 # Used by `make` (and so by .ci/run); safe to run repeatedly.
 set -euo pipefail
 
@@ -10,8 +12,10 @@ packages=(
   doctest-dev libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev
   libexpected-dev libcli11-dev netbase curl unzip bc prometheus python3
 )
-# Extra packages a separate command needs (make bench-http: wrk).
-packages+=("$@")
+# Extra packages a separate command needs (make bench-http: wrk); --test: the test-only tools.
+for arg in "$@"; do
+  if [ "$arg" = "--test" ]; then packages+=(ansible python3-netmiko openssh-client); else packages+=("$arg"); fi
+done
 
 missing=()
 for p in "${packages[@]}"; do

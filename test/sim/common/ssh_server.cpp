@@ -304,6 +304,11 @@ void SshServer::Serve(void* raw) {
         ssh_channel_send_eof(c.channel);
       }
       ssh_channel_close(c.channel);
+      // A session that ended in order: let the client close its side and disconnect first, as
+      // sshd does (else OpenSSH's last write meets a reset: "Broken pipe", exit 255).
+      if (c.exit_status >= 0 && !stop_)
+        for (int n = 0; n < 40 && ssh_is_connected(session); ++n)
+          if (ssh_event_dopoll(event, 50) == SSH_ERROR) break;
     }
     ssh_event_remove_session(event, session);
   }

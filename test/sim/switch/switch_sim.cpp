@@ -394,6 +394,16 @@ class DnosTerminal : public Terminal {
     return s + Prompt();
   }
 
+  std::pair<std::string, int> Exec(const std::string& command) override {
+    length_ = 0;  // no pager on an exec channel
+    Output o = OnLine(command);
+    std::string text = o.text;
+    const std::string prompt = Prompt();
+    if (text.size() >= prompt.size() && text.compare(text.size() - prompt.size(), prompt.size(), prompt) == 0)
+      text.resize(text.size() - prompt.size());
+    return {text, text.find("ERROR") != std::string::npos ? 1 : 0};
+  }
+
   Output OnLine(const std::string& raw) override {
     std::string line = raw;
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.pop_back();
