@@ -15,7 +15,7 @@ namespace {
 std::string Complaint(const std::string& output) {
   std::string lower = output;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* marker : {"failed", "invalid", "is not valid", "error", "cannot"})
+  for (const char* marker : {"failed", "invalid", "is not valid", "error", "cannot", "another confirm is pending"})
     if (lower.find(marker) != std::string::npos) {
       std::string t = output;
       while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real binaries against switch-sim over SSH: plan exit codes, apply, status, the host key
 # recorded by accept-new and then pinned, a changed host key refused, and import from a flatten
-# file. Usage: switch_cli_test.sh BIN_DIR
+# file; and a person at OpenSSH: `?` help, `commit and-exit`, the exec channel and exit statuses.
+# Usage: switch_cli_test.sh BIN_DIR
 set -uo pipefail
 BIN=$1
 source "$(dirname "$0")/lib.sh"
@@ -60,5 +61,22 @@ check "import from a flatten file gives VlanInterface YAML that adopts" '[ $rc -
 mkdir -p "$work/imported" && cp "$M/sw1.yaml" "$work/imported/" && cp "$work/import.yaml" "$work/imported/"
 "$BIN/netconverge" validate --manifests "$work/imported" > "$work/validate" 2>&1; rc=$?
 check "the imported YAML validates" '[ $rc -eq 0 ]'
+
+# A person (or a script) at OpenSSH, key login, host key checked.
+ssh-keygen -q -t ed25519 -N '' -f "$work/id"
+rm -f "$work/host_key"
+start_switch_sim 0 --user admin --authorized-key "$work/id.pub"
+echo "[127.0.0.1]:$PORT $(ssh-keygen -y -f "$work/host_key")" > "$work/ssh_known_hosts"
+SSH=(ssh -p "$PORT" -i "$work/id" -o UserKnownHostsFile="$work/ssh_known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes)
+out=$("${SSH[@]}" admin@127.0.0.1 'show system version' 2> /dev/null); rc=$?
+check "exec 'show system version': DNOS's version, exit status 0" '[ $rc -eq 0 ] && grep -q "Version: DNOS" <<< "$out"'
+out=$("${SSH[@]}" admin@127.0.0.1 'show bogus-word' 2> /dev/null); rc=$?
+check "exec of an unknown word: exit status 1, the error names the word" '[ $rc -eq 1 ] && grep -q "Unknown word: .bogus-word." <<< "$out"'
+printf 'show ?\nconfigure\ninterfaces ge100-0/0/9.90 vlan-id 90\ncommit and-exit\nshow config interfaces ge100-0/0/9.90 | flatten | no-more\nexit\n' |
+  "${SSH[@]}" -tt admin@127.0.0.1 > "$work/typed" 2>&1; rc=$?
+check "a typed session ends with exit status 0" '[ $rc -eq 0 ]'
+check "'show ?' lists the next words" 'grep -q "config .*the configuration" "$work/typed" && grep -q "interfaces .*interface status" "$work/typed"'
+check "'commit and-exit' commits and leaves configuration mode" 'grep -q "^interfaces ge100-0/0/9.90 vlan-id 90" "$work/typed" && ! grep -q "(cfg)# show config interfaces" "$work/typed"'
+check "'show config PATH' shows only that path" '! grep -q "ge100-0/0/31" "$work/typed"'
 
 summary

@@ -30,6 +30,7 @@ struct Conn {
   bool hang = false;
   bool close = false;
   int exit_status = -1;  // sent before the channel closes (a logout: 0)
+  int escape = 0;        // inside an escape sequence: 1 after ESC, 2 inside CSI
   std::unique_ptr<Terminal> terminal;
   std::string user;
   std::string line;
@@ -154,6 +155,17 @@ int Data(ssh_session, ssh_channel, void* data, uint32_t len, int, void* ud) {
       flush();
       c->line.clear();
       c->Emit(c->terminal->OnLine("\x03"));
+    } else if (ch == 0x15) {  // Ctrl-U: the line is erased
+      for (size_t k = 0; k < c->line.size(); ++k) echo += "\b \b";
+      c->line.clear();
+    } else if (ch == 0x1b) {  // an escape sequence (arrow keys, ...): not part of the line
+      c->escape = 1;
+    } else if (c->escape == 1) {
+      c->escape = ch == '[' || ch == 'O' ? 2 : 0;
+    } else if (c->escape == 2) {
+      if (ch >= 0x40 && ch <= 0x7e) c->escape = 0;  // the sequence's final byte
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      // Tab and other control keys are handled by the terminal, never typed into the line.
     } else {
       c->line.push_back(ch);
       echo.push_back(ch);

@@ -419,12 +419,34 @@ class DnosTerminal : public Terminal {
     if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     if (line.empty() || line[0] == '#') return {Prompt()};
     if (line == "\x03") return {"\n" + Prompt()};
+    if (line.back() == '?') return {Help(line.substr(0, line.size() - 1)) + Prompt()};
     return config_mode_ ? ConfigMode(line) : Operational(line);
   }
 
  private:
   enum class Question { kNone, kExitUncommitted, kOutOfSync, kCommitYesNo };
 
+  // `?`: the words that may come next.
+  std::string Help(const std::string& before) const {
+    const auto w = Words(before);
+    std::vector<std::pair<std::string, std::string>> next;
+    if (w.empty()) {
+      if (config_mode_)
+        next = {{"commit", "commit the candidate"}, {"end", "leave configuration mode"}, {"exit", "up one level"},
+                {"interfaces", "interfaces"}, {"network-services", "network services"}, {"rollback", "discard or roll back"},
+                {"show", "show commands"}, {"top", "to the top level"}};
+      else
+        next = {{"clear", "clear commands"}, {"configure", "enter configuration mode"}, {"exit", "log out"},
+                {"set", "session settings"}, {"show", "show commands"}};
+    } else if (w[0] == "show") {
+      next = {{"config", "the configuration"}, {"interfaces", "interface status"}, {"system", "system information"}};
+    } else if (w[0] == "commit") {
+      next = {{"and-exit", "commit and leave configuration mode"}, {"check", "validate only"}, {"confirm", "commit with a rollback timer"}};
+    }
+    std::string out = "\n";
+    for (const auto& [word, what] : next) out += "  " + word + std::string(word.size() < 20 ? 20 - word.size() : 1, ' ') + what + "\n";
+    return out;
+  }
   std::string Prompt() const {
     std::string host = std::string(kBold) + sim_->options.hostname + kReset;
     if (!config_mode_) return host + "# ";
@@ -459,7 +481,8 @@ class DnosTerminal : public Terminal {
   }
 
   std::string ShowConfig(const std::vector<std::string>& w, const std::vector<std::string>& pipes, const Config& c) {
-    const std::string section = w.size() > 2 ? w[2] : "";
+    std::string section;  // the whole path after `show config`
+    for (size_t i = 2; i < w.size(); ++i) section += (section.empty() ? "" : " ") + w[i];
     bool flatten = false;
     bool no_more = false;
     for (const auto& p : pipes) {
@@ -520,7 +543,22 @@ class DnosTerminal : public Terminal {
       lk.unlock();
       return {ShowConfig(w, pipes, c)};
     }
-    if (w[0] == "show" && w.size() == 2 && w[1] == "system") {
+    if (w[0] == "show" && w.size() == 2 && w[1] == "interfaces") {
+      std::string out = "| Interface | Admin | VLAN | Description |\n";
+      std::map<std::string, std::map<std::string, std::string>> ifs;
+      for (const auto& l : sim_->running) {
+        auto lw = Words(l);
+        if (lw.size() < 2 || lw[0] != "interfaces") continue;
+        auto& leaves = ifs[lw[1]];
+        if (lw.size() >= 4) leaves[lw[2]] = lw[3];
+      }
+      for (const auto& [name, leaves] : ifs) {
+        auto get = [&](const char* k, const char* d) { auto it = leaves.find(k); return it == leaves.end() ? std::string(d) : it->second; };
+        out += "| " + name + " | " + get("admin-state", "enabled") + " | " + get("vlan-id", "-") + " | " + get("description", "") + " |\n";
+      }
+      return {Paged(out, std::find(pipes.begin(), pipes.end(), "no-more") != pipes.end())};
+    }
+    if (w[0] == "show" && ((w.size() == 2 && w[1] == "system") || (w.size() == 3 && w[1] == "system" && w[2] == "version"))) {
       return {"System Name: " + sim_->options.hostname + "\nSystem Type: SA-40C\nVersion: DNOS [" + sim_->options.version +
               "] build [1]\n" + Prompt()};
     }
@@ -550,7 +588,9 @@ class DnosTerminal : public Terminal {
       return {"Configuration commit rollback by " + user_ + " at " + Now() + "\n" + Prompt()};
     }
     if (w[0] == "exit" || w[0] == "quit" || w[0] == "logout") return {"", true, false, 0};
-    return {"ERROR: Unknown word: '" + w[0] + "'.\n" + Prompt()};
+    // The error names the word that is not understood, as DNOS's does.
+    const std::string bad = w[0] == "show" && w.size() > 1 ? w[1] : w[0];
+    return {"ERROR: Unknown word: '" + bad + "'.\n" + Prompt()};
   }
 
   Output ConfigMode(const std::string& line) {
@@ -593,6 +633,17 @@ class DnosTerminal : public Terminal {
     if (cmd == "show") {  // operational show commands work in every hierarchy
       lk.unlock();
       return Operational(line);
+    }
+    if (cmd == "commit" && w.size() == 2 && w[1] == "and-exit") {
+      lk.unlock();
+      Output o = Commit({"commit"});
+      const std::string& t = o.text;
+      if (t.rfind("Commit check failed", 0) == 0 || t.rfind("ERROR", 0) == 0 || t.rfind("Warning", 0) == 0 || KeyMode()) return o;
+      const size_t plen = Prompt().size();  // the configuration prompt the commit's answer ends with
+      config_mode_ = false;
+      context_.clear();
+      o.text = t.substr(0, t.size() - std::min(t.size(), plen)) + Prompt();
+      return o;
     }
     if (cmd == "commit") {
       lk.unlock();
