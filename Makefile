@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps test-deps configure build test run bench bench-http api-docs-check crash-test clean
+.PHONY: all deps test-deps configure build test run bench bench-http bench-ansible api-docs-check crash-test clean
 
 all: build
 
@@ -43,6 +43,11 @@ bench: build
 # The admin API under wrk load while a 10,000-rule device is reconciled (docs/benchmarks.md).
 bench-http: build
 	@scripts/bench-http.sh $(BUILD_DIR)
+
+# Unmodified Ansible vyos_config against netconverge apply on one vyos-sim latency model
+# (docs/benchmarks.md); about 20 minutes.
+bench-ansible: build test-deps
+	@scripts/bench-ansible.sh $(BUILD_DIR)
 
 # Every curl example of docs/api-reference.md, verbatim, against a `make run` already running.
 api-docs-check:
