@@ -81,7 +81,7 @@ for n in "${SIZES[@]}"; do
   a=() b=() c=()
   for _ in $(seq "$RUNS"); do
     start_sim; a+=("$(ansible_run "$n")"); [ "$(rules_on_router)" = "$n" ] || { echo "ansible left $(rules_on_router) rules" >&2; exit 1; }
-    start_sim; b+=("$(ansible_run "$n" 'persistent_buffer_read_timeout = 0.01')")
+    start_sim; b+=("$(ansible_run "$n" 'buffer_read_timeout = 0.01')")
     [ "$(rules_on_router)" = "$n" ] || { echo "ansible (lowered) left $(rules_on_router) rules" >&2; exit 1; }
     start_sim; c+=("$(netconverge_run "$n")"); [ "$(rules_on_router)" = "$n" ] || { echo "netconverge left $(rules_on_router) rules" >&2; exit 1; }
   done

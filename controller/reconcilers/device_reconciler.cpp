@@ -421,7 +421,8 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     for (const auto& ch : r.plan.changes) c.rejected.erase(GroupOf(ch));
   r.apply_cpu_us = ThreadCpuMicros() - phase;
   if (!outcome.transport.empty()) r.transport = outcome.transport;
-  for (const auto& [reason, message] : (*adapter)->Conditions()) event("Warning", reason, "", message);
+  r.conditions = (*adapter)->Conditions();
+  for (const auto& [reason, message] : r.conditions) event("Warning", reason, "", message);
   if (!outcome.error && !outcome.rollback_detail.empty()) event("Warning", "PendingCommitReverted", "", outcome.rollback_detail);
   const Touched touched(r.plan);
   if (outcome.error) {
@@ -807,9 +808,21 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
     log_->debug("device={} trigger={} run_id={} outcome=no-change duration_ms={}", r.device, trigger, r.run_id,
                 elapsed.count());
   }
-  for (const auto& e : events)
+  // Standing conditions (a held delete, reported drift, a conflict, an unreachable device) are
+  // recorded and logged when they appear, not on every poll; actions (Applied, ApplyFailed,
+  // rollbacks) always.
+  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld",
+                                                  "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
+                                                  "ConfigurationError", "Orphaned", "FallbackTransport", "Overridden",
+                                                  "UnconfirmedCommits", "DeviceRejected"};
+  std::set<std::string> already;
+  if (mode == DeviceReconciler::Mode::kApply)
+    if (auto seen = CacheFor(r.device, store_.DataVersion())) already = (*seen)->standing_events;
+  for (const auto& e : events) {
+    if (kStanding.count(e.reason) && already.count(e.reason + "|" + e.resource + "|" + e.message)) continue;
     log_->log(e.type == "Warning" ? spdlog::level::warn : spdlog::level::info, "device={} resource={} run_id={} event={} \"{}\"",
               e.device, e.resource.empty() ? "-" : e.resource, r.run_id, e.reason, e.message);
+  }
   if (r.error) {
     r.requeue_after = std::chrono::milliseconds(0);  // the queue's backoff decides
   } else {
@@ -845,12 +858,6 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
     auto it = prev.find({p.resource, p.port});
     return it == prev.end() ? nullptr : it->second;
   };
-  // Standing conditions (a held delete, reported drift, a conflict, an unreachable device) are
-  // recorded when they appear, not on every poll; actions (Applied, ApplyFailed, rollbacks) always.
-  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld",
-                                                  "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
-                                                  "ConfigurationError", "Orphaned", "FallbackTransport", "Overridden",
-                                                  "UnconfirmedCommits", "DeviceRejected"};
   std::vector<store::Event> to_store;
   std::set<std::string> standing;
   for (auto e : events) {
@@ -919,6 +926,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   d.drifted = drifted;
   d.last_run_id = r.run_id;
   d.updated_at = now;
+  d.conditions = r.conditions;
   // Port rows are rewritten only when something in them changed (a poll of 10,000 unchanged
   // ports writes one device row).
   auto same = [](const store::PortStatusRow& a, const store::PortStatusRow& b) {

@@ -50,6 +50,7 @@ struct DeviceResult {
   std::vector<store::Event> events;     // the events this pass recorded (standing ones once)
   std::optional<store::DeviceStatusRow> device_row;  // the device's status as this pass wrote it
   std::vector<std::string> rejected;    // resources the device refused this pass (the rest was applied)
+  std::vector<std::pair<std::string, std::string>> conditions;  // the adapter's standing device conditions
   bool unchanged_poll = false;          // a poll with the same inputs as the last clean pass:
                                         // nothing was planned again, `plan` and `report` are empty
   // Thread CPU per phase of the pass, microseconds (logged at debug level; the benchmark prints it).

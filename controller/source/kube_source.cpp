@@ -366,6 +366,20 @@ Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
   return c;
 }
 
+namespace {
+
+// Ready, Reachable and Synced, then each standing condition the adapter reports (e.g.
+// UnconfirmedCommits: the router's API has no commit-confirm), True with its message.
+std::vector<Condition> DeviceConditions(const store::DeviceStatusRow& row, bool ready, const std::string& reason) {
+  std::vector<Condition> out = {{"Ready", ready ? "True" : "False", reason, row.message},
+                                {"Reachable", row.reachable ? "True" : "False", row.reachable ? "Reachable" : "Unreachable", row.message},
+                                {"Synced", row.synced ? "True" : "False", row.synced ? "Synced" : "NotSynced", row.message}};
+  for (const auto& [type, message] : row.conditions) out.push_back({type, "True", type, message});
+  return out;
+}
+
+}  // namespace
+
 void KubeSource::ReportPass(const std::string& device, const store::DeviceStatusRow& row, const std::vector<store::PortStatusRow>& ports,
                             bool pass_ok) {
   std::map<std::string, std::string> objects;
@@ -390,10 +404,7 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
     const std::string reason = !row.reachable ? "Unreachable" : !row.synced ? "NotSynced" : "Synced";
     PatchStatus("devices", dev_name,
                 "{\"observedGeneration\":" + std::to_string(gen) + ",\"conditions\":" +
-                    Conditions({{"Ready", ready ? "True" : "False", reason, row.message},
-                                {"Reachable", row.reachable ? "True" : "False", row.reachable ? "Reachable" : "Unreachable", row.message},
-                                {"Synced", row.synced ? "True" : "False", row.synced ? "Synced" : "NotSynced", row.message}},
-                               Member(d, "status"), gen) +
+                    Conditions(DeviceConditions(row, ready, reason), Member(d, "status"), gen) +
                     ",\"transportInUse\":" + Q(row.transport) + ",\"fallbackActive\":" + (row.fallback_active ? "true" : "false") +
                     ",\"platformVersion\":" + Q(row.platform_version) + ",\"lastObservedTime\":" +
                     (row.last_observed_at.empty() ? "null" : Q(row.last_observed_at)) + ",\"lastAppliedTime\":" +

@@ -763,7 +763,7 @@ Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
   while (s.Step() == SQLITE_ROW)
     out.push_back(DeviceStatusRow{s.Text(0), s.Int(1) != 0, s.Int(2) != 0, s.Text(3), s.Text(4), s.Text(5), s.Text(6),
                                   s.Text(7), static_cast<int>(s.Int(8)), static_cast<int>(s.Int(9)),
-                                  static_cast<int>(s.Int(10)), s.Int(11), s.Text(12), s.Int(13) != 0, s.Int(14)});
+                                  static_cast<int>(s.Int(10)), s.Int(11), s.Text(12), s.Int(13) != 0, s.Int(14), {}});
   return out;
 }
 

@@ -112,6 +112,9 @@ struct DeviceStatusRow {
   std::string updated_at;
   bool fallback_active = false;  // the last pass used the fallback transport
   int64_t fallbacks = 0;         // passes that needed the fallback, all time
+  /// Standing conditions of the device as its adapter reports them (reason, message), e.g.
+  /// UnconfirmedCommits; carried to the Kubernetes status, not stored.
+  std::vector<std::pair<std::string, std::string>> conditions;
 };
 
 struct Snapshot {

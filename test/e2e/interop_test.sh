@@ -110,5 +110,27 @@ out=$("${SSH[@]/$SSHPORT/$SWPORT}" admin@127.0.0.1 'show config | flatten' 2> /d
 check "ssh switch-sim 'show config | flatten': the output and exit status 0" '[ $rc -eq 0 ] && [[ "$out" == *interfaces* || -n "$out" ]]'
 "${SSH[@]/$SSHPORT/$SWPORT}" admin@127.0.0.1 'show bogus-word' > /dev/null 2>&1; rc=$?
 check "switch-sim: a rejected command over exec exits 1" '[ $rc -eq 1 ]'
+# DNOS is no netmiko device type: plain paramiko (what netmiko is built on), host key checked.
+cat > "$work/pk.py" << 'K'
+import os, sys, time, paramiko
+c = paramiko.SSHClient()
+c.load_host_keys(os.path.expanduser("~/.ssh/known_hosts"))
+c.set_missing_host_key_policy(paramiko.RejectPolicy())
+c.connect("127.0.0.1", port=int(sys.argv[1]), username="admin", key_filename=sys.argv[2], look_for_keys=False, allow_agent=False, timeout=20)
+ch = c.invoke_shell()
+ch.send("show config | flatten | no-more\nexit\n")
+out = b""
+deadline = time.time() + 20
+while time.time() < deadline and not ch.exit_status_ready():
+    if ch.recv_ready():
+        out += ch.recv(65536)
+    time.sleep(0.02)
+while ch.recv_ready():
+    out += ch.recv(65536)
+assert b"config-start" in out and b"config-end" in out, out
+assert ch.recv_exit_status() == 0
+print("paramiko ok")
+K
+check "paramiko's interactive shell on switch-sim: show config, logout with exit status 0" '$PY "$work/pk.py" "$SWPORT" "$work/id" > "$work/pk.log" 2>&1 || { cat "$work/pk.log"; false; }'
 
 summary
