@@ -75,7 +75,7 @@ netconverge_run() {  # N
   echo "$(now) - $t0" | bc
 }
 
-echo "| rules | Ansible vyos_config (defaults) | Ansible, persistent_buffer_read_timeout 0.01 | netconverge apply | ratio (defaults / lowered) |"
+echo "| rules | Ansible vyos_config (defaults) | Ansible, persistent_buffer_read_timeout 0.01 | netconverge apply | Ansible ÷ netconverge (defaults / lowered) |"
 echo "| --- | --- | --- | --- | --- |"
 for n in "${SIZES[@]}"; do
   a=() b=() c=()

@@ -992,6 +992,8 @@ class VyosTerminal : public Terminal {
     else if (cmd == "show system commit") out = sim_.CommitLog();
     else if (cmd.rfind("set terminal length ", 0) == 0 || cmd.rfind("set terminal width ", 0) == 0 || cmd == "terminal length 0")
       out = "";
+    else if (cw.size() > 1 && (cw[0] == "show" || cw[0] == "set"))
+      return "\n  Invalid command: " + cw[0] + " [" + cw[1] + "]\n\n";  // VyOS names the word it stopped at
     else return "\n  Invalid command: [" + (w.empty() ? std::string() : w[0]) + "]\n\n";
     for (const auto& p : pipes) {
       auto pw = vy::Words(p);
