@@ -23,7 +23,9 @@ Result<Credentials> LoadCredentialsFile(const std::string& path) {
   if (!doc.IsMap()) return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + " must be a mapping");
   Credentials c;
   for (auto it = doc.begin(); it != doc.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
+    if (!it->first.IsScalar())
+      return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": every key must be a plain string");
+    const std::string key = it->first.Scalar();
     if (!it->second.IsScalar())
       return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": " + key + " must be a string");
     const std::string value = it->second.Scalar();

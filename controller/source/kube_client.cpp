@@ -70,6 +70,10 @@ std::string MicroTimeNow() {
 }
 
 
+namespace {
+Result<KubeConfig> LoadKubeconfigDoc(const std::string& path, const YAML::Node& doc);
+}  // namespace
+
 Result<KubeConfig> LoadKubeconfig(const std::string& path) {
   YAML::Node doc;
   try {
@@ -77,6 +81,17 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path) {
   } catch (const YAML::Exception& e) {
     return MakeError(ErrorCode::kInvalidArgument, "kubeconfig " + path + ": cannot be read (line " + std::to_string(e.mark.line + 1) + ")");
   }
+  try {
+    return LoadKubeconfigDoc(path, doc);
+  } catch (const YAML::Exception& e) {  // a field of the wrong shape (`current-context: [a, b]`)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubeconfig " + path + ": unexpected structure at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+namespace {
+
+Result<KubeConfig> LoadKubeconfigDoc(const std::string& path, const YAML::Node& doc) {
   const std::string current = doc["current-context"] ? doc["current-context"].as<std::string>() : "";
   auto find = [&](const char* list, const std::string& name) -> YAML::Node {
     if (doc[list])
@@ -111,6 +126,8 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path) {
   if (ctx["context"]["namespace"]) c->ns = ctx["context"]["namespace"].as<std::string>();
   return c;
 }
+
+}  // namespace
 
 Result<KubeConfig> InClusterConfig() {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");

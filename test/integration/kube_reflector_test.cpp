@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "controller/source/credentials.hpp"
 #include "controller/source/kube_client.hpp"
 #include "test/sim/common/https_server.hpp"
 #include "test/sim/common/tls_cert.hpp"
@@ -148,6 +149,27 @@ TEST_SUITE("integration/kube") {
     auto bad = kube::LoadKubeconfig((dir / "bad").string());
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message.find("current-context 'nope' not found") != std::string::npos);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST_SUITE("source/files") {
+  TEST_CASE("a kubeconfig or credentials file of the wrong shape is an error naming the file, never a crash") {
+    const auto dir = std::filesystem::temp_directory_path() / ("nc-shapes-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto kc = (dir / "kubeconfig").string();
+    std::ofstream(kc) << "apiVersion: v1\ncurrent-context: [a, b]\ncontexts: []\n";
+    nc::Result<nc::kube::KubeConfig> k = nc::MakeError(nc::ErrorCode::kInternal, "not run");
+    CHECK_NOTHROW(k = nc::kube::LoadKubeconfig(kc));
+    REQUIRE_FALSE(k);
+    CHECK(k.error().message.find(kc) != std::string::npos);
+    const auto cr = (dir / "creds.yaml").string();
+    std::ofstream(cr) << "? [apiKey]\n: secret-value\n";
+    nc::Result<nc::source::Credentials> c = nc::MakeError(nc::ErrorCode::kInternal, "not run");
+    CHECK_NOTHROW(c = nc::source::LoadCredentialsFile(cr));
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("plain string") != std::string::npos);
+    CHECK(c.error().message.find("secret-value") == std::string::npos);
     std::filesystem::remove_all(dir);
   }
 }

@@ -40,7 +40,11 @@ class Decoder {
       return;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
-      std::string key = it->first.as<std::string>();
+      if (!it->first.IsScalar()) {  // `? [a, b] : x`: a key that is not a name
+        Problem(it->first, path, "a field name must be a plain string");
+        continue;
+      }
+      std::string key = it->first.Scalar();
       std::string sub = path.empty() ? key : path + "." + key;
       auto f = fields.find(key);
       if (f == fields.end()) {
@@ -82,11 +86,15 @@ class Decoder {
       return;
     }
     for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!it->second.IsScalar()) {
-        Problem(it->second, path + "." + it->first.as<std::string>(), "must be a string");
+      if (!it->first.IsScalar()) {
+        Problem(it->first, path, "a key must be a plain string");
         continue;
       }
-      (*out)[it->first.as<std::string>()] = it->second.Scalar();
+      if (!it->second.IsScalar()) {
+        Problem(it->second, path + "." + it->first.Scalar(), "must be a string");
+        continue;
+      }
+      (*out)[it->first.Scalar()] = it->second.Scalar();
     }
   }
 
@@ -224,6 +232,7 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   }
   Decoder d(file, out.problems);
   for (const auto& doc : docs) {
+   try {
     if (doc.IsNull()) continue;
     if (!doc.IsMap()) {
       d.Begin("", "", nullptr);
@@ -254,7 +263,11 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
       d.Begin(kind, ns + "/" + name, &obj.fields);
       obj.pos = d.Pos(doc);
       for (auto it = doc.begin(); it != doc.end(); ++it) {
-        const std::string key = it->first.as<std::string>();
+        if (!it->first.IsScalar()) {
+          d.Problem(it->first, "", "a field name must be a plain string");
+          continue;
+        }
+        const std::string key = it->first.Scalar();
         if (key == "apiVersion" || key == "kind") continue;
         if (key == "metadata") d.Meta(it->second, &obj.meta);
         else if (key == "spec") spec_fn(it->second);
@@ -280,6 +293,11 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
       d.Begin(kind, ns + "/" + name, nullptr);
       d.Problem(doc["kind"], "kind", "'" + kind + "' is not a kind of " + kGroupVersion + " (Device, PortForward, VlanInterface)");
     }
+   } catch (const YAML::Exception& e) {
+    // A structure the decoder did not expect must be a problem of this file, never a crash.
+    out.problems.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "", "",
+                            "unexpected YAML structure: " + e.msg});
+   }
   }
   return out;
 }

@@ -87,3 +87,20 @@ spec: {}
     CHECK(r.problems[0].field == "kind");
   }
 }
+
+TEST_SUITE("api/yaml_codec") {
+  TEST_CASE("keys that are not plain strings are problems of the file, never a crash") {
+    for (const char* text : {
+             "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n  ? [a, b]\n  : x\n",
+             "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\n? {k: v}\n: 1\nmetadata: {name: a}\nspec: {}\n",
+             "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata:\n  name: a\n  labels:\n    ? [x]\n    : y\nspec: {}\n",
+         }) {
+      INFO(text);
+      DecodeResult r;
+      CHECK_NOTHROW(r = DecodeManifests(text, "bad.yaml"));
+      bool named = false;
+      for (const auto& p : r.problems) named |= p.message.find("plain string") != std::string::npos && p.pos.file == "bad.yaml";
+      CHECK(named);
+    }
+  }
+}
