@@ -40,7 +40,14 @@ class Stmt {
   }
   Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
   /// SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(st_); }
+  int Step() { return last_ = sqlite3_step(st_); }
+  /// After a `while (Step() == SQLITE_ROW)` loop: whether it ended because the rows ran out
+  /// (SQLITE_DONE), not because of an error (BUSY, I/O) that would leave a partial read.
+  Status Finished() const {
+    if (rc_ != SQLITE_OK) return PrepareError();
+    if (last_ != SQLITE_DONE) return MakeError(ErrorCode::kInternal, std::string("store: reading stopped: ") + sqlite3_errmsg(db_));
+    return {};
+  }
   std::string Text(int col) const {
     auto* p = sqlite3_column_text(st_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col))) : "";
@@ -63,6 +70,7 @@ class Stmt {
   sqlite3* db_;
   sqlite3_stmt* st_ = nullptr;
   int rc_;
+  int last_ = SQLITE_OK;
 };
 
 }  // namespace
@@ -275,6 +283,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::History() {
   for (const auto& m : Migrations()) out.push_back({m.version, m.name, applied.count(m.version) ? applied[m.version] : ""});
   for (const auto& [v, at] : applied)
     if (v > LatestSchemaVersion()) out.push_back({v, "(unknown to this binary)", at});
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -283,6 +292,7 @@ Result<std::string> SqliteStore::IntegrityCheck() {
   Stmt s(db_, "PRAGMA integrity_check");
   std::string out;
   while (s.Step() == SQLITE_ROW) out += (out.empty() ? "" : "\n") + s.Text(0);
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -293,6 +303,7 @@ Result<std::map<core::PortKey, int>> SqliteStore::Allocations(const std::string&
   s.Bind(1, device);
   std::map<core::PortKey, int> out;
   while (s.Step() == SQLITE_ROW) out[core::PortKey{s.Text(0), s.Text(1)}] = static_cast<int>(s.Int(2));
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -322,6 +333,7 @@ Result<std::map<int, core::AppliedRecord>> SqliteStore::LastApplied(const std::s
     if (!rule) return tl::unexpected(rule.error());
     out[static_cast<int>(s.Int(0))] = core::AppliedRecord{s.Text(1), s.Text(2), *rule};
   }
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -352,6 +364,7 @@ Status SqliteStore::RecordApplied(const std::string& device, const AppliedUpdate
       int n = static_cast<int>(sel.Int(2));
       if (!u.desired.count(key) && !u.on_device.count(n)) stale.emplace_back(key, n);
     }
+    if (auto st = sel.Finished(); !st) return st;
     for (const auto& [key, n] : stale) {
       Stmt d(db_, "DELETE FROM allocations WHERE device = ? AND rule_number = ?");
       d.Bind(1, device).Bind(2, n);
@@ -416,6 +429,7 @@ Result<std::vector<Run>> SqliteStore::Runs(const std::string& device, int limit)
   while (s.Step() == SQLITE_ROW)
     out.push_back(Run{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6),
                       static_cast<int>(s.Int(7)), static_cast<int>(s.Int(8)), s.Int(9)});
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -430,6 +444,7 @@ Result<std::vector<std::string>> SqliteStore::Operations(int64_t run_id) {
     for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) out.push_back(text.substr(start, nl - start));
     if (start < text.size()) out.push_back(text.substr(start));
   }
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -567,6 +582,7 @@ Result<std::map<std::string, core::AppliedInterface>> SqliteStore::AppliedInterf
     if (!sub) return tl::unexpected(sub.error());
     out[s.Text(0)] = core::AppliedInterface{s.Text(1), *sub};
   }
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -624,6 +640,7 @@ Result<std::vector<Intent>> SqliteStore::OpenIntents() {
   std::vector<Intent> out;
   while (s.Step() == SQLITE_ROW)
     out.push_back(Intent{s.Int(0), s.Text(1), s.Int(2), s.Int(3), static_cast<int>(s.Int(4)), s.Text(5), s.Text(6)});
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -646,6 +663,7 @@ Result<std::vector<Snapshot>> SqliteStore::Snapshots(const std::string& device, 
   s.Bind(1, device).Bind(2, limit);
   std::vector<Snapshot> out;
   while (s.Step() == SQLITE_ROW) out.push_back(Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), {}, {}});
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -672,6 +690,7 @@ Result<std::vector<Event>> SqliteStore::Events(const EventFilter& f) {
   std::vector<Event> out;
   while (s.Step() == SQLITE_ROW)
     out.push_back(Event{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Int(7)});
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -680,6 +699,7 @@ Result<std::map<std::string, DeviceOverride>> SqliteStore::Overrides() {
   Stmt s(db_, "SELECT device, management, fallback, updated_at FROM device_overrides ORDER BY device");
   std::map<std::string, DeviceOverride> out;
   while (s.Step() == SQLITE_ROW) out[s.Text(0)] = DeviceOverride{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -764,6 +784,7 @@ Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
     out.push_back(DeviceStatusRow{s.Text(0), s.Int(1) != 0, s.Int(2) != 0, s.Text(3), s.Text(4), s.Text(5), s.Text(6),
                                   s.Text(7), static_cast<int>(s.Int(8)), static_cast<int>(s.Int(9)),
                                   static_cast<int>(s.Int(10)), s.Int(11), s.Text(12), s.Int(13) != 0, s.Int(14), {}});
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
@@ -777,6 +798,7 @@ Result<std::vector<PortStatusRow>> SqliteStore::PortStatuses(const std::string& 
   while (s.Step() == SQLITE_ROW)
     out.push_back(PortStatusRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), static_cast<int>(s.Int(4)), s.Text(5),
                                 s.Text(6), s.Text(7), s.Text(8)});
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 

@@ -180,3 +180,37 @@ TEST_SUITE("store/sqlite") {
     CHECK(*NatRuleFromJson(NatRuleToJson(r)) == r);
   }
 }
+
+TEST_SUITE("store/sqlite") {
+  TEST_CASE("a read that fails part-way is an error, never a partial result") {
+    auto path = TempDb("partial");
+    {
+      auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+      REQUIRE(s);
+      std::map<core::PortKey, int> alloc;
+      for (int i = 0; i < 3000; ++i) alloc[core::PortKey{"default/pf-" + std::to_string(i) + std::string(40, 'x'), "app"}] = 10000 + i;
+      REQUIRE((*s)->SaveAllocations("default/edge1", alloc, "2026-11-30T00:00:00Z"));
+      auto all = (*s)->Allocations("default/edge1");
+      REQUIRE(all);
+      REQUIRE(all->size() == 3000);
+    }  // closed: the WAL is checkpointed into the file
+    // Damage pages in the second half of the file: the allocations table's later leaves.
+    {
+      const auto size = std::filesystem::file_size(path);
+      REQUIRE(size > 64 * 1024);
+      std::FILE* f = std::fopen(path.c_str(), "r+b");
+      REQUIRE(f);
+      for (uintmax_t off = size / 2; off + 4096 <= size; off += 4096) {
+        std::fseek(f, static_cast<long>(off), SEEK_SET);
+        const std::string junk(64, '\xff');
+        std::fwrite(junk.data(), 1, junk.size(), f);
+      }
+      std::fclose(f);
+    }
+    auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+    if (!s) return;  // refusing to open a damaged store is as good: nothing partial is read
+    auto all = (*s)->Allocations("default/edge1");
+    INFO((all ? std::to_string(all->size()) + " allocations read" : all.error().message));
+    CHECK((!all || all->size() == 3000));  // all or an error: never some
+  }
+}
