@@ -106,14 +106,19 @@ DeviceReconciler::DeviceReconciler(store::SqliteStore& store, AdapterFactory& fa
     : store_(store), factory_(factory), clock_(clock), log_(std::move(log)), services_(std::move(services)) {}
 
 Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) {
-  std::lock_guard lk(mu_);
-  auto it = adapters_.find(device.Key());
   core::Device comparable = device;
   comparable.requested_sync.clear();
   comparable.source = {};
-  if (it != adapters_.end() && it->second.first == comparable) return it->second.second.get();
+  {
+    std::lock_guard lk(mu_);
+    auto it = adapters_.find(device.Key());
+    if (it != adapters_.end() && it->second.first == comparable) return it->second.second.get();
+  }
+  // Creating an adapter may read a Secret over HTTP: never under the reconciler-wide lock, which
+  // every other device's pass needs. (One pass per device at a time: no race on this key.)
   auto a = factory_.Create(device);
   if (!a) return tl::unexpected(a.error());
+  std::lock_guard lk(mu_);
   auto* raw = a->get();
   adapters_[device.Key()] = {comparable, std::move(*a)};
   return raw;

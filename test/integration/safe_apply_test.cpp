@@ -2,6 +2,10 @@
 // open by a process that died while applying.
 #include <doctest/doctest.h>
 
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
 #include "test/integration/harness.hpp"
 
 using namespace nc;
@@ -85,5 +89,57 @@ TEST_SUITE("integration/safe_apply") {
     REQUIRE_FALSE(r.error);
     CHECK_FALSE(r.plan.HasChanges());  // the device already held the change: nothing re-sent
     CHECK(*h.store->IntegrityCheck() == "ok");
+  }
+}
+
+namespace {
+
+// Delegates to the real factory, but creating the adapter of device "default/slow" waits until
+// released (as fetching its Secret from a slow API server would).
+struct BlockingFactory : AdapterFactory {
+  reconcilers::DefaultAdapterFactory real;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;
+  bool released = false;
+  Result<std::unique_ptr<DeviceAdapter>> Create(const core::Device& device) override {
+    if (device.Key() == "default/slow") {
+      std::unique_lock lk(mu);
+      entered = true;
+      cv.notify_all();
+      cv.wait(lk, [&] { return released; });
+    }
+    return real.Create(device);
+  }
+  void Release() {
+    std::lock_guard lk(mu);
+    released = true;
+    cv.notify_all();
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("integration/safe-apply") {
+  TEST_CASE("creating one device's adapter (a slow Secret read) never holds up another device's pass") {
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("slow.yaml", "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: slow}\nspec:\n  platform: vyos\n"
+                            "  address: 127.0.0.1:1\n  credentialsRef: {file: ../creds.yaml}\n");
+    BlockingFactory factory;
+    reconcilers::DeviceReconciler rec(*h.store, factory, h.clock, h.log, h.services);
+    const auto desired = h.Desired();
+    auto slow = std::async(std::launch::async, [&] { return rec.Reconcile(desired, "default/slow", "test", reconcilers::DeviceReconciler::Mode::kApply); });
+    {
+      std::unique_lock lk(factory.mu);
+      REQUIRE(factory.cv.wait_for(lk, std::chrono::seconds(10), [&] { return factory.entered; }));
+    }
+    auto fast = std::async(std::launch::async, [&] { return rec.Reconcile(desired, "default/edge1", "test", reconcilers::DeviceReconciler::Mode::kApply); });
+    const bool done = fast.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+    factory.Release();
+    CHECK(done);
+    CHECK_FALSE(fast.get().error);
+    (void)slow.get();
+    CHECK(h.DeviceRules().size() == 1);
   }
 }
