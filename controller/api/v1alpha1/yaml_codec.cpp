@@ -220,8 +220,35 @@ class Decoder {
 
 }  // namespace
 
+namespace {
+
+// Whether a document stays within `budget` nodes and kMaxDepth levels, counting each alias
+// every time it is reached (as a decoder walking it would): a "billion laughs" document of
+// nested aliases is refused after `budget` visits instead of being walked.
+constexpr int kMaxDepth = 64;
+bool Bounded(const YAML::Node& n, int depth, size_t& budget) {
+  if (depth > kMaxDepth || budget == 0) return false;
+  --budget;
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it)
+      if (!Bounded(it->first, depth + 1, budget) || !Bounded(it->second, depth + 1, budget)) return false;
+  } else if (n.IsSequence()) {
+    for (const auto& e : n)
+      if (!Bounded(e, depth + 1, budget)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   DecodeResult out;
+  if (text.size() > kMaxManifestBytes) {
+    out.problems.push_back({SourcePos{file, 1, 1}, "", "", "",
+                            "the file is " + std::to_string(text.size()) + " bytes; manifests are limited to " +
+                                std::to_string(kMaxManifestBytes) + " bytes per file"});
+    return out;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));
@@ -231,8 +258,16 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
     return out;
   }
   Decoder d(file, out.problems);
+  size_t budget = kMaxManifestNodes;  // for the whole file
   for (const auto& doc : docs) {
    try {
+    if (!Bounded(doc, 0, budget)) {
+      out.problems.push_back({SourcePos{file, doc.Mark().line + 1, doc.Mark().column + 1}, "", "", "",
+                              "the file expands to more than " + std::to_string(kMaxManifestNodes) +
+                                  " YAML nodes or is nested deeper than " + std::to_string(kMaxDepth) +
+                                  " levels (aliases count each time they are used)"});
+      return out;
+    }
     if (doc.IsNull()) continue;
     if (!doc.IsMap()) {
       d.Begin("", "", nullptr);

@@ -4,6 +4,7 @@
 // the same GitOps folder) are ignored. A codec: text in, values out, no file I/O.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,10 @@ struct DecodeResult {
 };
 
 /// Decodes every document of `text`; `file` is used in positions and messages only.
+/// Bounds on one manifest file: its size, and the YAML nodes it expands to (aliases counted at
+/// each use, so an alias bomb is refused) with a nesting limit of 64 levels.
+inline constexpr size_t kMaxManifestBytes = size_t{4} << 20;
+inline constexpr size_t kMaxManifestNodes = 1'000'000;
 DecodeResult DecodeManifests(std::string_view text, const std::string& file);
 
 }  // namespace nc::api

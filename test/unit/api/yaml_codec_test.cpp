@@ -104,3 +104,30 @@ TEST_SUITE("api/yaml_codec") {
     }
   }
 }
+
+TEST_SUITE("api/yaml_codec") {
+  TEST_CASE("an alias bomb, a too deep document and a too large file are refused, quickly") {
+    std::string bomb = "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n  vm: a\n"
+                       "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i < 9; ++i) {  // 10^9 nodes once every alias is followed
+      bomb += "  l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+      for (int k = 0; k < 10; ++k) bomb += (k ? ", *l" : "*l") + std::to_string(i - 1);
+      bomb += "]\n";
+    }
+    auto r = DecodeManifests(bomb, "bomb.yaml");
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].message.find("YAML nodes") != std::string::npos);
+    CHECK(r.manifests.port_forwards.empty());
+
+    std::string deep = "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: a}\nspec: ";
+    for (int i = 0; i < 100; ++i) deep += "[";
+    for (int i = 0; i < 100; ++i) deep += "]";
+    auto d = DecodeManifests(deep + "\n", "deep.yaml");
+    REQUIRE(d.problems.size() == 1);
+    CHECK(d.problems[0].message.find("deeper than 64") != std::string::npos);
+
+    auto big = DecodeManifests(std::string(kMaxManifestBytes + 1, '#'), "big.yaml");
+    REQUIRE(big.problems.size() == 1);
+    CHECK(big.problems[0].message.find("limited to") != std::string::npos);
+  }
+}
