@@ -56,6 +56,12 @@ struct ApplyOutcome {
   bool saved = false;
   std::string transport;              // "https-api" or "ssh-cli"
   std::vector<std::string> operations;  // exactly what was sent, secrets redacted, in order
+  // When the device refused the change itself (error kRejected, nothing committed), in its own
+  // terms: its text, the rule it named (if any), and whether it refused a value as it was set
+  // (deterministic) rather than at commit (which a second try may pass).
+  std::string device_text;
+  std::optional<int> named_rule;
+  bool refused_at_set = false;
   std::optional<std::map<int, core::NatRule>> read_back;  // the device after the change
   std::optional<core::SwitchState> switch_read_back;      // a switch after the change
 };

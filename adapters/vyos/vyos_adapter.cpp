@@ -98,7 +98,6 @@ Result<DeviceInfo> VyosAdapter::Probe() {
   // with /info may take `confirm_time` (whether it did is read from each commit's answer); one
   // without has no commit-confirm in its API at all.
   info.commit_confirm = has_info;
-  const auto [major, minor] = VersionNumber(info.version);
   // The NAT syntax: 1.2/1.3 keep `inbound-interface` a leaf. Asked of the device itself: the
   // path `inbound-interface name eth0` is "not valid" there (a leaf takes one value, "name"
   // being one), merely empty from 1.4 on.
@@ -110,7 +109,7 @@ Result<DeviceInfo> VyosAdapter::Probe() {
     auto env = ParseEnvelope(syntax->body);
     info.legacy_syntax = env && env->error.find("not valid") != std::string::npos;
   } else if (!syntax || syntax->status != 200) {
-    info.legacy_syntax = major == 1 && minor > 0 && minor <= 3;
+    info.legacy_syntax = UsesLeafInterface(info.version);
   }
   if (info.version.empty()) info.version = "unknown (no /info, no `show version`)";
   info_ = info;
@@ -378,7 +377,12 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
         out.error = Error{ErrorCode::kConflict, "commit lock still busy after retries: " + Trim(r->envelope.error)};
       else if (r->envelope.error.find("Another confirm is pending") != std::string::npos)
         out.error = Error{ErrorCode::kConflict, "another commit-confirm is pending on the device"};
-      else out.error = Error{ErrorCode::kRejected, "device rejected the change: " + Trim(r->envelope.error)};
+      else {
+        out.device_text = Trim(r->envelope.error);
+        out.named_rule = RuleNamedIn(out.device_text);
+        out.refused_at_set = IsSetTimeError(out.device_text);
+        out.error = Error{ErrorCode::kRejected, "device rejected the change: " + out.device_text};
+      }
       return out;
     }
     ++out.commits;

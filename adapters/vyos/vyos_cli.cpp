@@ -113,8 +113,7 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
     // The API could not tell (it is down): the CLI's own `show version` decides the NAT syntax.
     auto v = ShowVersion();
     if (!v) return fail(v.error().code, v.error().message);
-    const auto [major, minor] = VersionNumber(*v);
-    syntax_ = major == 1 && minor > 0 && minor <= 3 ? InterfaceSyntax::kLeaf : InterfaceSyntax::kName;
+    syntax_ = UsesLeafInterface(*v) ? InterfaceSyntax::kLeaf : InterfaceSyntax::kName;
     syntax_known_ = !v->empty();
   }
   auto enter = Run("configure", t, &ops);
@@ -126,6 +125,9 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
       if (!r) return fail(r.error().code, r.error().message + "; nothing was committed");
       if (auto why = Complaint(r->output); !why.empty()) {
         Discard(ops);
+        out.device_text = why;
+        out.named_rule = RuleNamedIn(line);  // the line it refused is one rule's
+        out.refused_at_set = true;
         return fail(ErrorCode::kRejected, "the router refused '" + line + "': " + why + "; the session was discarded");
       }
     }
@@ -140,6 +142,8 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
   }
   if (auto why = Complaint(commit->output); !why.empty()) {
     Discard(ops);
+    out.device_text = why;
+    out.named_rule = RuleNamedIn(why);
     return fail(ErrorCode::kRejected, "commit failed; nothing was committed: " + why);
   }
   out.commits = 1;

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace nc::vyos {
 
@@ -360,6 +361,27 @@ std::pair<int, int> VersionNumber(const std::string& version) {
   int minor = 0;
   if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) return {0, 0};
   return {major, minor};
+}
+
+bool UsesLeafInterface(const std::string& version) {
+  const auto [major, minor] = VersionNumber(version);
+  return major == 1 && minor > 0 && minor <= 3;
+}
+
+std::optional<int> RuleNamedIn(std::string_view text) {
+  for (size_t pos = text.find("rule "); pos != std::string_view::npos; pos = text.find("rule ", pos + 5)) {
+    size_t i = pos + 5;
+    int n = 0;
+    size_t digits = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && digits < 7) n = n * 10 + (text[i++] - '0'), ++digits;
+    if (digits > 0) return n;
+  }
+  return std::nullopt;
+}
+
+bool IsSetTimeError(std::string_view text) {
+  return text.find("Set failed") != std::string_view::npos || text.find("Value validation failed") != std::string_view::npos ||
+         text.find("Delete failed") != std::string_view::npos;
 }
 
 bool IsRestOff(int status, std::string_view body) {

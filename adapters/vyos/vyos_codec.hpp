@@ -81,6 +81,14 @@ bool IsRestOff(int status, std::string_view body);
 /// What to tell an operator whose VyOS 1.5 serves no REST API.
 std::string RestOffMessage();
 
+/// Whether a version writes 1.2/1.3's `inbound-interface X` leaf (from `show version`'s number).
+bool UsesLeafInterface(const std::string& version);
+/// The rule number a VyOS error names ("... in rule 10003: ...", "[nat destination rule 10003 ...]").
+std::optional<int> RuleNamedIn(std::string_view error);
+/// Whether a VyOS error refused a value or path as it was set ("Set failed", "Value validation
+/// failed", "Delete failed"), not the commit.
+bool IsSetTimeError(std::string_view error);
+
 /// Whether an error text is VyOS's commit-lock message.
 bool IsLockedError(std::string_view error);
 /// Whether a showConfig error means "nothing configured there".

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 #include <span>
 
@@ -35,34 +34,12 @@ std::string GroupOf(const core::RuleChange& ch) {
   return ch.resource.empty() ? "rule " + std::to_string(ch.number) : ch.resource;
 }
 
-// The router's text in an adapter's rejection ("device rejected the change: <text>").
-std::string RouterText(const Error& e) {
-  const std::string prefix = "device rejected the change: ";
-  return e.message.rfind(prefix, 0) == 0 ? e.message.substr(prefix.size()) : e.message;
-}
+// What the device said when it refused (its own text when the adapter has it).
+std::string RefusalText(const ApplyOutcome& o) { return !o.device_text.empty() ? o.device_text : o.error->message; }
 
 // A refusal the device gave for the plan itself (nothing committed, nothing uncertain).
 bool IsPlainRejection(const ApplyOutcome& o) {
   return o.error && o.error->code == ErrorCode::kRejected && !o.ambiguous && o.commits == 0 && !o.rolled_back;
-}
-
-// A rule number the device's text names ("... in rule 10003: ...", "[nat destination rule 10003 ...]").
-std::optional<int> NamedRule(const std::string& text) {
-  for (size_t pos = text.find("rule "); pos != std::string::npos; pos = text.find("rule ", pos + 5)) {
-    size_t i = pos + 5;
-    int n = 0;
-    size_t digits = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && digits < 7) n = n * 10 + (text[i++] - '0'), ++digits;
-    if (digits > 0) return n;
-  }
-  return std::nullopt;
-}
-
-// A failure at set time (a value or path the router refuses) is deterministic; one at commit
-// time may not be (a busy subsystem), so the whole plan is tried once more before bisecting.
-bool IsSetTimeRejection(const std::string& text) {
-  return text.find("Set failed") != std::string::npos || text.find("Value validation failed") != std::string::npos ||
-         text.find("Delete failed") != std::string::npos;
 }
 
 // Fingerprints of each resource's desired rules (rules are sorted by device, resource, port).
@@ -593,7 +570,8 @@ std::map<std::string, std::string> DeviceReconciler::Isolate(DeviceAdapter& adap
     std::erase_if(from, [&](const auto& g) { return std::find(drop.begin(), drop.end(), g) != drop.end(); });
     return from;
   };
-  std::string text = RouterText(*outcome.error);
+  std::string text = RefusalText(outcome);
+  std::optional<int> named = outcome.named_rule;
   std::vector<std::string> pending = order;
   auto finish = [&](std::optional<Error> error) {
     // Nothing could be applied at all: the pass failed (the offenders are still named).
@@ -611,18 +589,19 @@ std::map<std::string, std::string> DeviceReconciler::Isolate(DeviceAdapter& adap
   };
   r.operations.push_back("(the device refused the plan: isolating the resource(s) responsible)");
   // A commit-time failure may pass on a second try: the whole plan once more first.
-  if (!IsSetTimeRejection(text)) {
+  if (!outcome.refused_at_set) {
     auto again = trial(pending);
     if (!again.error) return finish(std::nullopt);
     if (!IsPlainRejection(again)) return finish(again.error);
-    text = RouterText(*again.error);
+    text = RefusalText(again);
+    named = again.named_rule;
   }
   if (order.size() == 1) {
     offenders[order[0]] = text;
     return finish(std::nullopt);
   }
   // The rule the router named, when it names one of ours: everything else in one commit.
-  if (auto n = NamedRule(text)) {
+  if (auto n = named) {
     auto it = std::find_if(plan.changes.begin(), plan.changes.end(), [&](const auto& ch) { return ch.number == *n; });
     if (it != plan.changes.end()) {
       const std::string g = GroupOf(*it);
@@ -633,7 +612,7 @@ std::map<std::string, std::string> DeviceReconciler::Isolate(DeviceAdapter& adap
         return finish(std::nullopt);
       }
       if (!IsPlainRejection(o)) return finish(o.error);
-      text = RouterText(*o.error);
+      text = RefusalText(o);
     }
   }
   // Bisection: `pending` holds at least one offender (its last commit failed). Halves that
@@ -653,7 +632,7 @@ std::map<std::string, std::string> DeviceReconciler::Isolate(DeviceAdapter& adap
         suspects = minus(suspects, half);
       } else if (IsPlainRejection(o)) {
         suspects = half;
-        suspect_text = RouterText(*o.error);
+        suspect_text = RefusalText(o);
       } else {
         return finish(o.error);
       }
@@ -667,7 +646,7 @@ std::map<std::string, std::string> DeviceReconciler::Isolate(DeviceAdapter& adap
     if (!o.error) {
       pending.clear();
     } else if (IsPlainRejection(o)) {
-      text = RouterText(*o.error);  // another offender among the rest
+      text = RefusalText(o);  // another offender among the rest
     } else {
       return finish(o.error);
     }

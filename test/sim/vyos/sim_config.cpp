@@ -157,6 +157,31 @@ void RenderCommandsNode(const Node& n, const std::string& prefix, std::string& o
   }
 }
 
+
+void RenderJsonNode(const Node& n, std::string& out) {
+  if (n.kind == Node::Kind::kLeaf) {
+    if (n.values.empty()) out += "{}";
+    else if (n.values.size() == 1) out += JsonQuote(n.values[0]);
+    else {
+      out += "[";
+      for (size_t i = 0; i < n.values.size(); ++i) out += (i ? ", " : "") + JsonQuote(n.values[i]);
+      out += "]";
+    }
+    return;
+  }
+  out += "{";
+  bool first = true;
+  for (const auto& [name, kid] : n.kids) {
+    if (!first) out += ", ";
+    first = false;
+    out += JsonQuote(name) + ": ";
+    RenderJsonNode(kid, out);
+  }
+  out += "}";
+}
+
+}  // namespace
+
 // Python's json.dumps (ensure_ascii): non-ASCII code points as \uXXXX, surrogate pairs above
 // the BMP; bytes that are not UTF-8 as U+FFFD (Python would have refused them earlier).
 std::string JsonQuote(const std::string& s) {
@@ -203,30 +228,6 @@ std::string JsonQuote(const std::string& s) {
   }
   return out + "\"";
 }
-
-void RenderJsonNode(const Node& n, std::string& out) {
-  if (n.kind == Node::Kind::kLeaf) {
-    if (n.values.empty()) out += "{}";
-    else if (n.values.size() == 1) out += JsonQuote(n.values[0]);
-    else {
-      out += "[";
-      for (size_t i = 0; i < n.values.size(); ++i) out += (i ? ", " : "") + JsonQuote(n.values[i]);
-      out += "]";
-    }
-    return;
-  }
-  out += "{";
-  bool first = true;
-  for (const auto& [name, kid] : n.kids) {
-    if (!first) out += ", ";
-    first = false;
-    out += JsonQuote(name) + ": ";
-    RenderJsonNode(kid, out);
-  }
-  out += "}";
-}
-
-}  // namespace
 
 Result<Node> ParseBoot(std::string_view text) {
   Node root;
@@ -746,24 +747,18 @@ Status Schema::Delete(Node& root, std::vector<std::string> path, const std::opti
   auto w = Resolve(root_, path);
   if (!w) return MakeError(ErrorCode::kRejected, "\n  Configuration path: [" + JoinWords(path) + "] is not valid\n  Delete failed\n");
   Node* n = const_cast<Node*>(root.At(w->node_path));
+  const std::vector<std::string> up(w->node_path.begin(), w->node_path.end() - 1);
   bool missing = n == nullptr;
-  if (n && w->value) {
+  if (n && w->value) {  // one value of a multi-value leaf; the leaf goes with its last value
     auto it = std::find(n->values.begin(), n->values.end(), *w->value);
-    if (it == n->values.end()) missing = true;
-    else n->values.erase(it);
-    if (!missing && n->values.empty()) {
-      std::vector<std::string> up(w->node_path.begin(), w->node_path.end() - 1);
-      const_cast<Node*>(root.At(up))->kids.erase(w->node_path.back());
-    }
-  } else if (n) {
-    std::vector<std::string> up(w->node_path.begin(), w->node_path.end() - 1);
-    const_cast<Node*>(root.At(up))->kids.erase(w->node_path.back());
+    missing = it == n->values.end();
+    if (!missing) n->values.erase(it);
   }
+  if (n && !missing && (!w->value || n->values.empty())) const_cast<Node*>(root.At(up))->kids.erase(w->node_path.back());
   if (missing) {
     if (strict) return MakeError(ErrorCode::kRejected, "\n  Nothing to delete (the specified node does not exist)\n  Delete failed\n");
     return {};
   }
-  std::vector<std::string> up(w->node_path.begin(), w->node_path.end() - 1);
   Prune(root, up);
   return {};
 }

@@ -44,6 +44,8 @@ std::string RenderCommands(const Node& root);
 /// showConfig's `data`: nodes and tags as objects, one value as a string, several as a list,
 /// a valueless leaf as {}.
 std::string RenderJson(const Node& n);
+/// A JSON string as Python's json.dumps writes it (ensure_ascii: code points as \uXXXX).
+std::string JsonQuote(const std::string& s);
 /// Quote-aware words of a command line ('a b', "a b", bare).
 std::vector<std::string> Words(std::string_view line);
 

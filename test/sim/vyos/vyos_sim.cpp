@@ -31,13 +31,7 @@ struct ParsedCommands {
 
 namespace {
 
-// Python json.dumps with ensure_ascii (code points as \uXXXX), as vy::RenderJson writes it.
-std::string JsonString(const std::string& s) {
-  Node leaf;
-  leaf.kind = Node::Kind::kLeaf;
-  leaf.values = {s};
-  return vy::RenderJson(leaf);
-}
+std::string JsonString(const std::string& s) { return vy::JsonQuote(s); }
 
 // VyOS 1.5 HTML-escapes error texts.
 std::string HtmlEscape(const std::string& s) {
