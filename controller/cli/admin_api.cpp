@@ -3,10 +3,12 @@
 #include <rapidjson/document.h>
 
 #include <iostream>
+#include <mutex>
 #include <regex>
 #include <set>
 
 #include "controller/cli/common.hpp"
+#include "controller/core/encoding.hpp"
 #include "controller/core/values.hpp"
 #include "controller/runtime/clock.hpp"
 
@@ -18,6 +20,61 @@ using http::Request;
 using http::Response;
 using http::Role;
 using Mode = reconcilers::DeviceReconciler::Mode;
+
+/// Whether `path` matches the template `pattern`, where a `{name}` segment matches one
+/// non-empty segment (its value in *name). Linear in the path's length, no recursion.
+bool MatchRoute(std::string_view pattern, std::string_view path, std::string* name) {
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern[0] != '/' || path[0] != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    const auto pe = std::min(pattern.find('/'), pattern.size());
+    const auto se = std::min(path.find('/'), path.size());
+    const std::string_view want = pattern.substr(0, pe);
+    const std::string_view got = path.substr(0, se);
+    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      if (got.empty()) return false;
+      *name = std::string(got);
+    } else if (want != got) {
+      return false;
+    }
+    pattern.remove_prefix(pe);
+    path.remove_prefix(se);
+  }
+  return true;
+}
+
+/// At most 10 authentication-failure lines a minute: a client hammering with bad keys must not
+/// flood the log (nor the disk under it). What was left out is counted in the next line.
+class LogLimiter {
+ public:
+  bool Allow(int* suppressed) {
+    std::lock_guard lk(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - window_ > std::chrono::minutes(1)) {
+      window_ = now;
+      used_ = 0;
+    }
+    if (used_ >= 10) {
+      ++dropped_;
+      return false;
+    }
+    ++used_;
+    *suppressed = std::exchange(dropped_, 0);
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point window_{};
+  int used_ = 0;
+  int dropped_ = 0;
+};
+
+LogLimiter& AuthLogLimiter() {
+  static LogLimiter limiter;
+  return limiter;
+}
 
 Response Ok(const std::string& body) { return {200, "application/json", body, {}}; }
 
@@ -223,28 +280,28 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
   };
   auto declared = [&](const std::string& key) { return c.desired()->devices.count(key) > 0; };
   struct Pattern {
-    std::regex re;
     const char* method;
-    const char* label;        // the route template: the metrics label
+    const char* label;        // the route template: matched segment by segment, and the metrics label
     Role role;
     bool ApiOptions::*gate;   // when set, `role` applies only if this option is on (else open)
   };
-  // Compiled once; the index picks the handler below.
+  // Matched by splitting the path into segments, never by a regex over request data: the
+  // matching cost is linear and bounded however long or odd the target is.
   static const std::vector<Pattern> kPatterns = {
-      {std::regex("/healthz"), "GET", "/healthz", Role::kNone, nullptr},                                                    // 0
-      {std::regex("/readyz"), "GET", "/readyz", Role::kNone, nullptr},                                                      // 1
-      {std::regex("/v1/health"), "GET", "/v1/health", Role::kViewer, &ApiOptions::health_auth},                             // 2
-      {std::regex("/metrics"), "GET", "/metrics", Role::kViewer, &ApiOptions::metrics_auth},                                // 3
-      {std::regex("/v1/devices"), "GET", "/v1/devices", Role::kViewer, nullptr},                                            // 4
-      {std::regex("/v1/devices/([^/]+)"), "GET", "/v1/devices/{name}", Role::kViewer, nullptr},                             // 5
-      {std::regex("/v1/devices/([^/]+)/plan"), "GET", "/v1/devices/{name}/plan", Role::kViewer, nullptr},                   // 6
-      {std::regex("/v1/events"), "GET", "/v1/events", Role::kViewer, nullptr},                                              // 7
-      {std::regex("/v1/admin/sync-vyos-config"), "POST", "/v1/admin/sync-vyos-config", Role::kAdmin, nullptr},              // 8
-      {std::regex("/v1/admin/devices/([^/]+)/sync"), "POST", "/v1/admin/devices/{name}/sync", Role::kAdmin, nullptr},       // 9
-      {std::regex("/v1/admin/devices/([^/]+)/rollback"), "POST", "/v1/admin/devices/{name}/rollback", Role::kAdmin, nullptr}, // 10
+      {"GET", "/healthz", Role::kNone, nullptr},                                        // 0
+      {"GET", "/readyz", Role::kNone, nullptr},                                         // 1
+      {"GET", "/v1/health", Role::kViewer, &ApiOptions::health_auth},                   // 2
+      {"GET", "/metrics", Role::kViewer, &ApiOptions::metrics_auth},                    // 3
+      {"GET", "/v1/devices", Role::kViewer, nullptr},                                   // 4
+      {"GET", "/v1/devices/{name}", Role::kViewer, nullptr},                            // 5
+      {"GET", "/v1/devices/{name}/plan", Role::kViewer, nullptr},                       // 6
+      {"GET", "/v1/events", Role::kViewer, nullptr},                                    // 7
+      {"POST", "/v1/admin/sync-vyos-config", Role::kAdmin, nullptr},                    // 8
+      {"POST", "/v1/admin/devices/{name}/sync", Role::kAdmin, nullptr},                 // 9
+      {"POST", "/v1/admin/devices/{name}/rollback", Role::kAdmin, nullptr},             // 10
   };
-  auto handle = [&](size_t i, const std::smatch& m) -> Response {
-    const std::string key = m.size() > 1 ? KeyFor(r, m[1]) : "";
+  auto handle = [&](size_t i, const std::string& name) -> Response {
+    const std::string key = name.empty() ? "" : KeyFor(r, name);
     if ((i == 6 || i == 9 || i == 10) && !declared(key)) return http::JsonError(404, "no device " + key);
     switch (i) {
       case 0: return Ok("{\"status\":\"ok\"}");
@@ -273,26 +330,30 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
   };
   for (size_t i = 0; i < kPatterns.size(); ++i) {
     const Pattern& p = kPatterns[i];
-    std::smatch m;
-    if (!std::regex_match(r.path, m, p.re)) continue;
+    std::string name;
+    if (!MatchRoute(p.label, r.path, &name)) continue;
     if (route) *route = p.label;
     const std::string method = p.method;
     const bool head = r.method == "HEAD" && method == "GET";
-    if (r.method != method && !head) return MethodNotAllowed(r, method);
+    // Authentication first: a caller without credentials learns nothing about which methods a
+    // route takes.
     const Role needed = p.gate && !(o.*p.gate) ? Role::kNone : p.role;
     const auto decision = auth.Authorize(r, needed);
     if (decision.deny) {
-      if (c.log)
-        c.log->warn("api: {} {} from {}: {} ({})", r.method, r.path, r.remote.empty() ? "?" : r.remote, decision.deny->status,
-                    decision.identity.error.empty() ? "role too low" : decision.identity.error);
+      int suppressed = 0;
+      if (c.log && AuthLogLimiter().Allow(&suppressed))
+        c.log->warn("api: {} {} from {}: {} ({}){}", r.method, core::PrintableText(r.path, 200), r.remote.empty() ? "?" : r.remote,
+                    decision.deny->status, decision.identity.error.empty() ? "role too low" : decision.identity.error,
+                    suppressed ? fmt::format("; {} more refusal(s) not logged", suppressed) : std::string());
       return *decision.deny;
     }
-    Response res = handle(i, m);
+    if (r.method != method && !head) return MethodNotAllowed(r, method);
+    Response res = handle(i, name);
     if (needed == Role::kAdmin && c.log)
       c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote, decision.identity.subject, res.status);
     return res;
   }
-  return http::JsonError(404, "no route " + r.path);
+  return http::JsonError(404, "no route " + core::PrintableText(r.path, 200));
 }
 
 std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, const ApiOptions& options, ApiContext c,

@@ -57,4 +57,50 @@ std::string EncodeBase64Url(std::string_view in) {
   return out;
 }
 
+size_t Utf8SequenceLength(std::string_view text, size_t i) {
+  const auto u = static_cast<unsigned char>(text[i]);
+  if (u < 0x80) return 1;
+  const size_t len = u >= 0xf0 && u < 0xf5 ? 4 : u >= 0xe0 && u < 0xf0 ? 3 : u >= 0xc2 && u < 0xe0 ? 2 : 0;
+  if (len == 0 || i + len > text.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return 0;
+  const auto u1 = static_cast<unsigned char>(text[i + 1]);
+  if ((u == 0xe0 && u1 < 0xa0) || (u == 0xf0 && u1 < 0x90) || (u == 0xf4 && u1 >= 0x90) || (u == 0xed && u1 >= 0xa0))
+    return 0;  // overlong, beyond U+10FFFF, or a surrogate
+  return len;
+}
+
+std::string PrintableText(std::string_view text, size_t max_bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes) + 16);
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    const size_t len = Utf8SequenceLength(text, i);
+    const size_t need = len == 1 && u >= 0x20 && u != 0x7f ? 1 : len > 1 ? len : 4;
+    if (out.size() + need > max_bytes) break;
+    if (need == 4 && len <= 1) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+      ++i;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  if (i < text.size()) out += "... (" + std::to_string(text.size() - i) + " more bytes)";
+  return out;
+}
+
+std::string RedactSecrets(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    if (secret.size() < 4) continue;  // too short to tell from ordinary text
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10))
+      text.replace(at, secret.size(), "<redacted>");
+  }
+  return text;
+}
+
 }  // namespace nc::core

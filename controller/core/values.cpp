@@ -1,5 +1,7 @@
 #include "controller/core/values.hpp"
 
+#include "controller/core/encoding.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -290,10 +292,8 @@ Status CheckDescription(std::string_view text, size_t max_len) {
       ++i;
       continue;
     }
-    const size_t len = u >= 0xf0 && u < 0xf5 ? 4 : u >= 0xe0 ? 3 : u >= 0xc2 && u < 0xe0 ? 2 : 0;
-    bool ok = len > 0 && i + len <= text.size();
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
-    if (!ok) return MakeError(ErrorCode::kInvalidArgument, "is not valid UTF-8 text");
+    const size_t len = Utf8SequenceLength(text, i);
+    if (len == 0) return MakeError(ErrorCode::kInvalidArgument, "is not valid UTF-8 text");
     i += len;
   }
   return {};

@@ -1,17 +1,27 @@
 #include "controller/http/admin_server.hpp"
 
-#include "controller/http/tcp_listener.hpp"
+#include "controller/core/encoding.hpp"
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <sstream>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <thread>
+#include <unordered_map>
 
 namespace nc::http {
 
@@ -19,15 +29,23 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+using std::chrono::milliseconds;
 
 namespace {
 
-std::string UrlDecode(const std::string& s) {
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string UrlDecode(std::string_view s) {
   std::string out;
+  out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
       i += 2;
     } else {
       out += s[i] == '+' ? ' ' : s[i];
@@ -36,9 +54,63 @@ std::string UrlDecode(const std::string& s) {
   return out;
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Request ToRequest(bhttp::request<bhttp::string_body>& req, const std::string& remote) {
+  Request r;
+  r.method = std::string(req.method_string());
+  const auto bt = req.target();
+  const std::string_view target(bt.data(), bt.size());
+  const auto q = target.find('?');
+  r.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) {
+    std::string_view qs = target.substr(q + 1);
+    while (!qs.empty()) {
+      const auto amp = qs.find('&');
+      const std::string_view kv = qs.substr(0, amp);
+      const auto eq = kv.find('=');
+      r.query[UrlDecode(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1));
+      qs = amp == std::string_view::npos ? std::string_view() : qs.substr(amp + 1);
+    }
+  }
+  for (const auto& f : req) r.headers[AsciiLower(std::string_view(f.name_string().data(), f.name_string().size()))] = std::string(f.value());
+  r.body = std::move(req.body());
+  r.remote = remote;
+  return r;
+}
+
+bhttp::response<bhttp::string_body> ToWire(Response res, unsigned version, bool keep, bool head) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+  out.set(bhttp::field::server, "netconverge");
+  out.set(bhttp::field::content_type, res.content_type);
+  out.set(bhttp::field::cache_control, "no-store");
+  for (const auto& [name, value] : res.headers) out.set(name, value);
+  out.keep_alive(keep);
+  if (head) {
+    out.content_length(res.body.size());  // the length a GET would have, and no body (RFC 9110 9.3.2)
+  } else {
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+  }
+  return out;
+}
+
+asio::awaitable<Response> RunHandler(const AdminServer::Handler* handler, Request r) {
+  try {
+    co_return (*handler)(r);
+  } catch (const std::exception&) {
+    co_return JsonError(500, "internal error");  // never a stack trace or an exception text
+  }
+}
+
 }  // namespace
 
-Response JsonError(int status, const std::string& message) {
+Response JsonError(int status, const std::string& raw) {
+  const std::string message = core::PrintableText(raw);  // it may echo what a client sent
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -56,96 +128,161 @@ Response JsonError(int status, const std::string& message) {
 struct AdminServer::Impl {
   AdminServerOptions options;
   Handler handler;
-  TcpListener listener{[this](tcp::socket s) { Serve(std::move(s)); }, [this](tcp::socket& s) { Reject(s); },
-                       options.max_connections};
+  std::atomic<bool> running{false};
+  int bound_port = 0;
+  // Touched only on the I/O thread.
+  int open = 0;
+  std::unordered_map<std::string, int> open_per_ip;
+  std::set<beast::tcp_stream*> streams;
+  std::thread io_thread;
+  asio::thread_pool pool;
+  asio::io_context ioc;  // last: destroyed first, with any coroutine frame still pending on it
+  tcp::acceptor acceptor{ioc};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
-  Impl(AdminServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+  Impl(AdminServerOptions o, Handler h)
+      : options(std::move(o)), handler(std::move(h)), pool(static_cast<size_t>(std::max(1, options.handler_threads))) {}
 
-  /// Full: answer at once and close, rather than queue a thread per connection without end.
-  void Reject(tcp::socket& sock) {
-    Response busy = JsonError(503, "too many connections (" + std::to_string(options.max_connections) + "); retry");
-    bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
-    out.set(bhttp::field::server, "netconverge");
-    out.set(bhttp::field::content_type, busy.content_type);
-    out.set(bhttp::field::retry_after, "1");
-    out.keep_alive(false);
-    out.body() = std::move(busy.body);
-    out.prepare_payload();
+  /// The slot a connection holds, given back when its coroutine ends however it ends.
+  struct Slot {
+    Impl* impl;
+    std::string ip;
+    beast::tcp_stream* stream;
+    Slot(Impl* i, std::string a, beast::tcp_stream* s) : impl(i), ip(std::move(a)), stream(s) {
+      ++impl->open;
+      ++impl->open_per_ip[ip];
+      impl->streams.insert(stream);
+    }
+    ~Slot() {
+      --impl->open;
+      if (--impl->open_per_ip[ip] <= 0) impl->open_per_ip.erase(ip);
+      impl->streams.erase(stream);
+    }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+  };
+
+  /// Stops sending, then reads and drops what the client is still sending (at most 2 s and
+  /// 64 MiB) before closing: a plain close with unread input makes the kernel reset the
+  /// connection, and the client may lose the answer already written (413, 431, 414).
+  static asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
     boost::system::error_code ec;
-    bhttp::write(sock, out, ec);  // no lingering here: the accept thread must not wait on one client
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(std::chrono::seconds(2));
+    std::vector<char> sink(16384);
+    size_t drained = 0;
+    while (!ec && drained < (64u << 20)) {
+      drained += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    stream.close();
   }
 
-  void Serve(tcp::socket sock) {
-    const int fd = sock.native_handle();
-    timeval tv{options.read_timeout_s, 0};  // a slow or idle client cannot hold a thread for long
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  static asio::awaitable<void> Reject(tcp::socket sock, std::string message) {
+    beast::tcp_stream stream(std::move(sock));
+    auto out = ToWire(JsonError(503, message), 11, false, false);
+    out.set(bhttp::field::retry_after, "1");
+    stream.expires_after(std::chrono::seconds(2));
+    boost::system::error_code ec;
+    co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.close();
+  }
+
+  asio::awaitable<void> Session(tcp::socket sock, std::string ip) {
+    beast::tcp_stream stream(std::move(sock));
+    Slot slot(this, ip, &stream);
     beast::flat_buffer buf;
     boost::system::error_code ec;
-    while (listener.running()) {
+    while (running) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(options.body_limit);
-      parser.header_limit(16 * 1024);
-      bhttp::read(sock, buf, parser, ec);
-      Response res;
-      bool keep = false;
-      bool head = false;
-      const bool unread = ec == bhttp::error::body_limit || ec == bhttp::error::header_limit;
-      unsigned version = 11;
+      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+      // One deadline for the idle wait and the whole header, one for the whole body: a client
+      // that drips a byte at a time cannot stretch either.
+      stream.expires_after(milliseconds(options.header_timeout_ms));
+      co_await bhttp::async_read_header(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+      std::optional<Response> early;
+      if (!ec && parser.get().target().size() > options.target_limit) {
+        early = JsonError(414, "request target longer than " + std::to_string(options.target_limit) + " bytes");
+      } else if (!ec && !parser.is_done()) {
+        stream.expires_after(milliseconds(options.body_timeout_ms));
+        co_await bhttp::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (ec == bhttp::error::body_limit) {
-        res = JsonError(413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
+        early = JsonError(413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
       } else if (ec == bhttp::error::header_limit) {
-        res = JsonError(431, "request headers too large");
+        early = JsonError(431, "request headers too large");
+      } else if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() && ec != bhttp::error::end_of_stream &&
+                 ec != bhttp::error::partial_message) {
+        early = JsonError(400, "malformed HTTP request");
       } else if (ec) {
-        break;
+        break;  // closed, reset or past a deadline: nothing to answer
+      }
+      if (early) {
+        auto out = ToWire(std::move(*early), 11, false, false);
+        stream.expires_after(milliseconds(options.write_timeout_ms));
+        co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+        co_await LingeringClose(stream);
+        co_return;
+      }
+      auto req = parser.release();
+      const unsigned version = req.version();
+      const bool keep = req.keep_alive();
+      Request r = ToRequest(req, ip);
+      const bool head = r.method == "HEAD";
+      Response res;
+      if (options.inline_paths.count(r.path)) {
+        res = co_await RunHandler(&handler, std::move(r));
       } else {
-        auto req = parser.release();
-        version = req.version();
-        keep = req.keep_alive();
-        Request r;
-        r.method = std::string(req.method_string());
-        head = r.method == "HEAD";
-        std::string target(req.target());
-        const auto q = target.find('?');
-        r.path = target.substr(0, q);
-        if (q != std::string::npos) {
-          std::stringstream qs(target.substr(q + 1));
-          for (std::string kv; std::getline(qs, kv, '&');) {
-            const auto eq = kv.find('=');
-            r.query[UrlDecode(kv.substr(0, eq))] = eq == std::string::npos ? "" : UrlDecode(kv.substr(eq + 1));
-          }
-        }
-        for (const auto& f : req) {
-          r.headers[AsciiLower(std::string(f.name_string()))] = std::string(f.value());
-        }
-        r.body = std::move(req.body());
-        boost::system::error_code pec;
-        if (auto ep = sock.remote_endpoint(pec); !pec) r.remote = ep.address().to_string();
-        try {
-          res = handler(r);
-        } catch (const std::exception&) {
-          res = JsonError(500, "internal error");  // never a stack trace or an exception text
-        }
+        res = co_await asio::co_spawn(pool.get_executor(), RunHandler(&handler, std::move(r)), asio::use_awaitable);
       }
-      bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-      out.set(bhttp::field::server, "netconverge");
-      out.set(bhttp::field::content_type, res.content_type);
-      out.set(bhttp::field::cache_control, "no-store");
-      for (const auto& [name, value] : res.headers) out.set(name, value);
-      out.keep_alive(keep);
-      if (head) {
-        out.content_length(res.body.size());  // the length a GET would have, and no body (RFC 9110 9.3.2)
-      } else {
-        out.body() = std::move(res.body);
-        out.prepare_payload();
-      }
-      bhttp::write(sock, out, ec);
-      if (unread) {
-        LingeringClose(sock);  // the rest of the request is still coming: let the answer arrive
-        return;
-      }
+      auto out = ToWire(std::move(res), version, keep, head);
+      stream.expires_after(milliseconds(options.write_timeout_ms));
+      co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !keep) break;
     }
-    sock.shutdown(tcp::socket::shutdown_both, ec);
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.close();
+  }
+
+  asio::awaitable<void> Accept() {
+    while (running) {
+      boost::system::error_code ec;
+      tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (!running) co_return;
+        // Out of descriptors, most likely: wait a moment rather than spin on the error.
+        asio::steady_timer pause(ioc, milliseconds(50));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      boost::system::error_code pec;
+      const auto ep = sock.remote_endpoint(pec);
+      std::string ip = pec ? std::string("?") : ep.address().to_string();
+      if (options.max_connections > 0 && open >= options.max_connections) {
+        asio::co_spawn(ioc, Reject(std::move(sock), "too many connections (" + std::to_string(options.max_connections) + "); retry"),
+                       asio::detached);
+        continue;
+      }
+      const auto it = open_per_ip.find(ip);
+      if (options.max_connections_per_ip > 0 && it != open_per_ip.end() && it->second >= options.max_connections_per_ip) {
+        asio::co_spawn(ioc,
+                       Reject(std::move(sock), "too many connections from " + ip + " (" +
+                                                   std::to_string(options.max_connections_per_ip) + "); retry"),
+                       asio::detached);
+        continue;
+      }
+      asio::co_spawn(ioc, Session(std::move(sock), std::move(ip)), asio::detached);
+    }
+  }
+
+  void CloseAll() {
+    boost::system::error_code ec;
+    acceptor.close(ec);
+    for (auto* s : streams) {
+      s->socket().shutdown(tcp::socket::shutdown_both, ec);
+      s->socket().close(ec);
+    }
   }
 };
 
@@ -166,13 +303,40 @@ Status AdminServer::Start() {
   } catch (...) {
     return MakeError(ErrorCode::kInvalidArgument, "--listen: bad port in '" + listen + "'");
   }
-  auto st = impl_->listener.Listen(host, port);
-  if (!st) return MakeError(st.error().code, "--listen: " + st.error().message);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return MakeError(ErrorCode::kInvalidArgument, "--listen: '" + host + "' is not an IP address");
+  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return MakeError(ErrorCode::kUnavailable, "--listen: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  impl_->bound_port = acc.local_endpoint().port();
+  impl_->running = true;
+  impl_->work.emplace(impl_->ioc.get_executor());
+  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  impl_->io_thread = std::thread([impl = impl_.get()] { impl->ioc.run(); });
   return {};
 }
 
-void AdminServer::Stop() { impl_->listener.Stop(); }
+void AdminServer::Stop() {
+  if (!impl_->running.exchange(false)) return;
+  // Close on the I/O thread, which alone touches the acceptor and the streams.
+  std::promise<void> closed;
+  asio::post(impl_->ioc, [this, &closed] {
+    impl_->CloseAll();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  // Sessions waiting for a handler resume when it returns, fail to write and end; then run()
+  // has nothing left and returns.
+  impl_->work.reset();
+  if (impl_->io_thread.joinable()) impl_->io_thread.join();
+  impl_->pool.join();
+}
 
-int AdminServer::port() const { return impl_->listener.port(); }
+int AdminServer::port() const { return impl_->bound_port; }
 
 }  // namespace nc::http
