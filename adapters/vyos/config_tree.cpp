@@ -1,4 +1,5 @@
 #include "adapters/vyos/config_tree.hpp"
+#include "controller/core/json.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -471,8 +472,7 @@ std::string ToJson(const ConfigNode& node) {
 
 Result<ConfigNode> FromJson(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError()) return MakeError(ErrorCode::kInvalidArgument, "malformed JSON");
+  if (std::string why; !core::ParseJson(doc, json, &why)) return MakeError(ErrorCode::kInvalidArgument, why);
   ConfigNode n;
   auto st = ReadJson(doc, n, 0);
   if (!st) return tl::unexpected(st.error());

@@ -400,9 +400,14 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     auto readback = ReadRules();
     out.operations.push_back("POST /retrieve showConfig [nat destination] (verify)");
     if (!readback) {
-      out.error = Error{readback.error().code, "read-back after commit failed: " + readback.error().message +
-                                                   (armed ? "; unconfirmed, the device reverts at timeout" : "")};
-      out.ambiguous = true;
+      // The change is live but unverified (a device that cannot be read, or answers something
+      // that is not rules). Undo it now with the inverse of what was sent, from the state read
+      // cleanly before: never leave the outcome to the confirm timer, never plan from an answer
+      // that was not understood.
+      RollBack(out, current, expected, touched, armed > 0);
+      out.error = Error{readback.error().code, "read-back after commit failed: " + readback.error().message + "; " +
+                                                   out.rollback_detail};
+      out.ambiguous = true;  // the next pass re-reads before anything is re-sent
       return out;
     }
     auto bad = Mismatches(expected, *readback, touched);

@@ -1,4 +1,6 @@
 #include "adapters/vyos/vyos_codec.hpp"
+#include "controller/core/encoding.hpp"
+#include "controller/core/json.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -122,49 +124,83 @@ void FlattenJson(const rapidjson::Value& v, const std::string& prefix, std::vect
   }
 }
 
-std::string FirstJson(const rapidjson::Value& v) {
-  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
-  if (v.IsArray() && !v.Empty() && v[0].IsString()) return v[0].GetString();
-  return "";
+const char* JsonKind(const rapidjson::Value& v) {
+  return v.IsObject() ? "an object" : v.IsArray() ? "a list" : v.IsString() ? "a string" : v.IsNumber() ? "a number"
+         : v.IsBool() ? "a boolean" : "null";
 }
 
-core::NatRule NatRuleFromJsonValue(const rapidjson::Value& rule) {
+/// A leaf's value as VyOS's showConfig gives it: a string, or a list of strings for a multi
+/// node (the first is taken). Anything else is not an answer this code understands.
+Result<std::string> LeafJson(const rapidjson::Value& v, const std::string& where) {
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  if (v.IsArray() && !v.Empty()) {
+    for (const auto& e : v.GetArray())
+      if (!e.IsString()) return MakeError(ErrorCode::kUnavailable, where + " holds " + JsonKind(e) + " in its list, not a string");
+    return std::string(v[0].GetString(), v[0].GetStringLength());
+  }
+  return MakeError(ErrorCode::kUnavailable, where + " is " + JsonKind(v) + ", not a value");
+}
+
+/// A valueless node (`disable`, `log`): showConfig gives {}.
+Status FlagJson(const rapidjson::Value& v, const std::string& where) {
+  if (v.IsObject() && v.MemberCount() == 0) return {};
+  return MakeError(ErrorCode::kUnavailable, where + " is " + JsonKind(v) + ", not a valueless node ({})");
+}
+
+/// One rule of a showConfig answer. Strict: a value of a kind showConfig never gives is an
+/// error, never an empty field. An answer read wrong would be planned against and, on a failed
+/// check, "restored" - deleting what the device really had.
+Result<core::NatRule> NatRuleFromJsonValue(const rapidjson::Value& rule, const std::string& where) {
+  if (!rule.IsObject()) return MakeError(ErrorCode::kUnavailable, where + " is " + JsonKind(rule) + ", not a rule");
   core::NatRule r;
-  if (!rule.IsObject()) return r;
+  auto leaf = [&](const rapidjson::Value& v, const std::string& name, std::string* out) -> Status {
+    auto value = LeafJson(v, where + " " + name);
+    if (!value) return tl::unexpected(value.error());
+    *out = std::move(*value);
+    return {};
+  };
   for (const auto& m : rule.GetObject()) {
     const std::string name(m.name.GetString(), m.name.GetStringLength());
     const auto& v = m.value;
+    Status st;
     if (name == "description") {
-      r.description = FirstJson(v);
+      st = leaf(v, name, &r.description);
     } else if (name == "inbound-interface") {
       if (!v.IsObject()) {
-        r.inbound_interface = FirstJson(v);
+        st = leaf(v, name, &r.inbound_interface);
       } else {
         for (const auto& c : v.GetObject()) {
           const std::string k = c.name.GetString();
-          if (k == "name" || k == "interface-name") r.inbound_interface = FirstJson(c.value);
+          if (k == "name" || k == "interface-name") st = leaf(c.value, name + " " + k, &r.inbound_interface);
           else FlattenJson(c.value, "inbound-interface " + k, r.unmanaged);
+          if (!st) break;
         }
       }
     } else if (name == "protocol") {
-      r.protocol = FirstJson(v);
-    } else if ((name == "destination" || name == "source" || name == "translation") && v.IsObject()) {
+      st = leaf(v, name, &r.protocol);
+    } else if (name == "destination" || name == "source" || name == "translation") {
+      if (!v.IsObject()) return MakeError(ErrorCode::kUnavailable, where + " " + name + " is " + JsonKind(v) + ", not a node");
       for (const auto& c : v.GetObject()) {
         const std::string k = c.name.GetString();
-        if (name == "destination" && k == "address") r.destination_address = FirstJson(c.value);
-        else if (name == "destination" && k == "port") r.destination_port = FirstJson(c.value);
-        else if (name == "source" && k == "address") r.source_address = FirstJson(c.value);
-        else if (name == "translation" && k == "address") r.translation_address = FirstJson(c.value);
-        else if (name == "translation" && k == "port") r.translation_port = FirstJson(c.value);
+        std::string* field = name == "destination" && k == "address"   ? &r.destination_address
+                             : name == "destination" && k == "port"     ? &r.destination_port
+                             : name == "source" && k == "address"       ? &r.source_address
+                             : name == "translation" && k == "address"  ? &r.translation_address
+                             : name == "translation" && k == "port"     ? &r.translation_port
+                                                                        : nullptr;
+        if (field) st = leaf(c.value, name + " " + k, field);
         else FlattenJson(c.value, name + " " + k, r.unmanaged);
+        if (!st) break;
       }
     } else if (name == "disable") {
+      st = FlagJson(v, where + " disable");
       r.disabled = true;
     } else if (name == "log" && v.IsObject() && v.MemberCount() == 0) {
       r.log = true;
     } else {
       FlattenJson(v, name, r.unmanaged);
     }
+    if (!st) return tl::unexpected(st.error());
   }
   std::sort(r.unmanaged.begin(), r.unmanaged.end());
   return r;
@@ -174,15 +210,21 @@ core::NatRule NatRuleFromJsonValue(const rapidjson::Value& rule) {
 
 namespace {
 
-std::map<int, core::NatRule> RulesOfData(const rapidjson::Value& doc) {
+Result<std::map<int, core::NatRule>> RulesOfData(const rapidjson::Value& doc) {
   std::map<int, core::NatRule> out;
-  if (!doc.IsObject()) return out;
+  if (!doc.IsObject()) return MakeError(ErrorCode::kUnavailable, "showConfig data is " + std::string(JsonKind(doc)) + ", not a node");
   auto it = doc.FindMember("rule");
-  if (it == doc.MemberEnd() || !it->value.IsObject()) return out;
+  if (it == doc.MemberEnd()) return out;
+  if (!it->value.IsObject())
+    return MakeError(ErrorCode::kUnavailable, "showConfig: rule is " + std::string(JsonKind(it->value)) + ", not a node");
   for (const auto& m : it->value.GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
     int64_t n = 0;
-    if (!core::ParseInt(std::string_view(m.name.GetString(), m.name.GetStringLength()), 1, 999999, &n)) continue;
-    out.emplace_hint(out.end(), static_cast<int>(n), NatRuleFromJsonValue(m.value));
+    if (!core::ParseInt(name, 1, 999999, &n))
+      return MakeError(ErrorCode::kUnavailable, "showConfig: rule '" + core::PrintableText(name, 64) + "' is not a rule number");
+    auto rule = NatRuleFromJsonValue(m.value, "showConfig: rule " + std::to_string(n));
+    if (!rule) return tl::unexpected(rule.error());
+    out.emplace_hint(out.end(), static_cast<int>(n), std::move(*rule));
   }
   return out;
 }
@@ -191,16 +233,17 @@ std::map<int, core::NatRule> RulesOfData(const rapidjson::Value& doc) {
 
 Result<std::map<int, core::NatRule>> DestinationRulesFromJson(std::string_view data_json) {
   rapidjson::Document doc;
-  doc.Parse(data_json.data(), data_json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return MakeError(ErrorCode::kUnavailable, "showConfig data is not a JSON object");
+  std::string why = "not an object";
+  if (!core::ParseJson(doc, data_json, &why) || !doc.IsObject())
+    return MakeError(ErrorCode::kUnavailable, "showConfig data is not a JSON object: " + why);
   return RulesOfData(doc);
 }
 
 Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("success") || !doc["success"].IsBool())
-    return MakeError(ErrorCode::kUnavailable, "showConfig answer is not a VyOS API envelope");
+  std::string why = "no boolean \"success\"";
+  if (!core::ParseJson(doc, body, &why) || !doc.IsObject() || !doc.HasMember("success") || !doc["success"].IsBool())
+    return MakeError(ErrorCode::kUnavailable, "showConfig answer is not a VyOS API envelope: " + why);
   if (!doc["success"].GetBool()) {
     std::string err = doc.HasMember("error") && doc["error"].IsString() ? doc["error"].GetString() : "";
     if (IsEmptyPathError(err)) return std::map<int, core::NatRule>{};
@@ -323,9 +366,9 @@ std::string RedactKey(std::string body, const std::string& key) {
 
 Result<Envelope> ParseEnvelope(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("success") || !doc["success"].IsBool())
-    return MakeError(ErrorCode::kUnavailable, "response is not a VyOS API envelope");
+  std::string why = "no boolean \"success\"";
+  if (!core::ParseJson(doc, body, &why) || !doc.IsObject() || !doc.HasMember("success") || !doc["success"].IsBool())
+    return MakeError(ErrorCode::kUnavailable, "response is not a VyOS API envelope: " + why);
   Envelope e;
   e.success = doc["success"].GetBool();
   if (doc.HasMember("data")) {

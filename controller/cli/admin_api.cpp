@@ -1,4 +1,5 @@
 #include "controller/cli/admin_api.hpp"
+#include "controller/core/json.hpp"
 
 #include <rapidjson/document.h>
 
@@ -245,9 +246,7 @@ Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
 Response Rollback(const ApiContext& c, const std::string& key, const std::string& body) {
   if (c.leader() == "standby") return http::JsonError(503, "this replica is a standby; send the request to the leader");
   rapidjson::Document d;
-  if (d.Parse(body.c_str(), body.size()).HasParseError())
-    return http::JsonError(400, "body: malformed JSON at offset " + std::to_string(d.GetErrorOffset()) +
-                                    "; want {\"snapshot\": ID}");
+  if (std::string why; !core::ParseJson(d, body, &why)) return http::JsonError(400, "body: " + why + "; want {\"snapshot\": ID}");
   if (!d.IsObject() || !d.HasMember("snapshot") || !d["snapshot"].IsInt64() || d["snapshot"].GetInt64() <= 0)
     return http::JsonError(400, "body.snapshot: required, a positive snapshot id (GET /v1/events shows them; "
                                 "netconverge rollback DEVICE --list)");

@@ -1,4 +1,5 @@
 #include "controller/http/auth.hpp"
+#include "controller/core/json.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -152,7 +153,7 @@ Identity Authenticator::VerifyJwt(const std::string& token, std::chrono::system_
   auto signature = core::DecodeBase64Url(std::string_view(token).substr(d2 + 1));
   if (!header || !payload || !signature) return {Role::kNone, "", "malformed bearer token (not base64url)"};
   rapidjson::Document h;
-  if (h.Parse(header->c_str(), header->size()).HasParseError() || !h.IsObject())
+  if (!core::ParseJson(h, *header) || !h.IsObject())
     return {Role::kNone, "", "malformed bearer token (header is not JSON)"};
   // The algorithm is fixed, never taken from the token: "none", RS256 with an HMAC key and the
   // like are refused before any signature check.
@@ -161,7 +162,7 @@ Identity Authenticator::VerifyJwt(const std::string& token, std::chrono::system_
   if (!ConstantTimeEqual(HmacSha256(jwt_secret_, std::string_view(token).substr(0, d2)), *signature))
     return {Role::kNone, "", "bearer token signature does not verify"};
   rapidjson::Document p;
-  if (p.Parse(payload->c_str(), payload->size()).HasParseError() || !p.IsObject())
+  if (!core::ParseJson(p, *payload) || !p.IsObject())
     return {Role::kNone, "", "bearer token payload is not a JSON object"};
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (!p.HasMember("exp") || !p["exp"].IsNumber()) return {Role::kNone, "", "bearer token has no exp claim"};

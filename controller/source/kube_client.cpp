@@ -1,4 +1,5 @@
 #include "controller/source/kube_client.hpp"
+#include "controller/core/json.hpp"
 
 #include "controller/core/encoding.hpp"
 
@@ -213,8 +214,8 @@ Status Reflector::List() {
   auto r = client_.Request("GET", path_ + (rv.empty() ? "" : "?resourceVersion=" + rv));
   if (!r) return tl::unexpected(r.error());
   rapidjson::Document d;
-  d.Parse(r->body.c_str(), r->body.size());
-  if (r->status != 200 || d.HasParseError() || !d.IsObject() || !d.HasMember("items") || !d["items"].IsArray())
+  const bool parsed = core::ParseJson(d, r->body);
+  if (r->status != 200 || !parsed || !d.IsObject() || !d.HasMember("items") || !d["items"].IsArray())
     return MakeError(ErrorCode::kUnavailable, "list " + path_ + " answered " + std::to_string(r->status) + ": " + Str(d, "message"));
   std::map<std::pair<std::string, std::string>, Object> fresh;
   for (const auto& item : d["items"].GetArray()) {
@@ -258,8 +259,7 @@ Status Reflector::Watch() {
   }
   auto on_line = [&](const std::string& line) {
     rapidjson::Document e;
-    e.Parse(line.c_str(), line.size());
-    if (e.HasParseError() || !e.IsObject() || !e.HasMember("object")) return true;
+    if (!core::ParseJson(e, line) || !e.IsObject() || !e.HasMember("object")) return true;
     const std::string type = Str(e, "type");
     const auto& obj = e["object"];
     if (type == "ERROR") {

@@ -1,4 +1,5 @@
 #include "controller/source/kube_source.hpp"
+#include "controller/core/json.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -47,8 +48,7 @@ const Value* Member(const Value& v, const char* k) {
 /// resourceVersion, managedFields).
 std::string Signature(const std::string& json) {
   Document d;
-  d.Parse(json.c_str(), json.size());
-  if (d.HasParseError() || !d.IsObject()) return json;
+  if (!core::ParseJson(d, json) || !d.IsObject()) return json;
   d.RemoveMember("status");
   if (d.HasMember("metadata") && d["metadata"].IsObject()) {
     d["metadata"].RemoveMember("resourceVersion");
@@ -194,8 +194,7 @@ void KubeSource::Rebuild() {
   for (auto& k : kinds_) {
     for (const auto& [key, obj] : k.reflector->Cache()) {
       Document d;
-      d.Parse(obj.json.c_str(), obj.json.size());
-      if (d.HasParseError() || !Member(d, "metadata")) continue;
+      if (!core::ParseJson(d, obj.json) || !Member(d, "metadata")) continue;
       const auto& meta = d["metadata"];
       const std::string id = k.kind + "/" + key.first + "/" + key.second;
       objects[id] = obj.json;
@@ -284,7 +283,7 @@ void KubeSource::Rebuild() {
     const std::string name = id.substr(slash2 + 1);
     const std::string plural = kind == "Device" ? "devices" : kind == "PortForward" ? "portforwards" : "vlaninterfaces";
     Document d;
-    if (auto it = objects.find(id); it != objects.end()) d.Parse(it->second.c_str(), it->second.size());
+    if (auto it = objects.find(id); it != objects.end()) (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
     const Value* old = d.IsObject() ? Member(d, "status") : nullptr;
     const int64_t gen = d.IsObject() && Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : 0;
     PatchStatus(plural, name, "{\"observedGeneration\":" + std::to_string(gen) + ",\"conditions\":" +
@@ -308,7 +307,7 @@ void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const
     std::lock_guard lk(mu_);
     if (auto it = objects_.find(kind + "/" + ns + "/" + name); it != objects_.end()) {
       Document d;
-      d.Parse(it->second.c_str(), it->second.size());
+      (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
       if (d.IsObject() && Member(d, "metadata")) uid = Str(d["metadata"], "uid");
     }
   }
@@ -349,7 +348,7 @@ Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
   if (r->status == 404) return MakeError(ErrorCode::kNotFound, what + " not found");
   if (r->status != 200) return MakeError(ErrorCode::kPermissionDenied, what + ": the API server answered " + std::to_string(r->status));
   Document d;
-  d.Parse(r->body.c_str(), r->body.size());
+  (void)core::ParseJson(d, r->body);  // null if not JSON: then no key is found below
   Credentials c;
   const Value* data = d.IsObject() ? Member(d, "data") : nullptr;
   const Value* string_data = d.IsObject() ? Member(d, "stringData") : nullptr;
@@ -398,7 +397,7 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
   // The Device.
   if (auto it = objects.find("Device/" + device); it != objects.end() && !invalid.count("Device/" + device)) {
     Document d;
-    d.Parse(it->second.c_str(), it->second.size());
+    (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
     const int64_t gen = generation_of(d);
     const bool ready = row.reachable && row.synced;
     const std::string reason = !row.reachable ? "Unreachable" : !row.synced ? "NotSynced" : "Synced";
@@ -416,7 +415,7 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
     const bool pf = id.rfind("PortForward/", 0) == 0;
     if (!pf && id.rfind("VlanInterface/", 0) != 0) continue;
     Document d;
-    d.Parse(json.c_str(), json.size());
+    (void)core::ParseJson(d, json);  // null if not JSON: checked below
     const Value* spec = Member(d, "spec");
     const auto& meta = d["metadata"];
     if (!spec || Str(meta, "namespace") != ns || Str(*spec, "deviceRef") != dev_name) continue;
@@ -476,7 +475,7 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
     status += "}";
     // Unchanged status, no write: no MODIFIED event, no hot loop.
     Document want, have;
-    want.Parse(status.c_str(), status.size());
+    (void)core::ParseJson(want, status);  // null if not JSON: checked below
     if (const Value* s = Member(d, "status")) {
       have.CopyFrom(*s, have.GetAllocator());
       if (want == have) continue;

@@ -1,4 +1,5 @@
 #include "controller/source/leader_election.hpp"
+#include "controller/core/json.hpp"
 
 #include <rapidjson/document.h>
 
@@ -49,8 +50,7 @@ bool LeaderElector::TryAcquireOrRenew() {
   }
   if (r->status != 200) return false;
   rapidjson::Document d;
-  d.Parse(r->body.c_str(), r->body.size());
-  if (d.HasParseError() || !d.IsObject()) return false;
+  if (!core::ParseJson(d, r->body) || !d.IsObject()) return false;
   const auto& spec = d.HasMember("spec") ? d["spec"] : d;
   const std::string holder = Str(spec, "holderIdentity");
   const std::string renew = Str(spec, "renewTime");

@@ -1,4 +1,5 @@
 #include "controller/store/sqlite_store.hpp"
+#include "controller/core/json.hpp"
 
 #include "controller/runtime/clock.hpp"
 
@@ -461,8 +462,7 @@ std::string RulesToJson(const std::map<int, core::NatRule>& rules) {
 
 Result<std::map<int, core::NatRule>> RulesFromJson(const std::string& json) {
   rapidjson::Document d;
-  d.Parse(json.c_str(), json.size());
-  if (d.HasParseError() || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt snapshot");
+  if (!core::ParseJson(d, json) || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt snapshot");
   std::map<int, core::NatRule> out;
   for (const auto& m : d.GetObject()) {
     rapidjson::StringBuffer buf;
@@ -547,8 +547,7 @@ Result<core::SwitchState> SwitchFromJson(const std::string& json) {
   core::SwitchState st;
   if (json.empty()) return st;
   rapidjson::Document d;
-  d.Parse(json.c_str(), json.size());
-  if (d.HasParseError() || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt switch snapshot");
+  if (!core::ParseJson(d, json) || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt switch snapshot");
   if (d.HasMember("interfaces") && d["interfaces"].IsObject())
     for (const auto& m : d["interfaces"].GetObject()) {
       auto s = SubInterfaceFromValue(m.value);
@@ -577,7 +576,7 @@ Result<std::map<std::string, core::AppliedInterface>> SqliteStore::AppliedInterf
   while (s.Step() == SQLITE_ROW) {
     rapidjson::Document d;
     const std::string body = s.Text(2);
-    d.Parse(body.c_str(), body.size());
+    (void)core::ParseJson(d, body);  // null if not JSON: refused just below
     auto sub = SubInterfaceFromValue(d);
     if (!sub) return tl::unexpected(sub.error());
     out[s.Text(0)] = core::AppliedInterface{s.Text(1), *sub};
@@ -832,8 +831,7 @@ std::string NatRuleToJson(const core::NatRule& r) {
 
 Result<core::NatRule> NatRuleFromJson(const std::string& json) {
   rapidjson::Document d;
-  d.Parse(json.c_str(), json.size());
-  if (d.HasParseError() || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt rule record");
+  if (!core::ParseJson(d, json) || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt rule record");
   core::NatRule r;
   auto get = [&](const char* k, std::string* out) {
     if (d.HasMember(k) && d[k].IsString()) *out = d[k].GetString();

@@ -168,6 +168,47 @@ TEST_SUITE("integration/faults") {
     m.CheckConverges();
   }
 
+  TEST_CASE("fault: answers that do not parse as rules stop the pass before any operation - observed or read back") {
+    // Before: rule entries that were not objects parsed as empty rules; the plan "updated" them,
+    // the read-back "differed", and the inverse plan deleted every rule and confirmed.
+    const std::string deep = "{\"success\": true, \"error\": null, \"data\": " + std::string(150000, '[') +
+                             std::string(150000, ']') + "}";
+    const std::vector<std::pair<std::string, std::string>> answers = {
+        {"rule entries that are not objects",
+         R"({"success": true, "error": null, "data": {"rule": {"100": "x", "101": [1, 2], "102": 7}}})"},
+        {"a rule number that is not a number", R"({"success": true, "error": null, "data": {"rule": {"abc": {}}}})"},
+        {"a port that is a number", R"({"success": true, "error": null, "data": {"rule": {"100": {"destination": {"port": 25}}}}})"},
+        {"data that is a list", R"({"success": true, "error": null, "data": [1]})"},
+        {"JSON nested 150,000 deep", deep},
+    };
+    for (const auto& [what, body] : answers) {
+      for (int skip : {0, 1}) {  // 0: the observing read; 1: the verification read after the commit
+        CAPTURE(what);
+        CAPTURE(skip);
+        Matrix m;
+        sim::Faults f;
+        f.answer_count = 1;
+        f.answer_skip = skip;
+        f.answer_body = body;
+        m.sim->SetFaults(f);
+        m.sim->ResetStats();
+        auto r = m.Pass();
+        REQUIRE(r.error);
+        if (skip == 0) {
+          CHECK(m.sim->Stats().commits == 0);  // nothing sent on the strength of an answer not understood
+          CHECK(m.DeviceRules() == m.old_rules);
+        } else {
+          // The commit is not confirmed: the state to return to is the one read cleanly before it.
+          CHECK(m.DeviceRules() == m.old_rules);
+          CHECK(m.DeviceRules().count(100) == 1);  // the foreign rule was never touched
+        }
+        CHECK_FALSE(m.sim->ConfirmPending());
+        m.CheckStore();
+        m.CheckConverges();
+      }
+    }
+  }
+
   TEST_CASE("fault: the device answers the commit after the request deadline") {
     Matrix m({}, "  vyos: {requestTimeout: 1s}\n");
     sim::Faults f;

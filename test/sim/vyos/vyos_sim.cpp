@@ -408,6 +408,12 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
     }
     Node out = *n;
     const bool nat_read = c.path.size() == 2 && c.path[1] == "destination";
+    if (nat_read && faults_.answer_count > 0 && faults_.answer_skip > 0) {
+      --faults_.answer_skip;
+    } else if (nat_read && faults_.answer_count > 0) {
+      --faults_.answer_count;
+      return SimReply{200, "application/json", faults_.answer_body};
+    }
     if (nat_read && faults_.corrupt_readback > 0 && faults_.corrupt_skip > 0) {
       --faults_.corrupt_skip;
     } else if (nat_read && faults_.corrupt_readback > 0) {
@@ -666,6 +672,9 @@ SimReply VyosSim::Control(const SimRequest& req) {
     num("fail_confirm", &faults_.fail_confirm);
     num("corrupt_skip", &faults_.corrupt_skip);
     num("fail_saves", &faults_.fail_saves);
+    num("answer_count", &faults_.answer_count);
+    num("answer_skip", &faults_.answer_skip);
+    if (d.HasMember("answer_body") && d["answer_body"].IsString()) faults_.answer_body = d["answer_body"].GetString();
     if (d.HasMember("after_commit") && d["after_commit"].IsString()) faults_.after_commit = d["after_commit"].GetString();
     if (d.HasMember("fail_message") && d["fail_message"].IsString()) faults_.fail_message = d["fail_message"].GetString();
     if (d.HasMember("slow_path") && d["slow_path"].IsString()) faults_.slow_path = d["slow_path"].GetString();

@@ -51,6 +51,9 @@ struct Faults {
   int fail_saves = 0;            // next N saves fail (the running config stays unsaved)
   int fail_confirm = 0;          // next N confirm requests are dropped
   std::vector<std::string> reject_values;  // a set of any of these values fails, naming no rule
+  int answer_count = 0;          // next N destination-NAT showConfig answers are ...
+  std::string answer_body;       // ... this body, verbatim (a broken or hostile device) ...
+  int answer_skip = 0;           // ... after letting this many answers through
   bool operator==(const Faults&) const = default;
 };
 
