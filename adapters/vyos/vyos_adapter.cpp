@@ -1,5 +1,7 @@
 #include "adapters/vyos/vyos_adapter.hpp"
 
+#include "controller/core/encoding.hpp"
+
 #include <thread>
 
 namespace nc::vyos {
@@ -26,11 +28,23 @@ VyosAdapter::VyosAdapter(std::unique_ptr<HttpsClient> client, VyosAdapterOptions
   if (options_.fallback) cli_ = std::make_unique<VyosCli>(*options_.fallback);
 }
 
+Result<HttpResponse> VyosAdapter::Send(const std::string& method, const std::string& target, const std::string& content_type,
+                                       const std::string& body, std::chrono::milliseconds timeout, bool* written,
+                                       bool reuse_connection) {
+  auto res = client_->Send(method, target, content_type, body, timeout, written, reuse_connection);
+  if (res) {
+    std::vector<std::string> secrets = {options_.api_key};
+    if (options_.fallback) secrets.insert(secrets.end(), {options_.fallback->connect.password, options_.fallback->connect.private_key});
+    res->body = core::RedactSecrets(std::move(res->body), secrets);
+  }
+  return res;
+}
+
 Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint, const std::string& body,
                                                   std::chrono::milliseconds timeout, bool* ambiguous) {
   if (ambiguous) *ambiguous = false;
   bool written = false;
-  auto res = client_->Send("POST", endpoint, kJson, body, timeout, &written);
+  auto res = Send("POST", endpoint, kJson, body, timeout, &written);
   if (!res) {
     if (ambiguous) *ambiguous = written;
     return tl::unexpected(res.error());
@@ -59,7 +73,7 @@ Result<DeviceInfo> VyosAdapter::Probe() {
   if (info_) return *info_;
   DeviceInfo info;
   // The version: /info (1.5), else the API's `show version`, else the SSH CLI's.
-  auto res = client_->Send("GET", "/info", "", "", options_.read_timeout, nullptr, /*reuse_connection=*/true);
+  auto res = Send("GET", "/info", "", "", options_.read_timeout, nullptr, /*reuse_connection=*/true);
   if (!res) return tl::unexpected(res.error());
   bool has_info = false;
   if (res->status == 200) {
@@ -76,7 +90,7 @@ Result<DeviceInfo> VyosAdapter::Probe() {
     return MakeError(ErrorCode::kUnavailable, "/info answered " + std::to_string(res->status));
   } else {
     // Before /info existed (VyOS 1.3, 1.4, early 1.5): the operational `show version`.
-    auto show = client_->Send("POST", "/show", "application/json", EncodeRetrieve(options_.api_key, "show", {"version"}),
+    auto show = Send("POST", "/show", "application/json", EncodeRetrieve(options_.api_key, "show", {"version"}),
                               options_.read_timeout, nullptr, true);
     if (!show) return tl::unexpected(show.error());
     if (IsRestOff(show->status, show->body)) return MakeError(ErrorCode::kFailedPrecondition, RestOffMessage());
@@ -101,7 +115,7 @@ Result<DeviceInfo> VyosAdapter::Probe() {
   // The NAT syntax: 1.2/1.3 keep `inbound-interface` a leaf. Asked of the device itself: the
   // path `inbound-interface name eth0` is "not valid" there (a leaf takes one value, "name"
   // being one), merely empty from 1.4 on.
-  auto syntax = client_->Send("POST", "/retrieve", "application/json",
+  auto syntax = Send("POST", "/retrieve", "application/json",
                               EncodeRetrieve(options_.api_key, "showConfig",
                                              {"nat", "destination", "rule", "1", "inbound-interface", "name", "eth0"}),
                               options_.read_timeout, nullptr, true);
@@ -161,7 +175,7 @@ Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules(uint64_t known_finge
                                                               bool* unchanged) {
   // The read of every poll: parsed once, straight into the model; skipped when the answer is
   // byte-identical to one the caller already holds.
-  auto res = client_->Send("POST", "/retrieve", kJson,
+  auto res = Send("POST", "/retrieve", kJson,
                            EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}), options_.read_timeout,
                            nullptr, /*reuse_connection=*/true);
   if (!res) {

@@ -48,6 +48,12 @@ class VyosAdapter final : public DeviceAdapter {
     Envelope envelope;
     int status = 0;
   };
+  /// client_->Send with every secret this adapter holds redacted from the answer's body, before
+  /// anything parses, logs or stores it: a device that echoes the request in its error must not
+  /// carry the key into events, runs or /v1/health.
+  Result<HttpResponse> Send(const std::string& method, const std::string& target, const std::string& content_type,
+                            const std::string& body, std::chrono::milliseconds timeout, bool* written = nullptr,
+                            bool reuse_connection = false);
   /// One API call. `ambiguous` is set when a write may have been applied without an answer.
   Result<CallResult> Call(const std::string& endpoint, const std::string& body, std::chrono::milliseconds timeout,
                           bool* ambiguous);

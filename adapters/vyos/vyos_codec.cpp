@@ -357,13 +357,6 @@ std::string EncodeOp(const std::string& key, const std::string& op) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-std::string RedactKey(std::string body, const std::string& key) {
-  if (key.empty()) return body;
-  for (size_t pos = body.find(key); pos != std::string::npos; pos = body.find(key, pos + 5))
-    body.replace(pos, key.size(), "*****");
-  return body;
-}
-
 Result<Envelope> ParseEnvelope(std::string_view body) {
   rapidjson::Document doc;
   std::string why = "no boolean \"success\"";

@@ -58,8 +58,6 @@ std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t 
 std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands, int confirm_minutes);
 std::string EncodeRetrieve(const std::string& key, const std::string& op, const std::vector<std::string>& path);
 std::string EncodeOp(const std::string& key, const std::string& op);
-/// The same bodies with the key replaced, for logs and the audit trail.
-std::string RedactKey(std::string body, const std::string& key);
 
 /// {"success", "data", "error"}. `data_json` is the raw JSON of `data`; `data_text` is set
 /// when data is a string.

@@ -1,5 +1,7 @@
 #include "controller/reconcilers/device_reconciler.hpp"
 
+#include "controller/core/encoding.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,6 +14,10 @@
 #include "controller/core/backoff.hpp"
 
 namespace nc::reconcilers {
+
+namespace {
+constexpr size_t kMaxMessageBytes = 4096;
+}  // namespace
 
 namespace {
 
@@ -255,7 +261,12 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   if (mode == Mode::kApply) {
     auto run = store_.BeginRun(key, trigger, started);
     if (!run) {
-      r.error = run.error();
+      // Nothing is sent without a record of it. The answer just read is not trusted as
+      // "already planned against" either: the next pass plans in full (no unchanged shortcut),
+      // so a drift seen now is repaired once the store can be written again.
+      c.clean = false;
+      r.error = Error{run.error().code, "store: cannot record the pass, nothing sent: " + run.error().message};
+      log_->error("device={} trigger={} outcome=failed error=\"{}\"", key, trigger, r.error->message);
       return r;
     }
     r.run_id = *run;
@@ -298,7 +309,12 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     r.plan_cpu_us = plan_cpu + ThreadCpuMicros() - compute_start;
     if (mode == Mode::kApply && !r.plan.adopted.empty()) {
       c.records_valid = false;
-      (void)store_.SaveAllocations(key, r.plan.adopted, started);
+      // An adopted rule is only changed once it is on record as ours.
+      if (auto st = store_.SaveAllocations(key, r.plan.adopted, started); !st) {
+        r.error = st.error();
+        Finish(r, device, trigger, started, t0, events, mode);
+        return r;
+      }
     }
   }
   const auto& effective_alloc = *effective;
@@ -518,11 +534,12 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(DeviceAdapter& adapter, c
   r.operations = outcome.operations;
   r.commits = outcome.commits;
   if (intent)
-    (void)store_.FinishIntent(intent->id,
-                              !outcome.error ? "Success"
-                              : outcome.rolled_back ? "RolledBack"
-                              : outcome.ambiguous ? "Ambiguous" : "Failed",
-                              clock_.UtcIso());
+    Recorded(store_.FinishIntent(intent->id,
+                                 !outcome.error ? "Success"
+                                 : outcome.rolled_back ? "RolledBack"
+                                 : outcome.ambiguous ? "Ambiguous" : "Failed",
+                                 clock_.UtcIso()),
+             key, "the end of intent " + std::to_string(intent->id) + " (it is recovered at the next start)");
   return outcome;
 }
 
@@ -670,11 +687,11 @@ std::vector<std::string> DeviceReconciler::Recover() {
                                       ", snapshot " + std::to_string(in.snapshot_id) +
                                       "); the device is re-read and re-planned before anything is sent",
                                   in.run_id});
-    (void)store_.FinishIntent(in.id, "Recovered", now);
+    Recorded(store_.FinishIntent(in.id, "Recovered", now), in.device, "the recovery of intent " + std::to_string(in.id));
     log_->warn("device={} event=Recovered intent={} run_id={} snapshot={}", in.device, in.id, in.run_id, in.snapshot_id);
     devices.push_back(in.device);
   }
-  (void)store_.AddEvents(events);
+  Recorded(store_.AddEvents(events), "-", "the Recovered events");
   return devices;
 }
 
@@ -745,14 +762,14 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
                                               std::to_string(r.commits) + " commit(s); the state before is snapshot " +
                                               std::to_string(r.snapshot_id),
                                 r.run_id});
-  (void)store_.AddEvents(events);
+  Recorded(store_.AddEvents(events), key, "the rollback's event");
   {
     std::lock_guard lk(mu_);
     cache_.erase(key);  // the device changed under every cache
   }
   store::Run run{r.run_id, key, "rollback", started, clock_.UtcIso(), r.error ? "Failed" : "Success",
                  r.error ? r.error->message : "", static_cast<int>(r.plan.ChangeCount()), r.commits, 0};
-  (void)store_.FinishRun(run, r.operations);
+  Recorded(store_.FinishRun(run, r.operations), key, "the rollback's run");
   return r;
 }
 
@@ -780,7 +797,12 @@ void DeviceReconciler::RecordRestored(const std::string& key, const core::Plan& 
 
 void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const std::string& trigger,
                               const std::string& started, std::chrono::steady_clock::time_point t0,
-                              const std::vector<store::Event>& events, Mode mode) {
+                              const std::vector<store::Event>& raw_events, Mode mode) {
+  // Device text reaches logs, events, runs and /v1/health from here: one line of valid UTF-8,
+  // at most 4 KiB (a device answering a 5 MB error must not grow the store by megabytes a pass).
+  if (r.error) r.error->message = core::PrintableText(r.error->message, kMaxMessageBytes);
+  std::vector<store::Event> events = raw_events;
+  for (auto& e : events) e.message = core::PrintableText(e.message, kMaxMessageBytes);
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - t0);
   if (r.error) {
     log_->warn("device={} trigger={} run_id={} outcome=failed error=\"{}\"", r.device, trigger, r.run_id,
@@ -822,7 +844,12 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
     d.last_observed_at = started;
     d.updated_at = now;
     store::Run run{0, r.device, trigger, started, now, "NoChange", "", 0, 0, elapsed.count()};
-    if (auto id = store_.RecordQuietPass(run, d)) r.run_id = *id;
+    if (auto id = store_.RecordQuietPass(run, d)) {
+      r.run_id = *id;
+    } else {
+      (*cache)->clean = false;
+      Recorded(tl::unexpected(id.error()), r.device, "the pass");
+    }
     d.last_run_id = r.run_id;
     (*cache)->device_row = d;
     r.device_row = d;
@@ -854,7 +881,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
     to_store.push_back(std::move(e));
   }
   if (cache) (*cache)->standing_events = std::move(standing);
-  (void)store_.AddEvents(to_store);
+  bool recorded = Recorded(store_.AddEvents(to_store), r.device, "the pass's events");
   r.events = to_store;
 
   std::vector<store::PortStatusRow> ports;
@@ -919,7 +946,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   };
   const bool unchanged = cache && (*cache)->ports.size() == ports.size() &&
                          std::equal(ports.begin(), ports.end(), (*cache)->ports.begin(), same);
-  (void)store_.SaveStatus(d, unchanged ? nullptr : &ports);
+  recorded = Recorded(store_.SaveStatus(d, unchanged ? nullptr : &ports), r.device, "the device's status") && recorded;
   if (cache) (*cache)->device_row = d;
   r.device_row = d;
   if (cache && !unchanged) (*cache)->ports = std::move(ports);
@@ -935,8 +962,16 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   run.changes = static_cast<int>(r.plan.ChangeCount());
   run.commits = r.commits;
   run.duration_ms = elapsed.count();
-  (void)store_.FinishRun(run, r.operations);
+  recorded = Recorded(store_.FinishRun(run, r.operations), r.device, "the run") && recorded;
+  // What could not be recorded is not trusted as the last clean pass: the next plans in full.
+  if (!recorded && cache) (*cache)->clean = false;
   r.record_cpu_us = ThreadCpuMicros() - record_start;
+}
+
+bool DeviceReconciler::Recorded(const Status& st, const std::string& device, const std::string& what) {
+  if (st) return true;
+  log_->error("device={} store: cannot record {}: {}", device, what, st.error().message);
+  return false;
 }
 
 }  // namespace nc::reconcilers

@@ -130,6 +130,8 @@ class DeviceReconciler {
   std::map<std::string, std::string> Isolate(DeviceAdapter& adapter, const std::string& key, core::Plan& plan,
                                              const ObservedState& observed, const std::string& started, DeviceResult& r,
                                              ApplyOutcome& outcome);
+  /// Logs a store write that failed (with `what` it was); true when it succeeded.
+  bool Recorded(const Status& st, const std::string& device, const std::string& what);
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
               std::chrono::steady_clock::time_point t0, const std::vector<store::Event>& events, Mode mode);
 

@@ -134,6 +134,9 @@ const std::vector<Migration>& Migrations() {
        "  device TEXT PRIMARY KEY, management TEXT NOT NULL DEFAULT '', fallback TEXT NOT NULL DEFAULT '',"
        "  updated_at TEXT NOT NULL);",
        "DROP TABLE device_overrides;"},
+      {6, "health: a one-row table the writability check writes for real",
+       "CREATE TABLE write_check (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
+       "DROP TABLE write_check;"},
   };
   return kMigrations;
 }
@@ -165,7 +168,12 @@ Status SqliteStore::InTransaction(const std::function<Status()>& body) {
 }
 
 Status SqliteStore::WriteCheck() {
-  return InTransaction([] { return Status{}; });
+  // A committed change, not an empty transaction: a full disk or a failing device shows only
+  // when pages reach the write-ahead log.
+  return InTransaction([this] {
+    return Exec("INSERT INTO write_check (id, at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+                "ON CONFLICT (id) DO UPDATE SET at = excluded.at");
+  });
 }
 
 int SqliteStore::VersionLocked() {

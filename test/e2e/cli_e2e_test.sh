@@ -93,7 +93,7 @@ sleep 1
 HPORT=$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/daemon1.log" | head -1)
 H=http://127.0.0.1:$HPORT
 check "GET /healthz and /readyz answer 200" '[ "$(curl -s "$H/healthz")" = "{\"status\":\"ok\"}" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$H/readyz")" = 200 ]'
-check "GET /v1/health: store schema, the device, the loop" 'curl -s "$H/v1/health" | tr -d " \n" | grep -q "\"schemaVersion\":5.*\"device\":\"default/edge1\",\"reachable\":true.*\"queueDepth\":"'
+check "GET /v1/health: store schema, the device, the loop" 'curl -s "$H/v1/health" | tr -d " \n" | grep -q "\"schemaVersion\":6.*\"device\":\"default/edge1\",\"reachable\":true.*\"queueDepth\":"'
 check "unknown route: 404 with a JSON error" '[ "$(curl -s -o "$work/404" -w "%{http_code}" "$H/nope")" = 404 ] && grep -q "{\"error\":{\"code\":404" "$work/404"'
 curl -s "$H/metrics" > "$work/metrics.txt"
 check "GET /metrics passes promtool check metrics and counts the passes" 'promtool check metrics < "$work/metrics.txt" && grep -q "^netconverge_reconcile_total{device=\"default/edge1\",result=\"success\"} [1-9]" "$work/metrics.txt" && grep -q "^controller_runtime_reconcile_total{controller=\"device\",result=\"success\"}" "$work/metrics.txt" && grep -q "^workqueue_depth{name=\"device\"}" "$work/metrics.txt" && grep -q "^netconverge_http_requests_total{code=\"200\",route=\"/healthz\"} 1" "$work/metrics.txt"'
@@ -118,12 +118,12 @@ check "it says deletions are held" 'grep -q "deletions held" "$work/daemon2.log"
 kill $d2; wait $d2 2>/dev/null
 
 # The store's migrations.
-check "db current is the latest" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 5 ]'
+check "db current is the latest" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 6 ]'
 "$BIN/netconverge" db downgrade 1 --store "$STORE" > /dev/null
 check "a daemon refuses an older schema without --auto-migrate" '! "$BIN/netconverge" status --store "$STORE" > "$work/refused" 2>&1 && grep -q "db upgrade" "$work/refused"'
 check "db history shows the pending migration" '"$BIN/netconverge" db history --store "$STORE" | grep -q "^2 *pending"'
 "$BIN/netconverge" db upgrade --store "$STORE" > /dev/null
-check "db upgrade brings it back" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 5 ]'
+check "db upgrade brings it back" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 6 ]'
 check "the store passes integrity_check" '[ "$(sqlite3 "$STORE" "PRAGMA integrity_check")" = ok ]'
 
 # import: the format comes from the declared device's platform or the whole file's grammar.

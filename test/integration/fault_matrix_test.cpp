@@ -3,6 +3,9 @@
 // device, the expected events exist, and the device converges once the fault is gone.
 #include <doctest/doctest.h>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <sqlite3.h>
+
 #include <thread>
 
 #include "test/integration/harness.hpp"
@@ -207,6 +210,76 @@ TEST_SUITE("integration/faults") {
         m.CheckConverges();
       }
     }
+  }
+
+  TEST_CASE("fault: the store refuses the pass's record - nothing is sent, it is logged, and the drift is repaired once it can write") {
+    // Before: BeginRun failed silently after the device's answer was cached as seen, so every
+    // later poll took the "unchanged" shortcut and the drift stayed on the router for good.
+    Matrix m;
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+    m.log = std::make_shared<spdlog::logger>("test", sink);
+    m.Restart();
+    REQUIRE_FALSE(m.Pass().error);  // the new spec applied
+    REQUIRE_FALSE(m.Poll().plan.HasChanges());
+    const auto converged = m.DeviceRules();
+    // The store cannot take a run for passes with this trigger (as with a full disk); the
+    // trigger is created now, so that the passes after it see no change of data version.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(m.store_path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "CREATE TRIGGER full BEFORE INSERT ON runs WHEN NEW.trigger = 'refused' "
+                         "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    REQUIRE_FALSE(m.Poll().plan.HasChanges());  // the cache is reloaded once for the schema change
+    const int ours = converged.rbegin()->first;  // 100 is the hand-made rule
+    REQUIRE(ours != 100);
+    REQUIRE(m.sim->ApplyOutOfBand("set nat destination rule " + std::to_string(ours) + " translation port '9999'\n"));
+    m.sim->ResetStats();
+    auto refused = m.Pass(reconcilers::DeviceReconciler::Mode::kApply, "refused");
+    REQUIRE(refused.error);
+    CHECK(refused.error->message.find("store: cannot record the pass, nothing sent") != std::string::npos);
+    CHECK(m.sim->Stats().commits == 0);
+    bool logged = false;
+    for (const auto& line : sink->last_formatted())
+      logged = logged || line.find("store: cannot record the pass") != std::string::npos;
+    CHECK(logged);
+    auto repaired = m.Poll();
+    REQUIRE_FALSE(repaired.error);
+    CHECK(repaired.plan.HasChanges());
+    CHECK(m.DeviceRules() == converged);
+  }
+
+  TEST_CASE("fault: a device that echoes the API key in a 5 MB error - the key is nowhere, the text is bounded") {
+    Matrix m;
+    const std::string key = "netconverge-demo-key";
+    sim::Faults f;
+    f.fail_commits = 3;
+    f.fail_message = "Commit failed: request {\"key\": \"" + key + "\"} " + std::string(5 << 20, 'x');
+    m.sim->SetFaults(f);
+    auto r = m.Pass();
+    REQUIRE(r.error);
+    CHECK(r.error->message.find(key) == std::string::npos);
+    CHECK(r.error->message.find("<redacted>") != std::string::npos);
+    CHECK(r.error->message.size() <= 4200);
+    store::EventFilter all;
+    all.limit = 1000;
+    auto events = m.store->Events(all);
+    REQUIRE(events);
+    size_t bytes = 0;
+    for (const auto& e : *events) {
+      CHECK(e.message.find(key) == std::string::npos);
+      bytes += e.message.size();
+    }
+    CHECK(bytes < 64 * 1024);
+    auto runs = m.store->Runs("default/edge1", 10);
+    REQUIRE(runs);
+    for (const auto& run : *runs) {
+      CHECK(run.message.find(key) == std::string::npos);
+      CHECK(run.message.size() <= 4200);
+    }
+    REQUIRE(r.device_row);
+    CHECK(r.device_row->message.find(key) == std::string::npos);
   }
 
   TEST_CASE("fault: the device answers the commit after the request deadline") {
