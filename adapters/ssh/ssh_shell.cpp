@@ -1,5 +1,8 @@
 #include "adapters/ssh/ssh_shell.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <libssh/libssh.h>
 
 #include <chrono>
@@ -139,9 +142,16 @@ Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o, const Termin
         return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
                                    "ssh " + sh->where_ + ": host key " + sh->fingerprint_ + " is not in " + file +
                                        " (hostKeyPolicy: strict); record it (ssh-keyscan) or set hostKeyPolicy: accept-new"));
-      if (ssh_session_update_known_hosts(s) != SSH_OK)
-        return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                   "ssh " + sh->where_ + ": cannot record the host key in " + file + ": " + ssh_get_error(s)));
+      {
+        // libssh creates the file 0644 when it is new; a known_hosts file is the trust anchor
+        // of every SSH connection, so it is made owner-only (as OpenSSH keeps ~/.ssh).
+        const bool fresh = !o.known_hosts.empty() && ::access(o.known_hosts.c_str(), F_OK) != 0;
+        if (ssh_session_update_known_hosts(s) != SSH_OK)
+          return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
+                                     "ssh " + sh->where_ + ": cannot record the host key in " + file + ": " + ssh_get_error(s)));
+        if (fresh && ::chmod(o.known_hosts.c_str(), 0600) != 0)
+          return tl::unexpected(Fail(ErrorCode::kPermissionDenied, "ssh " + sh->where_ + ": cannot make " + file + " owner-only"));
+      }
       sh->recorded_ = true;
       break;
     default:

@@ -1,6 +1,7 @@
 #include "controller/cli/cli.hpp"
 
 #include "controller/cli/common.hpp"
+#include "controller/store/store_lock.hpp"
 #include "controller/cli/config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -96,6 +97,15 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   auto services = source::LoadServices();
   auto desired = LoadStrict(c.manifests, services);
   if (!desired) return 1;
+  std::unique_ptr<store::WriterLock> lock;  // apply writes to devices: one writer per store
+  if (!plan) {
+    auto l = store::WriterLock::Acquire(c.store, "apply");
+    if (!l) {
+      std::cerr << "netconverge: " << l.error().message << "\n";
+      return 1;
+    }
+    lock = std::move(*l);
+  }
   auto st = OpenStore(c.store, auto_migrate);
   if (!st) return 1;
   runtime::SystemClock clock;

@@ -14,6 +14,7 @@
 
 #include "controller/cli/admin_api.hpp"
 #include "controller/cli/common.hpp"
+#include "controller/store/store_lock.hpp"
 #include "controller/core/values.hpp"
 #include "controller/http/admin_server.hpp"
 #include "controller/metrics/metrics.hpp"
@@ -109,6 +110,7 @@ sigset_t BlockStopSignals() {
 /// The daemon's store with its retention thread (stopped when the store is released).
 // Members in this order: the retention thread stops before the store closes.
 struct DaemonStore {
+  std::unique_ptr<store::WriterLock> lock;  // released last
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<Retention> retention;
   store::SqliteStore* operator->() const { return store.get(); }
@@ -121,7 +123,24 @@ DaemonStore OpenDaemonStore(const Common& c, const RunOptions& o, const std::sha
   DaemonStore d;
   std::optional<std::chrono::milliseconds> keep;
   if (!ParseRetention(o.retention, &keep)) return d;
+  auto lock = store::WriterLock::Acquire(c.store, "run");
+  if (!lock) {
+    std::cerr << "netconverge: " << lock.error().message << "\n";
+    return d;
+  }
+  d.lock = std::move(*lock);
   d.store = OpenStore(c.store, o.auto_migrate);
+  if (d.store) {
+    // Damaged pages found now refuse the start, rather than surface later as a partial read.
+    auto check = d.store->IntegrityCheck();
+    if (!check || *check != "ok") {
+      std::cerr << "netconverge: store " << c.store << " fails SQLite's integrity check ("
+                << (check ? check->substr(0, 200) : check.error().message)
+                << "); restore it from a backup (nothing was sent to any device)\n";
+      d.store.reset();
+      return d;
+    }
+  }
   if (d.store) d.retention = std::make_unique<Retention>(*d.store, keep, log);
   return d;
 }

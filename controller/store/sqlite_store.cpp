@@ -1,4 +1,11 @@
 #include "controller/store/sqlite_store.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include "controller/core/json.hpp"
 
 #include "controller/runtime/clock.hpp"
@@ -188,6 +195,50 @@ int SqliteStore::SchemaVersion() {
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode) {
+  struct stat before {};
+  const bool on_disk = path != ":memory:" && path.rfind("file:", 0) != 0;
+  const bool existed = on_disk && ::stat(path.c_str(), &before) == 0;
+  if (existed && S_ISREG(before.st_mode) && before.st_size == 0)
+    // SQLite would take an empty file for a new database; a store does not become empty by
+    // itself, and starting afresh would lose every ownership record without a word.
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "store " + path + " is an empty file (0 bytes), not a netconverge store: it was truncated or "
+                     "never written. Restore it from a backup; to start without history and ownership records, "
+                     "delete it first");
+  if (on_disk && !existed) {
+    if (auto st = CreateFile(path); !st) return tl::unexpected(st.error());
+  }
+  return OpenConnection(path, mode);
+}
+
+Status SqliteStore::CreateFile(const std::string& path) {
+  // Built whole under another name and linked into place: the store's name never shows a
+  // half-made or empty file, to a crash or to another process opening it at the same time.
+  static std::atomic<int> serial{0};
+  const std::string tmp = path + ".new-" + std::to_string(::getpid()) + "-" + std::to_string(serial++);
+  auto remove_tmp = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((tmp + suffix).c_str());
+  };
+  remove_tmp();
+  {
+    auto fresh = OpenConnection(tmp, OpenMode::kRequireCurrent);
+    if (!fresh) {
+      remove_tmp();
+      return tl::unexpected(fresh.error());
+    }
+  }  // closed: the last connection folds the WAL into the file
+  // Owner-only, like a key file: it holds every change made and the operations sent. SQLite
+  // creates the -wal and -shm files with the main file's mode.
+  ::chmod(tmp.c_str(), 0600);
+  const int linked = ::link(tmp.c_str(), path.c_str());
+  const int err = errno;
+  remove_tmp();
+  if (linked != 0 && err != EEXIST)  // EEXIST: another process made it first, which is as good
+    return MakeError(ErrorCode::kUnavailable, "cannot create store " + path + ": " + std::strerror(err));
+  return {};
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenConnection(const std::string& path, OpenMode mode) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
       SQLITE_OK) {

@@ -216,6 +216,8 @@ class SqliteStore {
 
  private:
   explicit SqliteStore(sqlite3* db);
+  static Result<std::unique_ptr<SqliteStore>> OpenConnection(const std::string& path, OpenMode mode);
+  static Status CreateFile(const std::string& path);
   Status Exec(const std::string& sql);
   Status Initialize();
   Status InTransaction(const std::function<Status()>& body);

@@ -88,10 +88,17 @@ before=$(rules)
 "$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 200 --listen 127.0.0.1:0 > "$work/daemon1.log" 2>&1 &
 d1=$!
 pids+=($d1)
-sleep 1
 # The admin HTTP API's health endpoints (the port comes from the log: --listen 127.0.0.1:0).
+wait_until 20 'grep -q "admin HTTP API on" "$work/daemon1.log"'
 HPORT=$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/daemon1.log" | head -1)
 H=http://127.0.0.1:$HPORT
+check "the daemon comes up and finishes its first pass" 'wait_until 20 "idle $H"'
+# A second daemon on the same store would plan and apply the same changes: it is refused.
+"$BIN/netconverge" run --manifests "$M" --store "$STORE" --listen 127.0.0.1:0 > "$work/second.log" 2>&1; rc=$?
+check "a second daemon on the same store exits 1 naming the first" '[ $rc -eq 1 ] && grep -q "is in use by netconverge run (pid $d1" "$work/second.log"'
+"$BIN/netconverge" apply --manifests "$M" --store "$STORE" > "$work/second-apply.log" 2>&1; rc=$?
+check "so is apply while the daemon runs" '[ $rc -eq 1 ] && grep -q "is in use by netconverge run" "$work/second-apply.log"'
+check "readers still work beside it" '"$BIN/netconverge" status --store "$STORE" > /dev/null'
 check "GET /healthz and /readyz answer 200" '[ "$(curl -s "$H/healthz")" = "{\"status\":\"ok\"}" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$H/readyz")" = 200 ]'
 check "GET /v1/health: store schema, the device, the loop" 'curl -s "$H/v1/health" | tr -d " \n" | grep -q "\"schemaVersion\":6.*\"device\":\"default/edge1\",\"reachable\":true.*\"queueDepth\":"'
 check "unknown route: 404 with a JSON error" '[ "$(curl -s -o "$work/404" -w "%{http_code}" "$H/nope")" = 404 ] && grep -q "{\"error\":{\"code\":404" "$work/404"'
@@ -103,7 +110,8 @@ printf 'apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name:
 sed -i 's/27015-27020/70000/' "$M/game1.yaml"
 cp "$SRC/test/data/broken-manifests/descriptions.yaml" "$M/"
 sed -i 's/deviceRef: edge1/deviceRef: edge1/' "$M/descriptions.yaml"
-sleep 2.5
+# Once the reload is logged and the queue is empty again, any pass it caused has run.
+wait_until 20 'grep -q "previous good content stays in force" "$work/daemon1.log" && idle "$H"'
 check "a running daemon keeps earlier good content of broken files: no rule deleted" '[ "$(rules)" = "$before" ]'
 check "the daemon logged the broken files" 'grep -q "web1.yaml" "$work/daemon1.log" && grep -q "previous good content stays in force" "$work/daemon1.log"'
 kill $d1; wait $d1 2>/dev/null
@@ -112,7 +120,9 @@ kill $d1; wait $d1 2>/dev/null
 "$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 200 --listen 127.0.0.1:0 > "$work/daemon2.log" 2>&1 &
 d2=$!
 pids+=($d2)
-sleep 2.5
+wait_until 20 'grep -q "admin HTTP API on" "$work/daemon2.log"'
+H2=http://127.0.0.1:$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/daemon2.log" | head -1)
+wait_until 20 'idle "$H2"'
 check "a fresh daemon facing broken files deletes nothing" '[ "$(rules)" = "$before" ]'
 check "it says deletions are held" 'grep -q "deletions held" "$work/daemon2.log"'
 kill $d2; wait $d2 2>/dev/null

@@ -15,6 +15,19 @@ summary() {
   echo "$passes passed, $fails failed"
   [ "$fails" -eq 0 ]
 }
+# wait_until SECONDS 'condition': polls the condition (eval) every 0.1 s until it holds; fails
+# after SECONDS. A wait on a condition, never a sleep standing in for one.
+wait_until() {
+  local end=$((SECONDS + $1))
+  until eval "$2"; do
+    [ "$SECONDS" -ge "$end" ] && return 1
+    sleep 0.1
+  done
+}
+# idle URL: the daemon at URL has loaded its desired state and has nothing queued or running.
+idle() {
+  curl -s "$1/v1/health" | python3 -c 'import json,sys; l=json.load(sys.stdin)["loop"]; sys.exit(0 if l["queueDepth"]==0 and l["workersBusy"]==0 and l["lastPass"] else 1)' 2>/dev/null
+}
 # Waits for a port file and prints the port.
 wait_port() {
   for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done

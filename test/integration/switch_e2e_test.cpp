@@ -169,10 +169,13 @@ TEST_SUITE("integration/switch") {
     r = h.Pass();
     REQUIRE(r.error);
     CHECK(r.error->message.find("CHANGED") != std::string::npos);
-    // An unknown host (empty known_hosts): accept-new records it, then it is pinned.
-    WriteFile(h.dir / "known_hosts", "");
+    // An unknown host (no known_hosts yet): accept-new records it in a new owner-only file,
+    // then it is pinned.
+    std::filesystem::remove(h.dir / "known_hosts");
     r = h.Pass();
     REQUIRE_MESSAGE(!r.error, r.error->message);
+    CHECK((std::filesystem::status(h.dir / "known_hosts").permissions() & std::filesystem::perms::all) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
     std::ifstream kh(h.dir / "known_hosts");
     std::string recorded((std::istreambuf_iterator<char>(kh)), std::istreambuf_iterator<char>());
     CHECK(recorded.find("[127.0.0.1]:" + std::to_string(port)) != std::string::npos);

@@ -5,6 +5,11 @@
 #include <thread>
 
 #include "controller/store/sqlite_store.hpp"
+#include "controller/store/store_lock.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
 
 using namespace nc;
 using namespace nc::store;
@@ -20,6 +25,42 @@ std::string TempDb(const char* name) {
 }  // namespace
 
 TEST_SUITE("store/sqlite") {
+  TEST_CASE("a new store and its WAL are readable by their owner only") {
+    auto path = TempDb("mode");
+    auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(s);
+    REQUIRE((*s)->WriteCheck());
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      struct stat st {};
+      REQUIRE(::stat((path + suffix).c_str(), &st) == 0);
+      CAPTURE(suffix);
+      CHECK((st.st_mode & 0777) == 0600);
+    }
+  }
+
+  TEST_CASE("an empty file is refused, never silently made a new store") {
+    auto path = TempDb("empty");
+    std::ofstream(path).close();
+    auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().message.find("is an empty file (0 bytes)") != std::string::npos);
+    CHECK(std::filesystem::file_size(path) == 0);  // left as it was
+  }
+
+  TEST_CASE("one writer per store: a second lock is refused naming the holder, and freed with it") {
+    auto path = TempDb("lock");
+    {
+      auto first = WriterLock::Acquire(path, "run");
+      REQUIRE(first);
+      auto second = WriterLock::Acquire(path, "apply");
+      REQUIRE_FALSE(second);
+      CHECK(second.error().code == ErrorCode::kFailedPrecondition);
+      CHECK(second.error().message.find("in use by netconverge run (pid " + std::to_string(::getpid())) != std::string::npos);
+    }
+    CHECK(WriterLock::Acquire(path, "apply"));
+    std::filesystem::remove(path + ".lock");
+  }
+
   TEST_CASE("a new store is created at the latest schema, in WAL mode") {
     auto path = TempDb("new");
     auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
