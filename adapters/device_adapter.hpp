@@ -89,6 +89,12 @@ class DeviceAdapter {
   /// authentication, a read of the managed configuration and confirmed-commit support, in the
   /// device's own terms, over the primary transport only. Read-only.
   virtual std::vector<DiagnosticCheck> Diagnose() = 0;
+  /// Recovery of an apply a stopped process left open (its intent record says the change was
+  /// netconverge's): confirms a commit-confirm the device still holds pending, so that the
+  /// device does not revert by its timer while the recovery pass reads it. True when one was
+  /// pending (then the change is also saved by the next pass). Idempotent; devices without
+  /// commit-confirm answer false.
+  virtual Result<bool> ConfirmPending() { return false; }
   /// Whether the adapter owes the device work even without changes (a save that failed).
   virtual bool PendingWork() const { return false; }
   /// Standing conditions of the device as the adapter knows it (reason, message), recorded

@@ -267,6 +267,15 @@ Status VyosAdapter::SendConfirm(ApplyOutcome& out, const std::map<int, core::Nat
   return tl::unexpected(last);
 }
 
+Result<bool> VyosAdapter::ConfirmPending() {
+  auto r = Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
+  if (!r) return tl::unexpected(r.error());
+  if (!r->envelope.success) return MakeError(ErrorCode::kRejected, "confirm: " + Trim(r->envelope.error));
+  const bool was_pending = !(r->envelope.data_text && r->envelope.data_text->find("No confirm pending") != std::string::npos);
+  if (was_pending) save_pending_ = true;  // confirmed, not yet saved
+  return was_pending;
+}
+
 void VyosAdapter::Disarm(ApplyOutcome& out) {
   out.operations.push_back("POST /configure {\"op\": \"confirm\"} (stop a confirm timer the failed commit may have armed)");
   auto r = Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);

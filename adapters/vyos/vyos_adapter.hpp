@@ -41,6 +41,7 @@ class VyosAdapter final : public DeviceAdapter {
   std::vector<DiagnosticCheck> Diagnose() override;
   std::vector<std::string> Render(const core::Plan& plan) const override;
   bool PendingWork() const override { return save_pending_; }
+  Result<bool> ConfirmPending() override;
   std::vector<std::pair<std::string, std::string>> Conditions() const override;
 
  private:

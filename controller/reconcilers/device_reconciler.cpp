@@ -215,6 +215,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     return r;
   }
   DeviceCache& c = **cache;
+  if (mode == Mode::kApply) ConfirmLeftPending(**adapter, key, started, events);
   int64_t phase = ThreadCpuMicros();
   auto fresh = (*adapter)->Observe(c.observed.fingerprint);
   r.observe_cpu_us = ThreadCpuMicros() - phase;
@@ -688,6 +689,10 @@ std::vector<std::string> DeviceReconciler::Recover() {
                                       "); the device is re-read and re-planned before anything is sent",
                                   in.run_id});
     Recorded(store_.FinishIntent(in.id, "Recovered", now), in.device, "the recovery of intent " + std::to_string(in.id));
+    {
+      std::lock_guard lk(mu_);
+      recovering_[in.device] = in.id;
+    }
     log_->warn("device={} event=Recovered intent={} run_id={} snapshot={}", in.device, in.id, in.run_id, in.snapshot_id);
     devices.push_back(in.device);
   }
@@ -966,6 +971,36 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   // What could not be recorded is not trusted as the last clean pass: the next plans in full.
   if (!recorded && cache) (*cache)->clean = false;
   r.record_cpu_us = ThreadCpuMicros() - record_start;
+}
+
+void DeviceReconciler::ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key, const std::string& started,
+                                          std::vector<store::Event>& events) {
+  int64_t intent = 0;
+  {
+    std::lock_guard lk(mu_);
+    auto it = recovering_.find(key);
+    if (it == recovering_.end()) return;
+    intent = it->second;
+  }
+  // The stopped process committed (the intent says the change was ours) and may have died
+  // before its confirm: confirm now, deliberately, rather than let the timer revert the device
+  // under the recovery pass. The pass then reads the device and plans as usual, so whatever the
+  // confirmed state lacks is applied with a confirmed commit of its own.
+  auto confirmed = adapter.ConfirmPending();
+  if (!confirmed) {
+    log_->warn("device={} recovery of intent {}: confirm failed ({}); tried again next pass", key, intent,
+               confirmed.error().message);
+    return;  // stays in recovering_: tried again
+  }
+  {
+    std::lock_guard lk(mu_);
+    recovering_.erase(key);
+  }
+  if (*confirmed)
+    events.push_back(store::Event{0, started, key, "", "Warning", "Recovered",
+                                  "the commit-confirm the stopped process left pending (intent " + std::to_string(intent) +
+                                      ") is confirmed; the device is read and planned as usual",
+                                  0});
 }
 
 bool DeviceReconciler::Recorded(const Status& st, const std::string& device, const std::string& what) {

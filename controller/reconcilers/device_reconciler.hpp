@@ -130,6 +130,10 @@ class DeviceReconciler {
   std::map<std::string, std::string> Isolate(DeviceAdapter& adapter, const std::string& key, core::Plan& plan,
                                              const ObservedState& observed, const std::string& started, DeviceResult& r,
                                              ApplyOutcome& outcome);
+  /// For a device whose apply a stopped process left open: confirms a pending commit-confirm
+  /// (once; again next pass if the device cannot be reached).
+  void ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key, const std::string& started,
+                          std::vector<store::Event>& events);
   /// Logs a store write that failed (with `what` it was); true when it succeeded.
   bool Recorded(const Status& st, const std::string& device, const std::string& what);
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
@@ -143,6 +147,7 @@ class DeviceReconciler {
   std::mutex mu_;
   std::map<std::string, std::pair<core::Device, std::unique_ptr<DeviceAdapter>>> adapters_;
   std::map<std::string, DeviceCache> cache_;  // entries are used by one worker at a time
+  std::map<std::string, int64_t> recovering_;   // device -> the open intent Recover() found
   std::map<std::string, store::DeviceOverride> overrides_;
   int64_t overrides_version_ = -2;
 };

@@ -282,6 +282,37 @@ TEST_SUITE("integration/faults") {
     CHECK(r.device_row->message.find(key) == std::string::npos);
   }
 
+  TEST_CASE("fault: the process dies between commit and confirm - recovery confirms the pending commit, the device never reverts") {
+    // Before: the recovery pass found the new rules live, planned nothing, never confirmed, and
+    // the device's timer reverted them a moment later (then the next commit found "another
+    // commit-confirm is pending").
+    Matrix m;
+    sim::Faults f;
+    f.fail_confirm = 3;  // every confirm of the pass is lost: the commit stays pending
+    m.sim->SetFaults(f);
+    REQUIRE(m.Pass().error);
+    REQUIRE(m.sim->ConfirmPending());
+    // What a kill before the intent's end leaves in the store: the intent open.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(m.store_path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE intents SET finished_at = NULL, outcome = NULL WHERE id = (SELECT MAX(id) FROM intents)",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    m.sim->SetFaults({});
+    m.Restart();  // a new process
+    CHECK(m.reconciler->Recover() == std::vector<std::string>{"default/edge1"});
+    m.sim->ResetStats();
+    auto r = m.Pass();
+    REQUIRE_FALSE(r.error);
+    CHECK_FALSE(m.sim->ConfirmPending());
+    CHECK(m.sim->Stats().commits == 0);  // the confirmed commit already was the desired state
+    m.LearnNew();
+    CHECK(m.DeviceRules() == m.new_rules);
+    CHECK(CountEvents(*m.store, "Recovered") == 2);  // the open intent, then its confirm
+    m.CheckStore();
+    m.CheckConverges();
+  }
+
   TEST_CASE("fault: the device answers the commit after the request deadline") {
     Matrix m({}, "  vyos: {requestTimeout: 1s}\n");
     sim::Faults f;
