@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps test-deps configure build test run bench bench-http bench-ansible api-docs-check crash-test clean
+.PHONY: all deps test-deps configure build test run bench bench-http bench-ansible api-docs-check crash-test fuzz clean
 
 all: build
 
@@ -52,6 +52,11 @@ bench-ansible: build test-deps
 # Every curl example of docs/api-reference.md, verbatim, against a `make run` already running.
 api-docs-check:
 	@python3 test/e2e/api_docs_check.py docs/api-reference.md .
+
+# libFuzzer harnesses (clang, ASan+UBSan, build-fuzz/), each for FUZZ_SECONDS; a finding fails.
+FUZZ_SECONDS ?= 60
+fuzz: test-deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	@rm -rf $(BUILD_DIR)

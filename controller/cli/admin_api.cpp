@@ -243,6 +243,15 @@ Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
   return SyncReport(results);
 }
 
+/// Lets a held mass deletion proceed (an audited DeletionsReleased event), then runs the pass.
+Response Release(const ApiContext& c, const std::string& key, const std::string& who) {
+  if (c.leader() == "standby") return http::JsonError(503, "this replica is a standby; send the request to the leader");
+  store::Event e{0, runtime::SystemClock().UtcIso(), key, "", "Normal", "DeletionsReleased",
+                 "released by " + who + ": the held mass deletion proceeds on the device's next pass", 0};
+  if (auto st = c.store->AddEvents({e}); !st) return http::JsonError(500, "the release could not be recorded");
+  return Sync(c, {key});
+}
+
 Response Rollback(const ApiContext& c, const std::string& key, const std::string& body) {
   if (c.leader() == "standby") return http::JsonError(503, "this replica is a standby; send the request to the leader");
   rapidjson::Document d;
@@ -298,10 +307,11 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
       {"POST", "/v1/admin/sync-vyos-config", Role::kAdmin, nullptr},                    // 8
       {"POST", "/v1/admin/devices/{name}/sync", Role::kAdmin, nullptr},                 // 9
       {"POST", "/v1/admin/devices/{name}/rollback", Role::kAdmin, nullptr},             // 10
+      {"POST", "/v1/admin/devices/{name}/release", Role::kAdmin, nullptr},              // 11
   };
-  auto handle = [&](size_t i, const std::string& name) -> Response {
+  auto handle = [&](size_t i, const std::string& name, const std::string& who) -> Response {
     const std::string key = name.empty() ? "" : KeyFor(r, name);
-    if ((i == 6 || i == 9 || i == 10) && !declared(key)) return http::JsonError(404, "no device " + key);
+    if ((i == 6 || i == 9 || i == 10 || i == 11) && !declared(key)) return http::JsonError(404, "no device " + key);
     switch (i) {
       case 0: return Ok("{\"status\":\"ok\"}");
       case 1:
@@ -324,6 +334,7 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
       case 8: return Sync(c, vyos_keys());
       case 9: return Sync(c, {key});
       case 10: return Rollback(c, key, r.body);
+      case 11: return Release(c, key, who);
     }
     return http::JsonError(500, "internal error");
   };
@@ -347,7 +358,7 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
       return *decision.deny;
     }
     if (r.method != method && !head) return MethodNotAllowed(r, method);
-    Response res = handle(i, name);
+    Response res = handle(i, name, decision.identity.subject);
     if (needed == Role::kAdmin && c.log)
       c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote, decision.identity.subject, res.status);
     return res;

@@ -111,6 +111,7 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   runtime::SystemClock clock;
   reconcilers::DefaultAdapterFactory factory;
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
+  rec.SetDeletionGuard(c.deletion_guard_pct / 100.0, c.deletion_guard_min);
   auto keys = SelectDevices(*desired, c.device);
   if (keys.empty()) {
     std::cerr << "netconverge: no device " << (c.device.empty() ? "declared" : "'" + c.device + "'") << " in " << c.manifests << "\n";
@@ -303,6 +304,7 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
   runtime::SystemClock clock;
   reconcilers::DefaultAdapterFactory factory;
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
+  rec.SetDeletionGuard(c.deletion_guard_pct / 100.0, c.deletion_guard_min);
   auto r = rec.Rollback(*desired, keys[0], snapshot);
   PrintReport(r);
   if (!r.error && r.snapshot_id)
@@ -468,6 +470,11 @@ void Build(CLI::App& app, Args& a) {
   run->add_flag("--auto-migrate", ro.auto_migrate, "upgrade an older store schema at start");
   run->add_option("--max-concurrent-devices", ro.workers, "devices reconciled in parallel")->capture_default_str()->check(CLI::Range(1, 256));
   run->add_option("--watch-interval-ms", ro.watch_ms, "how often the manifests directory is re-read")->capture_default_str()->check(CLI::Range(100, 60000));
+  run->add_option("--settle-ms", ro.settle_ms,
+                  "a changed manifest file is taken once nothing wrote to it for this long (editors and GitOps tools "
+                  "write in several steps); 0 takes it at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
   run->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str();
   run->add_option("--listen", ro.listen, "address:port of the admin HTTP API; 'off' for none")
       ->capture_default_str();
@@ -481,6 +488,16 @@ void Build(CLI::App& app, Args& a) {
       ->capture_default_str();
   run->add_option("--leader-elect-retry-period", leader.retry_period, "how often to try to acquire or renew")->capture_default_str();
 
+  auto add_guard = [&](CLI::App* s) {
+    s->add_option("--deletion-guard", c.deletion_guard_pct,
+                  "hold a pass that would delete more than this percentage of a device's owned objects "
+                  "(DeletionsHeld, until `netconverge release`); 100 turns it off")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 100));
+    s->add_option("--deletion-guard-min", c.deletion_guard_min, "... and at least this many")->capture_default_str()->check(CLI::Range(1, 1000000));
+  };
+  add_guard(run);
+
   auto* apply = app.add_subcommand("apply", "one pass for every (or one) device, then exit: 0 converged, 1 failed");
   add_manifests(apply);
   add_store(apply);
@@ -488,11 +505,18 @@ void Build(CLI::App& app, Args& a) {
   apply->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
   apply->add_flag("--auto-migrate", auto_migrate, "upgrade an older store schema first");
   apply->add_option("--log-level", c.log_level, "log level")->capture_default_str();
+  add_guard(apply);
+
+  auto* release = app.add_subcommand("release", "let a held mass deletion (DeletionsHeld) of a device proceed on its next pass");
+  add_manifests(release);
+  add_store(release);
+  release->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
 
   auto* plan = app.add_subcommand("plan", "dry-run against the live devices: 0 no changes, 2 changes pending, 1 error");
   add_manifests(plan);
   add_store(plan);
   plan->add_option("--device", c.device, "only this device");
+  add_guard(plan);
   plan->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
 
   auto* validate = app.add_subcommand("validate", "offline validation incl. cross-resource conflicts; 1 if any problem");
@@ -629,6 +653,7 @@ int Dispatch(CLI::App& app, Args& a) {
   }
   if (*a.token_cmd) return CmdToken(a.token);
   if (*a.test_device) return CmdTestDevice(c, a.test_timeout);
+  if (app.got_subcommand("release")) return CmdRelease(c);
   const bool auto_migrate = ro.auto_migrate;
   auto& import_from = a.import_from;
   auto& import_ns = a.import_ns;

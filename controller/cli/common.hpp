@@ -35,6 +35,8 @@ struct Common {
   std::string output = "text";
   std::string log_level = "info";
   std::string log_format = "text";
+  int deletion_guard_pct = 50;  // a pass deleting more than this share of a device's owned objects ...
+  int deletion_guard_min = 10;  // ... and at least this many, is held until released
 };
 
 /// Opens the store, or says why not on stderr and returns null.
@@ -69,6 +71,7 @@ struct RunOptions {
   bool auto_migrate = false;
   int workers = 8;
   int watch_ms = 1000;
+  int settle_ms = 2000;  // a changed manifest is taken once left alone this long
   std::string listen = "127.0.0.1:8800";
   bool kube = false;
   std::string kubeconfig;
@@ -92,5 +95,7 @@ int CmdTestDevice(const Common& c, const std::string& timeout);
 int CmdOverride(const Common& c, const std::string& what, const std::string& value, bool clear);
 void PrintOverrides(store::SqliteStore& st, const std::string& device);
 int CmdRunKube(const Common& c, const RunOptions& o);
+/// `release`: lets a held mass deletion of DEVICE proceed on its next pass (an audited event).
+int CmdRelease(const Common& c);
 
 }  // namespace nc::cli

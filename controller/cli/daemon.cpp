@@ -249,6 +249,7 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   });
   reconcilers::DefaultAdapterFactory factory([&](const core::Device& d) { return source.SecretCredentials(d); });
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
+  rec.SetDeletionGuard(c.deletion_guard_pct / 100.0, c.deletion_guard_min);
   DeviceLocks locks;
   // One pass of one device, under its lock, then metrics and the resources' status.
   DeviceStatusCache status;
@@ -351,10 +352,11 @@ int CmdRun(const Common& c, const RunOptions& o) {
   if (!st) return 1;
   auto services = source::LoadServices();
   metrics::Metrics metrics;
-  source::DirectorySource source(c.manifests, services);
+  source::DirectorySource source(c.manifests, services, std::chrono::milliseconds(o.settle_ms));
   runtime::SystemClock clock;
   reconcilers::DefaultAdapterFactory factory;
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
+  rec.SetDeletionGuard(c.deletion_guard_pct / 100.0, c.deletion_guard_min);
   runtime::WorkQueue queue(clock);
   WatchQueue(queue, metrics);
   Triggers triggers;
@@ -378,8 +380,12 @@ int CmdRun(const Common& c, const RunOptions& o) {
       workers);
 
   std::vector<api::Problem> last_problems;
-  auto reload = [&](bool first) {
+  bool loaded = false;
+  auto reload = [&] {
     auto report = source.Reload();
+    const bool first = !loaded && report.settling.empty();
+    if (report.settling.empty()) loaded = true;
+    if (!report.settling.empty()) log->debug("manifest: {} changed moments ago; taken once it is left alone", report.settling);
     if (report.problems != last_problems) {
       for (const auto& p : report.problems) log->error("manifest: {}", p.ToString());
       for (const auto& f : report.kept_files) log->warn("manifest: {} is not used as it is now; its previous good content stays in force", f);
@@ -390,7 +396,7 @@ int CmdRun(const Common& c, const RunOptions& o) {
     for (const auto& key : report.changed_devices) enqueue(key, first ? "startup" : "manifest-change");
   };
   for (const auto& key : rec.Recover()) enqueue(key, "recovery");
-  reload(true);
+  reload();
   log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
             source.Desired()->devices.size());
   ApiContext api = MakeApi(st.get(), source, pass, rec, locks, [] { return true; }, [] { return std::string("disabled"); }, queue,
@@ -403,7 +409,7 @@ int CmdRun(const Common& c, const RunOptions& o) {
   std::thread watcher([&] {
     while (!stop) {
       for (int i = 0; i < watch_ms / 50 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (!stop) reload(false);
+      if (!stop) reload();
     }
   });
   int sig = 0;

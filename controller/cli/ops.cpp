@@ -57,6 +57,32 @@ std::string Join(const std::set<std::string>& s) {
 
 }  // namespace
 
+int CmdRelease(const Common& c) {
+  if (!StoreExists(c.store)) return 1;
+  auto st = OpenStore(c.store, false);
+  if (!st) return 1;
+  const std::string key = QualifiedName(c.device);
+  core::DesiredState declared;
+  auto known = KnownDevices(c.manifests, *st, &declared);
+  if (!known.count(key)) {
+    std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << " or in " << c.store
+              << " (known: " << Join(known) << ")\n";
+    return 1;
+  }
+  const char* user = std::getenv("USER");
+  const std::string who = std::string("cli:") + (user && *user ? user : "unknown");
+  runtime::SystemClock clock;
+  store::Event e{0, clock.UtcIso(), key, "", "Normal", "DeletionsReleased",
+                 "released by " + who + ": the held mass deletion proceeds on the device's next pass", 0};
+  if (auto r = st->AddEvents({e}); !r) {
+    std::cerr << "netconverge: " << r.error().message << "\n";
+    return 1;
+  }
+  std::cout << "released: " << key << "'s held deletions proceed on its next pass (a running daemon's next poll, or "
+            << "netconverge apply)\n";
+  return 0;
+}
+
 int CmdOverride(const Common& c, const std::string& what, const std::string& value, bool clear) {
   auto st = OpenStore(c.store, false);
   if (!st) return 1;

@@ -99,6 +99,28 @@ bhttp::response<bhttp::string_body> ToWire(Response res, unsigned version, bool 
   return out;
 }
 
+void ConfigureParser(bhttp::request_parser<bhttp::string_body>& parser, const AdminServerOptions& options) {
+  parser.body_limit(options.body_limit);
+  parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+}
+
+/// The answer to a read that failed or a header beyond the limits; nullopt when the connection
+/// should just close (closed, reset, past a deadline).
+std::optional<Response> EarlyAnswer(const boost::system::error_code& ec, const AdminServerOptions& options) {
+  if (ec == bhttp::error::body_limit)
+    return JsonError(413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
+  if (ec == bhttp::error::header_limit) return JsonError(431, "request headers too large");
+  if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+      ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+    return JsonError(400, "malformed HTTP request");
+  return std::nullopt;
+}
+
+std::optional<Response> TargetTooLong(const bhttp::request_parser<bhttp::string_body>& parser, const AdminServerOptions& options) {
+  if (parser.get().target().size() <= options.target_limit) return std::nullopt;
+  return JsonError(414, "request target longer than " + std::to_string(options.target_limit) + " bytes");
+}
+
 asio::awaitable<Response> RunHandler(const AdminServer::Handler* handler, Request r) {
   try {
     co_return (*handler)(r);
@@ -108,6 +130,29 @@ asio::awaitable<Response> RunHandler(const AdminServer::Handler* handler, Reques
 }
 
 }  // namespace
+
+tl::expected<Request, Response> ParseRequest(std::string_view wire, const AdminServerOptions& options) {
+  bhttp::request_parser<bhttp::string_body> parser;
+  ConfigureParser(parser, options);
+  parser.eager(true);
+  boost::system::error_code ec;
+  size_t used = 0;
+  while (!ec && !parser.is_done() && used < wire.size()) {
+    const size_t n = parser.put(asio::buffer(wire.data() + used, wire.size() - used), ec);
+    if (ec == bhttp::error::need_more) ec = {};
+    if (n == 0 && !ec) break;
+    used += n;
+    if (!ec && parser.is_header_done())
+      if (auto too_long = TargetTooLong(parser, options)) return tl::unexpected(std::move(*too_long));
+  }
+  if (ec) {
+    auto early = EarlyAnswer(ec, options);
+    return tl::unexpected(early ? std::move(*early) : JsonError(400, "malformed HTTP request"));
+  }
+  if (!parser.is_done()) return tl::unexpected(JsonError(400, "incomplete HTTP request"));
+  auto req = parser.release();
+  return ToRequest(req, "");
+}
 
 Response JsonError(int status, const std::string& raw) {
   const std::string message = core::PrintableText(raw);  // it may echo what a client sent
@@ -195,28 +240,19 @@ struct AdminServer::Impl {
     boost::system::error_code ec;
     while (running) {
       bhttp::request_parser<bhttp::string_body> parser;
-      parser.body_limit(options.body_limit);
-      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+      ConfigureParser(parser, options);
       // One deadline for the idle wait and the whole header, one for the whole body: a client
       // that drips a byte at a time cannot stretch either.
       stream.expires_after(milliseconds(options.header_timeout_ms));
       co_await bhttp::async_read_header(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
-      std::optional<Response> early;
-      if (!ec && parser.get().target().size() > options.target_limit) {
-        early = JsonError(414, "request target longer than " + std::to_string(options.target_limit) + " bytes");
-      } else if (!ec && !parser.is_done()) {
+      std::optional<Response> early = ec ? std::nullopt : TargetTooLong(parser, options);
+      if (!ec && !early && !parser.is_done()) {
         stream.expires_after(milliseconds(options.body_timeout_ms));
         co_await bhttp::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
       }
-      if (ec == bhttp::error::body_limit) {
-        early = JsonError(413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
-      } else if (ec == bhttp::error::header_limit) {
-        early = JsonError(431, "request headers too large");
-      } else if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() && ec != bhttp::error::end_of_stream &&
-                 ec != bhttp::error::partial_message) {
-        early = JsonError(400, "malformed HTTP request");
-      } else if (ec) {
-        break;  // closed, reset or past a deadline: nothing to answer
+      if (ec) {
+        early = EarlyAnswer(ec, options);
+        if (!early) break;  // closed, reset or past a deadline: nothing to answer
       }
       if (early) {
         auto out = ToWire(std::move(*early), 11, false, false);

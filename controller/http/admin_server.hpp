@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,11 @@ struct AdminServerOptions {
   /// Answered on the I/O thread: the handler must not block for these (liveness, readiness).
   std::set<std::string> inline_paths = {"/healthz", "/readyz"};
 };
+
+/// One complete request from raw bytes, read with the server's parser and limits (what the
+/// server does incrementally on a connection). The error is the answer the server would send
+/// (400, 413, 414, 431); an incomplete request is a 400. For tests and fuzzing.
+tl::expected<Request, Response> ParseRequest(std::string_view wire, const AdminServerOptions& options);
 
 class AdminServer {
  public:

@@ -276,7 +276,17 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   if (auto h = desired.held_deletes.find(key); h != desired.held_deletes.end()) held = h->second;
   if (device.IsSwitch()) {
     const int64_t plan_start = ThreadCpuMicros();
-    r.plan = core::ComputeSwitchPlan({device, vlans, observed->switch_state, c.applied_interfaces, held, desired.orphaned});
+    core::SwitchPlanInput in{device, vlans, observed->switch_state, c.applied_interfaces, held, desired.orphaned};
+    r.plan = core::ComputeSwitchPlan(in);
+    if (held.empty()) {
+      size_t deletions = 0;
+      for (const auto& ch : r.plan.interfaces)
+        if (ch.kind == core::ChangeKind::kDelete && c.applied_interfaces.count(ch.name)) ++deletions;
+      if (in.held_deletes = MassDeletionHeld(key, deletions, c.applied_interfaces.size()); !in.held_deletes.empty()) {
+        r.plan = core::ComputeSwitchPlan(in);
+        event("Warning", "DeletionsHeld", "", in.held_deletes);
+      }
+    }
     r.plan_cpu_us = ThreadCpuMicros() - plan_start;
   } else {
     const int64_t plan_start = ThreadCpuMicros();
@@ -307,6 +317,15 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     for (const auto& o : desired.orphaned) in.orphan_on_delete[o] = true;
     const int64_t compute_start = ThreadCpuMicros();
     r.plan = core::ComputePlan(in);
+    if (held.empty()) {
+      size_t deletions = 0;
+      for (const auto& ch : r.plan.changes)
+        if (ch.kind == core::ChangeKind::kDelete && last_applied.count(ch.number)) ++deletions;
+      if (in.held_deletes = MassDeletionHeld(key, deletions, last_applied.size()); !in.held_deletes.empty()) {
+        r.plan = core::ComputePlan(in);
+        event("Warning", "DeletionsHeld", "", in.held_deletes);
+      }
+    }
     r.plan_cpu_us = plan_cpu + ThreadCpuMicros() - compute_start;
     if (mode == Mode::kApply && !r.plan.adopted.empty()) {
       c.records_valid = false;
@@ -422,6 +441,8 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
   if (!outcome.transport.empty()) r.transport = outcome.transport;
   r.conditions = (*adapter)->Conditions();
   for (const auto& [reason, message] : r.conditions) event("Warning", reason, "", message);
+  for (const auto& e : events)
+    if (e.reason == "DeletionsHeld") r.conditions.emplace_back(e.reason, e.message);
   if (!outcome.error && !outcome.rollback_detail.empty()) event("Warning", "PendingCommitReverted", "", outcome.rollback_detail);
   const Touched touched(r.plan);
   if (outcome.error) {
@@ -822,7 +843,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   // Standing conditions (a held delete, reported drift, a conflict, an unreachable device) are
   // recorded and logged when they appear, not on every poll; actions (Applied, ApplyFailed,
   // rollbacks) always.
-  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld",
+  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld", "DeletionsHeld",
                                                   "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
                                                   "ConfigurationError", "Orphaned", "FallbackTransport", "Overridden",
                                                   "UnconfirmedCommits", "DeviceRejected"};
@@ -1001,6 +1022,25 @@ void DeviceReconciler::ConfirmLeftPending(DeviceAdapter& adapter, const std::str
                                   "the commit-confirm the stopped process left pending (intent " + std::to_string(intent) +
                                       ") is confirmed; the device is read and planned as usual",
                                   0});
+}
+
+std::string DeviceReconciler::MassDeletionHeld(const std::string& key, size_t deletions, size_t owned) {
+  if (deletions == 0 || static_cast<int>(deletions) < guard_min_ ||
+      static_cast<double>(deletions) <= guard_share_ * static_cast<double>(owned))
+    return "";
+  store::EventFilter f;
+  f.device = key;
+  f.limit = 500;
+  if (auto events = store_.Events(f)) {
+    for (const auto& e : *events) {  // newest first
+      if (e.reason == "DeletionsReleased") return "";
+      if (e.reason == "Applied") break;
+    }
+  }
+  return "a mass deletion: " + std::to_string(deletions) + " of the " + std::to_string(owned) +
+         " objects netconverge owns on the device would be deleted in one pass (more than " +
+         std::to_string(static_cast<int>(guard_share_ * 100)) + "%); held until released with `netconverge release " + key +
+         "` or POST /v1/admin/devices/NAME/release (check the manifests first: a half-written file looks like this)";
 }
 
 bool DeviceReconciler::Recorded(const Status& st, const std::string& device, const std::string& what) {

@@ -71,6 +71,16 @@ class DeviceReconciler {
   DeviceResult Reconcile(const core::DesiredState& desired, const std::string& device_key,
                          const std::string& trigger, Mode mode);
 
+  /// The mass-deletion guard: a pass that would delete more than `share` of a device's owned
+  /// objects, and at least `min_count` of them, deletes none; a `DeletionsHeld` condition says
+  /// so until an operator releases them (`netconverge release`, POST .../release: a
+  /// `DeletionsReleased` event), as a half-written or wrong manifest must not wipe a router.
+  /// share > 1 turns it off.
+  void SetDeletionGuard(double share, int min_count) {
+    guard_share_ = share;
+    guard_min_ = min_count;
+  }
+
   /// At start-up: closes every intent that a previous process left unfinished (it died while
   /// applying), recording a `Recovered` event. The next pass re-reads and re-plans the device.
   /// Returns the devices concerned.
@@ -134,6 +144,9 @@ class DeviceReconciler {
   /// (once; again next pass if the device cannot be reached).
   void ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key, const std::string& started,
                           std::vector<store::Event>& events);
+  /// Whether `deletions` of `owned` objects trip the mass-deletion guard and no release stands
+  /// (a DeletionsReleased event newer than the last Applied one); the held reason, else "".
+  std::string MassDeletionHeld(const std::string& key, size_t deletions, size_t owned);
   /// Logs a store write that failed (with `what` it was); true when it succeeded.
   bool Recorded(const Status& st, const std::string& device, const std::string& what);
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
@@ -147,7 +160,9 @@ class DeviceReconciler {
   std::mutex mu_;
   std::map<std::string, std::pair<core::Device, std::unique_ptr<DeviceAdapter>>> adapters_;
   std::map<std::string, DeviceCache> cache_;  // entries are used by one worker at a time
-  std::map<std::string, int64_t> recovering_;   // device -> the open intent Recover() found
+  std::map<std::string, int64_t> recovering_;
+  double guard_share_ = 0.5;
+  int guard_min_ = 10;   // device -> the open intent Recover() found
   std::map<std::string, store::DeviceOverride> overrides_;
   int64_t overrides_version_ = -2;
 };

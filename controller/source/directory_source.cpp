@@ -96,8 +96,8 @@ core::ValidationResult ValidateDirectory(const std::string& dir, const core::Ser
   return result;
 }
 
-DirectorySource::DirectorySource(std::string dir, core::ServiceTable services)
-    : dir_(std::move(dir)), services_(std::move(services)) {}
+DirectorySource::DirectorySource(std::string dir, core::ServiceTable services, std::chrono::milliseconds settle)
+    : dir_(std::move(dir)), services_(std::move(services)), settle_(settle) {}
 
 std::shared_ptr<const core::DesiredState> DirectorySource::Desired() const {
   std::lock_guard lk(mu_);
@@ -111,6 +111,25 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
   if (loaded_ && contents.hashes == hashes_) {
     report.problems = problems_;
     return report;
+  }
+  if (settle_.count() > 0) {
+    // The newest modification among the changed files and the directories of removed ones.
+    const auto now = fs::file_time_type::clock::now();
+    std::error_code ec;
+    auto fresh = [&](const fs::path& p) {
+      const auto t = fs::last_write_time(p, ec);
+      return !ec && now - t < settle_;
+    };
+    for (const auto& [file, hash] : contents.hashes) {
+      auto old = hashes_.find(file);
+      if ((old == hashes_.end() || old->second != hash) && fresh(file)) report.settling = file;
+    }
+    for (const auto& [file, hash] : hashes_)
+      if (!contents.hashes.count(file) && fresh(fs::path(file).parent_path())) report.settling = file;
+    if (!report.settling.empty()) {
+      report.problems = problems_;
+      return report;  // taken at a later reload, once it is left alone
+    }
   }
 
   // Start from the new content of every readable file; files that fail fall back to their

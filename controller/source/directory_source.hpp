@@ -5,6 +5,7 @@
 // holds back every deletion until it is fixed.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,13 +36,18 @@ core::ValidationResult ValidateDirectory(const std::string& dir, const core::Ser
 
 class DirectorySource {
  public:
-  DirectorySource(std::string dir, core::ServiceTable services);
+  /// `settle`: a change is taken only once every changed file (and the directory of a removed
+  /// one) has been left alone that long, so that a file an editor or a GitOps tool is writing
+  /// in several steps (emptied, then filled) is never read half-written.
+  DirectorySource(std::string dir, core::ServiceTable services,
+                  std::chrono::milliseconds settle = std::chrono::milliseconds(0));
 
   struct ReloadReport {
     bool changed = false;                  // the desired state differs from before
     std::vector<std::string> changed_devices;  // device keys whose desired state changed
     std::vector<api::Problem> problems;    // current problems (all files)
     std::vector<std::string> kept_files;   // files whose previous good content stays in force
+    std::string settling;                  // non-empty: a change was seen and is not taken yet (the file)
   };
   /// Re-reads the directory. Cheap when nothing changed (content hashes).
   ReloadReport Reload();
@@ -52,6 +58,7 @@ class DirectorySource {
  private:
   std::string dir_;
   core::ServiceTable services_;
+  std::chrono::milliseconds settle_;
   mutable std::mutex mu_;
   std::map<std::string, api::Manifests> good_;   // last good content per file
   std::map<std::string, std::string> hashes_;

@@ -100,8 +100,8 @@ check "malformed JSON: 400 naming the body" '[ "$(code -X POST -H "X-API-Key: $A
 # phase: observe holds the new port back (the API shows why), --clear lets it through.
 "$BIN/netconverge" phase edge1 observe --store "$STORE" -m "$M" > /dev/null
 sed -i 's/    - {name: ssh/    - {name: http, protocol: tcp, externalPort: 8080, internalPort: 80}\n    - {name: ssh/' "$M/web1.yaml"
-sleep 1.5
-code -H "X-API-Key: $VIEWER" "$H/v1/devices/edge1/plan" > /dev/null
+# The daemon takes the edit once the file is left alone (--settle-ms): wait for the plan to show it.
+wait_until 20 'code -H "X-API-Key: $VIEWER" "$H/v1/devices/edge1/plan" > /dev/null; grep -q "Port HTTP" "$work/body"'
 check "the plan route shows the override as a notice" 'grep -q "management phase Observe (the manifest says Full) set by .netconverge phase." "$work/body"'
 code -X POST -H "X-API-Key: $ADMIN" "$H/v1/admin/devices/edge1/sync" > /dev/null
 check "in observe the sync writes nothing" '[ "$(rules | grep -c "destination port .8080.")" = 0 ]'

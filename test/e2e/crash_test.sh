@@ -2,6 +2,7 @@
 # Crash test: kill the daemon with SIGKILL at random points during applies, over varied plans.
 # After each kill a fresh `netconverge apply` must converge the device, no rule may be duplicated
 # or half-configured, no port's rule number may move, and the store must pass integrity_check.
+# The churn between rounds is deliberate: the mass-deletion guard and the settle delay are off.
 # Usage: crash_test.sh BIN_DIR KILLS   (ctest runs a short smoke; `make crash-test` runs 60)
 set -uo pipefail
 BIN=$1
@@ -69,16 +70,16 @@ kills=0
 declare -A number_of
 for round in $(seq 1 "$KILLS"); do
   write_manifests "$round"
-  "$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 100 --listen 127.0.0.1:0 > "$work/daemon.log" 2>&1 &
+  "$BIN/netconverge" run --manifests "$M" --store "$STORE" --watch-interval-ms 100 --settle-ms 0 --deletion-guard 100 --listen 127.0.0.1:0 > "$work/daemon.log" 2>&1 &
   d=$!
   sleep "0.$(printf '%03d' $((RANDOM % 400 + 20)))"
   kill -9 "$d" 2>/dev/null && kills=$((kills + 1))
   wait "$d" 2>/dev/null
   # A fresh process converges the device.
-  if ! "$BIN/netconverge" apply --manifests "$M" --store "$STORE" --log-level error > "$work/apply.log" 2>&1; then
+  if ! "$BIN/netconverge" apply --manifests "$M" --store "$STORE" --deletion-guard 100 --log-level error > "$work/apply.log" 2>&1; then
     echo "FAIL round $round: apply after the kill did not converge"; cat "$work/apply.log"; fails=$((fails + 1)); continue
   fi
-  if ! "$BIN/netconverge" plan --manifests "$M" --store "$STORE" > "$work/plan.log" 2>&1; then
+  if ! "$BIN/netconverge" plan --manifests "$M" --store "$STORE" --deletion-guard 100 > "$work/plan.log" 2>&1; then
     echo "FAIL round $round: changes still pending after apply"; cat "$work/plan.log"; fails=$((fails + 1))
   fi
   if ! check_device; then echo "FAIL round $round: device state"; fails=$((fails + 1)); fi

@@ -206,4 +206,54 @@ TEST_SUITE("integration/policies") {
     REQUIRE(o);
     CHECK(o->empty());
   }
+
+  TEST_CASE("a mass deletion is held with DeletionsHeld until released - then it proceeds, once") {
+    // A manifest emptied or cut short under the daemon must not wipe the router.
+    SimHarness h;
+    std::string ports;
+    for (int i = 0; i < 12; ++i)
+      ports += "    - {name: p" + std::to_string(i) + ", protocol: tcp, externalPort: " + std::to_string(3000 + i) + "}\n";
+    h.Manifest("big.yaml", PortForwardYaml("big", "big", ports));
+    REQUIRE_FALSE(h.Pass().error);
+    const auto full = h.DeviceRules();
+    REQUIRE(full.size() == 12);
+    std::filesystem::remove(h.dir / "manifests" / "big.yaml");
+    auto held = h.Pass();
+    REQUIRE_FALSE(held.error);
+    CHECK_FALSE(held.plan.HasChanges());
+    CHECK(h.DeviceRules() == full);
+    CHECK(CountEvents(*h.store, "DeletionsHeld") == 1);
+    bool condition = false;
+    for (const auto& [reason, message] : held.conditions)
+      condition = condition || (reason == "DeletionsHeld" && message.find("12 of the 12 objects") != std::string::npos);
+    CHECK(condition);
+    CHECK_FALSE(h.Pass().plan.HasChanges());  // still held, and the standing event is not repeated
+    CHECK(CountEvents(*h.store, "DeletionsHeld") == 1);
+    // `netconverge release` records this event; the next pass deletes.
+    REQUIRE(h.store->AddEvents({store::Event{0, "2026-11-30T00:00:00Z", "default/edge1", "", "Normal", "DeletionsReleased",
+                                             "released by test", 0}}));
+    auto released = h.Pass();
+    REQUIRE_FALSE(released.error);
+    CHECK(released.report.deleted.size() == 12);
+    CHECK(h.DeviceRules().empty());
+    // The release was used up: the next mass deletion is held again.
+    h.Manifest("big.yaml", PortForwardYaml("big", "big", ports));
+    REQUIRE_FALSE(h.Pass().error);
+    std::filesystem::remove(h.dir / "manifests" / "big.yaml");
+    CHECK_FALSE(h.Pass().plan.HasChanges());
+    CHECK(h.DeviceRules().size() == 12);
+  }
+
+  TEST_CASE("deletions under the guard's share or count go through at once") {
+    SimHarness h;
+    std::string ports;
+    for (int i = 0; i < 12; ++i)
+      ports += "    - {name: p" + std::to_string(i) + ", protocol: tcp, externalPort: " + std::to_string(3000 + i) + "}\n";
+    h.Manifest("a.yaml", PortForwardYaml("a", "a", ports));
+    h.Manifest("b.yaml", PortForwardYaml("b", "b", "    - {name: x, protocol: tcp, externalPort: 4000}\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    std::filesystem::remove(h.dir / "manifests" / "b.yaml");  // 1 of 13
+    CHECK(h.Pass().report.deleted.size() == 1);
+    CHECK(CountEvents(*h.store, "DeletionsHeld") == 0);
+  }
 }

@@ -301,4 +301,19 @@ TEST_SUITE("unit/http-server") {
       ::close(held);
     }
   }
+
+  TEST_CASE("ParseRequest reads one request with the server's limits - query decoded, headers lower-cased") {
+    AdminServerOptions o;
+    auto r = ParseRequest("GET /v1/events?device=edge%31&x=a+b&flag HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n\r\n", o);
+    REQUIRE(r);
+    CHECK(r->path == "/v1/events");
+    CHECK(r->query.at("device") == "edge1");
+    CHECK(r->query.at("x") == "a b");
+    CHECK(r->query.at("flag").empty());
+    CHECK(r->headers.at("x-api-key") == "k");
+    CHECK(ParseRequest("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", o).error().status == 414);
+    CHECK(ParseRequest("GET / HTTP/1.1\r\nHost: x\r\n", o).error().status == 400);
+    CHECK(ParseRequest("POST / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", o).error().status == 413);
+    CHECK(ParseRequest("GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", o).error().status == 431);
+  }
 }

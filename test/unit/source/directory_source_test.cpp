@@ -1,0 +1,73 @@
+// The manifests directory as the daemon reads it: a changed file is taken only once it has been
+// left alone for the settle time (an editor or a GitOps tool writes in several steps).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "controller/source/directory_source.hpp"
+
+namespace fs = std::filesystem;
+using namespace nc;
+
+namespace {
+
+const char* kPortForward =
+    "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\n"
+    "spec: {platform: vyos, address: 127.0.0.1, credentialsRef: {file: creds.yaml}}\n---\n"
+    "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web}\n"
+    "spec:\n  deviceRef: edge1\n  vm: web\n  internalAddress: 192.168.10.11\n  inboundInterface: eth0\n"
+    "  ports:\n    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n";
+
+void Write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+/// Makes a file (or directory) look untouched for a minute: what waiting would do.
+void Age(const fs::path& p) { fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::minutes(1)); }
+
+}  // namespace
+
+TEST_SUITE("unit/source") {
+  TEST_CASE("a file just written is not taken until it has been left alone for the settle time") {
+    const fs::path dir = fs::temp_directory_path() / ("nc-settle-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    Write(dir / "web.yaml", kPortForward);
+    source::DirectorySource src(dir.string(), {}, std::chrono::seconds(30));
+    auto first = src.Reload();
+    CHECK(first.settling == (dir / "web.yaml").string());
+    CHECK_FALSE(first.changed);
+    CHECK(src.Desired()->devices.empty());
+    Age(dir / "web.yaml");
+    auto settled = src.Reload();
+    CHECK(settled.settling.empty());
+    CHECK(settled.changed);
+    CHECK(src.Desired()->RulesFor("default/edge1").size() == 1);
+    // Emptied (the first step of a non-atomic write): not taken while fresh - the rule stays.
+    Write(dir / "web.yaml", "");
+    CHECK_FALSE(src.Reload().settling.empty());
+    CHECK(src.Desired()->RulesFor("default/edge1").size() == 1);
+    // Filled again within the settle time: the same content, so nothing changed in the end.
+    Write(dir / "web.yaml", kPortForward);
+    Age(dir / "web.yaml");
+    CHECK_FALSE(src.Reload().changed);
+    // A removed file is judged by its directory's time.
+    fs::remove(dir / "web.yaml");
+    CHECK(src.Reload().settling == (dir / "web.yaml").string());
+    Age(dir);
+    auto removed = src.Reload();
+    CHECK(removed.changed);
+    CHECK(src.Desired()->RulesFor("default/edge1").empty());
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("without a settle time a change is taken at once") {
+    const fs::path dir = fs::temp_directory_path() / ("nc-nosettle-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    Write(dir / "web.yaml", kPortForward);
+    source::DirectorySource src(dir.string(), {});
+    CHECK(src.Reload().changed);
+    CHECK(src.Desired()->RulesFor("default/edge1").size() == 1);
+    fs::remove_all(dir);
+  }
+}
