@@ -237,7 +237,8 @@ Response SyncReport(const std::vector<reconcilers::DeviceResult>& results) {
 }
 
 Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
-  if (c.leader() == "standby") return http::JsonError(503, "this replica is a standby; send the request to the leader");
+  if (const auto role = c.leader(); role == "standby" || role == "lost")
+    return http::JsonError(503, "this replica is a standby; send the request to the leader");
   std::vector<reconcilers::DeviceResult> results;
   for (const auto& key : keys) results.push_back(c.pass(key, "admin-sync", Mode::kApply));
   return SyncReport(results);
@@ -245,7 +246,8 @@ Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
 
 /// Lets a held mass deletion proceed (an audited DeletionsReleased event), then runs the pass.
 Response Release(const ApiContext& c, const std::string& key, const std::string& who) {
-  if (c.leader() == "standby") return http::JsonError(503, "this replica is a standby; send the request to the leader");
+  if (const auto role = c.leader(); role == "standby" || role == "lost")
+    return http::JsonError(503, "this replica is a standby; send the request to the leader");
   store::Event e{0, runtime::SystemClock().UtcIso(), key, "", "Normal", "DeletionsReleased",
                  "released by " + who + ": the held mass deletion proceeds on the device's next pass", 0};
   if (auto st = c.store->AddEvents({e}); !st) return http::JsonError(500, "the release could not be recorded");
@@ -253,7 +255,8 @@ Response Release(const ApiContext& c, const std::string& key, const std::string&
 }
 
 Response Rollback(const ApiContext& c, const std::string& key, const std::string& body) {
-  if (c.leader() == "standby") return http::JsonError(503, "this replica is a standby; send the request to the leader");
+  if (const auto role = c.leader(); role == "standby" || role == "lost")
+    return http::JsonError(503, "this replica is a standby; send the request to the leader");
   rapidjson::Document d;
   if (std::string why; !core::ParseJson(d, body, &why)) return http::JsonError(400, "body: " + why + "; want {\"snapshot\": ID}");
   if (!d.IsObject() || !d.HasMember("snapshot") || !d["snapshot"].IsInt64() || d["snapshot"].GetInt64() <= 0)

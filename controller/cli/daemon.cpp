@@ -250,6 +250,9 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   reconcilers::DefaultAdapterFactory factory([&](const core::Device& d) { return source.SecretCredentials(d); });
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   rec.SetDeletionGuard(c.deletion_guard_pct / 100.0, c.deletion_guard_min);
+  // Closed the moment leadership is lost: no pass sends anything to a device after that.
+  std::atomic<bool> lost{false};
+  rec.SetWriteGate([&] { return !lost.load(); });
   DeviceLocks locks;
   // One pass of one device, under its lock, then metrics and the resources' status.
   DeviceStatusCache status;
@@ -284,6 +287,7 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
     std::cerr << "netconverge: leader election needs lease duration > renew deadline > retry period\n";
     return 1;
   }
+  le.on_error = [&](const std::string& why) { log->warn("leader election: {}", why); };
   kube::LeaderElector elector(*config, le);
   source.SetInstance(elector.identity());
   source.SetWriter(!lf.enabled);
@@ -302,10 +306,14 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   log->info("netconverge running: kube https://{}:{} namespace={} store={} workers={}{}", config->host, config->port, config->ns,
             c.store, workers, lf.enabled ? " leader-election=" + elector.identity() : "");
   std::atomic<bool> stop{false};
-  std::atomic<bool> lost{false};
   std::atomic<bool> started{false};
   ApiContext api = MakeApi(st.get(), source, pass, rec, locks, [&] { return source.Synced(); },
-                           [&] { return !lf.enabled ? std::string("disabled") : started ? std::string("leader") : std::string("standby"); },
+                           [&] {
+                             return !lf.enabled ? std::string("disabled")
+                                    : lost      ? std::string("lost")
+                                    : started   ? std::string("leader")
+                                                : std::string("standby");
+                           },
                            queue, controller, metrics, log, status);
   bool admin_failed = false;
   auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
@@ -320,8 +328,13 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
       log->info("leading as {}: writing to devices", elector.identity());
       source.SetWriter(true);
       elector.KeepRenewing([&] {
-        log->error("leadership lost (the lease could not be renewed): stopping");
+        // Stop writing at once, then exit: the gate stops passes in flight before their next
+        // device write, the queue hands out no more keys, status writes to Kubernetes stop.
         lost = true;
+        queue.ShutDown();
+        source.SetWriter(false);
+        log->error("leadership lost (the lease could not be renewed within {} ms): no more writes; stopping",
+                   le.renew_deadline.count());
         kill(getpid(), SIGTERM);
       });
     }
@@ -330,6 +343,15 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   });
   int sig = 0;
   sigwait(&set, &sig);
+  if (lost) {
+    // Leadership is gone and nothing more is written; a graceful stop could wait on calls to
+    // an API server that no longer answers. Exit now: the store is crash-safe, an apply cut off
+    // is recovered at the next start, and the new leader re-reads every device.
+    if (admin) admin->Stop();
+    log->error("stopped: leadership lost");
+    log->flush();
+    std::_Exit(1);
+  }
   log->info("signal {} received: finishing in-flight passes", sig);
   stop = true;
   election.join();

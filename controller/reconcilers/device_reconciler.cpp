@@ -540,6 +540,8 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
 Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(DeviceAdapter& adapter, const std::string& key,
                                                        const core::Plan& plan, const ObservedState& observed,
                                                        const std::string& started, DeviceResult& r) {
+  if (may_write_ && !may_write_())
+    return MakeError(ErrorCode::kFailedPrecondition, "not sent: this replica no longer leads (leadership lost); the new leader converges the device");
   // The snapshot and the intent are on disk before the device is touched.
   std::optional<store::Intent> intent;
   if (plan.HasChanges()) {
@@ -996,6 +998,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
 
 void DeviceReconciler::ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key, const std::string& started,
                                           std::vector<store::Event>& events) {
+  if (may_write_ && !may_write_()) return;
   int64_t intent = 0;
   {
     std::lock_guard lk(mu_);

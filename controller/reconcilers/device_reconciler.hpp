@@ -8,6 +8,7 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,10 @@ class DeviceReconciler {
   /// One pass. kPlan reads the device and the store but writes neither.
   DeviceResult Reconcile(const core::DesiredState& desired, const std::string& device_key,
                          const std::string& trigger, Mode mode);
+
+  /// A gate every device write passes first (leader election: once leadership is lost it
+  /// closes, and passes in flight stop before their next write, kFailedPrecondition). Default: open.
+  void SetWriteGate(std::function<bool()> may_write) { may_write_ = std::move(may_write); }
 
   /// The mass-deletion guard: a pass that would delete more than `share` of a device's owned
   /// objects, and at least `min_count` of them, deletes none; a `DeletionsHeld` condition says
@@ -161,6 +166,7 @@ class DeviceReconciler {
   std::map<std::string, std::pair<core::Device, std::unique_ptr<DeviceAdapter>>> adapters_;
   std::map<std::string, DeviceCache> cache_;  // entries are used by one worker at a time
   std::map<std::string, int64_t> recovering_;
+  std::function<bool()> may_write_;
   double guard_share_ = 0.5;
   int guard_min_ = 10;   // device -> the open intent Recover() found
   std::map<std::string, store::DeviceOverride> overrides_;

@@ -84,6 +84,9 @@ std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
   std::unique_lock lk(mu_);
   const auto give_up = std::chrono::steady_clock::now() + wait;
   while (true) {
+    // After ShutDown nothing more is handed out, queued or not: a replica that lost its lease
+    // must not start another pass (the next leader re-reads every device anyway).
+    if (shutdown_) return std::nullopt;
     PromoteReadyLocked();
     if (!queue_.empty()) {
       std::string key = queue_.front();
@@ -96,7 +99,6 @@ std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
       }
       return key;
     }
-    if (shutdown_) return std::nullopt;
     auto real_now = std::chrono::steady_clock::now();
     if (real_now >= give_up) return std::nullopt;
     // Wake for the next delayed key; poll at least every 50 ms so an injected clock works too.

@@ -22,6 +22,9 @@ struct LeaderElectionConfig {
   std::chrono::milliseconds lease_duration{15'000};
   std::chrono::milliseconds renew_deadline{10'000};
   std::chrono::milliseconds retry_period{2'000};
+  /// Told why a round failed (an API error, 403 from RBAC, a timeout), once per distinct reason:
+  /// a replica that cannot lead must say why, not stand by in silence.
+  std::function<void(const std::string&)> on_error;
 };
 
 class LeaderElector {
@@ -37,8 +40,11 @@ class LeaderElector {
   const std::string& identity() const { return options_.identity; }
 
  private:
-  /// One acquire-or-renew round. Returns whether this process holds the lease afterwards.
-  bool TryAcquireOrRenew();
+  /// One acquire-or-renew round, every API call of it ending by `deadline` (client-go bounds a
+  /// renewal by the renew deadline: an old leader must not outlive its lease inside a call).
+  /// Returns whether this process holds the lease afterwards.
+  bool TryAcquireOrRenew(std::chrono::steady_clock::time_point deadline);
+  bool Fail(const std::string& why);
 
   KubeClient client_;
   LeaderElectionConfig options_;
@@ -46,6 +52,7 @@ class LeaderElector {
   std::chrono::steady_clock::time_point observed_at_{};
   std::atomic<bool> leading_{false};
   std::atomic<bool> stop_renewing_{false};
+  std::string last_error_;
   std::thread renewer_;
 };
 

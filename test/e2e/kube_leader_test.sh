@@ -44,4 +44,23 @@ check "the lease names the new holder and counts the transition" '[ "${holder##*
 kill -TERM "$B"
 wait "$B" 2>/dev/null
 check "a leader stopping gracefully hands the lease back" '[ -z "$("$K" get lease netconverge-leader -o jsonpath="{.spec.holderIdentity}")" ]'
+
+# A leader whose API calls hang (the API server frozen mid-flight): every lease call is bounded by
+# what is left of the renew deadline, so it stops writing and exits within it - not after the
+# client's 30 s timeout, while a standby may already have taken over.
+"$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/c.db" "${LEASE[@]}" > "$work/c.log" 2>&1 &
+C=$!
+pids+=($C)
+wait_until 20 'grep -q "leading as" "$work/c.log"'
+kill -STOP "$KUBE_PID"
+t0=$(date +%s.%N)
+wait_until 20 '! kill -0 "$C" 2>/dev/null'
+t1=$(date +%s.%N)
+wait "$C" 2>/dev/null; rc=$?
+kill -CONT "$KUBE_PID"
+took=$(echo "$t1 - $t0" | bc)
+echo "a leader cut off from the API server stopped after ${took}s (renew deadline 3s, retry 0.5s)"
+check "a leader whose lease calls hang stops within the renew deadline and exits 1" '[ $rc -eq 1 ] && [ "$(echo "$took < 3 + 0.5 + 1.5" | bc)" = 1 ]'
+check "it says so, and applies nothing after" 'grep -q "leadership lost" "$work/c.log" && ! sed -n "/leadership lost/,\$p" "$work/c.log" | grep -q "outcome=applied"'
+check "the failed renewals are logged with their reason" 'grep -q "leader election: lease netconverge-leader: " "$work/c.log"'
 summary

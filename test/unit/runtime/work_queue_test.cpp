@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <mutex>
+
+#include <condition_variable>
+
 #include <atomic>
 #include <set>
 #include <thread>
@@ -88,31 +92,55 @@ TEST_SUITE("runtime/work_queue") {
     CHECK(q.NumRequeues("a") == 0);
   }
 
-  TEST_CASE("workers never reconcile the same key concurrently") {
+  TEST_CASE("workers never reconcile the same key concurrently - a key re-added meanwhile runs once, after") {
+    // Synchronised on conditions, not sleeps: "a" is held inside its reconcile while the test
+    // re-adds it and lets other keys through the other workers.
     SystemClock clock;
     WorkQueue q(clock);
-    std::atomic<int> in_flight_a{0};
-    std::atomic<int> max_a{0};
-    std::atomic<int> runs{0};
+    std::mutex m;
+    std::condition_variable cv;
+    bool release = false;
+    int a_started = 0, a_in_flight = 0, a_max = 0, others = 0;
     Controller c(q, [&](const std::string& key) {
+          std::unique_lock lk(m);
           if (key == "a") {
-            int now = ++in_flight_a;
-            max_a = std::max(max_a.load(), now);
-            std::this_thread::sleep_for(2ms);
-            --in_flight_a;
+            ++a_started;
+            a_max = std::max(a_max, ++a_in_flight);
+            cv.notify_all();
+            cv.wait(lk, [&] { return release; });
+            --a_in_flight;
+          } else {
+            ++others;
           }
-          ++runs;
+          cv.notify_all();
           return ReconcileResult{};
         }, 4);
     c.Start();
-    for (int i = 0; i < 200; ++i) {
-      q.Add("a");
-      q.Add("k" + std::to_string(i % 7));
-      if (i % 10 == 0) std::this_thread::sleep_for(1ms);
-    }
-    for (int i = 0; i < 200 && (q.Len() > 0 || c.busy() > 0); ++i) std::this_thread::sleep_for(5ms);
+    q.Add("a");
+    std::unique_lock lk(m);
+    REQUIRE(cv.wait_for(lk, 10s, [&] { return a_started == 1; }));
+    lk.unlock();
+    for (int i = 0; i < 5; ++i) q.Add("a");
+    for (int i = 0; i < 20; ++i) q.Add("k" + std::to_string(i));
+    lk.lock();
+    REQUIRE(cv.wait_for(lk, 10s, [&] { return others == 20; }));  // the other workers were free
+    CHECK(a_started == 1);                                         // ... and never took "a"
+    release = true;
+    cv.notify_all();
+    REQUIRE(cv.wait_for(lk, 10s, [&] { return a_started == 2 && a_in_flight == 0; }));
+    lk.unlock();
     c.Stop();
-    CHECK(max_a == 1);
-    CHECK(runs > 0);
+    CHECK(a_max == 1);
+    CHECK(a_started == 2);  // five re-adds while in flight: one more run
+  }
+
+  TEST_CASE("after ShutDown no key is handed out, queued or not") {
+    SystemClock clock;
+    WorkQueue q(clock);
+    q.Add("a");
+    q.Add("b");
+    q.ShutDown();
+    CHECK_FALSE(q.TryGet(0ms));
+    CHECK_FALSE(q.Get());
   }
 }
