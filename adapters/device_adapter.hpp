@@ -110,6 +110,10 @@ class AdapterFactory {
  public:
   virtual ~AdapterFactory() = default;
   virtual Result<std::unique_ptr<DeviceAdapter>> Create(const core::Device& device) = 0;
+  /// A token that changes when the device's credentials or trust material change (a rotated
+  /// Secret or credentials file, a new CA file): the reconciler creates a new adapter then.
+  /// Cheap (a stat, or a Secret read at most once a minute). "" when the factory cannot tell.
+  virtual std::string CredentialsVersion(const core::Device&) { return ""; }
 };
 
 }  // namespace nc

@@ -16,7 +16,7 @@ SHARED=${NC_SHARED_DIR:-}
 for c in ../shared /work/shared; do [ -z "$SHARED" ] && [ -d "$c/data/vyos-1x" ] && SHARED=$c; done
 
 cmake -S . -B "$B" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNC_FUZZ=ON \
-  -DNC_SANITIZE=fuzzer-no-link,address,undefined > /dev/null || exit 1
+  -DNC_SANITIZE=address,undefined > /dev/null || exit 1
 cmake --build "$B" -j"${JOBS:-2}" --target "${HARNESSES[@]}" > "$B.build.log" 2>&1 || { tail -40 "$B.build.log"; exit 1; }
 
 seed() {  # seed HARNESS DIR: the starting inputs

@@ -145,7 +145,10 @@ std::string DnosDialect::ParseVersion(const std::string& output) const {
     auto a = l.find('[');
     auto b = l.find(']');
     if (a != std::string::npos && b != std::string::npos && b > a) return "DNOS " + l.substr(a + 1, b - a - 1);
-    return l.substr(9);
+    // "Version: x": what follows the label; a bare "Version:" (found by fuzzing) says nothing.
+    const auto value = l.find_first_not_of(' ', 8);
+    if (value == std::string::npos) break;
+    return l.substr(value);
   }
   return "DNOS (unknown version)";
 }

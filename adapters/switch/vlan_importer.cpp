@@ -23,8 +23,8 @@ VlanImportResult ImportVlanInterfaces(const core::SwitchState& state, const Vlan
     const auto dot = name.rfind('.');
     const std::string parent = name.substr(0, dot);
     const std::string suffix = name.substr(dot + 1);
-    auto skip = [&](const std::string& why) {
-      out.warnings.push_back(name + ": " + why);
+    auto skip = [&out, &iface = name](const std::string& why) {  // (clang 14 cannot capture a binding)
+      out.warnings.push_back(iface + ": " + why);
       ++out.skipped;
     };
     if (s.vlan < 1) {

@@ -1,5 +1,7 @@
 #include "controller/reconcilers/adapter_factory.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "adapters/vyos/https_client.hpp"
@@ -99,6 +101,40 @@ Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core:
     o.fallback = cli;
   }
   return std::unique_ptr<DeviceAdapter>(std::make_unique<vyos::VyosAdapter>(std::move(*client), o));
+}
+
+std::string DefaultAdapterFactory::CredentialsVersion(const core::Device& device) {
+  std::string version;
+  for (const auto& file : {device.credentials_file, device.tls_ca_file}) {
+    struct stat st {};
+    if (file.empty()) continue;
+    if (::stat(file.c_str(), &st) != 0) {
+      version += file + ":missing;";
+      continue;
+    }
+    version += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+               "." + std::to_string(st.st_mtim.tv_nsec) + ";";
+  }
+  if (device.credentials_file.empty() && !device.credentials_secret.empty() && secrets_) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lk(mu_);
+      auto it = secret_versions_.find(device.Key());
+      if (it != secret_versions_.end() && now - it->second.first < secret_recheck) return version + it->second.second;
+    }
+    // Read outside the lock (an HTTP call); what is kept is a hash, never the secret.
+    auto creds = secrets_(device);
+    std::lock_guard lk(mu_);
+    auto& known = secret_versions_[device.Key()];
+    // A Secret that cannot be read just now (the API server busy) keeps the adapter made from
+    // the last one read; the next re-check tries again.
+    if (creds)
+      known.second = std::to_string(std::hash<std::string>{}(creds->api_key + '\0' + creds->username + '\0' +
+                                                              creds->password + '\0' + creds->private_key));
+    known.first = now;
+    version += known.second;
+  }
+  return version;
 }
 
 }  // namespace nc::reconcilers

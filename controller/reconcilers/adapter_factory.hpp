@@ -2,7 +2,11 @@
 // credentials file. Adapters are created per device and cached by the reconciler.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include "adapters/device_adapter.hpp"
 #include "adapters/ssh/ssh_shell.hpp"
@@ -21,9 +25,15 @@ class DefaultAdapterFactory final : public AdapterFactory {
   DefaultAdapterFactory() = default;
   explicit DefaultAdapterFactory(SecretResolver secrets) : secrets_(std::move(secrets)) {}
   Result<std::unique_ptr<DeviceAdapter>> Create(const core::Device& device) override;
+  /// Files (credentials, CA): their inode, size and modification time. A Secret: a hash of its
+  /// credentials, re-read at most every `secret_recheck`.
+  std::string CredentialsVersion(const core::Device& device) override;
+  std::chrono::milliseconds secret_recheck{60'000};
 
  private:
   SecretResolver secrets_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::string>> secret_versions_;
 };
 
 }  // namespace nc::reconcilers

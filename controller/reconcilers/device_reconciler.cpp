@@ -92,10 +92,14 @@ Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) 
   core::Device comparable = device;
   comparable.requested_sync.clear();
   comparable.source = {};
+  // A rotated credentials file or Secret, or a new CA file, makes a new adapter: a running
+  // daemon picks up a rotation without a restart.
+  const std::string credentials = factory_.CredentialsVersion(device);
   {
     std::lock_guard lk(mu_);
     auto it = adapters_.find(device.Key());
-    if (it != adapters_.end() && it->second.first == comparable) return it->second.second.get();
+    if (it != adapters_.end() && it->second.device == comparable && it->second.credentials == credentials)
+      return it->second.adapter.get();
   }
   // Creating an adapter may read a Secret over HTTP: never under the reconciler-wide lock, which
   // every other device's pass needs. (One pass per device at a time: no race on this key.)
@@ -103,19 +107,26 @@ Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) 
   if (!a) return tl::unexpected(a.error());
   std::lock_guard lk(mu_);
   auto* raw = a->get();
-  adapters_[device.Key()] = {comparable, std::move(*a)};
+  adapters_[device.Key()] = CachedAdapter{comparable, credentials, std::move(*a)};
   return raw;
 }
 
 std::optional<store::DeviceOverride> DeviceReconciler::OverrideFor(const std::string& key, int64_t data_version) {
-  std::lock_guard lk(mu_);
-  if (data_version != overrides_version_ || data_version < 0) {
-    // Overrides are written by another process (the CLI), which moves data_version.
+  bool stale = false;
+  {
+    std::lock_guard lk(mu_);
+    stale = data_version != overrides_version_ || data_version < 0;
+  }
+  if (stale) {
+    // Overrides are written by another process (the CLI), which moves data_version. Read
+    // outside the reconciler-wide lock: a busy store must not hold up every other device.
     if (auto o = store_.Overrides()) {
+      std::lock_guard lk(mu_);
       overrides_ = std::move(*o);
       overrides_version_ = data_version;
     }
   }
+  std::lock_guard lk(mu_);
   auto it = overrides_.find(key);
   if (it == overrides_.end()) return std::nullopt;
   return it->second;
@@ -224,8 +235,17 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     r.error = fresh.error();
     // A device that answers but is set up so that netconverge cannot work (REST off) is not
     // unreachable: its event says what to change on it.
-    if (fresh.error().code == ErrorCode::kFailedPrecondition) event("Warning", "ConfigurationError", "", fresh.error().message);
-    else event("Warning", "Unreachable", "", "observe failed: " + fresh.error().message);
+    if (fresh.error().code == ErrorCode::kFailedPrecondition) {
+      event("Warning", "ConfigurationError", "", fresh.error().message);
+    } else if (fresh.error().code == ErrorCode::kPermissionDenied) {
+      // Terminal until something changes: retried slowly, and at once when the credentials
+      // (file or Secret), the CA or the Device change.
+      const std::string why = fresh.error().message + "; retried when the credentials or the Device change";
+      event("Warning", "AuthenticationFailed", "", why);
+      r.conditions.emplace_back("AuthenticationFailed", why);
+    } else {
+      event("Warning", "Unreachable", "", "observe failed: " + fresh.error().message);
+    }
     Finish(r, device, trigger, started, t0, events, mode);
     return r;
   }
@@ -845,7 +865,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   // Standing conditions (a held delete, reported drift, a conflict, an unreachable device) are
   // recorded and logged when they appear, not on every poll; actions (Applied, ApplyFailed,
   // rollbacks) always.
-  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld", "DeletionsHeld",
+  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld", "DeletionsHeld", "AuthenticationFailed",
                                                   "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
                                                   "ConfigurationError", "Orphaned", "FallbackTransport", "Overridden",
                                                   "UnconfirmedCommits", "DeviceRejected"};

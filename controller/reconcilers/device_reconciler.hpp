@@ -163,7 +163,12 @@ class DeviceReconciler {
   std::shared_ptr<spdlog::logger> log_;
   core::ServiceTable services_;
   std::mutex mu_;
-  std::map<std::string, std::pair<core::Device, std::unique_ptr<DeviceAdapter>>> adapters_;
+  struct CachedAdapter {
+    core::Device device;      // the spec it was made for
+    std::string credentials;  // AdapterFactory::CredentialsVersion when it was made
+    std::unique_ptr<DeviceAdapter> adapter;
+  };
+  std::map<std::string, CachedAdapter> adapters_;
   std::map<std::string, DeviceCache> cache_;  // entries are used by one worker at a time
   std::map<std::string, int64_t> recovering_;
   std::function<bool()> may_write_;

@@ -2,8 +2,8 @@
 
 namespace nc::runtime {
 
-Controller::Controller(WorkQueue& queue, ReconcileFn reconcile, int workers)
-    : queue_(queue), reconcile_(std::move(reconcile)), workers_(workers) {}
+Controller::Controller(WorkQueue& queue, ReconcileFn reconcile, int workers, std::chrono::milliseconds terminal_retry)
+    : queue_(queue), reconcile_(std::move(reconcile)), workers_(workers), terminal_retry_(terminal_retry) {}
 
 Controller::~Controller() { Stop(); }
 
@@ -28,8 +28,11 @@ void Controller::Worker() {
       // Last resort, as controller-runtime recovers panics: count it as a failure and retry.
       r.error = Error{ErrorCode::kInternal, std::string("reconcile threw: ") + e.what()};
     }
-    if (r.error) {
+    if (r.error && IsRetryable(*r.error)) {
       queue_.AddRateLimited(*key);
+    } else if (r.error) {
+      queue_.Forget(*key);
+      queue_.AddAfter(*key, terminal_retry_);
     } else {
       queue_.Forget(*key);
       if (r.requeue_after.count() > 0) queue_.AddAfter(*key, r.requeue_after);

@@ -18,7 +18,7 @@
 namespace nc::runtime {
 
 struct ReconcileResult {
-  std::optional<Error> error;              // set: requeue with backoff
+  std::optional<Error> error;              // set: requeue with backoff (retryable) or slowly (terminal)
   std::chrono::milliseconds requeue_after{0};  // on success: when to look again (0 = only on events)
 };
 
@@ -26,7 +26,12 @@ using ReconcileFn = std::function<ReconcileResult(const std::string& key)>;
 
 class Controller {
  public:
-  Controller(WorkQueue& queue, ReconcileFn reconcile, int workers);
+  /// A terminal error (IsRetryable false: a wrong key, a refused host key, bad input) is not
+  /// retried at the backoff's rate, which would only hammer the device with the same mistake;
+  /// the key comes back after `terminal_retry`, or at once when its spec or Secret changes (the
+  /// sources add it then).
+  Controller(WorkQueue& queue, ReconcileFn reconcile, int workers,
+             std::chrono::milliseconds terminal_retry = std::chrono::minutes(5));
   ~Controller();
 
   void Start();
@@ -40,6 +45,7 @@ class Controller {
   WorkQueue& queue_;
   ReconcileFn reconcile_;
   int workers_;
+  std::chrono::milliseconds terminal_retry_;
   std::vector<std::thread> threads_;
   std::atomic<int> busy_{0};
 };

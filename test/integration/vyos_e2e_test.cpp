@@ -405,4 +405,23 @@ TEST_SUITE("integration/vyos") {
       CHECK(CountEvents(*h.store, "UnconfirmedCommits") == 1);
     }
   }
+
+  TEST_CASE("a rotated API key in the credentials file is used by the next pass - no restart") {
+    // Before: adapters were cached by the Device spec only; the old key was sent until restart.
+    SimHarness h;
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    REQUIRE_FALSE(h.Pass().error);
+    h.sim->SetKeys({"rotated-key-0123456789"});
+    auto refused = h.Pass();
+    REQUIRE(refused.error);
+    CHECK(refused.error->code == ErrorCode::kPermissionDenied);
+    bool condition = false;
+    for (const auto& [reason, message] : refused.conditions) condition = condition || reason == "AuthenticationFailed";
+    CHECK(condition);
+    WriteFile(h.dir / "creds.yaml", "apiKey: rotated-key-0123456789\n");
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2202, internalPort: 22}\n"));
+    auto r = h.Pass();
+    REQUIRE_MESSAGE(!r.error, r.error->message);
+    CHECK(r.report.updated.size() == 1);
+  }
 }

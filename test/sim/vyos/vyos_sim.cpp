@@ -230,8 +230,14 @@ void VyosSim::Sleep(double ms) const {
   std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(scaled * 1000)));
 }
 
+void VyosSim::SetKeys(std::vector<std::string> keys) {
+  std::lock_guard lk(mu_);
+  options_.keys = std::move(keys);
+}
+
 bool VyosSim::KeyValid(const std::string& key) const {
   // Constant time per candidate: the emulator holds test keys, but behaves as a server should.
+  std::lock_guard lk(mu_);  // keys can be rotated while requests run
   bool ok = false;
   for (const auto& k : options_.keys) {
     if (k.size() != key.size()) continue;

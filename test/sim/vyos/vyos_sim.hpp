@@ -129,6 +129,8 @@ class VyosSim {
   std::string RunningSetCommands() const { return RenderRunning("commands"); }
   SimStats Stats() const;
   void ResetStats();
+  /// The API keys the device accepts from now on (an operator rotating `service https api keys`).
+  void SetKeys(std::vector<std::string> keys);
   void SetFaults(const Faults& f);
   Faults CurrentFaults() const;
   void SetLatency(const LatencyModel& m);

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <mutex>
 
 #include <condition_variable>
@@ -142,5 +143,31 @@ TEST_SUITE("runtime/work_queue") {
     q.ShutDown();
     CHECK_FALSE(q.TryGet(0ms));
     CHECK_FALSE(q.Get());
+  }
+
+  TEST_CASE("a terminal error comes back after the slow retry, not at the backoff's rate - a retryable one backs off") {
+    SystemClock clock;
+    WorkQueue q(clock);
+    std::mutex m;
+    std::condition_variable cv;
+    std::map<std::string, int> calls;
+    Controller c(q, [&](const std::string& key) {
+          std::lock_guard lk(m);
+          ++calls[key];
+          cv.notify_all();
+          return ReconcileResult{Error{key == "auth" ? ErrorCode::kPermissionDenied : ErrorCode::kUnavailable, "x"}, 0ms};
+        }, 2, std::chrono::hours(1));
+    c.Start();
+    q.Add("auth");
+    q.Add("down");
+    std::unique_lock lk(m);
+    // The retryable key backs off from 1 s (0.9-1.1 s jittered): a second call comes; the
+    // terminal one waits its hour.
+    REQUIRE(cv.wait_for(lk, 10s, [&] { return calls["down"] >= 2; }));
+    CHECK(calls["auth"] == 1);
+    lk.unlock();
+    c.Stop();
+    CHECK(q.NumRequeues("auth") == 0);
+    CHECK(q.NumRequeues("down") >= 1);
   }
 }

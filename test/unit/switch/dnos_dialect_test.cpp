@@ -98,6 +98,10 @@ TEST_SUITE("unit/dnos") {
     CHECK(d.Decline("What would you like to do (commit, merge-only, abort) [abort]? ") == "abort");
     CHECK(d.Decline("Enter yes to continue with commit, no to abort commit (yes/no) [no] ") == "no");
     CHECK(d.ParseVersion("System Name: dnRouter\nVersion: DNOS [19.1.0] build [1]\n") == "DNOS 19.1.0");
+    // Found by fuzz_dnos: a bare label threw std::out_of_range.
+    CHECK(d.ParseVersion("Version:") == "DNOS (unknown version)");
+    CHECK(d.ParseVersion("Version:   \n") == "DNOS (unknown version)");
+    CHECK(d.ParseVersion("Version: 19.2") == "19.2");
   }
 
   TEST_CASE("prompts, questions and pagers of the profile") {
