@@ -21,6 +21,10 @@ std::string OpsLine(const std::vector<Command>& cmds, int confirm_minutes) {
   return head;
 }
 
+constexpr const char* kInsecureTls =
+    "spec.tls.insecureSkipVerify is true: the router's certificate is not checked, so anyone on the path can "
+    "read the API key and change the NAT rules; give spec.tls.caFile instead";
+
 }  // namespace
 
 VyosAdapter::VyosAdapter(std::unique_ptr<HttpsClient> client, VyosAdapterOptions options)
@@ -132,11 +136,14 @@ Result<DeviceInfo> VyosAdapter::Probe() {
 }
 
 std::vector<std::pair<std::string, std::string>> VyosAdapter::Conditions() const {
-  if (!info_ || info_->commit_confirm || !options_.commit_confirm || cli_) return {};
-  return {{"UnconfirmedCommits",
-           "the device's API has no commit-confirm (VyOS " + info_->version +
-               "): changes are committed, verified and saved without a confirmation timer; declare SSH credentials "
-               "(username with password or privateKey) to use the CLI's commit-confirm"}};
+  std::vector<std::pair<std::string, std::string>> out;
+  if (options_.insecure_tls) out.push_back({"InsecureTLS", kInsecureTls});
+  if (!info_ || info_->commit_confirm || !options_.commit_confirm || cli_) return out;
+  out.push_back({"UnconfirmedCommits",
+                 "the device's API has no commit-confirm (VyOS " + info_->version +
+                     "): changes are committed, verified and saved without a confirmation timer; declare SSH credentials "
+                     "(username with password or privateKey) to use the CLI's commit-confirm"});
+  return out;
 }
 
 InterfaceSyntax VyosAdapter::Syntax() const {
@@ -145,6 +152,7 @@ InterfaceSyntax VyosAdapter::Syntax() const {
 
 std::vector<DiagnosticCheck> VyosAdapter::Diagnose() {
   std::vector<DiagnosticCheck> out;
+  if (options_.insecure_tls) out.push_back({"TLS verification", "WARN", kInsecureTls});
   // /info answers without a key (TLS is verified already); the key is tried by a read.
   auto info = Probe();
   if (!info) {

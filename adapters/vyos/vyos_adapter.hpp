@@ -29,6 +29,8 @@ struct VyosAdapterOptions {
   std::chrono::milliseconds lock_backoff{200};
   /// The SSH CLI used when the API is unreachable or answers 5xx (spec.transport.fallback).
   std::optional<VyosCliOptions> fallback;
+  /// spec.tls.insecureSkipVerify: the certificate is not checked; a standing InsecureTLS warning.
+  bool insecure_tls = false;
 };
 
 class VyosAdapter final : public DeviceAdapter {

@@ -290,6 +290,7 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   le.on_error = [&](const std::string& why) { log->warn("leader election: {}", why); };
   kube::LeaderElector elector(*config, le);
   source.SetInstance(elector.identity());
+  source.SetErrorLog([&](const std::string& why) { log->warn("kube: {}", why); });
   source.SetWriter(!lf.enabled);
   source.Start();
   // Nothing is reconciled before every kind was listed once: an empty cache is not "nothing declared".

@@ -81,6 +81,7 @@ Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core:
   if (!client) return tl::unexpected(client.error());
   vyos::VyosAdapterOptions o;
   o.api_key = creds->api_key;
+  o.insecure_tls = device.tls_insecure_skip_verify;
   o.commit_confirm = device.commit_confirm;
   o.confirm_minutes = device.commit_confirm_minutes;
   o.save_after_confirm = device.save_after_confirm;

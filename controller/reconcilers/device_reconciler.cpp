@@ -865,7 +865,7 @@ void DeviceReconciler::Finish(DeviceResult& r, const core::Device& device, const
   // Standing conditions (a held delete, reported drift, a conflict, an unreachable device) are
   // recorded and logged when they appear, not on every poll; actions (Applied, ApplyFailed,
   // rollbacks) always.
-  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld", "DeletionsHeld", "AuthenticationFailed",
+  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected", "DeleteHeld", "DeleteWithheld", "DeletionsHeld", "AuthenticationFailed", "InsecureTLS",
                                                   "AllocationFailed", "ObserveOnly", "Paused", "Unreachable",
                                                   "ConfigurationError", "Orphaned", "FallbackTransport", "Overridden",
                                                   "UnconfirmedCommits", "DeviceRejected"};

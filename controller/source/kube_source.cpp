@@ -273,8 +273,8 @@ void KubeSource::Rebuild() {
   }
   for (const auto& [plural, name] : need_finalizer) {
     std::lock_guard lk(client_mu_);
-    (void)client_.Request("PATCH", Path(plural, name), "application/merge-patch+json",
-                          "{\"metadata\":{\"finalizers\":" + finalizer_json[plural + "/" + name] + "}}");
+    Write("PATCH", Path(plural, name), "application/merge-patch+json",
+          "{\"metadata\":{\"finalizers\":" + finalizer_json[plural + "/" + name] + "}}", "the finalizer of " + plural + "/" + name);
   }
   for (const auto& [id, text] : invalid) {
     const auto slash1 = id.find('/');
@@ -293,10 +293,28 @@ void KubeSource::Rebuild() {
   if (!changed.empty() && on_change_) on_change_(changed);
 }
 
+void KubeSource::Write(const std::string& method, const std::string& path, const std::string& content_type,
+                       const std::string& body, const std::string& what) {
+  auto r = client_.Request(method, path, content_type, body);
+  std::string error;
+  if (!r) error = r.error().message;
+  else if (r->status >= 300 && r->status != 404)  // 404: the object went away meanwhile
+    error = "the API server answered " + std::to_string(r->status) +
+            (r->status == 403 ? " (RBAC: the Role does not allow it)" : r->status == 409 ? " (conflict; written again next pass)" : "");
+  if (error.empty()) {
+    last_write_error_.clear();
+    return;
+  }
+  const std::string line = "cannot write " + what + ": " + error;
+  if (line != last_write_error_ && error_log_) error_log_(line);
+  last_write_error_ = line;
+}
+
 void KubeSource::PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status) {
   if (!writer_) return;
   std::lock_guard lk(client_mu_);
-  (void)client_.Request("PATCH", Path(plural, name) + "/status", "application/merge-patch+json", "{\"status\":" + json_status + "}");
+  Write("PATCH", Path(plural, name) + "/status", "application/merge-patch+json", "{\"status\":" + json_status + "}",
+        "the status of " + plural + "/" + name);
 }
 
 void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const std::string& name, const std::string& type,
@@ -319,7 +337,7 @@ void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const
       ",\"regarding\":{\"apiVersion\":\"netconverge.io/v1alpha1\",\"kind\":" + Q(kind) + ",\"namespace\":" + Q(ns) +
       ",\"name\":" + Q(name) + (uid.empty() ? "" : ",\"uid\":" + Q(uid)) + "}}";
   std::lock_guard lk(client_mu_);
-  (void)client_.Request("POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json", body);
+  Write("POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json", body, "an event (" + reason + ")");
 }
 
 void KubeSource::PostEvents(const std::string& device, const std::vector<store::Event>& events) {
@@ -428,8 +446,9 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
       if (pass_ok && gone && HasFinalizer(meta) && writer_) {
         std::lock_guard lk(client_mu_);
         const std::string rest = FinalizersWith(meta, false);
-        (void)client_.Request("PATCH", Path(plural, name), "application/merge-patch+json",
-                              "{\"metadata\":{\"finalizers\":" + (rest == "[]" ? std::string("null") : rest) + "}}");
+        Write("PATCH", Path(plural, name), "application/merge-patch+json",
+              "{\"metadata\":{\"finalizers\":" + (rest == "[]" ? std::string("null") : rest) + "}}",
+              "the release of the finalizer of " + plural + "/" + name);
       }
       continue;
     }

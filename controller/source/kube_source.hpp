@@ -55,6 +55,9 @@ class KubeSource {
   void PostEvents(const std::string& device, const std::vector<store::Event>& events);
   /// reportingInstance of the Events (the leader-election identity).
   void SetInstance(const std::string& instance) { instance_ = instance; }
+  /// Told when a write to the API server fails (finalizer, status, event): what, and why. A
+  /// repeated identical failure is told once, until a different one or a success.
+  void SetErrorLog(std::function<void(const std::string&)> log) { error_log_ = std::move(log); }
 
  private:
   struct Kind {
@@ -88,6 +91,11 @@ class KubeSource {
   std::map<std::string, uint64_t> device_fingerprints_;
   uint64_t generation_ = 0;
   std::mutex client_mu_;
+  std::function<void(const std::string&)> error_log_;
+  std::string last_write_error_;  // guarded by client_mu_
+  /// One write (under client_mu_, held by the caller); failures go to error_log_.
+  void Write(const std::string& method, const std::string& path, const std::string& content_type, const std::string& body,
+             const std::string& what);
   kube::KubeClient client_;  // writes and Secret reads, one at a time
 };
 

@@ -424,4 +424,25 @@ TEST_SUITE("integration/vyos") {
     REQUIRE_MESSAGE(!r.error, r.error->message);
     CHECK(r.report.updated.size() == 1);
   }
+
+  TEST_CASE("insecureSkipVerify is a standing InsecureTLS warning - in the pass, its event, and test-device") {
+    SimHarness h;
+    h.WriteDevice("", "../ca.pem, insecureSkipVerify: true");
+    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    auto r = h.Pass();
+    REQUIRE_MESSAGE(!r.error, r.error->message);
+    bool condition = false;
+    for (const auto& [reason, message] : r.conditions)
+      condition = condition || (reason == "InsecureTLS" && message.find("not checked") != std::string::npos);
+    CHECK(condition);
+    CHECK(CountEvents(*h.store, "InsecureTLS") == 1);
+    REQUIRE_FALSE(h.Pass().error);
+    CHECK(CountEvents(*h.store, "InsecureTLS") == 1);  // standing: recorded once
+    auto adapter = h.factory.Create(h.Desired().devices.at("default/edge1"));
+    REQUIRE(adapter);
+    auto checks = (*adapter)->Diagnose();
+    REQUIRE_FALSE(checks.empty());
+    CHECK(checks.front().name == "TLS verification");
+    CHECK(checks.front().state == "WARN");
+  }
 }
