@@ -73,4 +73,15 @@ api -N "$API/apis/netconverge.io/v1alpha1/namespaces/default/devices?watch=true&
 check "a watch from resourceVersion 0 starts with ADDED for every object" '[ "$(grep -c "\"type\":\"ADDED\"" "$work/initial")" = 2 ]'
 check "a request without the token gets 401 Unauthorized" '[ "$(curl -s -o /dev/null -w "%{http_code}" --cacert "$work/ca.pem" "$API/apis")" = 401 ]'
 
+# dryRun=All: kubectl's server-side dry run and diff are safe against kube-sim.
+RV0=$("$K" get dev edge1 -o jsonpath='{.metadata.resourceVersion}')
+printf 'apiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: dry}\nspec: {deviceRef: sw1, interface: ge100-0/0/9, vlan: 9}\n' > "$work/dry.yaml"
+"$K" apply --dry-run=server -f "$work/dry.yaml" > "$work/dry" 2>&1; rc=$?
+check "kubectl apply --dry-run=server answers as if created, and nothing is stored" '[ $rc -eq 0 ] && grep -q "created (server dry run)" "$work/dry" && ! "$K" get vlanif dry > /dev/null 2>&1'
+"$K" get dev edge1 -o yaml | sed 's/pollInterval: .*/pollInterval: 45s/' > "$work/edge1-changed.yaml"
+"$K" diff -f "$work/edge1-changed.yaml" > "$work/diff" 2>&1; rc=$?
+check "kubectl diff shows the change (exit 1) and changes nothing" '[ $rc -eq 1 ] && grep -q "^+  pollInterval: 45s" "$work/diff" && [ "$("$K" get dev edge1 -o jsonpath="{.metadata.resourceVersion}")" = "$RV0" ]'
+"$K" delete dev edge1 --dry-run=server > /dev/null 2>&1
+check "kubectl delete --dry-run=server deletes nothing" '"$K" get dev edge1 > /dev/null 2>&1'
+
 summary

@@ -53,11 +53,11 @@ start_switch_sim() {
   PORT=$(wait_port "$work/port")
 }
 # start_kube_sim SOURCE_DIR: kube-sim with the CRDs of SOURCE_DIR/crds in $work/kube; sets
-# KUBECONFIG, KUBECACHEDIR, API and KUBE_PID.
+# KUBECONFIG, KUBECACHEDIR, API and KUBE_PID. $KUBE_SIM_ARGS: more kube-sim flags.
 start_kube_sim() {
   mkdir -p "$work/kube"
   "$BIN/kube-sim" --crds "$1/crds" --port-file "$work/kube/port" --cert-dir "$work/kube" --kubeconfig "$work/kubeconfig" \
-    > "$work/kube/sim.log" 2>&1 &
+    ${KUBE_SIM_ARGS:-} > "$work/kube/sim.log" 2>&1 &
   KUBE_PID=$!
   pids+=($KUBE_PID)
   API=https://127.0.0.1:$(wait_port "$work/kube/port")

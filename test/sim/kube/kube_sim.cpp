@@ -16,6 +16,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <fstream>
 #include <sstream>
 
 #include <time.h>
@@ -704,6 +705,23 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   const bool status_path = i + 2 < seg.size() && seg[i + 2] == "status";
   if (i + 2 < seg.size() && (!status_path || !t.status))
     return Impl::StatusReply(404, "NotFound", "the server could not find the requested resource");
+  if (!I.options.audit_log.empty()) {
+    // RBAC's verb for the request, as the API server's authorizer derives it.
+    const bool watching = q.count("watch") && q["watch"] != "0" && q["watch"] != "false";
+    const std::string verb = req.method == "GET"      ? (!name.empty() ? "get" : watching ? "watch" : "list")
+                             : req.method == "POST"   ? "create"
+                             : req.method == "PUT"    ? "update"
+                             : req.method == "PATCH"  ? "patch"
+                             : req.method == "DELETE" ? "delete"
+                                                      : req.method;
+    std::ofstream(I.options.audit_log, std::ios::app)
+        << verb << ' ' << (t.group.empty() ? "\"\"" : t.group) << ' ' << t.plural << (status_path ? "/status" : "") << ' '
+        << (ns.empty() ? "-" : ns) << ' ' << (req.Header("user-agent").empty() ? "-" : req.Header("user-agent").substr(0, req.Header("user-agent").find(' '))) << '\n';
+  }
+  // dryRun=All: everything is checked and the would-be object returned, nothing is stored.
+  if (q.count("dryRun") && q["dryRun"] != "All")
+    return Impl::StatusReply(400, "BadRequest", "dryRun: Unsupported value: \"" + q["dryRun"] + "\": supported values: \"All\"");
+  const bool dry_run = q.count("dryRun") > 0;
   auto& store = I.objects[t.Key()];
   const bool table = req.Header("accept").find("as=Table") != std::string::npos;
   auto not_found = [&] {
@@ -840,6 +858,7 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   };
   auto store_object = [&](Document& d, const std::string& event, const std::string& oname) {
     if (t.kind == "Secret") FoldStringData(d);
+    if (dry_run) return Json(d);
     ++I.rv;
     set_meta(d, "resourceVersion", std::to_string(I.rv));
     const std::string json = Json(d);
@@ -848,6 +867,7 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     return json;
   };
   auto remove_object = [&](Document& d, const std::string& oname) {
+    if (dry_run) return Json(d);
     ++I.rv;
     set_meta(d, "resourceVersion", std::to_string(I.rv));
     const std::string json = Json(d);

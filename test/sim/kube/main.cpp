@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--token", o.token, "the bearer token accepted")->capture_default_str();
   app.add_option("--history", o.history, "watch events kept; older resourceVersions get 410 Expired")->capture_default_str();
   app.add_option("--bookmark-ms", o.bookmark_interval_ms, "interval of watch bookmarks")->capture_default_str();
+  app.add_option("--audit-log", o.audit_log, "append every API request as 'VERB GROUP RESOURCE[/SUB] NAMESPACE CLIENT' to this file");
   CLI11_PARSE(app, argc, argv);
 
   nc::sim::KubeSim sim(o);
