@@ -15,7 +15,9 @@ for _ in $(seq 300); do grep -q 'Ctrl-C stops both' "$log" && break; kill -0 $de
 if ! grep -q 'Ctrl-C stops both' "$log"; then cat "$log"; echo "0 passed, 1 failed (make run did not come up)"; exit 1; fi
 python3 test/e2e/api_docs_check.py docs/api-reference.md "$SRC" "$PORT"
 rc=$?
-sleep 0.5
+# The last example's audit line is the daemon's last word on it: once logged, the log is complete.
+wait_for_audit() { grep -q 'api: POST /v1/admin/devices/edge1/rollback from 127.0.0.1 by key:demo-admin' "$log"; }
+for _ in $(seq 50); do wait_for_audit && break; sleep 0.1; done
 leaks=$(grep -c -e 'demo-admin-key-change-me' -e 'demo-viewer-key-change-me' -e 'demo-jwt-secret' -e 'eyJ' "$log")
 if [ "$leaks" -ne 0 ]; then echo "FAIL: $leaks log line(s) hold a credential"; rc=1; else echo "ok: no credential in the daemon's log"; fi
 grep -q 'api: POST /v1/admin/devices/edge1/rollback from 127.0.0.1 by key:demo-admin -> 200' "$log" \

@@ -17,14 +17,14 @@ LEASE=(--listen 127.0.0.1:0 --api-keys-file "$work/keys.yaml" --leader-elect --l
 "$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/a.db" "${LEASE[@]}" > "$work/a.log" 2>&1 &
 A=$!
 pids+=($A)
-sleep 1
+wait_until 20 'grep -q "leading as" "$work/a.log"'
 "$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/b.db" "${LEASE[@]}" > "$work/b.log" 2>&1 &
 B=$!
 pids+=($B)
 for _ in $(seq 100); do [ "$(rules | grep -c "translation address")" = 3 ] && break; sleep 0.2; done
+wait_until 20 'grep -q "waiting to lead" "$work/b.log" && grep -q "admin HTTP API on" "$work/b.log"'
 holder=$("$K" get lease netconverge-leader -o jsonpath='{.spec.holderIdentity}')
 check "one replica holds the lease and converged the device" '[ "$(rules | grep -c "translation address")" = 3 ] && [ "${holder##*_}" = "$A" ]'
-sleep 2
 HB=$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/b.log" | head -1)
 check "the standby is ready and says it stands by (/readyz, /v1/health)" '[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$HB/readyz")" = 200 ] && curl -s "http://127.0.0.1:$HB/v1/health" | tr -d " \n" | grep -q "\"leader\":\"standby\""'
 check "an admin sync sent to the standby gets 503 (send it to the leader); nothing is written" '[ "$(curl -s -o "$work/sync" -w "%{http_code}" -X POST -H "X-API-Key: leader-test-admin-key" "http://127.0.0.1:$HB/v1/admin/devices/edge1/sync")" = 503 ] && grep -q "standby" "$work/sync"'

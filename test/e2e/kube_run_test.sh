@@ -15,6 +15,10 @@ start_kube_with_edge1 "$SRC" "$K"
 "$K" apply -f "$SRC/manifests/vm-web1.yaml" -f "$SRC/manifests/vm-game1-db1.yaml" > /dev/null
 "$BIN/netconverge" run --kube --kubeconfig "$work/kubeconfig" --store "$work/nc.db" --listen 127.0.0.1:0 > "$work/daemon.log" 2>&1 &
 pids+=($!)
+wait_until 20 'grep -q "admin HTTP API on" "$work/daemon.log"'
+H=http://127.0.0.1:$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/daemon.log" | head -1)
+# The newest pass's run id (/v1/health): a later one proves a pass ran after some point.
+last_run() { curl -s "$H/v1/health" | python3 -c 'import json,sys; print(max([p["runId"] for p in json.load(sys.stdin)["loop"]["lastPass"]] or [0]))'; }
 ready() { [ "$("$K" get pf -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}')" = "True True True " ]; }
 for _ in $(seq 150); do ready && break; sleep 0.2; done
 check "kubectl apply leads to every port on vyos-sim" '[ "$(rules | grep -c "translation address")" = 6 ]'
@@ -44,7 +48,8 @@ spec:
 Y
 "$K" apply -f "$work/bad.yaml" > /dev/null
 for _ in $(seq 100); do [ "$("$K" get pf db1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = InvalidSpec ] && break; sleep 0.2; done
-sleep 2
+before=$(last_run)
+wait_until 20 '[ "$(last_run)" -gt "$before" ]'  # a pass of the device (polled every 2 s) with the invalid object
 check "an invalid object gets Ready=False InvalidSpec with the field, and its rule is not deleted" '[ "$("$K" get pf db1 -o jsonpath="{.status.conditions[?(@.type==\"Ready\")].reason}")" = InvalidSpec ] && "$K" get pf db1 -o jsonpath="{.status.conditions[0].message}" | grep -q "spec.ports\[0\].externalPort" && rules | grep -q "192.168.10.31"'
 
 curl -sS --cacert "$work/kube/ca.pem" -H "Authorization: Bearer netconverge-kube-sim-token" -X POST "$API/_sim/drop-watches" > /dev/null
@@ -58,7 +63,8 @@ sed 's/name: web1$/name: web9/; s/vm: web1/vm: web9/; s/192.168.10.11/192.168.10
   | sed 's/^spec:$/spec:\n  deletionPolicy: Orphan/' | "$K" apply -f - > /dev/null
 for _ in $(seq 100); do [ "$("$K" get pf web9 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] && break; sleep 0.2; done
 timeout 30 "$K" delete pf web9 > /dev/null 2>&1; rc=$?
-sleep 3
+before=$(last_run)
+wait_until 20 '[ "$(last_run)" -gt "$before" ]'  # a later pass keeps the orphaned rules
 check "deletionPolicy Orphan: the object goes, its rules stay without the tag, and later passes keep them" '[ $rc -eq 0 ] && ! "$K" get pf web9 > /dev/null 2>&1 && [ "$(rules | grep "192.168.10.99" | grep -c translation)" = 3 ] && rules | grep -q "description '"'"'VM web9 Port SSH'"'"'" && ! rules | grep -q "web9.*netconverge"'
 check "the daemon logged no secret" '! grep -q "netconverge-demo-key" "$work/daemon.log"'
 

@@ -45,7 +45,8 @@ check "status cannot be written through the main resource" '[ "$("$K" get pf web
 "$K" patch pf web1 --type=merge -p '{"metadata":{"finalizers":["netconverge.io/cleanup"]}}' > /dev/null
 ( "$K" delete pf web1 > "$work/delete" 2>&1; echo "rc=$?" >> "$work/delete" ) &
 waiter=$!
-sleep 1
+terminating() { [ -n "$("$K" get pf web1 -o jsonpath="{.metadata.deletionTimestamp}")" ]; }
+wait_until 10 terminating
 check "delete with a finalizer: the object stays, with a deletionTimestamp" '[ -n "$("$K" get pf web1 -o jsonpath="{.metadata.deletionTimestamp}")" ] && ! grep -q "rc=" "$work/delete"'
 "$K" patch pf web1 --type=merge -p '{"metadata":{"finalizers":null}}' > /dev/null 2>&1
 wait $waiter
@@ -62,7 +63,8 @@ check "an unknown field is refused (fieldValidation=Strict)" '[ $rc -ne 0 ] && g
 RV=$(api "$API/apis/netconverge.io/v1alpha1/namespaces/default/devices" | sed -n 's/.*"resourceVersion":"\([0-9]*\)".*"items".*/\1/p')
 ( api -N "$API/apis/netconverge.io/v1alpha1/namespaces/default/devices?watch=true&resourceVersion=$RV&allowWatchBookmarks=true&timeoutSeconds=3" > "$work/watch" ) &
 w=$!
-sleep 0.5
+# No wait for the watch to connect: it starts from $RV, so a change made before it connects is
+# still delivered (from the history), and one made after it is live.
 "$K" label dev edge1 site=lab > /dev/null
 wait $w
 check "a watch from a resourceVersion sends only later changes, then bookmarks" '[ "$(grep -c "\"type\":\"MODIFIED\"" "$work/watch")" = 1 ] && ! grep -q "\"type\":\"ADDED\"" "$work/watch" && grep -q "\"type\":\"BOOKMARK\"" "$work/watch"'

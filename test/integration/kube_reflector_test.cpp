@@ -113,7 +113,11 @@ TEST_SUITE("integration/kube") {
     h.sim.Compact();
     h.sim.PauseWatches(false);
     REQUIRE(WaitFor([&] { return count() == 5; }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // Done once the reflector has re-listed after the 410 and resumed watching.
+    REQUIRE(WaitFor([&] {
+      const auto s = r.stats();
+      return s.relists_after_expired >= 1 && s.resumed_watches >= 1;
+    }));
     r.Stop();
     t.join();
     const auto st = r.stats();

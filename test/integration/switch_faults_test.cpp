@@ -140,7 +140,9 @@ TEST_SUITE("integration/switch-faults") {
     CHECK(r.error->message.find("a confirmed commit by netops2 is pending") != std::string::npos);
     CHECK(h.Running("ge100-0/0/4.400").empty());
     // Its timer (one emulated minute) reverts it; then netconverge converges.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (h.sim->PendingConfirm() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the condition, bounded
     CHECK_FALSE(h.sim->PendingConfirm());
     CHECK(h.Running("ge100-0/0/8.8").empty());
     r = h.Pass();

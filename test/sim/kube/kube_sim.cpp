@@ -721,7 +721,7 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   // dryRun=All: everything is checked and the would-be object returned, nothing is stored.
   if (q.count("dryRun") && q["dryRun"] != "All")
     return Impl::StatusReply(400, "BadRequest", "dryRun: Unsupported value: \"" + q["dryRun"] + "\": supported values: \"All\"");
-  const bool dry_run = q.count("dryRun") > 0;
+  bool dry_run = q.count("dryRun") > 0;
   auto& store = I.objects[t.Key()];
   const bool table = req.Header("accept").find("as=Table") != std::string::npos;
   auto not_found = [&] {
@@ -911,6 +911,10 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     d.Parse(it->second.c_str(), it->second.size());
     Document opts;
     if (!req.body.empty()) opts.Parse(req.body.c_str(), req.body.size());
+    // kubectl delete --dry-run=server sends DeleteOptions {"dryRun": ["All"]} in the body.
+    if (opts.IsObject())
+      if (const Value* dr = Member(opts, "dryRun"); dr && dr->IsArray())
+        for (const auto& v : dr->GetArray()) dry_run = dry_run || (v.IsString() && std::string(v.GetString()) == "All");
     if (opts.IsObject())
       if (const Value* pre = Member(opts, "preconditions")) {
         if (!Str(*pre, "resourceVersion").empty() && Str(*pre, "resourceVersion") != Str(d["metadata"], "resourceVersion"))
