@@ -15,7 +15,7 @@ cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_FLAGS="-O1 -g1" -DNC
 TESTS=(core_test api_test vyos_codec_test store_test http_test runtime_test source_test switch_dialect_test integration_test
        kube_test switch_test)
 cmake --build "$B" -j"${JOBS:-2}" --target "${TESTS[@]}"
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp"
 cd "$B"

@@ -202,8 +202,9 @@ std::string TcpConnect(const std::string& host, int port, std::chrono::milliseco
 
 int CmdToken(const TokenOptions& o) {
   auto ttl = core::ParseDurationMs(o.ttl);
-  if (!ttl || *ttl <= 0) {
-    std::cerr << "netconverge token: --ttl: " << (ttl ? "must be positive" : ttl.error().message) << "\n";
+  if (!ttl || *ttl <= 0 || *ttl > int64_t{30} * 24 * 3600 * 1000) {
+    std::cerr << "netconverge token: --ttl: " << (ttl ? "must be positive and at most 720h (the API refuses longer)" : ttl.error().message)
+              << "\n";
     return 1;
   }
   // The daemon's own reading of the file: the same length rule, the same newline handling.

@@ -79,6 +79,7 @@ Response Deny(int status, const std::string& message) {
 
 constexpr size_t kMinKeyLength = 16;
 constexpr size_t kMinSecretLength = 32;
+constexpr std::chrono::seconds kMaxTokenLifetime{30 * 24 * 3600};
 
 }  // namespace
 
@@ -167,6 +168,10 @@ Identity Authenticator::VerifyJwt(const std::string& token, std::chrono::system_
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (!p.HasMember("exp") || !p["exp"].IsNumber()) return {Role::kNone, "", "bearer token has no exp claim"};
   if (p["exp"].GetDouble() <= static_cast<double>(secs)) return {Role::kNone, "", "bearer token expired"};
+  // A token valid for ever (exp=1e300) is a leaked key that cannot be revoked short of rotating
+  // the secret: tokens may live at most kMaxTokenLifetime from now.
+  if (p["exp"].GetDouble() > static_cast<double>(secs + kMaxTokenLifetime.count()))
+    return {Role::kNone, "", "bearer token lives too long (exp more than 30 days ahead)"};
   if (p.HasMember("nbf") && (!p["nbf"].IsNumber() || p["nbf"].GetDouble() > static_cast<double>(secs)))
     return {Role::kNone, "", "bearer token not valid yet (nbf)"};
   std::optional<Role> role;

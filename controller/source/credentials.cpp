@@ -26,14 +26,15 @@ Result<Credentials> LoadCredentialsFile(const std::string& path) {
     if (!it->first.IsScalar())
       return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": every key must be a plain string");
     const std::string key = it->first.Scalar();
+    std::string* field = key == "apiKey" ? &c.api_key : key == "username" ? &c.username : key == "password" ? &c.password
+                         : key == "privateKey" ? &c.private_key : nullptr;
+    if (!field)  // never echoed: a key written where its value belongs ({s3cret}) would be the secret itself
+      return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": line " +
+                                                        std::to_string(it->first.Mark().line + 1) +
+                                                        ": an unknown key (apiKey, username, password and privateKey are known)");
     if (!it->second.IsScalar())
       return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": " + key + " must be a string");
-    const std::string value = it->second.Scalar();
-    if (key == "apiKey") c.api_key = value;
-    else if (key == "username") c.username = value;
-    else if (key == "password") c.password = value;
-    else if (key == "privateKey") c.private_key = value;
-    else return MakeError(ErrorCode::kInvalidArgument, "credentials file " + path + ": unknown key '" + key + "'");
+    *field = it->second.Scalar();
   }
   return c;
 }

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
+
 #include <functional>
 #include <set>
 
@@ -226,15 +228,25 @@ namespace {
 // every time it is reached (as a decoder walking it would): a "billion laughs" document of
 // nested aliases is refused after `budget` visits instead of being walked.
 constexpr int kMaxDepth = 64;
-bool Bounded(const YAML::Node& n, int depth, size_t& budget) {
+// Also finds the first key written twice in one mapping (*duplicate: its position and text):
+// YAML parsers silently keep the last, so `externalPort` given twice would lose one unseen.
+struct Duplicate {
+  YAML::Mark mark;
+  std::string key;
+};
+bool Bounded(const YAML::Node& n, int depth, size_t& budget, std::optional<Duplicate>& duplicate) {
   if (depth > kMaxDepth || budget == 0) return false;
   --budget;
   if (n.IsMap()) {
-    for (auto it = n.begin(); it != n.end(); ++it)
-      if (!Bounded(it->first, depth + 1, budget) || !Bounded(it->second, depth + 1, budget)) return false;
+    std::set<std::string> keys;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!duplicate && it->first.IsScalar() && !keys.insert(it->first.Scalar()).second)
+        duplicate = Duplicate{it->first.Mark(), it->first.Scalar()};
+      if (!Bounded(it->first, depth + 1, budget, duplicate) || !Bounded(it->second, depth + 1, budget, duplicate)) return false;
+    }
   } else if (n.IsSequence()) {
     for (const auto& e : n)
-      if (!Bounded(e, depth + 1, budget)) return false;
+      if (!Bounded(e, depth + 1, budget, duplicate)) return false;
   }
   return true;
 }
@@ -261,12 +273,19 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   size_t budget = kMaxManifestNodes;  // for the whole file
   for (const auto& doc : docs) {
    try {
-    if (!Bounded(doc, 0, budget)) {
+    std::optional<Duplicate> duplicate;
+    if (!Bounded(doc, 0, budget, duplicate)) {
       out.problems.push_back({SourcePos{file, doc.Mark().line + 1, doc.Mark().column + 1}, "", "", "",
                               "the file expands to more than " + std::to_string(kMaxManifestNodes) +
                                   " YAML nodes or is nested deeper than " + std::to_string(kMaxDepth) +
                                   " levels (aliases count each time they are used)"});
       return out;
+    }
+    if (duplicate) {
+      out.problems.push_back({SourcePos{file, duplicate->mark.line + 1, duplicate->mark.column + 1}, "", "", "",
+                              "duplicate key '" + duplicate->key.substr(0, 64) +
+                                  "' in one mapping (YAML would keep only the last); write it once"});
+      continue;
     }
     if (doc.IsNull()) continue;
     if (!doc.IsMap()) {

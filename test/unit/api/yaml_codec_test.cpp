@@ -4,6 +4,26 @@
 
 using namespace nc::api;
 
+TEST_SUITE("api/yaml_codec-duplicates") {
+  TEST_CASE("a key written twice in one mapping is a problem at its second place - never silently the last") {
+    auto r = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n"
+                             "  deviceRef: edge1\n  vm: a\n  internalAddress: 10.0.0.1\n  ports:\n"
+                             "    - {name: ssh, protocol: tcp, externalPort: 2201, externalPort: 2202}\n",
+                             "dup.yaml");
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].pos.file == "dup.yaml");
+    CHECK(r.problems[0].pos.line == 9);
+    CHECK(r.problems[0].message.find("duplicate key 'externalPort'") != std::string::npos);
+    CHECK(r.manifests.port_forwards.empty());
+    // The same key in different mappings is fine.
+    auto ok = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n"
+                              "  deviceRef: edge1\n  vm: a\n  internalAddress: 10.0.0.1\n  ports:\n"
+                              "    - {name: ssh, protocol: tcp, externalPort: 2201}\n    - {name: web, protocol: tcp, externalPort: 80}\n",
+                              "ok.yaml");
+    CHECK(ok.problems.empty());
+  }
+}
+
 TEST_SUITE("api/yaml_codec") {
   TEST_CASE("multi-document files decode with positions for every field") {
     auto r = DecodeManifests(R"(apiVersion: netconverge.io/v1alpha1

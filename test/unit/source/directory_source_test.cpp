@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "controller/source/credentials.hpp"
 #include "controller/source/directory_source.hpp"
 
 namespace fs = std::filesystem;
@@ -69,5 +70,15 @@ TEST_SUITE("unit/source") {
     CHECK(src.Reload().changed);
     CHECK(src.Desired()->RulesFor("default/edge1").size() == 1);
     fs::remove_all(dir);
+  }
+
+  TEST_CASE("a credentials file with the key where its value belongs never echoes it in the error") {
+    const fs::path file = fs::temp_directory_path() / ("nc-creds-" + std::to_string(::getpid()) + ".yaml");
+    Write(file, "{s3cret-api-key-0123}\n");
+    auto c = source::LoadCredentialsFile(file.string());
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("s3cret") == std::string::npos);
+    CHECK(c.error().message.find("line 1: an unknown key") != std::string::npos);
+    fs::remove(file);
   }
 }
