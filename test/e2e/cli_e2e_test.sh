@@ -135,6 +135,19 @@ check "db history shows the pending migration" '"$BIN/netconverge" db history --
 "$BIN/netconverge" db upgrade --store "$STORE" > /dev/null
 check "db upgrade brings it back" '[ "$("$BIN/netconverge" db current --store "$STORE")" = 6 ]'
 check "the store passes integrity_check" '[ "$(sqlite3 "$STORE" "PRAGMA integrity_check")" = ok ]'
+# A store with damaged pages: the daemon refuses to start (nothing sent), never reads it partly.
+cp "$STORE" "$work/damaged.db"
+python3 - "$work/damaged.db" <<'PY'
+import os, sys
+path = sys.argv[1]
+size = os.path.getsize(path)
+with open(path, "r+b") as f:
+    for off in range(4096, size, 4096):  # every page after the first (the schema)
+        f.seek(off + 8)
+        f.write(b"\xff" * 32)
+PY
+"$BIN/netconverge" run --manifests "$M" --store "$work/damaged.db" --listen off > "$work/damaged.log" 2>&1; rc=$?
+check "a daemon refuses a store with damaged pages, exit 1, saying so" '[ $rc -eq 1 ] && grep -q "integrity check\|malformed" "$work/damaged.log"'
 
 # import: the format comes from the declared device's platform or the whole file's grammar.
 VYOS_DATA=$SHARED/data/vyos-1x
