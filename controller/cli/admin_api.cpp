@@ -2,6 +2,7 @@
 #include "controller/core/json.hpp"
 
 #include <rapidjson/document.h>
+#include <sys/stat.h>
 
 #include <iostream>
 #include <mutex>
@@ -378,6 +379,12 @@ std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, cons
     std::cerr << "netconverge: " << auth.error().message << "\n";
     *failed = true;
     return nullptr;
+  }
+  // Key files are secrets: say so when anyone else may read them (OpenSSH refuses such keys).
+  for (const auto& file : {options.auth.api_keys_file, options.auth.jwt_secret_file}) {
+    struct stat st {};
+    if (!file.empty() && ::stat(file.c_str(), &st) == 0 && (st.st_mode & 0077) != 0)
+      c.log->warn("{} is readable by others (mode {:o}): it holds admin API credentials; chmod 600 it", file, st.st_mode & 0777);
   }
   if (!auth->configured())
     c.log->warn("admin HTTP API: no API keys or JWT secret configured (--api-keys-file, --jwt-secret-file): "

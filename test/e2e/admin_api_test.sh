@@ -23,6 +23,8 @@ SECRET=secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf 'keys:\n  - {name: ops, role: admin, key: %s}\n  - {name: grafana, role: viewer, sha256: %s}\n' "$ADMIN" \
   "$(printf %s "$VIEWER" | sha256sum | cut -d' ' -f1)" > "$work/keys.yaml"
 printf '%s\n' "$SECRET" > "$work/jwt"
+chmod 600 "$work/keys.yaml"
+chmod 644 "$work/jwt"  # readable by others: the daemon must say so
 STORE=$work/nc.db
 cat > "$work/config.yaml" <<CFG
 manifests: /nonexistent/overridden-by-the-flag
@@ -40,6 +42,7 @@ HPORT=$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$wor
 H=http://127.0.0.1:$HPORT
 check "config file + NETCONVERGE_LOG_FORMAT + --manifests: the daemon converged, logging JSON lines" \
   'grep -q "\"device\":\"default/edge1\",\"trigger\":\"startup\",\"run_id\":1,\"outcome\":\"applied\"" "$work/d.log"'
+check "a key file readable by others is warned about, a 0600 one is not" 'grep -q "jwt is readable by others (mode 644)" "$work/d.log" && ! grep -q "keys.yaml is readable by others" "$work/d.log"'
 check "every log line is one JSON object" 'python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]" "$work/d.log"'
 
 code() { curl -s -o "$work/body" -w '%{http_code}' "$@"; }
