@@ -1,7 +1,9 @@
 #include "controller/api/v1alpha1/yaml_codec.hpp"
+#include "controller/core/encoding.hpp"
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <optional>
 
 #include <functional>
@@ -260,6 +262,28 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
                             "the file is " + std::to_string(text.size()) + " bytes; manifests are limited to " +
                                 std::to_string(kMaxManifestBytes) + " bytes per file"});
     return out;
+  }
+  // Manifests are UTF-8 (YAML 1.2, Kubernetes). Other bytes are refused here, with their place:
+  // yaml-cpp 0.7's LoadAll can loop for ever on some of them (found by fuzz_manifest).
+  {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < text.size();) {
+      const size_t n = core::Utf8SequenceLength(text, i);
+      if (n == 0) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(text[i]));
+        out.problems.push_back({SourcePos{file, static_cast<int>(line), static_cast<int>(column)}, "", "", "",
+                                std::string("the file is not UTF-8 text (byte ") + hex + ")"});
+        return out;
+      }
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+      i += n;
+    }
   }
   std::vector<YAML::Node> docs;
   try {

@@ -1,5 +1,7 @@
 #include "test/sim/common/https_server.hpp"
 
+#include <unistd.h>
+
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
@@ -51,10 +53,12 @@ class Listener {
 
   void Stop() {
     if (!running_.exchange(false)) return;
-    boost::system::error_code ec;
+    // Wake the accept thread (a shut-down listening socket fails accept()), wait for it, and
+    // only then close the acceptor: closing it under a running accept() is a data race.
     ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
-    acceptor_.close(ec);
     if (accept_.joinable()) accept_.join();
+    boost::system::error_code ec;
+    acceptor_.close(ec);
     std::unique_lock lk(mu_);
     for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
     cv_.wait(lk, [&] { return active_ == 0; });
@@ -75,12 +79,18 @@ class Listener {
       }
       std::lock_guard lk(mu_);
       ++active_;
-      fds_.insert(sock.native_handle());
-      std::thread([this, s = std::move(sock)]() mutable {
-        const int fd = s.native_handle();
+      // A duplicate of the descriptor, owned here, for Stop to shut the connection down: its
+      // number cannot be reused while it is in the set (the connection's own may be, once
+      // serve_ closed it).
+      const int watch = ::dup(sock.native_handle());
+      if (watch >= 0) fds_.insert(watch);
+      std::thread([this, s = std::move(sock), watch]() mutable {
         serve_(std::move(s));
         std::lock_guard lk2(mu_);
-        fds_.erase(fd);
+        if (watch >= 0) {
+          fds_.erase(watch);
+          ::close(watch);
+        }
         --active_;
         cv_.notify_all();
       }).detach();

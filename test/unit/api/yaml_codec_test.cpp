@@ -1,8 +1,30 @@
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "controller/api/v1alpha1/yaml_codec.hpp"
 
 using namespace nc::api;
+
+TEST_SUITE("api/yaml_codec-fuzz") {
+  TEST_CASE("bytes that are not UTF-8 are a problem with their place - yaml-cpp never sees them (found by fuzzing)") {
+    // fuzz_manifest found this file: yaml-cpp 0.7's LoadAll looped on it for ever, which in the
+    // daemon would have hung the manifest watcher.
+    std::ifstream in(std::string(NC_SOURCE_DIR) + "/test/data/fuzz/manifest-loadall-loop.yaml", std::ios::binary);
+    REQUIRE(in);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto r = DecodeManifests(text, "loop.yaml");
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].message.find("is not UTF-8 text (byte 0x") != std::string::npos);
+    CHECK(r.problems[0].pos.line == 22);
+    auto latin1 = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: z\xfcrich}\n", "l.yaml");
+    REQUIRE(latin1.problems.size() == 1);
+    CHECK(latin1.problems[0].pos.line == 3);
+    CHECK(latin1.problems[0].pos.column == 19);
+    CHECK(latin1.problems[0].message == "the file is not UTF-8 text (byte 0xfc)");
+  }
+}
 
 TEST_SUITE("api/yaml_codec-duplicates") {
   TEST_CASE("a key written twice in one mapping is a problem at its second place - never silently the last") {
