@@ -70,7 +70,9 @@ for h in "${HARNESSES[@]}"; do
   seed "$h" "$seeds"
   log="$B/$h.log"
   start=$(date +%s)
+  # FUZZ_SEED (CI sets 1): the same mutation sequence each run, so a finding reproduces.
   "$B/bin/$h" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
     -artifact_prefix="$B/artifacts/$h-" "$corpus" "$seeds" > "$log" 2>&1
   rc=$?
   took=$(( $(date +%s) - start ))

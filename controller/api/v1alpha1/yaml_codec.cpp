@@ -1,6 +1,7 @@
 #include "controller/api/v1alpha1/yaml_codec.hpp"
 #include "controller/core/encoding.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 
 #include <functional>
 #include <set>
+#include <sstream>
 
 namespace nc::api {
 
@@ -226,6 +228,46 @@ class Decoder {
 
 namespace {
 
+// Counts parse events and gives up past a budget. yaml-cpp 0.7's parser can produce events for
+// ever on some malformed streams (fuzz_manifest found several); a counting pass that ends tells
+// that LoadAll, the same parser, ends too.
+class EventBudget : public YAML::EventHandler {
+ public:
+  struct Exhausted {};
+  explicit EventBudget(size_t budget) : left_(budget) {}
+  void OnDocumentStart(const YAML::Mark&) override { Tick(); }
+  void OnDocumentEnd() override { Tick(); }
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { Tick(); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { Tick(); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override { Tick(); }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { Tick(); }
+  void OnSequenceEnd() override { Tick(); }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { Tick(); }
+  void OnMapEnd() override { Tick(); }
+
+ private:
+  void Tick() {
+    if (left_-- == 0) throw Exhausted{};
+  }
+  size_t left_;
+};
+
+/// False when parsing `text` would not end within `budget` events (a syntax error ends it).
+bool ParseEnds(const std::string& text, size_t budget) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  EventBudget counter(budget);
+  try {
+    while (parser.HandleNextDocument(counter)) {
+    }
+  } catch (const EventBudget::Exhausted&) {
+    return false;
+  } catch (const YAML::Exception&) {
+    return true;  // LoadAll stops at the same error, and reports it
+  }
+  return true;
+}
+
 // Whether a document stays within `budget` nodes and kMaxDepth levels, counting each alias
 // every time it is reached (as a decoder walking it would): a "billion laughs" document of
 // nested aliases is refused after `budget` visits instead of being walked.
@@ -263,17 +305,23 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
                                 std::to_string(kMaxManifestBytes) + " bytes per file"});
     return out;
   }
-  // Manifests are UTF-8 (YAML 1.2, Kubernetes). Other bytes are refused here, with their place:
-  // yaml-cpp 0.7's LoadAll can loop for ever on some of them (found by fuzz_manifest).
+  // Manifests are printable UTF-8 (YAML 1.2, Kubernetes). Other bytes are refused here, with
+  // their place: yaml-cpp 0.7's LoadAll can loop for ever on some of them (found by fuzzing).
   {
     size_t line = 1, column = 1;
     for (size_t i = 0; i < text.size();) {
       const size_t n = core::Utf8SequenceLength(text, i);
-      if (n == 0) {
+      const auto u = static_cast<unsigned char>(text[i]);
+      // YAML streams are printable: no C0 control but tab, line feed and carriage return, no
+      // DEL (YAML 1.2, c-printable). yaml-cpp loops on some of these too.
+      const bool control = n == 1 && ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f);
+      if (n == 0 || control) {
         char hex[8];
-        std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(text[i]));
+        std::snprintf(hex, sizeof hex, "0x%02x", u);
         out.problems.push_back({SourcePos{file, static_cast<int>(line), static_cast<int>(column)}, "", "", "",
-                                std::string("the file is not UTF-8 text (byte ") + hex + ")"});
+                                n == 0 ? std::string("the file is not UTF-8 text (byte ") + hex + ")"
+                                       : std::string("the file holds a control character (") + hex +
+                                             "), which YAML does not allow"});
         return out;
       }
       if (text[i] == '\n') {
@@ -284,6 +332,14 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
       }
       i += n;
     }
+  }
+  // Events of a file within the node limit are at most about twice its nodes; more means a
+  // stream yaml-cpp would never finish.
+  if (!ParseEnds(std::string(text), 4 * kMaxManifestNodes)) {
+    out.problems.push_back({SourcePos{file, 1, 1}, "", "", "",
+                            "the YAML parser does not come to an end on this file (malformed YAML it cannot recover "
+                            "from); check it with a YAML linter"});
+    return out;
   }
   std::vector<YAML::Node> docs;
   try {

@@ -24,6 +24,18 @@ TEST_SUITE("api/yaml_codec-fuzz") {
     CHECK(latin1.problems[0].pos.column == 19);
     CHECK(latin1.problems[0].message == "the file is not UTF-8 text (byte 0xfc)");
   }
+
+  TEST_CASE("files on which yaml-cpp's parser never ends are problems, not a hung watcher (found by fuzzing)") {
+    for (const char* name : {"manifest-loadall-loop-control.yaml", "manifest-loadall-loop-printable.yaml"}) {
+      CAPTURE(name);
+      std::ifstream in(std::string(NC_SOURCE_DIR) + "/test/data/fuzz/" + name, std::ios::binary);
+      REQUIRE(in);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto r = DecodeManifests(text, name);
+      REQUIRE_FALSE(r.problems.empty());
+      CHECK(r.manifests.vlan_interfaces.empty());
+    }
+  }
 }
 
 TEST_SUITE("api/yaml_codec-duplicates") {
