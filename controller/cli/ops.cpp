@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "adapters/device_adapter.hpp"
@@ -55,20 +56,26 @@ std::string Join(const std::set<std::string>& s) {
   return out.empty() ? "none" : out;
 }
 
+/// c.device as a key, if the manifests or the store know it; else says which are known.
+std::optional<std::string> KnownDeviceKey(const Common& c, store::SqliteStore& st, core::DesiredState* declared) {
+  const std::string key = QualifiedName(c.device);
+  auto known = KnownDevices(c.manifests, st, declared);
+  if (known.count(key)) return key;
+  std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << " or in " << c.store
+            << " (known: " << Join(known) << ")\n";
+  return std::nullopt;
+}
+
 }  // namespace
 
 int CmdRelease(const Common& c) {
   if (!StoreExists(c.store)) return 1;
   auto st = OpenStore(c.store, false);
   if (!st) return 1;
-  const std::string key = QualifiedName(c.device);
   core::DesiredState declared;
-  auto known = KnownDevices(c.manifests, *st, &declared);
-  if (!known.count(key)) {
-    std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << " or in " << c.store
-              << " (known: " << Join(known) << ")\n";
-    return 1;
-  }
+  const auto found = KnownDeviceKey(c, *st, &declared);
+  if (!found) return 1;
+  const std::string& key = *found;
   const char* user = std::getenv("USER");
   const std::string who = std::string("cli:") + (user && *user ? user : "unknown");
   runtime::SystemClock clock;
@@ -86,14 +93,10 @@ int CmdRelease(const Common& c) {
 int CmdOverride(const Common& c, const std::string& what, const std::string& value, bool clear) {
   auto st = OpenStore(c.store, false);
   if (!st) return 1;
-  const std::string key = QualifiedName(c.device);
   core::DesiredState declared;
-  auto known = KnownDevices(c.manifests, *st, &declared);
-  if (!known.count(key)) {
-    std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << " or in " << c.store
-              << " (known: " << Join(known) << ")\n";
-    return 1;
-  }
+  const auto found = KnownDeviceKey(c, *st, &declared);
+  if (!found) return 1;
+  const std::string& key = *found;
   auto all = st->Overrides();
   if (!all) {
     std::cerr << "netconverge: " << all.error().message << "\n";
