@@ -298,9 +298,14 @@ void KubeSource::Write(const std::string& method, const std::string& path, const
   auto r = client_.Request(method, path, content_type, body);
   std::string error;
   if (!r) error = r.error().message;
-  else if (r->status >= 300 && r->status != 404)  // 404: the object went away meanwhile
+  else if (r->status >= 300 && r->status != 404) {  // 404: the object went away meanwhile
     error = "the API server answered " + std::to_string(r->status) +
             (r->status == 403 ? " (RBAC: the Role does not allow it)" : r->status == 409 ? " (conflict; written again next pass)" : "");
+    // The Status object's message says which verb, resource and rule.
+    Document status;
+    if (core::ParseJson(status, r->body) && status.IsObject() && Member(status, "message") && status["message"].IsString())
+      error += ": " + core::PrintableText(status["message"].GetString(), 512);
+  }
   if (error.empty()) {
     last_write_error_.clear();
     return;

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "controller/source/credentials.hpp"
 #include "controller/source/kube_client.hpp"
+#include "controller/source/kube_source.hpp"
 #include "test/sim/common/https_server.hpp"
 #include "test/sim/common/tls_cert.hpp"
 #include "test/sim/kube/kube_sim.hpp"
@@ -134,6 +136,71 @@ TEST_SUITE("integration/kube") {
     auto cache = r.Cache();
     CHECK(cache.size() == 3);
     CHECK(cache.count({"default", "a"}) == 0);
+  }
+
+  TEST_CASE("status writes the API server refuses are logged with its reason, once per distinct failure") {
+    // Issue 13, defect 7: every Kubernetes write's result was dropped, so a Role without
+    // devices/status left the Device's status stale and nothing said why.
+    KubeHarness h({});
+    {
+      kube::KubeClient c(h.config);
+      auto r = c.Request("POST", "/apis/netconverge.io/v1alpha1/namespaces/default/devices", "application/json",
+                         R"({"apiVersion":"netconverge.io/v1alpha1","kind":"Device","metadata":{"name":"edge1"},)"
+                         R"("spec":{"platform":"vyos","address":"127.0.0.1:18443","credentialsRef":{"name":"edge1-creds"}}})");
+      REQUIRE(r);
+      REQUIRE_MESSAGE(r->status == 201, r->body);
+    }
+    std::mutex mu;
+    std::vector<std::string> logged;
+    source::KubeSource src(h.config, {}, [](const std::vector<std::string>&) {});
+    src.SetErrorLog([&](const std::string& line) {
+      std::lock_guard lk(mu);
+      logged.push_back(line);
+    });
+    src.Start();
+    REQUIRE(WaitFor([&] { return src.Synced() && src.Desired()->devices.count("default/edge1") == 1; }));
+    auto log_lines = [&] {
+      std::lock_guard lk(mu);
+      return logged;
+    };
+    store::DeviceStatusRow row;
+    row.device = "default/edge1";
+    row.reachable = row.synced = true;
+    row.transport = "https";
+
+    h.sim.Deny("patch", "devices/status");
+    src.ReportPass("default/edge1", row, {}, true);
+    src.ReportPass("default/edge1", row, {}, true);  // the same failure again: not logged twice
+    auto lines = log_lines();
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("the status of devices/edge1") != std::string::npos);
+    CHECK(lines[0].find("403") != std::string::npos);
+    CHECK(lines[0].find("RBAC") != std::string::npos);
+    // The API server's own words name the verb and the resource the Role lacks.
+    CHECK(lines[0].find(R"(cannot patch resource "devices/status")") != std::string::npos);
+    CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge1").find("\"status\"") == std::string::npos);
+
+    // Allowed again: the write lands and the next failure is news again.
+    h.sim.Allow("patch", "devices/status");
+    src.ReportPass("default/edge1", row, {}, true);
+    CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge1").find("\"transportInUse\":\"https\"") != std::string::npos);
+    CHECK(log_lines().size() == 1);
+    h.sim.Deny("patch", "devices/status");
+    src.ReportPass("default/edge1", row, {}, true);
+    CHECK(log_lines().size() == 2);
+
+    // Events too.
+    h.sim.Deny("create", "events");
+    store::Event ev;
+    ev.device = "default/edge1";
+    ev.type = "Warning";
+    ev.reason = "DeviceRejected";
+    ev.message = "x";
+    src.PostEvents("default/edge1", {ev});
+    lines = log_lines();
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[2].find(R"(cannot create resource "events")") != std::string::npos);
+    src.Stop();
   }
 
   TEST_CASE("kubeconfig: server, CA data, token and namespace of the current context") {

@@ -364,6 +364,7 @@ struct KubeSim::Impl {
   int drop_epoch = 0;
   bool shutdown = false;
   bool watches_paused = false;
+  std::set<std::pair<std::string, std::string>> denied;  // (verb, resource[/subresource])
   std::atomic<int64_t> requests{0};
 
   void AddBuiltins() {
@@ -610,6 +611,16 @@ void KubeSim::PauseWatches(bool paused) {
   impl_->cv.notify_all();
 }
 
+void KubeSim::Deny(const std::string& verb, const std::string& resource) {
+  std::lock_guard lk(impl_->mu);
+  impl_->denied.insert({verb, resource});
+}
+
+void KubeSim::Allow(const std::string& verb, const std::string& resource) {
+  std::lock_guard lk(impl_->mu);
+  impl_->denied.erase({verb, resource});
+}
+
 void KubeSim::Shutdown() {
   if (!impl_) return;
   std::lock_guard lk(impl_->mu);
@@ -705,18 +716,26 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   const bool status_path = i + 2 < seg.size() && seg[i + 2] == "status";
   if (i + 2 < seg.size() && (!status_path || !t.status))
     return Impl::StatusReply(404, "NotFound", "the server could not find the requested resource");
+  // RBAC's verb for the request, as the API server's authorizer derives it.
+  const bool watching = q.count("watch") && q["watch"] != "0" && q["watch"] != "false";
+  const std::string verb = req.method == "GET"      ? (!name.empty() ? "get" : watching ? "watch" : "list")
+                           : req.method == "POST"   ? "create"
+                           : req.method == "PUT"    ? "update"
+                           : req.method == "PATCH"  ? "patch"
+                           : req.method == "DELETE" ? "delete"
+                                                    : req.method;
+  const std::string resource = t.plural + (status_path ? "/status" : "");
   if (!I.options.audit_log.empty()) {
-    // RBAC's verb for the request, as the API server's authorizer derives it.
-    const bool watching = q.count("watch") && q["watch"] != "0" && q["watch"] != "false";
-    const std::string verb = req.method == "GET"      ? (!name.empty() ? "get" : watching ? "watch" : "list")
-                             : req.method == "POST"   ? "create"
-                             : req.method == "PUT"    ? "update"
-                             : req.method == "PATCH"  ? "patch"
-                             : req.method == "DELETE" ? "delete"
-                                                      : req.method;
     std::ofstream(I.options.audit_log, std::ios::app)
-        << verb << ' ' << (t.group.empty() ? "\"\"" : t.group) << ' ' << t.plural << (status_path ? "/status" : "") << ' '
+        << verb << ' ' << (t.group.empty() ? "\"\"" : t.group) << ' ' << resource << ' '
         << (ns.empty() ? "-" : ns) << ' ' << (req.Header("user-agent").empty() ? "-" : req.Header("user-agent").substr(0, req.Header("user-agent").find(' '))) << '\n';
+  }
+  if (I.denied.count({verb, resource})) {
+    // The authorizer's message (k8s.io/apiserver's forbidden()), with the test's service account.
+    const std::string who = "User \"system:serviceaccount:netconverge:netconverge\" cannot " + verb + " resource \"" + resource +
+                            "\" in API group \"" + t.group + "\"" + (ns.empty() ? " at the cluster scope" : " in the namespace \"" + ns + "\"");
+    return Impl::StatusReply(403, "Forbidden", t.Qualified() + (name.empty() ? "" : " \"" + name + "\"") + " is forbidden: " + who,
+                             Impl::Details(t, name));
   }
   // dryRun=All: everything is checked and the would-be object returned, nothing is stored.
   if (q.count("dryRun") && q["dryRun"] != "All")

@@ -46,6 +46,11 @@ class KubeSim {
   void Compact();
   /// While paused, new watch requests wait before they are served (a slow or partitioned server).
   void PauseWatches(bool paused);
+  /// RBAC as a missing rule: requests with RBAC verb `verb` ("get", "patch", ...) on `resource`
+  /// ("devices", "devices/status", "events") answer 403 Forbidden the way the API server's
+  /// authorizer does, until Allow. Audited like any request.
+  void Deny(const std::string& verb, const std::string& resource);
+  void Allow(const std::string& verb, const std::string& resource);
   /// Stops every watch for good (server shutdown).
   void Shutdown();
   /// The stored object as JSON, or empty.
