@@ -72,25 +72,34 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
 
 std::string PrintableText(std::string_view text, size_t max_bytes) {
   static const char kHex[] = "0123456789abcdef";
+  // Escapes into `out` until `budget` bytes; returns how much of `text` fit.
+  auto render = [&](std::string& out, size_t budget) {
+    size_t i = 0;
+    while (i < text.size()) {
+      const auto u = static_cast<unsigned char>(text[i]);
+      const size_t len = Utf8SequenceLength(text, i);
+      const size_t need = len == 1 && u >= 0x20 && u != 0x7f ? 1 : len > 1 ? len : 4;
+      if (out.size() + need > budget) break;
+      if (need == 4 && len <= 1) {
+        out += "\\x";
+        out += kHex[u >> 4];
+        out += kHex[u & 15];
+        ++i;
+      } else {
+        out.append(text.substr(i, len));
+        i += len;
+      }
+    }
+    return i;
+  };
   std::string out;
   out.reserve(std::min(text.size(), max_bytes) + 16);
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto u = static_cast<unsigned char>(text[i]);
-    const size_t len = Utf8SequenceLength(text, i);
-    const size_t need = len == 1 && u >= 0x20 && u != 0x7f ? 1 : len > 1 ? len : 4;
-    if (out.size() + need > max_bytes) break;
-    if (need == 4 && len <= 1) {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-      ++i;
-    } else {
-      out.append(text.substr(i, len));
-      i += len;
-    }
-  }
-  if (i < text.size()) out += "... (" + std::to_string(text.size() - i) + " more bytes)";
+  if (render(out, max_bytes) == text.size()) return out;
+  // Cut: the marker counts toward the limit too ("... (N more bytes)", at most 37 bytes).
+  constexpr size_t kMarker = 40;
+  out.clear();
+  const size_t used = render(out, max_bytes >= 2 * kMarker ? max_bytes - kMarker : max_bytes / 2);
+  out += "... (" + std::to_string(text.size() - used) + " more bytes)";
   return out;
 }
 

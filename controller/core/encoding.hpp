@@ -24,7 +24,8 @@ size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 /// `text` as one line of valid UTF-8: control characters and bytes that are not UTF-8 become
 /// \xNN, and beyond `max_bytes` it is cut (on a character boundary) and says how much was left
-/// out. For echoing anything a client or a device sent.
+/// out; from 80 bytes up the result, marker included, is at most `max_bytes`. For echoing
+/// anything a client or a device sent.
 std::string PrintableText(std::string_view text, size_t max_bytes = 4096);
 
 /// `text` with every occurrence of each non-empty secret (at least 4 bytes) replaced by

@@ -84,7 +84,7 @@ std::string FormatReportLine(const std::string& display, int number, bool update
   return display + " (Rule " + std::to_string(number) + ")" + (updated ? " - Updated" : "");
 }
 
-DeviceReconciler::DeviceReconciler(store::SqliteStore& store, AdapterFactory& factory, const runtime::Clock& clock,
+DeviceReconciler::DeviceReconciler(store::Store& store, AdapterFactory& factory, const runtime::Clock& clock,
                                    std::shared_ptr<spdlog::logger> log, core::ServiceTable services)
     : store_(store), factory_(factory), clock_(clock), log_(std::move(log)), services_(std::move(services)) {}
 

@@ -22,7 +22,7 @@
 #include "controller/core/plan.hpp"
 #include "controller/core/values.hpp"
 #include "controller/runtime/clock.hpp"
-#include "controller/store/sqlite_store.hpp"
+#include "controller/store/store.hpp"
 
 namespace nc::reconcilers {
 
@@ -65,7 +65,7 @@ class DeviceReconciler {
  public:
   enum class Mode { kApply, kPlan };
 
-  DeviceReconciler(store::SqliteStore& store, AdapterFactory& factory, const runtime::Clock& clock,
+  DeviceReconciler(store::Store& store, AdapterFactory& factory, const runtime::Clock& clock,
                    std::shared_ptr<spdlog::logger> log, core::ServiceTable services);
 
   /// One pass. kPlan reads the device and the store but writes neither.
@@ -157,7 +157,7 @@ class DeviceReconciler {
   void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
               std::chrono::steady_clock::time_point t0, const std::vector<store::Event>& events, Mode mode);
 
-  store::SqliteStore& store_;
+  store::Store& store_;
   AdapterFactory& factory_;
   const runtime::Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;

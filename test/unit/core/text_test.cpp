@@ -23,8 +23,9 @@ TEST_SUITE("unit/core-text") {
 
   TEST_CASE("PrintableText escapes control and non-UTF-8 bytes, keeps UTF-8, and says how much it cut") {
     CHECK(PrintableText("Zürich\n\x1b[31m\xff") == "Zürich\\x0a\\x1b[31m\\xff");
-    CHECK(PrintableText(std::string(5000, 'a'), 100) == std::string(100, 'a') + "... (4900 more bytes)");
-    CHECK(PrintableText("東京東京", 7) == "東京... (6 more bytes)");  // never half a character
+    CHECK(PrintableText(std::string(5000, 'a'), 100) == std::string(60, 'a') + "... (4940 more bytes)");  // marker included
+    CHECK(PrintableText(std::string(5000, 'a'), 4096).size() <= 4096);
+    CHECK(PrintableText("東京東京", 7) == "東... (9 more bytes)");  // never half a character
   }
 
   TEST_CASE("RedactSecrets removes every occurrence of each secret, and leaves short ones alone") {

@@ -1,0 +1,184 @@
+// The store's data interface: what the reconciler, the sources and the admin API read and write
+// (ownership and allocations, last-applied records, runs with their operations, snapshots and
+// intents, events, overrides, status). SqliteStore is the product's implementation; tests use
+// test/fakes/memory_store.hpp. Implementations are thread-safe; every call blocks briefly.
+// Depends on core only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "controller/core/model.hpp"
+#include "controller/core/result.hpp"
+
+namespace nc::store {
+
+struct Event {
+  int64_t id = 0;
+  std::string time;
+  std::string device;
+  std::string resource;
+  std::string type = "Normal";  // Normal | Warning
+  std::string reason;           // CamelCase: Applied, DriftDetected, ConflictDetected, ...
+  std::string message;
+  int64_t run_id = 0;
+};
+
+/// An operator's override of a device's declared settings (`netconverge phase` / `fallback`):
+/// empty fields keep what the manifest says.
+struct DeviceOverride {
+  std::string device;
+  std::string management;  // "Observe" | "CreateUpdate" | "Full" | ""
+  std::string fallback;    // "ssh-cli" | "none" | ""
+  std::string updated_at;
+  bool operator==(const DeviceOverride&) const = default;
+};
+
+struct PruneCounts {
+  int64_t runs = 0;
+  int64_t events = 0;
+  int64_t intents = 0;
+};
+
+struct EventFilter {
+  std::string device;
+  std::string resource;
+  std::string since;  // ISO time, inclusive
+  int limit = 100;
+};
+
+struct Run {
+  int64_t id = 0;
+  std::string device;
+  std::string trigger;
+  std::string started_at;
+  std::string finished_at;
+  std::string outcome;  // Success | NoChange | Failed | Planned
+  std::string message;
+  int changes = 0;
+  int commits = 0;
+  int64_t duration_ms = 0;
+};
+
+struct PortStatusRow {
+  std::string device;
+  std::string resource;
+  std::string port;
+  std::string display;
+  int rule_number = 0;
+  std::string state;
+  std::string message;
+  std::string last_applied_at;
+  std::string updated_at;
+};
+
+struct DeviceStatusRow {
+  std::string device;
+  bool reachable = false;
+  bool synced = false;
+  std::string message;
+  std::string platform_version;
+  std::string transport;
+  std::string last_observed_at;
+  std::string last_applied_at;
+  int managed = 0;
+  int unmanaged = 0;
+  int drifted = 0;
+  int64_t last_run_id = 0;
+  std::string updated_at;
+  bool fallback_active = false;  // the last pass used the fallback transport
+  int64_t fallbacks = 0;         // passes that needed the fallback, all time
+  /// Standing conditions of the device as its adapter reports them (reason, message), e.g.
+  /// UnconfirmedCommits; carried to the Kubernetes status, not stored.
+  std::vector<std::pair<std::string, std::string>> conditions;
+};
+
+struct Snapshot {
+  int64_t id = 0;
+  std::string device;
+  std::string taken_at;
+  int64_t run_id = 0;
+  std::map<int, core::NatRule> rules;  // every destination rule the device held
+  core::SwitchState switch_state;      // a switch: its sub-interfaces and bridge domains
+};
+
+struct Intent {
+  int64_t id = 0;
+  std::string device;
+  int64_t run_id = 0;
+  int64_t snapshot_id = 0;
+  int changes = 0;
+  std::string operations;
+  std::string started_at;
+};
+
+/// What a successful apply changes in the store, written in one transaction.
+struct AppliedUpdate {
+  std::map<int, core::AppliedRecord> upserts;  // rule number -> what is now on the device
+  std::vector<int> removed;                    // rule numbers no longer ours
+  std::vector<int> released;                   // of those, numbers whose allocation ends too (handed back)
+  std::set<core::PortKey> desired;             // ports still declared (allocations kept)
+  std::set<int> on_device;                     // numbers present on the device afterwards
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<std::map<core::PortKey, int>> Allocations(const std::string& device) = 0;
+  virtual Status SaveAllocations(const std::string& device, const std::map<core::PortKey, int>& allocations, const std::string& now) = 0;
+  virtual Result<std::map<int, core::AppliedRecord>> LastApplied(const std::string& device) = 0;
+  virtual Status RecordApplied(const std::string& device, const AppliedUpdate& update, const std::string& now) = 0;
+
+  /// Switches: what was last applied per sub-interface.
+  virtual Result<std::map<std::string, core::AppliedInterface>> AppliedInterfaces(const std::string& device) = 0;
+  virtual Status RecordAppliedInterfaces(const std::string& device, const std::map<std::string, core::AppliedInterface>& upserts,
+                                 const std::vector<std::string>& removed, const std::string& now) = 0;
+
+  virtual Result<int64_t> BeginRun(const std::string& device, const std::string& trigger, const std::string& now) = 0;
+  virtual Status FinishRun(const Run& run, const std::vector<std::string>& operations) = 0;
+  virtual Result<std::vector<Run>> Runs(const std::string& device, int limit) = 0;
+  /// A pass that found nothing to do, in one transaction: its (finished) run and the device
+  /// row. Returns the run id.
+  virtual Result<int64_t> RecordQuietPass(const Run& run, DeviceStatusRow device) = 0;
+  virtual Result<std::vector<std::string>> Operations(int64_t run_id) = 0;
+
+  /// The device as it was before a change, and the intent to change it, in one transaction,
+  /// before the device is touched. Keeps the newest `keep` snapshots per device.
+  virtual Result<Intent> BeginIntent(const Snapshot& snapshot, int changes, const std::string& operations, int keep = 50) = 0;
+  virtual Status FinishIntent(int64_t intent_id, const std::string& outcome, const std::string& now) = 0;
+  /// Intents without a finish: a process died while applying them.
+  virtual Result<std::vector<Intent>> OpenIntents() = 0;
+  virtual Result<Snapshot> GetSnapshot(int64_t id) = 0;
+  virtual Result<std::vector<Snapshot>> Snapshots(const std::string& device, int limit) = 0;  // rules not loaded
+
+  virtual Status AddEvents(const std::vector<Event>& events) = 0;
+  /// A write transaction that changes nothing: the file takes the write lock (not read-only,
+  /// not held by a stuck writer beyond the busy timeout).
+  virtual Status WriteCheck() = 0;
+  /// Retention: removes finished runs (with their operations), events and closed intents from
+  /// before `before` (ISO time), in one transaction. Snapshots keep their own count limit, and
+  /// ownership, last-applied records and status are never pruned.
+  virtual Result<PruneCounts> Prune(const std::string& before) = 0;
+  /// Overrides by device key. SetOverride with both fields empty removes the device's override;
+  /// it records `audit` as an event in the same transaction.
+  virtual Result<std::map<std::string, DeviceOverride>> Overrides() = 0;
+  virtual Status SetOverride(const DeviceOverride& o, const Event& audit) = 0;
+  virtual Result<std::vector<Event>> Events(const EventFilter& filter) = 0;
+
+  /// Writes the device row and, unless `ports` is null, replaces the device's port rows.
+  virtual Status SaveStatus(const DeviceStatusRow& device, const std::vector<PortStatusRow>* ports) = 0;
+  /// Changes whenever another connection (another process) commits to the file; callers that
+  /// cache what they read compare it to know their cache is still true.
+  virtual int64_t DataVersion() = 0;
+  virtual Result<std::vector<DeviceStatusRow>> DeviceStatuses() = 0;
+  virtual Result<std::vector<PortStatusRow>> PortStatuses(const std::string& device) = 0;
+
+};
+
+}  // namespace nc::store

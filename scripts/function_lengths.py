@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Prints the longest functions of the C++ sources (default: controller/ and adapters/).
+
+usage: function_lengths.py [--max N] [--top K] [DIR...]
+A function's length is its lines from the start of its signature to its closing brace, comments
+and blank lines included (what a reader scrolls through). Lambdas count toward the function
+that holds them. Exits 1 when a function is longer than --max (if given).
+The parser is a brace matcher on the text with comments, strings and preprocessor lines blanked:
+a `{` at namespace or class scope whose head has a parameter list opens a function body.
+"""
+import argparse
+import pathlib
+import re
+import sys
+
+
+def blank(text):
+    """Comments, string and char literals and preprocessor lines become spaces (newlines kept)."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append(re.sub(r"[^\n]", " ", text[i:j]))
+            i = j
+        elif c == 'R' and text.startswith('R"', i) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == '_')):
+            d = text.find("(", i + 2)
+            delim = ")" + text[i + 2:d] + '"'
+            j = text.find(delim, d)
+            j = n if j < 0 else j + len(delim)
+            out.append(re.sub(r"[^\n]", " ", text[i:j]))
+            i = j
+        elif c in "\"'":
+            if c == "'" and i > 0 and text[i - 1].isalnum():  # digit separator 1'000
+                out.append(" ")
+                i += 1
+                continue
+            j = i + 1
+            while j < n and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            out.append(" " * (min(j + 1, n) - i))
+            i = j + 1
+        elif c == "#" and (i == 0 or text.rfind("\n", 0, i) >= text.rfind("\n", 0, i) and text[text.rfind("\n", 0, i) + 1:i].strip() == ""):
+            j = i
+            while True:  # continued lines
+                k = text.find("\n", j)
+                if k < 0:
+                    k = n
+                    break
+                if text[k - 1] != "\\":
+                    break
+                j = k + 1
+            out.append(re.sub(r"[^\n]", " ", text[i:k]))
+            i = k
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def functions(path):
+    text = blank(path.read_text())
+    stack = []  # (kind, start_line, name)
+    head_start = 0
+    line = 1
+    results = []
+    for i, c in enumerate(text):
+        if c == "\n":
+            line += 1
+        if c in ";":
+            if not stack or stack[-1][0] in ("namespace", "class"):
+                head_start = i + 1
+        elif c == "{":
+            kind = "block"
+            name = ""
+            if not stack or stack[-1][0] in ("namespace", "class"):
+                head = text[head_start:i]
+                words = head.split()
+                if re.search(r"\bnamespace\b", head) or re.match(r'\s*extern\s*$', head):
+                    kind = "namespace"
+                elif re.search(r"\b(class|struct|union|enum)\b", head.split("(")[0]) and not re.search(r"\)\s*(const|noexcept|override|final|\s)*$", head):
+                    kind = "class"
+                elif "(" in head and not re.search(r"=\s*$", head.strip()) and not head.strip().endswith("="):
+                    kind = "function"
+                    m = re.search(r"([~\w:<>]+)\s*\(", head)
+                    name = m.group(1) if m else "?"
+                    first = len(head) - len(head.lstrip())
+                    start_line = text.count("\n", 0, head_start + first) + 1
+                    stack.append((kind, start_line, name))
+                    continue
+            stack.append((kind, line, name))
+        elif c == "}":
+            if stack:
+                kind, start, name = stack.pop()
+                if kind == "function":
+                    results.append((line - start + 1, f"{path}:{start}", name))
+            if not stack or stack[-1][0] in ("namespace", "class"):
+                head_start = i + 1
+        elif c == ":" and stack and stack[-1][0] == "class" and re.search(r"\b(public|private|protected)\s*$", text[head_start:i]):
+            head_start = i + 1
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--max", type=int)
+    ap.add_argument("--top", type=int, default=10)
+    ap.add_argument("dirs", nargs="*", default=["controller", "adapters"])
+    a = ap.parse_args()
+    allf = []
+    for d in a.dirs:
+        for p in sorted(pathlib.Path(d).rglob("*")):
+            if p.suffix in (".cpp", ".hpp"):
+                allf += functions(p)
+    allf.sort(key=lambda r: -r[0])
+    for n, where, name in allf[:a.top]:
+        print(f"{n:5d}  {where}  {name}")
+    over = [r for r in allf if a.max and r[0] > a.max]
+    if over:
+        print(f"{len(over)} function(s) longer than {a.max} lines", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
