@@ -1,5 +1,7 @@
 #include "controller/core/plan.hpp"
 
+#include "controller/core/allocate.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -309,6 +311,65 @@ std::map<int, NatRule> ExpectedAfter(const std::map<int, NatRule>& observed, con
     else out[ch.number] = *ch.after;
   }
   return out;
+}
+
+NatPlan PlanNat(const NatPlanInput& in) {
+  NatPlan out;
+  auto alloc = AllocateRuleNumbers({in.device, in.rules, in.allocations, in.observed});
+  std::map<PortKey, int> effective = in.allocations;
+  for (const auto& [k, n] : alloc.added) {
+    std::erase_if(effective, [&](const auto& e) { return e.second == n || e.first == k; });
+    effective[k] = n;
+  }
+  std::map<int, PortKey> allocated;
+  for (const auto& [k, n] : effective) allocated.emplace(n, k);
+  PlanInput pin{in.device, in.rules, alloc.numbers, alloc.failed, in.observed, in.last_applied, allocated,
+                in.services, in.held_deletes, {}};
+  for (const auto& o : in.orphaned) pin.orphan_on_delete[o] = true;
+  out.plan = ComputePlan(pin);
+  out.allocated = std::move(alloc.added);
+  out.allocations_after = effective.size();
+  return out;
+}
+
+Plan ComputeNatRestore(const std::map<int, NatRule>& want, const std::map<int, NatRule>& have, const std::string& tag,
+                       const std::string& why) {
+  Plan plan;
+  std::set<int> numbers;
+  for (const auto& [n, x] : want) numbers.insert(n);
+  for (const auto& [n, x] : have) numbers.insert(n);
+  for (int n : numbers) {
+    auto w = want.find(n);
+    auto h = have.find(n);
+    const bool wanted = w != want.end();
+    const bool held = h != have.end();
+    if (wanted && held && w->second == h->second) continue;
+    RuleChange ch;
+    ch.kind = !held ? ChangeKind::kAdd : !wanted ? ChangeKind::kDelete : ChangeKind::kUpdate;
+    ch.number = n;
+    if (held) ch.before = h->second;
+    if (wanted) ch.after = w->second;
+    ch.display = StripOwnershipTag((wanted ? w->second : h->second).description, tag);
+    ch.reason = why;
+    plan.changes.push_back(std::move(ch));
+  }
+  return plan;
+}
+
+PassSummary SummarizePass(const Plan& plan, std::optional<ErrorCode> error, bool wrote, ManagementPolicy management) {
+  PassSummary s;
+  const bool reaching = error && (*error == ErrorCode::kUnavailable || *error == ErrorCode::kDeadlineExceeded ||
+                                  *error == ErrorCode::kPermissionDenied);
+  s.reachable = !(reaching && !wrote);
+  bool all_in_force = true;
+  for (const auto& p : plan.ports) {
+    const bool in_force = p.state == PortState::kApplied || p.state == PortState::kDisabled;
+    if (in_force || p.state == PortState::kDrifted) ++s.managed;
+    if (p.state == PortState::kDrifted) ++s.drifted;
+    all_in_force = all_in_force && in_force;
+  }
+  s.synced = !error && all_in_force && !(management == ManagementPolicy::kObserve && plan.HasChanges());
+  return s;
 }
 
 }  // namespace nc::core

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "controller/core/model.hpp"
+#include "controller/core/result.hpp"
 #include "controller/core/values.hpp"
 
 namespace nc::core {
@@ -106,6 +107,42 @@ struct PlanInput {
 };
 
 Plan ComputePlan(const PlanInput& in);
+
+/// Allocation and planning of one router in one step - what the reconciler and the plan tests
+/// both call: the numbers new ports take (AllocateRuleNumbers), then ComputePlan against every
+/// allocation in force once those are persisted.
+struct NatPlanInput {
+  const Device& device;
+  std::span<const PortRule> rules;                   // desired rules of this device
+  const std::map<PortKey, int>& allocations;         // persisted allocations of this device
+  const std::map<int, NatRule>& observed;
+  const std::map<int, AppliedRecord>& last_applied;  // by rule number
+  const ServiceTable& services;
+  std::string held_deletes;                          // non-empty: no deletions, and why
+  const std::set<std::string>& orphaned;             // resources deleted with deletionPolicy Orphan
+};
+
+struct NatPlan {
+  Plan plan;
+  std::map<PortKey, int> allocated;  // new or changed numbers: persisted before the device is touched
+  size_t allocations_after = 0;      // allocations in force once `allocated` is persisted
+};
+
+NatPlan PlanNat(const NatPlanInput& in);
+
+/// The changes that bring a router's destination rules from `have` back to `want` (a stored
+/// snapshot): every rule as it was, rules added since deleted. Displays without the tag `tag`.
+Plan ComputeNatRestore(const std::map<int, NatRule>& want, const std::map<int, NatRule>& have, const std::string& tag,
+                       const std::string& why);
+
+/// What a pass means for its device's status, from the plan's port states and the pass's error.
+struct PassSummary {
+  bool reachable = true;  // false: the pass failed reaching the device (and wrote nothing)
+  bool synced = false;    // every declared object in force, nothing left pending
+  int managed = 0;        // objects netconverge keeps on the device (applied, disabled, drifted)
+  int drifted = 0;
+};
+PassSummary SummarizePass(const Plan& plan, std::optional<ErrorCode> error, bool wrote, ManagementPolicy management);
 
 /// The rules a device should hold after `plan` succeeds, starting from `observed`.
 std::map<int, NatRule> ExpectedAfter(const std::map<int, NatRule>& observed, const Plan& plan);

@@ -1,8 +1,11 @@
-// DeviceReconciler: one level-triggered pass over one device. Observe (adapter) -> allocate rule
-// numbers and plan (pure core) -> record allocations -> apply as one transaction (adapter) ->
-// record last-applied, status, events and the run with the exact operations sent. No device-
-// specific logic lives here. Thread-safe for different devices; the work queue guarantees one
-// pass per device at a time.
+// DeviceReconciler: one level-triggered pass over one device, one skeleton for every platform:
+// observe (adapter) -> plan (the platform's strategy over pure core: allocation and plan) ->
+// guard (mass deletions, resources the device rejected) -> record allocations, snapshot and
+// intent -> apply as one transaction (adapter) -> record last-applied (strategy), status, events
+// and the run with the exact operations sent. What differs between a router and a switch lives
+// in platform.hpp; no device protocol lives here. It depends on interfaces only (store::Store,
+// DeviceAdapter, AdapterFactory, runtime::Clock): test/unit/reconcilers runs it in-process.
+// Thread-safe for different devices; the work queue guarantees one pass per device at a time.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -21,6 +24,7 @@
 #include "controller/core/model.hpp"
 #include "controller/core/plan.hpp"
 #include "controller/core/values.hpp"
+#include "controller/reconcilers/platform.hpp"
 #include "controller/runtime/clock.hpp"
 #include "controller/store/store.hpp"
 
@@ -102,9 +106,7 @@ class DeviceReconciler {
   struct DeviceCache {
     int64_t data_version = -1;
     bool records_valid = false;
-    std::map<core::PortKey, int> allocations;
-    std::map<int, core::AppliedRecord> last_applied;
-    std::map<std::string, core::AppliedInterface> applied_interfaces;  // switches
+    Records records;
     bool ports_valid = false;
     std::vector<store::PortStatusRow> ports;  // as last written (updated_at aside)
     // The last parsed observation, and the last plan when it was a clean no-op: when neither
@@ -127,6 +129,30 @@ class DeviceReconciler {
     std::map<std::string, Rejection> rejected;
   };
 
+  struct Pass;  // one pass's working state (device_reconciler.cpp)
+
+  // The steps of a pass, in order. Each returns whether the pass goes on; one that ends it
+  // leaves the result (error, events) for Finish.
+  bool Prepare(Pass& p);
+  /// A run for a pass that ends before planning (so that its failure is on record).
+  void BeginFailedRun(Pass& p);
+  bool Observe(Pass& p);
+  void ObserveFailed(Pass& p, const Error& error);
+  bool PlanPass(Pass& p);
+  bool ApplyPass(Pass& p);
+  void RecordApplied(Pass& p);
+  /// The mass-deletion guard over the pass's plan (re-planned without deletions when it trips).
+  void Guard(Pass& p, const PlanRequest& request);
+  /// Resources the device rejected before stay out of the plan until their spec changes or
+  /// their backoff ends (then they are tried again).
+  void HoldRejected(Pass& p);
+  /// After a refused plan: isolation, then the bookkeeping of what the device rejected.
+  void Rejections(Pass& p);
+  /// A pass that sends nothing (plan mode, Observe, paused): what would be sent.
+  void PlanOnly(Pass& p);
+  /// After a failed apply: events, ports pending, the report's failed lines.
+  void ApplyFailed(Pass& p);
+
   Result<DeviceAdapter*> AdapterFor(const core::Device& device);
   /// The device's operator override, re-read when another process wrote to the store.
   std::optional<store::DeviceOverride> OverrideFor(const std::string& key, int64_t data_version);
@@ -136,8 +162,6 @@ class DeviceReconciler {
                                        const ObservedState& observed, const std::string& started, DeviceResult& r);
   /// The device's cache, its store records re-read when `data_version` moved.
   Result<DeviceCache*> CacheFor(const std::string& device, int64_t data_version);
-  /// After a restored snapshot: the last-applied records of owned rules become what was restored.
-  void RecordRestored(const std::string& key, const core::Plan& plan, const std::string& now);
   /// After the device refused a whole plan for a reason validation could not know: finds the
   /// resource(s) responsible (the rule named in the error, else by bisecting the plan's
   /// resources), applies everything else, and returns each offender with the router's text.
@@ -152,10 +176,19 @@ class DeviceReconciler {
   /// Whether `deletions` of `owned` objects trip the mass-deletion guard and no release stands
   /// (a DeletionsReleased event newer than the last Applied one); the held reason, else "".
   std::string MassDeletionHeld(const std::string& key, size_t deletions, size_t owned);
+  /// The event and the run of a rollback.
+  void RecordRollback(DeviceResult& r, const std::string& why, const std::string& started);
   /// Logs a store write that failed (with `what` it was); true when it succeeded.
   bool Recorded(const Status& st, const std::string& device, const std::string& what);
-  void Finish(DeviceResult& r, const core::Device& device, const std::string& trigger, const std::string& started,
-              std::chrono::steady_clock::time_point t0, const std::vector<store::Event>& events, Mode mode);
+
+  // Recording a pass (pass_record.cpp): logs, then the store's events, port and device rows
+  // and the run. Plan mode records nothing.
+  void Finish(Pass& p);
+  void LogPass(const Pass& p, std::chrono::milliseconds elapsed, const std::vector<store::Event>& events);
+  void RecordQuietPass(Pass& p, DeviceCache& cache, std::chrono::milliseconds elapsed);
+  bool RecordEvents(Pass& p, DeviceCache* cache, std::vector<store::Event> events);
+  std::vector<store::PortStatusRow> PortRows(const Pass& p, const DeviceCache* cache, const std::string& now) const;
+  store::DeviceStatusRow DeviceRow(const Pass& p, const DeviceCache* cache, const std::string& now);
 
   store::Store& store_;
   AdapterFactory& factory_;

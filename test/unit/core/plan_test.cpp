@@ -34,15 +34,13 @@ struct World {
     desired = r.desired;
   }
 
+  // The reconciler's own planning step (allocation, then the plan).
   Plan Compute() {
     const auto& device_obj = desired.devices.at("default/edge1");
-    auto rules = desired.RulesFor("default/edge1");
-    auto alloc = AllocateRuleNumbers({device_obj, rules, allocations, device});
-    for (const auto& [k, n] : alloc.added) allocations[k] = n;
-    std::map<int, PortKey> allocated;
-    for (const auto& [k, n] : allocations) allocated[n] = k;
-    PlanInput in{device_obj, rules, alloc.numbers, alloc.failed, device, last_applied, allocated, services, held, {}};
-    return ComputePlan(in);
+    auto np = PlanNat({device_obj, desired.RulesFor("default/edge1"), allocations, device, last_applied, services, held,
+                       desired.orphaned});
+    for (const auto& [k, n] : np.allocated) allocations[k] = n;
+    return np.plan;
   }
 
   // What a successful apply does: device and store follow the plan.

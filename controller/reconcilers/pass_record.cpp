@@ -1,0 +1,208 @@
+// Recording a pass: the log lines, then in the store the events (standing conditions once), the
+// port rows (rewritten only when they changed), the device row and the run with the operations
+// sent. Plan mode logs only.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "controller/core/backoff.hpp"
+#include "controller/core/encoding.hpp"
+#include "controller/reconcilers/device_reconciler.hpp"
+#include "controller/reconcilers/pass.hpp"
+
+namespace nc::reconcilers {
+
+namespace {
+
+// Standing conditions (a held delete, reported drift, a conflict, an unreachable device) are
+// recorded and logged when they appear, not on every poll; actions (Applied, ApplyFailed,
+// rollbacks) always.
+const std::set<std::string>& Standing() {
+  static const std::set<std::string> kStanding = {
+      "DriftDetected", "ConflictDetected", "DeleteHeld",  "DeleteWithheld",     "DeletionsHeld", "AuthenticationFailed",
+      "InsecureTLS",   "AllocationFailed", "ObserveOnly", "Paused",             "Unreachable",   "ConfigurationError",
+      "Orphaned",      "FallbackTransport", "Overridden", "UnconfirmedCommits", "DeviceRejected"};
+  return kStanding;
+}
+
+std::string StandingKey(const store::Event& e) { return e.reason + "|" + e.resource + "|" + e.message; }
+
+bool InForce(core::PortState s) { return s == core::PortState::kApplied || s == core::PortState::kDisabled; }
+
+}  // namespace
+
+void DeviceReconciler::Finish(Pass& p) {
+  DeviceResult& r = p.r;
+  // Device text reaches logs, events, runs and /v1/health from here: one line of valid UTF-8,
+  // at most 4 KiB (a device answering a 5 MB error must not grow the store by megabytes a pass).
+  if (r.error) r.error->message = core::PrintableText(r.error->message, kMaxMessageBytes);
+  std::vector<store::Event> events = std::move(p.events);
+  for (auto& e : events) e.message = core::PrintableText(e.message, kMaxMessageBytes);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - p.t0);
+  LogPass(p, elapsed, events);
+  r.requeue_after = r.error ? std::chrono::milliseconds(0)  // the queue's backoff decides
+                            : std::chrono::milliseconds(core::JitteredIntervalMs(p.device.poll_interval_ms, Unit()));
+  if (!p.Applying()) return;
+  const int64_t record_start = ThreadCpuMicros();
+  auto cached = CacheFor(r.device, store_.DataVersion());
+  DeviceCache* cache = cached ? *cached : nullptr;
+  if (r.unchanged_poll && cache && cache->device_row) {
+    RecordQuietPass(p, *cache, elapsed);
+    r.record_cpu_us = ThreadCpuMicros() - record_start;
+    return;
+  }
+  const std::string now = clock_.UtcIso();
+  bool recorded = RecordEvents(p, cache, std::move(events));
+  std::vector<store::PortStatusRow> ports = PortRows(p, cache, now);
+  store::DeviceStatusRow d = DeviceRow(p, cache, now);
+  // Port rows are rewritten only when something in them changed (a poll of 10,000 unchanged
+  // ports writes one device row).
+  auto same = [](const store::PortStatusRow& a, const store::PortStatusRow& b) {
+    return a.resource == b.resource && a.port == b.port && a.display == b.display && a.rule_number == b.rule_number &&
+           a.state == b.state && a.message == b.message && a.last_applied_at == b.last_applied_at;
+  };
+  const bool unchanged =
+      cache && cache->ports.size() == ports.size() && std::equal(ports.begin(), ports.end(), cache->ports.begin(), same);
+  recorded = Recorded(store_.SaveStatus(d, unchanged ? nullptr : &ports), r.device, "the device's status") && recorded;
+  if (cache) cache->device_row = d;
+  r.device_row = d;
+  if (cache && !unchanged) cache->ports = std::move(ports);
+
+  const std::string outcome = r.error ? "Failed" : r.wrote ? "Success" : r.plan.HasChanges() ? "Planned" : "NoChange";
+  const store::Run run{r.run_id, r.device, p.trigger, p.started, now, outcome, r.error ? r.error->message : "",
+                       static_cast<int>(r.plan.ChangeCount()), r.commits, elapsed.count()};
+  recorded = Recorded(store_.FinishRun(run, r.operations), r.device, "the run") && recorded;
+  // What could not be recorded is not trusted as the last clean pass: the next plans in full.
+  if (!recorded && cache) cache->clean = false;
+  r.record_cpu_us = ThreadCpuMicros() - record_start;
+}
+
+void DeviceReconciler::LogPass(const Pass& p, std::chrono::milliseconds elapsed, const std::vector<store::Event>& events) {
+  const DeviceResult& r = p.r;
+  if (r.error) {
+    log_->warn("device={} trigger={} run_id={} outcome=failed error=\"{}\"", r.device, p.trigger, r.run_id, r.error->message);
+  } else if (r.plan.HasChanges()) {
+    log_->info("device={} trigger={} run_id={} outcome={} changes={} commits={} duration_ms={}", r.device, p.trigger,
+               r.run_id, r.wrote ? "applied" : "planned", r.plan.ChangeCount(), r.commits, elapsed.count());
+  } else {
+    log_->debug("device={} trigger={} run_id={} outcome=no-change duration_ms={}", r.device, p.trigger, r.run_id,
+                elapsed.count());
+  }
+  std::set<std::string> already;
+  if (p.Applying())
+    if (auto seen = CacheFor(r.device, store_.DataVersion())) already = (*seen)->standing_events;
+  for (const auto& e : events) {
+    if (Standing().count(e.reason) && already.count(StandingKey(e))) continue;
+    log_->log(e.type == "Warning" ? spdlog::level::warn : spdlog::level::info, "device={} resource={} run_id={} event={} \"{}\"",
+              e.device, e.resource.empty() ? "-" : e.resource, r.run_id, e.reason, e.message);
+  }
+}
+
+void DeviceReconciler::RecordQuietPass(Pass& p, DeviceCache& cache, std::chrono::milliseconds elapsed) {
+  DeviceResult& r = p.r;
+  const std::string now = clock_.UtcIso();
+  store::DeviceStatusRow d = *cache.device_row;
+  d.last_observed_at = p.started;
+  d.updated_at = now;
+  store::Run run{0, r.device, p.trigger, p.started, now, "NoChange", "", 0, 0, elapsed.count()};
+  if (auto id = store_.RecordQuietPass(run, d)) {
+    r.run_id = *id;
+  } else {
+    cache.clean = false;
+    Recorded(tl::unexpected(id.error()), r.device, "the pass");
+  }
+  d.last_run_id = r.run_id;
+  cache.device_row = d;
+  r.device_row = d;
+}
+
+bool DeviceReconciler::RecordEvents(Pass& p, DeviceCache* cache, std::vector<store::Event> events) {
+  std::vector<store::Event> to_store;
+  std::set<std::string> standing;
+  for (auto& e : events) {
+    if (Standing().count(e.reason)) {
+      std::string k = StandingKey(e);
+      standing.insert(k);
+      if (cache && cache->standing_events.count(k)) continue;
+    }
+    e.run_id = p.r.run_id;
+    to_store.push_back(std::move(e));
+  }
+  if (cache) cache->standing_events = std::move(standing);
+  const bool recorded = Recorded(store_.AddEvents(to_store), p.r.device, "the pass's events");
+  p.r.events = std::move(to_store);
+  return recorded;
+}
+
+std::vector<store::PortStatusRow> DeviceReconciler::PortRows(const Pass& p, const DeviceCache* cache,
+                                                              const std::string& now) const {
+  const DeviceResult& r = p.r;
+  // The previous row of each port: index-aligned when the set of ports did not change.
+  const std::vector<store::PortStatusRow>* old_rows = cache ? &cache->ports : nullptr;
+  bool aligned = old_rows && old_rows->size() == r.plan.ports.size();
+  for (size_t i = 0; aligned && i < r.plan.ports.size(); ++i)
+    aligned = (*old_rows)[i].resource == r.plan.ports[i].resource && (*old_rows)[i].port == r.plan.ports[i].port;
+  std::map<std::pair<std::string, std::string>, const store::PortStatusRow*> prev;
+  if (old_rows && !aligned)
+    for (const auto& row : *old_rows) prev[{row.resource, row.port}] = &row;
+  auto previous_row = [&](size_t i, const core::PortStatus& port) -> const store::PortStatusRow* {
+    if (aligned) return &(*old_rows)[i];
+    auto it = prev.find({port.resource, port.port});
+    return it == prev.end() ? nullptr : it->second;
+  };
+  std::vector<store::PortStatusRow> ports;
+  const Touched touched(r.plan);
+  for (size_t i = 0; i < r.plan.ports.size(); ++i) {
+    const auto& port = r.plan.ports[i];
+    store::PortStatusRow row{r.device, port.resource, port.port, port.display, port.number, core::ToString(port.state),
+                             port.message, "", now};
+    const auto* pv = previous_row(i, port);
+    if (InForce(port.state) && r.wrote && !r.error && touched(port)) row.last_applied_at = now;
+    else if (pv) row.last_applied_at = pv->last_applied_at;
+    ports.push_back(std::move(row));
+  }
+  return ports;
+}
+
+store::DeviceStatusRow DeviceReconciler::DeviceRow(const Pass& p, const DeviceCache* cache, const std::string& now) {
+  const DeviceResult& r = p.r;
+  const core::Device& device = p.device;
+  store::DeviceStatusRow d;
+  d.device = r.device;
+  const auto summary = core::SummarizePass(r.plan, r.error ? std::optional<ErrorCode>(r.error->code) : std::nullopt, r.wrote,
+                                           device.management);
+  d.reachable = summary.reachable;
+  d.synced = summary.synced;
+  d.managed = summary.managed;
+  d.drifted = summary.drifted;
+  std::string rejected;
+  for (const auto& g : r.rejected) rejected += (rejected.empty() ? "" : ", ") + g;
+  d.message = r.error ? r.error->message
+              : !rejected.empty() ? std::to_string(r.rejected.size()) + " resource(s) rejected by the device: " + rejected
+              : (r.plan.HasChanges() && !r.wrote ? std::to_string(r.plan.ChangeCount()) + " change(s) pending" : "");
+  d.transport = !r.transport.empty() ? r.transport : device.IsSwitch() ? "ssh-cli" : device.transport_primary;
+  d.last_observed_at = p.started;
+  if (cache && cache->device_row) {
+    d.last_applied_at = cache->device_row->last_applied_at;
+    d.platform_version = cache->device_row->platform_version;
+    d.fallbacks = cache->device_row->fallbacks;
+  } else if (auto rows = store_.DeviceStatuses()) {
+    for (const auto& pd : *rows)
+      if (pd.device == r.device) {
+        d.last_applied_at = pd.last_applied_at;
+        d.platform_version = pd.platform_version;
+        d.fallbacks = pd.fallbacks;
+      }
+  }
+  // The fallback is in use when the pass was carried by another transport than the primary.
+  d.fallback_active = !r.transport.empty() && r.transport != device.transport_primary;
+  if (d.fallback_active) ++d.fallbacks;
+  if (r.wrote && !r.error) d.last_applied_at = now;
+  d.last_run_id = r.run_id;
+  d.updated_at = now;
+  d.conditions = r.conditions;
+  return d;
+}
+
+}  // namespace nc::reconcilers
