@@ -5,12 +5,12 @@
 set -u
 root=${1:?source root} bin=${2:?bin dir}
 fail=0
-if grep -rnE '#include "(controller|adapters)/' "$root/test/sim"; then
+if grep -rnE '#include "(controller|adapters|transport)/' "$root/test/sim"; then
   echo "isolation: the emulator sources above include netconverge code" >&2
   fail=1
 fi
 # Every namespace of netconverge's own code; the emulators live in nc::sim only.
-pattern='nc::(core|vyos|api|store|runtime|source|reconcilers|http|metrics|cli|ssh|switchcli|kube)::|nc::(Error|ErrorCodeName|MakeError)\b'
+pattern='nc::(core|vyos|api|store|runtime|source|reconcilers|http|metrics|cli|ssh|switchcli|kube|transport)::|nc::(Error|ErrorCodeName|MakeError)\b'
 for b in vyos-sim switch-sim kube-sim; do
   if [ ! -x "$bin/$b" ]; then
     echo "isolation: $bin/$b is missing" >&2

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/ssh/ssh_shell.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 #include "controller/core/model.hpp"
 #include "controller/core/plan.hpp"
 #include "controller/core/result.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "adapters/device_adapter.hpp"
-#include "adapters/ssh/ssh_shell.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 #include "adapters/switch/dialect.hpp"
 
 namespace nc::switchcli {

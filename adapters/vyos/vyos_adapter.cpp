@@ -27,12 +27,12 @@ constexpr const char* kInsecureTls =
 
 }  // namespace
 
-VyosAdapter::VyosAdapter(std::unique_ptr<HttpsClient> client, VyosAdapterOptions options)
+VyosAdapter::VyosAdapter(std::unique_ptr<transport::HttpTransport> client, VyosAdapterOptions options)
     : client_(std::move(client)), options_(std::move(options)) {
   if (options_.fallback) cli_ = std::make_unique<VyosCli>(*options_.fallback);
 }
 
-Result<HttpResponse> VyosAdapter::Send(const std::string& method, const std::string& target, const std::string& content_type,
+Result<transport::HttpResponse> VyosAdapter::Send(const std::string& method, const std::string& target, const std::string& content_type,
                                        const std::string& body, std::chrono::milliseconds timeout, bool* written,
                                        bool reuse_connection) {
   auto res = client_->Send(method, target, content_type, body, timeout, written, reuse_connection);

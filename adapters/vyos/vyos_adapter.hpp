@@ -11,7 +11,7 @@
 #include <string>
 
 #include "adapters/device_adapter.hpp"
-#include "adapters/vyos/https_client.hpp"
+#include "transport/http/https_client.hpp"
 #include "adapters/vyos/vyos_cli.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
 
@@ -35,7 +35,7 @@ struct VyosAdapterOptions {
 
 class VyosAdapter final : public DeviceAdapter {
  public:
-  VyosAdapter(std::unique_ptr<HttpsClient> client, VyosAdapterOptions options);
+  VyosAdapter(std::unique_ptr<transport::HttpTransport> client, VyosAdapterOptions options);
 
   Result<ObservedState> Observe(uint64_t known_fingerprint = 0) override;
   ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) override;
@@ -54,7 +54,7 @@ class VyosAdapter final : public DeviceAdapter {
   /// client_->Send with every secret this adapter holds redacted from the answer's body, before
   /// anything parses, logs or stores it: a device that echoes the request in its error must not
   /// carry the key into events, runs or /v1/health.
-  Result<HttpResponse> Send(const std::string& method, const std::string& target, const std::string& content_type,
+  Result<transport::HttpResponse> Send(const std::string& method, const std::string& target, const std::string& content_type,
                             const std::string& body, std::chrono::milliseconds timeout, bool* written = nullptr,
                             bool reuse_connection = false);
   /// One API call. `ambiguous` is set when a write may have been applied without an answer.
@@ -73,7 +73,7 @@ class VyosAdapter final : public DeviceAdapter {
   void Disarm(ApplyOutcome& out);
   InterfaceSyntax Syntax() const;
 
-  std::unique_ptr<HttpsClient> client_;
+  std::unique_ptr<transport::HttpTransport> client_;
   std::unique_ptr<VyosCli> cli_;
   VyosAdapterOptions options_;
   std::optional<DeviceInfo> info_;  // per connection: asked again after the device was unreachable

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "adapters/device_adapter.hpp"
-#include "adapters/ssh/ssh_shell.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
 
 namespace nc::vyos {

@@ -19,7 +19,7 @@
 #include "adapters/device_adapter.hpp"
 #include "controller/cli/common.hpp"
 #include "controller/http/auth.hpp"
-#include "adapters/vyos/https_client.hpp"
+#include "transport/http/https_client.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/runtime/clock.hpp"
 #include "controller/source/directory_source.hpp"
@@ -258,7 +258,7 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
   };
   const bool sw = device.IsSwitch();
   // The primary transport's endpoint: the HTTPS API on 443, or the SSH CLI on 22, unless given.
-  auto endpoint = vyos::SplitHostPort(device.address, device.transport_primary == "https-api" ? 443 : 22);
+  auto endpoint = transport::SplitHostPort(device.address, device.transport_primary == "https-api" ? 443 : 22);
   if (!endpoint) {
     std::cerr << "netconverge: " << keys[0] << ": " << endpoint.error().message << "\n";
     return 1;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "adapters/vyos/https_client.hpp"
+#include "transport/http/https_client.hpp"
 #include "adapters/switch/dnos_dialect.hpp"
 #include "adapters/switch/switch_adapter.hpp"
 #include "adapters/vyos/vyos_adapter.hpp"
@@ -14,7 +14,7 @@ namespace nc::reconcilers {
 
 ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Credentials& creds, int default_port) {
   ssh::ConnectOptions c;
-  if (auto hp = vyos::SplitHostPort(device.address, default_port)) {
+  if (auto hp = transport::SplitHostPort(device.address, default_port)) {
     c.host = hp->first;
     c.port = hp->second;
   }
@@ -32,7 +32,7 @@ Result<std::unique_ptr<DeviceAdapter>> CreateSwitch(const core::Device& device, 
   if (creds.username.empty() || (creds.password.empty() && creds.private_key.empty()))
     return MakeError(ErrorCode::kInvalidArgument, "credentials file " + device.credentials_file +
                                                       " needs username and a password or privateKey for SSH");
-  if (auto hp = vyos::SplitHostPort(device.address, 22); !hp) return tl::unexpected(hp.error());
+  if (auto hp = transport::SplitHostPort(device.address, 22); !hp) return tl::unexpected(hp.error());
   switchcli::SwitchAdapterOptions o;
   o.connect = SshOptionsFor(device, creds, 22);
   o.commit_confirm = device.commit_confirm;
@@ -69,15 +69,15 @@ Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core:
     return MakeError(ErrorCode::kInvalidArgument,
                      "credentials " + (device.credentials_file.empty() ? "Secret " + device.credentials_secret : "file " + device.credentials_file) +
                          " have no apiKey");
-  auto hp = vyos::SplitHostPort(device.address, 443);
+  auto hp = transport::SplitHostPort(device.address, 443);
   if (!hp) return tl::unexpected(hp.error());
-  vyos::HttpsClientOptions http;
+  transport::HttpsClientOptions http;
   http.host = hp->first;
   http.port = hp->second;
   http.ca_file = device.tls_ca_file;
   http.server_name = device.tls_server_name;
   http.insecure_skip_verify = device.tls_insecure_skip_verify;
-  auto client = vyos::HttpsClient::Create(http);
+  auto client = transport::HttpsClient::Create(http);
   if (!client) return tl::unexpected(client.error());
   vyos::VyosAdapterOptions o;
   o.api_key = creds->api_key;

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "adapters/device_adapter.hpp"
-#include "adapters/ssh/ssh_shell.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 #include "controller/source/credentials.hpp"
 
 namespace nc::reconcilers {

@@ -43,7 +43,7 @@ Result<KubeConfig> FromServer(const std::string& server, const std::string& wher
   if (rest.rfind("https://", 0) != 0) return MakeError(ErrorCode::kInvalidArgument, where + ": server must be an https:// URL");
   rest = rest.substr(8);
   if (auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
-  auto hp = vyos::SplitHostPort(rest, 443);
+  auto hp = transport::SplitHostPort(rest, 443);
   if (!hp) return tl::unexpected(hp.error());
   c.host = hp->first;
   c.port = hp->second;
@@ -148,13 +148,13 @@ Result<KubeConfig> InClusterConfig() {
 }
 
 KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {
-  vyos::HttpsClientOptions o;
+  transport::HttpsClientOptions o;
   o.host = config_.host;
   o.port = config_.port;
   o.ca_pem = config_.ca_pem;
   o.accept = "application/json";
   o.authorization = [this] { return Authorization(); };
-  auto c = vyos::HttpsClient::Create(o);
+  auto c = transport::HttpsClient::Create(o);
   if (c) http_ = std::move(*c);
 }
 
@@ -169,7 +169,7 @@ std::string KubeClient::Authorization() {
   return t.empty() ? "" : "Bearer " + t;
 }
 
-Result<vyos::HttpResponse> KubeClient::Request(const std::string& method, const std::string& path, const std::string& content_type,
+Result<transport::HttpResponse> KubeClient::Request(const std::string& method, const std::string& path, const std::string& content_type,
                                                const std::string& body, std::chrono::milliseconds timeout) {
   if (!http_) return MakeError(ErrorCode::kInvalidArgument, "the API server's CA certificate cannot be loaded");
   auto r = http_->Send(method, path, content_type, body, timeout, nullptr, method == "GET");

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string>
 
-#include "adapters/vyos/https_client.hpp"
+#include "transport/http/https_client.hpp"
 #include "controller/core/result.hpp"
 
 namespace nc::kube {
@@ -38,7 +38,7 @@ class KubeClient {
   explicit KubeClient(KubeConfig config);
   /// One request (not thread-safe: one KubeClient per thread). kUnavailable / kDeadlineExceeded
   /// from the transport; HTTP errors come back as responses (Status bodies).
-  Result<vyos::HttpResponse> Request(const std::string& method, const std::string& path, const std::string& content_type = "",
+  Result<transport::HttpResponse> Request(const std::string& method, const std::string& path, const std::string& content_type = "",
                                      const std::string& body = "", std::chrono::milliseconds timeout = std::chrono::seconds(30));
   /// A streamed GET (a watch); see HttpsClient::Stream.
   Result<int> Stream(const std::string& path, std::chrono::milliseconds timeout, const std::function<bool(std::string_view)>& on_data);
@@ -48,7 +48,7 @@ class KubeClient {
  private:
   std::string Authorization();
   KubeConfig config_;
-  std::unique_ptr<vyos::HttpsClient> http_;
+  std::unique_ptr<transport::HttpTransport> http_;
   std::mutex token_mu_;
   std::string token_;
   std::chrono::steady_clock::time_point token_read_{};

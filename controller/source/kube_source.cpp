@@ -361,7 +361,7 @@ void KubeSource::PostEvents(const std::string& device, const std::vector<store::
 }
 
 Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
-  Result<vyos::HttpResponse> r = MakeError(ErrorCode::kInternal, "");
+  Result<transport::HttpResponse> r = MakeError(ErrorCode::kInternal, "");
   {
     std::lock_guard lk(client_mu_);
     r = client_.Request("GET", "/api/v1/namespaces/" + device.ns + "/secrets/" + device.credentials_secret);

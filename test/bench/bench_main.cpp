@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-#include "adapters/vyos/https_client.hpp"
+#include "transport/http/https_client.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
 #include "controller/api/v1alpha1/yaml_codec.hpp"
 #include "controller/core/allocate.hpp"
@@ -65,12 +65,12 @@ struct Env {
   std::string ca;
 };
 
-std::unique_ptr<vyos::HttpsClient> Client(const Env& env) {
-  vyos::HttpsClientOptions o;
+std::unique_ptr<transport::HttpsClient> Client(const Env& env) {
+  transport::HttpsClientOptions o;
   o.host = "127.0.0.1";
   o.port = env.port;
   o.ca_file = env.ca;
-  return std::move(*vyos::HttpsClient::Create(o));
+  return std::move(*transport::HttpsClient::Create(o));
 }
 
 std::string Control(const Env& env, const std::string& method, const std::string& path, const std::string& body = "") {

@@ -3,7 +3,7 @@
 // terminal text normaliser.
 #include <doctest/doctest.h>
 
-#include "adapters/ssh/ssh_shell.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 #include "adapters/switch/dnos_dialect.hpp"
 
 using namespace nc;

@@ -1,4 +1,4 @@
-#include "adapters/ssh/ssh_shell.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,7 +1,9 @@
-// A small blocking HTTPS client for device APIs: one TLS connection per request, certificate
-// and host-name verification against a CA file or the system store, a deadline on connect and
-// on the whole exchange, and a response size limit. The only adapter translation unit that
-// instantiates Beast.
+// The one HTTPS client of netconverge, used by the VyOS adapter and the Kubernetes client alike:
+// blocking, certificate and host-name verification against a CA file, CA data or the system
+// store, a deadline on connect and on the whole exchange, a response size limit, optional
+// keep-alive for idempotent reads, and streamed GETs (watches). It implements HttpTransport, the
+// seam callers take (test/fakes can stand in for it). The only translation unit of the product
+// outside the admin server that instantiates Beast. Depends on core only.
 #pragma once
 
 #include <chrono>
@@ -12,7 +14,7 @@
 
 #include "controller/core/result.hpp"
 
-namespace nc::vyos {
+namespace nc::transport {
 
 struct HttpsClientOptions {
   std::string host;                 // name or address to connect to
@@ -36,12 +38,10 @@ struct HttpResponse {
   std::string body;
 };
 
-class HttpsClient {
+/// An HTTP exchange as callers see it; HttpsClient is the product's, fakes are the tests'.
+class HttpTransport {
  public:
-  /// Errors: kInvalidArgument when the CA file cannot be loaded.
-  static Result<std::unique_ptr<HttpsClient>> Create(HttpsClientOptions options);
-  ~HttpsClient();
-
+  virtual ~HttpTransport() = default;
   /// Sends one request and reads the whole response. Errors: kUnavailable (resolve, connect,
   /// connection closed before an answer), kPermissionDenied (certificate verification),
   /// kDeadlineExceeded. `written` tells whether the request reached the peer (for writes,
@@ -49,18 +49,30 @@ class HttpsClient {
   /// `reuse_connection` (idempotent reads only): keep the connection open for the next such
   /// request, and retry once on a fresh one when a kept connection turns out closed. Writes
   /// always use a connection of their own, so that a failure is never mistaken for a stale one.
-  Result<HttpResponse> Send(const std::string& method, const std::string& target,
-                            const std::string& content_type, const std::string& body,
-                            std::chrono::milliseconds timeout, bool* written = nullptr,
-                            bool reuse_connection = false);
-
+  virtual Result<HttpResponse> Send(const std::string& method, const std::string& target, const std::string& content_type,
+                                    const std::string& body, std::chrono::milliseconds timeout, bool* written = nullptr,
+                                    bool reuse_connection = false) = 0;
   /// GET `target` and hand the body to `on_data` piece by piece as it arrives (a Kubernetes
   /// watch), until the server ends it, `on_data` returns false, `timeout` passes or Cancel() is
   /// called. Returns the HTTP status; for a status other than 200 the body still goes to on_data.
-  Result<int> Stream(const std::string& target, std::chrono::milliseconds timeout,
-                     const std::function<bool(std::string_view)>& on_data);
+  virtual Result<int> Stream(const std::string& target, std::chrono::milliseconds timeout,
+                             const std::function<bool(std::string_view)>& on_data) = 0;
   /// Ends a Stream() running on another thread. Thread-safe.
-  void Cancel();
+  virtual void Cancel() = 0;
+};
+
+class HttpsClient final : public HttpTransport {
+ public:
+  /// Errors: kInvalidArgument when the CA file cannot be loaded.
+  static Result<std::unique_ptr<HttpsClient>> Create(HttpsClientOptions options);
+  ~HttpsClient() override;
+
+  Result<HttpResponse> Send(const std::string& method, const std::string& target, const std::string& content_type,
+                            const std::string& body, std::chrono::milliseconds timeout, bool* written = nullptr,
+                            bool reuse_connection = false) override;
+  Result<int> Stream(const std::string& target, std::chrono::milliseconds timeout,
+                     const std::function<bool(std::string_view)>& on_data) override;
+  void Cancel() override;
 
   const HttpsClientOptions& options() const;
 
@@ -74,4 +86,4 @@ class HttpsClient {
 /// Splits "host", "host:port", "[v6]:port" (default port `default_port`).
 Result<std::pair<std::string, int>> SplitHostPort(const std::string& address, int default_port);
 
-}  // namespace nc::vyos
+}  // namespace nc::transport

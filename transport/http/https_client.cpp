@@ -1,4 +1,4 @@
-#include "adapters/vyos/https_client.hpp"
+#include "transport/http/https_client.hpp"
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
@@ -11,7 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-namespace nc::vyos {
+namespace nc::transport {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -266,4 +266,4 @@ Result<std::pair<std::string, int>> SplitHostPort(const std::string& address, in
   return std::make_pair(host, p);
 }
 
-}  // namespace nc::vyos
+}  // namespace nc::transport
