@@ -1,5 +1,6 @@
 #include "controller/http/auth.hpp"
 #include "controller/core/json.hpp"
+#include "controller/core/json_writer.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -225,8 +226,9 @@ Result<std::string> LoadJwtSecret(const std::string& path) {
 }
 
 std::string SignJwt(const std::string& claims_json, const std::string& secret, const std::string& alg) {
-  const std::string signing_input =
-      core::EncodeBase64Url("{\"alg\":\"" + alg + "\",\"typ\":\"JWT\"}") + "." + core::EncodeBase64Url(claims_json);
+  core::JsonWriter header;
+  header.Object().Str("alg", alg).Str("typ", "JWT").End();
+  const std::string signing_input = core::EncodeBase64Url(header.str()) + "." + core::EncodeBase64Url(claims_json);
   return signing_input + "." + core::EncodeBase64Url(HmacSha256(secret, signing_input));
 }
 

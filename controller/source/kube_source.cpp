@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include "controller/api/v1alpha1/yaml_codec.hpp"
+#include "controller/core/conditions.hpp"
 #include "controller/core/encoding.hpp"
+#include "controller/core/json_writer.hpp"
 #include "controller/runtime/clock.hpp"
 
 namespace nc::source {
@@ -24,11 +26,6 @@ std::string Json(const Value& v) {
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   v.Accept(w);
   return {buf.GetString(), buf.GetSize()};
-}
-
-std::string Q(const std::string& s) {
-  Value v(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  return Json(v);
 }
 
 std::string Str(const Value& v, const char* k) {
@@ -64,23 +61,29 @@ bool HasFinalizer(const Value& meta) {
   return false;
 }
 
-/// The finalizers of `meta` with ours added (or removed), as a JSON array.
-std::string FinalizersWith(const Value& meta, bool ours) {
-  std::string out = "[";
+/// The merge patch that sets the finalizers of `meta` with ours added (or removed); null when
+/// none is left.
+std::string FinalizersPatch(const Value& meta, bool ours) {
+  std::vector<std::string> keep;
   if (const Value* f = Member(meta, "finalizers"); f && f->IsArray())
     for (const auto& x : f->GetArray())
-      if (x.IsString() && std::string(x.GetString()) != kFinalizer) out += (out.size() > 1 ? "," : "") + Q(x.GetString());
-  if (ours) out += (out.size() > 1 ? "," : "") + Q(kFinalizer);
-  return out + "]";
+      if (x.IsString() && std::string(x.GetString()) != kFinalizer) keep.emplace_back(x.GetString());
+  if (ours) keep.emplace_back(kFinalizer);
+  core::JsonWriter w;
+  w.Object().Key("metadata").Object().Key("finalizers");
+  if (keep.empty()) {
+    w.Null();
+  } else {
+    w.Array();
+    for (const auto& k : keep) w.String(k);
+    w.End();
+  }
+  return w.End().End().str();
 }
 
-struct Condition {
-  std::string type, status, reason, message;
-};
-
 /// status.conditions with lastTransitionTime kept from `old` where the status did not flip.
-std::string Conditions(const std::vector<Condition>& conds, const Value* old_status, int64_t generation) {
-  std::string out = "[";
+void WriteConditions(core::JsonWriter& w, const std::vector<core::Condition>& conds, const Value* old_status, int64_t generation) {
+  w.Key("conditions").Array();
   for (const auto& c : conds) {
     std::string when = runtime::FormatUtc(std::chrono::system_clock::now());
     if (old_status)
@@ -88,11 +91,10 @@ std::string Conditions(const std::vector<Condition>& conds, const Value* old_sta
         for (const auto& o : oc->GetArray())
           if (Str(o, "type") == c.type && Str(o, "status") == c.status && !Str(o, "lastTransitionTime").empty())
             when = Str(o, "lastTransitionTime");
-    out += (out.size() > 1 ? "," : "") + std::string("{\"type\":") + Q(c.type) + ",\"status\":" + Q(c.status) + ",\"reason\":" +
-           Q(c.reason) + ",\"message\":" + Q(c.message) + ",\"lastTransitionTime\":" + Q(when) +
-           ",\"observedGeneration\":" + std::to_string(generation) + "}";
+    w.Object().Str("type", c.type).Str("status", c.status).Str("reason", c.reason).Str("message", c.message);
+    w.Str("lastTransitionTime", when).Num("observedGeneration", generation).End();
   }
-  return out + "]";
+  w.End();
 }
 
 }  // namespace
@@ -205,17 +207,18 @@ void KubeSource::Rebuild() {
       }
       if (k.kind != "Device" && !HasFinalizer(meta)) {
         need_finalizer.push_back({k.plural, key.second});
-        finalizer_json[k.plural + "/" + key.second] = FinalizersWith(meta, true);
+        finalizer_json[k.plural + "/" + key.second] = FinalizersPatch(meta, true);
       }
       // What the codec reads: the manifest fields (server-set metadata is not part of it).
-      std::string clean = "{\"apiVersion\":" + Q(Str(d, "apiVersion")) + ",\"kind\":" + Q(Str(d, "kind")) +
-                          ",\"metadata\":{\"name\":" + Q(Str(meta, "name")) + ",\"namespace\":" + Q(Str(meta, "namespace"));
+      core::JsonWriter clean;
+      clean.Object().Str("apiVersion", Str(d, "apiVersion")).Str("kind", Str(d, "kind"));
+      clean.Key("metadata").Object().Str("name", Str(meta, "name")).Str("namespace", Str(meta, "namespace"));
       for (const char* m : {"labels", "annotations", "generation"})
-        if (const Value* v = Member(meta, m)) clean += std::string(",\"") + m + "\":" + Json(*v);
-      clean += "}";
-      if (const Value* spec = Member(d, "spec")) clean += ",\"spec\":" + Json(*spec);
-      clean += "}";
-      auto decoded = api::DecodeManifests(clean, "kube:" + id);
+        if (const Value* v = Member(meta, m)) clean.Key(m).Copy(*v);
+      clean.End();
+      if (const Value* spec = Member(d, "spec")) clean.Key("spec").Copy(*spec);
+      clean.End();
+      auto decoded = api::DecodeManifests(clean.str(), "kube:" + id);
       if (!decoded.problems.empty()) {
         std::string text;
         for (const auto& p : decoded.problems) text += (text.empty() ? "" : "; ") + p.ToString();
@@ -273,8 +276,8 @@ void KubeSource::Rebuild() {
   }
   for (const auto& [plural, name] : need_finalizer) {
     std::lock_guard lk(client_mu_);
-    Write("PATCH", Path(plural, name), "application/merge-patch+json",
-          "{\"metadata\":{\"finalizers\":" + finalizer_json[plural + "/" + name] + "}}", "the finalizer of " + plural + "/" + name);
+    Write("PATCH", Path(plural, name), "application/merge-patch+json", finalizer_json[plural + "/" + name],
+          "the finalizer of " + plural + "/" + name);
   }
   for (const auto& [id, text] : invalid) {
     const auto slash1 = id.find('/');
@@ -286,9 +289,10 @@ void KubeSource::Rebuild() {
     if (auto it = objects.find(id); it != objects.end()) (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
     const Value* old = d.IsObject() ? Member(d, "status") : nullptr;
     const int64_t gen = d.IsObject() && Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : 0;
-    PatchStatus(plural, name, "{\"observedGeneration\":" + std::to_string(gen) + ",\"conditions\":" +
-                                  Conditions({{"Ready", "False", "InvalidSpec", text}, {"Synced", "False", "InvalidSpec", text}}, old, gen) +
-                                  "}");
+    core::JsonWriter status;
+    status.Object().Num("observedGeneration", gen);
+    WriteConditions(status, {{"Ready", "False", "InvalidSpec", text}, {"Synced", "False", "InvalidSpec", text}}, old, gen);
+    PatchStatus(plural, name, status.End().str());
   }
   if (!changed.empty() && on_change_) on_change_(changed);
 }
@@ -318,7 +322,9 @@ void KubeSource::Write(const std::string& method, const std::string& path, const
 void KubeSource::PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status) {
   if (!writer_) return;
   std::lock_guard lk(client_mu_);
-  Write("PATCH", Path(plural, name) + "/status", "application/merge-patch+json", "{\"status\":" + json_status + "}",
+  core::JsonWriter patch;
+  patch.Object().Key("status").Raw(json_status).End();
+  Write("PATCH", Path(plural, name) + "/status", "application/merge-patch+json", patch.str(),
         "the status of " + plural + "/" + name);
 }
 
@@ -335,14 +341,17 @@ void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const
     }
   }
   const std::string when = kube::MicroTimeNow();
-  const std::string body =
-      "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"generateName\":" + Q(name + ".") +
-      "},\"eventTime\":" + Q(when) + ",\"reportingController\":\"netconverge.io/controller\",\"reportingInstance\":" + Q(instance_) +
-      ",\"action\":\"Reconcile\",\"reason\":" + Q(reason) + ",\"type\":" + Q(type) + ",\"note\":" + Q(note.substr(0, 1024)) +
-      ",\"regarding\":{\"apiVersion\":\"netconverge.io/v1alpha1\",\"kind\":" + Q(kind) + ",\"namespace\":" + Q(ns) +
-      ",\"name\":" + Q(name) + (uid.empty() ? "" : ",\"uid\":" + Q(uid)) + "}}";
+  core::JsonWriter body;
+  body.Object().Str("apiVersion", "events.k8s.io/v1").Str("kind", "Event");
+  body.Key("metadata").Object().Str("generateName", name + ".").End();
+  body.Str("eventTime", when).Str("reportingController", "netconverge.io/controller").Str("reportingInstance", instance_);
+  body.Str("action", "Reconcile").Str("reason", reason).Str("type", type).Str("note", note.substr(0, 1024));
+  body.Key("regarding").Object().Str("apiVersion", "netconverge.io/v1alpha1").Str("kind", kind).Str("namespace", ns).Str("name", name);
+  if (!uid.empty()) body.Str("uid", uid);
+  body.End().End();
   std::lock_guard lk(client_mu_);
-  Write("POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json", body, "an event (" + reason + ")");
+  Write("POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json", body.str(),
+        "an event (" + reason + ")");
 }
 
 void KubeSource::PostEvents(const std::string& device, const std::vector<store::Event>& events) {
@@ -390,14 +399,48 @@ Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
 
 namespace {
 
-// Ready, Reachable and Synced, then each standing condition the adapter reports (e.g.
-// UnconfirmedCommits: the router's API has no commit-confirm), True with its message.
-std::vector<Condition> DeviceConditions(const store::DeviceStatusRow& row, bool ready, const std::string& reason) {
-  std::vector<Condition> out = {{"Ready", ready ? "True" : "False", reason, row.message},
-                                {"Reachable", row.reachable ? "True" : "False", row.reachable ? "Reachable" : "Unreachable", row.message},
-                                {"Synced", row.synced ? "True" : "False", row.synced ? "Synced" : "NotSynced", row.message}};
-  for (const auto& [type, message] : row.conditions) out.push_back({type, "True", type, message});
-  return out;
+int64_t GenerationOf(const Document& d) {
+  return d.IsObject() && Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : int64_t{0};
+}
+
+/// The status of a Device after a pass: Ready, Reachable and Synced, then each standing
+/// condition the adapter reports (e.g. UnconfirmedCommits), True with its message.
+std::string DeviceStatusJson(const store::DeviceStatusRow& row, const Document& d) {
+  const int64_t gen = GenerationOf(d);
+  core::JsonWriter w;
+  w.Object().Num("observedGeneration", gen);
+  WriteConditions(w, core::DeviceConditions({row.reachable, row.synced, row.message, row.conditions}), Member(d, "status"), gen);
+  w.Str("transportInUse", row.transport).Flag("fallbackActive", row.fallback_active).Str("platformVersion", row.platform_version);
+  w.StrOrNull("lastObservedTime", row.last_observed_at).StrOrNull("lastAppliedTime", row.last_applied_at);
+  w.Num("managedObjects", row.managed).Num("driftedObjects", row.drifted);
+  return w.End().str();
+}
+
+/// The status of a PortForward or VlanInterface from the rows of its objects.
+std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& rows, const store::DeviceStatusRow& device,
+                               const Document& d, bool port_forward) {
+  std::vector<core::ObjectHealth> objects;
+  for (const auto* p : rows)
+    objects.push_back({p->port, core::ParsePortState(p->state).value_or(core::PortState::kPending), p->message});
+  const auto health = core::ResourceConditions(objects, device.reachable, device.message, port_forward);
+  const int64_t gen = GenerationOf(d);
+  core::JsonWriter w;
+  w.Object().Num("observedGeneration", gen);
+  WriteConditions(w, health.conditions, Member(d, "status"), gen);
+  w.Str("message", health.message);
+  if (port_forward) {
+    w.Num("rules", health.in_force).Key("ports").Array();
+    for (const auto* p : rows) {
+      w.Object().Str("name", p->port).Num("ruleNumber", p->rule_number).Str("state", p->state).Str("message", p->message);
+      if (!p->last_applied_at.empty()) w.Str("lastAppliedTime", p->last_applied_at);
+      w.End();
+    }
+    w.End();
+  } else if (!rows.empty()) {
+    w.Str("subinterface", rows[0]->port).Str("state", rows[0]->state);
+    if (!rows[0]->last_applied_at.empty()) w.Str("lastAppliedTime", rows[0]->last_applied_at);
+  }
+  return w.End().str();
 }
 
 }  // namespace
@@ -414,24 +457,10 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
   const auto slash = device.find('/');
   const std::string ns = device.substr(0, slash);
   const std::string dev_name = device.substr(slash + 1);
-  auto generation_of = [](const Document& d) {
-    return Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : int64_t{0};
-  };
-  // The Device.
   if (auto it = objects.find("Device/" + device); it != objects.end() && !invalid.count("Device/" + device)) {
     Document d;
     (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
-    const int64_t gen = generation_of(d);
-    const bool ready = row.reachable && row.synced;
-    const std::string reason = !row.reachable ? "Unreachable" : !row.synced ? "NotSynced" : "Synced";
-    PatchStatus("devices", dev_name,
-                "{\"observedGeneration\":" + std::to_string(gen) + ",\"conditions\":" +
-                    Conditions(DeviceConditions(row, ready, reason), Member(d, "status"), gen) +
-                    ",\"transportInUse\":" + Q(row.transport) + ",\"fallbackActive\":" + (row.fallback_active ? "true" : "false") +
-                    ",\"platformVersion\":" + Q(row.platform_version) + ",\"lastObservedTime\":" +
-                    (row.last_observed_at.empty() ? "null" : Q(row.last_observed_at)) + ",\"lastAppliedTime\":" +
-                    (row.last_applied_at.empty() ? "null" : Q(row.last_applied_at)) + ",\"managedObjects\":" + std::to_string(row.managed) +
-                    ",\"driftedObjects\":" + std::to_string(row.drifted) + "}");
+    PatchStatus("devices", dev_name, DeviceStatusJson(row, d));
   }
   // Its rule resources.
   for (const auto& [id, json] : objects) {
@@ -440,63 +469,20 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
     Document d;
     (void)core::ParseJson(d, json);  // null if not JSON: checked below
     const Value* spec = Member(d, "spec");
+    if (!spec || Str(d["metadata"], "namespace") != ns || Str(*spec, "deviceRef") != dev_name) continue;
     const auto& meta = d["metadata"];
-    if (!spec || Str(meta, "namespace") != ns || Str(*spec, "deviceRef") != dev_name) continue;
-    const std::string name = Str(meta, "name");
-    const std::string plural = pf ? "portforwards" : "vlaninterfaces";
-    const std::string resource = ns + "/" + name;
     if (!Str(meta, "deletionTimestamp").empty()) {
-      // Being deleted: its rules went with this pass; release our finalizer.
-      const bool gone = std::none_of(ports.begin(), ports.end(), [&](const auto& p) { return p.resource == resource; });
-      if (pass_ok && gone && HasFinalizer(meta) && writer_) {
-        std::lock_guard lk(client_mu_);
-        const std::string rest = FinalizersWith(meta, false);
-        Write("PATCH", Path(plural, name), "application/merge-patch+json",
-              "{\"metadata\":{\"finalizers\":" + (rest == "[]" ? std::string("null") : rest) + "}}",
-              "the release of the finalizer of " + plural + "/" + name);
-      }
+      if (HasFinalizer(meta))
+        ReleaseFinalizer(pf ? "portforwards" : "vlaninterfaces", Str(meta, "name"), ns + "/" + Str(meta, "name"),
+                         FinalizersPatch(meta, false), ports, pass_ok);
       continue;
     }
     if (invalid.count(id)) continue;
+    const std::string resource = ns + "/" + Str(d["metadata"], "name");
     std::vector<const store::PortStatusRow*> rows;
     for (const auto& p : ports)
       if (p.resource == resource) rows.push_back(&p);
-    int applied = 0;
-    std::string first_problem, message;
-    bool drifted = false, conflict = false;
-    std::string ports_json = "[";
-    for (const auto* p : rows) {
-      const bool ok = p->state == "Applied" || p->state == "Disabled";
-      applied += ok;
-      drifted |= p->state == "Drifted";
-      conflict |= p->state == "Conflict";
-      if (!ok && first_problem.empty()) {
-        first_problem = p->state;
-        message = p->port + ": " + p->state + (p->message.empty() ? "" : " (" + p->message + ")");
-      }
-      ports_json += (ports_json.size() > 1 ? "," : "") + std::string("{\"name\":") + Q(p->port) + ",\"ruleNumber\":" +
-                    std::to_string(p->rule_number) + ",\"state\":" + Q(p->state) + ",\"message\":" + Q(p->message) +
-                    (p->last_applied_at.empty() ? "" : ",\"lastAppliedTime\":" + Q(p->last_applied_at)) + "}";
-    }
-    ports_json += "]";
-    const bool synced = !rows.empty() && first_problem.empty();
-    const std::string reason = synced ? "Applied" : first_problem.empty() ? "Pending" : first_problem;
-    if (message.empty() && !synced) message = row.message.empty() ? "not applied yet" : row.message;
-    const bool ready = synced && row.reachable;
-    const int64_t gen = generation_of(d);
-    std::vector<Condition> conds = {{"Ready", ready ? "True" : "False", reason, message},
-                                    {"Synced", synced ? "True" : "False", reason, message}};
-    if (pf) {
-      conds.push_back({"Drifted", drifted ? "True" : "False", drifted ? "Drifted" : "InSync", drifted ? message : ""});
-      conds.push_back({"Conflict", conflict ? "True" : "False", conflict ? "Conflict" : "NoConflict", conflict ? message : ""});
-    }
-    std::string status = "{\"observedGeneration\":" + std::to_string(gen) + ",\"conditions\":" + Conditions(conds, Member(d, "status"), gen) +
-                         ",\"message\":" + Q(message);
-    if (pf) status += ",\"rules\":" + std::to_string(applied) + ",\"ports\":" + ports_json;
-    else if (!rows.empty())
-      status += ",\"subinterface\":" + Q(rows[0]->port) + ",\"state\":" + Q(rows[0]->state) +
-                (rows[0]->last_applied_at.empty() ? "" : ",\"lastAppliedTime\":" + Q(rows[0]->last_applied_at));
-    status += "}";
+    const std::string status = ResourceStatusJson(rows, row, d, pf);
     // Unchanged status, no write: no MODIFIED event, no hot loop.
     Document want, have;
     (void)core::ParseJson(want, status);  // null if not JSON: checked below
@@ -504,8 +490,17 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
       have.CopyFrom(*s, have.GetAllocator());
       if (want == have) continue;
     }
-    PatchStatus(plural, name, status);
+    PatchStatus(pf ? "portforwards" : "vlaninterfaces", Str(d["metadata"], "name"), status);
   }
+}
+
+void KubeSource::ReleaseFinalizer(const std::string& plural, const std::string& name, const std::string& resource,
+                                  const std::string& patch, const std::vector<store::PortStatusRow>& ports, bool pass_ok) {
+  // Being deleted: its rules went with this pass; release our finalizer.
+  const bool gone = std::none_of(ports.begin(), ports.end(), [&](const auto& p) { return p.resource == resource; });
+  if (!pass_ok || !gone || !writer_) return;
+  std::lock_guard lk(client_mu_);
+  Write("PATCH", Path(plural, name), "application/merge-patch+json", patch, "the release of the finalizer of " + plural + "/" + name);
 }
 
 }  // namespace nc::source

@@ -68,6 +68,10 @@ class KubeSource {
   void Rebuild();
   std::string Path(const std::string& plural, const std::string& name = "") const;
   void PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status);
+  /// A rule resource being deleted: our finalizer goes (merge patch `patch`) once a clean pass
+  /// removed its objects.
+  void ReleaseFinalizer(const std::string& plural, const std::string& name, const std::string& resource,
+                        const std::string& patch, const std::vector<store::PortStatusRow>& ports, bool pass_ok);
   /// One Event about `kind`/`ns`/`name` (uid from the cache).
   void PostEvent(const std::string& kind, const std::string& ns, const std::string& name, const std::string& type,
                  const std::string& reason, const std::string& note);

@@ -1,5 +1,6 @@
 #include "controller/source/leader_election.hpp"
 #include "controller/core/json.hpp"
+#include "controller/core/json_writer.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -172,9 +173,10 @@ void LeaderElector::Release() {
   if (!leading_) return;
   const std::string path = "/apis/coordination.k8s.io/v1/namespaces/" + client_.config().ns + "/leases/" + options_.lease_name;
   // Best effort, bounded: if it fails the lease simply expires for the next leader.
-  auto r = client_.Request("PATCH", path, "application/merge-patch+json",
-                           "{\"spec\":{\"holderIdentity\":null,\"leaseDurationSeconds\":1,\"renewTime\":\"" + MicroTimeNow() + "\"}}",
-                           options_.retry_period);
+  core::JsonWriter patch;
+  patch.Object().Key("spec").Object().Key("holderIdentity").Null().Num("leaseDurationSeconds", 1);
+  patch.Str("renewTime", MicroTimeNow()).End().End();
+  auto r = client_.Request("PATCH", path, "application/merge-patch+json", patch.str(), options_.retry_period);
   if (!r || r->status != 200) Fail("lease " + options_.lease_name + ": hand-over failed; it expires instead");
   leading_ = false;
 }

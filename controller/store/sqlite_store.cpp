@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include "controller/core/json.hpp"
+#include "controller/core/json_writer.hpp"
 
 #include "controller/runtime/clock.hpp"
 
@@ -511,12 +512,10 @@ Result<std::vector<std::string>> SqliteStore::Operations(int64_t run_id) {
 namespace {
 
 std::string RulesToJson(const std::map<int, core::NatRule>& rules) {
-  std::string out = "{";
-  for (const auto& [n, r] : rules) {
-    if (out.size() > 1) out += ",";
-    out += "\"" + std::to_string(n) + "\":" + NatRuleToJson(r);
-  }
-  return out + "}";
+  core::JsonWriter w;
+  w.Object();
+  for (const auto& [n, r] : rules) w.Key(std::to_string(n)).Raw(NatRuleToJson(r));
+  return w.End().str();
 }
 
 Result<std::map<int, core::NatRule>> RulesFromJson(const std::string& json) {
@@ -575,31 +574,16 @@ Result<core::SubInterface> SubInterfaceFromValue(const rapidjson::Value& v) {
 }
 
 std::string SwitchToJson(const core::SwitchState& st) {
-  std::string out = "{\"interfaces\":{";
-  bool first = true;
-  for (const auto& [name, s] : st.interfaces) {
-    if (!first) out += ",";
-    first = false;
-    out += "\"" + name + "\":" + SubInterfaceToJson(s);
-  }
-  out += "},\"bridgeDomains\":{";
-  first = true;
+  core::JsonWriter w;
+  w.Object().Key("interfaces").Object();
+  for (const auto& [name, s] : st.interfaces) w.Key(name).Raw(SubInterfaceToJson(s));
+  w.End().Key("bridgeDomains").Object();
   for (const auto& [name, bd] : st.bridge_domains) {
-    if (!first) out += ",";
-    first = false;
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("description");
-    w.String(bd.description.c_str(), static_cast<rapidjson::SizeType>(bd.description.size()));
-    w.Key("members");
-    w.StartArray();
-    for (const auto& m : bd.members) w.String(m.c_str(), static_cast<rapidjson::SizeType>(m.size()));
-    w.EndArray();
-    w.EndObject();
-    out += "\"" + name + "\":" + std::string(buf.GetString(), buf.GetSize());
+    w.Key(name).Object().Str("description", bd.description).Key("members").Array();
+    for (const auto& m : bd.members) w.String(m);
+    w.End().End();
   }
-  return out + "}}";
+  return w.End().End().str();
 }
 
 Result<core::SwitchState> SwitchFromJson(const std::string& json) {
