@@ -24,17 +24,19 @@ struct ObservedState {
   std::map<int, core::NatRule> nat_rules;  // `nat destination rule N`, every rule on the device
   core::SwitchState switch_state;          // a switch: sub-interfaces and bridge domains
   std::string transport;                   // what answered: "https-api" or "ssh-cli"
-  std::string fallback_reason;             // set when the fallback transport answered: why the primary did not
-  uint64_t fingerprint = 0;                // of the device's raw answer (like an ETag)
-  bool unchanged = false;                  // the answer matched `known_fingerprint`: rules not parsed
+  std::string fallback_reason;  // set when the fallback transport answered: why the primary did not
+  uint64_t fingerprint = 0;     // of the device's raw answer (like an ETag)
+  bool unchanged = false;       // the answer matched `known_fingerprint`: rules not parsed
 };
 
 struct DeviceInfo {
   std::string version;
   std::string hostname;
-  std::string version_source;   // where the version came from: "/info", "/show", "ssh" or "" (unknown)
-  bool commit_confirm = false;  // the device can commit with a confirmation timer (over its primary transport)
-  bool legacy_syntax = false;   // VyOS 1.2/1.3: `inbound-interface X` is a leaf (no `name` node)
+  std::string
+      version_source;  // where the version came from: "/info", "/show", "ssh" or "" (unknown)
+  bool commit_confirm =
+      false;  // the device can commit with a confirmation timer (over its primary transport)
+  bool legacy_syntax = false;  // VyOS 1.2/1.3: `inbound-interface X` is a leaf (no `name` node)
 };
 
 /// One finding of `netconverge test-device`: `state` is ok, FAIL, skip or info.
@@ -47,14 +49,14 @@ struct DiagnosticCheck {
 /// What an Apply did. `error` unset = every change committed, verified, confirmed and saved.
 struct ApplyOutcome {
   std::optional<Error> error;
-  bool ambiguous = false;             // the device may or may not have the change: re-read first
-  bool rolled_back = false;           // a committed change was undone (inverse plan or timer)
+  bool ambiguous = false;    // the device may or may not have the change: re-read first
+  bool rolled_back = false;  // a committed change was undone (inverse plan or timer)
   std::string rollback_detail;
   int commits = 0;
   bool confirmed = false;
-  bool unconfirmed = false;           // committed without a confirmation timer (the device has none)
+  bool unconfirmed = false;  // committed without a confirmation timer (the device has none)
   bool saved = false;
-  std::string transport;              // "https-api" or "ssh-cli"
+  std::string transport;                // "https-api" or "ssh-cli"
   std::vector<std::string> operations;  // exactly what was sent, secrets redacted, in order
   // When the device refused the change itself (error kRejected, nothing committed), in its own
   // terms: its text, the rule it named (if any), and whether it refused a value as it was set

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages netconverge needs to build and run, only those missing; `--test`
 # adds what only the tests need (the real third-party clients of the interop test: Ansible with
-# its vyos.vyos collection, netmiko, OpenSSH's client); other arguments name extra packages
+# its vyos.vyos collection, netmiko, OpenSSH's client; clang for sanitizers and fuzzing,
+# clang-format and clang-tidy for the style checks); other arguments name extra packages
 # (scripts/install-deps.sh wrk).
 # Used by `make` (and so by .ci/run); safe to run repeatedly.
 set -euo pipefail
@@ -14,7 +15,7 @@ packages=(
 )
 # Extra packages a separate command needs (make bench-http: wrk); --test: the test-only tools.
 for arg in "$@"; do
-  if [ "$arg" = "--test" ]; then packages+=(ansible python3-netmiko openssh-client); else packages+=("$arg"); fi
+  if [ "$arg" = "--test" ]; then packages+=(ansible python3-netmiko openssh-client clang clang-format clang-tidy); else packages+=("$arg"); fi
 done
 
 missing=()

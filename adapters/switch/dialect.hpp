@@ -10,21 +10,21 @@
 #include <string>
 #include <vector>
 
-#include "transport/ssh/ssh_shell.hpp"
 #include "controller/core/model.hpp"
 #include "controller/core/plan.hpp"
 #include "controller/core/result.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 
 namespace nc::switchcli {
 
 /// How the device answered a step.
 struct Verdict {
   enum Kind {
-    kOk,          // done
-    kNoop,        // nothing to do (an empty commit)
-    kRejected,    // the device refused; `text` is its own message
-    kOutOfSync,   // another user committed since the candidate was made
-    kQuestion,    // an unexpected question was asked; `text` is the question
+    kOk,         // done
+    kNoop,       // nothing to do (an empty commit)
+    kRejected,   // the device refused; `text` is its own message
+    kOutOfSync,  // another user committed since the candidate was made
+    kQuestion,   // an unexpected question was asked; `text` is the question
   } kind = kOk;
   std::string text;
 };
@@ -41,7 +41,8 @@ class Dialect {
   // Reading (operational mode).
   virtual std::vector<std::string> ObserveCommands() const = 0;
   /// Parses the answers to ObserveCommands, in order. kInvalidArgument names the bad line.
-  virtual Result<core::SwitchState> ParseObserved(const std::vector<std::string>& outputs) const = 0;
+  virtual Result<core::SwitchState> ParseObserved(
+      const std::vector<std::string>& outputs) const = 0;
   /// The parts of an answer that identify its content (no timestamps), for fingerprints.
   virtual std::string StableText(const std::string& output) const = 0;
   virtual std::string VersionCommand() const = 0;

@@ -8,11 +8,14 @@ namespace nc::switchcli {
 namespace {
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
-bool Contains(const std::string& hay, const std::string& needle) { return Lower(hay).find(Lower(needle)) != std::string::npos; }
+bool Contains(const std::string& hay, const std::string& needle) {
+  return Lower(hay).find(Lower(needle)) != std::string::npos;
+}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
@@ -53,7 +56,9 @@ std::string ErrorText(const std::string& output) {
   return out;
 }
 
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+std::string Quote(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 }  // namespace
 
@@ -73,7 +78,8 @@ ssh::TerminalProfile DnosDialect::Profile() const {
 }
 
 std::vector<std::string> DnosDialect::ObserveCommands() const {
-  return {"show config interfaces | flatten | no-more", "show config network-services | flatten | no-more"};
+  return {"show config interfaces | flatten | no-more",
+          "show config network-services | flatten | no-more"};
 }
 
 std::string DnosDialect::StableText(const std::string& output) const {
@@ -83,7 +89,8 @@ std::string DnosDialect::StableText(const std::string& output) const {
   return out;
 }
 
-Result<core::SwitchState> DnosDialect::ParseObserved(const std::vector<std::string>& outputs) const {
+Result<core::SwitchState> DnosDialect::ParseObserved(
+    const std::vector<std::string>& outputs) const {
   core::SwitchState st;
   for (const auto& output : outputs) {
     for (const auto& line : Lines(output)) {
@@ -92,14 +99,17 @@ Result<core::SwitchState> DnosDialect::ParseObserved(const std::vector<std::stri
       if (!w.empty() && w.back() == "^") w.pop_back();
       if (w.empty()) continue;
       auto bad = [&](const std::string& why) {
-        return tl::unexpected(Error{ErrorCode::kInvalidArgument, "cannot read the switch's configuration line '" + line + "': " + why});
+        return tl::unexpected(
+            Error{ErrorCode::kInvalidArgument,
+                  "cannot read the switch's configuration line '" + line + "': " + why});
       };
       if (w[0] == "interfaces") {
         if (w.size() < 2) return bad("no interface name");
         const std::string& name = w[1];
         const bool sub = name.find('.') != std::string::npos;
         if (!sub) {
-          if (std::find(st.ports.begin(), st.ports.end(), name) == st.ports.end()) st.ports.push_back(name);
+          if (std::find(st.ports.begin(), st.ports.end(), name) == st.ports.end())
+            st.ports.push_back(name);
           continue;
         }
         auto& s = st.interfaces[name];
@@ -121,10 +131,13 @@ Result<core::SwitchState> DnosDialect::ParseObserved(const std::vector<std::stri
           s.unmanaged.push_back(rest);
         }
       } else if (w[0] == "network-services") {
-        if (w.size() < 4 || w[1] != "bridge-domain" || w[2] != "instance") continue;  // other services
+        if (w.size() < 4 || w[1] != "bridge-domain" || w[2] != "instance")
+          continue;  // other services
         auto& bd = st.bridge_domains[w[3]];
-        if (w.size() >= 6 && w[4] == "interface") bd.members.push_back(w[5]);
-        else if (w.size() == 6 && w[4] == "description") bd.description = w[5];
+        if (w.size() >= 6 && w[4] == "interface")
+          bd.members.push_back(w[5]);
+        else if (w.size() == 6 && w[4] == "description")
+          bd.description = w[5];
       }
     }
   }
@@ -132,7 +145,8 @@ Result<core::SwitchState> DnosDialect::ParseObserved(const std::vector<std::stri
     std::sort(bd.members.begin(), bd.members.end());
     bd.members.erase(std::unique(bd.members.begin(), bd.members.end()), bd.members.end());
     for (const auto& m : bd.members)
-      if (auto it = st.interfaces.find(m); it != st.interfaces.end()) it->second.bridge_domain = name;
+      if (auto it = st.interfaces.find(m); it != st.interfaces.end())
+        it->second.bridge_domain = name;
   }
   for (auto& [name, s] : st.interfaces) std::sort(s.unmanaged.begin(), s.unmanaged.end());
   std::sort(st.ports.begin(), st.ports.end());
@@ -144,7 +158,8 @@ std::string DnosDialect::ParseVersion(const std::string& output) const {
     if (l.rfind("Version:", 0) != 0) continue;
     auto a = l.find('[');
     auto b = l.find(']');
-    if (a != std::string::npos && b != std::string::npos && b > a) return "DNOS " + l.substr(a + 1, b - a - 1);
+    if (a != std::string::npos && b != std::string::npos && b > a)
+      return "DNOS " + l.substr(a + 1, b - a - 1);
     // "Version: x": what follows the label; a bare "Version:" (found by fuzzing) says nothing.
     const auto value = l.find_first_not_of(' ', 8);
     if (value == std::string::npos) break;
@@ -165,7 +180,8 @@ std::string DnosDialect::ParsePendingCommit(const std::string& output) const {
 }
 
 std::string DnosDialect::CommitCommand(int confirm_minutes, const std::string& log) const {
-  std::string cmd = confirm_minutes > 0 ? "commit confirm " + std::to_string(confirm_minutes) : "commit";
+  std::string cmd =
+      confirm_minutes > 0 ? "commit confirm " + std::to_string(confirm_minutes) : "commit";
   if (!log.empty()) cmd += " log " + Quote(log);
   return cmd;
 }
@@ -178,7 +194,8 @@ std::vector<std::string> DnosDialect::Render(const core::Plan& plan) const {
   };
   const std::string bd = "network-services bridge-domain instance ";
   for (const auto& ch : plan.bridge_domains)
-    if (ch.kind == core::ChangeKind::kAdd) line(bd + ch.name + " description " + Quote(ch.description), true);
+    if (ch.kind == core::ChangeKind::kAdd)
+      line(bd + ch.name + " description " + Quote(ch.description), true);
   // Detach first: members leaving a bridge domain, then sub-interfaces going away.
   for (const auto& ch : plan.interfaces) {
     if (!ch.before || ch.before->bridge_domain.empty()) continue;
@@ -199,12 +216,15 @@ std::vector<std::string> DnosDialect::Render(const core::Plan& plan) const {
       if (std::find(a.unmanaged.begin(), a.unmanaged.end(), u) == a.unmanaged.end())
         line("no " + p + u.substr(0, u.find(' ')), false);
     if (fresh || a.vlan != b.vlan) line(p + "vlan-id " + std::to_string(a.vlan), false);
-    if (a.l2_service != b.l2_service || (fresh && a.l2_service)) line(p + "l2-service " + (a.l2_service ? "enabled" : "disabled"), false);
+    if (a.l2_service != b.l2_service || (fresh && a.l2_service))
+      line(p + "l2-service " + (a.l2_service ? "enabled" : "disabled"), false);
     if (a.admin_enabled != b.admin_enabled || (fresh && !a.admin_enabled))
       line(p + "admin-state " + (a.admin_enabled ? "enabled" : "disabled"), false);
     if (a.description != b.description) {
-      if (a.description.empty()) line("no " + p + "description", false);
-      else line(p + "description " + Quote(a.description), false);
+      if (a.description.empty())
+        line("no " + p + "description", false);
+      else
+        line(p + "description " + Quote(a.description), false);
     }
     if (out.size() > group) out.push_back("top");
   }
@@ -218,25 +238,30 @@ std::vector<std::string> DnosDialect::Render(const core::Plan& plan) const {
   return out;
 }
 
-bool DnosDialect::InConfigMode(const std::string& prompt) const { return prompt.find("(cfg") != std::string::npos; }
+bool DnosDialect::InConfigMode(const std::string& prompt) const {
+  return prompt.find("(cfg") != std::string::npos;
+}
 
 Verdict DnosDialect::ClassifyLine(const ssh::Reply& r) const {
   if (!r.question.empty()) return {Verdict::kQuestion, r.question};
   if (auto e = ErrorText(r.output); !e.empty()) return {Verdict::kRejected, e};
-  if (!InConfigMode(r.prompt)) return {Verdict::kRejected, "the line left configuration mode (prompt '" + r.prompt + "')"};
+  if (!InConfigMode(r.prompt))
+    return {Verdict::kRejected, "the line left configuration mode (prompt '" + r.prompt + "')"};
   return {};
 }
 
 Verdict DnosDialect::ClassifyCheck(const ssh::Reply& r) const {
   if (!r.question.empty())
-    return {Contains(r.question, "merge-only") ? Verdict::kOutOfSync : Verdict::kQuestion, r.output + "\n" + r.question};
+    return {Contains(r.question, "merge-only") ? Verdict::kOutOfSync : Verdict::kQuestion,
+            r.output + "\n" + r.question};
   if (Contains(r.output, "commit check passed successfully")) return {};
   return {Verdict::kRejected, r.output.empty() ? "commit check gave no answer" : r.output};
 }
 
 Verdict DnosDialect::ClassifyCommit(const ssh::Reply& r, const std::string& user) const {
   if (!r.question.empty())
-    return {Contains(r.question, "merge-only") ? Verdict::kOutOfSync : Verdict::kQuestion, r.output + "\n" + r.question};
+    return {Contains(r.question, "merge-only") ? Verdict::kOutOfSync : Verdict::kQuestion,
+            r.output + "\n" + r.question};
   if (Contains(r.output, "commit action is not applicable")) return {Verdict::kNoop, ""};
   // Another user's commit broadcast says "Commit succeeded by <them>": only ours counts.
   if (Contains(r.output, "commit succeeded by " + user + " ")) return {};
@@ -245,9 +270,11 @@ Verdict DnosDialect::ClassifyCommit(const ssh::Reply& r, const std::string& user
 
 Verdict DnosDialect::ClassifyConfirm(const ssh::Reply& r) const {
   if (!r.question.empty()) return {Verdict::kQuestion, r.question};
-  if (Contains(r.output, "commit confirmed") || Contains(r.output, "commit succeeded by")) return {};
+  if (Contains(r.output, "commit confirmed") || Contains(r.output, "commit succeeded by"))
+    return {};
   if (Contains(r.output, "not applicable"))
-    return {Verdict::kRejected, "no confirmed commit was pending to confirm (did its timer expire?): " + r.output};
+    return {Verdict::kRejected,
+            "no confirmed commit was pending to confirm (did its timer expire?): " + r.output};
   return {Verdict::kRejected, r.output};
 }
 

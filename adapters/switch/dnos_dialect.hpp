@@ -21,7 +21,9 @@ class DnosDialect final : public Dialect {
   std::string ParseVersion(const std::string& output) const override;
   std::string PendingCommitCommand() const override { return "show system commit | no-more"; }
   std::string ParsePendingCommit(const std::string& output) const override;
-  std::vector<std::string> CancelPendingCommands() const override { return {"clear system commit"}; }
+  std::vector<std::string> CancelPendingCommands() const override {
+    return {"clear system commit"};
+  }
   std::string EnterConfigCommand() const override { return "configure"; }
   std::string LeaveConfigCommand() const override { return "end"; }
   std::string DiscardCommand() const override { return "rollback 0"; }

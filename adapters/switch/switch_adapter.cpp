@@ -9,7 +9,8 @@ namespace {
 
 std::string Describe(const std::optional<core::SubInterface>& s) {
   if (!s) return "(absent)";
-  return "vlan-id " + std::to_string(s->vlan) + ", l2-service " + (s->l2_service ? "enabled" : "disabled") + ", admin-state " +
+  return "vlan-id " + std::to_string(s->vlan) + ", l2-service " +
+         (s->l2_service ? "enabled" : "disabled") + ", admin-state " +
          (s->admin_enabled ? "enabled" : "disabled") + ", bridge-domain '" + s->bridge_domain + "'";
 }
 
@@ -27,7 +28,8 @@ Result<ssh::Shell*> SwitchAdapter::Connect() {
   return shell_.get();
 }
 
-Result<ssh::Reply> SwitchAdapter::Run(const std::string& line, int timeout_ms, std::vector<std::string>* ops) {
+Result<ssh::Reply> SwitchAdapter::Run(const std::string& line, int timeout_ms,
+                                      std::vector<std::string>* ops) {
   auto sh = Connect();
   if (!sh) return tl::unexpected(sh.error());
   if (ops) ops->push_back(line);
@@ -36,14 +38,16 @@ Result<ssh::Reply> SwitchAdapter::Run(const std::string& line, int timeout_ms, s
   return r;
 }
 
-Result<core::SwitchState> SwitchAdapter::Read(uint64_t known, uint64_t* fingerprint, bool* unchanged) {
+Result<core::SwitchState> SwitchAdapter::Read(uint64_t known, uint64_t* fingerprint,
+                                              bool* unchanged) {
   std::vector<std::string> outputs;
   std::string stable;
   for (const auto& cmd : dialect_->ObserveCommands()) {
     auto r = Run(cmd, options_.command_timeout_ms);
     if (!r) return tl::unexpected(r.error());
     if (!r->question.empty())
-      return tl::unexpected(Error{ErrorCode::kRejected, "the switch asked '" + r->question + "' on '" + cmd + "'"});
+      return tl::unexpected(
+          Error{ErrorCode::kRejected, "the switch asked '" + r->question + "' on '" + cmd + "'"});
     stable += dialect_->StableText(r->output);
     outputs.push_back(std::move(r->output));
   }
@@ -81,18 +85,25 @@ std::vector<DiagnosticCheck> SwitchAdapter::Diagnose() {
   auto info = Probe();
   if (!info) return {{"authentication", "FAIL", info.error().message}};
   std::vector<DiagnosticCheck> out;
-  out.push_back({"platform version", "ok", info->version.empty() ? std::string("unknown") : info->version});
+  out.push_back(
+      {"platform version", "ok", info->version.empty() ? std::string("unknown") : info->version});
   out.push_back({"authentication", "ok", "SSH login as the configured user, host key verified"});
   auto observed = Observe();
-  if (!observed) out.push_back({"read configuration", "FAIL", observed.error().message});
+  if (!observed)
+    out.push_back({"read configuration", "FAIL", observed.error().message});
   else
-    out.push_back({"read configuration", "ok", std::to_string(observed->switch_state.interfaces.size()) + " sub-interface(s), " +
-                                                   std::to_string(observed->switch_state.bridge_domains.size()) + " bridge domain(s)"});
+    out.push_back(
+        {"read configuration", "ok",
+         std::to_string(observed->switch_state.interfaces.size()) + " sub-interface(s), " +
+             std::to_string(observed->switch_state.bridge_domains.size()) + " bridge domain(s)"});
   if (info->commit_confirm)
-    out.push_back({"confirmed commit", "ok", dialect_->CommitCommand(options_.confirm_minutes, "netconverge") + ", then the confirm"});
+    out.push_back(
+        {"confirmed commit", "ok",
+         dialect_->CommitCommand(options_.confirm_minutes, "netconverge") + ", then the confirm"});
   else
-    out.push_back({"confirmed commit", "info", "not supported: changes use a plain commit, verified and rolled back from the "
-                                               "snapshot when verification fails"});
+    out.push_back({"confirmed commit", "info",
+                   "not supported: changes use a plain commit, verified and rolled back from the "
+                   "snapshot when verification fails"});
   return out;
 }
 
@@ -103,8 +114,9 @@ std::vector<std::string> SwitchAdapter::Render(const core::Plan& plan) const {
   out.push_back(dialect_->EnterConfigCommand());
   for (auto& l : dialect_->Render(plan)) out.push_back(std::move(l));
   out.push_back(dialect_->CheckCommand());
-  out.push_back(dialect_->CommitCommand(confirm ? options_.confirm_minutes : 0,
-                                        "netconverge: " + std::to_string(plan.ChangeCount()) + " change(s)"));
+  out.push_back(
+      dialect_->CommitCommand(confirm ? options_.confirm_minutes : 0,
+                              "netconverge: " + std::to_string(plan.ChangeCount()) + " change(s)"));
   out.push_back(dialect_->LeaveConfigCommand());
   if (confirm) {
     out.push_back("# read back and verify, then confirm:");
@@ -122,7 +134,8 @@ void SwitchAdapter::Discard(std::vector<std::string>& ops) {
   }
   for (const auto& cmd : {dialect_->DiscardCommand(), dialect_->LeaveConfigCommand()}) {
     auto r = Run(cmd, options_.command_timeout_ms, &ops);
-    if (r && !r->question.empty()) r = Run(dialect_->Decline(r->question), options_.command_timeout_ms, &ops);
+    if (r && !r->question.empty())
+      r = Run(dialect_->Decline(r->question), options_.command_timeout_ms, &ops);
     if (!r) return;
   }
   if (shell_ && shell_->Alive()) {
@@ -139,8 +152,9 @@ bool SwitchAdapter::CancelPending(std::vector<std::string>& ops, std::string& de
   }
   auto pending = Run(dialect_->PendingCommitCommand(), options_.command_timeout_ms);
   if (!pending) {
-    detail = "could not reach the switch to cancel the confirmed commit (" + pending.error().message +
-             "); its timer reverts the change within " + std::to_string(options_.confirm_minutes) + " minute(s)";
+    detail = "could not reach the switch to cancel the confirmed commit (" +
+             pending.error().message + "); its timer reverts the change within " +
+             std::to_string(options_.confirm_minutes) + " minute(s)";
     return false;
   }
   const std::string holder = dialect_->ParsePendingCommit(pending->output);
@@ -156,7 +170,8 @@ bool SwitchAdapter::CancelPending(std::vector<std::string>& ops, std::string& de
   for (const auto& cmd : dialect_->CancelPendingCommands()) {
     auto r = Run(cmd, options_.commit_timeout_ms, &ops);
     if (!r) {
-      detail = "cancelling the confirmed commit failed (" + r.error().message + "); its timer reverts the change";
+      detail = "cancelling the confirmed commit failed (" + r.error().message +
+               "); its timer reverts the change";
       return false;
     }
     said += r->output;
@@ -182,8 +197,10 @@ ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& o
   if (!pending) return fail(pending.error().code, pending.error().message);
   if (const std::string holder = dialect_->ParsePendingCommit(pending->output); !holder.empty()) {
     if (holder != user)
-      return fail(ErrorCode::kConflict, "a confirmed commit by " + holder +
-                                            " is pending on the switch; netconverge writes after it is confirmed or rolled back");
+      return fail(
+          ErrorCode::kConflict,
+          "a confirmed commit by " + holder +
+              " is pending on the switch; netconverge writes after it is confirmed or rolled back");
     std::string detail;
     if (!CancelPending(ops, detail)) return fail(ErrorCode::kConflict, detail);
     out.rollback_detail = "an unconfirmed commit of an earlier run was reverted first: " + detail;
@@ -194,22 +211,27 @@ ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& o
   if (!staged) return fail(staged.error().code, staged.error().message);
   if (!dialect_->InConfigMode(staged->prompt)) {
     Discard(ops);
-    return fail(ErrorCode::kRejected, "the switch did not enter configuration mode: " + staged->output);
+    return fail(ErrorCode::kRejected,
+                "the switch did not enter configuration mode: " + staged->output);
   }
   for (const auto& line : dialect_->Render(plan)) {
     auto r = Run(line, t, &ops);
     if (!r)
-      return fail(r.error().code, r.error().message + "; nothing was committed (the switch drops the uncommitted candidate "
-                                                      "with the session)");
+      return fail(r.error().code,
+                  r.error().message +
+                      "; nothing was committed (the switch drops the uncommitted candidate "
+                      "with the session)");
     const Verdict v = dialect_->ClassifyLine(*r);
     if (v.kind != Verdict::kOk) {
       if (v.kind == Verdict::kQuestion) (void)Run(dialect_->Decline(v.text), t, &ops);
       Discard(ops);
-      return fail(ErrorCode::kRejected, "the switch refused '" + line + "': " + v.text + "; the candidate was discarded");
+      return fail(ErrorCode::kRejected,
+                  "the switch refused '" + line + "': " + v.text + "; the candidate was discarded");
     }
   }
   auto compare = Run(dialect_->CompareCommand(), t);
-  if (!compare) return fail(compare.error().code, compare.error().message + "; nothing was committed");
+  if (!compare)
+    return fail(compare.error().code, compare.error().message + "; nothing was committed");
   if (dialect_->CompareIsEmpty(compare->output)) {
     Discard(ops);  // the device already holds it
     return out;
@@ -217,18 +239,23 @@ ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& o
   auto check = Run(dialect_->CheckCommand(), options_.commit_timeout_ms, &ops);
   if (!check) return fail(check.error().code, check.error().message + "; nothing was committed");
   if (const Verdict v = dialect_->ClassifyCheck(*check); v.kind != Verdict::kOk) {
-    if (v.kind == Verdict::kOutOfSync || v.kind == Verdict::kQuestion) (void)Run(dialect_->Decline(v.text), t, &ops);
+    if (v.kind == Verdict::kOutOfSync || v.kind == Verdict::kQuestion)
+      (void)Run(dialect_->Decline(v.text), t, &ops);
     Discard(ops);
     if (v.kind == Verdict::kOutOfSync)
-      return fail(ErrorCode::kConflict, "another user committed on the switch while netconverge staged its change; nothing was "
-                                        "committed, the next pass re-reads the switch: " + v.text);
+      return fail(
+          ErrorCode::kConflict,
+          "another user committed on the switch while netconverge staged its change; nothing was "
+          "committed, the next pass re-reads the switch: " +
+              v.text);
     return fail(ErrorCode::kRejected, "commit check failed; nothing was committed: " + v.text);
   }
 
   const bool confirm = options_.commit_confirm && dialect_->HasCommitConfirm();
-  auto commit = Run(dialect_->CommitCommand(confirm ? options_.confirm_minutes : 0,
-                                            "netconverge: " + std::to_string(plan.ChangeCount()) + " change(s)"),
-                    options_.commit_timeout_ms, &ops);
+  auto commit = Run(
+      dialect_->CommitCommand(confirm ? options_.confirm_minutes : 0,
+                              "netconverge: " + std::to_string(plan.ChangeCount()) + " change(s)"),
+      options_.commit_timeout_ms, &ops);
   auto revert = [&](std::string why, ErrorCode code) {
     std::string detail;
     if (confirm) {
@@ -252,10 +279,12 @@ ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& o
     case Verdict::kQuestion:
       (void)Run(dialect_->Decline(v.text), t, &ops);
       Discard(ops);
-      return fail(v.kind == Verdict::kOutOfSync ? ErrorCode::kConflict : ErrorCode::kRejected,
-                  std::string(v.kind == Verdict::kOutOfSync ? "another user committed on the switch first; "
-                                                            : "the switch asked a question at commit and netconverge declined: ") +
-                      v.text + "; nothing was committed");
+      return fail(
+          v.kind == Verdict::kOutOfSync ? ErrorCode::kConflict : ErrorCode::kRejected,
+          std::string(v.kind == Verdict::kOutOfSync
+                          ? "another user committed on the switch first; "
+                          : "the switch asked a question at commit and netconverge declined: ") +
+              v.text + "; nothing was committed");
     case Verdict::kRejected:
       Discard(ops);
       return fail(ErrorCode::kRejected, "commit failed; nothing was committed: " + v.text);
@@ -265,9 +294,10 @@ ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& o
   auto left = Run(dialect_->LeaveConfigCommand(), t, &ops);
   if (!left || !left->question.empty() || dialect_->InConfigMode(left->prompt)) {
     out.ambiguous = !left;
-    return revert((left ? "the switch stayed in configuration mode after the commit" : left.error().message) +
-                      std::string(" (after the commit, before the confirm)"),
-                  left ? ErrorCode::kRejected : left.error().code);
+    return revert(
+        (left ? "the switch stayed in configuration mode after the commit" : left.error().message) +
+            std::string(" (after the commit, before the confirm)"),
+        left ? ErrorCode::kRejected : left.error().code);
   }
   auto back = Read(0, nullptr, nullptr);
   if (!back) {
@@ -286,22 +316,27 @@ ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& o
     };
     const auto want = find(expected);
     const auto have = find(*back);
-    if (want != have) mismatch += (mismatch.empty() ? "" : "; ") + name + ": expected " + Describe(want) + ", found " + Describe(have);
+    if (want != have)
+      mismatch += (mismatch.empty() ? "" : "; ") + name + ": expected " + Describe(want) +
+                  ", found " + Describe(have);
   }
   for (const auto& ch : plan.bridge_domains)
     if ((ch.kind == core::ChangeKind::kDelete) == (back->bridge_domains.count(ch.name) > 0))
       mismatch += (mismatch.empty() ? "" : "; ") + std::string("bridge-domain ") + ch.name +
                   (ch.kind == core::ChangeKind::kDelete ? " still exists" : " is missing");
   out.switch_read_back = *back;
-  if (!mismatch.empty()) return revert("verification failed after the commit: " + mismatch, ErrorCode::kRejected);
+  if (!mismatch.empty())
+    return revert("verification failed after the commit: " + mismatch, ErrorCode::kRejected);
 
   if (confirm) {
     auto enter = Run(dialect_->EnterConfigCommand(), t, &ops);
     auto r = enter ? Run(dialect_->ConfirmCommand(), options_.commit_timeout_ms, &ops) : enter;
     if (!r) {
       out.ambiguous = true;
-      return fail(r.error().code, r.error().message + " (sending the confirm; unless it arrived, the switch reverts the "
-                                                       "change when its timer expires, and the next pass re-reads)");
+      return fail(r.error().code,
+                  r.error().message +
+                      " (sending the confirm; unless it arrived, the switch reverts the "
+                      "change when its timer expires, and the next pass re-reads)");
     }
     if (const Verdict v = dialect_->ClassifyConfirm(*r); v.kind != Verdict::kOk) {
       Discard(ops);

@@ -13,8 +13,8 @@
 #include <string>
 
 #include "adapters/device_adapter.hpp"
-#include "transport/ssh/ssh_shell.hpp"
 #include "adapters/switch/dialect.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 
 namespace nc::switchcli {
 
@@ -39,8 +39,10 @@ class SwitchAdapter final : public DeviceAdapter {
  private:
   Result<ssh::Shell*> Connect();
   /// Runs one command, recording it in `ops` (when given); a broken shell is dropped.
-  Result<ssh::Reply> Run(const std::string& line, int timeout_ms, std::vector<std::string>* ops = nullptr);
-  Result<core::SwitchState> Read(uint64_t known_fingerprint, uint64_t* fingerprint, bool* unchanged);
+  Result<ssh::Reply> Run(const std::string& line, int timeout_ms,
+                         std::vector<std::string>* ops = nullptr);
+  Result<core::SwitchState> Read(uint64_t known_fingerprint, uint64_t* fingerprint,
+                                 bool* unchanged);
   /// Back to a clean operational prompt: decline a question, discard the candidate, leave.
   void Discard(std::vector<std::string>& ops);
   /// Cancels our pending confirmed commit now (reconnecting if needed). Returns whether it did.

@@ -10,7 +10,10 @@ namespace {
 
 std::string ObjectName(const std::string& device, const std::string& sub) {
   std::string n = device + "-";
-  for (char c : sub) n += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '-';
+  for (char c : sub)
+    n += std::isalnum(static_cast<unsigned char>(c))
+             ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+             : '-';
   return n;
 }
 
@@ -23,7 +26,8 @@ VlanImportResult ImportVlanInterfaces(const core::SwitchState& state, const Vlan
     const auto dot = name.rfind('.');
     const std::string parent = name.substr(0, dot);
     const std::string suffix = name.substr(dot + 1);
-    auto skip = [&out, &iface = name](const std::string& why) {  // (clang 14 cannot capture a binding)
+    auto skip = [&out,
+                 &iface = name](const std::string& why) {  // (clang 14 cannot capture a binding)
       out.warnings.push_back(iface + ": " + why);
       ++out.skipped;
     };
@@ -40,28 +44,39 @@ VlanImportResult ImportVlanInterfaces(const core::SwitchState& state, const Vlan
       skip("sub-interface number '" + suffix + "' is out of range");
       continue;
     }
-    std::string item = "---\napiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata:\n  name: " +
-                       ObjectName(o.device, name) + "\n  namespace: " + o.ns + "\nspec:\n  deviceRef: " + o.device +
-                       "\n  interface: " + parent + "\n  vlan: " + std::to_string(s.vlan) + "\n";
+    std::string item =
+        "---\napiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata:\n  name: " +
+        ObjectName(o.device, name) + "\n  namespace: " + o.ns +
+        "\nspec:\n  deviceRef: " + o.device + "\n  interface: " + parent +
+        "\n  vlan: " + std::to_string(s.vlan) + "\n";
     if (sub_number != s.vlan) item += "  subinterface: " + suffix + "\n";
     item += std::string("  l2Service: ") + (s.l2_service ? "true" : "false") + "\n";
     if (!s.admin_enabled) item += "  adminState: disabled\n";
     if (!s.bridge_domain.empty()) {
-      if (core::CheckBridgeDomainName(s.bridge_domain)) item += "  bridgeDomain: " + s.bridge_domain + "\n";
-      else out.warnings.push_back(name + ": bridge domain '" + s.bridge_domain + "' has a name netconverge does not accept; left out");
+      if (core::CheckBridgeDomainName(s.bridge_domain))
+        item += "  bridgeDomain: " + s.bridge_domain + "\n";
+      else
+        out.warnings.push_back(name + ": bridge domain '" + s.bridge_domain +
+                               "' has a name netconverge does not accept; left out");
     }
     const std::string text = core::StripOwnershipTag(s.description, o.tag);
     if (!text.empty()) {
-      if (core::CheckSwitchDescription(text, 255 - o.tag.size() - 3)) item += "  description: '" + text + "'\n";
-      else out.warnings.push_back(name + ": description left out (characters a switch CLI cannot take safely)");
+      if (core::CheckSwitchDescription(text, 255 - o.tag.size() - 3))
+        item += "  description: '" + text + "'\n";
+      else
+        out.warnings.push_back(
+            name + ": description left out (characters a switch CLI cannot take safely)");
     }
     for (const auto& u : s.unmanaged)
-      out.warnings.push_back(name + ": has '" + u + "', which adopting it removes (netconverge manages the whole sub-interface)");
+      out.warnings.push_back(
+          name + ": has '" + u +
+          "', which adopting it removes (netconverge manages the whole sub-interface)");
     item += "  onConflict: Adopt\n";
     body += item;
     ++out.imported;
   }
-  std::string head = "# VlanInterfaces imported by netconverge from " + o.source + "\n# " + std::to_string(out.imported) +
+  std::string head = "# VlanInterfaces imported by netconverge from " + o.source + "\n# " +
+                     std::to_string(out.imported) +
                      " sub-interface(s); onConflict: Adopt takes them over as they are.\n";
   for (const auto& w : out.warnings) head += "# warning: " + w + "\n";
   out.yaml = head + body;

@@ -24,6 +24,7 @@ struct VlanImportResult {
   int skipped = 0;
 };
 
-VlanImportResult ImportVlanInterfaces(const core::SwitchState& state, const VlanImportOptions& options);
+VlanImportResult ImportVlanInterfaces(const core::SwitchState& state,
+                                      const VlanImportOptions& options);
 
 }  // namespace nc::switchcli

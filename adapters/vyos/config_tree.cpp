@@ -80,14 +80,16 @@ class Lexer {
       if (c == '/' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '*') {
         size_t end = s_.find("*/", pos_ + 2);
         if (end == std::string_view::npos)
-          return MakeError(ErrorCode::kInvalidArgument, "line " + std::to_string(line_) + ": unterminated comment");
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "line " + std::to_string(line_) + ": unterminated comment");
         std::string body(s_.substr(pos_ + 2, end - pos_ - 2));
         int start_line = line_;
         for (char ch : body) line_ += ch == '\n';
         pos_ = end + 2;
         size_t b = body.find_first_not_of(' ');
         size_t e = body.find_last_not_of(' ');
-        return Token{Tok::kComment, b == std::string::npos ? "" : body.substr(b, e - b + 1), start_line};
+        return Token{Tok::kComment, b == std::string::npos ? "" : body.substr(b, e - b + 1),
+                     start_line};
       }
       if (c == '/' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '/') {
         while (pos_ < s_.size() && s_[pos_] != '\n') ++pos_;
@@ -111,12 +113,23 @@ class Lexer {
           if (d == '\\' && pos_ < s_.size()) {
             char e = s_[pos_++];
             switch (e) {
-              case 'n': out += '\n'; break;
-              case 'r': out += '\r'; break;
-              case 't': out += '\t'; break;
-              case 'b': out += '\b'; break;
-              case 'f': out += '\f'; break;
-              default: out += e;
+              case 'n':
+                out += '\n';
+                break;
+              case 'r':
+                out += '\r';
+                break;
+              case 't':
+                out += '\t';
+                break;
+              case 'b':
+                out += '\b';
+                break;
+              case 'f':
+                out += '\f';
+                break;
+              default:
+                out += e;
             }
             continue;
           }
@@ -124,14 +137,17 @@ class Lexer {
           out += d;
         }
         if (pos_ >= s_.size())
-          return MakeError(ErrorCode::kInvalidArgument, "line " + std::to_string(start_line) + ": unterminated quoted string");
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "line " + std::to_string(start_line) + ": unterminated quoted string");
         ++pos_;
         return Token{Tok::kString, out, start_line};
       }
       size_t start = pos_;
       while (pos_ < s_.size()) {
         char d = s_[pos_];
-        if (d == ' ' || d == '\t' || d == '\r' || d == '\n' || d == '{' || d == '}' || d == '"' || d == '\'') break;
+        if (d == ' ' || d == '\t' || d == '\r' || d == '\n' || d == '{' || d == '}' || d == '"' ||
+            d == '\'')
+          break;
         ++pos_;
       }
       return Token{Tok::kWord, std::string(s_.substr(start, pos_ - start)), line_};
@@ -210,14 +226,16 @@ class Parser {
         comment = t->text;
         continue;
       }
-      if (t->kind != Tok::kWord) return Err(t->line, "expected a node name, found '" + t->text + "'");
+      if (t->kind != Tok::kWord)
+        return Err(t->line, "expected a node name, found '" + t->text + "'");
       const std::string name = t->text;
       const int line = t->line;
       auto n1 = Take();
       if (!n1) return tl::unexpected(n1.error());
       if (n1->kind == Tok::kOpen) {
         auto [it, inserted] = parent.children.try_emplace(name);
-        if (!inserted && (it->second.leaf || it->second.tag)) return Err(line, "node '" + name + "' is declared twice");
+        if (!inserted && (it->second.leaf || it->second.tag))
+          return Err(line, "node '" + name + "' is declared twice");
         if (!inserted) return Err(line, "has two children named '" + name + "'");
         it->second.comment = comment;
         comment.clear();
@@ -242,7 +260,8 @@ class Parser {
           if (!st) return st;
           continue;
         }
-        if (n2->kind != Tok::kNewline && n2->kind != Tok::kClose && n2->kind != Tok::kEnd && n2->kind != Tok::kComment)
+        if (n2->kind != Tok::kNewline && n2->kind != Tok::kClose && n2->kind != Tok::kEnd &&
+            n2->kind != Tok::kComment)
           return Err(line, "unexpected '" + n2->text + "' after value of '" + name + "'");
         auto st = AddLeafValue(parent, name, &value, comment, line);
         comment.clear();
@@ -347,7 +366,8 @@ void WriteJson(const ConfigNode& n, rapidjson::Writer<rapidjson::StringBuffer>& 
       w.String(n.values[0].c_str(), static_cast<rapidjson::SizeType>(n.values[0].size()));
     } else {
       w.StartArray();
-      for (const auto& v : n.values) w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+      for (const auto& v : n.values)
+        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
       w.EndArray();
     }
     return;
@@ -370,18 +390,21 @@ Status ReadJson(const rapidjson::Value& v, ConfigNode& n, int depth) {
   if (v.IsArray()) {
     n.leaf = true;
     for (const auto& e : v.GetArray()) {
-      if (!e.IsString()) return MakeError(ErrorCode::kInvalidArgument, "array values must be strings");
+      if (!e.IsString())
+        return MakeError(ErrorCode::kInvalidArgument, "array values must be strings");
       n.values.emplace_back(e.GetString(), e.GetStringLength());
     }
     return {};
   }
-  if (!v.IsObject()) return MakeError(ErrorCode::kInvalidArgument, "values must be strings, arrays or objects");
+  if (!v.IsObject())
+    return MakeError(ErrorCode::kInvalidArgument, "values must be strings, arrays or objects");
   if (v.MemberCount() == 0) {
     n.leaf = true;  // `{}`: a valueless leaf (or an empty node; VyOS renders both alike)
     return {};
   }
   for (const auto& m : v.GetObject()) {
-    auto st = ReadJson(m.value, n.children[std::string(m.name.GetString(), m.name.GetStringLength())], depth + 1);
+    auto st = ReadJson(
+        m.value, n.children[std::string(m.name.GetString(), m.name.GetStringLength())], depth + 1);
     if (!st) return st;
   }
   return {};
@@ -427,12 +450,14 @@ std::vector<std::string> SplitWords(std::string_view line) {
     if (line[i] == '\'' || line[i] == '"') {
       const char q = line[i++];
       while (i < line.size() && line[i] != q) {
-        if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\')) ++i;
+        if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\'))
+          ++i;
         word += line[i++];
       }
       ++i;
     } else {
-      while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') word += line[i++];
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+        word += line[i++];
     }
     out.push_back(std::move(word));
   }
@@ -445,19 +470,22 @@ Result<std::vector<SetLine>> ParseSetCommands(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t nl = text.find('\n', start);
-    std::string_view line = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    std::string_view line =
+        text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     ++lineno;
     start = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     auto words = SplitWords(line);
     if (words.empty() || words[0] == "comment" || words[0][0] == '#') continue;
     if (words[0] != "set")
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "line " + std::to_string(lineno) + ": expected a 'set' command, found '" + words[0] + "'");
+      return MakeError(ErrorCode::kInvalidArgument, "line " + std::to_string(lineno) +
+                                                        ": expected a 'set' command, found '" +
+                                                        words[0] + "'");
     SetLine s;
     s.path.assign(words.begin() + 1, words.end());
     // A quoted last word is always a value; show configuration commands quotes every value.
     auto last_quote = line.find_last_of("'\"");
-    s.has_value = last_quote != std::string_view::npos && last_quote + 1 >= line.find_last_not_of(" \t\r") + 1;
+    s.has_value = last_quote != std::string_view::npos &&
+                  last_quote + 1 >= line.find_last_not_of(" \t\r") + 1;
     out.push_back(std::move(s));
   }
   return out;
@@ -472,7 +500,8 @@ std::string ToJson(const ConfigNode& node) {
 
 Result<ConfigNode> FromJson(std::string_view json) {
   rapidjson::Document doc;
-  if (std::string why; !core::ParseJson(doc, json, &why)) return MakeError(ErrorCode::kInvalidArgument, why);
+  if (std::string why; !core::ParseJson(doc, json, &why))
+    return MakeError(ErrorCode::kInvalidArgument, why);
   ConfigNode n;
   auto st = ReadJson(doc, n, 0);
   if (!st) return tl::unexpected(st.error());

@@ -19,8 +19,8 @@ struct NumericLess {
 };
 
 struct ConfigNode {
-  bool leaf = false;                 // a leaf: `values` holds its value(s); none = valueless
-  bool tag = false;                  // children are the entries of a tag node (`rule 10 {`)
+  bool leaf = false;  // a leaf: `values` holds its value(s); none = valueless
+  bool tag = false;   // children are the entries of a tag node (`rule 10 {`)
   std::vector<std::string> values;
   std::map<std::string, ConfigNode, NumericLess> children;
   std::string comment;

@@ -15,9 +15,12 @@ namespace {
 std::string Dns(std::string s) {
   std::string out;
   for (char c : s) {
-    if (std::isalnum(static_cast<unsigned char>(c))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    else if (c == '!') out += "not-";
-    else if (!out.empty() && out.back() != '-') out += '-';
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (c == '!')
+      out += "not-";
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
   }
   while (!out.empty() && out.back() == '-') out.pop_back();
   return out;
@@ -44,10 +47,14 @@ struct Group {
 
 const char* ToString(ConfigFormat f) {
   switch (f) {
-    case ConfigFormat::kVyosBoot: return "VyOS config.boot";
-    case ConfigFormat::kVyosCommands: return "VyOS set commands";
-    case ConfigFormat::kDnosFlat: return "DNOS show config | flatten";
-    default: return "unknown";
+    case ConfigFormat::kVyosBoot:
+      return "VyOS config.boot";
+    case ConfigFormat::kVyosCommands:
+      return "VyOS set commands";
+    case ConfigFormat::kDnosFlat:
+      return "DNOS show config | flatten";
+    default:
+      return "unknown";
   }
 }
 
@@ -76,13 +83,16 @@ ConfigFormat DetectConfigFormat(std::string_view text) {
     lines.push_back(line);
   }
   if (lines.empty()) return ConfigFormat::kUnknown;
-  const bool all_set = std::all_of(lines.begin(), lines.end(), [](std::string_view l) { return l.substr(0, 4) == "set "; });
+  const bool all_set = std::all_of(lines.begin(), lines.end(),
+                                   [](std::string_view l) { return l.substr(0, 4) == "set "; });
   if (all_set) return ConfigFormat::kVyosCommands;
   if (braces && ParseConfigBoot(text)) return ConfigFormat::kVyosBoot;
   // DNOS flatten: brace-free lines of at least two words under the switch's top-level nodes.
-  static const std::set<std::string_view> kDnosTop = {"interfaces", "network-services", "system", "protocols",
-                                                      "routing-policy", "access-lists", "qos", "services",
-                                                      "forwarding-options", "multicast", "routing-options"};
+  static const std::set<std::string_view> kDnosTop = {
+      "interfaces", "network-services", "system",
+      "protocols",  "routing-policy",   "access-lists",
+      "qos",        "services",         "forwarding-options",
+      "multicast",  "routing-options"};
   const bool flat = !braces && std::all_of(lines.begin(), lines.end(), [](std::string_view l) {
     auto sp = l.find(' ');
     return sp != std::string_view::npos && kDnosTop.count(l.substr(0, sp));
@@ -101,16 +111,19 @@ bool MentionsDestinationRules(std::string_view text) {
   return dest != std::string_view::npos && text.find("rule ", dest) != std::string_view::npos;
 }
 
-Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text, ConfigFormat format) {
+Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text,
+                                                         ConfigFormat format) {
   if (format == ConfigFormat::kUnknown) format = DetectConfigFormat(text);
   if (format != ConfigFormat::kVyosBoot && format != ConfigFormat::kVyosCommands) {
     if (format == ConfigFormat::kVyosBoot || format == ConfigFormat::kUnknown) {
       auto parsed = ParseConfigBoot(text);
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "neither a VyOS config.boot nor `show configuration commands` output" +
-                           (parsed ? std::string() : " (as config.boot: " + parsed.error().message + ")"));
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "neither a VyOS config.boot nor `show configuration commands` output" +
+              (parsed ? std::string() : " (as config.boot: " + parsed.error().message + ")"));
     }
-    return MakeError(ErrorCode::kInvalidArgument, std::string("this is a ") + ToString(format) + " file, not a VyOS configuration");
+    return MakeError(ErrorCode::kInvalidArgument, std::string("this is a ") + ToString(format) +
+                                                      " file, not a VyOS configuration");
   }
   const bool set_commands = format == ConfigFormat::kVyosCommands;
   ConfigNode tree;
@@ -162,12 +175,17 @@ ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules, const
   std::map<int, std::vector<std::string>> notes;
   for (const auto& [n, r] : rules) {
     std::string why;
-    if (r.translation_address.empty()) why = "no translation address (a VM port forward needs one)";
-    else if (r.inbound_interface.empty()) why = "no inbound interface";
+    if (r.translation_address.empty())
+      why = "no translation address (a VM port forward needs one)";
+    else if (r.inbound_interface.empty())
+      why = "no inbound interface";
     else if (r.protocol != "tcp" && r.protocol != "udp" && r.protocol != "tcp_udp")
-      why = "protocol '" + (r.protocol.empty() ? std::string("all") : r.protocol) + "' (only tcp, udp, tcp_udp forward ports)";
-    else if (r.destination_port.empty()) why = "no destination port";
-    else if (!core::ParsePortMulti(r.destination_port, services)) why = "destination port '" + r.destination_port + "' is not understood";
+      why = "protocol '" + (r.protocol.empty() ? std::string("all") : r.protocol) +
+            "' (only tcp, udp, tcp_udp forward ports)";
+    else if (r.destination_port.empty())
+      why = "no destination port";
+    else if (!core::ParsePortMulti(r.destination_port, services))
+      why = "destination port '" + r.destination_port + "' is not understood";
     if (!why.empty()) {
       out.warnings.push_back("rule " + std::to_string(n) + " skipped: " + why);
       ++out.skipped;
@@ -189,25 +207,32 @@ ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules, const
   std::set<std::string> names;
   for (const auto& [k, g] : groups) {
     std::string name = "vm-" + Dns(g.address);
-    if (per_address[g.address] > 1) name += "-" + Dns(g.interface) + (g.destination.empty() ? "" : "-" + Dns(g.destination));
+    if (per_address[g.address] > 1)
+      name += "-" + Dns(g.interface) + (g.destination.empty() ? "" : "-" + Dns(g.destination));
     while (!names.insert(name).second) name += "-x";
     body += "---\n";
     for (const auto& [n, r] : g.rules)
       for (const auto& note : notes[n]) body += "# WARNING: " + note + "\n";
-    body += "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: " + name + "\n  namespace: " + o.ns +
-            "\nspec:\n  deviceRef: " + o.device + "\n  vm: " + name + "\n  internalAddress: " + Q(g.address) +
-            "\n  inboundInterface: " + Q(g.interface) + "\n";
+    body += "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: " + name +
+            "\n  namespace: " + o.ns + "\nspec:\n  deviceRef: " + o.device + "\n  vm: " + name +
+            "\n  internalAddress: " + Q(g.address) + "\n  inboundInterface: " + Q(g.interface) +
+            "\n";
     if (!g.destination.empty()) body += "  destinationAddress: " + Q(g.destination) + "\n";
     body += "  onConflict: Adopt\n  ports:\n";
     for (const auto& [n, r] : g.rules) {
       body += "    - name: rule-" + std::to_string(n) + "\n      ruleNumber: " + std::to_string(n) +
-              "\n      protocol: " + r->protocol + "\n      externalPort: " + Q(r->destination_port) + "\n";
-      if (!r->translation_port.empty()) body += "      internalPort: " + Q(r->translation_port) + "\n";
+              "\n      protocol: " + r->protocol +
+              "\n      externalPort: " + Q(r->destination_port) + "\n";
+      if (!r->translation_port.empty())
+        body += "      internalPort: " + Q(r->translation_port) + "\n";
       if (!r->source_address.empty()) body += "      sourceAddress: " + Q(r->source_address) + "\n";
       std::string desc = core::StripOwnershipTag(r->description, o.tag);
       if (!desc.empty()) {
-        if (core::CheckDescription(desc, desc_max)) body += "      description: " + Q(desc) + "\n";
-        else out.warnings.push_back("rule " + std::to_string(n) + ": description not kept (quotes, control characters or too long)");
+        if (core::CheckDescription(desc, desc_max))
+          body += "      description: " + Q(desc) + "\n";
+        else
+          out.warnings.push_back("rule " + std::to_string(n) +
+                                 ": description not kept (quotes, control characters or too long)");
       }
       if (r->disabled) body += "      enabled: false\n";
       if (r->log) body += "      log: true\n";
@@ -215,9 +240,10 @@ ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules, const
     }
     ++out.resources;
   }
-  out.yaml = "# netconverge import" + (o.source.empty() ? std::string() : " from " + o.source) + ": " +
-             std::to_string(out.imported) + " rule(s) as " + std::to_string(out.resources) + " PortForward(s), " +
-             std::to_string(out.skipped) + " skipped.\n# Each port pins its existing rule number and adopts it "
+  out.yaml = "# netconverge import" + (o.source.empty() ? std::string() : " from " + o.source) +
+             ": " + std::to_string(out.imported) + " rule(s) as " + std::to_string(out.resources) +
+             " PortForward(s), " + std::to_string(out.skipped) +
+             " skipped.\n# Each port pins its existing rule number and adopts it "
              "(onConflict: Adopt); rename VMs and ports as you like.\n";
   for (const auto& w : out.warnings) out.yaml += "# " + w + "\n";
   out.yaml += body;

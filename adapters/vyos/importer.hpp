@@ -28,7 +28,8 @@ const char* ToString(ConfigFormat f);
 
 /// Destination rules from VyOS config text: config.boot (any era) or set commands, as `format`
 /// says (kUnknown: detected). A file that is neither is an error.
-Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text, ConfigFormat format = ConfigFormat::kUnknown);
+Result<std::map<int, core::NatRule>> RulesFromConfigText(
+    std::string_view text, ConfigFormat format = ConfigFormat::kUnknown);
 /// Whether VyOS config text holds any `nat destination rule` (to tell "no rules" from "rules
 /// the importer could not read").
 bool MentionsDestinationRules(std::string_view text);
@@ -37,7 +38,7 @@ struct ImportOptions {
   std::string device = "edge1";
   std::string ns = "default";
   std::string tag = "netconverge";
-  std::string source;  // for the header comment
+  std::string source;           // for the header comment
   core::ServiceTable services;  // /etc/services, to read named ports
 };
 
@@ -49,6 +50,7 @@ struct ImportResult {
   int resources = 0;
 };
 
-ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules, const ImportOptions& options);
+ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules,
+                                const ImportOptions& options);
 
 }  // namespace nc::vyos

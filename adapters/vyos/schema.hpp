@@ -31,7 +31,7 @@ struct ResolvedPath {
   std::vector<std::string> node_path;  // path up to and including the leaf or node
   std::optional<std::string> value;    // the value, when the path names a leaf value
   const SchemaNode* node = nullptr;
-  std::vector<bool> is_tag_value;      // per element of node_path
+  std::vector<bool> is_tag_value;  // per element of node_path
 };
 
 /// Resolves `path` (optionally with the value as its last element, as the API allows) and
@@ -48,8 +48,8 @@ struct ConfigNode;
 
 /// `set path [value]` on a tree, as a commit would do it (schema-checked, values validated):
 /// a single-value leaf is replaced, a multi-value leaf gains the value, tag nodes accumulate.
-Status ApplySet(ConfigNode& root, const std::vector<std::string>& path, const std::optional<std::string>& value,
-                const core::ServiceTable& services);
+Status ApplySet(ConfigNode& root, const std::vector<std::string>& path,
+                const std::optional<std::string>& value, const core::ServiceTable& services);
 
 /// "a b c" joined path as VyOS prints it in messages.
 std::string JoinPath(const std::vector<std::string>& path);

@@ -16,36 +16,46 @@ std::string Trim(std::string s) {
 }
 
 std::string OpsLine(const std::vector<Command>& cmds, int confirm_minutes) {
-  std::string head = "POST /configure (" + std::to_string(cmds.size()) + " commands, one commit" +
-                     (confirm_minutes > 0 ? ", confirm_time=" + std::to_string(confirm_minutes) : "") + ")";
+  std::string head =
+      "POST /configure (" + std::to_string(cmds.size()) + " commands, one commit" +
+      (confirm_minutes > 0 ? ", confirm_time=" + std::to_string(confirm_minutes) : "") + ")";
   return head;
 }
 
 constexpr const char* kInsecureTls =
-    "spec.tls.insecureSkipVerify is true: the router's certificate is not checked, so anyone on the path can "
+    "spec.tls.insecureSkipVerify is true: the router's certificate is not checked, so anyone on "
+    "the path can "
     "read the API key and change the NAT rules; give spec.tls.caFile instead";
 
 }  // namespace
 
-VyosAdapter::VyosAdapter(std::unique_ptr<transport::HttpTransport> client, VyosAdapterOptions options)
+VyosAdapter::VyosAdapter(std::unique_ptr<transport::HttpTransport> client,
+                         VyosAdapterOptions options)
     : client_(std::move(client)), options_(std::move(options)) {
   if (options_.fallback) cli_ = std::make_unique<VyosCli>(*options_.fallback);
 }
 
-Result<transport::HttpResponse> VyosAdapter::Send(const std::string& method, const std::string& target, const std::string& content_type,
-                                       const std::string& body, std::chrono::milliseconds timeout, bool* written,
-                                       bool reuse_connection) {
+Result<transport::HttpResponse> VyosAdapter::Send(const std::string& method,
+                                                  const std::string& target,
+                                                  const std::string& content_type,
+                                                  const std::string& body,
+                                                  std::chrono::milliseconds timeout, bool* written,
+                                                  bool reuse_connection) {
   auto res = client_->Send(method, target, content_type, body, timeout, written, reuse_connection);
   if (res) {
     std::vector<std::string> secrets = {options_.api_key};
-    if (options_.fallback) secrets.insert(secrets.end(), {options_.fallback->connect.password, options_.fallback->connect.private_key});
+    if (options_.fallback)
+      secrets.insert(secrets.end(),
+                     {options_.fallback->connect.password, options_.fallback->connect.private_key});
     res->body = core::RedactSecrets(std::move(res->body), secrets);
   }
   return res;
 }
 
-Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint, const std::string& body,
-                                                  std::chrono::milliseconds timeout, bool* ambiguous) {
+Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint,
+                                                  const std::string& body,
+                                                  std::chrono::milliseconds timeout,
+                                                  bool* ambiguous) {
   if (ambiguous) *ambiguous = false;
   bool written = false;
   auto res = Send("POST", endpoint, kJson, body, timeout, &written);
@@ -54,22 +64,27 @@ Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint, c
     return tl::unexpected(res.error());
   }
   if (res->status == 401)
-    return MakeError(ErrorCode::kPermissionDenied, "the device rejected the API key (401 Valid API key is required)");
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "the device rejected the API key (401 Valid API key is required)");
   if (res->status == 413)
     return MakeError(ErrorCode::kInvalidArgument,
                      "request of " + std::to_string(body.size()) +
-                         " bytes is larger than the device accepts (413); lower spec.vyos.maxRequestBytes or raise "
+                         " bytes is larger than the device accepts (413); lower "
+                         "spec.vyos.maxRequestBytes or raise "
                          "`service https request-body-size-limit`");
   if (res->status == 503)
     return MakeError(ErrorCode::kUnavailable, "the HTTP API is not enabled on the device (503)");
   if (res->status >= 500) {
     if (ambiguous) *ambiguous = true;
     auto env = ParseEnvelope(res->body);
-    return MakeError(ErrorCode::kUnavailable, "device answered " + std::to_string(res->status) +
-                                                  (env && !env->error.empty() ? ": " + Trim(env->error) : ""));
+    return MakeError(ErrorCode::kUnavailable,
+                     "device answered " + std::to_string(res->status) +
+                         (env && !env->error.empty() ? ": " + Trim(env->error) : ""));
   }
   auto env = ParseEnvelope(res->body);
-  if (!env) return MakeError(ErrorCode::kUnavailable, "device answered " + std::to_string(res->status) + " without the API envelope");
+  if (!env)
+    return MakeError(ErrorCode::kUnavailable, "device answered " + std::to_string(res->status) +
+                                                  " without the API envelope");
   return CallResult{std::move(*env), res->status};
 }
 
@@ -77,16 +92,20 @@ Result<DeviceInfo> VyosAdapter::Probe() {
   if (info_) return *info_;
   DeviceInfo info;
   // The version: /info (1.5), else the API's `show version`, else the SSH CLI's.
-  auto res = Send("GET", "/info", "", "", options_.read_timeout, nullptr, /*reuse_connection=*/true);
+  auto res =
+      Send("GET", "/info", "", "", options_.read_timeout, nullptr, /*reuse_connection=*/true);
   if (!res) return tl::unexpected(res.error());
   bool has_info = false;
   if (res->status == 200) {
     auto env = ParseEnvelope(res->body);
-    if (!env || !env->success) return MakeError(ErrorCode::kUnavailable, "/info answered without the API envelope");
+    if (!env || !env->success)
+      return MakeError(ErrorCode::kUnavailable, "/info answered without the API envelope");
     auto tree = FromJson(env->data_json);
     if (tree) {
-      if (const auto* v = tree->Find({"version"}); v && !v->values.empty()) info.version = v->values[0];
-      if (const auto* h = tree->Find({"hostname"}); h && !h->values.empty()) info.hostname = h->values[0];
+      if (const auto* v = tree->Find({"version"}); v && !v->values.empty())
+        info.version = v->values[0];
+      if (const auto* h = tree->Find({"hostname"}); h && !h->values.empty())
+        info.hostname = h->values[0];
     }
     info.version_source = "/info";
     has_info = true;
@@ -94,12 +113,15 @@ Result<DeviceInfo> VyosAdapter::Probe() {
     return MakeError(ErrorCode::kUnavailable, "/info answered " + std::to_string(res->status));
   } else {
     // Before /info existed (VyOS 1.3, 1.4, early 1.5): the operational `show version`.
-    auto show = Send("POST", "/show", "application/json", EncodeRetrieve(options_.api_key, "show", {"version"}),
-                              options_.read_timeout, nullptr, true);
+    auto show = Send("POST", "/show", "application/json",
+                     EncodeRetrieve(options_.api_key, "show", {"version"}), options_.read_timeout,
+                     nullptr, true);
     if (!show) return tl::unexpected(show.error());
-    if (IsRestOff(show->status, show->body)) return MakeError(ErrorCode::kFailedPrecondition, RestOffMessage());
+    if (IsRestOff(show->status, show->body))
+      return MakeError(ErrorCode::kFailedPrecondition, RestOffMessage());
     if (show->status == 401)
-      return MakeError(ErrorCode::kPermissionDenied, "the device rejected the API key (401 Valid API key is required)");
+      return MakeError(ErrorCode::kPermissionDenied,
+                       "the device rejected the API key (401 Valid API key is required)");
     if (show->status == 200) {
       auto env = ParseEnvelope(show->body);
       if (env && env->success && env->data_text) info.version = VersionFromShow(*env->data_text);
@@ -119,10 +141,11 @@ Result<DeviceInfo> VyosAdapter::Probe() {
   // The NAT syntax: 1.2/1.3 keep `inbound-interface` a leaf. Asked of the device itself: the
   // path `inbound-interface name eth0` is "not valid" there (a leaf takes one value, "name"
   // being one), merely empty from 1.4 on.
-  auto syntax = Send("POST", "/retrieve", "application/json",
-                              EncodeRetrieve(options_.api_key, "showConfig",
-                                             {"nat", "destination", "rule", "1", "inbound-interface", "name", "eth0"}),
-                              options_.read_timeout, nullptr, true);
+  auto syntax =
+      Send("POST", "/retrieve", "application/json",
+           EncodeRetrieve(options_.api_key, "showConfig",
+                          {"nat", "destination", "rule", "1", "inbound-interface", "name", "eth0"}),
+           options_.read_timeout, nullptr, true);
   if (syntax && syntax->status == 400) {
     auto env = ParseEnvelope(syntax->body);
     info.legacy_syntax = env && env->error.find("not valid") != std::string::npos;
@@ -141,7 +164,8 @@ std::vector<std::pair<std::string, std::string>> VyosAdapter::Conditions() const
   if (!info_ || info_->commit_confirm || !options_.commit_confirm || cli_) return out;
   out.push_back({"UnconfirmedCommits",
                  "the device's API has no commit-confirm (VyOS " + info_->version +
-                     "): changes are committed, verified and saved without a confirmation timer; declare SSH credentials "
+                     "): changes are committed, verified and saved without a confirmation timer; "
+                     "declare SSH credentials "
                      "(username with password or privateKey) to use the CLI's commit-confirm"});
   return out;
 }
@@ -156,7 +180,8 @@ std::vector<DiagnosticCheck> VyosAdapter::Diagnose() {
   // /info answers without a key (TLS is verified already); the key is tried by a read.
   auto info = Probe();
   if (!info) {
-    if (info.error().code == ErrorCode::kFailedPrecondition) return {{"REST API", "FAIL", info.error().message}};
+    if (info.error().code == ErrorCode::kFailedPrecondition)
+      return {{"REST API", "FAIL", info.error().message}};
     return {{"platform version", "FAIL", info.error().message}};
   }
   out.push_back({"platform version", "ok",
@@ -164,35 +189,48 @@ std::vector<DiagnosticCheck> VyosAdapter::Diagnose() {
                      (info->version_source.empty() ? "" : ", from " + info->version_source) +
                      (info->legacy_syntax ? "; NAT in 1.3 syntax (inbound-interface leaf)" : "")});
   auto rules = ReadRules();  // the API itself: the SSH fallback is not what is being tested
-  if (!rules) out.push_back({rules.error().code == ErrorCode::kFailedPrecondition ? "REST API" : "authentication", "FAIL",
-                             rules.error().message});
-  else out.push_back({"authentication", "ok", "API key accepted: read nat destination (" + std::to_string(rules->size()) + " rule(s))"});
-  if (info->commit_confirm) out.push_back({"confirmed commit", "ok", "commit with confirm_time, then confirm"});
-  else if (cli_ && options_.commit_confirm)
-    out.push_back({"confirmed commit", "ok", "the API has no commit-confirm (no /info): writes go through the SSH CLI's "
-                                             "commit-confirm (" + cli_->Where() + ")"});
+  if (!rules)
+    out.push_back(
+        {rules.error().code == ErrorCode::kFailedPrecondition ? "REST API" : "authentication",
+         "FAIL", rules.error().message});
   else
-    out.push_back({"confirmed commit", "WARN", "the API has no commit-confirm (no /info: VyOS before 1.5) and no SSH credentials "
-                                               "are declared: changes are committed without a confirmation timer "
-                                               "(UnconfirmedCommits); add username and password or privateKey to the "
-                                               "credentials to use the CLI's commit-confirm"});
+    out.push_back(
+        {"authentication", "ok",
+         "API key accepted: read nat destination (" + std::to_string(rules->size()) + " rule(s))"});
+  if (info->commit_confirm)
+    out.push_back({"confirmed commit", "ok", "commit with confirm_time, then confirm"});
+  else if (cli_ && options_.commit_confirm)
+    out.push_back({"confirmed commit", "ok",
+                   "the API has no commit-confirm (no /info): writes go through the SSH CLI's "
+                   "commit-confirm (" +
+                       cli_->Where() + ")"});
+  else
+    out.push_back(
+        {"confirmed commit", "WARN",
+         "the API has no commit-confirm (no /info: VyOS before 1.5) and no SSH credentials "
+         "are declared: changes are committed without a confirmation timer "
+         "(UnconfirmedCommits); add username and password or privateKey to the "
+         "credentials to use the CLI's commit-confirm"});
   return out;
 }
 
-Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules(uint64_t known_fingerprint, uint64_t* fingerprint,
-                                                              bool* unchanged) {
+Result<std::map<int, core::NatRule>> VyosAdapter::ReadRules(uint64_t known_fingerprint,
+                                                            uint64_t* fingerprint,
+                                                            bool* unchanged) {
   // The read of every poll: parsed once, straight into the model; skipped when the answer is
   // byte-identical to one the caller already holds.
   auto res = Send("POST", "/retrieve", kJson,
-                           EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}), options_.read_timeout,
-                           nullptr, /*reuse_connection=*/true);
+                  EncodeRetrieve(options_.api_key, "showConfig", {"nat", "destination"}),
+                  options_.read_timeout, nullptr, /*reuse_connection=*/true);
   if (!res) {
     info_.reset();  // a new connection asks /info again (the router may have been upgraded)
     return tl::unexpected(res.error());
   }
   if (res->status == 401)
-    return MakeError(ErrorCode::kPermissionDenied, "the device rejected the API key (401 Valid API key is required)");
-  if (IsRestOff(res->status, res->body)) return MakeError(ErrorCode::kFailedPrecondition, RestOffMessage());
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "the device rejected the API key (401 Valid API key is required)");
+  if (IsRestOff(res->status, res->body))
+    return MakeError(ErrorCode::kFailedPrecondition, RestOffMessage());
   if (res->status >= 500 || (res->status != 200 && res->status != 400))
     return MakeError(ErrorCode::kUnavailable, "showConfig answered " + std::to_string(res->status));
   const uint64_t fp = std::hash<std::string>{}(res->body) | 1;
@@ -206,11 +244,14 @@ Result<ObservedState> VyosAdapter::Observe(uint64_t known_fingerprint) {
   ObservedState out;
   out.transport = "https-api";
   auto rules = ReadRules(known_fingerprint, &out.fingerprint, &out.unchanged);
-  if (!rules && cli_ && (rules.error().code == ErrorCode::kUnavailable || rules.error().code == ErrorCode::kDeadlineExceeded)) {
+  if (!rules && cli_ &&
+      (rules.error().code == ErrorCode::kUnavailable ||
+       rules.error().code == ErrorCode::kDeadlineExceeded)) {
     // The API is down (unreachable, 5xx, no answer): read over SSH; the pass then writes over SSH.
     auto over_ssh = cli_->ReadRules(&out.fingerprint);
     if (!over_ssh)
-      return MakeError(over_ssh.error().code, "HTTPS API: " + rules.error().message + "; SSH fallback: " + over_ssh.error().message);
+      return MakeError(over_ssh.error().code, "HTTPS API: " + rules.error().message +
+                                                  "; SSH fallback: " + over_ssh.error().message);
     out.transport = "ssh-cli";
     out.fallback_reason = rules.error().message;
     out.unchanged = false;
@@ -227,7 +268,8 @@ std::vector<std::string> VyosAdapter::Render(const core::Plan& plan) const {
   const bool confirm = options_.commit_confirm && (!info_ || info_->commit_confirm || cli_);
   for (const auto& batch : BatchCommands(plan, options_.max_request_bytes, Syntax())) {
     for (const auto& c : batch) out.push_back(ToCliLine(c));
-    out.push_back(confirm ? "commit-confirm " + std::to_string(options_.confirm_minutes) + " (then verify, confirm)"
+    out.push_back(confirm ? "commit-confirm " + std::to_string(options_.confirm_minutes) +
+                                " (then verify, confirm)"
                           : "commit (the device has no commit-confirm)");
   }
   if (!out.empty() && options_.save_after_confirm) out.push_back("save");
@@ -242,10 +284,13 @@ std::vector<std::string> VyosAdapter::Mismatches(const std::map<int, core::NatRu
     auto e = expected.find(n);
     auto a = actual.find(n);
     if (e == expected.end() && a == actual.end()) continue;
-    if (e == expected.end()) out.push_back("rule " + std::to_string(n) + " should be gone but is present");
-    else if (a == actual.end()) out.push_back("rule " + std::to_string(n) + " is missing");
+    if (e == expected.end())
+      out.push_back("rule " + std::to_string(n) + " should be gone but is present");
+    else if (a == actual.end())
+      out.push_back("rule " + std::to_string(n) + " is missing");
     else if (!(e->second == a->second))
-      out.push_back("rule " + std::to_string(n) + ": " + core::DescribeDifference(e->second, a->second));
+      out.push_back("rule " + std::to_string(n) + ": " +
+                    core::DescribeDifference(e->second, a->second));
   }
   return out;
 }
@@ -257,14 +302,17 @@ Status VyosAdapter::SendConfirm(ApplyOutcome& out, const std::map<int, core::Nat
   Error last{ErrorCode::kUnavailable, "confirm not sent"};
   for (int attempt = 0; attempt < 3; ++attempt) {
     out.operations.push_back("POST /configure {\"op\": \"confirm\"}");
-    auto r = Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
+    auto r =
+        Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
     if (r && r->envelope.success) {
-      if (r->envelope.data_text && r->envelope.data_text->find("No confirm pending") != std::string::npos) {
+      if (r->envelope.data_text &&
+          r->envelope.data_text->find("No confirm pending") != std::string::npos) {
         auto now = ReadRules();
         if (!now) return tl::unexpected(now.error());
         auto bad = Mismatches(expected, *now, touched);
         if (!bad.empty())
-          return MakeError(ErrorCode::kUnavailable, "the confirm timer reverted the change before it was confirmed");
+          return MakeError(ErrorCode::kUnavailable,
+                           "the confirm timer reverted the change before it was confirmed");
       }
       out.confirmed = true;
       return {};
@@ -276,19 +324,28 @@ Status VyosAdapter::SendConfirm(ApplyOutcome& out, const std::map<int, core::Nat
 }
 
 Result<bool> VyosAdapter::ConfirmPending() {
-  auto r = Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
+  auto r =
+      Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
   if (!r) return tl::unexpected(r.error());
-  if (!r->envelope.success) return MakeError(ErrorCode::kRejected, "confirm: " + Trim(r->envelope.error));
-  const bool was_pending = !(r->envelope.data_text && r->envelope.data_text->find("No confirm pending") != std::string::npos);
+  if (!r->envelope.success)
+    return MakeError(ErrorCode::kRejected, "confirm: " + Trim(r->envelope.error));
+  const bool was_pending =
+      !(r->envelope.data_text &&
+        r->envelope.data_text->find("No confirm pending") != std::string::npos);
   if (was_pending) save_pending_ = true;  // confirmed, not yet saved
   return was_pending;
 }
 
 void VyosAdapter::Disarm(ApplyOutcome& out) {
-  out.operations.push_back("POST /configure {\"op\": \"confirm\"} (stop a confirm timer the failed commit may have armed)");
-  auto r = Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
-  if (r && r->envelope.success && r->envelope.data_text && r->envelope.data_text->find("No confirm pending") == std::string::npos)
-    out.operations.push_back("  (the device had armed the timer before the commit failed; it is stopped)");
+  out.operations.push_back(
+      "POST /configure {\"op\": \"confirm\"} (stop a confirm timer the failed commit may have "
+      "armed)");
+  auto r =
+      Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
+  if (r && r->envelope.success && r->envelope.data_text &&
+      r->envelope.data_text->find("No confirm pending") == std::string::npos)
+    out.operations.push_back(
+        "  (the device had armed the timer before the commit failed; it is stopped)");
 }
 
 void VyosAdapter::RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>& before,
@@ -296,18 +353,23 @@ void VyosAdapter::RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>
                            bool confirm_armed) {
   std::vector<Command> cmds;
   for (int n : touched) {
-    if (now.count(n)) cmds.push_back(Command{"delete", {"nat", "destination", "rule", std::to_string(n)}, std::nullopt});
+    if (now.count(n))
+      cmds.push_back(
+          Command{"delete", {"nat", "destination", "rule", std::to_string(n)}, std::nullopt});
     if (auto b = before.find(n); b != before.end()) {
       auto sets = RuleSetCommands(n, b->second, Syntax());
       cmds.insert(cmds.end(), sets.begin(), sets.end());
     }
   }
-  out.operations.push_back("POST /configure (rollback: " + std::to_string(cmds.size()) + " commands, one commit)");
+  out.operations.push_back("POST /configure (rollback: " + std::to_string(cmds.size()) +
+                           " commands, one commit)");
   for (const auto& c : cmds) out.operations.push_back("  " + ToCliLine(c));
-  auto r = Call("/configure", EncodeConfigure(options_.api_key, cmds, 0), options_.write_timeout, nullptr);
+  auto r = Call("/configure", EncodeConfigure(options_.api_key, cmds, 0), options_.write_timeout,
+                nullptr);
   if (!r || !r->envelope.success) {
-    out.rollback_detail = "inverse plan failed (" + (r ? Trim(r->envelope.error) : r.error().message) + ")" +
-                          (confirm_armed ? "; the device's commit-confirm timer will revert the change" : "");
+    out.rollback_detail =
+        "inverse plan failed (" + (r ? Trim(r->envelope.error) : r.error().message) + ")" +
+        (confirm_armed ? "; the device's commit-confirm timer will revert the change" : "");
     out.rolled_back = confirm_armed;
     return;
   }
@@ -331,12 +393,14 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
   if (plan.changes.empty()) {
     if (save_pending_) {
       out.operations.push_back("POST /config-file {\"op\": \"save\"}");
-      auto s = Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
+      auto s =
+          Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
       if (s && s->envelope.success) {
         save_pending_ = false;
         out.saved = true;
       } else {
-        out.error = s ? Error{ErrorCode::kRejected, "save failed: " + Trim(s->envelope.error)} : s.error();
+        out.error =
+            s ? Error{ErrorCode::kRejected, "save failed: " + Trim(s->envelope.error)} : s.error();
       }
     }
     return out;
@@ -347,8 +411,10 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     return out;
   }
   // No commit-confirm in the API: the SSH CLI's commit-confirm where credentials allow it.
-  if (options_.commit_confirm && !info->commit_confirm && cli_) return cli_->Apply(plan, observed.nat_rules);
-  const int confirm = options_.commit_confirm && info->commit_confirm ? options_.confirm_minutes : 0;
+  if (options_.commit_confirm && !info->commit_confirm && cli_)
+    return cli_->Apply(plan, observed.nat_rules);
+  const int confirm =
+      options_.commit_confirm && info->commit_confirm ? options_.confirm_minutes : 0;
   if (options_.commit_confirm && !confirm) out.unconfirmed = true;
 
   std::map<int, core::NatRule> current = observed.nat_rules;
@@ -357,9 +423,11 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     core::Plan part;
     std::vector<int> touched;
     for (const auto& c : batch)
-      if (c.path.size() >= 4 && (touched.empty() || touched.back() != std::stoi(c.path[3]))) touched.push_back(std::stoi(c.path[3]));
+      if (c.path.size() >= 4 && (touched.empty() || touched.back() != std::stoi(c.path[3])))
+        touched.push_back(std::stoi(c.path[3]));
     for (const auto& ch : plan.changes)
-      if (std::find(touched.begin(), touched.end(), ch.number) != touched.end()) part.changes.push_back(ch);
+      if (std::find(touched.begin(), touched.end(), ch.number) != touched.end())
+        part.changes.push_back(ch);
     const auto expected = core::ExpectedAfter(current, part);
 
     out.operations.push_back(OpsLine(batch, confirm));
@@ -369,7 +437,8 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     bool ambiguous = false;
     for (int attempt = 0;; ++attempt) {
       r = Call("/configure", body, options_.write_timeout, &ambiguous);
-      if (r && !r->envelope.success && IsLockedError(r->envelope.error) && attempt < options_.lock_retries) {
+      if (r && !r->envelope.success && IsLockedError(r->envelope.error) &&
+          attempt < options_.lock_retries) {
         // The API discarded the session: nothing was committed, re-sending is safe - once a
         // timer the attempt may have armed first is stopped (else: "Another confirm is pending").
         out.operations.push_back("  (commit lock busy; retrying)");
@@ -379,7 +448,8 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
       }
       break;
     }
-    if (confirm > 0 && r && !r->envelope.success && r->envelope.error.find("Another confirm is pending") == std::string::npos)
+    if (confirm > 0 && r && !r->envelope.success &&
+        r->envelope.error.find("Another confirm is pending") == std::string::npos)
       Disarm(out);  // the commit failed; a timer armed before it would reboot the router later
     bool committed = r && r->envelope.success;
     if (!r && ambiguous) {
@@ -387,25 +457,31 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
       out.operations.push_back("  (no answer: re-reading the device)");
       auto now = ReadRules();
       if (!now) {
-        out.error = Error{r.error().code, r.error().message + "; re-read failed too: " + now.error().message};
+        out.error = Error{r.error().code,
+                          r.error().message + "; re-read failed too: " + now.error().message};
         out.ambiguous = true;
         return out;
       }
       if (Mismatches(expected, *now, touched).empty()) {
         committed = true;
       } else if (Mismatches(current, *now, touched).empty()) {
-        out.error = Error{r.error().code, r.error().message + "; the device did not commit the change"};
+        out.error =
+            Error{r.error().code, r.error().message + "; the device did not commit the change"};
         return out;
       } else {
-        out.error = Error{r.error().code, r.error().message + "; the device holds neither the old nor the new rules"};
+        out.error =
+            Error{r.error().code,
+                  r.error().message + "; the device holds neither the old nor the new rules"};
         out.ambiguous = true;
         return out;
       }
     }
     if (!committed) {
-      if (!r) out.error = r.error();
+      if (!r)
+        out.error = r.error();
       else if (IsLockedError(r->envelope.error))
-        out.error = Error{ErrorCode::kConflict, "commit lock still busy after retries: " + Trim(r->envelope.error)};
+        out.error = Error{ErrorCode::kConflict,
+                          "commit lock still busy after retries: " + Trim(r->envelope.error)};
       else if (r->envelope.error.find("Another confirm is pending") != std::string::npos)
         out.error = Error{ErrorCode::kConflict, "another commit-confirm is pending on the device"};
       else {
@@ -419,13 +495,15 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     ++out.commits;
     int armed = confirm;
     if (confirm > 0 && r && r->envelope.success &&
-        !(r->envelope.data_text && r->envelope.data_text->find("commit-confirm") != std::string::npos)) {
+        !(r->envelope.data_text &&
+          r->envelope.data_text->find("commit-confirm") != std::string::npos)) {
       // The build ignored confirm_time (its API predates commit-confirm): a plain commit. No
       // confirm follows, and later commits are known to be unconfirmed.
       armed = 0;
       out.unconfirmed = true;
       if (info_) info_->commit_confirm = false;
-      out.operations.push_back("  (the device committed without arming a confirm timer: its API has no commit-confirm)");
+      out.operations.push_back(
+          "  (the device committed without arming a confirm timer: its API has no commit-confirm)");
     }
 
     auto readback = ReadRules();
@@ -436,8 +514,9 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
       // cleanly before: never leave the outcome to the confirm timer, never plan from an answer
       // that was not understood.
       RollBack(out, current, expected, touched, armed > 0);
-      out.error = Error{readback.error().code, "read-back after commit failed: " + readback.error().message + "; " +
-                                                   out.rollback_detail};
+      out.error = Error{readback.error().code,
+                        "read-back after commit failed: " + readback.error().message + "; " +
+                            out.rollback_detail};
       out.ambiguous = true;  // the next pass re-reads before anything is re-sent
       return out;
     }
@@ -451,8 +530,9 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     }
     if (armed > 0) {
       if (auto st = SendConfirm(out, expected, touched); !st) {
-        out.error = Error{st.error().code, "confirm failed: " + st.error().message +
-                                               "; the device reverts to the previous configuration at timeout"};
+        out.error = Error{st.error().code,
+                          "confirm failed: " + st.error().message +
+                              "; the device reverts to the previous configuration at timeout"};
         out.ambiguous = true;
         return out;
       }
@@ -462,11 +542,14 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
   }
   if (options_.save_after_confirm) {
     out.operations.push_back("POST /config-file {\"op\": \"save\"}");
-    auto s = Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
+    auto s =
+        Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
     if (!s || !s->envelope.success) {
       save_pending_ = true;
-      out.error = s ? Error{ErrorCode::kRejected, "changes are live but save failed: " + Trim(s->envelope.error)}
-                    : Error{s.error().code, "changes are live but save failed: " + s.error().message};
+      out.error =
+          s ? Error{ErrorCode::kRejected,
+                    "changes are live but save failed: " + Trim(s->envelope.error)}
+            : Error{s.error().code, "changes are live but save failed: " + s.error().message};
       return out;
     }
     out.saved = true;

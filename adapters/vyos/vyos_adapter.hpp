@@ -11,9 +11,9 @@
 #include <string>
 
 #include "adapters/device_adapter.hpp"
-#include "transport/http/https_client.hpp"
 #include "adapters/vyos/vyos_cli.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
+#include "transport/http/https_client.hpp"
 
 namespace nc::vyos {
 
@@ -54,19 +54,24 @@ class VyosAdapter final : public DeviceAdapter {
   /// client_->Send with every secret this adapter holds redacted from the answer's body, before
   /// anything parses, logs or stores it: a device that echoes the request in its error must not
   /// carry the key into events, runs or /v1/health.
-  Result<transport::HttpResponse> Send(const std::string& method, const std::string& target, const std::string& content_type,
-                            const std::string& body, std::chrono::milliseconds timeout, bool* written = nullptr,
-                            bool reuse_connection = false);
+  Result<transport::HttpResponse> Send(const std::string& method, const std::string& target,
+                                       const std::string& content_type, const std::string& body,
+                                       std::chrono::milliseconds timeout, bool* written = nullptr,
+                                       bool reuse_connection = false);
   /// One API call. `ambiguous` is set when a write may have been applied without an answer.
-  Result<CallResult> Call(const std::string& endpoint, const std::string& body, std::chrono::milliseconds timeout,
-                          bool* ambiguous);
-  Result<std::map<int, core::NatRule>> ReadRules(uint64_t known_fingerprint = 0, uint64_t* fingerprint = nullptr,
-                                                bool* unchanged = nullptr);
+  Result<CallResult> Call(const std::string& endpoint, const std::string& body,
+                          std::chrono::milliseconds timeout, bool* ambiguous);
+  Result<std::map<int, core::NatRule>> ReadRules(uint64_t known_fingerprint = 0,
+                                                 uint64_t* fingerprint = nullptr,
+                                                 bool* unchanged = nullptr);
   std::vector<std::string> Mismatches(const std::map<int, core::NatRule>& expected,
-                                      const std::map<int, core::NatRule>& actual, const std::vector<int>& touched) const;
-  Status SendConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& expected, const std::vector<int>& touched);
+                                      const std::map<int, core::NatRule>& actual,
+                                      const std::vector<int>& touched) const;
+  Status SendConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& expected,
+                     const std::vector<int>& touched);
   void RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>& before,
-                const std::map<int, core::NatRule>& now, const std::vector<int>& touched, bool confirm_armed);
+                const std::map<int, core::NatRule>& now, const std::vector<int>& touched,
+                bool confirm_armed);
 
   /// Stops a confirm timer a failed commit sent with `confirm_time` may have armed (builds that
   /// arm before they commit); never called when the device said another confirm is pending.

@@ -14,8 +14,10 @@ namespace {
 /// The device's complaint in a reply, or empty.
 std::string Complaint(const std::string& output) {
   std::string lower = output;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* marker : {"failed", "invalid", "is not valid", "error", "cannot", "another confirm is pending"})
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* marker :
+       {"failed", "invalid", "is not valid", "error", "cannot", "another confirm is pending"})
     if (lower.find(marker) != std::string::npos) {
       std::string t = output;
       while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
@@ -40,11 +42,15 @@ ssh::TerminalProfile VyosTerminalProfile() {
   return p;
 }
 
-VyosCli::VyosCli(VyosCliOptions options) : options_(std::move(options)), profile_(VyosTerminalProfile()) {}
+VyosCli::VyosCli(VyosCliOptions options)
+    : options_(std::move(options)), profile_(VyosTerminalProfile()) {}
 
-std::string VyosCli::Where() const { return options_.connect.host + ":" + std::to_string(options_.connect.port); }
+std::string VyosCli::Where() const {
+  return options_.connect.host + ":" + std::to_string(options_.connect.port);
+}
 
-Result<ssh::Reply> VyosCli::Run(const std::string& line, int timeout_ms, std::vector<std::string>* ops) {
+Result<ssh::Reply> VyosCli::Run(const std::string& line, int timeout_ms,
+                                std::vector<std::string>* ops) {
   if (!shell_ || !shell_->Alive()) {
     shell_.reset();
     config_mode_ = false;
@@ -72,13 +78,15 @@ void VyosCli::Discard(std::vector<std::string>& ops) {
 
 Result<std::map<int, core::NatRule>> VyosCli::ReadRules(uint64_t* fingerprint) {
   if (shell_ && !shell_->Alive()) config_mode_ = false;
-  auto r = Run(config_mode_ ? "run show configuration commands" : "show configuration commands", options_.command_timeout_ms);
+  auto r = Run(config_mode_ ? "run show configuration commands" : "show configuration commands",
+               options_.command_timeout_ms);
   if (!r) return tl::unexpected(r.error());
   // A router always has `set` lines (host name, the API service): none means the command was
   // not understood where it was sent, and "0 rules" would be a lie.
   if (r->output.find("set ") == std::string::npos)
-    return MakeError(ErrorCode::kUnavailable, "`show configuration commands` printed no configuration over SSH" +
-                                                  (r->output.empty() ? std::string() : ": " + r->output.substr(0, 200)));
+    return MakeError(ErrorCode::kUnavailable,
+                     "`show configuration commands` printed no configuration over SSH" +
+                         (r->output.empty() ? std::string() : ": " + r->output.substr(0, 200)));
   if (fingerprint) *fingerprint = std::hash<std::string>{}(r->output) | 1;
   std::string nat;
   size_t start = 0;
@@ -128,17 +136,23 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
         out.device_text = why;
         out.named_rule = RuleNamedIn(line);  // the line it refused is one rule's
         out.refused_at_set = true;
-        return fail(ErrorCode::kRejected, "the router refused '" + line + "': " + why + "; the session was discarded");
+        return fail(ErrorCode::kRejected,
+                    "the router refused '" + line + "': " + why + "; the session was discarded");
       }
     }
   }
   const bool confirm = options_.commit_confirm;
-  auto commit = Run(confirm ? "commit-confirm " + std::to_string(options_.confirm_minutes) : "commit", options_.commit_timeout_ms, &ops);
-  if (commit && !commit->question.empty()) commit = Run("y", options_.commit_timeout_ms, &ops);  // "Proceed ?": asked for
+  auto commit =
+      Run(confirm ? "commit-confirm " + std::to_string(options_.confirm_minutes) : "commit",
+          options_.commit_timeout_ms, &ops);
+  if (commit && !commit->question.empty())
+    commit = Run("y", options_.commit_timeout_ms, &ops);  // "Proceed ?": asked for
   if (!commit) {
     out.ambiguous = true;
-    return fail(commit.error().code, commit.error().message + " (during the commit; the router's confirm timer reverts an "
-                                                              "unconfirmed change, and the next pass re-reads)");
+    return fail(commit.error().code,
+                commit.error().message +
+                    " (during the commit; the router's confirm timer reverts an "
+                    "unconfirmed change, and the next pass re-reads)");
   }
   if (auto why = Complaint(commit->output); !why.empty()) {
     Discard(ops);
@@ -161,14 +175,20 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
     const bool w = want != expected.end();
     const bool h = have != back->end();
     if (w != h || (w && want->second != have->second))
-      mismatch += (mismatch.empty() ? "" : "; ") + std::string("rule ") + std::to_string(ch.number) +
-                  (w && h ? ": " + core::DescribeDifference(want->second, have->second) : w ? " missing" : " still present");
+      mismatch += (mismatch.empty() ? "" : "; ") + std::string("rule ") +
+                  std::to_string(ch.number) +
+                  (w && h ? ": " + core::DescribeDifference(want->second, have->second)
+                   : w    ? " missing"
+                          : " still present");
   }
   out.read_back = *back;
   if (!mismatch.empty()) {
     Discard(ops);
-    return fail(ErrorCode::kRejected, "verification failed after the commit: " + mismatch +
-                                          (confirm ? "; not confirmed, the router reverts it when the confirm timer expires" : ""));
+    return fail(
+        ErrorCode::kRejected,
+        "verification failed after the commit: " + mismatch +
+            (confirm ? "; not confirmed, the router reverts it when the confirm timer expires"
+                     : ""));
   }
   if (confirm) {
     auto r = Run("confirm", t, &ops);

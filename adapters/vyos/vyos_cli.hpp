@@ -10,8 +10,8 @@
 #include <string>
 
 #include "adapters/device_adapter.hpp"
-#include "transport/ssh/ssh_shell.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 
 namespace nc::vyos {
 
@@ -46,7 +46,8 @@ class VyosCli {
   std::string Where() const;
 
  private:
-  Result<ssh::Reply> Run(const std::string& line, int timeout_ms, std::vector<std::string>* ops = nullptr);
+  Result<ssh::Reply> Run(const std::string& line, int timeout_ms,
+                         std::vector<std::string>* ops = nullptr);
   void Discard(std::vector<std::string>& ops);
 
   VyosCliOptions options_;
@@ -54,7 +55,8 @@ class VyosCli {
   std::unique_ptr<ssh::Shell> shell_;
   bool config_mode_ = false;  // the last prompt was configuration mode's `user@host#`
   InterfaceSyntax syntax_ = InterfaceSyntax::kName;
-  bool syntax_known_ = false;  // else found from `show version` before the first write (1.2/1.3: the leaf)
+  bool syntax_known_ =
+      false;  // else found from `show version` before the first write (1.2/1.3: the leaf)
 };
 
 }  // namespace nc::vyos

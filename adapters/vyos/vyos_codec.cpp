@@ -15,9 +15,13 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void Str(Writer& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
+void Str(Writer& w, const std::string& s) {
+  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+}
 
-std::string First(const ConfigNode* n) { return n && n->leaf && !n->values.empty() ? n->values.front() : ""; }
+std::string First(const ConfigNode* n) {
+  return n && n->leaf && !n->values.empty() ? n->values.front() : "";
+}
 
 // Flattens a subtree into "path value" strings, skipping the children listed in `managed`.
 void Flatten(const ConfigNode& n, const std::string& prefix, std::vector<std::string>& out) {
@@ -27,7 +31,8 @@ void Flatten(const ConfigNode& n, const std::string& prefix, std::vector<std::st
     return;
   }
   if (n.children.empty()) out.push_back(prefix);
-  for (const auto& [name, child] : n.children) Flatten(child, prefix.empty() ? name : prefix + " " + name, out);
+  for (const auto& [name, child] : n.children)
+    Flatten(child, prefix.empty() ? name : prefix + " " + name, out);
 }
 
 void WriteCommand(Writer& w, const Command& c) {
@@ -45,7 +50,9 @@ void WriteCommand(Writer& w, const Command& c) {
   w.EndObject();
 }
 
-std::vector<std::string> RulePath(int n) { return {"nat", "destination", "rule", std::to_string(n)}; }
+std::vector<std::string> RulePath(int n) {
+  return {"nat", "destination", "rule", std::to_string(n)};
+}
 
 }  // namespace
 
@@ -69,20 +76,28 @@ core::NatRule NatRuleFromNode(const ConfigNode& rule) {
         r.inbound_interface = First(&child);
       } else {
         for (const auto& [k, v] : child.children) {
-          if (k == "name" || k == "interface-name") r.inbound_interface = First(&v);
-          else Flatten(v, "inbound-interface " + k, r.unmanaged);
+          if (k == "name" || k == "interface-name")
+            r.inbound_interface = First(&v);
+          else
+            Flatten(v, "inbound-interface " + k, r.unmanaged);
         }
       }
     } else if (name == "protocol") {
       r.protocol = First(&child);
     } else if (name == "destination" || name == "source" || name == "translation") {
       for (const auto& [k, v] : child.children) {
-        if (name == "destination" && k == "address") r.destination_address = First(&v);
-        else if (name == "destination" && k == "port") r.destination_port = First(&v);
-        else if (name == "source" && k == "address") r.source_address = First(&v);
-        else if (name == "translation" && k == "address") r.translation_address = First(&v);
-        else if (name == "translation" && k == "port") r.translation_port = First(&v);
-        else Flatten(v, name + " " + k, r.unmanaged);
+        if (name == "destination" && k == "address")
+          r.destination_address = First(&v);
+        else if (name == "destination" && k == "port")
+          r.destination_port = First(&v);
+        else if (name == "source" && k == "address")
+          r.source_address = First(&v);
+        else if (name == "translation" && k == "address")
+          r.translation_address = First(&v);
+        else if (name == "translation" && k == "port")
+          r.translation_port = First(&v);
+        else
+          Flatten(v, name + " " + k, r.unmanaged);
       }
     } else if (name == "disable") {
       r.disabled = true;
@@ -112,7 +127,8 @@ namespace {
 
 // The JSON twin of Flatten/NatRuleFromNode: a 10,000-rule read is parsed straight into the model
 // without building a ConfigNode tree first (the no-op pass must stay cheap).
-void FlattenJson(const rapidjson::Value& v, const std::string& prefix, std::vector<std::string>& out) {
+void FlattenJson(const rapidjson::Value& v, const std::string& prefix,
+                 std::vector<std::string>& out) {
   if (v.IsString()) {
     out.push_back(prefix + " " + v.GetString());
   } else if (v.IsArray()) {
@@ -120,13 +136,18 @@ void FlattenJson(const rapidjson::Value& v, const std::string& prefix, std::vect
       if (e.IsString()) out.push_back(prefix + " " + e.GetString());
   } else if (v.IsObject()) {
     if (v.MemberCount() == 0) out.push_back(prefix);
-    for (const auto& m : v.GetObject()) FlattenJson(m.value, prefix + " " + m.name.GetString(), out);
+    for (const auto& m : v.GetObject())
+      FlattenJson(m.value, prefix + " " + m.name.GetString(), out);
   }
 }
 
 const char* JsonKind(const rapidjson::Value& v) {
-  return v.IsObject() ? "an object" : v.IsArray() ? "a list" : v.IsString() ? "a string" : v.IsNumber() ? "a number"
-         : v.IsBool() ? "a boolean" : "null";
+  return v.IsObject()   ? "an object"
+         : v.IsArray()  ? "a list"
+         : v.IsString() ? "a string"
+         : v.IsNumber() ? "a number"
+         : v.IsBool()   ? "a boolean"
+                        : "null";
 }
 
 /// A leaf's value as VyOS's showConfig gives it: a string, or a list of strings for a multi
@@ -135,7 +156,9 @@ Result<std::string> LeafJson(const rapidjson::Value& v, const std::string& where
   if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
   if (v.IsArray() && !v.Empty()) {
     for (const auto& e : v.GetArray())
-      if (!e.IsString()) return MakeError(ErrorCode::kUnavailable, where + " holds " + JsonKind(e) + " in its list, not a string");
+      if (!e.IsString())
+        return MakeError(ErrorCode::kUnavailable,
+                         where + " holds " + JsonKind(e) + " in its list, not a string");
     return std::string(v[0].GetString(), v[0].GetStringLength());
   }
   return MakeError(ErrorCode::kUnavailable, where + " is " + JsonKind(v) + ", not a value");
@@ -144,14 +167,16 @@ Result<std::string> LeafJson(const rapidjson::Value& v, const std::string& where
 /// A valueless node (`disable`, `log`): showConfig gives {}.
 Status FlagJson(const rapidjson::Value& v, const std::string& where) {
   if (v.IsObject() && v.MemberCount() == 0) return {};
-  return MakeError(ErrorCode::kUnavailable, where + " is " + JsonKind(v) + ", not a valueless node ({})");
+  return MakeError(ErrorCode::kUnavailable,
+                   where + " is " + JsonKind(v) + ", not a valueless node ({})");
 }
 
 /// One rule of a showConfig answer. Strict: a value of a kind showConfig never gives is an
 /// error, never an empty field. An answer read wrong would be planned against and, on a failed
 /// check, "restored" - deleting what the device really had.
 Result<core::NatRule> NatRuleFromJsonValue(const rapidjson::Value& rule, const std::string& where) {
-  if (!rule.IsObject()) return MakeError(ErrorCode::kUnavailable, where + " is " + JsonKind(rule) + ", not a rule");
+  if (!rule.IsObject())
+    return MakeError(ErrorCode::kUnavailable, where + " is " + JsonKind(rule) + ", not a rule");
   core::NatRule r;
   auto leaf = [&](const rapidjson::Value& v, const std::string& name, std::string* out) -> Status {
     auto value = LeafJson(v, where + " " + name);
@@ -171,25 +196,31 @@ Result<core::NatRule> NatRuleFromJsonValue(const rapidjson::Value& rule, const s
       } else {
         for (const auto& c : v.GetObject()) {
           const std::string k = c.name.GetString();
-          if (k == "name" || k == "interface-name") st = leaf(c.value, name + " " + k, &r.inbound_interface);
-          else FlattenJson(c.value, "inbound-interface " + k, r.unmanaged);
+          if (k == "name" || k == "interface-name")
+            st = leaf(c.value, name + " " + k, &r.inbound_interface);
+          else
+            FlattenJson(c.value, "inbound-interface " + k, r.unmanaged);
           if (!st) break;
         }
       }
     } else if (name == "protocol") {
       st = leaf(v, name, &r.protocol);
     } else if (name == "destination" || name == "source" || name == "translation") {
-      if (!v.IsObject()) return MakeError(ErrorCode::kUnavailable, where + " " + name + " is " + JsonKind(v) + ", not a node");
+      if (!v.IsObject())
+        return MakeError(ErrorCode::kUnavailable,
+                         where + " " + name + " is " + JsonKind(v) + ", not a node");
       for (const auto& c : v.GetObject()) {
         const std::string k = c.name.GetString();
         std::string* field = name == "destination" && k == "address"   ? &r.destination_address
-                             : name == "destination" && k == "port"     ? &r.destination_port
-                             : name == "source" && k == "address"       ? &r.source_address
-                             : name == "translation" && k == "address"  ? &r.translation_address
-                             : name == "translation" && k == "port"     ? &r.translation_port
-                                                                        : nullptr;
-        if (field) st = leaf(c.value, name + " " + k, field);
-        else FlattenJson(c.value, name + " " + k, r.unmanaged);
+                             : name == "destination" && k == "port"    ? &r.destination_port
+                             : name == "source" && k == "address"      ? &r.source_address
+                             : name == "translation" && k == "address" ? &r.translation_address
+                             : name == "translation" && k == "port"    ? &r.translation_port
+                                                                       : nullptr;
+        if (field)
+          st = leaf(c.value, name + " " + k, field);
+        else
+          FlattenJson(c.value, name + " " + k, r.unmanaged);
         if (!st) break;
       }
     } else if (name == "disable") {
@@ -212,16 +243,21 @@ namespace {
 
 Result<std::map<int, core::NatRule>> RulesOfData(const rapidjson::Value& doc) {
   std::map<int, core::NatRule> out;
-  if (!doc.IsObject()) return MakeError(ErrorCode::kUnavailable, "showConfig data is " + std::string(JsonKind(doc)) + ", not a node");
+  if (!doc.IsObject())
+    return MakeError(ErrorCode::kUnavailable,
+                     "showConfig data is " + std::string(JsonKind(doc)) + ", not a node");
   auto it = doc.FindMember("rule");
   if (it == doc.MemberEnd()) return out;
   if (!it->value.IsObject())
-    return MakeError(ErrorCode::kUnavailable, "showConfig: rule is " + std::string(JsonKind(it->value)) + ", not a node");
+    return MakeError(ErrorCode::kUnavailable,
+                     "showConfig: rule is " + std::string(JsonKind(it->value)) + ", not a node");
   for (const auto& m : it->value.GetObject()) {
     const std::string_view name(m.name.GetString(), m.name.GetStringLength());
     int64_t n = 0;
     if (!core::ParseInt(name, 1, 999999, &n))
-      return MakeError(ErrorCode::kUnavailable, "showConfig: rule '" + core::PrintableText(name, 64) + "' is not a rule number");
+      return MakeError(
+          ErrorCode::kUnavailable,
+          "showConfig: rule '" + core::PrintableText(name, 64) + "' is not a rule number");
     auto rule = NatRuleFromJsonValue(m.value, "showConfig: rule " + std::to_string(n));
     if (!rule) return tl::unexpected(rule.error());
     out.emplace_hint(out.end(), static_cast<int>(n), std::move(*rule));
@@ -242,10 +278,13 @@ Result<std::map<int, core::NatRule>> DestinationRulesFromJson(std::string_view d
 Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view body) {
   rapidjson::Document doc;
   std::string why = "no boolean \"success\"";
-  if (!core::ParseJson(doc, body, &why) || !doc.IsObject() || !doc.HasMember("success") || !doc["success"].IsBool())
-    return MakeError(ErrorCode::kUnavailable, "showConfig answer is not a VyOS API envelope: " + why);
+  if (!core::ParseJson(doc, body, &why) || !doc.IsObject() || !doc.HasMember("success") ||
+      !doc["success"].IsBool())
+    return MakeError(ErrorCode::kUnavailable,
+                     "showConfig answer is not a VyOS API envelope: " + why);
   if (!doc["success"].GetBool()) {
-    std::string err = doc.HasMember("error") && doc["error"].IsString() ? doc["error"].GetString() : "";
+    std::string err =
+        doc.HasMember("error") && doc["error"].IsString() ? doc["error"].GetString() : "";
     if (IsEmptyPathError(err)) return std::map<int, core::NatRule>{};
     while (!err.empty() && err.back() == '\n') err.pop_back();
     return MakeError(ErrorCode::kUnavailable, "showConfig failed: " + err);
@@ -254,7 +293,8 @@ Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view bod
   return RulesOfData(doc["data"]);
 }
 
-std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule, InterfaceSyntax syntax) {
+std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule,
+                                     InterfaceSyntax syntax) {
   std::vector<Command> out;
   const auto base = RulePath(number);
   auto set = [&](std::initializer_list<const char*> sub, const std::string& value) {
@@ -264,8 +304,10 @@ std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule, Inte
     out.push_back(Command{"set", std::move(p), value});
   };
   set({"description"}, rule.description);
-  if (syntax == InterfaceSyntax::kLeaf) set({"inbound-interface"}, rule.inbound_interface);
-  else set({"inbound-interface", "name"}, rule.inbound_interface);
+  if (syntax == InterfaceSyntax::kLeaf)
+    set({"inbound-interface"}, rule.inbound_interface);
+  else
+    set({"inbound-interface", "name"}, rule.inbound_interface);
   set({"protocol"}, rule.protocol);
   set({"destination", "address"}, rule.destination_address);
   set({"destination", "port"}, rule.destination_port);
@@ -283,7 +325,8 @@ std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule, Inte
 
 std::vector<Command> ChangeCommands(const core::RuleChange& change, InterfaceSyntax syntax) {
   std::vector<Command> out;
-  if (change.kind != core::ChangeKind::kAdd) out.push_back(Command{"delete", RulePath(change.number), std::nullopt});
+  if (change.kind != core::ChangeKind::kAdd)
+    out.push_back(Command{"delete", RulePath(change.number), std::nullopt});
   if (change.after) {
     auto sets = RuleSetCommands(change.number, *change.after, syntax);
     out.insert(out.end(), sets.begin(), sets.end());
@@ -291,7 +334,8 @@ std::vector<Command> ChangeCommands(const core::RuleChange& change, InterfaceSyn
   return out;
 }
 
-std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes, InterfaceSyntax syntax) {
+std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes,
+                                                InterfaceSyntax syntax) {
   std::vector<std::vector<Command>> batches;
   std::vector<Command> current;
   int64_t size = 128;  // envelope, key, confirm_time
@@ -311,7 +355,8 @@ std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t 
   return batches;
 }
 
-std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands, int confirm_minutes) {
+std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands,
+                            int confirm_minutes) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -329,7 +374,8 @@ std::string EncodeConfigure(const std::string& key, const std::vector<Command>& 
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-std::string EncodeRetrieve(const std::string& key, const std::string& op, const std::vector<std::string>& path) {
+std::string EncodeRetrieve(const std::string& key, const std::string& op,
+                           const std::vector<std::string>& path) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -360,7 +406,8 @@ std::string EncodeOp(const std::string& key, const std::string& op) {
 Result<Envelope> ParseEnvelope(std::string_view body) {
   rapidjson::Document doc;
   std::string why = "no boolean \"success\"";
-  if (!core::ParseJson(doc, body, &why) || !doc.IsObject() || !doc.HasMember("success") || !doc["success"].IsBool())
+  if (!core::ParseJson(doc, body, &why) || !doc.IsObject() || !doc.HasMember("success") ||
+      !doc["success"].IsBool())
     return MakeError(ErrorCode::kUnavailable, "response is not a VyOS API envelope: " + why);
   Envelope e;
   e.success = doc["success"].GetBool();
@@ -405,28 +452,34 @@ bool UsesLeafInterface(const std::string& version) {
 }
 
 std::optional<int> RuleNamedIn(std::string_view text) {
-  for (size_t pos = text.find("rule "); pos != std::string_view::npos; pos = text.find("rule ", pos + 5)) {
+  for (size_t pos = text.find("rule "); pos != std::string_view::npos;
+       pos = text.find("rule ", pos + 5)) {
     size_t i = pos + 5;
     int n = 0;
     size_t digits = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && digits < 7) n = n * 10 + (text[i++] - '0'), ++digits;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && digits < 7)
+      n = n * 10 + (text[i++] - '0'), ++digits;
     if (digits > 0) return n;
   }
   return std::nullopt;
 }
 
 bool IsSetTimeError(std::string_view text) {
-  return text.find("Set failed") != std::string_view::npos || text.find("Value validation failed") != std::string_view::npos ||
+  return text.find("Set failed") != std::string_view::npos ||
+         text.find("Value validation failed") != std::string_view::npos ||
          text.find("Delete failed") != std::string_view::npos;
 }
 
 bool IsRestOff(int status, std::string_view body) {
-  return status == 404 && body.find("\"detail\"") != std::string_view::npos && body.find("Not Found") != std::string_view::npos;
+  return status == 404 && body.find("\"detail\"") != std::string_view::npos &&
+         body.find("Not Found") != std::string_view::npos;
 }
 
 std::string RestOffMessage() {
-  return "the router's REST API is off: VyOS 1.5 serves /retrieve and /configure only when `service https api rest` "
-         "is configured (404 {\"detail\":\"Not Found\"}); on the router run `configure`, `set service https api rest`, "
+  return "the router's REST API is off: VyOS 1.5 serves /retrieve and /configure only when "
+         "`service https api rest` "
+         "is configured (404 {\"detail\":\"Not Found\"}); on the router run `configure`, `set "
+         "service https api rest`, "
          "`commit`, `save`";
 }
 

@@ -44,9 +44,11 @@ Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view bod
 enum class InterfaceSyntax { kName, kLeaf };
 
 /// Every `set` that creates rule `number` as `rule` describes.
-std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule, InterfaceSyntax syntax = InterfaceSyntax::kName);
+std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule,
+                                     InterfaceSyntax syntax = InterfaceSyntax::kName);
 /// The commands of one change: delete (for updates and deletes) then the sets.
-std::vector<Command> ChangeCommands(const core::RuleChange& change, InterfaceSyntax syntax = InterfaceSyntax::kName);
+std::vector<Command> ChangeCommands(const core::RuleChange& change,
+                                    InterfaceSyntax syntax = InterfaceSyntax::kName);
 
 /// Command lists for a plan, each fitting `max_body_bytes` once encoded, never splitting one
 /// rule's commands. Normally a single list (one commit); several only for plans larger than
@@ -55,8 +57,10 @@ std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t 
                                                 InterfaceSyntax syntax = InterfaceSyntax::kName);
 
 /// JSON bodies of the HTTP API (raw JSON encoding; `key` inside).
-std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands, int confirm_minutes);
-std::string EncodeRetrieve(const std::string& key, const std::string& op, const std::vector<std::string>& path);
+std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands,
+                            int confirm_minutes);
+std::string EncodeRetrieve(const std::string& key, const std::string& op,
+                           const std::vector<std::string>& path);
 std::string EncodeOp(const std::string& key, const std::string& op);
 
 /// {"success", "data", "error"}. `data_json` is the raw JSON of `data`; `data_text` is set
@@ -81,7 +85,8 @@ std::string RestOffMessage();
 
 /// Whether a version writes 1.2/1.3's `inbound-interface X` leaf (from `show version`'s number).
 bool UsesLeafInterface(const std::string& version);
-/// The rule number a VyOS error names ("... in rule 10003: ...", "[nat destination rule 10003 ...]").
+/// The rule number a VyOS error names ("... in rule 10003: ...", "[nat destination rule 10003
+/// ...]").
 std::optional<int> RuleNamedIn(std::string_view error);
 /// Whether a VyOS error refused a value or path as it was set ("Set failed", "Value validation
 /// failed", "Delete failed"), not the commit.

@@ -78,10 +78,13 @@ LogLimiter& AuthLogLimiter() {
   return limiter;
 }
 
-Response Ok(const std::string& body) { return {200, "application/json", body, {}}; }
+Response Ok(const std::string& body) {
+  return {200, "application/json", body, {}};
+}
 
 Response MethodNotAllowed(const Request& r, const std::string& allow) {
-  Response res = http::JsonError(405, "method " + r.method + " is not allowed on " + r.path + " (allowed: " + allow + ")");
+  Response res = http::JsonError(
+      405, "method " + r.method + " is not allowed on " + r.path + " (allowed: " + allow + ")");
   res.headers.emplace_back("Allow", allow);
   return res;
 }
@@ -89,7 +92,8 @@ Response MethodNotAllowed(const Request& r, const std::string& allow) {
 /// The device key for a path name and an optional ?namespace=.
 std::string KeyFor(const Request& r, const std::string& name) {
   auto ns = r.query.find("namespace");
-  return QualifiedName(name, ns == r.query.end() || ns->second.empty() ? std::string("default") : ns->second);
+  return QualifiedName(
+      name, ns == r.query.end() || ns->second.empty() ? std::string("default") : ns->second);
 }
 
 Response Health(const ApiContext& c) {
@@ -186,14 +190,19 @@ Response Events(const ApiContext& c, const Request& r) {
       f.since = s;
     } else {
       auto ms = core::ParseDurationMs(s);
-      if (!ms) return http::JsonError(400, "since: '" + s + "' is neither a duration (30m, 1h) nor a time (2026-11-22T08:00:00Z)");
-      f.since = runtime::FormatUtc(std::chrono::system_clock::now() - std::chrono::milliseconds(*ms));
+      if (!ms)
+        return http::JsonError(
+            400,
+            "since: '" + s + "' is neither a duration (30m, 1h) nor a time (2026-11-22T08:00:00Z)");
+      f.since =
+          runtime::FormatUtc(std::chrono::system_clock::now() - std::chrono::milliseconds(*ms));
     }
   }
   if (auto l = q("limit"); !l.empty()) {
     char* end = nullptr;
     const long n = std::strtol(l.c_str(), &end, 10);
-    if (*end || n < 1 || n > 1000) return http::JsonError(400, "limit: must be a number from 1 to 1000");
+    if (*end || n < 1 || n > 1000)
+      return http::JsonError(400, "limit: must be a number from 1 to 1000");
     f.limit = static_cast<int>(n);
   }
   auto events = c.store->Events(f);
@@ -209,15 +218,16 @@ Response Events(const ApiContext& c, const Request& r) {
   return Ok(buf.GetString());
 }
 
-/// The seed API's sync answer: {"status", "message", "report": {added, deleted, updated, no_change}}
-/// (plus "not_applied" when something failed).
+/// The seed API's sync answer: {"status", "message", "report": {added, deleted, updated,
+/// no_change}} (plus "not_applied" when something failed).
 Response SyncReport(const std::vector<reconcilers::DeviceResult>& results) {
   reconcilers::SyncReport all;
   std::vector<std::string> errors;
   for (const auto& r : results) {
-    for (auto [from, to] : {std::pair{&r.report.added, &all.added}, std::pair{&r.report.deleted, &all.deleted},
-                            std::pair{&r.report.updated, &all.updated}, std::pair{&r.report.no_change, &all.no_change},
-                            std::pair{&r.report.failed, &all.failed}})
+    for (auto [from, to] :
+         {std::pair{&r.report.added, &all.added}, std::pair{&r.report.deleted, &all.deleted},
+          std::pair{&r.report.updated, &all.updated},
+          std::pair{&r.report.no_change, &all.no_change}, std::pair{&r.report.failed, &all.failed}})
       to->insert(to->end(), from->begin(), from->end());
     if (r.error) errors.push_back(r.device + ": " + r.error->message);
   }
@@ -249,9 +259,17 @@ Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
 Response Release(const ApiContext& c, const std::string& key, const std::string& who) {
   if (const auto role = c.leader(); role == "standby" || role == "lost")
     return http::JsonError(503, "this replica is a standby; send the request to the leader");
-  store::Event e{0, runtime::SystemClock().UtcIso(), key, "", "Normal", "DeletionsReleased",
-                 "released by " + who + ": the held mass deletion proceeds on the device's next pass", 0};
-  if (auto st = c.store->AddEvents({e}); !st) return http::JsonError(500, "the release could not be recorded");
+  store::Event e{
+      0,
+      runtime::SystemClock().UtcIso(),
+      key,
+      "",
+      "Normal",
+      "DeletionsReleased",
+      "released by " + who + ": the held mass deletion proceeds on the device's next pass",
+      0};
+  if (auto st = c.store->AddEvents({e}); !st)
+    return http::JsonError(500, "the release could not be recorded");
   return Sync(c, {key});
 }
 
@@ -259,19 +277,26 @@ Response Rollback(const ApiContext& c, const std::string& key, const std::string
   if (const auto role = c.leader(); role == "standby" || role == "lost")
     return http::JsonError(503, "this replica is a standby; send the request to the leader");
   rapidjson::Document d;
-  if (std::string why; !core::ParseJson(d, body, &why)) return http::JsonError(400, "body: " + why + "; want {\"snapshot\": ID}");
-  if (!d.IsObject() || !d.HasMember("snapshot") || !d["snapshot"].IsInt64() || d["snapshot"].GetInt64() <= 0)
-    return http::JsonError(400, "body.snapshot: required, a positive snapshot id (GET /v1/events shows them; "
-                                "netconverge rollback DEVICE --list)");
+  if (std::string why; !core::ParseJson(d, body, &why))
+    return http::JsonError(400, "body: " + why + "; want {\"snapshot\": ID}");
+  if (!d.IsObject() || !d.HasMember("snapshot") || !d["snapshot"].IsInt64() ||
+      d["snapshot"].GetInt64() <= 0)
+    return http::JsonError(
+        400,
+        "body.snapshot: required, a positive snapshot id (GET /v1/events shows them; "
+        "netconverge rollback DEVICE --list)");
   auto r = c.rollback(key, d["snapshot"].GetInt64());
-  if (r.error && !r.wrote && (r.error->code == ErrorCode::kNotFound || r.error->code == ErrorCode::kInvalidArgument))
+  if (r.error && !r.wrote &&
+      (r.error->code == ErrorCode::kNotFound || r.error->code == ErrorCode::kInvalidArgument))
     return http::JsonError(r.error->code == ErrorCode::kNotFound ? 404 : 400, r.error->message);
   rapidjson::StringBuffer buf;
   Json w(buf);
   w.StartObject();
   JStr(w, "status", r.error ? "error" : "success");
-  JStr(w, "message", r.error ? r.error->message
-                             : "device " + key + " restored to snapshot " + std::to_string(d["snapshot"].GetInt64()));
+  JStr(w, "message",
+       r.error
+           ? r.error->message
+           : "device " + key + " restored to snapshot " + std::to_string(d["snapshot"].GetInt64()));
   w.Key("snapshotBefore");
   w.Int64(r.snapshot_id);
   WriteReport(w, r.report, false);
@@ -279,11 +304,10 @@ Response Rollback(const ApiContext& c, const std::string& key, const std::string
   return {r.error ? 502 : 200, "application/json", buf.GetString(), {}};
 }
 
-
 }  // namespace
 
-Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o, const Request& r,
-                   std::string* route) {
+Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o,
+                   const Request& r, std::string* route) {
   auto vyos_keys = [&] {
     std::vector<std::string> keys;
     for (const auto& [k, d] : c.desired()->devices)
@@ -293,40 +317,50 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
   auto declared = [&](const std::string& key) { return c.desired()->devices.count(key) > 0; };
   struct Pattern {
     const char* method;
-    const char* label;        // the route template: matched segment by segment, and the metrics label
+    const char* label;  // the route template: matched segment by segment, and the metrics label
     Role role;
-    bool ApiOptions::*gate;   // when set, `role` applies only if this option is on (else open)
+    bool ApiOptions::*gate;  // when set, `role` applies only if this option is on (else open)
   };
   // Matched by splitting the path into segments, never by a regex over request data: the
   // matching cost is linear and bounded however long or odd the target is.
   static const std::vector<Pattern> kPatterns = {
-      {"GET", "/healthz", Role::kNone, nullptr},                                        // 0
-      {"GET", "/readyz", Role::kNone, nullptr},                                         // 1
-      {"GET", "/v1/health", Role::kViewer, &ApiOptions::health_auth},                   // 2
-      {"GET", "/metrics", Role::kViewer, &ApiOptions::metrics_auth},                    // 3
-      {"GET", "/v1/devices", Role::kViewer, nullptr},                                   // 4
-      {"GET", "/v1/devices/{name}", Role::kViewer, nullptr},                            // 5
-      {"GET", "/v1/devices/{name}/plan", Role::kViewer, nullptr},                       // 6
-      {"GET", "/v1/events", Role::kViewer, nullptr},                                    // 7
-      {"POST", "/v1/admin/sync-vyos-config", Role::kAdmin, nullptr},                    // 8
-      {"POST", "/v1/admin/devices/{name}/sync", Role::kAdmin, nullptr},                 // 9
-      {"POST", "/v1/admin/devices/{name}/rollback", Role::kAdmin, nullptr},             // 10
-      {"POST", "/v1/admin/devices/{name}/release", Role::kAdmin, nullptr},              // 11
+      {"GET", "/healthz", Role::kNone, nullptr},                             // 0
+      {"GET", "/readyz", Role::kNone, nullptr},                              // 1
+      {"GET", "/v1/health", Role::kViewer, &ApiOptions::health_auth},        // 2
+      {"GET", "/metrics", Role::kViewer, &ApiOptions::metrics_auth},         // 3
+      {"GET", "/v1/devices", Role::kViewer, nullptr},                        // 4
+      {"GET", "/v1/devices/{name}", Role::kViewer, nullptr},                 // 5
+      {"GET", "/v1/devices/{name}/plan", Role::kViewer, nullptr},            // 6
+      {"GET", "/v1/events", Role::kViewer, nullptr},                         // 7
+      {"POST", "/v1/admin/sync-vyos-config", Role::kAdmin, nullptr},         // 8
+      {"POST", "/v1/admin/devices/{name}/sync", Role::kAdmin, nullptr},      // 9
+      {"POST", "/v1/admin/devices/{name}/rollback", Role::kAdmin, nullptr},  // 10
+      {"POST", "/v1/admin/devices/{name}/release", Role::kAdmin, nullptr},   // 11
   };
   auto handle = [&](size_t i, const std::string& name, const std::string& who) -> Response {
     const std::string key = name.empty() ? "" : KeyFor(r, name);
-    if ((i == 6 || i == 9 || i == 10 || i == 11) && !declared(key)) return http::JsonError(404, "no device " + key);
+    if ((i == 6 || i == 9 || i == 10 || i == 11) && !declared(key))
+      return http::JsonError(404, "no device " + key);
     switch (i) {
-      case 0: return Ok("{\"status\":\"ok\"}");
+      case 0:
+        return Ok("{\"status\":\"ok\"}");
       case 1:
-        return c.ready() ? Ok("{\"status\":\"ready\"}")
-                         : Response{503, "application/json", "{\"status\":\"not ready\",\"reason\":\"desired state not loaded yet\"}", {}};
-      case 2: return Health(c);
+        return c.ready()
+                   ? Ok("{\"status\":\"ready\"}")
+                   : Response{
+                         503,
+                         "application/json",
+                         "{\"status\":\"not ready\",\"reason\":\"desired state not loaded yet\"}",
+                         {}};
+      case 2:
+        return Health(c);
       case 3:
         c.metrics->SetQueueDepth(c.queue->Len(), c.controller->busy());
         return Response{200, "text/plain; version=0.0.4; charset=utf-8", c.metrics->Text(), {}};
-      case 4: return Devices(c, "");
-      case 5: return Devices(c, key);
+      case 4:
+        return Devices(c, "");
+      case 5:
+        return Devices(c, key);
       case 6: {
         auto res = c.pass(key, "api-plan", Mode::kPlan);
         rapidjson::StringBuffer buf;
@@ -334,11 +368,16 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
         WriteDeviceResult(w, key, res);
         return Response{res.error ? 502 : 200, "application/json", buf.GetString(), {}};
       }
-      case 7: return Events(c, r);
-      case 8: return Sync(c, vyos_keys());
-      case 9: return Sync(c, {key});
-      case 10: return Rollback(c, key, r.body);
-      case 11: return Release(c, key, who);
+      case 7:
+        return Events(c, r);
+      case 8:
+        return Sync(c, vyos_keys());
+      case 9:
+        return Sync(c, {key});
+      case 10:
+        return Rollback(c, key, r.body);
+      case 11:
+        return Release(c, key, who);
     }
     return http::JsonError(500, "internal error");
   };
@@ -356,21 +395,25 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
     if (decision.deny) {
       int suppressed = 0;
       if (c.log && AuthLogLimiter().Allow(&suppressed))
-        c.log->warn("api: {} {} from {}: {} ({}){}", r.method, core::PrintableText(r.path, 200), r.remote.empty() ? "?" : r.remote,
-                    decision.deny->status, decision.identity.error.empty() ? "role too low" : decision.identity.error,
-                    suppressed ? fmt::format("; {} more refusal(s) not logged", suppressed) : std::string());
+        c.log->warn("api: {} {} from {}: {} ({}){}", r.method, core::PrintableText(r.path, 200),
+                    r.remote.empty() ? "?" : r.remote, decision.deny->status,
+                    decision.identity.error.empty() ? "role too low" : decision.identity.error,
+                    suppressed ? fmt::format("; {} more refusal(s) not logged", suppressed)
+                               : std::string());
       return *decision.deny;
     }
     if (r.method != method && !head) return MethodNotAllowed(r, method);
     Response res = handle(i, name, decision.identity.subject);
     if (needed == Role::kAdmin && c.log)
-      c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote, decision.identity.subject, res.status);
+      c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote,
+                  decision.identity.subject, res.status);
     return res;
   }
   return http::JsonError(404, "no route " + core::PrintableText(r.path, 200));
 }
 
-std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, const ApiOptions& options, ApiContext c,
+std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen,
+                                                 const ApiOptions& options, ApiContext c,
                                                  bool* failed) {
   *failed = false;
   if (listen == "off") return nullptr;
@@ -384,18 +427,24 @@ std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, cons
   for (const auto& file : {options.auth.api_keys_file, options.auth.jwt_secret_file}) {
     struct stat st {};
     if (!file.empty() && ::stat(file.c_str(), &st) == 0 && (st.st_mode & 0077) != 0)
-      c.log->warn("{} is readable by others (mode {:o}): it holds admin API credentials; chmod 600 it", file, st.st_mode & 0777);
+      c.log->warn(
+          "{} is readable by others (mode {:o}): it holds admin API credentials; chmod 600 it",
+          file, st.st_mode & 0777);
   }
   if (!auth->configured())
-    c.log->warn("admin HTTP API: no API keys or JWT secret configured (--api-keys-file, --jwt-secret-file): "
-                "every /v1 route except /v1/health answers 401");
+    c.log->warn(
+        "admin HTTP API: no API keys or JWT secret configured (--api-keys-file, "
+        "--jwt-secret-file): "
+        "every /v1 route except /v1/health answers 401");
   auto server = std::make_unique<http::AdminServer>(
       http::AdminServerOptions{listen}, [c, a = *auth, options](const Request& r) {
         const auto t0 = std::chrono::steady_clock::now();
         // Routes by template, everything else as one label: a scan cannot grow the label set.
         std::string label = "other";
         auto res = HandleApi(c, a, options, r, &label);
-        c.metrics->ObserveHttp(label, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        c.metrics->ObserveHttp(
+            label, res.status,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         return res;
       });
   if (auto st = server->Start(); !st) {
@@ -404,8 +453,9 @@ std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, cons
     return nullptr;
   }
   c.log->info("admin HTTP API on http://{}:{} ({} API key(s), JWT {}; /metrics {}, /v1/health {})",
-              listen.substr(0, listen.rfind(':')), server->port(), auth->key_count(), auth->jwt_enabled() ? "on" : "off",
-              options.metrics_auth ? "needs viewer" : "open", options.health_auth ? "needs viewer" : "open");
+              listen.substr(0, listen.rfind(':')), server->port(), auth->key_count(),
+              auth->jwt_enabled() ? "on" : "off", options.metrics_auth ? "needs viewer" : "open",
+              options.health_auth ? "needs viewer" : "open");
   return server;
 }
 

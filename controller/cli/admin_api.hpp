@@ -104,8 +104,9 @@ struct ApiOptions {
 };
 
 struct ApiContext {
-  using PassFn = std::function<reconcilers::DeviceResult(const std::string& key, const std::string& trigger,
-                                                         reconcilers::DeviceReconciler::Mode mode)>;
+  using PassFn =
+      std::function<reconcilers::DeviceResult(const std::string& key, const std::string& trigger,
+                                              reconcilers::DeviceReconciler::Mode mode)>;
   store::SqliteStore* store = nullptr;
   std::function<std::shared_ptr<const core::DesiredState>()> desired;
   /// A pass of one device under its lock, with what the daemon does after one (metrics, status).
@@ -123,12 +124,13 @@ struct ApiContext {
 
 /// Builds the authenticator (errors name the file) and starts the server on `listen` ("off":
 /// none, returns null without error). Errors are printed.
-std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen, const ApiOptions& options, ApiContext context,
+std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen,
+                                                 const ApiOptions& options, ApiContext context,
                                                  bool* failed);
 
 /// The routing of one request. `route`, when given, receives the matched route's template
 /// ("/v1/devices/{name}"); it is left alone for an unknown path.
-http::Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o, const http::Request& r,
-                         std::string* route = nullptr);
+http::Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o,
+                         const http::Request& r, std::string* route = nullptr);
 
 }  // namespace nc::cli

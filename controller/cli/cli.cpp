@@ -1,38 +1,38 @@
 #include "controller/cli/cli.hpp"
 
 #include "controller/cli/common.hpp"
-#include "controller/store/store_lock.hpp"
 #include "controller/cli/config.hpp"
+#include "controller/store/store_lock.hpp"
 
-#include <CLI/CLI.hpp>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <csignal>
 #include <iostream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "adapters/switch/dnos_dialect.hpp"
 #include "adapters/switch/vlan_importer.hpp"
 #include "adapters/vyos/importer.hpp"
 #include "controller/core/values.hpp"
+#include "controller/http/admin_server.hpp"
+#include "controller/metrics/metrics.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/runtime/clock.hpp"
 #include "controller/runtime/controller.hpp"
 #include "controller/runtime/work_queue.hpp"
 #include "controller/source/directory_source.hpp"
-#include "controller/http/admin_server.hpp"
-#include "controller/metrics/metrics.hpp"
 #include "controller/source/kube_source.hpp"
 #include "controller/source/leader_election.hpp"
 #include "controller/store/sqlite_store.hpp"
@@ -43,9 +43,10 @@ namespace {
 
 void PrintReport(const reconcilers::DeviceResult& r) {
   const auto& rep = r.report;
-  std::cout << r.device << ": " << (r.error ? "error: " + r.error->message : "ok") << " (" << rep.added.size()
-            << " added, " << rep.updated.size() << " updated, " << rep.deleted.size() << " deleted, "
-            << rep.no_change.size() << " unchanged; " << r.commits << " commit(s))\n";
+  std::cout << r.device << ": " << (r.error ? "error: " + r.error->message : "ok") << " ("
+            << rep.added.size() << " added, " << rep.updated.size() << " updated, "
+            << rep.deleted.size() << " deleted, " << rep.no_change.size() << " unchanged; "
+            << r.commits << " commit(s))\n";
   for (const auto& s : rep.added) std::cout << "  added     " << s << "\n";
   for (const auto& s : rep.updated) std::cout << "  updated   " << s << "\n";
   for (const auto& s : rep.deleted) std::cout << "  deleted   " << s << "\n";
@@ -83,8 +84,8 @@ int CmdValidate(const Common& c) {
   } else {
     for (const auto& p : v.problems) std::cout << p.ToString() << "\n";
     if (v.problems.empty()) {
-      std::cout << c.manifests << ": valid (" << v.desired.devices.size() << " device(s), " << v.desired.rules.size()
-                << " port(s))\n";
+      std::cout << c.manifests << ": valid (" << v.desired.devices.size() << " device(s), "
+                << v.desired.rules.size() << " port(s))\n";
     } else {
       std::cout << v.problems.size() << " problem(s)\n";
     }
@@ -114,7 +115,8 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   rec.SetDeletionGuard(c.deletion_guard_pct / 100.0, c.deletion_guard_min);
   auto keys = SelectDevices(*desired, c.device);
   if (keys.empty()) {
-    std::cerr << "netconverge: no device " << (c.device.empty() ? "declared" : "'" + c.device + "'") << " in " << c.manifests << "\n";
+    std::cerr << "netconverge: no device " << (c.device.empty() ? "declared" : "'" + c.device + "'")
+              << " in " << c.manifests << "\n";
     return 1;
   }
   if (!plan) rec.Recover();
@@ -127,7 +129,8 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   w.StartArray();
   for (const auto& key : keys) {
     auto r = rec.Reconcile(*desired, key, plan ? "cli-plan" : "cli-apply",
-                           plan ? reconcilers::DeviceReconciler::Mode::kPlan : reconcilers::DeviceReconciler::Mode::kApply);
+                           plan ? reconcilers::DeviceReconciler::Mode::kPlan
+                                : reconcilers::DeviceReconciler::Mode::kApply);
     failed = failed || r.error.has_value();
     changes = changes || r.plan.HasChanges();
     if (c.output == "json") {
@@ -142,16 +145,25 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
       std::cout << key << ": error: " << r.error->message << "\n";
       continue;
     }
-    std::cout << key << ": " << (!r.plan.HasChanges() ? "no changes" : std::to_string(r.plan.ChangeCount()) + " change(s)") << "\n";
-    auto sign = [](core::ChangeKind k) { return k == core::ChangeKind::kAdd ? "+" : k == core::ChangeKind::kUpdate ? "~" : "-"; };
+    std::cout << key << ": "
+              << (!r.plan.HasChanges() ? "no changes"
+                                       : std::to_string(r.plan.ChangeCount()) + " change(s)")
+              << "\n";
+    auto sign = [](core::ChangeKind k) {
+      return k == core::ChangeKind::kAdd ? "+" : k == core::ChangeKind::kUpdate ? "~" : "-";
+    };
     for (const auto& ch : r.plan.changes)
-      std::cout << "  " << sign(ch.kind) << " rule " << ch.number << " " << ch.display << ": " << ch.reason << "\n";
-    for (const auto& ch : r.plan.bridge_domains)
-      std::cout << "  " << sign(ch.kind) << " bridge domain " << ch.name << ": " << ch.reason << "\n";
-    for (const auto& ch : r.plan.interfaces)
-      std::cout << "  " << sign(ch.kind) << " interface " << ch.name << (ch.resource.empty() ? "" : " (" + ch.resource + ")") << ": "
+      std::cout << "  " << sign(ch.kind) << " rule " << ch.number << " " << ch.display << ": "
                 << ch.reason << "\n";
-    for (const auto& n : r.plan.notices) std::cout << "  ! " << n.reason << ": " << n.message << "\n";
+    for (const auto& ch : r.plan.bridge_domains)
+      std::cout << "  " << sign(ch.kind) << " bridge domain " << ch.name << ": " << ch.reason
+                << "\n";
+    for (const auto& ch : r.plan.interfaces)
+      std::cout << "  " << sign(ch.kind) << " interface " << ch.name
+                << (ch.resource.empty() ? "" : " (" + ch.resource + ")") << ": " << ch.reason
+                << "\n";
+    for (const auto& n : r.plan.notices)
+      std::cout << "  ! " << n.reason << ": " << n.message << "\n";
     if (!r.operations.empty()) {
       std::cout << "  operations (one transaction):\n";
       for (const auto& op : r.operations) std::cout << "    " << op << "\n";
@@ -197,19 +209,24 @@ int CmdStatus(const Common& c) {
     PrintOverrides(*st, c.device);
     return 0;
   }
-  std::vector<std::vector<std::string>> rows{
-      {"DEVICE", "REACHABLE", "SYNCED", "MANAGED", "DRIFTED", "LAST APPLIED", "TRANSPORT", "MESSAGE"}};
+  std::vector<std::vector<std::string>> rows{{"DEVICE", "REACHABLE", "SYNCED", "MANAGED", "DRIFTED",
+                                              "LAST APPLIED", "TRANSPORT", "MESSAGE"}};
   for (const auto& d : *devices)
     if (want(d.device))
-      rows.push_back({d.device, d.reachable ? "True" : "False", d.synced ? "True" : "False", std::to_string(d.managed),
-                      std::to_string(d.drifted), d.last_applied_at.empty() ? "-" : d.last_applied_at,
-                      (d.transport.empty() ? "-" : d.transport) + (d.fallback_active ? " (fallback)" : ""), d.message});
+      rows.push_back(
+          {d.device, d.reachable ? "True" : "False", d.synced ? "True" : "False",
+           std::to_string(d.managed), std::to_string(d.drifted),
+           d.last_applied_at.empty() ? "-" : d.last_applied_at,
+           (d.transport.empty() ? "-" : d.transport) + (d.fallback_active ? " (fallback)" : ""),
+           d.message});
   PrintTable(rows);
   std::cout << "\n";
-  rows = {{"DEVICE", "RESOURCE", "PORT", "RULE/VLAN", "STATE", "DESCRIPTION", "LAST APPLIED", "MESSAGE"}};
+  rows = {{"DEVICE", "RESOURCE", "PORT", "RULE/VLAN", "STATE", "DESCRIPTION", "LAST APPLIED",
+           "MESSAGE"}};
   for (const auto& p : *ports)
     if (want(p.device))
-      rows.push_back({p.device, p.resource, p.port, p.rule_number ? std::to_string(p.rule_number) : "-", p.state, p.display,
+      rows.push_back({p.device, p.resource, p.port,
+                      p.rule_number ? std::to_string(p.rule_number) : "-", p.state, p.display,
                       p.last_applied_at.empty() ? "-" : p.last_applied_at, p.message});
   PrintTable(rows);
   PrintOverrides(*st, c.device);
@@ -247,9 +264,11 @@ int CmdEvents(const Common& c, const std::string& since, int limit) {
     std::cout << buf.GetString() << "\n";
     return 0;
   }
-  std::vector<std::vector<std::string>> rows{{"TIME", "DEVICE", "RESOURCE", "TYPE", "REASON", "MESSAGE"}};
+  std::vector<std::vector<std::string>> rows{
+      {"TIME", "DEVICE", "RESOURCE", "TYPE", "REASON", "MESSAGE"}};
   for (const auto& e : *events)
-    rows.push_back({e.time, e.device, e.resource.empty() ? "-" : e.resource, e.type, e.reason, e.message});
+    rows.push_back(
+        {e.time, e.device, e.resource.empty() ? "-" : e.resource, e.type, e.reason, e.message});
   PrintTable(rows);
   return 0;
 }
@@ -266,12 +285,15 @@ int CmdDb(const std::string& store_path, const std::string& action, int target) 
     auto h = s.History();
     if (!h) return 1;
     std::vector<std::vector<std::string>> rows{{"VERSION", "APPLIED", "NAME"}};
-    for (const auto& m : *h) rows.push_back({std::to_string(m.version), m.applied_at.empty() ? "pending" : m.applied_at, m.name});
+    for (const auto& m : *h)
+      rows.push_back(
+          {std::to_string(m.version), m.applied_at.empty() ? "pending" : m.applied_at, m.name});
     PrintTable(rows);
     return 0;
   }
   const int before = s.SchemaVersion();
-  Status r = action == "upgrade" ? s.Upgrade(target < 0 ? store::LatestSchemaVersion() : target) : s.Downgrade(target);
+  Status r = action == "upgrade" ? s.Upgrade(target < 0 ? store::LatestSchemaVersion() : target)
+                                 : s.Downgrade(target);
   if (!r) {
     std::cerr << "netconverge: " << r.error().message << "\n";
     return 1;
@@ -296,7 +318,8 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
     auto snaps = st->Snapshots(keys[0], 50);
     if (!snaps) return 1;
     std::vector<std::vector<std::string>> rows{{"SNAPSHOT", "TAKEN", "RUN"}};
-    for (const auto& s : *snaps) rows.push_back({std::to_string(s.id), s.taken_at, std::to_string(s.run_id)});
+    for (const auto& s : *snaps)
+      rows.push_back({std::to_string(s.id), s.taken_at, std::to_string(s.run_id)});
     PrintTable(rows);
     return 0;
   }
@@ -309,15 +332,16 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
   PrintReport(r);
   if (!r.error && r.snapshot_id)
     std::cout << "  the state before the rollback is snapshot " << r.snapshot_id
-              << "; a running daemon converges the device to the manifests again unless the device is paused\n";
+              << "; a running daemon converges the device to the manifests again unless the device "
+                 "is paused\n";
   return r.error ? 1 : 0;
 }
 
 int PrintVlanImport(const core::SwitchState& state, const switchcli::VlanImportOptions& o) {
   auto result = switchcli::ImportVlanInterfaces(state, o);
   std::cout << result.yaml;
-  std::cerr << "netconverge import: " << result.imported << " sub-interface(s) as VlanInterfaces, " << result.skipped
-            << " skipped\n";
+  std::cerr << "netconverge import: " << result.imported << " sub-interface(s) as VlanInterfaces, "
+            << result.skipped << " skipped\n";
   return 0;
 }
 
@@ -342,18 +366,22 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
     std::string decided_by = "its grammar";
     if (std::error_code ec; std::filesystem::is_directory(c.manifests, ec)) {
       auto v = source::ValidateDirectory(c.manifests, o.services);
-      const std::string key = c.device.find('/') == std::string::npos ? ns + "/" + c.device : c.device;
+      const std::string key =
+          c.device.find('/') == std::string::npos ? ns + "/" + c.device : c.device;
       if (auto it = v.desired.devices.find(key); it != v.desired.devices.end()) {
         decided_by = "device " + key + "'s platform";
-        if (it->second.IsSwitch()) format = vyos::ConfigFormat::kDnosFlat;
-        else if (format != vyos::ConfigFormat::kVyosCommands) format = vyos::ConfigFormat::kVyosBoot;
+        if (it->second.IsSwitch())
+          format = vyos::ConfigFormat::kDnosFlat;
+        else if (format != vyos::ConfigFormat::kVyosCommands)
+          format = vyos::ConfigFormat::kVyosBoot;
         o.tag = it->second.tag;
       }
     }
     if (format == vyos::ConfigFormat::kUnknown) {
-      std::cerr << "netconverge: " << from
-                << ": not a configuration netconverge can import: neither a VyOS config.boot, VyOS `show "
-                   "configuration commands` output, nor a DNOS `show config | flatten` file\n";
+      std::cerr
+          << "netconverge: " << from
+          << ": not a configuration netconverge can import: neither a VyOS config.boot, VyOS `show "
+             "configuration commands` output, nor a DNOS `show config | flatten` file\n";
       return 1;
     }
     if (format == vyos::ConfigFormat::kDnosFlat) {
@@ -366,14 +394,15 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
     }
     auto parsed = vyos::RulesFromConfigText(text, format);
     if (!parsed) {
-      std::cerr << "netconverge: " << from << " (read as " << vyos::ToString(format) << ", decided by " << decided_by
-                << "): " << parsed.error().message << "\n";
+      std::cerr << "netconverge: " << from << " (read as " << vyos::ToString(format)
+                << ", decided by " << decided_by << "): " << parsed.error().message << "\n";
       return 1;
     }
     if (parsed->empty()) {
       std::cerr << "netconverge: " << from << " (" << vyos::ToString(format) << "): "
-                << (vyos::MentionsDestinationRules(text) ? "holds destination-NAT rules the importer could not read"
-                                                         : "holds no destination-NAT rule (nat destination rule N)")
+                << (vyos::MentionsDestinationRules(text)
+                        ? "holds destination-NAT rules the importer could not read"
+                        : "holds no destination-NAT rule (nat destination rule N)")
                 << "; nothing to import\n";
       return 1;
     }
@@ -400,7 +429,9 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
       std::cerr << "netconverge: " << keys[0] << ": " << observed.error().message << "\n";
       return 1;
     }
-    if (device.IsSwitch()) return PrintVlanImport(observed->switch_state, {device.name, device.ns, device.tag, "device " + keys[0]});
+    if (device.IsSwitch())
+      return PrintVlanImport(observed->switch_state,
+                             {device.name, device.ns, device.tag, "device " + keys[0]});
     rules = std::move(observed->nat_rules);
     o.tag = device.tag;
     o.ns = device.ns;
@@ -409,10 +440,11 @@ int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
   }
   auto result = vyos::ImportPortForwards(rules, o);
   std::cout << result.yaml;
-  std::cerr << "netconverge import: " << result.imported << " rule(s) as " << result.resources << " PortForward(s), "
-            << result.skipped << " skipped\n";
+  std::cerr << "netconverge import: " << result.imported << " rule(s) as " << result.resources
+            << " PortForward(s), " << result.skipped << " skipped\n";
   if (result.imported == 0) {
-    std::cerr << "netconverge: none of the " << rules.size() << " destination rule(s) could be imported (reasons above)\n";
+    std::cerr << "netconverge: none of the " << rules.size()
+              << " destination rule(s) could be imported (reasons above)\n";
     return 1;
   }
   return 0;
@@ -440,16 +472,20 @@ struct Args {
   std::string config;
   TokenOptions token;
   std::string test_timeout = "10s";
-  CLI::App *run, *apply, *plan, *validate, *status, *events, *rollback, *import, *db, *up, *down, *current, *history, *phase,
-      *fallback, *token_cmd, *test_device, *generate_config;
+  CLI::App *run, *apply, *plan, *validate, *status, *events, *rollback, *import, *db, *up, *down,
+      *current, *history, *phase, *fallback, *token_cmd, *test_device, *generate_config;
 };
 
 void Build(CLI::App& app, Args& a) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "netconverge 0.1.0");
-  app.footer("Every long option can also come from a YAML file (--config FILE or $NETCONVERGE_CONFIG; see generate-config)\n"
-             "or from a variable NETCONVERGE_<OPTION> (e.g. NETCONVERGE_LOG_FORMAT=json); a flag wins over the variable,\n"
-             "the variable over the file. Per-invocation options (--device, --output, --snapshot, ...) are flags only.");
+  app.footer(
+      "Every long option can also come from a YAML file (--config FILE or $NETCONVERGE_CONFIG; see "
+      "generate-config)\n"
+      "or from a variable NETCONVERGE_<OPTION> (e.g. NETCONVERGE_LOG_FORMAT=json); a flag wins "
+      "over the variable,\n"
+      "the variable over the file. Per-invocation options (--device, --output, --snapshot, ...) "
+      "are flags only.");
   Common& c = a.c;
   RunOptions& ro = a.ro;
   bool& auto_migrate = ro.auto_migrate;
@@ -458,7 +494,9 @@ void Build(CLI::App& app, Args& a) {
   int& db_target = a.db_target;
 
   auto add_manifests = [&](CLI::App* s) {
-    s->add_option("--manifests,-m", c.manifests, "directory of manifests (*.yaml, *.yml, recursively)")->capture_default_str();
+    s->add_option("--manifests,-m", c.manifests,
+                  "directory of manifests (*.yaml, *.yml, recursively)")
+        ->capture_default_str();
   };
   auto add_store = [&](CLI::App* s) {
     s->add_option("--store", c.store, "SQLite store file")->capture_default_str();
@@ -468,76 +506,104 @@ void Build(CLI::App& app, Args& a) {
   add_manifests(run);
   add_store(run);
   run->add_flag("--auto-migrate", ro.auto_migrate, "upgrade an older store schema at start");
-  run->add_option("--max-concurrent-devices", ro.workers, "devices reconciled in parallel")->capture_default_str()->check(CLI::Range(1, 256));
-  run->add_option("--watch-interval-ms", ro.watch_ms, "how often the manifests directory is re-read")->capture_default_str()->check(CLI::Range(100, 60000));
+  run->add_option("--max-concurrent-devices", ro.workers, "devices reconciled in parallel")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  run->add_option("--watch-interval-ms", ro.watch_ms,
+                  "how often the manifests directory is re-read")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 60000));
   run->add_option("--settle-ms", ro.settle_ms,
-                  "a changed manifest file is taken once nothing wrote to it for this long (editors and GitOps tools "
+                  "a changed manifest file is taken once nothing wrote to it for this long "
+                  "(editors and GitOps tools "
                   "write in several steps); 0 takes it at once")
       ->capture_default_str()
       ->check(CLI::Range(0, 600000));
-  run->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  run->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
   run->add_option("--listen", ro.listen, "address:port of the admin HTTP API; 'off' for none")
       ->capture_default_str();
-  run->add_flag("--kube", ro.kube, "read Devices, PortForwards and VlanInterfaces from the Kubernetes API (in-cluster, "
-                                   "--kubeconfig or $KUBECONFIG) instead of --manifests, and write their status back");
-  run->add_option("--kubeconfig", ro.kubeconfig, "kubeconfig file for --kube (default: in-cluster, then $KUBECONFIG)");
+  run->add_flag(
+      "--kube", ro.kube,
+      "read Devices, PortForwards and VlanInterfaces from the Kubernetes API (in-cluster, "
+      "--kubeconfig or $KUBECONFIG) instead of --manifests, and write their status back");
+  run->add_option("--kubeconfig", ro.kubeconfig,
+                  "kubeconfig file for --kube (default: in-cluster, then $KUBECONFIG)");
   LeaderFlags& leader = ro.leader;
-  run->add_flag("--leader-elect", leader.enabled, "with --kube: only the holder of the Lease netconverge-leader writes to devices");
-  run->add_option("--leader-elect-lease-duration", leader.lease_duration, "how long a lease lasts unrenewed")->capture_default_str();
-  run->add_option("--leader-elect-renew-deadline", leader.renew_deadline, "how long a leader tries to renew before it stops")
+  run->add_flag("--leader-elect", leader.enabled,
+                "with --kube: only the holder of the Lease netconverge-leader writes to devices");
+  run->add_option("--leader-elect-lease-duration", leader.lease_duration,
+                  "how long a lease lasts unrenewed")
       ->capture_default_str();
-  run->add_option("--leader-elect-retry-period", leader.retry_period, "how often to try to acquire or renew")->capture_default_str();
+  run->add_option("--leader-elect-renew-deadline", leader.renew_deadline,
+                  "how long a leader tries to renew before it stops")
+      ->capture_default_str();
+  run->add_option("--leader-elect-retry-period", leader.retry_period,
+                  "how often to try to acquire or renew")
+      ->capture_default_str();
 
   auto add_guard = [&](CLI::App* s) {
-    s->add_option("--deletion-guard", c.deletion_guard_pct,
-                  "hold a pass that would delete more than this percentage of a device's owned objects "
-                  "(DeletionsHeld, until `netconverge release`); 100 turns it off")
+    s->add_option(
+         "--deletion-guard", c.deletion_guard_pct,
+         "hold a pass that would delete more than this percentage of a device's owned objects "
+         "(DeletionsHeld, until `netconverge release`); 100 turns it off")
         ->capture_default_str()
         ->check(CLI::Range(0, 100));
-    s->add_option("--deletion-guard-min", c.deletion_guard_min, "... and at least this many")->capture_default_str()->check(CLI::Range(1, 1000000));
+    s->add_option("--deletion-guard-min", c.deletion_guard_min, "... and at least this many")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000000));
   };
   add_guard(run);
 
-  auto* apply = app.add_subcommand("apply", "one pass for every (or one) device, then exit: 0 converged, 1 failed");
+  auto* apply = app.add_subcommand(
+      "apply", "one pass for every (or one) device, then exit: 0 converged, 1 failed");
   add_manifests(apply);
   add_store(apply);
   apply->add_option("--device", c.device, "only this device (name or namespace/name)");
-  apply->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  apply->add_option("-o,--output", c.output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
   apply->add_flag("--auto-migrate", auto_migrate, "upgrade an older store schema first");
   apply->add_option("--log-level", c.log_level, "log level")->capture_default_str();
   add_guard(apply);
 
-  auto* release = app.add_subcommand("release", "let a held mass deletion (DeletionsHeld) of a device proceed on its next pass");
+  auto* release = app.add_subcommand(
+      "release", "let a held mass deletion (DeletionsHeld) of a device proceed on its next pass");
   add_manifests(release);
   add_store(release);
   release->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
 
-  auto* plan = app.add_subcommand("plan", "dry-run against the live devices: 0 no changes, 2 changes pending, 1 error");
+  auto* plan = app.add_subcommand(
+      "plan", "dry-run against the live devices: 0 no changes, 2 changes pending, 1 error");
   add_manifests(plan);
   add_store(plan);
   plan->add_option("--device", c.device, "only this device");
   add_guard(plan);
   plan->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
 
-  auto* validate = app.add_subcommand("validate", "offline validation incl. cross-resource conflicts; 1 if any problem");
+  auto* validate = app.add_subcommand(
+      "validate", "offline validation incl. cross-resource conflicts; 1 if any problem");
   add_manifests(validate);
-  validate->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  validate->add_option("-o,--output", c.output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
   auto* status = app.add_subcommand("status", "device and port status from the store");
   add_store(status);
   status->add_option("--device", c.device, "only this device");
-  status->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  status->add_option("-o,--output", c.output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
   auto* events = app.add_subcommand("events", "history from the store, newest first");
   add_store(events);
   events->add_option("--device", c.device, "only this device");
   events->add_option("--since", since, "only events newer than this (e.g. 1h, 30m)");
   events->add_option("--limit", limit, "at most this many")->capture_default_str();
-  events->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  events->add_option("-o,--output", c.output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
   int64_t& rollback_snapshot = a.rollback_snapshot;
   bool& rollback_list = a.rollback_list;
-  auto* rollback = app.add_subcommand("rollback", "restore a stored snapshot of a device (one verified, confirmed commit)");
+  auto* rollback = app.add_subcommand(
+      "rollback", "restore a stored snapshot of a device (one verified, confirmed commit)");
   rollback->add_option("DEVICE", c.device, "device name")->required();
   rollback->add_option("--snapshot", rollback_snapshot, "snapshot id (see --list)");
   rollback->add_flag("--list", rollback_list, "list the device's snapshots");
@@ -546,12 +612,21 @@ void Build(CLI::App& app, Args& a) {
 
   std::string& import_from = a.import_from;
   std::string& import_ns = a.import_ns;
-  auto* import = app.add_subcommand("import", "turn a device's existing port forwards (VyOS) or sub-interfaces (switch) into PortForward / VlanInterface YAML that adopts them");
-  import->add_option("--device", c.device, "device name (live: as declared in --manifests; from a file: the deviceRef to write)")
+  auto* import =
+      app.add_subcommand("import",
+                         "turn a device's existing port forwards (VyOS) or sub-interfaces (switch) "
+                         "into PortForward / VlanInterface YAML that adopts them");
+  import
+      ->add_option(
+          "--device", c.device,
+          "device name (live: as declared in --manifests; from a file: the deviceRef to write)")
       ->required();
-  import->add_option("--from", import_from, "a config.boot, `show configuration commands` or switch `show config | flatten` file instead of the live device");
+  import->add_option("--from", import_from,
+                     "a config.boot, `show configuration commands` or switch `show config | "
+                     "flatten` file instead of the live device");
   add_manifests(import);
-  import->add_option("--namespace", import_ns, "namespace of the generated resources (from a file)")->capture_default_str();
+  import->add_option("--namespace", import_ns, "namespace of the generated resources (from a file)")
+      ->capture_default_str();
   import->add_option("-o,--output", c.output, "yaml")->check(CLI::IsMember({"yaml"}));
 
   auto* db = app.add_subcommand("db", "schema migrations of the store");
@@ -567,53 +642,79 @@ void Build(CLI::App& app, Args& a) {
 
   std::string& phase_value = a.phase_value;
   bool& override_clear = a.override_clear;
-  auto* phase = app.add_subcommand("phase", "set a device's management phase (overrides spec.management until --clear): "
-                                            "observe = read and report only, create-update = never delete, full = everything");
+  auto* phase = app.add_subcommand(
+      "phase",
+      "set a device's management phase (overrides spec.management until --clear): "
+      "observe = read and report only, create-update = never delete, full = everything");
   phase->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
-  phase->add_option("PHASE", phase_value, "observe, create-update or full")->check(CLI::IsMember({"observe", "create-update", "full"}));
-  phase->add_flag("--clear", override_clear, "drop the override: the manifest's spec.management applies again");
+  phase->add_option("PHASE", phase_value, "observe, create-update or full")
+      ->check(CLI::IsMember({"observe", "create-update", "full"}));
+  phase->add_flag("--clear", override_clear,
+                  "drop the override: the manifest's spec.management applies again");
   std::string& fallback_value = a.fallback_value;
-  auto* fallback = app.add_subcommand("fallback", "allow (on) or forbid (off) a VyOS device's SSH CLI fallback "
-                                                  "(overrides spec.transport.fallback until --clear)");
+  auto* fallback = app.add_subcommand("fallback",
+                                      "allow (on) or forbid (off) a VyOS device's SSH CLI fallback "
+                                      "(overrides spec.transport.fallback until --clear)");
   fallback->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
   fallback->add_option("STATE", fallback_value, "on or off")->check(CLI::IsMember({"on", "off"}));
-  fallback->add_flag("--clear", override_clear, "drop the override: the manifest's spec.transport.fallback applies again");
+  fallback->add_flag("--clear", override_clear,
+                     "drop the override: the manifest's spec.transport.fallback applies again");
   for (auto* sub : {phase, fallback}) {
     add_store(sub);
-    sub->add_option("--manifests,-m", c.manifests, "manifests directory, to check the device is declared")->capture_default_str();
+    sub->add_option("--manifests,-m", c.manifests,
+                    "manifests directory, to check the device is declared")
+        ->capture_default_str();
   }
 
   // The daemon's admin API and logs.
-  run->add_option("--api-keys-file", ro.api.auth.api_keys_file,
-                  "YAML file of API keys with a role each (keys: [{name, role: admin|viewer, key | sha256}])");
-  run->add_option("--jwt-secret-file", ro.api.auth.jwt_secret_file, "file holding the HS256 secret for bearer tokens (32+ bytes)");
-  run->add_option("--retention", ro.retention, "keep runs, operations sent and events this long (e.g. 720h = 30 days), pruned "
-                                              "hourly; 'off' keeps everything")->capture_default_str();
-  run->add_flag("--metrics-auth", ro.api.metrics_auth, "/metrics needs the viewer role (default: open)");
-  run->add_flag("--health-auth", ro.api.health_auth, "/v1/health needs the viewer role (default: open; /healthz and /readyz stay open)");
-  for (auto* sub : {run, apply}) sub->add_option("--log-format", c.log_format, "text or json (one JSON object per line)")
-                                     ->capture_default_str()->check(CLI::IsMember({"text", "json"}));
+  run->add_option(
+      "--api-keys-file", ro.api.auth.api_keys_file,
+      "YAML file of API keys with a role each (keys: [{name, role: admin|viewer, key | sha256}])");
+  run->add_option("--jwt-secret-file", ro.api.auth.jwt_secret_file,
+                  "file holding the HS256 secret for bearer tokens (32+ bytes)");
+  run->add_option("--retention", ro.retention,
+                  "keep runs, operations sent and events this long (e.g. 720h = 30 days), pruned "
+                  "hourly; 'off' keeps everything")
+      ->capture_default_str();
+  run->add_flag("--metrics-auth", ro.api.metrics_auth,
+                "/metrics needs the viewer role (default: open)");
+  run->add_flag("--health-auth", ro.api.health_auth,
+                "/v1/health needs the viewer role (default: open; /healthz and /readyz stay open)");
+  for (auto* sub : {run, apply})
+    sub->add_option("--log-format", c.log_format, "text or json (one JSON object per line)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"text", "json"}));
 
-  auto* token = app.add_subcommand("token", "print a signed HS256 bearer token (JWT) for the admin API");
-  token->add_option("--jwt-secret-file", a.token.secret_file, "the daemon's --jwt-secret-file")->required();
-  token->add_option("--role", a.token.role, "admin or viewer")->required()->check(CLI::IsMember({"admin", "viewer"}));
+  auto* token =
+      app.add_subcommand("token", "print a signed HS256 bearer token (JWT) for the admin API");
+  token->add_option("--jwt-secret-file", a.token.secret_file, "the daemon's --jwt-secret-file")
+      ->required();
+  token->add_option("--role", a.token.role, "admin or viewer")
+      ->required()
+      ->check(CLI::IsMember({"admin", "viewer"}));
   token->add_option("--ttl", a.token.ttl, "lifetime (e.g. 1h, 30m)")->capture_default_str();
-  token->add_option("--subject", a.token.subject, "the sub claim (shown in the daemon's log)")->capture_default_str();
+  token->add_option("--subject", a.token.subject, "the sub claim (shown in the daemon's log)")
+      ->capture_default_str();
 
-  auto* test_device = app.add_subcommand("test-device", "probe a declared device: reachability, authentication, platform "
-                                                        "version, confirmed-commit support; 0 when every check passed");
+  auto* test_device =
+      app.add_subcommand("test-device",
+                         "probe a declared device: reachability, authentication, platform "
+                         "version, confirmed-commit support; 0 when every check passed");
   test_device->add_option("NAME", c.device, "device name (or namespace/name)")->required();
   add_manifests(test_device);
   test_device->add_option("--timeout", a.test_timeout, "per check")->capture_default_str();
-  test_device->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  test_device->add_option("-o,--output", c.output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
-  auto* generate_config = app.add_subcommand("generate-config", "print a configuration file with every option and its "
-                                                                "default (for --config)");
+  auto* generate_config = app.add_subcommand("generate-config",
+                                             "print a configuration file with every option and its "
+                                             "default (for --config)");
 
   for (auto* sub : app.get_subcommands({}))
     if (sub != generate_config && sub != db)
-      sub->add_option("--config", a.config, "YAML configuration file (keys: the long options; overridden by "
-                                            "NETCONVERGE_<OPTION> variables, which flags override)");
+      sub->add_option("--config", a.config,
+                      "YAML configuration file (keys: the long options; overridden by "
+                      "NETCONVERGE_<OPTION> variables, which flags override)");
   for (auto* sub : {a.up = up, a.down = down, a.current = current, a.history = history})
     sub->add_option("--config", a.config, "YAML configuration file");
   a.run = run;
@@ -645,8 +746,9 @@ CLI::App* Selected(CLI::App& app) {
 int Dispatch(CLI::App& app, Args& a) {
   Common& c = a.c;
   RunOptions& ro = a.ro;
-  auto *run = a.run, *apply = a.apply, *plan = a.plan, *validate = a.validate, *status = a.status, *events = a.events,
-       *rollback = a.rollback, *import = a.import, *db = a.db, *phase = a.phase, *fallback = a.fallback;
+  auto *run = a.run, *apply = a.apply, *plan = a.plan, *validate = a.validate, *status = a.status,
+       *events = a.events, *rollback = a.rollback, *import = a.import, *db = a.db, *phase = a.phase,
+       *fallback = a.fallback;
   if (*a.generate_config) {
     std::cout << GenerateConfig(app);
     return 0;
@@ -666,8 +768,7 @@ int Dispatch(CLI::App& app, Args& a) {
   auto& override_clear = a.override_clear;
   auto& db_action = a.db_action;
   auto& db_target = a.db_target;
-  if (*run)
-    return ro.kube ? CmdRunKube(c, ro) : CmdRun(c, ro);
+  if (*run) return ro.kube ? CmdRunKube(c, ro) : CmdRun(c, ro);
   if (*apply) return CmdApplyOrPlan(c, false, auto_migrate);
   if (*plan) return CmdApplyOrPlan(c, true, false);
   if (*validate) return CmdValidate(c);
@@ -684,7 +785,8 @@ int Dispatch(CLI::App& app, Args& a) {
   for (auto [sub, value] : {std::pair{phase, &phase_value}, std::pair{fallback, &fallback_value}}) {
     if (!*sub) continue;
     if (value->empty() == !override_clear) {
-      std::cerr << "netconverge " << sub->get_name() << ": give " << (sub == phase ? "PHASE" : "STATE") << " or --clear\n";
+      std::cerr << "netconverge " << sub->get_name() << ": give "
+                << (sub == phase ? "PHASE" : "STATE") << " or --clear\n";
       return 1;
     }
     return CmdOverride(c, sub->get_name(), *value, override_clear);
@@ -700,7 +802,9 @@ int Dispatch(CLI::App& app, Args& a) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  const std::string about = "netconverge: keeps network devices in line with declared YAML (VyOS port forwards, switch VLANs)";
+  const std::string about =
+      "netconverge: keeps network devices in line with declared YAML (VyOS port forwards, switch "
+      "VLANs)";
   std::vector<std::string> given(argv + 1, argv + argc);
   // Round 1 finds the command, its --config and the options given as flags; round 2 parses the
   // flags again with the options that were not given taken from NETCONVERGE_<OPTION>, then the

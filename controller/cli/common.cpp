@@ -46,8 +46,9 @@ class JsonLineFormatter : public spdlog::formatter {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char ts[80];
-    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                  tm.tm_min, tm.tm_sec, static_cast<int>(secs.time_since_epoch().count() % 1000));
+    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(secs.time_since_epoch().count() % 1000));
     w.Key("time");
     w.String(ts);
     w.Key("level");
@@ -63,7 +64,9 @@ class JsonLineFormatter : public spdlog::formatter {
         continue;
       }
       size_t k = i;
-      while (k < text.size() && (std::islower(static_cast<unsigned char>(text[k])) || text[k] == '_')) ++k;
+      while (k < text.size() &&
+             (std::islower(static_cast<unsigned char>(text[k])) || text[k] == '_'))
+        ++k;
       if (k == i || k >= text.size() || text[k] != '=') {
         ++i;
         continue;
@@ -83,28 +86,38 @@ class JsonLineFormatter : public spdlog::formatter {
       if (!seen.insert(key).second) continue;
       w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
       const bool number = !value.empty() && value.size() < 18 &&
-                          std::all_of(value.begin(), value.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
-      if (number) w.Int64(std::stoll(value));
-      else w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+                          std::all_of(value.begin(), value.end(), [](char ch) {
+                            return std::isdigit(static_cast<unsigned char>(ch));
+                          });
+      if (number)
+        w.Int64(std::stoll(value));
+      else
+        w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
     }
     w.EndObject();
     dest.append(buf.GetString(), buf.GetString() + buf.GetSize());
     dest.push_back('\n');
   }
-  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonLineFormatter>(); }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonLineFormatter>();
+  }
 };
 
 }  // namespace
 
 std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level, const std::string& format) {
   auto log = spdlog::stderr_color_mt("netconverge");
-  if (format == "json") log->set_formatter(std::make_unique<JsonLineFormatter>());
-  else log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+  if (format == "json")
+    log->set_formatter(std::make_unique<JsonLineFormatter>());
+  else
+    log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
   log->set_level(spdlog::level::from_str(level));
   return log;
 }
 
-std::string Pad(const std::string& s, size_t n) { return s.size() >= n ? s + " " : s + std::string(n - s.size(), ' '); }
+std::string Pad(const std::string& s, size_t n) {
+  return s.size() >= n ? s + " " : s + std::string(n - s.size(), ' ');
+}
 
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
@@ -121,9 +134,9 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
-
 /// Opens the store, or says why not on stderr and returns null.
-std::unique_ptr<store::SqliteStore> OpenStore(const std::string& path, bool auto_migrate, store::SqliteStore::OpenMode mode) {
+std::unique_ptr<store::SqliteStore> OpenStore(const std::string& path, bool auto_migrate,
+                                              store::SqliteStore::OpenMode mode) {
   if (auto_migrate) mode = store::SqliteStore::OpenMode::kAutoMigrate;
   auto st = store::SqliteStore::Open(path, mode);
   if (!st) {
@@ -136,16 +149,19 @@ std::unique_ptr<store::SqliteStore> OpenStore(const std::string& path, bool auto
 // Read commands never create a store.
 bool StoreExists(const std::string& path) {
   if (::access(path.c_str(), F_OK) == 0) return true;
-  std::cerr << "netconverge: no store at " << path << " (run `netconverge run` or `apply` first, or pass --store)\n";
+  std::cerr << "netconverge: no store at " << path
+            << " (run `netconverge run` or `apply` first, or pass --store)\n";
   return false;
 }
 
 // Loads and validates everything; prints problems. Returns nullopt when there are any.
-std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core::ServiceTable& services) {
+std::optional<core::DesiredState> LoadStrict(const std::string& dir,
+                                             const core::ServiceTable& services) {
   auto v = source::ValidateDirectory(dir, services);
   if (!v.problems.empty()) {
     for (const auto& p : v.problems) std::cerr << p.ToString() << "\n";
-    std::cerr << v.problems.size() << " problem(s) in " << dir << "; nothing was sent to any device\n";
+    std::cerr << v.problems.size() << " problem(s) in " << dir
+              << "; nothing was sent to any device\n";
     return std::nullopt;
   }
   return v.desired;
@@ -238,7 +254,8 @@ void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_a
   w.EndObject();
 }
 
-void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d, const std::vector<store::PortStatusRow>& ports) {
+void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
+                       const std::vector<store::PortStatusRow>& ports) {
   w.StartObject();
   DeviceFields(w, d);
   JStr(w, "lastAppliedTime", d.last_applied_at);

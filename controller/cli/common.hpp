@@ -24,7 +24,8 @@ using Json = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
 void JStr(Json& w, const char* k, const std::string& v);
 void JList(Json& w, const char* k, const std::vector<std::string>& v);
 /// The process's logger: text lines, or JSON lines when `format` is "json".
-std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level, const std::string& format = "text");
+std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level,
+                                           const std::string& format = "text");
 void PrintTable(const std::vector<std::vector<std::string>>& rows);
 
 /// Options shared by most commands.
@@ -35,17 +36,20 @@ struct Common {
   std::string output = "text";
   std::string log_level = "info";
   std::string log_format = "text";
-  int deletion_guard_pct = 50;  // a pass deleting more than this share of a device's owned objects ...
+  int deletion_guard_pct =
+      50;  // a pass deleting more than this share of a device's owned objects ...
   int deletion_guard_min = 10;  // ... and at least this many, is held until released
 };
 
 /// Opens the store, or says why not on stderr and returns null.
-std::unique_ptr<store::SqliteStore> OpenStore(const std::string& path, bool auto_migrate,
-                                              store::SqliteStore::OpenMode mode = store::SqliteStore::OpenMode::kRequireCurrent);
+std::unique_ptr<store::SqliteStore> OpenStore(
+    const std::string& path, bool auto_migrate,
+    store::SqliteStore::OpenMode mode = store::SqliteStore::OpenMode::kRequireCurrent);
 /// Read commands never create a store.
 bool StoreExists(const std::string& path);
 /// Loads and validates everything; prints problems. Returns nullopt when there are any.
-std::optional<core::DesiredState> LoadStrict(const std::string& dir, const core::ServiceTable& services);
+std::optional<core::DesiredState> LoadStrict(const std::string& dir,
+                                             const core::ServiceTable& services);
 /// "namespace/name" for a name as a user types it: "edge1" is "<ns>/edge1", "prod/edge1" stays.
 std::string QualifiedName(const std::string& name, const std::string& ns = "default");
 /// Device keys matching `want` (name or namespace/name; empty: all).
@@ -53,7 +57,8 @@ std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::s
 /// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.
 void DeviceFields(Json& w, const store::DeviceStatusRow& d);
 /// One device in `status -o json` and /v1/devices: its fields and its ports.
-void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d, const std::vector<store::PortStatusRow>& ports);
+void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
+                       const std::vector<store::PortStatusRow>& ports);
 /// One device's pass in `apply|plan -o json` and the plan route: changes, operations, report.
 void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r);
 void WriteEvent(Json& w, const store::Event& e);

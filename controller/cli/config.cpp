@@ -13,8 +13,9 @@ namespace {
 
 // What one invocation chooses (which device, which output, which snapshot) is a flag only: a
 // `device:` or `clear: true` in a shared file would silently change every command.
-constexpr const char* kNotLayered[] = {"config", "help", "version", "clear", "device", "from", "list", "snapshot", "role",
-                                       "subject", "ttl", "output", "since", "limit", "namespace"};
+constexpr const char* kNotLayered[] = {"config", "help",   "version",  "clear", "device",
+                                       "from",   "list",   "snapshot", "role",  "subject",
+                                       "ttl",    "output", "since",    "limit", "namespace"};
 
 bool Layered(const CLI::Option* o) {
   if (o->get_lnames().empty()) return false;  // positionals and short-only
@@ -52,7 +53,8 @@ void Collect(CLI::App& app, const std::string& prefix, std::map<std::string, Opt
 
 std::string EnvName(const std::string& option) {
   std::string e = "NETCONVERGE_";
-  for (char ch : option) e.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  for (char ch : option)
+    e.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
   return e;
 }
 
@@ -71,19 +73,22 @@ Result<ConfigLayer> LoadConfigLayer(CLI::App& app, CLI::App& cmd, const std::str
     } catch (const YAML::BadFile&) {
       return MakeError(ErrorCode::kInvalidArgument, "--config: cannot read " + path);
     } catch (const YAML::Exception& e) {
-      return MakeError(ErrorCode::kInvalidArgument, path + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+      return MakeError(ErrorCode::kInvalidArgument,
+                       path + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }
     if (!root.IsNull() && !root.IsMap())
-      return MakeError(ErrorCode::kInvalidArgument, path + ": must be a map of option: value (see netconverge generate-config)");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       path + ": must be a map of option: value (see netconverge generate-config)");
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
       const int line = kv.first.Mark().line + 1;
       if (!known.count(key))
-        return MakeError(ErrorCode::kInvalidArgument, path + ": line " + std::to_string(line) + ": unknown option '" + key +
-                                                          "' (netconverge generate-config lists them all)");
-      if (!kv.second.IsScalar())
         return MakeError(ErrorCode::kInvalidArgument,
-                         path + ": line " + std::to_string(line) + ": " + key + ": must be a single value");
+                         path + ": line " + std::to_string(line) + ": unknown option '" + key +
+                             "' (netconverge generate-config lists them all)");
+      if (!kv.second.IsScalar())
+        return MakeError(ErrorCode::kInvalidArgument, path + ": line " + std::to_string(line) +
+                                                          ": " + key + ": must be a single value");
       file[key] = {kv.second.Scalar(), line};
     }
   }
@@ -96,7 +101,8 @@ Result<ConfigLayer> LoadConfigLayer(CLI::App& app, CLI::App& cmd, const std::str
       layer.origins.push_back("--" + name + " from $" + env);
     } else if (auto f = file.find(name); f != file.end()) {
       layer.args.push_back("--" + name + "=" + f->second.first);
-      layer.origins.push_back("--" + name + " from " + path + " line " + std::to_string(f->second.second));
+      layer.origins.push_back("--" + name + " from " + path + " line " +
+                              std::to_string(f->second.second));
     }
   }
   return layer;
@@ -106,19 +112,26 @@ std::string GenerateConfig(CLI::App& app) {
   std::map<std::string, OptionInfo> all;
   Collect(app, "", all);
   std::ostringstream out;
-  out << "# netconverge configuration: `netconverge <command> --config FILE` (or $NETCONVERGE_CONFIG).\n"
-         "# Keys are the commands' long options; a command uses the keys it has and ignores the others.\n"
-         "# Precedence: a flag, then the variable NETCONVERGE_<OPTION>, then this file, then the default.\n"
-         "# Secrets do not belong here: the files named by api-keys-file and jwt-secret-file hold them.\n";
+  out << "# netconverge configuration: `netconverge <command> --config FILE` (or "
+         "$NETCONVERGE_CONFIG).\n"
+         "# Keys are the commands' long options; a command uses the keys it has and ignores the "
+         "others.\n"
+         "# Precedence: a flag, then the variable NETCONVERGE_<OPTION>, then this file, then the "
+         "default.\n"
+         "# Secrets do not belong here: the files named by api-keys-file and jwt-secret-file hold "
+         "them.\n";
   for (const auto& [name, info] : all) {
     out << "\n# " << info.help << "\n#   used by: ";
     for (size_t i = 0; i < info.commands.size(); ++i) out << (i ? ", " : "") << info.commands[i];
     out << "; variable " << EnvName(name) << "\n";
-    std::string value = info.flag ? (info.default_value.empty() ? "false" : info.default_value) : info.default_value;
+    std::string value = info.flag ? (info.default_value.empty() ? "false" : info.default_value)
+                                  : info.default_value;
     YAML::Emitter e;
     e << value;
-    if (value.empty()) out << "# " << name << ": \"\"\n";
-    else out << name << ": " << e.c_str() << "\n";
+    if (value.empty())
+      out << "# " << name << ": \"\"\n";
+    else
+      out << name << ": " << e.c_str() << "\n";
   }
   return out.str();
 }

@@ -5,16 +5,15 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <optional>
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "controller/cli/admin_api.hpp"
 #include "controller/cli/common.hpp"
-#include "controller/store/store_lock.hpp"
 #include "controller/core/values.hpp"
 #include "controller/http/admin_server.hpp"
 #include "controller/metrics/metrics.hpp"
@@ -26,6 +25,7 @@
 #include "controller/source/directory_source.hpp"
 #include "controller/source/kube_source.hpp"
 #include "controller/source/leader_election.hpp"
+#include "controller/store/store_lock.hpp"
 
 namespace nc::cli {
 
@@ -57,15 +57,18 @@ class Triggers {
 /// `keep` at start and every hour, until destroyed.
 class Retention {
  public:
-  Retention(store::SqliteStore& st, std::optional<std::chrono::milliseconds> keep, std::shared_ptr<spdlog::logger> log) {
+  Retention(store::SqliteStore& st, std::optional<std::chrono::milliseconds> keep,
+            std::shared_ptr<spdlog::logger> log) {
     if (!keep) return;
     thread_ = std::thread([this, &st, keep, log] {
       std::unique_lock lk(mu_);
       do {
         const auto before = runtime::FormatUtc(std::chrono::system_clock::now() - *keep);
-        if (auto n = st.Prune(before); !n) log->warn("store retention: {}", n.error().message);
+        if (auto n = st.Prune(before); !n)
+          log->warn("store retention: {}", n.error().message);
         else if (n->runs + n->events + n->intents > 0)
-          log->info("store retention: pruned runs={} events={} intents={} from before {}", n->runs, n->events, n->intents, before);
+          log->info("store retention: pruned runs={} events={} intents={} from before {}", n->runs,
+                    n->events, n->intents, before);
       } while (!cv_.wait_for(lk, std::chrono::hours(1), [this] { return stop_; }));
     });
   }
@@ -90,7 +93,8 @@ bool ParseRetention(const std::string& text, std::optional<std::chrono::millisec
   if (text == "off") return true;
   auto ms = core::ParseDurationMs(text);
   if (!ms || *ms < 3'600'000) {
-    std::cerr << "netconverge: --retention: " << (ms ? "at least 1h (or off)" : ms.error().message) << "\n";
+    std::cerr << "netconverge: --retention: " << (ms ? "at least 1h (or off)" : ms.error().message)
+              << "\n";
     return false;
   }
   *out = std::chrono::milliseconds(*ms);
@@ -119,7 +123,8 @@ struct DaemonStore {
   explicit operator bool() const { return store != nullptr; }
 };
 
-DaemonStore OpenDaemonStore(const Common& c, const RunOptions& o, const std::shared_ptr<spdlog::logger>& log) {
+DaemonStore OpenDaemonStore(const Common& c, const RunOptions& o,
+                            const std::shared_ptr<spdlog::logger>& log) {
   DaemonStore d;
   std::optional<std::chrono::milliseconds> keep;
   if (!ParseRetention(o.retention, &keep)) return d;
@@ -146,7 +151,8 @@ DaemonStore OpenDaemonStore(const Common& c, const RunOptions& o, const std::sha
 }
 
 /// The metrics of a pass, from what the pass itself recorded (no store reads).
-void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers::DeviceResult& r, double seconds) {
+void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers::DeviceResult& r,
+                 double seconds) {
   metrics::PassFacts p;
   p.device = key;
   p.ok = !r.error;
@@ -165,29 +171,39 @@ void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers:
 /// A pass of one device under its lock (a worker's, a sync's or a plan's), observed in the
 /// metrics; `after` runs after every apply pass (in-cluster: status and Events).
 template <typename Source>
-ApiContext::PassFn LockedPass(DeviceLocks& locks, Source& source, reconcilers::DeviceReconciler& rec, metrics::Metrics& m,
-                              DeviceStatusCache& status, std::function<void(const std::string&, const reconcilers::DeviceResult&)> after) {
-  return [&locks, &source, &rec, &m, &status, after](const std::string& key, const std::string& trigger,
+ApiContext::PassFn LockedPass(
+    DeviceLocks& locks, Source& source, reconcilers::DeviceReconciler& rec, metrics::Metrics& m,
+    DeviceStatusCache& status,
+    std::function<void(const std::string&, const reconcilers::DeviceResult&)> after) {
+  return [&locks, &source, &rec, &m, &status, after](const std::string& key,
+                                                     const std::string& trigger,
                                                      reconcilers::DeviceReconciler::Mode mode) {
     std::lock_guard lk(locks.For(key));
     auto desired = source.Desired();
     const auto t0 = std::chrono::steady_clock::now();
     auto r = rec.Reconcile(*desired, key, trigger, mode);
     if (mode != reconcilers::DeviceReconciler::Mode::kApply) return r;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ObservePass(m, key, r, seconds);
     if (r.device_row) status.Update(*r.device_row);
-    status.Passed({key, r.run_id, trigger, r.error ? "error" : r.unchanged_poll ? "unchanged" : "success",
-                   runtime::FormatUtc(std::chrono::system_clock::now()), static_cast<int64_t>(seconds * 1000)});
+    status.Passed({key, r.run_id, trigger,
+                   r.error            ? "error"
+                   : r.unchanged_poll ? "unchanged"
+                                      : "success",
+                   runtime::FormatUtc(std::chrono::system_clock::now()),
+                   static_cast<int64_t>(seconds * 1000)});
     if (after) after(key, r);
     return r;
   };
 }
 
 template <typename Source>
-ApiContext MakeApi(store::SqliteStore* st, Source& source, ApiContext::PassFn pass, reconcilers::DeviceReconciler& rec,
-                   DeviceLocks& locks, std::function<bool()> ready, std::function<std::string()> leader, runtime::WorkQueue& queue,
-                   runtime::Controller& controller, metrics::Metrics& metrics, std::shared_ptr<spdlog::logger> log,
+ApiContext MakeApi(store::SqliteStore* st, Source& source, ApiContext::PassFn pass,
+                   reconcilers::DeviceReconciler& rec, DeviceLocks& locks,
+                   std::function<bool()> ready, std::function<std::string()> leader,
+                   runtime::WorkQueue& queue, runtime::Controller& controller,
+                   metrics::Metrics& metrics, std::shared_ptr<spdlog::logger> log,
                    DeviceStatusCache& status) {
   return ApiContext{st,
                     [&source] { return source.Desired(); },
@@ -209,9 +225,9 @@ ApiContext MakeApi(store::SqliteStore* st, Source& source, ApiContext::PassFn pa
 }
 
 void WatchQueue(runtime::WorkQueue& queue, metrics::Metrics& m) {
-  queue.SetObserver({[&m] { m.QueueAdded(); }, [&m](double s) { m.QueueWaited(s); }, [&m] { m.QueueRetried(); }});
+  queue.SetObserver(
+      {[&m] { m.QueueAdded(); }, [&m](double s) { m.QueueWaited(s); }, [&m] { m.QueueRetried(); }});
 }
-
 
 }  // namespace
 
@@ -224,10 +240,14 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   sigset_t set = BlockStopSignals();
   Result<kube::KubeConfig> config = MakeError(ErrorCode::kInternal, "");
   const char* env = std::getenv("KUBECONFIG");
-  if (!kubeconfig.empty()) config = kube::LoadKubeconfig(kubeconfig);
-  else if (std::getenv("KUBERNETES_SERVICE_HOST")) config = kube::InClusterConfig();
-  else if (env && *env) config = kube::LoadKubeconfig(env);
-  else config = kube::InClusterConfig();
+  if (!kubeconfig.empty())
+    config = kube::LoadKubeconfig(kubeconfig);
+  else if (std::getenv("KUBERNETES_SERVICE_HOST"))
+    config = kube::InClusterConfig();
+  else if (env && *env)
+    config = kube::LoadKubeconfig(env);
+  else
+    config = kube::InClusterConfig();
   if (!config) {
     std::cerr << "netconverge: " << config.error().message << "\n";
     return 1;
@@ -247,7 +267,8 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   source::KubeSource source(*config, services, [&](const std::vector<std::string>& devices) {
     for (const auto& d : devices) enqueue(d, "kube-change");
   });
-  reconcilers::DefaultAdapterFactory factory([&](const core::Device& d) { return source.SecretCredentials(d); });
+  reconcilers::DefaultAdapterFactory factory(
+      [&](const core::Device& d) { return source.SecretCredentials(d); });
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   rec.SetDeletionGuard(c.deletion_guard_pct / 100.0, c.deletion_guard_min);
   // Closed the moment leadership is lost: no pass sends anything to a device after that.
@@ -258,11 +279,13 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   DeviceStatusCache status;
   if (auto rows = st->DeviceStatuses())
     for (const auto& r : *rows) status.Update(r);
-  auto pass = LockedPass(locks, source, rec, metrics, status, [&](const std::string& key, const reconcilers::DeviceResult& r) {
-    if (r.device_row)
-      if (auto ports = st->PortStatuses(key)) source.ReportPass(key, *r.device_row, *ports, !r.error);
-    source.PostEvents(key, r.events);
-  });
+  auto pass = LockedPass(locks, source, rec, metrics, status,
+                         [&](const std::string& key, const reconcilers::DeviceResult& r) {
+                           if (r.device_row)
+                             if (auto ports = st->PortStatuses(key))
+                               source.ReportPass(key, *r.device_row, *ports, !r.error);
+                           source.PostEvents(key, r.events);
+                         });
   runtime::Controller controller(
       queue,
       [&](const std::string& key) {
@@ -274,7 +297,8 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
       workers);
   for (const auto& key : rec.Recover()) enqueue(key, "recovery");
   kube::LeaderElectionConfig le;
-  for (auto [text, out] : {std::pair{&lf.lease_duration, &le.lease_duration}, std::pair{&lf.renew_deadline, &le.renew_deadline},
+  for (auto [text, out] : {std::pair{&lf.lease_duration, &le.lease_duration},
+                           std::pair{&lf.renew_deadline, &le.renew_deadline},
                            std::pair{&lf.retry_period, &le.retry_period}}) {
     auto ms = core::ParseDurationMs(*text);
     if (!ms) {
@@ -283,8 +307,10 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
     }
     *out = std::chrono::milliseconds(*ms);
   }
-  if (lf.enabled && !(le.lease_duration > le.renew_deadline && le.renew_deadline > le.retry_period)) {
-    std::cerr << "netconverge: leader election needs lease duration > renew deadline > retry period\n";
+  if (lf.enabled &&
+      !(le.lease_duration > le.renew_deadline && le.renew_deadline > le.retry_period)) {
+    std::cerr
+        << "netconverge: leader election needs lease duration > renew deadline > retry period\n";
     return 1;
   }
   le.on_error = [&](const std::string& why) { log->warn("leader election: {}", why); };
@@ -293,7 +319,8 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   source.SetErrorLog([&](const std::string& why) { log->warn("kube: {}", why); });
   source.SetWriter(!lf.enabled);
   source.Start();
-  // Nothing is reconciled before every kind was listed once: an empty cache is not "nothing declared".
+  // Nothing is reconciled before every kind was listed once: an empty cache is not "nothing
+  // declared".
   while (!source.Synced()) {
     timespec ts{0, 0};
     sigset_t pending;
@@ -304,18 +331,20 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
     }
     nanosleep(&(ts = {0, 100'000'000}), nullptr);
   }
-  log->info("netconverge running: kube https://{}:{} namespace={} store={} workers={}{}", config->host, config->port, config->ns,
-            c.store, workers, lf.enabled ? " leader-election=" + elector.identity() : "");
+  log->info("netconverge running: kube https://{}:{} namespace={} store={} workers={}{}",
+            config->host, config->port, config->ns, c.store, workers,
+            lf.enabled ? " leader-election=" + elector.identity() : "");
   std::atomic<bool> stop{false};
   std::atomic<bool> started{false};
-  ApiContext api = MakeApi(st.get(), source, pass, rec, locks, [&] { return source.Synced(); },
-                           [&] {
-                             return !lf.enabled ? std::string("disabled")
-                                    : lost      ? std::string("lost")
-                                    : started   ? std::string("leader")
-                                                : std::string("standby");
-                           },
-                           queue, controller, metrics, log, status);
+  ApiContext api = MakeApi(
+      st.get(), source, pass, rec, locks, [&] { return source.Synced(); },
+      [&] {
+        return !lf.enabled ? std::string("disabled")
+               : lost      ? std::string("lost")
+               : started   ? std::string("leader")
+                           : std::string("standby");
+      },
+      queue, controller, metrics, log, status);
   bool admin_failed = false;
   auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
   if (admin_failed) {
@@ -334,8 +363,10 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
         lost = true;
         queue.ShutDown();
         source.SetWriter(false);
-        log->error("leadership lost (the lease could not be renewed within {} ms): no more writes; stopping",
-                   le.renew_deadline.count());
+        log->error(
+            "leadership lost (the lease could not be renewed within {} ms): no more writes; "
+            "stopping",
+            le.renew_deadline.count());
         kill(getpid(), SIGTERM);
       });
     }
@@ -396,7 +427,8 @@ int CmdRun(const Common& c, const RunOptions& o) {
       queue,
       [&](const std::string& key) {
         const std::string trigger = triggers.Take(key);
-        if (!source.Desired()->devices.count(key)) return runtime::ReconcileResult{};  // device removed
+        if (!source.Desired()->devices.count(key))
+          return runtime::ReconcileResult{};  // device removed
         auto r = pass(key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
         return runtime::ReconcileResult{r.error, r.requeue_after};
       },
@@ -408,22 +440,28 @@ int CmdRun(const Common& c, const RunOptions& o) {
     auto report = source.Reload();
     const bool first = !loaded && report.settling.empty();
     if (report.settling.empty()) loaded = true;
-    if (!report.settling.empty()) log->debug("manifest: {} changed moments ago; taken once it is left alone", report.settling);
+    if (!report.settling.empty())
+      log->debug("manifest: {} changed moments ago; taken once it is left alone", report.settling);
     if (report.problems != last_problems) {
       for (const auto& p : report.problems) log->error("manifest: {}", p.ToString());
-      for (const auto& f : report.kept_files) log->warn("manifest: {} is not used as it is now; its previous good content stays in force", f);
+      for (const auto& f : report.kept_files)
+        log->warn("manifest: {} is not used as it is now; its previous good content stays in force",
+                  f);
       auto d = source.Desired();
-      if (!d->held_deletes_all.empty()) log->warn("deletions held on every device: {}", d->held_deletes_all);
+      if (!d->held_deletes_all.empty())
+        log->warn("deletions held on every device: {}", d->held_deletes_all);
       last_problems = report.problems;
     }
-    for (const auto& key : report.changed_devices) enqueue(key, first ? "startup" : "manifest-change");
+    for (const auto& key : report.changed_devices)
+      enqueue(key, first ? "startup" : "manifest-change");
   };
   for (const auto& key : rec.Recover()) enqueue(key, "recovery");
   reload();
-  log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests, c.store, workers,
-            source.Desired()->devices.size());
-  ApiContext api = MakeApi(st.get(), source, pass, rec, locks, [] { return true; }, [] { return std::string("disabled"); }, queue,
-                           controller, metrics, log, status);
+  log->info("netconverge running: manifests={} store={} workers={} devices={}", c.manifests,
+            c.store, workers, source.Desired()->devices.size());
+  ApiContext api = MakeApi(
+      st.get(), source, pass, rec, locks, [] { return true; },
+      [] { return std::string("disabled"); }, queue, controller, metrics, log, status);
   bool admin_failed = false;
   auto admin = StartAdminApi(listen, o.api, api, &admin_failed);
   if (admin_failed) return 1;
@@ -431,7 +469,8 @@ int CmdRun(const Common& c, const RunOptions& o) {
   std::atomic<bool> stop{false};
   std::thread watcher([&] {
     while (!stop) {
-      for (int i = 0; i < watch_ms / 50 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      for (int i = 0; i < watch_ms / 50 && !stop; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (!stop) reload();
     }
   });

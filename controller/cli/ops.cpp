@@ -19,10 +19,10 @@
 #include "adapters/device_adapter.hpp"
 #include "controller/cli/common.hpp"
 #include "controller/http/auth.hpp"
-#include "transport/http/https_client.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/runtime/clock.hpp"
 #include "controller/source/directory_source.hpp"
+#include "transport/http/https_client.hpp"
 
 namespace nc::cli {
 
@@ -35,10 +35,10 @@ std::string Who() {
   return pw ? pw->pw_name : "uid " + std::to_string(::geteuid());
 }
 
-
 /// The devices this command may name: declared in the manifests (when the directory loads)
 /// or known to the store. `declared` receives the declared ones.
-std::set<std::string> KnownDevices(const std::string& manifests, store::SqliteStore& st, core::DesiredState* declared) {
+std::set<std::string> KnownDevices(const std::string& manifests, store::SqliteStore& st,
+                                   core::DesiredState* declared) {
   std::set<std::string> known;
   if (::access(manifests.c_str(), F_OK) == 0) {
     auto v = source::ValidateDirectory(manifests, source::LoadServices());
@@ -57,12 +57,13 @@ std::string Join(const std::set<std::string>& s) {
 }
 
 /// c.device as a key, if the manifests or the store know it; else says which are known.
-std::optional<std::string> KnownDeviceKey(const Common& c, store::SqliteStore& st, core::DesiredState* declared) {
+std::optional<std::string> KnownDeviceKey(const Common& c, store::SqliteStore& st,
+                                          core::DesiredState* declared) {
   const std::string key = QualifiedName(c.device);
   auto known = KnownDevices(c.manifests, st, declared);
   if (known.count(key)) return key;
-  std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << " or in " << c.store
-            << " (known: " << Join(known) << ")\n";
+  std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << " or in "
+            << c.store << " (known: " << Join(known) << ")\n";
   return std::nullopt;
 }
 
@@ -79,13 +80,21 @@ int CmdRelease(const Common& c) {
   const char* user = std::getenv("USER");
   const std::string who = std::string("cli:") + (user && *user ? user : "unknown");
   runtime::SystemClock clock;
-  store::Event e{0, clock.UtcIso(), key, "", "Normal", "DeletionsReleased",
-                 "released by " + who + ": the held mass deletion proceeds on the device's next pass", 0};
+  store::Event e{
+      0,
+      clock.UtcIso(),
+      key,
+      "",
+      "Normal",
+      "DeletionsReleased",
+      "released by " + who + ": the held mass deletion proceeds on the device's next pass",
+      0};
   if (auto r = st->AddEvents({e}); !r) {
     std::cerr << "netconverge: " << r.error().message << "\n";
     return 1;
   }
-  std::cout << "released: " << key << "'s held deletions proceed on its next pass (a running daemon's next poll, or "
+  std::cout << "released: " << key
+            << "'s held deletions proceed on its next pass (a running daemon's next poll, or "
             << "netconverge apply)\n";
   return 0;
 }
@@ -110,7 +119,8 @@ int CmdOverride(const Common& c, const std::string& what, const std::string& val
         {"observe", "Observe"}, {"create-update", "CreateUpdate"}, {"full", "Full"}};
     if (clear) {
       o.management.clear();
-      message = "management phase override cleared by " + Who() + ": the manifest's spec.management applies";
+      message = "management phase override cleared by " + Who() +
+                ": the manifest's spec.management applies";
     } else {
       o.management = kPhases.at(value);
       message = "management phase set to " + o.management + " by " + Who() + " (netconverge phase)";
@@ -118,18 +128,24 @@ int CmdOverride(const Common& c, const std::string& what, const std::string& val
   } else {
     auto d = declared.devices.find(key);
     if (!clear && d != declared.devices.end() && d->second.IsSwitch()) {
-      std::cerr << "netconverge: " << key << " is a switch: its only transport is the SSH CLI, there is no fallback to toggle\n";
+      std::cerr
+          << "netconverge: " << key
+          << " is a switch: its only transport is the SSH CLI, there is no fallback to toggle\n";
       return 1;
     }
     if (clear) {
       o.fallback.clear();
-      message = "fallback override cleared by " + Who() + ": the manifest's spec.transport.fallback applies";
+      message = "fallback override cleared by " + Who() +
+                ": the manifest's spec.transport.fallback applies";
     } else {
       o.fallback = value == "on" ? "ssh-cli" : "none";
       message = "fallback set to " + o.fallback + " by " + Who() + " (netconverge fallback)";
     }
   }
-  store::Event audit{0, o.updated_at, key, "", "Normal", what == "phase" ? "PhaseOverridden" : "FallbackOverridden", message, 0};
+  store::Event audit{0,        o.updated_at,
+                     key,      "",
+                     "Normal", what == "phase" ? "PhaseOverridden" : "FallbackOverridden",
+                     message,  0};
   if (auto r = st->SetOverride(o, audit); !r) {
     std::cerr << "netconverge: " << r.error().message << "\n";
     return 1;
@@ -145,10 +161,12 @@ int CmdOverride(const Common& c, const std::string& what, const std::string& val
 void PrintOverrides(store::SqliteStore& st, const std::string& device) {
   auto all = st.Overrides();
   if (!all || all->empty()) return;
-  std::vector<std::vector<std::string>> rows{{"DEVICE", "PHASE OVERRIDE", "FALLBACK OVERRIDE", "SET"}};
+  std::vector<std::vector<std::string>> rows{
+      {"DEVICE", "PHASE OVERRIDE", "FALLBACK OVERRIDE", "SET"}};
   for (const auto& [k, o] : *all)
     if (device.empty() || k == QualifiedName(device))
-      rows.push_back({k, o.management.empty() ? "-" : o.management, o.fallback.empty() ? "-" : o.fallback, o.updated_at});
+      rows.push_back({k, o.management.empty() ? "-" : o.management,
+                      o.fallback.empty() ? "-" : o.fallback, o.updated_at});
   if (rows.size() == 1) return;
   std::cout << "\n";
   PrintTable(rows);
@@ -161,7 +179,8 @@ namespace nc::cli {
 namespace {
 
 /// A TCP connect with a deadline: "" when it connected, else why not.
-std::string TcpConnect(const std::string& host, int port, std::chrono::milliseconds timeout, double* ms) {
+std::string TcpConnect(const std::string& host, int port, std::chrono::milliseconds timeout,
+                       double* ms) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
@@ -170,14 +189,16 @@ std::string TcpConnect(const std::string& host, int port, std::chrono::milliseco
   std::string why = "no address";
   const auto t0 = std::chrono::steady_clock::now();
   for (auto* ai = res; ai; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    const int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
     int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
       pollfd p{fd, POLLOUT, 0};
       rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
       if (rc == 0) {
-        why = "no answer within " + std::to_string(timeout.count()) + " ms (filtered, or the host is down)";
+        why = "no answer within " + std::to_string(timeout.count()) +
+              " ms (filtered, or the host is down)";
         ::close(fd);
         continue;
       }
@@ -188,25 +209,28 @@ std::string TcpConnect(const std::string& host, int port, std::chrono::milliseco
       errno = err;
     }
     if (rc == 0) {
-      *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      *ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       ::close(fd);
       ::freeaddrinfo(res);
       return "";
     }
-    why = errno == ECONNREFUSED ? "connection refused (nothing listens on that port)" : std::string(std::strerror(errno));
+    why = errno == ECONNREFUSED ? "connection refused (nothing listens on that port)"
+                                : std::string(std::strerror(errno));
     ::close(fd);
   }
   ::freeaddrinfo(res);
   return why;
 }
 
-
 }  // namespace
 
 int CmdToken(const TokenOptions& o) {
   auto ttl = core::ParseDurationMs(o.ttl);
   if (!ttl || *ttl <= 0 || *ttl > int64_t{30} * 24 * 3600 * 1000) {
-    std::cerr << "netconverge token: --ttl: " << (ttl ? "must be positive and at most 720h (the API refuses longer)" : ttl.error().message)
+    std::cerr << "netconverge token: --ttl: "
+              << (ttl ? "must be positive and at most 720h (the API refuses longer)"
+                      : ttl.error().message)
               << "\n";
     return 1;
   }
@@ -216,9 +240,10 @@ int CmdToken(const TokenOptions& o) {
     std::cerr << "netconverge token: " << secret.error().message << "\n";
     return 1;
   }
-  const auto exp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch() +
-                                                                    std::chrono::milliseconds(*ttl))
-                       .count();
+  const auto exp =
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch() + std::chrono::milliseconds(*ttl))
+          .count();
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -236,7 +261,8 @@ int CmdToken(const TokenOptions& o) {
 int CmdTestDevice(const Common& c, const std::string& timeout_text) {
   auto timeout = core::ParseDurationMs(timeout_text);
   if (!timeout || *timeout <= 0) {
-    std::cerr << "netconverge test-device: --timeout: " << (timeout ? "must be positive" : timeout.error().message) << "\n";
+    std::cerr << "netconverge test-device: --timeout: "
+              << (timeout ? "must be positive" : timeout.error().message) << "\n";
     return 1;
   }
   auto services = source::LoadServices();
@@ -258,7 +284,8 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
   };
   const bool sw = device.IsSwitch();
   // The primary transport's endpoint: the HTTPS API on 443, or the SSH CLI on 22, unless given.
-  auto endpoint = transport::SplitHostPort(device.address, device.transport_primary == "https-api" ? 443 : 22);
+  auto endpoint =
+      transport::SplitHostPort(device.address, device.transport_primary == "https-api" ? 443 : 22);
   if (!endpoint) {
     std::cerr << "netconverge: " << keys[0] << ": " << endpoint.error().message << "\n";
     return 1;
@@ -277,14 +304,18 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
     add({"reachable", "ok", where + " accepted a TCP connection in " + t + " ms"});
     reconcilers::DefaultAdapterFactory factory;
     auto adapter = factory.Create(device);
-    if (!adapter) add({"credentials", "FAIL", adapter.error().message});
+    if (!adapter)
+      add({"credentials", "FAIL", adapter.error().message});
     else
       for (auto& ch : (*adapter)->Diagnose()) add(std::move(ch));
   }
   if (device.transport_fallback == "ssh-cli") {
     double fms = 0;
-    const std::string fwhy = TcpConnect(host, device.ssh_port, std::chrono::milliseconds(*timeout), &fms);
-    add({"fallback ssh-cli", "info", host + ":" + std::to_string(device.ssh_port) + (fwhy.empty() ? " reachable" : ": " + fwhy)});
+    const std::string fwhy =
+        TcpConnect(host, device.ssh_port, std::chrono::milliseconds(*timeout), &fms);
+    add({"fallback ssh-cli", "info",
+         host + ":" + std::to_string(device.ssh_port) +
+             (fwhy.empty() ? " reachable" : ": " + fwhy)});
   }
   if (c.output == "json") {
     rapidjson::StringBuffer buf;
@@ -309,7 +340,8 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
     std::cout << buf.GetString() << "\n";
     return failed ? 1 : 0;
   }
-  std::cout << keys[0] << " (" << (sw ? "dnos" : "vyos") << ", " << device.transport_primary << " " << device.address << ")\n";
+  std::cout << keys[0] << " (" << (sw ? "dnos" : "vyos") << ", " << device.transport_primary << " "
+            << device.address << ")\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& ch : checks) rows.push_back({"  " + ch.state, ch.name, ch.detail});
   PrintTable(rows);

@@ -9,13 +9,17 @@ namespace {
 // Used numbers: a bitmap over the owned range (the common case) and a set for the rest.
 class UsedNumbers {
  public:
-  explicit UsedNumbers(const RuleRange& r) : range_(r), bits_(static_cast<size_t>(r.Size()), false) {}
+  explicit UsedNumbers(const RuleRange& r)
+      : range_(r), bits_(static_cast<size_t>(r.Size()), false) {}
   void Insert(int n) {
-    if (range_.Contains(n)) bits_[static_cast<size_t>(n - range_.first)] = true;
-    else outside_.insert(n);
+    if (range_.Contains(n))
+      bits_[static_cast<size_t>(n - range_.first)] = true;
+    else
+      outside_.insert(n);
   }
   bool Contains(int n) const {
-    return range_.Contains(n) ? bits_[static_cast<size_t>(n - range_.first)] : outside_.count(n) > 0;
+    return range_.Contains(n) ? bits_[static_cast<size_t>(n - range_.first)]
+                              : outside_.count(n) > 0;
   }
 
  private:
@@ -47,7 +51,8 @@ AllocationResult AllocateRuleNumbers(const AllocationInput& in) {
     PortKey key{r.resource, r.port};
     out.numbers[i] = *r.pinned_number;
     auto it = in.allocations.find(key);
-    if (it == in.allocations.end() || it->second != *r.pinned_number) out.added[key] = *r.pinned_number;
+    if (it == in.allocations.end() || it->second != *r.pinned_number)
+      out.added[key] = *r.pinned_number;
     used.Insert(*r.pinned_number);
     pinned.Insert(*r.pinned_number);
   }
@@ -58,8 +63,10 @@ AllocationResult AllocateRuleNumbers(const AllocationInput& in) {
     const auto& r = in.rules[i];
     if (r.pinned_number) continue;
     auto it = in.allocations.find(PortKey{r.resource, r.port});
-    if (it != in.allocations.end() && !pinned.Contains(it->second)) out.numbers[i] = it->second;
-    else unallocated.push_back(i);
+    if (it != in.allocations.end() && !pinned.Contains(it->second))
+      out.numbers[i] = it->second;
+    else
+      unallocated.push_back(i);
   }
   if (unallocated.empty()) return out;
 

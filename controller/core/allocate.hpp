@@ -14,14 +14,14 @@ namespace nc::core {
 struct AllocationInput {
   const Device& device;
   std::span<const PortRule> rules;            // desired rules of this device
-  const std::map<PortKey, int>& allocations;     // persisted allocations of this device
-  const std::map<int, NatRule>& observed;        // rules on the device now
+  const std::map<PortKey, int>& allocations;  // persisted allocations of this device
+  const std::map<int, NatRule>& observed;     // rules on the device now
 };
 
 struct AllocationResult {
-  std::vector<int> numbers;                      // per rule of the input, in order; 0 = none
-  std::map<PortKey, int> added;                 // new or changed allocations to persist
-  std::map<PortKey, std::string> failed;        // ports without a number, and why
+  std::vector<int> numbers;               // per rule of the input, in order; 0 = none
+  std::map<PortKey, int> added;           // new or changed allocations to persist
+  std::map<PortKey, std::string> failed;  // ports without a number, and why
 };
 
 AllocationResult AllocateRuleNumbers(const AllocationInput& in);

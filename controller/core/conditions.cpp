@@ -3,8 +3,9 @@
 namespace nc::core {
 
 std::optional<PortState> ParsePortState(std::string_view name) {
-  for (auto s : {PortState::kApplied, PortState::kPending, PortState::kDisabled, PortState::kConflict, PortState::kSkipped,
-                 PortState::kDrifted, PortState::kRejected})
+  for (auto s :
+       {PortState::kApplied, PortState::kPending, PortState::kDisabled, PortState::kConflict,
+        PortState::kSkipped, PortState::kDrifted, PortState::kRejected})
     if (name == ToString(s)) return s;
   return std::nullopt;
 }
@@ -14,7 +15,8 @@ std::vector<Condition> DeviceConditions(const DeviceHealth& d) {
   const std::string reason = !d.reachable ? "Unreachable" : !d.synced ? "NotSynced" : "Synced";
   std::vector<Condition> out = {
       {"Ready", ready ? "True" : "False", reason, d.message},
-      {"Reachable", d.reachable ? "True" : "False", d.reachable ? "Reachable" : "Unreachable", d.message},
+      {"Reachable", d.reachable ? "True" : "False", d.reachable ? "Reachable" : "Unreachable",
+       d.message},
       {"Synced", d.synced ? "True" : "False", d.synced ? "Synced" : "NotSynced", d.message}};
   for (const auto& [type, message] : d.standing) out.push_back({type, "True", type, message});
   return out;
@@ -33,18 +35,24 @@ ResourceHealth ResourceConditions(std::span<const ObjectHealth> objects, bool de
     conflict = conflict || o.state == PortState::kConflict;
     if (!ok && !first_problem) {
       first_problem = o.state;
-      h.message = o.name + ": " + ToString(o.state) + (o.message.empty() ? "" : " (" + o.message + ")");
+      h.message =
+          o.name + ": " + ToString(o.state) + (o.message.empty() ? "" : " (" + o.message + ")");
     }
   }
   const bool synced = !objects.empty() && !first_problem;
-  const std::string reason = synced ? "Applied" : !first_problem ? "Pending" : ToString(*first_problem);
-  if (h.message.empty() && !synced) h.message = device_message.empty() ? "not applied yet" : device_message;
+  const std::string reason = synced           ? "Applied"
+                             : !first_problem ? "Pending"
+                                              : ToString(*first_problem);
+  if (h.message.empty() && !synced)
+    h.message = device_message.empty() ? "not applied yet" : device_message;
   const bool ready = synced && device_reachable;
-  h.conditions = {{"Ready", ready ? "True" : "False", reason, h.message}, {"Synced", synced ? "True" : "False", reason, h.message}};
+  h.conditions = {{"Ready", ready ? "True" : "False", reason, h.message},
+                  {"Synced", synced ? "True" : "False", reason, h.message}};
   if (port_forward) {
-    h.conditions.push_back({"Drifted", drifted ? "True" : "False", drifted ? "Drifted" : "InSync", drifted ? h.message : ""});
-    h.conditions.push_back(
-        {"Conflict", conflict ? "True" : "False", conflict ? "Conflict" : "NoConflict", conflict ? h.message : ""});
+    h.conditions.push_back({"Drifted", drifted ? "True" : "False", drifted ? "Drifted" : "InSync",
+                            drifted ? h.message : ""});
+    h.conditions.push_back({"Conflict", conflict ? "True" : "False",
+                            conflict ? "Conflict" : "NoConflict", conflict ? h.message : ""});
   }
   return h;
 }

@@ -30,7 +30,8 @@ struct DeviceHealth {
   bool reachable = false;
   bool synced = false;
   std::string message;
-  std::vector<std::pair<std::string, std::string>> standing;  // the adapter's conditions (reason, message)
+  std::vector<std::pair<std::string, std::string>>
+      standing;  // the adapter's conditions (reason, message)
 };
 
 /// Ready, Reachable, Synced, then each standing condition as True.

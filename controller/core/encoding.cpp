@@ -37,8 +37,12 @@ Result<std::string> Decode(std::string_view in, bool url) {
 
 }  // namespace
 
-Result<std::string> DecodeBase64(std::string_view in) { return Decode(in, false); }
-Result<std::string> DecodeBase64Url(std::string_view in) { return Decode(in, true); }
+Result<std::string> DecodeBase64(std::string_view in) {
+  return Decode(in, false);
+}
+Result<std::string> DecodeBase64Url(std::string_view in) {
+  return Decode(in, true);
+}
 
 std::string EncodeBase64Url(std::string_view in) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -60,12 +64,16 @@ std::string EncodeBase64Url(std::string_view in) {
 size_t Utf8SequenceLength(std::string_view text, size_t i) {
   const auto u = static_cast<unsigned char>(text[i]);
   if (u < 0x80) return 1;
-  const size_t len = u >= 0xf0 && u < 0xf5 ? 4 : u >= 0xe0 && u < 0xf0 ? 3 : u >= 0xc2 && u < 0xe0 ? 2 : 0;
+  const size_t len = u >= 0xf0 && u < 0xf5   ? 4
+                     : u >= 0xe0 && u < 0xf0 ? 3
+                     : u >= 0xc2 && u < 0xe0 ? 2
+                                             : 0;
   if (len == 0 || i + len > text.size()) return 0;
   for (size_t k = 1; k < len; ++k)
     if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return 0;
   const auto u1 = static_cast<unsigned char>(text[i + 1]);
-  if ((u == 0xe0 && u1 < 0xa0) || (u == 0xf0 && u1 < 0x90) || (u == 0xf4 && u1 >= 0x90) || (u == 0xed && u1 >= 0xa0))
+  if ((u == 0xe0 && u1 < 0xa0) || (u == 0xf0 && u1 < 0x90) || (u == 0xf4 && u1 >= 0x90) ||
+      (u == 0xed && u1 >= 0xa0))
     return 0;  // overlong, beyond U+10FFFF, or a surrogate
   return len;
 }

@@ -28,8 +28,10 @@ class JsonWriter {
   /// Ends the innermost object or array.
   JsonWriter& End() {
     if (open_.empty()) return *this;
-    if (open_.back() == '{') w_.EndObject();
-    else w_.EndArray();
+    if (open_.back() == '{')
+      w_.EndObject();
+    else
+      w_.EndArray();
     open_.pop_back();
     return *this;
   }
@@ -69,7 +71,9 @@ class JsonWriter {
   JsonWriter& Num(std::string_view k, int64_t v) { return Key(k).Int(v); }
   JsonWriter& Flag(std::string_view k, bool v) { return Key(k).Bool(v); }
   /// `k: v`, or `k: null` when v is empty.
-  JsonWriter& StrOrNull(std::string_view k, std::string_view v) { return v.empty() ? Key(k).Null() : Str(k, v); }
+  JsonWriter& StrOrNull(std::string_view k, std::string_view v) {
+    return v.empty() ? Key(k).Null() : Str(k, v);
+  }
 
   std::string str() const { return {buf_.GetString(), buf_.GetSize()}; }
 

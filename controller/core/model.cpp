@@ -14,19 +14,26 @@ std::optional<ManagementPolicy> ParseManagementPolicy(std::string_view s) {
 
 const char* ToString(ManagementPolicy p) {
   switch (p) {
-    case ManagementPolicy::kObserve: return "Observe";
-    case ManagementPolicy::kCreateUpdate: return "CreateUpdate";
-    case ManagementPolicy::kFull: return "Full";
+    case ManagementPolicy::kObserve:
+      return "Observe";
+    case ManagementPolicy::kCreateUpdate:
+      return "CreateUpdate";
+    case ManagementPolicy::kFull:
+      return "Full";
   }
   return "?";
 }
 
 const char* ToString(ConflictPolicy p) {
   switch (p) {
-    case ConflictPolicy::kAbort: return "Abort";
-    case ConflictPolicy::kAdopt: return "Adopt";
-    case ConflictPolicy::kOverride: return "Override";
-    case ConflictPolicy::kSkip: return "Skip";
+    case ConflictPolicy::kAbort:
+      return "Abort";
+    case ConflictPolicy::kAdopt:
+      return "Adopt";
+    case ConflictPolicy::kOverride:
+      return "Override";
+    case ConflictPolicy::kSkip:
+      return "Skip";
   }
   return "?";
 }
@@ -96,18 +103,20 @@ struct Hasher {
 };
 
 void AddDevice(Hasher& x, const Device& d) {
-  for (std::string_view s : {std::string_view(d.ns), std::string_view(d.name), std::string_view(d.address),
-                             std::string_view(d.transport_primary), std::string_view(d.transport_fallback),
-                             std::string_view(d.credentials_file), std::string_view(d.credentials_secret),
-                             std::string_view(d.tls_ca_file), std::string_view(d.tls_server_name), std::string_view(d.tag),
-                             std::string_view(d.requested_sync)})
+  for (std::string_view s :
+       {std::string_view(d.ns), std::string_view(d.name), std::string_view(d.address),
+        std::string_view(d.transport_primary), std::string_view(d.transport_fallback),
+        std::string_view(d.credentials_file), std::string_view(d.credentials_secret),
+        std::string_view(d.tls_ca_file), std::string_view(d.tls_server_name),
+        std::string_view(d.tag), std::string_view(d.requested_sync)})
     x.Add(s);
-  for (int64_t v : {static_cast<int64_t>(d.platform), static_cast<int64_t>(d.tls_insecure_skip_verify),
-                    static_cast<int64_t>(d.management), static_cast<int64_t>(d.paused), d.poll_interval_ms,
-                    static_cast<int64_t>(d.commit_confirm), static_cast<int64_t>(d.commit_confirm_minutes),
-                    static_cast<int64_t>(d.save_after_confirm), static_cast<int64_t>(d.rule_range.first),
-                    static_cast<int64_t>(d.rule_range.last), d.max_request_bytes, d.request_timeout_ms,
-                    static_cast<int64_t>(d.ssh_accept_new), d.ssh_command_timeout_ms, int64_t{d.ssh_port}})
+  for (int64_t v :
+       {static_cast<int64_t>(d.platform), static_cast<int64_t>(d.tls_insecure_skip_verify),
+        static_cast<int64_t>(d.management), static_cast<int64_t>(d.paused), d.poll_interval_ms,
+        static_cast<int64_t>(d.commit_confirm), static_cast<int64_t>(d.commit_confirm_minutes),
+        static_cast<int64_t>(d.save_after_confirm), static_cast<int64_t>(d.rule_range.first),
+        static_cast<int64_t>(d.rule_range.last), d.max_request_bytes, d.request_timeout_ms,
+        static_cast<int64_t>(d.ssh_accept_new), d.ssh_command_timeout_ms, int64_t{d.ssh_port}})
     x.Add(v);
   x.Add(d.ssh_known_hosts);
 }
@@ -119,15 +128,17 @@ uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
   AddDevice(x, d);
   x.Add(static_cast<int64_t>(rules.size()));
   for (const auto& r : rules) {
-    for (std::string_view s : {std::string_view(r.resource), std::string_view(r.port), std::string_view(r.display),
-                               std::string_view(r.rule.description), std::string_view(r.rule.inbound_interface),
-                               std::string_view(r.rule.protocol), std::string_view(r.rule.destination_address),
-                               std::string_view(r.rule.destination_port), std::string_view(r.rule.source_address),
-                               std::string_view(r.rule.translation_address), std::string_view(r.rule.translation_port)})
+    for (std::string_view s :
+         {std::string_view(r.resource), std::string_view(r.port), std::string_view(r.display),
+          std::string_view(r.rule.description), std::string_view(r.rule.inbound_interface),
+          std::string_view(r.rule.protocol), std::string_view(r.rule.destination_address),
+          std::string_view(r.rule.destination_port), std::string_view(r.rule.source_address),
+          std::string_view(r.rule.translation_address), std::string_view(r.rule.translation_port)})
       x.Add(s);
     for (const auto& u : r.rule.unmanaged) x.Add(u);
-    x.Add(static_cast<int64_t>(r.rule.disabled) | (static_cast<int64_t>(r.rule.log) << 8) | (static_cast<int64_t>(r.paused) << 1) |
-          (static_cast<int64_t>(r.on_conflict) << 2) | (static_cast<int64_t>(r.drift_policy) << 5));
+    x.Add(static_cast<int64_t>(r.rule.disabled) | (static_cast<int64_t>(r.rule.log) << 8) |
+          (static_cast<int64_t>(r.paused) << 1) | (static_cast<int64_t>(r.on_conflict) << 2) |
+          (static_cast<int64_t>(r.drift_policy) << 5));
     x.Add(r.pinned_number ? *r.pinned_number : -1);
   }
   return x.h;
@@ -138,12 +149,14 @@ uint64_t Fingerprint(const Device& d, std::span<const VlanRule> vlans) {
   AddDevice(x, d);
   x.Add(static_cast<int64_t>(vlans.size()));
   for (const auto& v : vlans) {
-    for (std::string_view s : {std::string_view(v.resource), std::string_view(v.name), std::string_view(v.parent),
-                               std::string_view(v.iface.description), std::string_view(v.iface.bridge_domain)})
+    for (std::string_view s :
+         {std::string_view(v.resource), std::string_view(v.name), std::string_view(v.parent),
+          std::string_view(v.iface.description), std::string_view(v.iface.bridge_domain)})
       x.Add(s);
     for (const auto& u : v.iface.unmanaged) x.Add(u);
     x.Add(int64_t{v.iface.vlan});
-    x.Add(static_cast<int64_t>(v.iface.l2_service) | (static_cast<int64_t>(v.iface.admin_enabled) << 1) |
+    x.Add(static_cast<int64_t>(v.iface.l2_service) |
+          (static_cast<int64_t>(v.iface.admin_enabled) << 1) |
           (static_cast<int64_t>(v.paused) << 2) | (static_cast<int64_t>(v.on_conflict) << 3) |
           (static_cast<int64_t>(v.drift_policy) << 6));
   }
@@ -161,7 +174,8 @@ std::span<const VlanRule> DesiredState::VlansFor(const std::string& device_key) 
 std::string DescribeDifference(const SubInterface& from, const SubInterface& to) {
   std::string out;
   auto onoff = [](bool b) { return std::string(b ? "enabled" : "disabled"); };
-  AddDiff(out, "vlan-id", from.vlan ? std::to_string(from.vlan) : "", to.vlan ? std::to_string(to.vlan) : "");
+  AddDiff(out, "vlan-id", from.vlan ? std::to_string(from.vlan) : "",
+          to.vlan ? std::to_string(to.vlan) : "");
   AddDiff(out, "l2-service", onoff(from.l2_service), onoff(to.l2_service));
   AddDiff(out, "admin-state", onoff(from.admin_enabled), onoff(to.admin_enabled));
   AddDiff(out, "description", from.description, to.description);

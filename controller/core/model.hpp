@@ -40,12 +40,12 @@ struct Device {
   std::string ns = "default";
   std::string name;
   Platform platform = Platform::kVyos;
-  std::string address;                 // host or host:port
+  std::string address;  // host or host:port
   std::string transport_primary = "https-api";
   std::string transport_fallback = "ssh-cli";
-  std::string credentials_file;        // resolved relative to the manifest file
+  std::string credentials_file;  // resolved relative to the manifest file
   std::string credentials_secret;
-  std::string tls_ca_file;             // resolved relative to the manifest file
+  std::string tls_ca_file;  // resolved relative to the manifest file
   std::string tls_server_name;
   bool tls_insecure_skip_verify = false;
   ManagementPolicy management = ManagementPolicy::kFull;
@@ -62,7 +62,7 @@ struct Device {
   std::string ssh_known_hosts;          // known_hosts file (resolved; empty: ~/.ssh/known_hosts)
   bool ssh_accept_new = false;          // hostKeyPolicy accept-new (default strict)
   int64_t ssh_command_timeout_ms = 30'000;  // per CLI command (commits: 4x, at least 120 s)
-  int ssh_port = 22;                    // VyOS's SSH CLI (the fallback); a switch uses `address`
+  int ssh_port = 22;  // VyOS's SSH CLI (the fallback); a switch uses `address`
   api::SourcePos source;
 
   std::string Key() const { return ns + "/" + name; }
@@ -79,7 +79,7 @@ struct SubInterface {
   bool l2_service = false;
   bool admin_enabled = true;
   std::string description;
-  std::string bridge_domain;   // the bridge-domain instance it is a member of ("" = none)
+  std::string bridge_domain;  // the bridge-domain instance it is a member of ("" = none)
   std::vector<std::string> unmanaged;
   auto operator<=>(const SubInterface&) const = default;
 };
@@ -96,19 +96,19 @@ struct BridgeDomain {
 
 /// What a switch runs, as far as netconverge reads it.
 struct SwitchState {
-  std::map<std::string, SubInterface> interfaces;    // sub-interfaces only, by full name
+  std::map<std::string, SubInterface> interfaces;  // sub-interfaces only, by full name
   std::map<std::string, BridgeDomain> bridge_domains;
-  std::vector<std::string> ports;                     // parent (physical / bundle) interfaces
+  std::vector<std::string> ports;  // parent (physical / bundle) interfaces
   auto operator<=>(const SwitchState&) const = default;
 };
 
 /// One declared VlanInterface: one sub-interface the controller wants on a switch.
 struct VlanRule {
-  std::string device;     // ns/name of the Device
-  std::string resource;   // ns/name of the VlanInterface
-  std::string name;       // sub-interface, "ge100-0/0/31.251"
-  std::string parent;     // "ge100-0/0/31"
-  SubInterface iface;     // as it must look on the device (description incl. tag)
+  std::string device;    // ns/name of the Device
+  std::string resource;  // ns/name of the VlanInterface
+  std::string name;      // sub-interface, "ge100-0/0/31.251"
+  std::string parent;    // "ge100-0/0/31"
+  SubInterface iface;    // as it must look on the device (description incl. tag)
   bool paused = false;
   std::string requested_sync;
   ConflictPolicy on_conflict = ConflictPolicy::kAbort;
@@ -137,13 +137,14 @@ struct NatRule {
   std::string translation_address;
   std::string translation_port;
   bool disabled = false;
-  bool log = false;                    // VyOS `log` (valueless)
+  bool log = false;  // VyOS `log` (valueless)
   std::vector<std::string> unmanaged;
 
   auto operator<=>(const NatRule&) const = default;
 };
 
-/// Human-readable list of the fields that differ, "translation port: 22 -> 2222; disable: off -> on".
+/// Human-readable list of the fields that differ, "translation port: 22 -> 2222; disable: off ->
+/// on".
 std::string DescribeDifference(const NatRule& from, const NatRule& to);
 
 /// One declared port of one PortForward, i.e. one NAT rule the controller wants on a device.
@@ -153,8 +154,8 @@ struct PortRule {
   std::string port;      // spec.ports[].name
   std::string vm;
   std::optional<int> pinned_number;
-  NatRule rule;          // the rule as it must look on the device (description incl. tag)
-  std::string display;   // "VM vm1 Port SSH": the description without the ownership tag
+  NatRule rule;         // the rule as it must look on the device (description incl. tag)
+  std::string display;  // "VM vm1 Port SSH": the description without the ownership tag
   bool paused = false;
   std::string requested_sync;  // annotation netconverge.io/requested-sync of its PortForward
   ConflictPolicy on_conflict = ConflictPolicy::kAbort;
@@ -194,8 +195,9 @@ struct DesiredState {
   std::span<const VlanRule> VlansFor(const std::string& device_key) const;
   /// Content equality (the generation is not content).
   bool operator==(const DesiredState& o) const {
-    return devices == o.devices && rules == o.rules && vlans == o.vlans && held_deletes == o.held_deletes &&
-           held_deletes_all == o.held_deletes_all && orphaned == o.orphaned;
+    return devices == o.devices && rules == o.rules && vlans == o.vlans &&
+           held_deletes == o.held_deletes && held_deletes_all == o.held_deletes_all &&
+           orphaned == o.orphaned;
   }
 };
 

@@ -9,22 +9,32 @@ namespace nc::core {
 
 const char* ToString(ChangeKind k) {
   switch (k) {
-    case ChangeKind::kAdd: return "add";
-    case ChangeKind::kUpdate: return "update";
-    case ChangeKind::kDelete: return "delete";
+    case ChangeKind::kAdd:
+      return "add";
+    case ChangeKind::kUpdate:
+      return "update";
+    case ChangeKind::kDelete:
+      return "delete";
   }
   return "?";
 }
 
 const char* ToString(PortState s) {
   switch (s) {
-    case PortState::kApplied: return "Applied";
-    case PortState::kPending: return "Pending";
-    case PortState::kDisabled: return "Disabled";
-    case PortState::kConflict: return "Conflict";
-    case PortState::kSkipped: return "Skipped";
-    case PortState::kDrifted: return "Drifted";
-    case PortState::kRejected: return "DeviceRejected";
+    case PortState::kApplied:
+      return "Applied";
+    case PortState::kPending:
+      return "Pending";
+    case PortState::kDisabled:
+      return "Disabled";
+    case PortState::kConflict:
+      return "Conflict";
+    case PortState::kSkipped:
+      return "Skipped";
+    case PortState::kDrifted:
+      return "Drifted";
+    case PortState::kRejected:
+      return "DeviceRejected";
   }
   return "?";
 }
@@ -47,10 +57,14 @@ struct Match {
 
 std::optional<Match> MatchOf(const NatRule& r, const ServiceTable& services) {
   Match m;
-  if (r.protocol == "tcp") m.tcp = true;
-  else if (r.protocol == "udp") m.udp = true;
-  else if (r.protocol == "tcp_udp" || r.protocol.empty() || r.protocol == "all") m.tcp = m.udp = true;
-  else return std::nullopt;
+  if (r.protocol == "tcp")
+    m.tcp = true;
+  else if (r.protocol == "udp")
+    m.udp = true;
+  else if (r.protocol == "tcp_udp" || r.protocol.empty() || r.protocol == "all")
+    m.tcp = m.udp = true;
+  else
+    return std::nullopt;
   if (r.destination_port.empty()) {
     m.ports.push_back({1, 65535});
     return m;
@@ -69,7 +83,9 @@ bool Collides(const Match& a, const Match& b) {
   return false;
 }
 
-std::string RuleLabel(int n) { return "rule " + std::to_string(n); }
+std::string RuleLabel(int n) {
+  return "rule " + std::to_string(n);
+}
 
 }  // namespace
 
@@ -104,9 +120,11 @@ Plan ComputePlan(const PlanInput& in) {
       for (const auto& f : foreign) {
         if (!mine || !f.match || f.rule->inbound_interface != r.rule.inbound_interface) continue;
         if (!f.rule->destination_address.empty() &&
-            f.rule->destination_address != r.rule.destination_address && !r.rule.destination_address.empty())
+            f.rule->destination_address != r.rule.destination_address &&
+            !r.rule.destination_address.empty())
           continue;
-        if (Collides(*mine, *f.match) && std::find(hits.begin(), hits.end(), f.number) == hits.end())
+        if (Collides(*mine, *f.match) &&
+            std::find(hits.begin(), hits.end(), f.number) == hits.end())
           hits.push_back(f.number);
       }
     }
@@ -118,7 +136,7 @@ Plan ComputePlan(const PlanInput& in) {
 
   std::vector<int> desired_numbers;  // numbers the declared ports hold (kept from deletion)
   desired_numbers.reserve(in.rules.size());
-  std::set<int> overridden;          // foreign numbers deleted by Override
+  std::set<int> overridden;  // foreign numbers deleted by Override
   std::vector<RuleChange> changes;
   plan.ports.reserve(in.rules.size());
 
@@ -143,10 +161,11 @@ Plan ComputePlan(const PlanInput& in) {
         std::string which;
         for (int c : conflict->second) which += (which.empty() ? "" : ", ") + RuleLabel(c);
         st.message = "conflicts with " + which + " not owned by netconverge (onConflict: Abort)";
-        plan.notices.push_back({"ConflictDetected", r.resource, conflict->second.front(),
-                                r.port + ": " + st.message});
+        plan.notices.push_back(
+            {"ConflictDetected", r.resource, conflict->second.front(), r.port + ": " + st.message});
       } else {
-        st.message = "not applied: another port of this resource has a conflict (onConflict: Abort)";
+        st.message =
+            "not applied: another port of this resource has a conflict (onConflict: Abort)";
       }
       plan.ports.push_back(st);
       continue;
@@ -157,8 +176,10 @@ Plan ComputePlan(const PlanInput& in) {
       if (r.on_conflict == ConflictPolicy::kSkip) {
         desired_numbers.push_back(n);
         st.state = PortState::kSkipped;
-        st.message = "skipped: conflicts with " + which + " not owned by netconverge (onConflict: Skip)";
-        plan.notices.push_back({"ConflictDetected", r.resource, conflict->second.front(), r.port + ": " + st.message});
+        st.message =
+            "skipped: conflicts with " + which + " not owned by netconverge (onConflict: Skip)";
+        plan.notices.push_back(
+            {"ConflictDetected", r.resource, conflict->second.front(), r.port + ": " + st.message});
         plan.ports.push_back(st);
         continue;
       }
@@ -166,25 +187,34 @@ Plan ComputePlan(const PlanInput& in) {
         int adopted = conflict->second.front();
         plan.adopted[PortKey{r.resource, r.port}] = adopted;
         plan.notices.push_back({"Adopted", r.resource, adopted,
-                                r.port + ": took ownership of existing " + RuleLabel(adopted), false});
+                                r.port + ": took ownership of existing " + RuleLabel(adopted),
+                                false});
         n = adopted;
         st.number = n;
         for (size_t k = 1; k < conflict->second.size(); ++k) {
           plan.notices.push_back({"ConflictDetected", r.resource, conflict->second[k],
-                                  r.port + ": also conflicts with " + RuleLabel(conflict->second[k]) +
-                                      ", left as it is"});
+                                  r.port + ": also conflicts with " +
+                                      RuleLabel(conflict->second[k]) + ", left as it is"});
         }
       } else {  // Override
         for (int c : conflict->second) {
           if (c == n) continue;
           overridden.insert(c);
-          RuleChange del{ChangeKind::kDelete, c, "", "", "", in.observed.at(c), std::nullopt,
+          RuleChange del{ChangeKind::kDelete,
+                         c,
+                         "",
+                         "",
+                         "",
+                         in.observed.at(c),
+                         std::nullopt,
                          "removed to make room for " + r.resource + " port " + r.port +
-                             " (onConflict: Override)", false};
+                             " (onConflict: Override)",
+                         false};
           changes.push_back(std::move(del));
         }
-        plan.notices.push_back({"ConflictDetected", r.resource, conflict->second.front(),
-                                r.port + ": conflicts with " + which + "; replacing (onConflict: Override)"});
+        plan.notices.push_back(
+            {"ConflictDetected", r.resource, conflict->second.front(),
+             r.port + ": conflicts with " + which + "; replacing (onConflict: Override)"});
       }
     }
     desired_numbers.push_back(n);
@@ -198,8 +228,9 @@ Plan ComputePlan(const PlanInput& in) {
     const NatRule* obs = nullptr;
     if (auto it = in.observed.find(n); it != in.observed.end()) obs = &it->second;
     const AppliedRecord* last = nullptr;
-    if (auto it = in.last_applied.find(n); it != in.last_applied.end() && it->second.resource == r.resource &&
-        it->second.port == r.port)
+    if (auto it = in.last_applied.find(n); it != in.last_applied.end() &&
+                                           it->second.resource == r.resource &&
+                                           it->second.port == r.port)
       last = &it->second;
     const bool spec_unchanged = last && last->rule == r.rule;
     const PortState done = r.rule.disabled ? PortState::kDisabled : PortState::kApplied;
@@ -229,15 +260,18 @@ Plan ComputePlan(const PlanInput& in) {
       if (r.drift_policy == DriftPolicy::kReport) {
         st.state = PortState::kDrifted;
         st.message = "drifted (driftPolicy: Report): " + what;
-        plan.notices.push_back({"DriftDetected", r.resource, n, r.port + ": " + what + " (reported, not reverted)"});
+        plan.notices.push_back(
+            {"DriftDetected", r.resource, n, r.port + ": " + what + " (reported, not reverted)"});
         plan.ports.push_back(st);
         continue;
       }
-      plan.notices.push_back({"DriftDetected", r.resource, n, r.port + ": " + what + " (reverting)"});
+      plan.notices.push_back(
+          {"DriftDetected", r.resource, n, r.port + ": " + what + " (reverting)"});
     } else if (obs && plan.adopted.count(PortKey{r.resource, r.port})) {
       ch.reason = "adopted; converging to spec: " + DescribeDifference(*obs, r.rule);
     } else if (obs && !last && !IsOwned(n, obs, dev, in.last_applied, in.allocated)) {
-      ch.reason = "replacing foreign rule (onConflict: Override): " + DescribeDifference(*obs, r.rule);
+      ch.reason =
+          "replacing foreign rule (onConflict: Override): " + DescribeDifference(*obs, r.rule);
     } else if (obs) {
       ch.reason = "spec changed: " + DescribeDifference(*obs, r.rule);
     } else {
@@ -254,7 +288,8 @@ Plan ComputePlan(const PlanInput& in) {
   for (const auto& c : changes) changed_numbers.push_back(c.number);
   std::sort(changed_numbers.begin(), changed_numbers.end());
   for (const auto& [n, rule] : in.observed) {
-    if (std::binary_search(desired_numbers.begin(), desired_numbers.end(), n) || overridden.count(n) ||
+    if (std::binary_search(desired_numbers.begin(), desired_numbers.end(), n) ||
+        overridden.count(n) ||
         std::binary_search(changed_numbers.begin(), changed_numbers.end(), n))
       continue;
     if (!IsOwned(n, &rule, dev, in.last_applied, in.allocated)) continue;
@@ -271,28 +306,34 @@ Plan ComputePlan(const PlanInput& in) {
     if (auto o = in.orphan_on_delete.find(owner); o != in.orphan_on_delete.end() && o->second) {
       // Left on the device and handed back: without the ownership tag no later pass claims it.
       plan.released.push_back(n);
-      plan.notices.push_back({"Orphaned", owner, n, RuleLabel(n) + " left on the device (deletionPolicy: Orphan)", false});
+      plan.notices.push_back({"Orphaned", owner, n,
+                              RuleLabel(n) + " left on the device (deletionPolicy: Orphan)",
+                              false});
       if (HasOwnershipTag(rule.description, dev.tag)) {
         NatRule after = rule;
         after.description = display;
-        changes.push_back(RuleChange{ChangeKind::kUpdate, n, "", port, display, rule, after,
-                                     "orphaned by " + owner + " (deletionPolicy: Orphan): ownership tag removed", false});
+        changes.push_back(RuleChange{
+            ChangeKind::kUpdate, n, "", port, display, rule, after,
+            "orphaned by " + owner + " (deletionPolicy: Orphan): ownership tag removed", false});
       }
       continue;
     }
     if (!in.held_deletes.empty()) {
-      plan.notices.push_back({"DeleteHeld", owner, n, RuleLabel(n) + " (" + display + ") kept: " + in.held_deletes});
+      plan.notices.push_back(
+          {"DeleteHeld", owner, n, RuleLabel(n) + " (" + display + ") kept: " + in.held_deletes});
       continue;
     }
     if (dev.management == ManagementPolicy::kCreateUpdate) {
       plan.notices.push_back({"DeleteWithheld", owner, n,
-                              RuleLabel(n) + " (" + display + ") no longer declared; kept (management: CreateUpdate)"});
+                              RuleLabel(n) + " (" + display +
+                                  ") no longer declared; kept (management: CreateUpdate)"});
       continue;
     }
-    changes.push_back(RuleChange{ChangeKind::kDelete, n, owner, port, display, rule, std::nullopt,
-                            owner.empty() ? "tagged rule no longer declared"
-                                          : "no longer declared by " + owner + (port.empty() ? "" : " port " + port),
-                            false});
+    changes.push_back(RuleChange{
+        ChangeKind::kDelete, n, owner, port, display, rule, std::nullopt,
+        owner.empty() ? "tagged rule no longer declared"
+                      : "no longer declared by " + owner + (port.empty() ? "" : " port " + port),
+        false});
   }
   auto by_number = [](const RuleChange& a, const RuleChange& b) { return a.number < b.number; };
   if (!std::is_sorted(changes.begin(), changes.end(), by_number))
@@ -307,8 +348,10 @@ Plan ComputePlan(const PlanInput& in) {
 std::map<int, NatRule> ExpectedAfter(const std::map<int, NatRule>& observed, const Plan& plan) {
   std::map<int, NatRule> out = observed;
   for (const auto& ch : plan.changes) {
-    if (ch.kind == ChangeKind::kDelete) out.erase(ch.number);
-    else out[ch.number] = *ch.after;
+    if (ch.kind == ChangeKind::kDelete)
+      out.erase(ch.number);
+    else
+      out[ch.number] = *ch.after;
   }
   return out;
 }
@@ -323,8 +366,8 @@ NatPlan PlanNat(const NatPlanInput& in) {
   }
   std::map<int, PortKey> allocated;
   for (const auto& [k, n] : effective) allocated.emplace(n, k);
-  PlanInput pin{in.device, in.rules, alloc.numbers, alloc.failed, in.observed, in.last_applied, allocated,
-                in.services, in.held_deletes, {}};
+  PlanInput pin{in.device,       in.rules,  alloc.numbers, alloc.failed,    in.observed,
+                in.last_applied, allocated, in.services,   in.held_deletes, {}};
   for (const auto& o : in.orphaned) pin.orphan_on_delete[o] = true;
   out.plan = ComputePlan(pin);
   out.allocated = std::move(alloc.added);
@@ -332,8 +375,8 @@ NatPlan PlanNat(const NatPlanInput& in) {
   return out;
 }
 
-Plan ComputeNatRestore(const std::map<int, NatRule>& want, const std::map<int, NatRule>& have, const std::string& tag,
-                       const std::string& why) {
+Plan ComputeNatRestore(const std::map<int, NatRule>& want, const std::map<int, NatRule>& have,
+                       const std::string& tag, const std::string& why) {
   Plan plan;
   std::set<int> numbers;
   for (const auto& [n, x] : want) numbers.insert(n);
@@ -356,10 +399,12 @@ Plan ComputeNatRestore(const std::map<int, NatRule>& want, const std::map<int, N
   return plan;
 }
 
-PassSummary SummarizePass(const Plan& plan, std::optional<ErrorCode> error, bool wrote, ManagementPolicy management) {
+PassSummary SummarizePass(const Plan& plan, std::optional<ErrorCode> error, bool wrote,
+                          ManagementPolicy management) {
   PassSummary s;
-  const bool reaching = error && (*error == ErrorCode::kUnavailable || *error == ErrorCode::kDeadlineExceeded ||
-                                  *error == ErrorCode::kPermissionDenied);
+  const bool reaching =
+      error && (*error == ErrorCode::kUnavailable || *error == ErrorCode::kDeadlineExceeded ||
+                *error == ErrorCode::kPermissionDenied);
   s.reachable = !(reaching && !wrote);
   bool all_in_force = true;
   for (const auto& p : plan.ports) {
@@ -368,7 +413,8 @@ PassSummary SummarizePass(const Plan& plan, std::optional<ErrorCode> error, bool
     if (p.state == PortState::kDrifted) ++s.drifted;
     all_in_force = all_in_force && in_force;
   }
-  s.synced = !error && all_in_force && !(management == ManagementPolicy::kObserve && plan.HasChanges());
+  s.synced =
+      !error && all_in_force && !(management == ManagementPolicy::kObserve && plan.HasChanges());
   return s;
 }
 

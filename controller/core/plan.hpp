@@ -24,7 +24,7 @@ struct RuleChange {
   int number = 0;
   std::string resource;  // owner (empty for an overridden foreign rule)
   std::string port;
-  std::string display;   // "VM vm1 Port SSH"
+  std::string display;  // "VM vm1 Port SSH"
   std::optional<NatRule> before;
   std::optional<NatRule> after;
   std::string reason;
@@ -73,37 +73,39 @@ struct InterfaceChange {
 struct BridgeDomainChange {
   ChangeKind kind = ChangeKind::kAdd;  // kAdd or kDelete
   std::string name;
-  std::string description;             // written on creation: carries the ownership tag
+  std::string description;  // written on creation: carries the ownership tag
   std::string reason;
   bool operator==(const BridgeDomainChange&) const = default;
 };
 
 struct Plan {
-  std::vector<RuleChange> changes;           // ascending rule number
-  std::vector<PortStatus> ports;             // one per declared port
+  std::vector<RuleChange> changes;  // ascending rule number
+  std::vector<PortStatus> ports;    // one per declared port
   std::vector<PlanNotice> notices;
-  std::map<PortKey, int> adopted;            // allocations to persist for adopted rules
-  std::vector<int> released;                 // numbers whose ownership ends without a delete
+  std::map<PortKey, int> adopted;  // allocations to persist for adopted rules
+  std::vector<int> released;       // numbers whose ownership ends without a delete
   // Switches: sub-interfaces (by name) and bridge domains.
   std::vector<InterfaceChange> interfaces;
   std::vector<BridgeDomainChange> bridge_domains;
   std::vector<std::string> released_interfaces;  // records to drop: gone from the device already
-  bool HasChanges() const { return !changes.empty() || !interfaces.empty() || !bridge_domains.empty(); }
+  bool HasChanges() const {
+    return !changes.empty() || !interfaces.empty() || !bridge_domains.empty();
+  }
   size_t ChangeCount() const { return changes.size() + interfaces.size() + bridge_domains.size(); }
   bool operator==(const Plan&) const = default;
 };
 
 struct PlanInput {
   const Device& device;
-  std::span<const PortRule> rules;               // desired rules of this device
-  const std::vector<int>& numbers;                  // per rule, from AllocateRuleNumbers (0 = none)
+  std::span<const PortRule> rules;  // desired rules of this device
+  const std::vector<int>& numbers;  // per rule, from AllocateRuleNumbers (0 = none)
   const std::map<PortKey, std::string>& unallocated;
   const std::map<int, NatRule>& observed;
-  const std::map<int, AppliedRecord>& last_applied; // by rule number
-  const std::map<int, PortKey>& allocated;          // every stored allocation, by number
+  const std::map<int, AppliedRecord>& last_applied;  // by rule number
+  const std::map<int, PortKey>& allocated;           // every stored allocation, by number
   const ServiceTable& services;
-  std::string held_deletes;                         // non-empty: no deletions, and why
-  std::map<std::string, bool> orphan_on_delete;     // resource -> deletionPolicy Orphan
+  std::string held_deletes;                      // non-empty: no deletions, and why
+  std::map<std::string, bool> orphan_on_delete;  // resource -> deletionPolicy Orphan
 };
 
 Plan ComputePlan(const PlanInput& in);
@@ -113,27 +115,28 @@ Plan ComputePlan(const PlanInput& in);
 /// allocation in force once those are persisted.
 struct NatPlanInput {
   const Device& device;
-  std::span<const PortRule> rules;                   // desired rules of this device
-  const std::map<PortKey, int>& allocations;         // persisted allocations of this device
+  std::span<const PortRule> rules;            // desired rules of this device
+  const std::map<PortKey, int>& allocations;  // persisted allocations of this device
   const std::map<int, NatRule>& observed;
   const std::map<int, AppliedRecord>& last_applied;  // by rule number
   const ServiceTable& services;
-  std::string held_deletes;                          // non-empty: no deletions, and why
-  const std::set<std::string>& orphaned;             // resources deleted with deletionPolicy Orphan
+  std::string held_deletes;               // non-empty: no deletions, and why
+  const std::set<std::string>& orphaned;  // resources deleted with deletionPolicy Orphan
 };
 
 struct NatPlan {
   Plan plan;
-  std::map<PortKey, int> allocated;  // new or changed numbers: persisted before the device is touched
-  size_t allocations_after = 0;      // allocations in force once `allocated` is persisted
+  std::map<PortKey, int>
+      allocated;                 // new or changed numbers: persisted before the device is touched
+  size_t allocations_after = 0;  // allocations in force once `allocated` is persisted
 };
 
 NatPlan PlanNat(const NatPlanInput& in);
 
 /// The changes that bring a router's destination rules from `have` back to `want` (a stored
 /// snapshot): every rule as it was, rules added since deleted. Displays without the tag `tag`.
-Plan ComputeNatRestore(const std::map<int, NatRule>& want, const std::map<int, NatRule>& have, const std::string& tag,
-                       const std::string& why);
+Plan ComputeNatRestore(const std::map<int, NatRule>& want, const std::map<int, NatRule>& have,
+                       const std::string& tag, const std::string& why);
 
 /// What a pass means for its device's status, from the plan's port states and the pass's error.
 struct PassSummary {
@@ -142,18 +145,19 @@ struct PassSummary {
   int managed = 0;        // objects netconverge keeps on the device (applied, disabled, drifted)
   int drifted = 0;
 };
-PassSummary SummarizePass(const Plan& plan, std::optional<ErrorCode> error, bool wrote, ManagementPolicy management);
+PassSummary SummarizePass(const Plan& plan, std::optional<ErrorCode> error, bool wrote,
+                          ManagementPolicy management);
 
 /// The rules a device should hold after `plan` succeeds, starting from `observed`.
 std::map<int, NatRule> ExpectedAfter(const std::map<int, NatRule>& observed, const Plan& plan);
 
 struct SwitchPlanInput {
   const Device& device;
-  std::span<const VlanRule> vlans;                           // desired sub-interfaces of this device
+  std::span<const VlanRule> vlans;  // desired sub-interfaces of this device
   const SwitchState& observed;
   const std::map<std::string, AppliedInterface>& last_applied;  // by sub-interface name
-  std::string held_deletes;                                  // non-empty: no deletions, and why
-  std::set<std::string> orphaned;                            // resources deleted with deletionPolicy Orphan
+  std::string held_deletes;                                     // non-empty: no deletions, and why
+  std::set<std::string> orphaned;  // resources deleted with deletionPolicy Orphan
 };
 
 /// The switch counterpart of ComputePlan: the same classification (spec change, drift,
@@ -167,7 +171,8 @@ SwitchState ExpectedAfter(const SwitchState& observed, const Plan& plan);
 /// The changes that bring a switch from `have` back to `want` (a stored snapshot): every
 /// sub-interface as it was, bridge domains re-created, and those netconverge created since
 /// (ownership tag `tag`) removed.
-Plan ComputeSwitchRestore(const SwitchState& want, const SwitchState& have, const std::string& tag, const std::string& why);
+Plan ComputeSwitchRestore(const SwitchState& want, const SwitchState& have, const std::string& tag,
+                          const std::string& why);
 
 /// "Interface ge100-0/0/31.251 VLAN 251".
 std::string InterfaceDisplay(const std::string& name, int vlan);

@@ -15,12 +15,16 @@ std::string InterfaceDisplay(const std::string& name, int vlan) {
 SwitchState ExpectedAfter(const SwitchState& observed, const Plan& plan) {
   SwitchState after = observed;
   for (const auto& ch : plan.bridge_domains) {
-    if (ch.kind == ChangeKind::kDelete) after.bridge_domains.erase(ch.name);
-    else after.bridge_domains[ch.name].description = ch.description;
+    if (ch.kind == ChangeKind::kDelete)
+      after.bridge_domains.erase(ch.name);
+    else
+      after.bridge_domains[ch.name].description = ch.description;
   }
   for (const auto& ch : plan.interfaces) {
-    if (ch.kind == ChangeKind::kDelete) after.interfaces.erase(ch.name);
-    else after.interfaces[ch.name] = *ch.after;
+    if (ch.kind == ChangeKind::kDelete)
+      after.interfaces.erase(ch.name);
+    else
+      after.interfaces[ch.name] = *ch.after;
   }
   // Membership follows the sub-interfaces; members that are not sub-interfaces (ports, bundles)
   // stay as they were.
@@ -34,7 +38,8 @@ SwitchState ExpectedAfter(const SwitchState& observed, const Plan& plan) {
   return after;
 }
 
-Plan ComputeSwitchRestore(const SwitchState& want, const SwitchState& have, const std::string& tag, const std::string& why) {
+Plan ComputeSwitchRestore(const SwitchState& want, const SwitchState& have, const std::string& tag,
+                          const std::string& why) {
   Plan plan;
   std::set<std::string> names;
   for (const auto& [n, x] : want.interfaces) names.insert(n);
@@ -45,13 +50,22 @@ Plan ComputeSwitchRestore(const SwitchState& want, const SwitchState& have, cons
     const bool ww = w != want.interfaces.end();
     const bool hh = h != have.interfaces.end();
     if (ww && hh && w->second == h->second) continue;
-    InterfaceChange ch{!hh ? ChangeKind::kAdd : !ww ? ChangeKind::kDelete : ChangeKind::kUpdate, n, "", std::nullopt, std::nullopt, why, false};
+    InterfaceChange ch{!hh   ? ChangeKind::kAdd
+                       : !ww ? ChangeKind::kDelete
+                             : ChangeKind::kUpdate,
+                       n,
+                       "",
+                       std::nullopt,
+                       std::nullopt,
+                       why,
+                       false};
     if (hh) ch.before = h->second;
     if (ww) ch.after = w->second;
     plan.interfaces.push_back(std::move(ch));
   }
   for (const auto& [n, bd] : want.bridge_domains)
-    if (!have.bridge_domains.count(n)) plan.bridge_domains.push_back({ChangeKind::kAdd, n, bd.description, why});
+    if (!have.bridge_domains.count(n))
+      plan.bridge_domains.push_back({ChangeKind::kAdd, n, bd.description, why});
   for (const auto& [n, bd] : have.bridge_domains)
     if (!want.bridge_domains.count(n) && HasOwnershipTag(bd.description, tag))
       plan.bridge_domains.push_back({ChangeKind::kDelete, n, "", why});
@@ -63,13 +77,15 @@ Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
   const Device& dev = in.device;
   std::set<std::string> desired_names;
   const std::set<std::string> ports(in.observed.ports.begin(), in.observed.ports.end());
-  auto notice = [&](const char* reason, const std::string& resource, const std::string& message, bool warning = true) {
+  auto notice = [&](const char* reason, const std::string& resource, const std::string& message,
+                    bool warning = true) {
     plan.notices.push_back(PlanNotice{reason, resource, 0, message, warning});
   };
 
   for (const auto& v : in.vlans) {
     desired_names.insert(v.name);
-    PortStatus st{v.resource, v.name, InterfaceDisplay(v.name, v.iface.vlan), v.iface.vlan, PortState::kPending, ""};
+    PortStatus st{v.resource,          v.name, InterfaceDisplay(v.name, v.iface.vlan), v.iface.vlan,
+                  PortState::kPending, ""};
     const auto obs = in.observed.interfaces.find(v.name);
     const bool on_device = obs != in.observed.interfaces.end();
     const auto la = in.last_applied.find(v.name);
@@ -102,7 +118,8 @@ Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
         change(ChangeKind::kAdd, "declared; not on the device", false);
       }
     } else if (!owned) {
-      const std::string what = "sub-interface " + v.name + " already exists on the device and is not managed by netconverge";
+      const std::string what = "sub-interface " + v.name +
+                               " already exists on the device and is not managed by netconverge";
       switch (v.on_conflict) {
         case ConflictPolicy::kAbort:
           st.state = PortState::kConflict;
@@ -118,9 +135,16 @@ Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
         case ConflictPolicy::kOverride: {
           const bool adopt = v.on_conflict == ConflictPolicy::kAdopt;
           notice(adopt ? "Adopted" : "Overridden", v.resource,
-                 what + "; " + (adopt ? "adopted" : "replaced") + " (onConflict: " + ToString(v.on_conflict) + ")", false);
-          if (obs->second == v.iface) st.state = done;
-          else change(ChangeKind::kUpdate, std::string(adopt ? "adopt" : "override") + ": " + DescribeDifference(obs->second, v.iface), false);
+                 what + "; " + (adopt ? "adopted" : "replaced") +
+                     " (onConflict: " + ToString(v.on_conflict) + ")",
+                 false);
+          if (obs->second == v.iface)
+            st.state = done;
+          else
+            change(ChangeKind::kUpdate,
+                   std::string(adopt ? "adopt" : "override") + ": " +
+                       DescribeDifference(obs->second, v.iface),
+                   false);
           break;
         }
       }
@@ -136,7 +160,8 @@ Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
         change(ChangeKind::kUpdate, "revert out-of-band change: " + diff, true);
       }
     } else {
-      change(ChangeKind::kUpdate, "spec changed: " + DescribeDifference(obs->second, v.iface), false);
+      change(ChangeKind::kUpdate, "spec changed: " + DescribeDifference(obs->second, v.iface),
+             false);
     }
     plan.ports.push_back(std::move(st));
   }
@@ -156,19 +181,26 @@ Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
     } else if (!resource.empty() && in.orphaned.count(resource)) {
       // Left on the switch and handed back: without the tag no later pass claims it.
       plan.released_interfaces.push_back(name);
-      plan.notices.push_back(PlanNotice{"Orphaned", resource, 0, name + " left on the device (deletionPolicy: Orphan)", false});
+      plan.notices.push_back(PlanNotice{
+          "Orphaned", resource, 0, name + " left on the device (deletionPolicy: Orphan)", false});
       if (HasOwnershipTag(obs->second.description, dev.tag)) {
         SubInterface after = obs->second;
         after.description = StripOwnershipTag(after.description, dev.tag);
-        plan.interfaces.push_back({ChangeKind::kUpdate, name, "", obs->second, after,
-                                   "orphaned by " + resource + " (deletionPolicy: Orphan): ownership tag removed", false});
+        plan.interfaces.push_back(
+            {ChangeKind::kUpdate, name, "", obs->second, after,
+             "orphaned by " + resource + " (deletionPolicy: Orphan): ownership tag removed",
+             false});
       }
     } else if (!in.held_deletes.empty()) {
-      notice("DeleteHeld", resource, name + " is no longer declared; not deleted: " + in.held_deletes);
+      notice("DeleteHeld", resource,
+             name + " is no longer declared; not deleted: " + in.held_deletes);
     } else if (dev.management != ManagementPolicy::kFull) {
-      notice("DeleteWithheld", resource, name + " is no longer declared; not deleted (management: " + ToString(dev.management) + ")");
+      notice("DeleteWithheld", resource,
+             name + " is no longer declared; not deleted (management: " + ToString(dev.management) +
+                 ")");
     } else {
-      plan.interfaces.push_back({ChangeKind::kDelete, name, resource, obs->second, std::nullopt, "no longer declared", false});
+      plan.interfaces.push_back({ChangeKind::kDelete, name, resource, obs->second, std::nullopt,
+                                 "no longer declared", false});
     }
   }
 
@@ -176,7 +208,8 @@ Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
   SwitchState after = ExpectedAfter(in.observed, plan);
   for (const auto& [name, bd] : after.bridge_domains) {
     if (!in.observed.bridge_domains.count(name))
-      plan.bridge_domains.push_back({ChangeKind::kAdd, name, TaggedDescription("bridge domain", dev.tag),
+      plan.bridge_domains.push_back({ChangeKind::kAdd, name,
+                                     TaggedDescription("bridge domain", dev.tag),
                                      "first referenced by a VlanInterface"});
   }
   for (const auto& [name, bd] : in.observed.bridge_domains) {

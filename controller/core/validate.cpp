@@ -100,7 +100,9 @@ DriftPolicy ParseDrift(ProblemSink& sink, const std::string& v) {
 }
 
 /// spec.onConflict, spec.driftPolicy and spec.deletionPolicy, common to the rule kinds.
-std::pair<ConflictPolicy, DriftPolicy> ParsePolicies(ProblemSink& sink, const std::string& on_conflict, const std::string& drift,
+std::pair<ConflictPolicy, DriftPolicy> ParsePolicies(ProblemSink& sink,
+                                                     const std::string& on_conflict,
+                                                     const std::string& drift,
                                                      const std::string& deletion) {
   if (!deletion.empty() && deletion != "Delete" && deletion != "Orphan")
     sink.Add("spec.deletionPolicy", "'" + deletion + "' is not one of Delete, Orphan");
@@ -116,20 +118,28 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   d.name = obj.meta.name;
   d.source = obj.pos;
   if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
-  if (!s.ssh_known_hosts.empty()) d.ssh_known_hosts = ResolveRelative(obj.pos.file, s.ssh_known_hosts);
+  if (!s.ssh_known_hosts.empty())
+    d.ssh_known_hosts = ResolveRelative(obj.pos.file, s.ssh_known_hosts);
   if (!s.ssh_command_timeout.empty()) {
     auto ms = ParseDurationMs(s.ssh_command_timeout);
-    if (!ms) sink.Add("spec.ssh.commandTimeout", ms.error().message);
-    else if (*ms < 200 || *ms > 600'000) sink.Add("spec.ssh.commandTimeout", "must be between 200ms and 10m");
-    else d.ssh_command_timeout_ms = *ms;
+    if (!ms)
+      sink.Add("spec.ssh.commandTimeout", ms.error().message);
+    else if (*ms < 200 || *ms > 600'000)
+      sink.Add("spec.ssh.commandTimeout", "must be between 200ms and 10m");
+    else
+      d.ssh_command_timeout_ms = *ms;
   }
   if (s.ssh_port) {
-    if (*s.ssh_port < 1 || *s.ssh_port > 65535) sink.Add("spec.ssh.port", "must be a port (1-65535)");
-    else d.ssh_port = static_cast<int>(*s.ssh_port);
+    if (*s.ssh_port < 1 || *s.ssh_port > 65535)
+      sink.Add("spec.ssh.port", "must be a port (1-65535)");
+    else
+      d.ssh_port = static_cast<int>(*s.ssh_port);
   }
-  if (s.ssh_host_key_policy == "accept-new") d.ssh_accept_new = true;
+  if (s.ssh_host_key_policy == "accept-new")
+    d.ssh_accept_new = true;
   else if (!s.ssh_host_key_policy.empty() && s.ssh_host_key_policy != "strict")
-    sink.Add("spec.ssh.hostKeyPolicy", "'" + s.ssh_host_key_policy + "' is not one of strict, accept-new");
+    sink.Add("spec.ssh.hostKeyPolicy",
+             "'" + s.ssh_host_key_policy + "' is not one of strict, accept-new");
 
   if (s.platform == "vyos") {
     d.platform = Platform::kVyos;
@@ -147,14 +157,16 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
 
   if (!s.transport_primary.empty()) {
     if (s.transport_primary != "https-api" && s.transport_primary != "ssh-cli")
-      sink.Add("spec.transport.primary", "'" + s.transport_primary + "' is not one of https-api, ssh-cli");
+      sink.Add("spec.transport.primary",
+               "'" + s.transport_primary + "' is not one of https-api, ssh-cli");
     else if (s.transport_primary == "https-api" && d.platform != Platform::kVyos)
       sink.Add("spec.transport.primary", "https-api is only available on platform vyos");
     d.transport_primary = s.transport_primary;
   }
   if (!s.transport_fallback.empty()) {
     if (s.transport_fallback != "ssh-cli" && s.transport_fallback != "none")
-      sink.Add("spec.transport.fallback", "'" + s.transport_fallback + "' is not one of ssh-cli, none");
+      sink.Add("spec.transport.fallback",
+               "'" + s.transport_fallback + "' is not one of ssh-cli, none");
     d.transport_fallback = s.transport_fallback;
   }
 
@@ -167,16 +179,22 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   d.tls_server_name = s.tls_server_name;
   d.tls_insecure_skip_verify = s.tls_insecure_skip_verify.value_or(false);
 
-  if (s.management.empty()) d.management = ManagementPolicy::kFull;
-  else if (auto m = ParseManagementPolicy(s.management)) d.management = *m;
-  else sink.Add("spec.management", "'" + s.management + "' is not one of Observe, CreateUpdate, Full");
+  if (s.management.empty())
+    d.management = ManagementPolicy::kFull;
+  else if (auto m = ParseManagementPolicy(s.management))
+    d.management = *m;
+  else
+    sink.Add("spec.management", "'" + s.management + "' is not one of Observe, CreateUpdate, Full");
   d.paused = s.paused.value_or(false) || IsTrue(obj.meta.annotations, kPausedAnnotation);
 
   if (!s.poll_interval.empty()) {
     auto ms = ParseDurationMs(s.poll_interval);
-    if (!ms) sink.Add("spec.pollInterval", ms.error().message);
-    else if (*ms < 1000) sink.Add("spec.pollInterval", "must be at least 1s");
-    else d.poll_interval_ms = *ms;
+    if (!ms)
+      sink.Add("spec.pollInterval", ms.error().message);
+    else if (*ms < 1000)
+      sink.Add("spec.pollInterval", "must be at least 1s");
+    else
+      d.poll_interval_ms = *ms;
   }
   d.commit_confirm = s.commit_confirm_enabled.value_or(true);
   if (!s.commit_confirm_timeout.empty()) {
@@ -194,8 +212,10 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
 
   if (!s.ownership_rule_range.empty()) {
     auto r = ParseRuleRange(s.ownership_rule_range);
-    if (!r) sink.Add("spec.ownership.ruleRange", r.error().message);
-    else d.rule_range = RuleRange{r->first, r->second};
+    if (!r)
+      sink.Add("spec.ownership.ruleRange", r.error().message);
+    else
+      d.rule_range = RuleRange{r->first, r->second};
   }
   if (!s.ownership_tag.empty()) {
     bool ok = s.ownership_tag.size() <= 32;
@@ -207,13 +227,17 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   if (s.max_request_bytes) {
     if (*s.max_request_bytes < 64 * 1024 || *s.max_request_bytes > (int64_t{256} << 20))
       sink.Add("spec.vyos.maxRequestBytes", "must be between 65536 and 268435456");
-    else d.max_request_bytes = *s.max_request_bytes;
+    else
+      d.max_request_bytes = *s.max_request_bytes;
   }
   if (!s.request_timeout.empty()) {
     auto ms = ParseDurationMs(s.request_timeout);
-    if (!ms) sink.Add("spec.vyos.requestTimeout", ms.error().message);
-    else if (*ms < 500 || *ms > 600'000) sink.Add("spec.vyos.requestTimeout", "must be between 500ms and 10m");
-    else d.request_timeout_ms = *ms;
+    if (!ms)
+      sink.Add("spec.vyos.requestTimeout", ms.error().message);
+    else if (*ms < 500 || *ms > 600'000)
+      sink.Add("spec.vyos.requestTimeout", "must be between 500ms and 10m");
+    else
+      d.request_timeout_ms = *ms;
   }
   d.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
   if (sink.count() > 0) return std::nullopt;
@@ -258,11 +282,13 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
 
   // The checks every rule resource shares: its name, uniqueness, and a deviceRef to a valid
   // Device of the right kind. Returns the Device when it is valid.
-  auto CheckObjectAndDevice = [&](ProblemSink& sink, const api::ObjectMeta& meta, const std::string& ref,
-                                  std::set<std::string>& seen, bool switch_kind) -> const Device* {
+  auto CheckObjectAndDevice = [&](ProblemSink& sink, const api::ObjectMeta& meta,
+                                  const std::string& ref, std::set<std::string>& seen,
+                                  bool switch_kind) -> const Device* {
     if (auto st = CheckObjectName(meta.name); !st) sink.Add("metadata.name", st.error().message);
     if (!seen.insert(meta.Key()).second)
-      sink.Add("metadata.name", std::string("a ") + (switch_kind ? "VlanInterface" : "PortForward") +
+      sink.Add("metadata.name", std::string("a ") +
+                                    (switch_kind ? "VlanInterface" : "PortForward") +
                                     " with this name is declared more than once");
     const std::string key = meta.ns + "/" + ref;
     if (ref.empty()) {
@@ -276,7 +302,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     auto it = result.desired.devices.find(key);
     if (it == result.desired.devices.end()) return nullptr;  // the Device itself has problems
     if (it->second.IsSwitch() != switch_kind)
-      sink.Add("spec.deviceRef", "Device '" + ref + "' is not a " + (switch_kind ? "switch (platform dnos)" : "vyos device"));
+      sink.Add("spec.deviceRef", "Device '" + ref + "' is not a " +
+                                     (switch_kind ? "switch (platform dnos)" : "vyos device"));
     return &it->second;
   };
 
@@ -292,16 +319,20 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     const std::string device_key = obj.meta.ns + "/" + s.device_ref;
     const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, pf_keys_seen, false);
     if (auto st = CheckSimpleName(s.vm); !st) sink.Add("spec.vm", st.error().message);
-    if (s.internal_address.empty()) sink.Add("spec.internalAddress", "is required");
-    else if (auto st = CheckAddressMatch(s.internal_address, false); !st)  // nat.xml.in translation address
+    if (s.internal_address.empty())
+      sink.Add("spec.internalAddress", "is required");
+    else if (auto st = CheckAddressMatch(s.internal_address, false);
+             !st)  // nat.xml.in translation address
       sink.Add("spec.internalAddress", st.error().message);
-    if (s.inbound_interface.empty()) sink.Add("spec.inboundInterface", "is required");
+    if (s.inbound_interface.empty())
+      sink.Add("spec.inboundInterface", "is required");
     else if (auto st = CheckInterfaceName(s.inbound_interface); !st)
       sink.Add("spec.inboundInterface", st.error().message);
     if (!s.destination_address.empty())
       if (auto st = CheckAddressMatch(s.destination_address, true); !st)
         sink.Add("spec.destinationAddress", st.error().message);
-    const auto [on_conflict, drift] = ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
+    const auto [on_conflict, drift] =
+        ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
 
     const std::string tag = device ? device->tag : "netconverge";
     const RuleRange range = device ? device->rule_range : RuleRange{};
@@ -313,16 +344,22 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     for (size_t j = 0; j < s.ports.size(); ++j) {
       const auto& p = s.ports[j];
       const std::string f = "spec.ports[" + std::to_string(j) + "]";
-      if (auto st = CheckSimpleName(p.name); !st) sink.Add(f + ".name", st.error().message);
+      if (auto st = CheckSimpleName(p.name); !st)
+        sink.Add(f + ".name", st.error().message);
       else if (!port_names.insert(p.name).second)
         sink.Add(f + ".name", "'" + p.name + "' is used by another port of this PortForward");
       bool tcp = false;
       bool udp = false;
-      if (p.protocol.empty()) sink.Add(f + ".protocol", "is required (tcp, udp or tcp_udp)");
-      else if (p.protocol == "tcp") tcp = true;
-      else if (p.protocol == "udp") udp = true;
-      else if (p.protocol == "tcp_udp") tcp = udp = true;
-      else sink.Add(f + ".protocol", "'" + p.protocol + "' is not one of tcp, udp, tcp_udp");
+      if (p.protocol.empty())
+        sink.Add(f + ".protocol", "is required (tcp, udp or tcp_udp)");
+      else if (p.protocol == "tcp")
+        tcp = true;
+      else if (p.protocol == "udp")
+        udp = true;
+      else if (p.protocol == "tcp_udp")
+        tcp = udp = true;
+      else
+        sink.Add(f + ".protocol", "'" + p.protocol + "' is not one of tcp, udp, tcp_udp");
       std::vector<PortInterval> external;
       if (p.external_port.empty()) {
         sink.Add(f + ".externalPort", "is required");
@@ -337,14 +374,15 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
       if (!p.source_address.empty())
         if (auto st = CheckAddressMatch(p.source_address, true); !st)
           sink.Add(f + ".sourceAddress", st.error().message);
-      std::string display = p.description.empty() ? DefaultDescription(s.vm, p.name) : p.description;
+      std::string display =
+          p.description.empty() ? DefaultDescription(s.vm, p.name) : p.description;
       if (!p.description.empty()) {
         if (auto st = CheckDescription(p.description, desc_max); !st)
-          sink.Add(f + ".description",
-                   st.error().message +
-                       (p.description.size() > desc_max
-                            ? " (VyOS's 255 less the ownership tag ' [" + tag + "]')"
-                            : ""));
+          sink.Add(
+              f + ".description",
+              st.error().message + (p.description.size() > desc_max
+                                        ? " (VyOS's 255 less the ownership tag ' [" + tag + "]')"
+                                        : ""));
       }
       std::optional<int> pin;
       if (p.rule_number) {
@@ -356,7 +394,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
                    std::to_string(*p.rule_number) + " is outside the device's owned range " +
                        std::to_string(range.first) + "-" + std::to_string(range.last) +
                        " (only onConflict: Adopt may pin an existing rule outside it)");
-        else pin = static_cast<int>(*p.rule_number);
+        else
+          pin = static_cast<int>(*p.rule_number);
       }
 
       PortRule rule;
@@ -383,7 +422,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
       rule.rule.log = p.log.value_or(false);
       rules_by_pf[i].push_back(std::move(rule));
       if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty())
-        claims.push_back(Claim{device_key, s.inbound_interface, AddressSpan(s.destination_address), tcp, udp, external, i, j});
+        claims.push_back(Claim{device_key, s.inbound_interface, AddressSpan(s.destination_address),
+                               tcp, udp, external, i, j});
     }
     if (sink.count() > 0) pf_ok[i] = false;
   }
@@ -397,14 +437,16 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
       const auto& oobj = manifests.port_forwards[other->pf_index];
       ProblemSink sink(problems, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
       const auto& op = oobj.spec.ports[other->port_index];
-      sink.Add("spec.ports[" + std::to_string(c->port_index) + "].externalPort",
-               "'" + obj.spec.ports[c->port_index].external_port + "' overlaps external port '" +
-                   op.external_port + "' of PortForward " + oobj.meta.Key() + " port '" + op.name +
-                   "' (" + oobj.pos.file + ":" +
-                   std::to_string(oobj.fields.count("spec.ports[" + std::to_string(other->port_index) + "]")
-                                      ? oobj.fields.at("spec.ports[" + std::to_string(other->port_index) + "]").line
-                                      : oobj.pos.line) +
-                   ") on the same device, interface, protocol and destination address");
+      sink.Add(
+          "spec.ports[" + std::to_string(c->port_index) + "].externalPort",
+          "'" + obj.spec.ports[c->port_index].external_port + "' overlaps external port '" +
+              op.external_port + "' of PortForward " + oobj.meta.Key() + " port '" + op.name +
+              "' (" + oobj.pos.file + ":" +
+              std::to_string(
+                  oobj.fields.count("spec.ports[" + std::to_string(other->port_index) + "]")
+                      ? oobj.fields.at("spec.ports[" + std::to_string(other->port_index) + "]").line
+                      : oobj.pos.line) +
+              ") on the same device, interface, protocol and destination address");
       pf_ok[c->pf_index] = false;
     }
   };
@@ -420,8 +462,9 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
         groups[{claims[c].device, claims[c].interface}].push_back({iv.lo, iv.hi, c});
     std::set<std::pair<size_t, size_t>> reported;
     for (auto& [key, events] : groups) {
-      std::sort(events.begin(), events.end(),
-                [](const Event& x, const Event& y) { return std::tie(x.lo, x.hi, x.claim) < std::tie(y.lo, y.hi, y.claim); });
+      std::sort(events.begin(), events.end(), [](const Event& x, const Event& y) {
+        return std::tie(x.lo, x.hi, x.claim) < std::tie(y.lo, y.hi, y.claim);
+      });
       std::vector<Event> active;
       for (const auto& ev : events) {
         std::erase_if(active, [&](const Event& a) { return a.hi < ev.lo; });
@@ -431,9 +474,12 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
           const Claim& cb = claims[ev.claim];
           if (!((ca.tcp && cb.tcp) || (ca.udp && cb.udp))) continue;
           // Different destination addresses are different forwards (VyOS allows both).
-          if (ca.destination.second < cb.destination.first || cb.destination.second < ca.destination.first) continue;
+          if (ca.destination.second < cb.destination.first ||
+              cb.destination.second < ca.destination.first)
+            continue;
           auto pair = std::minmax(a.claim, ev.claim);
-          if (reported.insert({pair.first, pair.second}).second) report_pair(claims[pair.first], claims[pair.second]);
+          if (reported.insert({pair.first, pair.second}).second)
+            report_pair(claims[pair.first], claims[pair.second]);
         }
         active.push_back(ev);
       }
@@ -473,7 +519,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
                    std::to_string(it->second.rule_range.last) + " holds only " +
                    std::to_string(it->second.rule_range.Size()) + " rules");
       for (size_t i = 0; i < rules_by_pf.size(); ++i)
-        if (!rules_by_pf[i].empty() && rules_by_pf[i].front().device == device_key) pf_ok[i] = false;
+        if (!rules_by_pf[i].empty() && rules_by_pf[i].front().device == device_key)
+          pf_ok[i] = false;
     }
   }
 
@@ -498,26 +545,37 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     const std::string device_key = obj.meta.ns + "/" + s.device_ref;
     const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, vlan_keys_seen, true);
     const int platform = static_cast<int>(device ? device->platform : Platform::kDnos);
-    if (s.interface.empty()) sink.Add("spec.interface", "is required (the parent port, e.g. ge100-0/0/31)");
-    else if (auto st = CheckSwitchPortName(platform, s.interface); !st) sink.Add("spec.interface", st.error().message);
-    if (!s.vlan) sink.Add("spec.vlan", "is required (1-4094)");
-    else if (*s.vlan < 1 || *s.vlan > 4094) sink.Add("spec.vlan", std::to_string(*s.vlan) + " is not a VLAN id (1-4094)");
+    if (s.interface.empty())
+      sink.Add("spec.interface", "is required (the parent port, e.g. ge100-0/0/31)");
+    else if (auto st = CheckSwitchPortName(platform, s.interface); !st)
+      sink.Add("spec.interface", st.error().message);
+    if (!s.vlan)
+      sink.Add("spec.vlan", "is required (1-4094)");
+    else if (*s.vlan < 1 || *s.vlan > 4094)
+      sink.Add("spec.vlan", std::to_string(*s.vlan) + " is not a VLAN id (1-4094)");
     if (s.subinterface && (*s.subinterface < 1 || *s.subinterface > 65535))
-      sink.Add("spec.subinterface", std::to_string(*s.subinterface) + " is not a sub-interface number (1-65535)");
+      sink.Add("spec.subinterface",
+               std::to_string(*s.subinterface) + " is not a sub-interface number (1-65535)");
     const bool l2 = s.l2_service.value_or(true);
     if (!s.bridge_domain.empty()) {
-      if (auto st = CheckBridgeDomainName(s.bridge_domain); !st) sink.Add("spec.bridgeDomain", st.error().message);
-      else if (!l2) sink.Add("spec.bridgeDomain", "a bridge-domain member must be an L2 service (l2Service: true)");
+      if (auto st = CheckBridgeDomainName(s.bridge_domain); !st)
+        sink.Add("spec.bridgeDomain", st.error().message);
+      else if (!l2)
+        sink.Add("spec.bridgeDomain",
+                 "a bridge-domain member must be an L2 service (l2Service: true)");
     }
     bool admin = true;
-    if (s.admin_state == "disabled") admin = false;
+    if (s.admin_state == "disabled")
+      admin = false;
     else if (!s.admin_state.empty() && s.admin_state != "enabled")
       sink.Add("spec.adminState", "'" + s.admin_state + "' is not one of enabled, disabled");
     const std::string tag = device ? device->tag : "netconverge";
     const size_t desc_max = kVyosDescriptionMax - tag.size() - 3;
     if (!s.description.empty())
-      if (auto st = CheckSwitchDescription(s.description, desc_max); !st) sink.Add("spec.description", st.error().message);
-    const auto [on_conflict, drift] = ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
+      if (auto st = CheckSwitchDescription(s.description, desc_max); !st)
+        sink.Add("spec.description", st.error().message);
+    const auto [on_conflict, drift] =
+        ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
     if (sink.count() > 0) continue;
     VlanRule v;
     v.device = device_key;
@@ -528,7 +586,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
     v.iface.l2_service = l2;
     v.iface.admin_enabled = admin;
     v.iface.bridge_domain = s.bridge_domain;
-    v.iface.description = TaggedDescription(s.description.empty() ? "VlanInterface " + obj.meta.Key() : s.description, tag);
+    v.iface.description = TaggedDescription(
+        s.description.empty() ? "VlanInterface " + obj.meta.Key() : s.description, tag);
     v.paused = IsTrue(obj.meta.annotations, kPausedAnnotation);
     v.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
     v.on_conflict = on_conflict;
@@ -543,30 +602,37 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
       const auto& y = vlan_claims[b];
       if (x.device != y.device) continue;
       std::string why;
-      if (x.name == y.name) why = "claims sub-interface " + x.name;
-      else if (x.parent == y.parent && x.vlan == y.vlan) why = "claims VLAN " + std::to_string(x.vlan) + " on " + x.parent;
+      if (x.name == y.name)
+        why = "claims sub-interface " + x.name;
+      else if (x.parent == y.parent && x.vlan == y.vlan)
+        why = "claims VLAN " + std::to_string(x.vlan) + " on " + x.parent;
       if (why.empty()) continue;
       for (auto [me, other] : {std::pair{&x, &y}, std::pair{&y, &x}}) {
         const auto& obj = manifests.vlan_interfaces[me->index];
         ProblemSink sink(problems, "VlanInterface", obj.meta.Key(), obj.pos, obj.fields);
-        sink.Add("spec.vlan", why + ", as does VlanInterface " + manifests.vlan_interfaces[other->index].meta.Key());
+        sink.Add("spec.vlan", why + ", as does VlanInterface " +
+                                  manifests.vlan_interfaces[other->index].meta.Key());
         vlan_rules[me->index].reset();
       }
     }
   }
   for (auto& v : vlan_rules)
     if (v) result.desired.vlans.push_back(std::move(*v));
-  std::sort(result.desired.vlans.begin(), result.desired.vlans.end(), [](const VlanRule& a, const VlanRule& b) {
-    return std::tie(a.device, a.resource) < std::tie(b.device, b.resource);
-  });
+  std::sort(result.desired.vlans.begin(), result.desired.vlans.end(),
+            [](const VlanRule& a, const VlanRule& b) {
+              return std::tie(a.device, a.resource) < std::tie(b.device, b.resource);
+            });
 
   std::sort(result.desired.rules.begin(), result.desired.rules.end(),
             [](const PortRule& a, const PortRule& b) {
-              return std::tie(a.device, a.resource, a.port) < std::tie(b.device, b.resource, b.port);
+              return std::tie(a.device, a.resource, a.port) <
+                     std::tie(b.device, b.resource, b.port);
             });
-  std::stable_sort(problems.begin(), problems.end(), [](const api::Problem& a, const api::Problem& b) {
-    return std::tie(a.pos.file, a.pos.line, a.pos.column) < std::tie(b.pos.file, b.pos.line, b.pos.column);
-  });
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const api::Problem& a, const api::Problem& b) {
+                     return std::tie(a.pos.file, a.pos.line, a.pos.column) <
+                            std::tie(b.pos.file, b.pos.line, b.pos.column);
+                   });
   return result;
 }
 

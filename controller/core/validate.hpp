@@ -18,8 +18,8 @@ inline constexpr const char* kRequestedSyncAnnotation = "netconverge.io/requeste
 inline constexpr size_t kVyosDescriptionMax = 255;
 
 struct ValidationResult {
-  DesiredState desired;               // only the objects without problems
-  std::vector<api::Problem> problems; // sorted by file, line, column
+  DesiredState desired;                // only the objects without problems
+  std::vector<api::Problem> problems;  // sorted by file, line, column
 };
 
 /// Validates everything in `manifests`. Objects with problems are left out of `desired`; the

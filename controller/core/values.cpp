@@ -44,32 +44,39 @@ bool IsRangeSyntax(std::string_view s) {
 }
 
 // One port-multi or port-range item (without '!'): a port, a range or a name from `names`.
-Result<PortInterval> ParsePortItem(std::string_view item, const ServiceTable& services, bool primary_only,
-                                   const char* what) {
+Result<PortInterval> ParsePortItem(std::string_view item, const ServiceTable& services,
+                                   bool primary_only, const char* what) {
   const std::string shown(item);
   if (IsRangeSyntax(item)) {
     auto dash = item.find('-');
     int64_t a = Decimal(item.substr(0, dash)), b = Decimal(item.substr(dash + 1));
     if (a < 1 || a > 65535 || b < 1 || b > 65535)
-      return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid port range (ports are 1-65535)");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "'" + shown + "' is not a valid port range (ports are 1-65535)");
     if (a > b)
-      return MakeError(ErrorCode::kInvalidArgument, "port range '" + shown + "' has its start above its end");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "port range '" + shown + "' has its start above its end");
     return PortInterval{static_cast<int>(a), static_cast<int>(b)};
   }
   if (AllDigits(item)) {
     int64_t a = Decimal(item);
-    if (a < 1 || a > 65535) return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid port (1-65535)");
+    if (a < 1 || a > 65535)
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "'" + shown + "' is not a valid port (1-65535)");
     return PortInterval{static_cast<int>(a), static_cast<int>(a)};
   }
   if (item.empty()) return MakeError(ErrorCode::kInvalidArgument, std::string("empty ") + what);
   if (primary_only ? !services.primary.count(shown) : !services.Knows(shown)) {
     if (primary_only && services.Knows(shown))
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "'" + shown + "' is an alias in /etc/services; VyOS's translation port takes only a service's "
-                       "first name or a number (validators/port-range)");
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + shown + "' is neither a port number nor a service name in /etc/services" +
-                         (services.empty() ? " (/etc/services could not be read: install netbase)" : ""));
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "'" + shown +
+              "' is an alias in /etc/services; VyOS's translation port takes only a service's "
+              "first name or a number (validators/port-range)");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "'" + shown + "' is neither a port number nor a service name in /etc/services" +
+            (services.empty() ? " (/etc/services could not be read: install netbase)" : ""));
   }
   int p = services.PortOf(shown);
   return PortInterval{p, p};
@@ -127,7 +134,8 @@ bool ParseInt(std::string_view text, int64_t lo, int64_t hi, int64_t* out) {
   return true;
 }
 
-Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text, const ServiceTable& services) {
+Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text,
+                                                 const ServiceTable& services) {
   if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "port is empty");
   std::vector<PortInterval> positive;
   std::vector<PortInterval> negated;
@@ -140,7 +148,8 @@ Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text, const Se
   }
   if (!positive.empty()) return positive;
   // Only exclusions: everything else matches.
-  std::sort(negated.begin(), negated.end(), [](const PortInterval& a, const PortInterval& b) { return a.lo < b.lo; });
+  std::sort(negated.begin(), negated.end(),
+            [](const PortInterval& a, const PortInterval& b) { return a.lo < b.lo; });
   std::vector<PortInterval> out;
   int next = 1;
   for (const auto& n : negated) {
@@ -148,19 +157,23 @@ Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text, const Se
     next = std::max(next, n.hi + 1);
   }
   if (next <= 65535) out.push_back({next, 65535});
-  if (out.empty()) return MakeError(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' excludes every port");
+  if (out.empty())
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + std::string(text) + "' excludes every port");
   return out;
 }
 
 Result<PortInterval> ParsePortRange(std::string_view text, const ServiceTable& services) {
   if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "port is empty");
   if (text.find(',') != std::string_view::npos)
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + std::string(text) +
-                         "' is a list; a translation port must be one port, one range or one service name "
-                         "(VyOS accepts no list there)");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "'" + std::string(text) +
+            "' is a list; a translation port must be one port, one range or one service name "
+            "(VyOS accepts no list there)");
   if (text[0] == '!')
-    return MakeError(ErrorCode::kInvalidArgument, "'" + std::string(text) + "': a translation port cannot be negated");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + std::string(text) + "': a translation port cannot be negated");
   return ParsePortItem(text, services, true, "port");
 }
 
@@ -188,7 +201,8 @@ uint32_t Ipv4Value(std::string_view text) {  // host order; text is a valid addr
 // holds the address in network byte order, read as a number on little-endian x86 (the platform
 // VyOS is built for): the last octet is the most significant.
 uint32_t IpaddrcheckOrder(uint32_t host_order) {
-  return ((host_order & 0xff) << 24) | ((host_order & 0xff00) << 8) | ((host_order >> 8) & 0xff00) | (host_order >> 24);
+  return ((host_order & 0xff) << 24) | ((host_order & 0xff00) << 8) | ((host_order >> 8) & 0xff00) |
+         (host_order >> 24);
 }
 
 }  // namespace
@@ -203,17 +217,19 @@ Status CheckAddressMatch(std::string_view text, bool allow_negation) {
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
     auto len_s = text.substr(slash + 1);
     int64_t len = 0;
-    if (!IsIpv4Address(text.substr(0, slash)) || !ParseInt(len_s, 0, 32, &len) || (len_s.size() > 1 && len_s[0] == '0'))
+    if (!IsIpv4Address(text.substr(0, slash)) || !ParseInt(len_s, 0, 32, &len) ||
+        (len_s.size() > 1 && len_s[0] == '0'))
       return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid IPv4 prefix");
     const uint32_t addr = Ipv4Value(text.substr(0, slash));
     const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
     if ((addr & ~mask) != 0) {
       const uint32_t net = addr & mask;
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "'" + shown + "' has host bits set; VyOS takes a prefix only as its network address (" +
-                           std::to_string(net >> 24) + "." + std::to_string((net >> 16) & 0xff) + "." +
-                           std::to_string((net >> 8) & 0xff) + "." + std::to_string(net & 0xff) + "/" + std::to_string(len) +
-                           ") or a single address");
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "'" + shown + "' has host bits set; VyOS takes a prefix only as its network address (" +
+              std::to_string(net >> 24) + "." + std::to_string((net >> 16) & 0xff) + "." +
+              std::to_string((net >> 8) & 0xff) + "." + std::to_string(net & 0xff) + "/" +
+              std::to_string(len) + ") or a single address");
     }
     return {};
   }
@@ -222,17 +238,21 @@ Status CheckAddressMatch(std::string_view text, bool allow_negation) {
     if (!IsIpv4Address(a) || !IsIpv4Address(b))
       return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not a valid IPv4 range");
     if (Ipv4Value(a) > Ipv4Value(b))
-      return MakeError(ErrorCode::kInvalidArgument, "range '" + shown + "' has its first address above its last");
-    if (IpaddrcheckOrder(Ipv4Value(a)) > IpaddrcheckOrder(Ipv4Value(b)))
       return MakeError(ErrorCode::kInvalidArgument,
-                       "range '" + shown +
-                           "' is refused by VyOS: its range check (ipaddrcheck) compares the two addresses last "
-                           "octet first, so a range that crosses a /24 boundary with a smaller last octet fails; "
-                           "split it or use a prefix");
+                       "range '" + shown + "' has its first address above its last");
+    if (IpaddrcheckOrder(Ipv4Value(a)) > IpaddrcheckOrder(Ipv4Value(b)))
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "range '" + shown +
+              "' is refused by VyOS: its range check (ipaddrcheck) compares the two addresses last "
+              "octet first, so a range that crosses a /24 boundary with a smaller last octet "
+              "fails; "
+              "split it or use a prefix");
     return {};
   }
   if (IsIpv4Address(text)) return {};
-  return MakeError(ErrorCode::kInvalidArgument, "'" + shown + "' is not an IPv4 address, prefix or range");
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "'" + shown + "' is not an IPv4 address, prefix or range");
 }
 
 std::pair<uint32_t, uint32_t> AddressSpan(std::string_view text) {
@@ -250,18 +270,20 @@ std::pair<uint32_t, uint32_t> AddressSpan(std::string_view text) {
 
 Status CheckInterfaceName(std::string_view text) {
   static constexpr std::array<const char*, 26> kPrefixes = {
-      "bond", "br",    "dum",  "en",   "ersp",    "eth",  "gnv", "ifb",  "ipoe",
-      "lan",  "l2tp",  "l2tpeth", "macsec", "peth", "ppp", "pppoe", "pptp", "sstp",
-      "tun",  "veth",  "vti",  "vtun", "vxlan",   "wg",   "wlan", "wwan"};
+      "bond", "br",   "dum",     "en",     "ersp",  "eth", "gnv",   "ifb",  "ipoe",
+      "lan",  "l2tp", "l2tpeth", "macsec", "peth",  "ppp", "pppoe", "pptp", "sstp",
+      "tun",  "veth", "vti",     "vtun",   "vxlan", "wg",  "wlan",  "wwan"};
   // validators/vrf-name's excluded starts (its pattern loses "vtun" to a line continuation).
   static constexpr std::array<const char*, 21> kVrfExcluded = {
-      "bond", "br", "dum", "eth", "lan", "eno", "ens", "enp", "enx", "gnv", "ipoe",
-      "l2tp", "ppp", "peth", "tun", "vti", "vxlan", "wg", "wlan", "wwan", "l2tpeth"};
+      "bond", "br",  "dum",  "eth", "lan", "eno",   "ens", "enp",  "enx",  "gnv",    "ipoe",
+      "l2tp", "ppp", "peth", "tun", "vti", "vxlan", "wg",  "wlan", "wwan", "l2tpeth"};
   const std::string shown(text);
   auto fail = [&] {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + shown + "' is neither a VyOS interface name (eth0, bond1.20, pppoe0, wg*, !eth1, lo) nor a "
-                     "VRF name (1-15 characters, not starting with an interface prefix or a digit)");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "'" + shown +
+            "' is neither a VyOS interface name (eth0, bond1.20, pppoe0, wg*, !eth1, lo) nor a "
+            "VRF name (1-15 characters, not starting with an interface prefix or a digit)");
   };
   for (char c : text)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return fail();
@@ -272,7 +294,9 @@ Status CheckInterfaceName(std::string_view text) {
   for (const char* p : kPrefixes)
     if (t.substr(0, std::string_view(p).size()) == p) return {};
   // Or a VRF name: the whole value, '!' included, is checked.
-  if (text.empty() || text.size() > 15 || text == "lo" || std::isdigit(static_cast<unsigned char>(text[0]))) return fail();
+  if (text.empty() || text.size() > 15 || text == "lo" ||
+      std::isdigit(static_cast<unsigned char>(text[0])))
+    return fail();
   for (const char* p : kVrfExcluded)
     if (text.substr(0, std::string_view(p).size()) == p) return fail();
   return {};
@@ -280,14 +304,16 @@ Status CheckInterfaceName(std::string_view text) {
 
 Status CheckDescription(std::string_view text, size_t max_len) {
   if (text.size() > max_len)
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "is " + std::to_string(text.size()) + " bytes; at most " + std::to_string(max_len) + " are allowed");
+    return MakeError(ErrorCode::kInvalidArgument, "is " + std::to_string(text.size()) +
+                                                      " bytes; at most " + std::to_string(max_len) +
+                                                      " are allowed");
   for (size_t i = 0; i < text.size();) {
     auto u = static_cast<unsigned char>(text[i]);
     if (u < 0x20 || u == 0x7f)
       return MakeError(ErrorCode::kInvalidArgument,
                        u == '\n' ? "contains a newline, which VyOS refuses in a description"
-                                  : "contains a control character (tab, escape, ...); descriptions are one line of text");
+                                 : "contains a control character (tab, escape, ...); descriptions "
+                                   "are one line of text");
     if (u < 0x80) {
       ++i;
       continue;
@@ -306,17 +332,19 @@ Status CheckSwitchPortName(int platform, std::string_view text) {
     return ParseInt(t, lo, hi, &v);
   };
   auto fail = [&] {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + std::string(text) +
-                         "' is not a DNOS port name (geX-f/n/p with X one of 10, 25, 40, 50, 100, 400 and "
-                         "f, n, p 0-255, an optional /b breakout, or bundle-N)");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "'" + std::string(text) +
+            "' is not a DNOS port name (geX-f/n/p with X one of 10, 25, 40, 50, 100, 400 and "
+            "f, n, p 0-255, an optional /b breakout, or bundle-N)");
   };
   if (text.rfind("bundle-", 0) == 0) return number(text.substr(7), 1, 65535) ? Status{} : fail();
   if (text.rfind("ge", 0) != 0) return fail();
   auto dash = text.find('-');
   if (dash == std::string_view::npos) return fail();
   const auto speed = text.substr(2, dash - 2);
-  if (speed != "10" && speed != "25" && speed != "40" && speed != "50" && speed != "100" && speed != "400")
+  if (speed != "10" && speed != "25" && speed != "40" && speed != "50" && speed != "100" &&
+      speed != "400")
     return fail();
   std::string_view rest = text.substr(dash + 1);
   int parts = 0;
@@ -331,23 +359,28 @@ Status CheckSwitchPortName(int platform, std::string_view text) {
 }
 
 Status CheckBridgeDomainName(std::string_view text) {
-  bool ok = !text.empty() && text.size() <= 64 && std::isalnum(static_cast<unsigned char>(text.front()));
-  for (char c : text) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  bool ok =
+      !text.empty() && text.size() <= 64 && std::isalnum(static_cast<unsigned char>(text.front()));
+  for (char c : text)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
   if (ok) return {};
   return MakeError(ErrorCode::kInvalidArgument,
-                   "'" + std::string(text) + "' is not a bridge-domain name (1-64 of A-Z a-z 0-9 _ . -, starting "
-                   "with a letter or digit)");
+                   "'" + std::string(text) +
+                       "' is not a bridge-domain name (1-64 of A-Z a-z 0-9 _ . -, starting "
+                       "with a letter or digit)");
 }
 
 Status CheckSwitchDescription(std::string_view text, size_t max_len) {
   if (text.size() > max_len)
-    return MakeError(ErrorCode::kInvalidArgument, "is " + std::to_string(text.size()) + " characters; at most " +
+    return MakeError(ErrorCode::kInvalidArgument, "is " + std::to_string(text.size()) +
+                                                      " characters; at most " +
                                                       std::to_string(max_len) + " are allowed");
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u >= 0x7f)
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "contains a control or non-ASCII character; only printable ASCII is allowed");
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "contains a control or non-ASCII character; only printable ASCII is allowed");
     if (c == '"' || c == '\\' || c == '#' || c == '!' || c == '|' || c == ';' || c == '\'')
       return MakeError(ErrorCode::kInvalidArgument,
                        std::string("contains the character ") + c +
@@ -397,15 +430,19 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     auto unit = text.substr(ustart, i - ustart);
     int64_t mult = 0;
-    if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m") mult = 60'000;
-    else if (unit == "h") mult = 3'600'000;
-    else break;
+    if (unit == "ms")
+      mult = 1;
+    else if (unit == "s")
+      mult = 1000;
+    else if (unit == "m")
+      mult = 60'000;
+    else if (unit == "h")
+      mult = 3'600'000;
+    else
+      break;
     total += n * mult;
     any = true;
-    if (i == text.size())
-      return total;
+    if (i == text.size()) return total;
   }
   (void)any;
   return MakeError(ErrorCode::kInvalidArgument,
@@ -418,9 +455,9 @@ Result<std::pair<int, int>> ParseRuleRange(std::string_view text) {
   int64_t hi = 0;
   if (dash == std::string_view::npos || !ParseInt(text.substr(0, dash), 1, 999999, &lo) ||
       !ParseInt(text.substr(dash + 1), 1, 999999, &hi) || lo > hi)
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + std::string(text) +
-                         "' is not a rule range 'lo-hi' within VyOS's 1-999999");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "'" + std::string(text) + "' is not a rule range 'lo-hi' within VyOS's 1-999999");
   return std::make_pair(static_cast<int>(lo), static_cast<int>(hi));
 }
 

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <map>
 #include <set>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "controller/core/result.hpp"
@@ -19,9 +19,9 @@ namespace nc::core {
 /// their port per protocol. netconverge has no service table of its own: the shell loads the
 /// system file (source::LoadServices), as VyOS's validators do.
 struct ServiceTable {
-  std::map<std::string, int> tcp;      // every name and alias, tcp ports
-  std::map<std::string, int> udp;      // every name and alias, udp ports
-  std::set<std::string> primary;       // first-column names only (what `port-range` accepts)
+  std::map<std::string, int> tcp;  // every name and alias, tcp ports
+  std::map<std::string, int> udp;  // every name and alias, udp ports
+  std::set<std::string> primary;   // first-column names only (what `port-range` accepts)
   bool Knows(const std::string& name) const { return tcp.count(name) || udp.count(name); }
   /// Port of a service for any protocol (tcp preferred), or 0.
   int PortOf(const std::string& name) const;
@@ -43,7 +43,8 @@ struct PortInterval {
 /// 1-65535, an ascending lo-hi range, or a service name (first column or alias of /etc/services),
 /// each optionally negated with '!'. Returns the ports the value matches as intervals: its
 /// positive items, or, when every item is negated, the complement of the negated ones.
-Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text, const ServiceTable& services);
+Result<std::vector<PortInterval>> ParsePortMulti(std::string_view text,
+                                                 const ServiceTable& services);
 /// A VyOS `port-range` value (validators/port-range; the translation port): one port, one
 /// ascending range, or one first-column service name. No list, no '!', no alias.
 Result<PortInterval> ParsePortRange(std::string_view text, const ServiceTable& services);

@@ -41,7 +41,8 @@ bhttp::response<bhttp::string_body> ToWire(Response res, unsigned version, bool 
   for (const auto& [name, value] : res.headers) out.set(name, value);
   out.keep_alive(keep);
   if (head) {
-    out.content_length(res.body.size());  // the length a GET would have, and no body (RFC 9110 9.3.2)
+    out.content_length(
+        res.body.size());  // the length a GET would have, and no body (RFC 9110 9.3.2)
   } else {
     out.body() = std::move(res.body);
     out.prepare_payload();
@@ -91,7 +92,9 @@ struct AdminServer::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
   Impl(AdminServerOptions o, Handler h)
-      : options(std::move(o)), handler(std::move(h)), pool(static_cast<size_t>(std::max(1, options.handler_threads))) {}
+      : options(std::move(o)),
+        handler(std::move(h)),
+        pool(static_cast<size_t>(std::max(1, options.handler_threads))) {}
 
   /// The slot a connection holds, given back when its coroutine ends however it ends.
   struct Slot {
@@ -122,7 +125,8 @@ struct AdminServer::Impl {
     std::vector<char> sink(16384);
     size_t drained = 0;
     while (!ec && drained < (64u << 20)) {
-      drained += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      drained += co_await stream.async_read_some(asio::buffer(sink),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
     }
     stream.close();
   }
@@ -149,11 +153,13 @@ struct AdminServer::Impl {
       // One deadline for the idle wait and the whole header, one for the whole body: a client
       // that drips a byte at a time cannot stretch either.
       stream.expires_after(milliseconds(options.header_timeout_ms));
-      co_await bhttp::async_read_header(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+      co_await bhttp::async_read_header(stream, buf, parser,
+                                        asio::redirect_error(asio::use_awaitable, ec));
       std::optional<Response> early = ec ? std::nullopt : TargetTooLong(parser, options);
       if (!ec && !early && !parser.is_done()) {
         stream.expires_after(milliseconds(options.body_timeout_ms));
-        co_await bhttp::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await bhttp::async_read(stream, buf, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
       }
       if (ec) {
         early = EarlyAnswer(ec, options);
@@ -175,7 +181,8 @@ struct AdminServer::Impl {
       if (options.inline_paths.count(r.path)) {
         res = co_await RunHandler(&handler, std::move(r));
       } else {
-        res = co_await asio::co_spawn(pool.get_executor(), RunHandler(&handler, std::move(r)), asio::use_awaitable);
+        res = co_await asio::co_spawn(pool.get_executor(), RunHandler(&handler, std::move(r)),
+                                      asio::use_awaitable);
       }
       auto out = ToWire(std::move(res), version, keep, head);
       stream.expires_after(milliseconds(options.write_timeout_ms));
@@ -189,7 +196,8 @@ struct AdminServer::Impl {
   asio::awaitable<void> Accept() {
     while (running) {
       boost::system::error_code ec;
-      tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      tcp::socket sock =
+          co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (!running) co_return;
         // Out of descriptors, most likely: wait a moment rather than spin on the error.
@@ -201,15 +209,20 @@ struct AdminServer::Impl {
       const auto ep = sock.remote_endpoint(pec);
       std::string ip = pec ? std::string("?") : ep.address().to_string();
       if (options.max_connections > 0 && open >= options.max_connections) {
-        asio::co_spawn(ioc, Reject(std::move(sock), "too many connections (" + std::to_string(options.max_connections) + "); retry"),
-                       asio::detached);
+        asio::co_spawn(
+            ioc,
+            Reject(std::move(sock),
+                   "too many connections (" + std::to_string(options.max_connections) + "); retry"),
+            asio::detached);
         continue;
       }
       const auto it = open_per_ip.find(ip);
-      if (options.max_connections_per_ip > 0 && it != open_per_ip.end() && it->second >= options.max_connections_per_ip) {
+      if (options.max_connections_per_ip > 0 && it != open_per_ip.end() &&
+          it->second >= options.max_connections_per_ip) {
         asio::co_spawn(ioc,
                        Reject(std::move(sock), "too many connections from " + ip + " (" +
-                                                   std::to_string(options.max_connections_per_ip) + "); retry"),
+                                                   std::to_string(options.max_connections_per_ip) +
+                                                   "); retry"),
                        asio::detached);
         continue;
       }
@@ -230,12 +243,16 @@ struct AdminServer::Impl {
 AdminServer::AdminServer(AdminServerOptions options, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
-AdminServer::~AdminServer() { Stop(); }
+AdminServer::~AdminServer() {
+  Stop();
+}
 
 Status AdminServer::Start() {
   const auto& listen = impl_->options.listen;
   const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return MakeError(ErrorCode::kInvalidArgument, "--listen must be address:port, not '" + listen + "'");
+  if (colon == std::string::npos)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--listen must be address:port, not '" + listen + "'");
   std::string host = listen.substr(0, colon);
   if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
   int port = 0;
@@ -246,14 +263,17 @@ Status AdminServer::Start() {
   }
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
-  if (ec) return MakeError(ErrorCode::kInvalidArgument, "--listen: '" + host + "' is not an IP address");
+  if (ec)
+    return MakeError(ErrorCode::kInvalidArgument, "--listen: '" + host + "' is not an IP address");
   tcp::endpoint ep(addr, static_cast<unsigned short>(port));
   auto& acc = impl_->acceptor;
   acc.open(ep.protocol(), ec);
   if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acc.bind(ep, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return MakeError(ErrorCode::kUnavailable, "--listen: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  if (ec)
+    return MakeError(ErrorCode::kUnavailable, "--listen: cannot listen on " + host + ":" +
+                                                  std::to_string(port) + ": " + ec.message());
   impl_->bound_port = acc.local_endpoint().port();
   impl_->running = true;
   impl_->work.emplace(impl_->ioc.get_executor());
@@ -278,6 +298,8 @@ void AdminServer::Stop() {
   impl_->pool.join();
 }
 
-int AdminServer::port() const { return impl_->bound_port; }
+int AdminServer::port() const {
+  return impl_->bound_port;
+}
 
 }  // namespace nc::http

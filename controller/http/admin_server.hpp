@@ -42,14 +42,14 @@ Response JsonError(int status, const std::string& message);
 
 struct AdminServerOptions {
   std::string listen = "127.0.0.1:8800";
-  size_t body_limit = 1 << 20;     // 413 above
-  size_t header_limit = 16 << 10;  // 431 above
-  size_t target_limit = 8 << 10;   // 414 above
-  int header_timeout_ms = 10'000;  // the whole request header, and the idle time before it
-  int body_timeout_ms = 30'000;    // the whole body, once the header is in
-  int write_timeout_ms = 30'000;   // the whole answer
-  int max_connections = 256;       // beyond: 503 at once, Retry-After 1
-  int max_connections_per_ip = 64; // beyond, for that address: 503 at once
+  size_t body_limit = 1 << 20;      // 413 above
+  size_t header_limit = 16 << 10;   // 431 above
+  size_t target_limit = 8 << 10;    // 414 above
+  int header_timeout_ms = 10'000;   // the whole request header, and the idle time before it
+  int body_timeout_ms = 30'000;     // the whole body, once the header is in
+  int write_timeout_ms = 30'000;    // the whole answer
+  int max_connections = 256;        // beyond: 503 at once, Retry-After 1
+  int max_connections_per_ip = 64;  // beyond, for that address: 503 at once
   int handler_threads = 4;
   /// Answered on the I/O thread: the handler must not block for these (liveness, readiness).
   std::set<std::string> inline_paths = {"/healthz", "/readyz"};
@@ -58,7 +58,8 @@ struct AdminServerOptions {
 /// One complete request from raw bytes, read with the server's parser and limits (what the
 /// server does incrementally on a connection). The error is the answer the server would send
 /// (400, 413, 414, 431); an incomplete request is a 400. For tests and fuzzing.
-tl::expected<Request, Response> ParseRequest(std::string_view wire, const AdminServerOptions& options);
+tl::expected<Request, Response> ParseRequest(std::string_view wire,
+                                             const AdminServerOptions& options);
 
 class AdminServer {
  public:

@@ -31,8 +31,8 @@ std::string Sha256(std::string_view s) {
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-       md, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
@@ -86,9 +86,12 @@ constexpr std::chrono::seconds kMaxTokenLifetime{30 * 24 * 3600};
 
 const char* ToString(Role r) {
   switch (r) {
-    case Role::kAdmin: return "admin";
-    case Role::kViewer: return "viewer";
-    case Role::kNone: break;
+    case Role::kAdmin:
+      return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kNone:
+      break;
   }
   return "none";
 }
@@ -108,7 +111,8 @@ Result<Authenticator> Authenticator::Load(const AuthOptions& o) {
       // yaml-cpp's message quotes no content beyond the position; still, name only the position.
       return bad("line " + std::to_string(e.mark.line + 1), "not YAML");
     }
-    if (!root["keys"] || !root["keys"].IsSequence()) return bad("keys", "must be a list of {name, role, key | sha256}");
+    if (!root["keys"] || !root["keys"].IsSequence())
+      return bad("keys", "must be a list of {name, role, key | sha256}");
     std::set<std::string> names;
     for (size_t i = 0; i < root["keys"].size(); ++i) {
       const auto& k = root["keys"][i];
@@ -124,11 +128,13 @@ Result<Authenticator> Authenticator::Load(const AuthOptions& o) {
       if (k["key"]) {
         const std::string plain = k["key"].as<std::string>("");
         if (plain.size() < kMinKeyLength)
-          return bad(where + ".key", "shorter than " + std::to_string(kMinKeyLength) + " characters (use e.g. `openssl rand -hex 24`)");
+          return bad(where + ".key", "shorter than " + std::to_string(kMinKeyLength) +
+                                         " characters (use e.g. `openssl rand -hex 24`)");
         key.sha256 = Sha256(plain);
       } else if (k["sha256"]) {
         auto raw = FromHex(k["sha256"].as<std::string>(""));
-        if (!raw || raw->size() != SHA256_DIGEST_LENGTH) return bad(where + ".sha256", "must be 64 hex digits");
+        if (!raw || raw->size() != SHA256_DIGEST_LENGTH)
+          return bad(where + ".sha256", "must be 64 hex digits");
         key.sha256 = *raw;
       } else {
         return bad(where, "needs key or sha256");
@@ -144,7 +150,8 @@ Result<Authenticator> Authenticator::Load(const AuthOptions& o) {
   return a;
 }
 
-Identity Authenticator::VerifyJwt(const std::string& token, std::chrono::system_clock::time_point now) const {
+Identity Authenticator::VerifyJwt(const std::string& token,
+                                  std::chrono::system_clock::time_point now) const {
   if (jwt_secret_.empty()) return {Role::kNone, "", "bearer tokens are not enabled on this server"};
   const auto d1 = token.find('.');
   const auto d2 = d1 == std::string::npos ? std::string::npos : token.find('.', d1 + 1);
@@ -153,7 +160,8 @@ Identity Authenticator::VerifyJwt(const std::string& token, std::chrono::system_
   auto header = core::DecodeBase64Url(std::string_view(token).substr(0, d1));
   auto payload = core::DecodeBase64Url(std::string_view(token).substr(d1 + 1, d2 - d1 - 1));
   auto signature = core::DecodeBase64Url(std::string_view(token).substr(d2 + 1));
-  if (!header || !payload || !signature) return {Role::kNone, "", "malformed bearer token (not base64url)"};
+  if (!header || !payload || !signature)
+    return {Role::kNone, "", "malformed bearer token (not base64url)"};
   rapidjson::Document h;
   if (!core::ParseJson(h, *header) || !h.IsObject())
     return {Role::kNone, "", "malformed bearer token (header is not JSON)"};
@@ -161,19 +169,24 @@ Identity Authenticator::VerifyJwt(const std::string& token, std::chrono::system_
   // like are refused before any signature check.
   if (!h.HasMember("alg") || !h["alg"].IsString() || std::string(h["alg"].GetString()) != "HS256")
     return {Role::kNone, "", "bearer token algorithm must be HS256"};
-  if (!ConstantTimeEqual(HmacSha256(jwt_secret_, std::string_view(token).substr(0, d2)), *signature))
+  if (!ConstantTimeEqual(HmacSha256(jwt_secret_, std::string_view(token).substr(0, d2)),
+                         *signature))
     return {Role::kNone, "", "bearer token signature does not verify"};
   rapidjson::Document p;
   if (!core::ParseJson(p, *payload) || !p.IsObject())
     return {Role::kNone, "", "bearer token payload is not a JSON object"};
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  if (!p.HasMember("exp") || !p["exp"].IsNumber()) return {Role::kNone, "", "bearer token has no exp claim"};
-  if (p["exp"].GetDouble() <= static_cast<double>(secs)) return {Role::kNone, "", "bearer token expired"};
+  const auto secs =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (!p.HasMember("exp") || !p["exp"].IsNumber())
+    return {Role::kNone, "", "bearer token has no exp claim"};
+  if (p["exp"].GetDouble() <= static_cast<double>(secs))
+    return {Role::kNone, "", "bearer token expired"};
   // A token valid for ever (exp=1e300) is a leaked key that cannot be revoked short of rotating
   // the secret: tokens may live at most kMaxTokenLifetime from now.
   if (p["exp"].GetDouble() > static_cast<double>(secs + kMaxTokenLifetime.count()))
     return {Role::kNone, "", "bearer token lives too long (exp more than 30 days ahead)"};
-  if (p.HasMember("nbf") && (!p["nbf"].IsNumber() || p["nbf"].GetDouble() > static_cast<double>(secs)))
+  if (p.HasMember("nbf") &&
+      (!p["nbf"].IsNumber() || p["nbf"].GetDouble() > static_cast<double>(secs)))
     return {Role::kNone, "", "bearer token not valid yet (nbf)"};
   std::optional<Role> role;
   if (p.HasMember("role") && p["role"].IsString()) role = ParseRole(p["role"].GetString());
@@ -182,7 +195,8 @@ Identity Authenticator::VerifyJwt(const std::string& token, std::chrono::system_
   return {*role, "jwt:" + sub, ""};
 }
 
-Identity Authenticator::Identify(const Request& r, std::chrono::system_clock::time_point now) const {
+Identity Authenticator::Identify(const Request& r,
+                                 std::chrono::system_clock::time_point now) const {
   if (auto k = r.headers.find("x-api-key"); k != r.headers.end()) {
     if (keys_.empty()) return {Role::kNone, "", "API keys are not enabled on this server"};
     // Every configured key is compared, match or not: the time taken does not say which matched.
@@ -205,12 +219,15 @@ Identity Authenticator::Identify(const Request& r, std::chrono::system_clock::ti
 Authenticator::Decision Authenticator::Authorize(const Request& r, Role needed) const {
   if (needed == Role::kNone) return {};
   if (!configured())
-    return {Deny(401, "no API keys or JWT secret are configured on this server (auth.apiKeysFile, auth.jwtSecretFile)"), {}};
+    return {Deny(401,
+                 "no API keys or JWT secret are configured on this server (auth.apiKeysFile, "
+                 "auth.jwtSecretFile)"),
+            {}};
   Identity id = Identify(r);
   if (id.role == Role::kNone) return {Deny(401, id.error), id};
   if (static_cast<int>(id.role) < static_cast<int>(needed))
-    return {Deny(403, std::string("role ") + ToString(id.role) + " may not " + r.method + " " + r.path + " (needs " +
-                          ToString(needed) + ")"),
+    return {Deny(403, std::string("role ") + ToString(id.role) + " may not " + r.method + " " +
+                          r.path + " (needs " + ToString(needed) + ")"),
             id};
   return {std::nullopt, id};
 }
@@ -220,15 +237,18 @@ Result<std::string> LoadJwtSecret(const std::string& path) {
   if (!secret) return tl::unexpected(secret.error());
   if (!secret->empty() && secret->back() == '\n') secret->pop_back();
   if (secret->size() < kMinSecretLength)
-    return MakeError(ErrorCode::kInvalidArgument, path + ": the JWT secret is shorter than " + std::to_string(kMinSecretLength) +
+    return MakeError(ErrorCode::kInvalidArgument, path + ": the JWT secret is shorter than " +
+                                                      std::to_string(kMinSecretLength) +
                                                       " bytes (HS256 needs 256 bits)");
   return secret;
 }
 
-std::string SignJwt(const std::string& claims_json, const std::string& secret, const std::string& alg) {
+std::string SignJwt(const std::string& claims_json, const std::string& secret,
+                    const std::string& alg) {
   core::JsonWriter header;
   header.Object().Str("alg", alg).Str("typ", "JWT").End();
-  const std::string signing_input = core::EncodeBase64Url(header.str()) + "." + core::EncodeBase64Url(claims_json);
+  const std::string signing_input =
+      core::EncodeBase64Url(header.str()) + "." + core::EncodeBase64Url(claims_json);
   return signing_input + "." + core::EncodeBase64Url(HmacSha256(secret, signing_input));
 }
 

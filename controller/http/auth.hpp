@@ -17,7 +17,8 @@ enum class Role { kNone = 0, kViewer = 1, kAdmin = 2 };
 const char* ToString(Role r);
 
 struct AuthOptions {
-  /// YAML: `keys: [{name: ops, role: admin, key: "..."} | {name: ..., role: viewer, sha256: "<hex>"}]`.
+  /// YAML: `keys: [{name: ops, role: admin, key: "..."} | {name: ..., role: viewer, sha256:
+  /// "<hex>"}]`.
   std::string api_keys_file;
   /// The HS256 secret, the file's bytes (one trailing newline dropped); at least 32 bytes.
   std::string jwt_secret_file;
@@ -37,7 +38,8 @@ class Authenticator {
   Authenticator() = default;
 
   /// Identity from `X-API-Key` or `Authorization: Bearer`; kNone with a reason otherwise.
-  Identity Identify(const Request& r, std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+  Identity Identify(const Request& r, std::chrono::system_clock::time_point now =
+                                          std::chrono::system_clock::now()) const;
   struct Decision {
     std::optional<Response> deny;  // the 401/403 to send; unset when allowed
     Identity identity;             // who asked (role kNone for an open route or a refusal)
@@ -66,6 +68,7 @@ class Authenticator {
 Result<std::string> LoadJwtSecret(const std::string& path);
 
 /// Signs claims (a JSON object) as an HS256 JWT: for `netconverge token` and tests.
-std::string SignJwt(const std::string& claims_json, const std::string& secret, const std::string& alg = "HS256");
+std::string SignJwt(const std::string& claims_json, const std::string& secret,
+                    const std::string& alg = "HS256");
 
 }  // namespace nc::http

@@ -50,26 +50,32 @@ Request ToRequest(bhttp::request<bhttp::string_body>& req, const std::string& re
       const auto amp = qs.find('&');
       const std::string_view kv = qs.substr(0, amp);
       const auto eq = kv.find('=');
-      r.query[UrlDecode(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1));
+      r.query[UrlDecode(kv.substr(0, eq))] =
+          eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1));
       qs = amp == std::string_view::npos ? std::string_view() : qs.substr(amp + 1);
     }
   }
-  for (const auto& f : req) r.headers[AsciiLower(std::string_view(f.name_string().data(), f.name_string().size()))] = std::string(f.value());
+  for (const auto& f : req)
+    r.headers[AsciiLower(std::string_view(f.name_string().data(), f.name_string().size()))] =
+        std::string(f.value());
   r.body = std::move(req.body());
   r.remote = remote;
   return r;
 }
 
-void ConfigureParser(bhttp::request_parser<bhttp::string_body>& parser, const AdminServerOptions& options) {
+void ConfigureParser(bhttp::request_parser<bhttp::string_body>& parser,
+                     const AdminServerOptions& options) {
   parser.body_limit(options.body_limit);
   parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
 }
 
 /// The answer to a read that failed or a header beyond the limits; nullopt when the connection
 /// should just close (closed, reset, past a deadline).
-std::optional<Response> EarlyAnswer(const boost::system::error_code& ec, const AdminServerOptions& options) {
+std::optional<Response> EarlyAnswer(const boost::system::error_code& ec,
+                                    const AdminServerOptions& options) {
   if (ec == bhttp::error::body_limit)
-    return JsonError(413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
+    return JsonError(413,
+                     "request body larger than " + std::to_string(options.body_limit) + " bytes");
   if (ec == bhttp::error::header_limit) return JsonError(431, "request headers too large");
   if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
       ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
@@ -77,12 +83,15 @@ std::optional<Response> EarlyAnswer(const boost::system::error_code& ec, const A
   return std::nullopt;
 }
 
-std::optional<Response> TargetTooLong(const bhttp::request_parser<bhttp::string_body>& parser, const AdminServerOptions& options) {
+std::optional<Response> TargetTooLong(const bhttp::request_parser<bhttp::string_body>& parser,
+                                      const AdminServerOptions& options) {
   if (parser.get().target().size() <= options.target_limit) return std::nullopt;
-  return JsonError(414, "request target longer than " + std::to_string(options.target_limit) + " bytes");
+  return JsonError(414,
+                   "request target longer than " + std::to_string(options.target_limit) + " bytes");
 }
 
-tl::expected<Request, Response> ParseRequest(std::string_view wire, const AdminServerOptions& options) {
+tl::expected<Request, Response> ParseRequest(std::string_view wire,
+                                             const AdminServerOptions& options) {
   bhttp::request_parser<bhttp::string_body> parser;
   ConfigureParser(parser, options);
   parser.eager(true);
@@ -94,7 +103,8 @@ tl::expected<Request, Response> ParseRequest(std::string_view wire, const AdminS
     if (n == 0 && !ec) break;
     used += n;
     if (!ec && parser.is_header_done())
-      if (auto too_long = TargetTooLong(parser, options)) return tl::unexpected(std::move(*too_long));
+      if (auto too_long = TargetTooLong(parser, options))
+        return tl::unexpected(std::move(*too_long));
   }
   if (ec) {
     auto early = EarlyAnswer(ec, options);

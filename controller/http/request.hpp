@@ -19,10 +19,12 @@ namespace nc::http {
 
 namespace bhttp = boost::beast::http;
 
-void ConfigureParser(bhttp::request_parser<bhttp::string_body>& parser, const AdminServerOptions& options);
+void ConfigureParser(bhttp::request_parser<bhttp::string_body>& parser,
+                     const AdminServerOptions& options);
 /// The answer to a read that failed; nullopt when the connection should just close (closed,
 /// reset, past a deadline).
-std::optional<Response> EarlyAnswer(const boost::system::error_code& ec, const AdminServerOptions& options);
+std::optional<Response> EarlyAnswer(const boost::system::error_code& ec,
+                                    const AdminServerOptions& options);
 /// 414 when the parsed header's target is longer than the limit.
 std::optional<Response> TargetTooLong(const bhttp::request_parser<bhttp::string_body>& parser,
                                       const AdminServerOptions& options);

@@ -15,43 +15,94 @@ using prometheus::BuildHistogram;
 struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& reconcile =
-      BuildCounter().Name("controller_runtime_reconcile_total").Help("Reconciliations per controller and result.").Register(*registry);
-  prometheus::Family<prometheus::Histogram>& reconcile_time = BuildHistogram()
-      .Name("controller_runtime_reconcile_time_seconds").Help("Length of reconciliations per controller.").Register(*registry);
+      BuildCounter()
+          .Name("controller_runtime_reconcile_total")
+          .Help("Reconciliations per controller and result.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& reconcile_time =
+      BuildHistogram()
+          .Name("controller_runtime_reconcile_time_seconds")
+          .Help("Length of reconciliations per controller.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& passes =
-      BuildCounter().Name("netconverge_reconcile_total").Help("Passes per device and result (success, error, unchanged).").Register(*registry);
+      BuildCounter()
+          .Name("netconverge_reconcile_total")
+          .Help("Passes per device and result (success, error, unchanged).")
+          .Register(*registry);
   prometheus::Family<prometheus::Histogram>& pass_time =
-      BuildHistogram().Name("netconverge_reconcile_duration_seconds").Help("Length of passes per device.").Register(*registry);
+      BuildHistogram()
+          .Name("netconverge_reconcile_duration_seconds")
+          .Help("Length of passes per device.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& operations =
-      BuildCounter().Name("netconverge_operations_sent_total").Help("Configuration operations sent to devices.").Register(*registry);
-  prometheus::Family<prometheus::Counter>& commits =
-      BuildCounter().Name("netconverge_commits_total").Help("Commits made on devices.").Register(*registry);
-  prometheus::Family<prometheus::Counter>& drift =
-      BuildCounter().Name("netconverge_drift_events_total").Help("Out-of-band changes detected.").Register(*registry);
+      BuildCounter()
+          .Name("netconverge_operations_sent_total")
+          .Help("Configuration operations sent to devices.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& commits = BuildCounter()
+                                                         .Name("netconverge_commits_total")
+                                                         .Help("Commits made on devices.")
+                                                         .Register(*registry);
+  prometheus::Family<prometheus::Counter>& drift = BuildCounter()
+                                                       .Name("netconverge_drift_events_total")
+                                                       .Help("Out-of-band changes detected.")
+                                                       .Register(*registry);
   prometheus::Family<prometheus::Counter>& conflicts =
-      BuildCounter().Name("netconverge_conflicts_total").Help("Conflicts with objects netconverge does not own.").Register(*registry);
+      BuildCounter()
+          .Name("netconverge_conflicts_total")
+          .Help("Conflicts with objects netconverge does not own.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& rollbacks =
-      BuildCounter().Name("netconverge_rollbacks_total").Help("Rollbacks per device and result (succeeded, failed).").Register(*registry);
+      BuildCounter()
+          .Name("netconverge_rollbacks_total")
+          .Help("Rollbacks per device and result (succeeded, failed).")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& fallbacks =
-      BuildCounter().Name("netconverge_transport_fallbacks_total").Help("Passes carried by the fallback transport.").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& up =
-      BuildGauge().Name("netconverge_device_up").Help("1 when the device answered its last pass.").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& depth =
-      BuildGauge().Name("workqueue_depth").Help("Current depth of the work queue.").Register(*registry);
+      BuildCounter()
+          .Name("netconverge_transport_fallbacks_total")
+          .Help("Passes carried by the fallback transport.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& up = BuildGauge()
+                                                  .Name("netconverge_device_up")
+                                                  .Help("1 when the device answered its last pass.")
+                                                  .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& depth = BuildGauge()
+                                                     .Name("workqueue_depth")
+                                                     .Help("Current depth of the work queue.")
+                                                     .Register(*registry);
   prometheus::Family<prometheus::Counter>& adds =
-      BuildCounter().Name("workqueue_adds_total").Help("Total number of adds handled by the work queue.").Register(*registry);
+      BuildCounter()
+          .Name("workqueue_adds_total")
+          .Help("Total number of adds handled by the work queue.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& retries =
-      BuildCounter().Name("workqueue_retries_total").Help("Total number of retries (backoff re-adds) handled by the work queue.").Register(*registry);
-  prometheus::Family<prometheus::Histogram>& queue_wait = BuildHistogram()
-      .Name("workqueue_queue_duration_seconds").Help("How long in seconds a key stays in the work queue before it is processed.").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& busy =
-      BuildGauge().Name("controller_runtime_active_workers").Help("Workers busy reconciling.").Register(*registry);
+      BuildCounter()
+          .Name("workqueue_retries_total")
+          .Help("Total number of retries (backoff re-adds) handled by the work queue.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& queue_wait =
+      BuildHistogram()
+          .Name("workqueue_queue_duration_seconds")
+          .Help("How long in seconds a key stays in the work queue before it is processed.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& busy = BuildGauge()
+                                                    .Name("controller_runtime_active_workers")
+                                                    .Help("Workers busy reconciling.")
+                                                    .Register(*registry);
   prometheus::Family<prometheus::Counter>& http =
-      BuildCounter().Name("netconverge_http_requests_total").Help("Admin API requests per route and code.").Register(*registry);
+      BuildCounter()
+          .Name("netconverge_http_requests_total")
+          .Help("Admin API requests per route and code.")
+          .Register(*registry);
   prometheus::Family<prometheus::Histogram>& http_time =
-      BuildHistogram().Name("netconverge_http_request_duration_seconds").Help("Admin API latency per route.").Register(*registry);
-  const prometheus::Histogram::BucketBoundaries pass_buckets{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 600};
-  const prometheus::Histogram::BucketBoundaries http_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1};
+      BuildHistogram()
+          .Name("netconverge_http_request_duration_seconds")
+          .Help("Admin API latency per route.")
+          .Register(*registry);
+  const prometheus::Histogram::BucketBoundaries pass_buckets{0.01, 0.05, 0.1, 0.25, 0.5, 1,  2.5,
+                                                             5,    10,   30,  60,   120, 600};
+  const prometheus::Histogram::BucketBoundaries http_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                             0.02,   0.05,  0.1,    0.25,  1};
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
@@ -69,10 +120,14 @@ void Metrics::ObservePass(const PassFacts& p) {
   m.up.Add({{"device", p.device}}).Set(p.reachable ? 1 : 0);
   if (p.fallback_active) m.fallbacks.Add({{"device", p.device}}).Increment();
   for (const auto& r : p.event_reasons) {
-    if (r == "DriftDetected") m.drift.Add({{"device", p.device}}).Increment();
-    else if (r == "ConflictDetected") m.conflicts.Add({{"device", p.device}}).Increment();
-    else if (r == "RollbackSucceeded") m.rollbacks.Add({{"device", p.device}, {"result", "succeeded"}}).Increment();
-    else if (r == "RollbackFailed") m.rollbacks.Add({{"device", p.device}, {"result", "failed"}}).Increment();
+    if (r == "DriftDetected")
+      m.drift.Add({{"device", p.device}}).Increment();
+    else if (r == "ConflictDetected")
+      m.conflicts.Add({{"device", p.device}}).Increment();
+    else if (r == "RollbackSucceeded")
+      m.rollbacks.Add({{"device", p.device}, {"result", "succeeded"}}).Increment();
+    else if (r == "RollbackFailed")
+      m.rollbacks.Add({{"device", p.device}, {"result", "failed"}}).Increment();
   }
 }
 
@@ -81,10 +136,15 @@ void Metrics::ObserveHttp(const std::string& route, int code, double seconds) {
   impl_->http_time.Add({{"route", route}}, impl_->http_buckets).Observe(seconds);
 }
 
-void Metrics::QueueAdded() { impl_->adds.Add({{"name", "device"}}).Increment(); }
-void Metrics::QueueRetried() { impl_->retries.Add({{"name", "device"}}).Increment(); }
+void Metrics::QueueAdded() {
+  impl_->adds.Add({{"name", "device"}}).Increment();
+}
+void Metrics::QueueRetried() {
+  impl_->retries.Add({{"name", "device"}}).Increment();
+}
 void Metrics::QueueWaited(double seconds) {
-  static const prometheus::Histogram::BucketBoundaries kBuckets{1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000};
+  static const prometheus::Histogram::BucketBoundaries kBuckets{1e-5, 1e-4, 1e-3, 0.01, 0.1,
+                                                                1,    10,   100,  1000};
   impl_->queue_wait.Add({{"name", "device"}}, kBuckets).Observe(seconds);
 }
 

@@ -4,15 +4,16 @@
 
 #include <algorithm>
 
-#include "transport/http/https_client.hpp"
 #include "adapters/switch/dnos_dialect.hpp"
 #include "adapters/switch/switch_adapter.hpp"
 #include "adapters/vyos/vyos_adapter.hpp"
 #include "controller/source/credentials.hpp"
+#include "transport/http/https_client.hpp"
 
 namespace nc::reconcilers {
 
-ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Credentials& creds, int default_port) {
+ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Credentials& creds,
+                                  int default_port) {
   ssh::ConnectOptions c;
   if (auto hp = transport::SplitHostPort(device.address, default_port)) {
     c.host = hp->first;
@@ -28,11 +29,14 @@ ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Cred
 
 namespace {
 
-Result<std::unique_ptr<DeviceAdapter>> CreateSwitch(const core::Device& device, const source::Credentials& creds) {
+Result<std::unique_ptr<DeviceAdapter>> CreateSwitch(const core::Device& device,
+                                                    const source::Credentials& creds) {
   if (creds.username.empty() || (creds.password.empty() && creds.private_key.empty()))
-    return MakeError(ErrorCode::kInvalidArgument, "credentials file " + device.credentials_file +
-                                                      " needs username and a password or privateKey for SSH");
-  if (auto hp = transport::SplitHostPort(device.address, 22); !hp) return tl::unexpected(hp.error());
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "credentials file " + device.credentials_file +
+                         " needs username and a password or privateKey for SSH");
+  if (auto hp = transport::SplitHostPort(device.address, 22); !hp)
+    return tl::unexpected(hp.error());
   switchcli::SwitchAdapterOptions o;
   o.connect = SshOptionsFor(device, creds, 22);
   o.commit_confirm = device.commit_confirm;
@@ -47,7 +51,8 @@ Result<std::unique_ptr<DeviceAdapter>> CreateSwitch(const core::Device& device, 
     case core::Platform::kVyos:
       return MakeError(ErrorCode::kInternal, "vyos is not a switch platform");
   }
-  return std::unique_ptr<DeviceAdapter>(std::make_unique<switchcli::SwitchAdapter>(std::move(dialect), std::move(o)));
+  return std::unique_ptr<DeviceAdapter>(
+      std::make_unique<switchcli::SwitchAdapter>(std::move(dialect), std::move(o)));
 }
 
 }  // namespace
@@ -60,14 +65,17 @@ Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core:
     creds = secrets_(device);
   } else {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "spec.credentialsRef.name (a Secret) needs the Kubernetes source (run --kube); standalone use needs "
+                     "spec.credentialsRef.name (a Secret) needs the Kubernetes source (run "
+                     "--kube); standalone use needs "
                      "spec.credentialsRef.file");
   }
   if (!creds) return tl::unexpected(creds.error());
   if (device.IsSwitch()) return CreateSwitch(device, *creds);
   if (creds->api_key.empty())
     return MakeError(ErrorCode::kInvalidArgument,
-                     "credentials " + (device.credentials_file.empty() ? "Secret " + device.credentials_secret : "file " + device.credentials_file) +
+                     "credentials " +
+                         (device.credentials_file.empty() ? "Secret " + device.credentials_secret
+                                                          : "file " + device.credentials_file) +
                          " have no apiKey");
   auto hp = transport::SplitHostPort(device.address, 443);
   if (!hp) return tl::unexpected(hp.error());
@@ -113,15 +121,16 @@ std::string DefaultAdapterFactory::CredentialsVersion(const core::Device& device
       version += file + ":missing;";
       continue;
     }
-    version += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
-               "." + std::to_string(st.st_mtim.tv_nsec) + ";";
+    version += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+               std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ";";
   }
   if (device.credentials_file.empty() && !device.credentials_secret.empty() && secrets_) {
     const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard lk(mu_);
       auto it = secret_versions_.find(device.Key());
-      if (it != secret_versions_.end() && now - it->second.first < secret_recheck) return version + it->second.second;
+      if (it != secret_versions_.end() && now - it->second.first < secret_recheck)
+        return version + it->second.second;
     }
     // Read outside the lock (an HTTP call); what is kept is a hash, never the secret.
     auto creds = secrets_(device);
@@ -130,8 +139,9 @@ std::string DefaultAdapterFactory::CredentialsVersion(const core::Device& device
     // A Secret that cannot be read just now (the API server busy) keeps the adapter made from
     // the last one read; the next re-check tries again.
     if (creds)
-      known.second = std::to_string(std::hash<std::string>{}(creds->api_key + '\0' + creds->username + '\0' +
-                                                              creds->password + '\0' + creds->private_key));
+      known.second =
+          std::to_string(std::hash<std::string>{}(creds->api_key + '\0' + creds->username + '\0' +
+                                                  creds->password + '\0' + creds->private_key));
     known.first = now;
     version += known.second;
   }

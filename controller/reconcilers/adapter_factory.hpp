@@ -9,14 +9,15 @@
 #include <string>
 
 #include "adapters/device_adapter.hpp"
-#include "transport/ssh/ssh_shell.hpp"
 #include "controller/source/credentials.hpp"
+#include "transport/ssh/ssh_shell.hpp"
 
 namespace nc::reconcilers {
 
 /// SSH options of a device: address (default port `default_port`), user, password or private
 /// key, known_hosts file and host-key policy.
-ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Credentials& creds, int default_port);
+ssh::ConnectOptions SshOptionsFor(const core::Device& device, const source::Credentials& creds,
+                                  int default_port);
 
 class DefaultAdapterFactory final : public AdapterFactory {
  public:
@@ -33,7 +34,8 @@ class DefaultAdapterFactory final : public AdapterFactory {
  private:
   SecretResolver secrets_;
   std::mutex mu_;
-  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::string>> secret_versions_;
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::string>>
+      secret_versions_;
 };
 
 }  // namespace nc::reconcilers

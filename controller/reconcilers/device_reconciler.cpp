@@ -14,14 +14,18 @@ namespace nc::reconcilers {
 
 void ReportChanges(const core::Plan& plan, SyncReport& report) {
   auto bucket = [&](core::ChangeKind k) -> std::vector<std::string>& {
-    return k == core::ChangeKind::kAdd ? report.added : k == core::ChangeKind::kUpdate ? report.updated : report.deleted;
+    return k == core::ChangeKind::kAdd      ? report.added
+           : k == core::ChangeKind::kUpdate ? report.updated
+                                            : report.deleted;
   };
   for (const auto& ch : plan.changes)
-    bucket(ch.kind).push_back(FormatReportLine(ch.display, ch.number, ch.kind == core::ChangeKind::kUpdate));
+    bucket(ch.kind).push_back(
+        FormatReportLine(ch.display, ch.number, ch.kind == core::ChangeKind::kUpdate));
   for (const auto& ch : plan.bridge_domains) bucket(ch.kind).push_back("Bridge domain " + ch.name);
   for (const auto& ch : plan.interfaces) {
     const int vlan = ch.after ? ch.after->vlan : ch.before ? ch.before->vlan : 0;
-    bucket(ch.kind).push_back(core::InterfaceDisplay(ch.name, vlan) + (ch.kind == core::ChangeKind::kUpdate ? " - Updated" : ""));
+    bucket(ch.kind).push_back(core::InterfaceDisplay(ch.name, vlan) +
+                              (ch.kind == core::ChangeKind::kUpdate ? " - Updated" : ""));
   }
 }
 
@@ -34,9 +38,14 @@ std::string FormatReportLine(const std::string& display, int number, bool update
   return display + " (Rule " + std::to_string(number) + ")" + (updated ? " - Updated" : "");
 }
 
-DeviceReconciler::DeviceReconciler(store::Store& store, AdapterFactory& factory, const runtime::Clock& clock,
-                                   std::shared_ptr<spdlog::logger> log, core::ServiceTable services)
-    : store_(store), factory_(factory), clock_(clock), log_(std::move(log)), services_(std::move(services)) {}
+DeviceReconciler::DeviceReconciler(store::Store& store, AdapterFactory& factory,
+                                   const runtime::Clock& clock, std::shared_ptr<spdlog::logger> log,
+                                   core::ServiceTable services)
+    : store_(store),
+      factory_(factory),
+      clock_(clock),
+      log_(std::move(log)),
+      services_(std::move(services)) {}
 
 Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) {
   core::Device comparable = device;
@@ -48,7 +57,8 @@ Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) 
   {
     std::lock_guard lk(mu_);
     auto it = adapters_.find(device.Key());
-    if (it != adapters_.end() && it->second.device == comparable && it->second.credentials == credentials)
+    if (it != adapters_.end() && it->second.device == comparable &&
+        it->second.credentials == credentials)
       return it->second.adapter.get();
   }
   // Creating an adapter may read a Secret over HTTP: never under the reconciler-wide lock, which
@@ -61,7 +71,8 @@ Result<DeviceAdapter*> DeviceReconciler::AdapterFor(const core::Device& device) 
   return raw;
 }
 
-std::optional<store::DeviceOverride> DeviceReconciler::OverrideFor(const std::string& key, int64_t data_version) {
+std::optional<store::DeviceOverride> DeviceReconciler::OverrideFor(const std::string& key,
+                                                                   int64_t data_version) {
   bool stale = false;
   {
     std::lock_guard lk(mu_);
@@ -82,25 +93,29 @@ std::optional<store::DeviceOverride> DeviceReconciler::OverrideFor(const std::st
   return it->second;
 }
 
-std::vector<std::string> ApplyOverride(const std::optional<store::DeviceOverride>& o, core::Device& device) {
+std::vector<std::string> ApplyOverride(const std::optional<store::DeviceOverride>& o,
+                                       core::Device& device) {
   std::vector<std::string> notes;
   if (!o) return notes;
   if (auto m = core::ParseManagementPolicy(o->management)) {
     if (*m != device.management)
-      notes.push_back("management phase " + o->management + " (the manifest says " + core::ToString(device.management) +
-                      ") set by `netconverge phase` at " + o->updated_at);
+      notes.push_back("management phase " + o->management + " (the manifest says " +
+                      core::ToString(device.management) + ") set by `netconverge phase` at " +
+                      o->updated_at);
     device.management = *m;
   }
   if (!o->fallback.empty() && !device.IsSwitch()) {
     if (o->fallback != device.transport_fallback)
-      notes.push_back("fallback " + o->fallback + " (the manifest says " + device.transport_fallback +
-                      ") set by `netconverge fallback` at " + o->updated_at);
+      notes.push_back("fallback " + o->fallback + " (the manifest says " +
+                      device.transport_fallback + ") set by `netconverge fallback` at " +
+                      o->updated_at);
     device.transport_fallback = o->fallback;
   }
   return notes;
 }
 
-Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::string& device, int64_t dv) {
+Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::string& device,
+                                                                  int64_t dv) {
   DeviceCache* c;
   {
     std::lock_guard lk(mu_);
@@ -198,11 +213,12 @@ bool DeviceReconciler::Observe(Pass& p) {
   p.vlans = p.desired.VlansFor(p.key);
   phase = ThreadCpuMicros();
   // A numbered desired state that did not change since the fingerprint was taken needs no rehash.
-  const bool same_inputs = p.desired.generation != 0 && p.desired.generation == c.desired_generation &&
+  const bool same_inputs = p.desired.generation != 0 &&
+                           p.desired.generation == c.desired_generation &&
                            p.op_override == c.op_override;
-  p.desired_fp = same_inputs              ? c.desired_fingerprint
+  p.desired_fp = same_inputs           ? c.desired_fingerprint
                  : p.device.IsSwitch() ? core::Fingerprint(p.device, p.vlans)
-                                         : core::Fingerprint(p.device, p.rules);
+                                       : core::Fingerprint(p.device, p.rules);
   p.r.fingerprint_cpu_us = ThreadCpuMicros() - phase;
   if (p.trigger == "poll" && device_unchanged && c.clean && p.desired_fp == c.desired_fingerprint &&
       !p.adapter->PendingWork() && p.Applying()) {
@@ -218,8 +234,10 @@ bool DeviceReconciler::Observe(Pass& p) {
     // "already planned against" either: the next pass plans in full (no unchanged shortcut),
     // so a drift seen now is repaired once the store can be written again.
     c.clean = false;
-    p.r.error = Error{run.error().code, "store: cannot record the pass, nothing sent: " + run.error().message};
-    log_->error("device={} trigger={} outcome=failed error=\"{}\"", p.key, p.trigger, p.r.error->message);
+    p.r.error = Error{run.error().code,
+                      "store: cannot record the pass, nothing sent: " + run.error().message};
+    log_->error("device={} trigger={} outcome=failed error=\"{}\"", p.key, p.trigger,
+                p.r.error->message);
     p.record = false;
     return false;
   }
@@ -248,7 +266,8 @@ void DeviceReconciler::ObserveFailed(Pass& p, const Error& error) {
 bool DeviceReconciler::PlanPass(Pass& p) {
   DeviceCache& c = *p.cache;
   std::string held = p.desired.held_deletes_all;
-  if (auto h = p.desired.held_deletes.find(p.key); h != p.desired.held_deletes.end()) held = h->second;
+  if (auto h = p.desired.held_deletes.find(p.key); h != p.desired.held_deletes.end())
+    held = h->second;
   const int64_t plan_start = ThreadCpuMicros();
   const PlanRequest request = p.Request(services_, held);
   PlannedPass planned = p.platform->Plan(request);
@@ -272,8 +291,10 @@ bool DeviceReconciler::PlanPass(Pass& p) {
   if (p.platform->Isolates()) HoldRejected(p);
   for (auto& note : p.override_notes)
     p.r.plan.notices.push_back(core::PlanNotice{"Overridden", "", 0, std::move(note), false});
-  for (const auto& n : p.r.plan.notices) p.Event(n.warning ? "Warning" : "Normal", n.reason, n.resource, n.message);
-  const bool may_write = p.device.management != core::ManagementPolicy::kObserve && !p.device.paused;
+  for (const auto& n : p.r.plan.notices)
+    p.Event(n.warning ? "Warning" : "Normal", n.reason, n.resource, n.message);
+  const bool may_write =
+      p.device.management != core::ManagementPolicy::kObserve && !p.device.paused;
   if (p.Applying() && may_write) return true;
   PlanOnly(p);
   return false;
@@ -306,9 +327,11 @@ void DeviceReconciler::HoldRejected(Pass& p) {
     ++it;
   }
   if (p.held_rejected.empty()) return;
-  std::erase_if(p.r.plan.changes, [&](const core::RuleChange& ch) { return p.held_rejected.count(GroupOf(ch)) > 0; });
+  std::erase_if(p.r.plan.changes,
+                [&](const core::RuleChange& ch) { return p.held_rejected.count(GroupOf(ch)) > 0; });
   for (auto& port : p.r.plan.ports)
-    if (auto h = p.held_rejected.find(port.resource); h != p.held_rejected.end() && port.state != core::PortState::kConflict) {
+    if (auto h = p.held_rejected.find(port.resource);
+        h != p.held_rejected.end() && port.state != core::PortState::kConflict) {
       port.state = core::PortState::kRejected;
       port.message = "the device rejected it: " + h->second;
     }
@@ -359,7 +382,8 @@ void DeviceReconciler::Rejections(Pass& p) {
     core::Plan refused;
     refused.changes = p.r.plan.changes;
     offenders = Isolate(*p.adapter, p.key, p.r.plan, *p.observed, p.started, p.r, p.outcome);
-    std::erase_if(refused.changes, [&](const core::RuleChange& ch) { return !offenders.count(GroupOf(ch)); });
+    std::erase_if(refused.changes,
+                  [&](const core::RuleChange& ch) { return !offenders.count(GroupOf(ch)); });
     SyncReport not_applied;
     ReportChanges(refused, not_applied);
     for (auto* v : {&not_applied.added, &not_applied.updated, &not_applied.deleted})
@@ -376,12 +400,14 @@ void DeviceReconciler::Rejections(Pass& p) {
     rej.retry_at = clock_.Now() + std::chrono::seconds(backoff);
     p.held_rejected[group] = text;
     p.Event("Warning", "DeviceRejected", group.rfind("rule ", 0) == 0 ? "" : group,
-            "the device rejected " + group + ": " + text + (p.outcome.error ? "" : "; the other changes were applied") +
+            "the device rejected " + group + ": " + text +
+                (p.outcome.error ? "" : "; the other changes were applied") +
                 "; tried again when its spec changes, else in " + std::to_string(backoff) + " s");
   }
   for (const auto& [group, text] : p.held_rejected)
     if (!offenders.count(group))
-      p.Event("Warning", "DeviceRejected", group.rfind("rule ", 0) == 0 ? "" : group, "the device rejected " + group + ": " + text);
+      p.Event("Warning", "DeviceRejected", group.rfind("rule ", 0) == 0 ? "" : group,
+              "the device rejected " + group + ": " + text);
   for (auto& port : p.r.plan.ports)
     if (auto o = offenders.find(port.resource); o != offenders.end()) {
       port.state = core::PortState::kRejected;
@@ -397,9 +423,14 @@ void DeviceReconciler::ApplyFailed(Pass& p) {
   const ApplyOutcome& outcome = p.outcome;
   p.r.error = outcome.error;
   p.Event("Warning", "ApplyFailed", "",
-          outcome.error->message + (outcome.ambiguous ? " (outcome unknown: the device is re-read before anything is re-sent)" : ""));
-  if (outcome.rolled_back) p.Event("Normal", "RollbackSucceeded", "", outcome.rollback_detail);
-  else if (!outcome.rollback_detail.empty()) p.Event("Warning", "RollbackFailed", "", outcome.rollback_detail);
+          outcome.error->message +
+              (outcome.ambiguous
+                   ? " (outcome unknown: the device is re-read before anything is re-sent)"
+                   : ""));
+  if (outcome.rolled_back)
+    p.Event("Normal", "RollbackSucceeded", "", outcome.rollback_detail);
+  else if (!outcome.rollback_detail.empty())
+    p.Event("Warning", "RollbackFailed", "", outcome.rollback_detail);
   const Touched touched(p.r.plan);
   for (auto& port : p.r.plan.ports) {
     if (!touched(port)) continue;
@@ -416,14 +447,15 @@ void DeviceReconciler::RecordApplied(Pass& p) {
   DeviceCache& c = *p.cache;
   auto& r = p.r;
   // Success: record what the device now holds for every object in force.
-  auto wrote = p.platform->Record(store_, p.key, p.Request(services_, ""), r.plan, p.allocations_after, p.outcome,
-                                  clock_.UtcIso());
+  auto wrote = p.platform->Record(store_, p.key, p.Request(services_, ""), r.plan,
+                                  p.allocations_after, p.outcome, clock_.UtcIso());
   if (!wrote) r.error = wrote.error();
   if (!wrote || *wrote) c.records_valid = false;
   ReportChanges(r.plan, r.report);
   const Touched touched(r.plan);
   for (const auto& port : r.plan.ports)
-    if (!touched(port) && (port.state == core::PortState::kApplied || port.state == core::PortState::kDisabled))
+    if (!touched(port) &&
+        (port.state == core::PortState::kApplied || port.state == core::PortState::kDisabled))
       r.report.no_change.push_back(p.platform->NoChangeLine(port));
   if (!r.plan.HasChanges() && !r.error && r.plan.adopted.empty() && r.plan.released.empty() &&
       r.plan.released_interfaces.empty() && c.records_valid && c.rejected.empty()) {
@@ -434,24 +466,29 @@ void DeviceReconciler::RecordApplied(Pass& p) {
   }
   if (!r.plan.HasChanges()) return;
   p.Event("Normal", "Applied", "",
-          std::to_string(r.plan.ChangeCount()) + " change(s) in " + std::to_string(p.outcome.commits) +
-              " commit(s): " + std::to_string(r.report.added.size()) + " added, " + std::to_string(r.report.updated.size()) +
-              " updated, " + std::to_string(r.report.deleted.size()) + " deleted" + (p.outcome.confirmed ? "; confirmed" : "") +
-              (p.outcome.saved ? "; saved" : ""));
+          std::to_string(r.plan.ChangeCount()) + " change(s) in " +
+              std::to_string(p.outcome.commits) +
+              " commit(s): " + std::to_string(r.report.added.size()) + " added, " +
+              std::to_string(r.report.updated.size()) + " updated, " +
+              std::to_string(r.report.deleted.size()) + " deleted" +
+              (p.outcome.confirmed ? "; confirmed" : "") + (p.outcome.saved ? "; saved" : ""));
 }
 
-Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(DeviceAdapter& adapter, const std::string& key,
-                                                       const core::Plan& plan, const ObservedState& observed,
-                                                       const std::string& started, DeviceResult& r) {
+Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(
+    DeviceAdapter& adapter, const std::string& key, const core::Plan& plan,
+    const ObservedState& observed, const std::string& started, DeviceResult& r) {
   if (may_write_ && !may_write_())
-    return MakeError(ErrorCode::kFailedPrecondition, "not sent: this replica no longer leads (leadership lost); the new leader converges the device");
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "not sent: this replica no longer leads (leadership lost); the new leader "
+                     "converges the device");
   // The snapshot and the intent are on disk before the device is touched.
   std::optional<store::Intent> intent;
   if (plan.HasChanges()) {
     std::string ops;
     for (const auto& op : adapter.Render(plan)) (ops += op) += '\n';
-    auto in = store_.BeginIntent(store::Snapshot{0, key, started, r.run_id, observed.nat_rules, observed.switch_state},
-                                 static_cast<int>(plan.ChangeCount()), ops);
+    auto in = store_.BeginIntent(
+        store::Snapshot{0, key, started, r.run_id, observed.nat_rules, observed.switch_state},
+        static_cast<int>(plan.ChangeCount()), ops);
     if (!in) return tl::unexpected(in.error());
     intent = *in;
     r.snapshot_id = in->snapshot_id;
@@ -461,12 +498,15 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(DeviceAdapter& adapter, c
   r.operations = outcome.operations;
   r.commits = outcome.commits;
   if (intent)
-    Recorded(store_.FinishIntent(intent->id,
-                                 !outcome.error ? "Success"
-                                 : outcome.rolled_back ? "RolledBack"
-                                 : outcome.ambiguous ? "Ambiguous" : "Failed",
-                                 clock_.UtcIso()),
-             key, "the end of intent " + std::to_string(intent->id) + " (it is recovered at the next start)");
+    Recorded(
+        store_.FinishIntent(intent->id,
+                            !outcome.error        ? "Success"
+                            : outcome.rolled_back ? "RolledBack"
+                            : outcome.ambiguous   ? "Ambiguous"
+                                                  : "Failed",
+                            clock_.UtcIso()),
+        key,
+        "the end of intent " + std::to_string(intent->id) + " (it is recovered at the next start)");
   return outcome;
 }
 
@@ -477,32 +517,38 @@ std::vector<std::string> DeviceReconciler::Recover() {
   const std::string now = clock_.UtcIso();
   std::vector<store::Event> events;
   for (const auto& in : *open) {
-    events.push_back(store::Event{0, now, in.device, "", "Warning", "Recovered",
-                                  "a previous netconverge stopped while applying " + std::to_string(in.changes) +
-                                      " change(s) (run " + std::to_string(in.run_id) + ", started " + in.started_at +
-                                      ", snapshot " + std::to_string(in.snapshot_id) +
-                                      "); the device is re-read and re-planned before anything is sent",
-                                  in.run_id});
-    Recorded(store_.FinishIntent(in.id, "Recovered", now), in.device, "the recovery of intent " + std::to_string(in.id));
+    events.push_back(
+        store::Event{0, now, in.device, "", "Warning", "Recovered",
+                     "a previous netconverge stopped while applying " + std::to_string(in.changes) +
+                         " change(s) (run " + std::to_string(in.run_id) + ", started " +
+                         in.started_at + ", snapshot " + std::to_string(in.snapshot_id) +
+                         "); the device is re-read and re-planned before anything is sent",
+                     in.run_id});
+    Recorded(store_.FinishIntent(in.id, "Recovered", now), in.device,
+             "the recovery of intent " + std::to_string(in.id));
     {
       std::lock_guard lk(mu_);
       recovering_[in.device] = in.id;
     }
-    log_->warn("device={} event=Recovered intent={} run_id={} snapshot={}", in.device, in.id, in.run_id, in.snapshot_id);
+    log_->warn("device={} event=Recovered intent={} run_id={} snapshot={}", in.device, in.id,
+               in.run_id, in.snapshot_id);
     devices.push_back(in.device);
   }
   Recorded(store_.AddEvents(events), "-", "the Recovered events");
   return devices;
 }
 
-DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const std::string& key, int64_t snapshot_id) {
+DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const std::string& key,
+                                        int64_t snapshot_id) {
   DeviceResult r;
   r.device = key;
   auto snap = store_.GetSnapshot(snapshot_id);
   auto dit = desired.devices.find(key);
-  if (!snap) r.error = snap.error();
+  if (!snap)
+    r.error = snap.error();
   else if (snap->device != key)
-    r.error = Error{ErrorCode::kInvalidArgument, "snapshot " + std::to_string(snapshot_id) + " belongs to " + snap->device};
+    r.error = Error{ErrorCode::kInvalidArgument,
+                    "snapshot " + std::to_string(snapshot_id) + " belongs to " + snap->device};
   else if (dit == desired.devices.end())
     r.error = Error{ErrorCode::kNotFound, "device " + key + " is not declared"};
   if (r.error) return r;
@@ -518,7 +564,8 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
     return r;
   }
   const std::string started = clock_.UtcIso();
-  const std::string why = "rollback to snapshot " + std::to_string(snapshot_id) + " (" + snap->taken_at + ")";
+  const std::string why =
+      "rollback to snapshot " + std::to_string(snapshot_id) + " (" + snap->taken_at + ")";
   const Platform& platform = PlatformFor(device);
   r.plan = platform.Restore(*snap, *observed, device, why);
   if (auto run = store_.BeginRun(key, "rollback", started)) r.run_id = *run;
@@ -529,34 +576,47 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
       return r;
     }
     if (applied->error) r.error = applied->error;
-    if (!r.error) Recorded(platform.RecordRestored(store_, key, r.plan, started), key, "the records of the rollback");
+    if (!r.error)
+      Recorded(platform.RecordRestored(store_, key, r.plan, started), key,
+               "the records of the rollback");
   }
   ReportChanges(r.plan, r.report);
   RecordRollback(r, why, started);
   return r;
 }
 
-void DeviceReconciler::RecordRollback(DeviceResult& r, const std::string& why, const std::string& started) {
+void DeviceReconciler::RecordRollback(DeviceResult& r, const std::string& why,
+                                      const std::string& started) {
   const std::string& key = r.device;
   std::vector<store::Event> events;
-  events.push_back(store::Event{0, started, key, "", r.error ? "Warning" : "Normal",
-                                r.error ? "RollbackFailed" : "RollbackSucceeded",
-                                r.error ? why + " failed: " + r.error->message
-                                        : why + ": " + std::to_string(r.plan.ChangeCount()) + " object(s) restored in " +
-                                              std::to_string(r.commits) + " commit(s); the state before is snapshot " +
-                                              std::to_string(r.snapshot_id),
-                                r.run_id});
+  events.push_back(store::Event{
+      0, started, key, "", r.error ? "Warning" : "Normal",
+      r.error ? "RollbackFailed" : "RollbackSucceeded",
+      r.error ? why + " failed: " + r.error->message
+              : why + ": " + std::to_string(r.plan.ChangeCount()) + " object(s) restored in " +
+                    std::to_string(r.commits) + " commit(s); the state before is snapshot " +
+                    std::to_string(r.snapshot_id),
+      r.run_id});
   Recorded(store_.AddEvents(events), key, "the rollback's event");
   {
     std::lock_guard lk(mu_);
     cache_.erase(key);  // the device changed under every cache
   }
-  store::Run run{r.run_id, key, "rollback", started, clock_.UtcIso(), r.error ? "Failed" : "Success",
-                 r.error ? r.error->message : "", static_cast<int>(r.plan.ChangeCount()), r.commits, 0};
+  store::Run run{r.run_id,
+                 key,
+                 "rollback",
+                 started,
+                 clock_.UtcIso(),
+                 r.error ? "Failed" : "Success",
+                 r.error ? r.error->message : "",
+                 static_cast<int>(r.plan.ChangeCount()),
+                 r.commits,
+                 0};
   Recorded(store_.FinishRun(run, r.operations), key, "the rollback's run");
 }
 
-void DeviceReconciler::ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key, const std::string& started,
+void DeviceReconciler::ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key,
+                                          const std::string& started,
                                           std::vector<store::Event>& events) {
   if (may_write_ && !may_write_()) return;
   int64_t intent = 0;
@@ -572,8 +632,8 @@ void DeviceReconciler::ConfirmLeftPending(DeviceAdapter& adapter, const std::str
   // confirmed state lacks is applied with a confirmed commit of its own.
   auto confirmed = adapter.ConfirmPending();
   if (!confirmed) {
-    log_->warn("device={} recovery of intent {}: confirm failed ({}); tried again next pass", key, intent,
-               confirmed.error().message);
+    log_->warn("device={} recovery of intent {}: confirm failed ({}); tried again next pass", key,
+               intent, confirmed.error().message);
     return;  // stays in recovering_: tried again
   }
   {
@@ -582,12 +642,14 @@ void DeviceReconciler::ConfirmLeftPending(DeviceAdapter& adapter, const std::str
   }
   if (*confirmed)
     events.push_back(store::Event{0, started, key, "", "Warning", "Recovered",
-                                  "the commit-confirm the stopped process left pending (intent " + std::to_string(intent) +
+                                  "the commit-confirm the stopped process left pending (intent " +
+                                      std::to_string(intent) +
                                       ") is confirmed; the device is read and planned as usual",
                                   0});
 }
 
-std::string DeviceReconciler::MassDeletionHeld(const std::string& key, size_t deletions, size_t owned) {
+std::string DeviceReconciler::MassDeletionHeld(const std::string& key, size_t deletions,
+                                               size_t owned) {
   if (deletions == 0 || static_cast<int>(deletions) < guard_min_ ||
       static_cast<double>(deletions) <= guard_share_ * static_cast<double>(owned))
     return "";
@@ -602,11 +664,14 @@ std::string DeviceReconciler::MassDeletionHeld(const std::string& key, size_t de
   }
   return "a mass deletion: " + std::to_string(deletions) + " of the " + std::to_string(owned) +
          " objects netconverge owns on the device would be deleted in one pass (more than " +
-         std::to_string(static_cast<int>(guard_share_ * 100)) + "%); held until released with `netconverge release " + key +
-         "` or POST /v1/admin/devices/NAME/release (check the manifests first: a half-written file looks like this)";
+         std::to_string(static_cast<int>(guard_share_ * 100)) +
+         "%); held until released with `netconverge release " + key +
+         "` or POST /v1/admin/devices/NAME/release (check the manifests first: a half-written file "
+         "looks like this)";
 }
 
-bool DeviceReconciler::Recorded(const Status& st, const std::string& device, const std::string& what) {
+bool DeviceReconciler::Recorded(const Status& st, const std::string& device,
+                                const std::string& what) {
   if (st) return true;
   log_->error("device={} store: cannot record {}: {}", device, what, st.error().message);
   return false;

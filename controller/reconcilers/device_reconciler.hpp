@@ -45,20 +45,23 @@ struct DeviceResult {
   core::Plan plan;
   std::vector<std::string> operations;  // sent (apply) or that would be sent (plan)
   SyncReport report;
-  bool wrote = false;                   // something was sent to the device
+  bool wrote = false;  // something was sent to the device
   int commits = 0;
   int64_t run_id = 0;
-  int64_t snapshot_id = 0;              // taken before this pass touched the device (0 = none)
+  int64_t snapshot_id = 0;  // taken before this pass touched the device (0 = none)
   std::chrono::milliseconds requeue_after{0};
-  std::string transport;                // what carried the pass: "https-api" or "ssh-cli"
-  int64_t plan_cpu_us = 0;              // CPU spent allocating and planning (the pure core)
-  std::vector<store::Event> events;     // the events this pass recorded (standing ones once)
+  std::string transport;             // what carried the pass: "https-api" or "ssh-cli"
+  int64_t plan_cpu_us = 0;           // CPU spent allocating and planning (the pure core)
+  std::vector<store::Event> events;  // the events this pass recorded (standing ones once)
   std::optional<store::DeviceStatusRow> device_row;  // the device's status as this pass wrote it
-  std::vector<std::string> rejected;    // resources the device refused this pass (the rest was applied)
-  std::vector<std::pair<std::string, std::string>> conditions;  // the adapter's standing device conditions
-  bool unchanged_poll = false;          // a poll with the same inputs as the last clean pass:
-                                        // nothing was planned again, `plan` and `report` are empty
-  // Thread CPU per phase of the pass, microseconds (logged at debug level; the benchmark prints it).
+  std::vector<std::string>
+      rejected;  // resources the device refused this pass (the rest was applied)
+  std::vector<std::pair<std::string, std::string>>
+      conditions;               // the adapter's standing device conditions
+  bool unchanged_poll = false;  // a poll with the same inputs as the last clean pass:
+                                // nothing was planned again, `plan` and `report` are empty
+  // Thread CPU per phase of the pass, microseconds (logged at debug level; the benchmark prints
+  // it).
   int64_t observe_cpu_us = 0;
   int64_t fingerprint_cpu_us = 0;
   int64_t apply_cpu_us = 0;
@@ -77,7 +80,8 @@ class DeviceReconciler {
                          const std::string& trigger, Mode mode);
 
   /// A gate every device write passes first (leader election: once leadership is lost it
-  /// closes, and passes in flight stop before their next write, kFailedPrecondition). Default: open.
+  /// closes, and passes in flight stop before their next write, kFailedPrecondition). Default:
+  /// open.
   void SetWriteGate(std::function<bool()> may_write) { may_write_ = std::move(may_write); }
 
   /// The mass-deletion guard: a pass that would delete more than `share` of a device's owned
@@ -97,7 +101,8 @@ class DeviceReconciler {
 
   /// Restores a stored snapshot: every destination rule back to how the snapshot saw it, as one
   /// verified, confirmed transaction (after a snapshot of the current state, so it can be undone).
-  DeviceResult Rollback(const core::DesiredState& desired, const std::string& device_key, int64_t snapshot_id);
+  DeviceResult Rollback(const core::DesiredState& desired, const std::string& device_key,
+                        int64_t snapshot_id);
 
  private:
   /// What the store says about one device, kept between passes so that a no-op pass reads
@@ -113,16 +118,17 @@ class DeviceReconciler {
     // the device's answer nor the desired state changed, the (pure) plan is the same.
     ObservedState observed;
     uint64_t desired_fingerprint = 0;
-    uint64_t desired_generation = 0;        // generation the fingerprint was computed for
-    bool clean = false;                     // the last pass was a clean no-op at these inputs
+    uint64_t desired_generation = 0;  // generation the fingerprint was computed for
+    bool clean = false;               // the last pass was a clean no-op at these inputs
     std::optional<store::DeviceStatusRow> device_row;  // as last written
     std::set<std::string> standing_events;  // conditions recorded last pass (recorded once)
-    std::optional<store::DeviceOverride> op_override;  // the operator override the fingerprint was taken with
+    std::optional<store::DeviceOverride>
+        op_override;  // the operator override the fingerprint was taken with
     // Resources the device rejected (its changes were isolated and the rest applied): left out
     // of later plans until their spec changes or their backoff ends.
     struct Rejection {
-      uint64_t spec = 0;     // fingerprint of the resource's desired rules when rejected
-      std::string message;   // the router's own text
+      uint64_t spec = 0;    // fingerprint of the resource's desired rules when rejected
+      std::string message;  // the router's own text
       int attempts = 0;
       std::chrono::steady_clock::time_point retry_at;
     };
@@ -158,21 +164,23 @@ class DeviceReconciler {
   std::optional<store::DeviceOverride> OverrideFor(const std::string& key, int64_t data_version);
   /// Snapshot + intent in the store, then the apply, then the intent's outcome. Fills the
   /// result's snapshot id, operations and commits. Errors only from the store (device untouched).
-  Result<ApplyOutcome> ApplyWithIntent(DeviceAdapter& adapter, const std::string& key, const core::Plan& plan,
-                                       const ObservedState& observed, const std::string& started, DeviceResult& r);
+  Result<ApplyOutcome> ApplyWithIntent(DeviceAdapter& adapter, const std::string& key,
+                                       const core::Plan& plan, const ObservedState& observed,
+                                       const std::string& started, DeviceResult& r);
   /// The device's cache, its store records re-read when `data_version` moved.
   Result<DeviceCache*> CacheFor(const std::string& device, int64_t data_version);
   /// After the device refused a whole plan for a reason validation could not know: finds the
   /// resource(s) responsible (the rule named in the error, else by bisecting the plan's
   /// resources), applies everything else, and returns each offender with the router's text.
   /// `outcome` becomes the combined outcome; `plan` keeps only the changes applied.
-  std::map<std::string, std::string> Isolate(DeviceAdapter& adapter, const std::string& key, core::Plan& plan,
-                                             const ObservedState& observed, const std::string& started, DeviceResult& r,
+  std::map<std::string, std::string> Isolate(DeviceAdapter& adapter, const std::string& key,
+                                             core::Plan& plan, const ObservedState& observed,
+                                             const std::string& started, DeviceResult& r,
                                              ApplyOutcome& outcome);
   /// For a device whose apply a stopped process left open: confirms a pending commit-confirm
   /// (once; again next pass if the device cannot be reached).
-  void ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key, const std::string& started,
-                          std::vector<store::Event>& events);
+  void ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key,
+                          const std::string& started, std::vector<store::Event>& events);
   /// Whether `deletions` of `owned` objects trip the mass-deletion guard and no release stands
   /// (a DeletionsReleased event newer than the last Applied one); the held reason, else "".
   std::string MassDeletionHeld(const std::string& key, size_t deletions, size_t owned);
@@ -184,10 +192,12 @@ class DeviceReconciler {
   // Recording a pass (pass_record.cpp): logs, then the store's events, port and device rows
   // and the run. Plan mode records nothing.
   void Finish(Pass& p);
-  void LogPass(const Pass& p, std::chrono::milliseconds elapsed, const std::vector<store::Event>& events);
+  void LogPass(const Pass& p, std::chrono::milliseconds elapsed,
+               const std::vector<store::Event>& events);
   void RecordQuietPass(Pass& p, DeviceCache& cache, std::chrono::milliseconds elapsed);
   bool RecordEvents(Pass& p, DeviceCache* cache, std::vector<store::Event> events);
-  std::vector<store::PortStatusRow> PortRows(const Pass& p, const DeviceCache* cache, const std::string& now) const;
+  std::vector<store::PortStatusRow> PortRows(const Pass& p, const DeviceCache* cache,
+                                             const std::string& now) const;
   store::DeviceStatusRow DeviceRow(const Pass& p, const DeviceCache* cache, const std::string& now);
 
   store::Store& store_;
@@ -206,20 +216,23 @@ class DeviceReconciler {
   std::map<std::string, int64_t> recovering_;
   std::function<bool()> may_write_;
   double guard_share_ = 0.5;
-  int guard_min_ = 10;   // device -> the open intent Recover() found
+  int guard_min_ = 10;  // device -> the open intent Recover() found
   std::map<std::string, store::DeviceOverride> overrides_;
   int64_t overrides_version_ = -2;
 };
 
 /// Applies an operator override to the device; returns notes for what differs from the manifest.
-std::vector<std::string> ApplyOverride(const std::optional<store::DeviceOverride>& o, core::Device& device);
+std::vector<std::string> ApplyOverride(const std::optional<store::DeviceOverride>& o,
+                                       core::Device& device);
 std::string FormatReportLine(const std::string& display, int number, bool updated = false);
 /// The objects a plan changes: NAT rules by number, switch sub-interfaces by name.
 class Touched {
  public:
   explicit Touched(const core::Plan& plan);
   /// Whether the plan changes the object a status row describes.
-  bool operator()(const core::PortStatus& p) const { return numbers_.count(p.number) || names_.count(p.port); }
+  bool operator()(const core::PortStatus& p) const {
+    return numbers_.count(p.number) || names_.count(p.port);
+  }
 
  private:
   std::set<int> numbers_;

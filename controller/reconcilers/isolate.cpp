@@ -17,19 +17,23 @@ namespace {
 using Groups = std::vector<std::string>;
 
 Groups Minus(Groups from, const Groups& drop) {
-  std::erase_if(from, [&](const auto& g) { return std::find(drop.begin(), drop.end(), g) != drop.end(); });
+  std::erase_if(
+      from, [&](const auto& g) { return std::find(drop.begin(), drop.end(), g) != drop.end(); });
   return from;
 }
 
 void SortByNumber(std::vector<core::RuleChange>& changes) {
-  std::sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+  std::sort(changes.begin(), changes.end(),
+            [](const auto& a, const auto& b) { return a.number < b.number; });
 }
 
 class Isolation {
  public:
-  using ApplyFn = std::function<Result<ApplyOutcome>(const core::Plan&, const ObservedState&, DeviceResult&)>;
+  using ApplyFn =
+      std::function<Result<ApplyOutcome>(const core::Plan&, const ObservedState&, DeviceResult&)>;
 
-  Isolation(core::Plan& plan, const ObservedState& observed, DeviceResult& r, ApplyOutcome& outcome, ApplyFn apply)
+  Isolation(core::Plan& plan, const ObservedState& observed, DeviceResult& r, ApplyOutcome& outcome,
+            ApplyFn apply)
       : plan_(plan), now_(observed), r_(r), outcome_(outcome), apply_(std::move(apply)) {
     for (const auto& ch : plan.changes) {
       auto g = GroupOf(ch);
@@ -56,7 +60,8 @@ class Isolation {
     }
     // The rule the router named, when it names one of ours: everything else in one commit.
     if (named) {
-      auto it = std::find_if(plan_.changes.begin(), plan_.changes.end(), [&](const auto& ch) { return ch.number == *named; });
+      auto it = std::find_if(plan_.changes.begin(), plan_.changes.end(),
+                             [&](const auto& ch) { return ch.number == *named; });
       if (it != plan_.changes.end()) {
         const std::string g = GroupOf(*it);
         auto o = Trial(Minus(order_, {g}));
@@ -100,12 +105,16 @@ class Isolation {
       if (pending.empty()) break;
       auto o = Trial(pending);
       ++trials;
-      if (!o.error) pending.clear();
-      else if (IsPlainRejection(o)) text = RefusalText(o);  // another offender among the rest
-      else return Finish(o.error);
+      if (!o.error)
+        pending.clear();
+      else if (IsPlainRejection(o))
+        text = RefusalText(o);  // another offender among the rest
+      else
+        return Finish(o.error);
     }
     if (!pending.empty())
-      return Finish(Error{ErrorCode::kRejected, "device rejected the change: " + text + " (isolation stopped after " +
+      return Finish(Error{ErrorCode::kRejected, "device rejected the change: " + text +
+                                                    " (isolation stopped after " +
                                                     std::to_string(trials) + " commits)"});
     return Finish(std::nullopt);
   }
@@ -113,7 +122,8 @@ class Isolation {
   // One commit of some groups; on success the device moved on.
   ApplyOutcome Trial(const Groups& gs) {
     core::Plan sub;
-    for (const auto& g : gs) sub.changes.insert(sub.changes.end(), groups_[g].begin(), groups_[g].end());
+    for (const auto& g : gs)
+      sub.changes.insert(sub.changes.end(), groups_[g].begin(), groups_[g].end());
     SortByNumber(sub.changes);
     DeviceResult t;
     t.run_id = r_.run_id;
@@ -138,7 +148,8 @@ class Isolation {
   std::map<std::string, std::string> Finish(std::optional<Error> error) {
     // Nothing could be applied at all: the pass failed (the offenders are still named).
     if (!error && !any_ok_ && !offenders_.empty())
-      error = Error{ErrorCode::kRejected, "device rejected the change: " + offenders_.begin()->second};
+      error =
+          Error{ErrorCode::kRejected, "device rejected the change: " + offenders_.begin()->second};
     plan_.changes = applied_;
     SortByNumber(plan_.changes);
     ApplyOutcome out = any_ok_ ? last_ok_ : outcome_;
@@ -165,12 +176,13 @@ class Isolation {
 
 }  // namespace
 
-std::map<std::string, std::string> DeviceReconciler::Isolate(DeviceAdapter& adapter, const std::string& key,
-                                                            core::Plan& plan, const ObservedState& observed,
-                                                            const std::string& started, DeviceResult& r, ApplyOutcome& outcome) {
-  Isolation isolation(plan, observed, r, outcome, [&](const core::Plan& sub, const ObservedState& now, DeviceResult& t) {
-    return ApplyWithIntent(adapter, key, sub, now, started, t);
-  });
+std::map<std::string, std::string> DeviceReconciler::Isolate(
+    DeviceAdapter& adapter, const std::string& key, core::Plan& plan, const ObservedState& observed,
+    const std::string& started, DeviceResult& r, ApplyOutcome& outcome) {
+  Isolation isolation(plan, observed, r, outcome,
+                      [&](const core::Plan& sub, const ObservedState& now, DeviceResult& t) {
+                        return ApplyWithIntent(adapter, key, sub, now, started, t);
+                      });
   return isolation.Run();
 }
 

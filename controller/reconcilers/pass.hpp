@@ -20,7 +20,8 @@ inline constexpr size_t kMaxMessageBytes = 4096;
 
 /// A number in [0, 1) for jitter (xorshift per thread).
 inline double Unit() {
-  static thread_local uint64_t s = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) | 1;
+  static thread_local uint64_t s =
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) | 1;
   s ^= s << 13;
   s ^= s >> 7;
   s ^= s << 17;
@@ -39,30 +40,41 @@ inline std::string GroupOf(const core::RuleChange& ch) {
 }
 
 /// What the device said when it refused (its own text when the adapter has it).
-inline std::string RefusalText(const ApplyOutcome& o) { return !o.device_text.empty() ? o.device_text : o.error->message; }
+inline std::string RefusalText(const ApplyOutcome& o) {
+  return !o.device_text.empty() ? o.device_text : o.error->message;
+}
 
 /// A refusal the device gave for the plan itself (nothing committed, nothing uncertain).
 inline bool IsPlainRejection(const ApplyOutcome& o) {
-  return o.error && o.error->code == ErrorCode::kRejected && !o.ambiguous && o.commits == 0 && !o.rolled_back;
+  return o.error && o.error->code == ErrorCode::kRejected && !o.ambiguous && o.commits == 0 &&
+         !o.rolled_back;
 }
 
 /// Fingerprints of each resource's desired rules (rules are sorted by device, resource, port).
-inline std::map<std::string, uint64_t> ResourceSpecs(const core::Device& device, std::span<const core::PortRule> rules) {
+inline std::map<std::string, uint64_t> ResourceSpecs(const core::Device& device,
+                                                     std::span<const core::PortRule> rules) {
   std::map<std::string, uint64_t> out;
   size_t start = 0;
   for (size_t i = 1; i <= rules.size(); ++i) {
     if (i < rules.size() && rules[i].resource == rules[start].resource) continue;
-    if (start < rules.size()) out[rules[start].resource] = core::Fingerprint(device, rules.subspan(start, i - start));
+    if (start < rules.size())
+      out[rules[start].resource] = core::Fingerprint(device, rules.subspan(start, i - start));
     start = i;
   }
   return out;
 }
 
 struct DeviceReconciler::Pass {
-  Pass(const core::DesiredState& d, std::string k, std::string t, Mode m, std::chrono::steady_clock::time_point now,
-       std::string iso, core::Device dev)
-      : desired(d), key(std::move(k)), trigger(std::move(t)), mode(m), t0(now), started(std::move(iso)),
-        device(std::move(dev)), platform(&PlatformFor(device)) {
+  Pass(const core::DesiredState& d, std::string k, std::string t, Mode m,
+       std::chrono::steady_clock::time_point now, std::string iso, core::Device dev)
+      : desired(d),
+        key(std::move(k)),
+        trigger(std::move(t)),
+        mode(m),
+        t0(now),
+        started(std::move(iso)),
+        device(std::move(dev)),
+        platform(&PlatformFor(device)) {
     r.device = key;
   }
 
@@ -91,12 +103,14 @@ struct DeviceReconciler::Pass {
   ApplyOutcome outcome;
   bool record = true;  // false: the store refused the run; nothing more is recorded
 
-  void Event(const std::string& type, const std::string& reason, const std::string& resource, const std::string& message) {
+  void Event(const std::string& type, const std::string& reason, const std::string& resource,
+             const std::string& message) {
     events.push_back(store::Event{0, started, key, resource, type, reason, message, 0});
   }
   bool Applying() const { return mode == Mode::kApply; }
   PlanRequest Request(const core::ServiceTable& services, std::string held) const {
-    return PlanRequest{device, rules, vlans, *observed, cache->records, services, desired.orphaned, std::move(held)};
+    return PlanRequest{device,           rules,          vlans, *observed, cache->records, services,
+                       desired.orphaned, std::move(held)};
   }
 };
 

@@ -19,16 +19,25 @@ namespace {
 // recorded and logged when they appear, not on every poll; actions (Applied, ApplyFailed,
 // rollbacks) always.
 const std::set<std::string>& Standing() {
-  static const std::set<std::string> kStanding = {
-      "DriftDetected", "ConflictDetected", "DeleteHeld",  "DeleteWithheld",     "DeletionsHeld", "AuthenticationFailed",
-      "InsecureTLS",   "AllocationFailed", "ObserveOnly", "Paused",             "Unreachable",   "ConfigurationError",
-      "Orphaned",      "FallbackTransport", "Overridden", "UnconfirmedCommits", "DeviceRejected"};
+  static const std::set<std::string> kStanding = {"DriftDetected", "ConflictDetected",
+                                                  "DeleteHeld",    "DeleteWithheld",
+                                                  "DeletionsHeld", "AuthenticationFailed",
+                                                  "InsecureTLS",   "AllocationFailed",
+                                                  "ObserveOnly",   "Paused",
+                                                  "Unreachable",   "ConfigurationError",
+                                                  "Orphaned",      "FallbackTransport",
+                                                  "Overridden",    "UnconfirmedCommits",
+                                                  "DeviceRejected"};
   return kStanding;
 }
 
-std::string StandingKey(const store::Event& e) { return e.reason + "|" + e.resource + "|" + e.message; }
+std::string StandingKey(const store::Event& e) {
+  return e.reason + "|" + e.resource + "|" + e.message;
+}
 
-bool InForce(core::PortState s) { return s == core::PortState::kApplied || s == core::PortState::kDisabled; }
+bool InForce(core::PortState s) {
+  return s == core::PortState::kApplied || s == core::PortState::kDisabled;
+}
 
 }  // namespace
 
@@ -41,8 +50,10 @@ void DeviceReconciler::Finish(Pass& p) {
   for (auto& e : events) e.message = core::PrintableText(e.message, kMaxMessageBytes);
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - p.t0);
   LogPass(p, elapsed, events);
-  r.requeue_after = r.error ? std::chrono::milliseconds(0)  // the queue's backoff decides
-                            : std::chrono::milliseconds(core::JitteredIntervalMs(p.device.poll_interval_ms, Unit()));
+  r.requeue_after =
+      r.error
+          ? std::chrono::milliseconds(0)  // the queue's backoff decides
+          : std::chrono::milliseconds(core::JitteredIntervalMs(p.device.poll_interval_ms, Unit()));
   if (!p.Applying()) return;
   const int64_t record_start = ThreadCpuMicros();
   auto cached = CacheFor(r.device, store_.DataVersion());
@@ -59,47 +70,66 @@ void DeviceReconciler::Finish(Pass& p) {
   // Port rows are rewritten only when something in them changed (a poll of 10,000 unchanged
   // ports writes one device row).
   auto same = [](const store::PortStatusRow& a, const store::PortStatusRow& b) {
-    return a.resource == b.resource && a.port == b.port && a.display == b.display && a.rule_number == b.rule_number &&
-           a.state == b.state && a.message == b.message && a.last_applied_at == b.last_applied_at;
+    return a.resource == b.resource && a.port == b.port && a.display == b.display &&
+           a.rule_number == b.rule_number && a.state == b.state && a.message == b.message &&
+           a.last_applied_at == b.last_applied_at;
   };
-  const bool unchanged =
-      cache && cache->ports.size() == ports.size() && std::equal(ports.begin(), ports.end(), cache->ports.begin(), same);
-  recorded = Recorded(store_.SaveStatus(d, unchanged ? nullptr : &ports), r.device, "the device's status") && recorded;
+  const bool unchanged = cache && cache->ports.size() == ports.size() &&
+                         std::equal(ports.begin(), ports.end(), cache->ports.begin(), same);
+  recorded = Recorded(store_.SaveStatus(d, unchanged ? nullptr : &ports), r.device,
+                      "the device's status") &&
+             recorded;
   if (cache) cache->device_row = d;
   r.device_row = d;
   if (cache && !unchanged) cache->ports = std::move(ports);
 
-  const std::string outcome = r.error ? "Failed" : r.wrote ? "Success" : r.plan.HasChanges() ? "Planned" : "NoChange";
-  const store::Run run{r.run_id, r.device, p.trigger, p.started, now, outcome, r.error ? r.error->message : "",
-                       static_cast<int>(r.plan.ChangeCount()), r.commits, elapsed.count()};
+  const std::string outcome = r.error               ? "Failed"
+                              : r.wrote             ? "Success"
+                              : r.plan.HasChanges() ? "Planned"
+                                                    : "NoChange";
+  const store::Run run{r.run_id,
+                       r.device,
+                       p.trigger,
+                       p.started,
+                       now,
+                       outcome,
+                       r.error ? r.error->message : "",
+                       static_cast<int>(r.plan.ChangeCount()),
+                       r.commits,
+                       elapsed.count()};
   recorded = Recorded(store_.FinishRun(run, r.operations), r.device, "the run") && recorded;
   // What could not be recorded is not trusted as the last clean pass: the next plans in full.
   if (!recorded && cache) cache->clean = false;
   r.record_cpu_us = ThreadCpuMicros() - record_start;
 }
 
-void DeviceReconciler::LogPass(const Pass& p, std::chrono::milliseconds elapsed, const std::vector<store::Event>& events) {
+void DeviceReconciler::LogPass(const Pass& p, std::chrono::milliseconds elapsed,
+                               const std::vector<store::Event>& events) {
   const DeviceResult& r = p.r;
   if (r.error) {
-    log_->warn("device={} trigger={} run_id={} outcome=failed error=\"{}\"", r.device, p.trigger, r.run_id, r.error->message);
+    log_->warn("device={} trigger={} run_id={} outcome=failed error=\"{}\"", r.device, p.trigger,
+               r.run_id, r.error->message);
   } else if (r.plan.HasChanges()) {
-    log_->info("device={} trigger={} run_id={} outcome={} changes={} commits={} duration_ms={}", r.device, p.trigger,
-               r.run_id, r.wrote ? "applied" : "planned", r.plan.ChangeCount(), r.commits, elapsed.count());
+    log_->info("device={} trigger={} run_id={} outcome={} changes={} commits={} duration_ms={}",
+               r.device, p.trigger, r.run_id, r.wrote ? "applied" : "planned", r.plan.ChangeCount(),
+               r.commits, elapsed.count());
   } else {
-    log_->debug("device={} trigger={} run_id={} outcome=no-change duration_ms={}", r.device, p.trigger, r.run_id,
-                elapsed.count());
+    log_->debug("device={} trigger={} run_id={} outcome=no-change duration_ms={}", r.device,
+                p.trigger, r.run_id, elapsed.count());
   }
   std::set<std::string> already;
   if (p.Applying())
     if (auto seen = CacheFor(r.device, store_.DataVersion())) already = (*seen)->standing_events;
   for (const auto& e : events) {
     if (Standing().count(e.reason) && already.count(StandingKey(e))) continue;
-    log_->log(e.type == "Warning" ? spdlog::level::warn : spdlog::level::info, "device={} resource={} run_id={} event={} \"{}\"",
-              e.device, e.resource.empty() ? "-" : e.resource, r.run_id, e.reason, e.message);
+    log_->log(e.type == "Warning" ? spdlog::level::warn : spdlog::level::info,
+              "device={} resource={} run_id={} event={} \"{}\"", e.device,
+              e.resource.empty() ? "-" : e.resource, r.run_id, e.reason, e.message);
   }
 }
 
-void DeviceReconciler::RecordQuietPass(Pass& p, DeviceCache& cache, std::chrono::milliseconds elapsed) {
+void DeviceReconciler::RecordQuietPass(Pass& p, DeviceCache& cache,
+                                       std::chrono::milliseconds elapsed) {
   DeviceResult& r = p.r;
   const std::string now = clock_.UtcIso();
   store::DeviceStatusRow d = *cache.device_row;
@@ -135,14 +165,16 @@ bool DeviceReconciler::RecordEvents(Pass& p, DeviceCache* cache, std::vector<sto
   return recorded;
 }
 
-std::vector<store::PortStatusRow> DeviceReconciler::PortRows(const Pass& p, const DeviceCache* cache,
-                                                              const std::string& now) const {
+std::vector<store::PortStatusRow> DeviceReconciler::PortRows(const Pass& p,
+                                                             const DeviceCache* cache,
+                                                             const std::string& now) const {
   const DeviceResult& r = p.r;
   // The previous row of each port: index-aligned when the set of ports did not change.
   const std::vector<store::PortStatusRow>* old_rows = cache ? &cache->ports : nullptr;
   bool aligned = old_rows && old_rows->size() == r.plan.ports.size();
   for (size_t i = 0; aligned && i < r.plan.ports.size(); ++i)
-    aligned = (*old_rows)[i].resource == r.plan.ports[i].resource && (*old_rows)[i].port == r.plan.ports[i].port;
+    aligned = (*old_rows)[i].resource == r.plan.ports[i].resource &&
+              (*old_rows)[i].port == r.plan.ports[i].port;
   std::map<std::pair<std::string, std::string>, const store::PortStatusRow*> prev;
   if (old_rows && !aligned)
     for (const auto& row : *old_rows) prev[{row.resource, row.port}] = &row;
@@ -155,33 +187,46 @@ std::vector<store::PortStatusRow> DeviceReconciler::PortRows(const Pass& p, cons
   const Touched touched(r.plan);
   for (size_t i = 0; i < r.plan.ports.size(); ++i) {
     const auto& port = r.plan.ports[i];
-    store::PortStatusRow row{r.device, port.resource, port.port, port.display, port.number, core::ToString(port.state),
-                             port.message, "", now};
+    store::PortStatusRow row{r.device,     port.resource,
+                             port.port,    port.display,
+                             port.number,  core::ToString(port.state),
+                             port.message, "",
+                             now};
     const auto* pv = previous_row(i, port);
-    if (InForce(port.state) && r.wrote && !r.error && touched(port)) row.last_applied_at = now;
-    else if (pv) row.last_applied_at = pv->last_applied_at;
+    if (InForce(port.state) && r.wrote && !r.error && touched(port))
+      row.last_applied_at = now;
+    else if (pv)
+      row.last_applied_at = pv->last_applied_at;
     ports.push_back(std::move(row));
   }
   return ports;
 }
 
-store::DeviceStatusRow DeviceReconciler::DeviceRow(const Pass& p, const DeviceCache* cache, const std::string& now) {
+store::DeviceStatusRow DeviceReconciler::DeviceRow(const Pass& p, const DeviceCache* cache,
+                                                   const std::string& now) {
   const DeviceResult& r = p.r;
   const core::Device& device = p.device;
   store::DeviceStatusRow d;
   d.device = r.device;
-  const auto summary = core::SummarizePass(r.plan, r.error ? std::optional<ErrorCode>(r.error->code) : std::nullopt, r.wrote,
-                                           device.management);
+  const auto summary =
+      core::SummarizePass(r.plan, r.error ? std::optional<ErrorCode>(r.error->code) : std::nullopt,
+                          r.wrote, device.management);
   d.reachable = summary.reachable;
   d.synced = summary.synced;
   d.managed = summary.managed;
   d.drifted = summary.drifted;
   std::string rejected;
   for (const auto& g : r.rejected) rejected += (rejected.empty() ? "" : ", ") + g;
-  d.message = r.error ? r.error->message
-              : !rejected.empty() ? std::to_string(r.rejected.size()) + " resource(s) rejected by the device: " + rejected
-              : (r.plan.HasChanges() && !r.wrote ? std::to_string(r.plan.ChangeCount()) + " change(s) pending" : "");
-  d.transport = !r.transport.empty() ? r.transport : device.IsSwitch() ? "ssh-cli" : device.transport_primary;
+  d.message =
+      r.error ? r.error->message
+      : !rejected.empty()
+          ? std::to_string(r.rejected.size()) + " resource(s) rejected by the device: " + rejected
+          : (r.plan.HasChanges() && !r.wrote
+                 ? std::to_string(r.plan.ChangeCount()) + " change(s) pending"
+                 : "");
+  d.transport = !r.transport.empty() ? r.transport
+                : device.IsSwitch()  ? "ssh-cli"
+                                     : device.transport_primary;
   d.last_observed_at = p.started;
   if (cache && cache->device_row) {
     d.last_applied_at = cache->device_row->last_applied_at;

@@ -55,12 +55,13 @@ class Platform {
   /// After a successful apply: the last-applied records of what the device now holds for every
   /// object in force, written only where they differ (a no-op pass writes nothing). Returns
   /// whether it wrote (then the records cached for the device are stale).
-  virtual Result<bool> Record(store::Store& store, const std::string& key, const PlanRequest& request,
-                              const core::Plan& plan, size_t allocations_after, const ApplyOutcome& outcome,
+  virtual Result<bool> Record(store::Store& store, const std::string& key,
+                              const PlanRequest& request, const core::Plan& plan,
+                              size_t allocations_after, const ApplyOutcome& outcome,
                               const std::string& now) const = 0;
   /// The changes that bring the device from `observed` back to `snapshot`.
-  virtual core::Plan Restore(const store::Snapshot& snapshot, const ObservedState& observed, const core::Device& device,
-                             const std::string& why) const = 0;
+  virtual core::Plan Restore(const store::Snapshot& snapshot, const ObservedState& observed,
+                             const core::Device& device, const std::string& why) const = 0;
   /// After a rollback restored `plan`: the records become what was restored (what netconverge
   /// put on the device is its last-applied record, also when it came from a snapshot).
   virtual Status RecordRestored(store::Store& store, const std::string& key, const core::Plan& plan,

@@ -13,6 +13,8 @@ std::string FormatUtc(std::chrono::system_clock::time_point tp) {
   return buf;
 }
 
-std::string SystemClock::UtcIso() const { return FormatUtc(std::chrono::system_clock::now()); }
+std::string SystemClock::UtcIso() const {
+  return FormatUtc(std::chrono::system_clock::now());
+}
 
 }  // namespace nc::runtime

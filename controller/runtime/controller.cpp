@@ -2,10 +2,16 @@
 
 namespace nc::runtime {
 
-Controller::Controller(WorkQueue& queue, ReconcileFn reconcile, int workers, std::chrono::milliseconds terminal_retry)
-    : queue_(queue), reconcile_(std::move(reconcile)), workers_(workers), terminal_retry_(terminal_retry) {}
+Controller::Controller(WorkQueue& queue, ReconcileFn reconcile, int workers,
+                       std::chrono::milliseconds terminal_retry)
+    : queue_(queue),
+      reconcile_(std::move(reconcile)),
+      workers_(workers),
+      terminal_retry_(terminal_retry) {}
 
-Controller::~Controller() { Stop(); }
+Controller::~Controller() {
+  Stop();
+}
 
 void Controller::Start() {
   for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Worker(); });

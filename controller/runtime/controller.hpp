@@ -18,8 +18,9 @@
 namespace nc::runtime {
 
 struct ReconcileResult {
-  std::optional<Error> error;              // set: requeue with backoff (retryable) or slowly (terminal)
-  std::chrono::milliseconds requeue_after{0};  // on success: when to look again (0 = only on events)
+  std::optional<Error> error;  // set: requeue with backoff (retryable) or slowly (terminal)
+  std::chrono::milliseconds requeue_after{
+      0};  // on success: when to look again (0 = only on events)
 };
 
 using ReconcileFn = std::function<ReconcileResult(const std::string& key)>;

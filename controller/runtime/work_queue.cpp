@@ -2,7 +2,8 @@
 
 namespace nc::runtime {
 
-WorkQueue::WorkQueue(const Clock& clock, core::BackoffPolicy backoff) : clock_(clock), backoff_(backoff) {}
+WorkQueue::WorkQueue(const Clock& clock, core::BackoffPolicy backoff)
+    : clock_(clock), backoff_(backoff) {}
 
 void WorkQueue::AddLocked(const std::string& key) {
   if (shutdown_ || dirty_.count(key)) return;
@@ -94,7 +95,8 @@ std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
       processing_.insert(key);
       dirty_.erase(key);
       if (auto at = added_at_.find(key); at != added_at_.end()) {
-        if (observer_.waited) observer_.waited(std::chrono::duration<double>(clock_.Now() - at->second).count());
+        if (observer_.waited)
+          observer_.waited(std::chrono::duration<double>(clock_.Now() - at->second).count());
         added_at_.erase(at);
       }
       return key;
@@ -105,7 +107,8 @@ std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
     auto until = std::min(give_up, real_now + std::chrono::milliseconds(50));
     if (!delayed_.empty()) {
       auto due = delayed_.begin()->first - clock_.Now();
-      until = std::min(until, real_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(due));
+      until = std::min(
+          until, real_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(due));
     }
     cv_.wait_until(lk, until);
   }

@@ -21,9 +21,9 @@ namespace nc::runtime {
 
 /// Called under the queue's lock (keep them short): for client-go's workqueue metrics.
 struct QueueObserver {
-  std::function<void()> added;               // a key entered the queue (not already waiting)
+  std::function<void()> added;                 // a key entered the queue (not already waiting)
   std::function<void(double seconds)> waited;  // a key left it after waiting this long
-  std::function<void()> retried;             // a failed key was re-added with backoff
+  std::function<void()> retried;               // a failed key was re-added with backoff
 };
 
 class WorkQueue {
@@ -46,8 +46,8 @@ class WorkQueue {
   void Done(const std::string& key);
   void ShutDown();
   bool ShuttingDown() const;
-  size_t Len() const;          // keys ready now
-  size_t Delayed() const;      // keys waiting for their time
+  size_t Len() const;      // keys ready now
+  size_t Delayed() const;  // keys waiting for their time
   void SetObserver(QueueObserver o);
 
  private:

@@ -21,13 +21,17 @@ api::Manifests Merge(const std::map<std::string, api::Manifests>& files) {
   api::Manifests all;
   for (const auto& [file, m] : files) {
     all.devices.insert(all.devices.end(), m.devices.begin(), m.devices.end());
-    all.port_forwards.insert(all.port_forwards.end(), m.port_forwards.begin(), m.port_forwards.end());
-    all.vlan_interfaces.insert(all.vlan_interfaces.end(), m.vlan_interfaces.begin(), m.vlan_interfaces.end());
+    all.port_forwards.insert(all.port_forwards.end(), m.port_forwards.begin(),
+                             m.port_forwards.end());
+    all.vlan_interfaces.insert(all.vlan_interfaces.end(), m.vlan_interfaces.begin(),
+                               m.vlan_interfaces.end());
   }
   return all;
 }
 
-std::string HashOf(const std::string& s) { return std::to_string(std::hash<std::string>{}(s)) + ":" + std::to_string(s.size()); }
+std::string HashOf(const std::string& s) {
+  return std::to_string(std::hash<std::string>{}(s)) + ":" + std::to_string(s.size());
+}
 
 }  // namespace
 
@@ -49,7 +53,8 @@ DirectoryContents ReadDirectory(const std::string& dir) {
     return out;
   }
   std::vector<std::string> files;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+  for (auto it =
+           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file()) continue;
     const auto ext = it->path().extension().string();
@@ -86,17 +91,22 @@ DirectoryContents ReadDirectory(const std::string& dir) {
   return out;
 }
 
-core::ValidationResult ValidateDirectory(const std::string& dir, const core::ServiceTable& services) {
+core::ValidationResult ValidateDirectory(const std::string& dir,
+                                         const core::ServiceTable& services) {
   auto contents = ReadDirectory(dir);
   auto result = core::Validate(Merge(contents.files), services);
-  result.problems.insert(result.problems.begin(), contents.problems.begin(), contents.problems.end());
-  std::stable_sort(result.problems.begin(), result.problems.end(), [](const api::Problem& a, const api::Problem& b) {
-    return std::tie(a.pos.file, a.pos.line, a.pos.column) < std::tie(b.pos.file, b.pos.line, b.pos.column);
-  });
+  result.problems.insert(result.problems.begin(), contents.problems.begin(),
+                         contents.problems.end());
+  std::stable_sort(result.problems.begin(), result.problems.end(),
+                   [](const api::Problem& a, const api::Problem& b) {
+                     return std::tie(a.pos.file, a.pos.line, a.pos.column) <
+                            std::tie(b.pos.file, b.pos.line, b.pos.column);
+                   });
   return result;
 }
 
-DirectorySource::DirectorySource(std::string dir, core::ServiceTable services, std::chrono::milliseconds settle)
+DirectorySource::DirectorySource(std::string dir, core::ServiceTable services,
+                                 std::chrono::milliseconds settle)
     : dir_(std::move(dir)), services_(std::move(services)), settle_(settle) {}
 
 std::shared_ptr<const core::DesiredState> DirectorySource::Desired() const {
@@ -125,7 +135,8 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
       if ((old == hashes_.end() || old->second != hash) && fresh(file)) report.settling = file;
     }
     for (const auto& [file, hash] : hashes_)
-      if (!contents.hashes.count(file) && fresh(fs::path(file).parent_path())) report.settling = file;
+      if (!contents.hashes.count(file) && fresh(fs::path(file).parent_path()))
+        report.settling = file;
     if (!report.settling.empty()) {
       report.problems = problems_;
       return report;  // taken at a later reload, once it is left alone
@@ -166,13 +177,16 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
     }
   }
   if (!held.empty())
-    next.held_deletes_all = "manifest file(s) " + held + " cannot be used and have no earlier good content";
+    next.held_deletes_all =
+        "manifest file(s) " + held + " cannot be used and have no earlier good content";
   for (const auto& [file, m] : contents.files)
     if (!failed.count(file)) good_[file] = m;
   for (auto it = good_.begin(); it != good_.end();) {
     // A file that was deleted is an intended deletion of its resources.
-    if (!contents.hashes.count(it->first) && !failed.count(it->first)) it = good_.erase(it);
-    else ++it;
+    if (!contents.hashes.count(it->first) && !failed.count(it->first))
+      it = good_.erase(it);
+    else
+      ++it;
   }
 
   // Which devices changed: their spec or any of their rules.
@@ -188,7 +202,8 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
   }
   if (next.held_deletes_all != desired_->held_deletes_all)
     for (const auto& [k, d] : next.devices)
-      if (std::find(report.changed_devices.begin(), report.changed_devices.end(), k) == report.changed_devices.end())
+      if (std::find(report.changed_devices.begin(), report.changed_devices.end(), k) ==
+          report.changed_devices.end())
         report.changed_devices.push_back(k);
   report.changed = !(next == *desired_) || !loaded_;
   report.problems = problems;

@@ -24,15 +24,16 @@ core::ServiceTable LoadServices(const std::string& path = "/etc/services");
 
 /// Reads and decodes every manifest file below `dir` (sorted). Problems include unreadable files.
 struct DirectoryContents {
-  std::map<std::string, api::Manifests> files;      // decodable files
-  std::map<std::string, std::string> hashes;        // file -> content hash (all files read)
-  std::vector<api::Problem> problems;               // decode problems
-  std::vector<std::string> broken_files;            // files that failed to decode
+  std::map<std::string, api::Manifests> files;  // decodable files
+  std::map<std::string, std::string> hashes;    // file -> content hash (all files read)
+  std::vector<api::Problem> problems;           // decode problems
+  std::vector<std::string> broken_files;        // files that failed to decode
 };
 DirectoryContents ReadDirectory(const std::string& dir);
 
 /// Everything in `dir` validated together, no fallbacks: what `netconverge validate` reports.
-core::ValidationResult ValidateDirectory(const std::string& dir, const core::ServiceTable& services);
+core::ValidationResult ValidateDirectory(const std::string& dir,
+                                         const core::ServiceTable& services);
 
 class DirectorySource {
  public:
@@ -43,11 +44,11 @@ class DirectorySource {
                   std::chrono::milliseconds settle = std::chrono::milliseconds(0));
 
   struct ReloadReport {
-    bool changed = false;                  // the desired state differs from before
+    bool changed = false;                      // the desired state differs from before
     std::vector<std::string> changed_devices;  // device keys whose desired state changed
-    std::vector<api::Problem> problems;    // current problems (all files)
-    std::vector<std::string> kept_files;   // files whose previous good content stays in force
-    std::string settling;                  // non-empty: a change was seen and is not taken yet (the file)
+    std::vector<api::Problem> problems;        // current problems (all files)
+    std::vector<std::string> kept_files;       // files whose previous good content stays in force
+    std::string settling;  // non-empty: a change was seen and is not taken yet (the file)
   };
   /// Re-reads the directory. Cheap when nothing changed (content hashes).
   ReloadReport Reload();
@@ -60,7 +61,7 @@ class DirectorySource {
   core::ServiceTable services_;
   std::chrono::milliseconds settle_;
   mutable std::mutex mu_;
-  std::map<std::string, api::Manifests> good_;   // last good content per file
+  std::map<std::string, api::Manifests> good_;  // last good content per file
   std::map<std::string, std::string> hashes_;
   std::shared_ptr<const core::DesiredState> desired_ = std::make_shared<core::DesiredState>();
   uint64_t generation_ = 0;

@@ -8,9 +8,9 @@
 #include <rapidjson/writer.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cstdlib>
 #include <sys/time.h>
 #include <time.h>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -40,7 +40,8 @@ std::string Dir(const std::string& path) {
 Result<KubeConfig> FromServer(const std::string& server, const std::string& where) {
   KubeConfig c;
   std::string rest = server;
-  if (rest.rfind("https://", 0) != 0) return MakeError(ErrorCode::kInvalidArgument, where + ": server must be an https:// URL");
+  if (rest.rfind("https://", 0) != 0)
+    return MakeError(ErrorCode::kInvalidArgument, where + ": server must be an https:// URL");
   rest = rest.substr(8);
   if (auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
   auto hp = transport::SplitHostPort(rest, 443);
@@ -70,7 +71,6 @@ std::string MicroTimeNow() {
   return out;
 }
 
-
 namespace {
 Result<KubeConfig> LoadKubeconfigDoc(const std::string& path, const YAML::Node& doc);
 }  // namespace
@@ -80,20 +80,23 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path) {
   try {
     doc = YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
-    return MakeError(ErrorCode::kInvalidArgument, "kubeconfig " + path + ": cannot be read (line " + std::to_string(e.mark.line + 1) + ")");
+    return MakeError(ErrorCode::kInvalidArgument, "kubeconfig " + path + ": cannot be read (line " +
+                                                      std::to_string(e.mark.line + 1) + ")");
   }
   try {
     return LoadKubeconfigDoc(path, doc);
   } catch (const YAML::Exception& e) {  // a field of the wrong shape (`current-context: [a, b]`)
     return MakeError(ErrorCode::kInvalidArgument,
-                     "kubeconfig " + path + ": unexpected structure at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+                     "kubeconfig " + path + ": unexpected structure at line " +
+                         std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
 }
 
 namespace {
 
 Result<KubeConfig> LoadKubeconfigDoc(const std::string& path, const YAML::Node& doc) {
-  const std::string current = doc["current-context"] ? doc["current-context"].as<std::string>() : "";
+  const std::string current =
+      doc["current-context"] ? doc["current-context"].as<std::string>() : "";
   auto find = [&](const char* list, const std::string& name) -> YAML::Node {
     if (doc[list])
       for (const auto& e : doc[list])
@@ -101,27 +104,37 @@ Result<KubeConfig> LoadKubeconfigDoc(const std::string& path, const YAML::Node& 
     return YAML::Node();
   };
   YAML::Node ctx = find("contexts", current);
-  if (!ctx || !ctx["context"]) return MakeError(ErrorCode::kInvalidArgument, "kubeconfig " + path + ": current-context '" + current + "' not found");
+  if (!ctx || !ctx["context"])
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubeconfig " + path + ": current-context '" + current + "' not found");
   const auto cluster = find("clusters", ctx["context"]["cluster"].as<std::string>(""));
   const auto user = find("users", ctx["context"]["user"].as<std::string>(""));
-  if (!cluster || !cluster["cluster"]["server"]) return MakeError(ErrorCode::kInvalidArgument, "kubeconfig " + path + ": the context's cluster has no server");
+  if (!cluster || !cluster["cluster"]["server"])
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubeconfig " + path + ": the context's cluster has no server");
   auto c = FromServer(cluster["cluster"]["server"].as<std::string>(), "kubeconfig " + path);
   if (!c) return c;
   if (cluster["cluster"]["certificate-authority-data"]) {
-    auto pem = core::DecodeBase64(cluster["cluster"]["certificate-authority-data"].as<std::string>());
-    if (!pem) return MakeError(ErrorCode::kInvalidArgument, "kubeconfig " + path + ": certificate-authority-data is not base64");
+    auto pem =
+        core::DecodeBase64(cluster["cluster"]["certificate-authority-data"].as<std::string>());
+    if (!pem)
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "kubeconfig " + path + ": certificate-authority-data is not base64");
     c->ca_pem = *pem;
   } else if (cluster["cluster"]["certificate-authority"]) {
     std::string ca = cluster["cluster"]["certificate-authority"].as<std::string>();
     if (!ca.empty() && ca[0] != '/') ca = Dir(path) + "/" + ca;  // relative to the kubeconfig
     c->ca_pem = ReadFile(ca);
-    if (c->ca_pem.empty()) return MakeError(ErrorCode::kInvalidArgument, "kubeconfig " + path + ": cannot read certificate-authority " + ca);
+    if (c->ca_pem.empty())
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "kubeconfig " + path + ": cannot read certificate-authority " + ca);
   }
   if (user && user["user"]) {
     if (user["user"]["token"]) c->token = user["user"]["token"].as<std::string>();
     if (user["user"]["tokenFile"]) {
       c->token_file = user["user"]["tokenFile"].as<std::string>();
-      if (!c->token_file.empty() && c->token_file[0] != '/') c->token_file = Dir(path) + "/" + c->token_file;
+      if (!c->token_file.empty() && c->token_file[0] != '/')
+        c->token_file = Dir(path) + "/" + c->token_file;
     }
   }
   if (ctx["context"]["namespace"]) c->ns = ctx["context"]["namespace"].as<std::string>();
@@ -134,16 +147,20 @@ Result<KubeConfig> InClusterConfig() {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
   const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
   if (!host || !port || !*host || !*port)
-    return MakeError(ErrorCode::kFailedPrecondition, "not in a cluster (KUBERNETES_SERVICE_HOST/PORT unset); give --kubeconfig");
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "not in a cluster (KUBERNETES_SERVICE_HOST/PORT unset); give --kubeconfig");
   const std::string dir = "/var/run/secrets/kubernetes.io/serviceaccount/";
   KubeConfig c;
   c.host = host;
   c.port = std::atoi(port);
   c.token_file = dir + "token";
   c.ca_pem = ReadFile(dir + "ca.crt");
-  if (c.ca_pem.empty()) return MakeError(ErrorCode::kFailedPrecondition, "cannot read " + dir + "ca.crt");
-  if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) c.ns = ns;
-  else if (auto ns_file = Trim(ReadFile(dir + "namespace")); !ns_file.empty()) c.ns = ns_file;
+  if (c.ca_pem.empty())
+    return MakeError(ErrorCode::kFailedPrecondition, "cannot read " + dir + "ca.crt");
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns)
+    c.ns = ns;
+  else if (auto ns_file = Trim(ReadFile(dir + "namespace")); !ns_file.empty())
+    c.ns = ns_file;
   return c;
 }
 
@@ -161,7 +178,8 @@ KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {
 std::string KubeClient::Authorization() {
   std::lock_guard lk(token_mu_);
   if (!config_.token_file.empty() &&
-      (token_.empty() || std::chrono::steady_clock::now() - token_read_ > std::chrono::seconds(60))) {
+      (token_.empty() ||
+       std::chrono::steady_clock::now() - token_read_ > std::chrono::seconds(60))) {
     token_ = Trim(ReadFile(config_.token_file));
     token_read_ = std::chrono::steady_clock::now();
   }
@@ -169,9 +187,14 @@ std::string KubeClient::Authorization() {
   return t.empty() ? "" : "Bearer " + t;
 }
 
-Result<transport::HttpResponse> KubeClient::Request(const std::string& method, const std::string& path, const std::string& content_type,
-                                               const std::string& body, std::chrono::milliseconds timeout) {
-  if (!http_) return MakeError(ErrorCode::kInvalidArgument, "the API server's CA certificate cannot be loaded");
+Result<transport::HttpResponse> KubeClient::Request(const std::string& method,
+                                                    const std::string& path,
+                                                    const std::string& content_type,
+                                                    const std::string& body,
+                                                    std::chrono::milliseconds timeout) {
+  if (!http_)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the API server's CA certificate cannot be loaded");
   auto r = http_->Send(method, path, content_type, body, timeout, nullptr, method == "GET");
   if (r && r->status == 401) {
     std::lock_guard lk(token_mu_);
@@ -182,7 +205,9 @@ Result<transport::HttpResponse> KubeClient::Request(const std::string& method, c
 
 Result<int> KubeClient::Stream(const std::string& path, std::chrono::milliseconds timeout,
                                const std::function<bool(std::string_view)>& on_data) {
-  if (!http_) return MakeError(ErrorCode::kInvalidArgument, "the API server's CA certificate cannot be loaded");
+  if (!http_)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the API server's CA certificate cannot be loaded");
   return http_->Stream(path, timeout, on_data);
 }
 
@@ -191,7 +216,10 @@ void KubeClient::Cancel() {
 }
 
 Reflector::Reflector(KubeConfig config, std::string path, Handler handler, int watch_timeout_s)
-    : client_(std::move(config)), path_(std::move(path)), handler_(std::move(handler)), watch_timeout_s_(watch_timeout_s) {}
+    : client_(std::move(config)),
+      path_(std::move(path)),
+      handler_(std::move(handler)),
+      watch_timeout_s_(watch_timeout_s) {}
 
 void Reflector::Stop() {
   stop_ = true;
@@ -215,15 +243,19 @@ Status Reflector::List() {
   if (!r) return tl::unexpected(r.error());
   rapidjson::Document d;
   const bool parsed = core::ParseJson(d, r->body);
-  if (r->status != 200 || !parsed || !d.IsObject() || !d.HasMember("items") || !d["items"].IsArray())
-    return MakeError(ErrorCode::kUnavailable, "list " + path_ + " answered " + std::to_string(r->status) + ": " + Str(d, "message"));
+  if (r->status != 200 || !parsed || !d.IsObject() || !d.HasMember("items") ||
+      !d["items"].IsArray())
+    return MakeError(
+        ErrorCode::kUnavailable,
+        "list " + path_ + " answered " + std::to_string(r->status) + ": " + Str(d, "message"));
   std::map<std::pair<std::string, std::string>, Object> fresh;
   for (const auto& item : d["items"].GetArray()) {
     const auto& meta = item["metadata"];
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     item.Accept(w);
-    Object o{Str(meta, "namespace"), Str(meta, "name"), std::string(buf.GetString(), buf.GetSize()), Str(meta, "resourceVersion")};
+    Object o{Str(meta, "namespace"), Str(meta, "name"), std::string(buf.GetString(), buf.GetSize()),
+             Str(meta, "resourceVersion")};
     fresh[{o.ns, o.name}] = std::move(o);
   }
   // Deliver only real differences against the cache: a re-list never repeats work.
@@ -232,8 +264,10 @@ Status Reflector::List() {
     std::lock_guard lk(mu_);
     for (const auto& [k, o] : fresh) {
       auto it = cache_.find(k);
-      if (it == cache_.end()) events.push_back({"ADDED", o});
-      else if (it->second.resource_version != o.resource_version) events.push_back({"MODIFIED", o});
+      if (it == cache_.end())
+        events.push_back({"ADDED", o});
+      else if (it->second.resource_version != o.resource_version)
+        events.push_back({"MODIFIED", o});
     }
     for (const auto& [k, o] : cache_)
       if (!fresh.count(k)) events.push_back({"DELETED", o});
@@ -251,7 +285,8 @@ Status Reflector::Watch() {
   std::string buffer;
   bool expired = false;
   Status failure;
-  const std::string path = path_ + "?watch=true&allowWatchBookmarks=true&resourceVersion=" + last_rv_ +
+  const std::string path = path_ +
+                           "?watch=true&allowWatchBookmarks=true&resourceVersion=" + last_rv_ +
                            "&timeoutSeconds=" + std::to_string(watch_timeout_s_);
   {
     std::lock_guard lk(mu_);
@@ -263,8 +298,10 @@ Status Reflector::Watch() {
     const std::string type = Str(e, "type");
     const auto& obj = e["object"];
     if (type == "ERROR") {
-      if (obj.HasMember("code") && obj["code"].IsInt() && obj["code"].GetInt() == 410) expired = true;
-      else failure = MakeError(ErrorCode::kUnavailable, "watch " + path_ + ": " + Str(obj, "message"));
+      if (obj.HasMember("code") && obj["code"].IsInt() && obj["code"].GetInt() == 410)
+        expired = true;
+      else
+        failure = MakeError(ErrorCode::kUnavailable, "watch " + path_ + ": " + Str(obj, "message"));
       return false;
     }
     const auto& meta = obj["metadata"];
@@ -278,25 +315,29 @@ Status Reflector::Watch() {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     obj.Accept(w);
-    Object o{Str(meta, "namespace"), Str(meta, "name"), std::string(buf.GetString(), buf.GetSize()), rv};
+    Object o{Str(meta, "namespace"), Str(meta, "name"), std::string(buf.GetString(), buf.GetSize()),
+             rv};
     {
       std::lock_guard lk(mu_);
       last_rv_ = rv;
-      if (type == "DELETED") cache_.erase({o.ns, o.name});
-      else cache_[{o.ns, o.name}] = o;
+      if (type == "DELETED")
+        cache_.erase({o.ns, o.name});
+      else
+        cache_[{o.ns, o.name}] = o;
     }
     handler_(type, o);
     return !stop_;
   };
-  auto status = client_.Stream(path, std::chrono::seconds(watch_timeout_s_ + 30), [&](std::string_view data) {
-    buffer.append(data);
-    for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
-      std::string line = buffer.substr(0, nl);
-      buffer.erase(0, nl + 1);
-      if (!on_line(line)) return false;
-    }
-    return !stop_;
-  });
+  auto status =
+      client_.Stream(path, std::chrono::seconds(watch_timeout_s_ + 30), [&](std::string_view data) {
+        buffer.append(data);
+        for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+          std::string line = buffer.substr(0, nl);
+          buffer.erase(0, nl + 1);
+          if (!on_line(line)) return false;
+        }
+        return !stop_;
+      });
   if (!status) return tl::unexpected(status.error());
   if (*status == 410 || expired) {
     std::lock_guard lk(mu_);
@@ -304,7 +345,9 @@ Status Reflector::Watch() {
     ++stats_.relists_after_expired;
     return {};
   }
-  if (*status != 200) return MakeError(ErrorCode::kUnavailable, "watch " + path_ + " answered " + std::to_string(*status));
+  if (*status != 200)
+    return MakeError(ErrorCode::kUnavailable,
+                     "watch " + path_ + " answered " + std::to_string(*status));
   return failure;
 }
 
@@ -329,7 +372,8 @@ void Reflector::Run() {
       backoff_ms = 800;
       continue;
     }
-    for (int waited = 0; waited < backoff_ms && !stop_; waited += 50) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int waited = 0; waited < backoff_ms && !stop_; waited += 50)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     backoff_ms = std::min(backoff_ms * 2, 30'000);
   }
 }

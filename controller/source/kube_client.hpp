@@ -13,8 +13,8 @@
 #include <mutex>
 #include <string>
 
-#include "transport/http/https_client.hpp"
 #include "controller/core/result.hpp"
+#include "transport/http/https_client.hpp"
 
 namespace nc::kube {
 
@@ -30,7 +30,8 @@ struct KubeConfig {
 /// Reads the current context of a kubeconfig file (server, certificate-authority(-data), token
 /// or tokenFile, namespace). Errors name the file and the field.
 Result<KubeConfig> LoadKubeconfig(const std::string& path);
-/// KUBERNETES_SERVICE_HOST/PORT and /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}.
+/// KUBERNETES_SERVICE_HOST/PORT and
+/// /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}.
 Result<KubeConfig> InClusterConfig();
 
 class KubeClient {
@@ -38,10 +39,12 @@ class KubeClient {
   explicit KubeClient(KubeConfig config);
   /// One request (not thread-safe: one KubeClient per thread). kUnavailable / kDeadlineExceeded
   /// from the transport; HTTP errors come back as responses (Status bodies).
-  Result<transport::HttpResponse> Request(const std::string& method, const std::string& path, const std::string& content_type = "",
-                                     const std::string& body = "", std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  Result<transport::HttpResponse> Request(
+      const std::string& method, const std::string& path, const std::string& content_type = "",
+      const std::string& body = "", std::chrono::milliseconds timeout = std::chrono::seconds(30));
   /// A streamed GET (a watch); see HttpsClient::Stream.
-  Result<int> Stream(const std::string& path, std::chrono::milliseconds timeout, const std::function<bool(std::string_view)>& on_data);
+  Result<int> Stream(const std::string& path, std::chrono::milliseconds timeout,
+                     const std::function<bool(std::string_view)>& on_data);
   void Cancel();
   const KubeConfig& config() const { return config_; }
 
@@ -100,6 +103,5 @@ class Reflector {
 
 /// The current time as a Kubernetes MicroTime ("2026-11-22T07:00:00.123456Z").
 std::string MicroTimeNow();
-
 
 }  // namespace nc::kube

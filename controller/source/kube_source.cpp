@@ -40,7 +40,6 @@ const Value* Member(const Value& v, const char* k) {
   return it == v.MemberEnd() ? nullptr : &it->value;
 }
 
-
 /// An object without what changes on every write that is not ours to act on (status,
 /// resourceVersion, managedFields).
 std::string Signature(const std::string& json) {
@@ -67,7 +66,8 @@ std::string FinalizersPatch(const Value& meta, bool ours) {
   std::vector<std::string> keep;
   if (const Value* f = Member(meta, "finalizers"); f && f->IsArray())
     for (const auto& x : f->GetArray())
-      if (x.IsString() && std::string(x.GetString()) != kFinalizer) keep.emplace_back(x.GetString());
+      if (x.IsString() && std::string(x.GetString()) != kFinalizer)
+        keep.emplace_back(x.GetString());
   if (ours) keep.emplace_back(kFinalizer);
   core::JsonWriter w;
   w.Object().Key("metadata").Object().Key("finalizers");
@@ -82,16 +82,22 @@ std::string FinalizersPatch(const Value& meta, bool ours) {
 }
 
 /// status.conditions with lastTransitionTime kept from `old` where the status did not flip.
-void WriteConditions(core::JsonWriter& w, const std::vector<core::Condition>& conds, const Value* old_status, int64_t generation) {
+void WriteConditions(core::JsonWriter& w, const std::vector<core::Condition>& conds,
+                     const Value* old_status, int64_t generation) {
   w.Key("conditions").Array();
   for (const auto& c : conds) {
     std::string when = runtime::FormatUtc(std::chrono::system_clock::now());
     if (old_status)
       if (const Value* oc = Member(*old_status, "conditions"); oc && oc->IsArray())
         for (const auto& o : oc->GetArray())
-          if (Str(o, "type") == c.type && Str(o, "status") == c.status && !Str(o, "lastTransitionTime").empty())
+          if (Str(o, "type") == c.type && Str(o, "status") == c.status &&
+              !Str(o, "lastTransitionTime").empty())
             when = Str(o, "lastTransitionTime");
-    w.Object().Str("type", c.type).Str("status", c.status).Str("reason", c.reason).Str("message", c.message);
+    w.Object()
+        .Str("type", c.type)
+        .Str("status", c.status)
+        .Str("reason", c.reason)
+        .Str("message", c.message);
     w.Str("lastTransitionTime", when).Num("observedGeneration", generation).End();
   }
   w.End();
@@ -101,40 +107,49 @@ void WriteConditions(core::JsonWriter& w, const std::vector<core::Condition>& co
 
 KubeSource::KubeSource(kube::KubeConfig config, core::ServiceTable services,
                        std::function<void(const std::vector<std::string>&)> on_change)
-    : config_(std::move(config)), services_(std::move(services)), on_change_(std::move(on_change)), client_(config_) {
-  for (auto [kind, plural] : {std::pair{"Device", "devices"}, std::pair{"PortForward", "portforwards"},
-                              std::pair{"VlanInterface", "vlaninterfaces"}}) {
+    : config_(std::move(config)),
+      services_(std::move(services)),
+      on_change_(std::move(on_change)),
+      client_(config_) {
+  for (auto [kind, plural] :
+       {std::pair{"Device", "devices"}, std::pair{"PortForward", "portforwards"},
+        std::pair{"VlanInterface", "vlaninterfaces"}}) {
     Kind k;
     k.kind = kind;
     k.plural = plural;
-    k.reflector = std::make_unique<kube::Reflector>(config_, Path(plural), [this, kind = std::string(kind)](
-                                                                              const std::string& type, const kube::Reflector::Object& obj) {
-      // Our own status writes come back as MODIFIED events: they refresh the cached object but
-      // do not rebuild the desired state, which depends on everything but status.
-      const std::string id = kind + "/" + obj.ns + "/" + obj.name;
-      const std::string signature = type == "DELETED" ? std::string() : Signature(obj.json);
-      std::lock_guard lk(mu_);
-      if (type == "DELETED") {
-        objects_.erase(id);
-        signatures_.erase(id);
-        dirty_ = true;
-      } else {
-        objects_[id] = obj.json;
-        if (auto& s = signatures_[id]; s != signature) {
-          s = signature;
-          dirty_ = true;
-        }
-      }
-      cv_.notify_all();
-    });
+    k.reflector = std::make_unique<kube::Reflector>(
+        config_, Path(plural),
+        [this, kind = std::string(kind)](const std::string& type,
+                                         const kube::Reflector::Object& obj) {
+          // Our own status writes come back as MODIFIED events: they refresh the cached object but
+          // do not rebuild the desired state, which depends on everything but status.
+          const std::string id = kind + "/" + obj.ns + "/" + obj.name;
+          const std::string signature = type == "DELETED" ? std::string() : Signature(obj.json);
+          std::lock_guard lk(mu_);
+          if (type == "DELETED") {
+            objects_.erase(id);
+            signatures_.erase(id);
+            dirty_ = true;
+          } else {
+            objects_[id] = obj.json;
+            if (auto& s = signatures_[id]; s != signature) {
+              s = signature;
+              dirty_ = true;
+            }
+          }
+          cv_.notify_all();
+        });
     kinds_.push_back(std::move(k));
   }
 }
 
-KubeSource::~KubeSource() { Stop(); }
+KubeSource::~KubeSource() {
+  Stop();
+}
 
 std::string KubeSource::Path(const std::string& plural, const std::string& name) const {
-  return "/apis/netconverge.io/v1alpha1/namespaces/" + config_.ns + "/" + plural + (name.empty() ? "" : "/" + name);
+  return "/apis/netconverge.io/v1alpha1/namespaces/" + config_.ns + "/" + plural +
+         (name.empty() ? "" : "/" + name);
 }
 
 void KubeSource::Start() {
@@ -190,7 +205,8 @@ void KubeSource::Rebuild() {
   std::map<std::string, std::string> objects;
   std::map<std::string, std::string> invalid;
   std::map<std::string, std::string> held;  // device key -> why
-  std::vector<std::pair<std::string, std::string>> need_finalizer;  // (plural, name) -> finalizers JSON
+  std::vector<std::pair<std::string, std::string>>
+      need_finalizer;  // (plural, name) -> finalizers JSON
   std::map<std::string, std::string> finalizer_json;
   std::set<std::string> orphaned;
   for (auto& k : kinds_) {
@@ -212,7 +228,10 @@ void KubeSource::Rebuild() {
       // What the codec reads: the manifest fields (server-set metadata is not part of it).
       core::JsonWriter clean;
       clean.Object().Str("apiVersion", Str(d, "apiVersion")).Str("kind", Str(d, "kind"));
-      clean.Key("metadata").Object().Str("name", Str(meta, "name")).Str("namespace", Str(meta, "namespace"));
+      clean.Key("metadata")
+          .Object()
+          .Str("name", Str(meta, "name"))
+          .Str("namespace", Str(meta, "namespace"));
       for (const char* m : {"labels", "annotations", "generation"})
         if (const Value* v = Member(meta, m)) clean.Key(m).Copy(*v);
       clean.End();
@@ -225,7 +244,8 @@ void KubeSource::Rebuild() {
         invalid[id] = text;
         problems.insert(problems.end(), decoded.problems.begin(), decoded.problems.end());
         if (const Value* spec = Member(d, "spec"); spec && !Str(*spec, "deviceRef").empty())
-          held[key.first + "/" + Str(*spec, "deviceRef")] = k.kind + " " + key.first + "/" + key.second + " is invalid";
+          held[key.first + "/" + Str(*spec, "deviceRef")] =
+              k.kind + " " + key.first + "/" + key.second + " is invalid";
         continue;
       }
       for (auto& x : decoded.manifests.devices) all.devices.push_back(std::move(x));
@@ -235,16 +255,20 @@ void KubeSource::Rebuild() {
   }
   auto v = core::Validate(all, services_);
   for (const auto& p : v.problems) {
-    invalid[p.kind + "/" + p.object] += (invalid[p.kind + "/" + p.object].empty() ? "" : "; ") + p.ToString();
+    invalid[p.kind + "/" + p.object] +=
+        (invalid[p.kind + "/" + p.object].empty() ? "" : "; ") + p.ToString();
     problems.push_back(p);
     for (const auto& pf : all.port_forwards)
-      if ("PortForward" == p.kind && pf.meta.Key() == p.object) held[pf.meta.ns + "/" + pf.spec.device_ref] = p.kind + " " + p.object + " is invalid";
+      if ("PortForward" == p.kind && pf.meta.Key() == p.object)
+        held[pf.meta.ns + "/" + pf.spec.device_ref] = p.kind + " " + p.object + " is invalid";
     for (const auto& vi : all.vlan_interfaces)
-      if ("VlanInterface" == p.kind && vi.meta.Key() == p.object) held[vi.meta.ns + "/" + vi.spec.device_ref] = p.kind + " " + p.object + " is invalid";
+      if ("VlanInterface" == p.kind && vi.meta.Key() == p.object)
+        held[vi.meta.ns + "/" + vi.spec.device_ref] = p.kind + " " + p.object + " is invalid";
   }
   auto desired = std::make_shared<core::DesiredState>(std::move(v.desired));
   std::map<std::string, std::string> newly_invalid;
-  for (const auto& [dev, why] : held) desired->held_deletes[dev] = why + "; deletions are held until it is fixed";
+  for (const auto& [dev, why] : held)
+    desired->held_deletes[dev] = why + "; deletions are held until it is fixed";
   desired->orphaned = orphaned;
   std::vector<std::string> changed;
   {
@@ -252,17 +276,21 @@ void KubeSource::Rebuild() {
     desired->generation = ++generation_;
     std::map<std::string, uint64_t> fps;
     for (const auto& [key, dev] : desired->devices) {
-      uint64_t fp = core::Fingerprint(dev, desired->RulesFor(key)) ^ (core::Fingerprint(dev, desired->VlansFor(key)) * 31);
-      if (auto h = desired->held_deletes.find(key); h != desired->held_deletes.end()) fp ^= std::hash<std::string>{}(h->second);
+      uint64_t fp = core::Fingerprint(dev, desired->RulesFor(key)) ^
+                    (core::Fingerprint(dev, desired->VlansFor(key)) * 31);
+      if (auto h = desired->held_deletes.find(key); h != desired->held_deletes.end())
+        fp ^= std::hash<std::string>{}(h->second);
       for (const auto& o : desired->orphaned) fp ^= std::hash<std::string>{}("orphan:" + o);
       fps[key] = fp;
-      if (!device_fingerprints_.count(key) || device_fingerprints_[key] != fp) changed.push_back(key);
+      if (!device_fingerprints_.count(key) || device_fingerprints_[key] != fp)
+        changed.push_back(key);
     }
     device_fingerprints_ = std::move(fps);
     desired_ = desired;
     problems_ = problems;
     for (const auto& [id, text] : invalid)
-      if (auto it = invalid_.find(id); it == invalid_.end() || it->second != text) newly_invalid[id] = text;
+      if (auto it = invalid_.find(id); it == invalid_.end() || it->second != text)
+        newly_invalid[id] = text;
     invalid_ = invalid;
     objects_ = objects;
   }
@@ -271,43 +299,55 @@ void KubeSource::Rebuild() {
   for (const auto& [id, text] : newly_invalid) {
     const auto s1 = id.find('/');
     const auto s2 = id.find('/', s1 + 1);
-    PostEvent(id.substr(0, s1), id.substr(s1 + 1, s2 - s1 - 1), id.substr(s2 + 1), "Warning", "InvalidSpec",
-              text + " (nothing is deleted while it is invalid)");
+    PostEvent(id.substr(0, s1), id.substr(s1 + 1, s2 - s1 - 1), id.substr(s2 + 1), "Warning",
+              "InvalidSpec", text + " (nothing is deleted while it is invalid)");
   }
   for (const auto& [plural, name] : need_finalizer) {
     std::lock_guard lk(client_mu_);
-    Write("PATCH", Path(plural, name), "application/merge-patch+json", finalizer_json[plural + "/" + name],
-          "the finalizer of " + plural + "/" + name);
+    Write("PATCH", Path(plural, name), "application/merge-patch+json",
+          finalizer_json[plural + "/" + name], "the finalizer of " + plural + "/" + name);
   }
   for (const auto& [id, text] : invalid) {
     const auto slash1 = id.find('/');
     const auto slash2 = id.find('/', slash1 + 1);
     const std::string kind = id.substr(0, slash1);
     const std::string name = id.substr(slash2 + 1);
-    const std::string plural = kind == "Device" ? "devices" : kind == "PortForward" ? "portforwards" : "vlaninterfaces";
+    const std::string plural = kind == "Device"        ? "devices"
+                               : kind == "PortForward" ? "portforwards"
+                                                       : "vlaninterfaces";
     Document d;
-    if (auto it = objects.find(id); it != objects.end()) (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
+    if (auto it = objects.find(id); it != objects.end())
+      (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
     const Value* old = d.IsObject() ? Member(d, "status") : nullptr;
-    const int64_t gen = d.IsObject() && Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : 0;
+    const int64_t gen = d.IsObject() && Member(d["metadata"], "generation")
+                            ? d["metadata"]["generation"].GetInt64()
+                            : 0;
     core::JsonWriter status;
     status.Object().Num("observedGeneration", gen);
-    WriteConditions(status, {{"Ready", "False", "InvalidSpec", text}, {"Synced", "False", "InvalidSpec", text}}, old, gen);
+    WriteConditions(
+        status, {{"Ready", "False", "InvalidSpec", text}, {"Synced", "False", "InvalidSpec", text}},
+        old, gen);
     PatchStatus(plural, name, status.End().str());
   }
   if (!changed.empty() && on_change_) on_change_(changed);
 }
 
-void KubeSource::Write(const std::string& method, const std::string& path, const std::string& content_type,
-                       const std::string& body, const std::string& what) {
+void KubeSource::Write(const std::string& method, const std::string& path,
+                       const std::string& content_type, const std::string& body,
+                       const std::string& what) {
   auto r = client_.Request(method, path, content_type, body);
   std::string error;
-  if (!r) error = r.error().message;
+  if (!r)
+    error = r.error().message;
   else if (r->status >= 300 && r->status != 404) {  // 404: the object went away meanwhile
     error = "the API server answered " + std::to_string(r->status) +
-            (r->status == 403 ? " (RBAC: the Role does not allow it)" : r->status == 409 ? " (conflict; written again next pass)" : "");
+            (r->status == 403   ? " (RBAC: the Role does not allow it)"
+             : r->status == 409 ? " (conflict; written again next pass)"
+                                : "");
     // The Status object's message says which verb, resource and rule.
     Document status;
-    if (core::ParseJson(status, r->body) && status.IsObject() && Member(status, "message") && status["message"].IsString())
+    if (core::ParseJson(status, r->body) && status.IsObject() && Member(status, "message") &&
+        status["message"].IsString())
       error += ": " + core::PrintableText(status["message"].GetString(), 512);
   }
   if (error.empty()) {
@@ -319,7 +359,8 @@ void KubeSource::Write(const std::string& method, const std::string& path, const
   last_write_error_ = line;
 }
 
-void KubeSource::PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status) {
+void KubeSource::PatchStatus(const std::string& plural, const std::string& name,
+                             const std::string& json_status) {
   if (!writer_) return;
   std::lock_guard lk(client_mu_);
   core::JsonWriter patch;
@@ -328,8 +369,9 @@ void KubeSource::PatchStatus(const std::string& plural, const std::string& name,
         "the status of " + plural + "/" + name);
 }
 
-void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const std::string& name, const std::string& type,
-                           const std::string& reason, const std::string& note) {
+void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const std::string& name,
+                           const std::string& type, const std::string& reason,
+                           const std::string& note) {
   if (!writer_) return;
   std::string uid;
   {
@@ -344,14 +386,24 @@ void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const
   core::JsonWriter body;
   body.Object().Str("apiVersion", "events.k8s.io/v1").Str("kind", "Event");
   body.Key("metadata").Object().Str("generateName", name + ".").End();
-  body.Str("eventTime", when).Str("reportingController", "netconverge.io/controller").Str("reportingInstance", instance_);
-  body.Str("action", "Reconcile").Str("reason", reason).Str("type", type).Str("note", note.substr(0, 1024));
-  body.Key("regarding").Object().Str("apiVersion", "netconverge.io/v1alpha1").Str("kind", kind).Str("namespace", ns).Str("name", name);
+  body.Str("eventTime", when)
+      .Str("reportingController", "netconverge.io/controller")
+      .Str("reportingInstance", instance_);
+  body.Str("action", "Reconcile")
+      .Str("reason", reason)
+      .Str("type", type)
+      .Str("note", note.substr(0, 1024));
+  body.Key("regarding")
+      .Object()
+      .Str("apiVersion", "netconverge.io/v1alpha1")
+      .Str("kind", kind)
+      .Str("namespace", ns)
+      .Str("name", name);
   if (!uid.empty()) body.Str("uid", uid);
   body.End().End();
   std::lock_guard lk(client_mu_);
-  Write("POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json", body.str(),
-        "an event (" + reason + ")");
+  Write("POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json",
+        body.str(), "an event (" + reason + ")");
 }
 
 void KubeSource::PostEvents(const std::string& device, const std::vector<store::Event>& events) {
@@ -373,22 +425,27 @@ Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
   Result<transport::HttpResponse> r = MakeError(ErrorCode::kInternal, "");
   {
     std::lock_guard lk(client_mu_);
-    r = client_.Request("GET", "/api/v1/namespaces/" + device.ns + "/secrets/" + device.credentials_secret);
+    r = client_.Request(
+        "GET", "/api/v1/namespaces/" + device.ns + "/secrets/" + device.credentials_secret);
   }
   const std::string what = "Secret " + device.ns + "/" + device.credentials_secret;
   if (!r) return MakeError(r.error().code, what + ": " + r.error().message);
   if (r->status == 404) return MakeError(ErrorCode::kNotFound, what + " not found");
-  if (r->status != 200) return MakeError(ErrorCode::kPermissionDenied, what + ": the API server answered " + std::to_string(r->status));
+  if (r->status != 200)
+    return MakeError(ErrorCode::kPermissionDenied,
+                     what + ": the API server answered " + std::to_string(r->status));
   Document d;
   (void)core::ParseJson(d, r->body);  // null if not JSON: then no key is found below
   Credentials c;
   const Value* data = d.IsObject() ? Member(d, "data") : nullptr;
   const Value* string_data = d.IsObject() ? Member(d, "stringData") : nullptr;
-  for (auto [key, out] : {std::pair{"apiKey", &c.api_key}, std::pair{"username", &c.username}, std::pair{"password", &c.password},
-                          std::pair{"privateKey", &c.private_key}}) {
+  for (auto [key, out] :
+       {std::pair{"apiKey", &c.api_key}, std::pair{"username", &c.username},
+        std::pair{"password", &c.password}, std::pair{"privateKey", &c.private_key}}) {
     if (data && !Str(*data, key).empty()) {
       auto decoded = core::DecodeBase64(Str(*data, key));
-      if (!decoded) return MakeError(ErrorCode::kInvalidArgument, what + ": data." + key + " is not base64");
+      if (!decoded)
+        return MakeError(ErrorCode::kInvalidArgument, what + ": data." + key + " is not base64");
       *out = *decoded;
     } else if (string_data) {
       *out = Str(*string_data, key);
@@ -400,7 +457,9 @@ Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
 namespace {
 
 int64_t GenerationOf(const Document& d) {
-  return d.IsObject() && Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : int64_t{0};
+  return d.IsObject() && Member(d["metadata"], "generation")
+             ? d["metadata"]["generation"].GetInt64()
+             : int64_t{0};
 }
 
 /// The status of a Device after a pass: Ready, Reachable and Synced, then each standing
@@ -409,20 +468,28 @@ std::string DeviceStatusJson(const store::DeviceStatusRow& row, const Document& 
   const int64_t gen = GenerationOf(d);
   core::JsonWriter w;
   w.Object().Num("observedGeneration", gen);
-  WriteConditions(w, core::DeviceConditions({row.reachable, row.synced, row.message, row.conditions}), Member(d, "status"), gen);
-  w.Str("transportInUse", row.transport).Flag("fallbackActive", row.fallback_active).Str("platformVersion", row.platform_version);
-  w.StrOrNull("lastObservedTime", row.last_observed_at).StrOrNull("lastAppliedTime", row.last_applied_at);
+  WriteConditions(w,
+                  core::DeviceConditions({row.reachable, row.synced, row.message, row.conditions}),
+                  Member(d, "status"), gen);
+  w.Str("transportInUse", row.transport)
+      .Flag("fallbackActive", row.fallback_active)
+      .Str("platformVersion", row.platform_version);
+  w.StrOrNull("lastObservedTime", row.last_observed_at)
+      .StrOrNull("lastAppliedTime", row.last_applied_at);
   w.Num("managedObjects", row.managed).Num("driftedObjects", row.drifted);
   return w.End().str();
 }
 
 /// The status of a PortForward or VlanInterface from the rows of its objects.
-std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& rows, const store::DeviceStatusRow& device,
-                               const Document& d, bool port_forward) {
+std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& rows,
+                               const store::DeviceStatusRow& device, const Document& d,
+                               bool port_forward) {
   std::vector<core::ObjectHealth> objects;
   for (const auto* p : rows)
-    objects.push_back({p->port, core::ParsePortState(p->state).value_or(core::PortState::kPending), p->message});
-  const auto health = core::ResourceConditions(objects, device.reachable, device.message, port_forward);
+    objects.push_back(
+        {p->port, core::ParsePortState(p->state).value_or(core::PortState::kPending), p->message});
+  const auto health =
+      core::ResourceConditions(objects, device.reachable, device.message, port_forward);
   const int64_t gen = GenerationOf(d);
   core::JsonWriter w;
   w.Object().Num("observedGeneration", gen);
@@ -431,7 +498,11 @@ std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& r
   if (port_forward) {
     w.Num("rules", health.in_force).Key("ports").Array();
     for (const auto* p : rows) {
-      w.Object().Str("name", p->port).Num("ruleNumber", p->rule_number).Str("state", p->state).Str("message", p->message);
+      w.Object()
+          .Str("name", p->port)
+          .Num("ruleNumber", p->rule_number)
+          .Str("state", p->state)
+          .Str("message", p->message);
       if (!p->last_applied_at.empty()) w.Str("lastAppliedTime", p->last_applied_at);
       w.End();
     }
@@ -445,8 +516,8 @@ std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& r
 
 }  // namespace
 
-void KubeSource::ReportPass(const std::string& device, const store::DeviceStatusRow& row, const std::vector<store::PortStatusRow>& ports,
-                            bool pass_ok) {
+void KubeSource::ReportPass(const std::string& device, const store::DeviceStatusRow& row,
+                            const std::vector<store::PortStatusRow>& ports, bool pass_ok) {
   std::map<std::string, std::string> objects;
   std::map<std::string, std::string> invalid;
   {
@@ -457,7 +528,8 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
   const auto slash = device.find('/');
   const std::string ns = device.substr(0, slash);
   const std::string dev_name = device.substr(slash + 1);
-  if (auto it = objects.find("Device/" + device); it != objects.end() && !invalid.count("Device/" + device)) {
+  if (auto it = objects.find("Device/" + device);
+      it != objects.end() && !invalid.count("Device/" + device)) {
     Document d;
     (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
     PatchStatus("devices", dev_name, DeviceStatusJson(row, d));
@@ -469,12 +541,14 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
     Document d;
     (void)core::ParseJson(d, json);  // null if not JSON: checked below
     const Value* spec = Member(d, "spec");
-    if (!spec || Str(d["metadata"], "namespace") != ns || Str(*spec, "deviceRef") != dev_name) continue;
+    if (!spec || Str(d["metadata"], "namespace") != ns || Str(*spec, "deviceRef") != dev_name)
+      continue;
     const auto& meta = d["metadata"];
     if (!Str(meta, "deletionTimestamp").empty()) {
       if (HasFinalizer(meta))
-        ReleaseFinalizer(pf ? "portforwards" : "vlaninterfaces", Str(meta, "name"), ns + "/" + Str(meta, "name"),
-                         FinalizersPatch(meta, false), ports, pass_ok);
+        ReleaseFinalizer(pf ? "portforwards" : "vlaninterfaces", Str(meta, "name"),
+                         ns + "/" + Str(meta, "name"), FinalizersPatch(meta, false), ports,
+                         pass_ok);
       continue;
     }
     if (invalid.count(id)) continue;
@@ -494,13 +568,16 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
   }
 }
 
-void KubeSource::ReleaseFinalizer(const std::string& plural, const std::string& name, const std::string& resource,
-                                  const std::string& patch, const std::vector<store::PortStatusRow>& ports, bool pass_ok) {
+void KubeSource::ReleaseFinalizer(const std::string& plural, const std::string& name,
+                                  const std::string& resource, const std::string& patch,
+                                  const std::vector<store::PortStatusRow>& ports, bool pass_ok) {
   // Being deleted: its rules went with this pass; release our finalizer.
-  const bool gone = std::none_of(ports.begin(), ports.end(), [&](const auto& p) { return p.resource == resource; });
+  const bool gone = std::none_of(ports.begin(), ports.end(),
+                                 [&](const auto& p) { return p.resource == resource; });
   if (!pass_ok || !gone || !writer_) return;
   std::lock_guard lk(client_mu_);
-  Write("PATCH", Path(plural, name), "application/merge-patch+json", patch, "the release of the finalizer of " + plural + "/" + name);
+  Write("PATCH", Path(plural, name), "application/merge-patch+json", patch,
+        "the release of the finalizer of " + plural + "/" + name);
 }
 
 }  // namespace nc::source

@@ -49,8 +49,8 @@ class KubeSource {
   Result<Credentials> SecretCredentials(const core::Device& device);
   /// After a pass over `device`: writes the status of the Device and of its resources, and
   /// releases the finalizer of resources being deleted once the pass succeeded.
-  void ReportPass(const std::string& device, const store::DeviceStatusRow& row, const std::vector<store::PortStatusRow>& ports,
-                  bool pass_ok);
+  void ReportPass(const std::string& device, const store::DeviceStatusRow& row,
+                  const std::vector<store::PortStatusRow>& ports, bool pass_ok);
   /// The events a pass recorded, as events.k8s.io/v1 Events regarding the Device or the resource.
   void PostEvents(const std::string& device, const std::vector<store::Event>& events);
   /// reportingInstance of the Events (the leader-election identity).
@@ -67,14 +67,16 @@ class KubeSource {
   };
   void Rebuild();
   std::string Path(const std::string& plural, const std::string& name = "") const;
-  void PatchStatus(const std::string& plural, const std::string& name, const std::string& json_status);
+  void PatchStatus(const std::string& plural, const std::string& name,
+                   const std::string& json_status);
   /// A rule resource being deleted: our finalizer goes (merge patch `patch`) once a clean pass
   /// removed its objects.
-  void ReleaseFinalizer(const std::string& plural, const std::string& name, const std::string& resource,
-                        const std::string& patch, const std::vector<store::PortStatusRow>& ports, bool pass_ok);
+  void ReleaseFinalizer(const std::string& plural, const std::string& name,
+                        const std::string& resource, const std::string& patch,
+                        const std::vector<store::PortStatusRow>& ports, bool pass_ok);
   /// One Event about `kind`/`ns`/`name` (uid from the cache).
-  void PostEvent(const std::string& kind, const std::string& ns, const std::string& name, const std::string& type,
-                 const std::string& reason, const std::string& note);
+  void PostEvent(const std::string& kind, const std::string& ns, const std::string& name,
+                 const std::string& type, const std::string& reason, const std::string& note);
   std::string instance_ = "netconverge";
 
   kube::KubeConfig config_;
@@ -89,17 +91,17 @@ class KubeSource {
   bool dirty_ = true;
   std::shared_ptr<const core::DesiredState> desired_ = std::make_shared<core::DesiredState>();
   std::vector<api::Problem> problems_;
-  std::map<std::string, std::string> invalid_;            // "Kind/ns/name" -> problem text
-  std::map<std::string, std::string> objects_;            // "Kind/ns/name" -> JSON as last seen
-  std::map<std::string, std::string> signatures_;         // "Kind/ns/name" -> the object without status
+  std::map<std::string, std::string> invalid_;     // "Kind/ns/name" -> problem text
+  std::map<std::string, std::string> objects_;     // "Kind/ns/name" -> JSON as last seen
+  std::map<std::string, std::string> signatures_;  // "Kind/ns/name" -> the object without status
   std::map<std::string, uint64_t> device_fingerprints_;
   uint64_t generation_ = 0;
   std::mutex client_mu_;
   std::function<void(const std::string&)> error_log_;
   std::string last_write_error_;  // guarded by client_mu_
   /// One write (under client_mu_, held by the caller); failures go to error_log_.
-  void Write(const std::string& method, const std::string& path, const std::string& content_type, const std::string& body,
-             const std::string& what);
+  void Write(const std::string& method, const std::string& path, const std::string& content_type,
+             const std::string& body, const std::string& what);
   kube::KubeClient client_;  // writes and Secret reads, one at a time
 };
 

@@ -6,10 +6,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <cstdlib>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <cstdlib>
 
 namespace nc::kube {
 
@@ -23,7 +23,8 @@ std::string Str(const rapidjson::Value& v, const char* k) {
 
 }  // namespace
 
-LeaderElector::LeaderElector(KubeConfig config, LeaderElectionConfig options) : client_(std::move(config)), options_(std::move(options)) {
+LeaderElector::LeaderElector(KubeConfig config, LeaderElectionConfig options)
+    : client_(std::move(config)), options_(std::move(options)) {
   if (options_.identity.empty()) {
     const char* pod = std::getenv("POD_NAME");
     char host[256] = {0};
@@ -46,8 +47,9 @@ bool LeaderElector::Fail(const std::string& why) {
 namespace {
 
 /// The Lease object as JSON (RapidJSON's writer: the identity is escaped, whatever it holds).
-std::string LeaseJson(const std::string& name, const std::string& rv, const std::string& holder, int64_t duration_s,
-                      const std::string& acquire, const std::string& renew, int64_t transitions) {
+std::string LeaseJson(const std::string& name, const std::string& rv, const std::string& holder,
+                      int64_t duration_s, const std::string& acquire, const std::string& renew,
+                      int64_t transitions) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   auto str = [&](const char* k, const std::string& v) {
@@ -79,23 +81,29 @@ std::string LeaseJson(const std::string& name, const std::string& rv, const std:
 }  // namespace
 
 bool LeaderElector::TryAcquireOrRenew(std::chrono::steady_clock::time_point deadline) {
-  const std::string path = "/apis/coordination.k8s.io/v1/namespaces/" + client_.config().ns + "/leases";
+  const std::string path =
+      "/apis/coordination.k8s.io/v1/namespaces/" + client_.config().ns + "/leases";
   const std::string now = MicroTimeNow();
   const int64_t duration_s = std::max<int64_t>(1, options_.lease_duration.count() / 1000);
   // What is left of the round's time, for the next call; nothing left is a failed round.
   auto left = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
   };
-  if (left().count() <= 0) return Fail("lease " + options_.lease_name + ": no time left in this round");
+  if (left().count() <= 0)
+    return Fail("lease " + options_.lease_name + ": no time left in this round");
   auto r = client_.Request("GET", path + "/" + options_.lease_name, "", "", left());
   if (!r) return Fail("lease " + options_.lease_name + ": " + r.error().message);
   if (r->status == 404) {
-    if (left().count() <= 0) return Fail("lease " + options_.lease_name + ": no time left to create it");
-    auto c = client_.Request("POST", path, "application/json",
-                             LeaseJson(options_.lease_name, "", options_.identity, duration_s, now, now, 0), left());
+    if (left().count() <= 0)
+      return Fail("lease " + options_.lease_name + ": no time left to create it");
+    auto c = client_.Request(
+        "POST", path, "application/json",
+        LeaseJson(options_.lease_name, "", options_.identity, duration_s, now, now, 0), left());
     if (!c) return Fail("lease " + options_.lease_name + ": create: " + c.error().message);
     if (c->status != 201 && c->status != 409)
-      return Fail("lease " + options_.lease_name + ": create answered " + std::to_string(c->status) +
+      return Fail("lease " + options_.lease_name + ": create answered " +
+                  std::to_string(c->status) +
                   (c->status == 403 ? " (RBAC: the service account may not create leases)" : ""));
     return c->status == 201;
   }
@@ -103,7 +111,8 @@ bool LeaderElector::TryAcquireOrRenew(std::chrono::steady_clock::time_point dead
     return Fail("lease " + options_.lease_name + ": get answered " + std::to_string(r->status) +
                 (r->status == 403 ? " (RBAC: the service account may not read leases)" : ""));
   rapidjson::Document d;
-  if (!core::ParseJson(d, r->body) || !d.IsObject()) return Fail("lease " + options_.lease_name + ": the answer is not a Lease");
+  if (!core::ParseJson(d, r->body) || !d.IsObject())
+    return Fail("lease " + options_.lease_name + ": the answer is not a Lease");
   const auto& spec = d.HasMember("spec") ? d["spec"] : d;
   const std::string holder = Str(spec, "holderIdentity");
   const std::string renew = Str(spec, "renewTime");
@@ -118,12 +127,17 @@ bool LeaderElector::TryAcquireOrRenew(std::chrono::steady_clock::time_point dead
     last_error_.clear();
     return false;  // held by a live leader: not an error
   }
-  int64_t transitions = spec.HasMember("leaseTransitions") && spec["leaseTransitions"].IsInt64() ? spec["leaseTransitions"].GetInt64() : 0;
+  int64_t transitions = spec.HasMember("leaseTransitions") && spec["leaseTransitions"].IsInt64()
+                            ? spec["leaseTransitions"].GetInt64()
+                            : 0;
   if (!mine) ++transitions;
   const std::string acquire = mine ? Str(spec, "acquireTime") : now;
-  if (left().count() <= 0) return Fail("lease " + options_.lease_name + ": no time left to update it");
-  auto u = client_.Request("PUT", path + "/" + options_.lease_name, "application/json",
-                           LeaseJson(options_.lease_name, rv, options_.identity, duration_s, acquire, now, transitions), left());
+  if (left().count() <= 0)
+    return Fail("lease " + options_.lease_name + ": no time left to update it");
+  auto u = client_.Request(
+      "PUT", path + "/" + options_.lease_name, "application/json",
+      LeaseJson(options_.lease_name, rv, options_.identity, duration_s, acquire, now, transitions),
+      left());
   if (!u) return Fail("lease " + options_.lease_name + ": update: " + u.error().message);
   if (u->status == 409) return false;  // someone else wrote first this round
   if (u->status != 200)
@@ -141,7 +155,8 @@ bool LeaderElector::Acquire(const std::atomic<bool>& stop) {
       leading_ = true;
       return true;
     }
-    for (auto waited = std::chrono::milliseconds(0); waited < options_.retry_period && !stop; waited += std::chrono::milliseconds(50))
+    for (auto waited = std::chrono::milliseconds(0); waited < options_.retry_period && !stop;
+         waited += std::chrono::milliseconds(50))
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
@@ -151,7 +166,9 @@ void LeaderElector::KeepRenewing(std::function<void()> on_lost) {
   renewer_ = std::thread([this, on_lost = std::move(on_lost)] {
     auto last_renew = std::chrono::steady_clock::now();
     while (!stop_renewing_) {
-      for (auto waited = std::chrono::milliseconds(0); waited < options_.retry_period && !stop_renewing_; waited += std::chrono::milliseconds(50))
+      for (auto waited = std::chrono::milliseconds(0);
+           waited < options_.retry_period && !stop_renewing_;
+           waited += std::chrono::milliseconds(50))
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (stop_renewing_) break;
       // The round may take at most what is left of the renew deadline: past it this process no
@@ -171,13 +188,16 @@ void LeaderElector::Release() {
   stop_renewing_ = true;
   if (renewer_.joinable()) renewer_.join();
   if (!leading_) return;
-  const std::string path = "/apis/coordination.k8s.io/v1/namespaces/" + client_.config().ns + "/leases/" + options_.lease_name;
+  const std::string path = "/apis/coordination.k8s.io/v1/namespaces/" + client_.config().ns +
+                           "/leases/" + options_.lease_name;
   // Best effort, bounded: if it fails the lease simply expires for the next leader.
   core::JsonWriter patch;
   patch.Object().Key("spec").Object().Key("holderIdentity").Null().Num("leaseDurationSeconds", 1);
   patch.Str("renewTime", MicroTimeNow()).End().End();
-  auto r = client_.Request("PATCH", path, "application/merge-patch+json", patch.str(), options_.retry_period);
-  if (!r || r->status != 200) Fail("lease " + options_.lease_name + ": hand-over failed; it expires instead");
+  auto r = client_.Request("PATCH", path, "application/merge-patch+json", patch.str(),
+                           options_.retry_period);
+  if (!r || r->status != 200)
+    Fail("lease " + options_.lease_name + ": hand-over failed; it expires instead");
   leading_ = false;
 }
 

@@ -35,7 +35,8 @@ class LeaderElector {
   bool Acquire(const std::atomic<bool>& stop);
   /// Renews in the background; `on_lost` is called once if leadership is lost.
   void KeepRenewing(std::function<void()> on_lost);
-  /// Stops renewing and hands the lease back (holder cleared), so another replica takes over at once.
+  /// Stops renewing and hands the lease back (holder cleared), so another replica takes over at
+  /// once.
   void Release();
   const std::string& identity() const { return options_.identity; }
 

@@ -25,15 +25,20 @@ namespace nc::store {
 namespace {
 
 constexpr const char* kMigrationsTable =
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+    "NULL, "
     "applied_at TEXT NOT NULL)";
 
-std::string NowUtc() { return runtime::FormatUtc(std::chrono::system_clock::now()); }
+std::string NowUtc() {
+  return runtime::FormatUtc(std::chrono::system_clock::now());
+}
 
 // RAII prepared statement.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr);
+  }
   ~Stmt() { sqlite3_finalize(st_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -54,12 +59,16 @@ class Stmt {
   /// (SQLITE_DONE), not because of an error (BUSY, I/O) that would leave a partial read.
   Status Finished() const {
     if (rc_ != SQLITE_OK) return PrepareError();
-    if (last_ != SQLITE_DONE) return MakeError(ErrorCode::kInternal, std::string("store: reading stopped: ") + sqlite3_errmsg(db_));
+    if (last_ != SQLITE_DONE)
+      return MakeError(ErrorCode::kInternal,
+                       std::string("store: reading stopped: ") + sqlite3_errmsg(db_));
     return {};
   }
   std::string Text(int col) const {
     auto* p = sqlite3_column_text(st_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col))) : "";
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(st_, col)))
+             : "";
   }
   int64_t Int(int col) const { return sqlite3_column_int64(st_, col); }
   /// Ready for the next row of a loop (one prepare per loop, not per row).
@@ -70,10 +79,13 @@ class Stmt {
   }
   Status Done() {
     int rc = Step();
-    if (rc != SQLITE_DONE) return MakeError(ErrorCode::kInternal, std::string("store: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_DONE)
+      return MakeError(ErrorCode::kInternal, std::string("store: ") + sqlite3_errmsg(db_));
     return {};
   }
-  Status PrepareError() const { return MakeError(ErrorCode::kInternal, std::string("store: ") + sqlite3_errmsg(db_)); }
+  Status PrepareError() const {
+    return MakeError(ErrorCode::kInternal, std::string("store: ") + sqlite3_errmsg(db_));
+  }
 
  private:
   sqlite3* db_;
@@ -88,58 +100,74 @@ const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "ownership: rule-number allocations and last-applied records",
        "CREATE TABLE allocations ("
-       "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, rule_number INTEGER NOT NULL,"
-       "  created_at TEXT NOT NULL, PRIMARY KEY (device, resource, port), UNIQUE (device, rule_number));"
+       "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, rule_number INTEGER "
+       "NOT NULL,"
+       "  created_at TEXT NOT NULL, PRIMARY KEY (device, resource, port), UNIQUE (device, "
+       "rule_number));"
        "CREATE TABLE last_applied ("
-       "  device TEXT NOT NULL, rule_number INTEGER NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL,"
+       "  device TEXT NOT NULL, rule_number INTEGER NOT NULL, resource TEXT NOT NULL, port TEXT "
+       "NOT NULL,"
        "  rule_json TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (device, rule_number));",
        "DROP TABLE last_applied; DROP TABLE allocations;"},
       {2, "history and status: runs, operations sent, events, device and port status",
        "CREATE TABLE runs ("
        "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, trigger TEXT NOT NULL,"
-       "  started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT, message TEXT, changes INTEGER DEFAULT 0,"
+       "  started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT, message TEXT, changes INTEGER "
+       "DEFAULT 0,"
        "  commits INTEGER DEFAULT 0, duration_ms INTEGER DEFAULT 0);"
        "CREATE INDEX runs_device ON runs(device, id);"
        "CREATE TABLE operations ("
        "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
        "  text TEXT NOT NULL, PRIMARY KEY (run_id, seq));"
        "CREATE TABLE events ("
-       "  id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, device TEXT NOT NULL, resource TEXT,"
+       "  id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, device TEXT NOT NULL, resource "
+       "TEXT,"
        "  type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, run_id INTEGER);"
        "CREATE INDEX events_device ON events(device, id);"
        "CREATE TABLE device_status ("
-       "  device TEXT PRIMARY KEY, reachable INTEGER, synced INTEGER, message TEXT, platform_version TEXT,"
-       "  transport TEXT, last_observed_at TEXT, last_applied_at TEXT, managed INTEGER, unmanaged INTEGER,"
+       "  device TEXT PRIMARY KEY, reachable INTEGER, synced INTEGER, message TEXT, "
+       "platform_version TEXT,"
+       "  transport TEXT, last_observed_at TEXT, last_applied_at TEXT, managed INTEGER, unmanaged "
+       "INTEGER,"
        "  drifted INTEGER, last_run_id INTEGER, updated_at TEXT);"
        "CREATE TABLE port_status ("
-       "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, display TEXT, rule_number INTEGER,"
+       "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, display TEXT, "
+       "rule_number INTEGER,"
        "  state TEXT NOT NULL, message TEXT, last_applied_at TEXT, updated_at TEXT NOT NULL,"
        "  PRIMARY KEY (device, resource, port));",
        "DROP TABLE port_status; DROP TABLE device_status; DROP TABLE events; DROP TABLE operations;"
        "DROP TABLE runs;"},
       {3, "safe apply: snapshots of the device and intent records written before it is touched",
        "CREATE TABLE snapshots ("
-       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, taken_at TEXT NOT NULL, run_id INTEGER,"
+       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, taken_at TEXT NOT NULL, "
+       "run_id INTEGER,"
        "  rules_json TEXT NOT NULL);"
        "CREATE INDEX snapshots_device ON snapshots(device, id);"
        "CREATE TABLE intents ("
-       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, run_id INTEGER, snapshot_id INTEGER NOT NULL,"
-       "  changes INTEGER NOT NULL, operations TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,"
+       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, run_id INTEGER, snapshot_id "
+       "INTEGER NOT NULL,"
+       "  changes INTEGER NOT NULL, operations TEXT NOT NULL, started_at TEXT NOT NULL, "
+       "finished_at TEXT,"
        "  outcome TEXT);"
        "CREATE INDEX intents_open ON intents(device, finished_at);",
        "DROP TABLE intents; DROP TABLE snapshots;"},
       {4, "switches: last-applied sub-interfaces, switch state in snapshots",
        "CREATE TABLE applied_interfaces ("
-       "  device TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL, body_json TEXT NOT NULL,"
+       "  device TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL, body_json TEXT NOT "
+       "NULL,"
        "  applied_at TEXT NOT NULL, PRIMARY KEY (device, name));"
        "ALTER TABLE snapshots ADD COLUMN switch_json TEXT;"
        "ALTER TABLE device_status ADD COLUMN fallback_active INTEGER NOT NULL DEFAULT 0;"
        "ALTER TABLE device_status ADD COLUMN fallbacks INTEGER NOT NULL DEFAULT 0;",
-       "ALTER TABLE device_status DROP COLUMN fallbacks; ALTER TABLE device_status DROP COLUMN fallback_active;"
+       "ALTER TABLE device_status DROP COLUMN fallbacks; ALTER TABLE device_status DROP COLUMN "
+       "fallback_active;"
        "ALTER TABLE snapshots DROP COLUMN switch_json; DROP TABLE applied_interfaces;"},
-      {5, "operations: per-device overrides of the management phase and the fallback (netconverge phase/fallback)",
+      {5,
+       "operations: per-device overrides of the management phase and the fallback (netconverge "
+       "phase/fallback)",
        "CREATE TABLE device_overrides ("
-       "  device TEXT PRIMARY KEY, management TEXT NOT NULL DEFAULT '', fallback TEXT NOT NULL DEFAULT '',"
+       "  device TEXT PRIMARY KEY, management TEXT NOT NULL DEFAULT '', fallback TEXT NOT NULL "
+       "DEFAULT '',"
        "  updated_at TEXT NOT NULL);",
        "DROP TABLE device_overrides;"},
       {6, "health: a one-row table the writability check writes for real",
@@ -149,10 +177,14 @@ const std::vector<Migration>& Migrations() {
   return kMigrations;
 }
 
-int LatestSchemaVersion() { return Migrations().back().version; }
+int LatestSchemaVersion() {
+  return Migrations().back().version;
+}
 
 SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
-SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+SqliteStore::~SqliteStore() {
+  sqlite3_close_v2(db_);
+}
 
 Status SqliteStore::Exec(const std::string& sql) {
   char* err = nullptr;
@@ -179,8 +211,9 @@ Status SqliteStore::WriteCheck() {
   // A committed change, not an empty transaction: a full disk or a failing device shows only
   // when pages reach the write-ahead log.
   return InTransaction([this] {
-    return Exec("INSERT INTO write_check (id, at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
-                "ON CONFLICT (id) DO UPDATE SET at = excluded.at");
+    return Exec(
+        "INSERT INTO write_check (id, at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+        "ON CONFLICT (id) DO UPDATE SET at = excluded.at");
   });
 }
 
@@ -202,10 +235,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   if (existed && S_ISREG(before.st_mode) && before.st_size == 0)
     // SQLite would take an empty file for a new database; a store does not become empty by
     // itself, and starting afresh would lose every ownership record without a word.
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "store " + path + " is an empty file (0 bytes), not a netconverge store: it was truncated or "
-                     "never written. Restore it from a backup; to start without history and ownership records, "
-                     "delete it first");
+    return MakeError(
+        ErrorCode::kFailedPrecondition,
+        "store " + path +
+            " is an empty file (0 bytes), not a netconverge store: it was truncated or "
+            "never written. Restore it from a backup; to start without history and ownership "
+            "records, "
+            "delete it first");
   if (on_disk && !existed) {
     if (auto st = CreateFile(path); !st) return tl::unexpected(st.error());
   }
@@ -216,7 +252,8 @@ Status SqliteStore::CreateFile(const std::string& path) {
   // Built whole under another name and linked into place: the store's name never shows a
   // half-made or empty file, to a crash or to another process opening it at the same time.
   static std::atomic<int> serial{0};
-  const std::string tmp = path + ".new-" + std::to_string(::getpid()) + "-" + std::to_string(serial++);
+  const std::string tmp =
+      path + ".new-" + std::to_string(::getpid()) + "-" + std::to_string(serial++);
   auto remove_tmp = [&] {
     for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((tmp + suffix).c_str());
   };
@@ -235,14 +272,17 @@ Status SqliteStore::CreateFile(const std::string& path) {
   const int err = errno;
   remove_tmp();
   if (linked != 0 && err != EEXIST)  // EEXIST: another process made it first, which is as good
-    return MakeError(ErrorCode::kUnavailable, "cannot create store " + path + ": " + std::strerror(err));
+    return MakeError(ErrorCode::kUnavailable,
+                     "cannot create store " + path + ": " + std::strerror(err));
   return {};
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenConnection(const std::string& path, OpenMode mode) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenConnection(const std::string& path,
+                                                                 OpenMode mode) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
     return MakeError(ErrorCode::kUnavailable, "cannot open store " + path + ": " + msg);
@@ -268,16 +308,17 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenConnection(const std::stri
     return MakeError(ErrorCode::kFailedPrecondition,
                      "store " + path + " has schema version " + std::to_string(version) +
                          ", newer than this netconverge knows (" + std::to_string(latest) +
-                         "); use a newer netconverge or `netconverge db downgrade " + std::to_string(latest) +
-                         "` with the newer one");
+                         "); use a newer netconverge or `netconverge db downgrade " +
+                         std::to_string(latest) + "` with the newer one");
   if (version == 0) {
     // A new store: initialise it in one transaction, so that nobody sees it half-made.
     if (auto st = store->Initialize(); !st) return tl::unexpected(st.error());
   } else if (version < latest) {
     if (mode != OpenMode::kAutoMigrate)
       return MakeError(ErrorCode::kFailedPrecondition,
-                       "store " + path + " has schema version " + std::to_string(version) + " (current is " +
-                           std::to_string(latest) + "); run `netconverge db upgrade` or start with --auto-migrate");
+                       "store " + path + " has schema version " + std::to_string(version) +
+                           " (current is " + std::to_string(latest) +
+                           "); run `netconverge db upgrade` or start with --auto-migrate");
     if (auto st = store->Upgrade(latest); !st) return tl::unexpected(st.error());
   }
   return store;
@@ -299,7 +340,8 @@ Status SqliteStore::Initialize() {
 Status SqliteStore::Upgrade(int target) {
   std::lock_guard lk(mu_);
   if (target > LatestSchemaVersion())
-    return MakeError(ErrorCode::kInvalidArgument, "no migration " + std::to_string(target) + "; latest is " +
+    return MakeError(ErrorCode::kInvalidArgument, "no migration " + std::to_string(target) +
+                                                      "; latest is " +
                                                       std::to_string(LatestSchemaVersion()));
   for (const auto& m : Migrations()) {
     if (m.version > target) continue;
@@ -312,7 +354,9 @@ Status SqliteStore::Upgrade(int target) {
       s.Bind(1, m.version).Bind(2, std::string(m.name)).Bind(3, NowUtc());
       return s.Done();
     });
-    if (!st) return MakeError(st.error().code, "migration " + std::to_string(m.version) + ": " + st.error().message);
+    if (!st)
+      return MakeError(st.error().code,
+                       "migration " + std::to_string(m.version) + ": " + st.error().message);
   }
   return {};
 }
@@ -330,7 +374,9 @@ Status SqliteStore::Downgrade(int target) {
       s.Bind(1, it->version);
       return s.Done();
     });
-    if (!st) return MakeError(st.error().code, "downgrade of " + std::to_string(it->version) + ": " + st.error().message);
+    if (!st)
+      return MakeError(st.error().code,
+                       "downgrade of " + std::to_string(it->version) + ": " + st.error().message);
   }
   return {};
 }
@@ -341,7 +387,8 @@ Result<std::vector<MigrationRecord>> SqliteStore::History() {
   Stmt s(db_, "SELECT version, applied_at FROM schema_migrations ORDER BY version");
   while (s.Step() == SQLITE_ROW) applied[static_cast<int>(s.Int(0))] = s.Text(1);
   std::vector<MigrationRecord> out;
-  for (const auto& m : Migrations()) out.push_back({m.version, m.name, applied.count(m.version) ? applied[m.version] : ""});
+  for (const auto& m : Migrations())
+    out.push_back({m.version, m.name, applied.count(m.version) ? applied[m.version] : ""});
   for (const auto& [v, at] : applied)
     if (v > LatestSchemaVersion()) out.push_back({v, "(unknown to this binary)", at});
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
@@ -363,17 +410,23 @@ Result<std::map<core::PortKey, int>> SqliteStore::Allocations(const std::string&
   if (!s.ok()) return tl::unexpected(s.PrepareError().error());
   s.Bind(1, device);
   std::map<core::PortKey, int> out;
-  while (s.Step() == SQLITE_ROW) out[core::PortKey{s.Text(0), s.Text(1)}] = static_cast<int>(s.Int(2));
+  while (s.Step() == SQLITE_ROW)
+    out[core::PortKey{s.Text(0), s.Text(1)}] = static_cast<int>(s.Int(2));
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
-Status SqliteStore::SaveAllocations(const std::string& device, const std::map<core::PortKey, int>& allocations,
+Status SqliteStore::SaveAllocations(const std::string& device,
+                                    const std::map<core::PortKey, int>& allocations,
                                     const std::string& now) {
   if (allocations.empty()) return {};
   return InTransaction([&]() -> Status {
-    Stmt d(db_, "DELETE FROM allocations WHERE device = ? AND ((resource = ? AND port = ?) OR rule_number = ?)");
-    Stmt i(db_, "INSERT INTO allocations (device, resource, port, rule_number, created_at) VALUES (?, ?, ?, ?, ?)");
+    Stmt d(db_,
+           "DELETE FROM allocations WHERE device = ? AND ((resource = ? AND port = ?) OR "
+           "rule_number = ?)");
+    Stmt i(db_,
+           "INSERT INTO allocations (device, resource, port, rule_number, created_at) VALUES (?, "
+           "?, ?, ?, ?)");
     for (const auto& [key, n] : allocations) {
       d.Reset().Bind(1, device).Bind(2, key.resource).Bind(3, key.port).Bind(4, n);
       if (auto st = d.Done(); !st) return st;
@@ -398,12 +451,21 @@ Result<std::map<int, core::AppliedRecord>> SqliteStore::LastApplied(const std::s
   return out;
 }
 
-Status SqliteStore::RecordApplied(const std::string& device, const AppliedUpdate& u, const std::string& now) {
+Status SqliteStore::RecordApplied(const std::string& device, const AppliedUpdate& u,
+                                  const std::string& now) {
   return InTransaction([&]() -> Status {
-    Stmt s(db_, "INSERT OR REPLACE INTO last_applied (device, rule_number, resource, port, rule_json, applied_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)");
+    Stmt s(db_,
+           "INSERT OR REPLACE INTO last_applied (device, rule_number, resource, port, rule_json, "
+           "applied_at) "
+           "VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& [n, rec] : u.upserts) {
-      s.Reset().Bind(1, device).Bind(2, n).Bind(3, rec.resource).Bind(4, rec.port).Bind(5, NatRuleToJson(rec.rule)).Bind(6, now);
+      s.Reset()
+          .Bind(1, device)
+          .Bind(2, n)
+          .Bind(3, rec.resource)
+          .Bind(4, rec.port)
+          .Bind(5, NatRuleToJson(rec.rule))
+          .Bind(6, now);
       if (auto st = s.Done(); !st) return st;
     }
     Stmt rm(db_, "DELETE FROM last_applied WHERE device = ? AND rule_number = ?");
@@ -438,7 +500,8 @@ Status SqliteStore::RecordApplied(const std::string& device, const AppliedUpdate
   });
 }
 
-Result<int64_t> SqliteStore::BeginRun(const std::string& device, const std::string& trigger, const std::string& now) {
+Result<int64_t> SqliteStore::BeginRun(const std::string& device, const std::string& trigger,
+                                      const std::string& now) {
   std::lock_guard lk(mu_);
   Stmt s(db_, "INSERT INTO runs (device, trigger, started_at) VALUES (?, ?, ?)");
   s.Bind(1, device).Bind(2, trigger).Bind(3, now);
@@ -448,10 +511,17 @@ Result<int64_t> SqliteStore::BeginRun(const std::string& device, const std::stri
 
 Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& operations) {
   return InTransaction([&]() -> Status {
-    Stmt s(db_, "UPDATE runs SET finished_at = ?, outcome = ?, message = ?, changes = ?, commits = ?, duration_ms = ? "
-                "WHERE id = ?");
-    s.Bind(1, run.finished_at).Bind(2, run.outcome).Bind(3, run.message).Bind(4, run.changes).Bind(5, run.commits)
-        .Bind(6, run.duration_ms).Bind(7, run.id);
+    Stmt s(db_,
+           "UPDATE runs SET finished_at = ?, outcome = ?, message = ?, changes = ?, commits = ?, "
+           "duration_ms = ? "
+           "WHERE id = ?");
+    s.Bind(1, run.finished_at)
+        .Bind(2, run.outcome)
+        .Bind(3, run.message)
+        .Bind(4, run.changes)
+        .Bind(5, run.commits)
+        .Bind(6, run.duration_ms)
+        .Bind(7, run.id);
     if (auto st = s.Done(); !st) return st;
     if (operations.empty()) return {};
     // One row per run: a 10,000-rule apply sends 70,000 lines.
@@ -466,13 +536,22 @@ Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& op
 Result<int64_t> SqliteStore::RecordQuietPass(const Run& run, DeviceStatusRow d) {
   int64_t id = 0;
   auto st = InTransaction([&]() -> Status {
-    Stmt s(db_, "INSERT INTO runs (device, trigger, started_at, finished_at, outcome, message, changes, commits, "
-                "duration_ms) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)");
-    s.Bind(1, run.device).Bind(2, run.trigger).Bind(3, run.started_at).Bind(4, run.finished_at).Bind(5, run.outcome)
-        .Bind(6, run.message).Bind(7, run.duration_ms);
+    Stmt s(db_,
+           "INSERT INTO runs (device, trigger, started_at, finished_at, outcome, message, changes, "
+           "commits, "
+           "duration_ms) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)");
+    s.Bind(1, run.device)
+        .Bind(2, run.trigger)
+        .Bind(3, run.started_at)
+        .Bind(4, run.finished_at)
+        .Bind(5, run.outcome)
+        .Bind(6, run.message)
+        .Bind(7, run.duration_ms);
     if (auto e = s.Done(); !e) return e;
     id = sqlite3_last_insert_rowid(db_);
-    Stmt u(db_, "UPDATE device_status SET last_observed_at = ?, last_run_id = ?, updated_at = ? WHERE device = ?");
+    Stmt u(db_,
+           "UPDATE device_status SET last_observed_at = ?, last_run_id = ?, updated_at = ? WHERE "
+           "device = ?");
     u.Bind(1, d.last_observed_at).Bind(2, id).Bind(3, d.updated_at).Bind(4, d.device);
     return u.Done();
   });
@@ -482,9 +561,11 @@ Result<int64_t> SqliteStore::RecordQuietPass(const Run& run, DeviceStatusRow d) 
 
 Result<std::vector<Run>> SqliteStore::Runs(const std::string& device, int limit) {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT id, device, trigger, started_at, COALESCE(finished_at, ''), COALESCE(outcome, ''), "
-              "COALESCE(message, ''), changes, commits, duration_ms FROM runs WHERE (? = '' OR device = ?) "
-              "ORDER BY id DESC LIMIT ?");
+  Stmt s(
+      db_,
+      "SELECT id, device, trigger, started_at, COALESCE(finished_at, ''), COALESCE(outcome, ''), "
+      "COALESCE(message, ''), changes, commits, duration_ms FROM runs WHERE (? = '' OR device = ?) "
+      "ORDER BY id DESC LIMIT ?");
   s.Bind(1, device).Bind(2, device).Bind(3, limit);
   std::vector<Run> out;
   while (s.Step() == SQLITE_ROW)
@@ -502,7 +583,8 @@ Result<std::vector<std::string>> SqliteStore::Operations(int64_t run_id) {
   while (s.Step() == SQLITE_ROW) {
     const std::string text = s.Text(0);
     size_t start = 0;
-    for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) out.push_back(text.substr(start, nl - start));
+    for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+      out.push_back(text.substr(start, nl - start));
     if (start < text.size()) out.push_back(text.substr(start));
   }
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
@@ -520,7 +602,8 @@ std::string RulesToJson(const std::map<int, core::NatRule>& rules) {
 
 Result<std::map<int, core::NatRule>> RulesFromJson(const std::string& json) {
   rapidjson::Document d;
-  if (!core::ParseJson(d, json) || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt snapshot");
+  if (!core::ParseJson(d, json) || !d.IsObject())
+    return MakeError(ErrorCode::kInternal, "store: corrupt snapshot");
   std::map<int, core::NatRule> out;
   for (const auto& m : d.GetObject()) {
     rapidjson::StringBuffer buf;
@@ -560,13 +643,16 @@ std::string SubInterfaceToJson(const core::SubInterface& s) {
 namespace {
 
 Result<core::SubInterface> SubInterfaceFromValue(const rapidjson::Value& v) {
-  if (!v.IsObject() || !v.HasMember("vlan") || !v["vlan"].IsInt()) return MakeError(ErrorCode::kInternal, "store: corrupt interface record");
+  if (!v.IsObject() || !v.HasMember("vlan") || !v["vlan"].IsInt())
+    return MakeError(ErrorCode::kInternal, "store: corrupt interface record");
   core::SubInterface s;
   s.vlan = v["vlan"].GetInt();
   s.l2_service = v.HasMember("l2") && v["l2"].IsBool() && v["l2"].GetBool();
   s.admin_enabled = !v.HasMember("admin") || !v["admin"].IsBool() || v["admin"].GetBool();
-  if (v.HasMember("description") && v["description"].IsString()) s.description = v["description"].GetString();
-  if (v.HasMember("bridgeDomain") && v["bridgeDomain"].IsString()) s.bridge_domain = v["bridgeDomain"].GetString();
+  if (v.HasMember("description") && v["description"].IsString())
+    s.description = v["description"].GetString();
+  if (v.HasMember("bridgeDomain") && v["bridgeDomain"].IsString())
+    s.bridge_domain = v["bridgeDomain"].GetString();
   if (v.HasMember("unmanaged") && v["unmanaged"].IsArray())
     for (const auto& u : v["unmanaged"].GetArray())
       if (u.IsString()) s.unmanaged.push_back(u.GetString());
@@ -590,7 +676,8 @@ Result<core::SwitchState> SwitchFromJson(const std::string& json) {
   core::SwitchState st;
   if (json.empty()) return st;
   rapidjson::Document d;
-  if (!core::ParseJson(d, json) || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt switch snapshot");
+  if (!core::ParseJson(d, json) || !d.IsObject())
+    return MakeError(ErrorCode::kInternal, "store: corrupt switch snapshot");
   if (d.HasMember("interfaces") && d["interfaces"].IsObject())
     for (const auto& m : d["interfaces"].GetObject()) {
       auto s = SubInterfaceFromValue(m.value);
@@ -600,7 +687,8 @@ Result<core::SwitchState> SwitchFromJson(const std::string& json) {
   if (d.HasMember("bridgeDomains") && d["bridgeDomains"].IsObject())
     for (const auto& m : d["bridgeDomains"].GetObject()) {
       core::BridgeDomain bd;
-      if (m.value.HasMember("description") && m.value["description"].IsString()) bd.description = m.value["description"].GetString();
+      if (m.value.HasMember("description") && m.value["description"].IsString())
+        bd.description = m.value["description"].GetString();
       if (m.value.HasMember("members") && m.value["members"].IsArray())
         for (const auto& x : m.value["members"].GetArray())
           if (x.IsString()) bd.members.push_back(x.GetString());
@@ -611,7 +699,8 @@ Result<core::SwitchState> SwitchFromJson(const std::string& json) {
 
 }  // namespace
 
-Result<std::map<std::string, core::AppliedInterface>> SqliteStore::AppliedInterfaces(const std::string& device) {
+Result<std::map<std::string, core::AppliedInterface>> SqliteStore::AppliedInterfaces(
+    const std::string& device) {
   std::lock_guard lk(mu_);
   Stmt s(db_, "SELECT name, resource, body_json FROM applied_interfaces WHERE device = ?");
   s.Bind(1, device);
@@ -628,13 +717,20 @@ Result<std::map<std::string, core::AppliedInterface>> SqliteStore::AppliedInterf
   return out;
 }
 
-Status SqliteStore::RecordAppliedInterfaces(const std::string& device,
-                                            const std::map<std::string, core::AppliedInterface>& upserts,
-                                            const std::vector<std::string>& removed, const std::string& now) {
+Status SqliteStore::RecordAppliedInterfaces(
+    const std::string& device, const std::map<std::string, core::AppliedInterface>& upserts,
+    const std::vector<std::string>& removed, const std::string& now) {
   return InTransaction([&]() -> Status {
-    Stmt s(db_, "INSERT OR REPLACE INTO applied_interfaces (device, name, resource, body_json, applied_at) VALUES (?, ?, ?, ?, ?)");
+    Stmt s(db_,
+           "INSERT OR REPLACE INTO applied_interfaces (device, name, resource, body_json, "
+           "applied_at) VALUES (?, ?, ?, ?, ?)");
     for (const auto& [name, rec] : upserts) {
-      s.Reset().Bind(1, device).Bind(2, name).Bind(3, rec.resource).Bind(4, SubInterfaceToJson(rec.iface)).Bind(5, now);
+      s.Reset()
+          .Bind(1, device)
+          .Bind(2, name)
+          .Bind(3, rec.resource)
+          .Bind(4, SubInterfaceToJson(rec.iface))
+          .Bind(5, now);
       if (auto st = s.Done(); !st) return st;
     }
     Stmt rm(db_, "DELETE FROM applied_interfaces WHERE device = ? AND name = ?");
@@ -646,20 +742,40 @@ Status SqliteStore::RecordAppliedInterfaces(const std::string& device,
   });
 }
 
-Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes, const std::string& operations, int keep) {
+Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes,
+                                        const std::string& operations, int keep) {
   Intent in;
   auto st = InTransaction([&]() -> Status {
-    Stmt s(db_, "INSERT INTO snapshots (device, taken_at, run_id, rules_json, switch_json) VALUES (?, ?, ?, ?, ?)");
-    s.Bind(1, snap.device).Bind(2, snap.taken_at).Bind(3, snap.run_id).Bind(4, RulesToJson(snap.rules))
+    Stmt s(db_,
+           "INSERT INTO snapshots (device, taken_at, run_id, rules_json, switch_json) VALUES (?, "
+           "?, ?, ?, ?)");
+    s.Bind(1, snap.device)
+        .Bind(2, snap.taken_at)
+        .Bind(3, snap.run_id)
+        .Bind(4, RulesToJson(snap.rules))
         .Bind(5, SwitchToJson(snap.switch_state));
     if (auto e = s.Done(); !e) return e;
     const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
-    Stmt i(db_, "INSERT INTO intents (device, run_id, snapshot_id, changes, operations, started_at) VALUES (?, ?, ?, ?, ?, ?)");
-    i.Bind(1, snap.device).Bind(2, snap.run_id).Bind(3, snapshot_id).Bind(4, changes).Bind(5, operations).Bind(6, snap.taken_at);
+    Stmt i(db_,
+           "INSERT INTO intents (device, run_id, snapshot_id, changes, operations, started_at) "
+           "VALUES (?, ?, ?, ?, ?, ?)");
+    i.Bind(1, snap.device)
+        .Bind(2, snap.run_id)
+        .Bind(3, snapshot_id)
+        .Bind(4, changes)
+        .Bind(5, operations)
+        .Bind(6, snap.taken_at);
     if (auto e = i.Done(); !e) return e;
-    in = Intent{sqlite3_last_insert_rowid(db_), snap.device, snap.run_id, snapshot_id, changes, operations, snap.taken_at};
-    Stmt prune(db_, "DELETE FROM snapshots WHERE device = ? AND id NOT IN "
-                    "(SELECT id FROM snapshots WHERE device = ? ORDER BY id DESC LIMIT ?)");
+    in = Intent{sqlite3_last_insert_rowid(db_),
+                snap.device,
+                snap.run_id,
+                snapshot_id,
+                changes,
+                operations,
+                snap.taken_at};
+    Stmt prune(db_,
+               "DELETE FROM snapshots WHERE device = ? AND id NOT IN "
+               "(SELECT id FROM snapshots WHERE device = ? ORDER BY id DESC LIMIT ?)");
     prune.Bind(1, snap.device).Bind(2, snap.device).Bind(3, keep);
     return prune.Done();
   });
@@ -667,7 +783,8 @@ Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes, const
   return in;
 }
 
-Status SqliteStore::FinishIntent(int64_t intent_id, const std::string& outcome, const std::string& now) {
+Status SqliteStore::FinishIntent(int64_t intent_id, const std::string& outcome,
+                                 const std::string& now) {
   return InTransaction([&]() -> Status {
     Stmt s(db_, "UPDATE intents SET finished_at = ?, outcome = ? WHERE id = ?");
     s.Bind(1, now).Bind(2, outcome).Bind(3, intent_id);
@@ -677,21 +794,27 @@ Status SqliteStore::FinishIntent(int64_t intent_id, const std::string& outcome, 
 
 Result<std::vector<Intent>> SqliteStore::OpenIntents() {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT id, device, COALESCE(run_id, 0), snapshot_id, changes, operations, started_at FROM intents "
-              "WHERE finished_at IS NULL ORDER BY id");
+  Stmt s(db_,
+         "SELECT id, device, COALESCE(run_id, 0), snapshot_id, changes, operations, started_at "
+         "FROM intents "
+         "WHERE finished_at IS NULL ORDER BY id");
   std::vector<Intent> out;
   while (s.Step() == SQLITE_ROW)
-    out.push_back(Intent{s.Int(0), s.Text(1), s.Int(2), s.Int(3), static_cast<int>(s.Int(4)), s.Text(5), s.Text(6)});
+    out.push_back(Intent{s.Int(0), s.Text(1), s.Int(2), s.Int(3), static_cast<int>(s.Int(4)),
+                         s.Text(5), s.Text(6)});
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
 Result<Snapshot> SqliteStore::GetSnapshot(int64_t id) {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT id, device, taken_at, COALESCE(run_id, 0), rules_json, COALESCE(switch_json, '') FROM snapshots "
-              "WHERE id = ?");
+  Stmt s(db_,
+         "SELECT id, device, taken_at, COALESCE(run_id, 0), rules_json, COALESCE(switch_json, '') "
+         "FROM snapshots "
+         "WHERE id = ?");
   s.Bind(1, id);
-  if (s.Step() != SQLITE_ROW) return MakeError(ErrorCode::kNotFound, "no snapshot " + std::to_string(id));
+  if (s.Step() != SQLITE_ROW)
+    return MakeError(ErrorCode::kNotFound, "no snapshot " + std::to_string(id));
   auto rules = RulesFromJson(s.Text(4));
   if (!rules) return tl::unexpected(rules.error());
   auto sw = SwitchFromJson(s.Text(5));
@@ -701,10 +824,13 @@ Result<Snapshot> SqliteStore::GetSnapshot(int64_t id) {
 
 Result<std::vector<Snapshot>> SqliteStore::Snapshots(const std::string& device, int limit) {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT id, device, taken_at, COALESCE(run_id, 0) FROM snapshots WHERE device = ? ORDER BY id DESC LIMIT ?");
+  Stmt s(db_,
+         "SELECT id, device, taken_at, COALESCE(run_id, 0) FROM snapshots WHERE device = ? ORDER "
+         "BY id DESC LIMIT ?");
   s.Bind(1, device).Bind(2, limit);
   std::vector<Snapshot> out;
-  while (s.Step() == SQLITE_ROW) out.push_back(Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), {}, {}});
+  while (s.Step() == SQLITE_ROW)
+    out.push_back(Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), {}, {}});
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
@@ -712,9 +838,17 @@ Result<std::vector<Snapshot>> SqliteStore::Snapshots(const std::string& device, 
 Status SqliteStore::AddEvents(const std::vector<Event>& events) {
   if (events.empty()) return {};
   return InTransaction([&]() -> Status {
-    Stmt s(db_, "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    Stmt s(db_,
+           "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, "
+           "?, ?, ?, ?, ?, ?)");
     for (const auto& e : events) {
-      s.Reset().Bind(1, e.time).Bind(2, e.device).Bind(3, e.resource).Bind(4, e.type).Bind(5, e.reason).Bind(6, e.message)
+      s.Reset()
+          .Bind(1, e.time)
+          .Bind(2, e.device)
+          .Bind(3, e.resource)
+          .Bind(4, e.type)
+          .Bind(5, e.reason)
+          .Bind(6, e.message)
           .Bind(7, e.run_id);
       if (auto st = s.Done(); !st) return st;
     }
@@ -724,23 +858,33 @@ Status SqliteStore::AddEvents(const std::vector<Event>& events) {
 
 Result<std::vector<Event>> SqliteStore::Events(const EventFilter& f) {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT id, time, device, COALESCE(resource, ''), type, reason, message, COALESCE(run_id, 0) FROM events "
-              "WHERE (? = '' OR device = ?) AND (? = '' OR resource = ?) AND (? = '' OR time >= ?) "
-              "ORDER BY id DESC LIMIT ?");
-  s.Bind(1, f.device).Bind(2, f.device).Bind(3, f.resource).Bind(4, f.resource).Bind(5, f.since).Bind(6, f.since)
+  Stmt s(db_,
+         "SELECT id, time, device, COALESCE(resource, ''), type, reason, message, COALESCE(run_id, "
+         "0) FROM events "
+         "WHERE (? = '' OR device = ?) AND (? = '' OR resource = ?) AND (? = '' OR time >= ?) "
+         "ORDER BY id DESC LIMIT ?");
+  s.Bind(1, f.device)
+      .Bind(2, f.device)
+      .Bind(3, f.resource)
+      .Bind(4, f.resource)
+      .Bind(5, f.since)
+      .Bind(6, f.since)
       .Bind(7, f.limit);
   std::vector<Event> out;
   while (s.Step() == SQLITE_ROW)
-    out.push_back(Event{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Int(7)});
+    out.push_back(Event{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6),
+                        s.Int(7)});
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
 Result<std::map<std::string, DeviceOverride>> SqliteStore::Overrides() {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT device, management, fallback, updated_at FROM device_overrides ORDER BY device");
+  Stmt s(db_,
+         "SELECT device, management, fallback, updated_at FROM device_overrides ORDER BY device");
   std::map<std::string, DeviceOverride> out;
-  while (s.Step() == SQLITE_ROW) out[s.Text(0)] = DeviceOverride{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
+  while (s.Step() == SQLITE_ROW)
+    out[s.Text(0)] = DeviceOverride{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
@@ -752,12 +896,20 @@ Status SqliteStore::SetOverride(const DeviceOverride& o, const Event& audit) {
       d.Bind(1, o.device);
       if (auto st = d.Done(); !st) return st;
     } else {
-      Stmt s(db_, "INSERT OR REPLACE INTO device_overrides (device, management, fallback, updated_at) VALUES (?, ?, ?, ?)");
+      Stmt s(db_,
+             "INSERT OR REPLACE INTO device_overrides (device, management, fallback, updated_at) "
+             "VALUES (?, ?, ?, ?)");
       s.Bind(1, o.device).Bind(2, o.management).Bind(3, o.fallback).Bind(4, o.updated_at);
       if (auto st = s.Done(); !st) return st;
     }
-    Stmt e(db_, "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, ?, NULL, ?, ?, ?, NULL)");
-    e.Bind(1, audit.time).Bind(2, audit.device).Bind(3, audit.type).Bind(4, audit.reason).Bind(5, audit.message);
+    Stmt e(db_,
+           "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, "
+           "?, NULL, ?, ?, ?, NULL)");
+    e.Bind(1, audit.time)
+        .Bind(2, audit.device)
+        .Bind(3, audit.type)
+        .Bind(4, audit.reason)
+        .Bind(5, audit.message);
     return e.Done();
   });
 }
@@ -766,8 +918,9 @@ Result<PruneCounts> SqliteStore::Prune(const std::string& before) {
   PruneCounts n;
   auto st = InTransaction([&]() -> Status {
     // Operations go with their runs (ON DELETE CASCADE); a run an open intent refers to stays.
-    Stmt r(db_, "DELETE FROM runs WHERE started_at < ? AND finished_at IS NOT NULL AND id NOT IN "
-                "(SELECT run_id FROM intents WHERE finished_at IS NULL AND run_id IS NOT NULL)");
+    Stmt r(db_,
+           "DELETE FROM runs WHERE started_at < ? AND finished_at IS NOT NULL AND id NOT IN "
+           "(SELECT run_id FROM intents WHERE finished_at IS NULL AND run_id IS NOT NULL)");
     r.Bind(1, before);
     if (auto e = r.Done(); !e) return e;
     n.runs = sqlite3_changes(db_);
@@ -793,23 +946,46 @@ int64_t SqliteStore::DataVersion() {
 
 Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortStatusRow>* ports) {
   return InTransaction([&]() -> Status {
-    Stmt s(db_, "INSERT OR REPLACE INTO device_status (device, reachable, synced, message, platform_version, transport, "
-                "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, updated_at, fallback_active, "
-                "fallbacks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    s.Bind(1, d.device).Bind(2, d.reachable ? 1 : 0).Bind(3, d.synced ? 1 : 0).Bind(4, d.message)
-        .Bind(5, d.platform_version).Bind(6, d.transport).Bind(7, d.last_observed_at).Bind(8, d.last_applied_at)
-        .Bind(9, d.managed).Bind(10, d.unmanaged).Bind(11, d.drifted).Bind(12, d.last_run_id).Bind(13, d.updated_at)
-        .Bind(14, d.fallback_active ? 1 : 0).Bind(15, d.fallbacks);
+    Stmt s(db_,
+           "INSERT OR REPLACE INTO device_status (device, reachable, synced, message, "
+           "platform_version, transport, "
+           "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, "
+           "updated_at, fallback_active, "
+           "fallbacks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(1, d.device)
+        .Bind(2, d.reachable ? 1 : 0)
+        .Bind(3, d.synced ? 1 : 0)
+        .Bind(4, d.message)
+        .Bind(5, d.platform_version)
+        .Bind(6, d.transport)
+        .Bind(7, d.last_observed_at)
+        .Bind(8, d.last_applied_at)
+        .Bind(9, d.managed)
+        .Bind(10, d.unmanaged)
+        .Bind(11, d.drifted)
+        .Bind(12, d.last_run_id)
+        .Bind(13, d.updated_at)
+        .Bind(14, d.fallback_active ? 1 : 0)
+        .Bind(15, d.fallbacks);
     if (auto st = s.Done(); !st) return st;
     if (!ports) return {};
     Stmt del(db_, "DELETE FROM port_status WHERE device = ?");
     del.Bind(1, d.device);
     if (auto st = del.Done(); !st) return st;
-    Stmt i(db_, "INSERT INTO port_status (device, resource, port, display, rule_number, state, message, "
-                "last_applied_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Stmt i(db_,
+           "INSERT INTO port_status (device, resource, port, display, rule_number, state, message, "
+           "last_applied_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auto& p : *ports) {
-      i.Reset().Bind(1, p.device).Bind(2, p.resource).Bind(3, p.port).Bind(4, p.display).Bind(5, p.rule_number)
-          .Bind(6, p.state).Bind(7, p.message).Bind(8, p.last_applied_at).Bind(9, p.updated_at);
+      i.Reset()
+          .Bind(1, p.device)
+          .Bind(2, p.resource)
+          .Bind(3, p.port)
+          .Bind(4, p.display)
+          .Bind(5, p.rule_number)
+          .Bind(6, p.state)
+          .Bind(7, p.message)
+          .Bind(8, p.last_applied_at)
+          .Bind(9, p.updated_at);
       if (auto st = i.Done(); !st) return st;
     }
     return {};
@@ -818,28 +994,46 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
 
 Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT device, reachable, synced, COALESCE(message,''), COALESCE(platform_version,''), "
-              "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), managed, unmanaged, "
-              "drifted, last_run_id, COALESCE(updated_at,''), fallback_active, fallbacks FROM device_status ORDER BY device");
+  Stmt s(db_,
+         "SELECT device, reachable, synced, COALESCE(message,''), COALESCE(platform_version,''), "
+         "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), "
+         "managed, unmanaged, "
+         "drifted, last_run_id, COALESCE(updated_at,''), fallback_active, fallbacks FROM "
+         "device_status ORDER BY device");
   std::vector<DeviceStatusRow> out;
   while (s.Step() == SQLITE_ROW)
-    out.push_back(DeviceStatusRow{s.Text(0), s.Int(1) != 0, s.Int(2) != 0, s.Text(3), s.Text(4), s.Text(5), s.Text(6),
-                                  s.Text(7), static_cast<int>(s.Int(8)), static_cast<int>(s.Int(9)),
-                                  static_cast<int>(s.Int(10)), s.Int(11), s.Text(12), s.Int(13) != 0, s.Int(14), {}});
+    out.push_back(DeviceStatusRow{s.Text(0),
+                                  s.Int(1) != 0,
+                                  s.Int(2) != 0,
+                                  s.Text(3),
+                                  s.Text(4),
+                                  s.Text(5),
+                                  s.Text(6),
+                                  s.Text(7),
+                                  static_cast<int>(s.Int(8)),
+                                  static_cast<int>(s.Int(9)),
+                                  static_cast<int>(s.Int(10)),
+                                  s.Int(11),
+                                  s.Text(12),
+                                  s.Int(13) != 0,
+                                  s.Int(14),
+                                  {}});
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
 
 Result<std::vector<PortStatusRow>> SqliteStore::PortStatuses(const std::string& device) {
   std::lock_guard lk(mu_);
-  Stmt s(db_, "SELECT device, resource, port, COALESCE(display,''), COALESCE(rule_number,0), state, "
-              "COALESCE(message,''), COALESCE(last_applied_at,''), updated_at FROM port_status "
-              "WHERE (? = '' OR device = ?) ORDER BY device, rule_number, resource, port");
+  Stmt s(db_,
+         "SELECT device, resource, port, COALESCE(display,''), COALESCE(rule_number,0), state, "
+         "COALESCE(message,''), COALESCE(last_applied_at,''), updated_at FROM port_status "
+         "WHERE (? = '' OR device = ?) ORDER BY device, rule_number, resource, port");
   s.Bind(1, device).Bind(2, device);
   std::vector<PortStatusRow> out;
   while (s.Step() == SQLITE_ROW)
-    out.push_back(PortStatusRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), static_cast<int>(s.Int(4)), s.Text(5),
-                                s.Text(6), s.Text(7), s.Text(8)});
+    out.push_back(PortStatusRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3),
+                                static_cast<int>(s.Int(4)), s.Text(5), s.Text(6), s.Text(7),
+                                s.Text(8)});
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
@@ -874,7 +1068,8 @@ std::string NatRuleToJson(const core::NatRule& r) {
 
 Result<core::NatRule> NatRuleFromJson(const std::string& json) {
   rapidjson::Document d;
-  if (!core::ParseJson(d, json) || !d.IsObject()) return MakeError(ErrorCode::kInternal, "store: corrupt rule record");
+  if (!core::ParseJson(d, json) || !d.IsObject())
+    return MakeError(ErrorCode::kInternal, "store: corrupt rule record");
   core::NatRule r;
   auto get = [&](const char* k, std::string* out) {
     if (d.HasMember(k) && d[k].IsString()) *out = d[k].GetString();

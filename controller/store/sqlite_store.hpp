@@ -59,19 +59,27 @@ class SqliteStore final : public Store {
   Result<std::string> IntegrityCheck();
 
   Result<std::map<core::PortKey, int>> Allocations(const std::string& device) override;
-  Status SaveAllocations(const std::string& device, const std::map<core::PortKey, int>& allocations, const std::string& now) override;
+  Status SaveAllocations(const std::string& device, const std::map<core::PortKey, int>& allocations,
+                         const std::string& now) override;
   Result<std::map<int, core::AppliedRecord>> LastApplied(const std::string& device) override;
-  Status RecordApplied(const std::string& device, const AppliedUpdate& update, const std::string& now) override;
-  Result<std::map<std::string, core::AppliedInterface>> AppliedInterfaces(const std::string& device) override;
-  Status RecordAppliedInterfaces(const std::string& device, const std::map<std::string, core::AppliedInterface>& upserts,
-                                 const std::vector<std::string>& removed, const std::string& now) override;
-  Result<int64_t> BeginRun(const std::string& device, const std::string& trigger, const std::string& now) override;
+  Status RecordApplied(const std::string& device, const AppliedUpdate& update,
+                       const std::string& now) override;
+  Result<std::map<std::string, core::AppliedInterface>> AppliedInterfaces(
+      const std::string& device) override;
+  Status RecordAppliedInterfaces(const std::string& device,
+                                 const std::map<std::string, core::AppliedInterface>& upserts,
+                                 const std::vector<std::string>& removed,
+                                 const std::string& now) override;
+  Result<int64_t> BeginRun(const std::string& device, const std::string& trigger,
+                           const std::string& now) override;
   Status FinishRun(const Run& run, const std::vector<std::string>& operations) override;
   Result<std::vector<Run>> Runs(const std::string& device, int limit) override;
   Result<int64_t> RecordQuietPass(const Run& run, DeviceStatusRow device) override;
   Result<std::vector<std::string>> Operations(int64_t run_id) override;
-  Result<Intent> BeginIntent(const Snapshot& snapshot, int changes, const std::string& operations, int keep = 50) override;
-  Status FinishIntent(int64_t intent_id, const std::string& outcome, const std::string& now) override;
+  Result<Intent> BeginIntent(const Snapshot& snapshot, int changes, const std::string& operations,
+                             int keep = 50) override;
+  Status FinishIntent(int64_t intent_id, const std::string& outcome,
+                      const std::string& now) override;
   Result<std::vector<Intent>> OpenIntents() override;
   Result<Snapshot> GetSnapshot(int64_t id) override;
   Result<std::vector<Snapshot>> Snapshots(const std::string& device, int limit) override;
@@ -81,14 +89,16 @@ class SqliteStore final : public Store {
   Result<std::map<std::string, DeviceOverride>> Overrides() override;
   Status SetOverride(const DeviceOverride& o, const Event& audit) override;
   Result<std::vector<Event>> Events(const EventFilter& filter) override;
-  Status SaveStatus(const DeviceStatusRow& device, const std::vector<PortStatusRow>* ports) override;
+  Status SaveStatus(const DeviceStatusRow& device,
+                    const std::vector<PortStatusRow>* ports) override;
   int64_t DataVersion() override;
   Result<std::vector<DeviceStatusRow>> DeviceStatuses() override;
   Result<std::vector<PortStatusRow>> PortStatuses(const std::string& device) override;
 
  private:
   explicit SqliteStore(sqlite3* db);
-  static Result<std::unique_ptr<SqliteStore>> OpenConnection(const std::string& path, OpenMode mode);
+  static Result<std::unique_ptr<SqliteStore>> OpenConnection(const std::string& path,
+                                                             OpenMode mode);
   static Status CreateFile(const std::string& path);
   Status Exec(const std::string& sql);
   Status Initialize();

@@ -121,9 +121,9 @@ struct Intent {
 struct AppliedUpdate {
   std::map<int, core::AppliedRecord> upserts;  // rule number -> what is now on the device
   std::vector<int> removed;                    // rule numbers no longer ours
-  std::vector<int> released;                   // of those, numbers whose allocation ends too (handed back)
-  std::set<core::PortKey> desired;             // ports still declared (allocations kept)
-  std::set<int> on_device;                     // numbers present on the device afterwards
+  std::vector<int> released;        // of those, numbers whose allocation ends too (handed back)
+  std::set<core::PortKey> desired;  // ports still declared (allocations kept)
+  std::set<int> on_device;          // numbers present on the device afterwards
 };
 
 class Store {
@@ -131,16 +131,22 @@ class Store {
   virtual ~Store() = default;
 
   virtual Result<std::map<core::PortKey, int>> Allocations(const std::string& device) = 0;
-  virtual Status SaveAllocations(const std::string& device, const std::map<core::PortKey, int>& allocations, const std::string& now) = 0;
+  virtual Status SaveAllocations(const std::string& device,
+                                 const std::map<core::PortKey, int>& allocations,
+                                 const std::string& now) = 0;
   virtual Result<std::map<int, core::AppliedRecord>> LastApplied(const std::string& device) = 0;
-  virtual Status RecordApplied(const std::string& device, const AppliedUpdate& update, const std::string& now) = 0;
+  virtual Status RecordApplied(const std::string& device, const AppliedUpdate& update,
+                               const std::string& now) = 0;
 
   /// Switches: what was last applied per sub-interface.
-  virtual Result<std::map<std::string, core::AppliedInterface>> AppliedInterfaces(const std::string& device) = 0;
-  virtual Status RecordAppliedInterfaces(const std::string& device, const std::map<std::string, core::AppliedInterface>& upserts,
-                                 const std::vector<std::string>& removed, const std::string& now) = 0;
+  virtual Result<std::map<std::string, core::AppliedInterface>> AppliedInterfaces(
+      const std::string& device) = 0;
+  virtual Status RecordAppliedInterfaces(
+      const std::string& device, const std::map<std::string, core::AppliedInterface>& upserts,
+      const std::vector<std::string>& removed, const std::string& now) = 0;
 
-  virtual Result<int64_t> BeginRun(const std::string& device, const std::string& trigger, const std::string& now) = 0;
+  virtual Result<int64_t> BeginRun(const std::string& device, const std::string& trigger,
+                                   const std::string& now) = 0;
   virtual Status FinishRun(const Run& run, const std::vector<std::string>& operations) = 0;
   virtual Result<std::vector<Run>> Runs(const std::string& device, int limit) = 0;
   /// A pass that found nothing to do, in one transaction: its (finished) run and the device
@@ -150,12 +156,15 @@ class Store {
 
   /// The device as it was before a change, and the intent to change it, in one transaction,
   /// before the device is touched. Keeps the newest `keep` snapshots per device.
-  virtual Result<Intent> BeginIntent(const Snapshot& snapshot, int changes, const std::string& operations, int keep = 50) = 0;
-  virtual Status FinishIntent(int64_t intent_id, const std::string& outcome, const std::string& now) = 0;
+  virtual Result<Intent> BeginIntent(const Snapshot& snapshot, int changes,
+                                     const std::string& operations, int keep = 50) = 0;
+  virtual Status FinishIntent(int64_t intent_id, const std::string& outcome,
+                              const std::string& now) = 0;
   /// Intents without a finish: a process died while applying them.
   virtual Result<std::vector<Intent>> OpenIntents() = 0;
   virtual Result<Snapshot> GetSnapshot(int64_t id) = 0;
-  virtual Result<std::vector<Snapshot>> Snapshots(const std::string& device, int limit) = 0;  // rules not loaded
+  virtual Result<std::vector<Snapshot>> Snapshots(const std::string& device,
+                                                  int limit) = 0;  // rules not loaded
 
   virtual Status AddEvents(const std::vector<Event>& events) = 0;
   /// A write transaction that changes nothing: the file takes the write lock (not read-only,
@@ -172,13 +181,13 @@ class Store {
   virtual Result<std::vector<Event>> Events(const EventFilter& filter) = 0;
 
   /// Writes the device row and, unless `ports` is null, replaces the device's port rows.
-  virtual Status SaveStatus(const DeviceStatusRow& device, const std::vector<PortStatusRow>* ports) = 0;
+  virtual Status SaveStatus(const DeviceStatusRow& device,
+                            const std::vector<PortStatusRow>* ports) = 0;
   /// Changes whenever another connection (another process) commits to the file; callers that
   /// cache what they read compare it to know their cache is still true.
   virtual int64_t DataVersion() = 0;
   virtual Result<std::vector<DeviceStatusRow>> DeviceStatuses() = 0;
   virtual Result<std::vector<PortStatusRow>> PortStatuses(const std::string& device) = 0;
-
 };
 
 }  // namespace nc::store

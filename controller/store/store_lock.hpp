@@ -17,7 +17,8 @@ class WriterLock {
   /// Takes the lock without waiting. `who` (e.g. "run") is written into the lock file for the
   /// message another process gets. Errors: kFailedPrecondition (held by another process, the
   /// message names it), kUnavailable (the lock file cannot be created).
-  static Result<std::unique_ptr<WriterLock>> Acquire(const std::string& store_path, const std::string& who);
+  static Result<std::unique_ptr<WriterLock>> Acquire(const std::string& store_path,
+                                                     const std::string& who);
   ~WriterLock();
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;

@@ -2,12 +2,12 @@
 // stated latency model. Every scenario runs in a forked child so that its peak RSS is its own;
 // controller CPU is the child's (the emulator is another process). Prints a Markdown table of
 // medians. Not part of `make test`: `make bench`.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -18,7 +18,6 @@
 #include <sstream>
 #include <thread>
 
-#include "transport/http/https_client.hpp"
 #include "adapters/vyos/vyos_codec.hpp"
 #include "controller/api/v1alpha1/yaml_codec.hpp"
 #include "controller/core/allocate.hpp"
@@ -28,6 +27,7 @@
 #include "controller/source/directory_source.hpp"
 #include "controller/store/sqlite_store.hpp"
 #include "test/sim/common/ssh_server.hpp"
+#include "transport/http/https_client.hpp"
 
 namespace fs = std::filesystem;
 using namespace nc;
@@ -56,7 +56,8 @@ struct Sample {
 double CpuMs() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
 }
 
 struct Env {
@@ -73,7 +74,8 @@ std::unique_ptr<transport::HttpsClient> Client(const Env& env) {
   return std::move(*transport::HttpsClient::Create(o));
 }
 
-std::string Control(const Env& env, const std::string& method, const std::string& path, const std::string& body = "") {
+std::string Control(const Env& env, const std::string& method, const std::string& path,
+                    const std::string& body = "") {
   auto c = Client(env);
   auto r = c->Send(method, path, "application/json", body, std::chrono::minutes(5));
   return r ? r->body : "";
@@ -84,22 +86,27 @@ long StatField(const std::string& json, const std::string& key) {
   return p == std::string::npos ? -1 : std::stol(json.substr(p + key.size() + 3));
 }
 
-void ClearDevice(const Env& env) { Control(env, "POST", "/_sim/config", "delete nat destination\n"); }
+void ClearDevice(const Env& env) {
+  Control(env, "POST", "/_sim/config", "delete nat destination\n");
+}
 
 // N ports across PortForwards of 10 ports each, as manifests text.
 std::string Manifests(const Env& env, int n) {
   std::ostringstream y;
-  y << "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n"
-    << "  address: 127.0.0.1:" << env.port << "\n  credentialsRef: {file: " << (env.dir / "creds.yaml").string()
+  y << "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  "
+       "platform: vyos\n"
+    << "  address: 127.0.0.1:" << env.port
+    << "\n  credentialsRef: {file: " << (env.dir / "creds.yaml").string()
     << "}\n  tls: {caFile: " << env.ca << "}\n  ownership: {ruleRange: 10000-99999}\n"
     << "  vyos: {maxRequestBytes: 268435456}\n";
   for (int vm = 0; vm * 10 < n; ++vm) {
-    y << "---\napiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: vm" << vm << "}\nspec:\n"
-      << "  deviceRef: edge1\n  vm: vm" << vm << "\n  internalAddress: 10." << (vm / 250) % 250 << "." << vm % 250
-      << ".10\n  inboundInterface: eth0\n  ports:\n";
+    y << "---\napiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: vm" << vm
+      << "}\nspec:\n"
+      << "  deviceRef: edge1\n  vm: vm" << vm << "\n  internalAddress: 10." << (vm / 250) % 250
+      << "." << vm % 250 << ".10\n  inboundInterface: eth0\n  ports:\n";
     for (int p = 0; p < 10 && vm * 10 + p < n; ++p)
-      y << "    - {name: p" << p << ", protocol: tcp, externalPort: " << 1024 + vm * 10 + p << ", internalPort: " << 8000 + p
-        << "}\n";
+      y << "    - {name: p" << p << ", protocol: tcp, externalPort: " << 1024 + vm * 10 + p
+        << ", internalPort: " << 8000 + p << "}\n";
   }
   return y.str();
 }
@@ -146,8 +153,8 @@ Sample InChild(Fn fn) {
       [&] {
         Sample s = fn();
         std::ostringstream o;
-        o << s.wall_ms << " " << s.cpu_ms << " " << s.plan_cpu_ms << " " << s.requests << " " << s.commits << " " << s.writes
-          << " " << s.ok << " " << s.error;
+        o << s.wall_ms << " " << s.cpu_ms << " " << s.plan_cpu_ms << " " << s.requests << " "
+          << s.commits << " " << s.writes << " " << s.ok << " " << s.error;
         return o.str();
       },
       &ru);
@@ -167,9 +174,12 @@ struct Harness {
   explicit Harness(const Env& env, const std::string& name) {
     auto path = (env.dir / (name + ".db")).string();
     for (const char* s : {"", "-wal", "-shm"}) fs::remove(path + s);
-    store = std::move(*store::SqliteStore::Open(path, store::SqliteStore::OpenMode::kRequireCurrent));
-    auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
-    rec = std::make_unique<reconcilers::DeviceReconciler>(*store, factory, clock, log, source::LoadServices());
+    store =
+        std::move(*store::SqliteStore::Open(path, store::SqliteStore::OpenMode::kRequireCurrent));
+    auto log =
+        std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+    rec = std::make_unique<reconcilers::DeviceReconciler>(*store, factory, clock, log,
+                                                          source::LoadServices());
   }
 };
 
@@ -180,9 +190,11 @@ Sample Measure(const Env& env, const std::function<reconcilers::DeviceResult()>&
   const auto t0 = std::chrono::steady_clock::now();
   auto r = pass();
   if (getenv("NC_BENCH_PHASES"))
-    std::cerr << "phases (CPU us): observe " << r.observe_cpu_us << ", fingerprint " << r.fingerprint_cpu_us << ", plan "
-              << r.plan_cpu_us << ", apply " << r.apply_cpu_us << ", record " << r.record_cpu_us << "\n";
-  s.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::cerr << "phases (CPU us): observe " << r.observe_cpu_us << ", fingerprint "
+              << r.fingerprint_cpu_us << ", plan " << r.plan_cpu_us << ", apply " << r.apply_cpu_us
+              << ", record " << r.record_cpu_us << "\n";
+  s.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   s.cpu_ms = CpuMs() - c0;
   s.plan_cpu_ms = static_cast<double>(r.plan_cpu_us) / 1000.0;
   auto stats = Control(env, "GET", "/_sim/stats");
@@ -199,29 +211,40 @@ Sample Converge(const Env& env, int n) {
     ClearDevice(env);
     auto desired = Desired(env, n);
     Harness h(env, "converge");
-    return Measure(env, [&] { return h.rec->Reconcile(desired, "default/edge1", "bench", reconcilers::DeviceReconciler::Mode::kApply); });
+    return Measure(env, [&] {
+      return h.rec->Reconcile(desired, "default/edge1", "bench",
+                              reconcilers::DeviceReconciler::Mode::kApply);
+    });
   });
 }
 
 Sample NoOp(const Env& env, int n, int passes, std::vector<Sample>* out) {
   // One child: converge once (not measured), then `passes` no-op passes, each measured.
   rusage ru{};
-  const std::string buf = ChildText([&] {
-    ClearDevice(env);
-    auto desired = Desired(env, n);
-    desired.generation = 1;  // as the daemon's directory source numbers its versions
-    Harness h(env, "noop");
-    h.rec->Reconcile(desired, "default/edge1", "bench", reconcilers::DeviceReconciler::Mode::kApply);
-    std::ostringstream o;
-    for (int i = 0; i < passes; ++i) {
-      auto s = Measure(env, [&] { return h.rec->Reconcile(desired, "default/edge1", "poll", reconcilers::DeviceReconciler::Mode::kApply); });
-      o << s.wall_ms << " " << s.cpu_ms << " " << s.plan_cpu_ms << " " << s.requests << " " << s.commits << " " << s.writes << " " << s.ok << "\n";
-    }
-    return o.str();
-  }, &ru);
+  const std::string buf = ChildText(
+      [&] {
+        ClearDevice(env);
+        auto desired = Desired(env, n);
+        desired.generation = 1;  // as the daemon's directory source numbers its versions
+        Harness h(env, "noop");
+        h.rec->Reconcile(desired, "default/edge1", "bench",
+                         reconcilers::DeviceReconciler::Mode::kApply);
+        std::ostringstream o;
+        for (int i = 0; i < passes; ++i) {
+          auto s = Measure(env, [&] {
+            return h.rec->Reconcile(desired, "default/edge1", "poll",
+                                    reconcilers::DeviceReconciler::Mode::kApply);
+          });
+          o << s.wall_ms << " " << s.cpu_ms << " " << s.plan_cpu_ms << " " << s.requests << " "
+            << s.commits << " " << s.writes << " " << s.ok << "\n";
+        }
+        return o.str();
+      },
+      &ru);
   std::istringstream in(buf);
   Sample s;
-  while (in >> s.wall_ms >> s.cpu_ms >> s.plan_cpu_ms >> s.requests >> s.commits >> s.writes >> s.ok) {
+  while (in >> s.wall_ms >> s.cpu_ms >> s.plan_cpu_ms >> s.requests >> s.commits >> s.writes >>
+         s.ok) {
     s.rss_kb = ru.ru_maxrss;
     out->push_back(s);
   }
@@ -244,14 +267,16 @@ Sample PerRule(const Env& env, int n) {
     s.ok = true;
     for (const auto& rule : desired.rules) {
       auto body = vyos::EncodeConfigure(key, vyos::RuleSetCommands(number++, rule.rule), 0);
-      auto r = client->Send("POST", "/configure", "application/json", body, std::chrono::minutes(10));
+      auto r =
+          client->Send("POST", "/configure", "application/json", body, std::chrono::minutes(10));
       if (!r || r->status != 200) {
         s.ok = false;
         s.error = r ? r->body : r.error().message;
         break;
       }
     }
-    s.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    s.wall_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     s.cpu_ms = CpuMs() - c0;
     auto stats = Control(env, "GET", "/_sim/stats");
     s.requests = StatField(stats, "requests");
@@ -309,9 +334,10 @@ std::vector<std::string> SwitchRows(const std::string& sim, int n, int runs, con
   }
   std::string vlans;
   for (int i = 0; i < n; ++i)
-    vlans += "---\napiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: v" + std::to_string(i) +
-             "}\nspec:\n  deviceRef: sw1\n  interface: ge100-0/0/" + std::to_string(i % 48) + "\n  vlan: " +
-             std::to_string(1000 + i) + "\n  bridgeDomain: BD-" + std::to_string(i % 10) + "\n";
+    vlans += "---\napiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: v" +
+             std::to_string(i) + "}\nspec:\n  deviceRef: sw1\n  interface: ge100-0/0/" +
+             std::to_string(i % 48) + "\n  vlan: " + std::to_string(1000 + i) +
+             "\n  bridgeDomain: BD-" + std::to_string(i % 10) + "\n";
   std::vector<Sample> conv, noop;
   std::vector<long> conv_cmds, noop_cmds;
   for (int run = 0; run < runs; ++run) {
@@ -319,40 +345,55 @@ std::vector<std::string> SwitchRows(const std::string& sim, int n, int runs, con
     pid_t pid = fork();
     if (pid == 0) {
       if (!freopen("/dev/null", "w", stdout)) _exit(126);
-      const std::string pf = (dir / "port").string(), hk = (dir / "host_key").string(), ak = (dir / "client.pub").string();
-      execl(sim.c_str(), sim.c_str(), "--port-file", pf.c_str(), "--host-key", hk.c_str(), "--authorized-key", ak.c_str(),
-            "--latency-command-ms", std::to_string(m.command_ms).c_str(), "--latency-commit-ms", std::to_string(m.commit_ms).c_str(),
-            "--latency-commit-per-interface-ms", Fmt(m.commit_per_interface_ms, 3).c_str(), static_cast<char*>(nullptr));
+      const std::string pf = (dir / "port").string(), hk = (dir / "host_key").string(),
+                        ak = (dir / "client.pub").string();
+      execl(sim.c_str(), sim.c_str(), "--port-file", pf.c_str(), "--host-key", hk.c_str(),
+            "--authorized-key", ak.c_str(), "--latency-command-ms",
+            std::to_string(m.command_ms).c_str(), "--latency-commit-ms",
+            std::to_string(m.commit_ms).c_str(), "--latency-commit-per-interface-ms",
+            Fmt(m.commit_per_interface_ms, 3).c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     int port = 0;
-    for (int i = 0; i < 100 && !fs::exists(dir / "port"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 100 && !fs::exists(dir / "port"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     std::ifstream(dir / "port") >> port;
     if (port == 0) return {"| switch: switch-sim did not start (" + sim + ") | | | | | |"};
-    std::ofstream(dir / "known_hosts") << "[127.0.0.1]:" << port << " ssh-ed25519 " << *host << "\n";
+    std::ofstream(dir / "known_hosts")
+        << "[127.0.0.1]:" << port << " ssh-ed25519 " << *host << "\n";
     std::ofstream(dir / "manifests/all.yaml")
-        << "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1}\nspec:\n  platform: dnos\n  address: 127.0.0.1:"
-        << port << "\n  credentialsRef: {file: ../creds.yaml}\n  ssh: {knownHosts: ../known_hosts}\n" << vlans;
+        << "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1}\nspec:\n  "
+           "platform: dnos\n  address: 127.0.0.1:"
+        << port
+        << "\n  credentialsRef: {file: ../creds.yaml}\n  ssh: {knownHosts: ../known_hosts}\n"
+        << vlans;
     long cmds[2] = {0, 0};
     rusage ru{};
-    const std::string buf = ChildText([&] {
-      auto v = source::ValidateDirectory((dir / "manifests").string(), source::LoadServices());
-      Env e;
-      e.dir = dir;
-      Harness h(e, "switch");
-      std::ostringstream o;
-      for (int pass = 0; pass < 2; ++pass) {
-        const double c0 = CpuMs();
-        const auto t0 = std::chrono::steady_clock::now();
-        auto r = h.rec->Reconcile(v.desired, "default/sw1", "bench", reconcilers::DeviceReconciler::Mode::kApply);
-        const double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        o << wall << " " << CpuMs() - c0 << " " << r.commits << " " << r.operations.size() << " " << !r.error << " ";
-      }
-      return o.str();
-    }, &ru);
+    const std::string buf = ChildText(
+        [&] {
+          auto v = source::ValidateDirectory((dir / "manifests").string(), source::LoadServices());
+          Env e;
+          e.dir = dir;
+          Harness h(e, "switch");
+          std::ostringstream o;
+          for (int pass = 0; pass < 2; ++pass) {
+            const double c0 = CpuMs();
+            const auto t0 = std::chrono::steady_clock::now();
+            auto r = h.rec->Reconcile(v.desired, "default/sw1", "bench",
+                                      reconcilers::DeviceReconciler::Mode::kApply);
+            const double wall =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count();
+            o << wall << " " << CpuMs() - c0 << " " << r.commits << " " << r.operations.size()
+              << " " << !r.error << " ";
+          }
+          return o.str();
+        },
+        &ru);
     std::istringstream in(buf);
     Sample a, b;
-    in >> a.wall_ms >> a.cpu_ms >> a.commits >> cmds[0] >> a.ok >> b.wall_ms >> b.cpu_ms >> b.commits >> cmds[1] >> b.ok;
+    in >> a.wall_ms >> a.cpu_ms >> a.commits >> cmds[0] >> a.ok >> b.wall_ms >> b.cpu_ms >>
+        b.commits >> cmds[1] >> b.ok;
     a.rss_kb = b.rss_kb = ru.ru_maxrss;
     conv.push_back(a);
     noop.push_back(b);
@@ -368,16 +409,21 @@ std::vector<std::string> SwitchRows(const std::string& sim, int n, int runs, con
   };
   const Sample c = Median(conv), z = Median(noop);
   auto line = [&](const std::string& what, const Sample& s, long commands) {
-    return "| " + what + " | " + std::to_string(n) + " | " + Fmt(s.wall_ms / 1000.0, 3) + " | " + std::to_string(commands) + " | " +
-           std::to_string(s.commits) + " | " + Fmt(s.cpu_ms) + " | " + Fmt(s.rss_kb / 1024.0) + " | " + std::to_string(runs) +
-           (s.ok ? "" : " FAILED") + " |";
+    return "| " + what + " | " + std::to_string(n) + " | " + Fmt(s.wall_ms / 1000.0, 3) + " | " +
+           std::to_string(commands) + " | " + std::to_string(s.commits) + " | " + Fmt(s.cpu_ms) +
+           " | " + Fmt(s.rss_kb / 1024.0) + " | " + std::to_string(runs) + (s.ok ? "" : " FAILED") +
+           " |";
   };
-  return {"Latency model (switch-sim over SSH): " + std::to_string(m.command_ms) + " ms per command, " + std::to_string(m.commit_ms) +
-              " ms per commit or commit check + " + Fmt(m.commit_per_interface_ms, 2) + " ms per interface in the configuration.",
+  return {"Latency model (switch-sim over SSH): " + std::to_string(m.command_ms) +
+              " ms per command, " + std::to_string(m.commit_ms) +
+              " ms per commit or commit check + " + Fmt(m.commit_per_interface_ms, 2) +
+              " ms per interface in the configuration.",
           "",
-          "| scenario | VLAN interfaces | wall s (median) | configuration commands sent | commits | controller CPU ms | peak RSS MiB | runs |",
+          "| scenario | VLAN interfaces | wall s (median) | configuration commands sent | commits "
+          "| controller CPU ms | peak RSS MiB | runs |",
           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-          line("converge new VLAN interfaces + 10 bridge domains on one switch (one commit)", c, med(conv_cmds)),
+          line("converge new VLAN interfaces + 10 bridge domains on one switch (one commit)", c,
+               med(conv_cmds)),
           line("no-op pass over them", z, med(noop_cmds))};
 }
 
@@ -391,7 +437,8 @@ int main(int argc, char** argv) {
   Model m;
   app.add_option("--sim", sim, "vyos-sim binary")->capture_default_str();
   app.add_option("--runs", runs, "runs per converge scenario (median)")->capture_default_str();
-  app.add_option("--per-rule-runs", per_rule_runs, "runs of the one-commit-per-rule scenario")->capture_default_str();
+  app.add_option("--per-rule-runs", per_rule_runs, "runs of the one-commit-per-rule scenario")
+      ->capture_default_str();
   app.add_option("--big", big, "the large N")->capture_default_str();
   app.add_option("--latency-scale", scale, "multiplies the latency model")->capture_default_str();
   bool noop_only = false;
@@ -399,13 +446,16 @@ int main(int argc, char** argv) {
   std::string switch_sim;
   int switch_n = 500;
   app.add_option("--switch-sim", switch_sim, "switch-sim binary: run only the switch scenario");
-  app.add_option("--switch-interfaces", switch_n, "VLAN interfaces in the switch scenario")->capture_default_str();
-  app.add_flag("--plan-only", plan_only, "time allocation + planning of --big rules in-process (no device)");
+  app.add_option("--switch-interfaces", switch_n, "VLAN interfaces in the switch scenario")
+      ->capture_default_str();
+  app.add_flag("--plan-only", plan_only,
+               "time allocation + planning of --big rules in-process (no device)");
   app.add_flag("--noop-only", noop_only, "only the no-op scenario (for profiling)");
   CLI11_PARSE(app, argc, argv);
 
   if (!switch_sim.empty()) {
-    for (const auto& l : SwitchRows(switch_sim, switch_n, std::max(3, runs), SwitchModel{})) std::cout << l << "\n";
+    for (const auto& l : SwitchRows(switch_sim, switch_n, std::max(3, runs), SwitchModel{}))
+      std::cout << l << "\n";
     return 0;
   }
   if (plan_only) {
@@ -439,13 +489,15 @@ int main(int argc, char** argv) {
         auto a = core::AllocateRuleNumbers({dev, rules, allocs, device});
         std::map<int, core::PortKey> allocated;
         for (const auto& [k, n] : allocs) allocated.emplace(n, k);
-        core::PlanInput in{dev, rules, a.numbers, a.failed, device, records, allocated, services, "", {}};
+        core::PlanInput in{dev,     rules,     a.numbers, a.failed, device,
+                           records, allocated, services,  "",       {}};
         auto plan = core::ComputePlan(in);
         cpu.push_back(CpuMs() - c0);
         if (plan.ports.size() != rules.size()) return 1;
       }
       std::sort(cpu.begin(), cpu.end());
-      std::cout << "allocate + plan, " << which << ", " << big << " rules: median " << Fmt(cpu[cpu.size() / 2], 2) << " ms CPU\n";
+      std::cout << "allocate + plan, " << which << ", " << big << " rules: median "
+                << Fmt(cpu[cpu.size() / 2], 2) << " ms CPU\n";
     }
     return 0;
   }
@@ -457,14 +509,16 @@ int main(int argc, char** argv) {
   pid_t sim_pid = fork();
   if (sim_pid == 0) {
     std::string port_file = (env.dir / "port").string();
-    execl(sim.c_str(), sim.c_str(), "--listen", "127.0.0.1:0", "--port-file", port_file.c_str(), "--cert-dir",
-          env.dir.c_str(), "--body-limit", "268435456", "--latency-request-ms", Fmt(m.request_ms, 3).c_str(),
-          "--latency-op-ms", Fmt(m.op_ms, 3).c_str(), "--latency-commit-ms", Fmt(m.commit_ms, 3).c_str(),
-          "--latency-commit-per-rule-ms", Fmt(m.commit_per_rule_ms, 3).c_str(), "--latency-scale",
-          Fmt(scale, 3).c_str(), static_cast<char*>(nullptr));
+    execl(sim.c_str(), sim.c_str(), "--listen", "127.0.0.1:0", "--port-file", port_file.c_str(),
+          "--cert-dir", env.dir.c_str(), "--body-limit", "268435456", "--latency-request-ms",
+          Fmt(m.request_ms, 3).c_str(), "--latency-op-ms", Fmt(m.op_ms, 3).c_str(),
+          "--latency-commit-ms", Fmt(m.commit_ms, 3).c_str(), "--latency-commit-per-rule-ms",
+          Fmt(m.commit_per_rule_ms, 3).c_str(), "--latency-scale", Fmt(scale, 3).c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 100 && !fs::exists(env.dir / "port"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 100 && !fs::exists(env.dir / "port"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::ifstream(env.dir / "port") >> env.port;
   env.ca = (env.dir / "ca.pem").string();
   if (env.port == 0) {
@@ -478,9 +532,10 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> rows;
   auto row = [&](const std::string& name, int n, const Sample& s, int count) {
-    rows.push_back("| " + name + " | " + std::to_string(n) + " | " + Fmt(s.wall_ms / 1000.0, 3) + " | " +
-                   std::to_string(s.requests) + " | " + std::to_string(s.writes) + " | " + std::to_string(s.commits) +
-                   " | " + Fmt(s.cpu_ms) + " | " + Fmt(s.plan_cpu_ms, 2) + " | " + Fmt(s.rss_kb / 1024.0) + " | " +
+    rows.push_back("| " + name + " | " + std::to_string(n) + " | " + Fmt(s.wall_ms / 1000.0, 3) +
+                   " | " + std::to_string(s.requests) + " | " + std::to_string(s.writes) + " | " +
+                   std::to_string(s.commits) + " | " + Fmt(s.cpu_ms) + " | " +
+                   Fmt(s.plan_cpu_ms, 2) + " | " + Fmt(s.rss_kb / 1024.0) + " | " +
                    std::to_string(count) + (s.ok ? "" : " FAILED: " + s.error) + " |");
   };
   std::map<int, Sample> converge;
@@ -504,7 +559,8 @@ int main(int argc, char** argv) {
   Sample per_rule;
   if (!per.empty()) {
     per_rule = Median(per);
-    row("same 1,000 rules, one commit per rule (per-resource model)", 1000, per_rule, per_rule_runs);
+    row("same 1,000 rules, one commit per rule (per-resource model)", 1000, per_rule,
+        per_rule_runs);
   }
   std::vector<Sample> noop;
   progress("no-op passes over " + std::to_string(big) + " rules");
@@ -517,12 +573,13 @@ int main(int argc, char** argv) {
   std::cout << "Latency model (vyos-sim): " << m.request_ms << " ms per request, " << m.op_ms
             << " ms per set/delete, " << m.commit_ms << " ms per commit + " << m.commit_per_rule_ms
             << " ms per NAT rule in the committed config; scale " << scale << ".\n\n";
-  std::cout << "| scenario | N | wall s (median) | requests | writes | commits | controller CPU ms | plan CPU ms | peak RSS MiB | runs |\n";
+  std::cout << "| scenario | N | wall s (median) | requests | writes | commits | controller CPU ms "
+               "| plan CPU ms | peak RSS MiB | runs |\n";
   std::cout << "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& r : rows) std::cout << r << "\n";
   if (!per.empty())
-    std::cout << "\nOne commit per rule vs netconverge at N = 1,000: " << Fmt(per_rule.wall_ms / converge[1000].wall_ms, 0)
-              << "x slower.\n";
+    std::cout << "\nOne commit per rule vs netconverge at N = 1,000: "
+              << Fmt(per_rule.wall_ms / converge[1000].wall_ms, 0) << "x slower.\n";
   kill(sim_pid, SIGTERM);
   waitpid(sim_pid, nullptr, 0);
   fs::remove_all(env.dir);

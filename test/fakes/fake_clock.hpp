@@ -13,7 +13,8 @@ class FakeClock final : public runtime::Clock {
     return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_ms_.load()));
   }
   std::string UtcIso() const override {
-    return runtime::FormatUtc(std::chrono::system_clock::time_point(std::chrono::milliseconds(1'790'000'000'000 + now_ms_.load())));
+    return runtime::FormatUtc(std::chrono::system_clock::time_point(
+        std::chrono::milliseconds(1'790'000'000'000 + now_ms_.load())));
   }
   void Advance(std::chrono::milliseconds d) { now_ms_ += d.count(); }
 

@@ -27,10 +27,10 @@ struct FakeDeviceState {
   std::optional<Error> observe_error;
   /// Asked with each plan: text when the device refuses the plan as a whole (nothing committed).
   std::function<std::optional<std::string>(const core::Plan&)> refuse;
-  std::optional<Error> apply_error;     // e.g. kConflict: the commit lock stayed busy
-  bool lose_answer_once = false;        // commits, then the answer is lost (ambiguous)
-  bool verify_mismatch_once = false;    // commits, the read-back differs, rolled back
-  bool commit_pending = false;          // a commit-confirm a stopped process left pending
+  std::optional<Error> apply_error;   // e.g. kConflict: the commit lock stayed busy
+  bool lose_answer_once = false;      // commits, then the answer is lost (ambiguous)
+  bool verify_mismatch_once = false;  // commits, the read-back differs, rolled back
+  bool commit_pending = false;        // a commit-confirm a stopped process left pending
   std::vector<std::pair<std::string, std::string>> conditions;
 
   // What happened.
@@ -43,13 +43,14 @@ struct FakeDeviceState {
   uint64_t Fingerprint() const {
     std::string text = transport;
     for (const auto& [n, r] : rules)
-      text += std::to_string(n) + '|' + r.description + '|' + r.inbound_interface + '|' + r.protocol + '|' +
-              r.destination_port + '|' + r.translation_address + '|' + r.translation_port + '|' +
-              (r.disabled ? "d" : "") + '\n';
+      text += std::to_string(n) + '|' + r.description + '|' + r.inbound_interface + '|' +
+              r.protocol + '|' + r.destination_port + '|' + r.translation_address + '|' +
+              r.translation_port + '|' + (r.disabled ? "d" : "") + '\n';
     for (const auto& [name, s] : switch_state.interfaces)
-      text += name + '|' + std::to_string(s.vlan) + '|' + s.description + '|' + s.bridge_domain + '|' +
-              (s.admin_enabled ? "up" : "down") + '\n';
-    for (const auto& [name, bd] : switch_state.bridge_domains) text += "bd " + name + '|' + bd.description + '\n';
+      text += name + '|' + std::to_string(s.vlan) + '|' + s.description + '|' + s.bridge_domain +
+              '|' + (s.admin_enabled ? "up" : "down") + '\n';
+    for (const auto& [name, bd] : switch_state.bridge_domains)
+      text += "bd " + name + '|' + bd.description + '\n';
     return std::hash<std::string>{}(text) | 1;
   }
 };
@@ -89,7 +90,8 @@ class FakeDevice final : public DeviceAdapter {
         out.error = Error{ErrorCode::kRejected, "device rejected the change: " + *text};
         out.device_text = *text;
         out.refused_at_set = true;
-        if (auto at = text->find("rule "); at != std::string::npos) out.named_rule = std::atoi(text->c_str() + at + 5);
+        if (auto at = text->find("rule "); at != std::string::npos)
+          out.named_rule = std::atoi(text->c_str() + at + 5);
         return out;
       }
     if (s_->verify_mismatch_once) {
@@ -115,7 +117,9 @@ class FakeDevice final : public DeviceAdapter {
     return out;
   }
 
-  Result<DeviceInfo> Probe() override { return DeviceInfo{"fake 1.0", "fake", "/info", true, false}; }
+  Result<DeviceInfo> Probe() override {
+    return DeviceInfo{"fake 1.0", "fake", "/info", true, false};
+  }
   std::vector<DiagnosticCheck> Diagnose() override { return {}; }
   Result<bool> ConfirmPending() override {
     ++s_->confirms;
@@ -124,16 +128,20 @@ class FakeDevice final : public DeviceAdapter {
     s_->commit_pending = false;
     return was;
   }
-  std::vector<std::pair<std::string, std::string>> Conditions() const override { return s_->conditions; }
+  std::vector<std::pair<std::string, std::string>> Conditions() const override {
+    return s_->conditions;
+  }
   std::vector<std::string> Render(const core::Plan& plan) const override {
     std::vector<std::string> ops;
     for (const auto& ch : plan.changes)
-      ops.push_back(std::string(ch.kind == core::ChangeKind::kDelete ? "delete" : "set") + " nat destination rule " +
-                    std::to_string(ch.number));
+      ops.push_back(std::string(ch.kind == core::ChangeKind::kDelete ? "delete" : "set") +
+                    " nat destination rule " + std::to_string(ch.number));
     for (const auto& ch : plan.interfaces)
-      ops.push_back(std::string(ch.kind == core::ChangeKind::kDelete ? "no " : "") + "interfaces " + ch.name);
+      ops.push_back(std::string(ch.kind == core::ChangeKind::kDelete ? "no " : "") + "interfaces " +
+                    ch.name);
     for (const auto& ch : plan.bridge_domains)
-      ops.push_back(std::string(ch.kind == core::ChangeKind::kDelete ? "no " : "") + "bridge-domain " + ch.name);
+      ops.push_back(std::string(ch.kind == core::ChangeKind::kDelete ? "no " : "") +
+                    "bridge-domain " + ch.name);
     return ops;
   }
 

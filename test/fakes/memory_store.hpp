@@ -52,7 +52,8 @@ class MemoryStore final : public store::Store {
     std::lock_guard lk(mu_);
     return last_applied_[device];
   }
-  Status RecordApplied(const std::string& device, const store::AppliedUpdate& u, const std::string&) override {
+  Status RecordApplied(const std::string& device, const store::AppliedUpdate& u,
+                       const std::string&) override {
     if (auto e = Fail("RecordApplied")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     auto& applied = last_applied_[device];
@@ -68,13 +69,16 @@ class MemoryStore final : public store::Store {
     });
     return {};
   }
-  Result<std::map<std::string, core::AppliedInterface>> AppliedInterfaces(const std::string& device) override {
+  Result<std::map<std::string, core::AppliedInterface>> AppliedInterfaces(
+      const std::string& device) override {
     if (auto e = Fail("AppliedInterfaces")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     return interfaces_[device];
   }
-  Status RecordAppliedInterfaces(const std::string& device, const std::map<std::string, core::AppliedInterface>& upserts,
-                                 const std::vector<std::string>& removed, const std::string&) override {
+  Status RecordAppliedInterfaces(const std::string& device,
+                                 const std::map<std::string, core::AppliedInterface>& upserts,
+                                 const std::vector<std::string>& removed,
+                                 const std::string&) override {
     if (auto e = Fail("RecordAppliedInterfaces")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     auto& mine = interfaces_[device];
@@ -82,7 +86,8 @@ class MemoryStore final : public store::Store {
     for (const auto& name : removed) mine.erase(name);
     return {};
   }
-  Result<int64_t> BeginRun(const std::string& device, const std::string& trigger, const std::string& now) override {
+  Result<int64_t> BeginRun(const std::string& device, const std::string& trigger,
+                           const std::string& now) override {
     if (auto e = Fail("BeginRun")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     StoredRun r;
@@ -136,8 +141,8 @@ class MemoryStore final : public store::Store {
     auto it = operations_.find(run_id);
     return it == operations_.end() ? std::vector<std::string>{} : it->second;
   }
-  Result<store::Intent> BeginIntent(const store::Snapshot& snap, int changes, const std::string& operations,
-                                    int keep = 50) override {
+  Result<store::Intent> BeginIntent(const store::Snapshot& snap, int changes,
+                                    const std::string& operations, int keep = 50) override {
     if (auto e = Fail("BeginIntent")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     store::Snapshot s = snap;
@@ -146,7 +151,8 @@ class MemoryStore final : public store::Store {
     std::vector<int64_t> mine;
     for (const auto& [id, x] : snapshots_)
       if (x.device == snap.device) mine.push_back(id);
-    for (size_t i = 0; i + static_cast<size_t>(std::max(keep, 0)) < mine.size(); ++i) snapshots_.erase(mine[i]);
+    for (size_t i = 0; i + static_cast<size_t>(std::max(keep, 0)) < mine.size(); ++i)
+      snapshots_.erase(mine[i]);
     StoredIntent in;
     in.id = static_cast<int64_t>(intents_.size()) + 1;
     in.device = snap.device;
@@ -158,7 +164,8 @@ class MemoryStore final : public store::Store {
     intents_.push_back(in);
     return static_cast<store::Intent>(in);
   }
-  Status FinishIntent(int64_t intent_id, const std::string& outcome, const std::string& now) override {
+  Status FinishIntent(int64_t intent_id, const std::string& outcome,
+                      const std::string& now) override {
     if (auto e = Fail("FinishIntent")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     if (intent_id >= 1 && intent_id <= static_cast<int64_t>(intents_.size())) {
@@ -179,15 +186,18 @@ class MemoryStore final : public store::Store {
     if (auto e = Fail("GetSnapshot")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     auto it = snapshots_.find(id);
-    if (it == snapshots_.end()) return MakeError(ErrorCode::kNotFound, "no snapshot " + std::to_string(id));
+    if (it == snapshots_.end())
+      return MakeError(ErrorCode::kNotFound, "no snapshot " + std::to_string(id));
     return it->second;
   }
   Result<std::vector<store::Snapshot>> Snapshots(const std::string& device, int limit) override {
     if (auto e = Fail("Snapshots")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     std::vector<store::Snapshot> out;
-    for (auto it = snapshots_.rbegin(); it != snapshots_.rend() && static_cast<int>(out.size()) < limit; ++it)
-      if (it->second.device == device) out.push_back({it->second.id, device, it->second.taken_at, it->second.run_id, {}, {}});
+    for (auto it = snapshots_.rbegin();
+         it != snapshots_.rend() && static_cast<int>(out.size()) < limit; ++it)
+      if (it->second.device == device)
+        out.push_back({it->second.id, device, it->second.taken_at, it->second.run_id, {}, {}});
     return out;
   }
   Status AddEvents(const std::vector<store::Event>& events) override {
@@ -209,15 +219,17 @@ class MemoryStore final : public store::Store {
     std::lock_guard lk(mu_);
     store::PruneCounts n;
     for (auto& r : runs_) {
-      const bool open_intent = std::any_of(intents_.begin(), intents_.end(),
-                                           [&](const auto& i) { return !i.pruned && i.finished_at.empty() && i.run_id == r.id; });
+      const bool open_intent = std::any_of(intents_.begin(), intents_.end(), [&](const auto& i) {
+        return !i.pruned && i.finished_at.empty() && i.run_id == r.id;
+      });
       if (!r.pruned && r.started_at < before && !r.finished_at.empty() && !open_intent) {
         r.pruned = true;
         operations_.erase(r.id);
         ++n.runs;
       }
     }
-    n.events = static_cast<int64_t>(std::erase_if(events_, [&](const auto& e) { return e.time < before; }));
+    n.events = static_cast<int64_t>(
+        std::erase_if(events_, [&](const auto& e) { return e.time < before; }));
     for (auto& i : intents_)
       if (!i.pruned && !i.finished_at.empty() && i.finished_at < before) {
         i.pruned = true;
@@ -233,8 +245,10 @@ class MemoryStore final : public store::Store {
   Status SetOverride(const store::DeviceOverride& o, const store::Event& audit) override {
     if (auto e = Fail("SetOverride")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
-    if (o.management.empty() && o.fallback.empty()) overrides_.erase(o.device);
-    else overrides_[o.device] = o;
+    if (o.management.empty() && o.fallback.empty())
+      overrides_.erase(o.device);
+    else
+      overrides_[o.device] = o;
     store::Event ev = audit;
     ev.id = ++event_seq_;
     ev.resource.clear();
@@ -246,13 +260,16 @@ class MemoryStore final : public store::Store {
     if (auto e = Fail("Events")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     std::vector<store::Event> out;
-    for (auto it = events_.rbegin(); it != events_.rend() && static_cast<int>(out.size()) < f.limit; ++it)
-      if ((f.device.empty() || it->device == f.device) && (f.resource.empty() || it->resource == f.resource) &&
+    for (auto it = events_.rbegin(); it != events_.rend() && static_cast<int>(out.size()) < f.limit;
+         ++it)
+      if ((f.device.empty() || it->device == f.device) &&
+          (f.resource.empty() || it->resource == f.resource) &&
           (f.since.empty() || it->time >= f.since))
         out.push_back(*it);
     return out;
   }
-  Status SaveStatus(const store::DeviceStatusRow& d, const std::vector<store::PortStatusRow>* ports) override {
+  Status SaveStatus(const store::DeviceStatusRow& d,
+                    const std::vector<store::PortStatusRow>* ports) override {
     if (auto e = Fail("SaveStatus")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     store::DeviceStatusRow row = d;
@@ -280,7 +297,8 @@ class MemoryStore final : public store::Store {
     for (const auto& [k, rows] : ports_)
       if (device.empty() || k == device) out.insert(out.end(), rows.begin(), rows.end());
     std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.device, a.rule_number, a.resource, a.port) < std::tie(b.device, b.rule_number, b.resource, b.port);
+      return std::tie(a.device, a.rule_number, a.resource, a.port) <
+             std::tie(b.device, b.rule_number, b.resource, b.port);
     });
     return out;
   }

@@ -10,7 +10,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto decoded = nc::api::DecodeManifests(text, "fuzz.yaml");
-  static const nc::core::ServiceTable services = nc::core::ParseServices("http 80/tcp www\nhttps 443/tcp\nssh 22/tcp\ndomain 53/udp\n");
-  (void)nc::core::Validate(decoded.manifests, services);  // the result is not the point: crashes are
+  static const nc::core::ServiceTable services =
+      nc::core::ParseServices("http 80/tcp www\nhttps 443/tcp\nssh 22/tcp\ndomain 53/udp\n");
+  (void)nc::core::Validate(decoded.manifests,
+                           services);  // the result is not the point: crashes are
   return 0;
 }

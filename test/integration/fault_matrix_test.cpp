@@ -15,21 +15,24 @@ using namespace nc::testing;
 
 namespace {
 
-const std::string kOld = "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"
-                         "    - {name: http, protocol: tcp, externalPort: 80}\n";
-const std::string kNew = "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
-                         "    - {name: https, protocol: tcp, externalPort: 443}\n";
-
+const std::string kOld =
+    "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"
+    "    - {name: http, protocol: tcp, externalPort: 80}\n";
+const std::string kNew =
+    "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
+    "    - {name: https, protocol: tcp, externalPort: 443}\n";
 
 struct Matrix : SimHarness {
   std::map<int, SimRule> old_rules;
   std::map<int, SimRule> new_rules;
 
-  explicit Matrix(sim::VyosSim::Options o = {}, const std::string& extra = "") : SimHarness(o, extra) {
-    REQUIRE(sim->ApplyOutOfBand("set nat destination rule 100 destination port '25'\n"
-                                "set nat destination rule 100 inbound-interface name 'eth0'\n"
-                                "set nat destination rule 100 protocol 'tcp'\n"
-                                "set nat destination rule 100 translation address '192.168.10.5'\n"));
+  explicit Matrix(sim::VyosSim::Options o = {}, const std::string& extra = "")
+      : SimHarness(o, extra) {
+    REQUIRE(
+        sim->ApplyOutOfBand("set nat destination rule 100 destination port '25'\n"
+                            "set nat destination rule 100 inbound-interface name 'eth0'\n"
+                            "set nat destination rule 100 protocol 'tcp'\n"
+                            "set nat destination rule 100 translation address '192.168.10.5'\n"));
     Manifest("web1.yaml", PortForwardYaml("web1", "web1", kOld));
     REQUIRE_FALSE(Pass().error);
     old_rules = DeviceRules();
@@ -39,10 +42,11 @@ struct Matrix : SimHarness {
   // Learns the new state once, on a scratch emulator fed the same passes.
   void LearnNew() {
     SimHarness scratch;
-    REQUIRE(scratch.sim->ApplyOutOfBand("set nat destination rule 100 destination port '25'\n"
-                                        "set nat destination rule 100 inbound-interface name 'eth0'\n"
-                                        "set nat destination rule 100 protocol 'tcp'\n"
-                                        "set nat destination rule 100 translation address '192.168.10.5'\n"));
+    REQUIRE(scratch.sim->ApplyOutOfBand(
+        "set nat destination rule 100 destination port '25'\n"
+        "set nat destination rule 100 inbound-interface name 'eth0'\n"
+        "set nat destination rule 100 protocol 'tcp'\n"
+        "set nat destination rule 100 translation address '192.168.10.5'\n"));
     scratch.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kOld));
     REQUIRE_FALSE(scratch.Pass().error);
     scratch.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kNew));
@@ -59,7 +63,10 @@ struct Matrix : SimHarness {
       for (const auto& [n, r] : m) numbers.insert(n);
     for (int n : numbers) {
       INFO("rule " << n);
-      auto get = [&](const std::map<int, SimRule>& m) { auto it = m.find(n); return it == m.end() ? std::optional<SimRule>() : std::optional<SimRule>(it->second); };
+      auto get = [&](const std::map<int, SimRule>& m) {
+        auto it = m.find(n);
+        return it == m.end() ? std::optional<SimRule>() : std::optional<SimRule>(it->second);
+      };
       auto cur = get(now);
       CHECK((cur == get(old_rules) || cur == get(new_rules)));
     }
@@ -130,7 +137,8 @@ TEST_SUITE("integration/faults") {
     m.sim->SetFaults(f);
     auto r = m.Pass();
     REQUIRE_FALSE(r.error);  // re-read: the commit happened; verified, confirmed, saved
-    CHECK(std::find(r.operations.begin(), r.operations.end(), "  (no answer: re-reading the device)") != r.operations.end());
+    CHECK(std::find(r.operations.begin(), r.operations.end(),
+                    "  (no answer: re-reading the device)") != r.operations.end());
     m.CheckWhole();
     m.CheckStore();
     m.CheckConverges();
@@ -148,7 +156,8 @@ TEST_SUITE("integration/faults") {
     REQUIRE(r.error);
     CHECK(r.error->message.find("confirm failed") != std::string::npos);
     m.CheckWhole();  // new, unconfirmed
-    for (int i = 0; i < 300 && m.sim->ConfirmPending(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int i = 0; i < 300 && m.sim->ConfirmPending(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     CHECK(m.DeviceRules() == m.old_rules);  // the device's timer reverted it
     CHECK(CountEvents(*m.store, "ApplyFailed") == 1);
     m.CheckStore();
@@ -171,16 +180,21 @@ TEST_SUITE("integration/faults") {
     m.CheckConverges();
   }
 
-  TEST_CASE("fault: answers that do not parse as rules stop the pass before any operation - observed or read back") {
+  TEST_CASE(
+      "fault: answers that do not parse as rules stop the pass before any operation - observed or "
+      "read back") {
     // Before: rule entries that were not objects parsed as empty rules; the plan "updated" them,
     // the read-back "differed", and the inverse plan deleted every rule and confirmed.
-    const std::string deep = "{\"success\": true, \"error\": null, \"data\": " + std::string(150000, '[') +
-                             std::string(150000, ']') + "}";
+    const std::string deep =
+        "{\"success\": true, \"error\": null, \"data\": " + std::string(150000, '[') +
+        std::string(150000, ']') + "}";
     const std::vector<std::pair<std::string, std::string>> answers = {
         {"rule entries that are not objects",
          R"({"success": true, "error": null, "data": {"rule": {"100": "x", "101": [1, 2], "102": 7}}})"},
-        {"a rule number that is not a number", R"({"success": true, "error": null, "data": {"rule": {"abc": {}}}})"},
-        {"a port that is a number", R"({"success": true, "error": null, "data": {"rule": {"100": {"destination": {"port": 25}}}}})"},
+        {"a rule number that is not a number",
+         R"({"success": true, "error": null, "data": {"rule": {"abc": {}}}})"},
+        {"a port that is a number",
+         R"({"success": true, "error": null, "data": {"rule": {"100": {"destination": {"port": 25}}}}})"},
         {"data that is a list", R"({"success": true, "error": null, "data": [1]})"},
         {"JSON nested 150,000 deep", deep},
     };
@@ -198,7 +212,8 @@ TEST_SUITE("integration/faults") {
         auto r = m.Pass();
         REQUIRE(r.error);
         if (skip == 0) {
-          CHECK(m.sim->Stats().commits == 0);  // nothing sent on the strength of an answer not understood
+          CHECK(m.sim->Stats().commits ==
+                0);  // nothing sent on the strength of an answer not understood
           CHECK(m.DeviceRules() == m.old_rules);
         } else {
           // The commit is not confirmed: the state to return to is the one read cleanly before it.
@@ -212,7 +227,9 @@ TEST_SUITE("integration/faults") {
     }
   }
 
-  TEST_CASE("fault: the store refuses the pass's record - nothing is sent, it is logged, and the drift is repaired once it can write") {
+  TEST_CASE(
+      "fault: the store refuses the pass's record - nothing is sent, it is logged, and the drift "
+      "is repaired once it can write") {
     // Before: BeginRun failed silently after the device's answer was cached as seen, so every
     // later poll took the "unchanged" shortcut and the drift stayed on the router for good.
     Matrix m;
@@ -231,14 +248,16 @@ TEST_SUITE("integration/faults") {
                          "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
-    REQUIRE_FALSE(m.Poll().plan.HasChanges());  // the cache is reloaded once for the schema change
+    REQUIRE_FALSE(m.Poll().plan.HasChanges());   // the cache is reloaded once for the schema change
     const int ours = converged.rbegin()->first;  // 100 is the hand-made rule
     REQUIRE(ours != 100);
-    REQUIRE(m.sim->ApplyOutOfBand("set nat destination rule " + std::to_string(ours) + " translation port '9999'\n"));
+    REQUIRE(m.sim->ApplyOutOfBand("set nat destination rule " + std::to_string(ours) +
+                                  " translation port '9999'\n"));
     m.sim->ResetStats();
     auto refused = m.Pass(reconcilers::DeviceReconciler::Mode::kApply, "refused");
     REQUIRE(refused.error);
-    CHECK(refused.error->message.find("store: cannot record the pass, nothing sent") != std::string::npos);
+    CHECK(refused.error->message.find("store: cannot record the pass, nothing sent") !=
+          std::string::npos);
     CHECK(m.sim->Stats().commits == 0);
     bool logged = false;
     for (const auto& line : sink->last_formatted())
@@ -250,12 +269,15 @@ TEST_SUITE("integration/faults") {
     CHECK(m.DeviceRules() == converged);
   }
 
-  TEST_CASE("fault: a device that echoes the API key in a 5 MB error - the key is nowhere, the text is bounded") {
+  TEST_CASE(
+      "fault: a device that echoes the API key in a 5 MB error - the key is nowhere, the text is "
+      "bounded") {
     Matrix m;
     const std::string key = "netconverge-demo-key";
     sim::Faults f;
     f.fail_commits = 3;
-    f.fail_message = "Commit failed: request {\"key\": \"" + key + "\"} " + std::string(5 << 20, 'x');
+    f.fail_message =
+        "Commit failed: request {\"key\": \"" + key + "\"} " + std::string(5 << 20, 'x');
     m.sim->SetFaults(f);
     auto r = m.Pass();
     REQUIRE(r.error);
@@ -282,7 +304,9 @@ TEST_SUITE("integration/faults") {
     CHECK(r.device_row->message.find(key) == std::string::npos);
   }
 
-  TEST_CASE("fault: the process dies between commit and confirm - recovery confirms the pending commit, the device never reverts") {
+  TEST_CASE(
+      "fault: the process dies between commit and confirm - recovery confirms the pending commit, "
+      "the device never reverts") {
     // Before: the recovery pass found the new rules live, planned nothing, never confirmed, and
     // the device's timer reverted them a moment later (then the next commit found "another
     // commit-confirm is pending").
@@ -295,7 +319,9 @@ TEST_SUITE("integration/faults") {
     // What a kill before the intent's end leaves in the store: the intent open.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(m.store_path.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "UPDATE intents SET finished_at = NULL, outcome = NULL WHERE id = (SELECT MAX(id) FROM intents)",
+    REQUIRE(sqlite3_exec(db,
+                         "UPDATE intents SET finished_at = NULL, outcome = NULL WHERE id = (SELECT "
+                         "MAX(id) FROM intents)",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
     m.sim->SetFaults({});
@@ -323,7 +349,8 @@ TEST_SUITE("integration/faults") {
     m.sim->ResetStats();
     auto r = m.Pass();
     REQUIRE_FALSE(r.error);  // deadline exceeded, re-read: committed; verified, confirmed, saved
-    CHECK(std::find(r.operations.begin(), r.operations.end(), "  (no answer: re-reading the device)") != r.operations.end());
+    CHECK(std::find(r.operations.begin(), r.operations.end(),
+                    "  (no answer: re-reading the device)") != r.operations.end());
     CHECK(m.sim->Stats().commits == 1);  // nothing was committed twice
     m.CheckWhole();
     m.CheckStore();

@@ -5,9 +5,9 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -52,7 +52,8 @@ struct ReconcilerHarness {
   explicit ReconcilerHarness(const std::string& name)
       : dir(MakeTempDir(name)),
         store_path((dir / "netconverge.db").string()),
-        log(std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
+        log(std::make_shared<spdlog::logger>("test",
+                                             std::make_shared<spdlog::sinks::null_sink_mt>())) {}
   ~ReconcilerHarness() {
     reconciler.reset();
     store.reset();
@@ -66,10 +67,13 @@ struct ReconcilerHarness {
     auto s = store::SqliteStore::Open(store_path, store::SqliteStore::OpenMode::kRequireCurrent);
     REQUIRE(s);
     store = std::move(*s);
-    reconciler = std::make_unique<reconcilers::DeviceReconciler>(*store, factory, clock, log, services);
+    reconciler =
+        std::make_unique<reconcilers::DeviceReconciler>(*store, factory, clock, log, services);
   }
 
-  void Manifest(const std::string& name, const std::string& yaml) { WriteFile(dir / "manifests" / name, yaml); }
+  void Manifest(const std::string& name, const std::string& yaml) {
+    WriteFile(dir / "manifests" / name, yaml);
+  }
   void Remove(const std::string& name) { std::filesystem::remove(dir / "manifests" / name); }
 
   core::DesiredState Desired() {
@@ -82,8 +86,8 @@ struct ReconcilerHarness {
 /// One destination rule as read from vyos-sim's own `show configuration commands` rendering by
 /// this test-only reader: the fields a port forward is made of, the rest as "path value" lines.
 struct SimRule {
-  std::string description, inbound_interface, protocol, destination_address, destination_port, source_address,
-      translation_address, translation_port;
+  std::string description, inbound_interface, protocol, destination_address, destination_port,
+      source_address, translation_address, translation_port;
   bool disabled = false;
   bool log = false;
   std::vector<std::string> other;
@@ -92,8 +96,17 @@ struct SimRule {
 
 /// What netconverge recorded for a rule, in the same shape (to compare the store with the device).
 inline SimRule FromModel(const core::NatRule& r) {
-  SimRule s{r.description, r.inbound_interface, r.protocol, r.destination_address, r.destination_port, r.source_address,
-            r.translation_address, r.translation_port, r.disabled, r.log, r.unmanaged};
+  SimRule s{r.description,
+            r.inbound_interface,
+            r.protocol,
+            r.destination_address,
+            r.destination_port,
+            r.source_address,
+            r.translation_address,
+            r.translation_port,
+            r.disabled,
+            r.log,
+            r.unmanaged};
   std::sort(s.other.begin(), s.other.end());
   return s;
 }
@@ -120,17 +133,28 @@ inline std::map<int, SimRule> ParseSimRules(const std::string& commands) {
       value = rest.substr(q + 1, rest.rfind('\'') - q - 1);
       rest = rest.substr(0, q == 0 ? 0 : q - 1);
     }
-    if (rest == "description") r.description = value;
-    else if (rest == "inbound-interface name" || rest == "inbound-interface") r.inbound_interface = value;
-    else if (rest == "protocol") r.protocol = value;
-    else if (rest == "destination address") r.destination_address = value;
-    else if (rest == "destination port") r.destination_port = value;
-    else if (rest == "source address") r.source_address = value;
-    else if (rest == "translation address") r.translation_address = value;
-    else if (rest == "translation port") r.translation_port = value;
-    else if (rest == "disable") r.disabled = true;
-    else if (rest == "log") r.log = true;
-    else r.other.push_back(rest + (value.empty() ? "" : " " + value));
+    if (rest == "description")
+      r.description = value;
+    else if (rest == "inbound-interface name" || rest == "inbound-interface")
+      r.inbound_interface = value;
+    else if (rest == "protocol")
+      r.protocol = value;
+    else if (rest == "destination address")
+      r.destination_address = value;
+    else if (rest == "destination port")
+      r.destination_port = value;
+    else if (rest == "source address")
+      r.source_address = value;
+    else if (rest == "translation address")
+      r.translation_address = value;
+    else if (rest == "translation port")
+      r.translation_port = value;
+    else if (rest == "disable")
+      r.disabled = true;
+    else if (rest == "log")
+      r.log = true;
+    else
+      r.other.push_back(rest + (value.empty() ? "" : " " + value));
   }
   for (auto& [n, r] : out) std::sort(r.other.begin(), r.other.end());
   return out;
@@ -141,7 +165,8 @@ struct SimHarness : ReconcilerHarness {
   std::unique_ptr<sim::VyosSimServer> server;
   std::string cert_pem, key_pem;
 
-  explicit SimHarness(sim::VyosSim::Options options = {}, const std::string& device_extra = "") : ReconcilerHarness("it") {
+  explicit SimHarness(sim::VyosSim::Options options = {}, const std::string& device_extra = "")
+      : ReconcilerHarness("it") {
     auto cert = sim::GenerateServerCert("vyos-sim");
     REQUIRE(cert);
     WriteFile(dir / "ca.pem", cert->ca_pem);
@@ -149,7 +174,8 @@ struct SimHarness : ReconcilerHarness {
     sim = std::make_unique<sim::VyosSim>(options);
     cert_pem = cert->cert_pem;
     key_pem = cert->key_pem;
-    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert_pem, key_pem});
+    server = std::make_unique<sim::VyosSimServer>(
+        *sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert_pem, key_pem});
     REQUIRE(server->Start());
     WriteDevice(device_extra);
     Restart();
@@ -161,24 +187,31 @@ struct SimHarness : ReconcilerHarness {
 
   void WriteDevice(const std::string& extra, const std::string& ca = "../ca.pem") {
     WriteFile(dir / "manifests/device.yaml",
-              "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n  platform: vyos\n"
-              "  address: 127.0.0.1:" + std::to_string(server->port()) +
-                  "\n  credentialsRef: {file: ../creds.yaml}\n  tls: {caFile: " + ca + "}\n" + extra);
+              "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\nspec:\n "
+              " platform: vyos\n"
+              "  address: 127.0.0.1:" +
+                  std::to_string(server->port()) +
+                  "\n  credentialsRef: {file: ../creds.yaml}\n  tls: {caFile: " + ca + "}\n" +
+                  extra);
   }
 
   /// The HTTPS API back on its port after a Stop().
   void RestartHttps() {
     const int port = server->port();
     server->Stop();
-    server = std::make_unique<sim::VyosSimServer>(*sim, sim::VyosSimServer::Options{"127.0.0.1", port, cert_pem, key_pem});
+    server = std::make_unique<sim::VyosSimServer>(
+        *sim, sim::VyosSimServer::Options{"127.0.0.1", port, cert_pem, key_pem});
     REQUIRE(server->Start());
   }
 
-  reconcilers::DeviceResult Pass(reconcilers::DeviceReconciler::Mode mode = reconcilers::DeviceReconciler::Mode::kApply,
-                                 const std::string& trigger = "test") {
+  reconcilers::DeviceResult Pass(
+      reconcilers::DeviceReconciler::Mode mode = reconcilers::DeviceReconciler::Mode::kApply,
+      const std::string& trigger = "test") {
     return reconciler->Reconcile(Desired(), "default/edge1", trigger, mode);
   }
-  reconcilers::DeviceResult Poll() { return Pass(reconcilers::DeviceReconciler::Mode::kApply, "poll"); }
+  reconcilers::DeviceResult Poll() {
+    return Pass(reconcilers::DeviceReconciler::Mode::kApply, "poll");
+  }
 
   /// The router's destination rules as vyos-sim itself renders them (never through
   /// netconverge's parser).
@@ -196,8 +229,9 @@ inline int CountEvents(store::SqliteStore& s, const std::string& reason) {
 }
 
 /// A PortForward manifest with the given ports block (YAML list items, indented 4).
-inline std::string PortForwardYaml(const std::string& name, const std::string& vm, const std::string& ports,
-                                   const std::string& extra = "", const std::string& address = "192.168.10.11") {
+inline std::string PortForwardYaml(const std::string& name, const std::string& vm,
+                                   const std::string& ports, const std::string& extra = "",
+                                   const std::string& address = "192.168.10.11") {
   return "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: " + name +
          "}\nspec:\n  deviceRef: edge1\n  vm: " + vm + "\n  internalAddress: " + address +
          "\n  inboundInterface: eth0\n" + extra + "  ports:\n" + ports;

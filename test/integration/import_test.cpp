@@ -26,7 +26,9 @@ std::string Read(const std::string& path) {
 }  // namespace
 
 TEST_SUITE("integration/import") {
-  TEST_CASE("corpus: all 219 real VyOS configs are read as their format and imported rules reproduce the router rules on vyos-sim") {
+  TEST_CASE(
+      "corpus: all 219 real VyOS configs are read as their format and imported rules reproduce the "
+      "router rules on vyos-sim") {
     namespace fs = std::filesystem;
     const fs::path dir = std::string(NC_SHARED_DIR) + "/data/vyos-1x/corpus";
     const std::string dir_s = dir.string();
@@ -42,7 +44,8 @@ TEST_SUITE("integration/import") {
       const std::string name = path.filename().string();
       INFO(name);
       const std::string text = Read(path.string());
-      if (text.empty()) {  // two branches' data/config.boot.default are empty files: no grammar to read
+      if (text.empty()) {  // two branches' data/config.boot.default are empty files: no grammar to
+                           // read
         CHECK(vyos::DetectConfigFormat(text) == vyos::ConfigFormat::kUnknown);
         ++empty;
         continue;
@@ -50,8 +53,10 @@ TEST_SUITE("integration/import") {
       // config-tests hold `show configuration commands`; every other file is a config.boot.
       const bool is_commands = name.rfind("config-tests__", 0) == 0;
       const auto format = vyos::DetectConfigFormat(text);
-      CHECK(format == (is_commands ? vyos::ConfigFormat::kVyosCommands : vyos::ConfigFormat::kVyosBoot));
-      (is_commands ? commands : boot) += format == (is_commands ? vyos::ConfigFormat::kVyosCommands : vyos::ConfigFormat::kVyosBoot);
+      CHECK(format ==
+            (is_commands ? vyos::ConfigFormat::kVyosCommands : vyos::ConfigFormat::kVyosBoot));
+      (is_commands ? commands : boot) += format == (is_commands ? vyos::ConfigFormat::kVyosCommands
+                                                                : vyos::ConfigFormat::kVyosBoot);
       auto source = vyos::RulesFromConfigText(text, format);
       REQUIRE_MESSAGE(source, source.error().message);
 
@@ -99,9 +104,9 @@ TEST_SUITE("integration/import") {
       REQUIRE_FALSE(again.error);
       CHECK_FALSE(again.plan.HasChanges());
     }
-    MESSAGE("corpus: " << files.size() << " files (" << boot << " config.boot, " << commands << " set-command files read as such, "
-                       << empty << " empty); "
-                       << with_dnat << " with destination NAT, " << rules << " rules as " << resources
+    MESSAGE("corpus: " << files.size() << " files (" << boot << " config.boot, " << commands
+                       << " set-command files read as such, " << empty << " empty); " << with_dnat
+                       << " with destination NAT, " << rules << " rules as " << resources
                        << " PortForwards; " << compared << " rules reproduced on vyos-sim");
     CHECK(files.size() == 219);
     CHECK(boot + commands + empty == 219);
@@ -109,11 +114,17 @@ TEST_SUITE("integration/import") {
   }
 
   TEST_CASE("format detection reads the grammar, not a line's first word") {
-    CHECK(vyos::DetectConfigFormat("interfaces {\n    ethernet eth0 {\n    }\n}\nnat {\n}\n") == vyos::ConfigFormat::kVyosBoot);
-    CHECK(vyos::DetectConfigFormat("/* a comment */\nfirewall {\n}\n// vyos-config-version: \"nat@5\"\n") == vyos::ConfigFormat::kVyosBoot);
-    CHECK(vyos::DetectConfigFormat("set nat destination rule 10 protocol 'tcp'\n") == vyos::ConfigFormat::kVyosCommands);
-    CHECK(vyos::DetectConfigFormat("# switch\ninterfaces ge100-0/0/5.100 vlan-id 100\n") == vyos::ConfigFormat::kDnosFlat);
-    CHECK(vyos::DetectConfigFormat("hello world\nthis is not a config\n") == vyos::ConfigFormat::kUnknown);
+    CHECK(vyos::DetectConfigFormat("interfaces {\n    ethernet eth0 {\n    }\n}\nnat {\n}\n") ==
+          vyos::ConfigFormat::kVyosBoot);
+    CHECK(vyos::DetectConfigFormat(
+              "/* a comment */\nfirewall {\n}\n// vyos-config-version: \"nat@5\"\n") ==
+          vyos::ConfigFormat::kVyosBoot);
+    CHECK(vyos::DetectConfigFormat("set nat destination rule 10 protocol 'tcp'\n") ==
+          vyos::ConfigFormat::kVyosCommands);
+    CHECK(vyos::DetectConfigFormat("# switch\ninterfaces ge100-0/0/5.100 vlan-id 100\n") ==
+          vyos::ConfigFormat::kDnosFlat);
+    CHECK(vyos::DetectConfigFormat("hello world\nthis is not a config\n") ==
+          vyos::ConfigFormat::kUnknown);
     CHECK(vyos::DetectConfigFormat("") == vyos::ConfigFormat::kUnknown);
     CHECK_FALSE(vyos::RulesFromConfigText("hello world\n"));
   }

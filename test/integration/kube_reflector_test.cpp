@@ -28,7 +28,8 @@ struct KubeHarness {
   kube::KubeConfig config;
 
   explicit KubeHarness(sim::KubeSimOptions o) : sim(o) {
-    for (const auto& f : std::filesystem::directory_iterator(std::string(NC_SOURCE_DIR) + "/crds")) {
+    for (const auto& f :
+         std::filesystem::directory_iterator(std::string(NC_SOURCE_DIR) + "/crds")) {
       std::ifstream in(f.path());
       std::stringstream ss;
       ss << in.rdbuf();
@@ -39,7 +40,8 @@ struct KubeHarness {
     sim::HttpsServerOptions so;
     so.cert_pem = cert->cert_pem;
     so.key_pem = cert->key_pem;
-    server = std::make_unique<sim::HttpsServer>(so, [this](const sim::HttpRequest& r) { return sim.Handle(r); });
+    server = std::make_unique<sim::HttpsServer>(
+        so, [this](const sim::HttpRequest& r) { return sim.Handle(r); });
     REQUIRE(server->Start());
     config.host = "127.0.0.1";
     config.port = server->port();
@@ -52,15 +54,20 @@ struct KubeHarness {
   }
   void Create(const std::string& name, int vlan) {
     kube::KubeClient c(config);
-    auto r = c.Request("POST", "/apis/netconverge.io/v1alpha1/namespaces/default/vlaninterfaces", "application/json",
-                       "{\"apiVersion\":\"netconverge.io/v1alpha1\",\"kind\":\"VlanInterface\",\"metadata\":{\"name\":\"" + name +
-                           "\"},\"spec\":{\"deviceRef\":\"sw1\",\"interface\":\"ge100-0/0/1\",\"vlan\":" + std::to_string(vlan) + "}}");
+    auto r = c.Request(
+        "POST", "/apis/netconverge.io/v1alpha1/namespaces/default/vlaninterfaces",
+        "application/json",
+        "{\"apiVersion\":\"netconverge.io/"
+        "v1alpha1\",\"kind\":\"VlanInterface\",\"metadata\":{\"name\":\"" +
+            name + "\"},\"spec\":{\"deviceRef\":\"sw1\",\"interface\":\"ge100-0/0/1\",\"vlan\":" +
+            std::to_string(vlan) + "}}");
     REQUIRE(r);
     REQUIRE_MESSAGE(r->status == 201, r->body);
   }
   void Delete(const std::string& name) {
     kube::KubeClient c(config);
-    auto r = c.Request("DELETE", "/apis/netconverge.io/v1alpha1/namespaces/default/vlaninterfaces/" + name);
+    auto r = c.Request("DELETE",
+                       "/apis/netconverge.io/v1alpha1/namespaces/default/vlaninterfaces/" + name);
     REQUIRE(r);
     REQUIRE(r->status == 200);
   }
@@ -132,21 +139,25 @@ TEST_SUITE("integration/kube") {
     CHECK(unique.size() == seen.size());  // nothing delivered twice
     CHECK(seen.size() == 5);
     for (const auto& s : seen) kinds.push_back(s.substr(0, s.find(' ', s.find(' ') + 1)));
-    CHECK(kinds == std::vector<std::string>{"ADDED a", "ADDED b", "ADDED c", "ADDED d", "DELETED a"});
+    CHECK(kinds ==
+          std::vector<std::string>{"ADDED a", "ADDED b", "ADDED c", "ADDED d", "DELETED a"});
     auto cache = r.Cache();
     CHECK(cache.size() == 3);
     CHECK(cache.count({"default", "a"}) == 0);
   }
 
-  TEST_CASE("status writes the API server refuses are logged with its reason, once per distinct failure") {
+  TEST_CASE(
+      "status writes the API server refuses are logged with its reason, once per distinct "
+      "failure") {
     // Issue 13, defect 7: every Kubernetes write's result was dropped, so a Role without
     // devices/status left the Device's status stale and nothing said why.
     KubeHarness h({});
     {
       kube::KubeClient c(h.config);
-      auto r = c.Request("POST", "/apis/netconverge.io/v1alpha1/namespaces/default/devices", "application/json",
-                         R"({"apiVersion":"netconverge.io/v1alpha1","kind":"Device","metadata":{"name":"edge1"},)"
-                         R"("spec":{"platform":"vyos","address":"127.0.0.1:18443","credentialsRef":{"name":"edge1-creds"}}})");
+      auto r = c.Request(
+          "POST", "/apis/netconverge.io/v1alpha1/namespaces/default/devices", "application/json",
+          R"({"apiVersion":"netconverge.io/v1alpha1","kind":"Device","metadata":{"name":"edge1"},)"
+          R"("spec":{"platform":"vyos","address":"127.0.0.1:18443","credentialsRef":{"name":"edge1-creds"}}})");
       REQUIRE(r);
       REQUIRE_MESSAGE(r->status == 201, r->body);
     }
@@ -158,7 +169,8 @@ TEST_SUITE("integration/kube") {
       logged.push_back(line);
     });
     src.Start();
-    REQUIRE(WaitFor([&] { return src.Synced() && src.Desired()->devices.count("default/edge1") == 1; }));
+    REQUIRE(WaitFor(
+        [&] { return src.Synced() && src.Desired()->devices.count("default/edge1") == 1; }));
     auto log_lines = [&] {
       std::lock_guard lk(mu);
       return logged;
@@ -178,12 +190,14 @@ TEST_SUITE("integration/kube") {
     CHECK(lines[0].find("RBAC") != std::string::npos);
     // The API server's own words name the verb and the resource the Role lacks.
     CHECK(lines[0].find(R"(cannot patch resource "devices/status")") != std::string::npos);
-    CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge1").find("\"status\"") == std::string::npos);
+    CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge1").find("\"status\"") ==
+          std::string::npos);
 
     // Allowed again: the write lands and the next failure is news again.
     h.sim.Allow("patch", "devices/status");
     src.ReportPass("default/edge1", row, {}, true);
-    CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge1").find("\"transportInUse\":\"https\"") != std::string::npos);
+    CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge1")
+              .find("\"transportInUse\":\"https\"") != std::string::npos);
     CHECK(log_lines().size() == 1);
     h.sim.Deny("patch", "devices/status");
     src.ReportPass("default/edge1", row, {}, true);
@@ -204,11 +218,15 @@ TEST_SUITE("integration/kube") {
   }
 
   TEST_CASE("kubeconfig: server, CA data, token and namespace of the current context") {
-    const auto dir = std::filesystem::temp_directory_path() / ("nc-kc-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("nc-kc-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
-    std::ofstream(dir / "kc") << "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n"
-                                 "    certificate-authority-data: aGVsbG8=\nusers:\n- name: u\n  user:\n    tokenFile: tok\n"
-                                 "contexts:\n- name: x\n  context: {cluster: c, user: u, namespace: netops}\ncurrent-context: x\n";
+    std::ofstream(dir / "kc") << "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n "
+                                 "   server: https://127.0.0.1:6443\n"
+                                 "    certificate-authority-data: aGVsbG8=\nusers:\n- name: u\n  "
+                                 "user:\n    tokenFile: tok\n"
+                                 "contexts:\n- name: x\n  context: {cluster: c, user: u, "
+                                 "namespace: netops}\ncurrent-context: x\n";
     auto c = kube::LoadKubeconfig((dir / "kc").string());
     REQUIRE(c);
     CHECK(c->host == "127.0.0.1");
@@ -225,8 +243,11 @@ TEST_SUITE("integration/kube") {
 }
 
 TEST_SUITE("source/files") {
-  TEST_CASE("a kubeconfig or credentials file of the wrong shape is an error naming the file, never a crash") {
-    const auto dir = std::filesystem::temp_directory_path() / ("nc-shapes-" + std::to_string(::getpid()));
+  TEST_CASE(
+      "a kubeconfig or credentials file of the wrong shape is an error naming the file, never a "
+      "crash") {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("nc-shapes-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto kc = (dir / "kubeconfig").string();
     std::ofstream(kc) << "apiVersion: v1\ncurrent-context: [a, b]\ncontexts: []\n";

@@ -32,15 +32,15 @@ std::string StateOf(store::SqliteStore& s, const std::string& resource, const st
   return "";
 }
 
-
 struct PolicyHarness : SimHarness {
   SimRule rule200;
   explicit PolicyHarness(const std::string& device_extra = "") : SimHarness({}, device_extra) {
     REQUIRE(sim->ApplyOutOfBand(kForeign));
     rule200 = DeviceRules().at(200);
     // Another resource on the same device, with no conflict: it must converge whatever happens.
-    Manifest("web2.yaml", PortForwardYaml("web2", "web2", "    - {name: https, protocol: tcp, externalPort: 443}\n", "",
-                                          "192.168.10.12"));
+    Manifest("web2.yaml", PortForwardYaml("web2", "web2",
+                                          "    - {name: https, protocol: tcp, externalPort: 443}\n",
+                                          "", "192.168.10.12"));
   }
   bool Web2Applied() { return StateOf(*store, "default/web2", "https") == "Applied"; }
 };
@@ -77,7 +77,8 @@ TEST_SUITE("integration/policies") {
 
   TEST_CASE("onConflict Override: the foreign rule is replaced in the same commit") {
     PolicyHarness h;
-    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", kMailPorts, "  onConflict: Override\n"));
+    h.Manifest("mail.yaml",
+               PortForwardYaml("mail", "mail", kMailPorts, "  onConflict: Override\n"));
     h.sim->ResetStats();
     REQUIRE_FALSE(h.Pass().error);
     CHECK(h.sim->Stats().commits == 1);
@@ -87,7 +88,8 @@ TEST_SUITE("integration/policies") {
     CHECK(StateOf(*h.store, "default/mail", "smtp") == "Applied");
     bool ours_on_25 = false;
     for (const auto& [n, rule] : rules)
-      ours_on_25 = ours_on_25 || (rule.destination_port == "25" && rule.description == "VM mail Port SMTP [netconverge]");
+      ours_on_25 = ours_on_25 || (rule.destination_port == "25" &&
+                                  rule.description == "VM mail Port SMTP [netconverge]");
     CHECK(ours_on_25);
   }
 
@@ -110,11 +112,14 @@ TEST_SUITE("integration/policies") {
 
   TEST_CASE("driftPolicy Report keeps the device as changed and marks the port Drifted, once") {
     PolicyHarness h;
-    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n",
-                                            "  driftPolicy: Report\n"));
+    h.Manifest(
+        "mail.yaml",
+        PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n",
+                        "  driftPolicy: Report\n"));
     REQUIRE_FALSE(h.Pass().error);
     const int n = h.store->Allocations("default/edge1")->at({"default/mail", "ssh"});
-    REQUIRE(h.sim->ApplyOutOfBand("set nat destination rule " + std::to_string(n) + " translation port '2222'\n"));
+    REQUIRE(h.sim->ApplyOutOfBand("set nat destination rule " + std::to_string(n) +
+                                  " translation port '2222'\n"));
     REQUIRE_FALSE(h.Pass().error);
     CHECK(h.DeviceRules().at(n).translation_port == "2222");
     CHECK(StateOf(*h.store, "default/mail", "ssh") == "Drifted");
@@ -127,7 +132,9 @@ TEST_SUITE("integration/policies") {
 
   TEST_CASE("management Observe plans and reports but never writes - CreateUpdate never deletes") {
     PolicyHarness h("  management: Observe\n");
-    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
+    h.Manifest(
+        "mail.yaml",
+        PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
     h.sim->ResetStats();
     auto r = h.Pass();
     REQUIRE_FALSE(r.error);
@@ -151,7 +158,9 @@ TEST_SUITE("integration/policies") {
 
   TEST_CASE("a paused device and a paused resource are not written") {
     PolicyHarness h("  paused: true\n");
-    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
+    h.Manifest(
+        "mail.yaml",
+        PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
     h.sim->ResetStats();
     REQUIRE_FALSE(h.Pass().error);
     CHECK(h.sim->Stats().configure == 0);
@@ -160,26 +169,35 @@ TEST_SUITE("integration/policies") {
     CHECK(h.DeviceRules().size() == 4);
     // A paused resource keeps its rule as it is, even when its spec changes or it is removed.
     h.Manifest("mail.yaml",
-               "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: mail\n  annotations: "
-               "{netconverge.io/paused: \"true\"}\nspec:\n  deviceRef: edge1\n  vm: mail\n  internalAddress: 192.168.10.99\n"
-               "  inboundInterface: eth0\n  ports:\n    - {name: ssh, protocol: tcp, externalPort: 2201}\n");
+               "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: mail\n  "
+               "annotations: "
+               "{netconverge.io/paused: \"true\"}\nspec:\n  deviceRef: edge1\n  vm: mail\n  "
+               "internalAddress: 192.168.10.99\n"
+               "  inboundInterface: eth0\n  ports:\n    - {name: ssh, protocol: tcp, externalPort: "
+               "2201}\n");
     const auto before = h.DeviceRules();
     REQUIRE_FALSE(h.Pass().error);
     CHECK(h.DeviceRules() == before);
   }
 
-  TEST_CASE("an operator's phase override (netconverge phase, another connection) wins over the manifest until cleared") {
+  TEST_CASE(
+      "an operator's phase override (netconverge phase, another connection) wins over the manifest "
+      "until cleared") {
     PolicyHarness h;  // the manifest says Full
     REQUIRE_FALSE(h.Pass().error);
     // The CLI is another process: its own connection to the same file.
-    auto cli = store::SqliteStore::Open(h.store_path, store::SqliteStore::OpenMode::kRequireCurrent);
+    auto cli =
+        store::SqliteStore::Open(h.store_path, store::SqliteStore::OpenMode::kRequireCurrent);
     REQUIRE(cli);
     auto set = [&](const std::string& management, const std::string& fallback) {
       REQUIRE((*cli)->SetOverride({"default/edge1", management, fallback, "2026-11-22T10:00:00Z"},
-                                  {0, "2026-11-22T10:00:00Z", "default/edge1", "", "Normal", "PhaseOverridden", "test", 0}));
+                                  {0, "2026-11-22T10:00:00Z", "default/edge1", "", "Normal",
+                                   "PhaseOverridden", "test", 0}));
     };
     set("Observe", "");
-    h.Manifest("mail.yaml", PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
+    h.Manifest(
+        "mail.yaml",
+        PortForwardYaml("mail", "mail", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
     h.sim->ResetStats();
     auto r = h.Pass();
     REQUIRE_FALSE(r.error);
@@ -187,7 +205,9 @@ TEST_SUITE("integration/policies") {
     CHECK(h.sim->Stats().configure == 0);  // Observe: nothing written
     bool noted = false;
     for (const auto& n : r.plan.notices)
-      noted = noted || (n.reason == "Overridden" && n.message.find("management phase Observe (the manifest says Full)") != std::string::npos);
+      noted = noted || (n.reason == "Overridden" &&
+                        n.message.find("management phase Observe (the manifest says Full)") !=
+                            std::string::npos);
     CHECK(noted);
     CHECK(CountEvents(*h.store, "ObserveOnly") == 1);
 
@@ -212,7 +232,8 @@ TEST_SUITE("integration/policies") {
     SimHarness h;
     std::string ports;
     for (int i = 0; i < 12; ++i)
-      ports += "    - {name: p" + std::to_string(i) + ", protocol: tcp, externalPort: " + std::to_string(3000 + i) + "}\n";
+      ports += "    - {name: p" + std::to_string(i) +
+               ", protocol: tcp, externalPort: " + std::to_string(3000 + i) + "}\n";
     h.Manifest("big.yaml", PortForwardYaml("big", "big", ports));
     REQUIRE_FALSE(h.Pass().error);
     const auto full = h.DeviceRules();
@@ -225,13 +246,15 @@ TEST_SUITE("integration/policies") {
     CHECK(CountEvents(*h.store, "DeletionsHeld") == 1);
     bool condition = false;
     for (const auto& [reason, message] : held.conditions)
-      condition = condition || (reason == "DeletionsHeld" && message.find("12 of the 12 objects") != std::string::npos);
+      condition = condition || (reason == "DeletionsHeld" &&
+                                message.find("12 of the 12 objects") != std::string::npos);
     CHECK(condition);
     CHECK_FALSE(h.Pass().plan.HasChanges());  // still held, and the standing event is not repeated
     CHECK(CountEvents(*h.store, "DeletionsHeld") == 1);
     // `netconverge release` records this event; the next pass deletes.
-    REQUIRE(h.store->AddEvents({store::Event{0, "2026-11-30T00:00:00Z", "default/edge1", "", "Normal", "DeletionsReleased",
-                                             "released by test", 0}}));
+    REQUIRE(
+        h.store->AddEvents({store::Event{0, "2026-11-30T00:00:00Z", "default/edge1", "", "Normal",
+                                         "DeletionsReleased", "released by test", 0}}));
     auto released = h.Pass();
     REQUIRE_FALSE(released.error);
     CHECK(released.report.deleted.size() == 12);
@@ -248,9 +271,11 @@ TEST_SUITE("integration/policies") {
     SimHarness h;
     std::string ports;
     for (int i = 0; i < 12; ++i)
-      ports += "    - {name: p" + std::to_string(i) + ", protocol: tcp, externalPort: " + std::to_string(3000 + i) + "}\n";
+      ports += "    - {name: p" + std::to_string(i) +
+               ", protocol: tcp, externalPort: " + std::to_string(3000 + i) + "}\n";
     h.Manifest("a.yaml", PortForwardYaml("a", "a", ports));
-    h.Manifest("b.yaml", PortForwardYaml("b", "b", "    - {name: x, protocol: tcp, externalPort: 4000}\n"));
+    h.Manifest("b.yaml",
+               PortForwardYaml("b", "b", "    - {name: x, protocol: tcp, externalPort: 4000}\n"));
     REQUIRE_FALSE(h.Pass().error);
     std::filesystem::remove(h.dir / "manifests" / "b.yaml");  // 1 of 13
     CHECK(h.Pass().report.deleted.size() == 1);

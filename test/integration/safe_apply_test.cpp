@@ -12,18 +12,24 @@ using namespace nc;
 using namespace nc::testing;
 
 TEST_SUITE("integration/safe_apply") {
-  TEST_CASE("every change is preceded by a stored snapshot, and rollback restores one in one commit") {
+  TEST_CASE(
+      "every change is preceded by a stored snapshot, and rollback restores one in one commit") {
     SimHarness h;
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
     auto first = h.Pass();
     REQUIRE_FALSE(first.error);
     REQUIRE(first.snapshot_id > 0);
     CHECK(h.store->GetSnapshot(first.snapshot_id)->rules.empty());  // the device before: empty
     const auto v1 = h.DeviceRules();
 
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1",
-                                            "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
-                                            "    - {name: http, protocol: tcp, externalPort: 80}\n"));
+    h.Manifest(
+        "web1.yaml",
+        PortForwardYaml("web1", "web1",
+                        "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
+                        "    - {name: http, protocol: tcp, externalPort: 80}\n"));
     auto second = h.Pass();
     REQUIRE_FALSE(second.error);
     auto snap = h.store->GetSnapshot(second.snapshot_id);
@@ -49,10 +55,14 @@ TEST_SUITE("integration/safe_apply") {
     CHECK(wrong.error);
   }
 
-  TEST_CASE("after a rollback the restored rules are netconverge's own: the next pass converges them, whatever the drift policy") {
+  TEST_CASE(
+      "after a rollback the restored rules are netconverge's own: the next pass converges them, "
+      "whatever the drift policy") {
     SimHarness h;
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n",
-                                            "  driftPolicy: Report\n"));
+    h.Manifest(
+        "web1.yaml",
+        PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n",
+                        "  driftPolicy: Report\n"));
     auto first = h.Pass();
     REQUIRE_FALSE(first.error);
     REQUIRE(h.DeviceRules().size() == 1);
@@ -61,7 +71,8 @@ TEST_SUITE("integration/safe_apply") {
     CHECK(h.DeviceRules().empty());
     auto next = h.Pass();
     REQUIRE_FALSE(next.error);
-    CHECK(h.DeviceRules().size() == 1);  // a spec change (manifest vs. what netconverge restored), not drift
+    CHECK(h.DeviceRules().size() ==
+          1);  // a spec change (manifest vs. what netconverge restored), not drift
     store::EventFilter f;
     f.limit = 50;
     auto events = h.store->Events(f);
@@ -72,9 +83,12 @@ TEST_SUITE("integration/safe_apply") {
 
   TEST_CASE("an intent left open by a dead process is recovered by re-reading and re-planning") {
     SimHarness h;
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
+    h.Manifest(
+        "web1.yaml",
+        PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
     // A process wrote its intent, committed on the device, and died before recording anything.
-    auto in = h.store->BeginIntent(store::Snapshot{0, "default/edge1", "t0", 0, {}, {}}, 1, "set ...\n");
+    auto in =
+        h.store->BeginIntent(store::Snapshot{0, "default/edge1", "t0", 0, {}, {}}, 1, "set ...\n");
     REQUIRE(in);
     REQUIRE_FALSE(h.Pass().error);  // (stands in for the commit the dead process made)
     REQUIRE(h.store->OpenIntents()->size() == 1);
@@ -121,20 +135,32 @@ struct BlockingFactory : AdapterFactory {
 }  // namespace
 
 TEST_SUITE("integration/safe-apply") {
-  TEST_CASE("creating one device's adapter (a slow Secret read) never holds up another device's pass") {
+  TEST_CASE(
+      "creating one device's adapter (a slow Secret read) never holds up another device's pass") {
     SimHarness h;
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
-    h.Manifest("slow.yaml", "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: slow}\nspec:\n  platform: vyos\n"
-                            "  address: 127.0.0.1:1\n  credentialsRef: {file: ../creds.yaml}\n");
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("slow.yaml",
+               "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: slow}\nspec:\n "
+               " platform: vyos\n"
+               "  address: 127.0.0.1:1\n  credentialsRef: {file: ../creds.yaml}\n");
     BlockingFactory factory;
     reconcilers::DeviceReconciler rec(*h.store, factory, h.clock, h.log, h.services);
     const auto desired = h.Desired();
-    auto slow = std::async(std::launch::async, [&] { return rec.Reconcile(desired, "default/slow", "test", reconcilers::DeviceReconciler::Mode::kApply); });
+    auto slow = std::async(std::launch::async, [&] {
+      return rec.Reconcile(desired, "default/slow", "test",
+                           reconcilers::DeviceReconciler::Mode::kApply);
+    });
     {
       std::unique_lock lk(factory.mu);
       REQUIRE(factory.cv.wait_for(lk, std::chrono::seconds(10), [&] { return factory.entered; }));
     }
-    auto fast = std::async(std::launch::async, [&] { return rec.Reconcile(desired, "default/edge1", "test", reconcilers::DeviceReconciler::Mode::kApply); });
+    auto fast = std::async(std::launch::async, [&] {
+      return rec.Reconcile(desired, "default/edge1", "test",
+                           reconcilers::DeviceReconciler::Mode::kApply);
+    });
     const bool done = fast.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
     factory.Release();
     CHECK(done);

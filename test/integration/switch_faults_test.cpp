@@ -30,19 +30,22 @@ sim::SwitchFaults Faults(F set) {
 }  // namespace
 
 TEST_SUITE("integration/switch-faults") {
-  TEST_CASE("each injected failure leaves the switch as it was, says why, and the next pass converges") {
+  TEST_CASE(
+      "each injected failure leaves the switch as it was, says why, and the next pass converges") {
     const FaultCase cases[] = {
-        {"prompt timeout", Faults([](auto& f) { f.hang_on = "ge100-0/0/4.400 vlan-id"; }), ErrorCode::kDeadlineExceeded,
-         "no prompt within"},
-        {"unknown word", Faults([](auto& f) { f.unknown_word_on = "ge100-0/0/4.400 l2-service"; }), ErrorCode::kRejected,
-         "ERROR: Unknown word: 'enabled'."},
-        {"commit check failure", Faults([](auto& f) { f.fail_commit_check = 1; }), ErrorCode::kRejected,
-         "resource check failed (TCAM exhausted)"},
-        {"connection dropped before the confirm", Faults([](auto& f) { f.drop_before_confirm = true; }), ErrorCode::kUnavailable,
+        {"prompt timeout", Faults([](auto& f) { f.hang_on = "ge100-0/0/4.400 vlan-id"; }),
+         ErrorCode::kDeadlineExceeded, "no prompt within"},
+        {"unknown word", Faults([](auto& f) { f.unknown_word_on = "ge100-0/0/4.400 l2-service"; }),
+         ErrorCode::kRejected, "ERROR: Unknown word: 'enabled'."},
+        {"commit check failure", Faults([](auto& f) { f.fail_commit_check = 1; }),
+         ErrorCode::kRejected, "resource check failed (TCAM exhausted)"},
+        {"connection dropped before the confirm",
+         Faults([](auto& f) { f.drop_before_confirm = true; }), ErrorCode::kUnavailable,
          "closed the connection"},
-        {"another user's commit in between", Faults([](auto& f) { f.concurrent_commit = true; }), ErrorCode::kConflict,
-         "your configuration is out of sync"},
-        {"a (yes/no) question at commit", Faults([](auto& f) { f.ask_on_commit = true; }), ErrorCode::kRejected, "(yes/no) [no]"},
+        {"another user's commit in between", Faults([](auto& f) { f.concurrent_commit = true; }),
+         ErrorCode::kConflict, "your configuration is out of sync"},
+        {"a (yes/no) question at commit", Faults([](auto& f) { f.ask_on_commit = true; }),
+         ErrorCode::kRejected, "(yes/no) [no]"},
     };
     for (const auto& fc : cases) {
       INFO(fc.name);
@@ -51,7 +54,8 @@ TEST_SUITE("integration/switch-faults") {
       // Something already applied, then a pass that changes it and adds more.
       h.Manifest("a.yaml", VlanYaml("a", "ge100-0/0/3", 300, "  bridgeDomain: BD-3\n"));
       REQUIRE_FALSE(h.Pass().error);
-      h.Manifest("a.yaml", VlanYaml("a", "ge100-0/0/3", 301, "  bridgeDomain: BD-3\n  subinterface: 300\n"));
+      h.Manifest("a.yaml",
+                 VlanYaml("a", "ge100-0/0/3", 301, "  bridgeDomain: BD-3\n  subinterface: 300\n"));
       h.Manifest("b.yaml", VlanYaml("b", "ge100-0/0/4", 400, "  bridgeDomain: BD-4\n"));
       const auto before = h.Running();
       h.sim->SetFaults(fc.faults);
@@ -63,13 +67,16 @@ TEST_SUITE("integration/switch-faults") {
       auto after = h.Running();
       if (std::string(fc.name) == "another user's commit in between") {
         // Their change is in; ours is not.
-        std::erase_if(after, [](const std::string& l) { return l.find("ge100-0/0/0 description") != std::string::npos; });
+        std::erase_if(after, [](const std::string& l) {
+          return l.find("ge100-0/0/0 description") != std::string::npos;
+        });
         CHECK(h.Running("uplink (netops2)").size() == 1);
       }
       CHECK(after == before);
       CHECK(h.StateOf("default/b") == "Pending");
       CHECK(CountEvents(*h.store, "ApplyFailed") == 1);
-      if (std::string(fc.name) == "connection dropped before the confirm") CHECK(CountEvents(*h.store, "RollbackSucceeded") == 1);
+      if (std::string(fc.name) == "connection dropped before the confirm")
+        CHECK(CountEvents(*h.store, "RollbackSucceeded") == 1);
 
       h.sim->SetFaults({});
       r = h.Pass();
@@ -82,11 +89,14 @@ TEST_SUITE("integration/switch-faults") {
       // Exactly the planned objects changed: nothing a failed attempt staged was left behind.
       auto now = h.Running();
       std::erase_if(now, [](const std::string& l) {
-        return l.find("ge100-0/0/3.300") != std::string::npos || l.find("ge100-0/0/4.400") != std::string::npos ||
-               l.find("BD-4") != std::string::npos || l.find("ge100-0/0/0 description") != std::string::npos;
+        return l.find("ge100-0/0/3.300") != std::string::npos ||
+               l.find("ge100-0/0/4.400") != std::string::npos ||
+               l.find("BD-4") != std::string::npos ||
+               l.find("ge100-0/0/0 description") != std::string::npos;
       });
       auto was = before;
-      std::erase_if(was, [](const std::string& l) { return l.find("ge100-0/0/3.300") != std::string::npos; });
+      std::erase_if(
+          was, [](const std::string& l) { return l.find("ge100-0/0/3.300") != std::string::npos; });
       CHECK(now == was);
       // And the pass after that is a no-op.
       h.sim->ResetStats();
@@ -95,10 +105,13 @@ TEST_SUITE("integration/switch-faults") {
     }
   }
 
-  TEST_CASE("pending confirmed commits: ours from a dead run is reverted first - another user's blocks until its timer") {
+  TEST_CASE(
+      "pending confirmed commits: ours from a dead run is reverted first - another user's blocks "
+      "until its timer") {
     SwitchHarness h;
     auto open = [&](const std::string& user) {
-      ssh::ConnectOptions c{"127.0.0.1", h.server->port(), user, "", h.client_key, (h.dir / "known_hosts").string()};
+      ssh::ConnectOptions c{"127.0.0.1", h.server->port(), user,
+                            "",          h.client_key,     (h.dir / "known_hosts").string()};
       auto sh = ssh::Shell::Open(c, switchcli::DnosDialect().Profile());
       REQUIRE(sh);
       return std::move(*sh);
@@ -109,7 +122,8 @@ TEST_SUITE("integration/switch-faults") {
       REQUIRE(sh->Run(line, 5000));
       auto r = sh->Run("commit confirm 1", 5000);
       REQUIRE(r);
-      CHECK(r->output.find("Commit confirm will automatically rollback in 1 minutes") != std::string::npos);
+      CHECK(r->output.find("Commit confirm will automatically rollback in 1 minutes") !=
+            std::string::npos);
     };  // the session ends without a confirm, as when a process dies
     // An earlier netconverge (same user) died after its commit confirm.
     commit_confirm("admin", "interfaces ge100-0/0/9.9 vlan-id 9");

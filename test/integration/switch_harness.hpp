@@ -43,25 +43,34 @@ struct SwitchHarness : ReconcilerHarness {
 
   void StartServer() {
     if (!sim) sim = std::make_unique<sim::SwitchSim>(options);
-    server = std::make_unique<sim::SshServer>(ssh, [this](const std::string& user) { return sim->NewTerminal(user); });
+    server = std::make_unique<sim::SshServer>(
+        ssh, [this](const std::string& user) { return sim->NewTerminal(user); });
     REQUIRE(server->Start());
   }
-  std::string KnownHostsLine() const { return "[127.0.0.1]:" + std::to_string(server->port()) + " ssh-ed25519 " + host_public + "\n"; }
+  std::string KnownHostsLine() const {
+    return "[127.0.0.1]:" + std::to_string(server->port()) + " ssh-ed25519 " + host_public + "\n";
+  }
   void PinHostKey() { WriteFile(dir / "known_hosts", KnownHostsLine()); }
 
-  /// The Device manifest; `ssh` replaces the default `ssh:` line (strict checking against ../known_hosts).
-  void WriteDevice(const std::string& extra, const std::string& ssh_line = "  ssh: {knownHosts: ../known_hosts}\n") {
+  /// The Device manifest; `ssh` replaces the default `ssh:` line (strict checking against
+  /// ../known_hosts).
+  void WriteDevice(const std::string& extra,
+                   const std::string& ssh_line = "  ssh: {knownHosts: ../known_hosts}\n") {
     WriteFile(dir / "manifests/device.yaml",
-              "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1}\nspec:\n  platform: dnos\n"
-              "  address: 127.0.0.1:" + std::to_string(server->port()) +
-                  "\n  credentialsRef: {file: ../creds.yaml}\n" + ssh_line + extra);
+              "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1}\nspec:\n  "
+              "platform: dnos\n"
+              "  address: 127.0.0.1:" +
+                  std::to_string(server->port()) + "\n  credentialsRef: {file: ../creds.yaml}\n" +
+                  ssh_line + extra);
   }
 
   reconcilers::DeviceResult Pass(const std::string& trigger = "test") {
-    return reconciler->Reconcile(Desired(), "default/sw1", trigger, reconcilers::DeviceReconciler::Mode::kApply);
+    return reconciler->Reconcile(Desired(), "default/sw1", trigger,
+                                 reconcilers::DeviceReconciler::Mode::kApply);
   }
   reconcilers::DeviceResult Plan() {
-    return reconciler->Reconcile(Desired(), "default/sw1", "test", reconcilers::DeviceReconciler::Mode::kPlan);
+    return reconciler->Reconcile(Desired(), "default/sw1", "test",
+                                 reconcilers::DeviceReconciler::Mode::kPlan);
   }
 
   /// The running configuration lines that mention `what`.
@@ -80,9 +89,11 @@ struct SwitchHarness : ReconcilerHarness {
 };
 
 /// A VlanInterface manifest.
-inline std::string VlanYaml(const std::string& name, const std::string& iface, int vlan, const std::string& extra = "") {
+inline std::string VlanYaml(const std::string& name, const std::string& iface, int vlan,
+                            const std::string& extra = "") {
   return "apiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: " + name +
-         "}\nspec:\n  deviceRef: sw1\n  interface: " + iface + "\n  vlan: " + std::to_string(vlan) + "\n" + extra;
+         "}\nspec:\n  deviceRef: sw1\n  interface: " + iface + "\n  vlan: " + std::to_string(vlan) +
+         "\n" + extra;
 }
 
 }  // namespace nc::testing

@@ -14,17 +14,20 @@ using namespace nc::testing;
 namespace {
 
 struct Row {
-  const char* field;   // externalPort, internalPort, destinationAddress, sourceAddress, internalAddress, inboundInterface, description
+  const char* field;  // externalPort, internalPort, destinationAddress, sourceAddress,
+                      // internalAddress, inboundInterface, description
   std::string value;
   bool accept;
-  const char* source;  // the VyOS source that decides it (../shared/data/vyos-1x/schema, ipaddrcheck)
+  const char*
+      source;  // the VyOS source that decides it (../shared/data/vyos-1x/schema, ipaddrcheck)
 };
 
 std::vector<Row> Table() {
   return {
       {"externalPort", "80", true, "validators/port-multi: a number 1-65535"},
       {"externalPort", "80,443", true, "validators/port-multi: a comma list"},
-      {"externalPort", "1000-2000", true, "validators/port-multi: ^[0-9]{1,5}-[0-9]{1,5}$, ascending"},
+      {"externalPort", "1000-2000", true,
+       "validators/port-multi: ^[0-9]{1,5}-[0-9]{1,5}$, ascending"},
       {"externalPort", "http", true, "validators/port-multi: /etc/services first column"},
       {"externalPort", "www", true, "validators/port-multi: /etc/services aliases too (tmp[2:])"},
       {"externalPort", "80,!443", true, "validators/port-multi: '!' per item"},
@@ -47,10 +50,13 @@ std::vector<Row> Table() {
       {"destinationAddress", "203.0.113.5", true, "ipaddrcheck --is-ipv4-single"},
       {"destinationAddress", "203.0.113.0/24", true, "ipaddrcheck --is-ipv4-net"},
       {"destinationAddress", "203.0.113.5/24", false, "ipaddrcheck --is-ipv4-net: host bits set"},
-      {"destinationAddress", "203.0.113.0/024", false, "ipaddrcheck is_ipv4_cidr: \\/([1-9]\\d*|0)"},
+      {"destinationAddress", "203.0.113.0/024", false,
+       "ipaddrcheck is_ipv4_cidr: \\/([1-9]\\d*|0)"},
       {"destinationAddress", "10.0.0.1-10.0.0.9", true, "ipaddrcheck --is-ipv4-range"},
-      {"destinationAddress", "10.0.0.9-10.0.0.1", false, "ipaddrcheck is_ipv4_range: first above last"},
-      {"destinationAddress", "10.0.0.250-10.0.1.5", false, "ipaddrcheck is_ipv4_range: compares s_addr (network order) on x86"},
+      {"destinationAddress", "10.0.0.9-10.0.0.1", false,
+       "ipaddrcheck is_ipv4_range: first above last"},
+      {"destinationAddress", "10.0.0.250-10.0.1.5", false,
+       "ipaddrcheck is_ipv4_range: compares s_addr (network order) on x86"},
       {"destinationAddress", "!203.0.113.5", true, "validators/ipv4-address-exclude"},
       {"destinationAddress", "!10.0.0.0/8", true, "validators/ipv4-prefix-exclude"},
       {"destinationAddress", "203.0.113.256", false, "ipaddrcheck: octets up to 255 (libcidr)"},
@@ -59,9 +65,12 @@ std::vector<Row> Table() {
       {"sourceAddress", "!198.51.100.7", true, "nat-address.xml.i: ipv4-address-exclude"},
       {"internalAddress", "192.168.10.11", true, "nat.xml.in translation address: ipv4-address"},
       {"internalAddress", "192.168.10.0/28", true, "nat.xml.in translation address: ipv4-prefix"},
-      {"internalAddress", "192.168.10.11-192.168.10.14", true, "nat.xml.in translation address: ipv4-range"},
-      {"internalAddress", "!192.168.10.11", false, "nat.xml.in translation address: no -exclude validator"},
-      {"internalAddress", "192.168.10.11/24", false, "nat.xml.in translation address: ipv4-prefix needs a network"},
+      {"internalAddress", "192.168.10.11-192.168.10.14", true,
+       "nat.xml.in translation address: ipv4-range"},
+      {"internalAddress", "!192.168.10.11", false,
+       "nat.xml.in translation address: no -exclude validator"},
+      {"internalAddress", "192.168.10.11/24", false,
+       "nat.xml.in translation address: ipv4-prefix needs a network"},
       {"inboundInterface", "eth0", true, "firewall/match-interface.xml.i regex"},
       {"inboundInterface", "bond0.20", true, "firewall/match-interface.xml.i regex"},
       {"inboundInterface", "pppoe0", true, "firewall/match-interface.xml.i regex"},
@@ -69,14 +78,18 @@ std::vector<Row> Table() {
       {"inboundInterface", "!eth1", true, "firewall/match-interface.xml.i regex: (\\!?)"},
       {"inboundInterface", "lo", true, "firewall/match-interface.xml.i regex: (\\!?)lo"},
       {"inboundInterface", "blue", true, "validators/vrf-name: a VRF"},
-      {"inboundInterface", "0eth", false, "validators/vrf-name: no leading digit; no interface prefix"},
+      {"inboundInterface", "0eth", false,
+       "validators/vrf-name: no leading digit; no interface prefix"},
       {"inboundInterface", "averyveryverylongname", false, "validators/vrf-name: 1-15 characters"},
       {"description", "HTTP(S)", true, "generic-description.xml.i: .{0,255}"},
-      {"description", "it's \"quoted\" \\ back", true, "generic-description.xml.i: any character but newline"},
+      {"description", "it's \"quoted\" \\ back", true,
+       "generic-description.xml.i: any character but newline"},
       {"description", "Zürich Büro 東京", true, "generic-description.xml.i: bytes, UTF-8 text"},
       {"description", "two\nlines", false, "generic-description.xml.i: '.' is no newline"},
-      {"description", std::string(241, 'a'), true, "generic-description.xml.i: 241 + ' [netconverge]' = 255 bytes"},
-      {"description", std::string(242, 'a'), false, "generic-description.xml.i: 256 bytes with the tag"},
+      {"description", std::string(241, 'a'), true,
+       "generic-description.xml.i: 241 + ' [netconverge]' = 255 bytes"},
+      {"description", std::string(242, 'a'), false,
+       "generic-description.xml.i: 256 bytes with the tag"},
   };
 }
 
@@ -84,13 +97,20 @@ api::PortForwardObject RowObject(const Row& row) {
   auto port = MakePort("app", "tcp", "30000", "");
   auto pf = MakePortForward("row", "row", {port});
   const std::string f = row.field;
-  if (f == "externalPort") pf.spec.ports[0].external_port = row.value;
-  else if (f == "internalPort") pf.spec.ports[0].internal_port = row.value;
-  else if (f == "destinationAddress") pf.spec.destination_address = row.value;
-  else if (f == "sourceAddress") pf.spec.ports[0].source_address = row.value;
-  else if (f == "internalAddress") pf.spec.internal_address = row.value;
-  else if (f == "inboundInterface") pf.spec.inbound_interface = row.value;
-  else if (f == "description") pf.spec.ports[0].description = row.value;
+  if (f == "externalPort")
+    pf.spec.ports[0].external_port = row.value;
+  else if (f == "internalPort")
+    pf.spec.ports[0].internal_port = row.value;
+  else if (f == "destinationAddress")
+    pf.spec.destination_address = row.value;
+  else if (f == "sourceAddress")
+    pf.spec.ports[0].source_address = row.value;
+  else if (f == "internalAddress")
+    pf.spec.internal_address = row.value;
+  else if (f == "inboundInterface")
+    pf.spec.inbound_interface = row.value;
+  else if (f == "description")
+    pf.spec.ports[0].description = row.value;
   return pf;
 }
 
@@ -103,20 +123,29 @@ core::NatRule RowRule(const Row& row) {
   r.destination_port = "30000";
   r.translation_address = "192.168.10.11";
   const std::string f = row.field;
-  if (f == "externalPort") r.destination_port = row.value;
-  else if (f == "internalPort") r.translation_port = row.value;
-  else if (f == "destinationAddress") r.destination_address = row.value;
-  else if (f == "sourceAddress") r.source_address = row.value;
-  else if (f == "internalAddress") r.translation_address = row.value;
-  else if (f == "inboundInterface") r.inbound_interface = row.value;
-  else if (f == "description") r.description = core::TaggedDescription(row.value, "netconverge");
+  if (f == "externalPort")
+    r.destination_port = row.value;
+  else if (f == "internalPort")
+    r.translation_port = row.value;
+  else if (f == "destinationAddress")
+    r.destination_address = row.value;
+  else if (f == "sourceAddress")
+    r.source_address = row.value;
+  else if (f == "internalAddress")
+    r.translation_address = row.value;
+  else if (f == "inboundInterface")
+    r.inbound_interface = row.value;
+  else if (f == "description")
+    r.description = core::TaggedDescription(row.value, "netconverge");
   return r;
 }
 
 }  // namespace
 
 TEST_SUITE("integration/validation") {
-  TEST_CASE("validation table: netconverge's verdict and vyos-sim's independent one agree with VyOS on every value") {
+  TEST_CASE(
+      "validation table: netconverge's verdict and vyos-sim's independent one agree with VyOS on "
+      "every value") {
     const auto rows = Table();
     REQUIRE(rows.size() >= 40);
     const auto services = source::LoadServices();
@@ -165,7 +194,9 @@ TEST_SUITE("integration/validation") {
         ++rejected;
       }
     }
-    MESSAGE("validation table: " << rows.size() << " values, " << accepted << " accepted and " << rejected
-                                 << " rejected by vyos-sim, each as netconverge's validate decided");
+    MESSAGE(
+        "validation table: " << rows.size() << " values, " << accepted << " accepted and "
+                             << rejected
+                             << " rejected by vyos-sim, each as netconverge's validate decided");
   }
 }

@@ -15,18 +15,18 @@ const std::string kWebPorts =
     "    - {name: http, protocol: tcp, externalPort: 80}\n"
     "    - {name: https, protocol: tcp, externalPort: 443}\n";
 
-
 }  // namespace
 
 TEST_SUITE("integration/vyos") {
-  TEST_CASE("create, change one field, disable, delete - one commit each, unmanaged rule 100 untouched") {
+  TEST_CASE(
+      "create, change one field, disable, delete - one commit each, unmanaged rule 100 untouched") {
     SimHarness h;
-    REQUIRE(h.sim->ApplyOutOfBand(
-        "set nat destination rule 100 description 'mail relay'\n"
-        "set nat destination rule 100 destination port '25'\n"
-        "set nat destination rule 100 inbound-interface name 'eth0'\n"
-        "set nat destination rule 100 protocol 'tcp'\n"
-        "set nat destination rule 100 translation address '192.168.10.5'\n"));
+    REQUIRE(
+        h.sim->ApplyOutOfBand("set nat destination rule 100 description 'mail relay'\n"
+                              "set nat destination rule 100 destination port '25'\n"
+                              "set nat destination rule 100 inbound-interface name 'eth0'\n"
+                              "set nat destination rule 100 protocol 'tcp'\n"
+                              "set nat destination rule 100 translation address '192.168.10.5'\n"));
     const auto rule100 = h.DeviceRules().at(100);
     h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
 
@@ -42,14 +42,17 @@ TEST_SUITE("integration/vyos") {
     REQUIRE(rules.size() == 4);
     CHECK(rules.at(10000).description == "VM web1 Port HTTP [netconverge]");
     CHECK(rules.at(10002).translation_port == "22");
-    CHECK(r.report.added == std::vector<std::string>{"VM web1 Port HTTP (Rule 10000)", "VM web1 Port HTTPS (Rule 10001)",
+    CHECK(r.report.added == std::vector<std::string>{"VM web1 Port HTTP (Rule 10000)",
+                                                     "VM web1 Port HTTPS (Rule 10001)",
                                                      "VM web1 Port SSH (Rule 10002)"});
 
     // Change one field: only that rule is rewritten.
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1",
-                                            "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
-                                            "    - {name: http, protocol: tcp, externalPort: 80}\n"
-                                            "    - {name: https, protocol: tcp, externalPort: 443}\n"));
+    h.Manifest(
+        "web1.yaml",
+        PortForwardYaml("web1", "web1",
+                        "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222}\n"
+                        "    - {name: http, protocol: tcp, externalPort: 80}\n"
+                        "    - {name: https, protocol: tcp, externalPort: 443}\n"));
     h.sim->ResetStats();
     r = h.Pass();
     REQUIRE_FALSE(r.error);
@@ -61,17 +64,20 @@ TEST_SUITE("integration/vyos") {
     CHECK(h.DeviceRules().at(10002).translation_port == "2222");
 
     // Disable.
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1",
-                                            "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2222, enabled: false}\n"
-                                            "    - {name: http, protocol: tcp, externalPort: 80}\n"
-                                            "    - {name: https, protocol: tcp, externalPort: 443}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml("web1", "web1",
+                               "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: "
+                               "2222, enabled: false}\n"
+                               "    - {name: http, protocol: tcp, externalPort: 80}\n"
+                               "    - {name: https, protocol: tcp, externalPort: 443}\n"));
     r = h.Pass();
     REQUIRE_FALSE(r.error);
     CHECK(h.DeviceRules().at(10002).disabled);
     auto ports = h.store->PortStatuses("default/edge1");
     REQUIRE(ports);
     bool disabled_state = false;
-    for (const auto& p : *ports) disabled_state = disabled_state || (p.port == "ssh" && p.state == "Disabled");
+    for (const auto& p : *ports)
+      disabled_state = disabled_state || (p.port == "ssh" && p.state == "Disabled");
     CHECK(disabled_state);
 
     // Delete the resource: its rules go, rule 100 stays exactly as it was.
@@ -89,18 +95,22 @@ TEST_SUITE("integration/vyos") {
 
   TEST_CASE("a restart keeps every rule number, also when other resources change") {
     SimHarness h;
-    h.Manifest("a.yaml", PortForwardYaml("a", "a", "    - {name: p, protocol: tcp, externalPort: 1000}\n"));
-    h.Manifest("b.yaml", PortForwardYaml("b", "b", "    - {name: p, protocol: tcp, externalPort: 2000}\n"));
+    h.Manifest("a.yaml",
+               PortForwardYaml("a", "a", "    - {name: p, protocol: tcp, externalPort: 1000}\n"));
+    h.Manifest("b.yaml",
+               PortForwardYaml("b", "b", "    - {name: p, protocol: tcp, externalPort: 2000}\n"));
     REQUIRE_FALSE(h.Pass().error);
     const auto before = h.DeviceRules();
     h.Restart();
     h.Remove("a.yaml");
-    h.Manifest("c.yaml", PortForwardYaml("c", "c", "    - {name: p, protocol: tcp, externalPort: 3000}\n"));
+    h.Manifest("c.yaml",
+               PortForwardYaml("c", "c", "    - {name: p, protocol: tcp, externalPort: 3000}\n"));
     auto r = h.Pass();
     REQUIRE_FALSE(r.error);
     auto after = h.DeviceRules();
     CHECK(after.at(10001) == before.at(10001));  // b kept its number
-    const bool a_still_there = after.count(10000) && after.at(10000).description == before.at(10000).description;
+    const bool a_still_there =
+        after.count(10000) && after.at(10000).description == before.at(10000).description;
     CHECK_FALSE(a_still_there);
     h.Restart();
     h.sim->ResetStats();
@@ -115,8 +125,9 @@ TEST_SUITE("integration/vyos") {
     h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
     REQUIRE_FALSE(h.Pass().error);
     const auto good = h.DeviceRules().at(10002);
-    REQUIRE(h.sim->ApplyOutOfBand("set nat destination rule 10002 translation port '2299'\n"
-                                  "set nat destination rule 10002 log\n"));
+    REQUIRE(
+        h.sim->ApplyOutOfBand("set nat destination rule 10002 translation port '2299'\n"
+                              "set nat destination rule 10002 log\n"));
     auto r = h.Pass();
     REQUIRE_FALSE(r.error);
     REQUIRE(r.plan.changes.size() == 1);
@@ -129,11 +140,14 @@ TEST_SUITE("integration/vyos") {
     CHECK(h.DeviceRules().count(10000));
   }
 
-  TEST_CASE("1,000 new rules cost one commit and six configuration requests plus /info - a no-op pass one read") {
+  TEST_CASE(
+      "1,000 new rules cost one commit and six configuration requests plus /info - a no-op pass "
+      "one read") {
     SimHarness h;
     std::string ports;
     for (int i = 0; i < 1000; ++i)
-      ports += "    - {name: p" + std::to_string(i) + ", protocol: tcp, externalPort: " + std::to_string(20000 + i) + "}\n";
+      ports += "    - {name: p" + std::to_string(i) +
+               ", protocol: tcp, externalPort: " + std::to_string(20000 + i) + "}\n";
     h.Manifest("many.yaml", PortForwardYaml("many", "many", ports));
     h.sim->ResetStats();
     auto r = h.Pass();
@@ -200,7 +214,8 @@ TEST_SUITE("integration/vyos") {
     CHECK(bytes.find("netconverge-demo-key") == std::string::npos);
   }
 
-  TEST_CASE("the commit lock is retried - a dropped answer after the commit is resolved by re-reading") {
+  TEST_CASE(
+      "the commit lock is retried - a dropped answer after the commit is resolved by re-reading") {
     SimHarness h;
     h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
     sim::Faults f;
@@ -211,7 +226,10 @@ TEST_SUITE("integration/vyos") {
     CHECK(h.sim->Stats().commits == 1);
     CHECK(h.DeviceRules().size() == 3);
 
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
     f = {};
     f.after_commit = "drop";
     f.after_commit_count = 1;
@@ -222,7 +240,9 @@ TEST_SUITE("integration/vyos") {
     CHECK_FALSE(h.sim->ConfirmPending());
   }
 
-  TEST_CASE("a commit the device keeps rejecting leaves it untouched and names the resource with the device's text") {
+  TEST_CASE(
+      "a commit the device keeps rejecting leaves it untouched and names the resource with the "
+      "device's text") {
     SimHarness h;
     h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", kWebPorts));
     sim::Faults f;
@@ -247,7 +267,10 @@ TEST_SUITE("integration/vyos") {
     h.sim->ResetStats();
     REQUIRE_FALSE(h.Pass().error);
     CHECK(h.sim->Stats().configure == 0);
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
     REQUIRE_FALSE(h.Pass().error);
     CHECK(h.DeviceRules().size() == 1);
   }
@@ -267,10 +290,12 @@ TEST_SUITE("integration/vyos") {
     CHECK(status->size() == 3);
 
     // The device answers exactly as before, but the spec changed.
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1",
-                                            "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2200}\n"
-                                            "    - {name: http, protocol: tcp, externalPort: 80}\n"
-                                            "    - {name: https, protocol: tcp, externalPort: 443}\n"));
+    h.Manifest(
+        "web1.yaml",
+        PortForwardYaml("web1", "web1",
+                        "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 2200}\n"
+                        "    - {name: http, protocol: tcp, externalPort: 80}\n"
+                        "    - {name: https, protocol: tcp, externalPort: 443}\n"));
     r = h.Poll();
     REQUIRE_FALSE(r.error);
     CHECK_FALSE(r.unchanged_poll);
@@ -290,7 +315,8 @@ TEST_SUITE("integration/vyos") {
 
     // Another process takes ownership records away (as `netconverge apply` elsewhere would).
     {
-      auto other = store::SqliteStore::Open(h.store_path, store::SqliteStore::OpenMode::kRequireCurrent);
+      auto other =
+          store::SqliteStore::Open(h.store_path, store::SqliteStore::OpenMode::kRequireCurrent);
       REQUIRE(other);
       REQUIRE((*other)->SaveAllocations("default/edge1", {{{"default/web1", "ssh"}, 10007}}, "t"));
     }
@@ -303,7 +329,9 @@ TEST_SUITE("integration/vyos") {
 }
 
 TEST_SUITE("integration/vyos") {
-  TEST_CASE("an unconfirmed commit is reverted by the device's confirm timer, and the next pass converges") {
+  TEST_CASE(
+      "an unconfirmed commit is reverted by the device's confirm timer, and the next pass "
+      "converges") {
     sim::VyosSim::Options o;
     // One confirm-timer "minute" of the emulator lasts 2.5 s, longer than the adapter's confirm
     // retries (1.2 s), so the change is still pending when the pass gives up.
@@ -319,7 +347,8 @@ TEST_SUITE("integration/vyos") {
     CHECK(r.error->message.find("confirm failed") != std::string::npos);
     CHECK(h.sim->ConfirmPending());
     CHECK(h.DeviceRules().size() == 3);  // committed, not confirmed
-    for (int i = 0; i < 300 && h.sim->ConfirmPending(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int i = 0; i < 300 && h.sim->ConfirmPending(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     CHECK(h.sim->Stats().reverts == 1);
     CHECK(h.DeviceRules().empty());  // wholly old again
     r = h.Pass();
@@ -330,26 +359,33 @@ TEST_SUITE("integration/vyos") {
 
   TEST_CASE("vyos-sim speaks the API's three encodings and its awkward answers") {
     SimHarness h;
-    auto send = [&](const std::string& ct, const std::string& body, const std::string& path = "/retrieve") {
+    auto send = [&](const std::string& ct, const std::string& body,
+                    const std::string& path = "/retrieve") {
       return h.sim->Handle(sim::SimRequest{"POST", path, ct, body});
     };
     auto form = send("application/x-www-form-urlencoded",
-                     "data=%7B%22op%22%3A%22showConfig%22%2C%22path%22%3A%5B%22nat%22%5D%7D&key=netconverge-demo-key");
+                     "data=%7B%22op%22%3A%22showConfig%22%2C%22path%22%3A%5B%22nat%22%5D%7D&key="
+                     "netconverge-demo-key");
     CHECK(form.status == 400);  // nothing configured under nat yet: the "empty" 400
     CHECK(form.body.find("Configuration under specified path is empty") != std::string::npos);
     CHECK(form.content_type == "text/html; charset=utf-8");
     const std::string boundary = "XyZ";
     auto multipart = send("multipart/form-data; boundary=" + boundary,
                           "--XyZ\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n"
-                          "[{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\",\"destination\",\"port\"],\"value\":\"22\"},"
-                          "{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\",\"protocol\"],\"value\":\"tcp\"},"
-                          "{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\",\"translation\",\"address\"],\"value\":\"10.0.0.1\"}]"
-                          "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nnetconverge-demo-key\r\n--XyZ--\r\n",
+                          "[{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\","
+                          "\"destination\",\"port\"],\"value\":\"22\"},"
+                          "{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\","
+                          "\"protocol\"],\"value\":\"tcp\"},"
+                          "{\"op\":\"set\",\"path\":[\"nat\",\"destination\",\"rule\",\"5\","
+                          "\"translation\",\"address\"],\"value\":\"10.0.0.1\"}]"
+                          "\r\n--XyZ\r\nContent-Disposition: form-data; "
+                          "name=\"key\"\r\n\r\nnetconverge-demo-key\r\n--XyZ--\r\n",
                           "/configure");
     CHECK(multipart.status == 200);
-    auto number = send("application/json",
-                       R"({"key":"netconverge-demo-key","op":"set","path":["nat","destination","rule",5,"disable"]})",
-                       "/configure");
+    auto number = send(
+        "application/json",
+        R"({"key":"netconverge-demo-key","op":"set","path":["nat","destination","rule",5,"disable"]})",
+        "/configure");
     CHECK(number.status == 400);  // values are strings only
     CHECK(number.body.find("string_type") != std::string::npos);
     auto nokey = send("application/json", R"({"op":"showConfig","path":[]})");
@@ -358,16 +394,20 @@ TEST_SUITE("integration/vyos") {
     CHECK(badkey.status == 401);
     auto nodata = send("application/x-www-form-urlencoded", "key=netconverge-demo-key");
     CHECK(nodata.status == 422);
-    auto list = send("application/json",
-                     R"({"key":"netconverge-demo-key","commands":[{"op":"set","path":["nat","destination","rule","6","translation","port"],"value":"80,443"}]})",
-                     "/configure");
+    auto list = send(
+        "application/json",
+        R"({"key":"netconverge-demo-key","commands":[{"op":"set","path":["nat","destination","rule","6","translation","port"],"value":"80,443"}]})",
+        "/configure");
     CHECK(list.status == 400);
     CHECK(list.body.find("Value validation failed") != std::string::npos);
-    auto noproto = send("application/json",
-                        R"({"key":"netconverge-demo-key","commands":[{"op":"set","path":["nat","destination","rule","7","destination","port"],"value":"80"},{"op":"set","path":["nat","destination","rule","7","translation","address"],"value":"10.0.0.2"}]})",
-                        "/configure");
+    auto noproto = send(
+        "application/json",
+        R"({"key":"netconverge-demo-key","commands":[{"op":"set","path":["nat","destination","rule","7","destination","port"],"value":"80"},{"op":"set","path":["nat","destination","rule","7","translation","address"],"value":"10.0.0.2"}]})",
+        "/configure");
     CHECK(noproto.status == 400);
-    CHECK(noproto.body.find("ports can only be specified when protocol is either tcp, udp or tcp_udp") != std::string::npos);
+    CHECK(noproto.body.find(
+              "ports can only be specified when protocol is either tcp, udp or tcp_udp") !=
+          std::string::npos);
     CHECK(h.DeviceRules().size() == 1);  // the failed requests changed nothing
     auto info = h.sim->Handle(sim::SimRequest{"GET", "/info?version=true&hostname=false", "", ""});
     CHECK(info.status == 200);
@@ -376,7 +416,9 @@ TEST_SUITE("integration/vyos") {
 }
 
 TEST_SUITE("integration/vyos") {
-  TEST_CASE("devices without API commit-confirm get one plain commit, then the save, and an UnconfirmedCommits warning") {
+  TEST_CASE(
+      "devices without API commit-confirm get one plain commit, then the save, and an "
+      "UnconfirmedCommits warning") {
     // 1.4 (no /info, no confirm_time), and a 1.5 build from before commit-confirm in the API
     // (it has /info but ignores confirm_time: learned from the commit's answer).
     for (bool is_15 : {false, true}) {
@@ -393,11 +435,15 @@ TEST_SUITE("integration/vyos") {
       CHECK(st.commits == 1);
       CHECK(st.commit_confirms == 0);
       CHECK(st.saves == 1);
-      CHECK(st.configure == 1);  // no confirm request: it would be refused (400) and nothing is armed
+      CHECK(st.configure ==
+            1);  // no confirm request: it would be refused (400) and nothing is armed
       CHECK(h.DeviceRules().size() == 3);
       CHECK(CountEvents(*h.store, "UnconfirmedCommits") == 1);
       // The next change: still one plain commit, no confirm; the standing warning is not repeated.
-      h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+      h.Manifest("web1.yaml",
+                 PortForwardYaml(
+                     "web1", "web1",
+                     "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
       h.sim->ResetStats();
       REQUIRE_FALSE(h.Pass().error);
       CHECK(h.sim->Stats().configure == 1);
@@ -409,31 +455,44 @@ TEST_SUITE("integration/vyos") {
   TEST_CASE("a rotated API key in the credentials file is used by the next pass - no restart") {
     // Before: adapters were cached by the Device spec only; the old key was sent until restart.
     SimHarness h;
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
     REQUIRE_FALSE(h.Pass().error);
     h.sim->SetKeys({"rotated-key-0123456789"});
     auto refused = h.Pass();
     REQUIRE(refused.error);
     CHECK(refused.error->code == ErrorCode::kPermissionDenied);
     bool condition = false;
-    for (const auto& [reason, message] : refused.conditions) condition = condition || reason == "AuthenticationFailed";
+    for (const auto& [reason, message] : refused.conditions)
+      condition = condition || reason == "AuthenticationFailed";
     CHECK(condition);
     WriteFile(h.dir / "creds.yaml", "apiKey: rotated-key-0123456789\n");
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2202, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2202, internalPort: 22}\n"));
     auto r = h.Pass();
     REQUIRE_MESSAGE(!r.error, r.error->message);
     CHECK(r.report.updated.size() == 1);
   }
 
-  TEST_CASE("insecureSkipVerify is a standing InsecureTLS warning - in the pass, its event, and test-device") {
+  TEST_CASE(
+      "insecureSkipVerify is a standing InsecureTLS warning - in the pass, its event, and "
+      "test-device") {
     SimHarness h;
     h.WriteDevice("", "../ca.pem, insecureSkipVerify: true");
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
     auto r = h.Pass();
     REQUIRE_MESSAGE(!r.error, r.error->message);
     bool condition = false;
     for (const auto& [reason, message] : r.conditions)
-      condition = condition || (reason == "InsecureTLS" && message.find("not checked") != std::string::npos);
+      condition = condition ||
+                  (reason == "InsecureTLS" && message.find("not checked") != std::string::npos);
     CHECK(condition);
     CHECK(CountEvents(*h.store, "InsecureTLS") == 1);
     REQUIRE_FALSE(h.Pass().error);

@@ -17,7 +17,9 @@ namespace {
 struct FallbackHarness : SimHarness {
   std::unique_ptr<sim::SshServer> ssh;
 
-  explicit FallbackHarness(const std::string& fallback = "ssh-cli", sim::VyosSim::Options options = {}) : SimHarness(options) {
+  explicit FallbackHarness(const std::string& fallback = "ssh-cli",
+                           sim::VyosSim::Options options = {})
+      : SimHarness(options) {
     auto host = sim::GenerateKeyFile((dir / "ssh_host_key").string());
     REQUIRE(host);
     auto client = sim::GenerateKeyPair();
@@ -26,12 +28,15 @@ struct FallbackHarness : SimHarness {
     std::stringstream key(client->first);
     for (std::string l; std::getline(key, l);) creds += "  " + l + "\n";
     WriteFile(dir / "creds.yaml", creds);
-    ssh = std::make_unique<sim::SshServer>(sim::SshServerOptions{(dir / "ssh_host_key").string(), 0, "vyos", "", client->second},
-                                           [this](const std::string& user) { return sim->NewTerminal(user); });
+    ssh = std::make_unique<sim::SshServer>(
+        sim::SshServerOptions{(dir / "ssh_host_key").string(), 0, "vyos", "", client->second},
+        [this](const std::string& user) { return sim->NewTerminal(user); });
     REQUIRE(ssh->Start());
-    WriteFile(dir / "known_hosts", "[127.0.0.1]:" + std::to_string(ssh->port()) + " ssh-ed25519 " + *host + "\n");
-    WriteDevice("  transport: {primary: https-api, fallback: " + fallback + "}\n  ssh: {knownHosts: ../known_hosts, port: " +
-                std::to_string(ssh->port()) + "}\n  commitConfirm: {enabled: true, timeout: 1m}\n");
+    WriteFile(dir / "known_hosts",
+              "[127.0.0.1]:" + std::to_string(ssh->port()) + " ssh-ed25519 " + *host + "\n");
+    WriteDevice("  transport: {primary: https-api, fallback: " + fallback +
+                "}\n  ssh: {knownHosts: ../known_hosts, port: " + std::to_string(ssh->port()) +
+                "}\n  commitConfirm: {enabled: true, timeout: 1m}\n");
   }
   ~FallbackHarness() { ssh->Stop(); }
 
@@ -46,12 +51,17 @@ struct FallbackHarness : SimHarness {
 }  // namespace
 
 TEST_SUITE("integration/vyos-ssh-fallback") {
-  TEST_CASE("VyOS 1.4's API has no commit-confirm: with SSH credentials the write is a confirmed commit over the CLI") {
+  TEST_CASE(
+      "VyOS 1.4's API has no commit-confirm: with SSH credentials the write is a confirmed commit "
+      "over the CLI") {
     sim::VyosSim::Options o;
     o.profile = sim::vy::Version::k14;
     o.version = "1.4.1";
     FallbackHarness h("ssh-cli", o);
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
     h.sim->ResetStats();
     auto r = h.Pass();
     REQUIRE_MESSAGE(!r.error, r.error->message);
@@ -64,13 +74,17 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
     CHECK(h.DeviceRules().size() == 1);
     CHECK(CountEvents(*h.store, "UnconfirmedCommits") == 0);
     bool cli_confirm = false;
-    for (const auto& op : r.operations) cli_confirm |= op.find("commit-confirm") != std::string::npos;
+    for (const auto& op : r.operations)
+      cli_confirm |= op.find("commit-confirm") != std::string::npos;
     CHECK(cli_confirm);
   }
 
   TEST_CASE("the HTTPS API is down: the device converges over SSH, and status and events say so") {
     FallbackHarness h;
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
     auto r = h.Pass();
     REQUIRE_MESSAGE(!r.error, r.error->message);
     CHECK(r.transport == "https-api");
@@ -78,8 +92,10 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
     CHECK(h.Status().transport == "https-api");
 
     h.server->Stop();  // the API goes away; SSH stays
-    h.Manifest("game1.yaml", PortForwardYaml("game1", "game1", "    - {name: game, protocol: udp, externalPort: 27015}\n", "",
-                                             "192.168.10.20"));
+    h.Manifest("game1.yaml",
+               PortForwardYaml("game1", "game1",
+                               "    - {name: game, protocol: udp, externalPort: 27015}\n", "",
+                               "192.168.10.20"));
     h.sim->ResetStats();
     r = h.Pass();
     REQUIRE_MESSAGE(!r.error, r.error->message);
@@ -92,9 +108,11 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
     CHECK(stats.saves == 1);
     CHECK(stats.retrieve == 0);  // nothing went over HTTPS
     bool game = false;
-    for (const auto& [n, rule] : h.DeviceRules()) game |= rule.destination_port == "27015" && rule.protocol == "udp";
+    for (const auto& [n, rule] : h.DeviceRules())
+      game |= rule.destination_port == "27015" && rule.protocol == "udp";
     CHECK(game);
-    CHECK(std::any_of(r.operations.begin(), r.operations.end(), [](const std::string& op) { return op == "ssh: commit-confirm 1"; }));
+    CHECK(std::any_of(r.operations.begin(), r.operations.end(),
+                      [](const std::string& op) { return op == "ssh: commit-confirm 1"; }));
     auto st = h.Status();
     CHECK(st.transport == "ssh-cli");
     CHECK(st.fallback_active);
@@ -110,7 +128,9 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
 
     // The API comes back: the primary is used again.
     h.RestartHttps();
-    h.Manifest("db1.yaml", PortForwardYaml("db1", "db1", "    - {name: pg, protocol: tcp, externalPort: 5432}\n", "", "192.168.10.30"));
+    h.Manifest("db1.yaml", PortForwardYaml("db1", "db1",
+                                           "    - {name: pg, protocol: tcp, externalPort: 5432}\n",
+                                           "", "192.168.10.30"));
     r = h.Pass();
     REQUIRE_MESSAGE(!r.error, r.error->message);
     CHECK(r.transport == "https-api");
@@ -119,7 +139,9 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
     CHECK(h.DeviceRules().size() == 3);
   }
 
-  TEST_CASE("API down on VyOS 1.3 and 1.5: add, change and delete over the real CLI's modes - committed, confirmed, saved, never reverted") {
+  TEST_CASE(
+      "API down on VyOS 1.3 and 1.5: add, change and delete over the real CLI's modes - committed, "
+      "confirmed, saved, never reverted") {
     for (auto profile : {sim::vy::Version::k13, sim::vy::Version::k15}) {
       sim::VyosSim::Options o;
       o.profile = profile;
@@ -132,11 +154,15 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
         return "    - {name: app, protocol: tcp, externalPort: 8443, internalPort: " + port + "}\n";
       };
       h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", rule("443")));
-      h.Manifest("db1.yaml", PortForwardYaml("db1", "db1", "    - {name: pg, protocol: tcp, externalPort: 5432}\n", "", "192.168.10.30"));
+      h.Manifest(
+          "db1.yaml",
+          PortForwardYaml("db1", "db1", "    - {name: pg, protocol: tcp, externalPort: 5432}\n", "",
+                          "192.168.10.30"));
       for (int step = 0; step < 3; ++step) {
         INFO("step " << step);
-        if (step == 1) h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", rule("8443")));  // change
-        if (step == 2) h.Remove("db1.yaml");                                                      // delete
+        if (step == 1)
+          h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", rule("8443")));  // change
+        if (step == 2) h.Remove("db1.yaml");                                       // delete
         h.sim->ResetStats();
         auto r = h.Pass();
         REQUIRE_MESSAGE(!r.error, r.error->message);
@@ -151,11 +177,14 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
         CHECK(rules.size() == (step == 2 ? 1u : 2u));
         bool web = false;
         for (const auto& [n, rr] : rules)
-          web |= rr.destination_port == "8443" && rr.translation_port == (step == 0 ? "443" : "8443");
+          web |=
+              rr.destination_port == "8443" && rr.translation_port == (step == 0 ? "443" : "8443");
         CHECK(web);
         const std::string commands = h.sim->RunningSetCommands();
-        if (profile == sim::vy::Version::k13) CHECK(commands.find("inbound-interface name") == std::string::npos);
-        else CHECK(commands.find("inbound-interface name 'eth0'") != std::string::npos);
+        if (profile == sim::vy::Version::k13)
+          CHECK(commands.find("inbound-interface name") == std::string::npos);
+        else
+          CHECK(commands.find("inbound-interface name 'eth0'") != std::string::npos);
       }
       // Past the moment any timer armed by these commits would have fired: none did.
       std::this_thread::sleep_for(std::chrono::milliseconds(3 * o.confirm_minute_ms));
@@ -167,7 +196,10 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
   TEST_CASE("fallback: none keeps to the API and reports it unreachable") {
     FallbackHarness h("none");
     h.server->Stop();
-    h.Manifest("web1.yaml", PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
+    h.Manifest("web1.yaml",
+               PortForwardYaml(
+                   "web1", "web1",
+                   "    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n"));
     auto r = h.Pass();
     REQUIRE(r.error);
     CHECK(r.error->code == ErrorCode::kUnavailable);

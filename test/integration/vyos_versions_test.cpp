@@ -18,10 +18,11 @@ void DeclarePortForwards(SimHarness& h, int count, const std::function<int(int)>
   for (int i = 0; i < count; ++i) {
     const std::string n = std::to_string(i);
     h.Manifest("pf-" + n + ".yaml",
-               PortForwardYaml("pf-" + n, "vm" + n,
-                               "    - {name: app, protocol: tcp, externalPort: " + std::to_string(30000 + i) +
-                                   ", internalPort: " + std::to_string(internal(i)) + "}\n",
-                               "", "192.168.20." + std::to_string(10 + i)));
+               PortForwardYaml(
+                   "pf-" + n, "vm" + n,
+                   "    - {name: app, protocol: tcp, externalPort: " + std::to_string(30000 + i) +
+                       ", internalPort: " + std::to_string(internal(i)) + "}\n",
+                   "", "192.168.20." + std::to_string(10 + i)));
   }
 }
 
@@ -34,11 +35,15 @@ int ConfigureRequests(const reconcilers::DeviceResult& r) {
 }  // namespace
 
 TEST_SUITE("integration/vyos-versions") {
-  TEST_CASE("the same 20 PortForwards converge on VyOS 1.3, 1.4 and 1.5 - 1.3 in its leaf syntax - and a no-op pass sends nothing") {
+  TEST_CASE(
+      "the same 20 PortForwards converge on VyOS 1.3, 1.4 and 1.5 - 1.3 in its leaf syntax - and a "
+      "no-op pass sends nothing") {
     for (auto profile : {sim::vy::Version::k13, sim::vy::Version::k14, sim::vy::Version::k15}) {
       sim::VyosSim::Options o;
       o.profile = profile;
-      o.version = profile == sim::vy::Version::k13 ? "1.3.8" : profile == sim::vy::Version::k14 ? "1.4.1" : o.version;
+      o.version = profile == sim::vy::Version::k13   ? "1.3.8"
+                  : profile == sim::vy::Version::k14 ? "1.4.1"
+                                                     : o.version;
       INFO("VyOS " << o.version);
       SimHarness h(o);
       DeclarePortForwards(h, 20, [](int i) { return 8000 + i; });
@@ -63,7 +68,8 @@ TEST_SUITE("integration/vyos-versions") {
       const auto st = h.sim->Stats();
       CHECK(st.commit_confirms == (profile == sim::vy::Version::k15 ? 1 : 0));
       CHECK(st.info == (profile == sim::vy::Version::k15 ? 1 : 0));
-      CHECK(CountEvents(*h.store, "UnconfirmedCommits") == (profile == sim::vy::Version::k15 ? 0 : 1));
+      CHECK(CountEvents(*h.store, "UnconfirmedCommits") ==
+            (profile == sim::vy::Version::k15 ? 0 : 1));
       // The no-op pass: one read, nothing sent; /info and /show are not asked again.
       h.sim->ResetStats();
       auto again = h.Pass();
@@ -77,7 +83,9 @@ TEST_SUITE("integration/vyos-versions") {
     }
   }
 
-  TEST_CASE("isolation: of 30 PortForwards the router refuses one value naming no rule - the 29 others are applied, the one is DeviceRejected") {
+  TEST_CASE(
+      "isolation: of 30 PortForwards the router refuses one value naming no rule - the 29 others "
+      "are applied, the one is DeviceRejected") {
     SimHarness h;
     DeclarePortForwards(h, 30, [](int i) { return 8000 + i; });
     sim::Faults f;
@@ -106,7 +114,8 @@ TEST_SUITE("integration/vyos-versions") {
       }
       ++rejected;
       CHECK(p.state == "DeviceRejected");
-      CHECK(p.message.find("8017 is not a valid value here") != std::string::npos);  // the router's own text
+      CHECK(p.message.find("8017 is not a valid value here") !=
+            std::string::npos);  // the router's own text
     }
     CHECK(rejected == 1);
     CHECK(CountEvents(*h.store, "DeviceRejected") == 1);
@@ -119,8 +128,11 @@ TEST_SUITE("integration/vyos-versions") {
     CHECK_FALSE(held.error);
     CHECK(h.sim->Stats().configure == 0);
     // Its spec fixed: applied in the next pass.
-    h.Manifest("pf-17.yaml", PortForwardYaml("pf-17", "vm17", "    - {name: app, protocol: tcp, externalPort: 30017, internalPort: 9017}\n",
-                                             "", "192.168.20.27"));
+    h.Manifest("pf-17.yaml",
+               PortForwardYaml(
+                   "pf-17", "vm17",
+                   "    - {name: app, protocol: tcp, externalPort: 30017, internalPort: 9017}\n",
+                   "", "192.168.20.27"));
     auto fixed = h.Pass();
     REQUIRE_FALSE(fixed.error);
     CHECK(fixed.rejected.empty());
@@ -133,7 +145,9 @@ TEST_SUITE("integration/vyos-versions") {
     for (const auto& p : *ports) CHECK(p.state == "Applied");
   }
 
-  TEST_CASE("a router that arms the confirm timer before it commits: a failed commit leaves no timer, no revert, and the rules converge") {
+  TEST_CASE(
+      "a router that arms the confirm timer before it commits: a failed commit leaves no timer, no "
+      "revert, and the rules converge") {
     sim::VyosSim::Options o;
     o.arm_first = true;
     o.confirm_minute_ms = 60'000;
@@ -170,7 +184,8 @@ TEST_SUITE("integration/vyos-versions") {
     SimHarness h(o);
     // Someone else's commit-confirm is pending (their timer).
     sim::SimRequest req{"POST", "/configure", "application/json",
-                        "{\"key\": \"netconverge-demo-key\", \"commands\": [{\"op\": \"set\", \"path\": [\"system\", \"host-name\"], "
+                        "{\"key\": \"netconverge-demo-key\", \"commands\": [{\"op\": \"set\", "
+                        "\"path\": [\"system\", \"host-name\"], "
                         "\"value\": \"theirs\"}], \"confirm_time\": 5}"};
     REQUIRE(h.sim->Handle(req).status == 200);
     REQUIRE(h.sim->ConfirmPending());
@@ -198,7 +213,8 @@ TEST_SUITE("integration/vyos-versions") {
     bool named = false;
     for (const auto& c : (*adapter)->Diagnose()) {
       INFO(c.name << ": " << c.state << " " << c.detail);
-      if (c.state == "FAIL") named |= c.detail.find("set service https api rest") != std::string::npos;
+      if (c.state == "FAIL")
+        named |= c.detail.find("set service https api rest") != std::string::npos;
     }
     CHECK(named);
     CHECK(h.sim->Stats().configure == 0);

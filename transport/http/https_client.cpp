@@ -24,9 +24,9 @@ using TlsStream = ssl::stream<beast::tcp_stream>;
 struct HttpsClient::Impl {
   HttpsClientOptions options;
   ssl::context ctx{ssl::context::tls_client};
-  asio::io_context ioc;               // runs only inside Send, on the caller's thread
-  std::unique_ptr<TlsStream> kept;    // an idle keep-alive connection for reads, or null
-  TlsStream* streaming = nullptr;     // the connection of a running Stream(), touched on the ioc only
+  asio::io_context ioc;             // runs only inside Send, on the caller's thread
+  std::unique_ptr<TlsStream> kept;  // an idle keep-alive connection for reads, or null
+  TlsStream* streaming = nullptr;   // the connection of a running Stream(), touched on the ioc only
 };
 
 namespace {
@@ -37,29 +37,33 @@ bool IsIpLiteral(const std::string& host) {
   return !ec;
 }
 
-Error Classify(const boost::system::error_code& ec, const char* stage, bool verify_failed, long verify_result) {
+Error Classify(const boost::system::error_code& ec, const char* stage, bool verify_failed,
+               long verify_result) {
   if (ec == beast::error::timeout || ec == asio::error::timed_out)
     return Error{ErrorCode::kDeadlineExceeded, std::string(stage) + ": deadline exceeded"};
   if (verify_failed)
     return Error{ErrorCode::kPermissionDenied,
-                 std::string("TLS certificate verification failed: ") + X509_verify_cert_error_string(verify_result)};
+                 std::string("TLS certificate verification failed: ") +
+                     X509_verify_cert_error_string(verify_result)};
   if (ec.category() == asio::error::get_ssl_category())
     return Error{ErrorCode::kUnavailable, std::string(stage) + ": TLS error: " + ec.message()};
-  if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-      ec == ssl::error::stream_truncated)
+  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == ssl::error::stream_truncated)
     return Error{ErrorCode::kUnavailable, std::string(stage) + ": connection closed by the device"};
   return Error{ErrorCode::kUnavailable, std::string(stage) + ": " + ec.message()};
 }
 
-asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(HttpsClient::Impl& impl,
-                                                            std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(
+    HttpsClient::Impl& impl, std::chrono::steady_clock::time_point deadline) {
   auto ex = co_await asio::this_coro::executor;
   const auto& o = impl.options;
   boost::system::error_code ec;
   tcp::resolver resolver(ex);
   auto endpoints = co_await resolver.async_resolve(o.host, std::to_string(o.port),
                                                    asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return tl::unexpected(Error{ErrorCode::kUnavailable, "resolving " + o.host + ": " + ec.message()});
+  if (ec)
+    co_return tl::unexpected(
+        Error{ErrorCode::kUnavailable, "resolving " + o.host + ": " + ec.message()});
 
   auto stream = std::make_unique<TlsStream>(ex, impl.ctx);
   auto& lowest = beast::get_lowest_layer(*stream);
@@ -68,17 +72,21 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(HttpsClient::Impl& i
   if (ec) co_return tl::unexpected(Classify(ec, "connect", false, 0));
 
   const std::string verify_name = o.server_name.empty() ? o.host : o.server_name;
-  if (!IsIpLiteral(verify_name)) SSL_set_tlsext_host_name(stream->native_handle(), verify_name.c_str());
+  if (!IsIpLiteral(verify_name))
+    SSL_set_tlsext_host_name(stream->native_handle(), verify_name.c_str());
   if (o.insecure_skip_verify) {
     stream->set_verify_mode(ssl::verify_none);
   } else {
     stream->set_verify_mode(ssl::verify_peer);
     X509_VERIFY_PARAM* param = SSL_get0_param(stream->native_handle());
-    if (IsIpLiteral(verify_name)) X509_VERIFY_PARAM_set1_ip_asc(param, verify_name.c_str());
-    else X509_VERIFY_PARAM_set1_host(param, verify_name.c_str(), 0);
+    if (IsIpLiteral(verify_name))
+      X509_VERIFY_PARAM_set1_ip_asc(param, verify_name.c_str());
+    else
+      X509_VERIFY_PARAM_set1_host(param, verify_name.c_str(), 0);
   }
   lowest.expires_at(deadline);
-  co_await stream->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  co_await stream->async_handshake(ssl::stream_base::client,
+                                   asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     long vr = SSL_get_verify_result(stream->native_handle());
     co_return tl::unexpected(Classify(ec, "TLS handshake", vr != X509_V_OK, vr));
@@ -87,9 +95,11 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(HttpsClient::Impl& i
 }
 
 asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const std::string& method,
-                                               const std::string& target, const std::string& content_type,
-                                               const std::string& body, std::chrono::milliseconds timeout,
-                                               bool* written, bool reuse) {
+                                               const std::string& target,
+                                               const std::string& content_type,
+                                               const std::string& body,
+                                               std::chrono::milliseconds timeout, bool* written,
+                                               bool reuse) {
   const auto& o = impl.options;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -123,7 +133,8 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(o.max_response_bytes);
-    co_await http::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read(*stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (reused && !parser.got_some()) continue;
       co_return tl::unexpected(Classify(ec, "reading the response", false, 0));
@@ -135,13 +146,15 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
       beast::error_code ignored;
       lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
     }
-    co_return HttpResponse{static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
-                           std::move(res.body())};
+    co_return HttpResponse{static_cast<int>(res.result_int()),
+                           std::string(res[http::field::content_type]), std::move(res.body())};
   }
-  co_return tl::unexpected(Error{ErrorCode::kUnavailable, "the kept connection and a fresh one both failed"});
+  co_return tl::unexpected(
+      Error{ErrorCode::kUnavailable, "the kept connection and a fresh one both failed"});
 }
 
-asio::awaitable<Result<int>> StreamGet(HttpsClient::Impl& impl, const std::string& target, std::chrono::milliseconds timeout,
+asio::awaitable<Result<int>> StreamGet(HttpsClient::Impl& impl, const std::string& target,
+                                       std::chrono::milliseconds timeout,
                                        const std::function<bool(std::string_view)>& on_data) {
   const auto& o = impl.options;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -161,7 +174,9 @@ asio::awaitable<Result<int>> StreamGet(HttpsClient::Impl& impl, const std::strin
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
-  if (!ec) co_await http::async_read_header(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec)
+    co_await http::async_read_header(*stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     impl.streaming = nullptr;
     co_return tl::unexpected(Classify(ec, "starting the stream", false, 0));
@@ -172,7 +187,8 @@ asio::awaitable<Result<int>> StreamGet(HttpsClient::Impl& impl, const std::strin
     parser.get().body().data = buf;
     parser.get().body().size = sizeof buf;
     // read_some: hand over what arrived (a watch event) instead of waiting for a full buffer.
-    co_await http::async_read_some(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read_some(*stream, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::need_buffer) ec = {};
     const size_t n = sizeof buf - parser.get().body().size;
     if (n > 0 && !on_data(std::string_view(buf, n))) break;
@@ -191,7 +207,9 @@ asio::awaitable<Result<int>> StreamGet(HttpsClient::Impl& impl, const std::strin
 Result<int> HttpsClient::Stream(const std::string& target, std::chrono::milliseconds timeout,
                                 const std::function<bool(std::string_view)>& on_data) {
   Result<int> result = MakeError(ErrorCode::kInternal, "stream did not run");
-  auto run = [&]() -> asio::awaitable<void> { result = co_await StreamGet(*impl_, target, timeout, on_data); };
+  auto run = [&]() -> asio::awaitable<void> {
+    result = co_await StreamGet(*impl_, target, timeout, on_data);
+  };
   impl_->ioc.restart();
   asio::co_spawn(impl_->ioc, run, asio::detached);
   impl_->ioc.run();
@@ -207,7 +225,9 @@ void HttpsClient::Cancel() {
 HttpsClient::HttpsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpsClient::~HttpsClient() = default;
 
-const HttpsClientOptions& HttpsClient::options() const { return impl_->options; }
+const HttpsClientOptions& HttpsClient::options() const {
+  return impl_->options;
+}
 
 Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOptions options) {
   auto impl = std::make_unique<Impl>();
@@ -217,11 +237,14 @@ Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOptions opti
                         ssl::context::no_tlsv1_1);
   if (!impl->options.ca_pem.empty()) {
     impl->ctx.add_certificate_authority(asio::buffer(impl->options.ca_pem), ec);
-    if (ec) return MakeError(ErrorCode::kInvalidArgument, "cannot load the CA certificate data: " + ec.message());
+    if (ec)
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "cannot load the CA certificate data: " + ec.message());
   } else if (!impl->options.ca_file.empty()) {
     impl->ctx.load_verify_file(impl->options.ca_file, ec);
     if (ec)
-      return MakeError(ErrorCode::kInvalidArgument, "cannot load CA file " + impl->options.ca_file + ": " + ec.message());
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "cannot load CA file " + impl->options.ca_file + ": " + ec.message());
   } else {
     impl->ctx.set_default_verify_paths(ec);
   }
@@ -230,11 +253,13 @@ Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOptions opti
 
 Result<HttpResponse> HttpsClient::Send(const std::string& method, const std::string& target,
                                        const std::string& content_type, const std::string& body,
-                                       std::chrono::milliseconds timeout, bool* written, bool reuse_connection) {
+                                       std::chrono::milliseconds timeout, bool* written,
+                                       bool reuse_connection) {
   if (written) *written = false;
   Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
   auto run = [&]() -> asio::awaitable<void> {
-    result = co_await Exchange(*impl_, method, target, content_type, body, timeout, written, reuse_connection);
+    result = co_await Exchange(*impl_, method, target, content_type, body, timeout, written,
+                               reuse_connection);
   };
   impl_->ioc.restart();
   asio::co_spawn(impl_->ioc, run, asio::detached);
@@ -248,10 +273,12 @@ Result<std::pair<std::string, int>> SplitHostPort(const std::string& address, in
   std::string port;
   if (!address.empty() && address.front() == '[') {
     auto close = address.find(']');
-    if (close == std::string::npos) return MakeError(ErrorCode::kInvalidArgument, "bad address " + address);
+    if (close == std::string::npos)
+      return MakeError(ErrorCode::kInvalidArgument, "bad address " + address);
     host = address.substr(1, close - 1);
     if (close + 1 < address.size()) port = address.substr(close + 2);
-  } else if (auto colon = address.rfind(':'); colon != std::string::npos && address.find(':') == colon) {
+  } else if (auto colon = address.rfind(':');
+             colon != std::string::npos && address.find(':') == colon) {
     host = address.substr(0, colon);
     port = address.substr(colon + 1);
   }

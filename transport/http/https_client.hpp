@@ -17,15 +17,15 @@
 namespace nc::transport {
 
 struct HttpsClientOptions {
-  std::string host;                 // name or address to connect to
+  std::string host;  // name or address to connect to
   int port = 443;
-  std::string ca_file;              // empty: system trust store (or ca_pem)
-  std::string ca_pem;               // CA certificates in memory (a kubeconfig's certificate-authority-data)
+  std::string ca_file;  // empty: system trust store (or ca_pem)
+  std::string ca_pem;   // CA certificates in memory (a kubeconfig's certificate-authority-data)
   /// Value of the Authorization header of every request (called per request, so that a
   /// rotated token file is picked up), or empty.
   std::function<std::string()> authorization;
-  std::string accept;               // Accept header, or empty
-  std::string server_name;          // name to verify (default: host)
+  std::string accept;       // Accept header, or empty
+  std::string server_name;  // name to verify (default: host)
   bool insecure_skip_verify = false;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{60000};
@@ -49,8 +49,9 @@ class HttpTransport {
   /// `reuse_connection` (idempotent reads only): keep the connection open for the next such
   /// request, and retry once on a fresh one when a kept connection turns out closed. Writes
   /// always use a connection of their own, so that a failure is never mistaken for a stale one.
-  virtual Result<HttpResponse> Send(const std::string& method, const std::string& target, const std::string& content_type,
-                                    const std::string& body, std::chrono::milliseconds timeout, bool* written = nullptr,
+  virtual Result<HttpResponse> Send(const std::string& method, const std::string& target,
+                                    const std::string& content_type, const std::string& body,
+                                    std::chrono::milliseconds timeout, bool* written = nullptr,
                                     bool reuse_connection = false) = 0;
   /// GET `target` and hand the body to `on_data` piece by piece as it arrives (a Kubernetes
   /// watch), until the server ends it, `on_data` returns false, `timeout` passes or Cancel() is
@@ -67,8 +68,9 @@ class HttpsClient final : public HttpTransport {
   static Result<std::unique_ptr<HttpsClient>> Create(HttpsClientOptions options);
   ~HttpsClient() override;
 
-  Result<HttpResponse> Send(const std::string& method, const std::string& target, const std::string& content_type,
-                            const std::string& body, std::chrono::milliseconds timeout, bool* written = nullptr,
+  Result<HttpResponse> Send(const std::string& method, const std::string& target,
+                            const std::string& content_type, const std::string& body,
+                            std::chrono::milliseconds timeout, bool* written = nullptr,
                             bool reuse_connection = false) override;
   Result<int> Stream(const std::string& target, std::chrono::milliseconds timeout,
                      const std::function<bool(std::string_view)>& on_data) override;

@@ -12,7 +12,9 @@ namespace nc::ssh {
 
 namespace {
 
-Error Fail(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+Error Fail(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 void InitOnce() {
   static std::once_flag once;
@@ -40,7 +42,9 @@ std::string NormalizeTerminalText(std::string_view raw) {
         i = j;
       } else if (i + 1 < raw.size() && raw[i + 1] == ']') {  // OSC: until BEL or ESC backslash
         size_t j = i + 2;
-        while (j < raw.size() && raw[j] != '\a' && !(raw[j] == '\x1b' && j + 1 < raw.size() && raw[j + 1] == '\\')) ++j;
+        while (j < raw.size() && raw[j] != '\a' &&
+               !(raw[j] == '\x1b' && j + 1 < raw.size() && raw[j + 1] == '\\'))
+          ++j;
         i = (j < raw.size() && raw[j] == '\x1b') ? j + 1 : j;
       } else {
         ++i;  // a two-byte escape
@@ -77,10 +81,12 @@ struct Shell::Impl {
 Shell::~Shell() = default;
 
 bool Shell::Alive() const {
-  return !broken_ && impl_ && impl_->channel && ssh_channel_is_open(impl_->channel) && !ssh_channel_is_eof(impl_->channel);
+  return !broken_ && impl_ && impl_->channel && ssh_channel_is_open(impl_->channel) &&
+         !ssh_channel_is_eof(impl_->channel);
 }
 
-Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o, const TerminalProfile& profile) {
+Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o,
+                                           const TerminalProfile& profile) {
   InitOnce();
   std::unique_ptr<Shell> sh(new Shell());
   sh->impl_ = std::make_unique<Impl>();
@@ -106,12 +112,14 @@ Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o, const Termin
     ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
   }
   if (ssh_connect(s) != SSH_OK)
-    return tl::unexpected(Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": cannot connect: " + ssh_get_error(s)));
+    return tl::unexpected(Fail(ErrorCode::kUnavailable,
+                               "ssh " + sh->where_ + ": cannot connect: " + ssh_get_error(s)));
 
   // Host key.
   ssh_key key = nullptr;
   if (ssh_get_server_publickey(s, &key) != SSH_OK)
-    return tl::unexpected(Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": no host key: " + ssh_get_error(s)));
+    return tl::unexpected(
+        Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": no host key: " + ssh_get_error(s)));
   unsigned char* hash = nullptr;
   size_t hlen = 0;
   if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
@@ -128,61 +136,79 @@ Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o, const Termin
     case SSH_KNOWN_HOSTS_OK:
       break;
     case SSH_KNOWN_HOSTS_CHANGED:
-      return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                 "ssh " + sh->where_ + ": the host key has CHANGED (now " + sh->fingerprint_ +
-                                     "); refusing to connect. If the device was really replaced, remove its old entry "
-                                     "from " + file + " (ssh-keygen -R) and record the new key"));
+      return tl::unexpected(Fail(
+          ErrorCode::kPermissionDenied,
+          "ssh " + sh->where_ + ": the host key has CHANGED (now " + sh->fingerprint_ +
+              "); refusing to connect. If the device was really replaced, remove its old entry "
+              "from " +
+              file + " (ssh-keygen -R) and record the new key"));
     case SSH_KNOWN_HOSTS_OTHER:
       return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                 "ssh " + sh->where_ + ": " + file + " records a key of another type for this host (the "
-                                     "server offered " + sh->fingerprint_ + "); refusing to connect"));
+                                 "ssh " + sh->where_ + ": " + file +
+                                     " records a key of another type for this host (the "
+                                     "server offered " +
+                                     sh->fingerprint_ + "); refusing to connect"));
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND:
       if (o.policy != HostKeyPolicy::kAcceptNew)
         return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                   "ssh " + sh->where_ + ": host key " + sh->fingerprint_ + " is not in " + file +
-                                       " (hostKeyPolicy: strict); record it (ssh-keyscan) or set hostKeyPolicy: accept-new"));
+                                   "ssh " + sh->where_ + ": host key " + sh->fingerprint_ +
+                                       " is not in " + file +
+                                       " (hostKeyPolicy: strict); record it (ssh-keyscan) or set "
+                                       "hostKeyPolicy: accept-new"));
       {
         // libssh creates the file 0644 when it is new; a known_hosts file is the trust anchor
         // of every SSH connection, so it is made owner-only (as OpenSSH keeps ~/.ssh).
         const bool fresh = !o.known_hosts.empty() && ::access(o.known_hosts.c_str(), F_OK) != 0;
         if (ssh_session_update_known_hosts(s) != SSH_OK)
           return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                     "ssh " + sh->where_ + ": cannot record the host key in " + file + ": " + ssh_get_error(s)));
+                                     "ssh " + sh->where_ + ": cannot record the host key in " +
+                                         file + ": " + ssh_get_error(s)));
         if (fresh && ::chmod(o.known_hosts.c_str(), 0600) != 0)
-          return tl::unexpected(Fail(ErrorCode::kPermissionDenied, "ssh " + sh->where_ + ": cannot make " + file + " owner-only"));
+          return tl::unexpected(
+              Fail(ErrorCode::kPermissionDenied,
+                   "ssh " + sh->where_ + ": cannot make " + file + " owner-only"));
       }
       sh->recorded_ = true;
       break;
     default:
       return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                 "ssh " + sh->where_ + ": cannot check the host key against " + file + ": " + ssh_get_error(s)));
+                                 "ssh " + sh->where_ + ": cannot check the host key against " +
+                                     file + ": " + ssh_get_error(s)));
   }
 
   // Authentication: a private key if one is given, else the password. Errors never echo them.
   int rc = SSH_AUTH_DENIED;
   if (!o.private_key.empty()) {
     ssh_key priv = nullptr;
-    if (ssh_pki_import_privkey_base64(o.private_key.c_str(), nullptr, nullptr, nullptr, &priv) != SSH_OK)
-      return tl::unexpected(Fail(ErrorCode::kPermissionDenied, "ssh " + sh->where_ + ": the private key cannot be read"));
+    if (ssh_pki_import_privkey_base64(o.private_key.c_str(), nullptr, nullptr, nullptr, &priv) !=
+        SSH_OK)
+      return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
+                                 "ssh " + sh->where_ + ": the private key cannot be read"));
     rc = ssh_userauth_publickey(s, nullptr, priv);
     ssh_key_free(priv);
   }
-  if (rc != SSH_AUTH_SUCCESS && !o.password.empty()) rc = ssh_userauth_password(s, nullptr, o.password.c_str());
+  if (rc != SSH_AUTH_SUCCESS && !o.password.empty())
+    rc = ssh_userauth_password(s, nullptr, o.password.c_str());
   if (rc != SSH_AUTH_SUCCESS)
-    return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                               "ssh " + sh->where_ + ": authentication as '" + o.user + "' failed: " + ssh_get_error(s)));
+    return tl::unexpected(Fail(
+        ErrorCode::kPermissionDenied,
+        "ssh " + sh->where_ + ": authentication as '" + o.user + "' failed: " + ssh_get_error(s)));
 
   ssh_channel ch = ssh_channel_new(s);
   if (!ch) return tl::unexpected(Fail(ErrorCode::kInternal, "ssh: cannot allocate a channel"));
   sh->impl_->channel = ch;
   if (ssh_channel_open_session(ch) != SSH_OK)
-    return tl::unexpected(Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": cannot open a session: " + ssh_get_error(s)));
+    return tl::unexpected(
+        Fail(ErrorCode::kUnavailable,
+             "ssh " + sh->where_ + ": cannot open a session: " + ssh_get_error(s)));
   // The PTY first, then the shell, each answered before the next (research/switch.md 5.3).
   if (ssh_channel_request_pty_size(ch, "vt100", 511, 1000) != SSH_OK)
-    return tl::unexpected(Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": PTY refused: " + ssh_get_error(s)));
+    return tl::unexpected(
+        Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": PTY refused: " + ssh_get_error(s)));
   if (ssh_channel_request_shell(ch) != SSH_OK)
-    return tl::unexpected(Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": shell refused: " + ssh_get_error(s)));
+    return tl::unexpected(Fail(ErrorCode::kUnavailable,
+                               "ssh " + sh->where_ + ": shell refused: " + ssh_get_error(s)));
   auto first = sh->ReadReply("", profile.login_timeout_ms, "the first prompt");
   if (!first) return tl::unexpected(first.error());
   for (const auto& line : profile.on_open) {
@@ -195,10 +221,12 @@ Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o, const Termin
 Status Shell::Write(const std::string& text) {
   size_t off = 0;
   while (off < text.size()) {
-    int n = ssh_channel_write(impl_->channel, text.data() + off, static_cast<uint32_t>(text.size() - off));
+    int n = ssh_channel_write(impl_->channel, text.data() + off,
+                              static_cast<uint32_t>(text.size() - off));
     if (n <= 0) {
       broken_ = true;
-      return tl::unexpected(Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": connection lost while sending"));
+      return tl::unexpected(
+          Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": connection lost while sending"));
     }
     off += static_cast<size_t>(n);
   }
@@ -206,7 +234,9 @@ Status Shell::Write(const std::string& text) {
 }
 
 Result<Reply> Shell::Run(const std::string& line, int timeout_ms) {
-  if (!Alive()) return tl::unexpected(Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": the connection is closed"));
+  if (!Alive())
+    return tl::unexpected(
+        Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": the connection is closed"));
   // Drop whatever arrived while idle (broadcasts, a re-printed prompt): it belongs to no command.
   char buf[4096];
   while (ssh_channel_poll(impl_->channel, 0) > 0) {
@@ -252,7 +282,8 @@ Result<Reply> Shell::ReadReply(const std::string& echo, int timeout_ms, const st
         continue;
       }
       const bool is_prompt = !last.empty() && std::regex_match(last, profile_.prompt);
-      const bool is_question = !is_prompt && !last.empty() && std::regex_match(last, profile_.question);
+      const bool is_question =
+          !is_prompt && !last.empty() && std::regex_match(last, profile_.question);
       if ((is_prompt || is_question) && !echoed && echo_grace == Clock::time_point::max())
         echo_grace = Clock::now() + std::chrono::milliseconds(300);  // a mangled echo: wait briefly
       if ((is_prompt || is_question) && (echoed || Clock::now() >= echo_grace)) {
@@ -267,17 +298,20 @@ Result<Reply> Shell::ReadReply(const std::string& echo, int timeout_ms, const st
     const auto now = Clock::now();
     if (now >= deadline) {
       broken_ = true;
-      return tl::unexpected(Fail(ErrorCode::kDeadlineExceeded, "ssh " + where_ + ": no prompt within " +
-                                                                   std::to_string(timeout_ms) + " ms after " + what +
-                                                                   " (last output: '" + Tail(text) + "')"));
+      return tl::unexpected(
+          Fail(ErrorCode::kDeadlineExceeded, "ssh " + where_ + ": no prompt within " +
+                                                 std::to_string(timeout_ms) + " ms after " + what +
+                                                 " (last output: '" + Tail(text) + "')"));
     }
     const int slice = static_cast<int>(std::min<int64_t>(
         100, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
     int n = ssh_channel_read_timeout(impl_->channel, buf, sizeof buf, 0, slice);
-    if (n == SSH_ERROR || (n == 0 && (ssh_channel_is_eof(impl_->channel) || !ssh_channel_is_open(impl_->channel)))) {
+    if (n == SSH_ERROR ||
+        (n == 0 && (ssh_channel_is_eof(impl_->channel) || !ssh_channel_is_open(impl_->channel)))) {
       broken_ = true;
-      return tl::unexpected(Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": the device closed the connection after " +
-                                                              what + " (last output: '" + Tail(text) + "')"));
+      return tl::unexpected(Fail(ErrorCode::kUnavailable,
+                                 "ssh " + where_ + ": the device closed the connection after " +
+                                     what + " (last output: '" + Tail(text) + "')"));
     }
     if (n > 0) {
       impl_->raw.append(buf, static_cast<size_t>(n));

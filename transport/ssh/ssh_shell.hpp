@@ -33,9 +33,9 @@ struct ConnectOptions {
 
 /// What differs between CLIs: data, not code (scrapli's platform definitions).
 struct TerminalProfile {
-  std::regex prompt;        // the whole last line when the CLI waits for a command
-  std::regex question;      // the whole last line when it asks something ("(yes/no) [no]?")
-  std::regex pager;         // the whole last line of a pager ("-- More -- (Press q to quit)")
+  std::regex prompt;    // the whole last line when the CLI waits for a command
+  std::regex question;  // the whole last line when it asks something ("(yes/no) [no]?")
+  std::regex pager;     // the whole last line of a pager ("-- More -- (Press q to quit)")
   std::string pager_answer = " ";
   std::vector<std::string> on_open;  // sent once after login (paging off)
   int login_timeout_ms = 30'000;     // banner / "CLI Loading..." until the first prompt
@@ -56,7 +56,8 @@ class Shell {
   /// on a 511x1000 PTY, waits for the first prompt and sends the profile's on_open lines.
   /// Errors: kUnavailable (connect), kPermissionDenied (host key, authentication),
   /// kDeadlineExceeded (no prompt).
-  static Result<std::unique_ptr<Shell>> Open(const ConnectOptions& options, const TerminalProfile& profile);
+  static Result<std::unique_ptr<Shell>> Open(const ConnectOptions& options,
+                                             const TerminalProfile& profile);
   ~Shell();
   Shell(const Shell&) = delete;
   Shell& operator=(const Shell&) = delete;

@@ -1,6 +1,6 @@
-// CRD-shaped types of the netconverge.io/v1alpha1 API (Device, PortForward, VlanInterface), mirroring the
-// manifests and CRDs field by field, plus where each field was written. The YAML codec fills
-// them; core/validate turns them into the domain model. Pure: no YAML, no JSON, no I/O.
+// CRD-shaped types of the netconverge.io/v1alpha1 API (Device, PortForward, VlanInterface),
+// mirroring the manifests and CRDs field by field, plus where each field was written. The YAML
+// codec fills them; core/validate turns them into the domain model. Pure: no YAML, no JSON, no I/O.
 #pragma once
 
 #include <cstdint>
@@ -113,9 +113,9 @@ struct PortForwardObject {
 
 struct VlanInterfaceSpec {
   std::string device_ref;
-  std::string interface;               // parent port, e.g. ge100-0/0/31
+  std::string interface;  // parent port, e.g. ge100-0/0/31
   std::optional<int64_t> vlan;
-  std::optional<int64_t> subinterface; // suffix override (default: the VLAN)
+  std::optional<int64_t> subinterface;  // suffix override (default: the VLAN)
   std::optional<bool> l2_service;
   std::string bridge_domain;
   std::string admin_state;

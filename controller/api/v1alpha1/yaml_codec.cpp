@@ -17,7 +17,8 @@ namespace {
 
 class Decoder {
  public:
-  Decoder(std::string file, std::vector<Problem>& problems) : file_(std::move(file)), problems_(problems) {}
+  Decoder(std::string file, std::vector<Problem>& problems)
+      : file_(std::move(file)), problems_(problems) {}
 
   SourcePos Pos(const YAML::Node& n) const {
     auto m = n.Mark();
@@ -40,7 +41,8 @@ class Decoder {
 
   /// Visits a mapping, calling `fields[key]` for known keys and reporting unknown ones.
   void Map(const YAML::Node& node, const std::string& path,
-           const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>& fields) {
+           const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>&
+               fields) {
     if (!node.IsMap()) {
       Problem(node, path, "must be a mapping");
       return;
@@ -71,9 +73,12 @@ class Decoder {
   }
   void Bool(const YAML::Node& n, const std::string& path, std::optional<bool>* out) {
     const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
-    if (s == "true" || s == "True") *out = true;
-    else if (s == "false" || s == "False") *out = false;
-    else Problem(n, path, "must be true or false");
+    if (s == "true" || s == "True")
+      *out = true;
+    else if (s == "false" || s == "False")
+      *out = false;
+    else
+      Problem(n, path, "must be true or false");
   }
   void Int(const YAML::Node& n, const std::string& path, std::optional<int64_t>* out) {
     const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
@@ -83,10 +88,13 @@ class Decoder {
       ok = ok && c >= '0' && c <= '9';
       if (ok) v = v * 10 + (c - '0');
     }
-    if (ok) *out = v;
-    else Problem(n, path, "'" + s + "' must be a whole number");
+    if (ok)
+      *out = v;
+    else
+      Problem(n, path, "'" + s + "' must be a whole number");
   }
-  void StrMap(const YAML::Node& n, const std::string& path, std::map<std::string, std::string>* out) {
+  void StrMap(const YAML::Node& n, const std::string& path,
+              std::map<std::string, std::string>* out) {
     if (!n.IsMap()) {
       if (!n.IsNull()) Problem(n, path, "must be a mapping of strings");
       return;
@@ -110,7 +118,8 @@ class Decoder {
          {"namespace", [&](auto& v, auto& p) { Str(v, p, &meta->ns); }},
          {"labels", [&](auto& v, auto& p) { StrMap(v, p, &meta->labels); }},
          {"annotations", [&](auto& v, auto& p) { StrMap(v, p, &meta->annotations); }},
-         {"generation", [&](auto& v, auto& p) {
+         {"generation",
+          [&](auto& v, auto& p) {
             std::optional<int64_t> g;
             Int(v, p, &g);
             if (g) meta->generation = *g;
@@ -128,41 +137,55 @@ class Decoder {
     Map(spec, "spec",
         {{"platform", [&](auto& v, auto& p) { Str(v, p, &s->platform); }},
          {"address", [&](auto& v, auto& p) { Str(v, p, &s->address); }},
-         {"transport", [&](auto& v, auto& p) {
-            Map(v, p, {{"primary", [&](auto& w, auto& q) { Str(w, q, &s->transport_primary); }},
-                       {"fallback", [&](auto& w, auto& q) { Str(w, q, &s->transport_fallback); }}});
+         {"transport",
+          [&](auto& v, auto& p) {
+            Map(v, p,
+                {{"primary", [&](auto& w, auto& q) { Str(w, q, &s->transport_primary); }},
+                 {"fallback", [&](auto& w, auto& q) { Str(w, q, &s->transport_fallback); }}});
           }},
-         {"credentialsRef", [&](auto& v, auto& p) {
-            Map(v, p, {{"file", [&](auto& w, auto& q) { Str(w, q, &s->credentials_file); }},
-                       {"name", [&](auto& w, auto& q) { Str(w, q, &s->credentials_secret); }}});
+         {"credentialsRef",
+          [&](auto& v, auto& p) {
+            Map(v, p,
+                {{"file", [&](auto& w, auto& q) { Str(w, q, &s->credentials_file); }},
+                 {"name", [&](auto& w, auto& q) { Str(w, q, &s->credentials_secret); }}});
           }},
-         {"tls", [&](auto& v, auto& p) {
-            Map(v, p, {{"caFile", [&](auto& w, auto& q) { Str(w, q, &s->tls_ca_file); }},
-                       {"caSecretRef", [&](auto& w, auto& q) { Str(w, q, &s->tls_ca_secret); }},
-                       {"serverName", [&](auto& w, auto& q) { Str(w, q, &s->tls_server_name); }},
-                       {"insecureSkipVerify", [&](auto& w, auto& q) { Bool(w, q, &s->tls_insecure_skip_verify); }}});
+         {"tls",
+          [&](auto& v, auto& p) {
+            Map(v, p,
+                {{"caFile", [&](auto& w, auto& q) { Str(w, q, &s->tls_ca_file); }},
+                 {"caSecretRef", [&](auto& w, auto& q) { Str(w, q, &s->tls_ca_secret); }},
+                 {"serverName", [&](auto& w, auto& q) { Str(w, q, &s->tls_server_name); }},
+                 {"insecureSkipVerify",
+                  [&](auto& w, auto& q) { Bool(w, q, &s->tls_insecure_skip_verify); }}});
           }},
-         {"ssh", [&](auto& v, auto& p) {
-            Map(v, p, {{"knownHosts", [&](auto& w, auto& q) { Str(w, q, &s->ssh_known_hosts); }},
-                       {"hostKeyPolicy", [&](auto& w, auto& q) { Str(w, q, &s->ssh_host_key_policy); }},
-                       {"commandTimeout", [&](auto& w, auto& q) { Str(w, q, &s->ssh_command_timeout); }},
-                       {"port", [&](auto& w, auto& q) { Int(w, q, &s->ssh_port); }}});
+         {"ssh",
+          [&](auto& v, auto& p) {
+            Map(v, p,
+                {{"knownHosts", [&](auto& w, auto& q) { Str(w, q, &s->ssh_known_hosts); }},
+                 {"hostKeyPolicy", [&](auto& w, auto& q) { Str(w, q, &s->ssh_host_key_policy); }},
+                 {"commandTimeout", [&](auto& w, auto& q) { Str(w, q, &s->ssh_command_timeout); }},
+                 {"port", [&](auto& w, auto& q) { Int(w, q, &s->ssh_port); }}});
           }},
          {"management", [&](auto& v, auto& p) { Str(v, p, &s->management); }},
          {"paused", [&](auto& v, auto& p) { Bool(v, p, &s->paused); }},
          {"pollInterval", [&](auto& v, auto& p) { Str(v, p, &s->poll_interval); }},
-         {"commitConfirm", [&](auto& v, auto& p) {
-            Map(v, p, {{"enabled", [&](auto& w, auto& q) { Bool(w, q, &s->commit_confirm_enabled); }},
-                       {"timeout", [&](auto& w, auto& q) { Str(w, q, &s->commit_confirm_timeout); }}});
+         {"commitConfirm",
+          [&](auto& v, auto& p) {
+            Map(v, p,
+                {{"enabled", [&](auto& w, auto& q) { Bool(w, q, &s->commit_confirm_enabled); }},
+                 {"timeout", [&](auto& w, auto& q) { Str(w, q, &s->commit_confirm_timeout); }}});
           }},
          {"saveAfterConfirm", [&](auto& v, auto& p) { Bool(v, p, &s->save_after_confirm); }},
-         {"ownership", [&](auto& v, auto& p) {
-            Map(v, p, {{"ruleRange", [&](auto& w, auto& q) { Str(w, q, &s->ownership_rule_range); }},
-                       {"tag", [&](auto& w, auto& q) { Str(w, q, &s->ownership_tag); }}});
+         {"ownership",
+          [&](auto& v, auto& p) {
+            Map(v, p,
+                {{"ruleRange", [&](auto& w, auto& q) { Str(w, q, &s->ownership_rule_range); }},
+                 {"tag", [&](auto& w, auto& q) { Str(w, q, &s->ownership_tag); }}});
           }},
          {"vyos", [&](auto& v, auto& p) {
-            Map(v, p, {{"maxRequestBytes", [&](auto& w, auto& q) { Int(w, q, &s->max_request_bytes); }},
-                       {"requestTimeout", [&](auto& w, auto& q) { Str(w, q, &s->request_timeout); }}});
+            Map(v, p,
+                {{"maxRequestBytes", [&](auto& w, auto& q) { Int(w, q, &s->max_request_bytes); }},
+                 {"requestTimeout", [&](auto& w, auto& q) { Str(w, q, &s->request_timeout); }}});
           }}});
   }
 
@@ -239,10 +262,19 @@ class EventBudget : public YAML::EventHandler {
   void OnDocumentEnd() override { Tick(); }
   void OnNull(const YAML::Mark&, YAML::anchor_t) override { Tick(); }
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override { Tick(); }
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override { Tick(); }
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { Tick(); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Tick();
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Tick();
+  }
   void OnSequenceEnd() override { Tick(); }
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { Tick(); }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Tick();
+  }
   void OnMapEnd() override { Tick(); }
 
  private:
@@ -286,7 +318,9 @@ bool Bounded(const YAML::Node& n, int depth, size_t& budget, std::optional<Dupli
     for (auto it = n.begin(); it != n.end(); ++it) {
       if (!duplicate && it->first.IsScalar() && !keys.insert(it->first.Scalar()).second)
         duplicate = Duplicate{it->first.Mark(), it->first.Scalar()};
-      if (!Bounded(it->first, depth + 1, budget, duplicate) || !Bounded(it->second, depth + 1, budget, duplicate)) return false;
+      if (!Bounded(it->first, depth + 1, budget, duplicate) ||
+          !Bounded(it->second, depth + 1, budget, duplicate))
+        return false;
     }
   } else if (n.IsSequence()) {
     for (const auto& e : n)
@@ -301,7 +335,8 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   DecodeResult out;
   if (text.size() > kMaxManifestBytes) {
     out.problems.push_back({SourcePos{file, 1, 1}, "", "", "",
-                            "the file is " + std::to_string(text.size()) + " bytes; manifests are limited to " +
+                            "the file is " + std::to_string(text.size()) +
+                                " bytes; manifests are limited to " +
                                 std::to_string(kMaxManifestBytes) + " bytes per file"});
     return out;
   }
@@ -314,14 +349,16 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
       const auto u = static_cast<unsigned char>(text[i]);
       // YAML streams are printable: no C0 control but tab, line feed and carriage return, no
       // DEL (YAML 1.2, c-printable). yaml-cpp loops on some of these too.
-      const bool control = n == 1 && ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f);
+      const bool control =
+          n == 1 && ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f);
       if (n == 0 || control) {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", u);
-        out.problems.push_back({SourcePos{file, static_cast<int>(line), static_cast<int>(column)}, "", "", "",
-                                n == 0 ? std::string("the file is not UTF-8 text (byte ") + hex + ")"
-                                       : std::string("the file holds a control character (") + hex +
-                                             "), which YAML does not allow"});
+        out.problems.push_back(
+            {SourcePos{file, static_cast<int>(line), static_cast<int>(column)}, "", "", "",
+             n == 0 ? std::string("the file is not UTF-8 text (byte ") + hex + ")"
+                    : std::string("the file holds a control character (") + hex +
+                          "), which YAML does not allow"});
         return out;
       }
       if (text[i] == '\n') {
@@ -336,9 +373,10 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   // Events of a file within the node limit are at most about twice its nodes; more means a
   // stream yaml-cpp would never finish.
   if (!ParseEnds(std::string(text), 4 * kMaxManifestNodes)) {
-    out.problems.push_back({SourcePos{file, 1, 1}, "", "", "",
-                            "the YAML parser does not come to an end on this file (malformed YAML it cannot recover "
-                            "from); check it with a YAML linter"});
+    out.problems.push_back(
+        {SourcePos{file, 1, 1}, "", "", "",
+         "the YAML parser does not come to an end on this file (malformed YAML it cannot recover "
+         "from); check it with a YAML linter"});
     return out;
   }
   std::vector<YAML::Node> docs;
@@ -352,86 +390,97 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   Decoder d(file, out.problems);
   size_t budget = kMaxManifestNodes;  // for the whole file
   for (const auto& doc : docs) {
-   try {
-    std::optional<Duplicate> duplicate;
-    if (!Bounded(doc, 0, budget, duplicate)) {
-      out.problems.push_back({SourcePos{file, doc.Mark().line + 1, doc.Mark().column + 1}, "", "", "",
-                              "the file expands to more than " + std::to_string(kMaxManifestNodes) +
-                                  " YAML nodes or is nested deeper than " + std::to_string(kMaxDepth) +
-                                  " levels (aliases count each time they are used)"});
-      return out;
-    }
-    if (duplicate) {
-      out.problems.push_back({SourcePos{file, duplicate->mark.line + 1, duplicate->mark.column + 1}, "", "", "",
-                              "duplicate key '" + duplicate->key.substr(0, 64) +
-                                  "' in one mapping (YAML would keep only the last); write it once"});
-      continue;
-    }
-    if (doc.IsNull()) continue;
-    if (!doc.IsMap()) {
-      d.Begin("", "", nullptr);
-      d.Problem(doc, "", "a manifest document must be a mapping with apiVersion and kind");
-      continue;
-    }
-    std::string api_version = doc["apiVersion"] && doc["apiVersion"].IsScalar() ? doc["apiVersion"].Scalar() : "";
-    std::string kind = doc["kind"] && doc["kind"].IsScalar() ? doc["kind"].Scalar() : "";
-    std::string name;
-    if (doc["metadata"] && doc["metadata"].IsMap() && doc["metadata"]["name"] && doc["metadata"]["name"].IsScalar())
-      name = doc["metadata"]["name"].Scalar();
-    std::string ns = "default";
-    if (doc["metadata"] && doc["metadata"].IsMap() && doc["metadata"]["namespace"] &&
-        doc["metadata"]["namespace"].IsScalar())
-      ns = doc["metadata"]["namespace"].Scalar();
-    if (api_version.empty() || kind.empty()) {
-      d.Begin(kind, name.empty() ? "" : ns + "/" + name, nullptr);
-      d.Problem(doc, api_version.empty() ? "apiVersion" : "kind", "is required");
-      continue;
-    }
-    if (api_version.rfind("netconverge.io/", 0) != 0) continue;  // not ours
-    if (api_version != kGroupVersion) {
-      d.Begin(kind, ns + "/" + name, nullptr);
-      d.Problem(doc["apiVersion"], "apiVersion", "'" + api_version + "' is not served; use " + kGroupVersion);
-      continue;
-    }
-    auto walk = [&](auto& obj, auto&& spec_fn) {
-      d.Begin(kind, ns + "/" + name, &obj.fields);
-      obj.pos = d.Pos(doc);
-      for (auto it = doc.begin(); it != doc.end(); ++it) {
-        if (!it->first.IsScalar()) {
-          d.Problem(it->first, "", "a field name must be a plain string");
-          continue;
-        }
-        const std::string key = it->first.Scalar();
-        if (key == "apiVersion" || key == "kind") continue;
-        if (key == "metadata") d.Meta(it->second, &obj.meta);
-        else if (key == "spec") spec_fn(it->second);
-        else if (key == "status") continue;  // written by the controller, ignored on input
-        else d.Problem(it->first, key, "unknown field");
+    try {
+      std::optional<Duplicate> duplicate;
+      if (!Bounded(doc, 0, budget, duplicate)) {
+        out.problems.push_back(
+            {SourcePos{file, doc.Mark().line + 1, doc.Mark().column + 1}, "", "", "",
+             "the file expands to more than " + std::to_string(kMaxManifestNodes) +
+                 " YAML nodes or is nested deeper than " + std::to_string(kMaxDepth) +
+                 " levels (aliases count each time they are used)"});
+        return out;
       }
-      if (!doc["metadata"]) d.Problem(doc, "metadata.name", "is required");
-      if (!doc["spec"]) d.Problem(doc, "spec", "is required");
-    };
-    if (kind == "Device") {
-      DeviceObject obj;
-      walk(obj, [&](const YAML::Node& spec) { d.Device(spec, &obj.spec); });
-      if (d.errors() == 0) out.manifests.devices.push_back(std::move(obj));
-    } else if (kind == "PortForward") {
-      PortForwardObject obj;
-      walk(obj, [&](const YAML::Node& spec) { d.PortForward(spec, &obj.spec); });
-      if (d.errors() == 0) out.manifests.port_forwards.push_back(std::move(obj));
-    } else if (kind == "VlanInterface") {
-      VlanInterfaceObject obj;
-      walk(obj, [&](const YAML::Node& spec) { d.VlanInterface(spec, &obj.spec); });
-      if (d.errors() == 0) out.manifests.vlan_interfaces.push_back(std::move(obj));
-    } else {
-      d.Begin(kind, ns + "/" + name, nullptr);
-      d.Problem(doc["kind"], "kind", "'" + kind + "' is not a kind of " + kGroupVersion + " (Device, PortForward, VlanInterface)");
+      if (duplicate) {
+        out.problems.push_back(
+            {SourcePos{file, duplicate->mark.line + 1, duplicate->mark.column + 1}, "", "", "",
+             "duplicate key '" + duplicate->key.substr(0, 64) +
+                 "' in one mapping (YAML would keep only the last); write it once"});
+        continue;
+      }
+      if (doc.IsNull()) continue;
+      if (!doc.IsMap()) {
+        d.Begin("", "", nullptr);
+        d.Problem(doc, "", "a manifest document must be a mapping with apiVersion and kind");
+        continue;
+      }
+      std::string api_version =
+          doc["apiVersion"] && doc["apiVersion"].IsScalar() ? doc["apiVersion"].Scalar() : "";
+      std::string kind = doc["kind"] && doc["kind"].IsScalar() ? doc["kind"].Scalar() : "";
+      std::string name;
+      if (doc["metadata"] && doc["metadata"].IsMap() && doc["metadata"]["name"] &&
+          doc["metadata"]["name"].IsScalar())
+        name = doc["metadata"]["name"].Scalar();
+      std::string ns = "default";
+      if (doc["metadata"] && doc["metadata"].IsMap() && doc["metadata"]["namespace"] &&
+          doc["metadata"]["namespace"].IsScalar())
+        ns = doc["metadata"]["namespace"].Scalar();
+      if (api_version.empty() || kind.empty()) {
+        d.Begin(kind, name.empty() ? "" : ns + "/" + name, nullptr);
+        d.Problem(doc, api_version.empty() ? "apiVersion" : "kind", "is required");
+        continue;
+      }
+      if (api_version.rfind("netconverge.io/", 0) != 0) continue;  // not ours
+      if (api_version != kGroupVersion) {
+        d.Begin(kind, ns + "/" + name, nullptr);
+        d.Problem(doc["apiVersion"], "apiVersion",
+                  "'" + api_version + "' is not served; use " + kGroupVersion);
+        continue;
+      }
+      auto walk = [&](auto& obj, auto&& spec_fn) {
+        d.Begin(kind, ns + "/" + name, &obj.fields);
+        obj.pos = d.Pos(doc);
+        for (auto it = doc.begin(); it != doc.end(); ++it) {
+          if (!it->first.IsScalar()) {
+            d.Problem(it->first, "", "a field name must be a plain string");
+            continue;
+          }
+          const std::string key = it->first.Scalar();
+          if (key == "apiVersion" || key == "kind") continue;
+          if (key == "metadata")
+            d.Meta(it->second, &obj.meta);
+          else if (key == "spec")
+            spec_fn(it->second);
+          else if (key == "status")
+            continue;  // written by the controller, ignored on input
+          else
+            d.Problem(it->first, key, "unknown field");
+        }
+        if (!doc["metadata"]) d.Problem(doc, "metadata.name", "is required");
+        if (!doc["spec"]) d.Problem(doc, "spec", "is required");
+      };
+      if (kind == "Device") {
+        DeviceObject obj;
+        walk(obj, [&](const YAML::Node& spec) { d.Device(spec, &obj.spec); });
+        if (d.errors() == 0) out.manifests.devices.push_back(std::move(obj));
+      } else if (kind == "PortForward") {
+        PortForwardObject obj;
+        walk(obj, [&](const YAML::Node& spec) { d.PortForward(spec, &obj.spec); });
+        if (d.errors() == 0) out.manifests.port_forwards.push_back(std::move(obj));
+      } else if (kind == "VlanInterface") {
+        VlanInterfaceObject obj;
+        walk(obj, [&](const YAML::Node& spec) { d.VlanInterface(spec, &obj.spec); });
+        if (d.errors() == 0) out.manifests.vlan_interfaces.push_back(std::move(obj));
+      } else {
+        d.Begin(kind, ns + "/" + name, nullptr);
+        d.Problem(doc["kind"], "kind",
+                  "'" + kind + "' is not a kind of " + kGroupVersion +
+                      " (Device, PortForward, VlanInterface)");
+      }
+    } catch (const YAML::Exception& e) {
+      // A structure the decoder did not expect must be a problem of this file, never a crash.
+      out.problems.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "", "",
+                              "unexpected YAML structure: " + e.msg});
     }
-   } catch (const YAML::Exception& e) {
-    // A structure the decoder did not expect must be a problem of this file, never a crash.
-    out.problems.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "", "",
-                            "unexpected YAML structure: " + e.msg});
-   }
   }
   return out;
 }

@@ -44,7 +44,9 @@ class Listener {
     if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(128, ec);
-    if (ec) return MakeError(ErrorCode::kUnavailable, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    if (ec)
+      return MakeError(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
+                                                    std::to_string(port) + ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
     running_ = true;
     accept_ = std::thread([this] { AcceptLoop(); });
@@ -125,7 +127,8 @@ struct HttpsServer::Impl {
   Impl(HttpsServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
 
   template <class Stream>
-  bool Write(Stream& stream, unsigned version, bool keep_alive, HttpReply& reply, boost::system::error_code& ec) {
+  bool Write(Stream& stream, unsigned version, bool keep_alive, HttpReply& reply,
+             boost::system::error_code& ec) {
     if (reply.stream) {
       http::response<http::empty_body> res{static_cast<http::status>(reply.status), version};
       res.set(http::field::server, options.server_header);
@@ -139,7 +142,8 @@ struct HttpsServer::Impl {
       const int fd = stream.next_layer().native_handle();
       reply.stream([&](const std::string& data) {
         if (ec || !listener.running()) return false;
-        if (data.empty()) {  // "is the client still there?" (a zero-length chunk would end the reply)
+        if (data.empty()) {  // "is the client still there?" (a zero-length chunk would end the
+                             // reply)
           char c;
           const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
           return !(n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK));
@@ -184,10 +188,12 @@ struct HttpsServer::Impl {
       HttpRequest hreq;
       hreq.method = std::string(req.method_string());
       hreq.target = std::string(req.target());
-      for (const auto& f : req) hreq.headers[Lower(std::string(f.name_string()))] = std::string(f.value());
+      for (const auto& f : req)
+        hreq.headers[Lower(std::string(f.name_string()))] = std::string(f.value());
       hreq.body = std::move(req.body());
       HttpReply reply = handler(hreq);
-      if (reply.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(reply.delay_ms));
+      if (reply.delay_ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(reply.delay_ms));
       if (reply.drop) {
         // The connection dies without an answer, as when the box reboots or a proxy resets.
         ::shutdown(fd, SHUT_RDWR);
@@ -202,19 +208,29 @@ struct HttpsServer::Impl {
 HttpsServer::HttpsServer(HttpsServerOptions options, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
-HttpsServer::~HttpsServer() { Stop(); }
+HttpsServer::~HttpsServer() {
+  Stop();
+}
 
 Status HttpsServer::Start() {
   boost::system::error_code ec;
   impl_->ctx.use_certificate_chain(asio::buffer(impl_->options.cert_pem), ec);
   if (!ec) impl_->ctx.use_private_key(asio::buffer(impl_->options.key_pem), ssl::context::pem, ec);
-  if (ec) return MakeError(ErrorCode::kInvalidArgument, "loading the server certificate: " + ec.message());
+  if (ec)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "loading the server certificate: " + ec.message());
   return impl_->listener.Listen(impl_->options.listen_host, impl_->options.port);
 }
 
-void HttpsServer::Stop() { impl_->listener.Stop(); }
+void HttpsServer::Stop() {
+  impl_->listener.Stop();
+}
 
-int HttpsServer::port() const { return impl_->listener.port(); }
-bool HttpsServer::running() const { return impl_->listener.running(); }
+int HttpsServer::port() const {
+  return impl_->listener.port();
+}
+bool HttpsServer::running() const {
+  return impl_->listener.running();
+}
 
 }  // namespace nc::sim

@@ -30,8 +30,8 @@ struct HttpReply {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  bool drop = false;   // close the connection without answering
-  int delay_ms = 0;    // wait before answering
+  bool drop = false;  // close the connection without answering
+  int delay_ms = 0;   // wait before answering
   /// Set for a streamed reply: called once with a writer of chunks (false once the client is
   /// gone; an empty string writes nothing and only checks that); the reply ends when it returns.
   std::function<void(const std::function<bool(const std::string&)>& write)> stream;

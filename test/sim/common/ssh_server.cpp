@@ -41,8 +41,10 @@ struct Conn {
     std::string out;
     out.reserve(text.size() + text.size() / 16);
     for (char c : text) {
-      if (c == '\n') out += "\r\n";
-      else out += c;
+      if (c == '\n')
+        out += "\r\n";
+      else
+        out += c;
     }
     size_t off = 0;
     while (off < out.size()) {
@@ -74,7 +76,8 @@ int AuthPubkey(ssh_session, const char* user, struct ssh_key_struct* pubkey, cha
   auto* c = static_cast<Conn*>(ud);
   if (c->options->authorized_key.empty() || c->options->user != user) return SSH_AUTH_DENIED;
   ssh_key allowed = nullptr;
-  if (ssh_pki_import_pubkey_base64(c->options->authorized_key.c_str(), SSH_KEYTYPE_ED25519, &allowed) != SSH_OK)
+  if (ssh_pki_import_pubkey_base64(c->options->authorized_key.c_str(), SSH_KEYTYPE_ED25519,
+                                   &allowed) != SSH_OK)
     return SSH_AUTH_DENIED;
   const bool same = ssh_key_cmp(allowed, pubkey, SSH_KEY_CMP_PUBLIC) == 0;
   ssh_key_free(allowed);
@@ -96,8 +99,12 @@ ssh_channel ChannelOpen(ssh_session session, void* ud) {
   return c->channel;
 }
 
-int PtyRequest(ssh_session, ssh_channel, const char*, int, int, int, int, void*) { return SSH_OK; }
-int PtyResize(ssh_session, ssh_channel, int, int, int, int, void*) { return SSH_OK; }
+int PtyRequest(ssh_session, ssh_channel, const char*, int, int, int, int, void*) {
+  return SSH_OK;
+}
+int PtyResize(ssh_session, ssh_channel, int, int, int, int, void*) {
+  return SSH_OK;
+}
 int ExecRequest(ssh_session, ssh_channel, const char* command, void* ud) {
   auto* c = static_cast<Conn*>(ud);
   if (c->shell || c->terminal) return SSH_ERROR;
@@ -105,7 +112,8 @@ int ExecRequest(ssh_session, ssh_channel, const char* command, void* ud) {
   auto [out, status] = c->terminal->Exec(command ? command : "");
   size_t off = 0;  // no pty: the output goes as it is
   while (off < out.size()) {
-    int n = ssh_channel_write(c->channel, out.data() + off, static_cast<uint32_t>(out.size() - off));
+    int n =
+        ssh_channel_write(c->channel, out.data() + off, static_cast<uint32_t>(out.size() - off));
     if (n <= 0) break;
     off += static_cast<size_t>(n);
   }
@@ -201,8 +209,9 @@ Result<std::string> GenerateKeyFile(const std::string& path) {
   if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK)
     return tl::unexpected(Error{ErrorCode::kInternal, "cannot generate an ed25519 key"});
   char* pub = nullptr;
-  const bool ok = ssh_pki_export_privkey_file(key, nullptr, nullptr, nullptr, path.c_str()) == SSH_OK &&
-                  ssh_pki_export_pubkey_base64(key, &pub) == SSH_OK;
+  const bool ok =
+      ssh_pki_export_privkey_file(key, nullptr, nullptr, nullptr, path.c_str()) == SSH_OK &&
+      ssh_pki_export_pubkey_base64(key, &pub) == SSH_OK;
   std::string out = ok ? pub : "";
   if (pub) ssh_string_free_char(pub);
   ssh_key_free(key);
@@ -214,7 +223,9 @@ Result<std::string> GenerateKeyFile(const std::string& path) {
 SshServer::SshServer(SshServerOptions options, TerminalFactory factory)
     : options_(std::move(options)), factory_(std::move(factory)) {}
 
-SshServer::~SshServer() { Stop(); }
+SshServer::~SshServer() {
+  Stop();
+}
 
 Status SshServer::Start() {
   InitOnce();
@@ -224,9 +235,11 @@ Status SshServer::Start() {
   ssh_bind_options_set(b, SSH_BIND_OPTIONS_BINDADDR, "127.0.0.1");
   ssh_bind_options_set(b, SSH_BIND_OPTIONS_BINDPORT, &port);
   if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY, options_.host_key_file.c_str()) != SSH_OK)
-    return tl::unexpected(Error{ErrorCode::kInvalidArgument, "host key " + options_.host_key_file + ": " + ssh_get_error(b)});
+    return tl::unexpected(Error{ErrorCode::kInvalidArgument,
+                                "host key " + options_.host_key_file + ": " + ssh_get_error(b)});
   if (ssh_bind_listen(b) != SSH_OK)
-    return tl::unexpected(Error{ErrorCode::kUnavailable, std::string("ssh bind: ") + ssh_get_error(b)});
+    return tl::unexpected(
+        Error{ErrorCode::kUnavailable, std::string("ssh bind: ") + ssh_get_error(b)});
   sockaddr_in sa{};
   socklen_t len = sizeof sa;
   getsockname(ssh_bind_get_fd(b), reinterpret_cast<sockaddr*>(&sa), &len);
@@ -249,7 +262,9 @@ void SshServer::Stop() {
   bind_ = nullptr;
 }
 
-void SshServer::DropAll() { ++drop_epoch_; }
+void SshServer::DropAll() {
+  ++drop_epoch_;
+}
 
 void SshServer::AcceptLoop() {
   auto b = static_cast<ssh_bind>(bind_);
@@ -299,7 +314,8 @@ void SshServer::Serve(void* raw) {
   }
   if (ssh_handle_key_exchange(session) == SSH_OK && event) {
     ssh_event_add_session(event, session);
-    for (int n = 0; !stop_ && (!c.authenticated || !c.channel) && c.auth_attempts < 6 && n < 100; ++n)
+    for (int n = 0; !stop_ && (!c.authenticated || !c.channel) && c.auth_attempts < 6 && n < 100;
+         ++n)
       if (ssh_event_dopoll(event, 100) == SSH_ERROR) break;
     if (c.authenticated && c.channel) {
       ssh_set_channel_callbacks(c.channel, &channel_cb);

@@ -25,7 +25,8 @@ class Terminal {
     std::string text;    // "\n" line ends; the server writes "\r\n"
     bool close = false;  // drop the connection after writing
     bool hang = false;   // stop answering (the client's deadline must fire)
-    int exit_status = -1;  // with close: a logout that ends with this status (-1: the line just drops)
+    int exit_status =
+        -1;  // with close: a logout that ends with this status (-1: the line just drops)
   };
   virtual ~Terminal() = default;
   /// Banner and first prompt.
@@ -44,11 +45,11 @@ class Terminal {
 };
 
 struct SshServerOptions {
-  std::string host_key_file;        // private host key (GenerateKeyFile)
-  int port = 0;                     // 0: any free port on 127.0.0.1
+  std::string host_key_file;  // private host key (GenerateKeyFile)
+  int port = 0;               // 0: any free port on 127.0.0.1
   std::string user = "admin";
-  std::string password;             // empty: password login refused
-  std::string authorized_key;       // public key in base64 (ssh-ed25519 body); empty: none
+  std::string password;        // empty: password login refused
+  std::string authorized_key;  // public key in base64 (ssh-ed25519 body); empty: none
 };
 
 /// Writes a new ed25519 private key to `path` (mode 0600); returns its public key base64.

@@ -11,9 +11,9 @@
 namespace nc::sim {
 
 struct GeneratedCert {
-  std::string ca_pem;        // the CA certificate: what clients trust (tls.caFile)
-  std::string cert_pem;      // server certificate
-  std::string key_pem;       // server private key
+  std::string ca_pem;    // the CA certificate: what clients trust (tls.caFile)
+  std::string cert_pem;  // server certificate
+  std::string key_pem;   // server private key
 };
 
 Result<GeneratedCert> GenerateServerCert(const std::string& common_name,

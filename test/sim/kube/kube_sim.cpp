@@ -10,13 +10,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <regex>
 #include <set>
-#include <fstream>
 #include <sstream>
 
 #include <time.h>
@@ -61,12 +61,18 @@ std::string HumanDuration(int64_t secs) {
   if (secs < 0) return "0s";
   if (secs < 120) return std::to_string(secs) + "s";
   const int64_t minutes = secs / 60;
-  if (minutes < 10) return secs % 60 == 0 ? std::to_string(minutes) + "m" : std::to_string(minutes) + "m" + std::to_string(secs % 60) + "s";
+  if (minutes < 10)
+    return secs % 60 == 0 ? std::to_string(minutes) + "m"
+                          : std::to_string(minutes) + "m" + std::to_string(secs % 60) + "s";
   if (minutes < 180) return std::to_string(minutes) + "m";
   const int64_t hours = minutes / 60;
-  if (hours < 8) return minutes % 60 == 0 ? std::to_string(hours) + "h" : std::to_string(hours) + "h" + std::to_string(minutes % 60) + "m";
+  if (hours < 8)
+    return minutes % 60 == 0 ? std::to_string(hours) + "h"
+                             : std::to_string(hours) + "h" + std::to_string(minutes % 60) + "m";
   if (hours < 48) return std::to_string(hours) + "h";
-  if (hours < 24 * 8) return hours % 24 == 0 ? std::to_string(hours / 24) + "d" : std::to_string(hours / 24) + "d" + std::to_string(hours % 24) + "h";
+  if (hours < 24 * 8)
+    return hours % 24 == 0 ? std::to_string(hours / 24) + "d"
+                           : std::to_string(hours / 24) + "d" + std::to_string(hours % 24) + "h";
   if (hours < 24 * 365 * 2) return std::to_string(hours / 24) + "d";
   return std::to_string(hours / 24 / 365) + "y";
 }
@@ -99,9 +105,13 @@ void FromYaml(const YAML::Node& n, Value& out, Alloc& a) {
         if (s == "null" || s == "~" || s.empty()) return (void)out.SetNull();
         char* end = nullptr;
         long long i = strtoll(s.c_str(), &end, 10);
-        if (!s.empty() && *end == 0 && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) return (void)out.SetInt64(i);
+        if (!s.empty() && *end == 0 &&
+            (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-'))
+          return (void)out.SetInt64(i);
         double d = strtod(s.c_str(), &end);
-        if (!s.empty() && *end == 0 && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) return (void)out.SetDouble(d);
+        if (!s.empty() && *end == 0 &&
+            (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-'))
+          return (void)out.SetDouble(d);
       }
       out.SetString(s.c_str(), a);
       break;
@@ -216,15 +226,17 @@ struct Problem {
 
 /// Validates (and defaults) `v` against a structural schema. Unknown fields are collected (and
 /// pruned when `prune`).
-void Validate(Value& v, const Value& s, const std::string& path, std::vector<Problem>& bad, std::vector<std::string>& unknown,
-              bool prune, Alloc& a) {
+void Validate(Value& v, const Value& s, const std::string& path, std::vector<Problem>& bad,
+              std::vector<std::string>& unknown, bool prune, Alloc& a) {
   if (Member(s, "x-kubernetes-preserve-unknown-fields")) return;
   const std::string type = Str(s, "type");
   auto fail = [&](const std::string& msg) { bad.push_back({path, msg}); };
   if (Member(s, "x-kubernetes-int-or-string")) {
     if (!v.IsString() && !v.IsInt64()) return fail("Invalid value: must be an integer or a string");
-    if (v.IsString() && Member(s, "pattern") && !std::regex_match(std::string(v.GetString()), std::regex(Str(s, "pattern"))))
-      fail("Invalid value: \"" + std::string(v.GetString()) + "\": spec must match " + Str(s, "pattern"));
+    if (v.IsString() && Member(s, "pattern") &&
+        !std::regex_match(std::string(v.GetString()), std::regex(Str(s, "pattern"))))
+      fail("Invalid value: \"" + std::string(v.GetString()) + "\": spec must match " +
+           Str(s, "pattern"));
     return;
   }
   if (type == "object") {
@@ -232,7 +244,8 @@ void Validate(Value& v, const Value& s, const std::string& path, std::vector<Pro
     const Value* props = Member(s, "properties");
     if (const Value* req = Member(s, "required"))
       for (const auto& r : req->GetArray())
-        if (!Member(v, r.GetString())) bad.push_back({path + "." + r.GetString(), "Required value", "FieldValueRequired"});
+        if (!Member(v, r.GetString()))
+          bad.push_back({path + "." + r.GetString(), "Required value", "FieldValueRequired"});
     if (!props) return;
     for (const auto& p : props->GetObject())  // defaults
       if (const Value* d = Member(p.value, "default"); d && !Member(v, p.name.GetString())) {
@@ -256,10 +269,13 @@ void Validate(Value& v, const Value& s, const std::string& path, std::vector<Pro
     }
   } else if (type == "array") {
     if (!v.IsArray()) return fail("Invalid value: must be of type array");
-    if (const Value* mi = Member(s, "minItems"); mi && v.Size() < mi->GetUint()) fail("Invalid value: must have at least " + std::to_string(mi->GetUint()) + " items");
-    if (const Value* mx = Member(s, "maxItems"); mx && v.Size() > mx->GetUint()) fail("Too many: must have at most " + std::to_string(mx->GetUint()) + " items");
+    if (const Value* mi = Member(s, "minItems"); mi && v.Size() < mi->GetUint())
+      fail("Invalid value: must have at least " + std::to_string(mi->GetUint()) + " items");
+    if (const Value* mx = Member(s, "maxItems"); mx && v.Size() > mx->GetUint())
+      fail("Too many: must have at most " + std::to_string(mx->GetUint()) + " items");
     if (const Value* items = Member(s, "items"))
-      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) Validate(v[i], *items, path + "[" + std::to_string(i) + "]", bad, unknown, prune, a);
+      for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+        Validate(v[i], *items, path + "[" + std::to_string(i) + "]", bad, unknown, prune, a);
   } else if (type == "string") {
     if (!v.IsString()) return fail("Invalid value: must be of type string");
     const std::string x = v.GetString();
@@ -268,20 +284,32 @@ void Validate(Value& v, const Value& s, const std::string& path, std::vector<Pro
       std::string list;
       for (const auto& opt : e->GetArray()) {
         ok |= opt.IsString() && x == opt.GetString();
-        list += std::string(list.empty() ? "" : ", ") + "\"" + (opt.IsString() ? opt.GetString() : "") + "\"";
+        list += std::string(list.empty() ? "" : ", ") + "\"" +
+                (opt.IsString() ? opt.GetString() : "") + "\"";
       }
-      if (!ok) bad.push_back({path, "Unsupported value: \"" + x + "\": supported values: " + list, "FieldValueNotSupported"});
+      if (!ok)
+        bad.push_back({path, "Unsupported value: \"" + x + "\": supported values: " + list,
+                       "FieldValueNotSupported"});
     }
     if (Member(s, "pattern") && !std::regex_match(x, std::regex(Str(s, "pattern"))))
-      fail("Invalid value: \"" + x + "\": " + path + " in body should match '" + Str(s, "pattern") + "'");
+      fail("Invalid value: \"" + x + "\": " + path + " in body should match '" + Str(s, "pattern") +
+           "'");
     if (const Value* ml = Member(s, "maxLength"); ml && x.size() > ml->GetUint())
-      bad.push_back({path, "Too long: may not be more than " + std::to_string(ml->GetUint()) + " bytes", "FieldValueTooLong"});
-    if (const Value* ml = Member(s, "minLength"); ml && x.size() < ml->GetUint()) fail("Invalid value: \"\": should be at least " + std::to_string(ml->GetUint()) + " chars long");
+      bad.push_back({path,
+                     "Too long: may not be more than " + std::to_string(ml->GetUint()) + " bytes",
+                     "FieldValueTooLong"});
+    if (const Value* ml = Member(s, "minLength"); ml && x.size() < ml->GetUint())
+      fail("Invalid value: \"\": should be at least " + std::to_string(ml->GetUint()) +
+           " chars long");
   } else if (type == "integer") {
     if (!v.IsInt64()) return fail("Invalid value: must be of type integer");
     const int64_t x = v.GetInt64();
-    if (const Value* m = Member(s, "minimum"); m && x < m->GetInt64()) fail("Invalid value: " + std::to_string(x) + ": should be greater than or equal to " + std::to_string(m->GetInt64()));
-    if (const Value* m = Member(s, "maximum"); m && x > m->GetInt64()) fail("Invalid value: " + std::to_string(x) + ": should be less than or equal to " + std::to_string(m->GetInt64()));
+    if (const Value* m = Member(s, "minimum"); m && x < m->GetInt64())
+      fail("Invalid value: " + std::to_string(x) + ": should be greater than or equal to " +
+           std::to_string(m->GetInt64()));
+    if (const Value* m = Member(s, "maximum"); m && x > m->GetInt64())
+      fail("Invalid value: " + std::to_string(x) + ": should be less than or equal to " +
+           std::to_string(m->GetInt64()));
   } else if (type == "boolean") {
     if (!v.IsBool()) fail("Invalid value: must be of type boolean");
   }
@@ -321,7 +349,9 @@ void FoldStringData(Document& d) {
   for (const auto& m : d["stringData"].GetObject()) {
     if (!m.value.IsString()) continue;
     d["data"].RemoveMember(m.name.GetString());
-    d["data"].AddMember(Value(m.name, d.GetAllocator()), Value(Base64(m.value.GetString()).c_str(), d.GetAllocator()), d.GetAllocator());
+    d["data"].AddMember(Value(m.name, d.GetAllocator()),
+                        Value(Base64(m.value.GetString()).c_str(), d.GetAllocator()),
+                        d.GetAllocator());
   }
   d.RemoveMember("stringData");
 }
@@ -339,14 +369,17 @@ std::string Base64(const std::string& in) {
   std::string out;
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
     out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
   }
   if (i + 1 == in.size()) {
     const unsigned v = static_cast<unsigned char>(in[i]) << 16;
     out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
   } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    const unsigned v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
   }
   return out;
@@ -357,7 +390,8 @@ struct KubeSim::Impl {
   std::mutex mu;
   std::condition_variable cv;
   std::map<std::string, Type> types;  // by group/plural
-  std::map<std::string, std::map<std::pair<std::string, std::string>, std::string>> objects;  // type key -> (ns, name) -> JSON
+  std::map<std::string, std::map<std::pair<std::string, std::string>, std::string>>
+      objects;  // type key -> (ns, name) -> JSON
   int64_t rv = 1;
   std::deque<Event> history;
   int64_t unavailable_through = 0;  // events with rv <= this are gone
@@ -370,21 +404,61 @@ struct KubeSim::Impl {
   void AddBuiltins() {
     auto add = [&](Type t) { types[t.Key()] = std::move(t); };
     add({"", "v1", "secrets", "secret", "Secret", "SecretList", true, {}, {}, false, {}, nullptr});
-    add({"", "v1", "configmaps", "configmap", "ConfigMap", "ConfigMapList", true, {"cm"}, {}, false, {}, nullptr});
-    add({"coordination.k8s.io", "v1", "leases", "lease", "Lease", "LeaseList", true, {}, {}, false, {}, nullptr});
-    add({"events.k8s.io", "v1", "events", "event", "Event", "EventList", true, {"ev"}, {}, false, {}, nullptr});
+    add({"",
+         "v1",
+         "configmaps",
+         "configmap",
+         "ConfigMap",
+         "ConfigMapList",
+         true,
+         {"cm"},
+         {},
+         false,
+         {},
+         nullptr});
+    add({"coordination.k8s.io",
+         "v1",
+         "leases",
+         "lease",
+         "Lease",
+         "LeaseList",
+         true,
+         {},
+         {},
+         false,
+         {},
+         nullptr});
+    add({"events.k8s.io",
+         "v1",
+         "events",
+         "event",
+         "Event",
+         "EventList",
+         true,
+         {"ev"},
+         {},
+         false,
+         {},
+         nullptr});
   }
 
   // ---- responses ----
-  static HttpReply StatusReply(int code, const std::string& reason, const std::string& message, const std::string& details = "") {
+  static HttpReply StatusReply(int code, const std::string& reason, const std::string& message,
+                               const std::string& details = "") {
     HttpReply r;
     r.status = code;
-    r.body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":" + Quote(message) +
-             ",\"reason\":\"" + reason + "\"" + (details.empty() ? "" : ",\"details\":" + details) + ",\"code\":" + std::to_string(code) + "}";
+    r.body =
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+        "\"message\":" +
+        Quote(message) + ",\"reason\":\"" + reason + "\"" +
+        (details.empty() ? "" : ",\"details\":" + details) + ",\"code\":" + std::to_string(code) +
+        "}";
     return r;
   }
-  static std::string Details(const Type& t, const std::string& name, const std::string& causes = "") {
-    return "{\"name\":" + Quote(name) + ",\"group\":" + Quote(t.group) + ",\"kind\":" + Quote(t.plural) + causes + "}";
+  static std::string Details(const Type& t, const std::string& name,
+                             const std::string& causes = "") {
+    return "{\"name\":" + Quote(name) + ",\"group\":" + Quote(t.group) +
+           ",\"kind\":" + Quote(t.plural) + causes + "}";
   }
   static HttpReply Ok(std::string body, int code = 200) {
     HttpReply r;
@@ -393,7 +467,8 @@ struct KubeSim::Impl {
     return r;
   }
 
-  void Record(const Type& t, const std::string& ns, const std::string& name, const std::string& kind, const std::string& json) {
+  void Record(const Type& t, const std::string& ns, const std::string& name,
+              const std::string& kind, const std::string& json) {
     history.push_back({rv, t.Key(), ns, name, kind, json});
     while (history.size() > options.history) {
       unavailable_through = history.front().rv;
@@ -404,10 +479,12 @@ struct KubeSim::Impl {
 
   // ---- discovery and OpenAPI ----
   std::string ResourceDiscovery(const Type& t) const {
-    std::string s = "{\"resource\":\"" + t.plural + "\",\"singularResource\":\"" + t.singular + "\",\"scope\":\"" +
-                    (t.namespaced ? "Namespaced" : "Cluster") + "\",\"responseKind\":{\"group\":\"" + t.group +
-                    "\",\"version\":\"" + t.version + "\",\"kind\":\"" + t.kind +
-                    "\"},\"verbs\":[\"delete\",\"deletecollection\",\"get\",\"list\",\"patch\",\"create\",\"update\",\"watch\"]";
+    std::string s = "{\"resource\":\"" + t.plural + "\",\"singularResource\":\"" + t.singular +
+                    "\",\"scope\":\"" + (t.namespaced ? "Namespaced" : "Cluster") +
+                    "\",\"responseKind\":{\"group\":\"" + t.group + "\",\"version\":\"" +
+                    t.version + "\",\"kind\":\"" + t.kind +
+                    "\"},\"verbs\":[\"delete\",\"deletecollection\",\"get\",\"list\",\"patch\","
+                    "\"create\",\"update\",\"watch\"]";
     auto list = [](const std::vector<std::string>& v) {
       std::string out = "[";
       for (const auto& x : v) out += (out.size() > 1 ? "," : "") + Quote(x);
@@ -416,8 +493,9 @@ struct KubeSim::Impl {
     if (!t.short_names.empty()) s += ",\"shortNames\":" + list(t.short_names);
     if (!t.categories.empty()) s += ",\"categories\":" + list(t.categories);
     if (t.status)
-      s += ",\"subresources\":[{\"subresource\":\"status\",\"responseKind\":{\"group\":\"" + t.group + "\",\"version\":\"" +
-           t.version + "\",\"kind\":\"" + t.kind + "\"},\"verbs\":[\"get\",\"patch\",\"update\"]}]";
+      s += ",\"subresources\":[{\"subresource\":\"status\",\"responseKind\":{\"group\":\"" +
+           t.group + "\",\"version\":\"" + t.version + "\",\"kind\":\"" + t.kind +
+           "\"},\"verbs\":[\"get\",\"patch\",\"update\"]}]";
     return s + "}";
   }
   HttpReply Discovery(bool core) const {
@@ -430,22 +508,32 @@ struct KubeSim::Impl {
       for (const auto& [v, list] : versions) {
         std::string rs;
         for (const auto* t : list) rs += (rs.empty() ? "" : ",") + ResourceDiscovery(*t);
-        vs += (vs.empty() ? "" : ",") + std::string("{\"version\":\"") + v + "\",\"freshness\":\"Current\",\"resources\":[" + rs + "]}";
+        vs += (vs.empty() ? "" : ",") + std::string("{\"version\":\"") + v +
+              "\",\"freshness\":\"Current\",\"resources\":[" + rs + "]}";
       }
-      items += (items.empty() ? "" : ",") + std::string("{\"metadata\":{\"name\":\"") + g + "\"},\"versions\":[" + vs + "]}";
+      items += (items.empty() ? "" : ",") + std::string("{\"metadata\":{\"name\":\"") + g +
+               "\"},\"versions\":[" + vs + "]}";
     }
-    HttpReply r = Ok("{\"kind\":\"APIGroupDiscoveryList\",\"apiVersion\":\"apidiscovery.k8s.io/v2\",\"metadata\":{},\"items\":[" + items + "]}");
+    HttpReply r =
+        Ok("{\"kind\":\"APIGroupDiscoveryList\",\"apiVersion\":\"apidiscovery.k8s.io/"
+           "v2\",\"metadata\":{},\"items\":[" +
+           items + "]}");
     r.content_type = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
     return r;
   }
-  std::string OpenApiHash() const { return std::to_string(std::hash<std::string>{}(std::to_string(types.size()) + std::to_string(schema_gen))); }
+  std::string OpenApiHash() const {
+    return std::to_string(
+        std::hash<std::string>{}(std::to_string(types.size()) + std::to_string(schema_gen)));
+  }
   int schema_gen = 0;
   HttpReply OpenApiIndex() const {
     std::set<std::string> gvs;
-    for (const auto& [k, t] : types) gvs.insert(t.group.empty() ? "api/v1" : "apis/" + t.GroupVersion());
+    for (const auto& [k, t] : types)
+      gvs.insert(t.group.empty() ? "api/v1" : "apis/" + t.GroupVersion());
     std::string paths;
     for (const auto& gv : gvs)
-      paths += (paths.empty() ? "" : ",") + Quote(gv) + ":{\"serverRelativeURL\":\"/openapi/v3/" + gv + "?hash=" + OpenApiHash() + "\"}";
+      paths += (paths.empty() ? "" : ",") + Quote(gv) + ":{\"serverRelativeURL\":\"/openapi/v3/" +
+               gv + "?hash=" + OpenApiHash() + "\"}";
     return Ok("{\"paths\":{" + paths + "}}");
   }
   HttpReply OpenApiGroupVersion(const std::string& gv) const {
@@ -454,16 +542,21 @@ struct KubeSim::Impl {
       if ((t.group.empty() ? "api/v1" : "apis/" + t.GroupVersion()) != gv) continue;
       const std::string path = "/" + gv + "/namespaces/{namespace}/" + t.plural + "/{name}";
       paths += (paths.empty() ? "" : ",") + Quote(path) +
-               ":{\"patch\":{\"x-kubernetes-group-version-kind\":{\"group\":\"" + t.group + "\",\"version\":\"" + t.version +
-               "\",\"kind\":\"" + t.kind +
-               "\"},\"parameters\":[{\"name\":\"fieldValidation\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-               "{\"name\":\"fieldManager\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}],\"requestBody\":{\"content\":{"
-               "\"application/merge-patch+json\":{\"schema\":{\"type\":\"object\"}},\"application/apply-patch+yaml\":{\"schema\":"
+               ":{\"patch\":{\"x-kubernetes-group-version-kind\":{\"group\":\"" + t.group +
+               "\",\"version\":\"" + t.version + "\",\"kind\":\"" + t.kind +
+               "\"},\"parameters\":[{\"name\":\"fieldValidation\",\"in\":\"query\",\"schema\":{"
+               "\"type\":\"string\"}},"
+               "{\"name\":\"fieldManager\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}],"
+               "\"requestBody\":{\"content\":{"
+               "\"application/merge-patch+json\":{\"schema\":{\"type\":\"object\"}},\"application/"
+               "apply-patch+yaml\":{\"schema\":"
                "{\"type\":\"object\"}}}},\"responses\":{\"200\":{\"description\":\"OK\"}}}}";
     }
-    if (paths.empty()) return StatusReply(404, "NotFound", "the server could not find the requested resource");
-    HttpReply r = Ok("{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"kube-sim\",\"version\":\"v1\"},\"paths\":{" + paths +
-                     "},\"components\":{\"schemas\":{}}}");
+    if (paths.empty())
+      return StatusReply(404, "NotFound", "the server could not find the requested resource");
+    HttpReply r = Ok(
+        "{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"kube-sim\",\"version\":\"v1\"},\"paths\":{" +
+        paths + "},\"components\":{\"schemas\":{}}}");
     r.headers.push_back({"Etag", "\"" + OpenApiHash() + "\""});
     return r;
   }
@@ -474,7 +567,8 @@ struct KubeSim::Impl {
     if (!v || v->IsNull()) return "null";
     if (c.type == "date") {
       if (!v->IsString()) return "null";
-      return Quote(HumanDuration(static_cast<int64_t>(time(nullptr) - ParseRfc3339(v->GetString()))));
+      return Quote(
+          HumanDuration(static_cast<int64_t>(time(nullptr) - ParseRfc3339(v->GetString()))));
     }
     if (c.type == "string") return v->IsString() ? Quote(v->GetString()) : Quote(Json(*v));
     return Json(*v);
@@ -482,10 +576,15 @@ struct KubeSim::Impl {
   std::string Table(const Type& t, const std::vector<const std::string*>& items) const {
     std::vector<Column> cols = t.columns;
     if (cols.empty()) cols.push_back({"Age", "date", "", ".metadata.creationTimestamp", "", 0});
-    std::string defs = "{\"name\":\"Name\",\"type\":\"string\",\"format\":\"name\",\"description\":\"Name must be unique within a namespace.\",\"priority\":0}";
+    std::string defs =
+        "{\"name\":\"Name\",\"type\":\"string\",\"format\":\"name\",\"description\":\"Name must be "
+        "unique within a namespace.\",\"priority\":0}";
     for (const auto& c : cols)
-      defs += ",{\"name\":" + Quote(c.name) + ",\"type\":" + Quote(c.type) + ",\"format\":" + Quote(c.format) + ",\"description\":" +
-              Quote(c.description.empty() ? "Custom resource definition column (in JSONPath format): " + c.json_path : c.description) +
+      defs += ",{\"name\":" + Quote(c.name) + ",\"type\":" + Quote(c.type) +
+              ",\"format\":" + Quote(c.format) + ",\"description\":" +
+              Quote(c.description.empty()
+                        ? "Custom resource definition column (in JSONPath format): " + c.json_path
+                        : c.description) +
               ",\"priority\":" + std::to_string(c.priority) + "}";
     std::string rows;
     for (const auto* json : items) {
@@ -494,15 +593,18 @@ struct KubeSim::Impl {
       std::string cells = Quote(Str(*Member(d, "metadata"), "name"));
       for (const auto& c : cols) cells += "," + TableCell(c, d);
       rows += (rows.empty() ? "" : ",") + std::string("{\"cells\":[") + cells +
-              "],\"object\":{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":" +
+              "],\"object\":{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/"
+              "v1\",\"metadata\":" +
               Json(*Member(d, "metadata")) + "}}";
     }
-    return "{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(rv) +
-           "\"},\"columnDefinitions\":[" + defs + "],\"rows\":[" + rows + "]}";
+    return "{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/"
+           "v1\",\"metadata\":{\"resourceVersion\":\"" +
+           std::to_string(rv) + "\"},\"columnDefinitions\":[" + defs + "],\"rows\":[" + rows + "]}";
   }
 
   // ---- selectors ----
-  static bool Matches(const Value& obj, const std::string& field_selector, const std::string& label_selector) {
+  static bool Matches(const Value& obj, const std::string& field_selector,
+                      const std::string& label_selector) {
     const Value* meta = Member(obj, "metadata");
     if (!meta) return false;
     std::stringstream fs(field_selector);
@@ -512,7 +614,9 @@ struct KubeSim::Impl {
       const auto eq = term.find(neg ? "!=" : "=");
       std::string key = term.substr(0, eq);
       std::string val = term.substr(eq + (neg ? 2 : (term.compare(eq, 2, "==") == 0 ? 2 : 1)));
-      std::string have = key == "metadata.name" ? Str(*meta, "name") : key == "metadata.namespace" ? Str(*meta, "namespace") : "";
+      std::string have = key == "metadata.name"        ? Str(*meta, "name")
+                         : key == "metadata.namespace" ? Str(*meta, "namespace")
+                                                       : "";
       if ((have == val) == neg) return false;
     }
     const Value* labels = Member(*meta, "labels");
@@ -528,7 +632,8 @@ struct KubeSim::Impl {
         continue;
       }
       const std::string key = term.substr(0, eq);
-      const std::string val = term.substr(eq + (neg ? 2 : (term.compare(eq, 2, "==") == 0 ? 2 : 1)));
+      const std::string val =
+          term.substr(eq + (neg ? 2 : (term.compare(eq, 2, "==") == 0 ? 2 : 1)));
       const std::string have = labels ? Str(*labels, key.c_str()) : "";
       if ((have == val) == neg) return false;
     }
@@ -540,7 +645,9 @@ KubeSim::KubeSim(KubeSimOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->AddBuiltins();
 }
-KubeSim::~KubeSim() { Shutdown(); }
+KubeSim::~KubeSim() {
+  Shutdown();
+}
 
 Status KubeSim::LoadCrds(const std::string& yaml_text, const std::string& file) {
   std::vector<YAML::Node> docs;
@@ -559,7 +666,8 @@ Status KubeSim::LoadCrds(const std::string& yaml_text, const std::string& file) 
     const Value* names = spec ? Member(*spec, "names") : nullptr;
     const Value* versions = spec ? Member(*spec, "versions") : nullptr;
     if (!names || !versions || !versions->IsArray())
-      return MakeError(ErrorCode::kInvalidArgument, file + ": a CRD without spec.names or spec.versions");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       file + ": a CRD without spec.names or spec.versions");
     for (const auto& v : versions->GetArray()) {
       Type t;
       t.group = Str(*spec, "group");
@@ -573,17 +681,20 @@ Status KubeSim::LoadCrds(const std::string& yaml_text, const std::string& file) 
         for (const auto& x : sn->GetArray()) t.short_names.push_back(x.GetString());
       if (const Value* c = Member(*names, "categories"))
         for (const auto& x : c->GetArray()) t.categories.push_back(x.GetString());
-      if (const Value* sub = Member(v, "subresources")) t.status = Member(*sub, "status") != nullptr;
+      if (const Value* sub = Member(v, "subresources"))
+        t.status = Member(*sub, "status") != nullptr;
       if (const Value* cols = Member(v, "additionalPrinterColumns"))
         for (const auto& c : cols->GetArray())
-          t.columns.push_back({Str(c, "name"), Str(c, "type"), Str(c, "format"), Str(c, "jsonPath"), Str(c, "description"),
+          t.columns.push_back({Str(c, "name"), Str(c, "type"), Str(c, "format"), Str(c, "jsonPath"),
+                               Str(c, "description"),
                                Member(c, "priority") ? Member(c, "priority")->GetInt() : 0});
       if (const Value* schema = Member(v, "schema"); schema && Member(*schema, "openAPIV3Schema")) {
         t.schema = std::make_shared<Document>();
         t.schema->CopyFrom(*Member(*schema, "openAPIV3Schema"), t.schema->GetAllocator());
       }
       if (t.plural.empty() || t.kind.empty() || t.version.empty())
-        return MakeError(ErrorCode::kInvalidArgument, file + ": a CRD version without plural, kind or name");
+        return MakeError(ErrorCode::kInvalidArgument,
+                         file + ": a CRD version without plural, kind or name");
       impl_->types[t.Key()] = std::move(t);
     }
   }
@@ -633,9 +744,12 @@ int64_t KubeSim::ResourceVersion() {
   return impl_->rv;
 }
 
-int64_t KubeSim::Requests() { return impl_->requests.load(); }
+int64_t KubeSim::Requests() {
+  return impl_->requests.load();
+}
 
-std::string KubeSim::Get(const std::string& group, const std::string& plural, const std::string& ns, const std::string& name) {
+std::string KubeSim::Get(const std::string& group, const std::string& plural, const std::string& ns,
+                         const std::string& name) {
   std::lock_guard lk(impl_->mu);
   auto t = impl_->objects.find(group + "/" + plural);
   if (t == impl_->objects.end()) return "";
@@ -650,7 +764,8 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   const std::string want = "Bearer " + I.options.token;
   const std::string got = req.Header("authorization");
   unsigned char diff = got.size() == want.size() ? 0 : 1;
-  for (size_t i = 0; i < want.size(); ++i) diff |= static_cast<unsigned char>(want[i] ^ (i < got.size() ? got[i] : 0));
+  for (size_t i = 0; i < want.size(); ++i)
+    diff |= static_cast<unsigned char>(want[i] ^ (i < got.size() ? got[i] : 0));
   if (diff != 0) return Impl::StatusReply(401, "Unauthorized", "Unauthorized");
 
   // Path and query.
@@ -681,12 +796,16 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     Compact();
     return Impl::Ok("{}");
   }
-  if (path == "/version") return Impl::Ok("{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"v1.32.0-kube-sim\",\"platform\":\"linux/amd64\"}");
+  if (path == "/version")
+    return Impl::Ok(
+        "{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"v1.32.0-kube-sim\",\"platform\":"
+        "\"linux/amd64\"}");
   if (path == "/api") return I.Discovery(true);
   if (path == "/apis") return I.Discovery(false);
   if (path == "/openapi/v3") return I.OpenApiIndex();
   if (path.rfind("/openapi/v3/", 0) == 0) return I.OpenApiGroupVersion(path.substr(12));
-  if (path == "/openapi/v2") return Impl::StatusReply(404, "NotFound", "the server could not find the requested resource");
+  if (path == "/openapi/v2")
+    return Impl::StatusReply(404, "NotFound", "the server could not find the requested resource");
   if (path == "/healthz" || path == "/readyz" || path == "/livez") return Impl::Ok("ok");
 
   // /api/v1/... or /apis/G/V/...
@@ -707,7 +826,8 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     ns = seg[i + 1];
     i += 2;
   }
-  if (i >= seg.size()) return Impl::StatusReply(404, "NotFound", "the server could not find the requested resource");
+  if (i >= seg.size())
+    return Impl::StatusReply(404, "NotFound", "the server could not find the requested resource");
   auto tit = I.types.find(group + "/" + seg[i]);
   if (tit == I.types.end() || tit->second.version != version)
     return Impl::StatusReply(404, "NotFound", "the server could not find the requested resource");
@@ -718,7 +838,9 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     return Impl::StatusReply(404, "NotFound", "the server could not find the requested resource");
   // RBAC's verb for the request, as the API server's authorizer derives it.
   const bool watching = q.count("watch") && q["watch"] != "0" && q["watch"] != "false";
-  const std::string verb = req.method == "GET"      ? (!name.empty() ? "get" : watching ? "watch" : "list")
+  const std::string verb = req.method == "GET"      ? (!name.empty() ? "get"
+                                                       : watching    ? "watch"
+                                                                     : "list")
                            : req.method == "POST"   ? "create"
                            : req.method == "PUT"    ? "update"
                            : req.method == "PATCH"  ? "patch"
@@ -728,30 +850,42 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   if (!I.options.audit_log.empty()) {
     std::ofstream(I.options.audit_log, std::ios::app)
         << verb << ' ' << (t.group.empty() ? "\"\"" : t.group) << ' ' << resource << ' '
-        << (ns.empty() ? "-" : ns) << ' ' << (req.Header("user-agent").empty() ? "-" : req.Header("user-agent").substr(0, req.Header("user-agent").find(' '))) << '\n';
+        << (ns.empty() ? "-" : ns) << ' '
+        << (req.Header("user-agent").empty()
+                ? "-"
+                : req.Header("user-agent").substr(0, req.Header("user-agent").find(' ')))
+        << '\n';
   }
   if (I.denied.count({verb, resource})) {
     // The authorizer's message (k8s.io/apiserver's forbidden()), with the test's service account.
-    const std::string who = "User \"system:serviceaccount:netconverge:netconverge\" cannot " + verb + " resource \"" + resource +
-                            "\" in API group \"" + t.group + "\"" + (ns.empty() ? " at the cluster scope" : " in the namespace \"" + ns + "\"");
-    return Impl::StatusReply(403, "Forbidden", t.Qualified() + (name.empty() ? "" : " \"" + name + "\"") + " is forbidden: " + who,
-                             Impl::Details(t, name));
+    const std::string who =
+        "User \"system:serviceaccount:netconverge:netconverge\" cannot " + verb + " resource \"" +
+        resource + "\" in API group \"" + t.group + "\"" +
+        (ns.empty() ? " at the cluster scope" : " in the namespace \"" + ns + "\"");
+    return Impl::StatusReply(
+        403, "Forbidden",
+        t.Qualified() + (name.empty() ? "" : " \"" + name + "\"") + " is forbidden: " + who,
+        Impl::Details(t, name));
   }
   // dryRun=All: everything is checked and the would-be object returned, nothing is stored.
   if (q.count("dryRun") && q["dryRun"] != "All")
-    return Impl::StatusReply(400, "BadRequest", "dryRun: Unsupported value: \"" + q["dryRun"] + "\": supported values: \"All\"");
+    return Impl::StatusReply(
+        400, "BadRequest",
+        "dryRun: Unsupported value: \"" + q["dryRun"] + "\": supported values: \"All\"");
   bool dry_run = q.count("dryRun") > 0;
   auto& store = I.objects[t.Key()];
   const bool table = req.Header("accept").find("as=Table") != std::string::npos;
   auto not_found = [&] {
-    return Impl::StatusReply(404, "NotFound", t.Qualified() + " \"" + name + "\" not found", Impl::Details(t, name));
+    return Impl::StatusReply(404, "NotFound", t.Qualified() + " \"" + name + "\" not found",
+                             Impl::Details(t, name));
   };
   const std::string fs = q.count("fieldSelector") ? q["fieldSelector"] : "";
   const std::string ls = q.count("labelSelector") ? q["labelSelector"] : "";
 
   // ---- reads ----
   if (req.method == "GET" && name.empty()) {
-    const bool watch = q.count("watch") && q["watch"] != "0" && q["watch"] != "false" && q["watch"] != "False";
+    const bool watch =
+        q.count("watch") && q["watch"] != "0" && q["watch"] != "false" && q["watch"] != "False";
     if (!watch) {
       std::vector<const std::string*> items;
       std::string body;
@@ -764,8 +898,9 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
         body += (body.empty() ? "" : ",") + json;
       }
       if (table) return Impl::Ok(I.Table(t, items));
-      return Impl::Ok("{\"apiVersion\":\"" + t.GroupVersion() + "\",\"kind\":\"" + t.list_kind + "\",\"metadata\":{\"resourceVersion\":\"" +
-                      std::to_string(I.rv) + "\"},\"items\":[" + body + "]}");
+      return Impl::Ok("{\"apiVersion\":\"" + t.GroupVersion() + "\",\"kind\":\"" + t.list_kind +
+                      "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(I.rv) +
+                      "\"},\"items\":[" + body + "]}");
     }
     // WATCH.
     const std::string from = q.count("resourceVersion") ? q["resourceVersion"] : "";
@@ -776,7 +911,8 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     const std::string type_key = t.Key();
     const std::string gv = t.GroupVersion();
     const std::string kind = t.kind;
-    r.stream = [this, type_key, gv, kind, ns, fs, ls, from, bookmarks, timeout_s](const std::function<bool(const std::string&)>& write) {
+    r.stream = [this, type_key, gv, kind, ns, fs, ls, from, bookmarks,
+                timeout_s](const std::function<bool(const std::string&)>& write) {
       auto& W = *impl_;
       std::unique_lock wl(W.mu);
       while (W.watches_paused && !W.shutdown) W.cv.wait_for(wl, std::chrono::milliseconds(50));
@@ -792,29 +928,36 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
       };
       if (from.empty() || from == "0") {
         for (const auto& [key, json] : W.objects[type_key])
-          if (matches(json, key.first)) out.push_back("{\"type\":\"ADDED\",\"object\":" + json + "}\n");
+          if (matches(json, key.first))
+            out.push_back("{\"type\":\"ADDED\",\"object\":" + json + "}\n");
         last = W.rv;
       } else {
         last = std::atoll(from.c_str());
         if (last < W.unavailable_through) {
-          const std::string err = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
-                                  "\"Failure\",\"message\":\"too old resource version: " + from + " (" +
-                                  std::to_string(W.unavailable_through + 1) + ")\",\"reason\":\"Expired\",\"code\":410}}\n";
+          const std::string err =
+              "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+              "\"metadata\":{},\"status\":"
+              "\"Failure\",\"message\":\"too old resource version: " +
+              from + " (" + std::to_string(W.unavailable_through + 1) +
+              ")\",\"reason\":\"Expired\",\"code\":410}}\n";
           wl.unlock();
           write(err);
           return;
         }
       }
-      auto next_bookmark = std::chrono::steady_clock::now() + std::chrono::milliseconds(W.options.bookmark_interval_ms);
+      auto next_bookmark = std::chrono::steady_clock::now() +
+                           std::chrono::milliseconds(W.options.bookmark_interval_ms);
       while (true) {
         for (const auto& e : W.history)
           if (e.rv > last && e.type_key == type_key && matches(e.json, e.ns))
             out.push_back("{\"type\":\"" + e.kind + "\",\"object\":" + e.json + "}\n");
         if (!W.history.empty()) last = std::max(last, W.history.back().rv);
         if (bookmarks && std::chrono::steady_clock::now() >= next_bookmark) {
-          out.push_back("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + kind + "\",\"apiVersion\":\"" + gv +
-                        "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(W.rv) + "\"}}}\n");
-          next_bookmark = std::chrono::steady_clock::now() + std::chrono::milliseconds(W.options.bookmark_interval_ms);
+          out.push_back("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + kind +
+                        "\",\"apiVersion\":\"" + gv + "\",\"metadata\":{\"resourceVersion\":\"" +
+                        std::to_string(W.rv) + "\"}}}\n");
+          next_bookmark = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(W.options.bookmark_interval_ms);
         }
         if (!out.empty()) {
           auto batch = std::move(out);
@@ -825,7 +968,8 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
           wl.lock();
           continue;
         }
-        if (W.shutdown || W.drop_epoch != epoch || std::chrono::steady_clock::now() >= deadline) return;
+        if (W.shutdown || W.drop_epoch != epoch || std::chrono::steady_clock::now() >= deadline)
+          return;
         W.cv.wait_for(wl, std::chrono::milliseconds(200));
         if (!write("")) return;  // notices a client that went away (an empty chunk is not sent)
       }
@@ -842,17 +986,22 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   // ---- writes ----
   const std::string validation = q.count("fieldValidation") ? q["fieldValidation"] : "Warn";
   std::vector<std::string> warnings;
-  auto validate = [&](Document& d, bool strict_is_400, const std::string& oname) -> std::optional<HttpReply> {
+  auto validate = [&](Document& d, bool strict_is_400,
+                      const std::string& oname) -> std::optional<HttpReply> {
     if (Str(d, "apiVersion") != t.GroupVersion() || Str(d, "kind") != t.kind)
-      return Impl::StatusReply(400, "BadRequest", "the object's apiVersion/kind (" + Str(d, "apiVersion") + ", " + Str(d, "kind") +
-                                                      ") does not match " + t.GroupVersion() + ", " + t.kind);
+      return Impl::StatusReply(400, "BadRequest",
+                               "the object's apiVersion/kind (" + Str(d, "apiVersion") + ", " +
+                                   Str(d, "kind") + ") does not match " + t.GroupVersion() + ", " +
+                                   t.kind);
     if (!t.schema) return std::nullopt;
     std::vector<Problem> bad;
     std::vector<std::string> unknown;
     Validate(d, *t.schema, "", bad, unknown, validation != "Strict", d.GetAllocator());
     if (!unknown.empty() && validation == "Strict") {
-      std::string msg = t.kind + " in version \"" + t.version + "\" cannot be handled as a " + t.kind + ": strict decoding error: ";
-      for (size_t k = 0; k < unknown.size(); ++k) msg += (k ? ", " : "") + std::string("unknown field \"") + unknown[k] + "\"";
+      std::string msg = t.kind + " in version \"" + t.version + "\" cannot be handled as a " +
+                        t.kind + ": strict decoding error: ";
+      for (size_t k = 0; k < unknown.size(); ++k)
+        msg += (k ? ", " : "") + std::string("unknown field \"") + unknown[k] + "\"";
       if (strict_is_400) return Impl::StatusReply(400, "BadRequest", msg);
       bad.push_back({"patch", msg});
     }
@@ -860,11 +1009,13 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     if (bad.empty()) return std::nullopt;
     std::string causes, msg = t.kind + "." + t.group + " \"" + oname + "\" is invalid: ";
     for (size_t k = 0; k < bad.size(); ++k) {
-      causes += (k ? "," : "") + std::string("{\"reason\":\"") + bad[k].reason + "\",\"message\":" + Quote(bad[k].message) +
-                ",\"field\":" + Quote(bad[k].field) + "}";
+      causes += (k ? "," : "") + std::string("{\"reason\":\"") + bad[k].reason +
+                "\",\"message\":" + Quote(bad[k].message) + ",\"field\":" + Quote(bad[k].field) +
+                "}";
       msg += (k ? ", " : "") + bad[k].field + ": " + bad[k].message;
     }
-    return Impl::StatusReply(422, "Invalid", msg, Impl::Details(t, oname, ",\"causes\":[" + causes + "]"));
+    return Impl::StatusReply(422, "Invalid", msg,
+                             Impl::Details(t, oname, ",\"causes\":[" + causes + "]"));
   };
   auto with_warnings = [&](HttpReply r) {
     for (const auto& w : warnings) r.headers.push_back({"Warning", "299 - " + Quote(w)});
@@ -873,7 +1024,8 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   auto set_meta = [](Document& d, const char* key, const std::string& value) {
     Value& meta = d["metadata"];
     meta.RemoveMember(key);
-    meta.AddMember(Value(key, d.GetAllocator()), Value(value.c_str(), d.GetAllocator()), d.GetAllocator());
+    meta.AddMember(Value(key, d.GetAllocator()), Value(value.c_str(), d.GetAllocator()),
+                   d.GetAllocator());
   };
   auto store_object = [&](Document& d, const std::string& event, const std::string& oname) {
     if (t.kind == "Secret") FoldStringData(d);
@@ -896,32 +1048,47 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   };
 
   if (req.Header("content-type").find("protobuf") != std::string::npos)
-    return Impl::StatusReply(415, "UnsupportedMediaType", "kube-sim serves JSON only (no protobuf)");
+    return Impl::StatusReply(415, "UnsupportedMediaType",
+                             "kube-sim serves JSON only (no protobuf)");
   if (req.method == "POST" && name.empty()) {
     Document d;
     d.Parse(req.body.c_str(), req.body.size());
-    if (d.HasParseError() || !d.IsObject()) return Impl::StatusReply(400, "BadRequest", "the body of the request was not valid JSON");
-    if (!Member(d, "metadata") || !d["metadata"].IsObject()) d.AddMember("metadata", Value(rapidjson::kObjectType), d.GetAllocator());
+    if (d.HasParseError() || !d.IsObject())
+      return Impl::StatusReply(400, "BadRequest", "the body of the request was not valid JSON");
+    if (!Member(d, "metadata") || !d["metadata"].IsObject())
+      d.AddMember("metadata", Value(rapidjson::kObjectType), d.GetAllocator());
     std::string oname = Str(d["metadata"], "name");
-    if (oname.empty() && !Str(d["metadata"], "generateName").empty()) oname = Str(d["metadata"], "generateName") + RandomHex(5);
+    if (oname.empty() && !Str(d["metadata"], "generateName").empty())
+      oname = Str(d["metadata"], "generateName") + RandomHex(5);
     if (oname.empty())
-      return Impl::StatusReply(422, "Invalid", t.Qualified() + " \"\" is invalid: metadata.name: Required value: name or generateName is required");
+      return Impl::StatusReply(
+          422, "Invalid",
+          t.Qualified() +
+              " \"\" is invalid: metadata.name: Required value: name or generateName is required");
     const std::string body_ns = Str(d["metadata"], "namespace");
     if (!body_ns.empty() && body_ns != ns)
-      return Impl::StatusReply(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+      return Impl::StatusReply(
+          400, "BadRequest",
+          "the namespace of the provided object does not match the namespace sent on the request");
     if (store.count({ns, oname}))
-      return Impl::StatusReply(409, "AlreadyExists", t.Qualified() + " \"" + oname + "\" already exists", Impl::Details(t, oname));
+      return Impl::StatusReply(409, "AlreadyExists",
+                               t.Qualified() + " \"" + oname + "\" already exists",
+                               Impl::Details(t, oname));
     if (auto bad = validate(d, true, oname)) return *bad;
     if (t.status) d.RemoveMember("status");
     set_meta(d, "name", oname);
     if (t.namespaced) set_meta(d, "namespace", ns);
-    set_meta(d, "uid", RandomHex(8) + "-" + RandomHex(4) + "-" + RandomHex(4) + "-" + RandomHex(4) + "-" + RandomHex(12));
+    set_meta(d, "uid",
+             RandomHex(8) + "-" + RandomHex(4) + "-" + RandomHex(4) + "-" + RandomHex(4) + "-" +
+                 RandomHex(12));
     set_meta(d, "creationTimestamp", NowRfc3339());
     d["metadata"].RemoveMember("generation");
     d["metadata"].AddMember("generation", 1, d.GetAllocator());
     return with_warnings(Impl::Ok(store_object(d, "ADDED", oname), 201));
   }
-  if (name.empty()) return Impl::StatusReply(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+  if (name.empty())
+    return Impl::StatusReply(405, "MethodNotAllowed",
+                             "the server does not allow this method on the requested resource");
   auto it = store.find({ns, name});
 
   if (req.method == "DELETE") {
@@ -933,15 +1100,20 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     // kubectl delete --dry-run=server sends DeleteOptions {"dryRun": ["All"]} in the body.
     if (opts.IsObject())
       if (const Value* dr = Member(opts, "dryRun"); dr && dr->IsArray())
-        for (const auto& v : dr->GetArray()) dry_run = dry_run || (v.IsString() && std::string(v.GetString()) == "All");
+        for (const auto& v : dr->GetArray())
+          dry_run = dry_run || (v.IsString() && std::string(v.GetString()) == "All");
     if (opts.IsObject())
       if (const Value* pre = Member(opts, "preconditions")) {
-        if (!Str(*pre, "resourceVersion").empty() && Str(*pre, "resourceVersion") != Str(d["metadata"], "resourceVersion"))
-          return Impl::StatusReply(409, "Conflict", "Operation cannot be fulfilled on " + t.Qualified() + " \"" + name +
-                                                        "\": the ResourceVersion in the precondition does not match");
+        if (!Str(*pre, "resourceVersion").empty() &&
+            Str(*pre, "resourceVersion") != Str(d["metadata"], "resourceVersion"))
+          return Impl::StatusReply(
+              409, "Conflict",
+              "Operation cannot be fulfilled on " + t.Qualified() + " \"" + name +
+                  "\": the ResourceVersion in the precondition does not match");
         if (!Str(*pre, "uid").empty() && Str(*pre, "uid") != Str(d["metadata"], "uid"))
-          return Impl::StatusReply(409, "Conflict", "Operation cannot be fulfilled on " + t.Qualified() + " \"" + name +
-                                                        "\": the UID in the precondition does not match");
+          return Impl::StatusReply(409, "Conflict",
+                                   "Operation cannot be fulfilled on " + t.Qualified() + " \"" +
+                                       name + "\": the UID in the precondition does not match");
       }
     const Value* fins = Member(d["metadata"], "finalizers");
     if (fins && fins->IsArray() && fins->Size() > 0) {
@@ -949,7 +1121,8 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
         set_meta(d, "deletionTimestamp", NowRfc3339());
         d["metadata"].RemoveMember("deletionGracePeriodSeconds");
         d["metadata"].AddMember("deletionGracePeriodSeconds", 0, d.GetAllocator());
-        const int64_t gen = Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : 1;
+        const int64_t gen =
+            Member(d["metadata"], "generation") ? d["metadata"]["generation"].GetInt64() : 1;
         d["metadata"]["generation"].SetInt64(gen + 1);
         return Impl::Ok(store_object(d, "MODIFIED", name));
       }
@@ -957,14 +1130,19 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     }
     const std::string uid = Str(d["metadata"], "uid");
     remove_object(d, name);
-    return Impl::Ok("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\",\"details\":{\"name\":" + Quote(name) +
-                    ",\"group\":" + Quote(t.group) + ",\"kind\":" + Quote(t.plural) + ",\"uid\":" + Quote(uid) + "}}");
+    return Impl::Ok(
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\","
+        "\"details\":{\"name\":" +
+        Quote(name) + ",\"group\":" + Quote(t.group) + ",\"kind\":" + Quote(t.plural) +
+        ",\"uid\":" + Quote(uid) + "}}");
   }
 
   if (req.method != "PUT" && req.method != "PATCH")
-    return Impl::StatusReply(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    return Impl::StatusReply(405, "MethodNotAllowed",
+                             "the server does not allow this method on the requested resource");
   Document body;
-  const std::string ctype = req.Header("content-type").substr(0, req.Header("content-type").find(';'));
+  const std::string ctype =
+      req.Header("content-type").substr(0, req.Header("content-type").find(';'));
   const bool apply = req.method == "PATCH" && ctype == "application/apply-patch+yaml";
   if (apply) {
     try {
@@ -973,23 +1151,31 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
       return Impl::StatusReply(400, "BadRequest", std::string("error decoding YAML: ") + e.what());
     }
     if (!q.count("fieldManager") || q["fieldManager"].empty())
-      return Impl::StatusReply(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+      return Impl::StatusReply(422, "Invalid",
+                               "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required "
+                               "value: is required for apply patch");
   } else {
     if (req.method == "PATCH" && ctype != "application/merge-patch+json")
-      return Impl::StatusReply(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: "
-                                                            "application/merge-patch+json, application/apply-patch+yaml");
+      return Impl::StatusReply(
+          415, "UnsupportedMediaType",
+          "the body of the request was in an unknown format - accepted media types include: "
+          "application/merge-patch+json, application/apply-patch+yaml");
     body.Parse(req.body.c_str(), req.body.size());
   }
-  if (body.HasParseError() || !body.IsObject()) return Impl::StatusReply(400, "BadRequest", "the body of the request was not a JSON object");
+  if (body.HasParseError() || !body.IsObject())
+    return Impl::StatusReply(400, "BadRequest", "the body of the request was not a JSON object");
   if (it == store.end()) {
     if (!apply || status_path) return not_found();
     // Server-side apply creates a missing object.
-    if (!Member(body, "metadata") || !body["metadata"].IsObject()) body.AddMember("metadata", Value(rapidjson::kObjectType), body.GetAllocator());
+    if (!Member(body, "metadata") || !body["metadata"].IsObject())
+      body.AddMember("metadata", Value(rapidjson::kObjectType), body.GetAllocator());
     set_meta(body, "name", name);
     if (auto bad = validate(body, true, name)) return *bad;
     if (t.status) body.RemoveMember("status");
     if (t.namespaced) set_meta(body, "namespace", ns);
-    set_meta(body, "uid", RandomHex(8) + "-" + RandomHex(4) + "-" + RandomHex(4) + "-" + RandomHex(4) + "-" + RandomHex(12));
+    set_meta(body, "uid",
+             RandomHex(8) + "-" + RandomHex(4) + "-" + RandomHex(4) + "-" + RandomHex(4) + "-" +
+                 RandomHex(12));
     set_meta(body, "creationTimestamp", NowRfc3339());
     body["metadata"].AddMember("generation", 1, body.GetAllocator());
     return with_warnings(Impl::Ok(store_object(body, "ADDED", name), 201));
@@ -1000,10 +1186,15 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
   const Value* body_meta = Member(body, "metadata");
   const std::string want_rv = body_meta ? Str(*body_meta, "resourceVersion") : "";
   if (req.method == "PUT" && want_rv.empty())
-    return Impl::StatusReply(422, "Invalid", t.Qualified() + " \"" + name + "\" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update");
+    return Impl::StatusReply(422, "Invalid",
+                             t.Qualified() + " \"" + name +
+                                 "\" is invalid: metadata.resourceVersion: Invalid value: 0: must "
+                                 "be specified for an update");
   if (!want_rv.empty() && want_rv != old_rv)
-    return Impl::StatusReply(409, "Conflict", "Operation cannot be fulfilled on " + t.Qualified() + " \"" + name +
-                                                  "\": the object has been modified; please apply your changes to the latest version and try again",
+    return Impl::StatusReply(409, "Conflict",
+                             "Operation cannot be fulfilled on " + t.Qualified() + " \"" + name +
+                                 "\": the object has been modified; please apply your changes to "
+                                 "the latest version and try again",
                              Impl::Details(t, name));
   Document d;
   if (status_path) {
@@ -1014,7 +1205,8 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
       d.RemoveMember("status");
       if (st) d.AddMember("status", Value(*st, d.GetAllocator()), d.GetAllocator());
     } else if (st) {
-      if (!Member(d, "status")) d.AddMember("status", Value(rapidjson::kObjectType), d.GetAllocator());
+      if (!Member(d, "status"))
+        d.AddMember("status", Value(rapidjson::kObjectType), d.GetAllocator());
       MergePatch(d["status"], *st, d.GetAllocator());
     }
   } else {
@@ -1029,13 +1221,17 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
       d.AddMember("metadata", Value(rapidjson::kObjectType), d.GetAllocator());
     }
     // The server keeps its own fields, and the status of a kind with a status subresource.
-    for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
+    for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp",
+                          "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
       d["metadata"].RemoveMember(k);
-      if (const Value* ov = Member(old["metadata"], k)) d["metadata"].AddMember(Value(k, d.GetAllocator()), Value(*ov, d.GetAllocator()), d.GetAllocator());
+      if (const Value* ov = Member(old["metadata"], k))
+        d["metadata"].AddMember(Value(k, d.GetAllocator()), Value(*ov, d.GetAllocator()),
+                                d.GetAllocator());
     }
     if (t.status) {
       d.RemoveMember("status");
-      if (const Value* os = Member(old, "status")) d.AddMember("status", Value(*os, d.GetAllocator()), d.GetAllocator());
+      if (const Value* os = Member(old, "status"))
+        d.AddMember("status", Value(*os, d.GetAllocator()), d.GetAllocator());
     }
     if (auto bad = validate(d, false, name)) return *bad;
   }
@@ -1047,7 +1243,10 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     if (const Value* f = Member(d["metadata"], "finalizers"))
       for (const auto& x : f->GetArray())
         if (!before.count(x.GetString()))
-          return Impl::StatusReply(422, "Invalid", t.Qualified() + " \"" + name + "\" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted");
+          return Impl::StatusReply(422, "Invalid",
+                                   t.Qualified() + " \"" + name +
+                                       "\" is invalid: metadata.finalizers: Forbidden: no new "
+                                       "finalizers can be added if the object is being deleted");
   }
   // generation follows everything but metadata (and status, behind a status subresource).
   auto content = [&](const Document& x) {
@@ -1058,15 +1257,18 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
     return Json(c);
   };
   if (!status_path && content(d) != content(old)) {
-    const int64_t gen = Member(old["metadata"], "generation") ? old["metadata"]["generation"].GetInt64() : 1;
+    const int64_t gen =
+        Member(old["metadata"], "generation") ? old["metadata"]["generation"].GetInt64() : 1;
     d["metadata"].RemoveMember("generation");
     d["metadata"].AddMember("generation", gen + 1, d.GetAllocator());
   }
   set_meta(d, "resourceVersion", old_rv);
   if (t.kind == "Secret") FoldStringData(d);
-  if (Json(d) == it->second) return with_warnings(Impl::Ok(it->second));  // a no-op write: no new version, no event
+  if (Json(d) == it->second)
+    return with_warnings(Impl::Ok(it->second));  // a no-op write: no new version, no event
   const Value* fins = Member(d["metadata"], "finalizers");
-  if (!Str(d["metadata"], "deletionTimestamp").empty() && (!fins || !fins->IsArray() || fins->Size() == 0))
+  if (!Str(d["metadata"], "deletionTimestamp").empty() &&
+      (!fins || !fins->IsArray() || fins->Size() == 0))
     return with_warnings(Impl::Ok(remove_object(d, name)));
   return with_warnings(Impl::Ok(store_object(d, "MODIFIED", name)));
 }

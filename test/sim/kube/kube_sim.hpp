@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "test/sim/common/sim_result.hpp"
 #include "test/sim/common/https_server.hpp"
+#include "test/sim/common/sim_result.hpp"
 
 namespace nc::sim {
 
 struct KubeSimOptions {
   std::string token = "netconverge-kube-sim-token";  // the one accepted bearer token
-  size_t history = 1000;                              // watch events kept; older resourceVersions get 410
+  size_t history = 1000;  // watch events kept; older resourceVersions get 410
   int bookmark_interval_ms = 60'000;
   /// Every API request as one line "VERB GROUP RESOURCE[/SUBRESOURCE] NAMESPACE CLIENT" (RBAC's
   /// terms: get, list, watch, create, update, patch, delete; group "" for core; the client is
@@ -54,7 +54,8 @@ class KubeSim {
   /// Stops every watch for good (server shutdown).
   void Shutdown();
   /// The stored object as JSON, or empty.
-  std::string Get(const std::string& group, const std::string& plural, const std::string& ns, const std::string& name);
+  std::string Get(const std::string& group, const std::string& plural, const std::string& ns,
+                  const std::string& name);
   int64_t ResourceVersion();
   int64_t Requests();
 

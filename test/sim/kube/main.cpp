@@ -15,9 +15,9 @@
 
 namespace fs = std::filesystem;
 
-
 int main(int argc, char** argv) {
-  CLI::App app{"kube-sim: Kubernetes API server emulator for netconverge's tests (and the real kubectl)"};
+  CLI::App app{
+      "kube-sim: Kubernetes API server emulator for netconverge's tests (and the real kubectl)"};
   nc::sim::KubeSimOptions o;
   std::vector<std::string> crds;
   int port = 0;
@@ -28,9 +28,14 @@ int main(int argc, char** argv) {
   app.add_option("--cert-dir", cert_dir, "where to write ca.pem")->capture_default_str();
   app.add_option("--kubeconfig", kubeconfig, "write a kubeconfig for this server here");
   app.add_option("--token", o.token, "the bearer token accepted")->capture_default_str();
-  app.add_option("--history", o.history, "watch events kept; older resourceVersions get 410 Expired")->capture_default_str();
-  app.add_option("--bookmark-ms", o.bookmark_interval_ms, "interval of watch bookmarks")->capture_default_str();
-  app.add_option("--audit-log", o.audit_log, "append every API request as 'VERB GROUP RESOURCE[/SUB] NAMESPACE CLIENT' to this file");
+  app.add_option("--history", o.history,
+                 "watch events kept; older resourceVersions get 410 Expired")
+      ->capture_default_str();
+  app.add_option("--bookmark-ms", o.bookmark_interval_ms, "interval of watch bookmarks")
+      ->capture_default_str();
+  app.add_option(
+      "--audit-log", o.audit_log,
+      "append every API request as 'VERB GROUP RESOURCE[/SUB] NAMESPACE CLIENT' to this file");
   CLI11_PARSE(app, argc, argv);
 
   nc::sim::KubeSim sim(o);
@@ -38,7 +43,8 @@ int main(int argc, char** argv) {
     std::vector<fs::path> files;
     if (fs::is_directory(c)) {
       for (const auto& e : fs::directory_iterator(c))
-        if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
+        if (e.path().extension() == ".yaml" || e.path().extension() == ".yml")
+          files.push_back(e.path());
     } else {
       files.push_back(c);
     }
@@ -63,10 +69,15 @@ int main(int argc, char** argv) {
   so.cert_pem = cert->cert_pem;
   so.key_pem = cert->key_pem;
   so.body_limit = 3 << 20;  // kube-apiserver's request size limit
-  so.too_large = {413, "application/json",
-                  "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Request entity too "
+  so.too_large = {413,
+                  "application/json",
+                  "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+                  "\"Failure\",\"message\":\"Request entity too "
                   "large: limit is 3145728\",\"reason\":\"RequestEntityTooLarge\",\"code\":413}",
-                  {}, false, 0, nullptr};
+                  {},
+                  false,
+                  0,
+                  nullptr};
   so.server_header = "kube-sim";
   so.idle_timeout_s = 3600;
   nc::sim::BlockTerminationSignals();
@@ -77,9 +88,12 @@ int main(int argc, char** argv) {
   }
   if (!kubeconfig.empty()) {
     std::ofstream kc(kubeconfig);
-    kc << "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: https://127.0.0.1:" << server.port()
-       << "\n    certificate-authority-data: " << nc::sim::Base64(cert->ca_pem) << "\nusers:\n- name: kube-sim\n  user:\n    token: " << o.token
-       << "\ncontexts:\n- name: kube-sim\n  context: {cluster: kube-sim, user: kube-sim, namespace: default}\ncurrent-context: kube-sim\n";
+    kc << "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: "
+          "https://127.0.0.1:"
+       << server.port() << "\n    certificate-authority-data: " << nc::sim::Base64(cert->ca_pem)
+       << "\nusers:\n- name: kube-sim\n  user:\n    token: " << o.token
+       << "\ncontexts:\n- name: kube-sim\n  context: {cluster: kube-sim, user: kube-sim, "
+          "namespace: default}\ncurrent-context: kube-sim\n";
   }
   if (!nc::sim::WritePortFile(port_file, server.port())) {
     std::cerr << "kube-sim: cannot write " << port_file << "\n";

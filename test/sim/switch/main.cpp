@@ -14,7 +14,9 @@
 #include "test/sim/switch/switch_sim.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"switch-sim: emulator of a DriveNets DNOS switch CLI over SSH for netconverge's tests and demo"};
+  CLI::App app{
+      "switch-sim: emulator of a DriveNets DNOS switch CLI over SSH for netconverge's tests and "
+      "demo"};
   nc::sim::SwitchSimOptions o;
   nc::sim::SshServerOptions s;
   std::string port_file;
@@ -22,26 +24,42 @@ int main(int argc, char** argv) {
   std::string config_file;
   app.add_option("--port", s.port, "port on 127.0.0.1 (0 = any free port)")->capture_default_str();
   app.add_option("--port-file", port_file, "write the bound port to this file");
-  app.add_option("--host-key", s.host_key_file, "host private key; created (ed25519) when missing")->required();
+  app.add_option("--host-key", s.host_key_file, "host private key; created (ed25519) when missing")
+      ->required();
   app.add_option("--user", s.user, "login name")->capture_default_str();
   app.add_option("--password", s.password, "password accepted (empty: none)");
-  app.add_option("--authorized-key", authorized_key_file, "public key file (ssh-ed25519 ...) accepted for --user");
+  app.add_option("--authorized-key", authorized_key_file,
+                 "public key file (ssh-ed25519 ...) accepted for --user");
   app.add_option("--hostname", o.hostname, "prompt host name")->capture_default_str();
-  app.add_option("--version-string", o.version, "DNOS version reported by show system")->capture_default_str();
-  app.add_option("--config", config_file, "initial configuration: flat lines as `show config | flatten` prints them");
-  app.add_option("--latency-command-ms", o.per_command_ms, "latency of every command")->capture_default_str();
-  app.add_option("--latency-commit-ms", o.per_commit_ms, "latency of every commit")->capture_default_str();
-  app.add_option("--latency-commit-per-interface-ms", o.per_interface_commit_ms, "commit latency per interface")
+  app.add_option("--version-string", o.version, "DNOS version reported by show system")
       ->capture_default_str();
-  app.add_option("--banner-ms", o.banner_ms, "delay of the CLI-loading banner")->capture_default_str();
-  app.add_option("--confirm-minute-ms", o.minute_ms, "length of one commit-confirm minute in ms")->capture_default_str();
+  app.add_option("--config", config_file,
+                 "initial configuration: flat lines as `show config | flatten` prints them");
+  app.add_option("--latency-command-ms", o.per_command_ms, "latency of every command")
+      ->capture_default_str();
+  app.add_option("--latency-commit-ms", o.per_commit_ms, "latency of every commit")
+      ->capture_default_str();
+  app.add_option("--latency-commit-per-interface-ms", o.per_interface_commit_ms,
+                 "commit latency per interface")
+      ->capture_default_str();
+  app.add_option("--banner-ms", o.banner_ms, "delay of the CLI-loading banner")
+      ->capture_default_str();
+  app.add_option("--confirm-minute-ms", o.minute_ms, "length of one commit-confirm minute in ms")
+      ->capture_default_str();
   nc::sim::SwitchFaults faults;
-  app.add_option("--fault-hang-on", faults.hang_on, "never answer a line containing this text (a prompt timeout)");
-  app.add_option("--fault-unknown-word-on", faults.unknown_word_on, "answer ERROR: Unknown word to a configuration line containing this");
-  app.add_option("--fault-fail-commit-check", faults.fail_commit_check, "fail the next N commit checks")->capture_default_str();
-  app.add_flag("--fault-drop-before-confirm", faults.drop_before_confirm, "drop the connection after the next commit confirm");
-  app.add_flag("--fault-concurrent-commit", faults.concurrent_commit, "another user commits just before the next commit");
-  app.add_flag("--fault-ask-on-commit", faults.ask_on_commit, "the next commit asks a (yes/no) question");
+  app.add_option("--fault-hang-on", faults.hang_on,
+                 "never answer a line containing this text (a prompt timeout)");
+  app.add_option("--fault-unknown-word-on", faults.unknown_word_on,
+                 "answer ERROR: Unknown word to a configuration line containing this");
+  app.add_option("--fault-fail-commit-check", faults.fail_commit_check,
+                 "fail the next N commit checks")
+      ->capture_default_str();
+  app.add_flag("--fault-drop-before-confirm", faults.drop_before_confirm,
+               "drop the connection after the next commit confirm");
+  app.add_flag("--fault-concurrent-commit", faults.concurrent_commit,
+               "another user commits just before the next commit");
+  app.add_flag("--fault-ask-on-commit", faults.ask_on_commit,
+               "the next commit asks a (yes/no) question");
   CLI11_PARSE(app, argc, argv);
 
   if (!std::filesystem::exists(s.host_key_file)) {
@@ -88,8 +106,8 @@ int main(int argc, char** argv) {
     std::cerr << "cannot write " << port_file << "\n";
     return 1;
   }
-  std::cout << "switch-sim: listening on ssh://" << s.user << "@127.0.0.1:" << server.port() << " (DNOS " << o.version
-            << ", host " << o.hostname << ")" << std::endl;
+  std::cout << "switch-sim: listening on ssh://" << s.user << "@127.0.0.1:" << server.port()
+            << " (DNOS " << o.version << ", host " << o.hostname << ")" << std::endl;
   nc::sim::WaitForTerminationSignal();
   server.Stop();
   std::cout << "switch-sim: stopped" << std::endl;

@@ -10,7 +10,8 @@ namespace nc::sim {
 
 namespace {
 
-using Config = std::set<std::string>;  // entry lines ("interfaces X") and leaf lines ("interfaces X vlan-id 5")
+using Config = std::set<std::string>;  // entry lines ("interfaces X") and leaf lines ("interfaces X
+                                       // vlan-id 5")
 
 const char* kBold = "\x1b[1m";
 const char* kGreen = "\x1b[32m";
@@ -26,7 +27,9 @@ std::string Now() {
   return buf;
 }
 
-bool StartsWith(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+bool StartsWith(const std::string& s, const std::string& p) {
+  return s.compare(0, p.size(), p) == 0;
+}
 
 std::vector<std::string> Words(const std::string& line) {
   std::vector<std::string> out;
@@ -48,7 +51,8 @@ std::vector<std::string> Words(const std::string& line) {
   return out;
 }
 
-std::string Join(const std::vector<std::string>& w, size_t from = 0, size_t to = std::string::npos) {
+std::string Join(const std::vector<std::string>& w, size_t from = 0,
+                 size_t to = std::string::npos) {
   std::string s;
   for (size_t i = from; i < std::min(to, w.size()); ++i) s += (s.empty() ? "" : " ") + w[i];
   return s;
@@ -85,14 +89,16 @@ Resolved Resolve(const std::vector<std::string>& words, size_t typed_from, bool 
     r.error = "ERROR: Unknown word: '" + words[i] + "'.";
     return r;
   };
-  auto need_value = [&](size_t i, const std::set<std::string>& allowed, const std::string& leaf) -> bool {
+  auto need_value = [&](size_t i, const std::set<std::string>& allowed,
+                        const std::string& leaf) -> bool {
     if (i >= words.size()) {
       if (deleting) return true;
       r.error = "ERROR: Incomplete command: a value is required for " + leaf + ".";
       return false;
     }
     if (!allowed.empty() && !allowed.count(words[i])) {
-      r.error = "Error: Invalid value for " + leaf + ", value must be one of " + Join({allowed.begin(), allowed.end()}) + ".";
+      r.error = "Error: Invalid value for " + leaf + ", value must be one of " +
+                Join({allowed.begin(), allowed.end()}) + ".";
       return false;
     }
     return true;
@@ -156,7 +162,8 @@ Resolved Resolve(const std::vector<std::string>& words, size_t typed_from, bool 
       if (!IsPortName(words[5])) return unknown(std::max<size_t>(5, typed_from));
       r.entry += " interface " + words[5];
       r.context = Words(r.entry);
-      if (words.size() > 6) return unknown(std::max<size_t>(6, typed_from));  // a member has no knobs here
+      if (words.size() > 6)
+        return unknown(std::max<size_t>(6, typed_from));  // a member has no knobs here
       return r;
     }
     if (leaf == "description") {
@@ -173,7 +180,9 @@ Resolved Resolve(const std::vector<std::string>& words, size_t typed_from, bool 
   return unknown(typed_from < words.size() ? typed_from : 0);
 }
 
-bool IsSubInterface(const std::string& name) { return name.find('.') != std::string::npos; }
+bool IsSubInterface(const std::string& name) {
+  return name.find('.') != std::string::npos;
+}
 
 /// `show config` without `| flatten`: two spaces per level, every container closed by '!'.
 /// Entries take their key on the same line as the list word ("instance BD-1").
@@ -226,8 +235,11 @@ std::string Hierarchical(const std::vector<std::string>& flat) {
 bool IsDefault(const std::string& entry, const std::string& leaf, const std::string& value) {
   auto w = Words(entry);
   if (w[0] != "interfaces") return false;
-  if (IsSubInterface(w[1])) return (leaf == "admin-state" && value == "enabled") || (leaf == "l2-service" && value == "disabled");
-  return (leaf == "admin-state" && value == "disabled") || (leaf == "l2-service" && value == "disabled");
+  if (IsSubInterface(w[1]))
+    return (leaf == "admin-state" && value == "enabled") ||
+           (leaf == "l2-service" && value == "disabled");
+  return (leaf == "admin-state" && value == "disabled") ||
+         (leaf == "l2-service" && value == "disabled");
 }
 
 void Set(Config& c, const Resolved& r) {
@@ -246,7 +258,8 @@ void Delete(Config& c, const Resolved& r) {
   if (r.entry.empty()) return;
   if (!r.leaf.empty()) {
     const std::string prefix = r.entry + " " + r.leaf + " ";
-    for (auto it = c.lower_bound(prefix); it != c.end() && StartsWith(*it, prefix);) it = c.erase(it);
+    for (auto it = c.lower_bound(prefix); it != c.end() && StartsWith(*it, prefix);)
+      it = c.erase(it);
     return;
   }
   c.erase(r.entry);
@@ -278,21 +291,25 @@ std::string Check(const Config& c) {
       const std::string parent = w[1].substr(0, w[1].find('.'));
       if (!c.count("interfaces " + parent))
         err << "  " << line << "\n    ERROR: parent interface " << parent << " does not exist\n";
-      if (c.lower_bound(line + " vlan-id ") == c.end() || !StartsWith(*c.lower_bound(line + " vlan-id "), line + " vlan-id "))
+      if (c.lower_bound(line + " vlan-id ") == c.end() ||
+          !StartsWith(*c.lower_bound(line + " vlan-id "), line + " vlan-id "))
         err << "  " << line << "\n    ERROR: vlan-id is mandatory on a sub-interface\n";
       auto l2 = c.count(line + " l2-service enabled");
       auto ip = c.lower_bound(line + " ipv4-address ");
       if (l2 && ip != c.end() && StartsWith(*ip, line + " ipv4-address "))
-        err << "  " << line << "\n    ERROR: l2-service is not allowed on an interface with an IPv4 address\n";
+        err << "  " << line
+            << "\n    ERROR: l2-service is not allowed on an interface with an IPv4 address\n";
     }
     if (w.size() == 6 && w[0] == "network-services" && w[4] == "interface") {
       const std::string& ifname = w[5];
       if (!c.count("interfaces " + ifname))
         err << "  " << line << "\n    ERROR: interface " << ifname << " does not exist\n";
       else if (!c.count("interfaces " + ifname + " l2-service enabled"))
-        err << "  " << line << "\n    ERROR: interface " << ifname << " is not an l2-service interface\n";
+        err << "  " << line << "\n    ERROR: interface " << ifname
+            << " is not an l2-service interface\n";
       if (auto [it, fresh] = member_of.emplace(ifname, w[3]); !fresh)
-        err << "  " << line << "\n    ERROR: interface " << ifname << " is already attached to bridge-domain " << it->second << "\n";
+        err << "  " << line << "\n    ERROR: interface " << ifname
+            << " is already attached to bridge-domain " << it->second << "\n";
     }
   }
   return err.str();
@@ -319,7 +336,8 @@ struct SwitchSim::Impl {
   SwitchStats stats;
   std::vector<std::weak_ptr<std::pair<std::mutex, std::string>>> mailboxes;
 
-  void Broadcast(const std::string& text, const std::shared_ptr<std::pair<std::mutex, std::string>>& except) {
+  void Broadcast(const std::string& text,
+                 const std::shared_ptr<std::pair<std::mutex, std::string>>& except) {
     for (auto& w : mailboxes) {
       auto box = w.lock();
       if (!box || box == except) continue;
@@ -350,7 +368,9 @@ namespace {
 class DnosTerminal : public Terminal {
  public:
   DnosTerminal(std::shared_ptr<SwitchSim::Impl> sim, std::string user)
-      : sim_(std::move(sim)), user_(std::move(user)), box_(std::make_shared<std::pair<std::mutex, std::string>>()) {
+      : sim_(std::move(sim)),
+        user_(std::move(user)),
+        box_(std::make_shared<std::pair<std::mutex, std::string>>()) {
     std::lock_guard lk(sim_->mu);
     sim_->mailboxes.push_back(box_);
     ++sim_->stats.logins;
@@ -358,8 +378,10 @@ class DnosTerminal : public Terminal {
   }
 
   Output Start() override {
-    if (sim_->options.banner_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sim_->options.banner_ms));
-    return {"DRIVENETS CLI Loading...\n\nWelcome to DNOS " + sim_->options.version + "\n" + Prompt()};
+    if (sim_->options.banner_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(sim_->options.banner_ms));
+    return {"DRIVENETS CLI Loading...\n\nWelcome to DNOS " + sim_->options.version + "\n" +
+            Prompt()};
   }
 
   bool KeyMode() const override { return !paging_.empty() || question_ != Question::kNone; }
@@ -399,7 +421,8 @@ class DnosTerminal : public Terminal {
     Output o = OnLine(command);
     std::string text = o.text;
     const std::string prompt = Prompt();
-    if (text.size() >= prompt.size() && text.compare(text.size() - prompt.size(), prompt.size(), prompt) == 0)
+    if (text.size() >= prompt.size() &&
+        text.compare(text.size() - prompt.size(), prompt.size(), prompt) == 0)
       text.resize(text.size() - prompt.size());
     return {text, text.find("ERROR") != std::string::npos ? 1 : 0};
   }
@@ -413,7 +436,8 @@ class DnosTerminal : public Terminal {
     ++sim_->stats.commands;
     const SwitchFaults faults = sim_->faults;
     const int delay = sim_->options.per_command_ms;
-    if (!faults.hang_on.empty() && line.find(faults.hang_on) != std::string::npos) return {"", false, true};
+    if (!faults.hang_on.empty() && line.find(faults.hang_on) != std::string::npos)
+      return {"", false, true};
     if (drop_armed_) return {"", true, false};
     lk.unlock();
     if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
@@ -432,19 +456,32 @@ class DnosTerminal : public Terminal {
     std::vector<std::pair<std::string, std::string>> next;
     if (w.empty()) {
       if (config_mode_)
-        next = {{"commit", "commit the candidate"}, {"end", "leave configuration mode"}, {"exit", "up one level"},
-                {"interfaces", "interfaces"}, {"network-services", "network services"}, {"rollback", "discard or roll back"},
-                {"show", "show commands"}, {"top", "to the top level"}};
+        next = {{"commit", "commit the candidate"},
+                {"end", "leave configuration mode"},
+                {"exit", "up one level"},
+                {"interfaces", "interfaces"},
+                {"network-services", "network services"},
+                {"rollback", "discard or roll back"},
+                {"show", "show commands"},
+                {"top", "to the top level"}};
       else
-        next = {{"clear", "clear commands"}, {"configure", "enter configuration mode"}, {"exit", "log out"},
-                {"set", "session settings"}, {"show", "show commands"}};
+        next = {{"clear", "clear commands"},
+                {"configure", "enter configuration mode"},
+                {"exit", "log out"},
+                {"set", "session settings"},
+                {"show", "show commands"}};
     } else if (w[0] == "show") {
-      next = {{"config", "the configuration"}, {"interfaces", "interface status"}, {"system", "system information"}};
+      next = {{"config", "the configuration"},
+              {"interfaces", "interface status"},
+              {"system", "system information"}};
     } else if (w[0] == "commit") {
-      next = {{"and-exit", "commit and leave configuration mode"}, {"check", "validate only"}, {"confirm", "commit with a rollback timer"}};
+      next = {{"and-exit", "commit and leave configuration mode"},
+              {"check", "validate only"},
+              {"confirm", "commit with a rollback timer"}};
     }
     std::string out = "\n";
-    for (const auto& [word, what] : next) out += "  " + word + std::string(word.size() < 20 ? 20 - word.size() : 1, ' ') + what + "\n";
+    for (const auto& [word, what] : next)
+      out += "  " + word + std::string(word.size() < 20 ? 20 - word.size() : 1, ' ') + what + "\n";
     return out;
   }
   std::string Prompt() const {
@@ -452,11 +489,16 @@ class DnosTerminal : public Terminal {
     if (!config_mode_) return host + "# ";
     std::string tag = "cfg";
     if (!context_.empty()) {
-      if (context_[0] == "interfaces") tag += context_.size() > 1 ? "-if-" + context_[1] : "-if";
-      else if (context_.size() >= 6) tag = "cfg-bd-inst-" + context_[5];
-      else if (context_.size() >= 4) tag += "-netsrv-bd-inst";
-      else if (context_.size() >= 2) tag += "-netsrv-bd";
-      else tag += "-netsrv";
+      if (context_[0] == "interfaces")
+        tag += context_.size() > 1 ? "-if-" + context_[1] : "-if";
+      else if (context_.size() >= 6)
+        tag = "cfg-bd-inst-" + context_[5];
+      else if (context_.size() >= 4)
+        tag += "-netsrv-bd-inst";
+      else if (context_.size() >= 2)
+        tag += "-netsrv-bd";
+      else
+        tag += "-netsrv";
     }
     return host + "(" + tag + ")# ";
   }
@@ -466,7 +508,8 @@ class DnosTerminal : public Terminal {
     std::vector<std::string> lines;
     std::stringstream ss(text);
     for (std::string l; std::getline(ss, l);) lines.push_back(l);
-    if (no_more || length_ == 0 || static_cast<int>(lines.size()) <= length_) return text + Prompt();
+    if (no_more || length_ == 0 || static_cast<int>(lines.size()) <= length_)
+      return text + Prompt();
     paging_.assign(lines.begin(), lines.end());
     return Page(length_);
   }
@@ -480,15 +523,19 @@ class DnosTerminal : public Terminal {
     return out + "\x1b[7m-- More -- (Press q to quit)\x1b[0m";
   }
 
-  std::string ShowConfig(const std::vector<std::string>& w, const std::vector<std::string>& pipes, const Config& c) {
+  std::string ShowConfig(const std::vector<std::string>& w, const std::vector<std::string>& pipes,
+                         const Config& c) {
     std::string section;  // the whole path after `show config`
     for (size_t i = 2; i < w.size(); ++i) section += (section.empty() ? "" : " ") + w[i];
     bool flatten = false;
     bool no_more = false;
     for (const auto& p : pipes) {
-      if (p == "flatten") flatten = true;
-      else if (p == "no-more") no_more = true;
-      else return "ERROR: Unknown word: '" + p + "'.\n" + Prompt();
+      if (p == "flatten")
+        flatten = true;
+      else if (p == "no-more")
+        no_more = true;
+      else
+        return "ERROR: Unknown word: '" + p + "'.\n" + Prompt();
     }
     std::string out = "# " + sim_->options.hostname + " config-start [" + Now() + "]\n";
     if (flatten) {
@@ -500,7 +547,8 @@ class DnosTerminal : public Terminal {
     return Paged(out, no_more);
   }
 
-  static std::pair<std::vector<std::string>, std::vector<std::string>> SplitPipes(const std::string& line) {
+  static std::pair<std::vector<std::string>, std::vector<std::string>> SplitPipes(
+      const std::string& line) {
     std::vector<std::string> parts;
     std::string cur;
     bool quoted = false;
@@ -553,29 +601,40 @@ class DnosTerminal : public Terminal {
         if (lw.size() >= 4) leaves[lw[2]] = lw[3];
       }
       for (const auto& [name, leaves] : ifs) {
-        auto get = [&](const char* k, const char* d) { auto it = leaves.find(k); return it == leaves.end() ? std::string(d) : it->second; };
-        out += "| " + name + " | " + get("admin-state", "enabled") + " | " + get("vlan-id", "-") + " | " + get("description", "") + " |\n";
+        auto get = [&](const char* k, const char* d) {
+          auto it = leaves.find(k);
+          return it == leaves.end() ? std::string(d) : it->second;
+        };
+        out += "| " + name + " | " + get("admin-state", "enabled") + " | " + get("vlan-id", "-") +
+               " | " + get("description", "") + " |\n";
       }
       return {Paged(out, std::find(pipes.begin(), pipes.end(), "no-more") != pipes.end())};
     }
-    if (w[0] == "show" && ((w.size() == 2 && w[1] == "system") || (w.size() == 3 && w[1] == "system" && w[2] == "version"))) {
-      return {"System Name: " + sim_->options.hostname + "\nSystem Type: SA-40C\nVersion: DNOS [" + sim_->options.version +
-              "] build [1]\n" + Prompt()};
+    if (w[0] == "show" && ((w.size() == 2 && w[1] == "system") ||
+                           (w.size() == 3 && w[1] == "system" && w[2] == "version"))) {
+      return {"System Name: " + sim_->options.hostname + "\nSystem Type: SA-40C\nVersion: DNOS [" +
+              sim_->options.version + "] build [1]\n" + Prompt()};
     }
     if (w[0] == "show" && w.size() == 3 && w[1] == "system" && w[2] == "commit") {
       std::string out;
       if (sim_->pending) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(sim_->pending->deadline - std::chrono::steady_clock::now());
-        const int64_t minutes = std::max<int64_t>(1, (left.count() + sim_->options.minute_ms - 1) / sim_->options.minute_ms);
-        out += "[" + Now() + "] " + sim_->pending->user + " via cli confirmed-commit, rollback in " + std::to_string(minutes) + " minutes\n";
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            sim_->pending->deadline - std::chrono::steady_clock::now());
+        const int64_t minutes = std::max<int64_t>(
+            1, (left.count() + sim_->options.minute_ms - 1) / sim_->options.minute_ms);
+        out += "[" + Now() + "] " + sim_->pending->user +
+               " via cli confirmed-commit, rollback in " + std::to_string(minutes) + " minutes\n";
       }
       if (sim_->history.empty()) {
         out += "no commits\n";
       } else {
-        out += "Commit history:\n| Rollback ID | Version | User | Commit time | Commit origin | Commit log message |\n";
+        out +=
+            "Commit history:\n| Rollback ID | Version | User | Commit time | Commit origin | "
+            "Commit log message |\n";
         int id = 1;
         for (auto it = sim_->history.rbegin(); it != sim_->history.rend() && id < 50; ++it, ++id)
-          out += "| " + std::to_string(id) + " | " + std::to_string(sim_->version - id) + " | " + it->first + " |\n";
+          out += "| " + std::to_string(id) + " | " + std::to_string(sim_->version - id) + " | " +
+                 it->first + " |\n";
       }
       return {Paged(out, std::find(pipes.begin(), pipes.end(), "no-more") != pipes.end())};
     }
@@ -638,8 +697,11 @@ class DnosTerminal : public Terminal {
       lk.unlock();
       Output o = Commit({"commit"});
       const std::string& t = o.text;
-      if (t.rfind("Commit check failed", 0) == 0 || t.rfind("ERROR", 0) == 0 || t.rfind("Warning", 0) == 0 || KeyMode()) return o;
-      const size_t plen = Prompt().size();  // the configuration prompt the commit's answer ends with
+      if (t.rfind("Commit check failed", 0) == 0 || t.rfind("ERROR", 0) == 0 ||
+          t.rfind("Warning", 0) == 0 || KeyMode())
+        return o;
+      const size_t plen =
+          Prompt().size();  // the configuration prompt the commit's answer ends with
       config_mode_ = false;
       context_.clear();
       o.text = t.substr(0, t.size() - std::min(t.size(), plen)) + Prompt();
@@ -674,10 +736,14 @@ class DnosTerminal : public Terminal {
 
   void PopContext() {
     // One level up: entries take two words (list + key), containers one.
-    if (context_.size() >= 6) context_.resize(4);
-    else if (context_.size() >= 4) context_.resize(2);
-    else if (context_.size() == 2 && context_[0] == "interfaces") context_.resize(1);
-    else context_.pop_back();
+    if (context_.size() >= 6)
+      context_.resize(4);
+    else if (context_.size() >= 4)
+      context_.resize(2);
+    else if (context_.size() == 2 && context_[0] == "interfaces")
+      context_.resize(1);
+    else
+      context_.pop_back();
   }
 
   Output Ask(Question q, const std::string& text) {
@@ -690,7 +756,8 @@ class DnosTerminal : public Terminal {
     std::lock_guard lk(sim_->mu);
     if (candidate_ != base_) {
       return Ask(Question::kExitUncommitted,
-                 "Warning: Configuration includes uncommitted changes, would you like to commit them before exiting "
+                 "Warning: Configuration includes uncommitted changes, would you like to commit "
+                 "them before exiting "
                  "(yes,no,cancel)[cancel]? ");
     }
     config_mode_ = false;
@@ -703,8 +770,10 @@ class DnosTerminal : public Terminal {
     auto after = Flatten(candidate_, "");
     std::vector<std::string> added;
     std::vector<std::string> deleted;
-    std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(added));
-    std::set_difference(before.begin(), before.end(), after.begin(), after.end(), std::back_inserter(deleted));
+    std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                        std::back_inserter(added));
+    std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                        std::back_inserter(deleted));
     std::string out = "# " + sim_->options.hostname + " config-start [" + Now() + "]\n";
     if (!added.empty()) {
       out += "Added:\n";
@@ -724,7 +793,8 @@ class DnosTerminal : public Terminal {
     int minutes = 10;
     if (confirm && w.size() > 2 && w[2] != "log") {
       minutes = std::atoi(w[2].c_str());
-      if (minutes < 1 || minutes > 65535) return {"Error: Invalid value for commit confirm, value must be 1-65535.\n" + Prompt()};
+      if (minutes < 1 || minutes > 65535)
+        return {"Error: Invalid value for commit confirm, value must be 1-65535.\n" + Prompt()};
     }
     std::unique_lock lk(sim_->mu);
     auto& faults = sim_->faults;
@@ -737,9 +807,11 @@ class DnosTerminal : public Terminal {
     if (check) ++sim_->stats.commit_checks;
     if (sim_->version != base_version_ && candidate_ != base_) {
       pending_commit_ = w;
-      return Ask(Question::kOutOfSync, "Warning: User netops2 committed at " + Now() +
-                                           ", your configuration is out of sync. What would you like to do " +
-                                           (check ? "(check-and-merge, merge-only, abort) [abort]? " : "(commit, merge-only, abort) [abort]? "));
+      return Ask(Question::kOutOfSync,
+                 "Warning: User netops2 committed at " + Now() +
+                     ", your configuration is out of sync. What would you like to do " +
+                     (check ? "(check-and-merge, merge-only, abort) [abort]? "
+                            : "(commit, merge-only, abort) [abort]? "));
     }
     const int64_t delay = sim_->CommitDelayMs();
     if (delay > 0) {
@@ -750,7 +822,8 @@ class DnosTerminal : public Terminal {
     std::string problems = Check(candidate_);
     if (faults.fail_commit_check > 0) {
       --faults.fail_commit_check;
-      problems += "  system\n    ERROR: Unable to commit, resource check failed (TCAM exhausted).\n";
+      problems +=
+          "  system\n    ERROR: Unable to commit, resource check failed (TCAM exhausted).\n";
     }
     if (!problems.empty()) return {"Commit check failed on:\n" + problems + Prompt()};
     if (check) return {"Commit check passed successfully\n" + Prompt()};
@@ -760,15 +833,19 @@ class DnosTerminal : public Terminal {
         ++sim_->stats.confirms;
         return {"Commit confirmed by " + user_ + " at " + Now() + "\n" + Prompt()};
       }
-      return {"NOTICE: commit action is not applicable. no configuration changes were made\n" + Prompt()};
+      return {"NOTICE: commit action is not applicable. no configuration changes were made\n" +
+              Prompt()};
     }
-    if (confirm && sim_->pending) return {"ERROR: Unable to commit, a commit confirm is already pending.\n" + Prompt()};
+    if (confirm && sim_->pending)
+      return {"ERROR: Unable to commit, a commit confirm is already pending.\n" + Prompt()};
     if (faults.ask_on_commit) {
       faults.ask_on_commit = false;
       pending_commit_ = w;
-      return Ask(Question::kCommitYesNo, "Notice: this change affects forwarding on " +
-                                             std::to_string(Flatten(candidate_, "interfaces").size()) +
-                                             " interface line(s).\nEnter yes to continue with commit, no to abort commit (yes/no) [no] ");
+      return Ask(Question::kCommitYesNo,
+                 "Notice: this change affects forwarding on " +
+                     std::to_string(Flatten(candidate_, "interfaces").size()) +
+                     " interface line(s).\nEnter yes to continue with commit, no to abort commit "
+                     "(yes/no) [no] ");
     }
     return {Apply(confirm, minutes)};
   }
@@ -793,20 +870,25 @@ class DnosTerminal : public Terminal {
     const std::string when = Now();
     sim_->Broadcast("\nCommit succeeded by " + user_ + " at " + when + "\n", box_);
     if (confirm) {
-      sim_->pending = SwitchSim::Impl::Pending{
-          before, std::chrono::steady_clock::now() + std::chrono::milliseconds(minutes * sim_->options.minute_ms), user_, minutes};
+      sim_->pending =
+          SwitchSim::Impl::Pending{before,
+                                   std::chrono::steady_clock::now() +
+                                       std::chrono::milliseconds(minutes * sim_->options.minute_ms),
+                                   user_, minutes};
       if (sim_->faults.drop_before_confirm) {
         sim_->faults.drop_before_confirm = false;
         drop_armed_ = true;
       }
       return std::string(kGreen) + "Commit succeeded by " + user_ + " at " + when + kReset +
-             "\nCommit confirm will automatically rollback in " + std::to_string(minutes) + " minutes unless confirmed\n" + Prompt();
+             "\nCommit confirm will automatically rollback in " + std::to_string(minutes) +
+             " minutes unless confirmed\n" + Prompt();
     }
     if (sim_->pending) {
       sim_->pending.reset();
       ++sim_->stats.confirms;
     }
-    return std::string(kGreen) + "Commit succeeded by " + user_ + " at " + when + kReset + "\n" + Prompt();
+    return std::string(kGreen) + "Commit succeeded by " + user_ + " at " + when + kReset + "\n" +
+           Prompt();
   }
 
   Status CommitFromOtherUser() {
@@ -867,7 +949,8 @@ class DnosTerminal : public Terminal {
         if (a == "yes") {
           std::lock_guard lk(sim_->mu);
           const bool confirm = pending_commit_.size() > 1 && pending_commit_[1] == "confirm";
-          const int minutes = confirm && pending_commit_.size() > 2 ? std::atoi(pending_commit_[2].c_str()) : 10;
+          const int minutes =
+              confirm && pending_commit_.size() > 2 ? std::atoi(pending_commit_[2].c_str()) : 10;
           return {Apply(confirm, minutes)};
         }
         return {"Commit aborted\n" + Prompt()};
@@ -947,9 +1030,12 @@ Status SwitchSim::CommitOutOfBand(const std::vector<std::string>& lines, const s
     const bool del = !w.empty() && w[0] == "no";
     if (del) w.erase(w.begin());
     Resolved r = Resolve(w, 0, del);
-    if (!r.error.empty()) return tl::unexpected(Error{ErrorCode::kInvalidArgument, line + ": " + r.error});
-    if (del) Delete(c, r);
-    else Set(c, r);
+    if (!r.error.empty())
+      return tl::unexpected(Error{ErrorCode::kInvalidArgument, line + ": " + r.error});
+    if (del)
+      Delete(c, r);
+    else
+      Set(c, r);
   }
   if (auto problems = Check(c); !problems.empty())
     return tl::unexpected(Error{ErrorCode::kRejected, "Commit check failed on:\n" + problems});

@@ -85,13 +85,16 @@ Result<std::vector<std::string>> BootTokens(std::string_view line, int lineno, b
         }
         v += line[i++];
       }
-      if (!closed) return MakeError(ErrorCode::kInvalidArgument, "line " + std::to_string(lineno) + ": unterminated quote");
+      if (!closed)
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "line " + std::to_string(lineno) + ": unterminated quote");
       out.push_back(std::move(v));
       *quoted_last = true;
       continue;
     }
     std::string w;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '{' && line[i] != '}')
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' &&
+           line[i] != '{' && line[i] != '}')
       w += line[i++];
     out.push_back(std::move(w));
     *quoted_last = false;
@@ -99,7 +102,9 @@ Result<std::vector<std::string>> BootTokens(std::string_view line, int lineno, b
   return out;
 }
 
-void Indent(std::string& out, int depth) { out.append(static_cast<size_t>(depth) * 4, ' '); }
+void Indent(std::string& out, int depth) {
+  out.append(static_cast<size_t>(depth) * 4, ' ');
+}
 
 std::string BootQuote(const std::string& v) {
   std::string out = "\"";
@@ -157,11 +162,12 @@ void RenderCommandsNode(const Node& n, const std::string& prefix, std::string& o
   }
 }
 
-
 void RenderJsonNode(const Node& n, std::string& out) {
   if (n.kind == Node::Kind::kLeaf) {
-    if (n.values.empty()) out += "{}";
-    else if (n.values.size() == 1) out += JsonQuote(n.values[0]);
+    if (n.values.empty())
+      out += "{}";
+    else if (n.values.size() == 1)
+      out += JsonQuote(n.values[0]);
     else {
       out += "[";
       for (size_t i = 0; i < n.values.size(); ++i) out += (i ? ", " : "") + JsonQuote(n.values[i]);
@@ -194,13 +200,20 @@ std::string JsonQuote(const std::string& s) {
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
-      if (c == '"') out += "\\\"";
-      else if (c == '\\') out += "\\\\";
-      else if (c == '\n') out += "\\n";
-      else if (c == '\r') out += "\\r";
-      else if (c == '\t') out += "\\t";
-      else if (c < 0x20 || c == 0x7f) hex(c);
-      else out += static_cast<char>(c);
+      if (c == '"')
+        out += "\\\"";
+      else if (c == '\\')
+        out += "\\\\";
+      else if (c == '\n')
+        out += "\\n";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c < 0x20 || c == 0x7f)
+        hex(c);
+      else
+        out += static_cast<char>(c);
       ++i;
       continue;
     }
@@ -237,7 +250,8 @@ Result<Node> ParseBoot(std::string_view text) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string line(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    std::string line(
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++lineno;
     // Block comments (VyOS attaches them to the next node; the emulator drops them).
@@ -273,10 +287,16 @@ Result<Node> ParseBoot(std::string_view text) {
     auto tok = BootTokens(clean, lineno, &quoted_last);
     if (!tok) return tl::unexpected(tok.error());
     auto& t = *tok;
-    auto bad = [&] { return MakeError(ErrorCode::kInvalidArgument, "line " + std::to_string(lineno) + ": cannot parse '" + clean.substr(first) + "'"); };
+    auto bad = [&] {
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "line " + std::to_string(lineno) + ": cannot parse '" + clean.substr(first) + "'");
+    };
     while (!t.empty()) {
       if (t[0] == "}") {
-        if (stack.size() < 2) return MakeError(ErrorCode::kInvalidArgument, "line " + std::to_string(lineno) + ": unbalanced '}'");
+        if (stack.size() < 2)
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "line " + std::to_string(lineno) + ": unbalanced '}'");
         stack.pop_back();
         t.erase(t.begin());
         continue;
@@ -310,14 +330,19 @@ Result<Node> ParseBoot(std::string_view text) {
       }
     }
   }
-  if (stack.size() != 1) return MakeError(ErrorCode::kInvalidArgument, "unbalanced braces: " + std::to_string(stack.size() - 1) + " block(s) not closed");
+  if (stack.size() != 1)
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "unbalanced braces: " + std::to_string(stack.size() - 1) + " block(s) not closed");
   return root;
 }
 
 std::string RenderBoot(const Node& root, std::string_view release) {
   std::string out;
   RenderBootNode(root, 0, out);
-  out += "// Warning: Do not remove the following line.\n// vyos-config-version: \"nat@8:system@27\"\n// Release version: ";
+  out +=
+      "// Warning: Do not remove the following line.\n// vyos-config-version: "
+      "\"nat@8:system@27\"\n// Release version: ";
   out += release;
   out += "\n";
   return out;
@@ -357,7 +382,8 @@ std::vector<std::string> Words(std::string_view line) {
       } else if (line[i] == '"') {
         ++i;
         while (i < line.size() && line[i] != '"') {
-          if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\')) ++i;
+          if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\'))
+            ++i;
           w += line[i++];
         }
         if (i < line.size()) ++i;
@@ -420,7 +446,8 @@ bool Dotted(std::string_view s, uint32_t octets[4]) {
   size_t start = 0;
   while (k < 4) {
     size_t dot = s.find('.', start);
-    auto part = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    auto part =
+        s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     uint32_t v = 0;
     for (char c : part) v = v * 10 + static_cast<uint32_t>(c - '0');
     if (v > 255) return false;
@@ -475,17 +502,20 @@ bool PortRangeItem(std::string_view s) {  // ^[0-9]{1,5}-[0-9]{1,5}$, both 1-655
   static const std::regex re(R"(^[0-9]{1,5}-[0-9]{1,5}$)");
   if (!std::regex_match(s.begin(), s.end(), re)) return false;
   auto dash = s.find('-');
-  long a = std::stol(std::string(s.substr(0, dash))), b = std::stol(std::string(s.substr(dash + 1)));
+  long a = std::stol(std::string(s.substr(0, dash))),
+       b = std::stol(std::string(s.substr(dash + 1)));
   return a >= 1 && a <= 65535 && b >= 1 && b <= 65535 && a <= b;
 }
 
 }  // namespace
 
 // Per check name: nullopt when valid, else the text VyOS prints.
-std::optional<std::string> Schema::CheckValue(const std::string& check, const std::string& v) const {
+std::optional<std::string> Schema::CheckValue(const std::string& check,
+                                              const std::string& v) const {
   if (check == "text") return std::nullopt;
   if (check == "rule") {  // numeric --range 1-999999
-    if (AllDigits(v) && v.size() <= 7 && std::stol(v) >= 1 && std::stol(v) <= 999999) return std::nullopt;
+    if (AllDigits(v) && v.size() <= 7 && std::stol(v) >= 1 && std::stol(v) <= 999999)
+      return std::nullopt;
     return "NAT rule number must be between 1 and 999999";
   }
   if (check == "description") {  // <regex>.{0,255}</regex>, anchored; '.' is any byte but newline
@@ -497,8 +527,10 @@ std::optional<std::string> Schema::CheckValue(const std::string& check, const st
     const bool excl = check == "nat-address" && !s.empty() && s[0] == '!';
     if (excl) s.remove_prefix(1);
     if (Ipv4Single(s) || Ipv4Net(s) || Ipv4Range(s)) return std::nullopt;
-    if (check == "nat-address" && s.find('-') != std::string_view::npos) return "Error: " + std::string(s) + " is not a valid IPv4 address range";
-    if (s.find('/') != std::string_view::npos) return "Error: " + std::string(s) + " is not a valid IPv4 prefix";
+    if (check == "nat-address" && s.find('-') != std::string_view::npos)
+      return "Error: " + std::string(s) + " is not a valid IPv4 address range";
+    if (s.find('/') != std::string_view::npos)
+      return "Error: " + std::string(s) + " is not a valid IPv4 prefix";
     return "Error: " + std::string(s) + " is not a valid IPv4 address";
   }
   if (check == "port-multi") {  // validators/port-multi
@@ -540,8 +572,11 @@ std::optional<std::string> Schema::CheckValue(const std::string& check, const st
     // validators/vrf-name: 1-15 characters, not "lo", not starting with an interface prefix or
     // a digit. (Its pattern continues a raw string with a backslash-newline, so "vtun" is not
     // among the excluded prefixes.)
-    static const std::regex vrf_excluded(R"(^(bond|br|dum|eth|lan|eno|ens|enp|enx|gnv|ipoe|l2tp|l2tpeth|ppp|pppoe|peth|tun|vti|vxlan|wg|wlan|wwan|[0-9]))");
-    if (printable && !v.empty() && v.size() <= 15 && v != "lo" && !std::regex_search(v, vrf_excluded)) return std::nullopt;
+    static const std::regex vrf_excluded(
+        R"(^(bond|br|dum|eth|lan|eno|ens|enp|enx|gnv|ipoe|l2tp|l2tpeth|ppp|pppoe|peth|tun|vti|vxlan|wg|wlan|wwan|[0-9]))");
+    if (printable && !v.empty() && v.size() <= 15 && v != "lo" &&
+        !std::regex_search(v, vrf_excluded))
+      return std::nullopt;
     return "Invalid value";
   }
   if (check == "protocol") {  // validators/ip-protocol: 0-255, or re.match (a prefix match)
@@ -555,9 +590,15 @@ std::optional<std::string> Schema::CheckValue(const std::string& check, const st
     if (v == "broadcast" || v == "host" || v == "multicast" || v == "other") return std::nullopt;
     return "Invalid value";
   }
-  if (check == "address-mapping") return v == "persistent" || v == "random" ? std::nullopt : std::optional<std::string>("Invalid value");
-  if (check == "port-mapping") return v == "random" || v == "none" ? std::nullopt : std::optional<std::string>("Invalid value");
-  if (check == "confirm-action") return v == "reboot" || v == "reload" ? std::nullopt : std::optional<std::string>("Invalid value");
+  if (check == "address-mapping")
+    return v == "persistent" || v == "random" ? std::nullopt
+                                              : std::optional<std::string>("Invalid value");
+  if (check == "port-mapping")
+    return v == "random" || v == "none" ? std::nullopt
+                                        : std::optional<std::string>("Invalid value");
+  if (check == "confirm-action")
+    return v == "reboot" || v == "reload" ? std::nullopt
+                                          : std::optional<std::string>("Invalid value");
   return std::nullopt;
 }
 
@@ -583,16 +624,27 @@ DefPtr D(K kind, std::string check = "text", std::map<std::string, DefPtr> kids 
   d->kids = std::move(kids);
   return d;
 }
-DefPtr Leaf(std::string check = "text") { return D(K::kLeaf, std::move(check)); }
-DefPtr Valueless() { return D(K::kValueless, ""); }
-DefPtr N(std::map<std::string, DefPtr> kids) { return D(K::kNode, "", std::move(kids)); }
-DefPtr Tag(std::string check, std::map<std::string, DefPtr> kids) { return D(K::kTag, std::move(check), std::move(kids)); }
+DefPtr Leaf(std::string check = "text") {
+  return D(K::kLeaf, std::move(check));
+}
+DefPtr Valueless() {
+  return D(K::kValueless, "");
+}
+DefPtr N(std::map<std::string, DefPtr> kids) {
+  return D(K::kNode, "", std::move(kids));
+}
+DefPtr Tag(std::string check, std::map<std::string, DefPtr> kids) {
+  return D(K::kTag, std::move(check), std::move(kids));
+}
 
 DefPtr Side(bool fqdn) {
-  std::map<std::string, DefPtr> kids{
-      {"address", Leaf("nat-address")},
-      {"port", Leaf("port-multi")},
-      {"group", N({{"address-group", Leaf()}, {"network-group", Leaf()}, {"port-group", Leaf()}, {"domain-group", Leaf()}, {"mac-group", Leaf()}})}};
+  std::map<std::string, DefPtr> kids{{"address", Leaf("nat-address")},
+                                     {"port", Leaf("port-multi")},
+                                     {"group", N({{"address-group", Leaf()},
+                                                  {"network-group", Leaf()},
+                                                  {"port-group", Leaf()},
+                                                  {"domain-group", Leaf()},
+                                                  {"mac-group", Leaf()}})}};
   if (fqdn) kids["fqdn"] = Leaf();
   return N(std::move(kids));
 }
@@ -600,7 +652,8 @@ DefPtr Side(bool fqdn) {
 DefPtr BuildRoot(Version v) {
   const bool leaf_iface = v == Version::k13;
   auto iface = leaf_iface ? Leaf() : N({{"name", Leaf("interface-name")}, {"group", Leaf()}});
-  auto options = N({{"address-mapping", Leaf("address-mapping")}, {"port-mapping", Leaf("port-mapping")}});
+  auto options =
+      N({{"address-mapping", Leaf("address-mapping")}, {"port-mapping", Leaf("port-mapping")}});
   std::map<std::string, DefPtr> common{
       {"description", Leaf("description")},
       {"destination", Side(true)},
@@ -610,7 +663,8 @@ DefPtr BuildRoot(Version v) {
       {"log", Valueless()},
       {"exclude", Valueless()},
       {"packet-type", Leaf("packet-type")},
-      {"load-balance", N({{"hash", D(K::kMulti)}, {"backend", Tag("nat-address", {{"weight", Leaf()}})}})},
+      {"load-balance",
+       N({{"hash", D(K::kMulti)}, {"backend", Tag("nat-address", {{"weight", Leaf()}})}})},
   };
   auto dnat = common;
   dnat["inbound-interface"] = iface;
@@ -619,17 +673,26 @@ DefPtr BuildRoot(Version v) {
                            {"options", options},
                            {"redirect", N({{"port", Leaf("port-range")}})}});
   auto snat = common;
-  snat["outbound-interface"] = leaf_iface ? Leaf() : N({{"name", Leaf("interface-name")}, {"group", Leaf()}});
-  snat["translation"] = N({{"address", Leaf()}, {"port", Leaf("port-range")}, {"options", options}});
-  std::map<std::string, DefPtr> api{{"keys", N({{"id", Tag("text", {{"key", Leaf()}})}})}, {"strict", Valueless()}};
+  snat["outbound-interface"] =
+      leaf_iface ? Leaf() : N({{"name", Leaf("interface-name")}, {"group", Leaf()}});
+  snat["translation"] =
+      N({{"address", Leaf()}, {"port", Leaf("port-range")}, {"options", options}});
+  std::map<std::string, DefPtr> api{{"keys", N({{"id", Tag("text", {{"key", Leaf()}})}})},
+                                    {"strict", Valueless()}};
   if (v == Version::k15) api["rest"] = N({{"strict", Valueless()}, {"debug", Valueless()}});
   return N({
-      {"nat", N({{"destination", N({{"rule", Tag("rule", dnat)}})}, {"source", N({{"rule", Tag("rule", snat)}})}})},
-      {"firewall", N({{"group", N({{"interface-group", Tag("text", {{"interface", D(K::kMulti)}, {"description", Leaf("description")}})}})}})},
-      {"interfaces", N({{"ethernet", Tag("text", {{"address", D(K::kMulti)}, {"description", Leaf("description")}})}})},
+      {"nat", N({{"destination", N({{"rule", Tag("rule", dnat)}})},
+                 {"source", N({{"rule", Tag("rule", snat)}})}})},
+      {"firewall", N({{"group", N({{"interface-group",
+                                    Tag("text", {{"interface", D(K::kMulti)},
+                                                 {"description", Leaf("description")}})}})}})},
+      {"interfaces", N({{"ethernet", Tag("text", {{"address", D(K::kMulti)},
+                                                  {"description", Leaf("description")}})}})},
       {"service", N({{"https", N({{"api", N(api)}})}})},
       {"system", N({{"host-name", Leaf()},
-                    {"config-management", N({{"commit-revisions", Leaf()}, {"commit-confirm", N({{"action", Leaf("confirm-action")}})}})}})},
+                    {"config-management",
+                     N({{"commit-revisions", Leaf()},
+                        {"commit-confirm", N({{"action", Leaf("confirm-action")}})}})}})},
   });
 }
 
@@ -671,26 +734,35 @@ std::optional<Walk> Resolve(const Schema::Def* root, const std::vector<std::stri
 }
 
 tl::unexpected<Error> ValueFailed(const std::string& text) {
-  return MakeError(ErrorCode::kRejected, "  " + text + "\n\n  Value validation failed\n  Set failed\n");
+  return MakeError(ErrorCode::kRejected,
+                   "  " + text + "\n\n  Value validation failed\n  Set failed\n");
 }
 
 }  // namespace
 
-Schema::Schema(Version version, Services services) : version_(version), services_(std::move(services)) {
-  static const DefPtr k13 = BuildRoot(Version::k13), k14 = BuildRoot(Version::k14), k15 = BuildRoot(Version::k15);
+Schema::Schema(Version version, Services services)
+    : version_(version), services_(std::move(services)) {
+  static const DefPtr k13 = BuildRoot(Version::k13), k14 = BuildRoot(Version::k14),
+                      k15 = BuildRoot(Version::k15);
   root_ = (version == Version::k13 ? k13 : version == Version::k14 ? k14 : k15).get();
 }
 
-bool Schema::Known(const std::vector<std::string>& path) const { return Resolve(root_, path).has_value(); }
+bool Schema::Known(const std::vector<std::string>& path) const {
+  return Resolve(root_, path).has_value();
+}
 
-Status Schema::Set(Node& root, std::vector<std::string> path, const std::optional<std::string>& value) const {
+Status Schema::Set(Node& root, std::vector<std::string> path,
+                   const std::optional<std::string>& value) const {
   if (value) path.push_back(*value);
   auto w = Resolve(root_, path);
-  if (!w) return MakeError(ErrorCode::kRejected, "\n  Configuration path: [" + JoinWords(path) + "] is not valid\n  Set failed\n");
+  if (!w)
+    return MakeError(ErrorCode::kRejected, "\n  Configuration path: [" + JoinWords(path) +
+                                               "] is not valid\n  Set failed\n");
   const bool leaf = w->def->kind == K::kLeaf || w->def->kind == K::kMulti;
   const bool bare_tag = w->def->kind == K::kTag && !w->tag_value.back();
   if ((leaf && !w->value) || bare_tag)
-    return MakeError(ErrorCode::kRejected, "\n  Configuration path: [" + JoinWords(path) + "] requires a value\n  Set failed\n");
+    return MakeError(ErrorCode::kRejected, "\n  Configuration path: [" + JoinWords(path) +
+                                               "] requires a value\n  Set failed\n");
   // Tag values and the leaf value, each through its check.
   const Def* d = root_;
   for (size_t i = 0; i < w->node_path.size(); ++i) {
@@ -714,7 +786,8 @@ Status Schema::Set(Node& root, std::vector<std::string> path, const std::optiona
       break;
     case K::kMulti:
       n->kind = Node::Kind::kLeaf;
-      if (std::find(n->values.begin(), n->values.end(), *w->value) == n->values.end()) n->values.push_back(*w->value);
+      if (std::find(n->values.begin(), n->values.end(), *w->value) == n->values.end())
+        n->values.push_back(*w->value);
       break;
     case K::kValueless:
       n->kind = Node::Kind::kLeaf;
@@ -735,17 +808,22 @@ void Prune(Node& root, const std::vector<std::string>& path) {
     if (!parent) continue;
     auto it = parent->kids.find(path[len - 1]);
     if (it == parent->kids.end()) continue;
-    if (it->second.kind != Node::Kind::kLeaf && it->second.kids.empty()) parent->kids.erase(it);
-    else break;
+    if (it->second.kind != Node::Kind::kLeaf && it->second.kids.empty())
+      parent->kids.erase(it);
+    else
+      break;
   }
 }
 
 }  // namespace
 
-Status Schema::Delete(Node& root, std::vector<std::string> path, const std::optional<std::string>& value, bool strict) const {
+Status Schema::Delete(Node& root, std::vector<std::string> path,
+                      const std::optional<std::string>& value, bool strict) const {
   if (value) path.push_back(*value);
   auto w = Resolve(root_, path);
-  if (!w) return MakeError(ErrorCode::kRejected, "\n  Configuration path: [" + JoinWords(path) + "] is not valid\n  Delete failed\n");
+  if (!w)
+    return MakeError(ErrorCode::kRejected, "\n  Configuration path: [" + JoinWords(path) +
+                                               "] is not valid\n  Delete failed\n");
   Node* n = const_cast<Node*>(root.At(w->node_path));
   const std::vector<std::string> up(w->node_path.begin(), w->node_path.end() - 1);
   bool missing = n == nullptr;
@@ -754,9 +832,13 @@ Status Schema::Delete(Node& root, std::vector<std::string> path, const std::opti
     missing = it == n->values.end();
     if (!missing) n->values.erase(it);
   }
-  if (n && !missing && (!w->value || n->values.empty())) const_cast<Node*>(root.At(up))->kids.erase(w->node_path.back());
+  if (n && !missing && (!w->value || n->values.empty()))
+    const_cast<Node*>(root.At(up))->kids.erase(w->node_path.back());
   if (missing) {
-    if (strict) return MakeError(ErrorCode::kRejected, "\n  Nothing to delete (the specified node does not exist)\n  Delete failed\n");
+    if (strict)
+      return MakeError(
+          ErrorCode::kRejected,
+          "\n  Nothing to delete (the specified node does not exist)\n  Delete failed\n");
     return {};
   }
   Prune(root, up);
@@ -800,24 +882,30 @@ Result<Node> Schema::LoadCommands(std::string_view text, std::vector<std::string
   int lineno = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++lineno;
     auto w = Words(line);
     if (w.empty() || w[0] != "set") continue;
     std::vector<std::string> path(w.begin() + 1, w.end());
     // Older eras' interface forms, as this version's migration would rewrite them.
-    if (path.size() >= 5 && path[0] == "nat" && (path[4] == "inbound-interface" || path[4] == "outbound-interface")) {
-      if (version_ == Version::k13 && path.size() == 7) path.erase(path.begin() + 5);
-      else if (version_ != Version::k13 && path.size() == 6) path.insert(path.begin() + 5, "name");
-      else if (version_ != Version::k13 && path.size() == 7 && path[5] == "interface-name") path[5] = "name";
+    if (path.size() >= 5 && path[0] == "nat" &&
+        (path[4] == "inbound-interface" || path[4] == "outbound-interface")) {
+      if (version_ == Version::k13 && path.size() == 7)
+        path.erase(path.begin() + 5);
+      else if (version_ != Version::k13 && path.size() == 6)
+        path.insert(path.begin() + 5, "name");
+      else if (version_ != Version::k13 && path.size() == 7 && path[5] == "interface-name")
+        path[5] = "name";
     }
     if (!Known(path)) {
       if (foreign) foreign->emplace_back(line);
       continue;
     }
     if (auto st = Set(root, path, std::nullopt); !st)
-      return MakeError(ErrorCode::kInvalidArgument, "line " + std::to_string(lineno) + ": " + st.error().message);
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "line " + std::to_string(lineno) + ": " + st.error().message);
   }
   return root;
 }
@@ -828,21 +916,24 @@ std::optional<std::string> Schema::CommitCheck(const Node& root) const {
     if (!rules) continue;
     const bool dnat = side[0] == 'd';
     for (const auto& [num, r] : rules->kids) {
-      const std::string err = std::string(dnat ? "Destination" : "Source") + " NAT configuration error in rule " + num + ":";
+      const std::string err = std::string(dnat ? "Destination" : "Source") +
+                              " NAT configuration error in rule " + num + ":";
       auto has = [&](std::vector<std::string> p) { return r.At(p) != nullptr; };
       const std::string iface_leaf = dnat ? "inbound-interface" : "outbound-interface";
       if (const Node* i = r.At({iface_leaf}); i && i->kind != Node::Kind::kLeaf) {
         if (i->kids.count("name") && i->kids.count("group"))
-          return err + " cannot specify both interface group and interface name for " + (dnat ? "destination" : "source") +
-                 " nat rule \"" + num + "\"";
+          return err + " cannot specify both interface group and interface name for " +
+                 (dnat ? "destination" : "source") + " nat rule \"" + num + "\"";
         if (const Node* g = i->At({"group"}); g && !g->values.empty()) {
           std::string name = g->values[0];
           if (!name.empty() && name[0] == '!') name = name.substr(1);
           if (!root.At({"firewall", "group", "interface-group", name}))
-            return "Invalid interface group \"" + name + "\" on " + (dnat ? "destination" : "source") + " nat rule";
+            return "Invalid interface group \"" + name + "\" on " +
+                   (dnat ? "destination" : "source") + " nat rule";
         }
       }
-      const bool translated = has({"translation", "address"}) || has({"translation", "port"}) || (dnat && has({"translation", "redirect"}));
+      const bool translated = has({"translation", "address"}) || has({"translation", "port"}) ||
+                              (dnat && has({"translation", "redirect"}));
       if (!translated && !has({"exclude"}) && !has({"load-balance", "backend"}))
         return err + " translation requires address and/or port";
       const Node* proto = r.At({"protocol"});
@@ -859,7 +950,8 @@ std::optional<std::string> Schema::CommitCheck(const Node& root) const {
         std::stringstream ss(port->values[0]);
         for (std::string item; std::getline(ss, item, ',');) {
           if (!item.empty() && item[0] == '!') item = item.substr(1);
-          if (!item.empty() && !std::isdigit(static_cast<unsigned char>(item[0])) && !services_.named.count(item))
+          if (!item.empty() && !std::isdigit(static_cast<unsigned char>(item[0])) &&
+              !services_.named.count(item))
             return "Configuration file errors encountered!";
         }
       }

@@ -25,7 +25,7 @@ struct NaturalLess {
 
 struct Node {
   enum class Kind { kNode, kTag, kLeaf };
-  Kind kind = Kind::kNode;  // kTag: the children are the tag's values, each a kNode
+  Kind kind = Kind::kNode;          // kTag: the children are the tag's values, each a kNode
   std::vector<std::string> values;  // a leaf's values (none: a valueless leaf)
   std::map<std::string, Node, NaturalLess> kids;
 
@@ -51,9 +51,9 @@ std::vector<std::string> Words(std::string_view line);
 
 /// /etc/services as VyOS's validators read it (validators/port-multi, validators/port-range).
 struct Services {
-  std::set<std::string> multi;   // port-multi: first column and every later word (comments too)
-  std::set<std::string> range;   // port-range: the first column only
-  std::set<std::string> named;   // what nftables resolves at commit: names and real aliases
+  std::set<std::string> multi;  // port-multi: first column and every later word (comments too)
+  std::set<std::string> range;  // port-range: the first column only
+  std::set<std::string> named;  // what nftables resolves at commit: names and real aliases
 };
 Services ReadServices(const std::string& path = "/etc/services");
 
@@ -68,9 +68,11 @@ class Schema {
   /// `set path [value]` (the value may also be the last path element). Errors are VyOS's texts:
   /// "Configuration path: [...] is not valid", or a value check's output and "Value validation
   /// failed".
-  Status Set(Node& root, std::vector<std::string> path, const std::optional<std::string>& value) const;
+  Status Set(Node& root, std::vector<std::string> path,
+             const std::optional<std::string>& value) const;
   /// `delete path [value]`. A missing node is an error only when `strict`.
-  Status Delete(Node& root, std::vector<std::string> path, const std::optional<std::string>& value, bool strict) const;
+  Status Delete(Node& root, std::vector<std::string> path, const std::optional<std::string>& value,
+                bool strict) const;
   /// Whether a path names a node the schema knows (for showConfig's two "empty" answers).
   bool Known(const std::vector<std::string>& path) const;
   /// The commit checks of conf_mode/nat.py `verify()` and the nftables dry run of `generate()`.

@@ -20,7 +20,7 @@ struct Cmd {
 };
 
 struct ParsedCommands {
-  std::string op;                 // op of a single command
+  std::string op;  // op of a single command
   std::vector<Cmd> commands;
   bool is_list = false;
   int confirm_time = 0;
@@ -31,30 +31,41 @@ struct ParsedCommands {
 
 namespace {
 
-std::string JsonString(const std::string& s) { return vy::JsonQuote(s); }
+std::string JsonString(const std::string& s) {
+  return vy::JsonQuote(s);
+}
 
 // VyOS 1.5 HTML-escapes error texts.
 std::string HtmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
   }
   return out;
 }
 
 SimReply Ok(const std::string& data_json) {
-  return SimReply{200, "text/html; charset=utf-8", "{\"success\": true, \"data\": " + data_json + ", \"error\": null}"};
+  return SimReply{200, "text/html; charset=utf-8",
+                  "{\"success\": true, \"data\": " + data_json + ", \"error\": null}"};
 }
-SimReply OkText(const std::string& text) { return Ok(JsonString(text)); }
+SimReply OkText(const std::string& text) {
+  return Ok(JsonString(text));
+}
 SimReply Fail(int status, const std::string& error) {
-  return SimReply{status, "text/html; charset=utf-8",
-                  "{\"success\": false, \"data\": null, \"error\": " + JsonString(HtmlEscape(error)) + "}"};
+  return SimReply{
+      status, "text/html; charset=utf-8",
+      "{\"success\": false, \"data\": null, \"error\": " + JsonString(HtmlEscape(error)) + "}"};
 }
 SimReply Nginx(int status, const std::string& title) {
-  std::string body = "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
+  std::string body = "<html>\r\n<head><title>" + title +
+                     "</title></head>\r\n<body>\r\n<center><h1>" + title +
                      "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
   return SimReply{status, "text/html", body};
 }
@@ -65,11 +76,13 @@ SimReply Detail(int status, const std::string& detail) {
 std::string UrlDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') out += ' ';
+    if (s[i] == '+')
+      out += ' ';
     else if (s[i] == '%' && i + 2 < s.size()) {
       out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
       i += 2;
-    } else out += s[i];
+    } else
+      out += s[i];
   }
   return out;
 }
@@ -79,10 +92,12 @@ std::map<std::string, std::string> ParseUrlEncoded(std::string_view body) {
   size_t start = 0;
   while (start <= body.size()) {
     size_t amp = body.find('&', start);
-    auto pair = body.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    auto pair =
+        body.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
     if (!pair.empty()) {
       auto eq = pair.find('=');
-      out[UrlDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
+      out[UrlDecode(pair.substr(0, eq))] =
+          eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
     }
     if (amp == std::string_view::npos) break;
     start = amp + 1;
@@ -90,13 +105,16 @@ std::map<std::string, std::string> ParseUrlEncoded(std::string_view body) {
   return out;
 }
 
-std::map<std::string, std::string> ParseMultipart(const std::string& content_type, const std::string& body) {
+std::map<std::string, std::string> ParseMultipart(const std::string& content_type,
+                                                  const std::string& body) {
   std::map<std::string, std::string> out;
   auto b = content_type.find("boundary=");
   if (b == std::string::npos) return out;
   std::string boundary = content_type.substr(b + 9);
-  if (auto semi = boundary.find(';'); semi != std::string::npos) boundary = boundary.substr(0, semi);
-  if (!boundary.empty() && boundary.front() == '"') boundary = boundary.substr(1, boundary.size() - 2);
+  if (auto semi = boundary.find(';'); semi != std::string::npos)
+    boundary = boundary.substr(0, semi);
+  if (!boundary.empty() && boundary.front() == '"')
+    boundary = boundary.substr(1, boundary.size() - 2);
   const std::string delim = "--" + boundary;
   size_t pos = body.find(delim);
   while (pos != std::string::npos) {
@@ -123,25 +141,40 @@ std::string PydanticError(const std::string& type, const std::string& loc, const
   return "{'type': '" + type + "', 'loc': ('body', " + loc + "), 'msg': '" + msg + "'}";
 }
 
-Status ParseCmd(const rapidjson::Value& v, Cmd* out, const std::string& loc_prefix, bool need_path) {
-  if (!v.IsObject()) return MakeError(ErrorCode::kInvalidArgument, PydanticError("model_type", loc_prefix, "Input should be an object"));
+Status ParseCmd(const rapidjson::Value& v, Cmd* out, const std::string& loc_prefix,
+                bool need_path) {
+  if (!v.IsObject())
+    return MakeError(ErrorCode::kInvalidArgument,
+                     PydanticError("model_type", loc_prefix, "Input should be an object"));
   if (!v.HasMember("op") || !v["op"].IsString())
-    return MakeError(ErrorCode::kInvalidArgument, PydanticError(v.HasMember("op") ? "string_type" : "missing", loc_prefix + "'op'", v.HasMember("op") ? "Input should be a valid string" : "Field required"));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        PydanticError(v.HasMember("op") ? "string_type" : "missing", loc_prefix + "'op'",
+                      v.HasMember("op") ? "Input should be a valid string" : "Field required"));
   out->op = v["op"].GetString();
   if (v.HasMember("path")) {
-    if (!v["path"].IsArray()) return MakeError(ErrorCode::kInvalidArgument, PydanticError("list_type", loc_prefix + "'path'", "Input should be a valid list"));
+    if (!v["path"].IsArray())
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          PydanticError("list_type", loc_prefix + "'path'", "Input should be a valid list"));
     int i = 0;
     for (const auto& e : v["path"].GetArray()) {
       if (!e.IsString())
-        return MakeError(ErrorCode::kInvalidArgument, PydanticError("string_type", loc_prefix + "'path', " + std::to_string(i), "Input should be a valid string"));
+        return MakeError(ErrorCode::kInvalidArgument,
+                         PydanticError("string_type", loc_prefix + "'path', " + std::to_string(i),
+                                       "Input should be a valid string"));
       out->path.emplace_back(e.GetString(), e.GetStringLength());
       ++i;
     }
   } else if (need_path && out->op != "confirm") {
-    return MakeError(ErrorCode::kInvalidArgument, PydanticError("missing", loc_prefix + "'path'", "Field required"));
+    return MakeError(ErrorCode::kInvalidArgument,
+                     PydanticError("missing", loc_prefix + "'path'", "Field required"));
   }
   if (v.HasMember("value") && !v["value"].IsNull()) {
-    if (!v["value"].IsString()) return MakeError(ErrorCode::kInvalidArgument, PydanticError("string_type", loc_prefix + "'value'", "Input should be a valid string"));
+    if (!v["value"].IsString())
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          PydanticError("string_type", loc_prefix + "'value'", "Input should be a valid string"));
     std::string s(v["value"].GetString(), v["value"].GetStringLength());
     if (!s.empty()) out->value = s;  // the API tests truthiness: "" is no value
   }
@@ -158,9 +191,10 @@ int RuleCount(const Node& root) {
 std::string StatsJson(const SimStats& s, bool pending) {
   std::ostringstream o;
   o << "{\"requests\":" << s.requests << ",\"info\":" << s.info << ",\"retrieve\":" << s.retrieve
-    << ",\"configure\":" << s.configure << ",\"config_file\":" << s.config_file << ",\"commits\":" << s.commits
-    << ",\"commit_confirms\":" << s.commit_confirms << ",\"confirms\":" << s.confirms << ",\"reverts\":" << s.reverts
-    << ",\"saves\":" << s.saves << ",\"ops\":" << s.ops << ",\"failed\":" << s.failed << ",\"bytes_in\":" << s.bytes_in
+    << ",\"configure\":" << s.configure << ",\"config_file\":" << s.config_file
+    << ",\"commits\":" << s.commits << ",\"commit_confirms\":" << s.commit_confirms
+    << ",\"confirms\":" << s.confirms << ",\"reverts\":" << s.reverts << ",\"saves\":" << s.saves
+    << ",\"ops\":" << s.ops << ",\"failed\":" << s.failed << ",\"bytes_in\":" << s.bytes_in
     << ",\"confirm_pending\":" << (pending ? "true" : "false") << "}";
   return o.str();
 }
@@ -170,11 +204,15 @@ std::string StatsJson(const SimStats& s, bool pending) {
 VyosSim::VyosSim(Options options)
     : options_(std::move(options)), schema_(options_.profile, vy::ReadServices()) {
   if (options_.profile != vy::Version::k15) options_.info_endpoint = false;  // /info came with 1.5
-  if (options_.profile != vy::Version::k15) options_.rest = true;            // `api rest` is a 1.5 node
+  if (options_.profile != vy::Version::k15) options_.rest = true;  // `api rest` is a 1.5 node
   // A factory-fresh box: the API enabled with our keys, nothing else.
   for (size_t i = 0; i < options_.keys.size(); ++i)
-    (void)schema_.Set(running_, {"service", "https", "api", "keys", "id", "netconverge-" + std::to_string(i), "key"}, options_.keys[i]);
-  if (options_.rest && options_.profile == vy::Version::k15) (void)schema_.Set(running_, {"service", "https", "api", "rest"}, std::nullopt);
+    (void)schema_.Set(
+        running_,
+        {"service", "https", "api", "keys", "id", "netconverge-" + std::to_string(i), "key"},
+        options_.keys[i]);
+  if (options_.rest && options_.profile == vy::Version::k15)
+    (void)schema_.Set(running_, {"service", "https", "api", "rest"}, std::nullopt);
   (void)schema_.Set(running_, {"system", "host-name"}, options_.hostname);
   saved_ = vy::RenderBoot(running_, Release());
   timer_ = std::thread([this] { TimerLoop(); });
@@ -191,9 +229,12 @@ VyosSim::~VyosSim() {
 
 std::string VyosSim::Release() const {
   switch (options_.profile) {
-    case vy::Version::k13: return "1.3";
-    case vy::Version::k14: return "1.4";
-    default: return "1.5-rolling";
+    case vy::Version::k13:
+      return "1.3";
+    case vy::Version::k14:
+      return "1.4";
+    default:
+      return "1.5-rolling";
   }
 }
 
@@ -201,8 +242,8 @@ void VyosSim::TimerLoop() {
   std::unique_lock lk(mu_);
   while (!stopping_) {
     if (confirm_pending_) {
-      if (timer_cv_.wait_until(lk, confirm_deadline_) == std::cv_status::timeout && confirm_pending_ &&
-          std::chrono::steady_clock::now() >= confirm_deadline_) {
+      if (timer_cv_.wait_until(lk, confirm_deadline_) == std::cv_status::timeout &&
+          confirm_pending_ && std::chrono::steady_clock::now() >= confirm_deadline_) {
         if (options_.confirm_action == "reboot") {
           // Reboot into the saved config.boot: every unsaved commit is lost.
           auto saved = vy::ParseBoot(saved_);
@@ -248,7 +289,9 @@ bool VyosSim::KeyValid(const std::string& key) const {
   return ok;
 }
 
-int VyosSim::NatRuleCount(const Node& n) const { return RuleCount(n); }
+int VyosSim::NatRuleCount(const Node& n) const {
+  return RuleCount(n);
+}
 
 SimReply VyosSim::Handle(const SimRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
@@ -264,7 +307,8 @@ SimReply VyosSim::Handle(const SimRequest& req) {
     }
   }
   SimReply reply;
-  const bool rest_route = path == "/retrieve" || path == "/configure" || path == "/config-file" || path == "/show";
+  const bool rest_route =
+      path == "/retrieve" || path == "/configure" || path == "/config-file" || path == "/show";
   if (path == "/info" && options_.info_endpoint) {
     reply = Info(req);
   } else if (rest_route && !options_.rest) {
@@ -296,9 +340,12 @@ SimReply VyosSim::Info(const SimRequest& req) {
   if (q != std::string::npos) {
     for (const auto& [k, v] : ParseUrlEncoded(std::string_view(req.target).substr(q + 1))) {
       const bool on = v == "1" || v == "true" || v == "yes" || v == "on" || v == "True";
-      if (k == "version") version = on;
-      else if (k == "hostname") hostname = on;
-      else return Fail(400, "Unsupported query parameter: " + k);
+      if (k == "version")
+        version = on;
+      else if (k == "hostname")
+        hostname = on;
+      else
+        return Fail(400, "Unsupported query parameter: " + k);
     }
   }
   std::string data = "{";
@@ -315,7 +362,9 @@ SimReply VyosSim::Show(const ParsedCommands& pc) {
   for (const auto& p : c.path) cmd += (cmd.empty() ? "" : " ") + p;
   if (cmd == "version")
     return OkText("Version:          VyOS " + options_.version + "\nRelease train:    " +
-                  (options_.profile == vy::Version::k13 ? "equuleus" : options_.profile == vy::Version::k14 ? "sagitta" : "current") +
+                  (options_.profile == vy::Version::k13   ? "equuleus"
+                   : options_.profile == vy::Version::k14 ? "sagitta"
+                                                          : "current") +
                   "\n\nBuilt by:         vyos-sim\nHardware vendor:  netconverge\n");
   if (cmd == "configuration commands") {
     std::lock_guard lk(mu_);
@@ -332,7 +381,8 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
   const bool json = req.content_type.rfind("application/json", 0) == 0;
   if (json) {
     doc.Parse(req.body.c_str(), req.body.size());
-    if (doc.HasParseError() || !doc.IsObject()) return Fail(400, "Failed to parse JSON: malformed request body");
+    if (doc.HasParseError() || !doc.IsObject())
+      return Fail(400, "Failed to parse JSON: malformed request body");
     if (!doc.HasMember("key") || !doc["key"].IsString())
       return Fail(400, PydanticError("missing", "'key'", "Field required"));
     key = doc["key"].GetString();
@@ -341,7 +391,8 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
                                                   ? ParseMultipart(req.content_type, req.body)
                                                   : ParseUrlEncoded(req.body);
     if (!form.count("data") || form["data"].empty()) {
-      if (!form.count("key") || !KeyValid(form["key"])) return Fail(401, "Valid API key is required");
+      if (!form.count("key") || !KeyValid(form["key"]))
+        return Fail(401, "Valid API key is required");
       return Fail(422, "Non-empty data field is required");
     }
     data = form["data"];
@@ -362,12 +413,14 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
 
   ParsedCommands pc;
   if (doc.HasMember("commands")) {
-    if (!doc["commands"].IsArray()) return Fail(400, PydanticError("list_type", "'commands'", "Input should be a valid list"));
+    if (!doc["commands"].IsArray())
+      return Fail(400, PydanticError("list_type", "'commands'", "Input should be a valid list"));
     pc.is_list = true;
     int i = 0;
     for (const auto& c : doc["commands"].GetArray()) {
       Cmd cmd;
-      auto st = ParseCmd(c, &cmd, "'commands', " + std::to_string(i++) + ", ", endpoint == "/configure");
+      auto st =
+          ParseCmd(c, &cmd, "'commands', " + std::to_string(i++) + ", ", endpoint == "/configure");
       if (!st) return Fail(400, st.error().message);
       pc.commands.push_back(std::move(cmd));
     }
@@ -380,13 +433,17 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
   }
   // `confirm_time` exists from the 1.5 builds with commit-confirm on; older models ignore the
   // extra field (pydantic), so the commit is a plain one.
-  if (doc.HasMember("confirm_time") && options_.profile == vy::Version::k15 && options_.confirm_time) {
-    if (!doc["confirm_time"].IsInt()) return Fail(400, PydanticError("int_type", "'confirm_time'", "Input should be a valid integer"));
+  if (doc.HasMember("confirm_time") && options_.profile == vy::Version::k15 &&
+      options_.confirm_time) {
+    if (!doc["confirm_time"].IsInt())
+      return Fail(400,
+                  PydanticError("int_type", "'confirm_time'", "Input should be a valid integer"));
     pc.confirm_time = doc["confirm_time"].GetInt();
   }
   if (doc.HasMember("file") && doc["file"].IsString()) pc.file = doc["file"].GetString();
   if (doc.HasMember("string") && doc["string"].IsString()) pc.string = doc["string"].GetString();
-  if (doc.HasMember("configFormat") && doc["configFormat"].IsString()) pc.config_format = doc["configFormat"].GetString();
+  if (doc.HasMember("configFormat") && doc["configFormat"].IsString())
+    pc.config_format = doc["configFormat"].GetString();
 
   if (endpoint == "/show") return Show(pc);
   if (endpoint == "/retrieve") {
@@ -404,13 +461,15 @@ SimReply VyosSim::Dispatch(const std::string& endpoint, const SimRequest& req) {
     if (c.op == "returnValues") {
       std::string arr = "[";
       if (n && n->kind == Node::Kind::kLeaf)
-        for (size_t i = 0; i < n->values.size(); ++i) arr += (i ? ", " : "") + JsonString(n->values[i]);
+        for (size_t i = 0; i < n->values.size(); ++i)
+          arr += (i ? ", " : "") + JsonString(n->values[i]);
       return Ok(arr + "]");
     }
     if (c.op != "showConfig") return Fail(400, "'" + c.op + "' is not a valid operation");
     if (!n || (n->kind != Node::Kind::kLeaf && n->kids.empty())) {
       bool valid = c.path.empty() || schema_.Known(c.path);
-      return Fail(400, valid ? "Configuration under specified path is empty\n" : "Specified configuration path is not valid\n");
+      return Fail(400, valid ? "Configuration under specified path is empty\n"
+                             : "Specified configuration path is not valid\n");
     }
     Node out = *n;
     const bool nat_read = c.path.size() == 2 && c.path[1] == "destination";
@@ -464,22 +523,27 @@ SimReply VyosSim::Confirm() {
   confirm_pending_ = false;
   ++stats_.confirms;
   timer_cv_.notify_all();
-  return OkText(options_.confirm_action == "reboot" ? "Reboot timer stopped" : "Reload timer stopped");
+  return OkText(options_.confirm_action == "reboot" ? "Reboot timer stopped"
+                                                    : "Reload timer stopped");
 }
 
-Status VyosSim::SessionSet(Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value) {
+Status VyosSim::SessionSet(Node& working, const std::vector<std::string>& path,
+                           const std::optional<std::string>& value) {
   {
     std::lock_guard lk(mu_);
     std::string v = value ? *value : path.empty() ? std::string() : path.back();
     for (const auto& bad : faults_.reject_values)
       if (!bad.empty() && v == bad)  // a value some newer build refuses: the text names no rule
-        return MakeError(ErrorCode::kRejected, "  Error: " + v + " is not a valid value here\n\n  Value validation failed\n  Set failed\n");
+        return MakeError(
+            ErrorCode::kRejected,
+            "  Error: " + v +
+                " is not a valid value here\n\n  Value validation failed\n  Set failed\n");
   }
   return schema_.Set(working, path, value);
 }
 
-Status VyosSim::SessionDelete(Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value,
-                              bool strict) {
+Status VyosSim::SessionDelete(Node& working, const std::vector<std::string>& path,
+                              const std::optional<std::string>& value, bool strict) {
   return schema_.Delete(working, path, value, strict);
 }
 
@@ -491,12 +555,14 @@ SimReply VyosSim::Configure(const ParsedCommands& pc) {
   if (!pc.is_list && pc.op == "confirm") {
     // ConfirmModel came with commit-confirm (1.5, 2025); before it the op is not in the union.
     if (options_.profile != vy::Version::k15 || !options_.confirm_time)
-      return Fail(400, PydanticError("literal_error", "'op'", "Input should be 'set', 'delete' or 'comment'"));
+      return Fail(400, PydanticError("literal_error", "'op'",
+                                     "Input should be 'set', 'delete' or 'comment'"));
     return Confirm();
   }
   std::lock_guard api(api_lock_);
   for (const auto& c : pc.commands)
-    if (c.op != "set" && c.op != "delete" && c.op != "comment") return Fail(400, "'" + c.op + "' is not a valid operation");
+    if (c.op != "set" && c.op != "delete" && c.op != "comment")
+      return Fail(400, "'" + c.op + "' is not a valid operation");
   Node working;
   {
     std::lock_guard lk(mu_);
@@ -504,10 +570,13 @@ SimReply VyosSim::Configure(const ParsedCommands& pc) {
     stats_.ops += static_cast<int64_t>(pc.commands.size());
   }
   for (const auto& c : pc.commands) {
-    if (c.path.empty()) return Fail(400, PydanticError("too_short", "'path'", "List should have at least 1 item"));
+    if (c.path.empty())
+      return Fail(400, PydanticError("too_short", "'path'", "List should have at least 1 item"));
     Status st;
-    if (c.op == "set") st = SessionSet(working, c.path, c.value);
-    else if (c.op == "delete") st = SessionDelete(working, c.path, c.value, options_.strict);
+    if (c.op == "set")
+      st = SessionSet(working, c.path, c.value);
+    else if (c.op == "delete")
+      st = SessionDelete(working, c.path, c.value, options_.strict);
     if (!st) return Fail(400, st.error().message);  // the session is discarded
   }
   Sleep(Latency().op_ms * static_cast<double>(pc.commands.size()));
@@ -526,12 +595,13 @@ SimReply VyosSim::ToReply(const Outcome& o) {
   return o.text ? OkText(*o.text) : Ok("null");
 }
 
-VyosSim::Outcome VyosSim::Commit(Node working, int confirm_minutes, const std::string& via, const std::string& comment,
-                                 const std::string& user) {
+VyosSim::Outcome VyosSim::Commit(Node working, int confirm_minutes, const std::string& via,
+                                 const std::string& comment, const std::string& user) {
   auto fail = [](const std::string& e) { return Outcome{400, e, std::nullopt, false, ""}; };
   auto arm = [&](const Node& revert_to) {  // under mu_
     confirm_pending_ = true;
-    confirm_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.confirm_minute_ms * confirm_minutes);
+    confirm_deadline_ = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(options_.confirm_minute_ms * confirm_minutes);
     confirm_revert_to_ = revert_to;
     ++stats_.commit_confirms;
     timer_cv_.notify_all();
@@ -547,7 +617,8 @@ VyosSim::Outcome VyosSim::Commit(Node working, int confirm_minutes, const std::s
       return fail("Configuration system temporarily locked due to another commit in progress\n");
     }
   }
-  if (auto err = schema_.CommitCheck(working)) return fail(*err + "\n\n[[nat]] failed\nCommit failed\n");
+  if (auto err = schema_.CommitCheck(working))
+    return fail(*err + "\n\n[[nat]] failed\nCommit failed\n");
   {
     std::lock_guard lk(mu_);
     if (faults_.fail_commits > 0) {
@@ -579,7 +650,8 @@ VyosSim::Outcome VyosSim::Commit(Node working, int confirm_minutes, const std::s
   }
   if (out.after == "drop") out.drop = true;
   if (confirm_minutes > 0)
-    out.text = "Initialized commit-confirm; " + std::to_string(confirm_minutes) + " minutes to confirm before " + options_.confirm_action;
+    out.text = "Initialized commit-confirm; " + std::to_string(confirm_minutes) +
+               " minutes to confirm before " + options_.confirm_action;
   return out;
 }
 
@@ -623,7 +695,8 @@ SimReply VyosSim::ConfigFile(const ParsedCommands& pc) {
       return Fail(400, "Missing required field \"file | string\"");
     }
     auto tree = vy::ParseBoot(text);
-    if (!tree) return Fail(400, "Failed to parse configuration file: " + tree.error().message + "\n");
+    if (!tree)
+      return Fail(400, "Failed to parse configuration file: " + tree.error().message + "\n");
     schema_.Migrate(*tree);
     std::lock_guard api(api_lock_);
     return ToReply(Commit(std::move(*tree), pc.confirm_time));
@@ -633,7 +706,8 @@ SimReply VyosSim::ConfigFile(const ParsedCommands& pc) {
 
 SimReply VyosSim::Control(const SimRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
-  std::string query = req.target.find('?') == std::string::npos ? "" : req.target.substr(req.target.find('?') + 1);
+  std::string query =
+      req.target.find('?') == std::string::npos ? "" : req.target.substr(req.target.find('?') + 1);
   SimReply json{200, "application/json", ""};
   if (path == "/_sim/stats" && req.method == "GET") {
     std::lock_guard lk(mu_);
@@ -664,7 +738,8 @@ SimReply VyosSim::Control(const SimRequest& req) {
   if (path == "/_sim/faults" && req.method == "POST") {
     rapidjson::Document d;
     d.Parse(req.body.c_str(), req.body.size());
-    if (d.HasParseError() || !d.IsObject()) return SimReply{400, "text/plain", "faults must be a JSON object"};
+    if (d.HasParseError() || !d.IsObject())
+      return SimReply{400, "text/plain", "faults must be a JSON object"};
     std::lock_guard lk(mu_);
     auto num = [&](const char* k, int* out) {
       if (d.HasMember(k) && d[k].IsInt()) *out = d[k].GetInt();
@@ -680,10 +755,14 @@ SimReply VyosSim::Control(const SimRequest& req) {
     num("fail_saves", &faults_.fail_saves);
     num("answer_count", &faults_.answer_count);
     num("answer_skip", &faults_.answer_skip);
-    if (d.HasMember("answer_body") && d["answer_body"].IsString()) faults_.answer_body = d["answer_body"].GetString();
-    if (d.HasMember("after_commit") && d["after_commit"].IsString()) faults_.after_commit = d["after_commit"].GetString();
-    if (d.HasMember("fail_message") && d["fail_message"].IsString()) faults_.fail_message = d["fail_message"].GetString();
-    if (d.HasMember("slow_path") && d["slow_path"].IsString()) faults_.slow_path = d["slow_path"].GetString();
+    if (d.HasMember("answer_body") && d["answer_body"].IsString())
+      faults_.answer_body = d["answer_body"].GetString();
+    if (d.HasMember("after_commit") && d["after_commit"].IsString())
+      faults_.after_commit = d["after_commit"].GetString();
+    if (d.HasMember("fail_message") && d["fail_message"].IsString())
+      faults_.fail_message = d["fail_message"].GetString();
+    if (d.HasMember("slow_path") && d["slow_path"].IsString())
+      faults_.slow_path = d["slow_path"].GetString();
     if (d.HasMember("reject_values") && d["reject_values"].IsArray()) {
       faults_.reject_values.clear();
       for (const auto& v : d["reject_values"].GetArray())
@@ -695,7 +774,8 @@ SimReply VyosSim::Control(const SimRequest& req) {
   if (path == "/_sim/latency" && req.method == "POST") {
     rapidjson::Document d;
     d.Parse(req.body.c_str(), req.body.size());
-    if (d.HasParseError() || !d.IsObject()) return SimReply{400, "text/plain", "latency must be a JSON object"};
+    if (d.HasParseError() || !d.IsObject())
+      return SimReply{400, "text/plain", "latency must be a JSON object"};
     LatencyModel m = Latency();
     auto num = [&](const char* k, double* out) {
       if (d.HasMember(k) && d[k].IsNumber()) *out = d[k].GetDouble();
@@ -747,15 +827,19 @@ Status VyosSim::ApplyOutOfBand(std::string_view commands) {
   size_t start = 0;
   while (start < commands.size()) {
     size_t nl = commands.find('\n', start);
-    auto line = commands.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    auto line =
+        commands.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     start = nl == std::string_view::npos ? commands.size() : nl + 1;
     auto words = vy::Words(line);
     if (words.empty()) continue;
     std::vector<std::string> path(words.begin() + 1, words.end());
     Status st;
-    if (words[0] == "set") st = schema_.Set(working, path, std::nullopt);
-    else if (words[0] == "delete") st = schema_.Delete(working, path, std::nullopt, false);
-    else return MakeError(ErrorCode::kInvalidArgument, "unknown command '" + words[0] + "'");
+    if (words[0] == "set")
+      st = schema_.Set(working, path, std::nullopt);
+    else if (words[0] == "delete")
+      st = schema_.Delete(working, path, std::nullopt, false);
+    else
+      return MakeError(ErrorCode::kInvalidArgument, "unknown command '" + words[0] + "'");
     if (!st) return st;
   }
   if (auto err = schema_.CommitCheck(working)) return MakeError(ErrorCode::kRejected, *err);
@@ -827,7 +911,8 @@ std::string VyosSim::CommitLog() const {
   std::string out;
   for (size_t i = commit_log_.size(); i-- > 0;) {
     const auto& e = commit_log_[i];
-    out += std::to_string(commit_log_.size() - 1 - i) + "   " + e.when + " by " + e.user + " via " + e.via + "\n";
+    out += std::to_string(commit_log_.size() - 1 - i) + "   " + e.when + " by " + e.user + " via " +
+           e.via + "\n";
     if (!e.comment.empty()) out += "    " + e.comment + "\n";
   }
   return out;
@@ -839,8 +924,8 @@ Node VyosSim::SavedTree() const {
   return t ? *t : Node{};
 }
 
-Result<std::string> VyosSim::CliCommit(const Node& working, int confirm_minutes, const std::string& comment,
-                                       const std::string& user) {
+Result<std::string> VyosSim::CliCommit(const Node& working, int confirm_minutes,
+                                       const std::string& comment, const std::string& user) {
   Outcome o;
   {
     std::lock_guard api(api_lock_);
@@ -880,7 +965,9 @@ class VyosTerminal : public Terminal {
  public:
   VyosTerminal(VyosSim& sim, std::string user) : sim_(sim), user_(std::move(user)) {}
 
-  Output Start() override { return {"Welcome to VyOS!\n\n   Version: " + sim_.version() + "\n\n" + Prompt()}; }
+  Output Start() override {
+    return {"Welcome to VyOS!\n\n   Version: " + sim_.version() + "\n\n" + Prompt()};
+  }
 
   std::pair<std::string, int> Exec(const std::string& command) override {
     auto w = vy::Words(command);
@@ -893,12 +980,14 @@ class VyosTerminal : public Terminal {
   Output OnLine(const std::string& line) override {
     if (asking_) {
       asking_ = false;
-      if (line != "y" && line != "Y" && line != "yes" && !line.empty()) return {"commit-confirm canceled\n[edit]\n" + Prompt()};
+      if (line != "y" && line != "Y" && line != "yes" && !line.empty())
+        return {"commit-confirm canceled\n[edit]\n" + Prompt()};
       auto r = sim_.CliCommit(working_, confirm_minutes_, "", user_);
       return {Result(r) + "[edit]\n" + Prompt()};
     }
     sim_.CliLatency(0);
-    if (!line.empty() && line.back() == '?') return {Help(line.substr(0, line.size() - 1)) + (config_ ? "[edit]\n" : "") + Prompt()};
+    if (!line.empty() && line.back() == '?')
+      return {Help(line.substr(0, line.size() - 1)) + (config_ ? "[edit]\n" : "") + Prompt()};
     auto w = vy::Words(line);
     if (w.empty()) return {config_ ? "[edit]\n" + Prompt() : Prompt()};
     // Configuration mode reaches operational commands only through `run`.
@@ -922,38 +1011,45 @@ class VyosTerminal : public Terminal {
       std::vector<std::string> path(w.begin() + 1, w.end());
       const vy::Node* n = working_.At(path);
       if (!path.empty() && !sim_.KnownPath(path))
-        return {"\n  Configuration path: [" + Join(path) + "] is not valid\n  Show failed\n\n[edit]\n" + Prompt()};
+        return {"\n  Configuration path: [" + Join(path) +
+                "] is not valid\n  Show failed\n\n[edit]\n" + Prompt()};
       if (!n || (n->kind != vy::Node::Kind::kLeaf && n->kids.empty()))
         return {"\n  Configuration under specified path is empty\n\n[edit]\n" + Prompt()};
       vy::Node wrap;
       if (n->kind == vy::Node::Kind::kLeaf && !path.empty()) wrap.kids[path.back()] = *n;
-      return {vy::RenderCurly(n->kind == vy::Node::Kind::kLeaf ? wrap : *n) + "[edit]\n" + Prompt()};
+      return {vy::RenderCurly(n->kind == vy::Node::Kind::kLeaf ? wrap : *n) + "[edit]\n" +
+              Prompt()};
     }
     if (w[0] == "set" || w[0] == "delete") {
       sim_.CliLatency(1);
       std::vector<std::string> path(w.begin() + 1, w.end());
       if (path.empty()) return {"\n  Invalid command\n\n[edit]\n" + Prompt()};
-      Status st = w[0] == "set" ? sim_.SessionSet(working_, path, std::nullopt) : sim_.SessionDelete(working_, path, std::nullopt, false);
+      Status st = w[0] == "set" ? sim_.SessionSet(working_, path, std::nullopt)
+                                : sim_.SessionDelete(working_, path, std::nullopt, false);
       if (!st) return {st.error().message + "\n[edit]\n" + Prompt()};
       return {"[edit]\n" + Prompt()};
     }
     if (w[0] == "commit" && w.size() == 3 && w[1] == "comment") {
-      if (working_ == sim_.RunningTree()) return {"No configuration changes to commit\n[edit]\n" + Prompt()};
+      if (working_ == sim_.RunningTree())
+        return {"No configuration changes to commit\n[edit]\n" + Prompt()};
       return {Result(sim_.CliCommit(working_, 0, w[2], user_)) + "[edit]\n" + Prompt()};
     }
     if (cmd == "compare saved") {
-      std::string out = Diff(vy::RenderCommands(sim_.SavedTree()), vy::RenderCommands(sim_.RunningTree()));
+      std::string out =
+          Diff(vy::RenderCommands(sim_.SavedTree()), vy::RenderCommands(sim_.RunningTree()));
       return {out + "[edit]\n" + Prompt()};
     }
     if (cmd == "commit" || w[0] == "commit-confirm") {
-      if (working_ == sim_.RunningTree()) return {"No configuration changes to commit\n[edit]\n" + Prompt()};
+      if (working_ == sim_.RunningTree())
+        return {"No configuration changes to commit\n[edit]\n" + Prompt()};
       if (w[0] == "commit-confirm") {
         confirm_minutes_ = w.size() > 1 ? std::atoi(w[1].c_str()) : 10;
         if (confirm_minutes_ < 1) return {"\n  Invalid value for minutes\n\n[edit]\n" + Prompt()};
         asking_ = true;
-        return {"commit-confirm will automatically reboot in " + std::to_string(confirm_minutes_) +
-                " minutes unless changes are confirmed.\n" +
-                (sim_.profile() == vy::Version::k13 ? "Proceed ? [confirm][y] " : "Proceed? [Y/n] ")};
+        return {
+            "commit-confirm will automatically reboot in " + std::to_string(confirm_minutes_) +
+            " minutes unless changes are confirmed.\n" +
+            (sim_.profile() == vy::Version::k13 ? "Proceed ? [confirm][y] " : "Proceed? [Y/n] ")};
       }
       return {Result(sim_.CliCommit(working_, 0, "", user_)) + "[edit]\n" + Prompt()};
     }
@@ -963,8 +1059,10 @@ class VyosTerminal : public Terminal {
       return {(r ? *r : r.error().message + "\n") + "[edit]\n" + Prompt()};
     }
     if (cmd == "compare") {
-      const std::string out = Diff(vy::RenderCommands(sim_.RunningTree()), vy::RenderCommands(working_));
-      return {(out.empty() ? "No changes between working and active configurations.\n" : out) + "[edit]\n" + Prompt()};
+      const std::string out =
+          Diff(vy::RenderCommands(sim_.RunningTree()), vy::RenderCommands(working_));
+      return {(out.empty() ? "No changes between working and active configurations.\n" : out) +
+              "[edit]\n" + Prompt()};
     }
     if (cmd == "discard") {
       working_ = sim_.RunningTree();
@@ -972,7 +1070,10 @@ class VyosTerminal : public Terminal {
     }
     if (cmd == "exit" || cmd == "exit discard" || cmd == "end") {
       if (cmd != "exit discard" && !(working_ == sim_.RunningTree()))
-        return {"Cannot exit: configuration modified.\nUse 'exit discard' to discard the changes and exit.\n[edit]\n" + Prompt()};
+        return {
+            "Cannot exit: configuration modified.\nUse 'exit discard' to discard the changes and "
+            "exit.\n[edit]\n" +
+            Prompt()};
       config_ = false;
       return {"exit\n" + Prompt()};
     }
@@ -994,16 +1095,24 @@ class VyosTerminal : public Terminal {
     const auto cw = vy::Words(text);
     const std::string cmd = Join(cw);
     std::string out;
-    if (cmd == "show configuration commands") out = sim_.RenderRunning("commands");
-    else if (cmd == "show configuration") out = vy::RenderCurly(sim_.RunningTree());
-    else if (cmd == "show version") out = "Version:          VyOS " + sim_.version() + "\n";
-    else if (cmd == "show host name") out = sim_.hostname() + "\n";
-    else if (cmd == "show system commit") out = sim_.CommitLog();
-    else if (cmd.rfind("set terminal length ", 0) == 0 || cmd.rfind("set terminal width ", 0) == 0 || cmd == "terminal length 0")
+    if (cmd == "show configuration commands")
+      out = sim_.RenderRunning("commands");
+    else if (cmd == "show configuration")
+      out = vy::RenderCurly(sim_.RunningTree());
+    else if (cmd == "show version")
+      out = "Version:          VyOS " + sim_.version() + "\n";
+    else if (cmd == "show host name")
+      out = sim_.hostname() + "\n";
+    else if (cmd == "show system commit")
+      out = sim_.CommitLog();
+    else if (cmd.rfind("set terminal length ", 0) == 0 ||
+             cmd.rfind("set terminal width ", 0) == 0 || cmd == "terminal length 0")
       out = "";
     else if (cw.size() > 1 && (cw[0] == "show" || cw[0] == "set"))
-      return "\n  Invalid command: " + cw[0] + " [" + cw[1] + "]\n\n";  // VyOS names the word it stopped at
-    else return "\n  Invalid command: [" + (w.empty() ? std::string() : w[0]) + "]\n\n";
+      return "\n  Invalid command: " + cw[0] + " [" + cw[1] +
+             "]\n\n";  // VyOS names the word it stopped at
+    else
+      return "\n  Invalid command: [" + (w.empty() ? std::string() : w[0]) + "]\n\n";
     for (const auto& p : pipes) {
       auto pw = vy::Words(p);
       if (pw.empty() || pw[0] == "no-more" || pw[0] == "strip-private" || pw[0] == "more") continue;
@@ -1024,8 +1133,10 @@ class VyosTerminal : public Terminal {
     const auto w = vy::Words(before);
     std::vector<std::string> next;
     if (w.empty()) {
-      next = config_ ? std::vector<std::string>{"comment", "commit", "commit-confirm", "compare", "confirm", "delete", "discard",
-                                                "exit", "run", "save", "set", "show"}
+      next = config_ ? std::vector<std::string>{"comment", "commit",  "commit-confirm",
+                                                "compare", "confirm", "delete",
+                                                "discard", "exit",    "run",
+                                                "save",    "set",     "show"}
                      : std::vector<std::string>{"configure", "exit", "set", "show"};
     } else if (w[0] == "show" && !config_) {
       next = {"configuration", "host", "system", "version"};
@@ -1076,6 +1187,8 @@ class VyosTerminal : public Terminal {
 
 }  // namespace
 
-std::unique_ptr<Terminal> VyosSim::NewTerminal(const std::string& user) { return std::make_unique<VyosTerminal>(*this, user); }
+std::unique_ptr<Terminal> VyosSim::NewTerminal(const std::string& user) {
+  return std::make_unique<VyosTerminal>(*this, user);
+}
 
 }  // namespace nc::sim

@@ -29,31 +29,31 @@ namespace nc::sim {
 
 /// Simulated cost of the device's work, in milliseconds before `scale` is applied.
 struct LatencyModel {
-  double request_ms = 0;         // every API request (nginx + FastAPI)
-  double op_ms = 0;              // every set/delete (one my_set/my_delete subprocess each)
-  double commit_ms = 0;          // every commit
-  double commit_per_rule_ms = 0; // every commit, per NAT rule in the resulting config
+  double request_ms = 0;          // every API request (nginx + FastAPI)
+  double op_ms = 0;               // every set/delete (one my_set/my_delete subprocess each)
+  double commit_ms = 0;           // every commit
+  double commit_per_rule_ms = 0;  // every commit, per NAT rule in the resulting config
   double scale = 1.0;
 };
 
 /// Faults to inject. Counters are consumed as they fire.
 struct Faults {
-  int lock_busy = 0;             // next N commits fail with the commit-lock error
-  int fail_commits = 0;          // next N commits fail (verification-style error)
+  int lock_busy = 0;     // next N commits fail with the commit-lock error
+  int fail_commits = 0;  // next N commits fail (verification-style error)
   std::string fail_message = "Commit failed: injected fault";
-  std::string after_commit;      // "504", "500" or "drop": after a successful commit
+  std::string after_commit;  // "504", "500" or "drop": after a successful commit
   int after_commit_count = 0;
-  int slow_ms = 0;               // delay every response by this much ...
-  int slow_count = 0;            // ... for the next N requests (-1 = all) ...
-  std::string slow_path;         // ... to this path only ("" = any), e.g. "/configure"
-  int corrupt_readback = 0;      // next N showConfig answers alter one rule's translation port ...
-  int corrupt_skip = 0;          // ... after letting this many answers through unaltered
-  int fail_saves = 0;            // next N saves fail (the running config stays unsaved)
-  int fail_confirm = 0;          // next N confirm requests are dropped
+  int slow_ms = 0;           // delay every response by this much ...
+  int slow_count = 0;        // ... for the next N requests (-1 = all) ...
+  std::string slow_path;     // ... to this path only ("" = any), e.g. "/configure"
+  int corrupt_readback = 0;  // next N showConfig answers alter one rule's translation port ...
+  int corrupt_skip = 0;      // ... after letting this many answers through unaltered
+  int fail_saves = 0;        // next N saves fail (the running config stays unsaved)
+  int fail_confirm = 0;      // next N confirm requests are dropped
   std::vector<std::string> reject_values;  // a set of any of these values fails, naming no rule
-  int answer_count = 0;          // next N destination-NAT showConfig answers are ...
-  std::string answer_body;       // ... this body, verbatim (a broken or hostile device) ...
-  int answer_skip = 0;           // ... after letting this many answers through
+  int answer_count = 0;                    // next N destination-NAT showConfig answers are ...
+  std::string answer_body;  // ... this body, verbatim (a broken or hostile device) ...
+  int answer_skip = 0;      // ... after letting this many answers through
   bool operator==(const Faults&) const = default;
 };
 
@@ -61,21 +61,21 @@ struct SimStats {
   int64_t requests = 0;
   int64_t info = 0;
   int64_t retrieve = 0;
-  int64_t configure = 0;         // /configure requests, including confirm
+  int64_t configure = 0;  // /configure requests, including confirm
   int64_t config_file = 0;
-  int64_t commits = 0;           // successful commits
-  int64_t commit_confirms = 0;   // commits with confirm_time
-  int64_t confirms = 0;          // confirm operations that stopped a timer
-  int64_t reverts = 0;           // commit-confirm timeouts that reverted the config
+  int64_t commits = 0;          // successful commits
+  int64_t commit_confirms = 0;  // commits with confirm_time
+  int64_t confirms = 0;         // confirm operations that stopped a timer
+  int64_t reverts = 0;          // commit-confirm timeouts that reverted the config
   int64_t saves = 0;
-  int64_t ops = 0;               // set/delete operations received
-  int64_t failed = 0;            // non-2xx answers
+  int64_t ops = 0;     // set/delete operations received
+  int64_t failed = 0;  // non-2xx answers
   int64_t bytes_in = 0;
 };
 
 struct SimRequest {
   std::string method;
-  std::string target;            // path and query
+  std::string target;  // path and query
   std::string content_type;
   std::string body;
 };
@@ -84,8 +84,8 @@ struct SimReply {
   int status = 200;
   std::string content_type = "text/html; charset=utf-8";
   std::string body;
-  bool drop = false;             // close the connection without answering
-  int delay_ms = 0;              // wait before answering (slow fault)
+  bool drop = false;  // close the connection without answering
+  int delay_ms = 0;   // wait before answering (slow fault)
 };
 
 class VyosSim {
@@ -94,17 +94,18 @@ class VyosSim {
     std::vector<std::string> keys{"netconverge-demo-key"};
     vy::Version profile = vy::Version::k15;  // the API surface and syntax of 1.3, 1.4 or 1.5
     std::string version = "1.5-rolling-202506010000";  // what /info, /show and the CLI report
-    bool info_endpoint = true;             // false: a build before /info existed (404); 1.3/1.4 never have it
-    bool rest = true;                      // 1.5: `service https api rest` configured (else REST answers 404)
-    bool arm_first = false;                // --confirm-order arm-first: the timer is armed before the commit
-    bool confirm_time = true;              // 1.5: false = a build before commit-confirm in the API (mid 2025)
+    bool info_endpoint = true;  // false: a build before /info existed (404); 1.3/1.4 never have it
+    bool rest = true;           // 1.5: `service https api rest` configured (else REST answers 404)
+    bool arm_first = false;     // --confirm-order arm-first: the timer is armed before the commit
+    bool confirm_time = true;   // 1.5: false = a build before commit-confirm in the API (mid 2025)
     std::string hostname = "vyos-sim";
-    bool strict = false;                   // service https api rest strict
-    std::string confirm_action = "reboot"; // or "reload"
-    int64_t confirm_minute_ms = 60'000;    // length of a "minute" for confirm timers (tests shrink it)
-    int64_t body_limit = 1 << 20;          // nginx client_max_body_size
+    bool strict = false;                    // service https api rest strict
+    std::string confirm_action = "reboot";  // or "reload"
+    int64_t confirm_minute_ms =
+        60'000;                    // length of a "minute" for confirm timers (tests shrink it)
+    int64_t body_limit = 1 << 20;  // nginx client_max_body_size
     LatencyModel latency;
-    std::string saved_path;                // where `save` writes config.boot (optional)
+    std::string saved_path;  // where `save` writes config.boot (optional)
   };
 
   explicit VyosSim(Options options);
@@ -142,8 +143,8 @@ class VyosSim {
   std::unique_ptr<Terminal> NewTerminal(const std::string& user);
   /// The CLI's commit: the same checks, faults, latency and confirm timer as /configure.
   /// Returns the CLI's text, or the device's error text.
-  Result<std::string> CliCommit(const vy::Node& working, int confirm_minutes, const std::string& comment = "",
-                                const std::string& user = "vyos");
+  Result<std::string> CliCommit(const vy::Node& working, int confirm_minutes,
+                                const std::string& comment = "", const std::string& user = "vyos");
   /// The latency model over SSH: a request per command line, an operation per set/delete.
   void CliLatency(int ops) const;
   /// `show system commit`: the commit history, newest first.
@@ -154,9 +155,10 @@ class VyosSim {
   Result<std::string> CliSave();
   vy::Node RunningTree() const;
   /// A session's set/delete with the emulator's schema and set-time faults.
-  Status SessionSet(vy::Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value);
-  Status SessionDelete(vy::Node& working, const std::vector<std::string>& path, const std::optional<std::string>& value,
-                       bool strict);
+  Status SessionSet(vy::Node& working, const std::vector<std::string>& path,
+                    const std::optional<std::string>& value);
+  Status SessionDelete(vy::Node& working, const std::vector<std::string>& path,
+                       const std::optional<std::string>& value, bool strict);
   const std::string& version() const { return options_.version; }
   vy::Version profile() const { return options_.profile; }
   bool KnownPath(const std::vector<std::string>& path) const { return schema_.Known(path); }
@@ -172,14 +174,15 @@ class VyosSim {
   };
   SimReply Info(const SimRequest& req);
   SimReply Show(const struct ParsedCommands& cmds);
-  SimReply Retrieve(const std::string& key_in_form, const std::string& body, bool form, const std::string& data);
+  SimReply Retrieve(const std::string& key_in_form, const std::string& body, bool form,
+                    const std::string& data);
   SimReply Dispatch(const std::string& endpoint, const SimRequest& req);
   SimReply Configure(const struct ParsedCommands& cmds);
   SimReply ConfigFile(const struct ParsedCommands& cmds);
   SimReply Control(const SimRequest& req);
   SimReply Confirm();
-  Outcome Commit(vy::Node working, int confirm_minutes, const std::string& via = "http-api", const std::string& comment = "",
-                 const std::string& user = "vyos");
+  Outcome Commit(vy::Node working, int confirm_minutes, const std::string& via = "http-api",
+                 const std::string& comment = "", const std::string& user = "vyos");
   static SimReply ToReply(const Outcome& o);
   void Sleep(double ms) const;
   LatencyModel Latency() const;
@@ -190,11 +193,12 @@ class VyosSim {
 
   Options options_;
   vy::Schema schema_;
-  mutable std::mutex mu_;        // state below
-  std::mutex api_lock_;          // the API's process-wide configuration lock
+  mutable std::mutex mu_;  // state below
+  std::mutex api_lock_;    // the API's process-wide configuration lock
   vy::Node running_;
-  std::vector<std::string> foreign_;  // loaded set lines outside the emulator's schema, kept verbatim
-  std::string saved_;            // config.boot text on "disk"
+  std::vector<std::string>
+      foreign_;        // loaded set lines outside the emulator's schema, kept verbatim
+  std::string saved_;  // config.boot text on "disk"
   bool confirm_pending_ = false;
   std::chrono::steady_clock::time_point confirm_deadline_;
   vy::Node confirm_revert_to_;

@@ -6,16 +6,18 @@ namespace nc::sim {
 
 struct VyosSimServer::Impl {
   HttpsServer server;
-  Impl(VyosSim& sim, const Options& o) : server(ServerOptions(sim, o), [&sim](const HttpRequest& req) {
-    SimReply r = sim.Handle(SimRequest{req.method, req.target, req.Header("content-type"), req.body});
-    HttpReply out;
-    out.status = r.status;
-    out.content_type = r.content_type;
-    out.body = std::move(r.body);
-    out.drop = r.drop;
-    out.delay_ms = r.delay_ms;
-    return out;
-  }) {}
+  Impl(VyosSim& sim, const Options& o)
+      : server(ServerOptions(sim, o), [&sim](const HttpRequest& req) {
+          SimReply r =
+              sim.Handle(SimRequest{req.method, req.target, req.Header("content-type"), req.body});
+          HttpReply out;
+          out.status = r.status;
+          out.content_type = r.content_type;
+          out.body = std::move(r.body);
+          out.drop = r.drop;
+          out.delay_ms = r.delay_ms;
+          return out;
+        }) {}
 
   static HttpsServerOptions ServerOptions(VyosSim& sim, const Options& o) {
     HttpsServerOptions s;
@@ -27,17 +29,27 @@ struct VyosSimServer::Impl {
     s.server_header = "nginx";
     s.too_large.status = 413;
     s.too_large.content_type = "text/html";
-    s.too_large.body = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
-                       "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
-                       "</body>\r\n</html>\r\n";
+    s.too_large.body =
+        "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+        "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n";
     return s;
   }
 };
 
-VyosSimServer::VyosSimServer(VyosSim& sim, Options options) : impl_(std::make_unique<Impl>(sim, options)) {}
-VyosSimServer::~VyosSimServer() { Stop(); }
-Status VyosSimServer::Start() { return impl_->server.Start(); }
-void VyosSimServer::Stop() { impl_->server.Stop(); }
-int VyosSimServer::port() const { return impl_->server.port(); }
+VyosSimServer::VyosSimServer(VyosSim& sim, Options options)
+    : impl_(std::make_unique<Impl>(sim, options)) {}
+VyosSimServer::~VyosSimServer() {
+  Stop();
+}
+Status VyosSimServer::Start() {
+  return impl_->server.Start();
+}
+void VyosSimServer::Stop() {
+  impl_->server.Stop();
+}
+int VyosSimServer::port() const {
+  return impl_->server.port();
+}
 
 }  // namespace nc::sim

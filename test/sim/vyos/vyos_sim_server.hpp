@@ -15,7 +15,7 @@ class VyosSimServer {
  public:
   struct Options {
     std::string listen_host = "127.0.0.1";
-    int port = 0;              // 0 = any free port
+    int port = 0;  // 0 = any free port
     std::string cert_pem;
     std::string key_pem;
   };

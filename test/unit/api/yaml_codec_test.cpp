@@ -8,29 +8,38 @@
 using namespace nc::api;
 
 TEST_SUITE("api/yaml_codec-fuzz") {
-  TEST_CASE("bytes that are not UTF-8 are a problem with their place - yaml-cpp never sees them (found by fuzzing)") {
+  TEST_CASE(
+      "bytes that are not UTF-8 are a problem with their place - yaml-cpp never sees them (found "
+      "by fuzzing)") {
     // fuzz_manifest found this file: yaml-cpp 0.7's LoadAll looped on it for ever, which in the
     // daemon would have hung the manifest watcher.
-    std::ifstream in(std::string(NC_SOURCE_DIR) + "/test/data/fuzz/manifest-loadall-loop.yaml", std::ios::binary);
+    std::ifstream in(std::string(NC_SOURCE_DIR) + "/test/data/fuzz/manifest-loadall-loop.yaml",
+                     std::ios::binary);
     REQUIRE(in);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto r = DecodeManifests(text, "loop.yaml");
     REQUIRE(r.problems.size() == 1);
     CHECK(r.problems[0].message.find("is not UTF-8 text (byte 0x") != std::string::npos);
     CHECK(r.problems[0].pos.line == 22);
-    auto latin1 = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: z\xfcrich}\n", "l.yaml");
+    auto latin1 = DecodeManifests(
+        "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: z\xfcrich}\n",
+        "l.yaml");
     REQUIRE(latin1.problems.size() == 1);
     CHECK(latin1.problems[0].pos.line == 3);
     CHECK(latin1.problems[0].pos.column == 19);
     CHECK(latin1.problems[0].message == "the file is not UTF-8 text (byte 0xfc)");
   }
 
-  TEST_CASE("files on which yaml-cpp's parser never ends are problems, not a hung watcher (found by fuzzing)") {
-    for (const char* name : {"manifest-loadall-loop-control.yaml", "manifest-loadall-loop-printable.yaml"}) {
+  TEST_CASE(
+      "files on which yaml-cpp's parser never ends are problems, not a hung watcher (found by "
+      "fuzzing)") {
+    for (const char* name :
+         {"manifest-loadall-loop-control.yaml", "manifest-loadall-loop-printable.yaml"}) {
       CAPTURE(name);
       std::ifstream in(std::string(NC_SOURCE_DIR) + "/test/data/fuzz/" + name, std::ios::binary);
       REQUIRE(in);
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
       auto r = DecodeManifests(text, name);
       REQUIRE_FALSE(r.problems.empty());
       CHECK(r.manifests.vlan_interfaces.empty());
@@ -39,21 +48,26 @@ TEST_SUITE("api/yaml_codec-fuzz") {
 }
 
 TEST_SUITE("api/yaml_codec-duplicates") {
-  TEST_CASE("a key written twice in one mapping is a problem at its second place - never silently the last") {
-    auto r = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n"
-                             "  deviceRef: edge1\n  vm: a\n  internalAddress: 10.0.0.1\n  ports:\n"
-                             "    - {name: ssh, protocol: tcp, externalPort: 2201, externalPort: 2202}\n",
-                             "dup.yaml");
+  TEST_CASE(
+      "a key written twice in one mapping is a problem at its second place - never silently the "
+      "last") {
+    auto r = DecodeManifests(
+        "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n"
+        "  deviceRef: edge1\n  vm: a\n  internalAddress: 10.0.0.1\n  ports:\n"
+        "    - {name: ssh, protocol: tcp, externalPort: 2201, externalPort: 2202}\n",
+        "dup.yaml");
     REQUIRE(r.problems.size() == 1);
     CHECK(r.problems[0].pos.file == "dup.yaml");
     CHECK(r.problems[0].pos.line == 9);
     CHECK(r.problems[0].message.find("duplicate key 'externalPort'") != std::string::npos);
     CHECK(r.manifests.port_forwards.empty());
     // The same key in different mappings is fine.
-    auto ok = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n"
-                              "  deviceRef: edge1\n  vm: a\n  internalAddress: 10.0.0.1\n  ports:\n"
-                              "    - {name: ssh, protocol: tcp, externalPort: 2201}\n    - {name: web, protocol: tcp, externalPort: 80}\n",
-                              "ok.yaml");
+    auto ok = DecodeManifests(
+        "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n"
+        "  deviceRef: edge1\n  vm: a\n  internalAddress: 10.0.0.1\n  ports:\n"
+        "    - {name: ssh, protocol: tcp, externalPort: 2201}\n    - {name: web, protocol: tcp, "
+        "externalPort: 80}\n",
+        "ok.yaml");
     CHECK(ok.problems.empty());
   }
 }
@@ -97,7 +111,8 @@ spec:
   }
 
   TEST_CASE("YAML syntax errors carry line and column") {
-    auto r = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: Device\nspec: [unclosed\n", "bad.yaml");
+    auto r = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: Device\nspec: [unclosed\n",
+                             "bad.yaml");
     REQUIRE(r.problems.size() == 1);
     CHECK(r.problems[0].pos.file == "bad.yaml");
     CHECK(r.problems[0].pos.line >= 3);
@@ -145,15 +160,19 @@ spec: {}
 TEST_SUITE("api/yaml_codec") {
   TEST_CASE("keys that are not plain strings are problems of the file, never a crash") {
     for (const char* text : {
-             "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n  ? [a, b]\n  : x\n",
-             "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\n? {k: v}\n: 1\nmetadata: {name: a}\nspec: {}\n",
-             "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata:\n  name: a\n  labels:\n    ? [x]\n    : y\nspec: {}\n",
+             "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n "
+             " ? [a, b]\n  : x\n",
+             "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\n? {k: v}\n: 1\nmetadata: "
+             "{name: a}\nspec: {}\n",
+             "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata:\n  name: a\n  labels:\n "
+             "   ? [x]\n    : y\nspec: {}\n",
          }) {
       INFO(text);
       DecodeResult r;
       CHECK_NOTHROW(r = DecodeManifests(text, "bad.yaml"));
       bool named = false;
-      for (const auto& p : r.problems) named |= p.message.find("plain string") != std::string::npos && p.pos.file == "bad.yaml";
+      for (const auto& p : r.problems)
+        named |= p.message.find("plain string") != std::string::npos && p.pos.file == "bad.yaml";
       CHECK(named);
     }
   }
@@ -161,8 +180,10 @@ TEST_SUITE("api/yaml_codec") {
 
 TEST_SUITE("api/yaml_codec") {
   TEST_CASE("an alias bomb, a too deep document and a too large file are refused, quickly") {
-    std::string bomb = "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n  vm: a\n"
-                       "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+    std::string bomb =
+        "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: a}\nspec:\n  vm: "
+        "a\n"
+        "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
     for (int i = 1; i < 9; ++i) {  // 10^9 nodes once every alias is followed
       bomb += "  l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
       for (int k = 0; k < 10; ++k) bomb += (k ? ", *l" : "*l") + std::to_string(i - 1);
@@ -173,7 +194,8 @@ TEST_SUITE("api/yaml_codec") {
     CHECK(r.problems[0].message.find("YAML nodes") != std::string::npos);
     CHECK(r.manifests.port_forwards.empty());
 
-    std::string deep = "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: a}\nspec: ";
+    std::string deep =
+        "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: a}\nspec: ";
     for (int i = 0; i < 100; ++i) deep += "[";
     for (int i = 0; i < 100; ++i) deep += "]";
     auto d = DecodeManifests(deep + "\n", "deep.yaml");

@@ -65,22 +65,28 @@ std::string Slurp(const fs::path& p) {
 void Structural(const YAML::Node& s, const std::string& path, std::vector<std::string>& bad) {
   const bool exempt = s["x-kubernetes-int-or-string"] || s["x-kubernetes-preserve-unknown-fields"];
   if (!s["type"] && !exempt) bad.push_back(path);
-  for (const char* forbidden : {"$ref", "definitions", "patternProperties", "dependencies", "uniqueItems"})
+  for (const char* forbidden :
+       {"$ref", "definitions", "patternProperties", "dependencies", "uniqueItems"})
     if (s[forbidden]) bad.push_back(path + " uses " + forbidden);
   if (s["properties"])
-    for (const auto& p : s["properties"]) Structural(p.second, path + "." + p.first.as<std::string>(), bad);
+    for (const auto& p : s["properties"])
+      Structural(p.second, path + "." + p.first.as<std::string>(), bad);
   if (s["items"]) Structural(s["items"], path + "[]", bad);
 }
 
 /// Checks a value against an OpenAPI v3 schema as the API server would (types, enums, patterns,
 /// ranges, required fields, unknown fields that pruning would drop).
-void Conforms(const YAML::Node& v, const YAML::Node& s, const std::string& path, std::vector<std::string>& bad) {
+void Conforms(const YAML::Node& v, const YAML::Node& s, const std::string& path,
+              std::vector<std::string>& bad) {
   if (s["x-kubernetes-preserve-unknown-fields"]) return;
   const std::string type = s["type"] ? s["type"].as<std::string>() : "";
   if (s["x-kubernetes-int-or-string"]) {
-    if (!v.IsScalar()) bad.push_back(path + ": must be an integer or a string");
-    else if (s["pattern"] && !std::regex_match(v.Scalar(), std::regex(s["pattern"].as<std::string>())))
-      bad.push_back(path + ": '" + v.Scalar() + "' does not match " + s["pattern"].as<std::string>());
+    if (!v.IsScalar())
+      bad.push_back(path + ": must be an integer or a string");
+    else if (s["pattern"] &&
+             !std::regex_match(v.Scalar(), std::regex(s["pattern"].as<std::string>())))
+      bad.push_back(path + ": '" + v.Scalar() + "' does not match " +
+                    s["pattern"].as<std::string>());
     return;
   }
   if (type == "object") {
@@ -91,12 +97,15 @@ void Conforms(const YAML::Node& v, const YAML::Node& s, const std::string& path,
     if (!s["properties"]) return;
     for (const auto& kv : v) {
       const std::string k = kv.first.as<std::string>();
-      if (!s["properties"][k]) bad.push_back(path + "." + k + ": unknown field (the API server would prune it)");
-      else Conforms(kv.second, s["properties"][k], path + "." + k, bad);
+      if (!s["properties"][k])
+        bad.push_back(path + "." + k + ": unknown field (the API server would prune it)");
+      else
+        Conforms(kv.second, s["properties"][k], path + "." + k, bad);
     }
   } else if (type == "array") {
     if (!v.IsSequence()) return bad.push_back(path + ": must be a list");
-    for (size_t i = 0; i < v.size(); ++i) Conforms(v[i], s["items"], path + "[" + std::to_string(i) + "]", bad);
+    for (size_t i = 0; i < v.size(); ++i)
+      Conforms(v[i], s["items"], path + "[" + std::to_string(i) + "]", bad);
   } else if (type == "string") {
     if (!v.IsScalar()) return bad.push_back(path + ": must be a string");
     if (s["enum"]) {
@@ -105,8 +114,10 @@ void Conforms(const YAML::Node& v, const YAML::Node& s, const std::string& path,
       if (!found) bad.push_back(path + ": '" + v.Scalar() + "' is not in the enum");
     }
     if (s["pattern"] && !std::regex_match(v.Scalar(), std::regex(s["pattern"].as<std::string>())))
-      bad.push_back(path + ": '" + v.Scalar() + "' does not match " + s["pattern"].as<std::string>());
-    if (s["maxLength"] && v.Scalar().size() > s["maxLength"].as<size_t>()) bad.push_back(path + ": too long");
+      bad.push_back(path + ": '" + v.Scalar() + "' does not match " +
+                    s["pattern"].as<std::string>());
+    if (s["maxLength"] && v.Scalar().size() > s["maxLength"].as<size_t>())
+      bad.push_back(path + ": too long");
   } else if (type == "integer") {
     long long x = 0;
     try {
@@ -114,10 +125,13 @@ void Conforms(const YAML::Node& v, const YAML::Node& s, const std::string& path,
     } catch (...) {
       return bad.push_back(path + ": must be an integer");
     }
-    if (s["minimum"] && x < s["minimum"].as<long long>()) bad.push_back(path + ": below the minimum");
-    if (s["maximum"] && x > s["maximum"].as<long long>()) bad.push_back(path + ": above the maximum");
+    if (s["minimum"] && x < s["minimum"].as<long long>())
+      bad.push_back(path + ": below the minimum");
+    if (s["maximum"] && x > s["maximum"].as<long long>())
+      bad.push_back(path + ": above the maximum");
   } else if (type == "boolean") {
-    if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false")) bad.push_back(path + ": must be true or false");
+    if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false"))
+      bad.push_back(path + ": must be true or false");
   }
 }
 
@@ -134,19 +148,24 @@ std::map<std::string, YAML::Node> CrdsByKind() {
 
 TEST_SUITE("chart") {
   TEST_CASE("helm lint passes, with defaults and with every option on") {
-    for (const std::string flags : {"", "--set replicaCount=3 --set metrics.serviceMonitor.enabled=true "
-                                        "--set metrics.prometheusRule.enabled=true --set argocd.healthCheckConfigMap=true"}) {
+    for (const std::string flags :
+         {"",
+          "--set replicaCount=3 --set metrics.serviceMonitor.enabled=true "
+          "--set metrics.prometheusRule.enabled=true --set argocd.healthCheckConfigMap=true"}) {
       auto r = Run(kHelm + " lint " + kChart + " " + flags);
       CHECK_MESSAGE(r.status == 0, r.out);
       CHECK(r.out.find("1 chart(s) linted, 0 chart(s) failed") != std::string::npos);
     }
   }
 
-  TEST_CASE("the rendered Deployment: non-root, read-only root filesystem, no privilege, probes on /healthz and /readyz") {
+  TEST_CASE(
+      "the rendered Deployment: non-root, read-only root filesystem, no privilege, probes on "
+      "/healthz and /readyz") {
     auto docs = Template();
     std::set<std::string> kinds;
     for (const auto& d : docs) kinds.insert(d["kind"].as<std::string>());
-    CHECK(kinds == std::set<std::string>{"Deployment", "PersistentVolumeClaim", "Role", "RoleBinding", "Service", "ServiceAccount"});
+    CHECK(kinds == std::set<std::string>{"Deployment", "PersistentVolumeClaim", "Role",
+                                         "RoleBinding", "Service", "ServiceAccount"});
     auto dep = OfKind(docs, "Deployment").at(0);
     auto pod = dep["spec"]["template"]["spec"];
     CHECK(pod["securityContext"]["runAsNonRoot"].as<bool>());
@@ -159,7 +178,8 @@ TEST_SUITE("chart") {
     CHECK(c["securityContext"]["capabilities"]["drop"][0].as<std::string>() == "ALL");
     CHECK(c["livenessProbe"]["httpGet"]["path"].as<std::string>() == "/healthz");
     CHECK(c["readinessProbe"]["httpGet"]["path"].as<std::string>() == "/readyz");
-    CHECK(dep["spec"]["strategy"]["type"].as<std::string>() == "Recreate");  // one writer on the RWO store
+    CHECK(dep["spec"]["strategy"]["type"].as<std::string>() ==
+          "Recreate");  // one writer on the RWO store
     std::string args;
     for (const auto& a : c["args"]) args += a.as<std::string>() + " ";
     CHECK(args.find("run --kube --store=/var/lib/netconverge/netconverge.db") != std::string::npos);
@@ -174,7 +194,8 @@ TEST_SUITE("chart") {
       auto role = OfKind(docs, "Role").at(0);
       for (const auto& rule : role["rules"]) {
         for (const char* field : {"apiGroups", "resources", "verbs"})
-          for (const auto& x : rule[field]) CHECK_MESSAGE(x.as<std::string>().find('*') == std::string::npos, field);
+          for (const auto& x : rule[field])
+            CHECK_MESSAGE(x.as<std::string>().find('*') == std::string::npos, field);
         for (const auto& res : rule["resources"]) {
           if (res.as<std::string>() != "secrets") continue;
           for (const auto& v : rule["verbs"])
@@ -184,15 +205,18 @@ TEST_SUITE("chart") {
       std::set<std::string> resources;
       for (const auto& rule : role["rules"])
         for (const auto& res : rule["resources"]) resources.insert(res.as<std::string>());
-      for (const char* need : {"devices", "portforwards", "vlaninterfaces", "devices/status", "portforwards/status",
-                               "vlaninterfaces/status", "events", "leases", "secrets"})
+      for (const char* need :
+           {"devices", "portforwards", "vlaninterfaces", "devices/status", "portforwards/status",
+            "vlaninterfaces/status", "events", "leases", "secrets"})
         CHECK_MESSAGE(resources.count(need) == 1, need);
     }
   }
 
-  TEST_CASE("options: ServiceMonitor, PrometheusRule and the Argo CD health check for the three kinds") {
-    auto docs = Template("--set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true "
-                         "--set argocd.healthCheckConfigMap=true --set persistence.enabled=false");
+  TEST_CASE(
+      "options: ServiceMonitor, PrometheusRule and the Argo CD health check for the three kinds") {
+    auto docs = Template(
+        "--set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true "
+        "--set argocd.healthCheckConfigMap=true --set persistence.enabled=false");
     CHECK(OfKind(docs, "ServiceMonitor").size() == 1);
     CHECK(OfKind(docs, "PrometheusRule").size() == 1);
     CHECK(OfKind(docs, "PersistentVolumeClaim").empty());
@@ -204,10 +228,13 @@ TEST_SUITE("chart") {
     }
   }
 
-  TEST_CASE("the admin API's credentials come from a Secret, mounted read-only - without one no credential flag") {
+  TEST_CASE(
+      "the admin API's credentials come from a Secret, mounted read-only - without one no "
+      "credential flag") {
     auto args_of = [](const std::vector<YAML::Node>& docs) {
       std::string args;
-      for (const auto& a : OfKind(docs, "Deployment").at(0)["spec"]["template"]["spec"]["containers"][0]["args"])
+      for (const auto& a :
+           OfKind(docs, "Deployment").at(0)["spec"]["template"]["spec"]["containers"][0]["args"])
         args += a.as<std::string>() + " ";
       return args;
     };
@@ -215,7 +242,8 @@ TEST_SUITE("chart") {
     CHECK(plain.find("--api-keys-file") == std::string::npos);
     CHECK(plain.find("--log-format=json") != std::string::npos);
     CHECK(plain.find("--retention=720h") != std::string::npos);
-    auto docs = Template("--set api.existingSecret=nc-api --set api.jwtSecretKey= --set api.metricsAuth=true");
+    auto docs = Template(
+        "--set api.existingSecret=nc-api --set api.jwtSecretKey= --set api.metricsAuth=true");
     const std::string args = args_of(docs);
     CHECK(args.find("--api-keys-file=/etc/netconverge/api/api-keys.yaml") != std::string::npos);
     CHECK(args.find("--jwt-secret-file") == std::string::npos);  // its key was emptied
@@ -224,12 +252,14 @@ TEST_SUITE("chart") {
     bool mounted = false;
     for (const auto& m : pod["containers"][0]["volumeMounts"])
       if (m["name"].as<std::string>() == "api-credentials")
-        mounted = m["mountPath"].as<std::string>() == "/etc/netconverge/api" && m["readOnly"].as<bool>();
+        mounted =
+            m["mountPath"].as<std::string>() == "/etc/netconverge/api" && m["readOnly"].as<bool>();
     CHECK(mounted);
     bool secret = false;
     for (const auto& v : pod["volumes"])
       if (v["name"].as<std::string>() == "api-credentials")
-        secret = v["secret"]["secretName"].as<std::string>() == "nc-api" && v["secret"]["defaultMode"].as<int>() == 0400;
+        secret = v["secret"]["secretName"].as<std::string>() == "nc-api" &&
+                 v["secret"]["defaultMode"].as<int>() == 0400;
     CHECK(secret);
   }
 
@@ -246,18 +276,21 @@ TEST_SUITE("chart") {
   }
 
   TEST_CASE("CRDs: structural schemas, names, printer columns, status subresource, category") {
-    const std::map<std::string, std::string> shorts = {{"Device", "dev"}, {"PortForward", "pf"}, {"VlanInterface", "vlanif"}};
+    const std::map<std::string, std::string> shorts = {
+        {"Device", "dev"}, {"PortForward", "pf"}, {"VlanInterface", "vlanif"}};
     for (const auto& [kind, crd] : CrdsByKind()) {
       CAPTURE(kind);
       const auto names = crd["spec"]["names"];
-      CHECK(crd["metadata"]["name"].as<std::string>() == names["plural"].as<std::string>() + ".netconverge.io");
+      CHECK(crd["metadata"]["name"].as<std::string>() ==
+            names["plural"].as<std::string>() + ".netconverge.io");
       CHECK(names["shortNames"][0].as<std::string>() == shorts.at(kind));
       CHECK(names["categories"][0].as<std::string>() == "netconverge");
       const auto v = crd["spec"]["versions"][0];
       CHECK(v["name"].as<std::string>() == "v1alpha1");
       CHECK(v["subresources"]["status"].IsMap());
       std::set<std::string> cols;
-      for (const auto& col : v["additionalPrinterColumns"]) cols.insert(col["name"].as<std::string>());
+      for (const auto& col : v["additionalPrinterColumns"])
+        cols.insert(col["name"].as<std::string>());
       for (const char* need : {"Ready", "Synced", "Age"}) CHECK(cols.count(need) == 1);
       std::vector<std::string> bad;
       Structural(v["schema"]["openAPIV3Schema"], kind, bad);
@@ -274,20 +307,27 @@ TEST_SUITE("chart") {
         const auto kind = doc["kind"].as<std::string>();
         std::vector<std::string> bad;
         Conforms(doc, crds.at(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"], kind, bad);
-        CHECK_MESSAGE(bad.empty(), (f.path().filename().string() + ": " + (bad.empty() ? std::string() : bad.front())));
+        CHECK_MESSAGE(bad.empty(), (f.path().filename().string() + ": " +
+                                    (bad.empty() ? std::string() : bad.front())));
         ++checked;
       }
     }
     CHECK(checked >= 8);
-    auto vlan = YAML::Load("apiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: x}\n"
-                           "spec: {deviceRef: sw1, interface: eth0, vlan: 5000, colour: blue}\n");
+    auto vlan = YAML::Load(
+        "apiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: x}\n"
+        "spec: {deviceRef: sw1, interface: eth0, vlan: 5000, colour: blue}\n");
     std::vector<std::string> bad;
-    Conforms(vlan, crds.at("VlanInterface")["spec"]["versions"][0]["schema"]["openAPIV3Schema"], "VlanInterface", bad);
+    Conforms(vlan, crds.at("VlanInterface")["spec"]["versions"][0]["schema"]["openAPIV3Schema"],
+             "VlanInterface", bad);
     CHECK(bad.size() == 3);  // interface pattern, vlan maximum, unknown field
-    auto pf = YAML::Load("kind: PortForward\nspec: {deviceRef: e, vm: v, internalAddress: 10.0.0.1, inboundInterface: eth0,"
-                         " ports: [{name: a, protocol: tcp, externalPort: 80, internalPort: '80,443', description: \"it's\"}]}\n");
+    auto pf = YAML::Load(
+        "kind: PortForward\nspec: {deviceRef: e, vm: v, internalAddress: 10.0.0.1, "
+        "inboundInterface: eth0,"
+        " ports: [{name: a, protocol: tcp, externalPort: 80, internalPort: '80,443', description: "
+        "\"it's\"}]}\n");
     bad.clear();
-    Conforms(pf, crds.at("PortForward")["spec"]["versions"][0]["schema"]["openAPIV3Schema"], "PortForward", bad);
+    Conforms(pf, crds.at("PortForward")["spec"]["versions"][0]["schema"]["openAPIV3Schema"],
+             "PortForward", bad);
     CHECK(bad.size() == 2);  // a translation-port list, a quote in the description
   }
 }

@@ -36,8 +36,8 @@ inline api::DeviceObject MakeDevice(const std::string& name = "edge1") {
   return d;
 }
 
-inline api::PortSpec MakePort(const std::string& name, const std::string& proto, const std::string& ext,
-                              const std::string& in = "") {
+inline api::PortSpec MakePort(const std::string& name, const std::string& proto,
+                              const std::string& ext, const std::string& in = "") {
   api::PortSpec p;
   p.name = name;
   p.protocol = proto;
@@ -47,7 +47,8 @@ inline api::PortSpec MakePort(const std::string& name, const std::string& proto,
 }
 
 inline api::PortForwardObject MakePortForward(const std::string& name, const std::string& vm,
-                                              std::vector<api::PortSpec> ports, const std::string& device = "edge1") {
+                                              std::vector<api::PortSpec> ports,
+                                              const std::string& device = "edge1") {
   api::PortForwardObject pf;
   pf.meta.name = name;
   pf.pos = {name + ".yaml", 1, 1};
@@ -57,7 +58,8 @@ inline api::PortForwardObject MakePortForward(const std::string& name, const std
   pf.spec.inbound_interface = "eth0";
   pf.spec.ports = std::move(ports);
   for (size_t i = 0; i < pf.spec.ports.size(); ++i)
-    pf.fields["spec.ports[" + std::to_string(i) + "]"] = {name + ".yaml", static_cast<int>(10 + 5 * i), 7};
+    pf.fields["spec.ports[" + std::to_string(i) + "]"] = {name + ".yaml",
+                                                          static_cast<int>(10 + 5 * i), 7};
   return pf;
 }
 

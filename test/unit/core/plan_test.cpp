@@ -7,8 +7,8 @@
 
 using namespace nc;
 using namespace nc::core;
-using nc::testing::MakeDevice;
 using nc::testing::DebianServices;
+using nc::testing::MakeDevice;
 using nc::testing::MakePort;
 using nc::testing::MakePortForward;
 
@@ -23,7 +23,9 @@ struct World {
   ServiceTable services = DebianServices();
   std::string held;
 
-  explicit World(std::vector<api::PortForwardObject> pfs, api::DeviceObject dev = MakeDevice()) { Declare(std::move(pfs), dev); }
+  explicit World(std::vector<api::PortForwardObject> pfs, api::DeviceObject dev = MakeDevice()) {
+    Declare(std::move(pfs), dev);
+  }
 
   void Declare(std::vector<api::PortForwardObject> pfs, api::DeviceObject dev = MakeDevice()) {
     api::Manifests m;
@@ -37,8 +39,8 @@ struct World {
   // The reconciler's own planning step (allocation, then the plan).
   Plan Compute() {
     const auto& device_obj = desired.devices.at("default/edge1");
-    auto np = PlanNat({device_obj, desired.RulesFor("default/edge1"), allocations, device, last_applied, services, held,
-                       desired.orphaned});
+    auto np = PlanNat({device_obj, desired.RulesFor("default/edge1"), allocations, device,
+                       last_applied, services, held, desired.orphaned});
     for (const auto& [k, n] : np.allocated) allocations[k] = n;
     return np.plan;
   }
@@ -51,7 +53,8 @@ struct World {
     for (const auto& p : plan.ports) {
       if (p.state != PortState::kApplied && p.state != PortState::kDisabled) continue;
       for (const auto& r : desired.rules)
-        if (r.resource == p.resource && r.port == p.port) last_applied[p.number] = {r.resource, r.port, r.rule};
+        if (r.resource == p.resource && r.port == p.port)
+          last_applied[p.number] = {r.resource, r.port, r.rule};
     }
   }
 };
@@ -69,8 +72,10 @@ NatRule Foreign(const std::string& port, const std::string& iface = "eth0") {
 }  // namespace
 
 TEST_SUITE("core/plan") {
-  TEST_CASE("new ports are added with the lowest free numbers of the range, in deterministic order") {
-    World w({MakePortForward("web1", "web1", {MakePort("ssh", "tcp", "2201", "22"), MakePort("http", "tcp", "80")})});
+  TEST_CASE(
+      "new ports are added with the lowest free numbers of the range, in deterministic order") {
+    World w({MakePortForward(
+        "web1", "web1", {MakePort("ssh", "tcp", "2201", "22"), MakePort("http", "tcp", "80")})});
     auto plan = w.Compute();
     REQUIRE(plan.changes.size() == 2);
     CHECK(plan.changes[0].kind == ChangeKind::kAdd);
@@ -91,9 +96,11 @@ TEST_SUITE("core/plan") {
   }
 
   TEST_CASE("a spec change updates only that rule, with the field in the reason") {
-    World w({MakePortForward("web1", "web1", {MakePort("ssh", "tcp", "2201", "22"), MakePort("http", "tcp", "80")})});
+    World w({MakePortForward(
+        "web1", "web1", {MakePort("ssh", "tcp", "2201", "22"), MakePort("http", "tcp", "80")})});
     w.Apply(w.Compute());
-    w.Declare({MakePortForward("web1", "web1", {MakePort("ssh", "tcp", "2201", "2222"), MakePort("http", "tcp", "80")})});
+    w.Declare({MakePortForward(
+        "web1", "web1", {MakePort("ssh", "tcp", "2201", "2222"), MakePort("http", "tcp", "80")})});
     auto plan = w.Compute();
     REQUIRE(plan.changes.size() == 1);
     CHECK(plan.changes[0].kind == ChangeKind::kUpdate);
@@ -103,7 +110,8 @@ TEST_SUITE("core/plan") {
   }
 
   TEST_CASE("removing a port deletes its rule - other resources keep their numbers") {
-    World w({MakePortForward("a", "a", {MakePort("p", "tcp", "1000")}), MakePortForward("b", "b", {MakePort("p", "tcp", "2000")})});
+    World w({MakePortForward("a", "a", {MakePort("p", "tcp", "1000")}),
+             MakePortForward("b", "b", {MakePort("p", "tcp", "2000")})});
     w.Apply(w.Compute());
     CHECK(w.allocations.at({"default/b", "p"}) == 10001);
     w.Declare({MakePortForward("b", "b", {MakePort("p", "tcp", "2000")})});
@@ -114,7 +122,8 @@ TEST_SUITE("core/plan") {
     CHECK(plan.changes[0].display == "VM a Port P");
     // A new resource does not take b's number.
     w.Apply(plan);
-    w.Declare({MakePortForward("b", "b", {MakePort("p", "tcp", "2000")}), MakePortForward("c", "c", {MakePort("p", "tcp", "3000")})});
+    w.Declare({MakePortForward("b", "b", {MakePort("p", "tcp", "2000")}),
+               MakePortForward("c", "c", {MakePort("p", "tcp", "3000")})});
     auto p2 = w.Compute();
     CHECK(w.allocations.at({"default/b", "p"}) == 10001);
     REQUIRE(p2.changes.size() == 1);
@@ -163,7 +172,8 @@ TEST_SUITE("core/plan") {
   }
 
   TEST_CASE("a conflict with a hand-made rule aborts the whole resource by default") {
-    World w({MakePortForward("web1", "web1", {MakePort("smtp", "tcp", "25"), MakePort("ssh", "tcp", "2201")})});
+    World w({MakePortForward("web1", "web1",
+                             {MakePort("smtp", "tcp", "25"), MakePort("ssh", "tcp", "2201")})});
     w.device[100] = Foreign("20-30");
     auto plan = w.Compute();
     CHECK_FALSE(plan.HasChanges());
@@ -175,7 +185,8 @@ TEST_SUITE("core/plan") {
 
   TEST_CASE("onConflict Skip, Override and Adopt") {
     auto make = [](const std::string& policy) {
-      auto pf = MakePortForward("web1", "web1", {MakePort("smtp", "tcp", "25"), MakePort("ssh", "tcp", "2201")});
+      auto pf = MakePortForward("web1", "web1",
+                                {MakePort("smtp", "tcp", "25"), MakePort("ssh", "tcp", "2201")});
       pf.spec.on_conflict = policy;
       return pf;
     };

@@ -8,13 +8,15 @@ using namespace nc::core;
 
 namespace {
 
-VlanRule Want(const std::string& resource, const std::string& name, int vlan, const std::string& bd = "") {
+VlanRule Want(const std::string& resource, const std::string& name, int vlan,
+              const std::string& bd = "") {
   VlanRule v;
   v.device = "default/sw1";
   v.resource = resource;
   v.name = name;
   v.parent = name.substr(0, name.find('.'));
-  v.iface = SubInterface{vlan, true, true, TaggedDescription("VlanInterface " + resource, "netconverge"), bd, {}};
+  v.iface = SubInterface{
+      vlan, true, true, TaggedDescription("VlanInterface " + resource, "netconverge"), bd, {}};
   return v;
 }
 
@@ -36,9 +38,12 @@ struct Fixture {
 }  // namespace
 
 TEST_SUITE("unit/switch-plan") {
-  TEST_CASE("a new interface and its bridge domain are added - a parent port that does not exist holds it back") {
+  TEST_CASE(
+      "a new interface and its bridge domain are added - a parent port that does not exist holds "
+      "it back") {
     Fixture f;
-    f.vlans = {Want("default/a", "ge100-0/0/1.10", 10, "BD-1"), Want("default/b", "ge100-0/0/9.10", 10)};
+    f.vlans = {Want("default/a", "ge100-0/0/1.10", 10, "BD-1"),
+               Want("default/b", "ge100-0/0/9.10", 10)};
     auto p = f.Run();
     REQUIRE(p.interfaces.size() == 1);
     CHECK(p.interfaces[0].kind == ChangeKind::kAdd);
@@ -98,11 +103,15 @@ TEST_SUITE("unit/switch-plan") {
     CHECK(p.notices[0].reason == "Adopted");
   }
 
-  TEST_CASE("owned interfaces no longer declared are deleted - foreign ones never - CreateUpdate and held deletes withhold") {
+  TEST_CASE(
+      "owned interfaces no longer declared are deleted - foreign ones never - CreateUpdate and "
+      "held deletes withhold") {
     Fixture f;
-    f.observed.interfaces["ge100-0/0/1.10"] = SubInterface{10, true, true, "x [netconverge]", "BD-1", {}};
+    f.observed.interfaces["ge100-0/0/1.10"] =
+        SubInterface{10, true, true, "x [netconverge]", "BD-1", {}};
     f.observed.interfaces["ge100-0/0/1.20"] = SubInterface{20, true, true, "foreign", "BD-1", {}};
-    f.observed.bridge_domains["BD-1"] = BridgeDomain{"bridge domain [netconverge]", {"ge100-0/0/1.10", "ge100-0/0/1.20"}};
+    f.observed.bridge_domains["BD-1"] =
+        BridgeDomain{"bridge domain [netconverge]", {"ge100-0/0/1.10", "ge100-0/0/1.20"}};
     auto p = f.Run();
     REQUIRE(p.interfaces.size() == 1);
     CHECK(p.interfaces[0].name == "ge100-0/0/1.10");
@@ -126,7 +135,8 @@ TEST_SUITE("unit/switch-plan") {
 
   TEST_CASE("deletionPolicy Orphan: the interface stays, handed back without the ownership tag") {
     Fixture f;
-    f.observed.interfaces["ge100-0/0/1.10"] = SubInterface{10, true, true, "web [netconverge]", "", {}};
+    f.observed.interfaces["ge100-0/0/1.10"] =
+        SubInterface{10, true, true, "web [netconverge]", "", {}};
     f.applied["ge100-0/0/1.10"] = {"default/a", f.observed.interfaces["ge100-0/0/1.10"]};
     f.orphaned = {"default/a"};
     auto p = f.Run();
@@ -143,7 +153,8 @@ TEST_SUITE("unit/switch-plan") {
     obs.interfaces["a.1"] = SubInterface{1, true, true, "", "X", {}};
     obs.bridge_domains["X"] = BridgeDomain{"", {"a.1", "bundle-1"}};
     Plan p;
-    p.interfaces.push_back({ChangeKind::kUpdate, "a.1", "r", obs.interfaces["a.1"], SubInterface{1, true, true, "", "Y", {}}, "", false});
+    p.interfaces.push_back({ChangeKind::kUpdate, "a.1", "r", obs.interfaces["a.1"],
+                            SubInterface{1, true, true, "", "Y", {}}, "", false});
     p.bridge_domains.push_back({ChangeKind::kAdd, "Y", "d", ""});
     auto after = ExpectedAfter(obs, p);
     CHECK(after.bridge_domains.at("X").members == std::vector<std::string>{"bundle-1"});

@@ -5,8 +5,8 @@
 
 using namespace nc;
 using namespace nc::core;
-using nc::testing::MakeDevice;
 using nc::testing::DebianServices;
+using nc::testing::MakeDevice;
 using nc::testing::MakePort;
 using nc::testing::MakePortForward;
 
@@ -24,7 +24,8 @@ TEST_SUITE("core/validate") {
   TEST_CASE("a valid port forward becomes one tagged rule per port") {
     api::Manifests m;
     m.devices.push_back(MakeDevice());
-    m.port_forwards.push_back(MakePortForward("web1", "web1", {MakePort("ssh", "tcp", "2201", "22")}));
+    m.port_forwards.push_back(
+        MakePortForward("web1", "web1", {MakePort("ssh", "tcp", "2201", "22")}));
     auto r = Validate(m, DebianServices());
     REQUIRE(r.problems.empty());
     REQUIRE(r.desired.rules.size() == 1);
@@ -42,7 +43,8 @@ TEST_SUITE("core/validate") {
   TEST_CASE("field problems name the file, line and field path") {
     api::Manifests m;
     m.devices.push_back(MakeDevice());
-    auto pf = MakePortForward("web1", "web1", {MakePort("ssh", "tcp", "22"), MakePort("bad", "tcp", "70000")});
+    auto pf = MakePortForward("web1", "web1",
+                              {MakePort("ssh", "tcp", "22"), MakePort("bad", "tcp", "70000")});
     m.port_forwards.push_back(pf);
     auto r = Validate(m, DebianServices());
     REQUIRE(r.problems.size() == 1);
@@ -50,7 +52,8 @@ TEST_SUITE("core/validate") {
     CHECK(p.field == "spec.ports[1].externalPort");
     CHECK(p.pos.file == "web1.yaml");
     CHECK(p.pos.line == 15);
-    CHECK(p.ToString().find("web1.yaml:15:7: PortForward default/web1: spec.ports[1].externalPort:") == 0);
+    CHECK(p.ToString().find(
+              "web1.yaml:15:7: PortForward default/web1: spec.ports[1].externalPort:") == 0);
     CHECK(r.desired.rules.empty());
   }
 
@@ -76,7 +79,8 @@ TEST_SUITE("core/validate") {
     api::Manifests m;
     m.devices.push_back(MakeDevice());
     m.port_forwards.push_back(MakePortForward("web1", "web1", {MakePort("http", "tcp", "80")}));
-    m.port_forwards.push_back(MakePortForward("web2", "web2", {MakePort("alt", "tcp_udp", "70-90")}));
+    m.port_forwards.push_back(
+        MakePortForward("web2", "web2", {MakePort("alt", "tcp_udp", "70-90")}));
     m.port_forwards.push_back(MakePortForward("dns", "dns", {MakePort("dns", "udp", "80")}));
     auto r = Validate(m, DebianServices());
     int overlaps = 0;
@@ -123,8 +127,9 @@ TEST_SUITE("core/validate") {
     auto d = MakeDevice();
     d.spec.ownership_rule_range = "100-101";
     m.devices.push_back(d);
-    m.port_forwards.push_back(MakePortForward("web1", "web1",
-                                              {MakePort("a", "tcp", "1"), MakePort("b", "tcp", "2"), MakePort("c", "tcp", "3")}));
+    m.port_forwards.push_back(MakePortForward(
+        "web1", "web1",
+        {MakePort("a", "tcp", "1"), MakePort("b", "tcp", "2"), MakePort("c", "tcp", "3")}));
     auto r = Validate(m, DebianServices());
     CHECK(HasProblem(r, "spec.ownership.ruleRange", "holds only 2"));
   }

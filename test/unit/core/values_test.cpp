@@ -37,7 +37,8 @@ TEST_SUITE("core/values") {
   }
 
   TEST_CASE("/etc/services text is parsed with aliases and comments") {
-    auto t = ParseServices("# comment\nhttp\t\t80/tcp\t\twww   # WorldWideWeb\ndomain 53/udp\nbad line\n");
+    auto t = ParseServices(
+        "# comment\nhttp\t\t80/tcp\t\twww   # WorldWideWeb\ndomain 53/udp\nbad line\n");
     CHECK(t.tcp.at("http") == 80);
     CHECK(t.tcp.at("www") == 80);
     CHECK(t.udp.at("domain") == 53);
@@ -55,20 +56,21 @@ TEST_SUITE("core/values") {
     CHECK_FALSE(CheckAddressMatch("010.0.0.1", false));
   }
 
-  TEST_CASE("interface names: VyOS's interface regex or a VRF name (firewall/match-interface.xml.i)") {
+  TEST_CASE(
+      "interface names: VyOS's interface regex or a VRF name (firewall/match-interface.xml.i)") {
     CHECK(CheckInterfaceName("eth0"));
     CHECK(CheckInterfaceName("bond1.20"));
     CHECK(CheckInterfaceName("pppoe0"));
     CHECK(CheckInterfaceName("eth*"));
     CHECK(CheckInterfaceName("lo"));
     CHECK(CheckInterfaceName("!eth1"));
-    CHECK(CheckInterfaceName("eth"));                  // (.+)? makes the suffix optional
-    CHECK(CheckInterfaceName("ethFOO+"));              // any suffix
-    CHECK(CheckInterfaceName("blue"));                 // a VRF name
-    CHECK(CheckInterfaceName("any"));                  // a VRF name too
-    CHECK(CheckInterfaceName("vtun-vrf"));             // vrf-name's pattern loses "vtun"
+    CHECK(CheckInterfaceName("eth"));                      // (.+)? makes the suffix optional
+    CHECK(CheckInterfaceName("ethFOO+"));                  // any suffix
+    CHECK(CheckInterfaceName("blue"));                     // a VRF name
+    CHECK(CheckInterfaceName("any"));                      // a VRF name too
+    CHECK(CheckInterfaceName("vtun-vrf"));                 // vrf-name's pattern loses "vtun"
     CHECK_FALSE(CheckInterfaceName("mgmt-vrf-too-long"));  // 17 characters, no interface prefix
-    CHECK_FALSE(CheckInterfaceName("0blue"));          // a VRF name cannot start with a digit
+    CHECK_FALSE(CheckInterfaceName("0blue"));              // a VRF name cannot start with a digit
     CHECK(CheckInterfaceName("enp0s3"));
     CHECK_FALSE(CheckInterfaceName("foo\nbar"));
     CHECK_FALSE(CheckInterfaceName(""));

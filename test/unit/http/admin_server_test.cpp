@@ -1,7 +1,7 @@
 // The admin server's limits over real loopback sockets: the connection cap, the body limit and
 // keep-alive, with a handler that echoes.
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -37,7 +37,8 @@ int Connect(int port, const char* from = "127.0.0.1") {
 }
 
 std::string Exchange(int fd, const std::string& request) {
-  if (!request.empty()) REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+  if (!request.empty())
+    REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
   std::string out;
   char buf[4096];
   // Read until the headers and the Content-Length's body are in.
@@ -47,7 +48,9 @@ std::string Exchange(int fd, const std::string& request) {
     out.append(buf, static_cast<size_t>(n));
     const auto end = out.find("\r\n\r\n");
     const auto cl = out.find("Content-Length: ");
-    if (end != std::string::npos && cl != std::string::npos && out.size() >= end + 4 + std::stoul(out.substr(cl + 16))) break;
+    if (end != std::string::npos && cl != std::string::npos &&
+        out.size() >= end + 4 + std::stoul(out.substr(cl + 16)))
+      break;
   }
   return out;
 }
@@ -59,7 +62,8 @@ bool ClosedWithin(int fd, std::chrono::milliseconds limit) {
   char buf[4096];
   while (std::chrono::steady_clock::now() < end) {
     pollfd p{fd, POLLIN, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
     if (::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) continue;
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) return true;
@@ -73,11 +77,14 @@ TEST_SUITE("unit/http-server") {
   TEST_CASE("beyond max_connections a connection gets 503 at once - a freed slot serves again") {
     AdminServerOptions o{"127.0.0.1:0"};
     o.max_connections = 2;
-    AdminServer server(o, [](const Request& r) { return Response{200, "text/plain", "hello " + r.path, {}}; });
+    AdminServer server(o, [](const Request& r) {
+      return Response{200, "text/plain", "hello " + r.path, {}};
+    });
     REQUIRE(server.Start());
     const int a = Connect(server.port());
     const int b = Connect(server.port());
-    CHECK(Exchange(a, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n").find("hello /a") != std::string::npos);  // kept alive
+    CHECK(Exchange(a, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n").find("hello /a") !=
+          std::string::npos);  // kept alive
     CHECK(Exchange(b, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n").find("hello /b") != std::string::npos);
     const int c = Connect(server.port());
     const std::string refused = Exchange(c, "");
@@ -99,7 +106,9 @@ TEST_SUITE("unit/http-server") {
   }
 
   TEST_CASE("HEAD answers a GET's headers without the body, and the connection stays usable") {
-    AdminServer server(AdminServerOptions{"127.0.0.1:0"}, [](const Request& r) { return Response{200, "text/plain", "body of " + r.path, {}}; });
+    AdminServer server(AdminServerOptions{"127.0.0.1:0"}, [](const Request& r) {
+      return Response{200, "text/plain", "body of " + r.path, {}};
+    });
     REQUIRE(server.Start());
     const int fd = Connect(server.port());
     const std::string req = "HEAD /x HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -111,7 +120,8 @@ TEST_SUITE("unit/http-server") {
       if (n <= 0) break;
       out.append(buf, static_cast<size_t>(n));
     }
-    CHECK(out.find("Content-Length: 10\r\n") != std::string::npos);  // "body of /x", had it been a GET
+    CHECK(out.find("Content-Length: 10\r\n") !=
+          std::string::npos);  // "body of /x", had it been a GET
     CHECK(out.find("body of /x") == std::string::npos);
     CHECK(out.find("body of /y") != std::string::npos);
     ::close(fd);
@@ -128,7 +138,8 @@ TEST_SUITE("unit/http-server") {
     });
     REQUIRE(server.Start());
     const int fd = Connect(server.port());
-    const std::string res = Exchange(fd, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'x'));
+    const std::string res = Exchange(
+        fd, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'x'));
     CHECK(res.rfind("HTTP/1.1 413", 0) == 0);
     CHECK(res.find("{\"error\":{\"code\":413") != std::string::npos);
     CHECK(calls == 0);
@@ -136,7 +147,9 @@ TEST_SUITE("unit/http-server") {
     server.Stop();
   }
 
-  TEST_CASE("a client still sending a large body can finish sending and then reads the 413 (lingering close)") {
+  TEST_CASE(
+      "a client still sending a large body can finish sending and then reads the 413 (lingering "
+      "close)") {
     // curl, for one, gives up with "Send failure: Connection reset by peer" when the server
     // closes under it, before it reads the answer that is already there.
     AdminServerOptions o{"127.0.0.1:0"};
@@ -150,8 +163,10 @@ TEST_SUITE("unit/http-server") {
       bool whole = true;
       std::thread sender([fd, head, &whole] {
         std::string chunk(65536, 'x');
-        whole = ::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size());
-        for (int i = 0; i < 128 && whole; ++i) whole = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) == 65536;
+        whole =
+            ::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size());
+        for (int i = 0; i < 128 && whole; ++i)
+          whole = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) == 65536;
       });
       sender.join();
       const std::string res = Exchange(fd, "");
@@ -164,24 +179,30 @@ TEST_SUITE("unit/http-server") {
     server.Stop();
   }
 
-  TEST_CASE("300 stalled clients from one address hold no worker - probes and requests from another address are answered") {
+  TEST_CASE(
+      "300 stalled clients from one address hold no worker - probes and requests from another "
+      "address are answered") {
     // The kubelet probes from the node's address; an attacker (or a broken client) elsewhere
     // opens connections and sends half a request. Before: a thread per connection blocked in a
     // read whose SO_RCVTIMEO Asio ignores, 256 slots full, /healthz 503, pod restarted.
     AdminServerOptions o{"127.0.0.1:0"};
     o.header_timeout_ms = 1500;
-    AdminServer server(o, [](const Request& r) { return Response{200, "text/plain", "ok " + r.path, {}}; });
+    AdminServer server(o, [](const Request& r) {
+      return Response{200, "text/plain", "ok " + r.path, {}};
+    });
     REQUIRE(server.Start());
     std::vector<int> stalled;
     for (int i = 0; i < 300; ++i) {
       const int fd = Connect(server.port(), "127.0.0.2");
       const std::string half = "GET /v1/devices HTTP/1.1\r\nHost: x\r\nX-Slow: ";
-      REQUIRE(::send(fd, half.data(), half.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(half.size()));
+      REQUIRE(::send(fd, half.data(), half.size(), MSG_NOSIGNAL) ==
+              static_cast<ssize_t>(half.size()));
       stalled.push_back(fd);
     }
     for (const char* path : {"/healthz", "/readyz", "/v1/health"}) {
       const int fd = Connect(server.port(), "127.0.0.1");
-      const std::string res = Exchange(fd, std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      const std::string res = Exchange(
+          fd, std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
       CHECK(res.rfind("HTTP/1.1 200", 0) == 0);
       CHECK(res.find(std::string("ok ") + path) != std::string::npos);
       ::close(fd);
@@ -192,7 +213,9 @@ TEST_SUITE("unit/http-server") {
     for (int fd : stalled) {
       pollfd p{fd, POLLIN, 0};
       char buf[512];
-      if (::poll(&p, 1, 0) > 0 && ::recv(fd, buf, sizeof buf, MSG_PEEK) > 0 && std::string(buf, 12) == "HTTP/1.1 503") ++refused;
+      if (::poll(&p, 1, 0) > 0 && ::recv(fd, buf, sizeof buf, MSG_PEEK) > 0 &&
+          std::string(buf, 12) == "HTTP/1.1 503")
+        ++refused;
     }
     CHECK(refused == 300 - o.max_connections_per_ip);
     for (int fd : stalled) closed += ClosedWithin(fd, std::chrono::seconds(10)) ? 1 : 0;
@@ -201,7 +224,8 @@ TEST_SUITE("unit/http-server") {
     server.Stop();
   }
 
-  TEST_CASE("a client dripping its header a byte at a time is cut off at the whole-header deadline") {
+  TEST_CASE(
+      "a client dripping its header a byte at a time is cut off at the whole-header deadline") {
     AdminServerOptions o{"127.0.0.1:0"};
     o.header_timeout_ms = 1000;
     AdminServer server(o, [](const Request&) { return Response{200, "text/plain", "ok", {}}; });
@@ -221,7 +245,9 @@ TEST_SUITE("unit/http-server") {
     server.Stop();
   }
 
-  TEST_CASE("a body that trickles in is cut off at the body deadline - a whole request within it is served") {
+  TEST_CASE(
+      "a body that trickles in is cut off at the body deadline - a whole request within it is "
+      "served") {
     AdminServerOptions o{"127.0.0.1:0"};
     o.body_timeout_ms = 800;
     int calls = 0;
@@ -232,7 +258,8 @@ TEST_SUITE("unit/http-server") {
     REQUIRE(server.Start());
     const int fd = Connect(server.port());
     const std::string head = "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
-    REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+    REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(head.size()));
     bool cut = false;
     for (int i = 0; i < 100 && !cut; ++i) {
       if (::send(fd, "b", 1, MSG_NOSIGNAL) != 1) break;
@@ -247,7 +274,8 @@ TEST_SUITE("unit/http-server") {
     server.Stop();
   }
 
-  TEST_CASE("a 16,000-byte target gets 414 and a malformed request 400 - the handler sees neither") {
+  TEST_CASE(
+      "a 16,000-byte target gets 414 and a malformed request 400 - the handler sees neither") {
     int calls = 0;
     AdminServer server(AdminServerOptions{"127.0.0.1:0"}, [&](const Request&) {
       ++calls;
@@ -255,7 +283,8 @@ TEST_SUITE("unit/http-server") {
     });
     REQUIRE(server.Start());
     int fd = Connect(server.port());
-    const std::string res = Exchange(fd, "GET /" + std::string(16000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string res =
+        Exchange(fd, "GET /" + std::string(16000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(res.rfind("HTTP/1.1 414", 0) == 0);
     ::close(fd);
     fd = Connect(server.port());
@@ -275,7 +304,9 @@ TEST_SUITE("unit/http-server") {
     // The old listener closed its acceptor from Stop while the accept thread was inside accept()
     // and shut down descriptors that could already be reused (a race ThreadSanitizer reported).
     for (int round = 0; round < 20; ++round) {
-      AdminServer server(AdminServerOptions{"127.0.0.1:0"}, [](const Request&) { return Response{200, "text/plain", "ok", {}}; });
+      AdminServer server(AdminServerOptions{"127.0.0.1:0"}, [](const Request&) {
+        return Response{200, "text/plain", "ok", {}};
+      });
       REQUIRE(server.Start());
       const int port = server.port();
       std::atomic<bool> go{true};
@@ -302,18 +333,26 @@ TEST_SUITE("unit/http-server") {
     }
   }
 
-  TEST_CASE("ParseRequest reads one request with the server's limits - query decoded, headers lower-cased") {
+  TEST_CASE(
+      "ParseRequest reads one request with the server's limits - query decoded, headers "
+      "lower-cased") {
     AdminServerOptions o;
-    auto r = ParseRequest("GET /v1/events?device=edge%31&x=a+b&flag HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n\r\n", o);
+    auto r = ParseRequest(
+        "GET /v1/events?device=edge%31&x=a+b&flag HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n\r\n", o);
     REQUIRE(r);
     CHECK(r->path == "/v1/events");
     CHECK(r->query.at("device") == "edge1");
     CHECK(r->query.at("x") == "a b");
     CHECK(r->query.at("flag").empty());
     CHECK(r->headers.at("x-api-key") == "k");
-    CHECK(ParseRequest("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", o).error().status == 414);
+    CHECK(ParseRequest("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", o)
+              .error()
+              .status == 414);
     CHECK(ParseRequest("GET / HTTP/1.1\r\nHost: x\r\n", o).error().status == 400);
-    CHECK(ParseRequest("POST / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", o).error().status == 413);
-    CHECK(ParseRequest("GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", o).error().status == 431);
+    CHECK(ParseRequest("POST / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", o).error().status ==
+          413);
+    CHECK(ParseRequest("GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", o)
+              .error()
+              .status == 431);
   }
 }

@@ -28,19 +28,24 @@ namespace {
 constexpr const char* kEdge = "default/edge1";
 
 std::string DeviceYaml(const std::string& extra = "") {
-  return "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1, namespace: default}\n"
-         "spec:\n  platform: vyos\n  address: 127.0.0.1:8443\n  credentialsRef: {file: creds.yaml}\n"
+  return "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1, namespace: "
+         "default}\n"
+         "spec:\n  platform: vyos\n  address: 127.0.0.1:8443\n  credentialsRef: {file: "
+         "creds.yaml}\n"
          "  ownership: {ruleRange: 10000-10099, tag: netconverge}\n" +
          extra;
 }
 
 // A PortForward with one tcp port per `ports` entry (name=externalPort), plus spec lines.
-std::string PortForward(const std::string& name, const std::vector<std::pair<std::string, std::string>>& ports,
+std::string PortForward(const std::string& name,
+                        const std::vector<std::pair<std::string, std::string>>& ports,
                         const std::string& extra = "") {
-  std::string y = "---\napiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: " + name +
-                  ", namespace: default}\nspec:\n  deviceRef: edge1\n  vm: " + name +
-                  "\n  internalAddress: 192.168.10.11\n  inboundInterface: eth0\n" + extra + "  ports:\n";
-  for (const auto& [port, ext] : ports) y += "    - {name: " + port + ", protocol: tcp, externalPort: \"" + ext + "\"}\n";
+  std::string y =
+      "---\napiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: " + name +
+      ", namespace: default}\nspec:\n  deviceRef: edge1\n  vm: " + name +
+      "\n  internalAddress: 192.168.10.11\n  inboundInterface: eth0\n" + extra + "  ports:\n";
+  for (const auto& [port, ext] : ports)
+    y += "    - {name: " + port + ", protocol: tcp, externalPort: \"" + ext + "\"}\n";
   return y;
 }
 
@@ -80,7 +85,8 @@ struct Rig {
     desired = std::move(v.desired);
     desired.generation = ++generation;
   }
-  DeviceResult Pass(const std::string& trigger = "poll", DeviceReconciler::Mode mode = DeviceReconciler::Mode::kApply) {
+  DeviceResult Pass(const std::string& trigger = "poll",
+                    DeviceReconciler::Mode mode = DeviceReconciler::Mode::kApply) {
     return rec->Reconcile(desired, kEdge, trigger, mode);
   }
   fakes::FakeDeviceState& Edge() { return *factory.Device(kEdge); }
@@ -118,7 +124,9 @@ struct Rig {
 }  // namespace
 
 TEST_SUITE("unit/reconciler") {
-  TEST_CASE("a first pass adds every declared port with the lowest free numbers, records them, one commit") {
+  TEST_CASE(
+      "a first pass adds every declared port with the lowest free numbers, records them, one "
+      "commit") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}, {"ssh", "2201"}}));
     auto r = t.Pass("manifest-change");
@@ -140,11 +148,14 @@ TEST_SUITE("unit/reconciler") {
     CHECK(runs->front().outcome == "Success");
     auto ops = t.store.Operations(runs->front().id);
     REQUIRE(ops);
-    CHECK(*ops == std::vector<std::string>{"set nat destination rule 10000", "set nat destination rule 10001"});
+    CHECK(*ops == std::vector<std::string>{"set nat destination rule 10000",
+                                           "set nat destination rule 10001"});
     CHECK(t.Row().synced);
   }
 
-  TEST_CASE("allocation: numbers survive a restart and the removal of another port; a freed number is not reused while its rule exists") {
+  TEST_CASE(
+      "allocation: numbers survive a restart and the removal of another port; a freed number is "
+      "not reused while its rule exists") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("a", {{"p1", "1001"}, {"p2", "1002"}, {"p3", "1003"}}));
     REQUIRE_FALSE(t.Pass().error);
@@ -192,7 +203,9 @@ TEST_SUITE("unit/reconciler") {
     CHECK(r.report.deleted.size() == 1);
   }
 
-  TEST_CASE("onConflict Abort (default): a hand-made rule on the port leaves the resource alone, once-recorded ConflictDetected") {
+  TEST_CASE(
+      "onConflict Abort (default): a hand-made rule on the port leaves the resource alone, "
+      "once-recorded ConflictDetected") {
     Rig t;
     t.Edge().rules[100] = Foreign("25");
     t.Declare(DeviceYaml() + PortForward("mail", {{"smtp", "25"}}));
@@ -207,7 +220,8 @@ TEST_SUITE("unit/reconciler") {
   TEST_CASE("onConflict Skip applies the other ports and leaves the hand-made rule") {
     Rig t;
     t.Edge().rules[100] = Foreign("25");
-    t.Declare(DeviceYaml() + PortForward("mail", {{"smtp", "25"}, {"imap", "143"}}, "  onConflict: Skip\n"));
+    t.Declare(DeviceYaml() +
+              PortForward("mail", {{"smtp", "25"}, {"imap", "143"}}, "  onConflict: Skip\n"));
     REQUIRE_FALSE(t.Pass().error);
     CHECK(t.Edge().rules.at(100) == Foreign("25"));
     CHECK(t.Edge().rules.size() == 2);
@@ -231,7 +245,8 @@ TEST_SUITE("unit/reconciler") {
     t.Edge().rules[100] = Foreign("25");
     int saved_before_apply = -1;
     t.store.fail = [&](const std::string& m) -> std::optional<Error> {
-      if (m == "BeginIntent" && saved_before_apply < 0) saved_before_apply = t.NumberOf("default/mail", "smtp");
+      if (m == "BeginIntent" && saved_before_apply < 0)
+        saved_before_apply = t.NumberOf("default/mail", "smtp");
       return std::nullopt;
     };
     t.Declare(DeviceYaml() + PortForward("mail", {{"smtp", "25"}}, "  onConflict: Adopt\n"));
@@ -268,7 +283,9 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Row().drifted == 1);
   }
 
-  TEST_CASE("an unreachable device: the pass fails, one Unreachable event, the device row says so, the queue backs off") {
+  TEST_CASE(
+      "an unreachable device: the pass fails, one Unreachable event, the device row says so, the "
+      "queue backs off") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     t.Edge().observe_error = Error{ErrorCode::kUnavailable, "connect: connection refused"};
@@ -299,14 +316,18 @@ TEST_SUITE("unit/reconciler") {
     CHECK(r.conditions[0].first == "AuthenticationFailed");
   }
 
-  TEST_CASE("a device that refuses one resource: it is isolated, the others applied, held until its spec changes") {
+  TEST_CASE(
+      "a device that refuses one resource: it is isolated, the others applied, held until its spec "
+      "changes") {
     Rig t;
     t.Edge().refuse = [](const core::Plan& p) -> std::optional<std::string> {
       for (const auto& ch : p.changes)
-        if (ch.after && ch.after->destination_port == "6666") return "Invalid port 6666 in rule " + std::to_string(ch.number);
+        if (ch.after && ch.after->destination_port == "6666")
+          return "Invalid port 6666 in rule " + std::to_string(ch.number);
       return std::nullopt;
     };
-    t.Declare(DeviceYaml() + PortForward("bad", {{"x", "6666"}}) + PortForward("good", {{"y", "80"}}));
+    t.Declare(DeviceYaml() + PortForward("bad", {{"x", "6666"}}) +
+              PortForward("good", {{"y", "80"}}));
     auto r = t.Pass();
     REQUIRE_FALSE(r.error);  // the rest was applied
     CHECK(t.Edge().rules.size() == 1);
@@ -321,13 +342,15 @@ TEST_SUITE("unit/reconciler") {
     const int applies = t.Edge().applies;
     REQUIRE_FALSE(t.Pass().error);
     CHECK(t.Edge().applies == applies);
-    t.Declare(DeviceYaml() + PortForward("bad", {{"x", "6667"}}) + PortForward("good", {{"y", "80"}}));
+    t.Declare(DeviceYaml() + PortForward("bad", {{"x", "6667"}}) +
+              PortForward("good", {{"y", "80"}}));
     REQUIRE_FALSE(t.Pass("manifest-change").error);
     CHECK(t.Edge().rules.size() == 2);
     CHECK(t.State("default/bad", "x") == "Applied");
   }
 
-  TEST_CASE("a rejected resource is tried again when its backoff ends (30 s after the first refusal)") {
+  TEST_CASE(
+      "a rejected resource is tried again when its backoff ends (30 s after the first refusal)") {
     Rig t;
     bool refusing = true;
     t.Edge().refuse = [&](const core::Plan&) -> std::optional<std::string> {
@@ -347,7 +370,9 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.State("default/web1", "http") == "Applied");
   }
 
-  TEST_CASE("an answer lost after the commit is ambiguous: nothing recorded as applied, the next pass re-reads and sends nothing twice") {
+  TEST_CASE(
+      "an answer lost after the commit is ambiguous: nothing recorded as applied, the next pass "
+      "re-reads and sends nothing twice") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     t.Edge().lose_answer_once = true;
@@ -382,7 +407,9 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Events("DeviceRejected").empty());
   }
 
-  TEST_CASE("a read-back that differs is rolled back by the adapter: RollbackSucceeded, intent RolledBack, nothing recorded") {
+  TEST_CASE(
+      "a read-back that differs is rolled back by the adapter: RollbackSucceeded, intent "
+      "RolledBack, nothing recorded") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     t.Edge().verify_mismatch_once = true;
@@ -399,7 +426,9 @@ TEST_SUITE("unit/reconciler") {
     CHECK(last->empty());
   }
 
-  TEST_CASE("the snapshot and intent are on record before the device is touched; a store that cannot take them sends nothing") {
+  TEST_CASE(
+      "the snapshot and intent are on record before the device is touched; a store that cannot "
+      "take them sends nothing") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     t.store.fail = [](const std::string& m) -> std::optional<Error> {
@@ -412,7 +441,8 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Edge().rules.empty());
   }
 
-  TEST_CASE("a store that cannot record the run: nothing is sent, and the next pass plans in full") {
+  TEST_CASE(
+      "a store that cannot record the run: nothing is sent, and the next pass plans in full") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     REQUIRE_FALSE(t.Pass().error);
@@ -431,12 +461,15 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Edge().rules.at(10000).translation_port.empty());  // repaired
   }
 
-  TEST_CASE("recovery: an intent a stopped process left open is closed with a Recovered event, its pending commit confirmed once") {
+  TEST_CASE(
+      "recovery: an intent a stopped process left open is closed with a Recovered event, its "
+      "pending commit confirmed once") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     auto run = t.store.BeginRun(kEdge, "poll", "2026-11-30T00:00:00Z");
     REQUIRE(run);
-    REQUIRE(t.store.BeginIntent(store::Snapshot{0, kEdge, "2026-11-30T00:00:00Z", *run, {}, {}}, 1, "set nat destination rule 10000\n"));
+    REQUIRE(t.store.BeginIntent(store::Snapshot{0, kEdge, "2026-11-30T00:00:00Z", *run, {}, {}}, 1,
+                                "set nat destination rule 10000\n"));
     t.Edge().commit_pending = true;
     t.Restart();
     CHECK(t.rec->Recover() == std::vector<std::string>{kEdge});
@@ -452,11 +485,13 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Edge().rules.size() == 1);
   }
 
-  TEST_CASE("a phase override (Observe) wins over the manifest until cleared: planned, not applied") {
+  TEST_CASE(
+      "a phase override (Observe) wins over the manifest until cleared: planned, not applied") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     REQUIRE(t.store.SetOverride({kEdge, "Observe", "", "2026-11-30T00:00:00Z"},
-                                store::Event{0, "2026-11-30T00:00:00Z", kEdge, "", "Normal", "PhaseChanged", "to Observe", 0}));
+                                store::Event{0, "2026-11-30T00:00:00Z", kEdge, "", "Normal",
+                                             "PhaseChanged", "to Observe", 0}));
     auto r = t.Pass();
     REQUIRE_FALSE(r.error);
     CHECK(t.Edge().applies == 0);
@@ -466,7 +501,8 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.State("default/web1", "http") == "Pending");
     // Cleared by another process: the store's data version moves and the override is re-read.
     REQUIRE(t.store.SetOverride({kEdge, "", "", "2026-11-30T00:01:00Z"},
-                                store::Event{0, "2026-11-30T00:01:00Z", kEdge, "", "Normal", "PhaseChanged", "cleared", 0}));
+                                store::Event{0, "2026-11-30T00:01:00Z", kEdge, "", "Normal",
+                                             "PhaseChanged", "cleared", 0}));
     t.store.OtherWriter();
     REQUIRE_FALSE(t.Pass().error);
     CHECK(t.Edge().applies == 1);
@@ -490,15 +526,18 @@ TEST_SUITE("unit/reconciler") {
   TEST_CASE("the mass-deletion guard holds a wipe until released, then deletes") {
     Rig t;
     t.rec->SetDeletionGuard(0.5, 3);
-    t.Declare(DeviceYaml() + PortForward("a", {{"p1", "1001"}, {"p2", "1002"}, {"p3", "1003"}, {"p4", "1004"}}));
+    t.Declare(DeviceYaml() +
+              PortForward("a", {{"p1", "1001"}, {"p2", "1002"}, {"p3", "1003"}, {"p4", "1004"}}));
     REQUIRE_FALSE(t.Pass().error);
     t.Declare(DeviceYaml());
     auto r = t.Pass("manifest-change");
     REQUIRE_FALSE(r.error);
     CHECK(t.Edge().rules.size() == 4);
     CHECK(t.Events("DeletionsHeld").size() == 1);
-    CHECK(std::any_of(r.conditions.begin(), r.conditions.end(), [](const auto& c) { return c.first == "DeletionsHeld"; }));
-    REQUIRE(t.store.AddEvents({store::Event{0, t.clock.UtcIso(), kEdge, "", "Normal", "DeletionsReleased", "by test", 0}}));
+    CHECK(std::any_of(r.conditions.begin(), r.conditions.end(),
+                      [](const auto& c) { return c.first == "DeletionsHeld"; }));
+    REQUIRE(t.store.AddEvents({store::Event{0, t.clock.UtcIso(), kEdge, "", "Normal",
+                                            "DeletionsReleased", "by test", 0}}));
     REQUIRE_FALSE(t.Pass().error);
     CHECK(t.Edge().rules.empty());
   }
@@ -529,7 +568,8 @@ TEST_SUITE("unit/reconciler") {
     CHECK(runs->empty());
   }
 
-  TEST_CASE("rollback to a snapshot restores the rules in one transaction and can itself be undone") {
+  TEST_CASE(
+      "rollback to a snapshot restores the rules in one transaction and can itself be undone") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     REQUIRE_FALSE(t.Pass().error);
@@ -567,7 +607,8 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Events("ConfigurationError").size() == 1);
   }
 
-  TEST_CASE("standing adapter conditions are reported with the pass and recorded when they appear") {
+  TEST_CASE(
+      "standing adapter conditions are reported with the pass and recorded when they appear") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     t.Edge().conditions = {{"UnconfirmedCommits", "the device has no commit-confirm"}};
@@ -578,12 +619,16 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Events("UnconfirmedCommits").size() == 1);
   }
 
-  TEST_CASE("a switch: a VLAN sub-interface with its bridge domain is created, then reverted when changed by hand") {
+  TEST_CASE(
+      "a switch: a VLAN sub-interface with its bridge domain is created, then reverted when "
+      "changed by hand") {
     Rig t;
     const std::string sw =
-        "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1, namespace: default}\n"
+        "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1, namespace: "
+        "default}\n"
         "spec: {platform: dnos, address: 127.0.0.1:2222, credentialsRef: {file: creds.yaml}}\n---\n"
-        "apiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: web, namespace: default}\n"
+        "apiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: web, "
+        "namespace: default}\n"
         "spec: {deviceRef: sw1, interface: ge100-0/0/31, vlan: 251, bridgeDomain: BD-251}\n";
     t.Declare(sw);
     auto& dev = *t.factory.Device("default/sw1");
@@ -606,7 +651,8 @@ TEST_SUITE("unit/reconciler") {
   TEST_CASE("device text reaching the store is one printable line of at most 4 KiB") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
-    t.Edge().observe_error = Error{ErrorCode::kUnavailable, std::string(20000, 'x') + "\n\x1b[31mred"};
+    t.Edge().observe_error =
+        Error{ErrorCode::kUnavailable, std::string(20000, 'x') + "\n\x1b[31mred"};
     auto r = t.Pass();
     REQUIRE(r.error);
     CHECK(r.error->message.size() <= 4096);

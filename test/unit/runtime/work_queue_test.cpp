@@ -30,7 +30,8 @@ TEST_SUITE("runtime/work_queue") {
     CHECK_FALSE(q.TryGet(0ms));
   }
 
-  TEST_CASE("a key being processed is not handed out again - an add meanwhile re-queues it on Done") {
+  TEST_CASE(
+      "a key being processed is not handed out again - an add meanwhile re-queues it on Done") {
     testing::FakeClock clock;
     WorkQueue q(clock);
     q.Add("a");
@@ -93,7 +94,9 @@ TEST_SUITE("runtime/work_queue") {
     CHECK(q.NumRequeues("a") == 0);
   }
 
-  TEST_CASE("workers never reconcile the same key concurrently - a key re-added meanwhile runs once, after") {
+  TEST_CASE(
+      "workers never reconcile the same key concurrently - a key re-added meanwhile runs once, "
+      "after") {
     // Synchronised on conditions, not sleeps: "a" is held inside its reconcile while the test
     // re-adds it and lets other keys through the other workers.
     SystemClock clock;
@@ -102,7 +105,9 @@ TEST_SUITE("runtime/work_queue") {
     std::condition_variable cv;
     bool release = false;
     int a_started = 0, a_in_flight = 0, a_max = 0, others = 0;
-    Controller c(q, [&](const std::string& key) {
+    Controller c(
+        q,
+        [&](const std::string& key) {
           std::unique_lock lk(m);
           if (key == "a") {
             ++a_started;
@@ -115,7 +120,8 @@ TEST_SUITE("runtime/work_queue") {
           }
           cv.notify_all();
           return ReconcileResult{};
-        }, 4);
+        },
+        4);
     c.Start();
     q.Add("a");
     std::unique_lock lk(m);
@@ -125,7 +131,7 @@ TEST_SUITE("runtime/work_queue") {
     for (int i = 0; i < 20; ++i) q.Add("k" + std::to_string(i));
     lk.lock();
     REQUIRE(cv.wait_for(lk, 10s, [&] { return others == 20; }));  // the other workers were free
-    CHECK(a_started == 1);                                         // ... and never took "a"
+    CHECK(a_started == 1);                                        // ... and never took "a"
     release = true;
     cv.notify_all();
     REQUIRE(cv.wait_for(lk, 10s, [&] { return a_started == 2 && a_in_flight == 0; }));
@@ -145,18 +151,25 @@ TEST_SUITE("runtime/work_queue") {
     CHECK_FALSE(q.Get());
   }
 
-  TEST_CASE("a terminal error comes back after the slow retry, not at the backoff's rate - a retryable one backs off") {
+  TEST_CASE(
+      "a terminal error comes back after the slow retry, not at the backoff's rate - a retryable "
+      "one backs off") {
     SystemClock clock;
     WorkQueue q(clock);
     std::mutex m;
     std::condition_variable cv;
     std::map<std::string, int> calls;
-    Controller c(q, [&](const std::string& key) {
+    Controller c(
+        q,
+        [&](const std::string& key) {
           std::lock_guard lk(m);
           ++calls[key];
           cv.notify_all();
-          return ReconcileResult{Error{key == "auth" ? ErrorCode::kPermissionDenied : ErrorCode::kUnavailable, "x"}, 0ms};
-        }, 2, std::chrono::hours(1));
+          return ReconcileResult{
+              Error{key == "auth" ? ErrorCode::kPermissionDenied : ErrorCode::kUnavailable, "x"},
+              0ms};
+        },
+        2, std::chrono::hours(1));
     c.Start();
     q.Add("auth");
     q.Add("down");

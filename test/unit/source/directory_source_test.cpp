@@ -17,13 +17,18 @@ const char* kPortForward =
     "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: edge1}\n"
     "spec: {platform: vyos, address: 127.0.0.1, credentialsRef: {file: creds.yaml}}\n---\n"
     "apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web}\n"
-    "spec:\n  deviceRef: edge1\n  vm: web\n  internalAddress: 192.168.10.11\n  inboundInterface: eth0\n"
+    "spec:\n  deviceRef: edge1\n  vm: web\n  internalAddress: 192.168.10.11\n  inboundInterface: "
+    "eth0\n"
     "  ports:\n    - {name: ssh, protocol: tcp, externalPort: 2201, internalPort: 22}\n";
 
-void Write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+void Write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
 
 /// Makes a file (or directory) look untouched for a minute: what waiting would do.
-void Age(const fs::path& p) { fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::minutes(1)); }
+void Age(const fs::path& p) {
+  fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::minutes(1));
+}
 
 }  // namespace
 
@@ -72,8 +77,10 @@ TEST_SUITE("unit/source") {
     fs::remove_all(dir);
   }
 
-  TEST_CASE("a credentials file with the key where its value belongs never echoes it in the error") {
-    const fs::path file = fs::temp_directory_path() / ("nc-creds-" + std::to_string(::getpid()) + ".yaml");
+  TEST_CASE(
+      "a credentials file with the key where its value belongs never echoes it in the error") {
+    const fs::path file =
+        fs::temp_directory_path() / ("nc-creds-" + std::to_string(::getpid()) + ".yaml");
     Write(file, "{s3cret-api-key-0123}\n");
     auto c = source::LoadCredentialsFile(file.string());
     REQUIRE_FALSE(c);

@@ -17,7 +17,8 @@ using namespace nc::store;
 namespace {
 
 std::string TempDb(const char* name) {
-  auto p = std::filesystem::temp_directory_path() / (std::string("nc-store-") + name + "-" + std::to_string(::getpid()) + ".db");
+  auto p = std::filesystem::temp_directory_path() /
+           (std::string("nc-store-") + name + "-" + std::to_string(::getpid()) + ".db");
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
   return p.string();
 }
@@ -55,7 +56,8 @@ TEST_SUITE("store/sqlite") {
       auto second = WriterLock::Acquire(path, "apply");
       REQUIRE_FALSE(second);
       CHECK(second.error().code == ErrorCode::kFailedPrecondition);
-      CHECK(second.error().message.find("in use by netconverge run (pid " + std::to_string(::getpid())) != std::string::npos);
+      CHECK(second.error().message.find("in use by netconverge run (pid " +
+                                        std::to_string(::getpid())) != std::string::npos);
     }
     CHECK(WriterLock::Acquire(path, "apply"));
     std::filesystem::remove(path + ".lock");
@@ -98,7 +100,8 @@ TEST_SUITE("store/sqlite") {
       REQUIRE(s);
     }
     // A later netconverge recorded a migration this binary does not know.
-    std::string cmd = "sqlite3 " + path + " \"INSERT INTO schema_migrations VALUES (999, 'future', 'x')\"";
+    std::string cmd =
+        "sqlite3 " + path + " \"INSERT INTO schema_migrations VALUES (999, 'future', 'x')\"";
     REQUIRE(std::system(cmd.c_str()) == 0);
     auto refused = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
     REQUIRE_FALSE(refused);
@@ -113,8 +116,10 @@ TEST_SUITE("store/sqlite") {
       for (int i = 0; i < 4; ++i)
         threads.emplace_back([&] {
           auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
-          if (s && (*s)->SchemaVersion() == LatestSchemaVersion()) ++ok;
-          else if (!s) MESSAGE(s.error().message);
+          if (s && (*s)->SchemaVersion() == LatestSchemaVersion())
+            ++ok;
+          else if (!s)
+            MESSAGE(s.error().message);
         });
       for (auto& t : threads) t.join();
       CHECK(ok == 4);
@@ -165,9 +170,10 @@ TEST_SUITE("store/sqlite") {
     run.outcome = "Success";
     REQUIRE(st.FinishRun(run, {"set a", "set b"}));
     CHECK(*st.Operations(*id) == std::vector<std::string>{"set a", "set b"});
-    REQUIRE(st.AddEvents({{0, "2026-01-01T00:00:00Z", "d", "ns/a", "Normal", "Applied", "one", *id},
-                          {0, "2026-01-02T00:00:00Z", "d", "ns/b", "Warning", "DriftDetected", "two", *id},
-                          {0, "2026-01-03T00:00:00Z", "e", "", "Normal", "Applied", "three", 0}}));
+    REQUIRE(st.AddEvents(
+        {{0, "2026-01-01T00:00:00Z", "d", "ns/a", "Normal", "Applied", "one", *id},
+         {0, "2026-01-02T00:00:00Z", "d", "ns/b", "Warning", "DriftDetected", "two", *id},
+         {0, "2026-01-03T00:00:00Z", "e", "", "Normal", "Applied", "three", 0}}));
     EventFilter f;
     f.device = "d";
     auto ev = st.Events(f);
@@ -178,7 +184,9 @@ TEST_SUITE("store/sqlite") {
     CHECK(st.Events(f)->size() == 2);
   }
 
-  TEST_CASE("retention prunes old runs with their operations, old events and closed intents, nothing else") {
+  TEST_CASE(
+      "retention prunes old runs with their operations, old events and closed intents, nothing "
+      "else") {
     auto s = SqliteStore::Open(":memory:", SqliteStore::OpenMode::kRequireCurrent);
     REQUIRE(s);
     auto& st = **s;
@@ -195,9 +203,11 @@ TEST_SUITE("store/sqlite") {
     const int64_t new_run = finished("2026-03-01T00:00:00Z");
     const auto open_run = st.BeginRun("d", "poll", "2026-01-01T00:00:00Z");  // never finished
     REQUIRE(open_run);
-    REQUIRE(st.AddEvents({{0, "2026-01-01T00:00:00Z", "d", "", "Normal", "Applied", "old", old_run},
-                          {0, "2026-03-01T00:00:00Z", "d", "", "Normal", "Applied", "new", new_run}}));
-    REQUIRE(st.SaveAllocations("d", {{core::PortKey{"ns/a", "ssh"}, 10000}}, "2026-01-01T00:00:00Z"));
+    REQUIRE(
+        st.AddEvents({{0, "2026-01-01T00:00:00Z", "d", "", "Normal", "Applied", "old", old_run},
+                      {0, "2026-03-01T00:00:00Z", "d", "", "Normal", "Applied", "new", new_run}}));
+    REQUIRE(
+        st.SaveAllocations("d", {{core::PortKey{"ns/a", "ssh"}, 10000}}, "2026-01-01T00:00:00Z"));
     auto n = st.Prune("2026-02-01T00:00:00Z");
     REQUIRE(n);
     CHECK(n->runs == 1);
@@ -229,7 +239,9 @@ TEST_SUITE("store/sqlite") {
       auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
       REQUIRE(s);
       std::map<core::PortKey, int> alloc;
-      for (int i = 0; i < 3000; ++i) alloc[core::PortKey{"default/pf-" + std::to_string(i) + std::string(40, 'x'), "app"}] = 10000 + i;
+      for (int i = 0; i < 3000; ++i)
+        alloc[core::PortKey{"default/pf-" + std::to_string(i) + std::string(40, 'x'), "app"}] =
+            10000 + i;
       REQUIRE((*s)->SaveAllocations("default/edge1", alloc, "2026-11-30T00:00:00Z"));
       auto all = (*s)->Allocations("default/edge1");
       REQUIRE(all);

@@ -20,9 +20,11 @@ struct Sqlite {
   std::unique_ptr<store::SqliteStore> s;
   Sqlite() {
     static int n = 0;
-    dir = std::filesystem::temp_directory_path() / ("nc-contract-" + std::to_string(::getpid()) + "-" + std::to_string(++n));
+    dir = std::filesystem::temp_directory_path() /
+          ("nc-contract-" + std::to_string(::getpid()) + "-" + std::to_string(++n));
     std::filesystem::create_directories(dir);
-    auto o = store::SqliteStore::Open((dir / "s.db").string(), store::SqliteStore::OpenMode::kAutoMigrate);
+    auto o = store::SqliteStore::Open((dir / "s.db").string(),
+                                      store::SqliteStore::OpenMode::kAutoMigrate);
     REQUIRE(o);
     s = std::move(*o);
   }
@@ -47,14 +49,17 @@ core::NatRule Rule(const std::string& port) {
   return r;
 }
 
-store::Event Ev(const std::string& time, const std::string& device, const std::string& resource, const std::string& reason) {
+store::Event Ev(const std::string& time, const std::string& device, const std::string& resource,
+                const std::string& reason) {
   return store::Event{0, time, device, resource, "Normal", reason, reason + " at " + time, 0};
 }
 
 }  // namespace
 
 TEST_SUITE("unit/store-contract") {
-  TEST_CASE_TEMPLATE("allocations: a saved number replaces the port's old number and the number's old port", T, Sqlite, Memory) {
+  TEST_CASE_TEMPLATE(
+      "allocations: a saved number replaces the port's old number and the number's old port", T,
+      Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
     REQUIRE(s.SaveAllocations("d", {{{"r", "a"}, 10}, {{"r", "b"}, 11}}, "t"));
@@ -65,12 +70,15 @@ TEST_SUITE("unit/store-contract") {
     CHECK(*a == std::map<core::PortKey, int>{{{"r", "a"}, 12}, {{"r", "c"}, 11}});
   }
 
-  TEST_CASE_TEMPLATE("applied records: upserts, removals, released numbers and stale allocations in one update", T, Sqlite, Memory) {
+  TEST_CASE_TEMPLATE(
+      "applied records: upserts, removals, released numbers and stale allocations in one update", T,
+      Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
     REQUIRE(s.SaveAllocations("d", {{{"r", "a"}, 10}, {{"r", "b"}, 11}, {{"r", "c"}, 12}}, "t"));
     store::AppliedUpdate u;
-    u.upserts = {{10, {"r", "a", Rule("1")}}, {11, {"r", "b", Rule("2")}}, {12, {"r", "c", Rule("3")}}};
+    u.upserts = {
+        {10, {"r", "a", Rule("1")}}, {11, {"r", "b", Rule("2")}}, {12, {"r", "c", Rule("3")}}};
     u.desired = {{"r", "a"}, {"r", "b"}, {"r", "c"}};
     u.on_device = {10, 11, 12};
     REQUIRE(s.RecordApplied("d", u, "t"));
@@ -89,12 +97,16 @@ TEST_SUITE("unit/store-contract") {
     CHECK(*a == std::map<core::PortKey, int>{{{"r", "a"}, 10}});
   }
 
-  TEST_CASE_TEMPLATE("runs: newest first, limited, operations line by line; a quiet pass touches only an existing device row", T, Sqlite, Memory) {
+  TEST_CASE_TEMPLATE(
+      "runs: newest first, limited, operations line by line; a quiet pass touches only an existing "
+      "device row",
+      T, Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
     auto r1 = s.BeginRun("d", "poll", "2026-01-01T00:00:00Z");
     REQUIRE(r1);
-    REQUIRE(s.FinishRun({*r1, "d", "poll", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", "Success", "", 2, 1, 1000},
+    REQUIRE(s.FinishRun({*r1, "d", "poll", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z",
+                         "Success", "", 2, 1, 1000},
                         {"set a", "set b"}));
     auto r2 = s.BeginRun("e", "poll", "2026-01-01T00:00:02Z");
     REQUIRE(r2);
@@ -103,7 +115,9 @@ TEST_SUITE("unit/store-contract") {
     row.last_observed_at = "old";
     REQUIRE(s.SaveStatus(row, nullptr));
     row.last_observed_at = "new";
-    auto q = s.RecordQuietPass({0, "d", "poll", "2026-01-01T00:00:03Z", "2026-01-01T00:00:03Z", "NoChange", "", 0, 0, 1}, row);
+    auto q = s.RecordQuietPass(
+        {0, "d", "poll", "2026-01-01T00:00:03Z", "2026-01-01T00:00:03Z", "NoChange", "", 0, 0, 1},
+        row);
     REQUIRE(q);
     auto all = s.Runs("", 10);
     REQUIRE(all);
@@ -124,7 +138,10 @@ TEST_SUITE("unit/store-contract") {
     CHECK(rows->at(0).last_run_id == *q);
   }
 
-  TEST_CASE_TEMPLATE("intents and snapshots: open until finished, the newest `keep` snapshots kept, unknown ids NotFound", T, Sqlite, Memory) {
+  TEST_CASE_TEMPLATE(
+      "intents and snapshots: open until finished, the newest `keep` snapshots kept, unknown ids "
+      "NotFound",
+      T, Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
     store::Snapshot snap{0, "d", "2026-01-01T00:00:00Z", 0, {{10, Rule("1")}}, {}};
@@ -152,10 +169,14 @@ TEST_SUITE("unit/store-contract") {
     CHECK(gone.error().code == ErrorCode::kNotFound);
   }
 
-  TEST_CASE_TEMPLATE("events: filtered by device, resource and time, newest first; an override writes its audit event", T, Sqlite, Memory) {
+  TEST_CASE_TEMPLATE(
+      "events: filtered by device, resource and time, newest first; an override writes its audit "
+      "event",
+      T, Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
-    REQUIRE(s.AddEvents({Ev("2026-01-01T00:00:00Z", "d", "", "A"), Ev("2026-01-02T00:00:00Z", "d", "d/r", "B"),
+    REQUIRE(s.AddEvents({Ev("2026-01-01T00:00:00Z", "d", "", "A"),
+                         Ev("2026-01-02T00:00:00Z", "d", "d/r", "B"),
                          Ev("2026-01-03T00:00:00Z", "e", "", "C")}));
     store::EventFilter f;
     f.device = "d";
@@ -172,7 +193,8 @@ TEST_SUITE("unit/store-contract") {
     REQUIRE(x);
     REQUIRE(x->size() == 1);
     CHECK(x->at(0).reason == "C");
-    REQUIRE(s.SetOverride({"d", "Observe", "", "t"}, Ev("2026-01-04T00:00:00Z", "d", "", "PhaseChanged")));
+    REQUIRE(s.SetOverride({"d", "Observe", "", "t"},
+                          Ev("2026-01-04T00:00:00Z", "d", "", "PhaseChanged")));
     auto o = s.Overrides();
     REQUIRE(o);
     CHECK(o->at("d").management == "Observe");
@@ -185,17 +207,25 @@ TEST_SUITE("unit/store-contract") {
     CHECK(after->at(0).reason == "PhaseCleared");
   }
 
-  TEST_CASE_TEMPLATE("prune: old finished runs, events and closed intents go; a run an open intent refers to stays", T, Sqlite, Memory) {
+  TEST_CASE_TEMPLATE(
+      "prune: old finished runs, events and closed intents go; a run an open intent refers to "
+      "stays",
+      T, Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
     auto a = s.BeginRun("d", "poll", "2026-01-01T00:00:00Z");
     auto b = s.BeginRun("d", "poll", "2026-01-01T00:00:01Z");
     REQUIRE(a);
     REQUIRE(b);
-    REQUIRE(s.FinishRun({*a, "d", "poll", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "Success", "", 0, 0, 0}, {"x"}));
-    REQUIRE(s.FinishRun({*b, "d", "poll", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01Z", "Failed", "", 0, 0, 0}, {}));
+    REQUIRE(s.FinishRun(
+        {*a, "d", "poll", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "Success", "", 0, 0, 0},
+        {"x"}));
+    REQUIRE(s.FinishRun(
+        {*b, "d", "poll", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01Z", "Failed", "", 0, 0, 0},
+        {}));
     REQUIRE(s.BeginIntent({0, "d", "2026-01-01T00:00:01Z", *b, {}, {}}, 1, "x\n"));
-    REQUIRE(s.AddEvents({Ev("2026-01-01T00:00:00Z", "d", "", "Old"), Ev("2026-02-01T00:00:00Z", "d", "", "New")}));
+    REQUIRE(s.AddEvents(
+        {Ev("2026-01-01T00:00:00Z", "d", "", "Old"), Ev("2026-02-01T00:00:00Z", "d", "", "New")}));
     auto n = s.Prune("2026-01-15T00:00:00Z");
     REQUIRE(n);
     CHECK(n->runs == 1);
@@ -207,7 +237,8 @@ TEST_SUITE("unit/store-contract") {
     CHECK(s.Operations(*a)->empty());
   }
 
-  TEST_CASE_TEMPLATE("status: ports replaced only when given, read back in rule order", T, Sqlite, Memory) {
+  TEST_CASE_TEMPLATE("status: ports replaced only when given, read back in rule order", T, Sqlite,
+                     Memory) {
     T impl;
     auto& s = impl.get();
     store::DeviceStatusRow d;

@@ -76,12 +76,14 @@ nat {
   }
 
   TEST_CASE("rendering and re-parsing config.boot round-trips") {
-    auto t = ParseConfigBoot("nat {\n destination {\n  rule 10 {\n   description \"a b\"\n   disable\n  }\n }\n}\n");
+    auto t = ParseConfigBoot(
+        "nat {\n destination {\n  rule 10 {\n   description \"a b\"\n   disable\n  }\n }\n}\n");
     REQUIRE(t);
     auto again = ParseConfigBoot(RenderConfigBoot(*t));
     REQUIRE(again);
     CHECK(*again == *t);
-    CHECK(RenderSetCommands(*t) == "set nat destination rule 10 description 'a b'\nset nat destination rule 10 disable\n");
+    CHECK(RenderSetCommands(*t) ==
+          "set nat destination rule 10 description 'a b'\nset nat destination rule 10 disable\n");
   }
 
   TEST_CASE("syntax errors name the line") {
@@ -94,16 +96,22 @@ nat {
   }
 
   TEST_CASE("showConfig JSON: one value a string, several an array, valueless {}") {
-    auto t = FromJson(R"({"rule":{"10":{"disable":{},"destination":{"port":"80,443"},"load-balance":{"hash":["a","b"]}}}})");
+    auto t = FromJson(
+        R"({"rule":{"10":{"disable":{},"destination":{"port":"80,443"},"load-balance":{"hash":["a","b"]}}}})");
     REQUIRE(t);
     CHECK(t->Find({"rule", "10", "disable"})->leaf);
     CHECK(t->Find({"rule", "10", "load-balance", "hash"})->values.size() == 2);
-    CHECK(ToJson(*t) == R"({"rule":{"10":{"destination":{"port":"80,443"},"disable":{},"load-balance":{"hash":["a","b"]}}}})");
+    CHECK(
+        ToJson(*t) ==
+        R"({"rule":{"10":{"destination":{"port":"80,443"},"disable":{},"load-balance":{"hash":["a","b"]}}}})");
   }
 
-  TEST_CASE("every real VyOS config in shared/data parses, and nat-basic renders the golden set commands") {
+  TEST_CASE(
+      "every real VyOS config in shared/data parses, and nat-basic renders the golden set "
+      "commands") {
     if (!SharedPresent()) return;
-    for (const auto& entry : std::filesystem::directory_iterator(std::string(NC_SHARED_DIR) + "/data/vyos-1x/configs")) {
+    for (const auto& entry : std::filesystem::directory_iterator(std::string(NC_SHARED_DIR) +
+                                                                 "/data/vyos-1x/configs")) {
       std::ifstream in(entry.path());
       std::stringstream ss;
       ss << in.rdbuf();
@@ -130,7 +138,8 @@ nat {
     CHECK(rules[100].log);
     CHECK(rules[100].unmanaged.empty());
     // The direct JSON reader (used on every poll) agrees with the tree reader.
-    for (const char* f : {"configs/dialup-router-complex", "configs/dialup-router-medium-vpn", "configs/nat-basic"}) {
+    for (const char* f : {"configs/dialup-router-complex", "configs/dialup-router-medium-vpn",
+                          "configs/nat-basic"}) {
       auto tree = ParseConfigBoot(SharedFile(f));
       REQUIRE(tree);
       const auto* dest = tree->Find({"nat", "destination"});

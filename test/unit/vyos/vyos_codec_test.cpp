@@ -26,7 +26,8 @@ TEST_SUITE("vyos/codec") {
   TEST_CASE("a rule renders as sets of every leaf, protocol included") {
     auto cmds = RuleSetCommands(10001, Rule());
     REQUIRE(cmds.size() == 6);
-    CHECK(ToCliLine(cmds[0]) == "set nat destination rule 10001 description 'VM web1 Port SSH [netconverge]'");
+    CHECK(ToCliLine(cmds[0]) ==
+          "set nat destination rule 10001 description 'VM web1 Port SSH [netconverge]'");
     CHECK(ToCliLine(cmds[1]) == "set nat destination rule 10001 inbound-interface name 'eth0'");
     CHECK(ToCliLine(cmds[2]) == "set nat destination rule 10001 protocol 'tcp'");
     auto disabled = Rule();
@@ -35,14 +36,23 @@ TEST_SUITE("vyos/codec") {
   }
 
   TEST_CASE("an update is a delete followed by every set, in one list") {
-    core::RuleChange ch{core::ChangeKind::kUpdate, 10001, "default/web1", "ssh", "VM web1 Port SSH", Rule(), Rule(), "x", false};
+    core::RuleChange ch{core::ChangeKind::kUpdate,
+                        10001,
+                        "default/web1",
+                        "ssh",
+                        "VM web1 Port SSH",
+                        Rule(),
+                        Rule(),
+                        "x",
+                        false};
     auto cmds = ChangeCommands(ch);
     CHECK(cmds.front().op == "delete");
     CHECK(cmds.size() == 7);
   }
 
   TEST_CASE("showConfig JSON round-trips through the model") {
-    auto json = R"({"rule": {"10001": {"description": "VM web1 Port SSH [netconverge]", "destination": {"port": "2201"},
+    auto json =
+        R"({"rule": {"10001": {"description": "VM web1 Port SSH [netconverge]", "destination": {"port": "2201"},
       "inbound-interface": {"name": "eth0"}, "protocol": "tcp", "translation": {"address": "192.168.10.11", "port": "22"}},
       "100": {"disable": {}, "log": {}, "inbound-interface": {"group": "WAN"}, "source": {"port": "53"}}}})";
     auto rules = DestinationRulesFromJson(json);
@@ -51,20 +61,23 @@ TEST_SUITE("vyos/codec") {
     const auto& foreign = rules->at(100);
     CHECK(foreign.disabled);
     CHECK(foreign.log);
-    CHECK(foreign.unmanaged == std::vector<std::string>{"inbound-interface group WAN", "source port 53"});
+    CHECK(foreign.unmanaged ==
+          std::vector<std::string>{"inbound-interface group WAN", "source port 53"});
   }
 
   TEST_CASE("request bodies are raw JSON with string values") {
     auto body = EncodeConfigure("K3Y", RuleSetCommands(7, Rule()), 2);
     CHECK(body.find(R"("key":"K3Y")") != std::string::npos);
     CHECK(body.find(R"("confirm_time":2)") != std::string::npos);
-    CHECK(body.find(R"("path":["nat","destination","rule","7","protocol"],"value":"tcp")") != std::string::npos);
+    CHECK(body.find(R"("path":["nat","destination","rule","7","protocol"],"value":"tcp")") !=
+          std::string::npos);
   }
 
   TEST_CASE("plans larger than the body limit split between rules, never inside one") {
     core::Plan plan;
     for (int i = 0; i < 100; ++i)
-      plan.changes.push_back({core::ChangeKind::kAdd, 10000 + i, "r", "p", "d", std::nullopt, Rule(), "new", false});
+      plan.changes.push_back(
+          {core::ChangeKind::kAdd, 10000 + i, "r", "p", "d", std::nullopt, Rule(), "new", false});
     CHECK(BatchCommands(plan, 1 << 20).size() == 1);
     auto small = BatchCommands(plan, 8 * 1024);
     CHECK(small.size() > 1);
@@ -80,7 +93,8 @@ TEST_SUITE("vyos/codec") {
     auto ok = ParseEnvelope(R"({"success": true, "data": "Reboot timer stopped", "error": null})");
     REQUIRE(ok);
     CHECK(*ok->data_text == "Reboot timer stopped");
-    auto err = ParseEnvelope(R"({"success": false, "data": null, "error": "Configuration under specified path is empty\n"})");
+    auto err = ParseEnvelope(
+        R"({"success": false, "data": null, "error": "Configuration under specified path is empty\n"})");
     REQUIRE(err);
     CHECK(IsEmptyPathError(err->error));
     CHECK_FALSE(ParseEnvelope("<html>504</html>"));
@@ -99,7 +113,8 @@ TEST_SUITE("vyos/codec") {
     CHECK(RestOffMessage().find("set service https api rest") != std::string::npos);
   }
 
-  TEST_CASE("1.3 writes the inbound-interface leaf, 1.4+ its name node; CLI values are shell-quoted") {
+  TEST_CASE(
+      "1.3 writes the inbound-interface leaf, 1.4+ its name node; CLI values are shell-quoted") {
     core::NatRule r;
     r.inbound_interface = "eth0";
     r.protocol = "tcp";
@@ -113,15 +128,20 @@ TEST_SUITE("vyos/codec") {
 
   TEST_CASE("the schema knows tag values, leaf values and VyOS's value errors") {
     auto services = testing::DebianServices();
-    auto r = ResolveSetPath({"nat", "destination", "rule", "10", "destination", "port"}, std::string("80,443"), services);
+    auto r = ResolveSetPath({"nat", "destination", "rule", "10", "destination", "port"},
+                            std::string("80,443"), services);
     REQUIRE(r);
     CHECK(r->is_tag_value[3]);
-    auto bad = ResolveSetPath({"nat", "destination", "rule", "10", "translation", "port"}, std::string("80,443"), services);
+    auto bad = ResolveSetPath({"nat", "destination", "rule", "10", "translation", "port"},
+                              std::string("80,443"), services);
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message.find("Value validation failed") != std::string::npos);
-    auto path = ResolveSetPath({"nat", "destination", "rule", "10", "bogus"}, std::string("x"), services);
+    auto path =
+        ResolveSetPath({"nat", "destination", "rule", "10", "bogus"}, std::string("x"), services);
     REQUIRE_FALSE(path);
-    CHECK(path.error().message.find("Configuration path: [nat destination rule 10 bogus x] is not valid") == 0);
-    CHECK_FALSE(ResolveSetPath({"nat", "destination", "rule", "1000000", "disable"}, std::nullopt, services));
+    CHECK(path.error().message.find(
+              "Configuration path: [nat destination rule 10 bogus x] is not valid") == 0);
+    CHECK_FALSE(ResolveSetPath({"nat", "destination", "rule", "1000000", "disable"}, std::nullopt,
+                               services));
   }
 }
