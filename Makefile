@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps test-deps configure build test run bench bench-http bench-ansible api-docs-check crash-test fuzz clean
+.PHONY: all deps test-deps configure build test run bench bench-http bench-ansible api-docs-check crash-test fuzz tidy format clean
 
 all: build
 
@@ -57,6 +57,12 @@ api-docs-check:
 FUZZ_SECONDS ?= 60
 fuzz: test-deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+tidy: build test-deps
+	scripts/tidy.sh $(BUILD_DIR)
+
+format:
+	scripts/format.sh
 
 clean:
 	@rm -rf $(BUILD_DIR)

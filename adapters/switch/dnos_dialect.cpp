@@ -190,7 +190,7 @@ std::vector<std::string> DnosDialect::Render(const core::Plan& plan) const {
   std::vector<std::string> out;
   auto line = [&](std::string l, bool needs_top) {
     out.push_back(std::move(l));
-    if (needs_top) out.push_back("top");
+    if (needs_top) out.emplace_back("top");
   };
   const std::string bd = "network-services bridge-domain instance ";
   for (const auto& ch : plan.bridge_domains)
@@ -226,7 +226,7 @@ std::vector<std::string> DnosDialect::Render(const core::Plan& plan) const {
       else
         line(p + "description " + Quote(a.description), false);
     }
-    if (out.size() > group) out.push_back("top");
+    if (out.size() > group) out.emplace_back("top");
   }
   for (const auto& ch : plan.interfaces) {
     if (ch.kind == core::ChangeKind::kDelete || ch.after->bridge_domain.empty()) continue;

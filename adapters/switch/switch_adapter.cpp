@@ -119,7 +119,7 @@ std::vector<std::string> SwitchAdapter::Render(const core::Plan& plan) const {
                               "netconverge: " + std::to_string(plan.ChangeCount()) + " change(s)"));
   out.push_back(dialect_->LeaveConfigCommand());
   if (confirm) {
-    out.push_back("# read back and verify, then confirm:");
+    out.emplace_back("# read back and verify, then confirm:");
     out.push_back(dialect_->EnterConfigCommand());
     out.push_back(dialect_->ConfirmCommand());
     out.push_back(dialect_->LeaveConfigCommand());

@@ -12,7 +12,7 @@ namespace nc::vyos {
 
 namespace {
 
-std::string Dns(std::string s) {
+std::string Dns(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (std::isalnum(static_cast<unsigned char>(c)))

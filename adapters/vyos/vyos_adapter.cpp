@@ -160,13 +160,13 @@ Result<DeviceInfo> VyosAdapter::Probe() {
 
 std::vector<std::pair<std::string, std::string>> VyosAdapter::Conditions() const {
   std::vector<std::pair<std::string, std::string>> out;
-  if (options_.insecure_tls) out.push_back({"InsecureTLS", kInsecureTls});
+  if (options_.insecure_tls) out.emplace_back("InsecureTLS", kInsecureTls);
   if (!info_ || info_->commit_confirm || !options_.commit_confirm || cli_) return out;
-  out.push_back({"UnconfirmedCommits",
-                 "the device's API has no commit-confirm (VyOS " + info_->version +
-                     "): changes are committed, verified and saved without a confirmation timer; "
-                     "declare SSH credentials "
-                     "(username with password or privateKey) to use the CLI's commit-confirm"});
+  out.emplace_back("UnconfirmedCommits",
+                   "the device's API has no commit-confirm (VyOS " + info_->version +
+                       "): changes are committed, verified and saved without a confirmation timer; "
+                       "declare SSH credentials "
+                       "(username with password or privateKey) to use the CLI's commit-confirm");
   return out;
 }
 
@@ -272,7 +272,7 @@ std::vector<std::string> VyosAdapter::Render(const core::Plan& plan) const {
                                 " (then verify, confirm)"
                           : "commit (the device has no commit-confirm)");
   }
-  if (!out.empty() && options_.save_after_confirm) out.push_back("save");
+  if (!out.empty() && options_.save_after_confirm) out.emplace_back("save");
   return out;
 }
 
@@ -301,7 +301,7 @@ Status VyosAdapter::SendConfirm(ApplyOutcome& out, const std::map<int, core::Nat
   // a "No confirm pending" answer is checked against the device, in case the timer fired.
   Error last{ErrorCode::kUnavailable, "confirm not sent"};
   for (int attempt = 0; attempt < 3; ++attempt) {
-    out.operations.push_back("POST /configure {\"op\": \"confirm\"}");
+    out.operations.emplace_back("POST /configure {\"op\": \"confirm\"}");
     auto r =
         Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
     if (r && r->envelope.success) {
@@ -337,14 +337,14 @@ Result<bool> VyosAdapter::ConfirmPending() {
 }
 
 void VyosAdapter::Disarm(ApplyOutcome& out) {
-  out.operations.push_back(
+  out.operations.emplace_back(
       "POST /configure {\"op\": \"confirm\"} (stop a confirm timer the failed commit may have "
       "armed)");
   auto r =
       Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
   if (r && r->envelope.success && r->envelope.data_text &&
       r->envelope.data_text->find("No confirm pending") == std::string::npos)
-    out.operations.push_back(
+    out.operations.emplace_back(
         "  (the device had armed the timer before the commit failed; it is stopped)");
 }
 
@@ -378,7 +378,7 @@ void VyosAdapter::RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>
   out.rollback_detail = "restored the previous rules with the inverse plan";
   if (confirm_armed) {
     // The restored state is the old state: stop the timer so the device does not reboot.
-    out.operations.push_back("POST /configure {\"op\": \"confirm\"}");
+    out.operations.emplace_back("POST /configure {\"op\": \"confirm\"}");
     (void)Call("/configure", EncodeOp(options_.api_key, "confirm"), options_.read_timeout, nullptr);
   }
 }
@@ -392,7 +392,7 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
   out.transport = "https-api";
   if (plan.changes.empty()) {
     if (save_pending_) {
-      out.operations.push_back("POST /config-file {\"op\": \"save\"}");
+      out.operations.emplace_back("POST /config-file {\"op\": \"save\"}");
       auto s =
           Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
       if (s && s->envelope.success) {
@@ -441,7 +441,7 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
           attempt < options_.lock_retries) {
         // The API discarded the session: nothing was committed, re-sending is safe - once a
         // timer the attempt may have armed first is stopped (else: "Another confirm is pending").
-        out.operations.push_back("  (commit lock busy; retrying)");
+        out.operations.emplace_back("  (commit lock busy; retrying)");
         if (confirm > 0) Disarm(out);
         std::this_thread::sleep_for(options_.lock_backoff * (1 << attempt));
         continue;
@@ -454,7 +454,7 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     bool committed = r && r->envelope.success;
     if (!r && ambiguous) {
       // The commit may have happened: look before doing anything else.
-      out.operations.push_back("  (no answer: re-reading the device)");
+      out.operations.emplace_back("  (no answer: re-reading the device)");
       auto now = ReadRules();
       if (!now) {
         out.error = Error{r.error().code,
@@ -502,12 +502,12 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
       armed = 0;
       out.unconfirmed = true;
       if (info_) info_->commit_confirm = false;
-      out.operations.push_back(
+      out.operations.emplace_back(
           "  (the device committed without arming a confirm timer: its API has no commit-confirm)");
     }
 
     auto readback = ReadRules();
-    out.operations.push_back("POST /retrieve showConfig [nat destination] (verify)");
+    out.operations.emplace_back("POST /retrieve showConfig [nat destination] (verify)");
     if (!readback) {
       // The change is live but unverified (a device that cannot be read, or answers something
       // that is not rules). Undo it now with the inverse of what was sent, from the state read
@@ -541,7 +541,7 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
     out.read_back = current;
   }
   if (options_.save_after_confirm) {
-    out.operations.push_back("POST /config-file {\"op\": \"save\"}");
+    out.operations.emplace_back("POST /config-file {\"op\": \"save\"}");
     auto s =
         Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
     if (!s || !s->envelope.success) {

@@ -251,6 +251,7 @@ Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
   if (const auto role = c.leader(); role == "standby" || role == "lost")
     return http::JsonError(503, "this replica is a standby; send the request to the leader");
   std::vector<reconcilers::DeviceResult> results;
+  results.reserve(keys.size());
   for (const auto& key : keys) results.push_back(c.pass(key, "admin-sync", Mode::kApply));
   return SyncReport(results);
 }

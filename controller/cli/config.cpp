@@ -80,7 +80,7 @@ Result<ConfigLayer> LoadConfigLayer(CLI::App& app, CLI::App& cmd, const std::str
       return MakeError(ErrorCode::kInvalidArgument,
                        path + ": must be a map of option: value (see netconverge generate-config)");
     for (const auto& kv : root) {
-      const std::string key = kv.first.as<std::string>();
+      const auto key = kv.first.as<std::string>();
       const int line = kv.first.Mark().line + 1;
       if (!known.count(key))
         return MakeError(ErrorCode::kInvalidArgument,

@@ -58,7 +58,7 @@ class Triggers {
 class Retention {
  public:
   Retention(store::SqliteStore& st, std::optional<std::chrono::milliseconds> keep,
-            std::shared_ptr<spdlog::logger> log) {
+            const std::shared_ptr<spdlog::logger>& log) {
     if (!keep) return;
     thread_ = std::thread([this, &st, keep, log] {
       std::unique_lock lk(mu_);
@@ -174,7 +174,7 @@ template <typename Source>
 ApiContext::PassFn LockedPass(
     DeviceLocks& locks, Source& source, reconcilers::DeviceReconciler& rec, metrics::Metrics& m,
     DeviceStatusCache& status,
-    std::function<void(const std::string&, const reconcilers::DeviceResult&)> after) {
+    const std::function<void(const std::string&, const reconcilers::DeviceResult&)>& after) {
   return [&locks, &source, &rec, &m, &status, after](const std::string& key,
                                                      const std::string& trigger,
                                                      reconcilers::DeviceReconciler::Mode mode) {
@@ -239,15 +239,15 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   auto log = MakeLogger(c.log_level, c.log_format);
   sigset_t set = BlockStopSignals();
   Result<kube::KubeConfig> config = MakeError(ErrorCode::kInternal, "");
+  // --kubeconfig, else in a pod the service account, else $KUBECONFIG, else the service account.
   const char* env = std::getenv("KUBECONFIG");
+  const bool in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr || !(env && *env);
   if (!kubeconfig.empty())
     config = kube::LoadKubeconfig(kubeconfig);
-  else if (std::getenv("KUBERNETES_SERVICE_HOST"))
+  else if (in_cluster)
     config = kube::InClusterConfig();
-  else if (env && *env)
-    config = kube::LoadKubeconfig(env);
   else
-    config = kube::InClusterConfig();
+    config = kube::LoadKubeconfig(env);
   if (!config) {
     std::cerr << "netconverge: " << config.error().message << "\n";
     return 1;

@@ -343,6 +343,7 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
   std::cout << keys[0] << " (" << (sw ? "dnos" : "vyos") << ", " << device.transport_primary << " "
             << device.address << ")\n";
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(checks.size());
   for (const auto& ch : checks) rows.push_back({"  " + ch.state, ch.name, ch.detail});
   PrintTable(rows);
   std::cout << (failed ? "FAILED: see the checks above\n" : "all checks passed\n");

@@ -285,6 +285,7 @@ Plan ComputePlan(const PlanInput& in) {
   // Owned rules on the device that no declared port holds any more.
   std::sort(desired_numbers.begin(), desired_numbers.end());
   std::vector<int> changed_numbers;
+  changed_numbers.reserve(changes.size());
   for (const auto& c : changes) changed_numbers.push_back(c.number);
   std::sort(changed_numbers.begin(), changed_numbers.end());
   for (const auto& [n, rule] : in.observed) {
@@ -360,9 +361,11 @@ NatPlan PlanNat(const NatPlanInput& in) {
   NatPlan out;
   auto alloc = AllocateRuleNumbers({in.device, in.rules, in.allocations, in.observed});
   std::map<PortKey, int> effective = in.allocations;
-  for (const auto& [k, n] : alloc.added) {
-    std::erase_if(effective, [&](const auto& e) { return e.second == n || e.first == k; });
-    effective[k] = n;
+  for (const auto& added : alloc.added) {
+    std::erase_if(effective, [&](const auto& e) {
+      return e.second == added.second || e.first == added.first;
+    });
+    effective[added.first] = added.second;
   }
   std::map<int, PortKey> allocated;
   for (const auto& [k, n] : effective) allocated.emplace(n, k);

@@ -201,7 +201,7 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
     auto ms = ParseDurationMs(s.commit_confirm_timeout);
     if (!ms) {
       sink.Add("spec.commitConfirm.timeout", ms.error().message);
-    } else if (*ms < 60'000 || *ms > 24 * 3'600'000) {
+    } else if (*ms < 60'000 || *ms > int64_t{24} * 3'600'000) {
       sink.Add("spec.commitConfirm.timeout",
                "must be between 1m and 24h (devices count confirm timers in minutes)");
     } else {
@@ -225,7 +225,7 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
     d.tag = s.ownership_tag;
   }
   if (s.max_request_bytes) {
-    if (*s.max_request_bytes < 64 * 1024 || *s.max_request_bytes > (int64_t{256} << 20))
+    if (*s.max_request_bytes < int64_t{64} * 1024 || *s.max_request_bytes > (int64_t{256} << 20))
       sink.Add("spec.vyos.maxRequestBytes", "must be between 65536 and 268435456");
     else
       d.max_request_bytes = *s.max_request_bytes;

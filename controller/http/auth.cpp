@@ -126,7 +126,7 @@ Result<Authenticator> Authenticator::Load(const AuthOptions& o) {
       Key key{name, *role, ""};
       if (k["key"] && k["sha256"]) return bad(where, "give key or sha256, not both");
       if (k["key"]) {
-        const std::string plain = k["key"].as<std::string>("");
+        const auto plain = k["key"].as<std::string>("");
         if (plain.size() < kMinKeyLength)
           return bad(where + ".key", "shorter than " + std::to_string(kMinKeyLength) +
                                          " characters (use e.g. `openssl rand -hex 24`)");

@@ -45,7 +45,8 @@ class Isolation {
   std::map<std::string, std::string> Run() {
     std::string text = RefusalText(outcome_);
     std::optional<int> named = outcome_.named_rule;
-    r_.operations.push_back("(the device refused the plan: isolating the resource(s) responsible)");
+    r_.operations.emplace_back(
+        "(the device refused the plan: isolating the resource(s) responsible)");
     // A commit-time failure may pass on a second try: the whole plan once more first.
     if (!outcome_.refused_at_set) {
       auto again = Trial(order_);

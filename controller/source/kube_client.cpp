@@ -122,7 +122,7 @@ Result<KubeConfig> LoadKubeconfigDoc(const std::string& path, const YAML::Node& 
                        "kubeconfig " + path + ": certificate-authority-data is not base64");
     c->ca_pem = *pem;
   } else if (cluster["cluster"]["certificate-authority"]) {
-    std::string ca = cluster["cluster"]["certificate-authority"].as<std::string>();
+    auto ca = cluster["cluster"]["certificate-authority"].as<std::string>();
     if (!ca.empty() && ca[0] != '/') ca = Dir(path) + "/" + ca;  // relative to the kubeconfig
     c->ca_pem = ReadFile(ca);
     if (c->ca_pem.empty())
@@ -265,12 +265,12 @@ Status Reflector::List() {
     for (const auto& [k, o] : fresh) {
       auto it = cache_.find(k);
       if (it == cache_.end())
-        events.push_back({"ADDED", o});
+        events.emplace_back("ADDED", o);
       else if (it->second.resource_version != o.resource_version)
-        events.push_back({"MODIFIED", o});
+        events.emplace_back("MODIFIED", o);
     }
     for (const auto& [k, o] : cache_)
-      if (!fresh.count(k)) events.push_back({"DELETED", o});
+      if (!fresh.count(k)) events.emplace_back("DELETED", o);
     cache_ = std::move(fresh);
     last_rv_ = Str(d["metadata"], "resourceVersion");
     expired_ = false;

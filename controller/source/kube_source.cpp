@@ -222,7 +222,7 @@ void KubeSource::Rebuild() {
         continue;
       }
       if (k.kind != "Device" && !HasFinalizer(meta)) {
-        need_finalizer.push_back({k.plural, key.second});
+        need_finalizer.emplace_back(k.plural, key.second);
         finalizer_json[k.plural + "/" + key.second] = FinalizersPatch(meta, true);
       }
       // What the codec reads: the manifest fields (server-set metadata is not part of it).
@@ -485,6 +485,7 @@ std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& r
                                const store::DeviceStatusRow& device, const Document& d,
                                bool port_forward) {
   std::vector<core::ObjectHealth> objects;
+  objects.reserve(rows.size());
   for (const auto* p : rows)
     objects.push_back(
         {p->port, core::ParsePortState(p->state).value_or(core::PortState::kPending), p->message});

@@ -655,7 +655,7 @@ Result<core::SubInterface> SubInterfaceFromValue(const rapidjson::Value& v) {
     s.bridge_domain = v["bridgeDomain"].GetString();
   if (v.HasMember("unmanaged") && v["unmanaged"].IsArray())
     for (const auto& u : v["unmanaged"].GetArray())
-      if (u.IsString()) s.unmanaged.push_back(u.GetString());
+      if (u.IsString()) s.unmanaged.emplace_back(u.GetString());
   return s;
 }
 
@@ -691,7 +691,7 @@ Result<core::SwitchState> SwitchFromJson(const std::string& json) {
         bd.description = m.value["description"].GetString();
       if (m.value.HasMember("members") && m.value["members"].IsArray())
         for (const auto& x : m.value["members"].GetArray())
-          if (x.IsString()) bd.members.push_back(x.GetString());
+          if (x.IsString()) bd.members.emplace_back(x.GetString());
       st.bridge_domains[m.name.GetString()] = bd;
     }
   return st;
