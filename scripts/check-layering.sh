@@ -18,6 +18,7 @@ rules=(
   "controller/source|controller/source controller/core controller/api controller/store controller/runtime transport"
   "controller/reconcilers|controller/reconcilers controller/core controller/store controller/runtime controller/source adapters transport"
   "controller/http|controller/http controller/core"
+  "controller/manager|controller/manager controller/core controller/api controller/store controller/runtime controller/source controller/reconcilers controller/http controller/metrics adapters transport"
   "controller/metrics|controller/metrics"
 )
 for rule in "${rules[@]}"; do
@@ -42,7 +43,9 @@ forbidden=(
   "nc_core|nc_store nc_runtime nc_source nc_http_client nc_ssh nc_vyos nc_switch nc_reconcilers"
   "nc_http_client|nc_store nc_source nc_vyos nc_vyos_codec nc_switch nc_reconcilers"
   "nc_ssh|nc_store nc_source nc_vyos nc_switch nc_reconcilers"
-  "nc_source|nc_vyos nc_vyos_codec nc_switch nc_switch_dialects nc_reconcilers nc_cli"
+  "nc_source|nc_vyos nc_vyos_codec nc_switch nc_switch_dialects nc_reconcilers nc_manager nc_cli"
+  "nc_reconcilers|nc_manager nc_cli nc_http nc_metrics"
+  "nc_manager|nc_cli"
   "nc_store|nc_source nc_vyos nc_switch nc_http_client nc_ssh nc_reconcilers"
   "nc_vyos|nc_store nc_source nc_reconcilers nc_cli"
   "nc_switch|nc_store nc_source nc_reconcilers nc_cli"

@@ -26,6 +26,7 @@
 #include "adapters/vyos/importer.hpp"
 #include "controller/core/values.hpp"
 #include "controller/http/admin_server.hpp"
+#include "controller/manager/leader_election.hpp"
 #include "controller/metrics/metrics.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
@@ -34,7 +35,6 @@
 #include "controller/runtime/work_queue.hpp"
 #include "controller/source/directory_source.hpp"
 #include "controller/source/kube_source.hpp"
-#include "controller/source/leader_election.hpp"
 #include "controller/store/sqlite_store.hpp"
 
 namespace nc::cli {

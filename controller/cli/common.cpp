@@ -18,18 +18,6 @@
 
 namespace nc::cli {
 
-void JStr(Json& w, const char* k, const std::string& v) {
-  w.Key(k);
-  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-}
-
-void JList(Json& w, const char* k, const std::vector<std::string>& v) {
-  w.Key(k);
-  w.StartArray();
-  for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  w.EndArray();
-}
-
 namespace {
 
 /// One JSON object per line: time, level, logger, msg, and every `key=value` pair of the message
@@ -167,132 +155,11 @@ std::optional<core::DesiredState> LoadStrict(const std::string& dir,
   return v.desired;
 }
 
-std::string QualifiedName(const std::string& name, const std::string& ns) {
-  return name.find('/') == std::string::npos ? ns + "/" + name : name;
-}
-
 std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::string& want) {
   std::vector<std::string> out;
   for (const auto& [key, dev] : d.devices)
     if (want.empty() || want == key || want == dev.name) out.push_back(key);
   return out;
-}
-
-/// The fields of a device's status shared by `status -o json` and `/v1/health`.
-void DeviceFields(Json& w, const store::DeviceStatusRow& d) {
-  JStr(w, "device", d.device);
-  w.Key("reachable");
-  w.Bool(d.reachable);
-  w.Key("synced");
-  w.Bool(d.synced);
-  JStr(w, "message", d.message);
-  JStr(w, "transportInUse", d.transport);
-  w.Key("fallbackActive");
-  w.Bool(d.fallback_active);
-  w.Key("fallbackPasses");
-  w.Int64(d.fallbacks);
-  JStr(w, "lastObservedTime", d.last_observed_at);
-}
-
-void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r) {
-  w.StartObject();
-  JStr(w, "device", key);
-  JStr(w, "status", r.error ? "error" : "success");
-  JStr(w, "message", r.error ? r.error->message : "");
-  w.Key("changes");
-  w.StartArray();
-  for (const auto& ch : r.plan.changes) {
-    w.StartObject();
-    JStr(w, "action", core::ToString(ch.kind));
-    w.Key("rule");
-    w.Int(ch.number);
-    JStr(w, "resource", ch.resource);
-    JStr(w, "port", ch.port);
-    JStr(w, "description", ch.display);
-    JStr(w, "reason", ch.reason);
-    w.EndObject();
-  }
-  for (const auto& ch : r.plan.bridge_domains) {
-    w.StartObject();
-    JStr(w, "action", core::ToString(ch.kind));
-    JStr(w, "bridgeDomain", ch.name);
-    JStr(w, "reason", ch.reason);
-    w.EndObject();
-  }
-  for (const auto& ch : r.plan.interfaces) {
-    w.StartObject();
-    JStr(w, "action", core::ToString(ch.kind));
-    JStr(w, "interface", ch.name);
-    JStr(w, "resource", ch.resource);
-    JStr(w, "reason", ch.reason);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("notices");
-  w.StartArray();
-  for (const auto& n : r.plan.notices) {
-    w.StartObject();
-    JStr(w, "reason", n.reason);
-    JStr(w, "resource", n.resource);
-    JStr(w, "message", n.message);
-    w.EndObject();
-  }
-  w.EndArray();
-  JList(w, "operations", r.operations);
-  WriteReport(w, r.report, false);
-  w.EndObject();
-}
-
-void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_applied) {
-  w.Key("report");
-  w.StartObject();
-  JList(w, "added", report.added);
-  JList(w, "deleted", report.deleted);
-  JList(w, "updated", report.updated);
-  JList(w, "no_change", report.no_change);
-  if (with_not_applied) JList(w, "not_applied", report.failed);
-  w.EndObject();
-}
-
-void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
-                       const std::vector<store::PortStatusRow>& ports) {
-  w.StartObject();
-  DeviceFields(w, d);
-  JStr(w, "lastAppliedTime", d.last_applied_at);
-  w.Key("managedObjects");
-  w.Int(d.managed);
-  w.Key("driftedObjects");
-  w.Int(d.drifted);
-  w.Key("ports");
-  w.StartArray();
-  for (const auto& p : ports) {
-    if (p.device != d.device) continue;
-    w.StartObject();
-    JStr(w, "resource", p.resource);
-    JStr(w, "port", p.port);
-    JStr(w, "description", p.display);
-    w.Key("ruleNumber");
-    w.Int(p.rule_number);
-    JStr(w, "state", p.state);
-    JStr(w, "message", p.message);
-    JStr(w, "lastAppliedTime", p.last_applied_at);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-}
-
-void WriteEvent(Json& w, const store::Event& e) {
-  w.StartObject();
-  JStr(w, "time", e.time);
-  JStr(w, "device", e.device);
-  JStr(w, "resource", e.resource);
-  JStr(w, "type", e.type);
-  JStr(w, "reason", e.reason);
-  JStr(w, "message", e.message);
-  w.Key("runId");
-  w.Int64(e.run_id);
-  w.EndObject();
 }
 
 }  // namespace nc::cli

@@ -11,18 +11,26 @@
 #include <string>
 #include <vector>
 
-#include "controller/cli/admin_api.hpp"
 #include "controller/core/model.hpp"
 #include "controller/core/values.hpp"
+#include "controller/manager/admin_api.hpp"
+#include "controller/manager/views.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/store/sqlite_store.hpp"
 
 namespace nc::cli {
 
-using Json = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+// The JSON views the admin API shares (controller/manager/views.hpp).
+using manager::DeviceFields;
+using manager::JList;
+using manager::Json;
+using manager::JStr;
+using manager::QualifiedName;
+using manager::WriteDeviceResult;
+using manager::WriteDeviceStatus;
+using manager::WriteEvent;
+using manager::WriteReport;
 
-void JStr(Json& w, const char* k, const std::string& v);
-void JList(Json& w, const char* k, const std::vector<std::string>& v);
 /// The process's logger: text lines, or JSON lines when `format` is "json".
 std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level,
                                            const std::string& format = "text");
@@ -50,20 +58,8 @@ bool StoreExists(const std::string& path);
 /// Loads and validates everything; prints problems. Returns nullopt when there are any.
 std::optional<core::DesiredState> LoadStrict(const std::string& dir,
                                              const core::ServiceTable& services);
-/// "namespace/name" for a name as a user types it: "edge1" is "<ns>/edge1", "prod/edge1" stays.
-std::string QualifiedName(const std::string& name, const std::string& ns = "default");
 /// Device keys matching `want` (name or namespace/name; empty: all).
 std::vector<std::string> SelectDevices(const core::DesiredState& d, const std::string& want);
-/// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.
-void DeviceFields(Json& w, const store::DeviceStatusRow& d);
-/// One device in `status -o json` and /v1/devices: its fields and its ports.
-void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
-                       const std::vector<store::PortStatusRow>& ports);
-/// One device's pass in `apply|plan -o json` and the plan route: changes, operations, report.
-void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r);
-void WriteEvent(Json& w, const store::Event& e);
-/// "report": the seed API's {added, deleted, updated, no_change} (+ not_applied on failure).
-void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_applied);
 
 struct LeaderFlags {
   bool enabled = false;
@@ -81,7 +77,7 @@ struct RunOptions {
   bool kube = false;
   std::string kubeconfig;
   LeaderFlags leader;
-  ApiOptions api;
+  manager::ApiOptions api;
   std::string retention = "720h";
 };
 

@@ -58,6 +58,10 @@ class KubeSource {
   /// Told when a write to the API server fails (finalizer, status, event): what, and why. A
   /// repeated identical failure is told once, until a different one or a success.
   void SetErrorLog(std::function<void(const std::string&)> log) { error_log_ = std::move(log); }
+  /// Replaces the constructor's `on_change` (before Start).
+  void SetOnChange(std::function<void(const std::vector<std::string>& devices)> on_change) {
+    on_change_ = std::move(on_change);
+  }
 
  private:
   struct Kind {

@@ -1,4 +1,4 @@
-#include "controller/cli/admin_api.hpp"
+#include "controller/manager/admin_api.hpp"
 #include "controller/core/json.hpp"
 
 #include <rapidjson/document.h>
@@ -9,12 +9,12 @@
 #include <regex>
 #include <set>
 
-#include "controller/cli/common.hpp"
 #include "controller/core/encoding.hpp"
 #include "controller/core/values.hpp"
+#include "controller/manager/views.hpp"
 #include "controller/runtime/clock.hpp"
 
-namespace nc::cli {
+namespace nc::manager {
 
 namespace {
 
@@ -460,4 +460,4 @@ std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen,
   return server;
 }
 
-}  // namespace nc::cli
+}  // namespace nc::manager

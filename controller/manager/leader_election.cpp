@@ -1,4 +1,4 @@
-#include "controller/source/leader_election.hpp"
+#include "controller/manager/leader_election.hpp"
 #include "controller/core/json.hpp"
 #include "controller/core/json_writer.hpp"
 

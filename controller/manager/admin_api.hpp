@@ -21,7 +21,7 @@
 #include "controller/runtime/work_queue.hpp"
 #include "controller/store/sqlite_store.hpp"
 
-namespace nc::cli {
+namespace nc::manager {
 
 /// One mutex per device: a worker's pass and an admin sync or rollback of the same device never
 /// run at once (spec §3: a key is never processed by two workers at once).
@@ -133,4 +133,4 @@ std::unique_ptr<http::AdminServer> StartAdminApi(const std::string& listen,
 http::Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o,
                          const http::Request& r, std::string* route = nullptr);
 
-}  // namespace nc::cli
+}  // namespace nc::manager

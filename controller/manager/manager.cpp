@@ -1,0 +1,244 @@
+#include "controller/manager/manager.hpp"
+
+#include <spdlog/spdlog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "controller/metrics/metrics.hpp"
+#include "controller/runtime/clock.hpp"
+#include "controller/runtime/controller.hpp"
+#include "controller/runtime/work_queue.hpp"
+
+namespace nc::manager {
+
+namespace {
+
+/// Why each queued device was enqueued (the first pass after it says so; later ones are polls).
+class Triggers {
+ public:
+  void Set(const std::string& key, const std::string& trigger) {
+    std::lock_guard lk(mu_);
+    triggers_[key] = trigger;
+  }
+  std::string Take(const std::string& key) {
+    std::lock_guard lk(mu_);
+    auto it = triggers_.find(key);
+    if (it == triggers_.end()) return "poll";
+    std::string t = std::move(it->second);
+    triggers_.erase(it);
+    return t;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> triggers_;
+};
+
+/// The metrics of a pass, from what the pass itself recorded (no store reads).
+void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers::DeviceResult& r,
+                 double seconds) {
+  metrics::PassFacts p;
+  p.device = key;
+  p.ok = !r.error;
+  p.unchanged_poll = r.unchanged_poll;
+  p.seconds = seconds;
+  p.operations = r.wrote ? static_cast<int>(r.operations.size()) : 0;
+  p.commits = r.commits;
+  if (r.device_row) {
+    p.reachable = r.device_row->reachable;
+    p.fallback_active = r.device_row->fallback_active;
+  }
+  for (const auto& e : r.events) p.event_reasons.push_back(e.reason);
+  m.ObservePass(p);
+}
+
+/// Everything the daemon is made of, in construction order (destroyed in reverse).
+struct Parts {
+  Parts(const ManagerOptions& o, Feed& f, store::SqliteStore& s, AdapterFactory& factory,
+        const core::ServiceTable& services, std::shared_ptr<spdlog::logger> l)
+      : options(o), feed(f), st(s), log(std::move(l)), queue(clock),
+        rec(s, factory, clock, log, services) {
+    rec.SetDeletionGuard(o.deletion_guard_share, o.deletion_guard_min);
+    // Closed the moment leadership is lost: no pass sends anything to a device after that.
+    rec.SetWriteGate([this] { return !lost.load(); });
+    queue.SetObserver({[this] { metrics.QueueAdded(); },
+                       [this](double sec) { metrics.QueueWaited(sec); },
+                       [this] { metrics.QueueRetried(); }});
+    if (auto rows = st.DeviceStatuses())
+      for (const auto& r : *rows) status.Update(r);
+  }
+
+  void Enqueue(const std::string& key, const std::string& trigger) {
+    triggers.Set(key, trigger);
+    queue.Add(key);
+  }
+
+  /// One pass of one device under its lock (a worker's, a sync's or a plan's), observed in the
+  /// metrics and reported to the feed.
+  reconcilers::DeviceResult Pass(const std::string& key, const std::string& trigger,
+                                 reconcilers::DeviceReconciler::Mode mode) {
+    std::lock_guard lk(locks.For(key));
+    auto desired = feed.Desired();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = rec.Reconcile(*desired, key, trigger, mode);
+    if (mode != reconcilers::DeviceReconciler::Mode::kApply) return r;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ObservePass(metrics, key, r, seconds);
+    if (r.device_row) status.Update(*r.device_row);
+    const char* result = r.error ? "error" : r.unchanged_poll ? "unchanged" : "success";
+    status.Passed({key, r.run_id, trigger, result,
+                   runtime::FormatUtc(std::chrono::system_clock::now()),
+                   static_cast<int64_t>(seconds * 1000)});
+    feed.Passed(key, r);
+    return r;
+  }
+
+  std::string Leadership() const {
+    if (!options.election) return "disabled";
+    return lost ? "lost" : started ? "leader" : "standby";
+  }
+
+  ApiContext Api() {
+    return ApiContext{&st,
+                      [this] { return feed.Desired(); },
+                      [this](const std::string& key, const std::string& trigger,
+                             reconcilers::DeviceReconciler::Mode mode) {
+                        return Pass(key, trigger, mode);
+                      },
+                      [this](const std::string& key, int64_t snapshot) {
+                        std::lock_guard lk(locks.For(key));
+                        auto r = rec.Rollback(*feed.Desired(), key, snapshot);
+                        if (r.device_row) status.Update(*r.device_row);
+                        return r;
+                      },
+                      [this] { return feed.Synced(); },
+                      [this] { return Leadership(); },
+                      &queue,
+                      controller.get(),
+                      &metrics,
+                      log,
+                      &status,
+                      st.SchemaVersion()};
+  }
+
+  const ManagerOptions& options;
+  Feed& feed;
+  store::SqliteStore& st;
+  std::shared_ptr<spdlog::logger> log;
+  runtime::SystemClock clock;
+  metrics::Metrics metrics;
+  runtime::WorkQueue queue;
+  reconcilers::DeviceReconciler rec;
+  Triggers triggers;
+  DeviceLocks locks;
+  DeviceStatusCache status;
+  std::unique_ptr<runtime::Controller> controller;
+  std::atomic<bool> lost{false};
+  std::atomic<bool> started{false};
+  std::atomic<bool> stop{false};
+};
+
+/// Until the feed's first complete read, or a stop signal (then false).
+bool WaitForSync(Feed& feed) {
+  while (!feed.Synced()) {
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) return false;
+    timespec ts{0, 100'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  return true;
+}
+
+/// Leads (or waits to), then starts the workers. On a lost lease: stop writing at once - the
+/// gate stops passes in flight before their next device write, the queue hands out no more
+/// keys, writes to the source stop - and signal the main thread, which exits.
+void LeadThenWork(Parts& p, kube::LeaderElector* elector) {
+  if (elector) {
+    p.log->info("waiting to lead (lease netconverge-leader, identity {})", elector->identity());
+    if (!elector->Acquire(p.stop)) return;
+    p.log->info("leading as {}: writing to devices", elector->identity());
+    p.feed.SetWriter(true);
+    elector->KeepRenewing([&p] {
+      p.lost = true;
+      p.queue.ShutDown();
+      p.feed.SetWriter(false);
+      p.log->error(
+          "leadership lost (the lease could not be renewed within {} ms): no more writes; "
+          "stopping",
+          p.options.election->renew_deadline.count());
+      kill(getpid(), SIGTERM);
+    });
+  }
+  p.controller->Start();
+  p.started = true;
+}
+
+}  // namespace
+
+int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterFactory& factory,
+        const core::ServiceTable& services, std::shared_ptr<spdlog::logger> log,
+        sigset_t signals) {
+  Parts p(o, feed, store, factory, services, std::move(log));
+  p.controller = std::make_unique<runtime::Controller>(
+      p.queue,
+      [&p](const std::string& key) {
+        const std::string trigger = p.triggers.Take(key);
+        if (!p.feed.Desired()->devices.count(key)) return runtime::ReconcileResult{};  // gone
+        auto r = p.Pass(key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+        return runtime::ReconcileResult{r.error, r.requeue_after};
+      },
+      o.workers);
+  std::unique_ptr<kube::LeaderElector> elector;
+  if (o.election) {
+    auto le = *o.election;
+    le.on_error = [&p](const std::string& why) { p.log->warn("leader election: {}", why); };
+    elector = std::make_unique<kube::LeaderElector>(o.cluster, le);
+    feed.SetInstance(elector->identity());
+  }
+  feed.SetWriter(!o.election);
+  for (const auto& key : p.rec.Recover()) p.Enqueue(key, "recovery");
+  feed.Start([&p](const std::string& key, const std::string& trigger) { p.Enqueue(key, trigger); });
+  if (!WaitForSync(feed)) {
+    feed.Stop();
+    return 0;
+  }
+  p.log->info("netconverge running: {} store={} workers={}{}", feed.Describe(), o.store_path,
+              o.workers, elector ? " leader-election=" + elector->identity() : "");
+  bool admin_failed = false;
+  auto admin = StartAdminApi(o.listen, o.api, p.Api(), &admin_failed);
+  if (admin_failed) {
+    feed.Stop();
+    return 1;
+  }
+  std::thread lead([&p, &elector] { LeadThenWork(p, elector.get()); });
+  int sig = 0;
+  sigwait(&signals, &sig);
+  if (p.lost) {
+    // Leadership is gone and nothing more is written; a graceful stop could wait on calls to
+    // an API server that no longer answers. Exit now: the store is crash-safe, an apply cut off
+    // is recovered at the next start, and the new leader re-reads every device.
+    if (admin) admin->Stop();
+    p.log->error("stopped: leadership lost");
+    p.log->flush();
+    std::_Exit(1);
+  }
+  p.log->info("signal {} received: finishing in-flight passes", sig);
+  p.stop = true;
+  lead.join();
+  feed.Stop();
+  if (p.started) p.controller->Stop();
+  if (elector) elector->Release();
+  if (admin) admin->Stop();
+  p.log->info("stopped");
+  return 0;
+}
+
+}  // namespace nc::manager

@@ -1,0 +1,33 @@
+// JSON views of device status, passes, reports and events, shared by the CLI's `-o json` and the
+// admin API's answers (one shape for both), written with RapidJSON's PrettyWriter.
+#pragma once
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <string>
+#include <vector>
+
+#include "controller/reconcilers/device_reconciler.hpp"
+#include "controller/store/store.hpp"
+
+namespace nc::manager {
+
+using Json = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+void JStr(Json& w, const char* k, const std::string& v);
+void JList(Json& w, const char* k, const std::vector<std::string>& v);
+/// "namespace/name" for a name as a user types it: "edge1" is "<ns>/edge1", "prod/edge1" stays.
+std::string QualifiedName(const std::string& name, const std::string& ns = "default");
+/// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.
+void DeviceFields(Json& w, const store::DeviceStatusRow& d);
+/// One device in `status -o json` and /v1/devices: its fields and its ports.
+void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
+                       const std::vector<store::PortStatusRow>& ports);
+/// One device's pass in `apply|plan -o json` and the plan route: changes, operations, report.
+void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r);
+void WriteEvent(Json& w, const store::Event& e);
+/// "report": the seed API's {added, deleted, updated, no_change} (+ not_applied on failure).
+void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_applied);
+
+}  // namespace nc::manager
