@@ -12,7 +12,7 @@ B=$2
 # -O1 -g1: what sanitizers need for usable reports, at half the compile time of -O2 -g. Only the
 # test executables (and what they link) are built.
 cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_FLAGS="-O1 -g1" -DNC_WERROR=OFF -DNC_SANITIZE="$SAN" > /dev/null
-TESTS=(core_test api_test vyos_codec_test store_test http_test runtime_test source_test switch_dialect_test integration_test
+TESTS=(core_test api_test vyos_codec_test store_test http_test runtime_test source_test switch_dialect_test integration_test reconciler_test
        kube_test switch_test)
 cmake --build "$B" -j"${JOBS:-2}" --target "${TESTS[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
