@@ -44,7 +44,8 @@ void DirectoryFeed::Reload() {
       log_->warn("deletions held on every device: {}", d->held_deletes_all);
     last_problems_ = report.problems;
   }
-  for (const auto& key : report.changed_devices) enqueue_(key, first ? "startup" : "manifest-change");
+  for (const auto& key : report.changed_devices)
+    enqueue_(key, first ? "startup" : "manifest-change");
 }
 
 void KubeFeed::Start(Enqueue enqueue) {

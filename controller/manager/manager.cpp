@@ -62,7 +62,11 @@ void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers:
 struct Parts {
   Parts(const ManagerOptions& o, Feed& f, store::SqliteStore& s, AdapterFactory& factory,
         const core::ServiceTable& services, std::shared_ptr<spdlog::logger> l)
-      : options(o), feed(f), st(s), log(std::move(l)), queue(clock),
+      : options(o),
+        feed(f),
+        st(s),
+        log(std::move(l)),
+        queue(clock),
         rec(s, factory, clock, log, services) {
     rec.SetDeletionGuard(o.deletion_guard_share, o.deletion_guard_min);
     // Closed the moment leadership is lost: no pass sends anything to a device after that.
@@ -106,26 +110,25 @@ struct Parts {
   }
 
   ApiContext Api() {
-    return ApiContext{&st,
-                      [this] { return feed.Desired(); },
-                      [this](const std::string& key, const std::string& trigger,
-                             reconcilers::DeviceReconciler::Mode mode) {
-                        return Pass(key, trigger, mode);
-                      },
-                      [this](const std::string& key, int64_t snapshot) {
-                        std::lock_guard lk(locks.For(key));
-                        auto r = rec.Rollback(*feed.Desired(), key, snapshot);
-                        if (r.device_row) status.Update(*r.device_row);
-                        return r;
-                      },
-                      [this] { return feed.Synced(); },
-                      [this] { return Leadership(); },
-                      &queue,
-                      controller.get(),
-                      &metrics,
-                      log,
-                      &status,
-                      st.SchemaVersion()};
+    return ApiContext{
+        &st,
+        [this] { return feed.Desired(); },
+        [this](const std::string& key, const std::string& trigger,
+               reconcilers::DeviceReconciler::Mode mode) { return Pass(key, trigger, mode); },
+        [this](const std::string& key, int64_t snapshot) {
+          std::lock_guard lk(locks.For(key));
+          auto r = rec.Rollback(*feed.Desired(), key, snapshot);
+          if (r.device_row) status.Update(*r.device_row);
+          return r;
+        },
+        [this] { return feed.Synced(); },
+        [this] { return Leadership(); },
+        &queue,
+        controller.get(),
+        &metrics,
+        log,
+        &status,
+        st.SchemaVersion()};
   }
 
   const ManagerOptions& options;
@@ -184,8 +187,7 @@ void LeadThenWork(Parts& p, kube::LeaderElector* elector) {
 }  // namespace
 
 int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterFactory& factory,
-        const core::ServiceTable& services, std::shared_ptr<spdlog::logger> log,
-        sigset_t signals) {
+        const core::ServiceTable& services, std::shared_ptr<spdlog::logger> log, sigset_t signals) {
   Parts p(o, feed, store, factory, services, std::move(log));
   p.controller = std::make_unique<runtime::Controller>(
       p.queue,
