@@ -77,20 +77,7 @@ class Lexer {
         ++pos_;
         return Token{Tok::kNewline, "", line_++};
       }
-      if (c == '/' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '*') {
-        size_t end = s_.find("*/", pos_ + 2);
-        if (end == std::string_view::npos)
-          return MakeError(ErrorCode::kInvalidArgument,
-                           "line " + std::to_string(line_) + ": unterminated comment");
-        std::string body(s_.substr(pos_ + 2, end - pos_ - 2));
-        int start_line = line_;
-        for (char ch : body) line_ += ch == '\n';
-        pos_ = end + 2;
-        size_t b = body.find_first_not_of(' ');
-        size_t e = body.find_last_not_of(' ');
-        return Token{Tok::kComment, b == std::string::npos ? "" : body.substr(b, e - b + 1),
-                     start_line};
-      }
+      if (c == '/' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '*') return Comment();
       if (c == '/' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '/') {
         while (pos_ < s_.size() && s_[pos_] != '\n') ++pos_;
         continue;
@@ -103,45 +90,7 @@ class Lexer {
         ++pos_;
         return Token{Tok::kClose, "}", line_};
       }
-      if (c == '"' || c == '\'') {
-        const char quote = c;
-        std::string out;
-        int start_line = line_;
-        ++pos_;
-        while (pos_ < s_.size() && s_[pos_] != quote) {
-          char d = s_[pos_++];
-          if (d == '\\' && pos_ < s_.size()) {
-            char e = s_[pos_++];
-            switch (e) {
-              case 'n':
-                out += '\n';
-                break;
-              case 'r':
-                out += '\r';
-                break;
-              case 't':
-                out += '\t';
-                break;
-              case 'b':
-                out += '\b';
-                break;
-              case 'f':
-                out += '\f';
-                break;
-              default:
-                out += e;
-            }
-            continue;
-          }
-          if (d == '\n') ++line_;
-          out += d;
-        }
-        if (pos_ >= s_.size())
-          return MakeError(ErrorCode::kInvalidArgument,
-                           "line " + std::to_string(start_line) + ": unterminated quoted string");
-        ++pos_;
-        return Token{Tok::kString, out, start_line};
-      }
+      if (c == '"' || c == '\'') return Quoted(c);
       size_t start = pos_;
       while (pos_ < s_.size()) {
         char d = s_[pos_];
@@ -156,6 +105,62 @@ class Lexer {
   }
 
  private:
+  // A /* comment */ from pos_, its text trimmed.
+  Result<Token> Comment() {
+    size_t end = s_.find("*/", pos_ + 2);
+    if (end == std::string_view::npos)
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "line " + std::to_string(line_) + ": unterminated comment");
+    std::string body(s_.substr(pos_ + 2, end - pos_ - 2));
+    int start_line = line_;
+    for (char ch : body) line_ += ch == '\n';
+    pos_ = end + 2;
+    size_t b = body.find_first_not_of(' ');
+    size_t e = body.find_last_not_of(' ');
+    return Token{Tok::kComment, b == std::string::npos ? "" : body.substr(b, e - b + 1),
+                 start_line};
+  }
+
+  // A string quoted with `quote` from pos_, with C escapes (\n \r \t \b \f, else the char).
+  Result<Token> Quoted(char quote) {
+    std::string out;
+    int start_line = line_;
+    ++pos_;
+    while (pos_ < s_.size() && s_[pos_] != quote) {
+      char d = s_[pos_++];
+      if (d == '\\' && pos_ < s_.size()) {
+        char e = s_[pos_++];
+        switch (e) {
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          default:
+            out += e;
+        }
+        continue;
+      }
+      if (d == '\n') ++line_;
+      out += d;
+    }
+    if (pos_ >= s_.size())
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "line " + std::to_string(start_line) + ": unterminated quoted string");
+    ++pos_;
+    return Token{Tok::kString, out, start_line};
+  }
+
   std::string_view s_;
   size_t pos_ = 0;
   int line_ = 1;

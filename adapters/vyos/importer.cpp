@@ -167,6 +167,23 @@ Result<std::map<int, core::NatRule>> RulesFromConfigText(std::string_view text,
   return DestinationRules(*dest);
 }
 
+namespace {
+
+/// Why a destination rule cannot be imported as a VM port forward ("" when it can).
+std::string NotAPortForward(const core::NatRule& r, const core::ServiceTable& services) {
+  if (r.translation_address.empty()) return "no translation address (a VM port forward needs one)";
+  if (r.inbound_interface.empty()) return "no inbound interface";
+  if (r.protocol != "tcp" && r.protocol != "udp" && r.protocol != "tcp_udp")
+    return "protocol '" + (r.protocol.empty() ? std::string("all") : r.protocol) +
+           "' (only tcp, udp, tcp_udp forward ports)";
+  if (r.destination_port.empty()) return "no destination port";
+  if (!core::ParsePortMulti(r.destination_port, services))
+    return "destination port '" + r.destination_port + "' is not understood";
+  return "";
+}
+
+}  // namespace
+
 ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules, const ImportOptions& o) {
   ImportResult out;
   const auto& services = o.services;
@@ -174,18 +191,7 @@ ImportResult ImportPortForwards(const std::map<int, core::NatRule>& rules, const
   std::map<std::tuple<std::string, std::string, std::string>, Group> groups;
   std::map<int, std::vector<std::string>> notes;
   for (const auto& [n, r] : rules) {
-    std::string why;
-    if (r.translation_address.empty())
-      why = "no translation address (a VM port forward needs one)";
-    else if (r.inbound_interface.empty())
-      why = "no inbound interface";
-    else if (r.protocol != "tcp" && r.protocol != "udp" && r.protocol != "tcp_udp")
-      why = "protocol '" + (r.protocol.empty() ? std::string("all") : r.protocol) +
-            "' (only tcp, udp, tcp_udp forward ports)";
-    else if (r.destination_port.empty())
-      why = "no destination port";
-    else if (!core::ParsePortMulti(r.destination_port, services))
-      why = "destination port '" + r.destination_port + "' is not understood";
+    const std::string why = NotAPortForward(r, services);
     if (!why.empty()) {
       out.warnings.push_back("rule " + std::to_string(n) + " skipped: " + why);
       ++out.skipped;

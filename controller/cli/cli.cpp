@@ -93,6 +93,34 @@ int CmdValidate(const Common& c) {
   return v.problems.empty() ? 0 : 1;
 }
 
+/// `plan`'s text output for one device: its changes with their reasons, notices, operations.
+void PrintPlan(const std::string& key, const reconcilers::DeviceResult& r) {
+  if (r.error) {
+    std::cout << key << ": error: " << r.error->message << "\n";
+    return;
+  }
+  std::cout << key << ": "
+            << (!r.plan.HasChanges() ? "no changes"
+                                     : std::to_string(r.plan.ChangeCount()) + " change(s)")
+            << "\n";
+  auto sign = [](core::ChangeKind k) {
+    return k == core::ChangeKind::kAdd ? "+" : k == core::ChangeKind::kUpdate ? "~" : "-";
+  };
+  for (const auto& ch : r.plan.changes)
+    std::cout << "  " << sign(ch.kind) << " rule " << ch.number << " " << ch.display << ": "
+              << ch.reason << "\n";
+  for (const auto& ch : r.plan.bridge_domains)
+    std::cout << "  " << sign(ch.kind) << " bridge domain " << ch.name << ": " << ch.reason << "\n";
+  for (const auto& ch : r.plan.interfaces)
+    std::cout << "  " << sign(ch.kind) << " interface " << ch.name
+              << (ch.resource.empty() ? "" : " (" + ch.resource + ")") << ": " << ch.reason << "\n";
+  for (const auto& n : r.plan.notices) std::cout << "  ! " << n.reason << ": " << n.message << "\n";
+  if (!r.operations.empty()) {
+    std::cout << "  operations (one transaction):\n";
+    for (const auto& op : r.operations) std::cout << "    " << op << "\n";
+  }
+}
+
 int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   auto log = MakeLogger(plan ? "warn" : c.log_level);
   auto services = source::LoadServices();
@@ -141,33 +169,7 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
       PrintReport(r);
       continue;
     }
-    if (r.error) {
-      std::cout << key << ": error: " << r.error->message << "\n";
-      continue;
-    }
-    std::cout << key << ": "
-              << (!r.plan.HasChanges() ? "no changes"
-                                       : std::to_string(r.plan.ChangeCount()) + " change(s)")
-              << "\n";
-    auto sign = [](core::ChangeKind k) {
-      return k == core::ChangeKind::kAdd ? "+" : k == core::ChangeKind::kUpdate ? "~" : "-";
-    };
-    for (const auto& ch : r.plan.changes)
-      std::cout << "  " << sign(ch.kind) << " rule " << ch.number << " " << ch.display << ": "
-                << ch.reason << "\n";
-    for (const auto& ch : r.plan.bridge_domains)
-      std::cout << "  " << sign(ch.kind) << " bridge domain " << ch.name << ": " << ch.reason
-                << "\n";
-    for (const auto& ch : r.plan.interfaces)
-      std::cout << "  " << sign(ch.kind) << " interface " << ch.name
-                << (ch.resource.empty() ? "" : " (" + ch.resource + ")") << ": " << ch.reason
-                << "\n";
-    for (const auto& n : r.plan.notices)
-      std::cout << "  ! " << n.reason << ": " << n.message << "\n";
-    if (!r.operations.empty()) {
-      std::cout << "  operations (one transaction):\n";
-      for (const auto& op : r.operations) std::cout << "    " << op << "\n";
-    }
+    PrintPlan(key, r);
   }
   w.EndArray();
   w.EndObject();
