@@ -307,23 +307,18 @@ Response Rollback(const ApiContext& c, const std::string& key, const std::string
 
 }  // namespace
 
-Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o,
-                   const Request& r, std::string* route) {
-  auto vyos_keys = [&] {
-    std::vector<std::string> keys;
-    for (const auto& [k, d] : c.desired()->devices)
-      if (!d.IsSwitch()) keys.push_back(k);
-    return keys;
-  };
-  auto declared = [&](const std::string& key) { return c.desired()->devices.count(key) > 0; };
-  struct Pattern {
-    const char* method;
-    const char* label;  // the route template: matched segment by segment, and the metrics label
-    Role role;
-    bool ApiOptions::*gate;  // when set, `role` applies only if this option is on (else open)
-  };
-  // Matched by splitting the path into segments, never by a regex over request data: the
-  // matching cost is linear and bounded however long or odd the target is.
+namespace {
+
+struct Pattern {
+  const char* method;
+  const char* label;  // the route template: matched segment by segment, and the metrics label
+  Role role;
+  bool ApiOptions::*gate;  // when set, `role` applies only if this option is on (else open)
+};
+
+// Matched by splitting the path into segments, never by a regex over request data: the
+// matching cost is linear and bounded however long or odd the target is.
+const std::vector<Pattern>& Patterns() {
   static const std::vector<Pattern> kPatterns = {
       {"GET", "/healthz", Role::kNone, nullptr},                             // 0
       {"GET", "/readyz", Role::kNone, nullptr},                              // 1
@@ -338,52 +333,81 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
       {"POST", "/v1/admin/devices/{name}/rollback", Role::kAdmin, nullptr},  // 10
       {"POST", "/v1/admin/devices/{name}/release", Role::kAdmin, nullptr},   // 11
   };
-  auto handle = [&](size_t i, const std::string& name, const std::string& who) -> Response {
-    const std::string key = name.empty() ? "" : KeyFor(r, name);
-    if ((i == 6 || i == 9 || i == 10 || i == 11) && !declared(key))
-      return http::JsonError(404, "no device " + key);
-    switch (i) {
-      case 0:
-        return Ok("{\"status\":\"ok\"}");
-      case 1:
-        return c.ready()
-                   ? Ok("{\"status\":\"ready\"}")
-                   : Response{
-                         503,
-                         "application/json",
-                         "{\"status\":\"not ready\",\"reason\":\"desired state not loaded yet\"}",
-                         {}};
-      case 2:
-        return Health(c);
-      case 3:
-        c.metrics->SetQueueDepth(c.queue->Len(), c.controller->busy());
-        return Response{200, "text/plain; version=0.0.4; charset=utf-8", c.metrics->Text(), {}};
-      case 4:
-        return Devices(c, "");
-      case 5:
-        return Devices(c, key);
-      case 6: {
-        auto res = c.pass(key, "api-plan", Mode::kPlan);
-        rapidjson::StringBuffer buf;
-        Json w(buf);
-        WriteDeviceResult(w, key, res);
-        return Response{res.error ? 502 : 200, "application/json", buf.GetString(), {}};
-      }
-      case 7:
-        return Events(c, r);
-      case 8:
-        return Sync(c, vyos_keys());
-      case 9:
-        return Sync(c, {key});
-      case 10:
-        return Rollback(c, key, r.body);
-      case 11:
-        return Release(c, key, who);
+  return kPatterns;
+}
+
+std::vector<std::string> VyosKeys(const ApiContext& c) {
+  std::vector<std::string> keys;
+  for (const auto& [k, d] : c.desired()->devices)
+    if (!d.IsSwitch()) keys.push_back(k);
+  return keys;
+}
+
+// Route `i` of Patterns(), authorized; `name` is the {name} segment, `who` the caller.
+Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::string& name,
+                  const std::string& who) {
+  const std::string key = name.empty() ? "" : KeyFor(r, name);
+  if ((i == 6 || i == 9 || i == 10 || i == 11) && !c.desired()->devices.count(key))
+    return http::JsonError(404, "no device " + key);
+  switch (i) {
+    case 0:
+      return Ok("{\"status\":\"ok\"}");
+    case 1:
+      return c.ready() ? Ok("{\"status\":\"ready\"}")
+                       : Response{503,
+                                  "application/json",
+                                  "{\"status\":\"not ready\",\"reason\":\"desired state not "
+                                  "loaded yet\"}",
+                                  {}};
+    case 2:
+      return Health(c);
+    case 3:
+      c.metrics->SetQueueDepth(c.queue->Len(), c.controller->busy());
+      return Response{200, "text/plain; version=0.0.4; charset=utf-8", c.metrics->Text(), {}};
+    case 4:
+      return Devices(c, "");
+    case 5:
+      return Devices(c, key);
+    case 6: {
+      auto res = c.pass(key, "api-plan", Mode::kPlan);
+      rapidjson::StringBuffer buf;
+      Json w(buf);
+      WriteDeviceResult(w, key, res);
+      return Response{res.error ? 502 : 200, "application/json", buf.GetString(), {}};
     }
-    return http::JsonError(500, "internal error");
-  };
-  for (size_t i = 0; i < kPatterns.size(); ++i) {
-    const Pattern& p = kPatterns[i];
+    case 7:
+      return Events(c, r);
+    case 8:
+      return Sync(c, VyosKeys(c));
+    case 9:
+      return Sync(c, {key});
+    case 10:
+      return Rollback(c, key, r.body);
+    case 11:
+      return Release(c, key, who);
+  }
+  return http::JsonError(500, "internal error");
+}
+
+// A refused request, logged at most 10 times a minute (the rest counted).
+void LogDenied(const ApiContext& c, const Request& r,
+               const http::Authenticator::Decision& decision) {
+  int suppressed = 0;
+  if (!c.log || !AuthLogLimiter().Allow(&suppressed)) return;
+  c.log->warn(
+      "api: {} {} from {}: {} ({}){}", r.method, core::PrintableText(r.path, 200),
+      r.remote.empty() ? "?" : r.remote, decision.deny->status,
+      decision.identity.error.empty() ? "role too low" : decision.identity.error,
+      suppressed ? fmt::format("; {} more refusal(s) not logged", suppressed) : std::string());
+}
+
+}  // namespace
+
+Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const ApiOptions& o,
+                   const Request& r, std::string* route) {
+  const auto& patterns = Patterns();
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    const Pattern& p = patterns[i];
     std::string name;
     if (!MatchRoute(p.label, r.path, &name)) continue;
     if (route) *route = p.label;
@@ -394,17 +418,11 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
     const Role needed = p.gate && !(o.*p.gate) ? Role::kNone : p.role;
     const auto decision = auth.Authorize(r, needed);
     if (decision.deny) {
-      int suppressed = 0;
-      if (c.log && AuthLogLimiter().Allow(&suppressed))
-        c.log->warn("api: {} {} from {}: {} ({}){}", r.method, core::PrintableText(r.path, 200),
-                    r.remote.empty() ? "?" : r.remote, decision.deny->status,
-                    decision.identity.error.empty() ? "role too low" : decision.identity.error,
-                    suppressed ? fmt::format("; {} more refusal(s) not logged", suppressed)
-                               : std::string());
+      LogDenied(c, r, decision);
       return *decision.deny;
     }
     if (r.method != method && !head) return MethodNotAllowed(r, method);
-    Response res = handle(i, name, decision.identity.subject);
+    Response res = Dispatch(c, r, i, name, decision.identity.subject);
     if (needed == Role::kAdmin && c.log)
       c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote,
                   decision.identity.subject, res.status);
