@@ -258,6 +258,46 @@ int CmdToken(const TokenOptions& o) {
   return 0;
 }
 
+namespace {
+
+/// test-device's findings as JSON or as a table.
+void PrintChecks(const std::string& output, const std::string& key, const core::Device& device,
+                 const std::vector<DiagnosticCheck>& checks, bool failed) {
+  const char* platform = device.IsSwitch() ? "dnos" : "vyos";
+  if (output == "json") {
+    rapidjson::StringBuffer buf;
+    Json w(buf);
+    w.StartObject();
+    JStr(w, "device", key);
+    JStr(w, "platform", platform);
+    JStr(w, "address", device.address);
+    w.Key("ok");
+    w.Bool(!failed);
+    w.Key("checks");
+    w.StartArray();
+    for (const auto& ch : checks) {
+      w.StartObject();
+      JStr(w, "name", ch.name);
+      JStr(w, "state", ch.state);
+      JStr(w, "detail", ch.detail);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::cout << buf.GetString() << "\n";
+    return;
+  }
+  std::cout << key << " (" << platform << ", " << device.transport_primary << " " << device.address
+            << ")\n";
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(checks.size());
+  for (const auto& ch : checks) rows.push_back({"  " + ch.state, ch.name, ch.detail});
+  PrintTable(rows);
+  std::cout << (failed ? "FAILED: see the checks above\n" : "all checks passed\n");
+}
+
+}  // namespace
+
 int CmdTestDevice(const Common& c, const std::string& timeout_text) {
   auto timeout = core::ParseDurationMs(timeout_text);
   if (!timeout || *timeout <= 0) {
@@ -282,7 +322,6 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
     failed = failed || ch.state == "FAIL";
     checks.push_back(std::move(ch));
   };
-  const bool sw = device.IsSwitch();
   // The primary transport's endpoint: the HTTPS API on 443, or the SSH CLI on 22, unless given.
   auto endpoint =
       transport::SplitHostPort(device.address, device.transport_primary == "https-api" ? 443 : 22);
@@ -317,36 +356,7 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
          host + ":" + std::to_string(device.ssh_port) +
              (fwhy.empty() ? " reachable" : ": " + fwhy)});
   }
-  if (c.output == "json") {
-    rapidjson::StringBuffer buf;
-    Json w(buf);
-    w.StartObject();
-    JStr(w, "device", keys[0]);
-    JStr(w, "platform", sw ? "dnos" : "vyos");
-    JStr(w, "address", device.address);
-    w.Key("ok");
-    w.Bool(!failed);
-    w.Key("checks");
-    w.StartArray();
-    for (const auto& ch : checks) {
-      w.StartObject();
-      JStr(w, "name", ch.name);
-      JStr(w, "state", ch.state);
-      JStr(w, "detail", ch.detail);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    std::cout << buf.GetString() << "\n";
-    return failed ? 1 : 0;
-  }
-  std::cout << keys[0] << " (" << (sw ? "dnos" : "vyos") << ", " << device.transport_primary << " "
-            << device.address << ")\n";
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(checks.size());
-  for (const auto& ch : checks) rows.push_back({"  " + ch.state, ch.name, ch.detail});
-  PrintTable(rows);
-  std::cout << (failed ? "FAILED: see the checks above\n" : "all checks passed\n");
+  PrintChecks(c.output, keys[0], device, checks, failed);
   return failed ? 1 : 0;
 }
 
