@@ -114,6 +114,49 @@ std::shared_ptr<const core::DesiredState> DirectorySource::Desired() const {
   return desired_;
 }
 
+namespace {
+
+/// Devices whose desired state differs between `before` and `after`: their spec, any of their
+/// rules or sub-interfaces, or (all of them) the reason deletions are held everywhere.
+std::vector<std::string> ChangedDevices(const core::DesiredState& before,
+                                        const core::DesiredState& after) {
+  std::set<std::string> keys;
+  for (const auto& [k, d] : after.devices) keys.insert(k);
+  for (const auto& [k, d] : before.devices) keys.insert(k);
+  std::vector<std::string> changed;
+  for (const auto& k : keys) {
+    auto a = before.devices.find(k);
+    auto b = after.devices.find(k);
+    const bool same = a != before.devices.end() && b != after.devices.end() &&
+                      a->second == b->second &&
+                      std::ranges::equal(before.RulesFor(k), after.RulesFor(k)) &&
+                      std::ranges::equal(before.VlansFor(k), after.VlansFor(k));
+    if (!same || after.held_deletes_all != before.held_deletes_all) changed.push_back(k);
+  }
+  return changed;
+}
+
+}  // namespace
+
+std::string DirectorySource::Settling(const DirectoryContents& contents) const {
+  if (settle_.count() <= 0) return "";
+  // The newest modification among the changed files and the directories of removed ones.
+  const auto now = fs::file_time_type::clock::now();
+  std::error_code ec;
+  auto fresh = [&](const fs::path& p) {
+    const auto t = fs::last_write_time(p, ec);
+    return !ec && now - t < settle_;
+  };
+  std::string settling;
+  for (const auto& [file, hash] : contents.hashes) {
+    auto old = hashes_.find(file);
+    if ((old == hashes_.end() || old->second != hash) && fresh(file)) settling = file;
+  }
+  for (const auto& [file, hash] : hashes_)
+    if (!contents.hashes.count(file) && fresh(fs::path(file).parent_path())) settling = file;
+  return settling;
+}
+
 DirectorySource::ReloadReport DirectorySource::Reload() {
   ReloadReport report;
   auto contents = ReadDirectory(dir_);
@@ -122,25 +165,10 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
     report.problems = problems_;
     return report;
   }
-  if (settle_.count() > 0) {
-    // The newest modification among the changed files and the directories of removed ones.
-    const auto now = fs::file_time_type::clock::now();
-    std::error_code ec;
-    auto fresh = [&](const fs::path& p) {
-      const auto t = fs::last_write_time(p, ec);
-      return !ec && now - t < settle_;
-    };
-    for (const auto& [file, hash] : contents.hashes) {
-      auto old = hashes_.find(file);
-      if ((old == hashes_.end() || old->second != hash) && fresh(file)) report.settling = file;
-    }
-    for (const auto& [file, hash] : hashes_)
-      if (!contents.hashes.count(file) && fresh(fs::path(file).parent_path()))
-        report.settling = file;
-    if (!report.settling.empty()) {
-      report.problems = problems_;
-      return report;  // taken at a later reload, once it is left alone
-    }
+  report.settling = Settling(contents);
+  if (!report.settling.empty()) {
+    report.problems = problems_;
+    return report;  // taken at a later reload, once it is left alone
   }
 
   // Start from the new content of every readable file; files that fail fall back to their
@@ -189,22 +217,7 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
       ++it;
   }
 
-  // Which devices changed: their spec or any of their rules.
-  std::set<std::string> keys;
-  for (const auto& [k, d] : next.devices) keys.insert(k);
-  for (const auto& [k, d] : desired_->devices) keys.insert(k);
-  for (const auto& k : keys) {
-    auto a = desired_->devices.find(k);
-    auto b = next.devices.find(k);
-    bool same = a != desired_->devices.end() && b != next.devices.end() && a->second == b->second &&
-                std::ranges::equal(desired_->RulesFor(k), next.RulesFor(k));
-    if (!same) report.changed_devices.push_back(k);
-  }
-  if (next.held_deletes_all != desired_->held_deletes_all)
-    for (const auto& [k, d] : next.devices)
-      if (std::find(report.changed_devices.begin(), report.changed_devices.end(), k) ==
-          report.changed_devices.end())
-        report.changed_devices.push_back(k);
+  report.changed_devices = ChangedDevices(*desired_, next);
   report.changed = !(next == *desired_) || !loaded_;
   report.problems = problems;
   problems_ = std::move(problems);

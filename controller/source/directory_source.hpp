@@ -57,6 +57,9 @@ class DirectorySource {
   const std::string& dir() const { return dir_; }
 
  private:
+  /// A changed or removed file still fresh (modified less than `settle_` ago), else "". Under mu_.
+  std::string Settling(const DirectoryContents& contents) const;
+
   std::string dir_;
   core::ServiceTable services_;
   std::chrono::milliseconds settle_;

@@ -88,4 +88,28 @@ TEST_SUITE("unit/source") {
     CHECK(c.error().message.find("line 1: an unknown key") != std::string::npos);
     fs::remove(file);
   }
+
+  TEST_CASE("a changed VlanInterface marks its switch changed (not only PortForward rules)") {
+    const fs::path dir =
+        fs::temp_directory_path() / ("nc-vlan-change-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto sw = [](int vlan) {
+      return "apiVersion: netconverge.io/v1alpha1\nkind: Device\nmetadata: {name: sw1}\n"
+             "spec: {platform: dnos, address: 127.0.0.1:2222, credentialsRef: {file: "
+             "c.yaml}}\n---\n"
+             "apiVersion: netconverge.io/v1alpha1\nkind: VlanInterface\nmetadata: {name: web}\n"
+             "spec: {deviceRef: sw1, interface: ge100-0/0/31, vlan: " +
+             std::to_string(vlan) + "}\n";
+    };
+    Write(dir / "sw.yaml", sw(251));
+    source::DirectorySource src(dir.string(), {});
+    REQUIRE(src.Reload().changed_devices == std::vector<std::string>{"default/sw1"});
+    Write(dir / "sw.yaml", sw(252));
+    auto r = src.Reload();
+    CHECK(r.changed);
+    CHECK(r.changed_devices == std::vector<std::string>{"default/sw1"});  // was empty before
+    CHECK(src.Desired()->VlansFor("default/sw1")[0].iface.vlan == 252);
+    fs::remove_all(dir);
+  }
 }
