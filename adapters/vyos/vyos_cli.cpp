@@ -107,6 +107,39 @@ Result<std::string> VyosCli::ShowVersion() {
   return VersionFromShow(r->output);
 }
 
+namespace {
+
+/// The changed rules whose read-back differs from what the plan leads to ("" when none).
+std::string ReadBackMismatch(const std::map<int, core::NatRule>& expected,
+                             const std::map<int, core::NatRule>& back, const core::Plan& plan) {
+  std::string mismatch;
+  for (const auto& ch : plan.changes) {
+    auto want = expected.find(ch.number);
+    auto have = back.find(ch.number);
+    const bool w = want != expected.end();
+    const bool h = have != back.end();
+    if (w != h || (w && want->second != have->second))
+      mismatch += (mismatch.empty() ? "" : "; ") + std::string("rule ") +
+                  std::to_string(ch.number) +
+                  (w && h ? ": " + core::DescribeDifference(want->second, have->second)
+                   : w    ? " missing"
+                          : " still present");
+  }
+  return mismatch;
+}
+
+}  // namespace
+
+Status VyosCli::KnowSyntax() {
+  if (syntax_known_) return {};
+  // The API could not tell (it is down): the CLI's own `show version` decides the NAT syntax.
+  auto v = ShowVersion();
+  if (!v) return tl::unexpected(v.error());
+  syntax_ = UsesLeafInterface(*v) ? InterfaceSyntax::kLeaf : InterfaceSyntax::kName;
+  syntax_known_ = !v->empty();
+  return {};
+}
+
 ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::NatRule>& observed) {
   ApplyOutcome out;
   out.transport = "ssh-cli";
@@ -117,13 +150,7 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
     return out;
   };
   if (!plan.HasChanges()) return out;
-  if (!syntax_known_) {
-    // The API could not tell (it is down): the CLI's own `show version` decides the NAT syntax.
-    auto v = ShowVersion();
-    if (!v) return fail(v.error().code, v.error().message);
-    syntax_ = UsesLeafInterface(*v) ? InterfaceSyntax::kLeaf : InterfaceSyntax::kName;
-    syntax_known_ = !v->empty();
-  }
+  if (auto known = KnowSyntax(); !known) return fail(known.error().code, known.error().message);
   auto enter = Run("configure", t, &ops);
   if (!enter) return fail(enter.error().code, enter.error().message);
   for (const auto& batch : BatchCommands(plan, int64_t{1} << 40, syntax_)) {
@@ -167,20 +194,7 @@ ApplyOutcome VyosCli::Apply(const core::Plan& plan, const std::map<int, core::Na
     out.ambiguous = true;
     return fail(back.error().code, back.error().message + " (reading back after the commit)");
   }
-  const auto expected = core::ExpectedAfter(observed, plan);
-  std::string mismatch;
-  for (const auto& ch : plan.changes) {
-    auto want = expected.find(ch.number);
-    auto have = back->find(ch.number);
-    const bool w = want != expected.end();
-    const bool h = have != back->end();
-    if (w != h || (w && want->second != have->second))
-      mismatch += (mismatch.empty() ? "" : "; ") + std::string("rule ") +
-                  std::to_string(ch.number) +
-                  (w && h ? ": " + core::DescribeDifference(want->second, have->second)
-                   : w    ? " missing"
-                          : " still present");
-  }
+  const std::string mismatch = ReadBackMismatch(core::ExpectedAfter(observed, plan), *back, plan);
   out.read_back = *back;
   if (!mismatch.empty()) {
     Discard(ops);

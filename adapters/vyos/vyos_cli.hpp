@@ -46,6 +46,8 @@ class VyosCli {
   std::string Where() const;
 
  private:
+  /// The NAT syntax (1.2/1.3 leaf or 1.4+ `name`), from `show version` when not yet known.
+  Status KnowSyntax();
   Result<ssh::Reply> Run(const std::string& line, int timeout_ms,
                          std::vector<std::string>* ops = nullptr);
   void Discard(std::vector<std::string>& ops);
