@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -347,99 +348,113 @@ int PrintVlanImport(const core::SwitchState& state, const switchcli::VlanImportO
   return 0;
 }
 
+// `import --from FILE`: a switch's file is printed as VlanInterfaces (the exit code is
+// returned); a router's destination rules fill `rules` (nullopt: go on).
+std::optional<int> RulesFromFile(const Common& c, const std::string& from, const std::string& ns,
+                                 vyos::ImportOptions& o, std::map<int, core::NatRule>& rules) {
+  std::ifstream in(from);
+  if (!in) {
+    std::cerr << "netconverge: cannot read " << from << "\n";
+    return 1;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  // The declared device's platform decides when the device is declared; otherwise the
+  // file's whole grammar does.
+  auto format = vyos::DetectConfigFormat(text);
+  std::string decided_by = "its grammar";
+  if (std::error_code ec; std::filesystem::is_directory(c.manifests, ec)) {
+    auto v = source::ValidateDirectory(c.manifests, o.services);
+    const std::string key =
+        c.device.find('/') == std::string::npos ? ns + "/" + c.device : c.device;
+    if (auto it = v.desired.devices.find(key); it != v.desired.devices.end()) {
+      decided_by = "device " + key + "'s platform";
+      if (it->second.IsSwitch())
+        format = vyos::ConfigFormat::kDnosFlat;
+      else if (format != vyos::ConfigFormat::kVyosCommands)
+        format = vyos::ConfigFormat::kVyosBoot;
+      o.tag = it->second.tag;
+    }
+  }
+  if (format == vyos::ConfigFormat::kUnknown) {
+    std::cerr
+        << "netconverge: " << from
+        << ": not a configuration netconverge can import: neither a VyOS config.boot, VyOS `show "
+           "configuration commands` output, nor a DNOS `show config | flatten` file\n";
+    return 1;
+  }
+  if (format == vyos::ConfigFormat::kDnosFlat) {
+    auto state = switchcli::DnosDialect().ParseObserved({text});
+    if (!state) {
+      std::cerr << "netconverge: " << from << ": " << state.error().message << "\n";
+      return 1;
+    }
+    return PrintVlanImport(*state, {o.device, ns, o.tag, from});
+  }
+  auto parsed = vyos::RulesFromConfigText(text, format);
+  if (!parsed) {
+    std::cerr << "netconverge: " << from << " (read as " << vyos::ToString(format)
+              << ", decided by " << decided_by << "): " << parsed.error().message << "\n";
+    return 1;
+  }
+  if (parsed->empty()) {
+    std::cerr << "netconverge: " << from << " (" << vyos::ToString(format) << "): "
+              << (vyos::MentionsDestinationRules(text)
+                      ? "holds destination-NAT rules the importer could not read"
+                      : "holds no destination-NAT rule (nat destination rule N)")
+              << "; nothing to import\n";
+    return 1;
+  }
+  rules = std::move(*parsed);
+  o.source = from;
+  return std::nullopt;
+}
+
+// `import` from the live device declared in the manifests: a switch is printed as
+// VlanInterfaces (the exit code is returned); a router's rules fill `rules` (nullopt: go on).
+std::optional<int> RulesFromDevice(const Common& c, vyos::ImportOptions& o,
+                                   std::map<int, core::NatRule>& rules) {
+  // Live: the device as declared in the manifests.
+  auto desired = LoadStrict(c.manifests, o.services);
+  if (!desired) return 1;
+  auto keys = SelectDevices(*desired, c.device);
+  if (keys.size() != 1) {
+    std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << "\n";
+    return 1;
+  }
+  const auto& device = desired->devices.at(keys[0]);
+  reconcilers::DefaultAdapterFactory factory;
+  auto adapter = factory.Create(device);
+  if (!adapter) {
+    std::cerr << "netconverge: " << adapter.error().message << "\n";
+    return 1;
+  }
+  auto observed = (*adapter)->Observe();
+  if (!observed) {
+    std::cerr << "netconverge: " << keys[0] << ": " << observed.error().message << "\n";
+    return 1;
+  }
+  if (device.IsSwitch())
+    return PrintVlanImport(observed->switch_state,
+                           {device.name, device.ns, device.tag, "device " + keys[0]});
+  rules = std::move(observed->nat_rules);
+  o.tag = device.tag;
+  o.ns = device.ns;
+  o.device = device.name;
+  o.source = "device " + keys[0];
+  return std::nullopt;
+}
+
 int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
   std::map<int, core::NatRule> rules;
   vyos::ImportOptions o;
   o.ns = ns;
   o.device = c.device.substr(c.device.find('/') + 1);
   o.services = source::LoadServices();
-  if (!from.empty()) {
-    std::ifstream in(from);
-    if (!in) {
-      std::cerr << "netconverge: cannot read " << from << "\n";
-      return 1;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
-    // The declared device's platform decides when the device is declared; otherwise the
-    // file's whole grammar does.
-    auto format = vyos::DetectConfigFormat(text);
-    std::string decided_by = "its grammar";
-    if (std::error_code ec; std::filesystem::is_directory(c.manifests, ec)) {
-      auto v = source::ValidateDirectory(c.manifests, o.services);
-      const std::string key =
-          c.device.find('/') == std::string::npos ? ns + "/" + c.device : c.device;
-      if (auto it = v.desired.devices.find(key); it != v.desired.devices.end()) {
-        decided_by = "device " + key + "'s platform";
-        if (it->second.IsSwitch())
-          format = vyos::ConfigFormat::kDnosFlat;
-        else if (format != vyos::ConfigFormat::kVyosCommands)
-          format = vyos::ConfigFormat::kVyosBoot;
-        o.tag = it->second.tag;
-      }
-    }
-    if (format == vyos::ConfigFormat::kUnknown) {
-      std::cerr
-          << "netconverge: " << from
-          << ": not a configuration netconverge can import: neither a VyOS config.boot, VyOS `show "
-             "configuration commands` output, nor a DNOS `show config | flatten` file\n";
-      return 1;
-    }
-    if (format == vyos::ConfigFormat::kDnosFlat) {
-      auto state = switchcli::DnosDialect().ParseObserved({text});
-      if (!state) {
-        std::cerr << "netconverge: " << from << ": " << state.error().message << "\n";
-        return 1;
-      }
-      return PrintVlanImport(*state, {o.device, ns, o.tag, from});
-    }
-    auto parsed = vyos::RulesFromConfigText(text, format);
-    if (!parsed) {
-      std::cerr << "netconverge: " << from << " (read as " << vyos::ToString(format)
-                << ", decided by " << decided_by << "): " << parsed.error().message << "\n";
-      return 1;
-    }
-    if (parsed->empty()) {
-      std::cerr << "netconverge: " << from << " (" << vyos::ToString(format) << "): "
-                << (vyos::MentionsDestinationRules(text)
-                        ? "holds destination-NAT rules the importer could not read"
-                        : "holds no destination-NAT rule (nat destination rule N)")
-                << "; nothing to import\n";
-      return 1;
-    }
-    rules = std::move(*parsed);
-    o.source = from;
-  } else {
-    // Live: the device as declared in the manifests.
-    auto desired = LoadStrict(c.manifests, o.services);
-    if (!desired) return 1;
-    auto keys = SelectDevices(*desired, c.device);
-    if (keys.size() != 1) {
-      std::cerr << "netconverge: no device '" << c.device << "' in " << c.manifests << "\n";
-      return 1;
-    }
-    const auto& device = desired->devices.at(keys[0]);
-    reconcilers::DefaultAdapterFactory factory;
-    auto adapter = factory.Create(device);
-    if (!adapter) {
-      std::cerr << "netconverge: " << adapter.error().message << "\n";
-      return 1;
-    }
-    auto observed = (*adapter)->Observe();
-    if (!observed) {
-      std::cerr << "netconverge: " << keys[0] << ": " << observed.error().message << "\n";
-      return 1;
-    }
-    if (device.IsSwitch())
-      return PrintVlanImport(observed->switch_state,
-                             {device.name, device.ns, device.tag, "device " + keys[0]});
-    rules = std::move(observed->nat_rules);
-    o.tag = device.tag;
-    o.ns = device.ns;
-    o.device = device.name;
-    o.source = "device " + keys[0];
-  }
+  const auto done =
+      from.empty() ? RulesFromDevice(c, o, rules) : RulesFromFile(c, from, ns, o, rules);
+  if (done) return *done;
   auto result = vyos::ImportPortForwards(rules, o);
   std::cout << result.yaml;
   std::cerr << "netconverge import: " << result.imported << " rule(s) as " << result.resources
