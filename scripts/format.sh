@@ -6,7 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 files=$(git ls-files '*.cpp' '*.hpp')
 if [ "${1:-}" != "--check" ]; then
-  echo "$files" | xargs clang-format -i
+  # New files not yet added to git are formatted too.
+  { echo "$files"; git ls-files --others --exclude-standard '*.cpp' '*.hpp'; } | xargs clang-format -i
   exit 0
 fi
 bad=0
