@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 [ -f "$build/compile_commands.json" ] || { echo "tidy: $build/compile_commands.json missing (configure first)" >&2; exit 1; }
 # The compilation database is g++'s; clang needs to be told that Asio may use C++20 coroutines.
+# -Werror: clang's own warnings count as findings whatever the build was configured with.
 out=$(run-clang-tidy -p "$build" -j "${JOBS:-2}" -quiet \
-  -extra-arg=-DBOOST_ASIO_HAS_CO_AWAIT=1 -extra-arg=-DBOOST_ASIO_HAS_STD_COROUTINE=1 \
+  -extra-arg=-DBOOST_ASIO_HAS_CO_AWAIT=1 -extra-arg=-DBOOST_ASIO_HAS_STD_COROUTINE=1 -extra-arg=-Werror \
   "$PWD/(controller|adapters|transport)/" 2>&1)
 rc=$?
 findings=$(sed 's/\x1b\[[0-9;]*m//g' <<<"$out" | grep -E ': (error|warning): ' | sort -u)

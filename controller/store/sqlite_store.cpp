@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include "controller/core/json.hpp"
 #include "controller/core/json_writer.hpp"
 
@@ -605,7 +606,7 @@ Result<std::map<int, core::NatRule>> RulesFromJson(const std::string& json) {
   if (!core::ParseJson(d, json) || !d.IsObject())
     return MakeError(ErrorCode::kInternal, "store: corrupt snapshot");
   std::map<int, core::NatRule> out;
-  for (const auto& m : d.GetObject()) {
+  for (const auto& m : std::as_const(d).GetObject()) {  // const: C++20-unambiguous !=
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     m.value.Accept(w);
@@ -679,13 +680,13 @@ Result<core::SwitchState> SwitchFromJson(const std::string& json) {
   if (!core::ParseJson(d, json) || !d.IsObject())
     return MakeError(ErrorCode::kInternal, "store: corrupt switch snapshot");
   if (d.HasMember("interfaces") && d["interfaces"].IsObject())
-    for (const auto& m : d["interfaces"].GetObject()) {
+    for (const auto& m : std::as_const(d)["interfaces"].GetObject()) {
       auto s = SubInterfaceFromValue(m.value);
       if (!s) return tl::unexpected(s.error());
       st.interfaces[m.name.GetString()] = *s;
     }
   if (d.HasMember("bridgeDomains") && d["bridgeDomains"].IsObject())
-    for (const auto& m : d["bridgeDomains"].GetObject()) {
+    for (const auto& m : std::as_const(d)["bridgeDomains"].GetObject()) {
       core::BridgeDomain bd;
       if (m.value.HasMember("description") && m.value["description"].IsString())
         bd.description = m.value["description"].GetString();
