@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -61,9 +63,16 @@ class Listener {
     if (accept_.joinable()) accept_.join();
     boost::system::error_code ec;
     acceptor_.close(ec);
-    std::unique_lock lk(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-    cv_.wait(lk, [&] { return active_ == 0; });
+    std::list<Conn> conns;
+    {
+      std::unique_lock lk(mu_);
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+      cv_.wait(lk, [&] { return active_ == 0; });
+      conns.swap(conns_);
+    }
+    // Joined, not detached: a connection thread still ending (OpenSSL frees its thread state
+    // then) must be gone before the process may exit and run OpenSSL's own cleanup.
+    for (auto& c : conns) c.thread.join();
   }
 
   int port() const { return port_; }
@@ -80,22 +89,37 @@ class Listener {
         continue;
       }
       std::lock_guard lk(mu_);
+      // Connections that ended are joined here, so that a long-running emulator keeps no
+      // handles of finished threads.
+      for (auto it = conns_.begin(); it != conns_.end();) {
+        if (!it->done->load()) {
+          ++it;
+          continue;
+        }
+        it->thread.join();
+        it = conns_.erase(it);
+      }
       ++active_;
       // A duplicate of the descriptor, owned here, for Stop to shut the connection down: its
       // number cannot be reused while it is in the set (the connection's own may be, once
       // serve_ closed it).
       const int watch = ::dup(sock.native_handle());
       if (watch >= 0) fds_.insert(watch);
-      std::thread([this, s = std::move(sock), watch]() mutable {
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      std::thread t([this, s = std::move(sock), watch, done]() mutable {
         serve_(std::move(s));
-        std::lock_guard lk2(mu_);
-        if (watch >= 0) {
-          fds_.erase(watch);
-          ::close(watch);
+        {
+          std::lock_guard lk2(mu_);
+          if (watch >= 0) {
+            fds_.erase(watch);
+            ::close(watch);
+          }
+          --active_;
+          cv_.notify_all();
         }
-        --active_;
-        cv_.notify_all();
-      }).detach();
+        done->store(true);
+      });
+      conns_.push_back(Conn{std::move(t), std::move(done)});
     }
   }
 
@@ -106,6 +130,11 @@ class Listener {
   std::mutex mu_;
   std::condition_variable cv_;
   std::set<int> fds_;
+  struct Conn {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;  // set as the thread's last act
+  };
+  std::list<Conn> conns_;  // guarded by mu_
   int active_ = 0;
   std::atomic<bool> running_{false};
   int port_ = 0;
