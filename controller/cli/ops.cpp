@@ -79,16 +79,8 @@ int CmdRelease(const Common& c) {
   const std::string& key = *found;
   const char* user = std::getenv("USER");
   const std::string who = std::string("cli:") + (user && *user ? user : "unknown");
-  runtime::SystemClock clock;
-  store::Event e{
-      0,
-      clock.UtcIso(),
-      key,
-      "",
-      "Normal",
-      "DeletionsReleased",
-      "released by " + who + ": the held mass deletion proceeds on the device's next pass",
-      0};
+  const store::Event e =
+      reconcilers::DeletionsReleasedEvent(key, who, runtime::SystemClock().UtcIso());
   if (auto r = st->AddEvents({e}); !r) {
     std::cerr << "netconverge: " << r.error().message << "\n";
     return 1;

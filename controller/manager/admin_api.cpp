@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -247,9 +248,15 @@ Response SyncReport(const std::vector<reconcilers::DeviceResult>& results) {
   return {errors.empty() ? 200 : 502, "application/json", buf.GetString(), {}};
 }
 
-Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
+/// Writes go to the leader: a standby (or a replica that lost the lease) answers 503.
+std::optional<Response> NotLeader(const ApiContext& c) {
   if (const auto role = c.leader(); role == "standby" || role == "lost")
     return http::JsonError(503, "this replica is a standby; send the request to the leader");
+  return std::nullopt;
+}
+
+Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
+  if (auto refused = NotLeader(c)) return *refused;
   std::vector<reconcilers::DeviceResult> results;
   results.reserve(keys.size());
   for (const auto& key : keys) results.push_back(c.pass(key, "admin-sync", Mode::kApply));
@@ -258,25 +265,16 @@ Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
 
 /// Lets a held mass deletion proceed (an audited DeletionsReleased event), then runs the pass.
 Response Release(const ApiContext& c, const std::string& key, const std::string& who) {
-  if (const auto role = c.leader(); role == "standby" || role == "lost")
-    return http::JsonError(503, "this replica is a standby; send the request to the leader");
-  store::Event e{
-      0,
-      runtime::SystemClock().UtcIso(),
-      key,
-      "",
-      "Normal",
-      "DeletionsReleased",
-      "released by " + who + ": the held mass deletion proceeds on the device's next pass",
-      0};
+  if (auto refused = NotLeader(c)) return *refused;
+  const store::Event e =
+      reconcilers::DeletionsReleasedEvent(key, who, runtime::SystemClock().UtcIso());
   if (auto st = c.store->AddEvents({e}); !st)
     return http::JsonError(500, "the release could not be recorded");
   return Sync(c, {key});
 }
 
 Response Rollback(const ApiContext& c, const std::string& key, const std::string& body) {
-  if (const auto role = c.leader(); role == "standby" || role == "lost")
-    return http::JsonError(503, "this replica is a standby; send the request to the leader");
+  if (auto refused = NotLeader(c)) return *refused;
   rapidjson::Document d;
   if (std::string why; !core::ParseJson(d, body, &why))
     return http::JsonError(400, "body: " + why + "; want {\"snapshot\": ID}");

@@ -310,6 +310,7 @@ void DeviceReconciler::Guard(Pass& p, const PlanRequest& request) {
   p.r.plan = std::move(planned.plan);
   p.allocations_after = planned.allocations_after;
   p.Event("Warning", "DeletionsHeld", "", held);
+  p.deletions_held = held;
 }
 
 void DeviceReconciler::HoldRejected(Pass& p) {
@@ -367,8 +368,7 @@ bool DeviceReconciler::ApplyPass(Pass& p) {
   if (!outcome.transport.empty()) p.r.transport = outcome.transport;
   p.r.conditions = p.adapter->Conditions();
   for (const auto& [reason, message] : p.r.conditions) p.Event("Warning", reason, "", message);
-  for (const auto& e : p.events)
-    if (e.reason == "DeletionsHeld") p.r.conditions.emplace_back(e.reason, e.message);
+  if (!p.deletions_held.empty()) p.r.conditions.emplace_back("DeletionsHeld", p.deletions_held);
   if (!outcome.error && !outcome.rollback_detail.empty())
     p.Event("Warning", "PendingCommitReverted", "", outcome.rollback_detail);
   if (!outcome.error) return true;
@@ -675,6 +675,19 @@ bool DeviceReconciler::Recorded(const Status& st, const std::string& device,
   if (st) return true;
   log_->error("device={} store: cannot record {}: {}", device, what, st.error().message);
   return false;
+}
+
+store::Event DeletionsReleasedEvent(const std::string& device, const std::string& who,
+                                    const std::string& now) {
+  return store::Event{
+      0,
+      now,
+      device,
+      "",
+      "Normal",
+      "DeletionsReleased",
+      "released by " + who + ": the held mass deletion proceeds on the device's next pass",
+      0};
 }
 
 }  // namespace nc::reconcilers

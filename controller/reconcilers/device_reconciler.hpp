@@ -193,7 +193,7 @@ class DeviceReconciler {
   // and the run. Plan mode records nothing.
   void Finish(Pass& p);
   void LogPass(const Pass& p, std::chrono::milliseconds elapsed,
-               const std::vector<store::Event>& events);
+               const std::vector<store::Event>& events, const DeviceCache* cache);
   void RecordQuietPass(Pass& p, DeviceCache& cache, std::chrono::milliseconds elapsed);
   bool RecordEvents(Pass& p, DeviceCache* cache, std::vector<store::Event> events);
   std::vector<store::PortStatusRow> PortRows(const Pass& p, const DeviceCache* cache,
@@ -220,6 +220,11 @@ class DeviceReconciler {
   std::map<std::string, store::DeviceOverride> overrides_;
   int64_t overrides_version_ = -2;
 };
+
+/// The audited event that lets a device's held mass deletion proceed on its next pass (what
+/// `netconverge release` and POST /v1/admin/devices/{name}/release record; `who` says by whom).
+store::Event DeletionsReleasedEvent(const std::string& device, const std::string& who,
+                                    const std::string& now);
 
 /// Applies an operator override to the device; returns notes for what differs from the manifest.
 std::vector<std::string> ApplyOverride(const std::optional<store::DeviceOverride>& o,

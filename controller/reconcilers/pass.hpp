@@ -101,6 +101,8 @@ struct DeviceReconciler::Pass {
   std::map<std::string, uint64_t> specs;             // fingerprint of each resource's rules
   std::map<std::string, std::string> held_rejected;  // resource -> the device's refusal
   ApplyOutcome outcome;
+  std::string
+      deletions_held;  // the mass-deletion guard's reason when it held this pass's deletions
   bool record = true;  // false: the store refused the run; nothing more is recorded
 
   void Event(const std::string& type, const std::string& reason, const std::string& resource,

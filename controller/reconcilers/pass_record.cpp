@@ -49,15 +49,18 @@ void DeviceReconciler::Finish(Pass& p) {
   std::vector<store::Event> events = std::move(p.events);
   for (auto& e : events) e.message = core::PrintableText(e.message, kMaxMessageBytes);
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - p.t0);
-  LogPass(p, elapsed, events);
+  // The device's cache, its records re-read if another process wrote during the pass (one
+  // data_version read for logging and recording).
+  DeviceCache* cache = nullptr;
+  if (p.Applying())
+    if (auto cached = CacheFor(r.device, store_.DataVersion())) cache = *cached;
+  LogPass(p, elapsed, events, cache);
   r.requeue_after =
       r.error
           ? std::chrono::milliseconds(0)  // the queue's backoff decides
           : std::chrono::milliseconds(core::JitteredIntervalMs(p.device.poll_interval_ms, Unit()));
   if (!p.Applying()) return;
   const int64_t record_start = ThreadCpuMicros();
-  auto cached = CacheFor(r.device, store_.DataVersion());
-  DeviceCache* cache = cached ? *cached : nullptr;
   if (r.unchanged_poll && cache && cache->device_row) {
     RecordQuietPass(p, *cache, elapsed);
     r.record_cpu_us = ThreadCpuMicros() - record_start;
@@ -104,7 +107,7 @@ void DeviceReconciler::Finish(Pass& p) {
 }
 
 void DeviceReconciler::LogPass(const Pass& p, std::chrono::milliseconds elapsed,
-                               const std::vector<store::Event>& events) {
+                               const std::vector<store::Event>& events, const DeviceCache* cache) {
   const DeviceResult& r = p.r;
   if (r.error) {
     log_->warn("device={} trigger={} run_id={} outcome=failed error=\"{}\"", r.device, p.trigger,
@@ -117,11 +120,9 @@ void DeviceReconciler::LogPass(const Pass& p, std::chrono::milliseconds elapsed,
     log_->debug("device={} trigger={} run_id={} outcome=no-change duration_ms={}", r.device,
                 p.trigger, r.run_id, elapsed.count());
   }
-  std::set<std::string> already;
-  if (p.Applying())
-    if (auto seen = CacheFor(r.device, store_.DataVersion())) already = (*seen)->standing_events;
   for (const auto& e : events) {
-    if (Standing().count(e.reason) && already.count(StandingKey(e))) continue;
+    if (Standing().count(e.reason) && cache && cache->standing_events.count(StandingKey(e)))
+      continue;
     log_->log(e.type == "Warning" ? spdlog::level::warn : spdlog::level::info,
               "device={} resource={} run_id={} event={} \"{}\"", e.device,
               e.resource.empty() ? "-" : e.resource, r.run_id, e.reason, e.message);
