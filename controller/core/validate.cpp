@@ -109,15 +109,9 @@ std::pair<ConflictPolicy, DriftPolicy> ParsePolicies(ProblemSink& sink,
   return {ParseConflict(sink, on_conflict), ParseDrift(sink, drift)};
 }
 
-std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
-                                     std::vector<api::Problem>& problems) {
-  ProblemSink sink(problems, "Device", obj.meta.Key(), obj.pos, obj.fields);
+/// spec.ssh: known hosts, command timeout, port and host-key policy.
+void ParseSsh(ProblemSink& sink, const api::DeviceObject& obj, Device& d) {
   const auto& s = obj.spec;
-  Device d;
-  d.ns = obj.meta.ns;
-  d.name = obj.meta.name;
-  d.source = obj.pos;
-  if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
   if (!s.ssh_known_hosts.empty())
     d.ssh_known_hosts = ResolveRelative(obj.pos.file, s.ssh_known_hosts);
   if (!s.ssh_command_timeout.empty()) {
@@ -140,7 +134,10 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   else if (!s.ssh_host_key_policy.empty() && s.ssh_host_key_policy != "strict")
     sink.Add("spec.ssh.hostKeyPolicy",
              "'" + s.ssh_host_key_policy + "' is not one of strict, accept-new");
+}
 
+/// spec.platform, spec.address and spec.transport.
+void ParsePlatformAndTransport(ProblemSink& sink, const api::DeviceSpec& s, Device& d) {
   if (s.platform == "vyos") {
     d.platform = Platform::kVyos;
   } else if (s.platform == "dnos") {
@@ -169,7 +166,11 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
                "'" + s.transport_fallback + "' is not one of ssh-cli, none");
     d.transport_fallback = s.transport_fallback;
   }
+}
 
+/// spec.credentialsRef and spec.tls.
+void ParseCredentialsAndTls(ProblemSink& sink, const api::DeviceObject& obj, Device& d) {
+  const auto& s = obj.spec;
   if (s.credentials_file.empty() && s.credentials_secret.empty())
     sink.Add("spec.credentialsRef", "is required: give 'file' (standalone) or 'name' (a Secret)");
   if (!s.credentials_file.empty())
@@ -178,15 +179,16 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   if (!s.tls_ca_file.empty()) d.tls_ca_file = ResolveRelative(obj.pos.file, s.tls_ca_file);
   d.tls_server_name = s.tls_server_name;
   d.tls_insecure_skip_verify = s.tls_insecure_skip_verify.value_or(false);
+}
 
+/// spec.management, spec.pollInterval and spec.commitConfirm.
+void ParseManagementAndTiming(ProblemSink& sink, const api::DeviceSpec& s, Device& d) {
   if (s.management.empty())
     d.management = ManagementPolicy::kFull;
   else if (auto m = ParseManagementPolicy(s.management))
     d.management = *m;
   else
     sink.Add("spec.management", "'" + s.management + "' is not one of Observe, CreateUpdate, Full");
-  d.paused = s.paused.value_or(false) || IsTrue(obj.meta.annotations, kPausedAnnotation);
-
   if (!s.poll_interval.empty()) {
     auto ms = ParseDurationMs(s.poll_interval);
     if (!ms)
@@ -209,7 +211,10 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
     }
   }
   d.save_after_confirm = s.save_after_confirm.value_or(true);
+}
 
+/// spec.ownership and spec.vyos (request size and timeout).
+void ParseOwnershipAndLimits(ProblemSink& sink, const api::DeviceSpec& s, Device& d) {
   if (!s.ownership_rule_range.empty()) {
     auto r = ParseRuleRange(s.ownership_rule_range);
     if (!r)
@@ -239,6 +244,22 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
     else
       d.request_timeout_ms = *ms;
   }
+}
+
+std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
+                                     std::vector<api::Problem>& problems) {
+  ProblemSink sink(problems, "Device", obj.meta.Key(), obj.pos, obj.fields);
+  Device d;
+  d.ns = obj.meta.ns;
+  d.name = obj.meta.name;
+  d.source = obj.pos;
+  if (auto st = CheckObjectName(obj.meta.name); !st) sink.Add("metadata.name", st.error().message);
+  ParseSsh(sink, obj, d);
+  ParsePlatformAndTransport(sink, obj.spec, d);
+  ParseCredentialsAndTls(sink, obj, d);
+  ParseManagementAndTiming(sink, obj.spec, d);
+  d.paused = obj.spec.paused.value_or(false) || IsTrue(obj.meta.annotations, kPausedAnnotation);
+  ParseOwnershipAndLimits(sink, obj.spec, d);
   d.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
   if (sink.count() > 0) return std::nullopt;
   return d;
@@ -255,36 +276,132 @@ struct Claim {
   size_t port_index;
 };
 
-}  // namespace
+struct VlanClaim {
+  size_t index;
+  std::string device, name, parent;
+  int vlan;
+};
 
-std::string ResolveRelative(const std::string& manifest_file, const std::string& path) {
-  if (path.empty() || path.front() == '/') return path;
-  auto slash = manifest_file.find_last_of('/');
-  if (slash == std::string::npos) return path;
-  return manifest_file.substr(0, slash + 1) + path;
+/// What every port of one PortForward shares.
+struct PortForwardContext {
+  const api::PortForwardObject& obj;
+  std::string device_key;
+  std::string tag;
+  RuleRange range;
+  size_t desc_max;
+  bool paused;
+  ConflictPolicy on_conflict;
+  DriftPolicy drift;
+};
+
+/// tcp/udp of a port's protocol (both false when it is missing or unknown, reported).
+std::pair<bool, bool> ParseProtocol(ProblemSink& sink, const std::string& f,
+                                    const std::string& protocol) {
+  if (protocol.empty()) {
+    sink.Add(f + ".protocol", "is required (tcp, udp or tcp_udp)");
+    return {false, false};
+  }
+  if (protocol == "tcp") return {true, false};
+  if (protocol == "udp") return {false, true};
+  if (protocol == "tcp_udp") return {true, true};
+  sink.Add(f + ".protocol", "'" + protocol + "' is not one of tcp, udp, tcp_udp");
+  return {false, false};
 }
 
-ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& services) {
-  ValidationResult result;
-  auto& problems = result.problems;
+/// A port's ruleNumber pin, when it is valid for the device's range and the conflict policy.
+std::optional<int> ParsePin(ProblemSink& sink, const std::string& f, const api::PortSpec& p,
+                            const PortForwardContext& ctx) {
+  if (!p.rule_number) return std::nullopt;
+  const bool adopt = ctx.on_conflict == ConflictPolicy::kAdopt;
+  if (*p.rule_number < 1 || *p.rule_number > 999999) {
+    sink.Add(f + ".ruleNumber", "must be between 1 and 999999");
+    return std::nullopt;
+  }
+  if (!adopt && !ctx.range.Contains(static_cast<int>(*p.rule_number))) {
+    sink.Add(f + ".ruleNumber",
+             std::to_string(*p.rule_number) + " is outside the device's owned range " +
+                 std::to_string(ctx.range.first) + "-" + std::to_string(ctx.range.last) +
+                 " (only onConflict: Adopt may pin an existing rule outside it)");
+    return std::nullopt;
+  }
+  return static_cast<int>(*p.rule_number);
+}
 
-  std::set<std::string> device_keys_seen;
-  std::map<std::string, const api::DeviceObject*> device_objects;
-  for (const auto& obj : manifests.devices) {
-    if (!device_keys_seen.insert(obj.meta.Key()).second) {
-      problems.push_back({obj.pos, "Device", obj.meta.Key(), "metadata.name",
-                          "a Device with this name is declared more than once"});
-      continue;
+PortRule MakePortRule(const PortForwardContext& ctx, const api::PortSpec& p,
+                      const std::string& display, std::optional<int> pin, api::SourcePos source) {
+  const auto& s = ctx.obj.spec;
+  PortRule rule;
+  rule.device = ctx.device_key;
+  rule.resource = ctx.obj.meta.Key();
+  rule.port = p.name;
+  rule.vm = s.vm;
+  rule.pinned_number = pin;
+  rule.display = display;
+  rule.paused = ctx.paused;
+  rule.requested_sync = Annotation(ctx.obj.meta.annotations, kRequestedSyncAnnotation);
+  rule.on_conflict = ctx.on_conflict;
+  rule.drift_policy = ctx.drift;
+  rule.source = std::move(source);
+  rule.rule.description = TaggedDescription(display, ctx.tag);
+  rule.rule.inbound_interface = s.inbound_interface;
+  rule.rule.protocol = p.protocol;
+  rule.rule.destination_address = s.destination_address;
+  rule.rule.destination_port = p.external_port;
+  rule.rule.source_address = p.source_address;
+  rule.rule.translation_address = s.internal_address;
+  rule.rule.translation_port = p.internal_port;
+  rule.rule.disabled = !p.enabled.value_or(true);
+  rule.rule.log = p.log.value_or(false);
+  return rule;
+}
+
+/// Validates a whole manifest set: Devices first, then PortForwards and VlanInterfaces per
+/// object, then the checks across objects (overlaps, pins, range capacity, VLAN claims).
+class Validator {
+ public:
+  Validator(const api::Manifests& manifests, const ServiceTable& services)
+      : manifests_(manifests), services_(services), problems_(result_.problems) {}
+
+  ValidationResult Run() {
+    Devices();
+    rules_by_pf_.resize(manifests_.port_forwards.size());
+    pf_ok_.assign(manifests_.port_forwards.size(), true);
+    for (size_t i = 0; i < manifests_.port_forwards.size(); ++i) PortForward(i);
+    PortOverlaps();
+    DuplicatePins();
+    RangeCapacity();
+    for (size_t i = 0; i < rules_by_pf_.size(); ++i) {
+      if (!pf_ok_[i]) continue;
+      for (auto& r : rules_by_pf_[i]) result_.desired.rules.push_back(std::move(r));
     }
-    device_objects[obj.meta.Key()] = &obj;
-    if (auto d = ValidateDevice(obj, problems)) result.desired.devices[d->Key()] = *d;
+    vlan_rules_.resize(manifests_.vlan_interfaces.size());
+    for (size_t i = 0; i < manifests_.vlan_interfaces.size(); ++i) VlanInterface(i);
+    VlanConflicts();
+    for (auto& v : vlan_rules_)
+      if (v) result_.desired.vlans.push_back(std::move(*v));
+    Sort();
+    return std::move(result_);
+  }
+
+ private:
+  void Devices() {
+    std::set<std::string> seen;
+    for (const auto& obj : manifests_.devices) {
+      if (!seen.insert(obj.meta.Key()).second) {
+        problems_.push_back({obj.pos, "Device", obj.meta.Key(), "metadata.name",
+                             "a Device with this name is declared more than once"});
+        continue;
+      }
+      device_objects_[obj.meta.Key()] = &obj;
+      if (auto d = ValidateDevice(obj, problems_)) result_.desired.devices[d->Key()] = *d;
+    }
   }
 
   // The checks every rule resource shares: its name, uniqueness, and a deviceRef to a valid
   // Device of the right kind. Returns the Device when it is valid.
-  auto CheckObjectAndDevice = [&](ProblemSink& sink, const api::ObjectMeta& meta,
-                                  const std::string& ref, std::set<std::string>& seen,
-                                  bool switch_kind) -> const Device* {
+  const Device* CheckObjectAndDevice(ProblemSink& sink, const api::ObjectMeta& meta,
+                                     const std::string& ref, std::set<std::string>& seen,
+                                     bool switch_kind) {
     if (auto st = CheckObjectName(meta.name); !st) sink.Add("metadata.name", st.error().message);
     if (!seen.insert(meta.Key()).second)
       sink.Add("metadata.name", std::string("a ") +
@@ -295,29 +412,24 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
       sink.Add("spec.deviceRef", "is required");
       return nullptr;
     }
-    if (!device_objects.count(key)) {
+    if (!device_objects_.count(key)) {
       sink.Add("spec.deviceRef", "no Device '" + ref + "' in namespace '" + meta.ns + "'");
       return nullptr;
     }
-    auto it = result.desired.devices.find(key);
-    if (it == result.desired.devices.end()) return nullptr;  // the Device itself has problems
+    auto it = result_.desired.devices.find(key);
+    if (it == result_.desired.devices.end()) return nullptr;  // the Device itself has problems
     if (it->second.IsSwitch() != switch_kind)
       sink.Add("spec.deviceRef", "Device '" + ref + "' is not a " +
                                      (switch_kind ? "switch (platform dnos)" : "vyos device"));
     return &it->second;
-  };
+  }
 
-  // Per-object checks of port forwards; collect claims for cross-resource checks.
-  std::vector<std::vector<PortRule>> rules_by_pf(manifests.port_forwards.size());
-  std::vector<bool> pf_ok(manifests.port_forwards.size(), true);
-  std::vector<Claim> claims;
-  std::set<std::string> pf_keys_seen;
-  for (size_t i = 0; i < manifests.port_forwards.size(); ++i) {
-    const auto& obj = manifests.port_forwards[i];
+  // Per-object checks of one PortForward; collects claims for the cross-resource checks.
+  void PortForward(size_t i) {
+    const auto& obj = manifests_.port_forwards[i];
     const auto& s = obj.spec;
-    ProblemSink sink(problems, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
-    const std::string device_key = obj.meta.ns + "/" + s.device_ref;
-    const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, pf_keys_seen, false);
+    ProblemSink sink(problems_, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
+    const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, pf_seen_, false);
     if (auto st = CheckSimpleName(s.vm); !st) sink.Add("spec.vm", st.error().message);
     if (s.internal_address.empty())
       sink.Add("spec.internalAddress", "is required");
@@ -333,133 +445,93 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
         sink.Add("spec.destinationAddress", st.error().message);
     const auto [on_conflict, drift] =
         ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
-
     const std::string tag = device ? device->tag : "netconverge";
-    const RuleRange range = device ? device->rule_range : RuleRange{};
-    const size_t desc_max = kVyosDescriptionMax - tag.size() - 3;
-    const bool paused = IsTrue(obj.meta.annotations, kPausedAnnotation);
-
+    const PortForwardContext ctx{obj,
+                                 obj.meta.ns + "/" + s.device_ref,
+                                 tag,
+                                 device ? device->rule_range : RuleRange{},
+                                 kVyosDescriptionMax - tag.size() - 3,
+                                 IsTrue(obj.meta.annotations, kPausedAnnotation),
+                                 on_conflict,
+                                 drift};
     if (s.ports.empty()) sink.Add("spec.ports", "at least one port is required");
     std::set<std::string> port_names;
-    for (size_t j = 0; j < s.ports.size(); ++j) {
-      const auto& p = s.ports[j];
-      const std::string f = "spec.ports[" + std::to_string(j) + "]";
-      if (auto st = CheckSimpleName(p.name); !st)
-        sink.Add(f + ".name", st.error().message);
-      else if (!port_names.insert(p.name).second)
-        sink.Add(f + ".name", "'" + p.name + "' is used by another port of this PortForward");
-      bool tcp = false;
-      bool udp = false;
-      if (p.protocol.empty())
-        sink.Add(f + ".protocol", "is required (tcp, udp or tcp_udp)");
-      else if (p.protocol == "tcp")
-        tcp = true;
-      else if (p.protocol == "udp")
-        udp = true;
-      else if (p.protocol == "tcp_udp")
-        tcp = udp = true;
-      else
-        sink.Add(f + ".protocol", "'" + p.protocol + "' is not one of tcp, udp, tcp_udp");
-      std::vector<PortInterval> external;
-      if (p.external_port.empty()) {
-        sink.Add(f + ".externalPort", "is required");
-      } else if (auto r = ParsePortMulti(p.external_port, services); !r) {
-        sink.Add(f + ".externalPort", r.error().message);
-      } else {
-        external = *r;
-      }
-      if (!p.internal_port.empty())
-        if (auto r = ParsePortRange(p.internal_port, services); !r)
-          sink.Add(f + ".internalPort", r.error().message);
-      if (!p.source_address.empty())
-        if (auto st = CheckAddressMatch(p.source_address, true); !st)
-          sink.Add(f + ".sourceAddress", st.error().message);
-      std::string display =
-          p.description.empty() ? DefaultDescription(s.vm, p.name) : p.description;
-      if (!p.description.empty()) {
-        if (auto st = CheckDescription(p.description, desc_max); !st)
-          sink.Add(
-              f + ".description",
-              st.error().message + (p.description.size() > desc_max
-                                        ? " (VyOS's 255 less the ownership tag ' [" + tag + "]')"
-                                        : ""));
-      }
-      std::optional<int> pin;
-      if (p.rule_number) {
-        const bool adopt = on_conflict == ConflictPolicy::kAdopt;
-        if (*p.rule_number < 1 || *p.rule_number > 999999)
-          sink.Add(f + ".ruleNumber", "must be between 1 and 999999");
-        else if (!adopt && !range.Contains(static_cast<int>(*p.rule_number)))
-          sink.Add(f + ".ruleNumber",
-                   std::to_string(*p.rule_number) + " is outside the device's owned range " +
-                       std::to_string(range.first) + "-" + std::to_string(range.last) +
-                       " (only onConflict: Adopt may pin an existing rule outside it)");
-        else
-          pin = static_cast<int>(*p.rule_number);
-      }
-
-      PortRule rule;
-      rule.device = device_key;
-      rule.resource = obj.meta.Key();
-      rule.port = p.name;
-      rule.vm = s.vm;
-      rule.pinned_number = pin;
-      rule.display = display;
-      rule.paused = paused;
-      rule.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
-      rule.on_conflict = on_conflict;
-      rule.drift_policy = drift;
-      rule.source = sink.PosOf(f);
-      rule.rule.description = TaggedDescription(display, tag);
-      rule.rule.inbound_interface = s.inbound_interface;
-      rule.rule.protocol = p.protocol;
-      rule.rule.destination_address = s.destination_address;
-      rule.rule.destination_port = p.external_port;
-      rule.rule.source_address = p.source_address;
-      rule.rule.translation_address = s.internal_address;
-      rule.rule.translation_port = p.internal_port;
-      rule.rule.disabled = !p.enabled.value_or(true);
-      rule.rule.log = p.log.value_or(false);
-      rules_by_pf[i].push_back(std::move(rule));
-      if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty())
-        claims.push_back(Claim{device_key, s.inbound_interface, AddressSpan(s.destination_address),
-                               tcp, udp, external, i, j});
-    }
-    if (sink.count() > 0) pf_ok[i] = false;
+    for (size_t j = 0; j < s.ports.size(); ++j) Port(sink, ctx, i, j, port_names);
+    if (sink.count() > 0) pf_ok_[i] = false;
   }
 
-  // Cross-resource: overlapping external ports on the same device, interface and protocol, for
-  // destination addresses that overlap (an unset destinationAddress matches every address).
-  auto report_pair = [&](const Claim& a, const Claim& b) {
+  void Port(ProblemSink& sink, const PortForwardContext& ctx, size_t i, size_t j,
+            std::set<std::string>& port_names) {
+    const auto& s = ctx.obj.spec;
+    const auto& p = s.ports[j];
+    const std::string f = "spec.ports[" + std::to_string(j) + "]";
+    if (auto st = CheckSimpleName(p.name); !st)
+      sink.Add(f + ".name", st.error().message);
+    else if (!port_names.insert(p.name).second)
+      sink.Add(f + ".name", "'" + p.name + "' is used by another port of this PortForward");
+    const auto [tcp, udp] = ParseProtocol(sink, f, p.protocol);
+    std::vector<PortInterval> external;
+    if (p.external_port.empty()) {
+      sink.Add(f + ".externalPort", "is required");
+    } else if (auto r = ParsePortMulti(p.external_port, services_); !r) {
+      sink.Add(f + ".externalPort", r.error().message);
+    } else {
+      external = *r;
+    }
+    if (!p.internal_port.empty())
+      if (auto r = ParsePortRange(p.internal_port, services_); !r)
+        sink.Add(f + ".internalPort", r.error().message);
+    if (!p.source_address.empty())
+      if (auto st = CheckAddressMatch(p.source_address, true); !st)
+        sink.Add(f + ".sourceAddress", st.error().message);
+    if (!p.description.empty())
+      if (auto st = CheckDescription(p.description, ctx.desc_max); !st)
+        sink.Add(
+            f + ".description",
+            st.error().message + (p.description.size() > ctx.desc_max
+                                      ? " (VyOS's 255 less the ownership tag ' [" + ctx.tag + "]')"
+                                      : ""));
+    const std::string display =
+        p.description.empty() ? DefaultDescription(s.vm, p.name) : p.description;
+    const std::optional<int> pin = ParsePin(sink, f, p, ctx);
+    rules_by_pf_[i].push_back(MakePortRule(ctx, p, display, pin, sink.PosOf(f)));
+    if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty())
+      claims_.push_back(Claim{ctx.device_key, s.inbound_interface,
+                              AddressSpan(s.destination_address), tcp, udp, external, i, j});
+  }
+
+  void ReportOverlap(const Claim& a, const Claim& b) {
     for (const auto* c : {&a, &b}) {
       const auto* other = c == &a ? &b : &a;
-      const auto& obj = manifests.port_forwards[c->pf_index];
-      const auto& oobj = manifests.port_forwards[other->pf_index];
-      ProblemSink sink(problems, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
+      const auto& obj = manifests_.port_forwards[c->pf_index];
+      const auto& oobj = manifests_.port_forwards[other->pf_index];
+      ProblemSink sink(problems_, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
       const auto& op = oobj.spec.ports[other->port_index];
-      sink.Add(
-          "spec.ports[" + std::to_string(c->port_index) + "].externalPort",
-          "'" + obj.spec.ports[c->port_index].external_port + "' overlaps external port '" +
-              op.external_port + "' of PortForward " + oobj.meta.Key() + " port '" + op.name +
-              "' (" + oobj.pos.file + ":" +
-              std::to_string(
-                  oobj.fields.count("spec.ports[" + std::to_string(other->port_index) + "]")
-                      ? oobj.fields.at("spec.ports[" + std::to_string(other->port_index) + "]").line
-                      : oobj.pos.line) +
-              ") on the same device, interface, protocol and destination address");
-      pf_ok[c->pf_index] = false;
+      const std::string other_field = "spec.ports[" + std::to_string(other->port_index) + "]";
+      const int other_line =
+          oobj.fields.count(other_field) ? oobj.fields.at(other_field).line : oobj.pos.line;
+      sink.Add("spec.ports[" + std::to_string(c->port_index) + "].externalPort",
+               "'" + obj.spec.ports[c->port_index].external_port + "' overlaps external port '" +
+                   op.external_port + "' of PortForward " + oobj.meta.Key() + " port '" + op.name +
+                   "' (" + oobj.pos.file + ":" + std::to_string(other_line) +
+                   ") on the same device, interface, protocol and destination address");
+      pf_ok_[c->pf_index] = false;
     }
-  };
-  {
+  }
+
+  // Overlapping external ports on the same device, interface and protocol, for destination
+  // addresses that overlap (an unset destinationAddress matches every address): a sweep over
+  // the intervals of each device and interface.
+  void PortOverlaps() {
     struct Event {
       int lo;
       int hi;
       size_t claim;
     };
     std::map<std::pair<std::string, std::string>, std::vector<Event>> groups;
-    for (size_t c = 0; c < claims.size(); ++c)
-      for (const auto& iv : claims[c].ports)
-        groups[{claims[c].device, claims[c].interface}].push_back({iv.lo, iv.hi, c});
+    for (size_t c = 0; c < claims_.size(); ++c)
+      for (const auto& iv : claims_[c].ports)
+        groups[{claims_[c].device, claims_[c].interface}].push_back({iv.lo, iv.hi, c});
     std::set<std::pair<size_t, size_t>> reported;
     for (auto& [key, events] : groups) {
       std::sort(events.begin(), events.end(), [](const Event& x, const Event& y) {
@@ -470,8 +542,8 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
         std::erase_if(active, [&](const Event& a) { return a.hi < ev.lo; });
         for (const auto& a : active) {
           if (a.claim == ev.claim) continue;
-          const Claim& ca = claims[a.claim];
-          const Claim& cb = claims[ev.claim];
+          const Claim& ca = claims_[a.claim];
+          const Claim& cb = claims_[ev.claim];
           if (!((ca.tcp && cb.tcp) || (ca.udp && cb.udp))) continue;
           // Different destination addresses are different forwards (VyOS allows both).
           if (ca.destination.second < cb.destination.first ||
@@ -479,71 +551,58 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
             continue;
           auto pair = std::minmax(a.claim, ev.claim);
           if (reported.insert({pair.first, pair.second}).second)
-            report_pair(claims[pair.first], claims[pair.second]);
+            ReportOverlap(claims_[pair.first], claims_[pair.second]);
         }
         active.push_back(ev);
       }
     }
   }
 
-  // Cross-resource: duplicate pins, and more ports than the owned range holds.
-  {
+  void DuplicatePins() {
     std::map<std::pair<std::string, int>, std::vector<std::pair<size_t, size_t>>> pins;
-    std::map<std::string, int> ports_per_device;
-    for (size_t i = 0; i < rules_by_pf.size(); ++i) {
-      for (size_t j = 0; j < rules_by_pf[i].size(); ++j) {
-        const auto& r = rules_by_pf[i][j];
-        ++ports_per_device[r.device];
-        if (r.pinned_number) pins[{r.device, *r.pinned_number}].push_back({i, j});
-      }
-    }
+    for (size_t i = 0; i < rules_by_pf_.size(); ++i)
+      for (size_t j = 0; j < rules_by_pf_[i].size(); ++j)
+        if (const auto& r = rules_by_pf_[i][j]; r.pinned_number)
+          pins[{r.device, *r.pinned_number}].push_back({i, j});
     for (const auto& [key, users] : pins) {
       if (users.size() < 2) continue;
       for (const auto& [i, j] : users) {
-        const auto& obj = manifests.port_forwards[i];
-        ProblemSink sink(problems, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
+        const auto& obj = manifests_.port_forwards[i];
+        ProblemSink sink(problems_, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
         sink.Add("spec.ports[" + std::to_string(j) + "].ruleNumber",
                  "rule " + std::to_string(key.second) + " is pinned by " +
                      std::to_string(users.size()) + " ports on device " + key.first);
-        pf_ok[i] = false;
+        pf_ok_[i] = false;
       }
-    }
-    for (const auto& [device_key, count] : ports_per_device) {
-      auto it = result.desired.devices.find(device_key);
-      if (it == result.desired.devices.end() || count <= it->second.rule_range.Size()) continue;
-      const auto* obj = device_objects.at(device_key);
-      ProblemSink sink(problems, "Device", device_key, obj->pos, obj->fields);
-      sink.Add("spec.ownership.ruleRange",
-               std::to_string(count) + " ports are declared for this device but its range " +
-                   std::to_string(it->second.rule_range.first) + "-" +
-                   std::to_string(it->second.rule_range.last) + " holds only " +
-                   std::to_string(it->second.rule_range.Size()) + " rules");
-      for (size_t i = 0; i < rules_by_pf.size(); ++i)
-        if (!rules_by_pf[i].empty() && rules_by_pf[i].front().device == device_key)
-          pf_ok[i] = false;
     }
   }
 
-  for (size_t i = 0; i < rules_by_pf.size(); ++i) {
-    if (!pf_ok[i]) continue;
-    for (auto& r : rules_by_pf[i]) result.desired.rules.push_back(std::move(r));
+  // More ports declared for a device than its owned range holds.
+  void RangeCapacity() {
+    std::map<std::string, int> ports_per_device;
+    for (const auto& rules : rules_by_pf_)
+      for (const auto& r : rules) ++ports_per_device[r.device];
+    for (const auto& [device_key, count] : ports_per_device) {
+      auto it = result_.desired.devices.find(device_key);
+      if (it == result_.desired.devices.end() || count <= it->second.rule_range.Size()) continue;
+      const auto* obj = device_objects_.at(device_key);
+      ProblemSink sink(problems_, "Device", device_key, obj->pos, obj->fields);
+      const auto& range = it->second.rule_range;
+      sink.Add("spec.ownership.ruleRange",
+               std::to_string(count) + " ports are declared for this device but its range " +
+                   std::to_string(range.first) + "-" + std::to_string(range.last) + " holds only " +
+                   std::to_string(range.Size()) + " rules");
+      for (size_t i = 0; i < rules_by_pf_.size(); ++i)
+        if (!rules_by_pf_[i].empty() && rules_by_pf_[i].front().device == device_key)
+          pf_ok_[i] = false;
+    }
   }
-  // VlanInterfaces: per-object checks, then claims on the same sub-interface or the same VLAN
-  // on the same parent port.
-  struct VlanClaim {
-    size_t index;
-    std::string device, name, parent;
-    int vlan;
-  };
-  std::vector<std::optional<VlanRule>> vlan_rules(manifests.vlan_interfaces.size());
-  std::vector<VlanClaim> vlan_claims;
-  std::set<std::string> vlan_keys_seen;
-  for (size_t i = 0; i < manifests.vlan_interfaces.size(); ++i) {
-    const auto& obj = manifests.vlan_interfaces[i];
+
+  void VlanInterface(size_t i) {
+    const auto& obj = manifests_.vlan_interfaces[i];
     const auto& s = obj.spec;
-    ProblemSink sink(problems, "VlanInterface", obj.meta.Key(), obj.pos, obj.fields);
-    const std::string device_key = obj.meta.ns + "/" + s.device_ref;
-    const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, vlan_keys_seen, true);
+    ProblemSink sink(problems_, "VlanInterface", obj.meta.Key(), obj.pos, obj.fields);
+    const Device* device = CheckObjectAndDevice(sink, obj.meta, s.device_ref, vlan_seen_, true);
     const int platform = static_cast<int>(device ? device->platform : Platform::kDnos);
     if (s.interface.empty())
       sink.Add("spec.interface", "is required (the parent port, e.g. ge100-0/0/31)");
@@ -564,76 +623,109 @@ ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& s
         sink.Add("spec.bridgeDomain",
                  "a bridge-domain member must be an L2 service (l2Service: true)");
     }
-    bool admin = true;
-    if (s.admin_state == "disabled")
-      admin = false;
-    else if (!s.admin_state.empty() && s.admin_state != "enabled")
+    if (!s.admin_state.empty() && s.admin_state != "enabled" && s.admin_state != "disabled")
       sink.Add("spec.adminState", "'" + s.admin_state + "' is not one of enabled, disabled");
     const std::string tag = device ? device->tag : "netconverge";
-    const size_t desc_max = kVyosDescriptionMax - tag.size() - 3;
     if (!s.description.empty())
-      if (auto st = CheckSwitchDescription(s.description, desc_max); !st)
+      if (auto st = CheckSwitchDescription(s.description, kVyosDescriptionMax - tag.size() - 3);
+          !st)
         sink.Add("spec.description", st.error().message);
     const auto [on_conflict, drift] =
         ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
-    if (sink.count() > 0) continue;
+    if (sink.count() > 0) return;
+    VlanRule v = MakeVlanRule(obj, tag, l2);
+    v.on_conflict = on_conflict;
+    v.drift_policy = drift;
+    vlan_claims_.push_back({i, v.device, v.name, v.parent, v.iface.vlan});
+    vlan_rules_[i] = std::move(v);
+  }
+
+  static VlanRule MakeVlanRule(const api::VlanInterfaceObject& obj, const std::string& tag,
+                               bool l2) {
+    const auto& s = obj.spec;
     VlanRule v;
-    v.device = device_key;
+    v.device = obj.meta.ns + "/" + s.device_ref;
     v.resource = obj.meta.Key();
     v.parent = s.interface;
     v.name = s.interface + "." + std::to_string(s.subinterface.value_or(*s.vlan));
     v.iface.vlan = static_cast<int>(*s.vlan);
     v.iface.l2_service = l2;
-    v.iface.admin_enabled = admin;
+    v.iface.admin_enabled = s.admin_state != "disabled";
     v.iface.bridge_domain = s.bridge_domain;
     v.iface.description = TaggedDescription(
         s.description.empty() ? "VlanInterface " + obj.meta.Key() : s.description, tag);
     v.paused = IsTrue(obj.meta.annotations, kPausedAnnotation);
     v.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
-    v.on_conflict = on_conflict;
-    v.drift_policy = drift;
     v.source = obj.pos;
-    vlan_claims.push_back({i, device_key, v.name, v.parent, v.iface.vlan});
-    vlan_rules[i] = std::move(v);
+    return v;
   }
-  for (size_t a = 0; a < vlan_claims.size(); ++a) {
-    for (size_t b = a + 1; b < vlan_claims.size(); ++b) {
-      const auto& x = vlan_claims[a];
-      const auto& y = vlan_claims[b];
-      if (x.device != y.device) continue;
-      std::string why;
-      if (x.name == y.name)
-        why = "claims sub-interface " + x.name;
-      else if (x.parent == y.parent && x.vlan == y.vlan)
-        why = "claims VLAN " + std::to_string(x.vlan) + " on " + x.parent;
-      if (why.empty()) continue;
-      for (auto [me, other] : {std::pair{&x, &y}, std::pair{&y, &x}}) {
-        const auto& obj = manifests.vlan_interfaces[me->index];
-        ProblemSink sink(problems, "VlanInterface", obj.meta.Key(), obj.pos, obj.fields);
-        sink.Add("spec.vlan", why + ", as does VlanInterface " +
-                                  manifests.vlan_interfaces[other->index].meta.Key());
-        vlan_rules[me->index].reset();
+
+  // Two VlanInterfaces claiming the same sub-interface, or the same VLAN on the same parent.
+  void VlanConflicts() {
+    for (size_t a = 0; a < vlan_claims_.size(); ++a) {
+      for (size_t b = a + 1; b < vlan_claims_.size(); ++b) {
+        const auto& x = vlan_claims_[a];
+        const auto& y = vlan_claims_[b];
+        if (x.device != y.device) continue;
+        std::string why;
+        if (x.name == y.name)
+          why = "claims sub-interface " + x.name;
+        else if (x.parent == y.parent && x.vlan == y.vlan)
+          why = "claims VLAN " + std::to_string(x.vlan) + " on " + x.parent;
+        if (why.empty()) continue;
+        for (auto [me, other] : {std::pair{&x, &y}, std::pair{&y, &x}}) {
+          const auto& obj = manifests_.vlan_interfaces[me->index];
+          ProblemSink sink(problems_, "VlanInterface", obj.meta.Key(), obj.pos, obj.fields);
+          sink.Add("spec.vlan", why + ", as does VlanInterface " +
+                                    manifests_.vlan_interfaces[other->index].meta.Key());
+          vlan_rules_[me->index].reset();
+        }
       }
     }
   }
-  for (auto& v : vlan_rules)
-    if (v) result.desired.vlans.push_back(std::move(*v));
-  std::sort(result.desired.vlans.begin(), result.desired.vlans.end(),
-            [](const VlanRule& a, const VlanRule& b) {
-              return std::tie(a.device, a.resource) < std::tie(b.device, b.resource);
-            });
 
-  std::sort(result.desired.rules.begin(), result.desired.rules.end(),
-            [](const PortRule& a, const PortRule& b) {
-              return std::tie(a.device, a.resource, a.port) <
-                     std::tie(b.device, b.resource, b.port);
-            });
-  std::stable_sort(problems.begin(), problems.end(),
-                   [](const api::Problem& a, const api::Problem& b) {
-                     return std::tie(a.pos.file, a.pos.line, a.pos.column) <
-                            std::tie(b.pos.file, b.pos.line, b.pos.column);
-                   });
-  return result;
+  void Sort() {
+    std::sort(result_.desired.vlans.begin(), result_.desired.vlans.end(),
+              [](const VlanRule& a, const VlanRule& b) {
+                return std::tie(a.device, a.resource) < std::tie(b.device, b.resource);
+              });
+    std::sort(result_.desired.rules.begin(), result_.desired.rules.end(),
+              [](const PortRule& a, const PortRule& b) {
+                return std::tie(a.device, a.resource, a.port) <
+                       std::tie(b.device, b.resource, b.port);
+              });
+    std::stable_sort(problems_.begin(), problems_.end(),
+                     [](const api::Problem& a, const api::Problem& b) {
+                       return std::tie(a.pos.file, a.pos.line, a.pos.column) <
+                              std::tie(b.pos.file, b.pos.line, b.pos.column);
+                     });
+  }
+
+  const api::Manifests& manifests_;
+  const ServiceTable& services_;
+  ValidationResult result_;
+  std::vector<api::Problem>& problems_;
+  std::map<std::string, const api::DeviceObject*> device_objects_;
+  std::set<std::string> pf_seen_;
+  std::set<std::string> vlan_seen_;
+  std::vector<std::vector<PortRule>> rules_by_pf_;
+  std::vector<bool> pf_ok_;
+  std::vector<Claim> claims_;
+  std::vector<std::optional<VlanRule>> vlan_rules_;
+  std::vector<VlanClaim> vlan_claims_;
+};
+
+}  // namespace
+
+std::string ResolveRelative(const std::string& manifest_file, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  auto slash = manifest_file.find_last_of('/');
+  if (slash == std::string::npos) return path;
+  return manifest_file.substr(0, slash + 1) + path;
+}
+
+ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& services) {
+  return Validator(manifests, services).Run();
 }
 
 }  // namespace nc::core
