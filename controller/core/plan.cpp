@@ -89,156 +89,174 @@ std::string RuleLabel(int n) {
 
 }  // namespace
 
-Plan ComputePlan(const PlanInput& in) {
-  Plan plan;
-  const Device& dev = in.device;
+namespace {
 
+std::string RuleList(const std::vector<int>& numbers) {
+  std::string which;
+  for (int c : numbers) which += (which.empty() ? "" : ", ") + RuleLabel(c);
+  return which;
+}
+
+/// One ComputePlan: conflicts with unowned rules first, then each declared port (conflict
+/// policy, pause, converge or drift), then the owned rules nothing declares any more.
+class NatPlanner {
+ public:
+  explicit NatPlanner(const PlanInput& in) : in_(in), dev_(in.device) {}
+
+  Plan Run() {
+    FindConflicts();
+    desired_numbers_.reserve(in_.rules.size());
+    plan_.ports.reserve(in_.rules.size());
+    for (size_t i = 0; i < in_.rules.size(); ++i) PlanPort(i);
+    Removals();
+    auto by_number = [](const RuleChange& a, const RuleChange& b) { return a.number < b.number; };
+    if (!std::is_sorted(changes_.begin(), changes_.end(), by_number))
+      std::stable_sort(changes_.begin(), changes_.end(), by_number);
+    for (auto& ch : changes_)
+      if (ch.kind == ChangeKind::kDelete && ch.display.empty() && ch.before)
+        ch.display = StripOwnershipTag(ch.before->description, dev_.tag);
+    plan_.changes = std::move(changes_);
+    return std::move(plan_);
+  }
+
+ private:
   // Unowned rules on the device, with what they match, for conflict detection.
   struct Foreign {
     int number;
     const NatRule* rule;
     std::optional<Match> match;
   };
-  std::vector<Foreign> foreign;
-  for (const auto& [n, rule] : in.observed) {
-    if (!IsOwned(n, &rule, dev, in.last_applied, in.allocated))
-      foreign.push_back({n, &rule, MatchOf(rule, in.services)});
-  }
 
-  // Pass 1: the conflicts of each declared port with unowned rules.
-  std::map<size_t, std::vector<int>> conflicts;  // by rule index
-  std::set<std::string> aborted_resources;
-  for (size_t i = 0; i < in.rules.size() && !foreign.empty(); ++i) {
-    const auto& r = in.rules[i];
-    std::vector<int> hits;
-    if (in.numbers[i] != 0) {
-      for (const auto& f : foreign)
-        if (f.number == in.numbers[i]) hits.push_back(f.number);
-    }
-    if (!foreign.empty() && r.rule.inbound_interface.size()) {
-      auto mine = MatchOf(r.rule, in.services);
-      for (const auto& f : foreign) {
-        if (!mine || !f.match || f.rule->inbound_interface != r.rule.inbound_interface) continue;
-        if (!f.rule->destination_address.empty() &&
-            f.rule->destination_address != r.rule.destination_address &&
-            !r.rule.destination_address.empty())
-          continue;
-        if (Collides(*mine, *f.match) &&
-            std::find(hits.begin(), hits.end(), f.number) == hits.end())
-          hits.push_back(f.number);
+  // The unowned rules each declared port collides with (same number, or same interface,
+  // protocol and overlapping ports where the destination addresses may meet).
+  void FindConflicts() {
+    std::vector<Foreign> foreign;
+    for (const auto& [n, rule] : in_.observed)
+      if (!IsOwned(n, &rule, dev_, in_.last_applied, in_.allocated))
+        foreign.push_back({n, &rule, MatchOf(rule, in_.services)});
+    if (foreign.empty()) return;
+    for (size_t i = 0; i < in_.rules.size(); ++i) {
+      const auto& r = in_.rules[i];
+      std::vector<int> hits;
+      if (in_.numbers[i] != 0)
+        for (const auto& f : foreign)
+          if (f.number == in_.numbers[i]) hits.push_back(f.number);
+      if (!r.rule.inbound_interface.empty()) {
+        auto mine = MatchOf(r.rule, in_.services);
+        for (const auto& f : foreign) {
+          if (!mine || !f.match || f.rule->inbound_interface != r.rule.inbound_interface) continue;
+          if (!f.rule->destination_address.empty() &&
+              f.rule->destination_address != r.rule.destination_address &&
+              !r.rule.destination_address.empty())
+            continue;
+          if (Collides(*mine, *f.match) &&
+              std::find(hits.begin(), hits.end(), f.number) == hits.end())
+            hits.push_back(f.number);
+        }
       }
+      if (hits.empty()) continue;
+      std::sort(hits.begin(), hits.end());
+      conflicts_[i] = hits;
+      if (r.on_conflict == ConflictPolicy::kAbort) aborted_resources_.insert(r.resource);
     }
-    if (hits.empty()) continue;
-    std::sort(hits.begin(), hits.end());
-    conflicts[i] = hits;
-    if (r.on_conflict == ConflictPolicy::kAbort) aborted_resources.insert(r.resource);
   }
 
-  std::vector<int> desired_numbers;  // numbers the declared ports hold (kept from deletion)
-  desired_numbers.reserve(in.rules.size());
-  std::set<int> overridden;  // foreign numbers deleted by Override
-  std::vector<RuleChange> changes;
-  plan.ports.reserve(in.rules.size());
-
-  for (size_t i = 0; i < in.rules.size(); ++i) {
-    const auto& r = in.rules[i];
+  void PlanPort(size_t i) {
+    const auto& r = in_.rules[i];
     PortStatus st{r.resource, r.port, r.display, 0, PortState::kPending, ""};
-    if (in.numbers[i] == 0) {
-      auto f = in.unallocated.find(PortKey{r.resource, r.port});
-      st.message = f != in.unallocated.end() ? f->second : "no rule number";
-      plan.notices.push_back({"AllocationFailed", r.resource, 0, r.port + ": " + st.message});
-      plan.ports.push_back(st);
-      continue;
+    if (in_.numbers[i] == 0) {
+      auto f = in_.unallocated.find(PortKey{r.resource, r.port});
+      st.message = f != in_.unallocated.end() ? f->second : "no rule number";
+      plan_.notices.push_back({"AllocationFailed", r.resource, 0, r.port + ": " + st.message});
+      plan_.ports.push_back(st);
+      return;
     }
-    int n = in.numbers[i];
-    st.number = n;
-
-    auto conflict = conflicts.find(i);
-    if (aborted_resources.count(r.resource)) {
-      desired_numbers.push_back(n);
-      st.state = conflict != conflicts.end() ? PortState::kConflict : PortState::kPending;
-      if (conflict != conflicts.end()) {
-        std::string which;
-        for (int c : conflict->second) which += (which.empty() ? "" : ", ") + RuleLabel(c);
-        st.message = "conflicts with " + which + " not owned by netconverge (onConflict: Abort)";
-        plan.notices.push_back(
-            {"ConflictDetected", r.resource, conflict->second.front(), r.port + ": " + st.message});
-      } else {
-        st.message =
-            "not applied: another port of this resource has a conflict (onConflict: Abort)";
-      }
-      plan.ports.push_back(st);
-      continue;
+    st.number = in_.numbers[i];
+    if (!ApplyConflictPolicy(i, st)) {
+      plan_.ports.push_back(st);
+      return;
     }
-    if (conflict != conflicts.end()) {
-      std::string which;
-      for (int c : conflict->second) which += (which.empty() ? "" : ", ") + RuleLabel(c);
-      if (r.on_conflict == ConflictPolicy::kSkip) {
-        desired_numbers.push_back(n);
-        st.state = PortState::kSkipped;
-        st.message =
-            "skipped: conflicts with " + which + " not owned by netconverge (onConflict: Skip)";
-        plan.notices.push_back(
-            {"ConflictDetected", r.resource, conflict->second.front(), r.port + ": " + st.message});
-        plan.ports.push_back(st);
-        continue;
-      }
-      if (r.on_conflict == ConflictPolicy::kAdopt) {
-        int adopted = conflict->second.front();
-        plan.adopted[PortKey{r.resource, r.port}] = adopted;
-        plan.notices.push_back({"Adopted", r.resource, adopted,
-                                r.port + ": took ownership of existing " + RuleLabel(adopted),
-                                false});
-        n = adopted;
-        st.number = n;
-        for (size_t k = 1; k < conflict->second.size(); ++k) {
-          plan.notices.push_back({"ConflictDetected", r.resource, conflict->second[k],
-                                  r.port + ": also conflicts with " +
-                                      RuleLabel(conflict->second[k]) + ", left as it is"});
-        }
-      } else {  // Override
-        for (int c : conflict->second) {
-          if (c == n) continue;
-          overridden.insert(c);
-          RuleChange del{ChangeKind::kDelete,
-                         c,
-                         "",
-                         "",
-                         "",
-                         in.observed.at(c),
-                         std::nullopt,
-                         "removed to make room for " + r.resource + " port " + r.port +
-                             " (onConflict: Override)",
-                         false};
-          changes.push_back(std::move(del));
-        }
-        plan.notices.push_back(
-            {"ConflictDetected", r.resource, conflict->second.front(),
-             r.port + ": conflicts with " + which + "; replacing (onConflict: Override)"});
-      }
-    }
-    desired_numbers.push_back(n);
-
+    desired_numbers_.push_back(st.number);
     if (r.paused) {
       st.message = "paused by annotation";
-      plan.ports.push_back(st);
-      continue;
+      plan_.ports.push_back(st);
+      return;
     }
+    Converge(r, st);
+    plan_.ports.push_back(st);
+  }
 
+  // The port's conflicts under its onConflict policy. False when the port is not applied
+  // (Abort, Skip); Adopt may move st.number to the adopted rule; Override deletes the others.
+  bool ApplyConflictPolicy(size_t i, PortStatus& st) {
+    const auto& r = in_.rules[i];
+    auto conflict = conflicts_.find(i);
+    if (aborted_resources_.count(r.resource)) {
+      desired_numbers_.push_back(st.number);
+      if (conflict == conflicts_.end()) {
+        st.message =
+            "not applied: another port of this resource has a conflict (onConflict: Abort)";
+        return false;
+      }
+      st.state = PortState::kConflict;
+      st.message = "conflicts with " + RuleList(conflict->second) +
+                   " not owned by netconverge (onConflict: Abort)";
+      plan_.notices.push_back(
+          {"ConflictDetected", r.resource, conflict->second.front(), r.port + ": " + st.message});
+      return false;
+    }
+    if (conflict == conflicts_.end()) return true;
+    const auto& hits = conflict->second;
+    if (r.on_conflict == ConflictPolicy::kSkip) {
+      desired_numbers_.push_back(st.number);
+      st.state = PortState::kSkipped;
+      st.message = "skipped: conflicts with " + RuleList(hits) +
+                   " not owned by netconverge (onConflict: Skip)";
+      plan_.notices.push_back(
+          {"ConflictDetected", r.resource, hits.front(), r.port + ": " + st.message});
+      return false;
+    }
+    if (r.on_conflict == ConflictPolicy::kAdopt) {
+      st.number = hits.front();
+      plan_.adopted[PortKey{r.resource, r.port}] = st.number;
+      plan_.notices.push_back({"Adopted", r.resource, st.number,
+                               r.port + ": took ownership of existing " + RuleLabel(st.number),
+                               false});
+      for (size_t k = 1; k < hits.size(); ++k)
+        plan_.notices.push_back(
+            {"ConflictDetected", r.resource, hits[k],
+             r.port + ": also conflicts with " + RuleLabel(hits[k]) + ", left as it is"});
+      return true;
+    }
+    for (int c : hits) {  // Override
+      if (c == st.number) continue;
+      overridden_.insert(c);
+      changes_.push_back(RuleChange{
+          ChangeKind::kDelete, c, "", "", "", in_.observed.at(c), std::nullopt,
+          "removed to make room for " + r.resource + " port " + r.port + " (onConflict: Override)",
+          false});
+    }
+    plan_.notices.push_back(
+        {"ConflictDetected", r.resource, hits.front(),
+         r.port + ": conflicts with " + RuleList(hits) + "; replacing (onConflict: Override)"});
+    return true;
+  }
+
+  // An add or update when the device differs from the spec; drift when the spec did not change
+  // since the last apply (reverted, or only reported under driftPolicy: Report).
+  void Converge(const PortRule& r, PortStatus& st) {
+    const int n = st.number;
     const NatRule* obs = nullptr;
-    if (auto it = in.observed.find(n); it != in.observed.end()) obs = &it->second;
+    if (auto it = in_.observed.find(n); it != in_.observed.end()) obs = &it->second;
     const AppliedRecord* last = nullptr;
-    if (auto it = in.last_applied.find(n); it != in.last_applied.end() &&
-                                           it->second.resource == r.resource &&
-                                           it->second.port == r.port)
+    if (auto it = in_.last_applied.find(n); it != in_.last_applied.end() &&
+                                            it->second.resource == r.resource &&
+                                            it->second.port == r.port)
       last = &it->second;
-    const bool spec_unchanged = last && last->rule == r.rule;
     const PortState done = r.rule.disabled ? PortState::kDisabled : PortState::kApplied;
-
     if (obs && *obs == r.rule) {
       st.state = done;
-      plan.ports.push_back(st);
-      continue;
+      return;
     }
     RuleChange ch;
     ch.number = n;
@@ -246,13 +264,9 @@ Plan ComputePlan(const PlanInput& in) {
     ch.port = r.port;
     ch.display = r.display;
     ch.after = r.rule;
-    if (obs) {
-      ch.kind = ChangeKind::kUpdate;
-      ch.before = *obs;
-    } else {
-      ch.kind = ChangeKind::kAdd;
-    }
-    if (spec_unchanged) {
+    ch.kind = obs ? ChangeKind::kUpdate : ChangeKind::kAdd;
+    if (obs) ch.before = *obs;
+    if (last && last->rule == r.rule) {
       // The device moved away from what we applied while the spec stayed: drift.
       ch.drift = true;
       std::string what = obs ? DescribeDifference(last->rule, *obs) : "rule deleted on the device";
@@ -260,16 +274,15 @@ Plan ComputePlan(const PlanInput& in) {
       if (r.drift_policy == DriftPolicy::kReport) {
         st.state = PortState::kDrifted;
         st.message = "drifted (driftPolicy: Report): " + what;
-        plan.notices.push_back(
+        plan_.notices.push_back(
             {"DriftDetected", r.resource, n, r.port + ": " + what + " (reported, not reverted)"});
-        plan.ports.push_back(st);
-        continue;
+        return;
       }
-      plan.notices.push_back(
+      plan_.notices.push_back(
           {"DriftDetected", r.resource, n, r.port + ": " + what + " (reverting)"});
-    } else if (obs && plan.adopted.count(PortKey{r.resource, r.port})) {
+    } else if (obs && plan_.adopted.count(PortKey{r.resource, r.port})) {
       ch.reason = "adopted; converging to spec: " + DescribeDifference(*obs, r.rule);
-    } else if (obs && !last && !IsOwned(n, obs, dev, in.last_applied, in.allocated)) {
+    } else if (obs && !last && !IsOwned(n, obs, dev_, in_.last_applied, in_.allocated)) {
       ch.reason =
           "replacing foreign rule (onConflict: Override): " + DescribeDifference(*obs, r.rule);
     } else if (obs) {
@@ -277,73 +290,85 @@ Plan ComputePlan(const PlanInput& in) {
     } else {
       ch.reason = last ? "spec changed: rule missing on the device" : "new port";
     }
-    changes.push_back(std::move(ch));
+    changes_.push_back(std::move(ch));
     st.state = done;
-    plan.ports.push_back(st);
   }
 
   // Owned rules on the device that no declared port holds any more.
-  std::sort(desired_numbers.begin(), desired_numbers.end());
-  std::vector<int> changed_numbers;
-  changed_numbers.reserve(changes.size());
-  for (const auto& c : changes) changed_numbers.push_back(c.number);
-  std::sort(changed_numbers.begin(), changed_numbers.end());
-  for (const auto& [n, rule] : in.observed) {
-    if (std::binary_search(desired_numbers.begin(), desired_numbers.end(), n) ||
-        overridden.count(n) ||
-        std::binary_search(changed_numbers.begin(), changed_numbers.end(), n))
-      continue;
-    if (!IsOwned(n, &rule, dev, in.last_applied, in.allocated)) continue;
+  void Removals() {
+    std::sort(desired_numbers_.begin(), desired_numbers_.end());
+    std::vector<int> changed_numbers;
+    changed_numbers.reserve(changes_.size());
+    for (const auto& c : changes_) changed_numbers.push_back(c.number);
+    std::sort(changed_numbers.begin(), changed_numbers.end());
+    for (const auto& [n, rule] : in_.observed) {
+      if (std::binary_search(desired_numbers_.begin(), desired_numbers_.end(), n) ||
+          overridden_.count(n) ||
+          std::binary_search(changed_numbers.begin(), changed_numbers.end(), n))
+        continue;
+      if (!IsOwned(n, &rule, dev_, in_.last_applied, in_.allocated)) continue;
+      Remove(n, rule);
+    }
+  }
+
+  void Remove(int n, const NatRule& rule) {
     std::string owner;
     std::string port;
-    if (auto it = in.last_applied.find(n); it != in.last_applied.end()) {
+    if (auto it = in_.last_applied.find(n); it != in_.last_applied.end()) {
       owner = it->second.resource;
       port = it->second.port;
-    } else if (auto a = in.allocated.find(n); a != in.allocated.end()) {
+    } else if (auto a = in_.allocated.find(n); a != in_.allocated.end()) {
       owner = a->second.resource;
       port = a->second.port;
     }
-    const std::string display = StripOwnershipTag(rule.description, dev.tag);
-    if (auto o = in.orphan_on_delete.find(owner); o != in.orphan_on_delete.end() && o->second) {
+    const std::string display = StripOwnershipTag(rule.description, dev_.tag);
+    if (auto o = in_.orphan_on_delete.find(owner); o != in_.orphan_on_delete.end() && o->second) {
       // Left on the device and handed back: without the ownership tag no later pass claims it.
-      plan.released.push_back(n);
-      plan.notices.push_back({"Orphaned", owner, n,
-                              RuleLabel(n) + " left on the device (deletionPolicy: Orphan)",
-                              false});
-      if (HasOwnershipTag(rule.description, dev.tag)) {
+      plan_.released.push_back(n);
+      plan_.notices.push_back({"Orphaned", owner, n,
+                               RuleLabel(n) + " left on the device (deletionPolicy: Orphan)",
+                               false});
+      if (HasOwnershipTag(rule.description, dev_.tag)) {
         NatRule after = rule;
         after.description = display;
-        changes.push_back(RuleChange{
+        changes_.push_back(RuleChange{
             ChangeKind::kUpdate, n, "", port, display, rule, after,
             "orphaned by " + owner + " (deletionPolicy: Orphan): ownership tag removed", false});
       }
-      continue;
+      return;
     }
-    if (!in.held_deletes.empty()) {
-      plan.notices.push_back(
-          {"DeleteHeld", owner, n, RuleLabel(n) + " (" + display + ") kept: " + in.held_deletes});
-      continue;
+    if (!in_.held_deletes.empty()) {
+      plan_.notices.push_back(
+          {"DeleteHeld", owner, n, RuleLabel(n) + " (" + display + ") kept: " + in_.held_deletes});
+      return;
     }
-    if (dev.management == ManagementPolicy::kCreateUpdate) {
-      plan.notices.push_back({"DeleteWithheld", owner, n,
-                              RuleLabel(n) + " (" + display +
-                                  ") no longer declared; kept (management: CreateUpdate)"});
-      continue;
+    if (dev_.management == ManagementPolicy::kCreateUpdate) {
+      plan_.notices.push_back({"DeleteWithheld", owner, n,
+                               RuleLabel(n) + " (" + display +
+                                   ") no longer declared; kept (management: CreateUpdate)"});
+      return;
     }
-    changes.push_back(RuleChange{
+    changes_.push_back(RuleChange{
         ChangeKind::kDelete, n, owner, port, display, rule, std::nullopt,
         owner.empty() ? "tagged rule no longer declared"
                       : "no longer declared by " + owner + (port.empty() ? "" : " port " + port),
         false});
   }
-  auto by_number = [](const RuleChange& a, const RuleChange& b) { return a.number < b.number; };
-  if (!std::is_sorted(changes.begin(), changes.end(), by_number))
-    std::stable_sort(changes.begin(), changes.end(), by_number);
-  for (auto& ch : changes)
-    if (ch.kind == ChangeKind::kDelete && ch.display.empty() && ch.before)
-      ch.display = StripOwnershipTag(ch.before->description, dev.tag);
-  plan.changes = std::move(changes);
-  return plan;
+
+  const PlanInput& in_;
+  const Device& dev_;
+  Plan plan_;
+  std::map<size_t, std::vector<int>> conflicts_;  // by rule index
+  std::set<std::string> aborted_resources_;
+  std::vector<int> desired_numbers_;  // numbers the declared ports hold (kept from deletion)
+  std::set<int> overridden_;          // foreign numbers deleted by Override
+  std::vector<RuleChange> changes_;
+};
+
+}  // namespace
+
+Plan ComputePlan(const PlanInput& in) {
+  return NatPlanner(in).Run();
 }
 
 std::map<int, NatRule> ExpectedAfter(const std::map<int, NatRule>& observed, const Plan& plan) {
