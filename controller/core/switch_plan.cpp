@@ -72,156 +72,202 @@ Plan ComputeSwitchRestore(const SwitchState& want, const SwitchState& have, cons
   return plan;
 }
 
-Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
-  Plan plan;
-  const Device& dev = in.device;
-  std::set<std::string> desired_names;
-  const std::set<std::string> ports(in.observed.ports.begin(), in.observed.ports.end());
-  auto notice = [&](const char* reason, const std::string& resource, const std::string& message,
-                    bool warning = true) {
-    plan.notices.push_back(PlanNotice{reason, resource, 0, message, warning});
-  };
+namespace {
 
-  for (const auto& v : in.vlans) {
-    desired_names.insert(v.name);
+/// One ComputeSwitchPlan: each declared sub-interface (pause, missing parent, create, conflict
+/// policy, drift, update), then the owned ones no longer declared, then bridge domains.
+class SwitchPlanner {
+ public:
+  explicit SwitchPlanner(const SwitchPlanInput& in)
+      : in_(in), dev_(in.device), ports_(in.observed.ports.begin(), in.observed.ports.end()) {}
+
+  Plan Run() {
+    for (const auto& v : in_.vlans) {
+      desired_names_.insert(v.name);
+      plan_.ports.push_back(PlanVlan(v));
+    }
+    Removals();
+    BridgeDomains();
+    std::sort(plan_.interfaces.begin(), plan_.interfaces.end(),
+              [](const InterfaceChange& a, const InterfaceChange& b) { return a.name < b.name; });
+    return std::move(plan_);
+  }
+
+ private:
+  void Notice(const char* reason, const std::string& resource, const std::string& message,
+              bool warning = true) {
+    plan_.notices.push_back(PlanNotice{reason, resource, 0, message, warning});
+  }
+
+  // A change to v's sub-interface; the port counts as done once it is sent.
+  void Change(const VlanRule& v, PortStatus& st, ChangeKind kind, std::string reason, bool drift) {
+    InterfaceChange ch{kind, v.name, v.resource, std::nullopt, v.iface, std::move(reason), drift};
+    if (auto obs = in_.observed.interfaces.find(v.name); obs != in_.observed.interfaces.end())
+      ch.before = obs->second;
+    plan_.interfaces.push_back(std::move(ch));
+    st.state = Done(v);
+  }
+
+  static PortState Done(const VlanRule& v) {
+    return v.iface.admin_enabled ? PortState::kApplied : PortState::kDisabled;
+  }
+
+  PortStatus PlanVlan(const VlanRule& v) {
     PortStatus st{v.resource,          v.name, InterfaceDisplay(v.name, v.iface.vlan), v.iface.vlan,
                   PortState::kPending, ""};
-    const auto obs = in.observed.interfaces.find(v.name);
-    const bool on_device = obs != in.observed.interfaces.end();
-    const auto la = in.last_applied.find(v.name);
-    const bool recorded = la != in.last_applied.end();
-    const bool owned = recorded || (on_device && HasOwnershipTag(obs->second.description, dev.tag));
-    const PortState done = v.iface.admin_enabled ? PortState::kApplied : PortState::kDisabled;
-    auto change = [&](ChangeKind kind, std::string reason, bool drift) {
-      InterfaceChange ch{kind, v.name, v.resource, std::nullopt, v.iface, std::move(reason), drift};
-      if (on_device) ch.before = obs->second;
-      plan.interfaces.push_back(std::move(ch));
-      st.state = done;
-    };
-
+    const auto obs = in_.observed.interfaces.find(v.name);
+    const bool on_device = obs != in_.observed.interfaces.end();
+    const auto la = in_.last_applied.find(v.name);
+    const bool recorded = la != in_.last_applied.end();
+    const bool owned =
+        recorded || (on_device && HasOwnershipTag(obs->second.description, dev_.tag));
     if (v.paused) {
-      st.state = on_device && obs->second == v.iface ? done : PortState::kPending;
+      st.state = on_device && obs->second == v.iface ? Done(v) : PortState::kPending;
       st.message = "paused (annotation netconverge.io/paused)";
-    } else if (!on_device && !ports.empty() && !ports.count(v.parent)) {
+    } else if (!on_device && !ports_.empty() && !ports_.count(v.parent)) {
       st.message = "parent port " + v.parent + " does not exist on the device";
-      notice("ConfigurationError", v.resource, v.name + ": " + st.message);
+      Notice("ConfigurationError", v.resource, v.name + ": " + st.message);
     } else if (!on_device) {
-      if (recorded && la->second.iface == v.iface) {
-        notice("DriftDetected", v.resource, v.name + " was deleted on the device out of band");
-        if (v.drift_policy == DriftPolicy::kReport) {
-          st.state = PortState::kDrifted;
-          st.message = "deleted on the device out of band (driftPolicy: Report)";
-        } else {
-          change(ChangeKind::kAdd, "re-create: deleted on the device out of band", true);
-        }
-      } else {
-        change(ChangeKind::kAdd, "declared; not on the device", false);
-      }
+      Missing(v, st, recorded && la->second.iface == v.iface);
     } else if (!owned) {
-      const std::string what = "sub-interface " + v.name +
-                               " already exists on the device and is not managed by netconverge";
-      switch (v.on_conflict) {
-        case ConflictPolicy::kAbort:
-          st.state = PortState::kConflict;
-          st.message = what + " (onConflict: Abort)";
-          notice("ConflictDetected", v.resource, st.message);
-          break;
-        case ConflictPolicy::kSkip:
-          st.state = PortState::kSkipped;
-          st.message = what + " (onConflict: Skip)";
-          notice("ConflictDetected", v.resource, st.message, false);
-          break;
-        case ConflictPolicy::kAdopt:
-        case ConflictPolicy::kOverride: {
-          const bool adopt = v.on_conflict == ConflictPolicy::kAdopt;
-          notice(adopt ? "Adopted" : "Overridden", v.resource,
-                 what + "; " + (adopt ? "adopted" : "replaced") +
-                     " (onConflict: " + ToString(v.on_conflict) + ")",
-                 false);
-          if (obs->second == v.iface)
-            st.state = done;
-          else
-            change(ChangeKind::kUpdate,
-                   std::string(adopt ? "adopt" : "override") + ": " +
-                       DescribeDifference(obs->second, v.iface),
-                   false);
-          break;
-        }
-      }
+      Unowned(v, obs->second, st);
     } else if (obs->second == v.iface) {
-      st.state = done;
+      st.state = Done(v);
     } else if (recorded && la->second.iface == v.iface && la->second.resource == v.resource) {
       const std::string diff = DescribeDifference(v.iface, obs->second);
-      notice("DriftDetected", v.resource, v.name + " changed on the device out of band: " + diff);
+      Notice("DriftDetected", v.resource, v.name + " changed on the device out of band: " + diff);
       if (v.drift_policy == DriftPolicy::kReport) {
         st.state = PortState::kDrifted;
         st.message = "changed on the device out of band: " + diff + " (driftPolicy: Report)";
       } else {
-        change(ChangeKind::kUpdate, "revert out-of-band change: " + diff, true);
+        Change(v, st, ChangeKind::kUpdate, "revert out-of-band change: " + diff, true);
       }
     } else {
-      change(ChangeKind::kUpdate, "spec changed: " + DescribeDifference(obs->second, v.iface),
-             false);
+      Change(v, st, ChangeKind::kUpdate,
+             "spec changed: " + DescribeDifference(obs->second, v.iface), false);
     }
-    plan.ports.push_back(std::move(st));
+    return st;
+  }
+
+  // Declared but not on the device: new, or deleted out of band after we applied it (drift).
+  void Missing(const VlanRule& v, PortStatus& st, bool applied_unchanged) {
+    if (!applied_unchanged) {
+      Change(v, st, ChangeKind::kAdd, "declared; not on the device", false);
+      return;
+    }
+    Notice("DriftDetected", v.resource, v.name + " was deleted on the device out of band");
+    if (v.drift_policy == DriftPolicy::kReport) {
+      st.state = PortState::kDrifted;
+      st.message = "deleted on the device out of band (driftPolicy: Report)";
+    } else {
+      Change(v, st, ChangeKind::kAdd, "re-create: deleted on the device out of band", true);
+    }
+  }
+
+  // On the device and not ours: the resource's onConflict decides.
+  void Unowned(const VlanRule& v, const SubInterface& observed, PortStatus& st) {
+    const std::string what = "sub-interface " + v.name +
+                             " already exists on the device and is not managed by netconverge";
+    switch (v.on_conflict) {
+      case ConflictPolicy::kAbort:
+        st.state = PortState::kConflict;
+        st.message = what + " (onConflict: Abort)";
+        Notice("ConflictDetected", v.resource, st.message);
+        return;
+      case ConflictPolicy::kSkip:
+        st.state = PortState::kSkipped;
+        st.message = what + " (onConflict: Skip)";
+        Notice("ConflictDetected", v.resource, st.message, false);
+        return;
+      case ConflictPolicy::kAdopt:
+      case ConflictPolicy::kOverride:
+        break;
+    }
+    const bool adopt = v.on_conflict == ConflictPolicy::kAdopt;
+    Notice(adopt ? "Adopted" : "Overridden", v.resource,
+           what + "; " + (adopt ? "adopted" : "replaced") +
+               " (onConflict: " + ToString(v.on_conflict) + ")",
+           false);
+    if (observed == v.iface)
+      st.state = Done(v);
+    else
+      Change(
+          v, st, ChangeKind::kUpdate,
+          std::string(adopt ? "adopt" : "override") + ": " + DescribeDifference(observed, v.iface),
+          false);
   }
 
   // Owned sub-interfaces no longer declared.
-  std::set<std::string> owned_names;
-  for (const auto& [name, rec] : in.last_applied) owned_names.insert(name);
-  for (const auto& [name, sub] : in.observed.interfaces)
-    if (HasOwnershipTag(sub.description, dev.tag)) owned_names.insert(name);
-  for (const auto& name : owned_names) {
-    if (desired_names.count(name)) continue;
-    const auto obs = in.observed.interfaces.find(name);
-    const auto la = in.last_applied.find(name);
-    const std::string resource = la != in.last_applied.end() ? la->second.resource : "";
-    if (obs == in.observed.interfaces.end()) {
-      plan.released_interfaces.push_back(name);
-    } else if (!resource.empty() && in.orphaned.count(resource)) {
+  void Removals() {
+    std::set<std::string> owned_names;
+    for (const auto& [name, rec] : in_.last_applied) owned_names.insert(name);
+    for (const auto& [name, sub] : in_.observed.interfaces)
+      if (HasOwnershipTag(sub.description, dev_.tag)) owned_names.insert(name);
+    for (const auto& name : owned_names)
+      if (!desired_names_.count(name)) Remove(name);
+  }
+
+  void Remove(const std::string& name) {
+    const auto obs = in_.observed.interfaces.find(name);
+    const auto la = in_.last_applied.find(name);
+    const std::string resource = la != in_.last_applied.end() ? la->second.resource : "";
+    if (obs == in_.observed.interfaces.end()) {
+      plan_.released_interfaces.push_back(name);
+    } else if (!resource.empty() && in_.orphaned.count(resource)) {
       // Left on the switch and handed back: without the tag no later pass claims it.
-      plan.released_interfaces.push_back(name);
-      plan.notices.push_back(PlanNotice{
+      plan_.released_interfaces.push_back(name);
+      plan_.notices.push_back(PlanNotice{
           "Orphaned", resource, 0, name + " left on the device (deletionPolicy: Orphan)", false});
-      if (HasOwnershipTag(obs->second.description, dev.tag)) {
+      if (HasOwnershipTag(obs->second.description, dev_.tag)) {
         SubInterface after = obs->second;
-        after.description = StripOwnershipTag(after.description, dev.tag);
-        plan.interfaces.push_back(
+        after.description = StripOwnershipTag(after.description, dev_.tag);
+        plan_.interfaces.push_back(
             {ChangeKind::kUpdate, name, "", obs->second, after,
              "orphaned by " + resource + " (deletionPolicy: Orphan): ownership tag removed",
              false});
       }
-    } else if (!in.held_deletes.empty()) {
-      notice("DeleteHeld", resource,
-             name + " is no longer declared; not deleted: " + in.held_deletes);
-    } else if (dev.management != ManagementPolicy::kFull) {
-      notice("DeleteWithheld", resource,
-             name + " is no longer declared; not deleted (management: " + ToString(dev.management) +
-                 ")");
+    } else if (!in_.held_deletes.empty()) {
+      Notice("DeleteHeld", resource,
+             name + " is no longer declared; not deleted: " + in_.held_deletes);
+    } else if (dev_.management != ManagementPolicy::kFull) {
+      Notice("DeleteWithheld", resource,
+             name + " is no longer declared; not deleted (management: " +
+                 ToString(dev_.management) + ")");
     } else {
-      plan.interfaces.push_back({ChangeKind::kDelete, name, resource, obs->second, std::nullopt,
-                                 "no longer declared", false});
+      plan_.interfaces.push_back({ChangeKind::kDelete, name, resource, obs->second, std::nullopt,
+                                  "no longer declared", false});
     }
   }
 
   // Bridge domains: create what the result references, remove ours that the result leaves empty.
-  SwitchState after = ExpectedAfter(in.observed, plan);
-  for (const auto& [name, bd] : after.bridge_domains) {
-    if (!in.observed.bridge_domains.count(name))
-      plan.bridge_domains.push_back({ChangeKind::kAdd, name,
-                                     TaggedDescription("bridge domain", dev.tag),
-                                     "first referenced by a VlanInterface"});
+  void BridgeDomains() {
+    const SwitchState after = ExpectedAfter(in_.observed, plan_);
+    for (const auto& [name, bd] : after.bridge_domains) {
+      if (!in_.observed.bridge_domains.count(name))
+        plan_.bridge_domains.push_back({ChangeKind::kAdd, name,
+                                        TaggedDescription("bridge domain", dev_.tag),
+                                        "first referenced by a VlanInterface"});
+    }
+    for (const auto& [name, bd] : in_.observed.bridge_domains) {
+      if (!HasOwnershipTag(bd.description, dev_.tag)) continue;
+      const auto it = after.bridge_domains.find(name);
+      if (it != after.bridge_domains.end() && !it->second.members.empty()) continue;
+      if (!in_.held_deletes.empty() || dev_.management != ManagementPolicy::kFull) continue;
+      plan_.bridge_domains.push_back({ChangeKind::kDelete, name, "", "no member left"});
+    }
   }
-  for (const auto& [name, bd] : in.observed.bridge_domains) {
-    if (!HasOwnershipTag(bd.description, dev.tag)) continue;
-    const auto it = after.bridge_domains.find(name);
-    if (it != after.bridge_domains.end() && !it->second.members.empty()) continue;
-    if (!in.held_deletes.empty() || dev.management != ManagementPolicy::kFull) continue;
-    plan.bridge_domains.push_back({ChangeKind::kDelete, name, "", "no member left"});
-  }
-  std::sort(plan.interfaces.begin(), plan.interfaces.end(),
-            [](const InterfaceChange& a, const InterfaceChange& b) { return a.name < b.name; });
-  return plan;
+
+  const SwitchPlanInput& in_;
+  const Device& dev_;
+  const std::set<std::string> ports_;
+  Plan plan_;
+  std::set<std::string> desired_names_;
+};
+
+}  // namespace
+
+Plan ComputeSwitchPlan(const SwitchPlanInput& in) {
+  return SwitchPlanner(in).Run();
 }
 
 }  // namespace nc::core
