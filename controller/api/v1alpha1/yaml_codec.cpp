@@ -329,46 +329,163 @@ bool Bounded(const YAML::Node& n, int depth, size_t& budget, std::optional<Dupli
   return true;
 }
 
+// The file's size and bytes: manifests are printable UTF-8 (YAML 1.2, Kubernetes). Other bytes
+// are refused here, with their place: yaml-cpp 0.7's LoadAll can loop for ever on some of them
+// (found by fuzzing).
+std::optional<Problem> CheckText(std::string_view text, const std::string& file) {
+  if (text.size() > kMaxManifestBytes)
+    return Problem{SourcePos{file, 1, 1}, "", "", "",
+                   "the file is " + std::to_string(text.size()) +
+                       " bytes; manifests are limited to " + std::to_string(kMaxManifestBytes) +
+                       " bytes per file"};
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = core::Utf8SequenceLength(text, i);
+    const auto u = static_cast<unsigned char>(text[i]);
+    // YAML streams are printable: no C0 control but tab, line feed and carriage return, no
+    // DEL (YAML 1.2, c-printable). yaml-cpp loops on some of these too.
+    const bool control = n == 1 && ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f);
+    if (n == 0 || control) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", u);
+      return Problem{SourcePos{file, static_cast<int>(line), static_cast<int>(column)}, "", "", "",
+                     n == 0 ? std::string("the file is not UTF-8 text (byte ") + hex + ")"
+                            : std::string("the file holds a control character (") + hex +
+                                  "), which YAML does not allow"};
+    }
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += n;
+  }
+  return std::nullopt;
+}
+
+std::string ScalarAt(const YAML::Node& doc, const char* key, std::string fallback = {}) {
+  return doc[key] && doc[key].IsScalar() ? doc[key].Scalar() : fallback;
+}
+
+std::string MetadataScalar(const YAML::Node& doc, const char* key, std::string fallback = {}) {
+  const YAML::Node meta = doc["metadata"];
+  if (meta && meta.IsMap() && meta[key] && meta[key].IsScalar()) return meta[key].Scalar();
+  return fallback;
+}
+
+/// Decodes the documents of one file into `out`, one object per document.
+class DocumentDecoder {
+ public:
+  DocumentDecoder(const std::string& file, DecodeResult& out)
+      : file_(file), out_(out), d_(file, out.problems) {}
+
+  /// False when the file must not be read further (a node or depth limit was passed).
+  bool Decode(const YAML::Node& doc) {
+    std::optional<Duplicate> duplicate;
+    if (!Bounded(doc, 0, budget_, duplicate)) {
+      Add(doc.Mark(), "the file expands to more than " + std::to_string(kMaxManifestNodes) +
+                          " YAML nodes or is nested deeper than " + std::to_string(kMaxDepth) +
+                          " levels (aliases count each time they are used)");
+      return false;
+    }
+    if (duplicate) {
+      Add(duplicate->mark, "duplicate key '" + duplicate->key.substr(0, 64) +
+                               "' in one mapping (YAML would keep only the last); write it once");
+      return true;
+    }
+    if (doc.IsNull()) return true;
+    if (!doc.IsMap()) {
+      d_.Begin("", "", nullptr);
+      d_.Problem(doc, "", "a manifest document must be a mapping with apiVersion and kind");
+      return true;
+    }
+    Object(doc);
+    return true;
+  }
+
+  void Add(const YAML::Mark& mark, std::string message) {
+    out_.problems.push_back(
+        {SourcePos{file_, mark.line + 1, mark.column + 1}, "", "", "", std::move(message)});
+  }
+
+ private:
+  void Object(const YAML::Node& doc) {
+    const std::string api_version = ScalarAt(doc, "apiVersion");
+    const std::string kind = ScalarAt(doc, "kind");
+    const std::string name = MetadataScalar(doc, "name");
+    const std::string ns = MetadataScalar(doc, "namespace", "default");
+    if (api_version.empty() || kind.empty()) {
+      d_.Begin(kind, name.empty() ? "" : ns + "/" + name, nullptr);
+      d_.Problem(doc, api_version.empty() ? "apiVersion" : "kind", "is required");
+      return;
+    }
+    if (api_version.rfind("netconverge.io/", 0) != 0) return;  // not ours
+    const std::string key = ns + "/" + name;
+    if (api_version != kGroupVersion) {
+      d_.Begin(kind, key, nullptr);
+      d_.Problem(doc["apiVersion"], "apiVersion",
+                 "'" + api_version + "' is not served; use " + kGroupVersion);
+      return;
+    }
+    if (kind == "Device") {
+      DeviceObject obj;
+      Walk(doc, kind, key, obj, [&](const YAML::Node& spec) { d_.Device(spec, &obj.spec); });
+      if (d_.errors() == 0) out_.manifests.devices.push_back(std::move(obj));
+    } else if (kind == "PortForward") {
+      PortForwardObject obj;
+      Walk(doc, kind, key, obj, [&](const YAML::Node& spec) { d_.PortForward(spec, &obj.spec); });
+      if (d_.errors() == 0) out_.manifests.port_forwards.push_back(std::move(obj));
+    } else if (kind == "VlanInterface") {
+      VlanInterfaceObject obj;
+      Walk(doc, kind, key, obj, [&](const YAML::Node& spec) { d_.VlanInterface(spec, &obj.spec); });
+      if (d_.errors() == 0) out_.manifests.vlan_interfaces.push_back(std::move(obj));
+    } else {
+      d_.Begin(kind, key, nullptr);
+      d_.Problem(doc["kind"], "kind",
+                 "'" + kind + "' is not a kind of " + kGroupVersion +
+                     " (Device, PortForward, VlanInterface)");
+    }
+  }
+
+  // The top level of one object: metadata and spec decoded, status ignored, the rest unknown.
+  template <typename Obj, typename SpecFn>
+  void Walk(const YAML::Node& doc, const std::string& kind, const std::string& key, Obj& obj,
+            SpecFn&& spec_fn) {
+    d_.Begin(kind, key, &obj.fields);
+    obj.pos = d_.Pos(doc);
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        d_.Problem(it->first, "", "a field name must be a plain string");
+        continue;
+      }
+      const std::string field = it->first.Scalar();
+      if (field == "apiVersion" || field == "kind" || field == "status")
+        continue;  // status is written by the controller, ignored on input
+      if (field == "metadata")
+        d_.Meta(it->second, &obj.meta);
+      else if (field == "spec")
+        spec_fn(it->second);
+      else
+        d_.Problem(it->first, field, "unknown field");
+    }
+    if (!doc["metadata"]) d_.Problem(doc, "metadata.name", "is required");
+    if (!doc["spec"]) d_.Problem(doc, "spec", "is required");
+  }
+
+  const std::string& file_;
+  DecodeResult& out_;
+  Decoder d_;
+  size_t budget_ = kMaxManifestNodes;  // for the whole file
+};
+
 }  // namespace
 
 DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   DecodeResult out;
-  if (text.size() > kMaxManifestBytes) {
-    out.problems.push_back({SourcePos{file, 1, 1}, "", "", "",
-                            "the file is " + std::to_string(text.size()) +
-                                " bytes; manifests are limited to " +
-                                std::to_string(kMaxManifestBytes) + " bytes per file"});
+  if (auto problem = CheckText(text, file)) {
+    out.problems.push_back(std::move(*problem));
     return out;
-  }
-  // Manifests are printable UTF-8 (YAML 1.2, Kubernetes). Other bytes are refused here, with
-  // their place: yaml-cpp 0.7's LoadAll can loop for ever on some of them (found by fuzzing).
-  {
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < text.size();) {
-      const size_t n = core::Utf8SequenceLength(text, i);
-      const auto u = static_cast<unsigned char>(text[i]);
-      // YAML streams are printable: no C0 control but tab, line feed and carriage return, no
-      // DEL (YAML 1.2, c-printable). yaml-cpp loops on some of these too.
-      const bool control =
-          n == 1 && ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f);
-      if (n == 0 || control) {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "0x%02x", u);
-        out.problems.push_back(
-            {SourcePos{file, static_cast<int>(line), static_cast<int>(column)}, "", "", "",
-             n == 0 ? std::string("the file is not UTF-8 text (byte ") + hex + ")"
-                    : std::string("the file holds a control character (") + hex +
-                          "), which YAML does not allow"});
-        return out;
-      }
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-      i += n;
-    }
   }
   // Events of a file within the node limit are at most about twice its nodes; more means a
   // stream yaml-cpp would never finish.
@@ -387,99 +504,13 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
                             "YAML syntax error: " + e.msg});
     return out;
   }
-  Decoder d(file, out.problems);
-  size_t budget = kMaxManifestNodes;  // for the whole file
+  DocumentDecoder decoder(file, out);
   for (const auto& doc : docs) {
     try {
-      std::optional<Duplicate> duplicate;
-      if (!Bounded(doc, 0, budget, duplicate)) {
-        out.problems.push_back(
-            {SourcePos{file, doc.Mark().line + 1, doc.Mark().column + 1}, "", "", "",
-             "the file expands to more than " + std::to_string(kMaxManifestNodes) +
-                 " YAML nodes or is nested deeper than " + std::to_string(kMaxDepth) +
-                 " levels (aliases count each time they are used)"});
-        return out;
-      }
-      if (duplicate) {
-        out.problems.push_back(
-            {SourcePos{file, duplicate->mark.line + 1, duplicate->mark.column + 1}, "", "", "",
-             "duplicate key '" + duplicate->key.substr(0, 64) +
-                 "' in one mapping (YAML would keep only the last); write it once"});
-        continue;
-      }
-      if (doc.IsNull()) continue;
-      if (!doc.IsMap()) {
-        d.Begin("", "", nullptr);
-        d.Problem(doc, "", "a manifest document must be a mapping with apiVersion and kind");
-        continue;
-      }
-      std::string api_version =
-          doc["apiVersion"] && doc["apiVersion"].IsScalar() ? doc["apiVersion"].Scalar() : "";
-      std::string kind = doc["kind"] && doc["kind"].IsScalar() ? doc["kind"].Scalar() : "";
-      std::string name;
-      if (doc["metadata"] && doc["metadata"].IsMap() && doc["metadata"]["name"] &&
-          doc["metadata"]["name"].IsScalar())
-        name = doc["metadata"]["name"].Scalar();
-      std::string ns = "default";
-      if (doc["metadata"] && doc["metadata"].IsMap() && doc["metadata"]["namespace"] &&
-          doc["metadata"]["namespace"].IsScalar())
-        ns = doc["metadata"]["namespace"].Scalar();
-      if (api_version.empty() || kind.empty()) {
-        d.Begin(kind, name.empty() ? "" : ns + "/" + name, nullptr);
-        d.Problem(doc, api_version.empty() ? "apiVersion" : "kind", "is required");
-        continue;
-      }
-      if (api_version.rfind("netconverge.io/", 0) != 0) continue;  // not ours
-      if (api_version != kGroupVersion) {
-        d.Begin(kind, ns + "/" + name, nullptr);
-        d.Problem(doc["apiVersion"], "apiVersion",
-                  "'" + api_version + "' is not served; use " + kGroupVersion);
-        continue;
-      }
-      auto walk = [&](auto& obj, auto&& spec_fn) {
-        d.Begin(kind, ns + "/" + name, &obj.fields);
-        obj.pos = d.Pos(doc);
-        for (auto it = doc.begin(); it != doc.end(); ++it) {
-          if (!it->first.IsScalar()) {
-            d.Problem(it->first, "", "a field name must be a plain string");
-            continue;
-          }
-          const std::string key = it->first.Scalar();
-          if (key == "apiVersion" || key == "kind") continue;
-          if (key == "metadata")
-            d.Meta(it->second, &obj.meta);
-          else if (key == "spec")
-            spec_fn(it->second);
-          else if (key == "status")
-            continue;  // written by the controller, ignored on input
-          else
-            d.Problem(it->first, key, "unknown field");
-        }
-        if (!doc["metadata"]) d.Problem(doc, "metadata.name", "is required");
-        if (!doc["spec"]) d.Problem(doc, "spec", "is required");
-      };
-      if (kind == "Device") {
-        DeviceObject obj;
-        walk(obj, [&](const YAML::Node& spec) { d.Device(spec, &obj.spec); });
-        if (d.errors() == 0) out.manifests.devices.push_back(std::move(obj));
-      } else if (kind == "PortForward") {
-        PortForwardObject obj;
-        walk(obj, [&](const YAML::Node& spec) { d.PortForward(spec, &obj.spec); });
-        if (d.errors() == 0) out.manifests.port_forwards.push_back(std::move(obj));
-      } else if (kind == "VlanInterface") {
-        VlanInterfaceObject obj;
-        walk(obj, [&](const YAML::Node& spec) { d.VlanInterface(spec, &obj.spec); });
-        if (d.errors() == 0) out.manifests.vlan_interfaces.push_back(std::move(obj));
-      } else {
-        d.Begin(kind, ns + "/" + name, nullptr);
-        d.Problem(doc["kind"], "kind",
-                  "'" + kind + "' is not a kind of " + kGroupVersion +
-                      " (Device, PortForward, VlanInterface)");
-      }
+      if (!decoder.Decode(doc)) break;
     } catch (const YAML::Exception& e) {
       // A structure the decoder did not expect must be a problem of this file, never a crash.
-      out.problems.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "", "",
-                              "unexpected YAML structure: " + e.msg});
+      decoder.Add(e.mark, "unexpected YAML structure: " + e.msg);
     }
   }
   return out;
