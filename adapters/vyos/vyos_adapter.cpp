@@ -391,18 +391,7 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
   ApplyOutcome out;
   out.transport = "https-api";
   if (plan.changes.empty()) {
-    if (save_pending_) {
-      out.operations.emplace_back("POST /config-file {\"op\": \"save\"}");
-      auto s =
-          Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
-      if (s && s->envelope.success) {
-        save_pending_ = false;
-        out.saved = true;
-      } else {
-        out.error =
-            s ? Error{ErrorCode::kRejected, "save failed: " + Trim(s->envelope.error)} : s.error();
-      }
-    }
+    if (save_pending_) Save(out, "save failed: ");
     return out;
   }
   auto info = Probe();
@@ -418,144 +407,166 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
   if (options_.commit_confirm && !confirm) out.unconfirmed = true;
 
   std::map<int, core::NatRule> current = observed.nat_rules;
-  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes, Syntax())) {
-    // The changes of this batch (rules are never split across batches).
-    core::Plan part;
-    std::vector<int> touched;
-    for (const auto& c : batch)
-      if (c.path.size() >= 4 && (touched.empty() || touched.back() != std::stoi(c.path[3])))
-        touched.push_back(std::stoi(c.path[3]));
-    for (const auto& ch : plan.changes)
-      if (std::find(touched.begin(), touched.end(), ch.number) != touched.end())
-        part.changes.push_back(ch);
-    const auto expected = core::ExpectedAfter(current, part);
-
-    out.operations.push_back(OpsLine(batch, confirm));
-    for (const auto& c : batch) out.operations.push_back("  " + ToCliLine(c));
-    const std::string body = EncodeConfigure(options_.api_key, batch, confirm);
-    Result<CallResult> r = MakeError(ErrorCode::kInternal, "not sent");
-    bool ambiguous = false;
-    for (int attempt = 0;; ++attempt) {
-      r = Call("/configure", body, options_.write_timeout, &ambiguous);
-      if (r && !r->envelope.success && IsLockedError(r->envelope.error) &&
-          attempt < options_.lock_retries) {
-        // The API discarded the session: nothing was committed, re-sending is safe - once a
-        // timer the attempt may have armed first is stopped (else: "Another confirm is pending").
-        out.operations.emplace_back("  (commit lock busy; retrying)");
-        if (confirm > 0) Disarm(out);
-        std::this_thread::sleep_for(options_.lock_backoff * (1 << attempt));
-        continue;
-      }
-      break;
-    }
-    if (confirm > 0 && r && !r->envelope.success &&
-        r->envelope.error.find("Another confirm is pending") == std::string::npos)
-      Disarm(out);  // the commit failed; a timer armed before it would reboot the router later
-    bool committed = r && r->envelope.success;
-    if (!r && ambiguous) {
-      // The commit may have happened: look before doing anything else.
-      out.operations.emplace_back("  (no answer: re-reading the device)");
-      auto now = ReadRules();
-      if (!now) {
-        out.error = Error{r.error().code,
-                          r.error().message + "; re-read failed too: " + now.error().message};
-        out.ambiguous = true;
-        return out;
-      }
-      if (Mismatches(expected, *now, touched).empty()) {
-        committed = true;
-      } else if (Mismatches(current, *now, touched).empty()) {
-        out.error =
-            Error{r.error().code, r.error().message + "; the device did not commit the change"};
-        return out;
-      } else {
-        out.error =
-            Error{r.error().code,
-                  r.error().message + "; the device holds neither the old nor the new rules"};
-        out.ambiguous = true;
-        return out;
-      }
-    }
-    if (!committed) {
-      if (!r)
-        out.error = r.error();
-      else if (IsLockedError(r->envelope.error))
-        out.error = Error{ErrorCode::kConflict,
-                          "commit lock still busy after retries: " + Trim(r->envelope.error)};
-      else if (r->envelope.error.find("Another confirm is pending") != std::string::npos)
-        out.error = Error{ErrorCode::kConflict, "another commit-confirm is pending on the device"};
-      else {
-        out.device_text = Trim(r->envelope.error);
-        out.named_rule = RuleNamedIn(out.device_text);
-        out.refused_at_set = IsSetTimeError(out.device_text);
-        out.error = Error{ErrorCode::kRejected, "device rejected the change: " + out.device_text};
-      }
-      return out;
-    }
-    ++out.commits;
-    int armed = confirm;
-    if (confirm > 0 && r && r->envelope.success &&
-        !(r->envelope.data_text &&
-          r->envelope.data_text->find("commit-confirm") != std::string::npos)) {
-      // The build ignored confirm_time (its API predates commit-confirm): a plain commit. No
-      // confirm follows, and later commits are known to be unconfirmed.
-      armed = 0;
-      out.unconfirmed = true;
-      if (info_) info_->commit_confirm = false;
-      out.operations.emplace_back(
-          "  (the device committed without arming a confirm timer: its API has no commit-confirm)");
-    }
-
-    auto readback = ReadRules();
-    out.operations.emplace_back("POST /retrieve showConfig [nat destination] (verify)");
-    if (!readback) {
-      // The change is live but unverified (a device that cannot be read, or answers something
-      // that is not rules). Undo it now with the inverse of what was sent, from the state read
-      // cleanly before: never leave the outcome to the confirm timer, never plan from an answer
-      // that was not understood.
-      RollBack(out, current, expected, touched, armed > 0);
-      out.error = Error{readback.error().code,
-                        "read-back after commit failed: " + readback.error().message + "; " +
-                            out.rollback_detail};
-      out.ambiguous = true;  // the next pass re-reads before anything is re-sent
-      return out;
-    }
-    auto bad = Mismatches(expected, *readback, touched);
-    if (!bad.empty()) {
-      std::string why;
-      for (const auto& b : bad) why += (why.empty() ? "" : "; ") + b;
-      RollBack(out, current, *readback, touched, armed > 0);
-      out.error = Error{ErrorCode::kRejected, "verification failed: " + why};
-      return out;
-    }
-    if (armed > 0) {
-      if (auto st = SendConfirm(out, expected, touched); !st) {
-        out.error = Error{st.error().code,
-                          "confirm failed: " + st.error().message +
-                              "; the device reverts to the previous configuration at timeout"};
-        out.ambiguous = true;
-        return out;
-      }
-    }
-    current = *readback;
-    out.read_back = current;
-  }
-  if (options_.save_after_confirm) {
-    out.operations.emplace_back("POST /config-file {\"op\": \"save\"}");
-    auto s =
-        Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
-    if (!s || !s->envelope.success) {
-      save_pending_ = true;
-      out.error =
-          s ? Error{ErrorCode::kRejected,
-                    "changes are live but save failed: " + Trim(s->envelope.error)}
-            : Error{s.error().code, "changes are live but save failed: " + s.error().message};
-      return out;
-    }
-    out.saved = true;
-    save_pending_ = false;
-  }
+  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes, Syntax()))
+    if (!ApplyBatch(out, batch, plan, confirm, current)) return out;
+  if (options_.save_after_confirm) Save(out, "changes are live but save failed: ");
   return out;
+}
+
+bool VyosAdapter::Save(ApplyOutcome& out, const std::string& failure) {
+  out.operations.emplace_back("POST /config-file {\"op\": \"save\"}");
+  auto s =
+      Call("/config-file", EncodeOp(options_.api_key, "save"), options_.write_timeout, nullptr);
+  if (!s || !s->envelope.success) {
+    save_pending_ = true;
+    out.error = s ? Error{ErrorCode::kRejected, failure + Trim(s->envelope.error)}
+                  : Error{s.error().code, failure + s.error().message};
+    return false;
+  }
+  out.saved = true;
+  save_pending_ = false;
+  return true;
+}
+
+bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const std::vector<Command>& batch,
+                             const core::Plan& plan, int confirm,
+                             std::map<int, core::NatRule>& current) {
+  // The changes of this batch (rules are never split across batches).
+  core::Plan part;
+  std::vector<int> touched;
+  for (const auto& c : batch)
+    if (c.path.size() >= 4 && (touched.empty() || touched.back() != std::stoi(c.path[3])))
+      touched.push_back(std::stoi(c.path[3]));
+  for (const auto& ch : plan.changes)
+    if (std::find(touched.begin(), touched.end(), ch.number) != touched.end())
+      part.changes.push_back(ch);
+  const auto expected = core::ExpectedAfter(current, part);
+
+  out.operations.push_back(OpsLine(batch, confirm));
+  for (const auto& c : batch) out.operations.push_back("  " + ToCliLine(c));
+  bool ambiguous = false;
+  auto r =
+      SendWithRetries(out, EncodeConfigure(options_.api_key, batch, confirm), confirm, &ambiguous);
+  if (confirm > 0 && r && !r->envelope.success &&
+      r->envelope.error.find("Another confirm is pending") == std::string::npos)
+    Disarm(out);  // the commit failed; a timer armed before it would reboot the router later
+  bool committed = r && r->envelope.success;
+  if (!r && ambiguous) {
+    // The commit may have happened: look before doing anything else.
+    if (!ResolveAmbiguous(out, r.error(), current, expected, touched)) return false;
+    committed = true;
+  }
+  if (!committed) {
+    CommitFailed(out, r);
+    return false;
+  }
+  ++out.commits;
+  int armed = confirm;
+  if (confirm > 0 && r && r->envelope.success &&
+      !(r->envelope.data_text &&
+        r->envelope.data_text->find("commit-confirm") != std::string::npos)) {
+    // The build ignored confirm_time (its API predates commit-confirm): a plain commit. No
+    // confirm follows, and later commits are known to be unconfirmed.
+    armed = 0;
+    out.unconfirmed = true;
+    if (info_) info_->commit_confirm = false;
+    out.operations.emplace_back(
+        "  (the device committed without arming a confirm timer: its API has no commit-confirm)");
+  }
+  return VerifyAndConfirm(out, current, expected, touched, armed);
+}
+
+Result<VyosAdapter::CallResult> VyosAdapter::SendWithRetries(ApplyOutcome& out,
+                                                             const std::string& body, int confirm,
+                                                             bool* ambiguous) {
+  for (int attempt = 0;; ++attempt) {
+    auto r = Call("/configure", body, options_.write_timeout, ambiguous);
+    if (!r || r->envelope.success || !IsLockedError(r->envelope.error) ||
+        attempt >= options_.lock_retries)
+      return r;
+    // The API discarded the session: nothing was committed, re-sending is safe - once a
+    // timer the attempt may have armed first is stopped (else: "Another confirm is pending").
+    out.operations.emplace_back("  (commit lock busy; retrying)");
+    if (confirm > 0) Disarm(out);
+    std::this_thread::sleep_for(options_.lock_backoff * (1 << attempt));
+  }
+}
+
+bool VyosAdapter::ResolveAmbiguous(ApplyOutcome& out, const Error& error,
+                                   const std::map<int, core::NatRule>& current,
+                                   const std::map<int, core::NatRule>& expected,
+                                   const std::vector<int>& touched) {
+  out.operations.emplace_back("  (no answer: re-reading the device)");
+  auto now = ReadRules();
+  if (!now) {
+    out.error = Error{error.code, error.message + "; re-read failed too: " + now.error().message};
+    out.ambiguous = true;
+    return false;
+  }
+  if (Mismatches(expected, *now, touched).empty()) return true;
+  if (Mismatches(current, *now, touched).empty()) {
+    out.error = Error{error.code, error.message + "; the device did not commit the change"};
+    return false;
+  }
+  out.error =
+      Error{error.code, error.message + "; the device holds neither the old nor the new rules"};
+  out.ambiguous = true;
+  return false;
+}
+
+void VyosAdapter::CommitFailed(ApplyOutcome& out, const Result<CallResult>& r) {
+  if (!r) {
+    out.error = r.error();
+  } else if (IsLockedError(r->envelope.error)) {
+    out.error = Error{ErrorCode::kConflict,
+                      "commit lock still busy after retries: " + Trim(r->envelope.error)};
+  } else if (r->envelope.error.find("Another confirm is pending") != std::string::npos) {
+    out.error = Error{ErrorCode::kConflict, "another commit-confirm is pending on the device"};
+  } else {
+    out.device_text = Trim(r->envelope.error);
+    out.named_rule = RuleNamedIn(out.device_text);
+    out.refused_at_set = IsSetTimeError(out.device_text);
+    out.error = Error{ErrorCode::kRejected, "device rejected the change: " + out.device_text};
+  }
+}
+
+bool VyosAdapter::VerifyAndConfirm(ApplyOutcome& out, std::map<int, core::NatRule>& current,
+                                   const std::map<int, core::NatRule>& expected,
+                                   const std::vector<int>& touched, int armed) {
+  auto readback = ReadRules();
+  out.operations.emplace_back("POST /retrieve showConfig [nat destination] (verify)");
+  if (!readback) {
+    // The change is live but unverified (a device that cannot be read, or answers something
+    // that is not rules). Undo it now with the inverse of what was sent, from the state read
+    // cleanly before: never leave the outcome to the confirm timer, never plan from an answer
+    // that was not understood.
+    RollBack(out, current, expected, touched, armed > 0);
+    out.error =
+        Error{readback.error().code, "read-back after commit failed: " + readback.error().message +
+                                         "; " + out.rollback_detail};
+    out.ambiguous = true;  // the next pass re-reads before anything is re-sent
+    return false;
+  }
+  auto bad = Mismatches(expected, *readback, touched);
+  if (!bad.empty()) {
+    std::string why;
+    for (const auto& b : bad) why += (why.empty() ? "" : "; ") + b;
+    RollBack(out, current, *readback, touched, armed > 0);
+    out.error = Error{ErrorCode::kRejected, "verification failed: " + why};
+    return false;
+  }
+  if (armed > 0) {
+    if (auto st = SendConfirm(out, expected, touched); !st) {
+      out.error = Error{st.error().code,
+                        "confirm failed: " + st.error().message +
+                            "; the device reverts to the previous configuration at timeout"};
+      out.ambiguous = true;
+      return false;
+    }
+  }
+  current = *readback;
+  out.read_back = current;
+  return true;
 }
 
 }  // namespace nc::vyos

@@ -78,6 +78,25 @@ class VyosAdapter final : public DeviceAdapter {
   void Disarm(ApplyOutcome& out);
   InterfaceSyntax Syntax() const;
 
+  /// A save (`failure` prefixes the error); a failed one stays pending for the next pass.
+  bool Save(ApplyOutcome& out, const std::string& failure);
+  /// One batch of a plan (one commit): sent with lock retries, resolved by a re-read when the
+  /// answer was lost, verified by a read-back, confirmed. False when the apply stops here
+  /// (out.error says why); `current` becomes the read-back.
+  bool ApplyBatch(ApplyOutcome& out, const std::vector<Command>& batch, const core::Plan& plan,
+                  int confirm, std::map<int, core::NatRule>& current);
+  Result<CallResult> SendWithRetries(ApplyOutcome& out, const std::string& body, int confirm,
+                                     bool* ambiguous);
+  /// After a write with no answer: true when a re-read shows the batch committed.
+  bool ResolveAmbiguous(ApplyOutcome& out, const Error& error,
+                        const std::map<int, core::NatRule>& current,
+                        const std::map<int, core::NatRule>& expected,
+                        const std::vector<int>& touched);
+  void CommitFailed(ApplyOutcome& out, const Result<CallResult>& r);
+  bool VerifyAndConfirm(ApplyOutcome& out, std::map<int, core::NatRule>& current,
+                        const std::map<int, core::NatRule>& expected,
+                        const std::vector<int>& touched, int armed);
+
   std::unique_ptr<transport::HttpTransport> client_;
   std::unique_ptr<VyosCli> cli_;
   VyosAdapterOptions options_;
