@@ -180,44 +180,85 @@ bool SwitchAdapter::CancelPending(std::vector<std::string>& ops, std::string& de
   return true;
 }
 
+namespace {
+
+bool Fail(ApplyOutcome& out, ErrorCode code, std::string message) {
+  out.error = Error{code, std::move(message)};
+  return false;
+}
+
+/// What the read-back of the interfaces and bridge domains a plan touched differs in from what
+/// the plan expected ("" when it matches).
+std::string Mismatch(const core::Plan& plan, const core::SwitchState& expected,
+                     const core::SwitchState& back) {
+  std::string mismatch;
+  std::set<std::string> touched;
+  for (const auto& ch : plan.interfaces) touched.insert(ch.name);
+  auto find = [](const core::SwitchState& s,
+                 const std::string& name) -> std::optional<core::SubInterface> {
+    auto it = s.interfaces.find(name);
+    if (it == s.interfaces.end()) return std::nullopt;
+    return it->second;
+  };
+  for (const auto& name : touched) {
+    const auto want = find(expected, name);
+    const auto have = find(back, name);
+    if (want != have)
+      mismatch += (mismatch.empty() ? "" : "; ") + name + ": expected " + Describe(want) +
+                  ", found " + Describe(have);
+  }
+  for (const auto& ch : plan.bridge_domains)
+    if ((ch.kind == core::ChangeKind::kDelete) == (back.bridge_domains.count(ch.name) > 0))
+      mismatch += (mismatch.empty() ? "" : "; ") + std::string("bridge-domain ") + ch.name +
+                  (ch.kind == core::ChangeKind::kDelete ? " still exists" : " is missing");
+  return mismatch;
+}
+
+}  // namespace
+
 ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& observed) {
   ApplyOutcome out;
   out.transport = "ssh-cli";
-  auto& ops = out.operations;
-  const int t = options_.command_timeout_ms;
-  const std::string& user = options_.connect.user;
-  auto fail = [&](ErrorCode code, std::string message) {
-    out.error = Error{code, std::move(message)};
-    return out;
-  };
+  if (!ResolvePending(out) || !plan.HasChanges()) return out;
+  const bool confirm = options_.commit_confirm && dialect_->HasCommitConfirm();
+  if (Stage(out, plan) && Check(out) && Commit(out, plan, confirm) &&
+      Verify(out, plan, observed, confirm) && confirm)
+    Confirm(out);
+  return out;
+}
 
+bool SwitchAdapter::ResolvePending(ApplyOutcome& out) {
   // A confirmed commit left pending by an earlier netconverge (it died before confirming) is
   // unverified: revert it now. One by another user blocks writing until it is resolved.
-  auto pending = Run(dialect_->PendingCommitCommand(), t);
-  if (!pending) return fail(pending.error().code, pending.error().message);
-  if (const std::string holder = dialect_->ParsePendingCommit(pending->output); !holder.empty()) {
-    if (holder != user)
-      return fail(
-          ErrorCode::kConflict,
-          "a confirmed commit by " + holder +
-              " is pending on the switch; netconverge writes after it is confirmed or rolled back");
-    std::string detail;
-    if (!CancelPending(ops, detail)) return fail(ErrorCode::kConflict, detail);
-    out.rollback_detail = "an unconfirmed commit of an earlier run was reverted first: " + detail;
-  }
-  if (!plan.HasChanges()) return out;
+  auto pending = Run(dialect_->PendingCommitCommand(), options_.command_timeout_ms);
+  if (!pending) return Fail(out, pending.error().code, pending.error().message);
+  const std::string holder = dialect_->ParsePendingCommit(pending->output);
+  if (holder.empty()) return true;
+  if (holder != options_.connect.user)
+    return Fail(
+        out, ErrorCode::kConflict,
+        "a confirmed commit by " + holder +
+            " is pending on the switch; netconverge writes after it is confirmed or rolled back");
+  std::string detail;
+  if (!CancelPending(out.operations, detail)) return Fail(out, ErrorCode::kConflict, detail);
+  out.rollback_detail = "an unconfirmed commit of an earlier run was reverted first: " + detail;
+  return true;
+}
 
+bool SwitchAdapter::Stage(ApplyOutcome& out, const core::Plan& plan) {
+  auto& ops = out.operations;
+  const int t = options_.command_timeout_ms;
   auto staged = Run(dialect_->EnterConfigCommand(), t, &ops);
-  if (!staged) return fail(staged.error().code, staged.error().message);
+  if (!staged) return Fail(out, staged.error().code, staged.error().message);
   if (!dialect_->InConfigMode(staged->prompt)) {
     Discard(ops);
-    return fail(ErrorCode::kRejected,
+    return Fail(out, ErrorCode::kRejected,
                 "the switch did not enter configuration mode: " + staged->output);
   }
   for (const auto& line : dialect_->Render(plan)) {
     auto r = Run(line, t, &ops);
     if (!r)
-      return fail(r.error().code,
+      return Fail(out, r.error().code,
                   r.error().message +
                       "; nothing was committed (the switch drops the uncommitted candidate "
                       "with the session)");
@@ -225,128 +266,130 @@ ApplyOutcome SwitchAdapter::Apply(const core::Plan& plan, const ObservedState& o
     if (v.kind != Verdict::kOk) {
       if (v.kind == Verdict::kQuestion) (void)Run(dialect_->Decline(v.text), t, &ops);
       Discard(ops);
-      return fail(ErrorCode::kRejected,
+      return Fail(out, ErrorCode::kRejected,
                   "the switch refused '" + line + "': " + v.text + "; the candidate was discarded");
     }
   }
-  auto compare = Run(dialect_->CompareCommand(), t);
+  return true;
+}
+
+bool SwitchAdapter::Check(ApplyOutcome& out) {
+  auto& ops = out.operations;
+  auto compare = Run(dialect_->CompareCommand(), options_.command_timeout_ms);
   if (!compare)
-    return fail(compare.error().code, compare.error().message + "; nothing was committed");
+    return Fail(out, compare.error().code, compare.error().message + "; nothing was committed");
   if (dialect_->CompareIsEmpty(compare->output)) {
     Discard(ops);  // the device already holds it
-    return out;
+    return false;
   }
   auto check = Run(dialect_->CheckCommand(), options_.commit_timeout_ms, &ops);
-  if (!check) return fail(check.error().code, check.error().message + "; nothing was committed");
-  if (const Verdict v = dialect_->ClassifyCheck(*check); v.kind != Verdict::kOk) {
-    if (v.kind == Verdict::kOutOfSync || v.kind == Verdict::kQuestion)
-      (void)Run(dialect_->Decline(v.text), t, &ops);
-    Discard(ops);
-    if (v.kind == Verdict::kOutOfSync)
-      return fail(
-          ErrorCode::kConflict,
-          "another user committed on the switch while netconverge staged its change; nothing was "
-          "committed, the next pass re-reads the switch: " +
-              v.text);
-    return fail(ErrorCode::kRejected, "commit check failed; nothing was committed: " + v.text);
-  }
+  if (!check)
+    return Fail(out, check.error().code, check.error().message + "; nothing was committed");
+  const Verdict v = dialect_->ClassifyCheck(*check);
+  if (v.kind == Verdict::kOk) return true;
+  if (v.kind == Verdict::kOutOfSync || v.kind == Verdict::kQuestion)
+    (void)Run(dialect_->Decline(v.text), options_.command_timeout_ms, &ops);
+  Discard(ops);
+  if (v.kind == Verdict::kOutOfSync)
+    return Fail(out, ErrorCode::kConflict,
+                "another user committed on the switch while netconverge staged its change; "
+                "nothing was committed, the next pass re-reads the switch: " +
+                    v.text);
+  return Fail(out, ErrorCode::kRejected, "commit check failed; nothing was committed: " + v.text);
+}
 
-  const bool confirm = options_.commit_confirm && dialect_->HasCommitConfirm();
+bool SwitchAdapter::Commit(ApplyOutcome& out, const core::Plan& plan, bool confirm) {
+  auto& ops = out.operations;
   auto commit = Run(
       dialect_->CommitCommand(confirm ? options_.confirm_minutes : 0,
                               "netconverge: " + std::to_string(plan.ChangeCount()) + " change(s)"),
       options_.commit_timeout_ms, &ops);
-  auto revert = [&](std::string why, ErrorCode code) {
-    std::string detail;
-    if (confirm) {
-      out.rolled_back = CancelPending(ops, detail);
-      out.rollback_detail = detail;
-    }
-    return fail(code, std::move(why));
-  };
   if (!commit) {
     out.ambiguous = true;
-    return revert(commit.error().message + " (during the commit)", commit.error().code);
+    return Revert(out, confirm, commit.error().code,
+                  commit.error().message + " (during the commit)");
   }
-  switch (const Verdict v = dialect_->ClassifyCommit(*commit, user); v.kind) {
+  switch (const Verdict v = dialect_->ClassifyCommit(*commit, options_.connect.user); v.kind) {
     case Verdict::kOk:
       out.commits = 1;
-      break;
+      return true;
     case Verdict::kNoop:
       Discard(ops);
-      return out;
+      return false;
     case Verdict::kOutOfSync:
-    case Verdict::kQuestion:
-      (void)Run(dialect_->Decline(v.text), t, &ops);
+    case Verdict::kQuestion: {
+      (void)Run(dialect_->Decline(v.text), options_.command_timeout_ms, &ops);
       Discard(ops);
-      return fail(
-          v.kind == Verdict::kOutOfSync ? ErrorCode::kConflict : ErrorCode::kRejected,
-          std::string(v.kind == Verdict::kOutOfSync
-                          ? "another user committed on the switch first; "
-                          : "the switch asked a question at commit and netconverge declined: ") +
-              v.text + "; nothing was committed");
+      const bool sync = v.kind == Verdict::kOutOfSync;
+      return Fail(out, sync ? ErrorCode::kConflict : ErrorCode::kRejected,
+                  std::string(sync ? "another user committed on the switch first; "
+                                   : "the switch asked a question at commit and netconverge "
+                                     "declined: ") +
+                      v.text + "; nothing was committed");
+    }
     case Verdict::kRejected:
       Discard(ops);
-      return fail(ErrorCode::kRejected, "commit failed; nothing was committed: " + v.text);
+      return Fail(out, ErrorCode::kRejected, "commit failed; nothing was committed: " + v.text);
   }
+  return Fail(out, ErrorCode::kInternal, "unknown commit verdict");
+}
 
+bool SwitchAdapter::Revert(ApplyOutcome& out, bool confirm, ErrorCode code, std::string why) {
+  if (confirm) {
+    std::string detail;
+    out.rolled_back = CancelPending(out.operations, detail);
+    out.rollback_detail = detail;
+  }
+  return Fail(out, code, std::move(why));
+}
+
+bool SwitchAdapter::Verify(ApplyOutcome& out, const core::Plan& plan, const ObservedState& observed,
+                           bool confirm) {
   // Leave configuration mode and read the running configuration back.
-  auto left = Run(dialect_->LeaveConfigCommand(), t, &ops);
+  auto left = Run(dialect_->LeaveConfigCommand(), options_.command_timeout_ms, &out.operations);
   if (!left || !left->question.empty() || dialect_->InConfigMode(left->prompt)) {
     out.ambiguous = !left;
-    return revert(
+    return Revert(
+        out, confirm, left ? ErrorCode::kRejected : left.error().code,
         (left ? "the switch stayed in configuration mode after the commit" : left.error().message) +
-            std::string(" (after the commit, before the confirm)"),
-        left ? ErrorCode::kRejected : left.error().code);
+            std::string(" (after the commit, before the confirm)"));
   }
   auto back = Read(0, nullptr, nullptr);
   if (!back) {
     out.ambiguous = true;
-    return revert(back.error().message + " (reading back after the commit)", back.error().code);
+    return Revert(out, confirm, back.error().code,
+                  back.error().message + " (reading back after the commit)");
   }
-  const core::SwitchState expected = core::ExpectedAfter(observed.switch_state, plan);
-  std::string mismatch;
-  std::set<std::string> touched;
-  for (const auto& ch : plan.interfaces) touched.insert(ch.name);
-  for (const auto& name : touched) {
-    auto find = [&](const core::SwitchState& s) -> std::optional<core::SubInterface> {
-      auto it = s.interfaces.find(name);
-      if (it == s.interfaces.end()) return std::nullopt;
-      return it->second;
-    };
-    const auto want = find(expected);
-    const auto have = find(*back);
-    if (want != have)
-      mismatch += (mismatch.empty() ? "" : "; ") + name + ": expected " + Describe(want) +
-                  ", found " + Describe(have);
-  }
-  for (const auto& ch : plan.bridge_domains)
-    if ((ch.kind == core::ChangeKind::kDelete) == (back->bridge_domains.count(ch.name) > 0))
-      mismatch += (mismatch.empty() ? "" : "; ") + std::string("bridge-domain ") + ch.name +
-                  (ch.kind == core::ChangeKind::kDelete ? " still exists" : " is missing");
+  const std::string mismatch =
+      Mismatch(plan, core::ExpectedAfter(observed.switch_state, plan), *back);
   out.switch_read_back = *back;
   if (!mismatch.empty())
-    return revert("verification failed after the commit: " + mismatch, ErrorCode::kRejected);
+    return Revert(out, confirm, ErrorCode::kRejected,
+                  "verification failed after the commit: " + mismatch);
+  return true;
+}
 
-  if (confirm) {
-    auto enter = Run(dialect_->EnterConfigCommand(), t, &ops);
-    auto r = enter ? Run(dialect_->ConfirmCommand(), options_.commit_timeout_ms, &ops) : enter;
-    if (!r) {
-      out.ambiguous = true;
-      return fail(r.error().code,
-                  r.error().message +
-                      " (sending the confirm; unless it arrived, the switch reverts the "
-                      "change when its timer expires, and the next pass re-reads)");
-    }
-    if (const Verdict v = dialect_->ClassifyConfirm(*r); v.kind != Verdict::kOk) {
-      Discard(ops);
-      return fail(ErrorCode::kRejected, "the confirm was refused: " + v.text);
-    }
-    out.confirmed = true;
-    auto end = Run(dialect_->LeaveConfigCommand(), t, &ops);
-    if (!end || !end->question.empty()) Discard(ops);
+void SwitchAdapter::Confirm(ApplyOutcome& out) {
+  auto& ops = out.operations;
+  const int t = options_.command_timeout_ms;
+  auto enter = Run(dialect_->EnterConfigCommand(), t, &ops);
+  auto r = enter ? Run(dialect_->ConfirmCommand(), options_.commit_timeout_ms, &ops) : enter;
+  if (!r) {
+    out.ambiguous = true;
+    Fail(out, r.error().code,
+         r.error().message +
+             " (sending the confirm; unless it arrived, the switch reverts the change when its "
+             "timer expires, and the next pass re-reads)");
+    return;
   }
-  return out;
+  if (const Verdict v = dialect_->ClassifyConfirm(*r); v.kind != Verdict::kOk) {
+    Discard(ops);
+    Fail(out, ErrorCode::kRejected, "the confirm was refused: " + v.text);
+    return;
+  }
+  out.confirmed = true;
+  auto end = Run(dialect_->LeaveConfigCommand(), t, &ops);
+  if (!end || !end->question.empty()) Discard(ops);
 }
 
 }  // namespace nc::switchcli

@@ -48,6 +48,18 @@ class SwitchAdapter final : public DeviceAdapter {
   /// Cancels our pending confirmed commit now (reconnecting if needed). Returns whether it did.
   bool CancelPending(std::vector<std::string>& ops, std::string& detail);
 
+  // The steps of Apply, in order. Each returns whether the next one runs; a step that stops
+  // with a failure sets out.error (one that stops because nothing is left to do does not).
+  bool ResolvePending(ApplyOutcome& out);
+  bool Stage(ApplyOutcome& out, const core::Plan& plan);
+  bool Check(ApplyOutcome& out);
+  bool Commit(ApplyOutcome& out, const core::Plan& plan, bool confirm);
+  bool Verify(ApplyOutcome& out, const core::Plan& plan, const ObservedState& observed,
+              bool confirm);
+  void Confirm(ApplyOutcome& out);
+  /// Fails the apply with `why`, first cancelling our confirmed commit when one was sent.
+  bool Revert(ApplyOutcome& out, bool confirm, ErrorCode code, std::string why);
+
   std::unique_ptr<Dialect> dialect_;
   SwitchAdapterOptions options_;
   ssh::TerminalProfile profile_;
