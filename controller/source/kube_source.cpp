@@ -199,124 +199,151 @@ std::vector<api::Problem> KubeSource::Problems() const {
   return problems_;
 }
 
-void KubeSource::Rebuild() {
+namespace {
+
+/// What the codec reads of a Kubernetes object: the manifest fields (server-set metadata is not
+/// part of it).
+std::string CleanManifest(const Document& d) {
+  const auto& meta = d["metadata"];
+  core::JsonWriter clean;
+  clean.Object().Str("apiVersion", Str(d, "apiVersion")).Str("kind", Str(d, "kind"));
+  clean.Key("metadata")
+      .Object()
+      .Str("name", Str(meta, "name"))
+      .Str("namespace", Str(meta, "namespace"));
+  for (const char* m : {"labels", "annotations", "generation"})
+    if (const Value* v = Member(meta, m)) clean.Key(m).Copy(*v);
+  clean.End();
+  if (const Value* spec = Member(d, "spec")) clean.Key("spec").Copy(*spec);
+  clean.End();
+  return clean.str();
+}
+
+std::string PluralOf(const std::string& kind) {
+  return kind == "Device" ? "devices" : kind == "PortForward" ? "portforwards" : "vlaninterfaces";
+}
+
+}  // namespace
+
+/// Everything one Rebuild gathers from the caches before it publishes.
+struct KubeSource::Snapshot {
   api::Manifests all;
   std::vector<api::Problem> problems;
-  std::map<std::string, std::string> objects;
-  std::map<std::string, std::string> invalid;
-  std::map<std::string, std::string> held;  // device key -> why
-  std::vector<std::pair<std::string, std::string>>
-      need_finalizer;  // (plural, name) -> finalizers JSON
-  std::map<std::string, std::string> finalizer_json;
+  std::map<std::string, std::string> objects;  // "Kind/ns/name" -> JSON
+  std::map<std::string, std::string> invalid;  // "Kind/ns/name" -> problem text
+  std::map<std::string, std::string> held;     // device key -> why
+  std::vector<std::pair<std::string, std::string>> need_finalizer;  // (plural, name)
+  std::map<std::string, std::string> finalizer_json;                // "plural/name" -> patch
   std::set<std::string> orphaned;
-  for (auto& k : kinds_) {
-    for (const auto& [key, obj] : k.reflector->Cache()) {
-      Document d;
-      if (!core::ParseJson(d, obj.json) || !Member(d, "metadata")) continue;
-      const auto& meta = d["metadata"];
-      const std::string id = k.kind + "/" + key.first + "/" + key.second;
-      objects[id] = obj.json;
-      if (!Str(meta, "deletionTimestamp").empty()) {  // being deleted: no longer desired
-        if (const Value* spec = Member(d, "spec"); spec && Str(*spec, "deletionPolicy") == "Orphan")
-          orphaned.insert(key.first + "/" + key.second);
-        continue;
-      }
-      if (k.kind != "Device" && !HasFinalizer(meta)) {
-        need_finalizer.emplace_back(k.plural, key.second);
-        finalizer_json[k.plural + "/" + key.second] = FinalizersPatch(meta, true);
-      }
-      // What the codec reads: the manifest fields (server-set metadata is not part of it).
-      core::JsonWriter clean;
-      clean.Object().Str("apiVersion", Str(d, "apiVersion")).Str("kind", Str(d, "kind"));
-      clean.Key("metadata")
-          .Object()
-          .Str("name", Str(meta, "name"))
-          .Str("namespace", Str(meta, "namespace"));
-      for (const char* m : {"labels", "annotations", "generation"})
-        if (const Value* v = Member(meta, m)) clean.Key(m).Copy(*v);
-      clean.End();
-      if (const Value* spec = Member(d, "spec")) clean.Key("spec").Copy(*spec);
-      clean.End();
-      auto decoded = api::DecodeManifests(clean.str(), "kube:" + id);
-      if (!decoded.problems.empty()) {
-        std::string text;
-        for (const auto& p : decoded.problems) text += (text.empty() ? "" : "; ") + p.ToString();
-        invalid[id] = text;
-        problems.insert(problems.end(), decoded.problems.begin(), decoded.problems.end());
-        if (const Value* spec = Member(d, "spec"); spec && !Str(*spec, "deviceRef").empty())
-          held[key.first + "/" + Str(*spec, "deviceRef")] =
-              k.kind + " " + key.first + "/" + key.second + " is invalid";
-        continue;
-      }
-      for (auto& x : decoded.manifests.devices) all.devices.push_back(std::move(x));
-      for (auto& x : decoded.manifests.port_forwards) all.port_forwards.push_back(std::move(x));
-      for (auto& x : decoded.manifests.vlan_interfaces) all.vlan_interfaces.push_back(std::move(x));
-    }
+};
+
+void KubeSource::Collect(const Kind& k, const std::string& ns, const std::string& name,
+                         const std::string& json, Snapshot& snap) {
+  Document d;
+  if (!core::ParseJson(d, json) || !Member(d, "metadata")) return;
+  const auto& meta = d["metadata"];
+  const std::string id = k.kind + "/" + ns + "/" + name;
+  snap.objects[id] = json;
+  if (!Str(meta, "deletionTimestamp").empty()) {  // being deleted: no longer desired
+    if (const Value* spec = Member(d, "spec"); spec && Str(*spec, "deletionPolicy") == "Orphan")
+      snap.orphaned.insert(ns + "/" + name);
+    return;
   }
-  auto v = core::Validate(all, services_);
+  if (k.kind != "Device" && !HasFinalizer(meta)) {
+    snap.need_finalizer.emplace_back(k.plural, name);
+    snap.finalizer_json[k.plural + "/" + name] = FinalizersPatch(meta, true);
+  }
+  auto decoded = api::DecodeManifests(CleanManifest(d), "kube:" + id);
+  if (!decoded.problems.empty()) {
+    std::string text;
+    for (const auto& p : decoded.problems) text += (text.empty() ? "" : "; ") + p.ToString();
+    snap.invalid[id] = text;
+    snap.problems.insert(snap.problems.end(), decoded.problems.begin(), decoded.problems.end());
+    if (const Value* spec = Member(d, "spec"); spec && !Str(*spec, "deviceRef").empty())
+      snap.held[ns + "/" + Str(*spec, "deviceRef")] =
+          k.kind + " " + ns + "/" + name + " is invalid";
+    return;
+  }
+  auto& all = snap.all;
+  for (auto& x : decoded.manifests.devices) all.devices.push_back(std::move(x));
+  for (auto& x : decoded.manifests.port_forwards) all.port_forwards.push_back(std::move(x));
+  for (auto& x : decoded.manifests.vlan_interfaces) all.vlan_interfaces.push_back(std::move(x));
+}
+
+void KubeSource::Rebuild() {
+  Snapshot snap;
+  for (auto& k : kinds_)
+    for (const auto& [key, obj] : k.reflector->Cache())
+      Collect(k, key.first, key.second, obj.json, snap);
+  auto v = core::Validate(snap.all, services_);
   for (const auto& p : v.problems) {
-    invalid[p.kind + "/" + p.object] +=
-        (invalid[p.kind + "/" + p.object].empty() ? "" : "; ") + p.ToString();
-    problems.push_back(p);
-    for (const auto& pf : all.port_forwards)
+    auto& text = snap.invalid[p.kind + "/" + p.object];
+    text += (text.empty() ? "" : "; ") + p.ToString();
+    snap.problems.push_back(p);
+    for (const auto& pf : snap.all.port_forwards)
       if ("PortForward" == p.kind && pf.meta.Key() == p.object)
-        held[pf.meta.ns + "/" + pf.spec.device_ref] = p.kind + " " + p.object + " is invalid";
-    for (const auto& vi : all.vlan_interfaces)
+        snap.held[pf.meta.ns + "/" + pf.spec.device_ref] = p.kind + " " + p.object + " is invalid";
+    for (const auto& vi : snap.all.vlan_interfaces)
       if ("VlanInterface" == p.kind && vi.meta.Key() == p.object)
-        held[vi.meta.ns + "/" + vi.spec.device_ref] = p.kind + " " + p.object + " is invalid";
+        snap.held[vi.meta.ns + "/" + vi.spec.device_ref] = p.kind + " " + p.object + " is invalid";
   }
   auto desired = std::make_shared<core::DesiredState>(std::move(v.desired));
-  std::map<std::string, std::string> newly_invalid;
-  for (const auto& [dev, why] : held)
+  for (const auto& [dev, why] : snap.held)
     desired->held_deletes[dev] = why + "; deletions are held until it is fixed";
-  desired->orphaned = orphaned;
+  desired->orphaned = snap.orphaned;
+  std::map<std::string, std::string> newly_invalid;
+  const std::vector<std::string> changed = Publish(desired, snap, newly_invalid);
+  if (writer_) WriteBack(snap, newly_invalid);
+  if (!changed.empty() && on_change_) on_change_(changed);
+}
+
+std::vector<std::string> KubeSource::Publish(const std::shared_ptr<core::DesiredState>& desired,
+                                             const Snapshot& snap,
+                                             std::map<std::string, std::string>& newly_invalid) {
   std::vector<std::string> changed;
-  {
-    std::lock_guard lk(mu_);
-    desired->generation = ++generation_;
-    std::map<std::string, uint64_t> fps;
-    for (const auto& [key, dev] : desired->devices) {
-      uint64_t fp = core::Fingerprint(dev, desired->RulesFor(key)) ^
-                    (core::Fingerprint(dev, desired->VlansFor(key)) * 31);
-      if (auto h = desired->held_deletes.find(key); h != desired->held_deletes.end())
-        fp ^= std::hash<std::string>{}(h->second);
-      for (const auto& o : desired->orphaned) fp ^= std::hash<std::string>{}("orphan:" + o);
-      fps[key] = fp;
-      if (!device_fingerprints_.count(key) || device_fingerprints_[key] != fp)
-        changed.push_back(key);
-    }
-    device_fingerprints_ = std::move(fps);
-    desired_ = desired;
-    problems_ = problems;
-    for (const auto& [id, text] : invalid)
-      if (auto it = invalid_.find(id); it == invalid_.end() || it->second != text)
-        newly_invalid[id] = text;
-    invalid_ = invalid;
-    objects_ = objects;
+  std::lock_guard lk(mu_);
+  desired->generation = ++generation_;
+  std::map<std::string, uint64_t> fps;
+  for (const auto& [key, dev] : desired->devices) {
+    uint64_t fp = core::Fingerprint(dev, desired->RulesFor(key)) ^
+                  (core::Fingerprint(dev, desired->VlansFor(key)) * 31);
+    if (auto h = desired->held_deletes.find(key); h != desired->held_deletes.end())
+      fp ^= std::hash<std::string>{}(h->second);
+    for (const auto& o : desired->orphaned) fp ^= std::hash<std::string>{}("orphan:" + o);
+    fps[key] = fp;
+    if (!device_fingerprints_.count(key) || device_fingerprints_[key] != fp) changed.push_back(key);
   }
-  // Writes outside the lock: finalizers on new rule resources, conditions on invalid objects.
-  if (!writer_) need_finalizer.clear(), invalid.clear(), newly_invalid.clear();
+  device_fingerprints_ = std::move(fps);
+  desired_ = desired;
+  problems_ = snap.problems;
+  for (const auto& [id, text] : snap.invalid)
+    if (auto it = invalid_.find(id); it == invalid_.end() || it->second != text)
+      newly_invalid[id] = text;
+  invalid_ = snap.invalid;
+  objects_ = snap.objects;
+  return changed;
+}
+
+// Writes outside the lock: events on newly invalid objects, finalizers on new rule resources,
+// conditions on invalid objects.
+void KubeSource::WriteBack(const Snapshot& snap,
+                           const std::map<std::string, std::string>& newly_invalid) {
   for (const auto& [id, text] : newly_invalid) {
     const auto s1 = id.find('/');
     const auto s2 = id.find('/', s1 + 1);
     PostEvent(id.substr(0, s1), id.substr(s1 + 1, s2 - s1 - 1), id.substr(s2 + 1), "Warning",
               "InvalidSpec", text + " (nothing is deleted while it is invalid)");
   }
-  for (const auto& [plural, name] : need_finalizer) {
+  for (const auto& [plural, name] : snap.need_finalizer) {
     std::lock_guard lk(client_mu_);
     Write("PATCH", Path(plural, name), "application/merge-patch+json",
-          finalizer_json[plural + "/" + name], "the finalizer of " + plural + "/" + name);
+          snap.finalizer_json.at(plural + "/" + name), "the finalizer of " + plural + "/" + name);
   }
-  for (const auto& [id, text] : invalid) {
+  for (const auto& [id, text] : snap.invalid) {
     const auto slash1 = id.find('/');
     const auto slash2 = id.find('/', slash1 + 1);
-    const std::string kind = id.substr(0, slash1);
-    const std::string name = id.substr(slash2 + 1);
-    const std::string plural = kind == "Device"        ? "devices"
-                               : kind == "PortForward" ? "portforwards"
-                                                       : "vlaninterfaces";
     Document d;
-    if (auto it = objects.find(id); it != objects.end())
+    if (auto it = snap.objects.find(id); it != snap.objects.end())
       (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
     const Value* old = d.IsObject() ? Member(d, "status") : nullptr;
     const int64_t gen = d.IsObject() && Member(d["metadata"], "generation")
@@ -327,9 +354,8 @@ void KubeSource::Rebuild() {
     WriteConditions(
         status, {{"Ready", "False", "InvalidSpec", text}, {"Synced", "False", "InvalidSpec", text}},
         old, gen);
-    PatchStatus(plural, name, status.End().str());
+    PatchStatus(PluralOf(id.substr(0, slash1)), id.substr(slash2 + 1), status.End().str());
   }
-  if (!changed.empty() && on_change_) on_change_(changed);
 }
 
 void KubeSource::Write(const std::string& method, const std::string& path,

@@ -69,7 +69,17 @@ class KubeSource {
     std::unique_ptr<kube::Reflector> reflector;
     std::thread thread;
   };
+  struct Snapshot;
+  /// Reads the caches, validates, publishes the desired state and writes back what it found.
   void Rebuild();
+  /// One cached object into the snapshot (decoded, or recorded as invalid).
+  void Collect(const Kind& k, const std::string& ns, const std::string& name,
+               const std::string& json, Snapshot& snap);
+  /// Under mu_: the new desired state; returns the devices whose part of it changed.
+  std::vector<std::string> Publish(const std::shared_ptr<core::DesiredState>& desired,
+                                   const Snapshot& snap,
+                                   std::map<std::string, std::string>& newly_invalid);
+  void WriteBack(const Snapshot& snap, const std::map<std::string, std::string>& newly_invalid);
   std::string Path(const std::string& plural, const std::string& name = "") const;
   void PatchStatus(const std::string& plural, const std::string& name,
                    const std::string& json_status);
