@@ -493,35 +493,46 @@ struct Args {
       *current, *history, *phase, *fallback, *token_cmd, *test_device, *generate_config;
 };
 
-void Build(CLI::App& app, Args& a) {
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "netconverge 0.1.0");
-  app.footer(
-      "Every long option can also come from a YAML file (--config FILE or $NETCONVERGE_CONFIG; see "
-      "generate-config)\n"
-      "or from a variable NETCONVERGE_<OPTION> (e.g. NETCONVERGE_LOG_FORMAT=json); a flag wins "
-      "over the variable,\n"
-      "the variable over the file. Per-invocation options (--device, --output, --snapshot, ...) "
-      "are flags only.");
+void AddManifests(CLI::App* s, Common& c) {
+  s->add_option("--manifests,-m", c.manifests,
+                "directory of manifests (*.yaml, *.yml, recursively)")
+      ->capture_default_str();
+}
+
+void AddStore(CLI::App* s, Common& c) {
+  s->add_option("--store", c.store, "SQLite store file")->capture_default_str();
+}
+
+void AddGuard(CLI::App* s, Common& c) {
+  s->add_option("--deletion-guard", c.deletion_guard_pct,
+                "hold a pass that would delete more than this percentage of a device's owned "
+                "objects (DeletionsHeld, until `netconverge release`); 100 turns it off")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  s->add_option("--deletion-guard-min", c.deletion_guard_min, "... and at least this many")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+}
+
+void AddLogFormat(CLI::App* s, Common& c) {
+  s->add_option("--log-format", c.log_format, "text or json (one JSON object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+}
+
+void AddOutput(CLI::App* s, Common& c) {
+  s->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
+}
+
+void BuildRunApi(CLI::App* run, Args& a);
+
+/// `run`: the daemon's options (sources, workers, leader election, admin API, logs).
+void BuildRun(CLI::App& app, Args& a) {
   Common& c = a.c;
   RunOptions& ro = a.ro;
-  bool& auto_migrate = ro.auto_migrate;
-  std::string& since = a.since;
-  int& limit = a.limit;
-  int& db_target = a.db_target;
-
-  auto add_manifests = [&](CLI::App* s) {
-    s->add_option("--manifests,-m", c.manifests,
-                  "directory of manifests (*.yaml, *.yml, recursively)")
-        ->capture_default_str();
-  };
-  auto add_store = [&](CLI::App* s) {
-    s->add_option("--store", c.store, "SQLite store file")->capture_default_str();
-  };
-
-  auto* run = app.add_subcommand("run", "the daemon: keep every declared device converged");
-  add_manifests(run);
-  add_store(run);
+  auto* run = a.run = app.add_subcommand("run", "the daemon: keep every declared device converged");
+  AddManifests(run, c);
+  AddStore(run, c);
   run->add_flag("--auto-migrate", ro.auto_migrate, "upgrade an older store schema at start");
   run->add_option("--max-concurrent-devices", ro.workers, "devices reconciled in parallel")
       ->capture_default_str()
@@ -558,132 +569,12 @@ void Build(CLI::App& app, Args& a) {
   run->add_option("--leader-elect-retry-period", leader.retry_period,
                   "how often to try to acquire or renew")
       ->capture_default_str();
+  AddGuard(run, c);
+  BuildRunApi(run, a);
+}
 
-  auto add_guard = [&](CLI::App* s) {
-    s->add_option(
-         "--deletion-guard", c.deletion_guard_pct,
-         "hold a pass that would delete more than this percentage of a device's owned objects "
-         "(DeletionsHeld, until `netconverge release`); 100 turns it off")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 100));
-    s->add_option("--deletion-guard-min", c.deletion_guard_min, "... and at least this many")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 1000000));
-  };
-  add_guard(run);
-
-  auto* apply = app.add_subcommand(
-      "apply", "one pass for every (or one) device, then exit: 0 converged, 1 failed");
-  add_manifests(apply);
-  add_store(apply);
-  apply->add_option("--device", c.device, "only this device (name or namespace/name)");
-  apply->add_option("-o,--output", c.output, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-  apply->add_flag("--auto-migrate", auto_migrate, "upgrade an older store schema first");
-  apply->add_option("--log-level", c.log_level, "log level")->capture_default_str();
-  add_guard(apply);
-
-  auto* release = app.add_subcommand(
-      "release", "let a held mass deletion (DeletionsHeld) of a device proceed on its next pass");
-  add_manifests(release);
-  add_store(release);
-  release->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
-
-  auto* plan = app.add_subcommand(
-      "plan", "dry-run against the live devices: 0 no changes, 2 changes pending, 1 error");
-  add_manifests(plan);
-  add_store(plan);
-  plan->add_option("--device", c.device, "only this device");
-  add_guard(plan);
-  plan->add_option("-o,--output", c.output, "text or json")->check(CLI::IsMember({"text", "json"}));
-
-  auto* validate = app.add_subcommand(
-      "validate", "offline validation incl. cross-resource conflicts; 1 if any problem");
-  add_manifests(validate);
-  validate->add_option("-o,--output", c.output, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-
-  auto* status = app.add_subcommand("status", "device and port status from the store");
-  add_store(status);
-  status->add_option("--device", c.device, "only this device");
-  status->add_option("-o,--output", c.output, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-
-  auto* events = app.add_subcommand("events", "history from the store, newest first");
-  add_store(events);
-  events->add_option("--device", c.device, "only this device");
-  events->add_option("--since", since, "only events newer than this (e.g. 1h, 30m)");
-  events->add_option("--limit", limit, "at most this many")->capture_default_str();
-  events->add_option("-o,--output", c.output, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-
-  int64_t& rollback_snapshot = a.rollback_snapshot;
-  bool& rollback_list = a.rollback_list;
-  auto* rollback = app.add_subcommand(
-      "rollback", "restore a stored snapshot of a device (one verified, confirmed commit)");
-  rollback->add_option("DEVICE", c.device, "device name")->required();
-  rollback->add_option("--snapshot", rollback_snapshot, "snapshot id (see --list)");
-  rollback->add_flag("--list", rollback_list, "list the device's snapshots");
-  add_manifests(rollback);
-  add_store(rollback);
-
-  std::string& import_from = a.import_from;
-  std::string& import_ns = a.import_ns;
-  auto* import =
-      app.add_subcommand("import",
-                         "turn a device's existing port forwards (VyOS) or sub-interfaces (switch) "
-                         "into PortForward / VlanInterface YAML that adopts them");
-  import
-      ->add_option(
-          "--device", c.device,
-          "device name (live: as declared in --manifests; from a file: the deviceRef to write)")
-      ->required();
-  import->add_option("--from", import_from,
-                     "a config.boot, `show configuration commands` or switch `show config | "
-                     "flatten` file instead of the live device");
-  add_manifests(import);
-  import->add_option("--namespace", import_ns, "namespace of the generated resources (from a file)")
-      ->capture_default_str();
-  import->add_option("-o,--output", c.output, "yaml")->check(CLI::IsMember({"yaml"}));
-
-  auto* db = app.add_subcommand("db", "schema migrations of the store");
-  add_store(db);
-  db->require_subcommand(1);
-  auto* up = db->add_subcommand("upgrade", "apply migrations up to N (default: latest)");
-  up->add_option("N", db_target, "target version");
-  auto* down = db->add_subcommand("downgrade", "revert migrations down to N");
-  down->add_option("N", db_target, "target version")->required();
-  auto* current = db->add_subcommand("current", "print the schema version");
-  auto* history = db->add_subcommand("history", "list migrations and when they were applied");
-  for (auto* sub : {up, down, current, history}) add_store(sub);
-
-  std::string& phase_value = a.phase_value;
-  bool& override_clear = a.override_clear;
-  auto* phase = app.add_subcommand(
-      "phase",
-      "set a device's management phase (overrides spec.management until --clear): "
-      "observe = read and report only, create-update = never delete, full = everything");
-  phase->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
-  phase->add_option("PHASE", phase_value, "observe, create-update or full")
-      ->check(CLI::IsMember({"observe", "create-update", "full"}));
-  phase->add_flag("--clear", override_clear,
-                  "drop the override: the manifest's spec.management applies again");
-  std::string& fallback_value = a.fallback_value;
-  auto* fallback = app.add_subcommand("fallback",
-                                      "allow (on) or forbid (off) a VyOS device's SSH CLI fallback "
-                                      "(overrides spec.transport.fallback until --clear)");
-  fallback->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
-  fallback->add_option("STATE", fallback_value, "on or off")->check(CLI::IsMember({"on", "off"}));
-  fallback->add_flag("--clear", override_clear,
-                     "drop the override: the manifest's spec.transport.fallback applies again");
-  for (auto* sub : {phase, fallback}) {
-    add_store(sub);
-    sub->add_option("--manifests,-m", c.manifests,
-                    "manifests directory, to check the device is declared")
-        ->capture_default_str();
-  }
-
-  // The daemon's admin API and logs.
+void BuildRunApi(CLI::App* run, Args& a) {
+  RunOptions& ro = a.ro;
   run->add_option(
       "--api-keys-file", ro.api.auth.api_keys_file,
       "YAML file of API keys with a role each (keys: [{name, role: admin|viewer, key | sha256}])");
@@ -697,12 +588,130 @@ void Build(CLI::App& app, Args& a) {
                 "/metrics needs the viewer role (default: open)");
   run->add_flag("--health-auth", ro.api.health_auth,
                 "/v1/health needs the viewer role (default: open; /healthz and /readyz stay open)");
-  for (auto* sub : {run, apply})
-    sub->add_option("--log-format", c.log_format, "text or json (one JSON object per line)")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"text", "json"}));
+  AddLogFormat(run, a.c);
+}
 
-  auto* token =
+/// apply, release, plan, validate: passes over the manifests.
+void BuildPasses(CLI::App& app, Args& a) {
+  Common& c = a.c;
+  auto* apply = a.apply = app.add_subcommand(
+      "apply", "one pass for every (or one) device, then exit: 0 converged, 1 failed");
+  AddManifests(apply, c);
+  AddStore(apply, c);
+  apply->add_option("--device", c.device, "only this device (name or namespace/name)");
+  AddOutput(apply, c);
+  apply->add_flag("--auto-migrate", a.ro.auto_migrate, "upgrade an older store schema first");
+  apply->add_option("--log-level", c.log_level, "log level")->capture_default_str();
+  AddGuard(apply, c);
+  AddLogFormat(apply, c);
+
+  auto* release = app.add_subcommand(
+      "release", "let a held mass deletion (DeletionsHeld) of a device proceed on its next pass");
+  AddManifests(release, c);
+  AddStore(release, c);
+  release->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
+
+  auto* plan = a.plan = app.add_subcommand(
+      "plan", "dry-run against the live devices: 0 no changes, 2 changes pending, 1 error");
+  AddManifests(plan, c);
+  AddStore(plan, c);
+  plan->add_option("--device", c.device, "only this device");
+  AddGuard(plan, c);
+  AddOutput(plan, c);
+
+  auto* validate = a.validate = app.add_subcommand(
+      "validate", "offline validation incl. cross-resource conflicts; 1 if any problem");
+  AddManifests(validate, c);
+  AddOutput(validate, c);
+}
+
+/// status, events, rollback, import: what the store and the devices hold.
+void BuildQueries(CLI::App& app, Args& a) {
+  Common& c = a.c;
+  auto* status = a.status = app.add_subcommand("status", "device and port status from the store");
+  AddStore(status, c);
+  status->add_option("--device", c.device, "only this device");
+  AddOutput(status, c);
+
+  auto* events = a.events = app.add_subcommand("events", "history from the store, newest first");
+  AddStore(events, c);
+  events->add_option("--device", c.device, "only this device");
+  events->add_option("--since", a.since, "only events newer than this (e.g. 1h, 30m)");
+  events->add_option("--limit", a.limit, "at most this many")->capture_default_str();
+  AddOutput(events, c);
+
+  auto* rollback = a.rollback = app.add_subcommand(
+      "rollback", "restore a stored snapshot of a device (one verified, confirmed commit)");
+  rollback->add_option("DEVICE", c.device, "device name")->required();
+  rollback->add_option("--snapshot", a.rollback_snapshot, "snapshot id (see --list)");
+  rollback->add_flag("--list", a.rollback_list, "list the device's snapshots");
+  AddManifests(rollback, c);
+  AddStore(rollback, c);
+
+  auto* import = a.import =
+      app.add_subcommand("import",
+                         "turn a device's existing port forwards (VyOS) or sub-interfaces (switch) "
+                         "into PortForward / VlanInterface YAML that adopts them");
+  import
+      ->add_option(
+          "--device", c.device,
+          "device name (live: as declared in --manifests; from a file: the deviceRef to write)")
+      ->required();
+  import->add_option("--from", a.import_from,
+                     "a config.boot, `show configuration commands` or switch `show config | "
+                     "flatten` file instead of the live device");
+  AddManifests(import, c);
+  import
+      ->add_option("--namespace", a.import_ns, "namespace of the generated resources (from a file)")
+      ->capture_default_str();
+  import->add_option("-o,--output", c.output, "yaml")->check(CLI::IsMember({"yaml"}));
+}
+
+/// db upgrade|downgrade|current|history.
+void BuildDb(CLI::App& app, Args& a) {
+  auto* db = a.db = app.add_subcommand("db", "schema migrations of the store");
+  AddStore(db, a.c);
+  db->require_subcommand(1);
+  a.up = db->add_subcommand("upgrade", "apply migrations up to N (default: latest)");
+  a.up->add_option("N", a.db_target, "target version");
+  a.down = db->add_subcommand("downgrade", "revert migrations down to N");
+  a.down->add_option("N", a.db_target, "target version")->required();
+  a.current = db->add_subcommand("current", "print the schema version");
+  a.history = db->add_subcommand("history", "list migrations and when they were applied");
+  for (auto* sub : {a.up, a.down, a.current, a.history}) AddStore(sub, a.c);
+}
+
+/// phase and fallback: operator overrides of a device's manifest.
+void BuildOverrides(CLI::App& app, Args& a) {
+  Common& c = a.c;
+  auto* phase = a.phase = app.add_subcommand(
+      "phase",
+      "set a device's management phase (overrides spec.management until --clear): "
+      "observe = read and report only, create-update = never delete, full = everything");
+  phase->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
+  phase->add_option("PHASE", a.phase_value, "observe, create-update or full")
+      ->check(CLI::IsMember({"observe", "create-update", "full"}));
+  phase->add_flag("--clear", a.override_clear,
+                  "drop the override: the manifest's spec.management applies again");
+  auto* fallback = a.fallback =
+      app.add_subcommand("fallback",
+                         "allow (on) or forbid (off) a VyOS device's SSH CLI fallback "
+                         "(overrides spec.transport.fallback until --clear)");
+  fallback->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
+  fallback->add_option("STATE", a.fallback_value, "on or off")->check(CLI::IsMember({"on", "off"}));
+  fallback->add_flag("--clear", a.override_clear,
+                     "drop the override: the manifest's spec.transport.fallback applies again");
+  for (auto* sub : {phase, fallback}) {
+    AddStore(sub, c);
+    sub->add_option("--manifests,-m", c.manifests,
+                    "manifests directory, to check the device is declared")
+        ->capture_default_str();
+  }
+}
+
+/// token, test-device, generate-config.
+void BuildTools(CLI::App& app, Args& a) {
+  auto* token = a.token_cmd =
       app.add_subcommand("token", "print a signed HS256 bearer token (JWT) for the admin API");
   token->add_option("--jwt-secret-file", a.token.secret_file, "the daemon's --jwt-secret-file")
       ->required();
@@ -713,41 +722,43 @@ void Build(CLI::App& app, Args& a) {
   token->add_option("--subject", a.token.subject, "the sub claim (shown in the daemon's log)")
       ->capture_default_str();
 
-  auto* test_device =
+  auto* test_device = a.test_device =
       app.add_subcommand("test-device",
                          "probe a declared device: reachability, authentication, platform "
                          "version, confirmed-commit support; 0 when every check passed");
-  test_device->add_option("NAME", c.device, "device name (or namespace/name)")->required();
-  add_manifests(test_device);
+  test_device->add_option("NAME", a.c.device, "device name (or namespace/name)")->required();
+  AddManifests(test_device, a.c);
   test_device->add_option("--timeout", a.test_timeout, "per check")->capture_default_str();
-  test_device->add_option("-o,--output", c.output, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  AddOutput(test_device, a.c);
 
-  auto* generate_config = app.add_subcommand("generate-config",
-                                             "print a configuration file with every option and its "
-                                             "default (for --config)");
+  a.generate_config = app.add_subcommand("generate-config",
+                                         "print a configuration file with every option and its "
+                                         "default (for --config)");
+}
 
+void Build(CLI::App& app, Args& a) {
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "netconverge 0.1.0");
+  app.footer(
+      "Every long option can also come from a YAML file (--config FILE or $NETCONVERGE_CONFIG; see "
+      "generate-config)\n"
+      "or from a variable NETCONVERGE_<OPTION> (e.g. NETCONVERGE_LOG_FORMAT=json); a flag wins "
+      "over the variable,\n"
+      "the variable over the file. Per-invocation options (--device, --output, --snapshot, ...) "
+      "are flags only.");
+  BuildRun(app, a);
+  BuildPasses(app, a);
+  BuildQueries(app, a);
+  BuildDb(app, a);
+  BuildOverrides(app, a);
+  BuildTools(app, a);
   for (auto* sub : app.get_subcommands({}))
-    if (sub != generate_config && sub != db)
+    if (sub != a.generate_config && sub != a.db)
       sub->add_option("--config", a.config,
                       "YAML configuration file (keys: the long options; overridden by "
                       "NETCONVERGE_<OPTION> variables, which flags override)");
-  for (auto* sub : {a.up = up, a.down = down, a.current = current, a.history = history})
+  for (auto* sub : {a.up, a.down, a.current, a.history})
     sub->add_option("--config", a.config, "YAML configuration file");
-  a.run = run;
-  a.apply = apply;
-  a.plan = plan;
-  a.validate = validate;
-  a.status = status;
-  a.events = events;
-  a.rollback = rollback;
-  a.import = import;
-  a.db = db;
-  a.phase = phase;
-  a.fallback = fallback;
-  a.token_cmd = token;
-  a.test_device = test_device;
-  a.generate_config = generate_config;
 }
 
 /// The command a parsed app selected, innermost (db upgrade -> upgrade).
