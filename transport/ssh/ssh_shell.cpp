@@ -92,9 +92,23 @@ Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o,
   sh->impl_ = std::make_unique<Impl>();
   sh->profile_ = profile;
   sh->where_ = o.port == 22 ? o.host : "[" + o.host + "]:" + std::to_string(o.port);
+  if (auto st = sh->Connect(o); !st) return tl::unexpected(st.error());
+  if (auto st = sh->CheckHostKey(o); !st) return tl::unexpected(st.error());
+  if (auto st = sh->Authenticate(o); !st) return tl::unexpected(st.error());
+  if (auto st = sh->StartShell(); !st) return tl::unexpected(st.error());
+  auto first = sh->ReadReply("", profile.login_timeout_ms, "the first prompt");
+  if (!first) return tl::unexpected(first.error());
+  for (const auto& line : profile.on_open) {
+    auto r = sh->Run(line, profile.login_timeout_ms);
+    if (!r) return tl::unexpected(r.error());
+  }
+  return sh;
+}
+
+Status Shell::Connect(const ConnectOptions& o) {
   ssh_session s = ssh_new();
   if (!s) return tl::unexpected(Fail(ErrorCode::kInternal, "ssh: cannot allocate a session"));
-  sh->impl_->session = s;
+  impl_->session = s;
   long timeout_s = std::max(1, o.connect_timeout_ms / 1000);
   int port = o.port;
   int no = 0;
@@ -112,110 +126,109 @@ Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o,
     ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
   }
   if (ssh_connect(s) != SSH_OK)
-    return tl::unexpected(Fail(ErrorCode::kUnavailable,
-                               "ssh " + sh->where_ + ": cannot connect: " + ssh_get_error(s)));
+    return tl::unexpected(
+        Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": cannot connect: " + ssh_get_error(s)));
+  return {};
+}
 
-  // Host key.
+Status Shell::CheckHostKey(const ConnectOptions& o) {
+  ssh_session s = impl_->session;
   ssh_key key = nullptr;
   if (ssh_get_server_publickey(s, &key) != SSH_OK)
     return tl::unexpected(
-        Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": no host key: " + ssh_get_error(s)));
+        Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": no host key: " + ssh_get_error(s)));
   unsigned char* hash = nullptr;
   size_t hlen = 0;
   if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
     char* fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
     if (fp) {
-      sh->fingerprint_ = fp;
+      fingerprint_ = fp;
       ssh_string_free_char(fp);
     }
     ssh_clean_pubkey_hash(&hash);
   }
   ssh_key_free(key);
   const std::string file = o.known_hosts.empty() ? "~/.ssh/known_hosts" : o.known_hosts;
+  auto refuse = [&](std::string why) {
+    return tl::unexpected(Fail(ErrorCode::kPermissionDenied, "ssh " + where_ + ": " + why));
+  };
   switch (ssh_session_is_known_server(s)) {
     case SSH_KNOWN_HOSTS_OK:
-      break;
+      return {};
     case SSH_KNOWN_HOSTS_CHANGED:
-      return tl::unexpected(Fail(
-          ErrorCode::kPermissionDenied,
-          "ssh " + sh->where_ + ": the host key has CHANGED (now " + sh->fingerprint_ +
-              "); refusing to connect. If the device was really replaced, remove its old entry "
-              "from " +
-              file + " (ssh-keygen -R) and record the new key"));
+      return refuse("the host key has CHANGED (now " + fingerprint_ +
+                    "); refusing to connect. If the device was really replaced, remove its old "
+                    "entry from " +
+                    file + " (ssh-keygen -R) and record the new key");
     case SSH_KNOWN_HOSTS_OTHER:
-      return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                 "ssh " + sh->where_ + ": " + file +
-                                     " records a key of another type for this host (the "
-                                     "server offered " +
-                                     sh->fingerprint_ + "); refusing to connect"));
+      return refuse(file + " records a key of another type for this host (the server offered " +
+                    fingerprint_ + "); refusing to connect");
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND:
       if (o.policy != HostKeyPolicy::kAcceptNew)
-        return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                   "ssh " + sh->where_ + ": host key " + sh->fingerprint_ +
-                                       " is not in " + file +
-                                       " (hostKeyPolicy: strict); record it (ssh-keyscan) or set "
-                                       "hostKeyPolicy: accept-new"));
-      {
-        // libssh creates the file 0644 when it is new; a known_hosts file is the trust anchor
-        // of every SSH connection, so it is made owner-only (as OpenSSH keeps ~/.ssh).
-        const bool fresh = !o.known_hosts.empty() && ::access(o.known_hosts.c_str(), F_OK) != 0;
-        if (ssh_session_update_known_hosts(s) != SSH_OK)
-          return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                     "ssh " + sh->where_ + ": cannot record the host key in " +
-                                         file + ": " + ssh_get_error(s)));
-        if (fresh && ::chmod(o.known_hosts.c_str(), 0600) != 0)
-          return tl::unexpected(
-              Fail(ErrorCode::kPermissionDenied,
-                   "ssh " + sh->where_ + ": cannot make " + file + " owner-only"));
-      }
-      sh->recorded_ = true;
-      break;
+        return refuse("host key " + fingerprint_ + " is not in " + file +
+                      " (hostKeyPolicy: strict); record it (ssh-keyscan) or set hostKeyPolicy: "
+                      "accept-new");
+      return RecordHostKey(o, file);
     default:
-      return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                 "ssh " + sh->where_ + ": cannot check the host key against " +
-                                     file + ": " + ssh_get_error(s)));
+      return refuse("cannot check the host key against " + file + ": " + ssh_get_error(s));
   }
+}
 
-  // Authentication: a private key if one is given, else the password. Errors never echo them.
+Status Shell::RecordHostKey(const ConnectOptions& o, const std::string& file) {
+  // libssh creates the file 0644 when it is new; a known_hosts file is the trust anchor of
+  // every SSH connection, so it is made owner-only (as OpenSSH keeps ~/.ssh).
+  const bool fresh = !o.known_hosts.empty() && ::access(o.known_hosts.c_str(), F_OK) != 0;
+  if (ssh_session_update_known_hosts(impl_->session) != SSH_OK)
+    return tl::unexpected(
+        Fail(ErrorCode::kPermissionDenied, "ssh " + where_ + ": cannot record the host key in " +
+                                               file + ": " + ssh_get_error(impl_->session)));
+  if (fresh && ::chmod(o.known_hosts.c_str(), 0600) != 0)
+    return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
+                               "ssh " + where_ + ": cannot make " + file + " owner-only"));
+  recorded_ = true;
+  return {};
+}
+
+// A private key if one is given, else the password. Errors never echo them.
+Status Shell::Authenticate(const ConnectOptions& o) {
+  ssh_session s = impl_->session;
   int rc = SSH_AUTH_DENIED;
   if (!o.private_key.empty()) {
     ssh_key priv = nullptr;
     if (ssh_pki_import_privkey_base64(o.private_key.c_str(), nullptr, nullptr, nullptr, &priv) !=
         SSH_OK)
-      return tl::unexpected(Fail(ErrorCode::kPermissionDenied,
-                                 "ssh " + sh->where_ + ": the private key cannot be read"));
+      return tl::unexpected(
+          Fail(ErrorCode::kPermissionDenied, "ssh " + where_ + ": the private key cannot be read"));
     rc = ssh_userauth_publickey(s, nullptr, priv);
     ssh_key_free(priv);
   }
   if (rc != SSH_AUTH_SUCCESS && !o.password.empty())
     rc = ssh_userauth_password(s, nullptr, o.password.c_str());
   if (rc != SSH_AUTH_SUCCESS)
-    return tl::unexpected(Fail(
-        ErrorCode::kPermissionDenied,
-        "ssh " + sh->where_ + ": authentication as '" + o.user + "' failed: " + ssh_get_error(s)));
+    return tl::unexpected(
+        Fail(ErrorCode::kPermissionDenied,
+             "ssh " + where_ + ": authentication as '" + o.user + "' failed: " + ssh_get_error(s)));
+  return {};
+}
 
+// A session channel, the PTY, then the shell, each answered before the next
+// (research/switch.md 5.3).
+Status Shell::StartShell() {
+  ssh_session s = impl_->session;
   ssh_channel ch = ssh_channel_new(s);
   if (!ch) return tl::unexpected(Fail(ErrorCode::kInternal, "ssh: cannot allocate a channel"));
-  sh->impl_->channel = ch;
+  impl_->channel = ch;
   if (ssh_channel_open_session(ch) != SSH_OK)
-    return tl::unexpected(
-        Fail(ErrorCode::kUnavailable,
-             "ssh " + sh->where_ + ": cannot open a session: " + ssh_get_error(s)));
-  // The PTY first, then the shell, each answered before the next (research/switch.md 5.3).
+    return tl::unexpected(Fail(ErrorCode::kUnavailable,
+                               "ssh " + where_ + ": cannot open a session: " + ssh_get_error(s)));
   if (ssh_channel_request_pty_size(ch, "vt100", 511, 1000) != SSH_OK)
     return tl::unexpected(
-        Fail(ErrorCode::kUnavailable, "ssh " + sh->where_ + ": PTY refused: " + ssh_get_error(s)));
+        Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": PTY refused: " + ssh_get_error(s)));
   if (ssh_channel_request_shell(ch) != SSH_OK)
-    return tl::unexpected(Fail(ErrorCode::kUnavailable,
-                               "ssh " + sh->where_ + ": shell refused: " + ssh_get_error(s)));
-  auto first = sh->ReadReply("", profile.login_timeout_ms, "the first prompt");
-  if (!first) return tl::unexpected(first.error());
-  for (const auto& line : profile.on_open) {
-    auto r = sh->Run(line, profile.login_timeout_ms);
-    if (!r) return tl::unexpected(r.error());
-  }
-  return sh;
+    return tl::unexpected(
+        Fail(ErrorCode::kUnavailable, "ssh " + where_ + ": shell refused: " + ssh_get_error(s)));
+  return {};
 }
 
 Status Shell::Write(const std::string& text) {

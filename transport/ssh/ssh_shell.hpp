@@ -78,6 +78,12 @@ class Shell {
  private:
   Shell() = default;
   Result<Reply> ReadReply(const std::string& echo, int timeout_ms, const std::string& what);
+  // The steps of Open, in order.
+  Status Connect(const ConnectOptions& o);
+  Status CheckHostKey(const ConnectOptions& o);
+  Status RecordHostKey(const ConnectOptions& o, const std::string& file);
+  Status Authenticate(const ConnectOptions& o);
+  Status StartShell();
   Status Write(const std::string& text);
 
   struct Impl;
