@@ -57,4 +57,21 @@ inline bool ParseJson(rapidjson::Document& d, std::string_view text, std::string
   return true;
 }
 
+/// The string member `key` of object `v`; "" when `v` is not an object or the member is missing
+/// or not a string.
+inline std::string JsonStr(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject()) return "";
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsString()
+             ? std::string(it->value.GetString(), it->value.GetStringLength())
+             : "";
+}
+
+/// The member `key` of object `v`, or nullptr.
+inline const rapidjson::Value* JsonMember(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject()) return nullptr;
+  auto it = v.FindMember(key);
+  return it == v.MemberEnd() ? nullptr : &it->value;
+}
+
 }  // namespace nc::core

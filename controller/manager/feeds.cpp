@@ -10,16 +10,12 @@ void DirectoryFeed::Start(Enqueue enqueue) {
   enqueue_ = std::move(enqueue);
   Reload();
   watcher_ = std::thread([this] {
-    while (!stop_) {
-      for (int i = 0; i < watch_ms_ / 50 && !stop_; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (!stop_) Reload();
-    }
+    while (!stop_.WaitFor(std::chrono::milliseconds(watch_ms_))) Reload();
   });
 }
 
 void DirectoryFeed::Stop() {
-  stop_ = true;
+  stop_.Stop();
   if (watcher_.joinable()) watcher_.join();
 }
 

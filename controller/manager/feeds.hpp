@@ -3,6 +3,7 @@
 #pragma once
 
 #include <spdlog/logger.h>
+#include "controller/runtime/stop_signal.hpp"
 
 #include <atomic>
 #include <memory>
@@ -38,7 +39,7 @@ class DirectoryFeed final : public Feed {
   Enqueue enqueue_;
   std::vector<api::Problem> last_problems_;
   bool loaded_ = false;
-  std::atomic<bool> stop_{false};
+  runtime::StopSignal stop_;
   std::thread watcher_;
 };
 

@@ -13,15 +13,7 @@
 
 namespace nc::kube {
 
-namespace {
-
-std::string Str(const rapidjson::Value& v, const char* k) {
-  if (!v.IsObject()) return "";
-  auto it = v.FindMember(k);
-  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 LeaderElector::LeaderElector(KubeConfig config, LeaderElectionConfig options)
     : client_(std::move(config)), options_(std::move(options)) {
@@ -34,7 +26,7 @@ LeaderElector::LeaderElector(KubeConfig config, LeaderElectionConfig options)
 }
 
 LeaderElector::~LeaderElector() {
-  stop_renewing_ = true;
+  stop_renewing_.Stop();
   if (renewer_.joinable()) renewer_.join();
 }
 
@@ -114,9 +106,10 @@ bool LeaderElector::TryAcquireOrRenew(std::chrono::steady_clock::time_point dead
   if (!core::ParseJson(d, r->body) || !d.IsObject())
     return Fail("lease " + options_.lease_name + ": the answer is not a Lease");
   const auto& spec = d.HasMember("spec") ? d["spec"] : d;
-  const std::string holder = Str(spec, "holderIdentity");
-  const std::string renew = Str(spec, "renewTime");
-  const std::string rv = d.HasMember("metadata") ? Str(d["metadata"], "resourceVersion") : "";
+  const std::string holder = core::JsonStr(spec, "holderIdentity");
+  const std::string renew = core::JsonStr(spec, "renewTime");
+  const std::string rv =
+      d.HasMember("metadata") ? core::JsonStr(d["metadata"], "resourceVersion") : "";
   const auto steady = std::chrono::steady_clock::now();
   if (holder + "|" + renew != observed_record_) {  // the record moved: restart the expiry clock
     observed_record_ = holder + "|" + renew;
@@ -131,7 +124,7 @@ bool LeaderElector::TryAcquireOrRenew(std::chrono::steady_clock::time_point dead
                             ? spec["leaseTransitions"].GetInt64()
                             : 0;
   if (!mine) ++transitions;
-  const std::string acquire = mine ? Str(spec, "acquireTime") : now;
+  const std::string acquire = mine ? core::JsonStr(spec, "acquireTime") : now;
   if (left().count() <= 0)
     return Fail("lease " + options_.lease_name + ": no time left to update it");
   auto u = client_.Request(
@@ -149,15 +142,13 @@ bool LeaderElector::TryAcquireOrRenew(std::chrono::steady_clock::time_point dead
   return true;
 }
 
-bool LeaderElector::Acquire(const std::atomic<bool>& stop) {
-  while (!stop) {
+bool LeaderElector::Acquire(const runtime::StopSignal& stop) {
+  while (!stop.stopped()) {
     if (TryAcquireOrRenew(std::chrono::steady_clock::now() + options_.renew_deadline)) {
       leading_ = true;
       return true;
     }
-    for (auto waited = std::chrono::milliseconds(0); waited < options_.retry_period && !stop;
-         waited += std::chrono::milliseconds(50))
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (stop.WaitFor(options_.retry_period)) break;
   }
   return false;
 }
@@ -165,12 +156,7 @@ bool LeaderElector::Acquire(const std::atomic<bool>& stop) {
 void LeaderElector::KeepRenewing(std::function<void()> on_lost) {
   renewer_ = std::thread([this, on_lost = std::move(on_lost)] {
     auto last_renew = std::chrono::steady_clock::now();
-    while (!stop_renewing_) {
-      for (auto waited = std::chrono::milliseconds(0);
-           waited < options_.retry_period && !stop_renewing_;
-           waited += std::chrono::milliseconds(50))
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (stop_renewing_) break;
+    while (!stop_renewing_.WaitFor(options_.retry_period)) {
       // The round may take at most what is left of the renew deadline: past it this process no
       // longer leads, whatever a late answer would have said.
       if (TryAcquireOrRenew(last_renew + options_.renew_deadline)) {
@@ -185,7 +171,7 @@ void LeaderElector::KeepRenewing(std::function<void()> on_lost) {
 }
 
 void LeaderElector::Release() {
-  stop_renewing_ = true;
+  stop_renewing_.Stop();
   if (renewer_.joinable()) renewer_.join();
   if (!leading_) return;
   const std::string path = "/apis/coordination.k8s.io/v1/namespaces/" + client_.config().ns +

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include "controller/runtime/stop_signal.hpp"
 
 #include "controller/source/kube_client.hpp"
 
@@ -32,7 +33,7 @@ class LeaderElector {
   LeaderElector(KubeConfig config, LeaderElectionConfig options);
   ~LeaderElector();
   /// Blocks until this process leads (true) or `stop` is set (false).
-  bool Acquire(const std::atomic<bool>& stop);
+  bool Acquire(const runtime::StopSignal& stop);
   /// Renews in the background; `on_lost` is called once if leadership is lost.
   void KeepRenewing(std::function<void()> on_lost);
   /// Stops renewing and hands the lease back (holder cleared), so another replica takes over at
@@ -52,7 +53,7 @@ class LeaderElector {
   std::string observed_record_;  // holder + renewTime as last read
   std::chrono::steady_clock::time_point observed_at_{};
   std::atomic<bool> leading_{false};
-  std::atomic<bool> stop_renewing_{false};
+  runtime::StopSignal stop_renewing_;
   std::string last_error_;
   std::thread renewer_;
 };

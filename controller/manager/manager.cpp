@@ -145,7 +145,7 @@ struct Parts {
   std::unique_ptr<runtime::Controller> controller;
   std::atomic<bool> lost{false};
   std::atomic<bool> started{false};
-  std::atomic<bool> stop{false};
+  runtime::StopSignal stop;
 };
 
 /// Until the feed's first complete read, or a stop signal (then false).
@@ -233,7 +233,7 @@ int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterF
     std::_Exit(1);
   }
   p.log->info("signal {} received: finishing in-flight passes", sig);
-  p.stop = true;
+  p.stop.Stop();
   lead.join();
   feed.Stop();
   if (p.started) p.controller->Stop();

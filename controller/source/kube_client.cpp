@@ -7,6 +7,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <yaml-cpp/yaml.h>
+#include <random>
+#include "controller/core/backoff.hpp"
 
 #include <sys/time.h>
 #include <time.h>
@@ -49,12 +51,6 @@ Result<KubeConfig> FromServer(const std::string& server, const std::string& wher
   c.host = hp->first;
   c.port = hp->second;
   return c;
-}
-
-std::string Str(const rapidjson::Value& v, const char* k) {
-  if (!v.IsObject()) return "";
-  auto it = v.FindMember(k);
-  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
 }
 
 }  // namespace
@@ -222,7 +218,7 @@ Reflector::Reflector(KubeConfig config, std::string path, Handler handler, int w
       watch_timeout_s_(watch_timeout_s) {}
 
 void Reflector::Stop() {
-  stop_ = true;
+  stop_.Stop();
   client_.Cancel();
 }
 
@@ -245,17 +241,17 @@ Status Reflector::List() {
   const bool parsed = core::ParseJson(d, r->body);
   if (r->status != 200 || !parsed || !d.IsObject() || !d.HasMember("items") ||
       !d["items"].IsArray())
-    return MakeError(
-        ErrorCode::kUnavailable,
-        "list " + path_ + " answered " + std::to_string(r->status) + ": " + Str(d, "message"));
+    return MakeError(ErrorCode::kUnavailable, "list " + path_ + " answered " +
+                                                  std::to_string(r->status) + ": " +
+                                                  core::JsonStr(d, "message"));
   std::map<std::pair<std::string, std::string>, Object> fresh;
   for (const auto& item : d["items"].GetArray()) {
     const auto& meta = item["metadata"];
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     item.Accept(w);
-    Object o{Str(meta, "namespace"), Str(meta, "name"), std::string(buf.GetString(), buf.GetSize()),
-             Str(meta, "resourceVersion")};
+    Object o{core::JsonStr(meta, "namespace"), core::JsonStr(meta, "name"),
+             std::string(buf.GetString(), buf.GetSize()), core::JsonStr(meta, "resourceVersion")};
     fresh[{o.ns, o.name}] = std::move(o);
   }
   // Deliver only real differences against the cache: a re-list never repeats work.
@@ -272,7 +268,7 @@ Status Reflector::List() {
     for (const auto& [k, o] : cache_)
       if (!fresh.count(k)) events.emplace_back("DELETED", o);
     cache_ = std::move(fresh);
-    last_rv_ = Str(d["metadata"], "resourceVersion");
+    last_rv_ = core::JsonStr(d["metadata"], "resourceVersion");
     expired_ = false;
     ++stats_.lists;
   }
@@ -295,17 +291,18 @@ Status Reflector::Watch() {
   auto on_line = [&](const std::string& line) {
     rapidjson::Document e;
     if (!core::ParseJson(e, line) || !e.IsObject() || !e.HasMember("object")) return true;
-    const std::string type = Str(e, "type");
+    const std::string type = core::JsonStr(e, "type");
     const auto& obj = e["object"];
     if (type == "ERROR") {
       if (obj.HasMember("code") && obj["code"].IsInt() && obj["code"].GetInt() == 410)
         expired = true;
       else
-        failure = MakeError(ErrorCode::kUnavailable, "watch " + path_ + ": " + Str(obj, "message"));
+        failure = MakeError(ErrorCode::kUnavailable,
+                            "watch " + path_ + ": " + core::JsonStr(obj, "message"));
       return false;
     }
     const auto& meta = obj["metadata"];
-    const std::string rv = Str(meta, "resourceVersion");
+    const std::string rv = core::JsonStr(meta, "resourceVersion");
     if (type == "BOOKMARK") {
       std::lock_guard lk(mu_);
       last_rv_ = rv;
@@ -315,8 +312,8 @@ Status Reflector::Watch() {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     obj.Accept(w);
-    Object o{Str(meta, "namespace"), Str(meta, "name"), std::string(buf.GetString(), buf.GetSize()),
-             rv};
+    Object o{core::JsonStr(meta, "namespace"), core::JsonStr(meta, "name"),
+             std::string(buf.GetString(), buf.GetSize()), rv};
     {
       std::lock_guard lk(mu_);
       last_rv_ = rv;
@@ -326,7 +323,7 @@ Status Reflector::Watch() {
         cache_[{o.ns, o.name}] = o;
     }
     handler_(type, o);
-    return !stop_;
+    return !stop_.stopped();
   };
   auto status =
       client_.Stream(path, std::chrono::seconds(watch_timeout_s_ + 30), [&](std::string_view data) {
@@ -336,7 +333,7 @@ Status Reflector::Watch() {
           buffer.erase(0, nl + 1);
           if (!on_line(line)) return false;
         }
-        return !stop_;
+        return !stop_.stopped();
       });
   if (!status) return tl::unexpected(status.error());
   if (*status == 410 || expired) {
@@ -352,9 +349,12 @@ Status Reflector::Watch() {
 }
 
 void Reflector::Run() {
-  int backoff_ms = 800;
+  static constexpr core::BackoffPolicy kBackoff{800, 30'000, 0.1};
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  int failures = 0;
   bool need_list = true;
-  while (!stop_) {
+  while (!stop_.stopped()) {
     Status st;
     if (need_list) {
       st = List();
@@ -362,19 +362,19 @@ void Reflector::Run() {
     } else {
       const bool resumed = stats().watches > 0;
       st = Watch();
-      if (st && !expired_ && resumed && !stop_) {
+      if (st && !expired_ && resumed && !stop_.stopped()) {
         std::lock_guard lk(mu_);
         ++stats_.resumed_watches;  // the next watch continues from the last resourceVersion
       }
       if (expired_) need_list = true;
     }
     if (st) {
-      backoff_ms = 800;
+      failures = 0;
       continue;
     }
-    for (int waited = 0; waited < backoff_ms && !stop_; waited += 50)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    backoff_ms = std::min(backoff_ms * 2, 30'000);
+    // client-go's reflector backoff: 800 ms doubling to 30 s, jittered.
+    const int64_t delay = core::BackoffDelayMs(kBackoff, ++failures, jitter(rng));
+    if (stop_.WaitFor(std::chrono::milliseconds(delay))) break;
   }
 }
 

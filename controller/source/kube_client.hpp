@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include "controller/runtime/stop_signal.hpp"
 
 #include "controller/core/result.hpp"
 #include "transport/http/https_client.hpp"
@@ -92,7 +93,7 @@ class Reflector {
   std::string path_;
   Handler handler_;
   int watch_timeout_s_;
-  std::atomic<bool> stop_{false};
+  runtime::StopSignal stop_;
   std::atomic<bool> synced_{false};
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Object> cache_;

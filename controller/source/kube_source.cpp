@@ -28,18 +28,6 @@ std::string Json(const Value& v) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::string Str(const Value& v, const char* k) {
-  if (!v.IsObject()) return "";
-  auto it = v.FindMember(k);
-  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-}
-
-const Value* Member(const Value& v, const char* k) {
-  if (!v.IsObject()) return nullptr;
-  auto it = v.FindMember(k);
-  return it == v.MemberEnd() ? nullptr : &it->value;
-}
-
 /// An object without what changes on every write that is not ours to act on (status,
 /// resourceVersion, managedFields).
 std::string Signature(const std::string& json) {
@@ -54,7 +42,7 @@ std::string Signature(const std::string& json) {
 }
 
 bool HasFinalizer(const Value& meta) {
-  if (const Value* f = Member(meta, "finalizers"); f && f->IsArray())
+  if (const Value* f = core::JsonMember(meta, "finalizers"); f && f->IsArray())
     for (const auto& x : f->GetArray())
       if (x.IsString() && std::string(x.GetString()) == kFinalizer) return true;
   return false;
@@ -64,7 +52,7 @@ bool HasFinalizer(const Value& meta) {
 /// none is left.
 std::string FinalizersPatch(const Value& meta, bool ours) {
   std::vector<std::string> keep;
-  if (const Value* f = Member(meta, "finalizers"); f && f->IsArray())
+  if (const Value* f = core::JsonMember(meta, "finalizers"); f && f->IsArray())
     for (const auto& x : f->GetArray())
       if (x.IsString() && std::string(x.GetString()) != kFinalizer)
         keep.emplace_back(x.GetString());
@@ -88,11 +76,11 @@ void WriteConditions(core::JsonWriter& w, const std::vector<core::Condition>& co
   for (const auto& c : conds) {
     std::string when = runtime::FormatUtc(std::chrono::system_clock::now());
     if (old_status)
-      if (const Value* oc = Member(*old_status, "conditions"); oc && oc->IsArray())
+      if (const Value* oc = core::JsonMember(*old_status, "conditions"); oc && oc->IsArray())
         for (const auto& o : oc->GetArray())
-          if (Str(o, "type") == c.type && Str(o, "status") == c.status &&
-              !Str(o, "lastTransitionTime").empty())
-            when = Str(o, "lastTransitionTime");
+          if (core::JsonStr(o, "type") == c.type && core::JsonStr(o, "status") == c.status &&
+              !core::JsonStr(o, "lastTransitionTime").empty())
+            when = core::JsonStr(o, "lastTransitionTime");
     w.Object()
         .Str("type", c.type)
         .Str("status", c.status)
@@ -206,15 +194,17 @@ namespace {
 std::string CleanManifest(const Document& d) {
   const auto& meta = d["metadata"];
   core::JsonWriter clean;
-  clean.Object().Str("apiVersion", Str(d, "apiVersion")).Str("kind", Str(d, "kind"));
+  clean.Object()
+      .Str("apiVersion", core::JsonStr(d, "apiVersion"))
+      .Str("kind", core::JsonStr(d, "kind"));
   clean.Key("metadata")
       .Object()
-      .Str("name", Str(meta, "name"))
-      .Str("namespace", Str(meta, "namespace"));
+      .Str("name", core::JsonStr(meta, "name"))
+      .Str("namespace", core::JsonStr(meta, "namespace"));
   for (const char* m : {"labels", "annotations", "generation"})
-    if (const Value* v = Member(meta, m)) clean.Key(m).Copy(*v);
+    if (const Value* v = core::JsonMember(meta, m)) clean.Key(m).Copy(*v);
   clean.End();
-  if (const Value* spec = Member(d, "spec")) clean.Key("spec").Copy(*spec);
+  if (const Value* spec = core::JsonMember(d, "spec")) clean.Key("spec").Copy(*spec);
   clean.End();
   return clean.str();
 }
@@ -240,12 +230,13 @@ struct KubeSource::Snapshot {
 void KubeSource::Collect(const Kind& k, const std::string& ns, const std::string& name,
                          const std::string& json, Snapshot& snap) {
   Document d;
-  if (!core::ParseJson(d, json) || !Member(d, "metadata")) return;
+  if (!core::ParseJson(d, json) || !core::JsonMember(d, "metadata")) return;
   const auto& meta = d["metadata"];
   const std::string id = k.kind + "/" + ns + "/" + name;
   snap.objects[id] = json;
-  if (!Str(meta, "deletionTimestamp").empty()) {  // being deleted: no longer desired
-    if (const Value* spec = Member(d, "spec"); spec && Str(*spec, "deletionPolicy") == "Orphan")
+  if (!core::JsonStr(meta, "deletionTimestamp").empty()) {  // being deleted: no longer desired
+    if (const Value* spec = core::JsonMember(d, "spec");
+        spec && core::JsonStr(*spec, "deletionPolicy") == "Orphan")
       snap.orphaned.insert(ns + "/" + name);
     return;
   }
@@ -259,8 +250,9 @@ void KubeSource::Collect(const Kind& k, const std::string& ns, const std::string
     for (const auto& p : decoded.problems) text += (text.empty() ? "" : "; ") + p.ToString();
     snap.invalid[id] = text;
     snap.problems.insert(snap.problems.end(), decoded.problems.begin(), decoded.problems.end());
-    if (const Value* spec = Member(d, "spec"); spec && !Str(*spec, "deviceRef").empty())
-      snap.held[ns + "/" + Str(*spec, "deviceRef")] =
+    if (const Value* spec = core::JsonMember(d, "spec");
+        spec && !core::JsonStr(*spec, "deviceRef").empty())
+      snap.held[ns + "/" + core::JsonStr(*spec, "deviceRef")] =
           k.kind + " " + ns + "/" + name + " is invalid";
     return;
   }
@@ -345,8 +337,8 @@ void KubeSource::WriteBack(const Snapshot& snap,
     Document d;
     if (auto it = snap.objects.find(id); it != snap.objects.end())
       (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
-    const Value* old = d.IsObject() ? Member(d, "status") : nullptr;
-    const int64_t gen = d.IsObject() && Member(d["metadata"], "generation")
+    const Value* old = d.IsObject() ? core::JsonMember(d, "status") : nullptr;
+    const int64_t gen = d.IsObject() && core::JsonMember(d["metadata"], "generation")
                             ? d["metadata"]["generation"].GetInt64()
                             : 0;
     core::JsonWriter status;
@@ -372,8 +364,8 @@ void KubeSource::Write(const std::string& method, const std::string& path,
                                 : "");
     // The Status object's message says which verb, resource and rule.
     Document status;
-    if (core::ParseJson(status, r->body) && status.IsObject() && Member(status, "message") &&
-        status["message"].IsString())
+    if (core::ParseJson(status, r->body) && status.IsObject() &&
+        core::JsonMember(status, "message") && status["message"].IsString())
       error += ": " + core::PrintableText(status["message"].GetString(), 512);
   }
   if (error.empty()) {
@@ -405,7 +397,8 @@ void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const
     if (auto it = objects_.find(kind + "/" + ns + "/" + name); it != objects_.end()) {
       Document d;
       (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
-      if (d.IsObject() && Member(d, "metadata")) uid = Str(d["metadata"], "uid");
+      if (d.IsObject() && core::JsonMember(d, "metadata"))
+        uid = core::JsonStr(d["metadata"], "uid");
     }
   }
   const std::string when = kube::MicroTimeNow();
@@ -463,18 +456,18 @@ Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
   Document d;
   (void)core::ParseJson(d, r->body);  // null if not JSON: then no key is found below
   Credentials c;
-  const Value* data = d.IsObject() ? Member(d, "data") : nullptr;
-  const Value* string_data = d.IsObject() ? Member(d, "stringData") : nullptr;
+  const Value* data = d.IsObject() ? core::JsonMember(d, "data") : nullptr;
+  const Value* string_data = d.IsObject() ? core::JsonMember(d, "stringData") : nullptr;
   for (auto [key, out] :
        {std::pair{"apiKey", &c.api_key}, std::pair{"username", &c.username},
         std::pair{"password", &c.password}, std::pair{"privateKey", &c.private_key}}) {
-    if (data && !Str(*data, key).empty()) {
-      auto decoded = core::DecodeBase64(Str(*data, key));
+    if (data && !core::JsonStr(*data, key).empty()) {
+      auto decoded = core::DecodeBase64(core::JsonStr(*data, key));
       if (!decoded)
         return MakeError(ErrorCode::kInvalidArgument, what + ": data." + key + " is not base64");
       *out = *decoded;
     } else if (string_data) {
-      *out = Str(*string_data, key);
+      *out = core::JsonStr(*string_data, key);
     }
   }
   return c;
@@ -483,7 +476,7 @@ Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
 namespace {
 
 int64_t GenerationOf(const Document& d) {
-  return d.IsObject() && Member(d["metadata"], "generation")
+  return d.IsObject() && core::JsonMember(d["metadata"], "generation")
              ? d["metadata"]["generation"].GetInt64()
              : int64_t{0};
 }
@@ -496,7 +489,7 @@ std::string DeviceStatusJson(const store::DeviceStatusRow& row, const Document& 
   w.Object().Num("observedGeneration", gen);
   WriteConditions(w,
                   core::DeviceConditions({row.reachable, row.synced, row.message, row.conditions}),
-                  Member(d, "status"), gen);
+                  core::JsonMember(d, "status"), gen);
   w.Str("transportInUse", row.transport)
       .Flag("fallbackActive", row.fallback_active)
       .Str("platformVersion", row.platform_version);
@@ -520,7 +513,7 @@ std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& r
   const int64_t gen = GenerationOf(d);
   core::JsonWriter w;
   w.Object().Num("observedGeneration", gen);
-  WriteConditions(w, health.conditions, Member(d, "status"), gen);
+  WriteConditions(w, health.conditions, core::JsonMember(d, "status"), gen);
   w.Str("message", health.message);
   if (port_forward) {
     w.Num("rules", health.in_force).Key("ports").Array();
@@ -567,19 +560,20 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
     if (!pf && id.rfind("VlanInterface/", 0) != 0) continue;
     Document d;
     (void)core::ParseJson(d, json);  // null if not JSON: checked below
-    const Value* spec = Member(d, "spec");
-    if (!spec || Str(d["metadata"], "namespace") != ns || Str(*spec, "deviceRef") != dev_name)
+    const Value* spec = core::JsonMember(d, "spec");
+    if (!spec || core::JsonStr(d["metadata"], "namespace") != ns ||
+        core::JsonStr(*spec, "deviceRef") != dev_name)
       continue;
     const auto& meta = d["metadata"];
-    if (!Str(meta, "deletionTimestamp").empty()) {
+    if (!core::JsonStr(meta, "deletionTimestamp").empty()) {
       if (HasFinalizer(meta))
-        ReleaseFinalizer(pf ? "portforwards" : "vlaninterfaces", Str(meta, "name"),
-                         ns + "/" + Str(meta, "name"), FinalizersPatch(meta, false), ports,
-                         pass_ok);
+        ReleaseFinalizer(pf ? "portforwards" : "vlaninterfaces", core::JsonStr(meta, "name"),
+                         ns + "/" + core::JsonStr(meta, "name"), FinalizersPatch(meta, false),
+                         ports, pass_ok);
       continue;
     }
     if (invalid.count(id)) continue;
-    const std::string resource = ns + "/" + Str(d["metadata"], "name");
+    const std::string resource = ns + "/" + core::JsonStr(d["metadata"], "name");
     std::vector<const store::PortStatusRow*> rows;
     for (const auto& p : ports)
       if (p.resource == resource) rows.push_back(&p);
@@ -587,11 +581,12 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
     // Unchanged status, no write: no MODIFIED event, no hot loop.
     Document want, have;
     (void)core::ParseJson(want, status);  // null if not JSON: checked below
-    if (const Value* s = Member(d, "status")) {
+    if (const Value* s = core::JsonMember(d, "status")) {
       have.CopyFrom(*s, have.GetAllocator());
       if (want == have) continue;
     }
-    PatchStatus(pf ? "portforwards" : "vlaninterfaces", Str(d["metadata"], "name"), status);
+    PatchStatus(pf ? "portforwards" : "vlaninterfaces", core::JsonStr(d["metadata"], "name"),
+                status);
   }
 }
 
