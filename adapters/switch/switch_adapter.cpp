@@ -16,13 +16,17 @@ std::string Describe(const std::optional<core::SubInterface>& s) {
 
 }  // namespace
 
-SwitchAdapter::SwitchAdapter(std::unique_ptr<Dialect> dialect, SwitchAdapterOptions options)
-    : dialect_(std::move(dialect)), options_(std::move(options)), profile_(dialect_->Profile()) {}
+SwitchAdapter::SwitchAdapter(std::unique_ptr<Dialect> dialect, SwitchAdapterOptions options,
+                             transport::CliOpener opener)
+    : dialect_(std::move(dialect)),
+      options_(std::move(options)),
+      profile_(dialect_->Profile()),
+      opener_(opener ? std::move(opener) : ssh::Shell::Opener(options_.connect, profile_)) {}
 
-Result<ssh::Shell*> SwitchAdapter::Connect() {
+Result<transport::CliSession*> SwitchAdapter::Connect() {
   if (shell_ && shell_->Alive()) return shell_.get();
   shell_.reset();
-  auto sh = ssh::Shell::Open(options_.connect, profile_);
+  auto sh = opener_();
   if (!sh) return tl::unexpected(sh.error());
   shell_ = std::move(*sh);
   return shell_.get();

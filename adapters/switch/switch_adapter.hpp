@@ -28,7 +28,9 @@ struct SwitchAdapterOptions {
 
 class SwitchAdapter final : public DeviceAdapter {
  public:
-  SwitchAdapter(std::unique_ptr<Dialect> dialect, SwitchAdapterOptions options);
+  /// Sessions come from `opener`; without one, over SSH with options.connect.
+  SwitchAdapter(std::unique_ptr<Dialect> dialect, SwitchAdapterOptions options,
+                transport::CliOpener opener = nullptr);
 
   Result<ObservedState> Observe(uint64_t known_fingerprint = 0) override;
   ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) override;
@@ -37,7 +39,7 @@ class SwitchAdapter final : public DeviceAdapter {
   std::vector<std::string> Render(const core::Plan& plan) const override;
 
  private:
-  Result<ssh::Shell*> Connect();
+  Result<transport::CliSession*> Connect();
   /// Runs one command, recording it in `ops` (when given); a broken shell is dropped.
   Result<ssh::Reply> Run(const std::string& line, int timeout_ms,
                          std::vector<std::string>* ops = nullptr);
@@ -63,7 +65,8 @@ class SwitchAdapter final : public DeviceAdapter {
   std::unique_ptr<Dialect> dialect_;
   SwitchAdapterOptions options_;
   ssh::TerminalProfile profile_;
-  std::unique_ptr<ssh::Shell> shell_;
+  transport::CliOpener opener_;
+  std::unique_ptr<transport::CliSession> shell_;
   std::optional<DeviceInfo> info_;
 };
 

@@ -42,8 +42,10 @@ ssh::TerminalProfile VyosTerminalProfile() {
   return p;
 }
 
-VyosCli::VyosCli(VyosCliOptions options)
-    : options_(std::move(options)), profile_(VyosTerminalProfile()) {}
+VyosCli::VyosCli(VyosCliOptions options, transport::CliOpener opener)
+    : options_(std::move(options)),
+      profile_(VyosTerminalProfile()),
+      opener_(opener ? std::move(opener) : ssh::Shell::Opener(options_.connect, profile_)) {}
 
 std::string VyosCli::Where() const {
   return options_.connect.host + ":" + std::to_string(options_.connect.port);
@@ -54,7 +56,7 @@ Result<ssh::Reply> VyosCli::Run(const std::string& line, int timeout_ms,
   if (!shell_ || !shell_->Alive()) {
     shell_.reset();
     config_mode_ = false;
-    auto sh = ssh::Shell::Open(options_.connect, profile_);
+    auto sh = opener_();
     if (!sh) return tl::unexpected(sh.error());
     shell_ = std::move(*sh);
   }

@@ -29,7 +29,8 @@ ssh::TerminalProfile VyosTerminalProfile();
 
 class VyosCli {
  public:
-  explicit VyosCli(VyosCliOptions options);
+  /// Sessions come from `opener`; without one, over SSH with options.connect.
+  explicit VyosCli(VyosCliOptions options, transport::CliOpener opener = nullptr);
   /// Every destination rule of the running configuration: `show configuration commands` in
   /// operational mode, `run show configuration commands` in configuration mode (where `show`
   /// alone reads the candidate as a configuration path). A read without a single `set` line is
@@ -54,7 +55,8 @@ class VyosCli {
 
   VyosCliOptions options_;
   ssh::TerminalProfile profile_;
-  std::unique_ptr<ssh::Shell> shell_;
+  transport::CliOpener opener_;
+  std::unique_ptr<transport::CliSession> shell_;
   bool config_mode_ = false;  // the last prompt was configuration mode's `user@host#`
   InterfaceSyntax syntax_ = InterfaceSyntax::kName;
   bool syntax_known_ =

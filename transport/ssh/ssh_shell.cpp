@@ -105,6 +105,15 @@ Result<std::unique_ptr<Shell>> Shell::Open(const ConnectOptions& o,
   return sh;
 }
 
+transport::CliOpener Shell::Opener(ConnectOptions options, TerminalProfile profile) {
+  return [options = std::move(options),
+          profile = std::move(profile)]() -> Result<std::unique_ptr<transport::CliSession>> {
+    auto sh = Open(options, profile);
+    if (!sh) return tl::unexpected(sh.error());
+    return std::unique_ptr<transport::CliSession>(std::move(*sh));
+  };
+}
+
 Status Shell::Connect(const ConnectOptions& o) {
   ssh_session s = ssh_new();
   if (!s) return tl::unexpected(Fail(ErrorCode::kInternal, "ssh: cannot allocate a session"));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "controller/core/result.hpp"
+#include "transport/cli_transport.hpp"
 
 namespace nc::ssh {
 
@@ -41,33 +42,31 @@ struct TerminalProfile {
   int login_timeout_ms = 30'000;     // banner / "CLI Loading..." until the first prompt
 };
 
-struct Reply {
-  std::string output;    // between the echo and the prompt (or question), normalised
-  std::string prompt;    // the prompt line that ended it (empty when a question did)
-  std::string question;  // the question line, when the CLI asks one
-};
+using Reply = transport::CliReply;
 
 /// Removes CSI / OSC escape sequences and normalises line ends (\r\n, \r\r\n, lone \r) to \n.
 std::string NormalizeTerminalText(std::string_view raw);
 
-class Shell {
+class Shell final : public transport::CliSession {
  public:
+  /// A CliOpener for `options`.
+  static transport::CliOpener Opener(ConnectOptions options, TerminalProfile profile);
   /// Connects, checks the host key, authenticates (private key, else password), opens a shell
   /// on a 511x1000 PTY, waits for the first prompt and sends the profile's on_open lines.
   /// Errors: kUnavailable (connect), kPermissionDenied (host key, authentication),
   /// kDeadlineExceeded (no prompt).
   static Result<std::unique_ptr<Shell>> Open(const ConnectOptions& options,
                                              const TerminalProfile& profile);
-  ~Shell();
+  ~Shell() override;
   Shell(const Shell&) = delete;
   Shell& operator=(const Shell&) = delete;
 
   /// Sends `line` and reads until the prompt or a question. kDeadlineExceeded after
   /// `timeout_ms` without one (the shell is then unusable: close it), kUnavailable when the
   /// connection closed.
-  Result<Reply> Run(const std::string& line, int timeout_ms);
+  Result<Reply> Run(const std::string& line, int timeout_ms) override;
   /// Whether the connection is still usable (no timeout or close happened).
-  bool Alive() const;
+  bool Alive() const override;
   /// "SHA256:..." of the server's host key.
   const std::string& HostKeyFingerprint() const { return fingerprint_; }
   /// Whether Open recorded the host key (accept-new on an unknown key).
