@@ -34,6 +34,8 @@ void DeviceFields(Json& w, const store::DeviceStatusRow& d) {
   w.Key("fallbackPasses");
   w.Int64(d.fallbacks);
   JStr(w, "lastObservedTime", d.last_observed_at);
+  w.Key("quietPolls");
+  w.Int64(d.quiet_polls);
 }
 
 void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r) {

@@ -194,7 +194,7 @@ class DeviceReconciler {
   void Finish(Pass& p);
   void LogPass(const Pass& p, std::chrono::milliseconds elapsed,
                const std::vector<store::Event>& events, const DeviceCache* cache);
-  void RecordQuietPass(Pass& p, DeviceCache& cache, std::chrono::milliseconds elapsed);
+  void RecordQuietPass(Pass& p, DeviceCache& cache);
   bool RecordEvents(Pass& p, DeviceCache* cache, std::vector<store::Event> events);
   std::vector<store::PortStatusRow> PortRows(const Pass& p, const DeviceCache* cache,
                                              const std::string& now) const;

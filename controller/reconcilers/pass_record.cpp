@@ -62,7 +62,7 @@ void DeviceReconciler::Finish(Pass& p) {
   if (!p.Applying()) return;
   const int64_t record_start = ThreadCpuMicros();
   if (r.unchanged_poll && cache && cache->device_row) {
-    RecordQuietPass(p, *cache, elapsed);
+    RecordQuietPass(p, *cache);
     r.record_cpu_us = ThreadCpuMicros() - record_start;
     return;
   }
@@ -129,21 +129,19 @@ void DeviceReconciler::LogPass(const Pass& p, std::chrono::milliseconds elapsed,
   }
 }
 
-void DeviceReconciler::RecordQuietPass(Pass& p, DeviceCache& cache,
-                                       std::chrono::milliseconds elapsed) {
+void DeviceReconciler::RecordQuietPass(Pass& p, DeviceCache& cache) {
   DeviceResult& r = p.r;
   const std::string now = clock_.UtcIso();
   store::DeviceStatusRow d = *cache.device_row;
   d.last_observed_at = p.started;
   d.updated_at = now;
-  store::Run run{0, r.device, p.trigger, p.started, now, "NoChange", "", 0, 0, elapsed.count()};
-  if (auto id = store_.RecordQuietPass(run, d)) {
-    r.run_id = *id;
+  // No run: the device row's last-seen time moves and its count of quiet polls grows.
+  if (auto st = store_.RecordQuietPass(r.device, d.last_observed_at, d.updated_at)) {
+    ++d.quiet_polls;
   } else {
     cache.clean = false;
-    Recorded(tl::unexpected(id.error()), r.device, "the pass");
+    Recorded(st, r.device, "the pass");
   }
-  d.last_run_id = r.run_id;
   cache.device_row = d;
   r.device_row = d;
 }

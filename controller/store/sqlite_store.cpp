@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <utility>
 #include "controller/core/json.hpp"
 #include "controller/core/json_writer.hpp"
@@ -97,84 +98,95 @@ class Stmt {
 
 }  // namespace
 
+namespace {
+
+// Every migration, oldest first (docs/database-migrations.md).
+const Migration kMigrationList[] = {
+    {1, "ownership: rule-number allocations and last-applied records",
+     "CREATE TABLE allocations ("
+     "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, rule_number INTEGER "
+     "NOT NULL,"
+     "  created_at TEXT NOT NULL, PRIMARY KEY (device, resource, port), UNIQUE (device, "
+     "rule_number));"
+     "CREATE TABLE last_applied ("
+     "  device TEXT NOT NULL, rule_number INTEGER NOT NULL, resource TEXT NOT NULL, port TEXT "
+     "NOT NULL,"
+     "  rule_json TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (device, rule_number));",
+     "DROP TABLE last_applied; DROP TABLE allocations;"},
+    {2, "history and status: runs, operations sent, events, device and port status",
+     "CREATE TABLE runs ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, trigger TEXT NOT NULL,"
+     "  started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT, message TEXT, changes INTEGER "
+     "DEFAULT 0,"
+     "  commits INTEGER DEFAULT 0, duration_ms INTEGER DEFAULT 0);"
+     "CREATE INDEX runs_device ON runs(device, id);"
+     "CREATE TABLE operations ("
+     "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+     "  text TEXT NOT NULL, PRIMARY KEY (run_id, seq));"
+     "CREATE TABLE events ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, device TEXT NOT NULL, resource "
+     "TEXT,"
+     "  type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, run_id INTEGER);"
+     "CREATE INDEX events_device ON events(device, id);"
+     "CREATE TABLE device_status ("
+     "  device TEXT PRIMARY KEY, reachable INTEGER, synced INTEGER, message TEXT, "
+     "platform_version TEXT,"
+     "  transport TEXT, last_observed_at TEXT, last_applied_at TEXT, managed INTEGER, unmanaged "
+     "INTEGER,"
+     "  drifted INTEGER, last_run_id INTEGER, updated_at TEXT);"
+     "CREATE TABLE port_status ("
+     "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, display TEXT, "
+     "rule_number INTEGER,"
+     "  state TEXT NOT NULL, message TEXT, last_applied_at TEXT, updated_at TEXT NOT NULL,"
+     "  PRIMARY KEY (device, resource, port));",
+     "DROP TABLE port_status; DROP TABLE device_status; DROP TABLE events; DROP TABLE operations;"
+     "DROP TABLE runs;"},
+    {3, "safe apply: snapshots of the device and intent records written before it is touched",
+     "CREATE TABLE snapshots ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, taken_at TEXT NOT NULL, "
+     "run_id INTEGER,"
+     "  rules_json TEXT NOT NULL);"
+     "CREATE INDEX snapshots_device ON snapshots(device, id);"
+     "CREATE TABLE intents ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, run_id INTEGER, snapshot_id "
+     "INTEGER NOT NULL,"
+     "  changes INTEGER NOT NULL, operations TEXT NOT NULL, started_at TEXT NOT NULL, "
+     "finished_at TEXT,"
+     "  outcome TEXT);"
+     "CREATE INDEX intents_open ON intents(device, finished_at);",
+     "DROP TABLE intents; DROP TABLE snapshots;"},
+    {4, "switches: last-applied sub-interfaces, switch state in snapshots",
+     "CREATE TABLE applied_interfaces ("
+     "  device TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL, body_json TEXT NOT "
+     "NULL,"
+     "  applied_at TEXT NOT NULL, PRIMARY KEY (device, name));"
+     "ALTER TABLE snapshots ADD COLUMN switch_json TEXT;"
+     "ALTER TABLE device_status ADD COLUMN fallback_active INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE device_status ADD COLUMN fallbacks INTEGER NOT NULL DEFAULT 0;",
+     "ALTER TABLE device_status DROP COLUMN fallbacks; ALTER TABLE device_status DROP COLUMN "
+     "fallback_active;"
+     "ALTER TABLE snapshots DROP COLUMN switch_json; DROP TABLE applied_interfaces;"},
+    {5,
+     "operations: per-device overrides of the management phase and the fallback (netconverge "
+     "phase/fallback)",
+     "CREATE TABLE device_overrides ("
+     "  device TEXT PRIMARY KEY, management TEXT NOT NULL DEFAULT '', fallback TEXT NOT NULL "
+     "DEFAULT '',"
+     "  updated_at TEXT NOT NULL);",
+     "DROP TABLE device_overrides;"},
+    {6, "health: a one-row table the writability check writes for real",
+     "CREATE TABLE write_check (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
+     "DROP TABLE write_check;"},
+    {7, "scale: an unchanged poll counts on the device row instead of adding a run",
+     "ALTER TABLE device_status ADD COLUMN quiet_polls INTEGER NOT NULL DEFAULT 0;",
+     "ALTER TABLE device_status DROP COLUMN quiet_polls;"},
+};
+
+}  // namespace
+
 const std::vector<Migration>& Migrations() {
-  static const std::vector<Migration> kMigrations = {
-      {1, "ownership: rule-number allocations and last-applied records",
-       "CREATE TABLE allocations ("
-       "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, rule_number INTEGER "
-       "NOT NULL,"
-       "  created_at TEXT NOT NULL, PRIMARY KEY (device, resource, port), UNIQUE (device, "
-       "rule_number));"
-       "CREATE TABLE last_applied ("
-       "  device TEXT NOT NULL, rule_number INTEGER NOT NULL, resource TEXT NOT NULL, port TEXT "
-       "NOT NULL,"
-       "  rule_json TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (device, rule_number));",
-       "DROP TABLE last_applied; DROP TABLE allocations;"},
-      {2, "history and status: runs, operations sent, events, device and port status",
-       "CREATE TABLE runs ("
-       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, trigger TEXT NOT NULL,"
-       "  started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT, message TEXT, changes INTEGER "
-       "DEFAULT 0,"
-       "  commits INTEGER DEFAULT 0, duration_ms INTEGER DEFAULT 0);"
-       "CREATE INDEX runs_device ON runs(device, id);"
-       "CREATE TABLE operations ("
-       "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
-       "  text TEXT NOT NULL, PRIMARY KEY (run_id, seq));"
-       "CREATE TABLE events ("
-       "  id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, device TEXT NOT NULL, resource "
-       "TEXT,"
-       "  type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, run_id INTEGER);"
-       "CREATE INDEX events_device ON events(device, id);"
-       "CREATE TABLE device_status ("
-       "  device TEXT PRIMARY KEY, reachable INTEGER, synced INTEGER, message TEXT, "
-       "platform_version TEXT,"
-       "  transport TEXT, last_observed_at TEXT, last_applied_at TEXT, managed INTEGER, unmanaged "
-       "INTEGER,"
-       "  drifted INTEGER, last_run_id INTEGER, updated_at TEXT);"
-       "CREATE TABLE port_status ("
-       "  device TEXT NOT NULL, resource TEXT NOT NULL, port TEXT NOT NULL, display TEXT, "
-       "rule_number INTEGER,"
-       "  state TEXT NOT NULL, message TEXT, last_applied_at TEXT, updated_at TEXT NOT NULL,"
-       "  PRIMARY KEY (device, resource, port));",
-       "DROP TABLE port_status; DROP TABLE device_status; DROP TABLE events; DROP TABLE operations;"
-       "DROP TABLE runs;"},
-      {3, "safe apply: snapshots of the device and intent records written before it is touched",
-       "CREATE TABLE snapshots ("
-       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, taken_at TEXT NOT NULL, "
-       "run_id INTEGER,"
-       "  rules_json TEXT NOT NULL);"
-       "CREATE INDEX snapshots_device ON snapshots(device, id);"
-       "CREATE TABLE intents ("
-       "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, run_id INTEGER, snapshot_id "
-       "INTEGER NOT NULL,"
-       "  changes INTEGER NOT NULL, operations TEXT NOT NULL, started_at TEXT NOT NULL, "
-       "finished_at TEXT,"
-       "  outcome TEXT);"
-       "CREATE INDEX intents_open ON intents(device, finished_at);",
-       "DROP TABLE intents; DROP TABLE snapshots;"},
-      {4, "switches: last-applied sub-interfaces, switch state in snapshots",
-       "CREATE TABLE applied_interfaces ("
-       "  device TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL, body_json TEXT NOT "
-       "NULL,"
-       "  applied_at TEXT NOT NULL, PRIMARY KEY (device, name));"
-       "ALTER TABLE snapshots ADD COLUMN switch_json TEXT;"
-       "ALTER TABLE device_status ADD COLUMN fallback_active INTEGER NOT NULL DEFAULT 0;"
-       "ALTER TABLE device_status ADD COLUMN fallbacks INTEGER NOT NULL DEFAULT 0;",
-       "ALTER TABLE device_status DROP COLUMN fallbacks; ALTER TABLE device_status DROP COLUMN "
-       "fallback_active;"
-       "ALTER TABLE snapshots DROP COLUMN switch_json; DROP TABLE applied_interfaces;"},
-      {5,
-       "operations: per-device overrides of the management phase and the fallback (netconverge "
-       "phase/fallback)",
-       "CREATE TABLE device_overrides ("
-       "  device TEXT PRIMARY KEY, management TEXT NOT NULL DEFAULT '', fallback TEXT NOT NULL "
-       "DEFAULT '',"
-       "  updated_at TEXT NOT NULL);",
-       "DROP TABLE device_overrides;"},
-      {6, "health: a one-row table the writability check writes for real",
-       "CREATE TABLE write_check (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
-       "DROP TABLE write_check;"},
-  };
+  static const std::vector<Migration> kMigrations(std::begin(kMigrationList),
+                                                  std::end(kMigrationList));
   return kMigrations;
 }
 
@@ -534,30 +546,15 @@ Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& op
   });
 }
 
-Result<int64_t> SqliteStore::RecordQuietPass(const Run& run, DeviceStatusRow d) {
-  int64_t id = 0;
-  auto st = InTransaction([&]() -> Status {
-    Stmt s(db_,
-           "INSERT INTO runs (device, trigger, started_at, finished_at, outcome, message, changes, "
-           "commits, "
-           "duration_ms) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)");
-    s.Bind(1, run.device)
-        .Bind(2, run.trigger)
-        .Bind(3, run.started_at)
-        .Bind(4, run.finished_at)
-        .Bind(5, run.outcome)
-        .Bind(6, run.message)
-        .Bind(7, run.duration_ms);
-    if (auto e = s.Done(); !e) return e;
-    id = sqlite3_last_insert_rowid(db_);
+Status SqliteStore::RecordQuietPass(const std::string& device, const std::string& observed_at,
+                                    const std::string& updated_at) {
+  return InTransaction([&]() -> Status {
     Stmt u(db_,
-           "UPDATE device_status SET last_observed_at = ?, last_run_id = ?, updated_at = ? WHERE "
-           "device = ?");
-    u.Bind(1, d.last_observed_at).Bind(2, id).Bind(3, d.updated_at).Bind(4, d.device);
+           "UPDATE device_status SET last_observed_at = ?, quiet_polls = quiet_polls + 1, "
+           "updated_at = ? WHERE device = ?");
+    u.Bind(1, observed_at).Bind(2, updated_at).Bind(3, device);
     return u.Done();
   });
-  if (!st) return tl::unexpected(st.error());
-  return id;
 }
 
 Result<std::vector<Run>> SqliteStore::Runs(const std::string& device, int limit) {
@@ -952,7 +949,7 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
            "platform_version, transport, "
            "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, "
            "updated_at, fallback_active, "
-           "fallbacks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "fallbacks, quiet_polls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(1, d.device)
         .Bind(2, d.reachable ? 1 : 0)
         .Bind(3, d.synced ? 1 : 0)
@@ -967,7 +964,8 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
         .Bind(12, d.last_run_id)
         .Bind(13, d.updated_at)
         .Bind(14, d.fallback_active ? 1 : 0)
-        .Bind(15, d.fallbacks);
+        .Bind(15, d.fallbacks)
+        .Bind(16, d.quiet_polls);
     if (auto st = s.Done(); !st) return st;
     if (!ports) return {};
     Stmt del(db_, "DELETE FROM port_status WHERE device = ?");
@@ -995,12 +993,13 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
 
 Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
   std::lock_guard lk(mu_);
-  Stmt s(db_,
-         "SELECT device, reachable, synced, COALESCE(message,''), COALESCE(platform_version,''), "
-         "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), "
-         "managed, unmanaged, "
-         "drifted, last_run_id, COALESCE(updated_at,''), fallback_active, fallbacks FROM "
-         "device_status ORDER BY device");
+  Stmt s(
+      db_,
+      "SELECT device, reachable, synced, COALESCE(message,''), COALESCE(platform_version,''), "
+      "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), "
+      "managed, unmanaged, "
+      "drifted, last_run_id, COALESCE(updated_at,''), fallback_active, fallbacks, quiet_polls FROM "
+      "device_status ORDER BY device");
   std::vector<DeviceStatusRow> out;
   while (s.Step() == SQLITE_ROW)
     out.push_back(DeviceStatusRow{s.Text(0),
@@ -1018,6 +1017,7 @@ Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
                                   s.Text(12),
                                   s.Int(13) != 0,
                                   s.Int(14),
+                                  s.Int(15),
                                   {}});
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;

@@ -74,7 +74,8 @@ class SqliteStore final : public Store {
                            const std::string& now) override;
   Status FinishRun(const Run& run, const std::vector<std::string>& operations) override;
   Result<std::vector<Run>> Runs(const std::string& device, int limit) override;
-  Result<int64_t> RecordQuietPass(const Run& run, DeviceStatusRow device) override;
+  Status RecordQuietPass(const std::string& device, const std::string& observed_at,
+                         const std::string& updated_at) override;
   Result<std::vector<std::string>> Operations(int64_t run_id) override;
   Result<Intent> BeginIntent(const Snapshot& snapshot, int changes, const std::string& operations,
                              int keep = 50) override;

@@ -93,6 +93,9 @@ struct DeviceStatusRow {
   std::string updated_at;
   bool fallback_active = false;  // the last pass used the fallback transport
   int64_t fallbacks = 0;         // passes that needed the fallback, all time
+  /// Unchanged polls since the last recorded run: such a poll adds no run, it moves
+  /// last_observed_at and counts here.
+  int64_t quiet_polls = 0;
   /// Standing conditions of the device as its adapter reports them (reason, message), e.g.
   /// UnconfirmedCommits; carried to the Kubernetes status, not stored.
   std::vector<std::pair<std::string, std::string>> conditions;
@@ -151,7 +154,8 @@ class Store {
   virtual Result<std::vector<Run>> Runs(const std::string& device, int limit) = 0;
   /// A pass that found nothing to do, in one transaction: its (finished) run and the device
   /// row. Returns the run id.
-  virtual Result<int64_t> RecordQuietPass(const Run& run, DeviceStatusRow device) = 0;
+  virtual Status RecordQuietPass(const std::string& device, const std::string& observed_at,
+                                 const std::string& updated_at) = 0;
   virtual Result<std::vector<std::string>> Operations(int64_t run_id) = 0;
 
   /// The device as it was before a change, and the intent to change it, in one transaction,

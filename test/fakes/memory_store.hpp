@@ -120,20 +120,16 @@ class MemoryStore final : public store::Store {
       if (!it->pruned && (device.empty() || it->device == device)) out.push_back(*it);
     return out;
   }
-  Result<int64_t> RecordQuietPass(const store::Run& run, store::DeviceStatusRow d) override {
+  Status RecordQuietPass(const std::string& device, const std::string& observed_at,
+                         const std::string& updated_at) override {
     if (auto e = Fail("RecordQuietPass")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
-    StoredRun r;
-    static_cast<store::Run&>(r) = run;
-    r.id = static_cast<int64_t>(runs_.size()) + 1;
-    r.changes = r.commits = 0;
-    runs_.push_back(r);
-    if (auto it = status_.find(d.device); it != status_.end()) {
-      it->second.last_observed_at = d.last_observed_at;
-      it->second.last_run_id = r.id;
-      it->second.updated_at = d.updated_at;
+    if (auto it = status_.find(device); it != status_.end()) {
+      it->second.last_observed_at = observed_at;
+      it->second.updated_at = updated_at;
+      ++it->second.quiet_polls;
     }
-    return r.id;
+    return {};
   }
   Result<std::vector<std::string>> Operations(int64_t run_id) override {
     if (auto e = Fail("Operations")) return tl::unexpected(*e);

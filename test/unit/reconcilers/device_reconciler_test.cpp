@@ -171,19 +171,24 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Edge().rules.at(10002).destination_port == "1003");
   }
 
-  TEST_CASE("an unchanged poll plans nothing, sends nothing and records one quiet pass") {
+  TEST_CASE(
+      "an unchanged poll plans nothing, sends nothing, adds no run and counts on the device row") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     REQUIRE_FALSE(t.Pass().error);
     REQUIRE_FALSE(t.Pass().error);  // the first clean pass at these inputs
     const int begun = t.store.Calls("BeginRun");
     const int parsed = t.Edge().parsed_observes;
+    const auto runs = t.store.Runs("", 1000)->size();
     auto r = t.Pass();
     REQUIRE_FALSE(r.error);
     CHECK(r.unchanged_poll);
     CHECK(t.Edge().applies == 1);
     CHECK(t.store.Calls("BeginRun") == begun);
     CHECK(t.store.Calls("RecordQuietPass") == 1);
+    CHECK(t.store.Runs("", 1000)->size() == runs);  // no run for it
+    REQUIRE(r.device_row);
+    CHECK(r.device_row->quiet_polls == 1);
     CHECK(t.Edge().parsed_observes == parsed);  // the answer's fingerprint matched: not parsed
   }
 

@@ -98,8 +98,8 @@ TEST_SUITE("unit/store-contract") {
   }
 
   TEST_CASE_TEMPLATE(
-      "runs: newest first, limited, operations line by line; a quiet pass touches only an existing "
-      "device row",
+      "runs: newest first, limited, operations line by line; a quiet pass adds no run, it moves "
+      "the device row's last-seen time and counts; a recorded status resets the count",
       T, Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
@@ -114,20 +114,19 @@ TEST_SUITE("unit/store-contract") {
     row.device = "d";
     row.last_observed_at = "old";
     REQUIRE(s.SaveStatus(row, nullptr));
-    row.last_observed_at = "new";
-    auto q = s.RecordQuietPass(
-        {0, "d", "poll", "2026-01-01T00:00:03Z", "2026-01-01T00:00:03Z", "NoChange", "", 0, 0, 1},
-        row);
-    REQUIRE(q);
+    row.last_run_id = *r1;
+    REQUIRE(s.SaveStatus(row, nullptr));
+    REQUIRE(s.RecordQuietPass("d", "new", "2026-01-01T00:00:03Z"));
+    REQUIRE(s.RecordQuietPass("d", "new", "2026-01-01T00:00:04Z"));
+    REQUIRE(s.RecordQuietPass("absent", "new", "2026-01-01T00:00:04Z"));  // no row: nothing
     auto all = s.Runs("", 10);
     REQUIRE(all);
-    REQUIRE(all->size() == 3);
-    CHECK(all->at(0).id == *q);
-    CHECK(all->at(2).outcome == "Success");
+    REQUIRE(all->size() == 2);  // quiet passes add no run
+    CHECK(all->at(0).id == *r2);
+    CHECK(all->at(1).outcome == "Success");
     auto d = s.Runs("d", 1);
     REQUIRE(d);
-    REQUIRE(d->size() == 1);
-    CHECK(d->at(0).outcome == "NoChange");
+    CHECK(d->empty());
     auto ops = s.Operations(*r1);
     REQUIRE(ops);
     CHECK(*ops == std::vector<std::string>{"set a", "set b"});
@@ -135,7 +134,13 @@ TEST_SUITE("unit/store-contract") {
     REQUIRE(rows);
     REQUIRE(rows->size() == 1);
     CHECK(rows->at(0).last_observed_at == "new");
-    CHECK(rows->at(0).last_run_id == *q);
+    CHECK(rows->at(0).updated_at == "2026-01-01T00:00:04Z");
+    CHECK(rows->at(0).last_run_id == *r1);
+    CHECK(rows->at(0).quiet_polls == 2);
+    REQUIRE(s.SaveStatus(row, nullptr));  // a recorded pass: counting starts again
+    rows = s.DeviceStatuses();
+    REQUIRE(rows);
+    CHECK(rows->at(0).quiet_polls == 0);
   }
 
   TEST_CASE_TEMPLATE(
