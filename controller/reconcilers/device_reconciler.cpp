@@ -195,23 +195,9 @@ void DeviceReconciler::BeginFailedRun(Pass& p) {
 
 bool DeviceReconciler::Observe(Pass& p) {
   DeviceCache& c = *p.cache;
-  int64_t phase = ThreadCpuMicros();
-  auto fresh = p.adapter->Observe(c.observed.fingerprint);
-  p.r.observe_cpu_us = ThreadCpuMicros() - phase;
-  if (!fresh) {
-    ObserveFailed(p, fresh.error());
-    return false;
-  }
-  const bool device_unchanged = fresh->unchanged;
-  p.r.transport = fresh->transport;
-  if (!fresh->fallback_reason.empty())
-    p.Event("Warning", "FallbackTransport", "",
-            "the HTTPS API failed (" + fresh->fallback_reason + "); this pass uses the SSH CLI");
-  if (!device_unchanged) c.observed = std::move(*fresh);
-  p.observed = &c.observed;
   p.rules = p.desired.RulesFor(p.key);
   p.vlans = p.desired.VlansFor(p.key);
-  phase = ThreadCpuMicros();
+  int64_t phase = ThreadCpuMicros();
   // A numbered desired state that did not change since the fingerprint was taken needs no rehash.
   const bool same_inputs = p.desired.generation != 0 &&
                            p.desired.generation == c.desired_generation &&
@@ -220,13 +206,31 @@ bool DeviceReconciler::Observe(Pass& p) {
                  : p.device.IsSwitch() ? core::Fingerprint(p.device, p.vlans)
                                        : core::Fingerprint(p.device, p.rules);
   p.r.fingerprint_cpu_us = ThreadCpuMicros() - phase;
-  if (p.trigger == "poll" && device_unchanged && c.clean && p.desired_fp == c.desired_fingerprint &&
-      !p.adapter->PendingWork() && p.Applying()) {
+  // Everything but the device's answer is as at the last clean pass: an answer with the same
+  // fingerprint needs no parse (and no plan). Otherwise the answer is parsed whatever it is.
+  const bool may_be_quiet = p.trigger == "poll" && c.clean &&
+                            p.desired_fp == c.desired_fingerprint && !p.adapter->PendingWork() &&
+                            p.Applying();
+  phase = ThreadCpuMicros();
+  auto fresh = p.adapter->Observe(may_be_quiet ? c.observed_fingerprint : 0);
+  p.r.observe_cpu_us = ThreadCpuMicros() - phase;
+  if (!fresh) {
+    ObserveFailed(p, fresh.error());
+    return false;
+  }
+  p.r.transport = fresh->transport;
+  if (!fresh->fallback_reason.empty())
+    p.Event("Warning", "FallbackTransport", "",
+            "the HTTPS API failed (" + fresh->fallback_reason + "); this pass uses the SSH CLI");
+  if (may_be_quiet && fresh->unchanged) {
     // Same device answer, same desired state, same records as the last clean pass: the plan
     // (a pure function of these) is again empty. Record the pass and nothing else.
     p.r.unchanged_poll = true;
     return false;
   }
+  c.observed_fingerprint = fresh->fingerprint;
+  p.observed_state = std::move(*fresh);
+  p.observed = &p.observed_state;
   if (!p.Applying()) return true;
   auto run = store_.BeginRun(p.key, p.trigger, p.started);
   if (!run) {

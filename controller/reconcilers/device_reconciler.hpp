@@ -114,9 +114,10 @@ class DeviceReconciler {
     Records records;
     bool ports_valid = false;
     std::vector<store::PortStatusRow> ports;  // as last written (updated_at aside)
-    // The last parsed observation, and the last plan when it was a clean no-op: when neither
-    // the device's answer nor the desired state changed, the (pure) plan is the same.
-    ObservedState observed;
+    // The fingerprint of the device's last answer (not the answer: a fleet keeps only this
+    // per device), and whether the last pass was a clean no-op: when neither the device's
+    // answer nor the desired state changed, the (pure) plan is the same.
+    uint64_t observed_fingerprint = 0;
     uint64_t desired_fingerprint = 0;
     uint64_t desired_generation = 0;  // generation the fingerprint was computed for
     bool clean = false;               // the last pass was a clean no-op at these inputs

@@ -93,6 +93,7 @@ struct DeviceReconciler::Pass {
   std::vector<std::string> override_notes;
   DeviceAdapter* adapter = nullptr;
   DeviceCache* cache = nullptr;
+  ObservedState observed_state;  // this pass's read of the device (released with the pass)
   const ObservedState* observed = nullptr;
   std::span<const core::PortRule> rules;
   std::span<const core::VlanRule> vlans;

@@ -44,8 +44,8 @@ core::ServiceTable LoadServices(const std::string& path) {
   return core::ParseServices(ss.str());
 }
 
-DirectoryContents ReadDirectory(const std::string& dir) {
-  DirectoryContents out;
+DirectoryTexts ReadTexts(const std::string& dir) {
+  DirectoryTexts out;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     out.problems.push_back({api::SourcePos{dir, 0, 0}, "", "", "", "is not a readable directory"});
@@ -78,17 +78,31 @@ DirectoryContents ReadDirectory(const std::string& dir) {
       out.broken_files.push_back(file);
       continue;
     }
+    out.texts[file] = std::move(text);
+  }
+  return out;
+}
+
+DirectoryContents Decode(DirectoryTexts texts) {
+  DirectoryContents out;
+  out.hashes = std::move(texts.hashes);
+  out.problems = std::move(texts.problems);
+  out.broken_files = std::move(texts.broken_files);
+  for (const auto& [file, text] : texts.texts) {
     auto decoded = api::DecodeManifests(text, file);
     if (!decoded.problems.empty()) {
       out.problems.insert(out.problems.end(), decoded.problems.begin(), decoded.problems.end());
       out.broken_files.push_back(file);
-      // Keep what decoded, so `validate` can report its field problems as well.
-      out.files[file] = std::move(decoded.manifests);
-      continue;
     }
+    // Kept even with problems, so `validate` can report its field problems as well.
     out.files[file] = std::move(decoded.manifests);
   }
+  std::sort(out.broken_files.begin(), out.broken_files.end());
   return out;
+}
+
+DirectoryContents ReadDirectory(const std::string& dir) {
+  return Decode(ReadTexts(dir));
 }
 
 core::ValidationResult ValidateDirectory(const std::string& dir,
@@ -138,7 +152,7 @@ std::vector<std::string> ChangedDevices(const core::DesiredState& before,
 
 }  // namespace
 
-std::string DirectorySource::Settling(const DirectoryContents& contents) const {
+std::string DirectorySource::Settling(const std::map<std::string, std::string>& hashes) const {
   if (settle_.count() <= 0) return "";
   // The newest modification among the changed files and the directories of removed ones.
   const auto now = fs::file_time_type::clock::now();
@@ -148,40 +162,48 @@ std::string DirectorySource::Settling(const DirectoryContents& contents) const {
     return !ec && now - t < settle_;
   };
   std::string settling;
-  for (const auto& [file, hash] : contents.hashes) {
+  for (const auto& [file, hash] : hashes) {
     auto old = hashes_.find(file);
     if ((old == hashes_.end() || old->second != hash) && fresh(file)) settling = file;
   }
   for (const auto& [file, hash] : hashes_)
-    if (!contents.hashes.count(file) && fresh(fs::path(file).parent_path())) settling = file;
+    if (!hashes.count(file) && fresh(fs::path(file).parent_path())) settling = file;
   return settling;
 }
 
 DirectorySource::ReloadReport DirectorySource::Reload() {
   ReloadReport report;
-  auto contents = ReadDirectory(dir_);
+  auto texts = ReadTexts(dir_);
   std::lock_guard lk(mu_);
-  if (loaded_ && contents.hashes == hashes_) {
+  if (loaded_ && texts.hashes == hashes_) {
     report.problems = problems_;
-    return report;
+    return report;  // nothing changed: nothing decoded
   }
-  report.settling = Settling(contents);
+  report.settling = Settling(texts.hashes);
   if (!report.settling.empty()) {
     report.problems = problems_;
     return report;  // taken at a later reload, once it is left alone
   }
+  std::map<std::string, std::string> new_texts = texts.texts;
+  auto contents = Decode(std::move(texts));
 
   // Start from the new content of every readable file; files that fail fall back to their
   // last good content (or to nothing, holding deletions).
   std::set<std::string> failed(contents.broken_files.begin(), contents.broken_files.end());
   std::vector<api::Problem> problems = contents.problems;
   core::ValidationResult result;
+  std::map<std::string, api::Manifests> earlier;  // failed files' last good content, decoded
   for (int round = 0; round < 64; ++round) {
     std::map<std::string, api::Manifests> candidate;
     for (const auto& [file, m] : contents.files)
       if (!failed.count(file)) candidate[file] = m;
-    for (const auto& file : failed)
-      if (auto g = good_.find(file); g != good_.end()) candidate[file] = g->second;
+    for (const auto& file : failed) {
+      auto g = good_.find(file);
+      if (g == good_.end()) continue;
+      auto [it, fresh] = earlier.try_emplace(file);
+      if (fresh) it->second = api::DecodeManifests(g->second, file).manifests;
+      candidate[file] = it->second;
+    }
     result = core::Validate(Merge(candidate), services_);
     std::set<std::string> bad;
     for (const auto& p : result.problems)
@@ -207,8 +229,8 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
   if (!held.empty())
     next.held_deletes_all =
         "manifest file(s) " + held + " cannot be used and have no earlier good content";
-  for (const auto& [file, m] : contents.files)
-    if (!failed.count(file)) good_[file] = m;
+  for (auto& [file, text] : new_texts)
+    if (!failed.count(file)) good_[file] = std::move(text);
   for (auto it = good_.begin(); it != good_.end();) {
     // A file that was deleted is an intended deletion of its resources.
     if (!contents.hashes.count(it->first) && !failed.count(it->first))

@@ -31,6 +31,18 @@ struct DirectoryContents {
 };
 DirectoryContents ReadDirectory(const std::string& dir);
 
+/// The manifest files below `dir`, read but not decoded (so an unchanged directory costs a read
+/// and a hash per file, no YAML parse).
+struct DirectoryTexts {
+  std::map<std::string, std::string> texts;   // readable files within the size limit
+  std::map<std::string, std::string> hashes;  // file -> content hash (all files read)
+  std::vector<api::Problem> problems;         // unreadable or too large
+  std::vector<std::string> broken_files;
+};
+DirectoryTexts ReadTexts(const std::string& dir);
+/// Decodes what ReadTexts read.
+DirectoryContents Decode(DirectoryTexts texts);
+
 /// Everything in `dir` validated together, no fallbacks: what `netconverge validate` reports.
 core::ValidationResult ValidateDirectory(const std::string& dir,
                                          const core::ServiceTable& services);
@@ -58,13 +70,15 @@ class DirectorySource {
 
  private:
   /// A changed or removed file still fresh (modified less than `settle_` ago), else "". Under mu_.
-  std::string Settling(const DirectoryContents& contents) const;
+  std::string Settling(const std::map<std::string, std::string>& hashes) const;
 
   std::string dir_;
   core::ServiceTable services_;
   std::chrono::milliseconds settle_;
   mutable std::mutex mu_;
-  std::map<std::string, api::Manifests> good_;  // last good content per file
+  // Last good content per file, as text: decoded again only if the file breaks later (the
+  // decoded objects, with every field's position, are many times the size of the text).
+  std::map<std::string, std::string> good_;
   std::map<std::string, std::string> hashes_;
   std::shared_ptr<const core::DesiredState> desired_ = std::make_shared<core::DesiredState>();
   uint64_t generation_ = 0;
