@@ -407,8 +407,8 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
   if (options_.commit_confirm && !confirm) out.unconfirmed = true;
 
   std::map<int, core::NatRule> current = observed.nat_rules;
-  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes, Syntax()))
-    if (!ApplyBatch(out, batch, plan, confirm, current)) return out;
+  for (const auto& range : BatchRanges(plan, options_.max_request_bytes, Syntax()))
+    if (!ApplyBatch(out, RangeCommands(plan, range, Syntax()), plan, confirm, current)) return out;
   if (options_.save_after_confirm) Save(out, "changes are live but save failed: ");
   return out;
 }
@@ -428,25 +428,32 @@ bool VyosAdapter::Save(ApplyOutcome& out, const std::string& failure) {
   return true;
 }
 
-bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const std::vector<Command>& batch,
-                             const core::Plan& plan, int confirm,
-                             std::map<int, core::NatRule>& current) {
-  // The changes of this batch (rules are never split across batches).
-  core::Plan part;
+bool VyosAdapter::ApplyBatch(ApplyOutcome& out, std::vector<Command> batch, const core::Plan& plan,
+                             int confirm, std::map<int, core::NatRule>& current) {
+  // The rules of this batch (rules are never split across batches), and the device's rules
+  // once it is committed.
   std::vector<int> touched;
   for (const auto& c : batch)
     if (c.path.size() >= 4 && (touched.empty() || touched.back() != std::stoi(c.path[3])))
       touched.push_back(std::stoi(c.path[3]));
-  for (const auto& ch : plan.changes)
-    if (std::find(touched.begin(), touched.end(), ch.number) != touched.end())
-      part.changes.push_back(ch);
-  const auto expected = core::ExpectedAfter(current, part);
+  std::vector<int> sorted = touched;
+  std::sort(sorted.begin(), sorted.end());
+  std::map<int, core::NatRule> expected = current;
+  for (const auto& ch : plan.changes) {
+    if (!std::binary_search(sorted.begin(), sorted.end(), ch.number)) continue;
+    if (ch.kind == core::ChangeKind::kDelete)
+      expected.erase(ch.number);
+    else
+      expected[ch.number] = *ch.after;
+  }
 
   out.operations.push_back(OpsLine(batch, confirm));
   for (const auto& c : batch) out.operations.push_back("  " + ToCliLine(c));
+  std::string body = EncodeConfigure(options_.api_key, batch, confirm);
+  std::vector<Command>().swap(batch);  // encoded: the commands are not needed any more
   bool ambiguous = false;
-  auto r =
-      SendWithRetries(out, EncodeConfigure(options_.api_key, batch, confirm), confirm, &ambiguous);
+  auto r = SendWithRetries(out, body, confirm, &ambiguous);
+  std::string().swap(body);
   if (confirm > 0 && r && !r->envelope.success &&
       r->envelope.error.find("Another confirm is pending") == std::string::npos)
     Disarm(out);  // the commit failed; a timer armed before it would reboot the router later

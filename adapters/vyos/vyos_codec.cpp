@@ -13,9 +13,27 @@ namespace nc::vyos {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+/// A RapidJSON output stream appending to a std::string: a request body is written once, in
+/// place, instead of into a buffer that is then copied.
+struct StringOut {
+  using Ch = char;
+  std::string& s;
+  void Put(char c) { s.push_back(c); }
+  void Flush() {}
+};
 
-void Str(Writer& w, const std::string& s) {
+/// Counts what would be written (the size of a command in a body, without writing it).
+struct CountOut {
+  using Ch = char;
+  size_t n = 0;
+  void Put(char) { ++n; }
+  void Flush() {}
+};
+
+using Writer = rapidjson::Writer<StringOut>;
+
+template <typename W>
+void Str(W& w, const std::string& s) {
   w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
@@ -35,7 +53,8 @@ void Flatten(const ConfigNode& n, const std::string& prefix, std::vector<std::st
     Flatten(child, prefix.empty() ? name : prefix + " " + name, out);
 }
 
-void WriteCommand(Writer& w, const Command& c) {
+template <typename W>
+void WriteCommand(W& w, const Command& c) {
   w.StartObject();
   w.Key("op");
   Str(w, c.op);
@@ -329,7 +348,42 @@ std::vector<Command> ChangeCommands(const core::RuleChange& change, InterfaceSyn
     out.push_back(Command{"delete", RulePath(change.number), std::nullopt});
   if (change.after) {
     auto sets = RuleSetCommands(change.number, *change.after, syntax);
-    out.insert(out.end(), sets.begin(), sets.end());
+    std::move(sets.begin(), sets.end(), std::back_inserter(out));
+  }
+  return out;
+}
+
+std::vector<std::pair<size_t, size_t>> BatchRanges(const core::Plan& plan, int64_t max_body_bytes,
+                                                   InterfaceSyntax syntax) {
+  std::vector<std::pair<size_t, size_t>> ranges;
+  size_t first = 0;
+  int64_t size = 128;  // envelope, key, confirm_time
+  for (size_t i = 0; i < plan.changes.size(); ++i) {
+    int64_t need = 0;
+    for (const auto& c : ChangeCommands(plan.changes[i], syntax)) {
+      CountOut count;
+      rapidjson::Writer<CountOut> w(count);
+      WriteCommand(w, c);
+      need += static_cast<int64_t>(count.n) + 1;  // and its comma
+    }
+    if (i > first && size + need > max_body_bytes) {
+      ranges.emplace_back(first, i);
+      first = i;
+      size = 128;
+    }
+    size += need;
+  }
+  if (first < plan.changes.size()) ranges.emplace_back(first, plan.changes.size());
+  return ranges;
+}
+
+std::vector<Command> RangeCommands(const core::Plan& plan, std::pair<size_t, size_t> range,
+                                   InterfaceSyntax syntax) {
+  std::vector<Command> out;
+  out.reserve((range.second - range.first) * 8);
+  for (size_t i = range.first; i < range.second; ++i) {
+    auto cmds = ChangeCommands(plan.changes[i], syntax);
+    std::move(cmds.begin(), cmds.end(), std::back_inserter(out));
   }
   return out;
 }
@@ -337,28 +391,17 @@ std::vector<Command> ChangeCommands(const core::RuleChange& change, InterfaceSyn
 std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes,
                                                 InterfaceSyntax syntax) {
   std::vector<std::vector<Command>> batches;
-  std::vector<Command> current;
-  int64_t size = 128;  // envelope, key, confirm_time
-  for (const auto& ch : plan.changes) {
-    auto cmds = ChangeCommands(ch, syntax);
-    int64_t need = 0;
-    for (const auto& c : cmds) need += static_cast<int64_t>(EncodeConfigure("", {c}, 0).size());
-    if (!current.empty() && size + need > max_body_bytes) {
-      batches.push_back(std::move(current));
-      current.clear();
-      size = 128;
-    }
-    current.insert(current.end(), cmds.begin(), cmds.end());
-    size += need;
-  }
-  if (!current.empty()) batches.push_back(std::move(current));
+  for (const auto& range : BatchRanges(plan, max_body_bytes, syntax))
+    batches.push_back(RangeCommands(plan, range, syntax));
   return batches;
 }
 
 std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands,
                             int confirm_minutes) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  std::string body;
+  body.reserve(128 + commands.size() * 96);  // a `set` is about 100 bytes
+  StringOut out{body};
+  Writer w(out);
   w.StartObject();
   w.Key("key");
   Str(w, key);
@@ -371,13 +414,14 @@ std::string EncodeConfigure(const std::string& key, const std::vector<Command>& 
     w.Int(confirm_minutes);
   }
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return body;
 }
 
 std::string EncodeRetrieve(const std::string& key, const std::string& op,
                            const std::vector<std::string>& path) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  std::string body;
+  StringOut out{body};
+  Writer w(out);
   w.StartObject();
   w.Key("key");
   Str(w, key);
@@ -388,19 +432,20 @@ std::string EncodeRetrieve(const std::string& key, const std::string& op,
   for (const auto& p : path) Str(w, p);
   w.EndArray();
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return body;
 }
 
 std::string EncodeOp(const std::string& key, const std::string& op) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  std::string body;
+  StringOut out{body};
+  Writer w(out);
   w.StartObject();
   w.Key("key");
   Str(w, key);
   w.Key("op");
   Str(w, op);
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return body;
 }
 
 Result<Envelope> ParseEnvelope(std::string_view body) {
@@ -414,10 +459,9 @@ Result<Envelope> ParseEnvelope(std::string_view body) {
   if (doc.HasMember("data")) {
     const auto& d = doc["data"];
     if (d.IsString()) e.data_text = std::string(d.GetString(), d.GetStringLength());
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
+    StringOut out{e.data_json};
+    Writer w(out);
     d.Accept(w);
-    e.data_json.assign(buf.GetString(), buf.GetSize());
   }
   if (doc.HasMember("error") && doc["error"].IsString())
     e.error.assign(doc["error"].GetString(), doc["error"].GetStringLength());

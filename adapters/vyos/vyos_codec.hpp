@@ -56,6 +56,14 @@ std::vector<Command> ChangeCommands(const core::RuleChange& change,
 std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t max_body_bytes,
                                                 InterfaceSyntax syntax = InterfaceSyntax::kName);
 
+/// The same batches as ranges [first, last) of plan.changes, so a caller can build one batch's
+/// commands at a time (a 10,000-rule plan is about 70,000 commands).
+std::vector<std::pair<size_t, size_t>> BatchRanges(const core::Plan& plan, int64_t max_body_bytes,
+                                                   InterfaceSyntax syntax = InterfaceSyntax::kName);
+/// The commands of plan.changes[first, last).
+std::vector<Command> RangeCommands(const core::Plan& plan, std::pair<size_t, size_t> range,
+                                   InterfaceSyntax syntax = InterfaceSyntax::kName);
+
 /// JSON bodies of the HTTP API (raw JSON encoding; `key` inside).
 std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands,
                             int confirm_minutes);

@@ -107,6 +107,7 @@ class NatPlanner {
     FindConflicts();
     desired_numbers_.reserve(in_.rules.size());
     plan_.ports.reserve(in_.rules.size());
+    changes_.reserve(in_.rules.size());  // a converge from empty: one add per port
     for (size_t i = 0; i < in_.rules.size(); ++i) PlanPort(i);
     Removals();
     auto by_number = [](const RuleChange& a, const RuleChange& b) { return a.number < b.number; };

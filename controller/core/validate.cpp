@@ -370,10 +370,14 @@ class Validator {
     PortOverlaps();
     DuplicatePins();
     RangeCapacity();
+    size_t total = 0;
+    for (const auto& rules : rules_by_pf_) total += rules.size();
+    result_.desired.rules.reserve(total);
     for (size_t i = 0; i < rules_by_pf_.size(); ++i) {
       if (!pf_ok_[i]) continue;
       for (auto& r : rules_by_pf_[i]) result_.desired.rules.push_back(std::move(r));
     }
+    rules_by_pf_.clear();
     vlan_rules_.resize(manifests_.vlan_interfaces.size());
     for (size_t i = 0; i < manifests_.vlan_interfaces.size(); ++i) VlanInterface(i);
     VlanConflicts();

@@ -1,5 +1,6 @@
 #include "controller/manager/manager.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,6 +149,12 @@ struct Parts {
   runtime::StopSignal stop;
 };
 
+void ReleaseFreedMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 /// Until the feed's first complete read, or a stop signal (then false).
 bool WaitForSync(Feed& feed) {
   while (!feed.Synced()) {
@@ -188,14 +195,29 @@ void LeadThenWork(Parts& p, kube::LeaderElector* elector) {
 
 int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterFactory& factory,
         const core::ServiceTable& services, std::shared_ptr<spdlog::logger> log, sigset_t signals) {
+#ifdef __GLIBC__
+  // Workers allocate a pass's buffers in turn; one arena per worker thread (glibc's default up
+  // to 8 per core) would each keep the high-water mark of the largest pass it ran.
+  mallopt(M_ARENA_MAX, 1);
+#endif
   Parts p(o, feed, store, factory, services, std::move(log));
   p.controller = std::make_unique<runtime::Controller>(
       p.queue,
       [&p](const std::string& key) {
         const std::string trigger = p.triggers.Take(key);
         if (!p.feed.Desired()->devices.count(key)) return runtime::ReconcileResult{};  // gone
-        auto r = p.Pass(key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
-        return runtime::ReconcileResult{r.error, r.requeue_after};
+        runtime::ReconcileResult out;
+        bool quiet = false;
+        {
+          auto r = p.Pass(key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
+          out = {r.error, r.requeue_after};
+          quiet = r.unchanged_poll;
+        }
+        // A pass that read, planned or sent a device's whole ruleset freed large buffers (its
+        // plan, request bodies, answers): hand them back to the system, so the daemon's size
+        // follows what it keeps, not the largest pass it ran.
+        if (!quiet) ReleaseFreedMemory();
+        return out;
       },
       o.workers);
   std::unique_ptr<kube::LeaderElector> elector;

@@ -499,7 +499,7 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(
   }
   ApplyOutcome outcome = adapter.Apply(plan, observed);
   r.wrote = !outcome.operations.empty();
-  r.operations = outcome.operations;
+  r.operations = std::move(outcome.operations);  // one copy of a 10,000-rule pass's lines
   r.commits = outcome.commits;
   if (intent)
     Recorded(

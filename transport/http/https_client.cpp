@@ -6,6 +6,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/version.hpp>
 
 #include <openssl/err.h>
@@ -115,14 +116,16 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
     auto& lowest = beast::get_lowest_layer(*stream);
     lowest.expires_at(deadline);
     boost::system::error_code ec;
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    // The body is sent from the caller's string (alive until Send returns), not copied: a
+    // 10,000-rule commit is several MB.
+    http::request<http::span_body<const char>> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, o.host + ":" + std::to_string(o.port));
     req.set(http::field::user_agent, "netconverge/0.1");
     if (o.authorization) req.set(http::field::authorization, o.authorization());
     if (!o.accept.empty()) req.set(http::field::accept, o.accept);
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
     req.keep_alive(reuse);
-    req.body() = body;
+    req.body() = http::span_body<const char>::value_type(body.data(), body.size());
     req.prepare_payload();
     co_await http::async_write(*stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {

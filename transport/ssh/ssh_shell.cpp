@@ -158,7 +158,7 @@ Status Shell::CheckHostKey(const ConnectOptions& o) {
   }
   ssh_key_free(key);
   const std::string file = o.known_hosts.empty() ? "~/.ssh/known_hosts" : o.known_hosts;
-  auto refuse = [&](std::string why) {
+  auto refuse = [&](const std::string& why) {
     return tl::unexpected(Fail(ErrorCode::kPermissionDenied, "ssh " + where_ + ": " + why));
   };
   switch (ssh_session_is_known_server(s)) {

@@ -364,11 +364,11 @@ std::optional<Problem> CheckText(std::string_view text, const std::string& file)
   return std::nullopt;
 }
 
-std::string ScalarAt(const YAML::Node& doc, const char* key, std::string fallback = {}) {
+std::string ScalarAt(const YAML::Node& doc, const char* key, const char* fallback = "") {
   return doc[key] && doc[key].IsScalar() ? doc[key].Scalar() : fallback;
 }
 
-std::string MetadataScalar(const YAML::Node& doc, const char* key, std::string fallback = {}) {
+std::string MetadataScalar(const YAML::Node& doc, const char* key, const char* fallback = "") {
   const YAML::Node meta = doc["metadata"];
   if (meta && meta.IsMap() && meta[key] && meta[key].IsScalar()) return meta[key].Scalar();
   return fallback;
