@@ -5,7 +5,7 @@ fleet of vyos-sim routers from empty, one emulator process per router, with the 
 
 For each scenario (routers x rules per router) it prints: the converge time (daemon start to
 every router synced with all its rules), the ideal time beside it (ceil(routers / workers) x the
-time one router of that size takes alone), the daemon's peak RSS (VmHWM), its RSS once converged,
+time one router of that size takes alone), the daemon's peak RSS (VmHWM), its RSS a few seconds after converging (or after the idle minute),
 its CPU (user + system) until converged, and, for the scenario given to --idle, the CPU of an
 idle minute of 30 s polls. The emulators' CPU is not counted. Not part of `make test`:
 `make bench-fleet`.
@@ -183,6 +183,9 @@ def run_scenario(build, routers, rules, workers, idle_s):
         log(f"   converged in {converge_s:.2f} s, peak RSS {peak_kb / 1024:.1f} MiB, "
             f"CPU {cpu_s:.2f} s")
         idle = None
+        if not idle_s:
+            time.sleep(5)  # a measurement interval: the RSS a few seconds after converging
+            rss_kb = proc_status(daemon.pid, "VmRSS")
         if idle_s:
             c0 = proc_cpu_s(daemon.pid)
             w0 = time.monotonic()

@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libyaml-cpp-dev rapidjson-dev libssh-dev libspdlog-dev libfmt-dev
   doctest-dev libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev
-  libexpected-dev libcli11-dev netbase curl unzip bc prometheus python3
+  libexpected-dev libcli11-dev libjemalloc-dev netbase curl unzip bc prometheus python3
 )
 # Extra packages a separate command needs (make bench-http: wrk); --test: the test-only tools.
 for arg in "$@"; do

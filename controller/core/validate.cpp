@@ -22,7 +22,8 @@ class ProblemSink {
     // The nearest recorded ancestor of the field (a missing field points at its parent).
     std::string f = field;
     while (!f.empty()) {
-      if (auto it = fields_.find(f); it != fields_.end()) return it->second;
+      if (auto it = fields_.find(f); it != fields_.end())
+        return api::SourcePos{pos_.file, it->second.line, it->second.column};
       auto cut = f.find_last_of(".[");
       if (cut == std::string::npos) break;
       f = f.substr(0, cut);
@@ -460,6 +461,7 @@ class Validator {
                                  drift};
     if (s.ports.empty()) sink.Add("spec.ports", "at least one port is required");
     std::set<std::string> port_names;
+    rules_by_pf_[i].reserve(s.ports.size());
     for (size_t j = 0; j < s.ports.size(); ++j) Port(sink, ctx, i, j, port_names);
     if (sink.count() > 0) pf_ok_[i] = false;
   }

@@ -1,5 +1,7 @@
 #include "controller/manager/feeds.hpp"
 
+#include "controller/runtime/memory.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -42,6 +44,7 @@ void DirectoryFeed::Reload() {
   }
   for (const auto& key : report.changed_devices)
     enqueue_(key, first ? "startup" : "manifest-change");
+  if (report.changed) runtime::ReleaseFreedMemory();  // the decoded manifests are gone
 }
 
 void KubeFeed::Start(Enqueue enqueue) {

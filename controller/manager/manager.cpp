@@ -1,6 +1,5 @@
 #include "controller/manager/manager.hpp"
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "controller/metrics/metrics.hpp"
 #include "controller/runtime/clock.hpp"
 #include "controller/runtime/controller.hpp"
+#include "controller/runtime/memory.hpp"
 #include "controller/runtime/work_queue.hpp"
 
 namespace nc::manager {
@@ -149,12 +149,6 @@ struct Parts {
   runtime::StopSignal stop;
 };
 
-void ReleaseFreedMemory() {
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-}
-
 /// Until the feed's first complete read, or a stop signal (then false).
 bool WaitForSync(Feed& feed) {
   while (!feed.Synced()) {
@@ -195,11 +189,7 @@ void LeadThenWork(Parts& p, kube::LeaderElector* elector) {
 
 int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterFactory& factory,
         const core::ServiceTable& services, std::shared_ptr<spdlog::logger> log, sigset_t signals) {
-#ifdef __GLIBC__
-  // Workers allocate a pass's buffers in turn; one arena per worker thread (glibc's default up
-  // to 8 per core) would each keep the high-water mark of the largest pass it ran.
-  mallopt(M_ARENA_MAX, 1);
-#endif
+  runtime::UseOneMallocArena();
   Parts p(o, feed, store, factory, services, std::move(log));
   p.controller = std::make_unique<runtime::Controller>(
       p.queue,
@@ -216,7 +206,7 @@ int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterF
         // A pass that read, planned or sent a device's whole ruleset freed large buffers (its
         // plan, request bodies, answers): hand them back to the system, so the daemon's size
         // follows what it keeps, not the largest pass it ran.
-        if (!quiet) ReleaseFreedMemory();
+        if (!quiet) runtime::ReleaseFreedMemory();
         return out;
       },
       o.workers);

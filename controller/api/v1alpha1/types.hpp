@@ -21,8 +21,17 @@ struct SourcePos {
   bool operator==(const SourcePos&) const = default;
 };
 
-/// Where each field of one object was written, keyed by field path ("spec.ports[1].name").
-using FieldPositions = std::map<std::string, SourcePos>;
+/// A place in the object's own file.
+struct LineColumn {
+  int line = 0;
+  int column = 0;
+  bool operator==(const LineColumn&) const = default;
+};
+
+/// Where each field of one object was written, keyed by field path ("spec.ports[1].name"), in
+/// the object's file (its `pos.file`: not repeated per field, as a fleet's manifests have
+/// hundreds of thousands of fields).
+using FieldPositions = std::map<std::string, LineColumn>;
 
 /// One problem found in the manifests: file, line and column, resource and field path.
 struct Problem {

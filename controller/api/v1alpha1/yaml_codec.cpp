@@ -26,6 +26,12 @@ class Decoder {
     return SourcePos{file_, m.line + 1, m.column + 1};
   }
 
+  static LineColumn At(const YAML::Node& n) {
+    auto m = n.Mark();
+    if (m.line < 0) return LineColumn{0, 0};
+    return LineColumn{m.line + 1, m.column + 1};
+  }
+
   void Problem(const YAML::Node& at, const std::string& field, const std::string& message) {
     problems_.push_back({Pos(at), kind_, object_, field, message});
     ++errors_;
@@ -59,7 +65,7 @@ class Decoder {
         Problem(it->first, sub, "unknown field");
         continue;
       }
-      if (fields_) (*fields_)[sub] = Pos(it->first);
+      if (fields_) (*fields_)[sub] = At(it->first);
       f->second(it->second, sub);
     }
   }
@@ -206,7 +212,7 @@ class Decoder {
             }
             for (size_t i = 0; i < v.size(); ++i) {
               const std::string ip = p + "[" + std::to_string(i) + "]";
-              if (fields_) (*fields_)[ip] = Pos(v[i]);
+              if (fields_) (*fields_)[ip] = At(v[i]);
               PortSpec port;
               Map(v[i], ip,
                   {{"name", [&](auto& w, auto& q) { Str(w, q, &port.name); }},

@@ -58,8 +58,7 @@ inline api::PortForwardObject MakePortForward(const std::string& name, const std
   pf.spec.inbound_interface = "eth0";
   pf.spec.ports = std::move(ports);
   for (size_t i = 0; i < pf.spec.ports.size(); ++i)
-    pf.fields["spec.ports[" + std::to_string(i) + "]"] = {name + ".yaml",
-                                                          static_cast<int>(10 + 5 * i), 7};
+    pf.fields["spec.ports[" + std::to_string(i) + "]"] = {static_cast<int>(10 + 5 * i), 7};
   return pf;
 }
 
