@@ -1,5 +1,7 @@
 #include "controller/source/directory_source.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +44,25 @@ core::ServiceTable LoadServices(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return core::ParseServices(ss.str());
+}
+
+std::map<std::string, FileStamp> Stamps(const std::string& dir) {
+  std::map<std::string, FileStamp> out;
+  std::error_code ec;
+  for (auto it =
+           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto ext = it->path().extension().string();
+    const auto name = it->path().filename().string();
+    if ((ext != ".yaml" && ext != ".yml") || name[0] == '.') continue;
+    struct stat st {};
+    if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    out[it->path().string()] =
+        FileStamp{int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+                  int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec,
+                  static_cast<uintmax_t>(st.st_size), static_cast<uintmax_t>(st.st_ino)};
+  }
+  return out;
 }
 
 DirectoryTexts ReadTexts(const std::string& dir) {
@@ -173,9 +194,27 @@ std::string DirectorySource::Settling(const std::map<std::string, std::string>& 
 
 DirectorySource::ReloadReport DirectorySource::Reload() {
   ReloadReport report;
+  auto stamps = Stamps(dir_);
+  // File times are coarse (a kernel tick): a file rewritten with the same size within the
+  // last moments may keep its stamp, so recently modified files are always read.
+  int64_t newest = 0;
+  for (const auto& [file, st] : stamps) newest = std::max(newest, st.mtime_ns);
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const bool recent = now_ns - newest < int64_t{2'000'000'000};
+  {
+    std::lock_guard lk(mu_);
+    if (loaded_ && !recent && !stamps.empty() && stamps == stamps_) {
+      report.problems = problems_;
+      return report;  // no file was touched: nothing read
+    }
+  }
   auto texts = ReadTexts(dir_);
+  report.read_files = true;
   std::lock_guard lk(mu_);
   if (loaded_ && texts.hashes == hashes_) {
+    stamps_ = std::move(stamps);
     report.problems = problems_;
     return report;  // nothing changed: nothing decoded
   }
@@ -248,6 +287,7 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
     desired_ = std::make_shared<const core::DesiredState>(std::move(next));
   }
   hashes_ = contents.hashes;
+  stamps_ = std::move(stamps);  // a settling change is not recorded: it is read again
   loaded_ = true;
   return report;
 }

@@ -40,6 +40,18 @@ struct DirectoryTexts {
   std::vector<std::string> broken_files;
 };
 DirectoryTexts ReadTexts(const std::string& dir);
+
+/// What a file looks like without reading it: a reload whose stamps are all as before reads
+/// nothing (a fleet's manifests directory is watched every second).
+struct FileStamp {
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;  // also moves on chmod (an unreadable file made readable)
+  uintmax_t size = 0;
+  uintmax_t inode = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+/// The stamps of the manifest files below `dir` (the files ReadTexts would read).
+std::map<std::string, FileStamp> Stamps(const std::string& dir);
 /// Decodes what ReadTexts read.
 DirectoryContents Decode(DirectoryTexts texts);
 
@@ -60,7 +72,8 @@ class DirectorySource {
     std::vector<std::string> changed_devices;  // device keys whose desired state changed
     std::vector<api::Problem> problems;        // current problems (all files)
     std::vector<std::string> kept_files;       // files whose previous good content stays in force
-    std::string settling;  // non-empty: a change was seen and is not taken yet (the file)
+    std::string settling;     // non-empty: a change was seen and is not taken yet (the file)
+    bool read_files = false;  // contents were read (else every file's stamp was unchanged)
   };
   /// Re-reads the directory. Cheap when nothing changed (content hashes).
   ReloadReport Reload();
@@ -80,6 +93,7 @@ class DirectorySource {
   // decoded objects, with every field's position, are many times the size of the text).
   std::map<std::string, std::string> good_;
   std::map<std::string, std::string> hashes_;
+  std::map<std::string, FileStamp> stamps_;  // as of the last read of the texts
   std::shared_ptr<const core::DesiredState> desired_ = std::make_shared<core::DesiredState>();
   uint64_t generation_ = 0;
   std::vector<api::Problem> problems_;

@@ -66,6 +66,40 @@ TEST_SUITE("unit/source") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("an untouched directory is not read again; a rewrite is seen even with its old mtime") {
+    const fs::path dir = fs::temp_directory_path() / ("nc-stamps-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    Write(dir / "web.yaml", kPortForward);
+    Age(dir / "web.yaml");
+    source::DirectorySource src(dir.string(), {});
+    auto first = src.Reload();
+    CHECK(first.read_files);
+    CHECK(first.changed);
+    auto again = src.Reload();
+    CHECK_FALSE(again.read_files);  // every stamp as before: nothing read, nothing decoded
+    CHECK_FALSE(again.changed);
+    // The same size, the old modification time put back (rsync -t, a checkout keeping times):
+    // the inode's change time still moves, so the new content is read.
+    const auto mtime = fs::last_write_time(dir / "web.yaml");
+    const auto before = source::Stamps(dir.string()).at((dir / "web.yaml").string());
+    std::string other = kPortForward;
+    other.replace(other.find("2201"), 4, "2202");
+    // Rewritten until the kernel's coarse clock gives the inode a new change time (a tick).
+    for (int i = 0; i < 1'000'000; ++i) {
+      Write(dir / "web.yaml", other);
+      fs::last_write_time(dir / "web.yaml", mtime);
+      if (source::Stamps(dir.string()).at((dir / "web.yaml").string()).ctime_ns != before.ctime_ns)
+        break;
+    }
+    auto rewritten = src.Reload();
+    CHECK(rewritten.read_files);
+    CHECK(rewritten.changed);
+    REQUIRE(src.Desired()->RulesFor("default/edge1").size() == 1);
+    CHECK(src.Desired()->RulesFor("default/edge1")[0].rule.destination_port == "2202");
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("without a settle time a change is taken at once") {
     const fs::path dir = fs::temp_directory_path() / ("nc-nosettle-" + std::to_string(::getpid()));
     fs::remove_all(dir);
