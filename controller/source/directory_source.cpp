@@ -192,9 +192,7 @@ std::string DirectorySource::Settling(const std::map<std::string, std::string>& 
   return settling;
 }
 
-DirectorySource::ReloadReport DirectorySource::Reload() {
-  ReloadReport report;
-  auto stamps = Stamps(dir_);
+bool DirectorySource::Untouched(const std::map<std::string, FileStamp>& stamps) const {
   // File times are coarse (a kernel tick): a file rewritten with the same size within the
   // last moments may keep its stamp, so recently modified files are always read.
   int64_t newest = 0;
@@ -203,33 +201,14 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   const bool recent = now_ns - newest < int64_t{2'000'000'000};
-  {
-    std::lock_guard lk(mu_);
-    if (loaded_ && !recent && !stamps.empty() && stamps == stamps_) {
-      report.problems = problems_;
-      return report;  // no file was touched: nothing read
-    }
-  }
-  auto texts = ReadTexts(dir_);
-  report.read_files = true;
-  std::lock_guard lk(mu_);
-  if (loaded_ && texts.hashes == hashes_) {
-    stamps_ = std::move(stamps);
-    report.problems = problems_;
-    return report;  // nothing changed: nothing decoded
-  }
-  report.settling = Settling(texts.hashes);
-  if (!report.settling.empty()) {
-    report.problems = problems_;
-    return report;  // taken at a later reload, once it is left alone
-  }
-  std::map<std::string, std::string> new_texts = texts.texts;
-  auto contents = Decode(std::move(texts));
+  return loaded_ && !recent && !stamps.empty() && stamps == stamps_;
+}
 
+core::ValidationResult DirectorySource::ValidateWithFallbacks(const DirectoryContents& contents,
+                                                              std::set<std::string>& failed,
+                                                              std::vector<api::Problem>& problems) {
   // Start from the new content of every readable file; files that fail fall back to their
   // last good content (or to nothing, holding deletions).
-  std::set<std::string> failed(contents.broken_files.begin(), contents.broken_files.end());
-  std::vector<api::Problem> problems = contents.problems;
   core::ValidationResult result;
   std::map<std::string, api::Manifests> earlier;  // failed files' last good content, decoded
   for (int round = 0; round < 64; ++round) {
@@ -255,6 +234,38 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
   }
   for (const auto& p : result.problems)
     if (std::find(problems.begin(), problems.end(), p) == problems.end()) problems.push_back(p);
+  return result;
+}
+
+DirectorySource::ReloadReport DirectorySource::Reload() {
+  ReloadReport report;
+  auto stamps = Stamps(dir_);
+  {
+    std::lock_guard lk(mu_);
+    if (Untouched(stamps)) {
+      report.problems = problems_;
+      return report;  // no file was touched: nothing read
+    }
+  }
+  auto texts = ReadTexts(dir_);
+  report.read_files = true;
+  std::lock_guard lk(mu_);
+  if (loaded_ && texts.hashes == hashes_) {
+    stamps_ = std::move(stamps);
+    report.problems = problems_;
+    return report;  // nothing changed: nothing decoded
+  }
+  report.settling = Settling(texts.hashes);
+  if (!report.settling.empty()) {
+    report.problems = problems_;
+    return report;  // taken at a later reload, once it is left alone
+  }
+  std::map<std::string, std::string> new_texts = texts.texts;
+  auto contents = Decode(std::move(texts));
+
+  std::set<std::string> failed(contents.broken_files.begin(), contents.broken_files.end());
+  std::vector<api::Problem> problems = contents.problems;
+  core::ValidationResult result = ValidateWithFallbacks(contents, failed, problems);
 
   core::DesiredState next = std::move(result.desired);
   std::string held;

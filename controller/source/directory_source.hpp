@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,13 @@ class DirectorySource {
  private:
   /// A changed or removed file still fresh (modified less than `settle_` ago), else "". Under mu_.
   std::string Settling(const std::map<std::string, std::string>& hashes) const;
+  /// Under mu_: every file's stamp as at the last read, none modified in the last moments.
+  bool Untouched(const std::map<std::string, FileStamp>& stamps) const;
+  /// Under mu_: validates the new content; files with problems (added to `failed`, their
+  /// problems to `problems`) fall back to their last good content, as often as needed.
+  core::ValidationResult ValidateWithFallbacks(const DirectoryContents& contents,
+                                               std::set<std::string>& failed,
+                                               std::vector<api::Problem>& problems);
 
   std::string dir_;
   core::ServiceTable services_;

@@ -4,6 +4,7 @@
 
 #include "adapters/vyos/vyos_codec.hpp"
 #include "test/integration/harness.hpp"
+#include "transport/http/https_client.hpp"
 
 using namespace nc;
 using namespace nc::testing;
@@ -503,5 +504,31 @@ TEST_SUITE("integration/vyos") {
     REQUIRE_FALSE(checks.empty());
     CHECK(checks.front().name == "TLS verification");
     CHECK(checks.front().state == "WARN");
+  }
+}
+
+TEST_SUITE("integration/vyos") {
+  TEST_CASE(
+      "a new connection to the same router resumes the TLS session: no certificate exchange") {
+    SimHarness h;
+    transport::HttpsClientOptions o;
+    o.host = "127.0.0.1";
+    o.port = h.server->port();
+    o.ca_file = (h.dir / "ca.pem").string();
+    o.server_name = "vyos-sim";
+    auto client = transport::HttpsClient::Create(o);
+    REQUIRE(client);
+    const std::string body =
+        vyos::EncodeRetrieve(sim::VyosSim::Options{}.keys.front(), "showConfig", {"nat"});
+    // Writes take a connection of their own each time: three connections, three handshakes.
+    for (int i = 0; i < 3; ++i) {
+      auto r =
+          (*client)->Send("POST", "/retrieve", "application/json", body, std::chrono::seconds(10));
+      REQUIRE(r);
+      CHECK(r->status != 0);
+    }
+    const auto hs = (*client)->handshakes();
+    CHECK(hs.full_or_resumed == 3);
+    CHECK(hs.resumed == 2);  // the first is full; the next ones resume its session
   }
 }

@@ -1,5 +1,7 @@
 #include "transport/http/https_client.hpp"
 
+#include <atomic>
+#include <mutex>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
@@ -23,8 +25,36 @@ using tcp = asio::ip::tcp;
 using TlsStream = ssl::stream<beast::tcp_stream>;
 
 struct HttpsClient::Impl {
+  ~Impl() {
+    if (session) SSL_SESSION_free(session);
+  }
+  /// Keeps the newest session the server offered (a TLS 1.3 ticket), for the next connection.
+  void Offered(SSL_SESSION* s) {
+    // A copy: OpenSSL marks the connection's own session not resumable when the connection
+    // ends without a close_notify (a device that drops idle connections does exactly that).
+    SSL_SESSION* copy = SSL_SESSION_dup(s);
+    SSL_SESSION_free(s);  // the callback's reference
+    if (!copy) return;
+    std::lock_guard lk(session_mu);
+    if (session) SSL_SESSION_free(session);
+    session = copy;
+  }
+  /// A reference to the session to resume, or null.
+  SSL_SESSION* Resumable() {
+    std::lock_guard lk(session_mu);
+    if (session && SSL_SESSION_is_resumable(session) == 1) {
+      SSL_SESSION_up_ref(session);
+      return session;
+    }
+    return nullptr;
+  }
+
   HttpsClientOptions options;
   ssl::context ctx{ssl::context::tls_client};
+  std::mutex session_mu;
+  SSL_SESSION* session = nullptr;  // guarded by session_mu
+  std::atomic<int64_t> handshakes{0};
+  std::atomic<int64_t> resumed{0};
   asio::io_context ioc;             // runs only inside Send, on the caller's thread
   std::unique_ptr<TlsStream> kept;  // an idle keep-alive connection for reads, or null
   TlsStream* streaming = nullptr;   // the connection of a running Stream(), touched on the ioc only
@@ -85,6 +115,12 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(
     else
       X509_VERIFY_PARAM_set1_host(param, verify_name.c_str(), 0);
   }
+  // Resumption: a session this client verified earlier (same device, same name) skips the
+  // certificate exchange; a connection the device closed costs a short handshake.
+  if (SSL_SESSION* resume = impl.Resumable()) {
+    SSL_set_session(stream->native_handle(), resume);
+    SSL_SESSION_free(resume);  // SSL_set_session took its own reference
+  }
   lowest.expires_at(deadline);
   co_await stream->async_handshake(ssl::stream_base::client,
                                    asio::redirect_error(asio::use_awaitable, ec));
@@ -92,6 +128,8 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(
     long vr = SSL_get_verify_result(stream->native_handle());
     co_return tl::unexpected(Classify(ec, "TLS handshake", vr != X509_V_OK, vr));
   }
+  ++impl.handshakes;
+  if (SSL_session_reused(stream->native_handle())) ++impl.resumed;
   co_return stream;
 }
 
@@ -232,12 +270,26 @@ const HttpsClientOptions& HttpsClient::options() const {
   return impl_->options;
 }
 
+HttpsClient::Handshakes HttpsClient::handshakes() const {
+  return {impl_->handshakes.load(), impl_->resumed.load()};
+}
+
 Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   boost::system::error_code ec;
   impl->ctx.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                         ssl::context::no_tlsv1_1);
+  // The client's Impl, found from the SSL_CTX in OpenSSL's callback (ex_data of our own index:
+  // Asio keeps its verify callback in the context's app data).
+  static const int kImplIndex = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  SSL_CTX* native = impl->ctx.native_handle();
+  SSL_CTX_set_ex_data(native, kImplIndex, impl.get());
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(native, [](SSL* ssl, SSL_SESSION* s) -> int {
+    static_cast<Impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), kImplIndex))->Offered(s);
+    return 1;  // the reference is kept
+  });
   if (!impl->options.ca_pem.empty()) {
     impl->ctx.add_certificate_authority(asio::buffer(impl->options.ca_pem), ec);
     if (ec)

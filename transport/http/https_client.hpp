@@ -77,6 +77,13 @@ class HttpsClient final : public HttpTransport {
   void Cancel() override;
 
   const HttpsClientOptions& options() const;
+  /// TLS handshakes made, and how many of them resumed an earlier session (no certificate
+  /// exchange): a connection the device closed between polls is reopened cheaply.
+  struct Handshakes {
+    int64_t full_or_resumed = 0;
+    int64_t resumed = 0;
+  };
+  Handshakes handshakes() const;
 
   struct Impl;  // defined in the .cpp (keeps Beast out of this header)
 
