@@ -10,7 +10,7 @@ its CPU (user + system) until converged, and, for the scenario given to --idle, 
 idle minute of 30 s polls. The emulators' CPU is not counted. Not part of `make test`:
 `make bench-fleet`.
 
-NC_BENCH_WRAP="heaptrack -o FILE" runs the daemon under a profiler (its numbers are then the
+NC_BENCH_THREADS=1 prints the idle minute's CPU per daemon thread. NC_BENCH_WRAP="heaptrack -o FILE" runs the daemon under a profiler (its numbers are then the
 profiler's).
 
 Usage: scripts/bench-fleet.py BUILD_DIR [--scenarios 1x10000,10x10000,100x500,1000x20]
@@ -64,6 +64,25 @@ def proc_cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def thread_cpu(pid):
+    """CPU seconds per thread name (threads of one name summed)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[name] = out.get(name, 0) + (int(fields[11]) + int(fields[12])) / TICK
+        except OSError:
+            pass
+    return out
+
+
+def thread_delta(a, b):
+    return {k: b[k] - a.get(k, 0) for k in b}
 
 
 class Fleet:
@@ -166,7 +185,8 @@ def run_scenario(build, routers, rules, workers, idle_s):
              "--store", f"{work}/netconverge.db", "--max-concurrent-devices", str(workers),
              "--listen", f"127.0.0.1:{port}", "--api-keys-file", f"{work}/keys.yaml",
              "--log-level", "warn"],
-            stdout=open(f"{work}/daemon.log", "w"), stderr=subprocess.STDOUT)
+            stdout=open(f"{work}/daemon.log", "w"), stderr=subprocess.STDOUT,
+            start_new_session=True)  # its own process group: a wrapper's child is stopped too
 
         def converged():
             if daemon.poll() is not None:
@@ -187,21 +207,26 @@ def run_scenario(build, routers, rules, workers, idle_s):
             time.sleep(5)  # a measurement interval: the RSS a few seconds after converging
             rss_kb = proc_status(daemon.pid, "VmRSS")
         if idle_s:
+            threads0 = thread_cpu(daemon.pid)
             c0 = proc_cpu_s(daemon.pid)
             w0 = time.monotonic()
             time.sleep(idle_s)  # the measured interval itself, not a wait for a condition
             idle = (proc_cpu_s(daemon.pid) - c0) / (time.monotonic() - w0)
             rss_kb = proc_status(daemon.pid, "VmRSS")
             log(f"   idle: {100 * idle:.2f} % of a core over {idle_s} s")
+            if os.environ.get("NC_BENCH_THREADS"):
+                for name, cpu in sorted(thread_delta(threads0, thread_cpu(daemon.pid)).items(),
+                                        key=lambda x: -x[1])[:8]:
+                    log(f"     thread {name}: {cpu:.2f} s")
         return {"routers": routers, "rules": rules, "converge_s": converge_s, "cpu_s": cpu_s,
                 "peak_kb": peak_kb, "rss_kb": rss_kb, "idle": idle}
     finally:
         if daemon and daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
+            os.killpg(daemon.pid, signal.SIGTERM)
             try:
                 daemon.wait(60)
             except subprocess.TimeoutExpired:
-                daemon.kill()
+                os.killpg(daemon.pid, signal.SIGKILL)
         fleet.stop()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -29,14 +29,15 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
   }
   // Keep only the earliest pending time per key.
   const auto when = clock_.Now() + delay;
-  for (auto it = delayed_.begin(); it != delayed_.end(); ++it) {
-    if (it->second != key) continue;
-    if (it->first <= when) return;
-    delayed_.erase(it);
-    break;
+  if (auto it = delayed_by_key_.find(key); it != delayed_by_key_.end()) {
+    if (it->second->first <= when) return;
+    delayed_.erase(it->second);
+    delayed_by_key_.erase(it);
   }
-  delayed_.emplace(when, key);
-  cv_.notify_all();
+  const auto at = delayed_.emplace(when, key);
+  delayed_by_key_[key] = at;
+  // Waiting workers sleep until the earliest entry: only a new earliest one needs a wake-up.
+  if (at == delayed_.begin()) cv_.notify_one();
 }
 
 std::chrono::milliseconds WorkQueue::AddRateLimited(const std::string& key) {
@@ -76,6 +77,7 @@ void WorkQueue::PromoteReadyLocked() {
   const auto now = clock_.Now();
   while (!delayed_.empty() && delayed_.begin()->first <= now) {
     std::string key = delayed_.begin()->second;
+    delayed_by_key_.erase(key);
     delayed_.erase(delayed_.begin());
     AddLocked(key);
   }
@@ -103,8 +105,10 @@ std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
     }
     auto real_now = std::chrono::steady_clock::now();
     if (real_now >= give_up) return std::nullopt;
-    // Wake for the next delayed key; poll at least every 50 ms so an injected clock works too.
-    auto until = std::min(give_up, real_now + std::chrono::milliseconds(50));
+    // Wake for the next delayed key (a test's clock that jumps is re-checked every 50 ms).
+    auto until = clock_.FollowsSteadyClock()
+                     ? give_up
+                     : std::min(give_up, real_now + std::chrono::milliseconds(50));
     if (!delayed_.empty()) {
       auto due = delayed_.begin()->first - clock_.Now();
       until = std::min(

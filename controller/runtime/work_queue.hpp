@@ -61,7 +61,9 @@ class WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> dirty_;
   std::set<std::string> processing_;
-  std::multimap<std::chrono::steady_clock::time_point, std::string> delayed_;
+  using DelayedMap = std::multimap<std::chrono::steady_clock::time_point, std::string>;
+  DelayedMap delayed_;
+  std::map<std::string, DelayedMap::iterator> delayed_by_key_;  // each key's entry in delayed_
   std::map<std::string, int> failures_;
   uint64_t jitter_state_ = 0x9e3779b97f4a7c15ull;
   bool shutdown_ = false;
