@@ -537,6 +537,11 @@ void BuildRun(CLI::App& app, Args& a) {
   run->add_option("--max-concurrent-devices", ro.workers, "devices reconciled in parallel")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  run->add_option("--max-concurrent-rules", ro.max_concurrent_rules,
+                  "rules (and VLAN interfaces) the devices reconciled at once may hold together: "
+                  "the memory bound (a pass over a device larger than this runs alone); 0 for none")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
   run->add_option("--watch-interval-ms", ro.watch_ms,
                   "how often the manifests directory is re-read")
       ->capture_default_str()

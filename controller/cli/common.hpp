@@ -71,6 +71,7 @@ struct LeaderFlags {
 struct RunOptions {
   bool auto_migrate = false;
   int workers = 8;
+  int64_t max_concurrent_rules = 20'000;
   int watch_ms = 1000;
   int settle_ms = 2000;  // a changed manifest is taken once left alone this long
   std::string listen = "127.0.0.1:8800";

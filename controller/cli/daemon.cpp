@@ -130,6 +130,7 @@ namespace {
 manager::ManagerOptions Options(const Common& c, const RunOptions& o) {
   manager::ManagerOptions m;
   m.workers = o.workers;
+  m.max_concurrent_rules = o.max_concurrent_rules;
   m.store_path = c.store;
   m.listen = o.listen;
   m.api = o.api;

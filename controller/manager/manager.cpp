@@ -14,6 +14,7 @@
 #include "controller/runtime/clock.hpp"
 #include "controller/runtime/controller.hpp"
 #include "controller/runtime/memory.hpp"
+#include "controller/runtime/weighted_gate.hpp"
 #include "controller/runtime/work_queue.hpp"
 
 namespace nc::manager {
@@ -146,6 +147,7 @@ struct Parts {
   std::unique_ptr<runtime::Controller> controller;
   std::atomic<bool> lost{false};
   std::atomic<bool> started{false};
+  runtime::WeightedGate rules_in_flight{options.max_concurrent_rules};
   runtime::StopSignal stop;
 };
 
@@ -199,6 +201,10 @@ int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterF
         runtime::ReconcileResult out;
         bool quiet = false;
         {
+          const auto desired = p.feed.Desired();
+          runtime::WeightedGate::Hold hold(
+              p.rules_in_flight,
+              static_cast<int64_t>(desired->RulesFor(key).size() + desired->VlansFor(key).size()));
           auto r = p.Pass(key, trigger, reconcilers::DeviceReconciler::Mode::kApply);
           out = {r.error, r.requeue_after};
           quiet = r.unchanged_poll;

@@ -49,6 +49,9 @@ class Feed {
 
 struct ManagerOptions {
   int workers = 8;
+  /// The rules (and sub-interfaces) the passes in flight may hold together (the memory bound;
+  /// `workers` is the CPU and connection bound). <= 0: none.
+  int64_t max_concurrent_rules = 20'000;
   std::string store_path;  // for the log line
   std::string listen;      // the admin API ("off": none)
   ApiOptions api;
