@@ -123,7 +123,6 @@ Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::str
   }
   if (dv != c->data_version) {
     c->records_valid = false;
-    c->ports_valid = false;
     c->data_version = dv;
   }
   if (!c->records_valid) {
@@ -138,12 +137,6 @@ Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::str
     c->records.applied_interfaces = std::move(*interfaces);
     c->records_valid = true;
     c->clean = false;
-  }
-  if (!c->ports_valid) {
-    auto ports = store_.PortStatuses(device);
-    if (!ports) return tl::unexpected(ports.error());
-    c->ports = std::move(*ports);
-    c->ports_valid = true;
   }
   return c;
 }

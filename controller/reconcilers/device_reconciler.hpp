@@ -112,8 +112,6 @@ class DeviceReconciler {
     int64_t data_version = -1;
     bool records_valid = false;
     Records records;
-    bool ports_valid = false;
-    std::vector<store::PortStatusRow> ports;  // as last written (updated_at aside)
     // The fingerprint of the device's last answer (not the answer: a fleet keeps only this
     // per device), and whether the last pass was a clean no-op: when neither the device's
     // answer nor the desired state changed, the (pure) plan is the same.
@@ -197,7 +195,10 @@ class DeviceReconciler {
                const std::vector<store::Event>& events, const DeviceCache* cache);
   void RecordQuietPass(Pass& p, DeviceCache& cache);
   bool RecordEvents(Pass& p, DeviceCache* cache, std::vector<store::Event> events);
-  std::vector<store::PortStatusRow> PortRows(const Pass& p, const DeviceCache* cache,
+  /// The port rows of this pass; `old_rows`: the stored ones (their last-applied times carry
+  /// over), read for the pass rather than kept per device.
+  std::vector<store::PortStatusRow> PortRows(const Pass& p,
+                                             const std::vector<store::PortStatusRow>& old_rows,
                                              const std::string& now) const;
   store::DeviceStatusRow DeviceRow(const Pass& p, const DeviceCache* cache, const std::string& now);
 

@@ -68,7 +68,14 @@ void DeviceReconciler::Finish(Pass& p) {
   }
   const std::string now = clock_.UtcIso();
   bool recorded = RecordEvents(p, cache, std::move(events));
-  std::vector<store::PortStatusRow> ports = PortRows(p, cache, now);
+  // The stored port rows: read now (a pass that planned), not kept per device between passes.
+  std::vector<store::PortStatusRow> old_rows;
+  if (auto rows = store_.PortStatuses(r.device)) old_rows = std::move(*rows);
+  // In the plan's order (resource, port), so that an unchanged set compares row by row.
+  std::sort(old_rows.begin(), old_rows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.resource, a.port) < std::tie(b.resource, b.port);
+  });
+  std::vector<store::PortStatusRow> ports = PortRows(p, old_rows, now);
   store::DeviceStatusRow d = DeviceRow(p, cache, now);
   // Port rows are rewritten only when something in them changed (a poll of 10,000 unchanged
   // ports writes one device row).
@@ -77,14 +84,13 @@ void DeviceReconciler::Finish(Pass& p) {
            a.rule_number == b.rule_number && a.state == b.state && a.message == b.message &&
            a.last_applied_at == b.last_applied_at;
   };
-  const bool unchanged = cache && cache->ports.size() == ports.size() &&
-                         std::equal(ports.begin(), ports.end(), cache->ports.begin(), same);
+  const bool unchanged = old_rows.size() == ports.size() &&
+                         std::equal(ports.begin(), ports.end(), old_rows.begin(), same);
   recorded = Recorded(store_.SaveStatus(d, unchanged ? nullptr : &ports), r.device,
                       "the device's status") &&
              recorded;
   if (cache) cache->device_row = d;
   r.device_row = d;
-  if (cache && !unchanged) cache->ports = std::move(ports);
 
   const std::string outcome = r.error               ? "Failed"
                               : r.wrote             ? "Success"
@@ -164,18 +170,17 @@ bool DeviceReconciler::RecordEvents(Pass& p, DeviceCache* cache, std::vector<sto
   return recorded;
 }
 
-std::vector<store::PortStatusRow> DeviceReconciler::PortRows(const Pass& p,
-                                                             const DeviceCache* cache,
-                                                             const std::string& now) const {
+std::vector<store::PortStatusRow> DeviceReconciler::PortRows(
+    const Pass& p, const std::vector<store::PortStatusRow>& stored, const std::string& now) const {
   const DeviceResult& r = p.r;
   // The previous row of each port: index-aligned when the set of ports did not change.
-  const std::vector<store::PortStatusRow>* old_rows = cache ? &cache->ports : nullptr;
-  bool aligned = old_rows && old_rows->size() == r.plan.ports.size();
+  const std::vector<store::PortStatusRow>* old_rows = &stored;
+  bool aligned = old_rows->size() == r.plan.ports.size();
   for (size_t i = 0; aligned && i < r.plan.ports.size(); ++i)
     aligned = (*old_rows)[i].resource == r.plan.ports[i].resource &&
               (*old_rows)[i].port == r.plan.ports[i].port;
   std::map<std::pair<std::string, std::string>, const store::PortStatusRow*> prev;
-  if (old_rows && !aligned)
+  if (!aligned)
     for (const auto& row : *old_rows) prev[{row.resource, row.port}] = &row;
   auto previous_row = [&](size_t i, const core::PortStatus& port) -> const store::PortStatusRow* {
     if (aligned) return &(*old_rows)[i];

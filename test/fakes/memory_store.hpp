@@ -267,6 +267,7 @@ class MemoryStore final : public store::Store {
   Status SaveStatus(const store::DeviceStatusRow& d,
                     const std::vector<store::PortStatusRow>* ports) override {
     if (auto e = Fail("SaveStatus")) return tl::unexpected(*e);
+    if (ports) (void)Fail("SaveStatus+ports");  // counted: the port rows were (re)written
     std::lock_guard lk(mu_);
     store::DeviceStatusRow row = d;
     row.conditions.clear();  // not stored

@@ -192,6 +192,23 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Edge().parsed_observes == parsed);  // the answer's fingerprint matched: not parsed
   }
 
+  TEST_CASE("a pass that changes no port's row writes the device row only") {
+    Rig t;
+    t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}, {"https", "443"}}));
+    REQUIRE_FALSE(t.Pass().error);
+    const int port_writes = t.store.Calls("SaveStatus+ports");
+    CHECK(port_writes >= 1);
+    // Planned in full again (not a poll), nothing new for any port: the rows stay as stored.
+    REQUIRE_FALSE(t.Pass("manifest-change").error);
+    CHECK(t.store.Calls("SaveStatus+ports") == port_writes);
+    // One port's spec changes a minute later: its row's last-applied time moves, so the rows
+    // are written.
+    t.clock.Advance(std::chrono::minutes(1));
+    t.Declare(DeviceYaml() + PortForward("web1", {{"http", "8080"}, {"https", "443"}}));
+    REQUIRE_FALSE(t.Pass("manifest-change").error);
+    CHECK(t.store.Calls("SaveStatus+ports") == port_writes + 1);
+  }
+
   TEST_CASE("a spec change updates only that rule; a removed port's rule is deleted") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("a", {{"p1", "1001"}, {"p2", "1002"}}));
