@@ -19,16 +19,32 @@ namespace {
 
 constexpr size_t kMaxManifestBytes = 16u << 20;
 
-api::Manifests Merge(const std::map<std::string, api::Manifests>& files) {
+/// Every file's objects in one set, in file order (one copy of them).
+api::Manifests Merge(const std::map<std::string, const api::Manifests*>& files) {
   api::Manifests all;
+  size_t devices = 0, forwards = 0, vlans = 0;
   for (const auto& [file, m] : files) {
-    all.devices.insert(all.devices.end(), m.devices.begin(), m.devices.end());
-    all.port_forwards.insert(all.port_forwards.end(), m.port_forwards.begin(),
-                             m.port_forwards.end());
-    all.vlan_interfaces.insert(all.vlan_interfaces.end(), m.vlan_interfaces.begin(),
-                               m.vlan_interfaces.end());
+    devices += m->devices.size();
+    forwards += m->port_forwards.size();
+    vlans += m->vlan_interfaces.size();
+  }
+  all.devices.reserve(devices);
+  all.port_forwards.reserve(forwards);
+  all.vlan_interfaces.reserve(vlans);
+  for (const auto& [file, m] : files) {
+    all.devices.insert(all.devices.end(), m->devices.begin(), m->devices.end());
+    all.port_forwards.insert(all.port_forwards.end(), m->port_forwards.begin(),
+                             m->port_forwards.end());
+    all.vlan_interfaces.insert(all.vlan_interfaces.end(), m->vlan_interfaces.begin(),
+                               m->vlan_interfaces.end());
   }
   return all;
+}
+
+api::Manifests Merge(const std::map<std::string, api::Manifests>& files) {
+  std::map<std::string, const api::Manifests*> refs;
+  for (const auto& [file, m] : files) refs[file] = &m;
+  return Merge(refs);
 }
 
 std::string HashOf(const std::string& s) {
@@ -212,15 +228,15 @@ core::ValidationResult DirectorySource::ValidateWithFallbacks(const DirectoryCon
   core::ValidationResult result;
   std::map<std::string, api::Manifests> earlier;  // failed files' last good content, decoded
   for (int round = 0; round < 64; ++round) {
-    std::map<std::string, api::Manifests> candidate;
+    std::map<std::string, const api::Manifests*> candidate;  // no copy: Merge makes the one
     for (const auto& [file, m] : contents.files)
-      if (!failed.count(file)) candidate[file] = m;
+      if (!failed.count(file)) candidate[file] = &m;
     for (const auto& file : failed) {
       auto g = good_.find(file);
       if (g == good_.end()) continue;
       auto [it, fresh] = earlier.try_emplace(file);
       if (fresh) it->second = api::DecodeManifests(g->second, file).manifests;
-      candidate[file] = it->second;
+      candidate[file] = &it->second;
     }
     result = core::Validate(Merge(candidate), services_);
     std::set<std::string> bad;
