@@ -207,6 +207,11 @@ def run_scenario(build, routers, rules, workers, idle_s):
             time.sleep(5)  # a measurement interval: the RSS a few seconds after converging
             rss_kb = proc_status(daemon.pid, "VmRSS")
         if idle_s:
+            # Idle means steady: every router has had a quiet poll since it converged (the first
+            # poll after an apply still parses and plans: the answer changed).
+            wait_for("a quiet poll of every router",
+                     lambda: all(x.get("quietPolls", 0) >= 1 for x in devices(port) or [{}]),
+                     300, 0.5)
             threads0 = thread_cpu(daemon.pid)
             c0 = proc_cpu_s(daemon.pid)
             w0 = time.monotonic()

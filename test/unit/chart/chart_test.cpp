@@ -242,6 +242,7 @@ TEST_SUITE("chart") {
     CHECK(plain.find("--api-keys-file") == std::string::npos);
     CHECK(plain.find("--log-format=json") != std::string::npos);
     CHECK(plain.find("--retention=720h") != std::string::npos);
+    CHECK(plain.find("--max-concurrent-rules=20000") != std::string::npos);
     auto docs = Template(
         "--set api.existingSecret=nc-api --set api.jwtSecretKey= --set api.metricsAuth=true");
     const std::string args = args_of(docs);
