@@ -6,6 +6,8 @@
 // for builds without it (sanitizers, tests).
 #pragma once
 
+#include <cstdlib>  // defines __GLIBC__ (features.h) before it is tested
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
