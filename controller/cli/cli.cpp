@@ -525,6 +525,7 @@ void AddOutput(CLI::App* s, Common& c) {
 }
 
 void BuildRunApi(CLI::App* run, Args& a);
+void BuildRunScale(CLI::App* run, Args& a);
 
 /// `run`: the daemon's options (sources, workers, leader election, admin API, logs).
 void BuildRun(CLI::App& app, Args& a) {
@@ -575,7 +576,31 @@ void BuildRun(CLI::App& app, Args& a) {
                   "how often to try to acquire or renew")
       ->capture_default_str();
   AddGuard(run, c);
+  BuildRunScale(run, a);
   BuildRunApi(run, a);
+}
+
+/// `run`: sharding and the Kubernetes client's rate limit.
+void BuildRunScale(CLI::App* run, Args& a) {
+  RunOptions& ro = a.ro;
+  run->add_option("--shards", ro.shards,
+                  "split the devices across this many shards (each replica manages one, by a "
+                  "stable hash of namespace/name or the label netconverge.io/shard)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  run->add_option("--shard-index", ro.shard_index,
+                  "this replica's shard, 0 to shards-1 (default: the StatefulSet ordinal at the "
+                  "end of $POD_NAME, modulo --shards); with --leader-elect the Lease is "
+                  "netconverge-leader-<index>")
+      ->check(CLI::Range(0, 1023));
+  run->add_option("--kube-qps", ro.kube_qps,
+                  "Kubernetes API requests per second, after the burst (client-go's token "
+                  "bucket; 0 for no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10000.0));
+  run->add_option("--kube-burst", ro.kube_burst, "Kubernetes API requests allowed at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
 }
 
 void BuildRunApi(CLI::App* run, Args& a) {

@@ -78,6 +78,10 @@ struct RunOptions {
   bool kube = false;
   std::string kubeconfig;
   LeaderFlags leader;
+  int shards = 1;
+  int shard_index = -1;  // -1: the StatefulSet ordinal of $POD_NAME, modulo shards
+  double kube_qps = 20;
+  int kube_burst = 30;
   manager::ApiOptions api;
   std::string retention = "720h";
 };

@@ -169,6 +169,41 @@ bool Election(const LeaderFlags& lf, kube::LeaderElectionConfig* le) {
   return true;
 }
 
+/// --shards and --shard-index (default: the StatefulSet ordinal of $POD_NAME, "netconverge-3",
+/// modulo the shard count, so that pod r*shards+i is a replica of shard i); nullopt (printed)
+/// when the index cannot be known or is out of range.
+std::optional<core::ShardSpec> Shard(const RunOptions& o) {
+  core::ShardSpec s{o.shards, o.shard_index < 0 ? 0 : o.shard_index};
+  if (o.shards > 1 && o.shard_index < 0) {
+    const char* pod = std::getenv("POD_NAME");
+    const std::string name = pod ? pod : "";
+    const auto dash = name.find_last_of('-');
+    const std::string ordinal = dash == std::string::npos ? "" : name.substr(dash + 1);
+    if (ordinal.empty() || ordinal.size() > 6 ||
+        ordinal.find_first_not_of("0123456789") != std::string::npos) {
+      std::cerr << "netconverge: --shards " << o.shards
+                << " needs --shard-index (or $POD_NAME ending in a StatefulSet ordinal, as "
+                   "netconverge-2)\n";
+      return std::nullopt;
+    }
+    s.index = std::stoi(ordinal) % o.shards;
+  }
+  if (s.index >= s.count) {
+    std::cerr << "netconverge: --shard-index " << s.index << " is not below --shards " << s.count
+              << "\n";
+    return std::nullopt;
+  }
+  return s;
+}
+
+/// The User-Agent of every request to devices and to the API server: the program, then this
+/// process (and its shard), so that an access log tells the writers apart.
+std::string UserAgent(const core::ShardSpec& shard) {
+  std::string who = kube::DefaultIdentity();
+  if (shard.sharded()) who += "; shard " + std::to_string(shard.index);
+  return "netconverge/0.1 (" + who + ")";
+}
+
 }  // namespace
 
 int CmdRunKube(const Common& c, const RunOptions& o) {
@@ -179,19 +214,29 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
     std::cerr << "netconverge: " << cluster.error().message << "\n";
     return 1;
   }
+  const auto shard = Shard(o);
+  if (!shard) return 1;
+  cluster->shared = std::make_shared<kube::ClientShared>();
+  if (o.kube_qps > 0)
+    cluster->shared->limiter = std::make_shared<kube::RateLimiter>(o.kube_qps, o.kube_burst);
+  cluster->user_agent = UserAgent(*shard);
   manager::ManagerOptions m = Options(c, o);
   m.cluster = *cluster;
+  m.shard = *shard;
   if (o.leader.enabled) {
     kube::LeaderElectionConfig le;
     if (!Election(o.leader, &le)) return 1;
+    if (shard->sharded()) le.lease_name = "netconverge-leader-" + std::to_string(shard->index);
     m.election = le;
   }
   auto st = OpenDaemonStore(c, o, log);
   if (!st) return 1;
   const auto services = source::LoadServices();
   source::KubeSource source(*cluster, services, {});
+  source.SetShard(*shard);
   reconcilers::DefaultAdapterFactory factory(
       [&](const core::Device& d) { return source.SecretCredentials(d); });
+  factory.user_agent = cluster->user_agent;
   manager::KubeFeed feed(source, *st, *cluster, log);
   return manager::Run(m, feed, *st, factory, services, log, signals);
 }
@@ -199,13 +244,23 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
 int CmdRun(const Common& c, const RunOptions& o) {
   auto log = MakeLogger(c.log_level, c.log_format);
   sigset_t signals = BlockStopSignals();
+  const auto shard = Shard(o);
+  if (!shard) return 1;
+  if (o.leader.enabled) {
+    std::cerr << "netconverge: --leader-elect needs --kube (the Lease lives in the cluster)\n";
+    return 1;
+  }
   auto st = OpenDaemonStore(c, o, log);
   if (!st) return 1;
   const auto services = source::LoadServices();
   source::DirectorySource source(c.manifests, services, std::chrono::milliseconds(o.settle_ms));
+  source.SetShard(*shard);
   reconcilers::DefaultAdapterFactory factory;
+  factory.user_agent = UserAgent(*shard);
   manager::DirectoryFeed feed(source, o.watch_ms, log);
-  return manager::Run(Options(c, o), feed, *st, factory, services, log, signals);
+  manager::ManagerOptions m = Options(c, o);
+  m.shard = *shard;
+  return manager::Run(m, feed, *st, factory, services, log, signals);
 }
 
 }  // namespace nc::cli

@@ -62,7 +62,8 @@ struct Device {
   std::string ssh_known_hosts;          // known_hosts file (resolved; empty: ~/.ssh/known_hosts)
   bool ssh_accept_new = false;          // hostKeyPolicy accept-new (default strict)
   int64_t ssh_command_timeout_ms = 30'000;  // per CLI command (commits: 4x, at least 120 s)
-  int ssh_port = 22;  // VyOS's SSH CLI (the fallback); a switch uses `address`
+  int ssh_port = 22;               // VyOS's SSH CLI (the fallback); a switch uses `address`
+  std::optional<int> shard_label;  // label netconverge.io/shard (core/shard.hpp)
   api::SourcePos source;
 
   std::string Key() const { return ns + "/" + name; }

@@ -1,4 +1,5 @@
 #include "controller/core/validate.hpp"
+#include "controller/core/shard.hpp"
 
 #include <algorithm>
 #include <set>
@@ -262,6 +263,12 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   d.paused = obj.spec.paused.value_or(false) || IsTrue(obj.meta.annotations, kPausedAnnotation);
   ParseOwnershipAndLimits(sink, obj.spec, d);
   d.requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
+  if (auto it = obj.meta.labels.find(kShardLabel); it != obj.meta.labels.end()) {
+    d.shard_label = ParseShardLabel(it->second);
+    if (!d.shard_label)
+      sink.Add(std::string("metadata.labels.") + kShardLabel,
+               "must be a shard index, a decimal from 0 to " + std::to_string(kMaxShards - 1));
+  }
   if (sink.count() > 0) return std::nullopt;
   return d;
 }

@@ -117,6 +117,8 @@ Response Health(const ApiContext& c) {
   for (const auto& d : c.status->Rows()) {
     w.StartObject();
     DeviceFields(w, d);
+    w.Key("shard");
+    w.Int(c.shard.index);
     w.EndObject();
   }
   w.EndArray();
@@ -145,6 +147,13 @@ Response Health(const ApiContext& c) {
   w.EndArray();
   w.EndObject();
   JStr(w, "leader", c.leader());
+  w.Key("shard");
+  w.StartObject();
+  w.Key("index");
+  w.Int(c.shard.index);
+  w.Key("count");
+  w.Int(c.shard.count);
+  w.EndObject();
   w.EndObject();
   return Ok(buf.GetString());
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "controller/core/model.hpp"
+#include "controller/core/shard.hpp"
 #include "controller/http/admin_server.hpp"
 #include "controller/http/auth.hpp"
 #include "controller/metrics/metrics.hpp"
@@ -120,6 +121,7 @@ struct ApiContext {
   std::shared_ptr<spdlog::logger> log;
   DeviceStatusCache* status = nullptr;  // for /v1/health
   int schema_version = 0;               // read once at start
+  core::ShardSpec shard;                // this replica's (every device it shows is on it)
 };
 
 /// Builds the authenticator (errors name the file) and starts the server on `listen` ("off":

@@ -55,11 +55,13 @@ void KubeFeed::Start(Enqueue enqueue) {
   source_.Start();
 }
 
-void KubeFeed::Passed(const std::string& device, const reconcilers::DeviceResult& r) {
+Feed::Writes KubeFeed::Passed(const std::string& device, const reconcilers::DeviceResult& r) {
+  source::KubeSource::Queued q;
   if (r.device_row)
     if (auto ports = store_.PortStatuses(device))
-      source_.ReportPass(device, *r.device_row, *ports, !r.error);
-  source_.PostEvents(device, r.events);
+      q += source_.ReportPass(device, *r.device_row, *ports, !r.error);
+  q += source_.PostEvents(device, r.events);
+  return {q.writes, q.coalesced};
 }
 
 std::string KubeFeed::Describe() const {

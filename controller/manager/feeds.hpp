@@ -54,7 +54,7 @@ class KubeFeed final : public Feed {
   bool Synced() const override { return source_.Synced(); }
   void Start(Enqueue enqueue) override;
   void Stop() override { source_.Stop(); }
-  void Passed(const std::string& device, const reconcilers::DeviceResult& r) override;
+  Writes Passed(const std::string& device, const reconcilers::DeviceResult& r) override;
   void SetWriter(bool writer) override { source_.SetWriter(writer); }
   void SetInstance(const std::string& instance) override { source_.SetInstance(instance); }
   std::string Describe() const override;

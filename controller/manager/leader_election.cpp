@@ -13,16 +13,16 @@
 
 namespace nc::kube {
 
-namespace {}  // namespace
+std::string DefaultIdentity() {
+  const char* pod = std::getenv("POD_NAME");
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string(pod && *pod ? pod : host) + "_" + std::to_string(getpid());
+}
 
 LeaderElector::LeaderElector(KubeConfig config, LeaderElectionConfig options)
     : client_(std::move(config)), options_(std::move(options)) {
-  if (options_.identity.empty()) {
-    const char* pod = std::getenv("POD_NAME");
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
-    options_.identity = std::string(pod && *pod ? pod : host) + "_" + std::to_string(getpid());
-  }
+  if (options_.identity.empty()) options_.identity = DefaultIdentity();
 }
 
 LeaderElector::~LeaderElector() {

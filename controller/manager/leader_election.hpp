@@ -28,6 +28,9 @@ struct LeaderElectionConfig {
   std::function<void(const std::string&)> on_error;
 };
 
+/// This process's identity: $POD_NAME (or the host name), an underscore and the pid.
+std::string DefaultIdentity();
+
 class LeaderElector {
  public:
   LeaderElector(KubeConfig config, LeaderElectionConfig options);

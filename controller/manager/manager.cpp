@@ -102,7 +102,10 @@ struct Parts {
     status.Passed({key, r.run_id, trigger, result,
                    runtime::FormatUtc(std::chrono::system_clock::now()),
                    static_cast<int64_t>(seconds * 1000)});
-    feed.Passed(key, r);
+    if (auto w = feed.Passed(key, r); w.requests >= 0) {
+      metrics.KubeRequestsPerPass(w.requests);
+      if (w.coalesced > 0) metrics.KubeStatusCoalesced(w.coalesced);
+    }
     return r;
   }
 
@@ -130,7 +133,8 @@ struct Parts {
         &metrics,
         log,
         &status,
-        st.SchemaVersion()};
+        st.SchemaVersion(),
+        options.shard};
   }
 
   const ManagerOptions& options;
@@ -168,7 +172,8 @@ bool WaitForSync(Feed& feed) {
 /// keys, writes to the source stop - and signal the main thread, which exits.
 void LeadThenWork(Parts& p, kube::LeaderElector* elector) {
   if (elector) {
-    p.log->info("waiting to lead (lease netconverge-leader, identity {})", elector->identity());
+    p.log->info("waiting to lead (lease {}, identity {})", p.options.election->lease_name,
+                elector->identity());
     if (!elector->Acquire(p.stop)) return;
     p.log->info("leading as {}: writing to devices", elector->identity());
     p.feed.SetWriter(true);
@@ -187,13 +192,9 @@ void LeadThenWork(Parts& p, kube::LeaderElector* elector) {
   p.started = true;
 }
 
-}  // namespace
-
-int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterFactory& factory,
-        const core::ServiceTable& services, std::shared_ptr<spdlog::logger> log, sigset_t signals) {
-  runtime::UseOneMallocArena();
-  Parts p(o, feed, store, factory, services, std::move(log));
-  p.controller = std::make_unique<runtime::Controller>(
+/// The workers: each takes a device from the queue and runs its pass within the rule budget.
+std::unique_ptr<runtime::Controller> MakeController(Parts& p, int workers) {
+  return std::make_unique<runtime::Controller>(
       p.queue,
       [&p](const std::string& key) {
         const std::string trigger = p.triggers.Take(key);
@@ -215,12 +216,31 @@ int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterF
         if (!quiet) runtime::ReleaseFreedMemory();
         return out;
       },
-      o.workers);
+      workers);
+}
+
+}  // namespace
+
+int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterFactory& factory,
+        const core::ServiceTable& services, std::shared_ptr<spdlog::logger> log, sigset_t signals) {
+  runtime::UseOneMallocArena();
+  Parts p(o, feed, store, factory, services, std::move(log));
+  // client-go's rest_client_* metrics of every Kubernetes request of this process.
+  auto observe = [&p](const std::string& method, int code, double throttled) {
+    p.metrics.KubeRequest(method, code, throttled);
+  };
+  if (o.cluster.shared) o.cluster.shared->observe = observe;
+  p.controller = MakeController(p, o.workers);
   std::unique_ptr<kube::LeaderElector> elector;
   if (o.election) {
     auto le = *o.election;
     le.on_error = [&p](const std::string& why) { p.log->warn("leader election: {}", why); };
-    elector = std::make_unique<kube::LeaderElector>(o.cluster, le);
+    // The Lease is renewed outside the rate limiter: a burst of status writes must never cost
+    // the leadership (its requests are still counted).
+    kube::KubeConfig lease_cluster = o.cluster;
+    lease_cluster.shared = std::make_shared<kube::ClientShared>();
+    lease_cluster.shared->observe = observe;
+    elector = std::make_unique<kube::LeaderElector>(lease_cluster, le);
     feed.SetInstance(elector->identity());
   }
   feed.SetWriter(!o.election);
@@ -230,8 +250,10 @@ int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterF
     feed.Stop();
     return 0;
   }
-  p.log->info("netconverge running: {} store={} workers={}{}", feed.Describe(), o.store_path,
-              o.workers, elector ? " leader-election=" + elector->identity() : "");
+  p.log->info("netconverge running: {} store={} workers={}{}{}", feed.Describe(), o.store_path,
+              o.workers,
+              o.shard.sharded() ? fmt::format(" shard={}/{}", o.shard.index, o.shard.count) : "",
+              elector ? " leader-election=" + elector->identity() : "");
   bool admin_failed = false;
   auto admin = StartAdminApi(o.listen, o.api, p.Api(), &admin_failed);
   if (admin_failed) {

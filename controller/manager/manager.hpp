@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "controller/core/shard.hpp"
 #include "controller/core/values.hpp"
 #include "controller/manager/admin_api.hpp"
 #include "controller/manager/leader_election.hpp"
@@ -34,10 +35,17 @@ class Feed {
   /// Starts feeding: `enqueue` gets each device whose desired state changed, with why.
   virtual void Start(Enqueue enqueue) = 0;
   virtual void Stop() = 0;
+  /// The writes to the source one pass caused (requests -1: a source that takes none), and how
+  /// many of them replaced a pending write of the same object.
+  struct Writes {
+    int requests = -1;
+    int coalesced = 0;
+  };
   /// After every apply pass of `device` (Kubernetes: status and Events back). Default: nothing.
-  virtual void Passed(const std::string& device, const reconcilers::DeviceResult& r) {
+  virtual Writes Passed(const std::string& device, const reconcilers::DeviceResult& r) {
     (void)device;
     (void)r;
+    return {};
   }
   /// Whether this replica may write to the source (a standby may not). Default: ignored.
   virtual void SetWriter(bool writer) { (void)writer; }
@@ -60,6 +68,8 @@ struct ManagerOptions {
   /// Leader election over the Kubernetes API (unset: this replica always leads).
   std::optional<kube::LeaderElectionConfig> election;
   kube::KubeConfig cluster;  // where the Lease lives (with `election`)
+  /// This replica's shard (the feed keeps only its devices; the Lease is per shard).
+  core::ShardSpec shard;
 };
 
 /// Runs the daemon until SIGINT or SIGTERM (`signals`: blocked by the caller before any thread

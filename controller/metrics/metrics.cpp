@@ -99,8 +99,32 @@ struct Metrics::Impl {
           .Name("netconverge_http_request_duration_seconds")
           .Help("Admin API latency per route.")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& kube_requests =
+      BuildCounter()
+          .Name("rest_client_requests_total")
+          .Help("Kubernetes API requests by method and code (0: no answer), as client-go counts.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& kube_throttle =
+      BuildHistogram()
+          .Name("rest_client_rate_limiter_duration_seconds")
+          .Help("Time Kubernetes API requests waited for the client's rate limiter (--kube-qps).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& kube_per_pass =
+      BuildHistogram()
+          .Name("netconverge_kube_requests_per_pass")
+          .Help("Kubernetes API writes (status, Events, finalizers) one pass of a device caused.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& kube_coalesced =
+      BuildCounter()
+          .Name("netconverge_kube_status_writes_coalesced_total")
+          .Help("Status writes replaced by a newer status of the same object before being sent.")
+          .Register(*registry);
   const prometheus::Histogram::BucketBoundaries pass_buckets{0.01, 0.05, 0.1, 0.25, 0.5, 1,  2.5,
                                                              5,    10,   30,  60,   120, 600};
+  const prometheus::Histogram::BucketBoundaries throttle_buckets{0.001, 0.01, 0.1, 0.5, 1,
+                                                                 5,     10,   30,  60};
+  const prometheus::Histogram::BucketBoundaries per_pass_buckets{0,   1,   2,    5,    10,   50,
+                                                                 100, 500, 1000, 5000, 10000};
   const prometheus::Histogram::BucketBoundaries http_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                              0.02,   0.05,  0.1,    0.25,  1};
 };
@@ -134,6 +158,19 @@ void Metrics::ObservePass(const PassFacts& p) {
 void Metrics::ObserveHttp(const std::string& route, int code, double seconds) {
   impl_->http.Add({{"route", route}, {"code", std::to_string(code)}}).Increment();
   impl_->http_time.Add({{"route", route}}, impl_->http_buckets).Observe(seconds);
+}
+
+void Metrics::KubeRequest(const std::string& method, int code, double throttled_seconds) {
+  impl_->kube_requests.Add({{"method", method}, {"code", std::to_string(code)}}).Increment();
+  impl_->kube_throttle.Add({{"verb", method}}, impl_->throttle_buckets).Observe(throttled_seconds);
+}
+
+void Metrics::KubeRequestsPerPass(int requests) {
+  impl_->kube_per_pass.Add({}, impl_->per_pass_buckets).Observe(requests);
+}
+
+void Metrics::KubeStatusCoalesced(int writes) {
+  impl_->kube_coalesced.Add({}).Increment(writes);
 }
 
 void Metrics::QueueAdded() {

@@ -29,6 +29,12 @@ class Metrics {
   ~Metrics();
   void ObservePass(const PassFacts& pass);
   void ObserveHttp(const std::string& route, int code, double seconds);
+  /// One Kubernetes API request (client-go's rest_client_* metrics): method, HTTP status (0: no
+  /// answer) and the seconds it waited for the rate limiter.
+  void KubeRequest(const std::string& method, int code, double throttled_seconds);
+  /// The Kubernetes API writes one pass caused.
+  void KubeRequestsPerPass(int requests);
+  void KubeStatusCoalesced(int writes);
   /// client-go's workqueue metrics (name="device"), fed by runtime::QueueObserver.
   void QueueAdded();
   void QueueRetried();

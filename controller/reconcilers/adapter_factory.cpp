@@ -85,6 +85,7 @@ Result<std::unique_ptr<DeviceAdapter>> DefaultAdapterFactory::Create(const core:
   http.ca_file = device.tls_ca_file;
   http.server_name = device.tls_server_name;
   http.insecure_skip_verify = device.tls_insecure_skip_verify;
+  http.user_agent = user_agent;
   auto client = transport::HttpsClient::Create(http);
   if (!client) return tl::unexpected(client.error());
   vyos::VyosAdapterOptions o;

@@ -30,6 +30,8 @@ class DefaultAdapterFactory final : public AdapterFactory {
   /// credentials, re-read at most every `secret_recheck`.
   std::string CredentialsVersion(const core::Device& device) override;
   std::chrono::milliseconds secret_recheck{60'000};
+  /// The User-Agent of HTTPS requests to devices (an access log then tells which replica wrote).
+  std::string user_agent = "netconverge/0.1";
 
  private:
   SecretResolver secrets_;

@@ -305,6 +305,7 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
       ++it;
   }
 
+  for (auto& p : core::KeepShard(next, shard_)) problems.push_back(std::move(p));
   report.changed_devices = ChangedDevices(*desired_, next);
   report.changed = !(next == *desired_) || !loaded_;
   report.problems = problems;

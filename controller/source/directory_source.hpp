@@ -15,6 +15,7 @@
 
 #include "controller/api/v1alpha1/types.hpp"
 #include "controller/core/model.hpp"
+#include "controller/core/shard.hpp"
 #include "controller/core/validate.hpp"
 #include "controller/core/values.hpp"
 
@@ -81,8 +82,11 @@ class DirectorySource {
   /// The current desired state; shared and immutable, so a pass never copies it.
   std::shared_ptr<const core::DesiredState> Desired() const;
   const std::string& dir() const { return dir_; }
+  /// Only the devices of this shard (and their resources) are desired (before the first Reload).
+  void SetShard(core::ShardSpec shard) { shard_ = shard; }
 
  private:
+  core::ShardSpec shard_;
   /// A changed or removed file still fresh (modified less than `settle_` ago), else "". Under mu_.
   std::string Settling(const std::map<std::string, std::string>& hashes) const;
   /// Under mu_: every file's stamp as at the last read, none modified in the last moments.

@@ -12,6 +12,7 @@
 
 #include <sys/time.h>
 #include <time.h>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -160,8 +161,32 @@ Result<KubeConfig> InClusterConfig() {
   return c;
 }
 
+RateLimiter::RateLimiter(double qps, int burst)
+    : qps_(qps),
+      burst_(std::max(1, burst)),
+      tokens_(burst_),
+      last_(std::chrono::steady_clock::now()) {}
+
+std::chrono::nanoseconds RateLimiter::Wait() {
+  if (qps_ <= 0) return std::chrono::nanoseconds(0);
+  std::chrono::nanoseconds wait(0);
+  {
+    std::lock_guard lk(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * qps_);
+    last_ = now;
+    tokens_ -= 1;  // reserved: a negative balance is the queue of those waiting
+    if (tokens_ < 0)
+      wait = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::duration<double>(-tokens_ / qps_));
+  }
+  if (wait.count() > 0) std::this_thread::sleep_for(wait);
+  return wait;
+}
+
 KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {
   transport::HttpsClientOptions o;
+  o.user_agent = config_.user_agent;
   o.host = config_.host;
   o.port = config_.port;
   o.ca_pem = config_.ca_pem;
@@ -191,7 +216,9 @@ Result<transport::HttpResponse> KubeClient::Request(const std::string& method,
   if (!http_)
     return MakeError(ErrorCode::kInvalidArgument,
                      "the API server's CA certificate cannot be loaded");
+  const double throttled = Throttle();
   auto r = http_->Send(method, path, content_type, body, timeout, nullptr, method == "GET");
+  Observe(method, r ? r->status : 0, throttled);
   if (r && r->status == 401) {
     std::lock_guard lk(token_mu_);
     token_.clear();  // re-read a rotated token file on the next request
@@ -199,12 +226,35 @@ Result<transport::HttpResponse> KubeClient::Request(const std::string& method,
   return r;
 }
 
+void KubeClient::WaitTurn() {
+  turn_waited_ = -1;
+  const double waited = Throttle();
+  turn_waited_ = waited;
+}
+
+double KubeClient::Throttle() {
+  if (turn_waited_ >= 0) {
+    const double waited = turn_waited_;
+    turn_waited_ = -1;
+    return waited;
+  }
+  if (!config_.shared || !config_.shared->limiter) return 0;
+  return std::chrono::duration<double>(config_.shared->limiter->Wait()).count();
+}
+
+void KubeClient::Observe(const std::string& method, int status, double throttled) {
+  if (config_.shared && config_.shared->observe) config_.shared->observe(method, status, throttled);
+}
+
 Result<int> KubeClient::Stream(const std::string& path, std::chrono::milliseconds timeout,
                                const std::function<bool(std::string_view)>& on_data) {
   if (!http_)
     return MakeError(ErrorCode::kInvalidArgument,
                      "the API server's CA certificate cannot be loaded");
-  return http_->Stream(path, timeout, on_data);
+  const double throttled = Throttle();  // a watch is one request to the limiter, as in client-go
+  auto r = http_->Stream(path, timeout, on_data);
+  Observe("WATCH", r ? *r : 0, throttled);
+  return r;
 }
 
 void KubeClient::Cancel() {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +20,33 @@
 
 namespace nc::kube {
 
+/// client-go's token bucket (flowcontrol.NewTokenBucketRateLimiter): up to `burst` requests at
+/// once, then `qps` a second. Wait reserves the next token and sleeps until it is due, so
+/// waiters go in the order they came. qps <= 0: no limit. Thread-safe.
+class RateLimiter {
+ public:
+  RateLimiter(double qps, int burst);
+  /// Blocks until the request may go; returns how long it waited.
+  std::chrono::nanoseconds Wait();
+  double qps() const { return qps_; }
+  int burst() const { return static_cast<int>(burst_); }
+
+ private:
+  const double qps_;
+  const double burst_;
+  std::mutex mu_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+/// What every client of one cluster shares (like one client-go rest.Config): the rate limiter
+/// and an observer told of every request (verb, HTTP status or 0 for a transport error, seconds
+/// spent waiting for the limiter). Set both before the first client sends anything.
+struct ClientShared {
+  std::shared_ptr<RateLimiter> limiter;  // null: unlimited
+  std::function<void(const std::string& method, int status, double throttled_seconds)> observe;
+};
+
 struct KubeConfig {
   std::string host;
   int port = 443;
@@ -26,6 +54,10 @@ struct KubeConfig {
   std::string token;       // a static token, or
   std::string token_file;  // a file re-read every 60 s (in-cluster)
   std::string ns = "default";
+  /// Shared by every copy of this config (null: no limit, nothing observed).
+  std::shared_ptr<ClientShared> shared;
+  /// The User-Agent of this process's requests (the first word names the program).
+  std::string user_agent = "netconverge/0.1";
 };
 
 /// Reads the current context of a kubeconfig file (server, certificate-authority(-data), token
@@ -48,9 +80,16 @@ class KubeClient {
                      const std::function<bool(std::string_view)>& on_data);
   void Cancel();
   const KubeConfig& config() const { return config_; }
+  /// Waits for the rate limiter now, for the next Request (which then does not wait again): a
+  /// caller that picks what to send only once it may send (the newest status).
+  void WaitTurn();
 
  private:
+  double turn_waited_ = -1;  // WaitTurn's wait, for the next Request (-1: none taken)
   std::string Authorization();
+  /// Waits for the shared rate limiter; returns the seconds waited.
+  double Throttle();
+  void Observe(const std::string& method, int status, double throttled);
   KubeConfig config_;
   std::unique_ptr<transport::HttpTransport> http_;
   std::mutex token_mu_;

@@ -98,7 +98,8 @@ KubeSource::KubeSource(kube::KubeConfig config, core::ServiceTable services,
     : config_(std::move(config)),
       services_(std::move(services)),
       on_change_(std::move(on_change)),
-      client_(config_) {
+      client_(config_),
+      write_client_(config_) {
   for (auto [kind, plural] :
        {std::pair{"Device", "devices"}, std::pair{"PortForward", "portforwards"},
         std::pair{"VlanInterface", "vlaninterfaces"}}) {
@@ -141,6 +142,7 @@ std::string KubeSource::Path(const std::string& plural, const std::string& name)
 }
 
 void KubeSource::Start() {
+  write_thread_ = std::thread([this] { DrainWrites(); });
   for (auto& k : kinds_) k.thread = std::thread([r = k.reflector.get()] { r->Run(); });
   builder_ = std::thread([this] {
     while (!stop_) {
@@ -162,10 +164,74 @@ void KubeSource::Stop() {
   for (auto& k : kinds_)
     if (k.thread.joinable()) k.thread.join();
   if (builder_.joinable()) builder_.join();
+  // The last passes' status goes out before the process ends (bounded: a hung API server must
+  // not hold a stop).
+  (void)Flush(std::chrono::seconds(5));
+  {
+    std::lock_guard lk(write_mu_);
+    writes_stop_ = true;
+    pending_.clear();  // what did not go within the flush is rewritten by the next process
+    write_order_.clear();
+  }
+  write_cv_.notify_all();
+  if (write_thread_.joinable()) write_thread_.join();
+}
+
+KubeSource::Queued KubeSource::Enqueue(PendingWrite w, bool coalesce) {
+  if (!writer_) return {};
+  Queued q{1, 0};
+  {
+    std::lock_guard lk(write_mu_);
+    std::string key = coalesce ? w.path : "#" + std::to_string(++write_seq_);
+    if (auto it = pending_.find(key); it != pending_.end()) {
+      it->second = std::move(w);  // keeps its place in the queue; the newer content goes
+      q.coalesced = 1;
+    } else {
+      pending_.emplace(key, std::move(w));
+      write_order_.push_back(std::move(key));
+    }
+  }
+  write_cv_.notify_all();
+  return q;
+}
+
+void KubeSource::DrainWrites() {
+  std::unique_lock lk(write_mu_);
+  for (;;) {
+    write_cv_.wait(lk, [this] { return writes_stop_ || !write_order_.empty(); });
+    if (write_order_.empty()) return;  // stopping, nothing left
+    // The turn first, then the pick: what waited for the rate limiter meanwhile was coalesced,
+    // and the write that goes carries the newest status.
+    ++writing_;
+    lk.unlock();
+    write_client_.WaitTurn();
+    lk.lock();
+    --writing_;
+    if (write_order_.empty()) continue;  // dropped meanwhile (a standby)
+    const std::string key = std::move(write_order_.front());
+    write_order_.pop_front();
+    auto node = pending_.extract(key);
+    ++writing_;
+    lk.unlock();
+    if (writer_ && !node.empty()) Write(node.mapped());  // a standby sends nothing
+    lk.lock();
+    --writing_;
+    write_cv_.notify_all();
+  }
+}
+
+bool KubeSource::Flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lk(write_mu_);
+  return write_cv_.wait_for(lk, timeout, [this] { return write_order_.empty() && writing_ == 0; });
 }
 
 void KubeSource::SetWriter(bool writer) {
   writer_ = writer;
+  if (!writer) {
+    std::lock_guard lk(write_mu_);
+    pending_.clear();
+    write_order_.clear();
+  }
   std::lock_guard lk(mu_);
   dirty_ = true;  // a new leader adds what a standby left out
   cv_.notify_all();
@@ -225,6 +291,8 @@ struct KubeSource::Snapshot {
   std::vector<std::pair<std::string, std::string>> need_finalizer;  // (plural, name)
   std::map<std::string, std::string> finalizer_json;                // "plural/name" -> patch
   std::set<std::string> orphaned;
+  std::map<std::string, std::string> device_of;     // "Kind/ns/name" -> its device's key
+  std::map<std::string, std::string> shard_labels;  // device key -> its label's text
 };
 
 void KubeSource::Collect(const Kind& k, const std::string& ns, const std::string& name,
@@ -234,6 +302,15 @@ void KubeSource::Collect(const Kind& k, const std::string& ns, const std::string
   const auto& meta = d["metadata"];
   const std::string id = k.kind + "/" + ns + "/" + name;
   snap.objects[id] = json;
+  if (k.kind == "Device") {
+    snap.device_of[id] = ns + "/" + name;
+    if (const Value* labels = core::JsonMember(meta, "labels"))
+      if (const Value* l = core::JsonMember(*labels, core::kShardLabel); l && l->IsString())
+        snap.shard_labels[ns + "/" + name] = l->GetString();
+  } else if (const Value* spec = core::JsonMember(d, "spec");
+             spec && !core::JsonStr(*spec, "deviceRef").empty()) {
+    snap.device_of[id] = ns + "/" + core::JsonStr(*spec, "deviceRef");
+  }
   if (!core::JsonStr(meta, "deletionTimestamp").empty()) {  // being deleted: no longer desired
     if (const Value* spec = core::JsonMember(d, "spec");
         spec && core::JsonStr(*spec, "deletionPolicy") == "Orphan")
@@ -283,6 +360,17 @@ void KubeSource::Rebuild() {
   for (const auto& [dev, why] : snap.held)
     desired->held_deletes[dev] = why + "; deletions are held until it is fixed";
   desired->orphaned = snap.orphaned;
+  for (auto& p : core::KeepShard(*desired, shard_)) {
+    auto& text = snap.invalid[p.kind + "/" + p.object];
+    text += (text.empty() ? "" : "; ") + p.ToString();
+    snap.problems.push_back(std::move(p));
+  }
+  if (shard_.sharded()) {  // another shard's problems are its own to report
+    std::erase_if(snap.problems, [&](const api::Problem& p) {
+      return !p.kind.empty() && !Owned(snap, p.kind + "/" + p.object);
+    });
+    std::erase_if(snap.invalid, [&](const auto& e) { return !Owned(snap, e.first); });
+  }
   std::map<std::string, std::string> newly_invalid;
   const std::vector<std::string> changed = Publish(desired, snap, newly_invalid);
   if (writer_) WriteBack(snap, newly_invalid);
@@ -306,6 +394,9 @@ std::vector<std::string> KubeSource::Publish(const std::shared_ptr<core::Desired
     if (!device_fingerprints_.count(key) || device_fingerprints_[key] != fp) changed.push_back(key);
   }
   device_fingerprints_ = std::move(fps);
+  by_device_.clear();
+  for (const auto& [id, device] : snap.device_of)
+    if (id.rfind("Device/", 0) != 0) by_device_[device].push_back(id);
   desired_ = desired;
   problems_ = snap.problems;
   for (const auto& [id, text] : snap.invalid)
@@ -316,20 +407,35 @@ std::vector<std::string> KubeSource::Publish(const std::shared_ptr<core::Desired
   return changed;
 }
 
-// Writes outside the lock: events on newly invalid objects, finalizers on new rule resources,
-// conditions on invalid objects.
+bool KubeSource::Owned(const Snapshot& snap, const std::string& id) const {
+  if (!shard_.sharded()) return true;
+  auto d = snap.device_of.find(id);
+  const std::string device = d == snap.device_of.end() ? std::string() : d->second;
+  auto l = snap.shard_labels.find(device);
+  const int shard =
+      core::ShardOfKey(device, l == snap.shard_labels.end() ? nullptr : &l->second, shard_.count);
+  // A label naming a shard that does not exist is reported by shard 0.
+  return shard == shard_.index || (shard >= shard_.count && shard_.index == 0);
+}
+
+// Writes queued outside the lock: events on newly invalid objects, finalizers on new rule
+// resources, conditions on invalid objects (the caller filtered `invalid` to this shard).
 void KubeSource::WriteBack(const Snapshot& snap,
                            const std::map<std::string, std::string>& newly_invalid) {
   for (const auto& [id, text] : newly_invalid) {
+    if (!Owned(snap, id)) continue;
     const auto s1 = id.find('/');
     const auto s2 = id.find('/', s1 + 1);
     PostEvent(id.substr(0, s1), id.substr(s1 + 1, s2 - s1 - 1), id.substr(s2 + 1), "Warning",
               "InvalidSpec", text + " (nothing is deleted while it is invalid)");
   }
   for (const auto& [plural, name] : snap.need_finalizer) {
-    std::lock_guard lk(client_mu_);
-    Write("PATCH", Path(plural, name), "application/merge-patch+json",
-          snap.finalizer_json.at(plural + "/" + name), "the finalizer of " + plural + "/" + name);
+    const std::string kind = plural == "portforwards" ? "PortForward" : "VlanInterface";
+    if (!Owned(snap, kind + "/" + config_.ns + "/" + name)) continue;
+    Enqueue(
+        {"PATCH", Path(plural, name), "application/merge-patch+json",
+         snap.finalizer_json.at(plural + "/" + name), "the finalizer of " + plural + "/" + name},
+        false);
   }
   for (const auto& [id, text] : snap.invalid) {
     const auto slash1 = id.find('/');
@@ -350,10 +456,10 @@ void KubeSource::WriteBack(const Snapshot& snap,
   }
 }
 
-void KubeSource::Write(const std::string& method, const std::string& path,
-                       const std::string& content_type, const std::string& body,
-                       const std::string& what) {
-  auto r = client_.Request(method, path, content_type, body);
+void KubeSource::Write(const PendingWrite& w) {
+  // 10 s, not the client's 30: a stop waits for the write in flight.
+  auto r =
+      write_client_.Request(w.method, w.path, w.content_type, w.body, std::chrono::seconds(10));
   std::string error;
   if (!r)
     error = r.error().message;
@@ -372,25 +478,24 @@ void KubeSource::Write(const std::string& method, const std::string& path,
     last_write_error_.clear();
     return;
   }
-  const std::string line = "cannot write " + what + ": " + error;
+  const std::string line = "cannot write " + w.what + ": " + error;
   if (line != last_write_error_ && error_log_) error_log_(line);
   last_write_error_ = line;
 }
 
-void KubeSource::PatchStatus(const std::string& plural, const std::string& name,
-                             const std::string& json_status) {
-  if (!writer_) return;
-  std::lock_guard lk(client_mu_);
+KubeSource::Queued KubeSource::PatchStatus(const std::string& plural, const std::string& name,
+                                           const std::string& json_status) {
   core::JsonWriter patch;
   patch.Object().Key("status").Raw(json_status).End();
-  Write("PATCH", Path(plural, name) + "/status", "application/merge-patch+json", patch.str(),
-        "the status of " + plural + "/" + name);
+  return Enqueue({"PATCH", Path(plural, name) + "/status", "application/merge-patch+json",
+                  patch.str(), "the status of " + plural + "/" + name},
+                 true);
 }
 
-void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const std::string& name,
-                           const std::string& type, const std::string& reason,
-                           const std::string& note) {
-  if (!writer_) return;
+KubeSource::Queued KubeSource::PostEvent(const std::string& kind, const std::string& ns,
+                                         const std::string& name, const std::string& type,
+                                         const std::string& reason, const std::string& note) {
+  if (!writer_) return {};
   std::string uid;
   {
     std::lock_guard lk(mu_);
@@ -404,7 +509,10 @@ void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const
   const std::string when = kube::MicroTimeNow();
   core::JsonWriter body;
   body.Object().Str("apiVersion", "events.k8s.io/v1").Str("kind", "Event");
-  body.Key("metadata").Object().Str("generateName", name + ".").End();
+  body.Key("metadata").Object().Str("generateName", name + ".");
+  if (shard_.sharded())
+    body.Key("annotations").Object().Str(core::kShardLabel, std::to_string(shard_.index)).End();
+  body.End();
   body.Str("eventTime", when)
       .Str("reportingController", "netconverge.io/controller")
       .Str("reportingInstance", instance_);
@@ -420,12 +528,14 @@ void KubeSource::PostEvent(const std::string& kind, const std::string& ns, const
       .Str("name", name);
   if (!uid.empty()) body.Str("uid", uid);
   body.End().End();
-  std::lock_guard lk(client_mu_);
-  Write("POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json",
-        body.str(), "an event (" + reason + ")");
+  return Enqueue({"POST", "/apis/events.k8s.io/v1/namespaces/" + ns + "/events", "application/json",
+                  body.str(), "an event (" + reason + ")"},
+                 false);
 }
 
-void KubeSource::PostEvents(const std::string& device, const std::vector<store::Event>& events) {
+KubeSource::Queued KubeSource::PostEvents(const std::string& device,
+                                          const std::vector<store::Event>& events) {
+  Queued q;
   const auto slash = device.find('/');
   for (const auto& e : events) {
     std::string kind = "Device", ns = device.substr(0, slash), name = device.substr(slash + 1);
@@ -436,8 +546,9 @@ void KubeSource::PostEvents(const std::string& device, const std::vector<store::
       std::lock_guard lk(mu_);
       kind = objects_.count("VlanInterface/" + e.resource) ? "VlanInterface" : "PortForward";
     }
-    PostEvent(kind, ns, name, e.type, e.reason, e.message);
+    q += PostEvent(kind, ns, name, e.type, e.reason, e.message);
   }
+  return q;
 }
 
 Result<Credentials> KubeSource::SecretCredentials(const core::Device& device) {
@@ -483,7 +594,8 @@ int64_t GenerationOf(const Document& d) {
 
 /// The status of a Device after a pass: Ready, Reachable and Synced, then each standing
 /// condition the adapter reports (e.g. UnconfirmedCommits), True with its message.
-std::string DeviceStatusJson(const store::DeviceStatusRow& row, const Document& d) {
+std::string DeviceStatusJson(const store::DeviceStatusRow& row, const Document& d,
+                             const core::ShardSpec& shard) {
   const int64_t gen = GenerationOf(d);
   core::JsonWriter w;
   w.Object().Num("observedGeneration", gen);
@@ -496,6 +608,7 @@ std::string DeviceStatusJson(const store::DeviceStatusRow& row, const Document& 
   w.StrOrNull("lastObservedTime", row.last_observed_at)
       .StrOrNull("lastAppliedTime", row.last_applied_at);
   w.Num("managedObjects", row.managed).Num("driftedObjects", row.drifted);
+  if (shard.sharded()) w.Num("shard", shard.index);
   return w.End().str();
 }
 
@@ -534,46 +647,83 @@ std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& r
   return w.End().str();
 }
 
+/// Whether the status `want` equals the object's status `have` in everything but
+/// lastObservedTime.
+bool SameBesidesObserved(const Value* have, const std::string& want) {
+  if (!have || !have->IsObject()) return false;
+  Document a, b;
+  if (!core::ParseJson(a, want) || !a.IsObject()) return false;
+  // A merge patch's null removes the member: the stored status has none of them.
+  for (auto m = a.MemberBegin(); m != a.MemberEnd();)
+    m = m->value.IsNull() ? a.EraseMember(m) : m + 1;
+  b.CopyFrom(*have, b.GetAllocator());
+  a.RemoveMember("lastObservedTime");
+  b.RemoveMember("lastObservedTime");
+  return a == b;
+}
+
 }  // namespace
 
-void KubeSource::ReportPass(const std::string& device, const store::DeviceStatusRow& row,
-                            const std::vector<store::PortStatusRow>& ports, bool pass_ok) {
-  std::map<std::string, std::string> objects;
-  std::map<std::string, std::string> invalid;
+KubeSource::Queued KubeSource::ReportDevice(const std::string& device, const std::string& json,
+                                            const store::DeviceStatusRow& row) {
+  // Kubernetes' own advice (node heartbeats moved to Leases): a status is not a heartbeat. A
+  // quiet poll moves only lastObservedTime; that is written every 5 minutes, not every poll.
+  static constexpr auto kHeartbeat = std::chrono::minutes(5);
+  Document d;
+  (void)core::ParseJson(d, json);  // null if not JSON: checked below
+  std::string status = DeviceStatusJson(row, d, shard_);
+  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lk(mu_);
-    objects = objects_;
-    invalid = invalid_;
+    auto it = device_status_at_.find(device);
+    if (it != device_status_at_.end() && now - it->second < kHeartbeat &&
+        SameBesidesObserved(core::JsonMember(d, "status"), status))
+      return {};
+    device_status_at_[device] = now;
   }
-  const auto slash = device.find('/');
-  const std::string ns = device.substr(0, slash);
-  const std::string dev_name = device.substr(slash + 1);
-  if (auto it = objects.find("Device/" + device);
-      it != objects.end() && !invalid.count("Device/" + device)) {
-    Document d;
-    (void)core::ParseJson(d, it->second);  // null if not JSON: checked below
-    PatchStatus("devices", dev_name, DeviceStatusJson(row, d));
+  return PatchStatus("devices", device.substr(device.find('/') + 1), status);
+}
+
+KubeSource::Queued KubeSource::ReportPass(const std::string& device,
+                                          const store::DeviceStatusRow& row,
+                                          const std::vector<store::PortStatusRow>& ports,
+                                          bool pass_ok) {
+  Queued q;
+  // The Device and its resources only (the index), not every object of the namespace.
+  std::vector<std::pair<std::string, std::string>> objects;  // id -> JSON
+  std::set<std::string> invalid;
+  {
+    std::lock_guard lk(mu_);
+    auto take = [&](const std::string& id) {
+      if (auto it = objects_.find(id); it != objects_.end()) {
+        objects.emplace_back(id, it->second);
+        if (invalid_.count(id)) invalid.insert(id);
+      }
+    };
+    take("Device/" + device);
+    if (auto it = by_device_.find(device); it != by_device_.end())
+      for (const auto& id : it->second) take(id);
   }
-  // Its rule resources.
+  const std::string ns = device.substr(0, device.find('/'));
   for (const auto& [id, json] : objects) {
-    const bool pf = id.rfind("PortForward/", 0) == 0;
-    if (!pf && id.rfind("VlanInterface/", 0) != 0) continue;
-    Document d;
-    (void)core::ParseJson(d, json);  // null if not JSON: checked below
-    const Value* spec = core::JsonMember(d, "spec");
-    if (!spec || core::JsonStr(d["metadata"], "namespace") != ns ||
-        core::JsonStr(*spec, "deviceRef") != dev_name)
-      continue;
-    const auto& meta = d["metadata"];
-    if (!core::JsonStr(meta, "deletionTimestamp").empty()) {
-      if (HasFinalizer(meta))
-        ReleaseFinalizer(pf ? "portforwards" : "vlaninterfaces", core::JsonStr(meta, "name"),
-                         ns + "/" + core::JsonStr(meta, "name"), FinalizersPatch(meta, false),
-                         ports, pass_ok);
+    if (invalid.count(id)) continue;
+    if (id.rfind("Device/", 0) == 0) {
+      q += ReportDevice(device, json, row);
       continue;
     }
-    if (invalid.count(id)) continue;
-    const std::string resource = ns + "/" + core::JsonStr(d["metadata"], "name");
+    const bool pf = id.rfind("PortForward/", 0) == 0;
+    Document d;
+    (void)core::ParseJson(d, json);  // null if not JSON: checked below
+    if (!d.IsObject() || !core::JsonMember(d, "metadata")) continue;
+    const auto& meta = d["metadata"];
+    const std::string name = core::JsonStr(meta, "name");
+    if (!core::JsonStr(meta, "deletionTimestamp").empty()) {
+      if (HasFinalizer(meta))
+        q += ReleaseFinalizer(pf ? "portforwards" : "vlaninterfaces", name, ns + "/" + name,
+                              FinalizersPatch(meta, false), ports, pass_ok);
+      continue;
+    }
+    const std::string resource = ns + "/" + name;
     std::vector<const store::PortStatusRow*> rows;
     for (const auto& p : ports)
       if (p.resource == resource) rows.push_back(&p);
@@ -585,21 +735,23 @@ void KubeSource::ReportPass(const std::string& device, const store::DeviceStatus
       have.CopyFrom(*s, have.GetAllocator());
       if (want == have) continue;
     }
-    PatchStatus(pf ? "portforwards" : "vlaninterfaces", core::JsonStr(d["metadata"], "name"),
-                status);
+    q += PatchStatus(pf ? "portforwards" : "vlaninterfaces", name, status);
   }
+  return q;
 }
 
-void KubeSource::ReleaseFinalizer(const std::string& plural, const std::string& name,
-                                  const std::string& resource, const std::string& patch,
-                                  const std::vector<store::PortStatusRow>& ports, bool pass_ok) {
+KubeSource::Queued KubeSource::ReleaseFinalizer(const std::string& plural, const std::string& name,
+                                                const std::string& resource,
+                                                const std::string& patch,
+                                                const std::vector<store::PortStatusRow>& ports,
+                                                bool pass_ok) {
   // Being deleted: its rules went with this pass; release our finalizer.
   const bool gone = std::none_of(ports.begin(), ports.end(),
                                  [&](const auto& p) { return p.resource == resource; });
-  if (!pass_ok || !gone || !writer_) return;
-  std::lock_guard lk(client_mu_);
-  Write("PATCH", Path(plural, name), "application/merge-patch+json", patch,
-        "the release of the finalizer of " + plural + "/" + name);
+  if (!pass_ok || !gone) return {};
+  return Enqueue({"PATCH", Path(plural, name), "application/merge-patch+json", patch,
+                  "the release of the finalizer of " + plural + "/" + name},
+                 true);
 }
 
 }  // namespace nc::source

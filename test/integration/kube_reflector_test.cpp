@@ -3,6 +3,7 @@
 // (re-list, reconciled against the cache), with bookmarks moving the resume point.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -64,6 +65,13 @@ struct KubeHarness {
     REQUIRE(r);
     REQUIRE_MESSAGE(r->status == 201, r->body);
   }
+  void Post(const std::string& plural, const std::string& json) {
+    kube::KubeClient c(config);
+    auto r = c.Request("POST", "/apis/netconverge.io/v1alpha1/namespaces/default/" + plural,
+                       "application/json", json);
+    REQUIRE(r);
+    REQUIRE_MESSAGE(r->status == 201, r->body);
+  }
   void Delete(const std::string& name) {
     kube::KubeClient c(config);
     auto r = c.Request("DELETE",
@@ -72,6 +80,13 @@ struct KubeHarness {
     REQUIRE(r->status == 200);
   }
 };
+
+/// A Device named `name` (`meta_extra`: more metadata members, ending with a comma).
+std::string Device(const std::string& name, const std::string& meta_extra = "") {
+  return R"({"apiVersion":"netconverge.io/v1alpha1","kind":"Device","metadata":{)" + meta_extra +
+         R"("name":")" + name +
+         R"("},"spec":{"platform":"vyos","address":"127.0.0.1:18443","credentialsRef":{"name":"c"}}})";
+}
 
 template <class Pred>
 bool WaitFor(Pred p, int ms = 5000) {
@@ -182,7 +197,9 @@ TEST_SUITE("integration/kube") {
 
     h.sim.Deny("patch", "devices/status");
     src.ReportPass("default/edge1", row, {}, true);
+    REQUIRE(src.Flush(std::chrono::seconds(10)));
     src.ReportPass("default/edge1", row, {}, true);  // the same failure again: not logged twice
+    REQUIRE(src.Flush(std::chrono::seconds(10)));
     auto lines = log_lines();
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].find("the status of devices/edge1") != std::string::npos);
@@ -196,11 +213,14 @@ TEST_SUITE("integration/kube") {
     // Allowed again: the write lands and the next failure is news again.
     h.sim.Allow("patch", "devices/status");
     src.ReportPass("default/edge1", row, {}, true);
+    REQUIRE(src.Flush(std::chrono::seconds(10)));
     CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge1")
               .find("\"transportInUse\":\"https\"") != std::string::npos);
     CHECK(log_lines().size() == 1);
     h.sim.Deny("patch", "devices/status");
+    row.transport = "ssh";  // a status that changed (an unchanged one is not rewritten)
     src.ReportPass("default/edge1", row, {}, true);
+    REQUIRE(src.Flush(std::chrono::seconds(10)));
     CHECK(log_lines().size() == 2);
 
     // Events too.
@@ -211,10 +231,110 @@ TEST_SUITE("integration/kube") {
     ev.reason = "DeviceRejected";
     ev.message = "x";
     src.PostEvents("default/edge1", {ev});
+    REQUIRE(src.Flush(std::chrono::seconds(10)));
     lines = log_lines();
     REQUIRE(lines.size() == 3);
     CHECK(lines[2].find(R"(cannot create resource "events")") != std::string::npos);
     src.Stop();
+  }
+
+  TEST_CASE(
+      "status writes wait for the rate limiter and coalesce per object; a status that moved only "
+      "its lastObservedTime is not rewritten") {
+    KubeHarness h({});
+    h.config.shared = std::make_shared<kube::ClientShared>();
+    h.config.shared->limiter = std::make_shared<kube::RateLimiter>(5, 1);
+    std::atomic<int> patches{0};
+    h.config.shared->observe = [&](const std::string& method, int, double) {
+      if (method == "PATCH") ++patches;
+    };
+    h.Post("devices", Device("edge1"));
+    source::KubeSource src(h.config, {}, [](const std::vector<std::string>&) {});
+    src.Start();
+    REQUIRE(WaitFor([&] { return src.Synced() && src.Desired()->devices.count("default/edge1"); }));
+    // Take the bucket's token: the writer's first write now waits 0.2 s, long enough for five
+    // passes' reports to arrive.
+    kube::KubeClient other(h.config);
+    REQUIRE(other.Request("GET", "/api/v1/namespaces/default/secrets/x"));
+    store::DeviceStatusRow row;
+    row.device = "default/edge1";
+    row.reachable = row.synced = true;
+    row.transport = "https";
+    source::KubeSource::Queued q;
+    for (int i = 1; i <= 5; ++i) {
+      row.managed = i;
+      q += src.ReportPass("default/edge1", row, {}, true);
+    }
+    REQUIRE(src.Flush(std::chrono::seconds(10)));
+    CHECK(q.writes == 5);
+    CHECK(q.coalesced == 4);
+    CHECK(patches.load() == 1);  // five passes, one write: the newest
+    CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge1").find("\"managedObjects\":5") !=
+          std::string::npos);
+
+    // Once the watch brought our write back, the same status is not written again, nor one whose
+    // lastObservedTime alone moved (a quiet poll); a real change is.
+    REQUIRE(WaitFor([&] {
+      const bool none = src.ReportPass("default/edge1", row, {}, true).writes == 0;
+      return src.Flush(std::chrono::seconds(10)) && none;
+    }));
+    const int before = patches.load();
+    row.last_observed_at = "2026-11-30T12:00:00Z";
+    CHECK(src.ReportPass("default/edge1", row, {}, true).writes == 0);
+    row.reachable = false;
+    row.message = "connection refused";
+    CHECK(src.ReportPass("default/edge1", row, {}, true).writes == 1);
+    REQUIRE(src.Flush(std::chrono::seconds(10)));
+    CHECK(patches.load() == before + 1);
+    src.Stop();
+  }
+
+  TEST_CASE(
+      "two shards: each keeps and reports only its devices; an invalid object is reported "
+      "by its device's shard") {
+    KubeHarness h({});
+    // By hash edge1 is on shard 1 and edge2 on shard 0 (core/shard_test); edge3 pinned to 1.
+    h.Post("devices", Device("edge1"));
+    h.Post("devices", Device("edge2"));
+    h.Post("devices", Device("edge3", R"("labels":{"netconverge.io/shard":"1"},)"));
+    // Two PortForwards claiming one port of edge2 (shard 0's) are both invalid.
+    for (const char* name : {"bad", "worse"})
+      h.Post("portforwards",
+             std::string(R"({"apiVersion":"netconverge.io/v1alpha1","kind":"PortForward",)") +
+                 R"("metadata":{"name":")" + name +
+                 R"("},"spec":{"deviceRef":"edge2","vm":"vm1","internalAddress":"192.168.1.1",)"
+                 R"("inboundInterface":"eth0","ports":[{"name":"ssh","protocol":"tcp",)"
+                 R"("externalPort":2201,"internalPort":22}]}})");
+    std::vector<std::unique_ptr<source::KubeSource>> shards;
+    for (int i : {0, 1}) {
+      shards.push_back(std::make_unique<source::KubeSource>(
+          h.config, core::ServiceTable{}, [](const std::vector<std::string>&) {}));
+      shards.back()->SetShard({2, i});
+      shards.back()->Start();
+    }
+    auto keys = [](const source::KubeSource& s) {
+      std::set<std::string> out;
+      for (const auto& [k, d] : s.Desired()->devices) out.insert(k);
+      return out;
+    };
+    REQUIRE(WaitFor([&] { return keys(*shards[0]).size() + keys(*shards[1]).size() == 3; }));
+    CHECK(keys(*shards[0]) == std::set<std::string>{"default/edge2"});
+    CHECK(keys(*shards[1]) == std::set<std::string>{"default/edge1", "default/edge3"});
+    // The invalid PortForward is shard 0's problem only.
+    CHECK(shards[0]->Problems().size() >= 1);
+    CHECK(shards[1]->Problems().empty());
+    REQUIRE(WaitFor([&] {
+      return h.sim.Get("netconverge.io", "portforwards", "default", "bad").find("InvalidSpec") !=
+             std::string::npos;
+    }));
+    store::DeviceStatusRow row;
+    row.reachable = row.synced = true;
+    row.device = "default/edge3";
+    shards[1]->ReportPass("default/edge3", row, {}, true);
+    REQUIRE(shards[1]->Flush(std::chrono::seconds(10)));
+    CHECK(h.sim.Get("netconverge.io", "devices", "default", "edge3").find("\"shard\":1") !=
+          std::string::npos);
+    for (auto& s : shards) s->Stop();
   }
 
   TEST_CASE("kubeconfig: server, CA data, token and namespace of the current context") {

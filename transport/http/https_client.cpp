@@ -158,7 +158,7 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
     // 10,000-rule commit is several MB.
     http::request<http::span_body<const char>> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, o.host + ":" + std::to_string(o.port));
-    req.set(http::field::user_agent, "netconverge/0.1");
+    req.set(http::field::user_agent, o.user_agent);
     if (o.authorization) req.set(http::field::authorization, o.authorization());
     if (!o.accept.empty()) req.set(http::field::accept, o.accept);
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
@@ -208,7 +208,7 @@ asio::awaitable<Result<int>> StreamGet(HttpsClient::Impl& impl, const std::strin
   boost::system::error_code ec;
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, o.host + ":" + std::to_string(o.port));
-  req.set(http::field::user_agent, "netconverge/0.1");
+  req.set(http::field::user_agent, o.user_agent);
   req.set(http::field::accept, "application/json");
   if (o.authorization) req.set(http::field::authorization, o.authorization());
   co_await http::async_write(*stream, req, asio::redirect_error(asio::use_awaitable, ec));

@@ -24,7 +24,8 @@ struct HttpsClientOptions {
   /// Value of the Authorization header of every request (called per request, so that a
   /// rotated token file is picked up), or empty.
   std::function<std::string()> authorization;
-  std::string accept;       // Accept header, or empty
+  std::string accept;  // Accept header, or empty
+  std::string user_agent = "netconverge/0.1";
   std::string server_name;  // name to verify (default: host)
   bool insecure_skip_verify = false;
   std::chrono::milliseconds connect_timeout{5000};
