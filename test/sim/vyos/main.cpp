@@ -99,6 +99,10 @@ int main(int argc, char** argv) {
   app.add_option("--ssh-password", ssh.password, "SSH password accepted (empty: none)");
   app.add_option("--ssh-authorized-key", ssh_authorized_key_file,
                  "public key file (ssh-ed25519 ...) accepted over SSH");
+  std::string access_log;
+  app.add_option("--access-log", access_log,
+                 "append every HTTPS request here as nginx's log_format '$msec \"$request\" "
+                 "$status \"$http_user_agent\"'");
   CLI11_PARSE(app, argc, argv);
   o.keys = keys.empty() ? std::vector<std::string>{"netconverge-demo-key"} : keys;
   o.saved_path = saved_path;
@@ -148,7 +152,7 @@ int main(int argc, char** argv) {
     }
   }
   nc::sim::VyosSimServer server(sim, {listen.substr(0, colon), std::stoi(listen.substr(colon + 1)),
-                                      cert->cert_pem, cert->key_pem});
+                                      cert->cert_pem, cert->key_pem, access_log});
   nc::sim::BlockTerminationSignals();
   if (auto st = server.Start(); !st) {
     std::cerr << "vyos-sim: " << st.error().message << "\n";

@@ -1,15 +1,38 @@
 #include "test/sim/vyos/vyos_sim_server.hpp"
 
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+
 #include "test/sim/common/https_server.hpp"
 
 namespace nc::sim {
 
+namespace {
+
+/// One access-log line, as nginx's '$msec "$request" $status "$http_user_agent"'.
+void LogAccess(const std::string& path, const HttpRequest& req, int status) {
+  static std::mutex mu;
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  char msec[32];
+  std::snprintf(msec, sizeof msec, "%.3f", now);
+  std::lock_guard lk(mu);
+  std::ofstream(path, std::ios::app) << msec << " \"" << req.method << ' ' << req.target
+                                     << " HTTP/1.1\" " << status << " \""
+                                     << req.Header("user-agent") << "\"\n";
+}
+
+}  // namespace
+
 struct VyosSimServer::Impl {
   HttpsServer server;
   Impl(VyosSim& sim, const Options& o)
-      : server(ServerOptions(sim, o), [&sim](const HttpRequest& req) {
+      : server(ServerOptions(sim, o), [&sim, log = o.access_log](const HttpRequest& req) {
           SimReply r =
               sim.Handle(SimRequest{req.method, req.target, req.Header("content-type"), req.body});
+          if (!log.empty()) LogAccess(log, req, r.status);
           HttpReply out;
           out.status = r.status;
           out.content_type = r.content_type;

@@ -18,6 +18,9 @@ class VyosSimServer {
     int port = 0;  // 0 = any free port
     std::string cert_pem;
     std::string key_pem;
+    /// Every request appended here as nginx's log_format
+    /// '$msec "$request" $status "$http_user_agent"' (empty: none).
+    std::string access_log;
   };
 
   VyosSimServer(VyosSim& sim, Options options);
