@@ -429,14 +429,28 @@ void KubeSource::WriteBack(const Snapshot& snap,
     PostEvent(id.substr(0, s1), id.substr(s1 + 1, s2 - s1 - 1), id.substr(s2 + 1), "Warning",
               "InvalidSpec", text + " (nothing is deleted while it is invalid)");
   }
+  // A finalizer asked for is asked again only if it has not shown up in the cache within 30 s
+  // (a refused or lost write): the writes wait for the rate limiter, and every rebuild meanwhile
+  // would otherwise ask again.
+  const auto now = std::chrono::steady_clock::now();
+  std::map<std::string, std::chrono::steady_clock::time_point> asked;
   for (const auto& [plural, name] : snap.need_finalizer) {
     const std::string kind = plural == "portforwards" ? "PortForward" : "VlanInterface";
-    if (!Owned(snap, kind + "/" + config_.ns + "/" + name)) continue;
-    Enqueue(
-        {"PATCH", Path(plural, name), "application/merge-patch+json",
-         snap.finalizer_json.at(plural + "/" + name), "the finalizer of " + plural + "/" + name},
-        false);
+    const std::string id = kind + "/" + config_.ns + "/" + name;
+    if (!Owned(snap, id)) continue;
+    if (auto it = finalizer_asked_.find(id);
+        it != finalizer_asked_.end() && now - it->second < std::chrono::seconds(30)) {
+      asked.insert(*it);
+      continue;
+    }
+    if (Enqueue({"PATCH", Path(plural, name), "application/merge-patch+json",
+                 snap.finalizer_json.at(plural + "/" + name),
+                 "the finalizer of " + plural + "/" + name},
+                true)
+            .writes > 0)
+      asked[id] = now;
   }
+  finalizer_asked_ = std::move(asked);
   for (const auto& [id, text] : snap.invalid) {
     const auto slash1 = id.find('/');
     const auto slash2 = id.find('/', slash1 + 1);

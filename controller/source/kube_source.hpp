@@ -151,6 +151,8 @@ class KubeSource {
   std::map<std::string, uint64_t> device_fingerprints_;
   /// Device key -> the "Kind/ns/name" of its PortForwards and VlanInterfaces.
   std::map<std::string, std::vector<std::string>> by_device_;
+  /// "Kind/ns/name" -> when our finalizer was asked for (the builder thread's).
+  std::map<std::string, std::chrono::steady_clock::time_point> finalizer_asked_;
   /// Device key -> when its status was last queued (the heartbeat of lastObservedTime).
   std::map<std::string, std::chrono::steady_clock::time_point> device_status_at_;
   uint64_t generation_ = 0;

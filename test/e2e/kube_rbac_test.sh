@@ -74,7 +74,7 @@ for rule in role["rules"]:
                 granted.add((g, r, v))
 used = set()
 for line in open(sys.argv[2]):
-    verb, group, resource, ns, client = line.split()
+    verb, group, resource, ns, client = line.split()[:5]
     if not client.startswith("netconverge/"):
         continue  # kubectl's own requests
     used.add(("" if group == '""' else group, resource, verb))

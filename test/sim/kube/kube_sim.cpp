@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -24,6 +25,17 @@
 namespace nc::sim {
 
 namespace {
+
+/// Seconds since the epoch to the microsecond, for the audit log.
+std::string AuditTime() {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  char out[32];
+  std::snprintf(out, sizeof out, "%lld.%06lld", static_cast<long long>(us / 1'000'000),
+                static_cast<long long>(us % 1'000'000));
+  return out;
+}
 
 using rapidjson::Document;
 using rapidjson::Value;
@@ -854,7 +866,7 @@ HttpReply KubeSim::Handle(const HttpRequest& req) {
         << (req.Header("user-agent").empty()
                 ? "-"
                 : req.Header("user-agent").substr(0, req.Header("user-agent").find(' ')))
-        << '\n';
+        << ' ' << (name.empty() ? "-" : name) << ' ' << AuditTime() << '\n';
   }
   if (I.denied.count({verb, resource})) {
     // The authorizer's message (k8s.io/apiserver's forbidden()), with the test's service account.

@@ -24,9 +24,10 @@ struct KubeSimOptions {
   std::string token = "netconverge-kube-sim-token";  // the one accepted bearer token
   size_t history = 1000;  // watch events kept; older resourceVersions get 410
   int bookmark_interval_ms = 60'000;
-  /// Every API request as one line "VERB GROUP RESOURCE[/SUBRESOURCE] NAMESPACE CLIENT" (RBAC's
-  /// terms: get, list, watch, create, update, patch, delete; group "" for core; the client is
-  /// the User-Agent's first word), appended here.
+  /// Every API request as one line "VERB GROUP RESOURCE[/SUBRESOURCE] NAMESPACE CLIENT NAME TIME"
+  /// (RBAC's terms: get, list, watch, create, update, patch, delete; group "" for core; the
+  /// client is the User-Agent's first word; NAME "-" for a collection; TIME in seconds since the
+  /// epoch, to the microsecond), appended here.
   std::string audit_log;
 };
 

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option(
       "--audit-log", o.audit_log,
-      "append every API request as 'VERB GROUP RESOURCE[/SUB] NAMESPACE CLIENT' to this file");
+      "append every API request as 'VERB GROUP RESOURCE[/SUB] NAMESPACE CLIENT NAME TIME' to this "
+      "file");
   CLI11_PARSE(app, argc, argv);
 
   nc::sim::KubeSim sim(o);

@@ -19,9 +19,9 @@ void LogAccess(const std::string& path, const HttpRequest& req, int status) {
   char msec[32];
   std::snprintf(msec, sizeof msec, "%.3f", now);
   std::lock_guard lk(mu);
-  std::ofstream(path, std::ios::app) << msec << " \"" << req.method << ' ' << req.target
-                                     << " HTTP/1.1\" " << status << " \""
-                                     << req.Header("user-agent") << "\"\n";
+  std::ofstream(path, std::ios::app)
+      << msec << " \"" << req.method << ' ' << req.target << " HTTP/1.1\" " << status << " \""
+      << req.Header("user-agent") << "\"\n";
 }
 
 }  // namespace
