@@ -264,6 +264,41 @@ TEST_SUITE("chart") {
     CHECK(secret);
   }
 
+  TEST_CASE(
+      "sharding: a StatefulSet of shards x replicasPerShard pods with a store each, --shards, "
+      "leader election per shard; one shard stays a Deployment") {
+    auto docs = Template("--set sharding.shards=3 --set sharding.replicasPerShard=2");
+    CHECK(OfKind(docs, "Deployment").empty());
+    CHECK(OfKind(docs, "PersistentVolumeClaim").empty());  // one per pod, from the template
+    auto sts = OfKind(docs, "StatefulSet").at(0);
+    CHECK(sts["spec"]["replicas"].as<int>() == 6);
+    CHECK(sts["spec"]["podManagementPolicy"].as<std::string>() == "Parallel");
+    const auto claim = sts["spec"]["volumeClaimTemplates"][0];
+    CHECK(claim["metadata"]["name"].as<std::string>() == "store");
+    CHECK(claim["spec"]["resources"]["requests"]["storage"].as<std::string>() == "1Gi");
+    auto pod = sts["spec"]["template"]["spec"];
+    for (const auto& v : pod["volumes"])
+      CHECK(v["name"].as<std::string>() != "store");  // the claim template provides it
+    std::string args;
+    for (const auto& a : pod["containers"][0]["args"]) args += a.as<std::string>() + " ";
+    CHECK(args.find("--shards=3 ") != std::string::npos);
+    CHECK(args.find("--shard-index") == std::string::npos);  // from the pod's ordinal
+    CHECK(args.find("--leader-elect ") != std::string::npos);
+    CHECK(args.find("--kube-qps=20 --kube-burst=30 ") != std::string::npos);
+    bool pod_name = false;
+    for (const auto& e : pod["containers"][0]["env"])
+      pod_name = pod_name || e["name"].as<std::string>() == "POD_NAME";
+    CHECK(pod_name);
+    bool headless = false;
+    for (const auto& svc : OfKind(docs, "Service"))
+      headless = headless || (svc["metadata"]["name"].as<std::string>() ==
+                                  sts["spec"]["serviceName"].as<std::string>() &&
+                              svc["spec"]["clusterIP"].as<std::string>() == "None");
+    CHECK(headless);
+    auto lint = Run(kHelm + " lint " + kChart + " --set sharding.shards=3");
+    CHECK_MESSAGE(lint.status == 0, lint.out);
+  }
+
   TEST_CASE("the chart's CRDs are byte-identical to crds/, and helm installs exactly those") {
     std::set<std::string> names;
     for (const auto& f : fs::directory_iterator(std::string(NC_SOURCE_DIR) + "/crds")) {
