@@ -408,7 +408,7 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
 
   std::map<int, core::NatRule> current = observed.nat_rules;
   for (const auto& range : BatchRanges(plan, options_.max_request_bytes, Syntax()))
-    if (!ApplyBatch(out, RangeCommands(plan, range, Syntax()), plan, confirm, current)) return out;
+    if (!ApplyBatch(out, plan, range, confirm, current)) return out;
   if (options_.save_after_confirm) Save(out, "changes are live but save failed: ");
   return out;
 }
@@ -428,24 +428,21 @@ bool VyosAdapter::Save(ApplyOutcome& out, const std::string& failure) {
   return true;
 }
 
-bool VyosAdapter::ApplyBatch(ApplyOutcome& out, std::vector<Command> batch, const core::Plan& plan,
-                             int confirm, std::map<int, core::NatRule>& current) {
-  // The rules of this batch (rules are never split across batches), and the device's rules
-  // once it is committed.
+bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const core::Plan& plan,
+                             std::pair<size_t, size_t> range, int confirm,
+                             std::map<int, core::NatRule>& current) {
+  // The rules of this batch - plan.changes[range) - and the device's rules once it is committed.
   std::vector<int> touched;
-  for (const auto& c : batch)
-    if (c.path.size() >= 4 && (touched.empty() || touched.back() != std::stoi(c.path[3])))
-      touched.push_back(std::stoi(c.path[3]));
-  std::vector<int> sorted = touched;
-  std::sort(sorted.begin(), sorted.end());
   std::map<int, core::NatRule> expected = current;
-  for (const auto& ch : plan.changes) {
-    if (!std::binary_search(sorted.begin(), sorted.end(), ch.number)) continue;
+  for (size_t i = range.first; i < range.second; ++i) {
+    const auto& ch = plan.changes[i];
+    if (touched.empty() || touched.back() != ch.number) touched.push_back(ch.number);
     if (ch.kind == core::ChangeKind::kDelete)
       expected.erase(ch.number);
     else
       expected[ch.number] = *ch.after;
   }
+  std::vector<Command> batch = RangeCommands(plan, range, Syntax());
 
   out.operations.push_back(OpsLine(batch, confirm));
   for (const auto& c : batch) out.operations.push_back("  " + ToCliLine(c));

@@ -83,7 +83,7 @@ class VyosAdapter final : public DeviceAdapter {
   /// One batch of a plan (one commit): sent with lock retries, resolved by a re-read when the
   /// answer was lost, verified by a read-back, confirmed. False when the apply stops here
   /// (out.error says why); `current` becomes the read-back.
-  bool ApplyBatch(ApplyOutcome& out, std::vector<Command> batch, const core::Plan& plan,
+  bool ApplyBatch(ApplyOutcome& out, const core::Plan& plan, std::pair<size_t, size_t> range,
                   int confirm, std::map<int, core::NatRule>& current);
   Result<CallResult> SendWithRetries(ApplyOutcome& out, const std::string& body, int confirm,
                                      bool* ambiguous);

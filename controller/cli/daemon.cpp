@@ -39,9 +39,10 @@ class Retention {
         const auto before = runtime::FormatUtc(std::chrono::system_clock::now() - *keep);
         if (auto n = st.Prune(before); !n)
           log->warn("store retention: {}", n.error().message);
-        else if (n->runs + n->events + n->intents > 0)
-          log->info("store retention: pruned runs={} events={} intents={} from before {}", n->runs,
-                    n->events, n->intents, before);
+        else if (n->runs + n->events + n->intents + n->snapshots > 0)
+          log->info(
+              "store retention: pruned runs={} events={} intents={} snapshots={} from before {}",
+              n->runs, n->events, n->intents, n->snapshots, before);
       } while (!cv_.wait_for(lk, std::chrono::hours(1), [this] { return stop_; }));
     });
   }
@@ -119,7 +120,15 @@ DaemonStore OpenDaemonStore(const Common& c, const RunOptions& o,
       return d;
     }
   }
-  if (d.store) d.retention = std::make_unique<Retention>(*d.store, keep, log);
+  if (d.store) {
+    if (auto converted = d.store->EnsureIncrementalVacuum(); !converted)
+      log->warn("store: cannot enable incremental vacuum: {}", converted.error().message);
+    else if (*converted)
+      log->info(
+          "store: converted to auto_vacuum=INCREMENTAL (one VACUUM): pruned history now "
+          "returns its space to the file system");
+    d.retention = std::make_unique<Retention>(*d.store, keep, log);
+  }
   return d;
 }
 

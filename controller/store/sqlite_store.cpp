@@ -302,6 +302,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenConnection(const std::stri
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   sqlite3_busy_timeout(db, 5000);
+  // Before any table exists (a new file): freed pages can be handed back (Prune). No effect on
+  // an existing store; EnsureIncrementalVacuum converts one.
+  if (auto st = store->Exec("PRAGMA auto_vacuum=INCREMENTAL"); !st)
+    return tl::unexpected(st.error());
   // WAL + synchronous=FULL: a crash (even of the machine) never loses a committed record.
   // Switching to WAL needs the file to itself and does not wait on the busy handler: retry.
   for (int attempt = 0;; ++attempt) {
@@ -930,10 +934,40 @@ Result<PruneCounts> SqliteStore::Prune(const std::string& before) {
     i.Bind(1, before);
     if (auto x = i.Done(); !x) return x;
     n.intents = sqlite3_changes(db_);
+    // A device's newest snapshot stays however old (the state before its last change), and so
+    // does one an unfinished apply may still need.
+    Stmt sn(db_,
+            "DELETE FROM snapshots WHERE taken_at < ? AND id NOT IN (SELECT MAX(id) FROM "
+            "snapshots GROUP BY device) AND id NOT IN (SELECT snapshot_id FROM intents WHERE "
+            "finished_at IS NULL)");
+    sn.Bind(1, before);
+    if (auto x = sn.Done(); !x) return x;
+    n.snapshots = sqlite3_changes(db_);
     return {};
   });
   if (!st) return tl::unexpected(st.error());
+  // The pages freed go back to the file system (auto_vacuum=INCREMENTAL), so the file follows
+  // what is kept rather than the largest it ever was.
+  if (n.runs + n.events + n.intents + n.snapshots > 0) {
+    std::lock_guard lk(mu_);
+    if (auto v = Exec("PRAGMA incremental_vacuum"); !v) return tl::unexpected(v.error());
+  }
   return n;
+}
+
+Result<bool> SqliteStore::EnsureIncrementalVacuum() {
+  std::lock_guard lk(mu_);
+  int64_t mode = -1;
+  {
+    Stmt s(db_, "PRAGMA auto_vacuum");
+    if (s.Step() != SQLITE_ROW)
+      return MakeError(ErrorCode::kInternal, "store: PRAGMA auto_vacuum gave no answer");
+    mode = s.Int(0);
+  }
+  if (mode == 2) return false;  // incremental already
+  if (auto st = Exec("PRAGMA auto_vacuum=INCREMENTAL"); !st) return tl::unexpected(st.error());
+  if (auto st = Exec("VACUUM"); !st) return tl::unexpected(st.error());
+  return true;
 }
 
 int64_t SqliteStore::DataVersion() {

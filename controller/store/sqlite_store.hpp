@@ -57,6 +57,9 @@ class SqliteStore final : public Store {
   Status Downgrade(int target);
   Result<std::vector<MigrationRecord>> History();
   Result<std::string> IntegrityCheck();
+  /// A store made before auto_vacuum=INCREMENTAL (schema 7 and older) is converted once, by a
+  /// VACUUM; true when it was. New stores are made so.
+  Result<bool> EnsureIncrementalVacuum();
 
   Result<std::map<core::PortKey, int>> Allocations(const std::string& device) override;
   Status SaveAllocations(const std::string& device, const std::map<core::PortKey, int>& allocations,

@@ -43,6 +43,7 @@ struct PruneCounts {
   int64_t runs = 0;
   int64_t events = 0;
   int64_t intents = 0;
+  int64_t snapshots = 0;
 };
 
 struct EventFilter {
@@ -174,9 +175,10 @@ class Store {
   /// A write transaction that changes nothing: the file takes the write lock (not read-only,
   /// not held by a stuck writer beyond the busy timeout).
   virtual Status WriteCheck() = 0;
-  /// Retention: removes finished runs (with their operations), events and closed intents from
-  /// before `before` (ISO time), in one transaction. Snapshots keep their own count limit, and
-  /// ownership, last-applied records and status are never pruned.
+  /// Retention: removes finished runs (with their operations), events, closed intents and
+  /// snapshots from before `before` (ISO time), in one transaction - except each device's newest
+  /// snapshot and any an open intent refers to. Snapshots also keep their own count limit
+  /// (BeginIntent); ownership, last-applied records and status are never pruned.
   virtual Result<PruneCounts> Prune(const std::string& before) = 0;
   /// Overrides by device key. SetOverride with both fields empty removes the device's override;
   /// it records `audit` as an event in the same transaction.

@@ -231,6 +231,14 @@ class MemoryStore final : public store::Store {
         i.pruned = true;
         ++n.intents;
       }
+    std::map<std::string, int64_t> newest;
+    for (const auto& [id, x] : snapshots_) newest[x.device] = id;
+    n.snapshots = static_cast<int64_t>(std::erase_if(snapshots_, [&](const auto& e) {
+      const bool open = std::any_of(intents_.begin(), intents_.end(), [&](const auto& i) {
+        return !i.pruned && i.finished_at.empty() && i.snapshot_id == e.first;
+      });
+      return e.second.taken_at < before && newest[e.second.device] != e.first && !open;
+    }));
     return n;
   }
   Result<std::map<std::string, store::DeviceOverride>> Overrides() override {

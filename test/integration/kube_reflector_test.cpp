@@ -239,7 +239,7 @@ TEST_SUITE("integration/kube") {
   }
 
   TEST_CASE(
-      "status writes wait for the rate limiter and coalesce per object; a status that moved only "
+      "status writes wait for the rate limiter and coalesce per object - a status that moved only "
       "its lastObservedTime is not rewritten") {
     KubeHarness h({});
     h.config.shared = std::make_shared<kube::ClientShared>();
@@ -290,7 +290,7 @@ TEST_SUITE("integration/kube") {
   }
 
   TEST_CASE(
-      "two shards: each keeps and reports only its devices; an invalid object is reported "
+      "two shards: each keeps and reports only its devices - an invalid object is reported "
       "by its device's shard") {
     KubeHarness h({});
     // By hash edge1 is on shard 1 and edge2 on shard 0 (core/shard_test); edge3 pinned to 1.

@@ -266,7 +266,7 @@ TEST_SUITE("chart") {
 
   TEST_CASE(
       "sharding: a StatefulSet of shards x replicasPerShard pods with a store each, --shards, "
-      "leader election per shard; one shard stays a Deployment") {
+      "leader election per shard - one shard stays a Deployment") {
     auto docs = Template("--set sharding.shards=3 --set sharding.replicasPerShard=2");
     CHECK(OfKind(docs, "Deployment").empty());
     CHECK(OfKind(docs, "PersistentVolumeClaim").empty());  // one per pod, from the template

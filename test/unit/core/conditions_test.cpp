@@ -9,7 +9,7 @@ using namespace nc::core;
 
 TEST_SUITE("core/conditions") {
   TEST_CASE(
-      "a resource is Ready only when every object is in force and the device reachable; the first "
+      "a resource is Ready only when every object is in force and the device reachable - the first "
       "problem explains") {
     std::vector<ObjectHealth> ok = {{"ssh", PortState::kApplied, ""},
                                     {"web", PortState::kDisabled, ""}};

@@ -66,7 +66,7 @@ TEST_SUITE("core/shard") {
     CHECK(r.problems[0].message.find("shard index") != std::string::npos);
   }
 
-  TEST_CASE("each shard keeps exactly its devices and their rules; every device is on one") {
+  TEST_CASE("each shard keeps exactly its devices and their rules - every device is on one") {
     // edge1 -> 1, edge2 -> 0 by hash; edge3 and edge4 pinned by label.
     const auto all = Validate(FourRouters({{"edge3", "0"}, {"edge4", "1"}}), DebianServices());
     REQUIRE(all.problems.empty());

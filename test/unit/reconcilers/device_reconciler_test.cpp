@@ -154,7 +154,7 @@ TEST_SUITE("unit/reconciler") {
   }
 
   TEST_CASE(
-      "allocation: numbers survive a restart and the removal of another port; a freed number is "
+      "allocation: numbers survive a restart and the removal of another port - a freed number is "
       "not reused while its rule exists") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("a", {{"p1", "1001"}, {"p2", "1002"}, {"p3", "1003"}}));
@@ -209,7 +209,7 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.store.Calls("SaveStatus+ports") == port_writes + 1);
   }
 
-  TEST_CASE("a spec change updates only that rule; a removed port's rule is deleted") {
+  TEST_CASE("a spec change updates only that rule - a removed port's rule is deleted") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("a", {{"p1", "1001"}, {"p2", "1002"}}));
     REQUIRE_FALSE(t.Pass().error);
@@ -449,7 +449,7 @@ TEST_SUITE("unit/reconciler") {
   }
 
   TEST_CASE(
-      "the snapshot and intent are on record before the device is touched; a store that cannot "
+      "the snapshot and intent are on record before the device is touched - a store that cannot "
       "take them sends nothing") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
@@ -531,7 +531,7 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.State("default/web1", "http") == "Applied");
   }
 
-  TEST_CASE("management CreateUpdate never deletes; paused devices plan and send nothing") {
+  TEST_CASE("management CreateUpdate never deletes - paused devices plan and send nothing") {
     Rig t;
     t.Declare(DeviceYaml("  management: CreateUpdate\n") + PortForward("a", {{"p", "80"}}));
     REQUIRE_FALSE(t.Pass().error);
@@ -609,7 +609,7 @@ TEST_SUITE("unit/reconciler") {
     REQUIRE(other.error);
   }
 
-  TEST_CASE("rotated credentials make a new adapter; unchanged ones reuse it") {
+  TEST_CASE("rotated credentials make a new adapter - unchanged ones reuse it") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
     REQUIRE_FALSE(t.Pass().error);

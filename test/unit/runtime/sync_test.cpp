@@ -22,7 +22,7 @@ TEST_CASE("a stop signal wakes a waiting thread at once and stays set") {
   CHECK(stop.WaitFor(1h));  // already stopped: returns without waiting
 }
 
-TEST_CASE("a weighted gate holds passes to a budget of rules; one heavier than it runs alone") {
+TEST_CASE("a weighted gate holds passes to a budget of rules - one heavier than it runs alone") {
   nc::runtime::WeightedGate gate(100);
   const auto first = gate.Acquire(60);
   CHECK(first == 60);

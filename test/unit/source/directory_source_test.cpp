@@ -66,7 +66,8 @@ TEST_SUITE("unit/source") {
     fs::remove_all(dir);
   }
 
-  TEST_CASE("an untouched directory is not read again; a rewrite is seen even with its old mtime") {
+  TEST_CASE(
+      "an untouched directory is not read again - a rewrite is seen even with its old mtime") {
     const fs::path dir = fs::temp_directory_path() / ("nc-stamps-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);

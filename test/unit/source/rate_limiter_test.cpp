@@ -12,7 +12,7 @@
 using namespace nc;
 
 TEST_SUITE("source/rate_limiter") {
-  TEST_CASE("the burst goes at once; after it, requests are spaced 1/qps apart") {
+  TEST_CASE("the burst goes at once - after it, requests are spaced 1/qps apart") {
     kube::RateLimiter limiter(50, 5);
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 5; ++i) CHECK(limiter.Wait().count() == 0);

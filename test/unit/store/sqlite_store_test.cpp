@@ -7,6 +7,7 @@
 #include "controller/store/sqlite_store.hpp"
 #include "controller/store/store_lock.hpp"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -70,6 +71,51 @@ TEST_SUITE("store/sqlite") {
     CHECK((*s)->SchemaVersion() == LatestSchemaVersion());
     CHECK(*(*s)->IntegrityCheck() == "ok");
     CHECK(std::filesystem::exists(path + "-wal"));
+  }
+
+  TEST_CASE(
+      "pruned history gives its pages back to the file system - a store made without incremental "
+      "vacuum is converted once") {
+    auto path = TempDb("vacuum");
+    auto open = [&] {
+      auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+      REQUIRE(s);
+      return std::move(*s);
+    };
+    {
+      auto s = open();
+      CHECK(*s->EnsureIncrementalVacuum() == false);  // made so
+      std::vector<Event> events;
+      for (int i = 0; i < 4000; ++i)
+        events.push_back({0, "2026-01-01T00:00:00Z", "d", "", "Normal", "Synced",
+                          std::string(1000, static_cast<char>('a' + i % 26)), 0});
+      REQUIRE(s->AddEvents(events));
+    }  // closed: the WAL is folded into the file
+    const auto full = std::filesystem::file_size(path);
+    {
+      auto s = open();
+      auto n = s->Prune("2026-02-01T00:00:00Z");
+      REQUIRE(n);
+      CHECK(n->events == 4000);
+    }
+    const auto pruned = std::filesystem::file_size(path);
+    CAPTURE(full);
+    CAPTURE(pruned);
+    CHECK(full > 4'000'000);
+    CHECK(pruned * 10 < full);
+
+    // A store from before (auto_vacuum NONE) is converted by the daemon's start, once.
+    {
+      sqlite3* db = nullptr;
+      REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+      REQUIRE(sqlite3_exec(db, "PRAGMA auto_vacuum=NONE; VACUUM;", nullptr, nullptr, nullptr) ==
+              SQLITE_OK);
+      sqlite3_close(db);
+    }
+    auto s = open();
+    CHECK(*s->EnsureIncrementalVacuum() == true);
+    CHECK(*s->EnsureIncrementalVacuum() == false);
+    CHECK(*s->IntegrityCheck() == "ok");
   }
 
   TEST_CASE("migrations go down and up - an older store is refused without auto-migrate") {

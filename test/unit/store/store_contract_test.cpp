@@ -98,8 +98,8 @@ TEST_SUITE("unit/store-contract") {
   }
 
   TEST_CASE_TEMPLATE(
-      "runs: newest first, limited, operations line by line; a quiet pass adds no run, it moves "
-      "the device row's last-seen time and counts; a recorded status resets the count",
+      "runs: newest first, limited, operations line by line - a quiet pass adds no run, it moves "
+      "the device row's last-seen time and counts - a recorded status resets the count",
       T, Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
@@ -126,7 +126,8 @@ TEST_SUITE("unit/store-contract") {
     CHECK(all->at(1).outcome == "Success");
     auto d = s.Runs("d", 1);
     REQUIRE(d);
-    CHECK(d->empty());
+    REQUIRE(d->size() == 1);
+    CHECK(d->at(0).id == *r1);  // still d's newest: the quiet passes added none
     auto ops = s.Operations(*r1);
     REQUIRE(ops);
     CHECK(*ops == std::vector<std::string>{"set a", "set b"});
@@ -175,7 +176,7 @@ TEST_SUITE("unit/store-contract") {
   }
 
   TEST_CASE_TEMPLATE(
-      "events: filtered by device, resource and time, newest first; an override writes its audit "
+      "events: filtered by device, resource and time, newest first - an override writes its audit "
       "event",
       T, Sqlite, Memory) {
     T impl;
@@ -213,7 +214,7 @@ TEST_SUITE("unit/store-contract") {
   }
 
   TEST_CASE_TEMPLATE(
-      "prune: old finished runs, events and closed intents go; a run an open intent refers to "
+      "prune: old finished runs, events and closed intents go - a run an open intent refers to "
       "stays",
       T, Sqlite, Memory) {
     T impl;
@@ -231,10 +232,24 @@ TEST_SUITE("unit/store-contract") {
     REQUIRE(s.BeginIntent({0, "d", "2026-01-01T00:00:01Z", *b, {}, {}}, 1, "x\n"));
     REQUIRE(s.AddEvents(
         {Ev("2026-01-01T00:00:00Z", "d", "", "Old"), Ev("2026-02-01T00:00:00Z", "d", "", "New")}));
+    // Device e: three old snapshots whose applies finished - the newest of them stays.
+    std::vector<int64_t> snaps;
+    for (const char* at :
+         {"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z"}) {
+      auto in = s.BeginIntent({0, "e", at, 0, {}, {}}, 1, "y\n");
+      REQUIRE(in);
+      REQUIRE(s.FinishIntent(in->id, "Success", at));
+      snaps.push_back(in->snapshot_id);
+    }
     auto n = s.Prune("2026-01-15T00:00:00Z");
     REQUIRE(n);
     CHECK(n->runs == 1);
     CHECK(n->events == 1);
+    CHECK(n->snapshots == 2);
+    CHECK(!s.GetSnapshot(snaps[0]));
+    CHECK(!s.GetSnapshot(snaps[1]));
+    CHECK(s.GetSnapshot(snaps[2]));            // e's newest
+    CHECK(s.Snapshots("d", 10)->size() == 1);  // an open intent's
     auto runs = s.Runs("d", 10);
     REQUIRE(runs);
     REQUIRE(runs->size() == 1);

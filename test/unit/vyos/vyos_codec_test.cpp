@@ -114,7 +114,7 @@ TEST_SUITE("vyos/codec") {
   }
 
   TEST_CASE(
-      "1.3 writes the inbound-interface leaf, 1.4+ its name node; CLI values are shell-quoted") {
+      "1.3 writes the inbound-interface leaf, 1.4+ its name node - CLI values are shell-quoted") {
     core::NatRule r;
     r.inbound_interface = "eth0";
     r.protocol = "tcp";
