@@ -7,7 +7,7 @@ WORKDIR /src
 # The build needs the -dev packages only (no npm, kubectl or helm: those serve the tests).
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config libboost-dev libyaml-cpp-dev rapidjson-dev libssh-dev \
-      libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev libssl-dev prometheus-cpp-dev libexpected-dev \
+      libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev zlib1g-dev libssl-dev prometheus-cpp-dev libexpected-dev \
       libcli11-dev libjemalloc-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY . .
@@ -16,7 +16,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 
 FROM debian:bookworm-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libssh-4 libyaml-cpp0.7 libsqlite3-0 libssl3 libspdlog1.10 libfmt9 libjemalloc2 ca-certificates netbase \
+      libssh-4 libyaml-cpp0.7 libsqlite3-0 zlib1g libssl3 libspdlog1.10 libfmt9 libjemalloc2 ca-certificates netbase \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /var/lib/netconverge && chown 65532:65532 /var/lib/netconverge
 COPY --from=build /build/bin/netconverge /usr/local/bin/netconverge

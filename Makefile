@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps test-deps configure build test run bench bench-fleet bench-http bench-ansible api-docs-check crash-test fuzz tidy format clean
+.PHONY: all deps test-deps configure build test run bench bench-fleet bench-store bench-http bench-ansible api-docs-check crash-test fuzz tidy format clean
 
 all: build
 
@@ -44,6 +44,11 @@ bench: build
 # converge time, peak RSS, CPU, an idle minute's CPU (docs/benchmarks.md "Fleet").
 bench-fleet: build
 	@scripts/bench-fleet.py $(BUILD_DIR)
+
+# The store's size after 1,000 passes over 10,000 rules and 30 (+30) days of 1,000 routers
+# (docs/benchmarks.md "Store").
+bench-store: build
+	@$(BUILD_DIR)/bin/netconverge-store-bench --dir $${TMPDIR:-/tmp}
 
 # The admin API under wrk load while a 10,000-rule device is reconciled (docs/benchmarks.md).
 bench-http: build

@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libyaml-cpp-dev rapidjson-dev libssh-dev libspdlog-dev libfmt-dev
-  doctest-dev libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev
+  doctest-dev libsqlite3-dev sqlite3 zlib1g-dev libssl-dev openssl prometheus-cpp-dev
   libexpected-dev libcli11-dev libjemalloc-dev netbase curl unzip bc prometheus python3
 )
 # Extra packages a separate command needs (make bench-http: wrk); --test: the test-only tools.

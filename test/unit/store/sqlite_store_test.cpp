@@ -185,6 +185,63 @@ TEST_SUITE("store/sqlite") {
     CHECK_FALSE(a->count({"ns/b", "p"}));
   }
 
+  TEST_CASE(
+      "snapshots are stored compressed and read back whole - one taken before schema 8 (plain "
+      "JSON) too - and a finished intent keeps no second copy of its operations") {
+    auto path = TempDb("snapshots");
+    auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+    REQUIRE(s);
+    auto& st = **s;
+    std::map<int, core::NatRule> rules;
+    for (int n = 10000; n < 12000; ++n) {
+      core::NatRule r;
+      r.description = "VM vm" + std::to_string(n) + " Port ssh [netconverge:default/vm]";
+      r.inbound_interface = "eth0";
+      r.protocol = "tcp";
+      r.destination_port = std::to_string(n + 10000);
+      r.translation_address = "192.168.10." + std::to_string(n % 250);
+      rules[n] = r;
+    }
+    auto in = st.BeginIntent({0, "d", "t", 0, rules, {}}, 1, "set a\nset b\n");
+    REQUIRE(in);
+    REQUIRE(st.FinishIntent(in->id, "Success", "t"));
+    auto back = st.GetSnapshot(in->snapshot_id);
+    REQUIRE(back);
+    CHECK(back->rules == rules);
+    AppliedUpdate u;
+    u.upserts[10001] = {"ns/a", "p", rules[10001]};
+    u.on_device = {10001};
+    REQUIRE(st.RecordApplied("d", u, "t"));
+
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    auto one = [&](const char* sql) {
+      sqlite3_stmt* q = nullptr;
+      REQUIRE(sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK);
+      REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+      std::string v = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+      sqlite3_finalize(q);
+      return v;
+    };
+    const int64_t z = std::stoll(one("SELECT length(rules_z) FROM snapshots"));
+    const int64_t json = std::stoll(one("SELECT SUM(length(rule_json)) FROM last_applied")) * 2000;
+    CAPTURE(z);
+    CAPTURE(json);
+    CHECK(z * 5 < json);  // 2,000 rules: at least 5 times smaller than their JSON
+    CHECK(one("SELECT rules_json FROM snapshots").empty());
+    CHECK(one("SELECT operations FROM intents").empty());  // the run keeps them
+    // As schema 7 wrote it: JSON, no rules_z.
+    REQUIRE(sqlite3_exec(db,
+                         "UPDATE snapshots SET rules_z = NULL, rules_json = '{\"10001\":' || "
+                         "(SELECT rule_json FROM last_applied WHERE rule_number = 10001) || '}'",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    auto legacy = st.GetSnapshot(in->snapshot_id);
+    REQUIRE(legacy);
+    REQUIRE(legacy->rules.size() == 1);
+    CHECK(legacy->rules.at(10001) == rules[10001]);
+  }
+
   TEST_CASE("applied records are written and stale allocations end with their rules") {
     auto s = SqliteStore::Open(":memory:", SqliteStore::OpenMode::kRequireCurrent);
     REQUIRE(s);
