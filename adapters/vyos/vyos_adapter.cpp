@@ -15,9 +15,9 @@ std::string Trim(std::string s) {
   return s;
 }
 
-std::string OpsLine(const std::vector<Command>& cmds, int confirm_minutes) {
+std::string OpsLine(size_t commands, int confirm_minutes) {
   std::string head =
-      "POST /configure (" + std::to_string(cmds.size()) + " commands, one commit" +
+      "POST /configure (" + std::to_string(commands) + " commands, one commit" +
       (confirm_minutes > 0 ? ", confirm_time=" + std::to_string(confirm_minutes) : "") + ")";
   return head;
 }
@@ -442,12 +442,16 @@ bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const core::Plan& plan,
     else
       expected[ch.number] = *ch.after;
   }
-  std::vector<Command> batch = RangeCommands(plan, range, Syntax());
-
-  out.operations.push_back(OpsLine(batch, confirm));
-  for (const auto& c : batch) out.operations.push_back("  " + ToCliLine(c));
-  std::string body = EncodeConfigure(options_.api_key, batch, confirm);
-  std::vector<Command>().swap(batch);  // encoded: the commands are not needed any more
+  // The record first: a header line (its count filled in below), then each command's CLI line.
+  const size_t head = out.operations.size();
+  out.operations.emplace_back();
+  size_t commands = 0;
+  std::string body =
+      EncodeConfigureRange(options_.api_key, plan, range, Syntax(), confirm, [&](const Command& c) {
+        out.operations.push_back("  " + ToCliLine(c));
+        ++commands;
+      });
+  out.operations[head] = OpsLine(commands, confirm);
   bool ambiguous = false;
   auto r = SendWithRetries(out, body, confirm, &ambiguous);
   std::string().swap(body);

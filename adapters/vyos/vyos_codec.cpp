@@ -417,6 +417,33 @@ std::string EncodeConfigure(const std::string& key, const std::vector<Command>& 
   return body;
 }
 
+std::string EncodeConfigureRange(const std::string& key, const core::Plan& plan,
+                                 std::pair<size_t, size_t> range, InterfaceSyntax syntax,
+                                 int confirm_minutes,
+                                 const std::function<void(const Command&)>& on_command) {
+  std::string body;
+  body.reserve(128 + (range.second - range.first) * 7 * 96);  // a rule: about 7 `set`s
+  StringOut out{body};
+  Writer w(out);
+  w.StartObject();
+  w.Key("key");
+  Str(w, key);
+  w.Key("commands");
+  w.StartArray();
+  for (size_t i = range.first; i < range.second; ++i)
+    for (const auto& c : ChangeCommands(plan.changes[i], syntax)) {
+      WriteCommand(w, c);
+      if (on_command) on_command(c);
+    }
+  w.EndArray();
+  if (confirm_minutes > 0) {
+    w.Key("confirm_time");
+    w.Int(confirm_minutes);
+  }
+  w.EndObject();
+  return body;
+}
+
 std::string EncodeRetrieve(const std::string& key, const std::string& op,
                            const std::vector<std::string>& path) {
   std::string body;

@@ -4,6 +4,7 @@
 // request bodies and the response envelope. Pure: strings in, values out.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -63,6 +64,14 @@ std::vector<std::pair<size_t, size_t>> BatchRanges(const core::Plan& plan, int64
 /// The commands of plan.changes[first, last).
 std::vector<Command> RangeCommands(const core::Plan& plan, std::pair<size_t, size_t> range,
                                    InterfaceSyntax syntax = InterfaceSyntax::kName);
+
+/// The /configure body of plan.changes[first, last) - byte for byte EncodeConfigure of
+/// RangeCommands - built one change at a time, so that a batch's commands are never all held
+/// (a 10,000-rule batch is 70,000 of them). Each command's CLI line goes to `on_command`.
+std::string EncodeConfigureRange(const std::string& key, const core::Plan& plan,
+                                 std::pair<size_t, size_t> range, InterfaceSyntax syntax,
+                                 int confirm_minutes,
+                                 const std::function<void(const Command&)>& on_command);
 
 /// JSON bodies of the HTTP API (raw JSON encoding; `key` inside).
 std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands,

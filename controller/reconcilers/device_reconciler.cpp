@@ -114,31 +114,30 @@ std::vector<std::string> ApplyOverride(const std::optional<store::DeviceOverride
   return notes;
 }
 
-Result<DeviceReconciler::DeviceCache*> DeviceReconciler::CacheFor(const std::string& device,
-                                                                  int64_t dv) {
+DeviceReconciler::DeviceCache* DeviceReconciler::CacheFor(const std::string& device, int64_t dv) {
   DeviceCache* c;
   {
     std::lock_guard lk(mu_);
     c = &cache_[device];
   }
   if (dv != c->data_version) {
-    c->records_valid = false;
     c->data_version = dv;
-  }
-  if (!c->records_valid) {
-    auto allocations = store_.Allocations(device);
-    if (!allocations) return tl::unexpected(allocations.error());
-    auto last = store_.LastApplied(device);
-    if (!last) return tl::unexpected(last.error());
-    auto interfaces = store_.AppliedInterfaces(device);
-    if (!interfaces) return tl::unexpected(interfaces.error());
-    c->records.allocations = std::move(*allocations);
-    c->records.last_applied = std::move(*last);
-    c->records.applied_interfaces = std::move(*interfaces);
-    c->records_valid = true;
-    c->clean = false;
+    c->clean = false;  // its records may have changed under us
   }
   return c;
+}
+
+Status DeviceReconciler::LoadRecords(Pass& p) {
+  auto allocations = store_.Allocations(p.key);
+  if (!allocations) return tl::unexpected(allocations.error());
+  auto last = store_.LastApplied(p.key);
+  if (!last) return tl::unexpected(last.error());
+  auto interfaces = store_.AppliedInterfaces(p.key);
+  if (!interfaces) return tl::unexpected(interfaces.error());
+  p.records.allocations = std::move(*allocations);
+  p.records.last_applied = std::move(*last);
+  p.records.applied_interfaces = std::move(*interfaces);
+  return {};
 }
 
 DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, const std::string& key,
@@ -170,13 +169,7 @@ bool DeviceReconciler::Prepare(Pass& p) {
     return false;
   }
   p.adapter = *adapter;
-  auto cache = CacheFor(p.key, data_version);
-  if (!cache) {
-    BeginFailedRun(p);
-    p.r.error = cache.error();
-    return false;
-  }
-  p.cache = *cache;
+  p.cache = CacheFor(p.key, data_version);
   if (p.Applying()) ConfirmLeftPending(*p.adapter, p.key, p.started, p.events);
   return true;
 }
@@ -266,6 +259,11 @@ bool DeviceReconciler::PlanPass(Pass& p) {
   if (auto h = p.desired.held_deletes.find(p.key); h != p.desired.held_deletes.end())
     held = h->second;
   const int64_t plan_start = ThreadCpuMicros();
+  if (auto st = LoadRecords(p); !st) {
+    BeginFailedRun(p);
+    p.r.error = st.error();
+    return false;
+  }
   const PlanRequest request = p.Request(services_, held);
   PlannedPass planned = p.platform->Plan(request);
   p.r.plan = std::move(planned.plan);
@@ -277,7 +275,7 @@ bool DeviceReconciler::PlanPass(Pass& p) {
     // crash never renumbers, and an adopted rule is only changed once it is ours.
     for (const auto* allocations : {&planned.allocated, &p.r.plan.adopted}) {
       if (allocations->empty()) continue;
-      c.records_valid = false;
+      p.records_changed = true;
       if (auto st = store_.SaveAllocations(p.key, *allocations, p.started); !st) {
         p.r.error = st.error();
         return false;
@@ -298,7 +296,7 @@ bool DeviceReconciler::PlanPass(Pass& p) {
 }
 
 void DeviceReconciler::Guard(Pass& p, const PlanRequest& request) {
-  const Deletions d = p.platform->Weigh(p.r.plan, p.cache->records);
+  const Deletions d = p.platform->Weigh(p.r.plan, p.records);
   std::string held = MassDeletionHeld(p.key, d.deleted, d.owned);
   if (held.empty()) return;
   PlanRequest again = request;
@@ -447,7 +445,7 @@ void DeviceReconciler::RecordApplied(Pass& p) {
   auto wrote = p.platform->Record(store_, p.key, p.Request(services_, ""), r.plan,
                                   p.allocations_after, p.outcome, clock_.UtcIso());
   if (!wrote) r.error = wrote.error();
-  if (!wrote || *wrote) c.records_valid = false;
+  if (!wrote || *wrote) p.records_changed = true;
   ReportChanges(r.plan, r.report);
   const Touched touched(r.plan);
   for (const auto& port : r.plan.ports)
@@ -455,7 +453,7 @@ void DeviceReconciler::RecordApplied(Pass& p) {
         (port.state == core::PortState::kApplied || port.state == core::PortState::kDisabled))
       r.report.no_change.push_back(p.platform->NoChangeLine(port));
   if (!r.plan.HasChanges() && !r.error && r.plan.adopted.empty() && r.plan.released.empty() &&
-      r.plan.released_interfaces.empty() && c.records_valid && c.rejected.empty()) {
+      r.plan.released_interfaces.empty() && !p.records_changed && c.rejected.empty()) {
     c.clean = true;
     c.desired_fingerprint = p.desired_fp;
     c.desired_generation = p.desired.generation;

@@ -110,8 +110,8 @@ class DeviceReconciler {
   /// wrote) and this reconciler has not written ownership records since.
   struct DeviceCache {
     int64_t data_version = -1;
-    bool records_valid = false;
-    Records records;
+    // No records (allocations, last-applied): a planning pass reads them from the store and
+    // drops them with the pass (a 10,000-rule router's are about 6 MB; a quiet poll needs none).
     // The fingerprint of the device's last answer (not the answer: a fleet keeps only this
     // per device), and whether the last pass was a clean no-op: when neither the device's
     // answer nor the desired state changed, the (pure) plan is the same.
@@ -167,7 +167,11 @@ class DeviceReconciler {
                                        const core::Plan& plan, const ObservedState& observed,
                                        const std::string& started, DeviceResult& r);
   /// The device's cache, its store records re-read when `data_version` moved.
-  Result<DeviceCache*> CacheFor(const std::string& device, int64_t data_version);
+  /// The device's cache; when another process wrote to the store since (data_version moved),
+  /// the last clean pass is no longer known to be clean.
+  DeviceCache* CacheFor(const std::string& device, int64_t data_version);
+  /// The device's records, read from the store for this pass's plan.
+  Status LoadRecords(Pass& p);
   /// After the device refused a whole plan for a reason validation could not know: finds the
   /// resource(s) responsible (the rule named in the error, else by bisecting the plan's
   /// resources), applies everything else, and returns each offender with the router's text.

@@ -93,6 +93,8 @@ struct DeviceReconciler::Pass {
   std::vector<std::string> override_notes;
   DeviceAdapter* adapter = nullptr;
   DeviceCache* cache = nullptr;
+  Records records;               // read for the plan (LoadRecords), released with the pass
+  bool records_changed = false;  // this pass wrote allocations or last-applied records
   ObservedState observed_state;  // this pass's read of the device (released with the pass)
   const ObservedState* observed = nullptr;
   std::span<const core::PortRule> rules;
@@ -112,7 +114,7 @@ struct DeviceReconciler::Pass {
   }
   bool Applying() const { return mode == Mode::kApply; }
   PlanRequest Request(const core::ServiceTable& services, std::string held) const {
-    return PlanRequest{device,           rules,          vlans, *observed, cache->records, services,
+    return PlanRequest{device,           rules,          vlans, *observed, records, services,
                        desired.orphaned, std::move(held)};
   }
 };

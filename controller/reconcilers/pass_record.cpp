@@ -49,11 +49,10 @@ void DeviceReconciler::Finish(Pass& p) {
   std::vector<store::Event> events = std::move(p.events);
   for (auto& e : events) e.message = core::PrintableText(e.message, kMaxMessageBytes);
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - p.t0);
-  // The device's cache, its records re-read if another process wrote during the pass (one
+  // The device's cache, no longer clean if another process wrote during the pass (one
   // data_version read for logging and recording).
   DeviceCache* cache = nullptr;
-  if (p.Applying())
-    if (auto cached = CacheFor(r.device, store_.DataVersion())) cache = *cached;
+  if (p.Applying()) cache = CacheFor(r.device, store_.DataVersion());
   LogPass(p, elapsed, events, cache);
   r.requeue_after =
       r.error

@@ -89,6 +89,31 @@ TEST_SUITE("vyos/codec") {
     CHECK(total == 600);
   }
 
+  TEST_CASE(
+      "a batch's body built change by change is byte for byte the body of its commands, and "
+      "every command is told once, in order") {
+    core::Plan plan;
+    auto changed = Rule();
+    changed.translation_port = "2222";
+    changed.disabled = true;
+    plan.changes.push_back(
+        {core::ChangeKind::kAdd, 10001, "r", "a", "d", std::nullopt, Rule(), "new", false});
+    plan.changes.push_back(
+        {core::ChangeKind::kUpdate, 10002, "r", "b", "d", Rule(), changed, "changed", false});
+    plan.changes.push_back(
+        {core::ChangeKind::kDelete, 10003, "r", "c", "d", Rule(), std::nullopt, "gone", false});
+    for (auto syntax : {InterfaceSyntax::kName, InterfaceSyntax::kLeaf})
+      for (std::pair<size_t, size_t> range : {std::pair<size_t, size_t>{0, 3}, {1, 3}, {1, 2}}) {
+        const auto commands = RangeCommands(plan, range, syntax);
+        std::vector<std::string> told;
+        const auto body = EncodeConfigureRange(
+            "K3Y", plan, range, syntax, 2, [&](const Command& c) { told.push_back(ToCliLine(c)); });
+        CHECK(body == EncodeConfigure("K3Y", commands, 2));
+        REQUIRE(told.size() == commands.size());
+        for (size_t i = 0; i < told.size(); ++i) CHECK(told[i] == ToCliLine(commands[i]));
+      }
+  }
+
   TEST_CASE("envelopes: data of any type, error texts kept") {
     auto ok = ParseEnvelope(R"({"success": true, "data": "Reboot timer stopped", "error": null})");
     REQUIRE(ok);
