@@ -38,6 +38,8 @@ PY
       [ -n "$SHARED" ] && cp "$SHARED"/data/vyos-1x/configs/* "$d/" 2>/dev/null ;;
     fuzz_showconfig)
       printf '%s' '{"success": true, "error": null, "data": {"rule": {"100": {"destination": {"port": "25"}, "inbound-interface": {"name": "eth0"}, "protocol": "tcp", "translation": {"address": "192.168.10.5", "port": "2525"}, "description": "[netconverge] a/b ssh", "disable": {}, "log": {}}}}}' > "$d/rules.json"
+      # The data alone (the harness also wraps its input in an envelope: streamed vs DOM reader).
+      printf '%s' '{"rule": {"100": {"destination": {"port": "25"}, "inbound-interface": {"name": "eth0"}, "protocol": "tcp", "source": {"group": {"address-group": "G"}}}, "200": {"description": "x", "translation": {"address": "10.0.0.1"}}}}' > "$d/data.json"
       printf '%s' '{"success": false, "error": "Configuration under specified path is empty\n", "data": null}' > "$d/empty.json"
       printf '%s' '{"success": true, "error": null, "data": {"rule": {"10": {"destination": {"port": ["80", "443"]}, "inbound-interface": "eth1", "source": {"address": "!10.0.0.0/8"}}}}}' > "$d/multi.json" ;;
     fuzz_dnos)

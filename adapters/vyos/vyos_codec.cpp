@@ -3,11 +3,15 @@
 #include "controller/core/json.hpp"
 
 #include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <optional>
 
 namespace nc::vyos {
 
@@ -294,22 +298,172 @@ Result<std::map<int, core::NatRule>> DestinationRulesFromJson(std::string_view d
   return RulesOfData(doc);
 }
 
+namespace {
+
+/// One pass over a showConfig answer without its DOM (a 10,000-rule router's answer is 3 MB of
+/// text and about 10 MB as a DOM): the envelope's success and error, the kinds of `data` and
+/// `data.rule`, and where in the text each rule's value begins and ends. Each rule is then
+/// parsed alone.
+class AnswerScan : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, AnswerScan> {
+ public:
+  struct Span {
+    std::string name;
+    size_t begin = 0, end = 0;
+    const char* scalar_kind = nullptr;  // a rule whose value is not a container: its kind
+  };
+  explicit AnswerScan(const rapidjson::StringStream& is) : is_(is) {}
+
+  bool Null() { return Scalar(rapidjson::Value()); }
+  bool Bool(bool b) {
+    if (At(1, "success") && !success_seen_) success = b;
+    return Scalar(rapidjson::Value(b));
+  }
+  bool Int(int i) { return Scalar(rapidjson::Value(i)); }
+  bool Uint(unsigned i) { return Scalar(rapidjson::Value(i)); }
+  bool Int64(int64_t i) { return Scalar(rapidjson::Value(i)); }
+  bool Uint64(uint64_t i) { return Scalar(rapidjson::Value(i)); }
+  bool Double(double d) { return Scalar(rapidjson::Value(d)); }
+  bool String(const char* str, rapidjson::SizeType n, bool /*copy*/) {
+    if (At(1, "error") && !error_seen_) error.assign(str, n);
+    return Scalar(rapidjson::Value(rapidjson::StringRef(str, n)));
+  }
+  bool Key(const char* str, rapidjson::SizeType n, bool /*copy*/) {
+    key_.assign(str, n);
+    return true;
+  }
+  bool StartObject() { return Open(true); }
+  bool StartArray() { return Open(false); }
+  bool EndObject(rapidjson::SizeType /*members*/) { return Close(); }
+  bool EndArray(rapidjson::SizeType /*elements*/) { return Close(); }
+
+  bool root_object = false;
+  std::optional<bool> success;
+  std::string error;
+  std::string data_kind;  // "" absent, else JsonKind
+  std::string rule_kind;
+  std::vector<Span> rules;
+
+ private:
+  /// A value at `depth` (open containers) under `key` of its parent: the envelope's members
+  /// (1), the first `data` object's (2). As a DOM reads them, the first of duplicate keys counts.
+  bool At(size_t depth, const char* key) const {
+    return open_.size() == depth && open_.back().object && key_ == key &&
+           (depth != 2 || open_[1].counted);
+  }
+  /// Marks what a DOM's first-member lookup would find: the first success, error, data, rule.
+  bool Mark(const char* kind) {
+    bool counted = false;
+    if (At(1, "success")) success_seen_ = true;
+    if (At(1, "error")) error_seen_ = true;
+    if (At(1, "data") && data_kind.empty()) {
+      data_kind = kind;
+      counted = true;
+    }
+    if (At(2, "rule") && rule_kind.empty()) {
+      rule_kind = kind;
+      counted = true;
+    }
+    return counted;
+  }
+  /// Inside the counted data.rule object: each value is a rule.
+  bool InRules() const { return open_.size() == 3 && open_[2].counted && open_[2].object; }
+  bool Scalar(const rapidjson::Value& v) {
+    if (InRules()) rules.push_back({key_, 0, 0, JsonKind(v)});
+    Mark(JsonKind(v));
+    return true;
+  }
+  bool Open(bool object) {
+    if (open_.empty()) root_object = object;
+    if (InRules()) rules.push_back({key_, Bracket("{["), 0, nullptr});
+    const bool counted = Mark(object ? "an object" : "a list");
+    open_.push_back({counted, object});
+    return true;
+  }
+  bool Close() {
+    open_.pop_back();
+    if (InRules()) rules.back().end = Bracket("}]") + 1;
+    return true;
+  }
+
+  /// Where the bracket of the container starting or ending now is: the iterative reader calls
+  /// the handler before taking it (the recursive one after).
+  size_t Bracket(const char* which) const {
+    const char c = is_.Peek();
+    return c != '\0' && std::strchr(which, c) ? is_.Tell() : is_.Tell() - 1;
+  }
+  struct Container {
+    bool counted;  // the first data (depth 1) or data.rule (depth 2) container
+    bool object;
+  };
+  const rapidjson::StringStream& is_;
+  std::vector<Container> open_;
+  std::string key_;
+  bool success_seen_ = false;
+  bool error_seen_ = false;
+};
+
+}  // namespace
+
 Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view body) {
-  rapidjson::Document doc;
-  std::string why = "no boolean \"success\"";
-  if (!core::ParseJson(doc, body, &why) || !doc.IsObject() || !doc.HasMember("success") ||
-      !doc["success"].IsBool())
+  const std::string not_envelope = "showConfig answer is not a VyOS API envelope: ";
+  if (core::JsonNestsDeeperThan(body, core::kMaxJsonDepth))
+    return MakeError(ErrorCode::kUnavailable, not_envelope + "JSON nested deeper than " +
+                                                  std::to_string(core::kMaxJsonDepth) + " levels");
+  // A string_view is not NUL-terminated: the reader gets a terminated copy's stream, without the
+  // byte-order mark RapidJSON's DOM reader skips (each of EF BB BF, as it does).
+  size_t bom = 0;
+  for (unsigned char b : {0xEFu, 0xBBu, 0xBFu})
+    if (bom < body.size() && static_cast<unsigned char>(body[bom]) == b) ++bom;
+  const std::string text(body.substr(bom));
+  rapidjson::StringStream is(text.c_str());
+  AnswerScan scan(is);
+  rapidjson::Reader reader;
+  if (!reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(is, scan))
     return MakeError(ErrorCode::kUnavailable,
-                     "showConfig answer is not a VyOS API envelope: " + why);
-  if (!doc["success"].GetBool()) {
-    std::string err =
-        doc.HasMember("error") && doc["error"].IsString() ? doc["error"].GetString() : "";
+                     not_envelope + "malformed JSON at offset " +
+                         std::to_string(reader.GetErrorOffset()) + " (" +
+                         rapidjson::GetParseError_En(reader.GetParseErrorCode()) + ")");
+  rapidjson::StringStream rest(text.c_str() + is.Tell());
+  rapidjson::SkipWhitespace(rest);
+  if (rest.Peek() != '\0')
+    return MakeError(
+        ErrorCode::kUnavailable,
+        not_envelope + "malformed JSON at offset " + std::to_string(is.Tell()) + " (" +
+            rapidjson::GetParseError_En(rapidjson::kParseErrorDocumentRootNotSingular) + ")");
+  if (!scan.root_object || !scan.success)
+    return MakeError(ErrorCode::kUnavailable, not_envelope + "no boolean \"success\"");
+  if (!*scan.success) {
+    std::string err = scan.error;
     if (IsEmptyPathError(err)) return std::map<int, core::NatRule>{};
     while (!err.empty() && err.back() == '\n') err.pop_back();
     return MakeError(ErrorCode::kUnavailable, "showConfig failed: " + err);
   }
-  if (!doc.HasMember("data")) return std::map<int, core::NatRule>{};
-  return RulesOfData(doc["data"]);
+  std::map<int, core::NatRule> out;
+  if (scan.data_kind.empty()) return out;
+  if (scan.data_kind != "an object")
+    return MakeError(ErrorCode::kUnavailable,
+                     "showConfig data is " + scan.data_kind + ", not a node");
+  if (scan.rule_kind.empty()) return out;
+  if (scan.rule_kind != "an object")
+    return MakeError(ErrorCode::kUnavailable,
+                     "showConfig: rule is " + scan.rule_kind + ", not a node");
+  for (const auto& span : scan.rules) {
+    int64_t n = 0;
+    if (!core::ParseInt(span.name, 1, 999999, &n))
+      return MakeError(
+          ErrorCode::kUnavailable,
+          "showConfig: rule '" + core::PrintableText(span.name, 64) + "' is not a rule number");
+    const std::string where = "showConfig: rule " + std::to_string(n);
+    if (span.scalar_kind)
+      return MakeError(ErrorCode::kUnavailable, where + " is " + span.scalar_kind + ", not a rule");
+    rapidjson::Document one;
+    if (!core::ParseJson(one, std::string_view(text).substr(span.begin, span.end - span.begin)))
+      return MakeError(ErrorCode::kUnavailable, where + " cannot be read");
+    auto rule = NatRuleFromJsonValue(one, where);
+    if (!rule) return tl::unexpected(rule.error());
+    out.emplace(static_cast<int>(n), std::move(*rule));  // the first of a duplicate, as a DOM
+  }
+  return out;
 }
 
 std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule,
