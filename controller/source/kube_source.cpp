@@ -8,6 +8,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <utility>
+
 #include "controller/api/v1alpha1/yaml_codec.hpp"
 #include "controller/core/conditions.hpp"
 #include "controller/core/encoding.hpp"
@@ -668,8 +670,10 @@ bool SameBesidesObserved(const Value* have, const std::string& want) {
   Document a, b;
   if (!core::ParseJson(a, want) || !a.IsObject()) return false;
   // A merge patch's null removes the member: the stored status has none of them.
-  for (auto m = a.MemberBegin(); m != a.MemberEnd();)
-    m = m->value.IsNull() ? a.EraseMember(m) : m + 1;
+  std::vector<std::string> nulls;
+  for (const auto& m : std::as_const(a).GetObject())  // const: C++20-unambiguous !=
+    if (m.value.IsNull()) nulls.emplace_back(m.name.GetString(), m.name.GetStringLength());
+  for (const auto& n : nulls) a.RemoveMember(n.c_str());
   b.CopyFrom(*have, b.GetAllocator());
   a.RemoveMember("lastObservedTime");
   b.RemoveMember("lastObservedTime");

@@ -638,7 +638,7 @@ Result<std::string> Inflate(const std::string& in) {
   if (n > (uint64_t{1} << 32))
     return MakeError(ErrorCode::kInternal, "store: a snapshot is damaged (length)");
   std::string out(n, '\0');
-  uLongf size = static_cast<uLongf>(n);
+  auto size = static_cast<uLongf>(n);
   if (uncompress(reinterpret_cast<Bytef*>(out.data()), &size,
                  reinterpret_cast<const Bytef*>(in.data() + 8),
                  static_cast<uLong>(in.size() - 8)) != Z_OK ||
