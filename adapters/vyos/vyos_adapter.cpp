@@ -266,8 +266,10 @@ Result<ObservedState> VyosAdapter::Observe(uint64_t known_fingerprint) {
 std::vector<std::string> VyosAdapter::Render(const core::Plan& plan) const {
   std::vector<std::string> out;
   const bool confirm = options_.commit_confirm && (!info_ || info_->commit_confirm || cli_);
-  for (const auto& batch : BatchCommands(plan, options_.max_request_bytes, Syntax())) {
-    for (const auto& c : batch) out.push_back(ToCliLine(c));
+  // Change by change: a 10,000-rule plan's 70,000 commands are never all held.
+  for (const auto& range : BatchRanges(plan, options_.max_request_bytes, Syntax())) {
+    for (size_t i = range.first; i < range.second; ++i)
+      for (const auto& c : ChangeCommands(plan.changes[i], Syntax())) out.push_back(ToCliLine(c));
     out.push_back(confirm ? "commit-confirm " + std::to_string(options_.confirm_minutes) +
                                 " (then verify, confirm)"
                           : "commit (the device has no commit-confirm)");
