@@ -175,7 +175,7 @@ struct SimHarness : ReconcilerHarness {
     cert_pem = cert->cert_pem;
     key_pem = cert->key_pem;
     server = std::make_unique<sim::VyosSimServer>(
-        *sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert_pem, key_pem});
+        *sim, sim::VyosSimServer::Options{"127.0.0.1", 0, cert_pem, key_pem, {}});
     REQUIRE(server->Start());
     WriteDevice(device_extra);
     Restart();
@@ -200,7 +200,7 @@ struct SimHarness : ReconcilerHarness {
     const int port = server->port();
     server->Stop();
     server = std::make_unique<sim::VyosSimServer>(
-        *sim, sim::VyosSimServer::Options{"127.0.0.1", port, cert_pem, key_pem});
+        *sim, sim::VyosSimServer::Options{"127.0.0.1", port, cert_pem, key_pem, {}});
     REQUIRE(server->Start());
   }
 
