@@ -51,21 +51,29 @@ for k in 0 1 2 3; do
 done
 converged() { for r in edge1 edge2 edge3 edge4; do router_rules "$r" | grep -q "destination port '$1'" || return 1; done; }
 wait_until 30 'converged 2201'
-wait_until 20 'for k in 2 3; do grep -q "waiting to lead (lease netconverge-leader-$((k % 2))" "$work/pod$k.log" || exit 1; done'
+# (A loop in a condition runs in a subshell: `exit` leaves the subshell, not the script.)
+wait_until 20 '( for k in 2 3; do grep -q "waiting to lead (lease netconverge-leader-$((k % 2))" "$work/pod$k.log" || exit 1; done )'
 check "every router converged" 'converged 2201'
 holder() { "$K" get lease "netconverge-leader-$1" -o jsonpath='{.spec.holderIdentity}'; }
 check "each shard has its own Lease, held by its first pod" '[[ "$(holder 0)" == netconverge-0_* ]] && [[ "$(holder 1)" == netconverge-1_* ]]'
 check "the standbys wait for their own shard's Lease" 'grep -q "waiting to lead (lease netconverge-leader-0" "$work/pod2.log" && grep -q "waiting to lead (lease netconverge-leader-1" "$work/pod3.log" && ! grep -q "leading as" "$work/pod2.log" "$work/pod3.log"'
-check "each Device's status names its shard" 'for r in edge1 edge2 edge3 edge4; do [ "$("$K" get device $r -o jsonpath="{.status.shard}")" = "${SHARD[$r]}" ] || exit 1; done'
+check "each Device's status names its shard" '( for r in edge1 edge2 edge3 edge4; do [ "$("$K" get device $r -o jsonpath="{.status.shard}")" = "${SHARD[$r]}" ] || exit 1; done )'
+check "each Event about a router carries the annotation of the router's shard" '"$K" get events.events.k8s.io -o json | python3 -c "import json, sys
+shard = dict(edge1=${SHARD[edge1]}, edge2=${SHARD[edge2]}, edge3=0, edge4=1)
+events = [e for e in json.load(sys.stdin)[\"items\"] if e[\"regarding\"][\"name\"] in shard]
+assert events, \"no events about the routers\"
+for e in events:
+    assert e[\"metadata\"][\"annotations\"][\"netconverge.io/shard\"] == str(shard[e[\"regarding\"][\"name\"]]), e
+print(len(events), \"events checked\")"'
 health_port() { sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/pod$1.log" | head -1; }
-check "/v1/health says the replica's shard and lists only its devices" 'for k in 0 1; do
+check "/v1/health says the replica's shard and lists only its devices" '( for k in 0 1; do
   curl -s "http://127.0.0.1:$(health_port $k)/v1/health" | python3 -c "import json,sys
 h = json.load(sys.stdin); k = $k
 assert h[\"shard\"] == {\"index\": k, \"count\": 2}, h[\"shard\"]
 names = sorted(d[\"device\"] for d in h[\"devices\"])
 want = sorted(\"default/\" + r for r, s in dict(edge1=${SHARD[edge1]}, edge2=${SHARD[edge2]}, edge3=0, edge4=1).items() if s == k)
 assert names == want, (names, want)
-assert all(d[\"shard\"] == k for d in h[\"devices\"])" || exit 1; done'
+assert all(d[\"shard\"] == k for d in h[\"devices\"])" || exit 1; done )'
 
 # Kill each shard's leader in turn (SIGKILL: no hand-over), change one of its routers meanwhile:
 # its standby takes over within the lease duration (+ one retry period and one pass).
