@@ -314,7 +314,8 @@ TEST_SUITE("integration/kube") {
     }
     auto keys = [](const source::KubeSource& s) {
       std::set<std::string> out;
-      for (const auto& [k, d] : s.Desired()->devices) out.insert(k);
+      const auto desired = s.Desired();  // held: a rebuild may publish a new one meanwhile
+      for (const auto& [k, d] : desired->devices) out.insert(k);
       return out;
     };
     REQUIRE(WaitFor([&] { return keys(*shards[0]).size() + keys(*shards[1]).size() == 3; }));
