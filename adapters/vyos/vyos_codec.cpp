@@ -550,10 +550,13 @@ std::vector<std::vector<Command>> BatchCommands(const core::Plan& plan, int64_t 
   return batches;
 }
 
-std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands,
-                            int confirm_minutes) {
+namespace {
+
+/// The /configure body around the commands `write` writes: the key, the commands, confirm_time.
+std::string ConfigureBody(const std::string& key, int confirm_minutes, size_t commands,
+                          const std::function<void(Writer&)>& write) {
   std::string body;
-  body.reserve(128 + commands.size() * 96);  // a `set` is about 100 bytes
+  body.reserve(128 + commands * 96);  // a `set` is about 100 bytes
   StringOut out{body};
   Writer w(out);
   w.StartObject();
@@ -561,7 +564,7 @@ std::string EncodeConfigure(const std::string& key, const std::vector<Command>& 
   Str(w, key);
   w.Key("commands");
   w.StartArray();
-  for (const auto& c : commands) WriteCommand(w, c);
+  write(w);
   w.EndArray();
   if (confirm_minutes > 0) {
     w.Key("confirm_time");
@@ -571,31 +574,27 @@ std::string EncodeConfigure(const std::string& key, const std::vector<Command>& 
   return body;
 }
 
+}  // namespace
+
+std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands,
+                            int confirm_minutes) {
+  return ConfigureBody(key, confirm_minutes, commands.size(), [&](Writer& w) {
+    for (const auto& c : commands) WriteCommand(w, c);
+  });
+}
+
 std::string EncodeConfigureRange(const std::string& key, const core::Plan& plan,
                                  std::pair<size_t, size_t> range, InterfaceSyntax syntax,
                                  int confirm_minutes,
                                  const std::function<void(const Command&)>& on_command) {
-  std::string body;
-  body.reserve(128 + (range.second - range.first) * 7 * 96);  // a rule: about 7 `set`s
-  StringOut out{body};
-  Writer w(out);
-  w.StartObject();
-  w.Key("key");
-  Str(w, key);
-  w.Key("commands");
-  w.StartArray();
-  for (size_t i = range.first; i < range.second; ++i)
-    for (const auto& c : ChangeCommands(plan.changes[i], syntax)) {
-      WriteCommand(w, c);
-      if (on_command) on_command(c);
-    }
-  w.EndArray();
-  if (confirm_minutes > 0) {
-    w.Key("confirm_time");
-    w.Int(confirm_minutes);
-  }
-  w.EndObject();
-  return body;
+  // A rule: about 7 `set`s.
+  return ConfigureBody(key, confirm_minutes, (range.second - range.first) * 7, [&](Writer& w) {
+    for (size_t i = range.first; i < range.second; ++i)
+      for (const auto& c : ChangeCommands(plan.changes[i], syntax)) {
+        WriteCommand(w, c);
+        if (on_command) on_command(c);
+      }
+  });
 }
 
 std::string EncodeRetrieve(const std::string& key, const std::string& op,

@@ -21,6 +21,7 @@
 #include "controller/source/directory_source.hpp"
 #include "controller/source/kube_source.hpp"
 #include "controller/store/store_lock.hpp"
+#include "transport/http/https_client.hpp"
 
 namespace nc::cli {
 
@@ -187,15 +188,14 @@ std::optional<core::ShardSpec> Shard(const RunOptions& o) {
     const char* pod = std::getenv("POD_NAME");
     const std::string name = pod ? pod : "";
     const auto dash = name.find_last_of('-');
-    const std::string ordinal = dash == std::string::npos ? "" : name.substr(dash + 1);
-    if (ordinal.empty() || ordinal.size() > 6 ||
-        ordinal.find_first_not_of("0123456789") != std::string::npos) {
+    int64_t ordinal = 0;
+    if (dash == std::string::npos || !core::ParseInt(name.substr(dash + 1), 0, 999'999, &ordinal)) {
       std::cerr << "netconverge: --shards " << o.shards
                 << " needs --shard-index (or $POD_NAME ending in a StatefulSet ordinal, as "
                    "netconverge-2)\n";
       return std::nullopt;
     }
-    s.index = std::stoi(ordinal) % o.shards;
+    s.index = static_cast<int>(ordinal % o.shards);
   }
   if (s.index >= s.count) {
     std::cerr << "netconverge: --shard-index " << s.index << " is not below --shards " << s.count
@@ -210,7 +210,7 @@ std::optional<core::ShardSpec> Shard(const RunOptions& o) {
 std::string UserAgent(const core::ShardSpec& shard) {
   std::string who = kube::DefaultIdentity();
   if (shard.sharded()) who += "; shard " + std::to_string(shard.index);
-  return "netconverge/0.1 (" + who + ")";
+  return std::string(transport::kUserAgent) + " (" + who + ")";
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ std::vector<api::Problem> KeepShard(DesiredState& desired, const ShardSpec& spec
     const int shard = ShardOf(device, spec.count);
     if (shard == spec.index) continue;
     gone.push_back(key);
-    if (shard >= spec.count && spec.index == 0)
+    if (shard >= spec.count && spec.ReportsFor(shard))
       problems.push_back(
           api::Problem{device.source, "Device", key, std::string("metadata.labels.") + kShardLabel,
                        "names shard " + std::to_string(shard) + ", but there are " +

@@ -22,6 +22,9 @@ struct ShardSpec {
   int count = 1;  // 1: not sharded, every device is this replica's
   int index = 0;
   bool sharded() const { return count > 1; }
+  /// Whether this replica speaks for a device of `shard`: its own, and on shard 0 also a device
+  /// whose label names a shard that does not exist (no one manages it; shard 0 says so).
+  bool ReportsFor(int shard) const { return shard == index || (shard >= count && index == 0); }
 };
 
 /// FNV-1a 64 of `device_key` ("namespace/name") modulo `count`.

@@ -10,6 +10,7 @@
 
 #include "adapters/device_adapter.hpp"
 #include "controller/source/credentials.hpp"
+#include "transport/http/https_client.hpp"
 #include "transport/ssh/ssh_shell.hpp"
 
 namespace nc::reconcilers {
@@ -31,7 +32,7 @@ class DefaultAdapterFactory final : public AdapterFactory {
   std::string CredentialsVersion(const core::Device& device) override;
   std::chrono::milliseconds secret_recheck{60'000};
   /// The User-Agent of HTTPS requests to devices (an access log then tells which replica wrote).
-  std::string user_agent = "netconverge/0.1";
+  std::string user_agent = transport::kUserAgent;
 
  private:
   SecretResolver secrets_;

@@ -62,34 +62,9 @@ core::ServiceTable LoadServices(const std::string& path) {
   return core::ParseServices(ss.str());
 }
 
-std::map<std::string, FileStamp> Stamps(const std::string& dir) {
-  std::map<std::string, FileStamp> out;
-  std::error_code ec;
-  for (auto it =
-           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const auto ext = it->path().extension().string();
-    const auto name = it->path().filename().string();
-    if ((ext != ".yaml" && ext != ".yml") || name[0] == '.') continue;
-    struct stat st {};
-    if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    out[it->path().string()] =
-        FileStamp{int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
-                  int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec,
-                  static_cast<uintmax_t>(st.st_size), static_cast<uintmax_t>(st.st_ino)};
-  }
-  return out;
-}
-
-DirectoryTexts ReadTexts(const std::string& dir) {
-  DirectoryTexts out;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    out.problems.push_back({api::SourcePos{dir, 0, 0}, "", "", "", "is not a readable directory"});
-    out.broken_files.push_back(dir);
-    return out;
-  }
+std::vector<std::string> ManifestFiles(const std::string& dir) {
   std::vector<std::string> files;
+  std::error_code ec;
   for (auto it =
            fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -99,6 +74,37 @@ DirectoryTexts ReadTexts(const std::string& dir) {
     if ((ext == ".yaml" || ext == ".yml") && name[0] != '.') files.push_back(it->path().string());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::map<std::string, FileStamp> Stamps(const std::vector<std::string>& files) {
+  std::map<std::string, FileStamp> out;
+  for (const auto& file : files) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    out[file] = FileStamp{int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+                          int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec,
+                          static_cast<uintmax_t>(st.st_size), static_cast<uintmax_t>(st.st_ino)};
+  }
+  return out;
+}
+
+std::map<std::string, FileStamp> Stamps(const std::string& dir) {
+  return Stamps(ManifestFiles(dir));
+}
+
+DirectoryTexts ReadTexts(const std::string& dir) {
+  return ReadTexts(dir, ManifestFiles(dir));
+}
+
+DirectoryTexts ReadTexts(const std::string& dir, const std::vector<std::string>& files) {
+  DirectoryTexts out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    out.problems.push_back({api::SourcePos{dir, 0, 0}, "", "", "", "is not a readable directory"});
+    out.broken_files.push_back(dir);
+    return out;
+  }
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
     std::stringstream ss;
@@ -255,7 +261,8 @@ core::ValidationResult DirectorySource::ValidateWithFallbacks(const DirectoryCon
 
 DirectorySource::ReloadReport DirectorySource::Reload() {
   ReloadReport report;
-  auto stamps = Stamps(dir_);
+  const auto files = ManifestFiles(dir_);  // one walk, for the stamps and the read
+  auto stamps = Stamps(files);
   {
     std::lock_guard lk(mu_);
     if (Untouched(stamps)) {
@@ -263,7 +270,7 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
       return report;  // no file was touched: nothing read
     }
   }
-  auto texts = ReadTexts(dir_);
+  auto texts = ReadTexts(dir_, files);
   report.read_files = true;
   std::lock_guard lk(mu_);
   if (loaded_ && texts.hashes == hashes_) {

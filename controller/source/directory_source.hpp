@@ -41,7 +41,11 @@ struct DirectoryTexts {
   std::vector<api::Problem> problems;         // unreadable or too large
   std::vector<std::string> broken_files;
 };
+/// The manifest files below `dir` (.yaml and .yml, not hidden), sorted: one walk of the tree.
+std::vector<std::string> ManifestFiles(const std::string& dir);
 DirectoryTexts ReadTexts(const std::string& dir);
+/// Reads `files` (ManifestFiles of `dir`, walked once for the stamps and the read).
+DirectoryTexts ReadTexts(const std::string& dir, const std::vector<std::string>& files);
 
 /// What a file looks like without reading it: a reload whose stamps are all as before reads
 /// nothing (a fleet's manifests directory is watched every second).
@@ -54,6 +58,7 @@ struct FileStamp {
 };
 /// The stamps of the manifest files below `dir` (the files ReadTexts would read).
 std::map<std::string, FileStamp> Stamps(const std::string& dir);
+std::map<std::string, FileStamp> Stamps(const std::vector<std::string>& files);
 /// Decodes what ReadTexts read.
 DirectoryContents Decode(DirectoryTexts texts);
 

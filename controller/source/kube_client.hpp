@@ -57,7 +57,7 @@ struct KubeConfig {
   /// Shared by every copy of this config (null: no limit, nothing observed).
   std::shared_ptr<ClientShared> shared;
   /// The User-Agent of this process's requests (the first word names the program).
-  std::string user_agent = "netconverge/0.1";
+  std::string user_agent = transport::kUserAgent;
 };
 
 /// Reads the current context of a kubeconfig file (server, certificate-authority(-data), token

@@ -416,8 +416,7 @@ bool KubeSource::Owned(const Snapshot& snap, const std::string& id) const {
   auto l = snap.shard_labels.find(device);
   const int shard =
       core::ShardOfKey(device, l == snap.shard_labels.end() ? nullptr : &l->second, shard_.count);
-  // A label naming a shard that does not exist is reported by shard 0.
-  return shard == shard_.index || (shard >= shard_.count && shard_.index == 0);
+  return shard_.ReportsFor(shard);
 }
 
 // Writes queued outside the lock: events on newly invalid objects, finalizers on new rule
@@ -663,9 +662,9 @@ std::string ResourceStatusJson(const std::vector<const store::PortStatusRow*>& r
   return w.End().str();
 }
 
-/// Whether the status `want` equals the object's status `have` in everything but
-/// lastObservedTime.
-bool SameBesidesObserved(const Value* have, const std::string& want) {
+/// Whether the status `want` (as written: a merge patch) equals the object's status `have`,
+/// but for the member `ignored` when given.
+bool SameStatus(const Value* have, const std::string& want, const char* ignored = nullptr) {
   if (!have || !have->IsObject()) return false;
   Document a, b;
   if (!core::ParseJson(a, want) || !a.IsObject()) return false;
@@ -675,8 +674,10 @@ bool SameBesidesObserved(const Value* have, const std::string& want) {
     if (m.value.IsNull()) nulls.emplace_back(m.name.GetString(), m.name.GetStringLength());
   for (const auto& n : nulls) a.RemoveMember(n.c_str());
   b.CopyFrom(*have, b.GetAllocator());
-  a.RemoveMember("lastObservedTime");
-  b.RemoveMember("lastObservedTime");
+  if (ignored) {
+    a.RemoveMember(ignored);
+    b.RemoveMember(ignored);
+  }
   return a == b;
 }
 
@@ -695,7 +696,7 @@ KubeSource::Queued KubeSource::ReportDevice(const std::string& device, const std
     std::lock_guard lk(mu_);
     auto it = device_status_at_.find(device);
     if (it != device_status_at_.end() && now - it->second < kHeartbeat &&
-        SameBesidesObserved(core::JsonMember(d, "status"), status))
+        SameStatus(core::JsonMember(d, "status"), status, "lastObservedTime"))
       return {};
     device_status_at_[device] = now;
   }
@@ -747,12 +748,7 @@ KubeSource::Queued KubeSource::ReportPass(const std::string& device,
       if (p.resource == resource) rows.push_back(&p);
     const std::string status = ResourceStatusJson(rows, row, d, pf);
     // Unchanged status, no write: no MODIFIED event, no hot loop.
-    Document want, have;
-    (void)core::ParseJson(want, status);  // null if not JSON: checked below
-    if (const Value* s = core::JsonMember(d, "status")) {
-      have.CopyFrom(*s, have.GetAllocator());
-      if (want == have) continue;
-    }
+    if (SameStatus(core::JsonMember(d, "status"), status)) continue;
     q += PatchStatus(pf ? "portforwards" : "vlaninterfaces", name, status);
   }
   return q;

@@ -16,6 +16,9 @@
 
 namespace nc::transport {
 
+/// The product in every request's User-Agent (a process may add who it is after it).
+inline constexpr const char* kUserAgent = "netconverge/0.1";
+
 struct HttpsClientOptions {
   std::string host;  // name or address to connect to
   int port = 443;
@@ -25,7 +28,7 @@ struct HttpsClientOptions {
   /// rotated token file is picked up), or empty.
   std::function<std::string()> authorization;
   std::string accept;  // Accept header, or empty
-  std::string user_agent = "netconverge/0.1";
+  std::string user_agent = kUserAgent;
   std::string server_name;  // name to verify (default: host)
   bool insecure_skip_verify = false;
   std::chrono::milliseconds connect_timeout{5000};
