@@ -1,8 +1,9 @@
 #include "adapters/vyos/vyos_adapter.hpp"
 
-#include "controller/core/encoding.hpp"
-
+#include <algorithm>
 #include <thread>
+
+#include "controller/core/encoding.hpp"
 
 namespace nc::vyos {
 
@@ -278,7 +279,7 @@ std::vector<std::string> VyosAdapter::Render(const core::Plan& plan) const {
   return out;
 }
 
-std::vector<std::string> VyosAdapter::Mismatches(const std::map<int, core::NatRule>& expected,
+std::vector<std::string> VyosAdapter::Mismatches(const Expected& expected,
                                                  const std::map<int, core::NatRule>& actual,
                                                  const std::vector<int>& touched) const {
   std::vector<std::string> out;
@@ -290,14 +291,36 @@ std::vector<std::string> VyosAdapter::Mismatches(const std::map<int, core::NatRu
       out.push_back("rule " + std::to_string(n) + " should be gone but is present");
     else if (a == actual.end())
       out.push_back("rule " + std::to_string(n) + " is missing");
-    else if (!(e->second == a->second))
+    else if (!(*e->second == a->second))
       out.push_back("rule " + std::to_string(n) + ": " +
-                    core::DescribeDifference(e->second, a->second));
+                    core::DescribeDifference(*e->second, a->second));
   }
   return out;
 }
 
-Status VyosAdapter::SendConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& expected,
+namespace {
+
+/// `rules` by number as an Expected (pointers into `rules`).
+std::map<int, const core::NatRule*> ExpectedOf(const std::map<int, core::NatRule>& rules,
+                                               const std::vector<int>& touched) {
+  std::map<int, const core::NatRule*> out;
+  for (int n : touched)
+    if (auto it = rules.find(n); it != rules.end()) out.emplace(n, &it->second);
+  return out;
+}
+
+/// The numbers of `touched` that `rules` holds.
+template <typename Map>
+std::vector<int> Present(const Map& rules, const std::vector<int>& touched) {
+  std::vector<int> out;
+  for (int n : touched)
+    if (rules.count(n)) out.push_back(n);
+  return out;
+}
+
+}  // namespace
+
+Status VyosAdapter::SendConfirm(ApplyOutcome& out, const Expected& expected,
                                 const std::vector<int>& touched) {
   // The confirm is idempotent ("No confirm pending" when there is none), so it can be re-sent;
   // a "No confirm pending" answer is checked against the device, in case the timer fired.
@@ -351,11 +374,11 @@ void VyosAdapter::Disarm(ApplyOutcome& out) {
 }
 
 void VyosAdapter::RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>& before,
-                           const std::map<int, core::NatRule>& now, const std::vector<int>& touched,
+                           const std::vector<int>& present, const std::vector<int>& touched,
                            bool confirm_armed) {
   std::vector<Command> cmds;
   for (int n : touched) {
-    if (now.count(n))
+    if (std::find(present.begin(), present.end(), n) != present.end())
       cmds.push_back(
           Command{"delete", {"nat", "destination", "rule", std::to_string(n)}, std::nullopt});
     if (auto b = before.find(n); b != before.end()) {
@@ -408,9 +431,11 @@ ApplyOutcome VyosAdapter::Apply(const core::Plan& plan, const ObservedState& obs
       options_.commit_confirm && info->commit_confirm ? options_.confirm_minutes : 0;
   if (options_.commit_confirm && !confirm) out.unconfirmed = true;
 
-  std::map<int, core::NatRule> current = observed.nat_rules;
-  for (const auto& range : BatchRanges(plan, options_.max_request_bytes, Syntax()))
+  for (const auto& range : BatchRanges(plan, options_.max_request_bytes, Syntax())) {
+    // The device before this batch: as read before the first, as read back after the others.
+    const auto& current = out.read_back ? *out.read_back : observed.nat_rules;
     if (!ApplyBatch(out, plan, range, confirm, current)) return out;
+  }
   if (options_.save_after_confirm) Save(out, "changes are live but save failed: ");
   return out;
 }
@@ -432,17 +457,17 @@ bool VyosAdapter::Save(ApplyOutcome& out, const std::string& failure) {
 
 bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const core::Plan& plan,
                              std::pair<size_t, size_t> range, int confirm,
-                             std::map<int, core::NatRule>& current) {
-  // The rules of this batch - plan.changes[range) - and the device's rules once it is committed.
+                             const std::map<int, core::NatRule>& current) {
+  // The rules of this batch - plan.changes[range) - and what each is once it is committed.
   std::vector<int> touched;
-  std::map<int, core::NatRule> expected = current;
+  Expected expected;
   for (size_t i = range.first; i < range.second; ++i) {
     const auto& ch = plan.changes[i];
     if (touched.empty() || touched.back() != ch.number) touched.push_back(ch.number);
     if (ch.kind == core::ChangeKind::kDelete)
       expected.erase(ch.number);
     else
-      expected[ch.number] = *ch.after;
+      expected[ch.number] = &*ch.after;
   }
   // The record first: a header line (its count filled in below), then each command's CLI line.
   const size_t head = out.operations.size();
@@ -504,8 +529,7 @@ Result<VyosAdapter::CallResult> VyosAdapter::SendWithRetries(ApplyOutcome& out,
 
 bool VyosAdapter::ResolveAmbiguous(ApplyOutcome& out, const Error& error,
                                    const std::map<int, core::NatRule>& current,
-                                   const std::map<int, core::NatRule>& expected,
-                                   const std::vector<int>& touched) {
+                                   const Expected& expected, const std::vector<int>& touched) {
   out.operations.emplace_back("  (no answer: re-reading the device)");
   auto now = ReadRules();
   if (!now) {
@@ -514,7 +538,7 @@ bool VyosAdapter::ResolveAmbiguous(ApplyOutcome& out, const Error& error,
     return false;
   }
   if (Mismatches(expected, *now, touched).empty()) return true;
-  if (Mismatches(current, *now, touched).empty()) {
+  if (Mismatches(ExpectedOf(current, touched), *now, touched).empty()) {
     out.error = Error{error.code, error.message + "; the device did not commit the change"};
     return false;
   }
@@ -540,9 +564,9 @@ void VyosAdapter::CommitFailed(ApplyOutcome& out, const Result<CallResult>& r) {
   }
 }
 
-bool VyosAdapter::VerifyAndConfirm(ApplyOutcome& out, std::map<int, core::NatRule>& current,
-                                   const std::map<int, core::NatRule>& expected,
-                                   const std::vector<int>& touched, int armed) {
+bool VyosAdapter::VerifyAndConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& current,
+                                   const Expected& expected, const std::vector<int>& touched,
+                                   int armed) {
   auto readback = ReadRules();
   out.operations.emplace_back("POST /retrieve showConfig [nat destination] (verify)");
   if (!readback) {
@@ -550,7 +574,7 @@ bool VyosAdapter::VerifyAndConfirm(ApplyOutcome& out, std::map<int, core::NatRul
     // that is not rules). Undo it now with the inverse of what was sent, from the state read
     // cleanly before: never leave the outcome to the confirm timer, never plan from an answer
     // that was not understood.
-    RollBack(out, current, expected, touched, armed > 0);
+    RollBack(out, current, Present(expected, touched), touched, armed > 0);
     out.error =
         Error{readback.error().code, "read-back after commit failed: " + readback.error().message +
                                          "; " + out.rollback_detail};
@@ -561,7 +585,7 @@ bool VyosAdapter::VerifyAndConfirm(ApplyOutcome& out, std::map<int, core::NatRul
   if (!bad.empty()) {
     std::string why;
     for (const auto& b : bad) why += (why.empty() ? "" : "; ") + b;
-    RollBack(out, current, *readback, touched, armed > 0);
+    RollBack(out, current, Present(*readback, touched), touched, armed > 0);
     out.error = Error{ErrorCode::kRejected, "verification failed: " + why};
     return false;
   }
@@ -574,8 +598,8 @@ bool VyosAdapter::VerifyAndConfirm(ApplyOutcome& out, std::map<int, core::NatRul
       return false;
     }
   }
-  current = *readback;
-  out.read_back = current;
+  // `current` may be the previous read-back: not used past this point.
+  out.read_back = std::move(*readback);
   return true;
 }
 

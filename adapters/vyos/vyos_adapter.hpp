@@ -64,13 +64,16 @@ class VyosAdapter final : public DeviceAdapter {
   Result<std::map<int, core::NatRule>> ReadRules(uint64_t known_fingerprint = 0,
                                                  uint64_t* fingerprint = nullptr,
                                                  bool* unchanged = nullptr);
-  std::vector<std::string> Mismatches(const std::map<int, core::NatRule>& expected,
+  /// The rules a batch is to leave on the device, by number: only the numbers it touches, each
+  /// pointing into the plan (a deleted rule has no entry).
+  using Expected = std::map<int, const core::NatRule*>;
+  std::vector<std::string> Mismatches(const Expected& expected,
                                       const std::map<int, core::NatRule>& actual,
                                       const std::vector<int>& touched) const;
-  Status SendConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& expected,
-                     const std::vector<int>& touched);
+  Status SendConfirm(ApplyOutcome& out, const Expected& expected, const std::vector<int>& touched);
+  /// Restores `before` for the `touched` numbers; `present` are those of them on the device now.
   void RollBack(ApplyOutcome& out, const std::map<int, core::NatRule>& before,
-                const std::map<int, core::NatRule>& now, const std::vector<int>& touched,
+                const std::vector<int>& present, const std::vector<int>& touched,
                 bool confirm_armed);
 
   /// Stops a confirm timer a failed commit sent with `confirm_time` may have armed (builds that
@@ -82,20 +85,19 @@ class VyosAdapter final : public DeviceAdapter {
   bool Save(ApplyOutcome& out, const std::string& failure);
   /// One batch of a plan (one commit): sent with lock retries, resolved by a re-read when the
   /// answer was lost, verified by a read-back, confirmed. False when the apply stops here
-  /// (out.error says why); `current` becomes the read-back.
+  /// (out.error says why); out.read_back becomes the read-back. `current`: the device before
+  /// the batch.
   bool ApplyBatch(ApplyOutcome& out, const core::Plan& plan, std::pair<size_t, size_t> range,
-                  int confirm, std::map<int, core::NatRule>& current);
+                  int confirm, const std::map<int, core::NatRule>& current);
   Result<CallResult> SendWithRetries(ApplyOutcome& out, const std::string& body, int confirm,
                                      bool* ambiguous);
   /// After a write with no answer: true when a re-read shows the batch committed.
   bool ResolveAmbiguous(ApplyOutcome& out, const Error& error,
-                        const std::map<int, core::NatRule>& current,
-                        const std::map<int, core::NatRule>& expected,
+                        const std::map<int, core::NatRule>& current, const Expected& expected,
                         const std::vector<int>& touched);
   void CommitFailed(ApplyOutcome& out, const Result<CallResult>& r);
-  bool VerifyAndConfirm(ApplyOutcome& out, std::map<int, core::NatRule>& current,
-                        const std::map<int, core::NatRule>& expected,
-                        const std::vector<int>& touched, int armed);
+  bool VerifyAndConfirm(ApplyOutcome& out, const std::map<int, core::NatRule>& current,
+                        const Expected& expected, const std::vector<int>& touched, int armed);
 
   std::unique_ptr<transport::HttpTransport> client_;
   std::unique_ptr<VyosCli> cli_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <set>
+#include <span>
 #include <tuple>
 
 namespace nc::core {
@@ -23,8 +24,7 @@ class ProblemSink {
     // The nearest recorded ancestor of the field (a missing field points at its parent).
     std::string f = field;
     while (!f.empty()) {
-      if (auto it = fields_.find(f); it != fields_.end())
-        return api::SourcePos{pos_.file, it->second.line, it->second.column};
+      if (const auto* at = fields_.Find(f)) return api::SourcePos{pos_.file, at->line, at->column};
       auto cut = f.find_last_of(".[");
       if (cut == std::string::npos) break;
       f = f.substr(0, cut);
@@ -372,20 +372,30 @@ class Validator {
 
   ValidationResult Run() {
     Devices();
-    rules_by_pf_.resize(manifests_.port_forwards.size());
-    pf_ok_.assign(manifests_.port_forwards.size(), true);
-    for (size_t i = 0; i < manifests_.port_forwards.size(); ++i) PortForward(i);
+    // Every port's rule in one vector, each PortForward's a contiguous run (a fleet's desired
+    // state is the largest thing the daemon holds: built once, in place, never copied).
+    const size_t forwards = manifests_.port_forwards.size();
+    size_t ports = 0;
+    for (const auto& pf : manifests_.port_forwards) ports += pf.spec.ports.size();
+    rules_.reserve(ports);
+    first_rule_.assign(forwards + 1, 0);
+    pf_ok_.assign(forwards, true);
+    for (size_t i = 0; i < forwards; ++i) {
+      first_rule_[i] = rules_.size();
+      PortForward(i);
+    }
+    first_rule_[forwards] = rules_.size();
     PortOverlaps();
     DuplicatePins();
     RangeCapacity();
-    size_t total = 0;
-    for (const auto& rules : rules_by_pf_) total += rules.size();
-    result_.desired.rules.reserve(total);
-    for (size_t i = 0; i < rules_by_pf_.size(); ++i) {
+    size_t kept = 0;  // the rules of valid PortForwards, moved down over the others
+    for (size_t i = 0; i < forwards; ++i) {
       if (!pf_ok_[i]) continue;
-      for (auto& r : rules_by_pf_[i]) result_.desired.rules.push_back(std::move(r));
+      for (size_t k = first_rule_[i]; k < first_rule_[i + 1]; ++k, ++kept)
+        if (kept != k) rules_[kept] = std::move(rules_[k]);
     }
-    rules_by_pf_.clear();
+    rules_.erase(rules_.begin() + static_cast<std::ptrdiff_t>(kept), rules_.end());
+    result_.desired.rules = std::move(rules_);
     vlan_rules_.resize(manifests_.vlan_interfaces.size());
     for (size_t i = 0; i < manifests_.vlan_interfaces.size(); ++i) VlanInterface(i);
     VlanConflicts();
@@ -468,7 +478,6 @@ class Validator {
                                  drift};
     if (s.ports.empty()) sink.Add("spec.ports", "at least one port is required");
     std::set<std::string> port_names;
-    rules_by_pf_[i].reserve(s.ports.size());
     for (size_t j = 0; j < s.ports.size(); ++j) Port(sink, ctx, i, j, port_names);
     if (sink.count() > 0) pf_ok_[i] = false;
   }
@@ -507,7 +516,7 @@ class Validator {
     const std::string display =
         p.description.empty() ? DefaultDescription(s.vm, p.name) : p.description;
     const std::optional<int> pin = ParsePin(sink, f, p, ctx);
-    rules_by_pf_[i].push_back(MakePortRule(ctx, p, display, pin, sink.PosOf(f)));
+    rules_.push_back(MakePortRule(ctx, p, display, pin, sink.PosOf(f)));
     if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty())
       claims_.push_back(Claim{ctx.device_key, s.inbound_interface,
                               AddressSpan(s.destination_address), tcp, udp, external, i, j});
@@ -573,10 +582,12 @@ class Validator {
 
   void DuplicatePins() {
     std::map<std::pair<std::string, int>, std::vector<std::pair<size_t, size_t>>> pins;
-    for (size_t i = 0; i < rules_by_pf_.size(); ++i)
-      for (size_t j = 0; j < rules_by_pf_[i].size(); ++j)
-        if (const auto& r = rules_by_pf_[i][j]; r.pinned_number)
+    for (size_t i = 0; i < pf_ok_.size(); ++i) {
+      const auto rules = RulesOf(i);
+      for (size_t j = 0; j < rules.size(); ++j)
+        if (const auto& r = rules[j]; r.pinned_number)
           pins[{r.device, *r.pinned_number}].push_back({i, j});
+    }
     for (const auto& [key, users] : pins) {
       if (users.size() < 2) continue;
       for (const auto& [i, j] : users) {
@@ -593,8 +604,7 @@ class Validator {
   // More ports declared for a device than its owned range holds.
   void RangeCapacity() {
     std::map<std::string, int> ports_per_device;
-    for (const auto& rules : rules_by_pf_)
-      for (const auto& r : rules) ++ports_per_device[r.device];
+    for (const auto& r : rules_) ++ports_per_device[r.device];
     for (const auto& [device_key, count] : ports_per_device) {
       auto it = result_.desired.devices.find(device_key);
       if (it == result_.desired.devices.end() || count <= it->second.rule_range.Size()) continue;
@@ -605,9 +615,8 @@ class Validator {
                std::to_string(count) + " ports are declared for this device but its range " +
                    std::to_string(range.first) + "-" + std::to_string(range.last) + " holds only " +
                    std::to_string(range.Size()) + " rules");
-      for (size_t i = 0; i < rules_by_pf_.size(); ++i)
-        if (!rules_by_pf_[i].empty() && rules_by_pf_[i].front().device == device_key)
-          pf_ok_[i] = false;
+      for (size_t i = 0; i < pf_ok_.size(); ++i)
+        if (!RulesOf(i).empty() && RulesOf(i).front().device == device_key) pf_ok_[i] = false;
     }
   }
 
@@ -721,7 +730,14 @@ class Validator {
   std::map<std::string, const api::DeviceObject*> device_objects_;
   std::set<std::string> pf_seen_;
   std::set<std::string> vlan_seen_;
-  std::vector<std::vector<PortRule>> rules_by_pf_;
+  /// The rules PortForward i declared (valid or not).
+  std::span<const PortRule> RulesOf(size_t i) const {
+    return std::span<const PortRule>(rules_).subspan(first_rule_[i],
+                                                     first_rule_[i + 1] - first_rule_[i]);
+  }
+
+  std::vector<PortRule> rules_;     // every port's rule, PortForward by PortForward
+  std::vector<size_t> first_rule_;  // PortForward i's rules: [first_rule_[i], first_rule_[i+1])
   std::vector<bool> pf_ok_;
   std::vector<Claim> claims_;
   std::vector<std::optional<VlanRule>> vlan_rules_;

@@ -477,7 +477,7 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(
                      "not sent: this replica no longer leads (leadership lost); the new leader "
                      "converges the device");
   // The snapshot and the intent are on disk before the device is touched.
-  std::optional<store::Intent> intent;
+  std::optional<int64_t> intent;
   if (plan.HasChanges()) {
     std::string ops;
     for (const auto& op : adapter.Render(plan)) (ops += op) += '\n';
@@ -485,7 +485,7 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(
         store::Snapshot{0, key, started, r.run_id, observed.nat_rules, observed.switch_state},
         static_cast<int>(plan.ChangeCount()), ops);
     if (!in) return tl::unexpected(in.error());
-    intent = *in;
+    intent = in->id;  // only its id is kept: a 10,000-rule intent's text is 4 MB
     r.snapshot_id = in->snapshot_id;
   }
   ApplyOutcome outcome = adapter.Apply(plan, observed);
@@ -494,14 +494,14 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(
   r.commits = outcome.commits;
   if (intent)
     Recorded(
-        store_.FinishIntent(intent->id,
+        store_.FinishIntent(*intent,
                             !outcome.error        ? "Success"
                             : outcome.rolled_back ? "RolledBack"
                             : outcome.ambiguous   ? "Ambiguous"
                                                   : "Failed",
                             clock_.UtcIso()),
         key,
-        "the end of intent " + std::to_string(intent->id) + " (it is recovered at the next start)");
+        "the end of intent " + std::to_string(*intent) + " (it is recovered at the next start)");
   return outcome;
 }
 

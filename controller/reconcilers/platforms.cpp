@@ -55,8 +55,9 @@ class VyosNat final : public Platform {
     // Allocations of ports no longer declared are pruned once their rules are gone.
     const bool stale_allocations = allocations_after != q.rules.size();
     if (update.upserts.empty() && update.removed.empty() && !stale_allocations) return false;
-    const auto after =
-        outcome.read_back ? *outcome.read_back : core::ExpectedAfter(q.observed.nat_rules, plan);
+    std::optional<std::map<int, core::NatRule>> expected;  // only when nothing was read back
+    if (!outcome.read_back) expected = core::ExpectedAfter(q.observed.nat_rules, plan);
+    const auto& after = outcome.read_back ? *outcome.read_back : *expected;
     for (const auto& [n, rule] : after) update.on_device.insert(n);
     for (const auto& rule : q.rules) update.desired.insert({rule.resource, rule.port});
     if (auto st = store.RecordApplied(key, update, now); !st) return tl::unexpected(st.error());

@@ -19,8 +19,10 @@ namespace {
 
 constexpr size_t kMaxManifestBytes = 16u << 20;
 
-/// Every file's objects in one set, in file order (one copy of them).
-api::Manifests Merge(const std::map<std::string, const api::Manifests*>& files) {
+/// Every file's objects in one set, in file order. Those of the files in `take` are moved out
+/// (the files are left empty), the others copied.
+api::Manifests Merge(const std::map<std::string, api::Manifests*>& files,
+                     const std::set<std::string>& take) {
   api::Manifests all;
   size_t devices = 0, forwards = 0, vlans = 0;
   for (const auto& [file, m] : files) {
@@ -31,20 +33,28 @@ api::Manifests Merge(const std::map<std::string, const api::Manifests*>& files) 
   all.devices.reserve(devices);
   all.port_forwards.reserve(forwards);
   all.vlan_interfaces.reserve(vlans);
+  auto append = [](bool take, auto& to, auto& from) {
+    if (take) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+      std::decay_t<decltype(from)>().swap(from);
+    } else {
+      to.insert(to.end(), from.begin(), from.end());
+    }
+  };
   for (const auto& [file, m] : files) {
-    all.devices.insert(all.devices.end(), m->devices.begin(), m->devices.end());
-    all.port_forwards.insert(all.port_forwards.end(), m->port_forwards.begin(),
-                             m->port_forwards.end());
-    all.vlan_interfaces.insert(all.vlan_interfaces.end(), m->vlan_interfaces.begin(),
-                               m->vlan_interfaces.end());
+    const bool move = take.count(file) > 0;
+    append(move, all.devices, m->devices);
+    append(move, all.port_forwards, m->port_forwards);
+    append(move, all.vlan_interfaces, m->vlan_interfaces);
   }
   return all;
 }
 
 api::Manifests Merge(const std::map<std::string, api::Manifests>& files) {
-  std::map<std::string, const api::Manifests*> refs;
-  for (const auto& [file, m] : files) refs[file] = &m;
-  return Merge(refs);
+  std::map<std::string, api::Manifests*> refs;
+  for (const auto& [file, m] : files) refs[file] = const_cast<api::Manifests*>(&m);  // not taken
+  return Merge(refs, {});
 }
 
 std::string HashOf(const std::string& s) {
@@ -226,25 +236,39 @@ bool DirectorySource::Untouched(const std::map<std::string, FileStamp>& stamps) 
   return loaded_ && !recent && !stamps.empty() && stamps == stamps_;
 }
 
-core::ValidationResult DirectorySource::ValidateWithFallbacks(const DirectoryContents& contents,
-                                                              std::set<std::string>& failed,
-                                                              std::vector<api::Problem>& problems) {
+core::ValidationResult DirectorySource::ValidateWithFallbacks(
+    DirectoryContents& contents, const std::map<std::string, std::string>& texts,
+    std::set<std::string>& failed, std::vector<api::Problem>& problems) {
   // Start from the new content of every readable file; files that fail fall back to their
   // last good content (or to nothing, holding deletions).
   core::ValidationResult result;
   std::map<std::string, api::Manifests> earlier;  // failed files' last good content, decoded
+  std::map<std::string, api::Manifests> again;    // new content decoded again (round > 0)
   for (int round = 0; round < 64; ++round) {
-    std::map<std::string, const api::Manifests*> candidate;  // no copy: Merge makes the one
-    for (const auto& [file, m] : contents.files)
-      if (!failed.count(file)) candidate[file] = &m;
+    std::map<std::string, api::Manifests*> candidate;  // Merge moves them into the one set
+    for (auto& [file, m] : contents.files) {
+      if (failed.count(file)) continue;
+      if (round == 0) {
+        candidate[file] = &m;
+        continue;
+      }
+      auto t = texts.find(file);
+      if (t == texts.end()) continue;
+      again[file] = api::DecodeManifests(t->second, file).manifests;
+      candidate[file] = &again[file];
+    }
     for (const auto& file : failed) {
       auto g = good_.find(file);
       if (g == good_.end()) continue;
       auto [it, fresh] = earlier.try_emplace(file);
       if (fresh) it->second = api::DecodeManifests(g->second, file).manifests;
+      // Copied: a later round may need this file's last good content again.
       candidate[file] = &it->second;
     }
-    result = core::Validate(Merge(candidate), services_);
+    std::set<std::string> take;  // the new content; the last good content is copied
+    for (const auto& [file, m] : candidate)
+      if (!earlier.count(file)) take.insert(file);
+    result = core::Validate(Merge(candidate, take), services_);
     std::set<std::string> bad;
     for (const auto& p : result.problems)
       if (!failed.count(p.pos.file)) bad.insert(p.pos.file);
@@ -288,7 +312,7 @@ DirectorySource::ReloadReport DirectorySource::Reload() {
 
   std::set<std::string> failed(contents.broken_files.begin(), contents.broken_files.end());
   std::vector<api::Problem> problems = contents.problems;
-  core::ValidationResult result = ValidateWithFallbacks(contents, failed, problems);
+  core::ValidationResult result = ValidateWithFallbacks(contents, new_texts, failed, problems);
 
   core::DesiredState next = std::move(result.desired);
   std::string held;

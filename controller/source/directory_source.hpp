@@ -97,8 +97,11 @@ class DirectorySource {
   /// Under mu_: every file's stamp as at the last read, none modified in the last moments.
   bool Untouched(const std::map<std::string, FileStamp>& stamps) const;
   /// Under mu_: validates the new content; files with problems (added to `failed`, their
-  /// problems to `problems`) fall back to their last good content, as often as needed.
-  core::ValidationResult ValidateWithFallbacks(const DirectoryContents& contents,
+  /// problems to `problems`) fall back to their last good content, as often as needed. The
+  /// decoded objects are moved out of `contents.files` (a fleet's objects are never held twice);
+  /// a second round decodes the files it needs again from `texts`.
+  core::ValidationResult ValidateWithFallbacks(DirectoryContents& contents,
+                                               const std::map<std::string, std::string>& texts,
                                                std::set<std::string>& failed,
                                                std::vector<api::Problem>& problems);
 

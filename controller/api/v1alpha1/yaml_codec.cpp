@@ -23,14 +23,18 @@ class Decoder {
   SourcePos Pos(const YAML::Node& n) const {
     auto m = n.Mark();
     if (m.line < 0) return SourcePos{file_, 0, 0};
-    return SourcePos{file_, m.line + 1, m.column + 1};
+    return SourcePos{file_, m.line + 1 + line_offset_, m.column + 1};
   }
 
-  static LineColumn At(const YAML::Node& n) {
+  LineColumn At(const YAML::Node& n) const {
     auto m = n.Mark();
     if (m.line < 0) return LineColumn{0, 0};
-    return LineColumn{m.line + 1, m.column + 1};
+    return LineColumn{m.line + 1 + line_offset_, m.column + 1};
   }
+
+  /// The line in the file where the document being decoded starts (documents are loaded one
+  /// at a time, each from its own text).
+  void SetLineOffset(int line) { line_offset_ = line; }
 
   void Problem(const YAML::Node& at, const std::string& field, const std::string& message) {
     problems_.push_back({Pos(at), kind_, object_, field, message});
@@ -251,6 +255,7 @@ class Decoder {
   std::string object_;
   FieldPositions* fields_ = nullptr;
   int errors_ = 0;
+  int line_offset_ = 0;
 };
 
 }  // namespace
@@ -264,7 +269,10 @@ class EventBudget : public YAML::EventHandler {
  public:
   struct Exhausted {};
   explicit EventBudget(size_t budget) : left_(budget) {}
-  void OnDocumentStart(const YAML::Mark&) override { Tick(); }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    Tick();
+    starts.push_back(mark.line);
+  }
   void OnDocumentEnd() override { Tick(); }
   void OnNull(const YAML::Mark&, YAML::anchor_t) override { Tick(); }
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override { Tick(); }
@@ -283,6 +291,8 @@ class EventBudget : public YAML::EventHandler {
   }
   void OnMapEnd() override { Tick(); }
 
+  std::vector<int> starts;  // the line of each document's first token
+
  private:
   void Tick() {
     if (left_-- == 0) throw Exhausted{};
@@ -290,20 +300,52 @@ class EventBudget : public YAML::EventHandler {
   size_t left_;
 };
 
-/// False when parsing `text` would not end within `budget` events (a syntax error ends it).
-bool ParseEnds(const std::string& text, size_t budget) {
-  std::istringstream in(text);
+/// The documents of a file, each as its own text and the line it starts on, so that they are
+/// loaded one at a time (a 10,000-object file as one yaml-cpp tree is about 40 MiB; one
+/// document is a few KiB). Empty when the file must be loaded whole: a syntax error (LoadAll
+/// reports it), directives (`%YAML`, `%TAG`: they belong to the next document), or document
+/// starts it cannot cut at line boundaries.
+struct DocumentText {
+  std::string_view text;
+  int line = 0;
+};
+struct Split {
+  bool ends = true;  // false: the parser would not come to an end within the budget
+  std::vector<DocumentText> documents;
+};
+Split SplitDocuments(std::string_view text, size_t budget) {
+  Split out;
+  std::istringstream in{std::string(text)};
   YAML::Parser parser(in);
   EventBudget counter(budget);
   try {
     while (parser.HandleNextDocument(counter)) {
     }
   } catch (const EventBudget::Exhausted&) {
-    return false;
+    out.ends = false;
+    return out;
   } catch (const YAML::Exception&) {
-    return true;  // LoadAll stops at the same error, and reports it
+    return out;  // LoadAll stops at the same error, and reports it
   }
-  return true;
+  if (text.starts_with('%') || text.find("\n%") != std::string_view::npos) return out;
+  // Where each line starts (yaml-cpp counts lines at '\n').
+  std::vector<size_t> line_start{0};
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') line_start.push_back(i + 1);
+  const auto& starts = counter.starts;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const int line = i == 0 ? 0 : starts[i];
+    const int next = i + 1 < starts.size() ? starts[i + 1] : -1;
+    if (line < 0 || static_cast<size_t>(line) >= line_start.size() || (next >= 0 && next <= line) ||
+        (next >= 0 && static_cast<size_t>(next) >= line_start.size())) {
+      out.documents.clear();
+      return out;
+    }
+    const size_t from = line_start[static_cast<size_t>(line)];
+    const size_t to = next < 0 ? text.size() : line_start[static_cast<size_t>(next)];
+    out.documents.push_back({text.substr(from, to - from), line});
+  }
+  return out;
 }
 
 // Whether a document stays within `budget` nodes and kMaxDepth levels, counting each alias
@@ -411,8 +453,14 @@ class DocumentDecoder {
   }
 
   void Add(const YAML::Mark& mark, std::string message) {
-    out_.problems.push_back(
-        {SourcePos{file_, mark.line + 1, mark.column + 1}, "", "", "", std::move(message)});
+    out_.problems.push_back({SourcePos{file_, mark.line + 1 + line_offset_, mark.column + 1}, "",
+                             "", "", std::move(message)});
+  }
+
+  /// The file line where the next document's own text starts.
+  void SetLineOffset(int line) {
+    line_offset_ = line;
+    d_.SetLineOffset(line);
   }
 
  private:
@@ -483,6 +531,7 @@ class DocumentDecoder {
   DecodeResult& out_;
   Decoder d_;
   size_t budget_ = kMaxManifestNodes;  // for the whole file
+  int line_offset_ = 0;
 };
 
 }  // namespace
@@ -495,12 +544,36 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   }
   // Events of a file within the node limit are at most about twice its nodes; more means a
   // stream yaml-cpp would never finish.
-  if (!ParseEnds(std::string(text), 4 * kMaxManifestNodes)) {
+  const Split split = SplitDocuments(text, 4 * kMaxManifestNodes);
+  if (!split.ends) {
     out.problems.push_back(
         {SourcePos{file, 1, 1}, "", "", "",
          "the YAML parser does not come to an end on this file (malformed YAML it cannot recover "
          "from); check it with a YAML linter"});
     return out;
+  }
+  if (!split.documents.empty()) {
+    // One document's tree at a time. Each text was parsed above as part of the file; should
+    // one not load alone as it did there, the file is loaded whole instead.
+    DecodeResult each;
+    DocumentDecoder decoder(file, each);
+    bool whole = true;
+    for (const auto& d : split.documents) {
+      YAML::Node doc;
+      try {
+        doc = YAML::Load(std::string(d.text));
+      } catch (const YAML::Exception&) {
+        whole = false;
+        break;
+      }
+      decoder.SetLineOffset(d.line);
+      try {
+        if (!decoder.Decode(doc)) break;
+      } catch (const YAML::Exception& e) {
+        decoder.Add(e.mark, "unexpected YAML structure: " + e.msg);
+      }
+    }
+    if (whole) return each;
   }
   std::vector<YAML::Node> docs;
   try {

@@ -110,6 +110,75 @@ spec:
     CHECK(pf.fields.at("spec.ports[0]").line == 20);
   }
 
+  TEST_CASE(
+      "documents are loaded one at a time with the file's own lines and columns - the same as "
+      "a whole-file load") {
+    // Comments before the first document, an indented first document, `...` ends, a `---` with
+    // content on its line, a block scalar, problems and a duplicate key in later documents.
+    const std::string body = R"(# leading comment
+  apiVersion: netconverge.io/v1alpha1
+  kind: Device
+  metadata: {name: edge1}
+  spec: {platform: vyos, address: 10.0.0.1, credentialsRef: {file: c.yaml}}
+...
+--- {apiVersion: netconverge.io/v1alpha1, kind: Device, metadata: {name: edge2}, spec: {platform: vyos, address: 10.0.0.2, credentialsRef: {file: c.yaml}, color: red}}
+---
+apiVersion: netconverge.io/v1alpha1
+kind: PortForward
+metadata:
+  name: web1
+  annotations:
+    note: |
+      a block scalar
+        --- indented, not a document
+spec:
+  deviceRef: edge1
+  vm: web1
+  internalAddress: 192.168.1.2
+  ports:
+    - {name: ssh, protocol: tcp, externalPort: 2201, externalPort: 2202}
+---
+# an empty document
+---
+apiVersion: netconverge.io/v1alpha1
+kind: PortForward
+metadata: {name: web2}
+spec:
+  deviceRef: edge1
+  vm: web2
+  internalAddress: 192.168.1.3
+  ports:
+    - name: http
+      protocol: tcp
+      externalPort: 8080
+      internalPort: 80
+      bogus: 1
+)";
+    auto split = DecodeManifests(body, "m.yaml");
+    // `%YAML` makes the decoder load the file whole: the same problems, one line further down.
+    auto whole = DecodeManifests("%YAML 1.2\n" + body, "m.yaml");
+    REQUIRE(split.problems.size() == 3);
+    REQUIRE(whole.problems.size() == split.problems.size());
+    for (size_t i = 0; i < split.problems.size(); ++i) {
+      CAPTURE(split.problems[i].message);
+      CHECK(split.problems[i].message == whole.problems[i].message);
+      CHECK(split.problems[i].pos.line + 1 == whole.problems[i].pos.line);
+      CHECK(split.problems[i].pos.column == whole.problems[i].pos.column);
+    }
+    CHECK(split.problems[0].pos.line == 7);  // color: unknown field of edge2
+    CHECK(split.problems[0].pos.column == 156);
+    CHECK(split.problems[1].pos.line == 22);  // the duplicate externalPort
+    CHECK(split.problems[1].message.find("duplicate key 'externalPort'") == 0);
+    CHECK(split.problems[2].pos.line == 38);  // bogus
+    CHECK(split.problems[2].pos.column == 7);
+    REQUIRE(split.manifests.devices.size() == 1);
+    CHECK(split.manifests.devices[0].meta.name == "edge1");
+    CHECK(split.manifests.devices[0].pos.line == 2);
+    CHECK(split.manifests.devices[0].pos.column == 3);
+    REQUIRE(whole.manifests.devices.size() == 1);
+    CHECK(whole.manifests.devices[0].pos.line == 3);
+  }
+
   TEST_CASE("YAML syntax errors carry line and column") {
     auto r = DecodeManifests("apiVersion: netconverge.io/v1alpha1\nkind: Device\nspec: [unclosed\n",
                              "bad.yaml");
