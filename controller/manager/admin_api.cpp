@@ -79,8 +79,13 @@ LogLimiter& AuthLogLimiter() {
   return limiter;
 }
 
-Response Ok(const std::string& body) {
-  return {200, "application/json", body, {}};
+Response Ok(std::string body) {
+  return {200, "application/json", std::move(body), {}};
+}
+
+/// A 200 with the JSON `buf` holds (one copy of it: a fleet's /v1/devices is tens of MB).
+Response Ok(const rapidjson::StringBuffer& buf) {
+  return Ok(std::string(buf.GetString(), buf.GetSize()));
 }
 
 Response MethodNotAllowed(const Request& r, const std::string& allow) {
@@ -155,13 +160,12 @@ Response Health(const ApiContext& c) {
   w.Int(c.shard.count);
   w.EndObject();
   w.EndObject();
-  return Ok(buf.GetString());
+  return Ok(buf);
 }
 
 Response Devices(const ApiContext& c, const std::string& only) {
   auto devices = c.store->DeviceStatuses();
-  auto ports = c.store->PortStatuses(only);
-  if (!devices || !ports) return http::JsonError(500, "cannot read the store");
+  if (!devices) return http::JsonError(500, "cannot read the store");
   rapidjson::StringBuffer buf;
   Json w(buf);
   if (only.empty()) {
@@ -173,6 +177,9 @@ Response Devices(const ApiContext& c, const std::string& only) {
   for (const auto& d : *devices) {
     if (!only.empty() && d.device != only) continue;
     found = true;
+    // One device's port rows at a time, never the fleet's.
+    auto ports = c.store->PortStatuses(d.device);
+    if (!ports) return http::JsonError(500, "cannot read the store");
     WriteDeviceStatus(w, d, *ports);
   }
   if (only.empty()) {
@@ -183,7 +190,7 @@ Response Devices(const ApiContext& c, const std::string& only) {
     if (!desired->devices.count(only)) return http::JsonError(404, "no device " + only);
     return http::JsonError(404, "device " + only + " is declared but has not been reconciled yet");
   }
-  return Ok(buf.GetString());
+  return Ok(buf);
 }
 
 Response Events(const ApiContext& c, const Request& r) {
@@ -225,7 +232,7 @@ Response Events(const ApiContext& c, const Request& r) {
   for (const auto& e : *events) WriteEvent(w, e);
   w.EndArray();
   w.EndObject();
-  return Ok(buf.GetString());
+  return Ok(buf);
 }
 
 /// The seed API's sync answer: {"status", "message", "report": {added, deleted, updated,

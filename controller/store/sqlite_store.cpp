@@ -1121,11 +1121,14 @@ Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
 
 Result<std::vector<PortStatusRow>> SqliteStore::PortStatuses(const std::string& device) {
   std::lock_guard lk(mu_);
-  Stmt s(db_,
-         "SELECT device, resource, port, COALESCE(display,''), COALESCE(rule_number,0), state, "
-         "COALESCE(message,''), COALESCE(last_applied_at,''), updated_at FROM port_status "
-         "WHERE (? = '' OR device = ?) ORDER BY device, rule_number, resource, port");
-  s.Bind(1, device).Bind(2, device);
+  // Two statements, so that one device's rows are found by the key's index, not by a scan.
+  const std::string select =
+      "SELECT device, resource, port, COALESCE(display,''), COALESCE(rule_number,0), state, "
+      "COALESCE(message,''), COALESCE(last_applied_at,''), updated_at FROM port_status ";
+  const std::string sql = select + (device.empty() ? "" : "WHERE device = ? ") +
+                          "ORDER BY device, rule_number, resource, port";
+  Stmt s(db_, sql.c_str());
+  if (!device.empty()) s.Bind(1, device);
   std::vector<PortStatusRow> out;
   while (s.Step() == SQLITE_ROW)
     out.push_back(PortStatusRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3),
