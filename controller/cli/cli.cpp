@@ -59,7 +59,7 @@ int CmdValidate(const Common& c) {
   auto services = source::LoadServices();
   auto v = source::ValidateDirectory(c.manifests, services);
   if (c.output == "json") {
-    rapidjson::StringBuffer buf;
+    JsonText buf;
     Json w(buf);
     w.StartObject();
     w.Key("valid");
@@ -151,7 +151,7 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   if (!plan) rec.Recover();
   bool failed = false;
   bool changes = false;
-  rapidjson::StringBuffer buf;
+  JsonText buf;
   Json w(buf);
   w.StartObject();
   w.Key("devices");
@@ -193,7 +193,7 @@ int CmdStatus(const Common& c) {
     return c.device.empty() || d == c.device || d.substr(d.find('/') + 1) == c.device;
   };
   if (c.output == "json") {
-    rapidjson::StringBuffer buf;
+    JsonText buf;
     Json w(buf);
     w.StartObject();
     w.Key("devices");
@@ -257,7 +257,7 @@ int CmdEvents(const Common& c, const std::string& since, int limit) {
     return 1;
   }
   if (c.output == "json") {
-    rapidjson::StringBuffer buf;
+    JsonText buf;
     Json w(buf);
     w.StartArray();
     for (const auto& e : *events) {

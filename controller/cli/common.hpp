@@ -24,6 +24,7 @@ namespace nc::cli {
 using manager::DeviceFields;
 using manager::JList;
 using manager::Json;
+using manager::JsonText;
 using manager::JStr;
 using manager::QualifiedName;
 using manager::WriteDeviceResult;

@@ -257,7 +257,7 @@ void PrintChecks(const std::string& output, const std::string& key, const core::
                  const std::vector<DiagnosticCheck>& checks, bool failed) {
   const char* platform = device.IsSwitch() ? "dnos" : "vyos";
   if (output == "json") {
-    rapidjson::StringBuffer buf;
+    JsonText buf;
     Json w(buf);
     w.StartObject();
     JStr(w, "device", key);

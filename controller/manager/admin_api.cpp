@@ -83,9 +83,9 @@ Response Ok(std::string body) {
   return {200, "application/json", std::move(body), {}};
 }
 
-/// A 200 with the JSON `buf` holds (one copy of it: a fleet's /v1/devices is tens of MB).
-Response Ok(const rapidjson::StringBuffer& buf) {
-  return Ok(std::string(buf.GetString(), buf.GetSize()));
+/// A 200 with the JSON `buf` holds, moved (a fleet's /v1/devices is tens of MB).
+Response Ok(JsonText& buf) {
+  return Ok(std::move(buf.text));
 }
 
 Response MethodNotAllowed(const Request& r, const std::string& allow) {
@@ -103,7 +103,7 @@ std::string KeyFor(const Request& r, const std::string& name) {
 }
 
 Response Health(const ApiContext& c) {
-  rapidjson::StringBuffer buf;
+  JsonText buf;
   Json w(buf);
   w.StartObject();
   JStr(w, "status", "ok");
@@ -166,7 +166,7 @@ Response Health(const ApiContext& c) {
 Response Devices(const ApiContext& c, const std::string& only) {
   auto devices = c.store->DeviceStatuses();
   if (!devices) return http::JsonError(500, "cannot read the store");
-  rapidjson::StringBuffer buf;
+  JsonText buf;
   Json w(buf);
   if (only.empty()) {
     w.StartObject();
@@ -224,7 +224,7 @@ Response Events(const ApiContext& c, const Request& r) {
   }
   auto events = c.store->Events(f);
   if (!events) return http::JsonError(500, "cannot read the store");
-  rapidjson::StringBuffer buf;
+  JsonText buf;
   Json w(buf);
   w.StartObject();
   w.Key("events");
@@ -248,7 +248,7 @@ Response SyncReport(const std::vector<reconcilers::DeviceResult>& results) {
       to->insert(to->end(), from->begin(), from->end());
     if (r.error) errors.push_back(r.device + ": " + r.error->message);
   }
-  rapidjson::StringBuffer buf;
+  JsonText buf;
   Json w(buf);
   w.StartObject();
   JStr(w, "status", errors.empty() ? "success" : "error");
@@ -304,7 +304,7 @@ Response Rollback(const ApiContext& c, const std::string& key, const std::string
   if (r.error && !r.wrote &&
       (r.error->code == ErrorCode::kNotFound || r.error->code == ErrorCode::kInvalidArgument))
     return http::JsonError(r.error->code == ErrorCode::kNotFound ? 404 : 400, r.error->message);
-  rapidjson::StringBuffer buf;
+  JsonText buf;
   Json w(buf);
   w.StartObject();
   JStr(w, "status", r.error ? "error" : "success");
@@ -384,7 +384,7 @@ Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::st
       return Devices(c, key);
     case 6: {
       auto res = c.pass(key, "api-plan", Mode::kPlan);
-      rapidjson::StringBuffer buf;
+      JsonText buf;
       Json w(buf);
       WriteDeviceResult(w, key, res);
       return Response{res.error ? 502 : 200, "application/json", buf.GetString(), {}};

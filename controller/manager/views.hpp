@@ -13,7 +13,17 @@
 
 namespace nc::manager {
 
-using Json = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+/// The text a Json writer writes, straight into a std::string (an answer is then moved into the
+/// response, never copied: a fleet's /v1/devices is tens of MB).
+struct JsonText {
+  using Ch = char;
+  std::string text;
+  void Put(char c) { text.push_back(c); }
+  void Flush() {}
+  const char* GetString() const { return text.c_str(); }
+  size_t GetSize() const { return text.size(); }
+};
+using Json = rapidjson::PrettyWriter<JsonText>;
 
 void JStr(Json& w, const char* k, const std::string& v);
 void JList(Json& w, const char* k, const std::vector<std::string>& v);

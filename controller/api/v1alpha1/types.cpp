@@ -1,34 +1,36 @@
 #include "controller/api/v1alpha1/types.hpp"
 
-#include <mutex>
 #include <stdexcept>
-#include <unordered_set>
 
 namespace nc::api {
 
-namespace {
-
-/// The one copy of a field path: the same pointer for equal paths, for the process's life.
-const std::string* InternPath(std::string_view path) {
-  static std::mutex mu;
-  static std::unordered_set<std::string>* pool = new std::unordered_set<std::string>();
-  std::lock_guard lk(mu);
-  return &*pool->emplace(path).first;  // unordered_set never moves its elements
+LineColumn& FieldPositions::operator[](std::string_view field) {
+  for (auto& [k, at] : entries_)
+    if (*k == field) return at;
+  return entries_.emplace_back(std::make_shared<const std::string>(field), LineColumn{}).second;
 }
 
-}  // namespace
-
-LineColumn& FieldPositions::operator[](std::string_view field) {
-  const std::string* key = InternPath(field);
-  for (auto& [k, at] : entries_)
-    if (k == key) return at;
-  return entries_.emplace_back(key, LineColumn{}).second;
+void FieldPositions::Set(Path path, LineColumn at) {
+  for (auto& [k, a] : entries_)
+    if (*k == *path) {
+      a = at;
+      return;
+    }
+  entries_.emplace_back(std::move(path), at);
 }
 
 const LineColumn* FieldPositions::Find(std::string_view field) const {
   for (const auto& [k, at] : entries_)
     if (*k == field) return &at;
   return nullptr;
+}
+
+bool FieldPositions::operator==(const FieldPositions& o) const {
+  if (entries_.size() != o.entries_.size()) return false;
+  for (size_t i = 0; i < entries_.size(); ++i)
+    if (*entries_[i].first != *o.entries_[i].first || entries_[i].second != o.entries_[i].second)
+      return false;
+  return true;
 }
 
 const LineColumn& FieldPositions::at(std::string_view field) const {

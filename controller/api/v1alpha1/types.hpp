@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,23 +33,26 @@ struct LineColumn {
 
 /// Where each field of one object was written, keyed by field path ("spec.ports[1].name"), in
 /// the object's file (its `pos.file`: not repeated per field). A fleet's manifests have a million
-/// fields with a few hundred distinct paths, so the paths are interned (one process-wide copy
-/// each, never freed: bounded by the schema and the most ports one object declares) and each
-/// object keeps a small flat list: 16 bytes a field instead of a map node and a string.
+/// fields with a few hundred distinct paths, so the decoder shares one copy of each path among
+/// the objects of a file and each object keeps a small flat list: 24 bytes a field instead of a
+/// map node and a string.
 class FieldPositions {
  public:
+  using Path = std::shared_ptr<const std::string>;
   /// The position of `field`, added (0:0) when absent.
   LineColumn& operator[](std::string_view field);
+  /// Records `path` (shared with other objects) at `at`.
+  void Set(Path path, LineColumn at);
   /// The position of `field`, or null.
   const LineColumn* Find(std::string_view field) const;
   /// The position of `field`; std::out_of_range when absent.
   const LineColumn& at(std::string_view field) const;
   size_t count(std::string_view field) const { return Find(field) ? 1 : 0; }
   size_t size() const { return entries_.size(); }
-  bool operator==(const FieldPositions&) const = default;
+  bool operator==(const FieldPositions& o) const;  // by path text and position
 
  private:
-  std::vector<std::pair<const std::string*, LineColumn>> entries_;  // interned path, position
+  std::vector<std::pair<Path, LineColumn>> entries_;
 };
 
 /// One problem found in the manifests: file, line and column, resource and field path.

@@ -10,6 +10,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 namespace nc::api {
 
@@ -69,7 +70,7 @@ class Decoder {
         Problem(it->first, sub, "unknown field");
         continue;
       }
-      if (fields_) (*fields_)[sub] = At(it->first);
+      if (fields_) fields_->Set(Intern(sub), At(it->first));
       f->second(it->second, sub);
     }
   }
@@ -216,7 +217,7 @@ class Decoder {
             }
             for (size_t i = 0; i < v.size(); ++i) {
               const std::string ip = p + "[" + std::to_string(i) + "]";
-              if (fields_) (*fields_)[ip] = At(v[i]);
+              if (fields_) fields_->Set(Intern(ip), At(v[i]));
               PortSpec port;
               Map(v[i], ip,
                   {{"name", [&](auto& w, auto& q) { Str(w, q, &port.name); }},
@@ -256,6 +257,13 @@ class Decoder {
   FieldPositions* fields_ = nullptr;
   int errors_ = 0;
   int line_offset_ = 0;
+  std::unordered_map<std::string, FieldPositions::Path> paths_;  // one copy per path in a file
+
+  FieldPositions::Path Intern(const std::string& path) {
+    auto& p = paths_[path];
+    if (!p) p = std::make_shared<const std::string>(path);
+    return p;
+  }
 };
 
 }  // namespace
