@@ -99,7 +99,7 @@ void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_a
 }
 
 void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
-                       const std::vector<store::PortStatusRow>& ports) {
+                       const std::vector<store::PortStatusRow>& ports, bool with_ports) {
   w.StartObject();
   DeviceFields(w, d);
   JStr(w, "lastAppliedTime", d.last_applied_at);
@@ -107,6 +107,10 @@ void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
   w.Int(d.managed);
   w.Key("driftedObjects");
   w.Int(d.drifted);
+  if (!with_ports) {
+    w.EndObject();
+    return;
+  }
   w.Key("ports");
   w.StartArray();
   for (const auto& p : ports) {

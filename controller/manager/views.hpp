@@ -31,9 +31,9 @@ void JList(Json& w, const char* k, const std::vector<std::string>& v);
 std::string QualifiedName(const std::string& name, const std::string& ns = "default");
 /// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.
 void DeviceFields(Json& w, const store::DeviceStatusRow& d);
-/// One device in `status -o json` and /v1/devices: its fields and its ports.
+/// One device in `status -o json` and /v1/devices: its fields and (with_ports) its ports.
 void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
-                       const std::vector<store::PortStatusRow>& ports);
+                       const std::vector<store::PortStatusRow>& ports, bool with_ports = true);
 /// One device's pass in `apply|plan -o json` and the plan route: changes, operations, report.
 void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r);
 void WriteEvent(Json& w, const store::Event& e);

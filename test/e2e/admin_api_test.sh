@@ -70,6 +70,17 @@ last = [p for p in h[\"loop\"][\"lastPass\"] if p[\"device\"] == \"default/edge1
 assert last[\"result\"] == \"success\" and last[\"runId\"] >= 1 and last[\"trigger\"] in (\"startup\", \"admin-sync\")
 " "$work/health.json"'
 check "the viewer key (stored as sha256) may read" '[ "$(code -H "X-API-Key: $VIEWER" "$H/v1/devices")" = 200 ]'
+cp "$work/body" "$work/devices-full.json"
+check "/v1/devices?ports=false: the same devices and fields, no ports" '[ "$(code -H "X-API-Key: $VIEWER" "$H/v1/devices?ports=false")" = 200 ] && python3 -c "
+import json, sys
+full = json.load(open(sys.argv[1]))[\"devices\"]
+lean = json.load(open(sys.argv[2]))[\"devices\"]
+assert full and all(d[\"ports\"] for d in full if d[\"device\"] == \"default/edge1\")
+assert [d[\"device\"] for d in lean] == [d[\"device\"] for d in full]
+assert all(\"ports\" not in d for d in lean)
+assert [{k: v for k, v in d.items() if k not in (\"ports\", \"lastObservedTime\", \"quietPolls\")} for d in full] == [{k: v for k, v in d.items() if k not in (\"lastObservedTime\", \"quietPolls\")} for d in lean]
+" "$work/devices-full.json" "$work/body"'
+check "/v1/devices?ports=maybe: 400 naming the parameter" '[ "$(code -H "X-API-Key: $VIEWER" "$H/v1/devices?ports=maybe")" = 400 ] && grep -q "ports must be true or false" "$work/body"'
 # One character in the middle of the signature changed (the last one may only carry padding bits).
 SIG=${VALID##*.}
 MID=$(( ${#SIG} / 2 ))
