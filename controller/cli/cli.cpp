@@ -159,7 +159,8 @@ int CmdApplyOrPlan(const Common& c, bool plan, bool auto_migrate) {
   for (const auto& key : keys) {
     auto r = rec.Reconcile(*desired, key, plan ? "cli-plan" : "cli-apply",
                            plan ? reconcilers::DeviceReconciler::Mode::kPlan
-                                : reconcilers::DeviceReconciler::Mode::kApply);
+                                : reconcilers::DeviceReconciler::Mode::kApply,
+                           CliActor());
     failed = failed || r.error.has_value();
     changes = changes || r.plan.HasChanges();
     if (c.output == "json") {
@@ -331,7 +332,7 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
   reconcilers::DefaultAdapterFactory factory;
   reconcilers::DeviceReconciler rec(*st, factory, clock, log, services);
   rec.SetDeletionGuard(c.deletion_guard_pct / 100.0, c.deletion_guard_min);
-  auto r = rec.Rollback(*desired, keys[0], snapshot);
+  auto r = rec.Rollback(*desired, keys[0], snapshot, CliActor());
   PrintReport(r);
   if (!r.error && r.snapshot_id)
     std::cout << "  the state before the rollback is snapshot " << r.snapshot_id
@@ -489,6 +490,9 @@ struct Args {
   std::string config;
   TokenOptions token;
   std::string test_timeout = "10s";
+  int64_t history_run = 0;
+  int history_limit = 20;
+  CLI::App* runs_history = nullptr;
   CLI::App *run, *apply, *plan, *validate, *status, *events, *rollback, *import, *db, *up, *down,
       *current, *history, *phase, *fallback, *token_cmd, *test_device, *generate_config;
 };
@@ -670,6 +674,18 @@ void BuildQueries(CLI::App& app, Args& a) {
   events->add_option("--limit", a.limit, "at most this many")->capture_default_str();
   AddOutput(events, c);
 
+  auto* history = a.runs_history = app.add_subcommand(
+      "history",
+      "a device's runs from the store, newest first: trigger, who asked, outcome, counts, "
+      "transport, the snapshot before; --run ID prints the operations one run sent");
+  history->add_option("DEVICE", c.device, "device name (or namespace/name)")->required();
+  history->add_option("--run", a.history_run, "one run: its operations and the snapshot before");
+  history->add_option("--limit", a.history_limit, "at most this many runs")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  AddStore(history, c);
+  AddOutput(history, c);
+
   auto* rollback = a.rollback = app.add_subcommand(
       "rollback", "restore a stored snapshot of a device (one verified, confirmed commit)");
   rollback->add_option("DEVICE", c.device, "device name")->required();
@@ -840,6 +856,7 @@ int Dispatch(CLI::App& app, Args& a) {
     return CmdRollback(c, rollback_snapshot, rollback_list);
   }
   if (*events) return CmdEvents(c, since, limit);
+  if (*a.runs_history) return CmdHistory(c, a.history_run, a.history_limit);
   for (auto [sub, value] : {std::pair{phase, &phase_value}, std::pair{fallback, &fallback_value}}) {
     if (!*sub) continue;
     if (value->empty() == !override_clear) {

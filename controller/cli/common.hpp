@@ -104,5 +104,10 @@ void PrintOverrides(store::SqliteStore& st, const std::string& device);
 int CmdRunKube(const Common& c, const RunOptions& o);
 /// `release`: lets a held mass deletion of DEVICE proceed on its next pass (an audited event).
 int CmdRelease(const Common& c);
+/// `history DEVICE [--run ID] [--limit N] [-o json]`: the device's runs from the store, newest
+/// first, or one run's operations and the snapshot taken before it.
+int CmdHistory(const Common& c, int64_t run_id, int limit);
+/// Who asked, for the record of a run the CLI starts: "cli USER".
+std::string CliActor();
 
 }  // namespace nc::cli

@@ -18,6 +18,7 @@
 
 #include "adapters/device_adapter.hpp"
 #include "controller/cli/common.hpp"
+#include "controller/core/encoding.hpp"
 #include "controller/http/auth.hpp"
 #include "controller/reconcilers/adapter_factory.hpp"
 #include "controller/runtime/clock.hpp"
@@ -30,7 +31,7 @@ namespace {
 
 std::string Who() {
   const char* u = std::getenv("USER");
-  if (u && *u) return u;
+  if (u && *u) return core::PrintableText(u, 64);
   const passwd* pw = ::getpwuid(::geteuid());
   return pw ? pw->pw_name : "uid " + std::to_string(::geteuid());
 }
@@ -350,6 +351,91 @@ int CmdTestDevice(const Common& c, const std::string& timeout_text) {
   }
   PrintChecks(c.output, keys[0], device, checks, failed);
   return failed ? 1 : 0;
+}
+
+std::string CliActor() {
+  return "cli " + Who();
+}
+
+int CmdHistory(const Common& c, int64_t run_id, int limit) {
+  if (!StoreExists(c.store)) return 1;
+  auto st = OpenStore(c.store, false);
+  if (!st) return 1;
+  if (run_id > 0) {
+    auto run = st->GetRun(run_id);
+    if (!run) {
+      std::cerr << "netconverge: " << run.error().message << "\n";
+      return 1;
+    }
+    const std::string key =
+        c.device.find('/') == std::string::npos ? "default/" + c.device : c.device;
+    if (run->device != key) {
+      std::cerr << "netconverge: run " << run_id << " is of device " << run->device << ", not "
+                << key << "\n";
+      return 1;
+    }
+    auto ops = st->Operations(run_id);
+    if (!ops) {
+      std::cerr << "netconverge: " << ops.error().message << "\n";
+      return 1;
+    }
+    if (c.output == "json") {
+      JsonText buf;
+      Json w(buf);
+      manager::WriteRun(w, *run, &*ops);
+      std::cout << buf.GetString() << "\n";
+      return 0;
+    }
+    std::cout << "run " << run->id << " of " << run->device << ": " << run->outcome << ", "
+              << run->trigger << " by " << (run->actor.empty() ? "-" : run->actor) << ", started "
+              << run->started_at << ", " << run->duration_ms << " ms, " << run->added << " added, "
+              << run->updated << " updated, " << run->deleted << " deleted, " << run->commits
+              << " commit(s) over " << (run->transport.empty() ? "-" : run->transport) << "\n";
+    if (!run->message.empty()) std::cout << "message: " << run->message << "\n";
+    if (run->snapshot_id > 0)
+      std::cout << "snapshot before: " << run->snapshot_id << " (netconverge rollback " << c.device
+                << " --snapshot " << run->snapshot_id << " restores it)\n";
+    else
+      std::cout << "snapshot before: none (the run changed nothing)\n";
+    std::cout << "operations sent (" << ops->size() << " line(s)):\n";
+    for (const auto& line : *ops) std::cout << line << "\n";
+    return 0;
+  }
+  const std::string key =
+      c.device.find('/') == std::string::npos ? "default/" + c.device : c.device;
+  auto runs = st->Runs(key, limit);
+  if (!runs) {
+    std::cerr << "netconverge: " << runs.error().message << "\n";
+    return 1;
+  }
+  if (c.output == "json") {
+    JsonText buf;
+    Json w(buf);
+    w.StartObject();
+    JStr(w, "device", key);
+    w.Key("runs");
+    w.StartArray();
+    for (const auto& r : *runs) manager::WriteRun(w, r, nullptr);
+    w.EndArray();
+    w.EndObject();
+    std::cout << buf.GetString() << "\n";
+    return 0;
+  }
+  if (runs->empty()) {
+    std::cout << "no runs of " << key << " in " << c.store << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{{"RUN", "STARTED", "TRIGGER", "BY", "OUTCOME", "ADDED",
+                                              "UPDATED", "DELETED", "COMMITS", "TRANSPORT",
+                                              "SNAPSHOT"}};
+  for (const auto& r : *runs)
+    rows.push_back({std::to_string(r.id), r.started_at, r.trigger, r.actor.empty() ? "-" : r.actor,
+                    r.outcome, std::to_string(r.added), std::to_string(r.updated),
+                    std::to_string(r.deleted), std::to_string(r.commits),
+                    r.transport.empty() ? "-" : r.transport,
+                    r.snapshot_id > 0 ? std::to_string(r.snapshot_id) : "-"});
+  PrintTable(rows);
+  return 0;
 }
 
 }  // namespace nc::cli

@@ -249,6 +249,49 @@ Response Events(const ApiContext& c, const Request& r) {
   return Ok(buf);
 }
 
+/// GET /v1/devices/{name}/runs[?limit=N]: the device's runs, newest first (default 20).
+Response DeviceRuns(const ApiContext& c, const Request& r, const std::string& key) {
+  int limit = 20;
+  if (auto l = r.query.find("limit"); l != r.query.end()) {
+    int64_t n = 0;
+    if (!core::ParseInt(l->second, 1, 1000, &n))
+      return http::JsonError(400, "limit: must be a number from 1 to 1000");
+    limit = static_cast<int>(n);
+  }
+  auto runs = c.store->Runs(key, limit);
+  if (!runs) return http::JsonError(500, "cannot read the store");
+  if (runs->empty() && !c.desired()->devices.count(key))
+    return http::JsonError(404, "no device " + key + " and no runs of it");
+  JsonText buf;
+  Json w(buf);
+  w.StartObject();
+  JStr(w, "device", key);
+  w.Key("runs");
+  w.StartArray();
+  for (const auto& run : *runs) WriteRun(w, run, nullptr);
+  w.EndArray();
+  w.EndObject();
+  return Ok(buf);
+}
+
+/// GET /v1/runs/{id}: one run with the operations it sent and the snapshot taken before.
+Response OneRun(const ApiContext& c, const std::string& id_text) {
+  int64_t id = 0;
+  if (!core::ParseInt(id_text, 1, INT64_MAX, &id))
+    return http::JsonError(400, "run id: must be a positive number");
+  auto run = c.store->GetRun(id);
+  if (!run)
+    return run.error().code == ErrorCode::kNotFound
+               ? http::JsonError(404, "no run " + id_text + " (never, or pruned by retention)")
+               : http::JsonError(500, "cannot read the store");
+  auto ops = c.store->Operations(id);
+  if (!ops) return http::JsonError(500, "cannot read the store");
+  JsonText buf;
+  Json w(buf);
+  WriteRun(w, *run, &*ops);
+  return Ok(buf);
+}
+
 /// The seed API's sync answer: {"status", "message", "report": {added, deleted, updated,
 /// no_change}} (plus "not_applied" when something failed).
 Response SyncReport(const std::vector<reconcilers::DeviceResult>& results) {
@@ -285,11 +328,17 @@ std::optional<Response> NotLeader(const ApiContext& c) {
   return std::nullopt;
 }
 
-Response Sync(const ApiContext& c, const std::vector<std::string>& keys) {
+/// The run record's "who asked" for an API caller (its key's name or its token's subject).
+std::string Actor(const std::string& who) {
+  return "api " + core::PrintableText(who.empty() ? "anonymous" : who, 120);
+}
+
+Response Sync(const ApiContext& c, const std::vector<std::string>& keys, const std::string& who) {
   if (auto refused = NotLeader(c)) return *refused;
   std::vector<reconcilers::DeviceResult> results;
   results.reserve(keys.size());
-  for (const auto& key : keys) results.push_back(c.pass(key, "admin-sync", Mode::kApply));
+  for (const auto& key : keys)
+    results.push_back(c.pass(key, "admin-sync", Mode::kApply, Actor(who)));
   return SyncReport(results);
 }
 
@@ -300,10 +349,11 @@ Response Release(const ApiContext& c, const std::string& key, const std::string&
       reconcilers::DeletionsReleasedEvent(key, who, runtime::SystemClock().UtcIso());
   if (auto st = c.store->AddEvents({e}); !st)
     return http::JsonError(500, "the release could not be recorded");
-  return Sync(c, {key});
+  return Sync(c, {key}, who);
 }
 
-Response Rollback(const ApiContext& c, const std::string& key, const std::string& body) {
+Response Rollback(const ApiContext& c, const std::string& key, const std::string& body,
+                  const std::string& who) {
   if (auto refused = NotLeader(c)) return *refused;
   rapidjson::Document d;
   if (std::string why; !core::ParseJson(d, body, &why))
@@ -314,7 +364,7 @@ Response Rollback(const ApiContext& c, const std::string& key, const std::string
         400,
         "body.snapshot: required, a positive snapshot id (GET /v1/events shows them; "
         "netconverge rollback DEVICE --list)");
-  auto r = c.rollback(key, d["snapshot"].GetInt64());
+  auto r = c.rollback(key, d["snapshot"].GetInt64(), Actor(who));
   if (r.error && !r.wrote &&
       (r.error->code == ErrorCode::kNotFound || r.error->code == ErrorCode::kInvalidArgument))
     return http::JsonError(r.error->code == ErrorCode::kNotFound ? 404 : 400, r.error->message);
@@ -360,6 +410,8 @@ const std::vector<Pattern>& Patterns() {
       {"POST", "/v1/admin/devices/{name}/sync", Role::kAdmin, nullptr},      // 9
       {"POST", "/v1/admin/devices/{name}/rollback", Role::kAdmin, nullptr},  // 10
       {"POST", "/v1/admin/devices/{name}/release", Role::kAdmin, nullptr},   // 11
+      {"GET", "/v1/devices/{name}/runs", Role::kViewer, nullptr},            // 12
+      {"GET", "/v1/runs/{name}", Role::kViewer, nullptr},                    // 13
   };
   return kPatterns;
 }
@@ -374,7 +426,7 @@ std::vector<std::string> VyosKeys(const ApiContext& c) {
 // Route `i` of Patterns(), authorized; `name` is the {name} segment, `who` the caller.
 Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::string& name,
                   const std::string& who) {
-  const std::string key = name.empty() ? "" : KeyFor(r, name);
+  const std::string key = name.empty() || i == 13 ? "" : KeyFor(r, name);
   if ((i == 6 || i == 9 || i == 10 || i == 11) && !c.desired()->devices.count(key))
     return http::JsonError(404, "no device " + key);
   switch (i) {
@@ -397,7 +449,7 @@ Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::st
     case 5:
       return Devices(c, r, key);
     case 6: {
-      auto res = c.pass(key, "api-plan", Mode::kPlan);
+      auto res = c.pass(key, "api-plan", Mode::kPlan, Actor(who));
       JsonText buf;
       Json w(buf);
       WriteDeviceResult(w, key, res);
@@ -406,13 +458,17 @@ Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::st
     case 7:
       return Events(c, r);
     case 8:
-      return Sync(c, VyosKeys(c));
+      return Sync(c, VyosKeys(c), who);
     case 9:
-      return Sync(c, {key});
+      return Sync(c, {key}, who);
     case 10:
-      return Rollback(c, key, r.body);
+      return Rollback(c, key, r.body, who);
     case 11:
       return Release(c, key, who);
+    case 12:
+      return DeviceRuns(c, r, key);
+    case 13:
+      return OneRun(c, name);
   }
   return http::JsonError(500, "internal error");
 }

@@ -105,14 +105,17 @@ struct ApiOptions {
 };
 
 struct ApiContext {
-  using PassFn =
-      std::function<reconcilers::DeviceResult(const std::string& key, const std::string& trigger,
-                                              reconcilers::DeviceReconciler::Mode mode)>;
+  /// `actor`: who asked, for the run's record ("api NAME").
+  using PassFn = std::function<reconcilers::DeviceResult(
+      const std::string& key, const std::string& trigger, reconcilers::DeviceReconciler::Mode mode,
+      const std::string& actor)>;
   store::SqliteStore* store = nullptr;
   std::function<std::shared_ptr<const core::DesiredState>()> desired;
   /// A pass of one device under its lock, with what the daemon does after one (metrics, status).
   PassFn pass;
-  std::function<reconcilers::DeviceResult(const std::string& key, int64_t snapshot)> rollback;
+  std::function<reconcilers::DeviceResult(const std::string& key, int64_t snapshot,
+                                          const std::string& actor)>
+      rollback;
   std::function<bool()> ready;          // desired state loaded (and, in-cluster, listed)
   std::function<std::string()> leader;  // "leader", "standby" or "disabled"
   runtime::WorkQueue* queue = nullptr;

@@ -88,11 +88,12 @@ struct Parts {
   /// One pass of one device under its lock (a worker's, a sync's or a plan's), observed in the
   /// metrics and reported to the feed.
   reconcilers::DeviceResult Pass(const std::string& key, const std::string& trigger,
-                                 reconcilers::DeviceReconciler::Mode mode) {
+                                 reconcilers::DeviceReconciler::Mode mode,
+                                 const std::string& actor = "controller") {
     std::lock_guard lk(locks.For(key));
     auto desired = feed.Desired();
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = rec.Reconcile(*desired, key, trigger, mode);
+    auto r = rec.Reconcile(*desired, key, trigger, mode, actor);
     if (mode != reconcilers::DeviceReconciler::Mode::kApply) return r;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -115,26 +116,28 @@ struct Parts {
   }
 
   ApiContext Api() {
-    return ApiContext{
-        &st,
-        [this] { return feed.Desired(); },
-        [this](const std::string& key, const std::string& trigger,
-               reconcilers::DeviceReconciler::Mode mode) { return Pass(key, trigger, mode); },
-        [this](const std::string& key, int64_t snapshot) {
-          std::lock_guard lk(locks.For(key));
-          auto r = rec.Rollback(*feed.Desired(), key, snapshot);
-          if (r.device_row) status.Update(*r.device_row);
-          return r;
-        },
-        [this] { return feed.Synced(); },
-        [this] { return Leadership(); },
-        &queue,
-        controller.get(),
-        &metrics,
-        log,
-        &status,
-        st.SchemaVersion(),
-        options.shard};
+    return ApiContext{&st,
+                      [this] { return feed.Desired(); },
+                      [this](const std::string& key, const std::string& trigger,
+                             reconcilers::DeviceReconciler::Mode mode,
+                             const std::string& actor) { return Pass(key, trigger, mode, actor); },
+                      [this](const std::string& key, int64_t snapshot, const std::string& actor) {
+                        std::lock_guard lk(locks.For(key));
+                        auto r = rec.Rollback(*feed.Desired(), key, snapshot, actor);
+                        if (r.device_row) status.Update(*r.device_row);
+                        // An on-demand rollback is counted like one after a failed commit.
+                        if (r.run_id > 0) metrics.ObserveRollback(key, !r.error);
+                        return r;
+                      },
+                      [this] { return feed.Synced(); },
+                      [this] { return Leadership(); },
+                      &queue,
+                      controller.get(),
+                      &metrics,
+                      log,
+                      &status,
+                      st.SchemaVersion(),
+                      options.shard};
   }
 
   const ManagerOptions& options;

@@ -130,6 +130,35 @@ void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
   w.EndObject();
 }
 
+void WriteRun(Json& w, const store::Run& run, const std::vector<std::string>* operations) {
+  w.StartObject();
+  w.Key("id");
+  w.Int64(run.id);
+  JStr(w, "device", run.device);
+  JStr(w, "startedTime", run.started_at);
+  JStr(w, "finishedTime", run.finished_at);
+  JStr(w, "trigger", run.trigger);
+  JStr(w, "by", run.actor);
+  JStr(w, "outcome", run.outcome);
+  JStr(w, "message", run.message);
+  for (const auto& [key, n] : {std::pair{"added", run.added}, std::pair{"updated", run.updated},
+                               std::pair{"deleted", run.deleted}, std::pair{"changes", run.changes},
+                               std::pair{"commits", run.commits}}) {
+    w.Key(key);
+    w.Int(n);
+  }
+  w.Key("durationMs");
+  w.Int64(run.duration_ms);
+  JStr(w, "transport", run.transport);
+  w.Key("snapshotBefore");
+  if (run.snapshot_id > 0)
+    w.Int64(run.snapshot_id);
+  else
+    w.Null();
+  if (operations) JList(w, "operations", *operations);
+  w.EndObject();
+}
+
 void WriteEvent(Json& w, const store::Event& e) {
   w.StartObject();
   JStr(w, "time", e.time);

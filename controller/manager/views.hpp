@@ -37,6 +37,9 @@ void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
 /// One device's pass in `apply|plan -o json` and the plan route: changes, operations, report.
 void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r);
 void WriteEvent(Json& w, const store::Event& e);
+/// One run in `history -o json` and /v1/devices/{name}/runs, /v1/runs/{id}; with `operations`,
+/// the lines it sent.
+void WriteRun(Json& w, const store::Run& run, const std::vector<std::string>* operations);
 /// "report": the seed API's {added, deleted, updated, no_change} (+ not_applied on failure).
 void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_applied);
 

@@ -155,6 +155,11 @@ void Metrics::ObservePass(const PassFacts& p) {
   }
 }
 
+void Metrics::ObserveRollback(const std::string& device, bool succeeded) {
+  impl_->rollbacks.Add({{"device", device}, {"result", succeeded ? "succeeded" : "failed"}})
+      .Increment();
+}
+
 void Metrics::ObserveHttp(const std::string& route, int code, double seconds) {
   impl_->http.Add({{"route", route}, {"code", std::to_string(code)}}).Increment();
   impl_->http_time.Add({{"route", route}}, impl_->http_buckets).Observe(seconds);

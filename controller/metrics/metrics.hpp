@@ -28,6 +28,8 @@ class Metrics {
   Metrics();
   ~Metrics();
   void ObservePass(const PassFacts& pass);
+  /// An on-demand rollback (netconverge_rollbacks_total{result}).
+  void ObserveRollback(const std::string& device, bool succeeded);
   void ObserveHttp(const std::string& route, int code, double seconds);
   /// One Kubernetes API request (client-go's rest_client_* metrics): method, HTTP status (0: no
   /// answer) and the seconds it waited for the rate limiter.

@@ -141,7 +141,8 @@ Status DeviceReconciler::LoadRecords(Pass& p) {
 }
 
 DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, const std::string& key,
-                                         const std::string& trigger, Mode mode) {
+                                         const std::string& trigger, Mode mode,
+                                         const std::string& actor) {
   auto dit = desired.devices.find(key);
   if (dit == desired.devices.end()) {
     DeviceResult r;
@@ -149,7 +150,7 @@ DeviceResult DeviceReconciler::Reconcile(const core::DesiredState& desired, cons
     r.error = Error{ErrorCode::kNotFound, "device " + key + " is not declared"};
     return r;
   }
-  Pass p(desired, key, trigger, mode, clock_.Now(), clock_.UtcIso(), dit->second);
+  Pass p(desired, key, trigger, actor, mode, clock_.Now(), clock_.UtcIso(), dit->second);
   if (Prepare(p) && Observe(p) && PlanPass(p) && ApplyPass(p)) RecordApplied(p);
   if (p.record) Finish(p);
   return std::move(p.r);
@@ -534,7 +535,7 @@ std::vector<std::string> DeviceReconciler::Recover() {
 }
 
 DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const std::string& key,
-                                        int64_t snapshot_id) {
+                                        int64_t snapshot_id, const std::string& actor) {
   DeviceResult r;
   r.device = key;
   auto snap = store_.GetSnapshot(snapshot_id);
@@ -558,6 +559,7 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
     r.error = observed.error();
     return r;
   }
+  r.transport = observed->transport;
   const std::string started = clock_.UtcIso();
   const std::string why =
       "rollback to snapshot " + std::to_string(snapshot_id) + " (" + snap->taken_at + ")";
@@ -571,17 +573,18 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
       return r;
     }
     if (applied->error) r.error = applied->error;
+    if (!applied->transport.empty()) r.transport = applied->transport;
     if (!r.error)
       Recorded(platform.RecordRestored(store_, key, r.plan, started), key,
                "the records of the rollback");
   }
   ReportChanges(r.plan, r.report);
-  RecordRollback(r, why, started);
+  RecordRollback(r, why, started, actor);
   return r;
 }
 
 void DeviceReconciler::RecordRollback(DeviceResult& r, const std::string& why,
-                                      const std::string& started) {
+                                      const std::string& started, const std::string& actor) {
   const std::string& key = r.device;
   std::vector<store::Event> events;
   events.push_back(store::Event{
@@ -606,8 +609,22 @@ void DeviceReconciler::RecordRollback(DeviceResult& r, const std::string& why,
                  r.error ? r.error->message : "",
                  static_cast<int>(r.plan.ChangeCount()),
                  r.commits,
+                 0,
+                 static_cast<int>(r.report.added.size()),
+                 static_cast<int>(r.report.updated.size()),
+                 static_cast<int>(r.report.deleted.size()),
+                 r.transport,
+                 actor,
                  0};
   Recorded(store_.FinishRun(run, r.operations), key, "the rollback's run");
+  if (r.error)
+    log_->warn("device={} trigger=rollback run_id={} by=\"{}\" outcome=failed error=\"{}\"", key,
+               r.run_id, actor, r.error->message);
+  else
+    log_->info(
+        "device={} trigger=rollback run_id={} by=\"{}\" outcome=rolled-back changes={} commits={} "
+        "snapshot_before={}",
+        key, r.run_id, actor, r.plan.ChangeCount(), r.commits, r.snapshot_id);
 }
 
 void DeviceReconciler::ConfirmLeftPending(DeviceAdapter& adapter, const std::string& key,

@@ -75,9 +75,12 @@ class DeviceReconciler {
   DeviceReconciler(store::Store& store, AdapterFactory& factory, const runtime::Clock& clock,
                    std::shared_ptr<spdlog::logger> log, core::ServiceTable services);
 
-  /// One pass. kPlan reads the device and the store but writes neither.
+  /// One pass. kPlan reads the device and the store but writes neither. `actor`: who asked,
+  /// for the run's record ("controller" for its own polls and manifest changes, "api NAME" for
+  /// an API caller, "cli USER").
   DeviceResult Reconcile(const core::DesiredState& desired, const std::string& device_key,
-                         const std::string& trigger, Mode mode);
+                         const std::string& trigger, Mode mode,
+                         const std::string& actor = "controller");
 
   /// A gate every device write passes first (leader election: once leadership is lost it
   /// closes, and passes in flight stop before their next write, kFailedPrecondition). Default:
@@ -102,7 +105,7 @@ class DeviceReconciler {
   /// Restores a stored snapshot: every destination rule back to how the snapshot saw it, as one
   /// verified, confirmed transaction (after a snapshot of the current state, so it can be undone).
   DeviceResult Rollback(const core::DesiredState& desired, const std::string& device_key,
-                        int64_t snapshot_id);
+                        int64_t snapshot_id, const std::string& actor = "controller");
 
  private:
   /// What the store says about one device, kept between passes so that a no-op pass reads
@@ -188,7 +191,8 @@ class DeviceReconciler {
   /// (a DeletionsReleased event newer than the last Applied one); the held reason, else "".
   std::string MassDeletionHeld(const std::string& key, size_t deletions, size_t owned);
   /// The event and the run of a rollback.
-  void RecordRollback(DeviceResult& r, const std::string& why, const std::string& started);
+  void RecordRollback(DeviceResult& r, const std::string& why, const std::string& started,
+                      const std::string& actor);
   /// Logs a store write that failed (with `what` it was); true when it succeeded.
   bool Recorded(const Status& st, const std::string& device, const std::string& what);
 

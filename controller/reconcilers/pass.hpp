@@ -65,11 +65,12 @@ inline std::map<std::string, uint64_t> ResourceSpecs(const core::Device& device,
 }
 
 struct DeviceReconciler::Pass {
-  Pass(const core::DesiredState& d, std::string k, std::string t, Mode m,
+  Pass(const core::DesiredState& d, std::string k, std::string t, std::string a, Mode m,
        std::chrono::steady_clock::time_point now, std::string iso, core::Device dev)
       : desired(d),
         key(std::move(k)),
         trigger(std::move(t)),
+        actor(std::move(a)),
         mode(m),
         t0(now),
         started(std::move(iso)),
@@ -81,6 +82,7 @@ struct DeviceReconciler::Pass {
   const core::DesiredState& desired;
   const std::string key;
   const std::string trigger;
+  const std::string actor;  // who asked (the run's record)
   const Mode mode;
   const std::chrono::steady_clock::time_point t0;
   const std::string started;

@@ -104,7 +104,13 @@ void DeviceReconciler::Finish(Pass& p) {
                        r.error ? r.error->message : "",
                        static_cast<int>(r.plan.ChangeCount()),
                        r.commits,
-                       elapsed.count()};
+                       elapsed.count(),
+                       static_cast<int>(r.report.added.size()),
+                       static_cast<int>(r.report.updated.size()),
+                       static_cast<int>(r.report.deleted.size()),
+                       r.transport,
+                       p.actor,
+                       0};
   recorded = Recorded(store_.FinishRun(run, r.operations), r.device, "the run") && recorded;
   // What could not be recorded is not trusted as the last clean pass: the next plans in full.
   if (!recorded && cache) cache->clean = false;
@@ -115,12 +121,13 @@ void DeviceReconciler::LogPass(const Pass& p, std::chrono::milliseconds elapsed,
                                const std::vector<store::Event>& events, const DeviceCache* cache) {
   const DeviceResult& r = p.r;
   if (r.error) {
-    log_->warn("device={} trigger={} run_id={} outcome=failed error=\"{}\"", r.device, p.trigger,
-               r.run_id, r.error->message);
+    log_->warn("device={} trigger={} run_id={} by=\"{}\" outcome=failed error=\"{}\"", r.device,
+               p.trigger, r.run_id, p.actor, r.error->message);
   } else if (r.plan.HasChanges()) {
-    log_->info("device={} trigger={} run_id={} outcome={} changes={} commits={} duration_ms={}",
-               r.device, p.trigger, r.run_id, r.wrote ? "applied" : "planned", r.plan.ChangeCount(),
-               r.commits, elapsed.count());
+    log_->info(
+        "device={} trigger={} run_id={} by=\"{}\" outcome={} changes={} commits={} duration_ms={}",
+        r.device, p.trigger, r.run_id, p.actor, r.wrote ? "applied" : "planned",
+        r.plan.ChangeCount(), r.commits, elapsed.count());
   } else {
     log_->debug("device={} trigger={} run_id={} outcome=no-change duration_ms={}", r.device,
                 p.trigger, r.run_id, elapsed.count());

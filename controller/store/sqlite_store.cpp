@@ -200,6 +200,16 @@ const Migration kMigrationList[] = {
      "NULL);"
      "DELETE FROM snapshots WHERE rules_z IS NOT NULL;"
      "ALTER TABLE snapshots DROP COLUMN switch_z; ALTER TABLE snapshots DROP COLUMN rules_z;"},
+    {9, "history: each run's added/updated/deleted counts, transport and who asked for it",
+     "ALTER TABLE runs ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE runs ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE runs ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE runs ADD COLUMN transport TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE runs ADD COLUMN actor TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX snapshots_run ON snapshots(run_id);",
+     "DROP INDEX snapshots_run; ALTER TABLE runs DROP COLUMN actor;"
+     "ALTER TABLE runs DROP COLUMN transport; ALTER TABLE runs DROP COLUMN deleted;"
+     "ALTER TABLE runs DROP COLUMN updated; ALTER TABLE runs DROP COLUMN added;"},
 };
 
 }  // namespace
@@ -550,7 +560,7 @@ Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& op
   return InTransaction([&]() -> Status {
     Stmt s(db_,
            "UPDATE runs SET finished_at = ?, outcome = ?, message = ?, changes = ?, commits = ?, "
-           "duration_ms = ? "
+           "duration_ms = ?, added = ?, updated = ?, deleted = ?, transport = ?, actor = ? "
            "WHERE id = ?");
     s.Bind(1, run.finished_at)
         .Bind(2, run.outcome)
@@ -558,7 +568,12 @@ Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& op
         .Bind(4, run.changes)
         .Bind(5, run.commits)
         .Bind(6, run.duration_ms)
-        .Bind(7, run.id);
+        .Bind(7, run.added)
+        .Bind(8, run.updated)
+        .Bind(9, run.deleted)
+        .Bind(10, run.transport)
+        .Bind(11, run.actor)
+        .Bind(12, run.id);
     if (auto st = s.Done(); !st) return st;
     if (operations.empty()) return {};
     // One row per run: a 10,000-rule apply sends 70,000 lines.
@@ -581,20 +596,62 @@ Status SqliteStore::RecordQuietPass(const std::string& device, const std::string
   });
 }
 
+namespace {
+
+constexpr const char* kRunColumns =
+    "SELECT id, device, trigger, started_at, COALESCE(finished_at, ''), COALESCE(outcome, ''), "
+    "COALESCE(message, ''), changes, commits, duration_ms, added, updated, deleted, transport, "
+    "actor, COALESCE((SELECT MAX(id) FROM snapshots WHERE snapshots.run_id = runs.id), 0) "
+    "FROM runs ";
+
+Run RunFrom(Stmt& s) {
+  return Run{s.Int(0),
+             s.Text(1),
+             s.Text(2),
+             s.Text(3),
+             s.Text(4),
+             s.Text(5),
+             s.Text(6),
+             static_cast<int>(s.Int(7)),
+             static_cast<int>(s.Int(8)),
+             s.Int(9),
+             static_cast<int>(s.Int(10)),
+             static_cast<int>(s.Int(11)),
+             static_cast<int>(s.Int(12)),
+             s.Text(13),
+             s.Text(14),
+             s.Int(15)};
+}
+
+}  // namespace
+
 Result<std::vector<Run>> SqliteStore::Runs(const std::string& device, int limit) {
   std::lock_guard lk(mu_);
-  Stmt s(
-      db_,
-      "SELECT id, device, trigger, started_at, COALESCE(finished_at, ''), COALESCE(outcome, ''), "
-      "COALESCE(message, ''), changes, commits, duration_ms FROM runs WHERE (? = '' OR device = ?) "
-      "ORDER BY id DESC LIMIT ?");
-  s.Bind(1, device).Bind(2, device).Bind(3, limit);
+  const std::string sql = std::string(kRunColumns) + (device.empty() ? "" : "WHERE device = ? ") +
+                          "ORDER BY id DESC LIMIT ?";
+  Stmt s(db_, sql.c_str());
+  if (device.empty())
+    s.Bind(1, limit);
+  else
+    s.Bind(1, device).Bind(2, limit);
   std::vector<Run> out;
-  while (s.Step() == SQLITE_ROW)
-    out.push_back(Run{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6),
-                      static_cast<int>(s.Int(7)), static_cast<int>(s.Int(8)), s.Int(9)});
+  while (s.Step() == SQLITE_ROW) out.push_back(RunFrom(s));
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
+}
+
+Result<Run> SqliteStore::GetRun(int64_t id) {
+  std::lock_guard lk(mu_);
+  const std::string sql = std::string(kRunColumns) + "WHERE id = ?";
+  Stmt s(db_, sql.c_str());
+  s.Bind(1, id);
+  if (s.Step() != SQLITE_ROW) {
+    if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
+    return MakeError(ErrorCode::kNotFound, "no run " + std::to_string(id));
+  }
+  Run run = RunFrom(s);
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
+  return run;
 }
 
 Result<std::vector<std::string>> SqliteStore::Operations(int64_t run_id) {

@@ -77,6 +77,7 @@ class SqliteStore final : public Store {
                            const std::string& now) override;
   Status FinishRun(const Run& run, const std::vector<std::string>& operations) override;
   Result<std::vector<Run>> Runs(const std::string& device, int limit) override;
+  Result<Run> GetRun(int64_t id) override;
   Status RecordQuietPass(const std::string& device, const std::string& observed_at,
                          const std::string& updated_at) override;
   Result<std::vector<std::string>> Operations(int64_t run_id) override;

@@ -56,7 +56,8 @@ struct EventFilter {
 struct Run {
   int64_t id = 0;
   std::string device;
-  std::string trigger;
+  std::string
+      trigger;  // startup | poll | manifest-change | admin-sync | api-plan | cli-apply | ...
   std::string started_at;
   std::string finished_at;
   std::string outcome;  // Success | NoChange | Failed | Planned
@@ -64,6 +65,13 @@ struct Run {
   int changes = 0;
   int commits = 0;
   int64_t duration_ms = 0;
+  // Since schema 9 (older runs: 0 and "").
+  int added = 0;  // objects added, updated and deleted (the pass's report)
+  int updated = 0;
+  int deleted = 0;
+  std::string transport;  // https-api | ssh-cli | ...: what wrote (or read) the device
+  std::string actor;      // who asked: "controller" (polls, manifests), "api-key NAME", "cli USER"
+  int64_t snapshot_id = 0;  // read only: the snapshot taken before the run's change (0: none)
 };
 
 struct PortStatusRow {
@@ -152,7 +160,10 @@ class Store {
   virtual Result<int64_t> BeginRun(const std::string& device, const std::string& trigger,
                                    const std::string& now) = 0;
   virtual Status FinishRun(const Run& run, const std::vector<std::string>& operations) = 0;
+  /// A device's runs ("" = every device's), newest first.
   virtual Result<std::vector<Run>> Runs(const std::string& device, int limit) = 0;
+  /// One run; kNotFound when there is none (or it was pruned).
+  virtual Result<Run> GetRun(int64_t id) = 0;
   /// A pass that found nothing to do, in one transaction: its (finished) run and the device
   /// row. Returns the run id.
   virtual Status RecordQuietPass(const std::string& device, const std::string& observed_at,

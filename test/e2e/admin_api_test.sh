@@ -41,7 +41,7 @@ for _ in $(seq 100); do grep -q 'outcome=applied\|"outcome":"applied"' "$work/d.
 HPORT=$(sed -n 's|.*admin HTTP API on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/d.log" | head -1)
 H=http://127.0.0.1:$HPORT
 check "config file + NETCONVERGE_LOG_FORMAT + --manifests: the daemon converged, logging JSON lines" \
-  'grep -q "\"device\":\"default/edge1\",\"trigger\":\"startup\",\"run_id\":1,\"outcome\":\"applied\"" "$work/d.log"'
+  'grep -q "\"device\":\"default/edge1\",\"trigger\":\"startup\",\"run_id\":1,\"by\":\"controller\",\"outcome\":\"applied\"" "$work/d.log"'
 check "a key file readable by others is warned about, a 0600 one is not" 'grep -q "jwt is readable by others (mode 644)" "$work/d.log" && ! grep -q "keys.yaml is readable by others" "$work/d.log"'
 check "every log line is one JSON object" 'python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]" "$work/d.log"'
 
@@ -64,7 +64,7 @@ curl -s "$H/v1/health" > "$work/health.json"
 check "/v1/health: store writable, the device reachable, the loop's last pass of edge1" 'python3 -c "
 import json, sys
 h = json.load(open(sys.argv[1]))
-assert h[\"store\"][\"writable\"] and h[\"store\"][\"schemaVersion\"] == 8
+assert h[\"store\"][\"writable\"] and h[\"store\"][\"schemaVersion\"] == 9
 assert [d[\"reachable\"] for d in h[\"devices\"] if d[\"device\"] == \"default/edge1\"] == [True]
 last = [p for p in h[\"loop\"][\"lastPass\"] if p[\"device\"] == \"default/edge1\"][0]
 assert last[\"result\"] == \"success\" and last[\"runId\"] >= 1 and last[\"trigger\"] in (\"startup\", \"admin-sync\")

@@ -109,6 +109,11 @@ class MemoryStore final : public store::Store {
     r.changes = run.changes;
     r.commits = run.commits;
     r.duration_ms = run.duration_ms;
+    r.added = run.added;
+    r.updated = run.updated;
+    r.deleted = run.deleted;
+    r.transport = run.transport;
+    r.actor = run.actor;
     if (!operations.empty()) operations_[run.id] = operations;
     return {};
   }
@@ -119,6 +124,14 @@ class MemoryStore final : public store::Store {
     for (auto it = runs_.rbegin(); it != runs_.rend() && static_cast<int>(out.size()) < limit; ++it)
       if (!it->pruned && (device.empty() || it->device == device)) out.push_back(*it);
     return out;
+  }
+  Result<store::Run> GetRun(int64_t id) override {
+    if (auto e = Fail("GetRun")) return tl::unexpected(*e);
+    std::lock_guard lk(mu_);
+    if (id < 1 || id > static_cast<int64_t>(runs_.size()) ||
+        runs_[static_cast<size_t>(id - 1)].pruned)
+      return MakeError(ErrorCode::kNotFound, "no run " + std::to_string(id));
+    return static_cast<store::Run>(runs_[static_cast<size_t>(id - 1)]);
   }
   Status RecordQuietPass(const std::string& device, const std::string& observed_at,
                          const std::string& updated_at) override {
