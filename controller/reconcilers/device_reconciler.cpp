@@ -538,6 +538,7 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
                                         int64_t snapshot_id, const std::string& actor) {
   DeviceResult r;
   r.device = key;
+  const auto t0 = clock_.Now();
   auto snap = store_.GetSnapshot(snapshot_id);
   auto dit = desired.devices.find(key);
   if (!snap)
@@ -579,12 +580,14 @@ DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const
                "the records of the rollback");
   }
   ReportChanges(r.plan, r.report);
-  RecordRollback(r, why, started, actor);
+  RecordRollback(r, why, started, actor,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - t0).count());
   return r;
 }
 
 void DeviceReconciler::RecordRollback(DeviceResult& r, const std::string& why,
-                                      const std::string& started, const std::string& actor) {
+                                      const std::string& started, const std::string& actor,
+                                      int64_t duration_ms) {
   const std::string& key = r.device;
   std::vector<store::Event> events;
   events.push_back(store::Event{
@@ -609,7 +612,7 @@ void DeviceReconciler::RecordRollback(DeviceResult& r, const std::string& why,
                  r.error ? r.error->message : "",
                  static_cast<int>(r.plan.ChangeCount()),
                  r.commits,
-                 0,
+                 duration_ms,
                  static_cast<int>(r.report.added.size()),
                  static_cast<int>(r.report.updated.size()),
                  static_cast<int>(r.report.deleted.size()),

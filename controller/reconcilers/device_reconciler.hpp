@@ -192,7 +192,7 @@ class DeviceReconciler {
   std::string MassDeletionHeld(const std::string& key, size_t deletions, size_t owned);
   /// The event and the run of a rollback.
   void RecordRollback(DeviceResult& r, const std::string& why, const std::string& started,
-                      const std::string& actor);
+                      const std::string& actor, int64_t duration_ms);
   /// Logs a store write that failed (with `what` it was); true when it succeeded.
   bool Recorded(const Status& st, const std::string& device, const std::string& what);
 

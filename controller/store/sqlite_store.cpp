@@ -650,6 +650,7 @@ Result<Run> SqliteStore::GetRun(int64_t id) {
     return MakeError(ErrorCode::kNotFound, "no run " + std::to_string(id));
   }
   Run run = RunFrom(s);
+  s.Step();  // to the end (one row by its key)
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return run;
 }

@@ -109,8 +109,9 @@ bool ApplyingPass(store::SqliteStore& st, Router& r, int changed, int64_t now_s)
   d.last_run_id = *run;
   if (!st.SaveStatus(d, &ports)) return false;
   if (!st.AddEvents(events)) return false;
-  return static_cast<bool>(
-      st.FinishRun({*run, r.key, "manifest-change", now, now, "Success", "", count, 1, 900}, ops));
+  return static_cast<bool>(st.FinishRun({*run, r.key, "manifest-change", now, now, "Success", "",
+                                         count, 1, 900, count, 0, 0, "https-api", "controller", 0},
+                                        ops));
 }
 
 double MiB(const std::string& path) {

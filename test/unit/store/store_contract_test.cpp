@@ -106,7 +106,7 @@ TEST_SUITE("unit/store-contract") {
     auto r1 = s.BeginRun("d", "poll", "2026-01-01T00:00:00Z");
     REQUIRE(r1);
     REQUIRE(s.FinishRun({*r1, "d", "poll", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z",
-                         "Success", "", 2, 1, 1000},
+                         "Success", "", 2, 1, 1000, 1, 1, 0, "https-api", "api key:ops", 0},
                         {"set a", "set b"}));
     auto r2 = s.BeginRun("e", "poll", "2026-01-01T00:00:02Z");
     REQUIRE(r2);
@@ -128,6 +128,19 @@ TEST_SUITE("unit/store-contract") {
     REQUIRE(d);
     REQUIRE(d->size() == 1);
     CHECK(d->at(0).id == *r1);  // still d's newest: the quiet passes added none
+    // What the history shows: the counts, the transport and who asked, by list and by id.
+    for (const auto& run : {d->at(0), *s.GetRun(*r1)}) {
+      CHECK(run.id == *r1);
+      CHECK(run.added == 1);
+      CHECK(run.updated == 1);
+      CHECK(run.deleted == 0);
+      CHECK(run.commits == 1);
+      CHECK(run.transport == "https-api");
+      CHECK(run.actor == "api key:ops");
+    }
+    auto none = s.GetRun(*r2 + 100);
+    REQUIRE_FALSE(none);
+    CHECK(none.error().code == ErrorCode::kNotFound);
     auto ops = s.Operations(*r1);
     REQUIRE(ops);
     CHECK(*ops == std::vector<std::string>{"set a", "set b"});
@@ -223,12 +236,12 @@ TEST_SUITE("unit/store-contract") {
     auto b = s.BeginRun("d", "poll", "2026-01-01T00:00:01Z");
     REQUIRE(a);
     REQUIRE(b);
-    REQUIRE(s.FinishRun(
-        {*a, "d", "poll", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "Success", "", 0, 0, 0},
-        {"x"}));
-    REQUIRE(s.FinishRun(
-        {*b, "d", "poll", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01Z", "Failed", "", 0, 0, 0},
-        {}));
+    REQUIRE(s.FinishRun({*a, "d", "poll", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "Success",
+                         "", 0, 0, 0, 0, 0, 0, "", "", 0},
+                        {"x"}));
+    REQUIRE(s.FinishRun({*b, "d", "poll", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01Z", "Failed",
+                         "", 0, 0, 0, 0, 0, 0, "", "", 0},
+                        {}));
     REQUIRE(s.BeginIntent({0, "d", "2026-01-01T00:00:01Z", *b, {}, {}}, 1, "x\n"));
     REQUIRE(s.AddEvents(
         {Ev("2026-01-01T00:00:00Z", "d", "", "Old"), Ev("2026-02-01T00:00:00Z", "d", "", "New")}));
