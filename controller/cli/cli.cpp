@@ -186,6 +186,7 @@ int CmdStatus(const Common& c) {
   if (!st) return 1;
   auto devices = st->DeviceStatuses();
   auto ports = st->PortStatuses("");
+  const auto overrides = st->Overrides();
   if (!devices || !ports) {
     std::cerr << "netconverge: cannot read status\n";
     return 1;
@@ -201,7 +202,7 @@ int CmdStatus(const Common& c) {
     w.StartArray();
     for (const auto& d : *devices) {
       if (!want(d.device)) continue;
-      WriteDeviceStatus(w, d, *ports);
+      WriteDeviceStatus(w, d, *ports, true, manager::OverrideOf(overrides, d.device));
     }
     w.EndArray();
     w.EndObject();

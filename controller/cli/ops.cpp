@@ -104,8 +104,10 @@ int CmdOverride(const Common& c, const std::string& what, const std::string& val
     std::cerr << "netconverge: " << all.error().message << "\n";
     return 1;
   }
-  store::DeviceOverride o = all->count(key) ? all->at(key) : store::DeviceOverride{key, "", "", ""};
+  store::DeviceOverride o =
+      all->count(key) ? all->at(key) : store::DeviceOverride{key, "", "", "", ""};
   o.updated_at = runtime::FormatUtc(std::chrono::system_clock::now());
+  o.updated_by = CliActor();
   std::string message;
   if (what == "phase") {
     static const std::map<std::string, std::string> kPhases = {

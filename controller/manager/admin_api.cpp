@@ -119,9 +119,10 @@ Response Health(const ApiContext& c) {
   w.EndObject();
   w.Key("devices");
   w.StartArray();
+  const auto overrides = c.store->Overrides();
   for (const auto& d : c.status->Rows()) {
     w.StartObject();
-    DeviceFields(w, d);
+    DeviceFields(w, d, OverrideOf(overrides, d.device));
     w.Key("shard");
     w.Int(c.shard.index);
     w.EndObject();
@@ -174,6 +175,7 @@ Response Devices(const ApiContext& c, const Request& r, const std::string& only)
       return http::JsonError(400, "ports must be true or false, not '" + p->second + "'");
     with_ports = p->second == "true";
   }
+  const auto overrides = c.store->Overrides();
   JsonText buf;
   int64_t ports_total = 0;  // the answer's size is about 250 bytes a port: reserved once
   for (const auto& d : *devices)
@@ -194,7 +196,7 @@ Response Devices(const ApiContext& c, const Request& r, const std::string& only)
     std::vector<store::PortStatusRow> none;
     auto ports = with_ports ? c.store->PortStatuses(d.device) : none;
     if (!ports) return http::JsonError(500, "cannot read the store");
-    WriteDeviceStatus(w, d, *ports, with_ports);
+    WriteDeviceStatus(w, d, *ports, with_ports, OverrideOf(overrides, d.device));
   }
   if (only.empty()) {
     w.EndArray();

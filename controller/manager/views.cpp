@@ -21,7 +21,14 @@ std::string QualifiedName(const std::string& name, const std::string& ns) {
 }
 
 /// The fields of a device's status shared by `status -o json` and `/v1/health`.
-void DeviceFields(Json& w, const store::DeviceStatusRow& d) {
+const store::DeviceOverride* OverrideOf(
+    const Result<std::map<std::string, store::DeviceOverride>>& all, const std::string& device) {
+  if (!all) return nullptr;
+  auto it = all->find(device);
+  return it == all->end() ? nullptr : &it->second;
+}
+
+void DeviceFields(Json& w, const store::DeviceStatusRow& d, const store::DeviceOverride* o) {
   JStr(w, "device", d.device);
   w.Key("reachable");
   w.Bool(d.reachable);
@@ -36,6 +43,21 @@ void DeviceFields(Json& w, const store::DeviceStatusRow& d) {
   JStr(w, "lastObservedTime", d.last_observed_at);
   w.Key("quietPolls");
   w.Int64(d.quiet_polls);
+  // The phase in force: an override set since the last pass already applies to the next.
+  JStr(w, "management", o && !o->management.empty() ? o->management : d.management);
+  w.Key("paused");
+  w.Bool(d.paused);
+  w.Key("override");
+  if (!o || (o->management.empty() && o->fallback.empty())) {
+    w.Null();
+  } else {
+    w.StartObject();
+    JStr(w, "management", o->management);
+    JStr(w, "fallback", o->fallback);
+    JStr(w, "by", o->updated_by);
+    JStr(w, "time", o->updated_at);
+    w.EndObject();
+  }
 }
 
 void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r) {
@@ -99,9 +121,10 @@ void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_a
 }
 
 void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
-                       const std::vector<store::PortStatusRow>& ports, bool with_ports) {
+                       const std::vector<store::PortStatusRow>& ports, bool with_ports,
+                       const store::DeviceOverride* o) {
   w.StartObject();
-  DeviceFields(w, d);
+  DeviceFields(w, d, o);
   JStr(w, "lastAppliedTime", d.last_applied_at);
   w.Key("managedObjects");
   w.Int(d.managed);

@@ -30,10 +30,17 @@ void JList(Json& w, const char* k, const std::vector<std::string>& v);
 /// "namespace/name" for a name as a user types it: "edge1" is "<ns>/edge1", "prod/edge1" stays.
 std::string QualifiedName(const std::string& name, const std::string& ns = "default");
 /// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.
-void DeviceFields(Json& w, const store::DeviceStatusRow& d);
+/// With the device's operator override (netconverge phase / fallback), or null: the management
+/// phase in force, `paused`, and the override (value, who, when) or null.
+void DeviceFields(Json& w, const store::DeviceStatusRow& d,
+                  const store::DeviceOverride* override_ = nullptr);
+/// The device's entry of Overrides(), or null.
+const store::DeviceOverride* OverrideOf(
+    const Result<std::map<std::string, store::DeviceOverride>>& all, const std::string& device);
 /// One device in `status -o json` and /v1/devices: its fields and (with_ports) its ports.
 void WriteDeviceStatus(Json& w, const store::DeviceStatusRow& d,
-                       const std::vector<store::PortStatusRow>& ports, bool with_ports = true);
+                       const std::vector<store::PortStatusRow>& ports, bool with_ports = true,
+                       const store::DeviceOverride* override_ = nullptr);
 /// One device's pass in `apply|plan -o json` and the plan route: changes, operations, report.
 void WriteDeviceResult(Json& w, const std::string& key, const reconcilers::DeviceResult& r);
 void WriteEvent(Json& w, const store::Event& e);

@@ -257,6 +257,9 @@ store::DeviceStatusRow DeviceReconciler::DeviceRow(const Pass& p, const DeviceCa
   d.last_run_id = r.run_id;
   d.updated_at = now;
   d.conditions = r.conditions;
+  d.management = core::ToString(device.management);  // as this pass ran: override applied
+  d.paused = device.paused;
+  d.override_ = p.op_override;
   return d;
 }
 

@@ -33,8 +33,8 @@ api::Manifests Merge(const std::map<std::string, api::Manifests*>& files,
   all.devices.reserve(devices);
   all.port_forwards.reserve(forwards);
   all.vlan_interfaces.reserve(vlans);
-  auto append = [](bool take, auto& to, auto& from) {
-    if (take) {
+  auto append = [](bool by_move, auto& to, auto& from) {
+    if (by_move) {
       to.insert(to.end(), std::make_move_iterator(from.begin()),
                 std::make_move_iterator(from.end()));
       std::decay_t<decltype(from)>().swap(from);

@@ -624,6 +624,18 @@ std::string DeviceStatusJson(const store::DeviceStatusRow& row, const Document& 
       .StrOrNull("lastAppliedTime", row.last_applied_at);
   w.Num("managedObjects", row.managed).Num("driftedObjects", row.drifted);
   if (shard.sharded()) w.Num("shard", shard.index);
+  // The phase the last pass ran under and the operator's override (`netconverge phase` /
+  // `fallback`): value, who, when; null (removed) when there is none.
+  w.StrOrNull("management", row.management).Flag("paused", row.paused);
+  const auto& o = row.override_;
+  if (o && (!o->management.empty() || !o->fallback.empty())) {
+    w.Key("override").Object();
+    if (!o->management.empty()) w.Str("management", o->management);
+    if (!o->fallback.empty()) w.Str("fallback", o->fallback);
+    w.Str("by", o->updated_by).Str("time", o->updated_at).End();
+  } else {
+    w.Key("override").Null();
+  }
   return w.End().str();
 }
 

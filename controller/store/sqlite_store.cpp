@@ -200,13 +200,21 @@ const Migration kMigrationList[] = {
      "NULL);"
      "DELETE FROM snapshots WHERE rules_z IS NOT NULL;"
      "ALTER TABLE snapshots DROP COLUMN switch_z; ALTER TABLE snapshots DROP COLUMN rules_z;"},
-    {9, "history: each run's added/updated/deleted counts, transport and who asked for it",
+    {9,
+     "history: each run's added/updated/deleted counts, transport and who asked for it; the "
+     "management phase and paused flag on the device row; who set an override",
      "ALTER TABLE runs ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE runs ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE runs ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE runs ADD COLUMN transport TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE runs ADD COLUMN actor TEXT NOT NULL DEFAULT '';"
-     "CREATE INDEX snapshots_run ON snapshots(run_id);",
+     "CREATE INDEX snapshots_run ON snapshots(run_id);"
+     "ALTER TABLE device_status ADD COLUMN management TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE device_status ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE device_overrides ADD COLUMN updated_by TEXT NOT NULL DEFAULT '';",
+     "ALTER TABLE device_overrides DROP COLUMN updated_by;"
+     "ALTER TABLE device_status DROP COLUMN paused; ALTER TABLE device_status DROP COLUMN "
+     "management;"
      "DROP INDEX snapshots_run; ALTER TABLE runs DROP COLUMN actor;"
      "ALTER TABLE runs DROP COLUMN transport; ALTER TABLE runs DROP COLUMN deleted;"
      "ALTER TABLE runs DROP COLUMN updated; ALTER TABLE runs DROP COLUMN added;"},
@@ -1003,10 +1011,11 @@ Result<std::vector<Event>> SqliteStore::Events(const EventFilter& f) {
 Result<std::map<std::string, DeviceOverride>> SqliteStore::Overrides() {
   std::lock_guard lk(mu_);
   Stmt s(db_,
-         "SELECT device, management, fallback, updated_at FROM device_overrides ORDER BY device");
+         "SELECT device, management, fallback, updated_at, updated_by FROM device_overrides ORDER "
+         "BY device");
   std::map<std::string, DeviceOverride> out;
   while (s.Step() == SQLITE_ROW)
-    out[s.Text(0)] = DeviceOverride{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
+    out[s.Text(0)] = DeviceOverride{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)};
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }
@@ -1019,9 +1028,13 @@ Status SqliteStore::SetOverride(const DeviceOverride& o, const Event& audit) {
       if (auto st = d.Done(); !st) return st;
     } else {
       Stmt s(db_,
-             "INSERT OR REPLACE INTO device_overrides (device, management, fallback, updated_at) "
-             "VALUES (?, ?, ?, ?)");
-      s.Bind(1, o.device).Bind(2, o.management).Bind(3, o.fallback).Bind(4, o.updated_at);
+             "INSERT OR REPLACE INTO device_overrides (device, management, fallback, updated_at, "
+             "updated_by) VALUES (?, ?, ?, ?, ?)");
+      s.Bind(1, o.device)
+          .Bind(2, o.management)
+          .Bind(3, o.fallback)
+          .Bind(4, o.updated_at)
+          .Bind(5, o.updated_by);
       if (auto st = s.Done(); !st) return st;
     }
     Stmt e(db_,
@@ -1103,7 +1116,8 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
            "platform_version, transport, "
            "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, "
            "updated_at, fallback_active, "
-           "fallbacks, quiet_polls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "fallbacks, quiet_polls, management, paused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+           "?, ?, ?, ?, ?, ?, ?)");
     s.Bind(1, d.device)
         .Bind(2, d.reachable ? 1 : 0)
         .Bind(3, d.synced ? 1 : 0)
@@ -1119,7 +1133,9 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
         .Bind(13, d.updated_at)
         .Bind(14, d.fallback_active ? 1 : 0)
         .Bind(15, d.fallbacks)
-        .Bind(16, d.quiet_polls);
+        .Bind(16, d.quiet_polls)
+        .Bind(17, d.management)
+        .Bind(18, d.paused ? 1 : 0);
     if (auto st = s.Done(); !st) return st;
     if (!ports) return {};
     Stmt del(db_, "DELETE FROM port_status WHERE device = ?");
@@ -1147,32 +1163,35 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
 
 Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
   std::lock_guard lk(mu_);
-  Stmt s(
-      db_,
-      "SELECT device, reachable, synced, COALESCE(message,''), COALESCE(platform_version,''), "
-      "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), "
-      "managed, unmanaged, "
-      "drifted, last_run_id, COALESCE(updated_at,''), fallback_active, fallbacks, quiet_polls FROM "
-      "device_status ORDER BY device");
+  Stmt s(db_,
+         "SELECT device, reachable, synced, COALESCE(message,''), COALESCE(platform_version,''), "
+         "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), "
+         "managed, unmanaged, "
+         "drifted, last_run_id, COALESCE(updated_at,''), fallback_active, fallbacks, quiet_polls, "
+         "management, paused FROM device_status ORDER BY device");
   std::vector<DeviceStatusRow> out;
-  while (s.Step() == SQLITE_ROW)
-    out.push_back(DeviceStatusRow{s.Text(0),
-                                  s.Int(1) != 0,
-                                  s.Int(2) != 0,
-                                  s.Text(3),
-                                  s.Text(4),
-                                  s.Text(5),
-                                  s.Text(6),
-                                  s.Text(7),
-                                  static_cast<int>(s.Int(8)),
-                                  static_cast<int>(s.Int(9)),
-                                  static_cast<int>(s.Int(10)),
-                                  s.Int(11),
-                                  s.Text(12),
-                                  s.Int(13) != 0,
-                                  s.Int(14),
-                                  s.Int(15),
-                                  {}});
+  while (s.Step() == SQLITE_ROW) {
+    DeviceStatusRow d;
+    d.device = s.Text(0);
+    d.reachable = s.Int(1) != 0;
+    d.synced = s.Int(2) != 0;
+    d.message = s.Text(3);
+    d.platform_version = s.Text(4);
+    d.transport = s.Text(5);
+    d.last_observed_at = s.Text(6);
+    d.last_applied_at = s.Text(7);
+    d.managed = static_cast<int>(s.Int(8));
+    d.unmanaged = static_cast<int>(s.Int(9));
+    d.drifted = static_cast<int>(s.Int(10));
+    d.last_run_id = s.Int(11);
+    d.updated_at = s.Text(12);
+    d.fallback_active = s.Int(13) != 0;
+    d.fallbacks = s.Int(14);
+    d.quiet_polls = s.Int(15);
+    d.management = s.Text(16);
+    d.paused = s.Int(17) != 0;
+    out.push_back(std::move(d));
+  }
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
   return out;
 }

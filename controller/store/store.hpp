@@ -36,6 +36,7 @@ struct DeviceOverride {
   std::string management;  // "Observe" | "CreateUpdate" | "Full" | ""
   std::string fallback;    // "ssh-cli" | "none" | ""
   std::string updated_at;
+  std::string updated_by = {};  // who set it ("cli USER"; since schema 9)
   bool operator==(const DeviceOverride&) const = default;
 };
 
@@ -105,6 +106,13 @@ struct DeviceStatusRow {
   /// Unchanged polls since the last recorded run: such a poll adds no run, it moves
   /// last_observed_at and counts here.
   int64_t quiet_polls = 0;
+  /// The management phase the last pass ran under (the manifest's, or an operator's override)
+  /// and whether the device was paused (since schema 9).
+  std::string management;
+  bool paused = false;
+  /// The operator's override the last pass honoured (not stored here: device_overrides holds
+  /// it); carried to the Kubernetes status.
+  std::optional<DeviceOverride> override_;
   /// Standing conditions of the device as its adapter reports them (reason, message), e.g.
   /// UnconfirmedCommits; carried to the Kubernetes status, not stored.
   std::vector<std::pair<std::string, std::string>> conditions;

@@ -113,6 +113,22 @@ check "malformed JSON: 400 naming the body" '[ "$(code -X POST -H "X-API-Key: $A
 
 # phase: observe holds the new port back (the API shows why), --clear lets it through.
 "$BIN/netconverge" phase edge1 observe --store "$STORE" -m "$M" > /dev/null
+# Machine-readable: the phase in force and the override (value, who, when), at once - before any
+# pass - in status -o json, /v1/devices and /v1/health.
+"$BIN/netconverge" status --store "$STORE" -o json > "$work/st-observe.json"
+code -H "X-API-Key: $VIEWER" "$H/v1/devices/edge1" > /dev/null; cp "$work/body" "$work/api-observe.json"
+curl -s "$H/v1/health" > "$work/health-observe.json"
+check "after phase observe: status -o json, /v1/devices/edge1 and /v1/health show the phase and the override" 'python3 - "$work/st-observe.json" "$work/api-observe.json" "$work/health-observe.json" "${USER:-root}" <<'"'"'PY'"'"'
+import json, sys
+st = [d for d in json.load(open(sys.argv[1]))["devices"] if d["device"] == "default/edge1"][0]
+api = json.load(open(sys.argv[2]))
+health = [d for d in json.load(open(sys.argv[3]))["devices"] if d["device"] == "default/edge1"][0]
+for d in (st, api, health):
+    assert d["management"] == "Observe" and d["paused"] is False, d
+    o = d["override"]
+    assert o["management"] == "Observe" and o["fallback"] == "" and o["by"].startswith("cli "), o
+    assert o["time"].endswith("Z"), o
+PY'
 sed -i 's/    - {name: ssh/    - {name: http, protocol: tcp, externalPort: 8080, internalPort: 80}\n    - {name: ssh/' "$M/web1.yaml"
 # The daemon takes the edit once the file is left alone (--settle-ms): wait for the plan to show it.
 wait_until 20 'code -H "X-API-Key: $VIEWER" "$H/v1/devices/edge1/plan" > /dev/null; grep -q "Port HTTP" "$work/body"'
@@ -122,6 +138,12 @@ check "in observe the sync writes nothing" '[ "$(rules | grep -c "destination po
 "$BIN/netconverge" phase edge1 --clear --store "$STORE" > /dev/null
 code -X POST -H "X-API-Key: $ADMIN" "$H/v1/admin/devices/edge1/sync" > /dev/null
 check "after phase --clear the sync adds the port (seed report line)" 'grep -q "VM web1 Port HTTP (Rule 1000[0-9])" "$work/body" && [ "$(rules | grep -c "destination port .8080.")" = 1 ]'
+code -H "X-API-Key: $VIEWER" "$H/v1/devices/edge1" > /dev/null
+check "after phase --clear: no override, the manifest's phase (Full) in force" 'python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d[\"override\"] is None and d[\"management\"] == \"Full\", d
+" "$work/body"'
 "$BIN/netconverge" fallback edge1 off --store "$STORE" -m "$M" > /dev/null
 code -H "X-API-Key: $VIEWER" "$H/v1/events?device=edge1&limit=20" > /dev/null
 check "events hold the operator's overrides" 'grep -q "PhaseOverridden" "$work/body" && grep -q "FallbackOverridden" "$work/body"'

@@ -2,7 +2,8 @@
 # What a router refuses shows in Kubernetes: a VyOS 1.4 whose API has no commit-confirm gives
 # the Device an UnconfirmedCommits condition, and a PortForward whose value the router rejects
 # gets Ready=False with reason DeviceRejected and the router's own text, while another
-# PortForward on the same device converges. kube-sim, vyos-sim --version 1.4, the real kubectl.
+# PortForward on the same device converges; an operator's `netconverge phase` override shows in
+# the Device's status. kube-sim, vyos-sim --version 1.4, the real kubectl.
 # Usage: kube_conditions_test.sh BIN_DIR SOURCE_DIR TOOLS_DIR
 set -uo pipefail
 BIN=$1
@@ -33,5 +34,15 @@ check "the Device of a VyOS 1.4 without SSH credentials: UnconfirmedCommits True
 pf bad bad 8082 8090 192.168.30.2 | "$K" apply -f - > /dev/null
 for _ in $(seq 150); do [ "$(cond pf/bad Ready status)" = True ] && break; sleep 0.2; done
 check "fixing its spec converges it" '[ "$(cond pf/bad Ready status)" = True ] && rules | grep -q "192.168.30.2"'
+
+# An operator's override shows in the Device's status (issue 16): the phase in force, who, when.
+status_of() { "$K" get dev/edge1 -o jsonpath="{.status.$1}"; }
+"$BIN/netconverge" phase edge1 observe --store "$work/nc.db" > /dev/null
+wait_until 30 '[ "$(status_of management)" = Observe ] && [ -n "$(status_of override.by)" ]'
+check "after netconverge phase edge1 observe: status.management Observe, status.override with who and when" \
+  '[ "$(status_of management)" = Observe ] && [ "$(status_of override.management)" = Observe ] && status_of override.by | grep -q "^cli " && status_of override.time | grep -q "Z$" && [ "$(status_of paused)" = false ]'
+"$BIN/netconverge" phase edge1 --clear --store "$work/nc.db" > /dev/null
+wait_until 30 '[ "$(status_of management)" = Full ] && [ -z "$(status_of override)" ]'
+check "after --clear: the manifest's phase, the override gone from the status" '[ "$(status_of management)" = Full ] && [ -z "$(status_of override)" ]'
 
 summary
