@@ -12,7 +12,10 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -491,6 +494,8 @@ struct Args {
   std::string config;
   TokenOptions token;
   std::string test_timeout = "10s";
+  std::string generate_output;
+  bool generate_force = false;
   int64_t history_run = 0;
   int history_limit = 20;
   CLI::App* runs_history = nullptr;
@@ -781,6 +786,10 @@ void BuildTools(CLI::App& app, Args& a) {
   a.generate_config = app.add_subcommand("generate-config",
                                          "print a configuration file with every option and its "
                                          "default (for --config)");
+  a.generate_config->add_option("--output", a.generate_output,
+                                "write it to this file instead (never over an existing one "
+                                "without --force)");
+  a.generate_config->add_flag("--force", a.generate_force, "overwrite --output's file");
 }
 
 void Build(CLI::App& app, Args& a) {
@@ -825,7 +834,25 @@ int Dispatch(CLI::App& app, Args& a) {
        *events = a.events, *rollback = a.rollback, *import = a.import, *db = a.db, *phase = a.phase,
        *fallback = a.fallback;
   if (*a.generate_config) {
-    std::cout << GenerateConfig(app);
+    const std::string text = GenerateConfig(app);
+    if (a.generate_output.empty()) {
+      std::cout << text;
+      return 0;
+    }
+    // "x": created exclusively, so an existing file is never replaced by accident (nor raced).
+    std::FILE* f = std::fopen(a.generate_output.c_str(), a.generate_force ? "w" : "wx");
+    if (!f) {
+      std::cerr << "netconverge: " << a.generate_output << ": "
+                << (errno == EEXIST ? "exists; give --force to overwrite it" : std::strerror(errno))
+                << "\n";
+      return 1;
+    }
+    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (std::fclose(f) != 0 || !written) {
+      std::cerr << "netconverge: " << a.generate_output << ": write failed\n";
+      return 1;
+    }
+    std::cout << "wrote " << a.generate_output << "\n";
     return 0;
   }
   if (*a.token_cmd) return CmdToken(a.token);

@@ -163,6 +163,13 @@ check "test-device on a closed port: exit 1, connection refused, the rest skippe
 
 # generate-config round trip, and /metrics after all of it.
 "$BIN/netconverge" generate-config > "$work/generated.yaml"
+"$BIN/netconverge" generate-config --output "$work/gen-out.yaml" > /dev/null
+check "generate-config --output writes the same file" 'cmp -s "$work/generated.yaml" "$work/gen-out.yaml"'
+echo "# mine" > "$work/gen-out.yaml"
+"$BIN/netconverge" generate-config --output "$work/gen-out.yaml" > /dev/null 2> "$work/gen-err"; rc=$?
+check "generate-config --output never overwrites without --force (exit 1, names the file)" '[ $rc = 1 ] && [ "$(cat "$work/gen-out.yaml")" = "# mine" ] && grep -q "gen-out.yaml: exists; give --force" "$work/gen-err"'
+"$BIN/netconverge" generate-config --output "$work/gen-out.yaml" --force > /dev/null
+check "generate-config --output --force overwrites" 'cmp -s "$work/generated.yaml" "$work/gen-out.yaml"'
 check "generate-config's file is accepted by every command (validate shown)" '"$BIN/netconverge" validate --config "$work/generated.yaml" -m "$M" > /dev/null'
 curl -s "$H/metrics" > "$work/metrics.txt"
 check "/metrics passes promtool and counts admin requests by route template and code" 'promtool check metrics < "$work/metrics.txt" && grep -q "^netconverge_http_requests_total{code=\"401\",route=\"/v1/admin/devices/{name}/rollback\"} [1-9]" "$work/metrics.txt"'

@@ -190,9 +190,10 @@ TEST_SUITE("integration/policies") {
         store::SqliteStore::Open(h.store_path, store::SqliteStore::OpenMode::kRequireCurrent);
     REQUIRE(cli);
     auto set = [&](const std::string& management, const std::string& fallback) {
-      REQUIRE((*cli)->SetOverride({"default/edge1", management, fallback, "2026-11-22T10:00:00Z"},
-                                  {0, "2026-11-22T10:00:00Z", "default/edge1", "", "Normal",
-                                   "PhaseOverridden", "test", 0}));
+      REQUIRE((*cli)->SetOverride(
+          {"default/edge1", management, fallback, "2026-11-22T10:00:00Z", "cli test"},
+          {0, "2026-11-22T10:00:00Z", "default/edge1", "", "Normal", "PhaseOverridden", "test",
+           0}));
     };
     set("Observe", "");
     h.Manifest(

@@ -511,7 +511,7 @@ TEST_SUITE("unit/reconciler") {
       "a phase override (Observe) wins over the manifest until cleared: planned, not applied") {
     Rig t;
     t.Declare(DeviceYaml() + PortForward("web1", {{"http", "80"}}));
-    REQUIRE(t.store.SetOverride({kEdge, "Observe", "", "2026-11-30T00:00:00Z"},
+    REQUIRE(t.store.SetOverride({kEdge, "Observe", "", "2026-11-30T00:00:00Z", "cli test"},
                                 store::Event{0, "2026-11-30T00:00:00Z", kEdge, "", "Normal",
                                              "PhaseChanged", "to Observe", 0}));
     auto r = t.Pass();
@@ -522,7 +522,7 @@ TEST_SUITE("unit/reconciler") {
     CHECK(t.Events("Overridden").size() == 1);
     CHECK(t.State("default/web1", "http") == "Pending");
     // Cleared by another process: the store's data version moves and the override is re-read.
-    REQUIRE(t.store.SetOverride({kEdge, "", "", "2026-11-30T00:01:00Z"},
+    REQUIRE(t.store.SetOverride({kEdge, "", "", "2026-11-30T00:01:00Z", ""},
                                 store::Event{0, "2026-11-30T00:01:00Z", kEdge, "", "Normal",
                                              "PhaseChanged", "cleared", 0}));
     t.store.OtherWriter();

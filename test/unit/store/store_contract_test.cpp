@@ -212,12 +212,14 @@ TEST_SUITE("unit/store-contract") {
     REQUIRE(x);
     REQUIRE(x->size() == 1);
     CHECK(x->at(0).reason == "C");
-    REQUIRE(s.SetOverride({"d", "Observe", "", "t"},
+    REQUIRE(s.SetOverride({"d", "Observe", "", "t", "cli ops"},
                           Ev("2026-01-04T00:00:00Z", "d", "", "PhaseChanged")));
     auto o = s.Overrides();
     REQUIRE(o);
     CHECK(o->at("d").management == "Observe");
-    REQUIRE(s.SetOverride({"d", "", "", "t"}, Ev("2026-01-05T00:00:00Z", "d", "", "PhaseCleared")));
+    CHECK(o->at("d").updated_by == "cli ops");
+    REQUIRE(
+        s.SetOverride({"d", "", "", "t", ""}, Ev("2026-01-05T00:00:00Z", "d", "", "PhaseCleared")));
     CHECK(s.Overrides()->empty());
     f.resource.clear();
     auto after = s.Events(f);
