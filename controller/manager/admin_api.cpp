@@ -475,16 +475,25 @@ Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::st
   return http::JsonError(500, "internal error");
 }
 
+/// " device=ns/name" for a route about one device (a JSON log line then has its "device"
+/// field), else "".
+std::string DeviceField(const Request& r, const Pattern& p, const std::string& name) {
+  if (name.empty() || std::string_view(p.label).find("/devices/") == std::string_view::npos)
+    return "";
+  return " device=" + core::PrintableText(KeyFor(r, name), 300);
+}
+
 // A refused request, logged at most 10 times a minute (the rest counted).
-void LogDenied(const ApiContext& c, const Request& r,
-               const http::Authenticator::Decision& decision) {
+void LogDenied(const ApiContext& c, const Request& r, const http::Authenticator::Decision& decision,
+               const std::string& device_field) {
   int suppressed = 0;
   if (!c.log || !AuthLogLimiter().Allow(&suppressed)) return;
   c.log->warn(
-      "api: {} {} from {}: {} ({}){}", r.method, core::PrintableText(r.path, 200),
+      "api: {} {} from {}: {} ({}){}{}", r.method, core::PrintableText(r.path, 200),
       r.remote.empty() ? "?" : r.remote, decision.deny->status,
       decision.identity.error.empty() ? "role too low" : decision.identity.error,
-      suppressed ? fmt::format("; {} more refusal(s) not logged", suppressed) : std::string());
+      suppressed ? fmt::format("; {} more refusal(s) not logged", suppressed) : std::string(),
+      device_field);
 }
 
 }  // namespace
@@ -504,14 +513,16 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
     const Role needed = p.gate && !(o.*p.gate) ? Role::kNone : p.role;
     const auto decision = auth.Authorize(r, needed);
     if (decision.deny) {
-      LogDenied(c, r, decision);
+      LogDenied(c, r, decision, DeviceField(r, p, name));
       return *decision.deny;
     }
     if (r.method != method && !head) return MethodNotAllowed(r, method);
     Response res = Dispatch(c, r, i, name, decision.identity.subject);
-    if (needed == Role::kAdmin && c.log)
-      c.log->info("api: {} {} from {} by {} -> {}", r.method, r.path, r.remote,
-                  decision.identity.subject, res.status);
+    if (needed == Role::kAdmin && c.log) {
+      // A line about a device carries device= (a JSON log line then has its "device" field).
+      c.log->info("api: {} {} from {} by {} -> {}{}", r.method, core::PrintableText(r.path, 200),
+                  r.remote, decision.identity.subject, res.status, DeviceField(r, p, name));
+    }
     return res;
   }
   return http::JsonError(404, "no route " + core::PrintableText(r.path, 200));

@@ -105,6 +105,14 @@ for entry in "${corpus[@]}"; do
     check "$what on ${route##*/}: $want with a JSON error" '[ "$got" = "$want" ] && python3 -c "import json,sys; assert set(json.load(open(sys.argv[1]))) == {\"error\"}" "$work/body"'
   done
 done
+check "every JSON log line about the device carries its device field (the API's audit lines too)" 'python3 -c "
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+about = [l for l in lines if \"default/edge1\" in l[\"msg\"] or \"/devices/edge1\" in l[\"msg\"]]
+assert any(l[\"msg\"].startswith(\"api: POST /v1/admin/devices/edge1/sync\") for l in about), about
+bad = [l for l in about if l.get(\"device\") != \"default/edge1\"]
+assert not bad, bad
+" "$work/d.log"'
 check "no credential in the daemon's log" '! grep -q -e "$ADMIN" -e "$VIEWER" -e "$SECRET" -e "eyJ" "$work/d.log"'
 check "refusals are logged with the reason" 'grep -q "bearer token expired" "$work/d.log" && grep -q "invalid API key" "$work/d.log"'
 head -c 1100000 /dev/zero | tr '\0' 'x' > "$work/big"
