@@ -15,7 +15,7 @@ packages=(
 )
 # Extra packages a separate command needs (make bench-http: wrk); --test: the test-only tools.
 for arg in "$@"; do
-  if [ "$arg" = "--test" ]; then packages+=(ansible python3-netmiko openssh-client clang clang-format clang-tidy); else packages+=("$arg"); fi
+  if [ "$arg" = "--test" ]; then packages+=(ansible python3-netmiko openssh-client clang clang-format clang-tidy prometheus-alertmanager); else packages+=("$arg"); fi
 done
 
 missing=()

@@ -52,6 +52,11 @@ struct Metrics::Impl {
           .Name("netconverge_conflicts_total")
           .Help("Conflicts with objects netconverge does not own.")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& rejections =
+      BuildCounter()
+          .Name("netconverge_rejections_total")
+          .Help("Resources the device refused (DeviceRejected), counted per pass that saw them.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& rollbacks =
       BuildCounter()
           .Name("netconverge_rollbacks_total")
@@ -142,16 +147,26 @@ void Metrics::ObservePass(const PassFacts& p) {
   m.operations.Add({{"device", p.device}}).Increment(p.operations);
   m.commits.Add({{"device", p.device}}).Increment(p.commits);
   m.up.Add({{"device", p.device}}).Set(p.reachable ? 1 : 0);
-  if (p.fallback_active) m.fallbacks.Add({{"device", p.device}}).Increment();
+  // Every per-device counter exists from the device's first pass, at 0: a series that appears
+  // already at 1 has no earlier sample, so `increase(...) > 0` would miss the first event.
+  auto& drift = m.drift.Add({{"device", p.device}});
+  auto& conflicts = m.conflicts.Add({{"device", p.device}});
+  auto& rejections = m.rejections.Add({{"device", p.device}});
+  auto& rolled_back = m.rollbacks.Add({{"device", p.device}, {"result", "succeeded"}});
+  auto& rollback_failed = m.rollbacks.Add({{"device", p.device}, {"result", "failed"}});
+  auto& fallbacks = m.fallbacks.Add({{"device", p.device}});
+  if (p.fallback_active) fallbacks.Increment();
   for (const auto& r : p.event_reasons) {
     if (r == "DriftDetected")
-      m.drift.Add({{"device", p.device}}).Increment();
+      drift.Increment();
     else if (r == "ConflictDetected")
-      m.conflicts.Add({{"device", p.device}}).Increment();
+      conflicts.Increment();
+    else if (r == "DeviceRejected")
+      rejections.Increment();
     else if (r == "RollbackSucceeded")
-      m.rollbacks.Add({{"device", p.device}, {"result", "succeeded"}}).Increment();
+      rolled_back.Increment();
     else if (r == "RollbackFailed")
-      m.rollbacks.Add({{"device", p.device}, {"result", "failed"}}).Increment();
+      rollback_failed.Increment();
   }
 }
 

@@ -183,6 +183,37 @@ curl -s "$H/metrics" > "$work/metrics.txt"
 check "/metrics passes promtool and counts admin requests by route template and code" 'promtool check metrics < "$work/metrics.txt" && grep -q "^netconverge_http_requests_total{code=\"401\",route=\"/v1/admin/devices/{name}/rollback\"} [1-9]" "$work/metrics.txt"'
 missing=$(grep '^# TYPE ' "$work/metrics.txt" | awk '{print $3}' | sort -u | while read -r m; do grep -q "\`$m\`" "$SRC/docs/monitoring.md" || echo "$m"; done)
 check "docs/monitoring.md lists every metric /metrics serves${missing:+ (missing: $missing)}" '[ -z "$missing" ]'
-awk '/^```yaml$/ {on=1; next} /^```$/ {on=0} on' "$SRC/docs/monitoring.md" | sed -n '/^groups:/,$p' > "$work/rules.yaml"
+# The alert rules of docs/monitoring.md: the chart's PrometheusRule, valid for promtool, every
+# metric they use served by this daemon; the Alertmanager example valid for amtool.
+python3 - "$SRC/docs/monitoring.md" "$SRC/helm/netconverge/templates/prometheusrule.yaml" "$work/metrics.txt" "$work" > "$work/rules-check.txt" 2>&1 <<'PY'
+import re, sys, yaml
+doc, chart_path, metrics_path, work = sys.argv[1:5]
+blocks = re.findall(r"```yaml\n(.*?)```", open(doc).read(), re.S)
+rules = [b for b in blocks if b.startswith("groups:")]
+am = [b for b in blocks if b.startswith("route:")]
+assert len(rules) == 1 and len(am) == 1, (len(rules), len(am))
+open(f"{work}/rules.yaml", "w").write(rules[0])
+open(f"{work}/alertmanager.yaml", "w").write(am[0])
+lines = open(chart_path).read().splitlines()
+assert lines[0].startswith("{{- if") and lines[-1] == "{{- end }}"
+body = "\n".join(lines[1:-1])
+body = body[body.index("\nspec:") + 1:]  # metadata holds the chart's own template calls
+chart = yaml.safe_load(body.replace("{{`", "").replace("`}}", ""))
+doc_groups = yaml.safe_load(rules[0])["groups"]
+assert chart["spec"]["groups"] == doc_groups, "the chart's PrometheusRule differs from docs/monitoring.md"
+served = set(re.findall(r"^# TYPE (\S+)", open(metrics_path).read(), re.M))
+used = set()
+for g in doc_groups:
+    for r in g["rules"]:
+        for m in re.findall(r"\b((?:netconverge|workqueue|controller_runtime|rest_client)_\w+)", r["expr"]):
+            used.add(re.sub(r"_(bucket|sum|count)$", "", m))
+missing = sorted(used - served)
+assert not missing, f"rules use metrics /metrics does not serve: {missing}"
+print(f"{sum(len(g['rules']) for g in doc_groups)} rules, {len(used)} metrics used, all served")
+PY
+rc=$?
+cat "$work/rules-check.txt"
+check "the alert rules: the chart's PrometheusRule is docs/monitoring.md's, every metric they use is served" '[ $rc = 0 ]'
 check "docs/monitoring.md's alert rules pass promtool check rules" 'promtool check rules "$work/rules.yaml" > /dev/null'
+check "docs/monitoring.md's Alertmanager routing (Slack, PagerDuty) passes amtool check-config" 'amtool check-config "$work/alertmanager.yaml" > "$work/amtool.txt" 2>&1 || { cat "$work/amtool.txt"; false; }'
 summary
