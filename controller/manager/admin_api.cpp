@@ -102,7 +102,35 @@ std::string KeyFor(const Request& r, const std::string& name) {
       name, ns == r.query.end() || ns->second.empty() ? std::string("default") : ns->second);
 }
 
-Response Health(const ApiContext& c) {
+/// "probe": a live read of the device (at most one per 10 s; `cached` when this is the last one).
+void WriteProbe(Json& w, const ApiContext& c, const std::string& device) {
+  bool cached = false;
+  const auto pr = c.probe(device, &cached);
+  w.Key("probe");
+  w.StartObject();
+  w.Key("reachable");
+  w.Bool(pr.reachable);
+  JStr(w, "error", pr.error);
+  JStr(w, "transport", pr.transport);
+  w.Key("latencyMs");
+  w.Int64(pr.latency_ms);
+  w.Key("changedSinceLastPass");
+  w.Bool(pr.changed);
+  JStr(w, "time", pr.at);
+  w.Key("cached");
+  w.Bool(cached);
+  w.EndObject();
+}
+
+Response Health(const ApiContext& c, const Request& r) {
+  // ?probe=true: each device read right now (at most once per device per 10 s) instead of
+  // what the last pass saw.
+  bool probe = false;
+  if (auto p = r.query.find("probe"); p != r.query.end()) {
+    if (p->second != "true" && p->second != "false")
+      return http::JsonError(400, "probe must be true or false, not '" + p->second + "'");
+    probe = p->second == "true" && c.probe;
+  }
   JsonText buf;
   Json w(buf);
   w.StartObject();
@@ -125,6 +153,7 @@ Response Health(const ApiContext& c) {
     DeviceFields(w, d, OverrideOf(overrides, d.device));
     w.Key("shard");
     w.Int(c.shard.index);
+    if (probe) WriteProbe(w, c, d.device);
     w.EndObject();
   }
   w.EndArray();
@@ -442,7 +471,7 @@ Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::st
                                   "loaded yet\"}",
                                   {}};
     case 2:
-      return Health(c);
+      return Health(c, r);
     case 3:
       c.metrics->SetQueueDepth(c.queue->Len(), c.controller->busy());
       return Response{200, "text/plain; version=0.0.4; charset=utf-8", c.metrics->Text(), {}};
@@ -510,7 +539,12 @@ Response HandleApi(const ApiContext& c, const http::Authenticator& auth, const A
     const bool head = r.method == "HEAD" && method == "GET";
     // Authentication first: a caller without credentials learns nothing about which methods a
     // route takes.
-    const Role needed = p.gate && !(o.*p.gate) ? Role::kNone : p.role;
+    Role needed = p.gate && !(o.*p.gate) ? Role::kNone : p.role;
+    // A live probe reads every device: never for an anonymous caller, even where /v1/health is
+    // open.
+    if (i == 2 && needed == Role::kNone)
+      if (auto q = r.query.find("probe"); q != r.query.end() && q->second == "true")
+        needed = Role::kViewer;
     const auto decision = auth.Authorize(r, needed);
     if (decision.deny) {
       LogDenied(c, r, decision, DeviceField(r, p, name));

@@ -116,6 +116,10 @@ struct ApiContext {
   std::function<reconcilers::DeviceResult(const std::string& key, int64_t snapshot,
                                           const std::string& actor)>
       rollback;
+  /// A live read of one device (GET /v1/health?probe=true), at most one per device per 10 s:
+  /// a later call within that time returns the last read (`cached`).
+  std::function<reconcilers::DeviceReconciler::ProbeResult(const std::string& key, bool* cached)>
+      probe;
   std::function<bool()> ready;          // desired state loaded (and, in-cluster, listed)
   std::function<std::string()> leader;  // "leader", "standby" or "disabled"
   runtime::WorkQueue* queue = nullptr;

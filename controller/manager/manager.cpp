@@ -110,6 +110,29 @@ struct Parts {
     return r;
   }
 
+  /// GET /v1/health?probe=true: one read of the device under its lock, at most one per device
+  /// per 10 s (a dashboard refreshing every second must not poll the fleet every second).
+  reconcilers::DeviceReconciler::ProbeResult Probe(const std::string& key, bool* cached) {
+    static constexpr auto kMinInterval = std::chrono::seconds(10);
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lk(probes_mu);
+      if (auto it = probes.find(key); it != probes.end() && now - it->second.first < kMinInterval) {
+        *cached = true;
+        return it->second.second;
+      }
+    }
+    *cached = false;
+    reconcilers::DeviceReconciler::ProbeResult r;
+    {
+      std::lock_guard lk(locks.For(key));
+      r = rec.Probe(*feed.Desired(), key);
+    }
+    std::lock_guard lk(probes_mu);
+    probes[key] = {now, r};
+    return r;
+  }
+
   std::string Leadership() const {
     if (!options.election) return "disabled";
     return lost ? "lost" : started ? "leader" : "standby";
@@ -129,6 +152,7 @@ struct Parts {
                         if (r.run_id > 0) metrics.ObserveRollback(key, !r.error);
                         return r;
                       },
+                      [this](const std::string& key, bool* cached) { return Probe(key, cached); },
                       [this] { return feed.Synced(); },
                       [this] { return Leadership(); },
                       &queue,
@@ -156,6 +180,10 @@ struct Parts {
   std::atomic<bool> started{false};
   runtime::WeightedGate rules_in_flight{options.max_concurrent_rules};
   runtime::StopSignal stop;
+  std::mutex probes_mu;  // the last live read of each device (Probe)
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point,
+                                  reconcilers::DeviceReconciler::ProbeResult>>
+      probes;
 };
 
 /// Until the feed's first complete read, or a stop signal (then false).

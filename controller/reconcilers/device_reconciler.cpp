@@ -534,6 +534,38 @@ std::vector<std::string> DeviceReconciler::Recover() {
   return devices;
 }
 
+DeviceReconciler::ProbeResult DeviceReconciler::Probe(const core::DesiredState& desired,
+                                                      const std::string& key) {
+  ProbeResult out;
+  out.at = clock_.UtcIso();
+  auto dit = desired.devices.find(key);
+  if (dit == desired.devices.end()) {
+    out.error = "device " + key + " is not declared";
+    return out;
+  }
+  auto adapter = AdapterFor(dit->second);
+  if (!adapter) {
+    out.error = adapter.error().message;
+    return out;
+  }
+  uint64_t known = 0;
+  {
+    std::lock_guard lk(mu_);
+    if (auto c = cache_.find(key); c != cache_.end()) known = c->second.observed_fingerprint;
+  }
+  const auto t0 = clock_.Now();
+  auto read = (*adapter)->Observe(known);
+  out.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - t0).count();
+  if (!read) {
+    out.error = read.error().message;
+    return out;
+  }
+  out.reachable = true;
+  out.transport = read->transport;
+  out.changed = known == 0 || read->fingerprint != known;
+  return out;
+}
+
 DeviceResult DeviceReconciler::Rollback(const core::DesiredState& desired, const std::string& key,
                                         int64_t snapshot_id, const std::string& actor) {
   DeviceResult r;

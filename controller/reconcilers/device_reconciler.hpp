@@ -102,6 +102,19 @@ class DeviceReconciler {
   /// Returns the devices concerned.
   std::vector<std::string> Recover();
 
+  /// A live read of one device, right now (GET /v1/health?probe=true): the managed subtree read
+  /// once over the transport the passes use, not parsed when its fingerprint is the last pass's.
+  /// Read-only; the caller holds the device's lock.
+  struct ProbeResult {
+    bool reachable = false;
+    std::string error;      // why not, in the device's or the transport's terms
+    std::string transport;  // what carried the read
+    int64_t latency_ms = 0;
+    bool changed = false;  // the device's answer differs from the one the last pass read
+    std::string at;        // UTC time of the read
+  };
+  ProbeResult Probe(const core::DesiredState& desired, const std::string& device_key);
+
   /// Restores a stored snapshot: every destination rule back to how the snapshot saw it, as one
   /// verified, confirmed transaction (after a snapshot of the current state, so it can be undone).
   DeviceResult Rollback(const core::DesiredState& desired, const std::string& device_key,

@@ -5,7 +5,8 @@
 #    destination ...` lines that run sent (read back from vyos-sim's own rendering too);
 #  - the daemon's GET /v1/devices/{name}/runs and GET /v1/runs/{id} say the same as the CLI;
 #  - a rollback through the API is a run in the history (by the API key's name), a log line and
-#    a count in netconverge_rollbacks_total.
+#    a count in netconverge_rollbacks_total;
+#  - GET /v1/health?probe=true reads the device now (rate-limited), unlike the last pass's status.
 # Usage: history_test.sh BIN_DIR
 set -uo pipefail
 BIN=$1
@@ -14,7 +15,7 @@ BIN=$1
 start_vyos_sim
 M=$work/m
 mkdir -p "$M"
-write_edge1_device "$M/edge1.yaml" $'  pollInterval: 60s\n'
+write_edge1_device "$M/edge1.yaml" $'  pollInterval: 300s\n'
 pf() {  # the PortForward web1 with the given port lines
   printf 'apiVersion: netconverge.io/v1alpha1\nkind: PortForward\nmetadata: {name: web1}\nspec:\n  deviceRef: edge1\n  vm: web1\n  internalAddress: 192.168.10.11\n  inboundInterface: eth0\n  ports:\n%s' "$1" > "$M/web1.yaml"
 }
@@ -105,4 +106,17 @@ assert r[\"deleted\"] == 1 and r[\"updated\"] == 1 and r[\"snapshotBefore\"] > 0
 check "the rollback is in the daemon's log with who asked" 'grep -q "trigger=rollback run_id=[0-9]* by=\"api key:ops\" outcome=rolled-back" "$work/d.log"'
 check "netconverge_rollbacks_total counts it" \
   'get "$H/metrics" | grep -q "^netconverge_rollbacks_total{device=\"default/edge1\",result=\"succeeded\"} 1$"'
+
+# A live probe (GET /v1/health?probe=true): a read of each device now, at most once per 10 s.
+check "?probe=true needs a key even where /v1/health is open" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$H/v1/health?probe=true")" = 401 ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$H/v1/health")" = 200 ]'
+probe() { get "$H/v1/health?probe=true" | python3 -c 'import json,sys; d=[x for x in json.load(sys.stdin)["devices"] if x["device"]=="default/edge1"][0]; p=d["probe"]; print(p["reachable"], p["cached"], p["transport"] or "-", p["time"], d["reachable"])'; }
+read -r reach cached transport t1 last <<< "$(probe)"
+check "probe: a fresh read, reachable over https-api" '[ "$reach" = True ] && [ "$cached" = False ] && [ "$transport" = https-api ]'
+read -r reach cached transport t2 last <<< "$(probe)"
+check "probe again at once: the same read, cached (one read per device per 10 s)" '[ "$cached" = True ] && [ "$t2" = "$t1" ]'
+kill -9 "${pids[0]}"  # the router goes away
+wait_until 25 '( read -r reach cached transport t last <<< "$(probe)"; [ "$reach" = False ] && [ "$cached" = False ] )'
+read -r reach cached transport t3 last <<< "$(probe)"
+check "after the router died: the probe says unreachable while the last pass still says reachable" '[ "$reach" = False ] && [ "$last" = True ]'
+check "the probe reads the device, not the store: the unreachable answer names the failure" 'get "$H/v1/health?probe=true" | python3 -c "import json,sys; d=[x for x in json.load(sys.stdin)[\"devices\"] if x[\"device\"]==\"default/edge1\"][0]; assert d[\"probe\"][\"error\"], d"'
 summary
