@@ -102,6 +102,24 @@ std::string KeyFor(const Request& r, const std::string& name) {
       name, ns == r.query.end() || ns->second.empty() ? std::string("default") : ns->second);
 }
 
+/// "lastHour": the device's passes over the last hour, and the shares that did not fail and that
+/// needed the fallback transport (null without passes).
+void WriteLastHour(Json& w, const DeviceStatusCache::HourCounts& h) {
+  w.Key("lastHour");
+  w.StartObject();
+  w.Key("passes");
+  w.Int64(h.passes);
+  for (const auto& [key, n] :
+       {std::pair{"successRate", h.ok}, std::pair{"fallbackRate", h.fallback}}) {
+    w.Key(key);
+    if (h.passes == 0)
+      w.Null();
+    else
+      w.Double(static_cast<double>(n) / static_cast<double>(h.passes));
+  }
+  w.EndObject();
+}
+
 /// "probe": a live read of the device (at most one per 10 s; `cached` when this is the last one).
 void WriteProbe(Json& w, const ApiContext& c, const std::string& device) {
   bool cached = false;
@@ -153,6 +171,7 @@ Response Health(const ApiContext& c, const Request& r) {
     DeviceFields(w, d, OverrideOf(overrides, d.device));
     w.Key("shard");
     w.Int(c.shard.index);
+    WriteLastHour(w, c.status->LastHour(d.device));
     if (probe) WriteProbe(w, c, d.device);
     w.EndObject();
   }

@@ -4,6 +4,7 @@
 
 #include <spdlog/logger.h>
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -88,8 +89,51 @@ class DeviceStatusCache {
     return out;
   }
 
+  /// A device's passes over the last hour, for /v1/health: how many, how many did not fail,
+  /// how many needed the fallback transport. Kept in 60 one-minute buckets per device (a fixed
+  /// 1.4 KB a device, whatever the poll rate).
+  struct HourCounts {
+    int64_t passes = 0;
+    int64_t ok = 0;
+    int64_t fallback = 0;
+  };
+  void Count(const std::string& device, bool ok, bool fallback,
+             std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) {
+    const int64_t minute =
+        std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count();
+    std::lock_guard lk(mu_);
+    auto& b = hour_[device][static_cast<size_t>(minute % 60)];
+    if (b.minute != minute) b = Bucket{minute, 0, 0, 0};
+    ++b.passes;
+    b.ok += ok ? 1 : 0;
+    b.fallback += fallback ? 1 : 0;
+  }
+  HourCounts LastHour(const std::string& device, std::chrono::steady_clock::time_point now =
+                                                     std::chrono::steady_clock::now()) const {
+    const int64_t minute =
+        std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count();
+    HourCounts out;
+    std::lock_guard lk(mu_);
+    auto it = hour_.find(device);
+    if (it == hour_.end()) return out;
+    for (const auto& b : it->second)
+      if (b.minute > minute - 60 && b.minute <= minute) {
+        out.passes += b.passes;
+        out.ok += b.ok;
+        out.fallback += b.fallback;
+      }
+    return out;
+  }
+
  private:
+  struct Bucket {
+    int64_t minute = -1;
+    int32_t passes = 0;
+    int32_t ok = 0;
+    int32_t fallback = 0;
+  };
   mutable std::mutex mu_;
+  std::map<std::string, std::array<Bucket, 60>> hour_;
   std::map<std::string, store::DeviceStatusRow> rows_;
   std::map<std::string, LastPass> passes_;
   std::mutex check_mu_;

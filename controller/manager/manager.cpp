@@ -100,6 +100,7 @@ struct Parts {
     ObservePass(metrics, key, r, seconds);
     if (r.device_row) status.Update(*r.device_row);
     const char* result = r.error ? "error" : r.unchanged_poll ? "unchanged" : "success";
+    status.Count(key, !r.error, r.device_row && r.device_row->fallback_active);
     status.Passed({key, r.run_id, trigger, result,
                    runtime::FormatUtc(std::chrono::system_clock::now()),
                    static_cast<int64_t>(seconds * 1000)});

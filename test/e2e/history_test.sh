@@ -114,9 +114,15 @@ read -r reach cached transport t1 last <<< "$(probe)"
 check "probe: a fresh read, reachable over https-api" '[ "$reach" = True ] && [ "$cached" = False ] && [ "$transport" = https-api ]'
 read -r reach cached transport t2 last <<< "$(probe)"
 check "probe again at once: the same read, cached (one read per device per 10 s)" '[ "$cached" = True ] && [ "$t2" = "$t1" ]'
+lasthour() { get "$H/v1/health" | python3 -c 'import json,sys; d=[x for x in json.load(sys.stdin)["devices"] if x["device"]=="default/edge1"][0]["lastHour"]; print(d["passes"], d["successRate"], d["fallbackRate"])'; }
+read -r hp hs hf <<< "$(lasthour)"
+check "/v1/health lastHour: the passes so far, all succeeded, none over the fallback" '[ "$hp" -ge 1 ] && [ "$hs" = 1.0 ] && [ "$hf" = 0.0 ]'
 kill -9 "${pids[0]}"  # the router goes away
 wait_until 25 '( read -r reach cached transport t last <<< "$(probe)"; [ "$reach" = False ] && [ "$cached" = False ] )'
 read -r reach cached transport t3 last <<< "$(probe)"
 check "after the router died: the probe says unreachable while the last pass still says reachable" '[ "$reach" = False ] && [ "$last" = True ]'
+curl -s -o /dev/null -X POST -H "X-API-Key: $ADMIN" "$H/v1/admin/devices/edge1/sync"  # fails: no router
+read -r hp2 hs2 hf2 <<< "$(lasthour)"
+check "a failed pass lowers the hour's success rate" '[ "$hp2" -eq $((hp + 1)) ] && python3 -c "import sys; assert abs(float(sys.argv[1]) - (float(sys.argv[2]) - 1) / float(sys.argv[2])) < 1e-9" "$hs2" "$hp2"'
 check "the probe reads the device, not the store: the unreachable answer names the failure" 'get "$H/v1/health?probe=true" | python3 -c "import json,sys; d=[x for x in json.load(sys.stdin)[\"devices\"] if x[\"device\"]==\"default/edge1\"][0]; assert d[\"probe\"][\"error\"], d"'
 summary
