@@ -363,14 +363,13 @@ int CmdHistory(const Common& c, int64_t run_id, int limit) {
   if (!StoreExists(c.store)) return 1;
   auto st = OpenStore(c.store, false);
   if (!st) return 1;
+  const std::string key = manager::QualifiedName(c.device);
   if (run_id > 0) {
     auto run = st->GetRun(run_id);
     if (!run) {
       std::cerr << "netconverge: " << run.error().message << "\n";
       return 1;
     }
-    const std::string key =
-        c.device.find('/') == std::string::npos ? "default/" + c.device : c.device;
     if (run->device != key) {
       std::cerr << "netconverge: run " << run_id << " is of device " << run->device << ", not "
                 << key << "\n";
@@ -403,8 +402,6 @@ int CmdHistory(const Common& c, int64_t run_id, int limit) {
     for (const auto& line : *ops) std::cout << line << "\n";
     return 0;
   }
-  const std::string key =
-      c.device.find('/') == std::string::npos ? "default/" + c.device : c.device;
   auto runs = st->Runs(key, limit);
   if (!runs) {
     std::cerr << "netconverge: " << runs.error().message << "\n";
@@ -413,13 +410,7 @@ int CmdHistory(const Common& c, int64_t run_id, int limit) {
   if (c.output == "json") {
     JsonText buf;
     Json w(buf);
-    w.StartObject();
-    JStr(w, "device", key);
-    w.Key("runs");
-    w.StartArray();
-    for (const auto& r : *runs) manager::WriteRun(w, r, nullptr);
-    w.EndArray();
-    w.EndObject();
+    manager::WriteRuns(w, key, *runs);
     std::cout << buf.GetString() << "\n";
     return 0;
   }

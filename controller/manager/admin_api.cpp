@@ -314,13 +314,7 @@ Response DeviceRuns(const ApiContext& c, const Request& r, const std::string& ke
     return http::JsonError(404, "no device " + key + " and no runs of it");
   JsonText buf;
   Json w(buf);
-  w.StartObject();
-  JStr(w, "device", key);
-  w.Key("runs");
-  w.StartArray();
-  for (const auto& run : *runs) WriteRun(w, run, nullptr);
-  w.EndArray();
-  w.EndObject();
+  WriteRuns(w, key, *runs);
   return Ok(buf);
 }
 

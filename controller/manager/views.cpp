@@ -182,6 +182,16 @@ void WriteRun(Json& w, const store::Run& run, const std::vector<std::string>* op
   w.EndObject();
 }
 
+void WriteRuns(Json& w, const std::string& device, const std::vector<store::Run>& runs) {
+  w.StartObject();
+  JStr(w, "device", device);
+  w.Key("runs");
+  w.StartArray();
+  for (const auto& run : runs) WriteRun(w, run, nullptr);
+  w.EndArray();
+  w.EndObject();
+}
+
 void WriteEvent(Json& w, const store::Event& e) {
   w.StartObject();
   JStr(w, "time", e.time);

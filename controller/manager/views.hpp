@@ -47,6 +47,8 @@ void WriteEvent(Json& w, const store::Event& e);
 /// One run in `history -o json` and /v1/devices/{name}/runs, /v1/runs/{id}; with `operations`,
 /// the lines it sent.
 void WriteRun(Json& w, const store::Run& run, const std::vector<std::string>* operations);
+/// {"device", "runs": [...]}: `history -o json` and /v1/devices/{name}/runs.
+void WriteRuns(Json& w, const std::string& device, const std::vector<store::Run>& runs);
 /// "report": the seed API's {added, deleted, updated, no_change} (+ not_applied on failure).
 void WriteReport(Json& w, const reconcilers::SyncReport& report, bool with_not_applied);
 
