@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "controller/core/model.hpp"
+#include "controller/core/oplog.hpp"
 #include "controller/core/plan.hpp"
 #include "controller/core/result.hpp"
 
@@ -56,8 +57,8 @@ struct ApplyOutcome {
   bool confirmed = false;
   bool unconfirmed = false;  // committed without a confirmation timer (the device has none)
   bool saved = false;
-  std::string transport;                // "https-api" or "ssh-cli"
-  std::vector<std::string> operations;  // exactly what was sent, secrets redacted, in order
+  std::string transport;   // "https-api" or "ssh-cli"
+  core::OpLog operations;  // exactly what was sent, secrets redacted, in order
   // When the device refused the change itself (error kRejected, nothing committed), in its own
   // terms: its text, the rule it named (if any), and whether it refused a value as it was set
   // (deterministic) rather than at commit (which a second try may pass).
@@ -104,7 +105,7 @@ class DeviceAdapter {
   virtual std::vector<std::pair<std::string, std::string>> Conditions() const { return {}; }
 
   /// The exact operations Apply would send for `plan` (for `netconverge plan`).
-  virtual std::vector<std::string> Render(const core::Plan& plan) const = 0;
+  virtual core::OpLog Render(const core::Plan& plan) const = 0;
 };
 
 /// Creates the adapter for a device (credentials resolved by the caller's source).

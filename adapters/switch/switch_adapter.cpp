@@ -32,8 +32,7 @@ Result<transport::CliSession*> SwitchAdapter::Connect() {
   return shell_.get();
 }
 
-Result<ssh::Reply> SwitchAdapter::Run(const std::string& line, int timeout_ms,
-                                      std::vector<std::string>* ops) {
+Result<ssh::Reply> SwitchAdapter::Run(const std::string& line, int timeout_ms, core::OpLog* ops) {
   auto sh = Connect();
   if (!sh) return tl::unexpected(sh.error());
   if (ops) ops->push_back(line);
@@ -111,12 +110,12 @@ std::vector<DiagnosticCheck> SwitchAdapter::Diagnose() {
   return out;
 }
 
-std::vector<std::string> SwitchAdapter::Render(const core::Plan& plan) const {
-  std::vector<std::string> out;
+core::OpLog SwitchAdapter::Render(const core::Plan& plan) const {
+  core::OpLog out;
   if (!plan.HasChanges()) return out;
   const bool confirm = options_.commit_confirm && dialect_->HasCommitConfirm();
   out.push_back(dialect_->EnterConfigCommand());
-  for (auto& l : dialect_->Render(plan)) out.push_back(std::move(l));
+  for (const auto& l : dialect_->Render(plan)) out.push_back(l);
   out.push_back(dialect_->CheckCommand());
   out.push_back(
       dialect_->CommitCommand(confirm ? options_.confirm_minutes : 0,
@@ -131,7 +130,7 @@ std::vector<std::string> SwitchAdapter::Render(const core::Plan& plan) const {
   return out;
 }
 
-void SwitchAdapter::Discard(std::vector<std::string>& ops) {
+void SwitchAdapter::Discard(core::OpLog& ops) {
   if (!shell_ || !shell_->Alive()) {
     shell_.reset();  // the device drops an uncommitted candidate with its session
     return;
@@ -149,7 +148,7 @@ void SwitchAdapter::Discard(std::vector<std::string>& ops) {
   }
 }
 
-bool SwitchAdapter::CancelPending(std::vector<std::string>& ops, std::string& detail) {
+bool SwitchAdapter::CancelPending(core::OpLog& ops, std::string& detail) {
   if (shell_ && shell_->Alive()) {
     auto r = Run("", options_.command_timeout_ms);
     if (r && dialect_->InConfigMode(r->prompt)) Discard(ops);

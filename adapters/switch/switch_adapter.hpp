@@ -36,19 +36,18 @@ class SwitchAdapter final : public DeviceAdapter {
   ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) override;
   Result<DeviceInfo> Probe() override;
   std::vector<DiagnosticCheck> Diagnose() override;
-  std::vector<std::string> Render(const core::Plan& plan) const override;
+  core::OpLog Render(const core::Plan& plan) const override;
 
  private:
   Result<transport::CliSession*> Connect();
   /// Runs one command, recording it in `ops` (when given); a broken shell is dropped.
-  Result<ssh::Reply> Run(const std::string& line, int timeout_ms,
-                         std::vector<std::string>* ops = nullptr);
+  Result<ssh::Reply> Run(const std::string& line, int timeout_ms, core::OpLog* ops = nullptr);
   Result<core::SwitchState> Read(uint64_t known_fingerprint, uint64_t* fingerprint,
                                  bool* unchanged);
   /// Back to a clean operational prompt: decline a question, discard the candidate, leave.
-  void Discard(std::vector<std::string>& ops);
+  void Discard(core::OpLog& ops);
   /// Cancels our pending confirmed commit now (reconnecting if needed). Returns whether it did.
-  bool CancelPending(std::vector<std::string>& ops, std::string& detail);
+  bool CancelPending(core::OpLog& ops, std::string& detail);
 
   // The steps of Apply, in order. Each returns whether the next one runs; a step that stops
   // with a failure sets out.error (one that stops because nothing is left to do does not).

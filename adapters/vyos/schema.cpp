@@ -214,7 +214,10 @@ Status ApplySet(ConfigNode& root, const std::vector<std::string>& path,
 
 std::string JoinPath(const std::vector<std::string>& path) {
   std::string s;
-  for (const auto& p : path) s += (s.empty() ? "" : " ") + p;
+  for (const auto& p : path) {
+    if (!s.empty()) s += ' ';
+    s += p;
+  }
   return s;
 }
 

@@ -264,8 +264,8 @@ Result<ObservedState> VyosAdapter::Observe(uint64_t known_fingerprint) {
   return out;
 }
 
-std::vector<std::string> VyosAdapter::Render(const core::Plan& plan) const {
-  std::vector<std::string> out;
+core::OpLog VyosAdapter::Render(const core::Plan& plan) const {
+  core::OpLog out;
   const bool confirm = options_.commit_confirm && (!info_ || info_->commit_confirm || cli_);
   // Change by change: a 10,000-rule plan's 70,000 commands are never all held.
   for (const auto& range : BatchRanges(plan, options_.max_request_bytes, Syntax())) {
@@ -471,14 +471,21 @@ bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const core::Plan& plan,
   }
   // The record first: a header line (its count filled in below), then each command's CLI line.
   const size_t head = out.operations.size();
+  // Room for the lines at once (a rule is about 7 lines of 60 bytes): a 4.5 MB text grown by
+  // doubling would hold its old and new buffer, 12 MB, at the pass's peak.
+  out.operations.Reserve(out.operations.Text().size() + (range.second - range.first) * 7 * 72 +
+                         256);
   out.operations.emplace_back();
   size_t commands = 0;
+  std::string line;
   std::string body =
       EncodeConfigureRange(options_.api_key, plan, range, Syntax(), confirm, [&](const Command& c) {
-        out.operations.push_back("  " + ToCliLine(c));
+        line.assign("  ");
+        AppendCliLine(line, c);
+        out.operations.push_back(line);
         ++commands;
       });
-  out.operations[head] = OpsLine(commands, confirm);
+  out.operations.Set(head, OpsLine(commands, confirm));
   bool ambiguous = false;
   auto r = SendWithRetries(out, body, confirm, &ambiguous);
   std::string().swap(body);

@@ -41,7 +41,7 @@ class VyosAdapter final : public DeviceAdapter {
   ApplyOutcome Apply(const core::Plan& plan, const ObservedState& observed) override;
   Result<DeviceInfo> Probe() override;
   std::vector<DiagnosticCheck> Diagnose() override;
-  std::vector<std::string> Render(const core::Plan& plan) const override;
+  core::OpLog Render(const core::Plan& plan) const override;
   bool PendingWork() const override { return save_pending_; }
   Result<bool> ConfirmPending() override;
   std::vector<std::pair<std::string, std::string>> Conditions() const override;

@@ -51,8 +51,7 @@ std::string VyosCli::Where() const {
   return options_.connect.host + ":" + std::to_string(options_.connect.port);
 }
 
-Result<ssh::Reply> VyosCli::Run(const std::string& line, int timeout_ms,
-                                std::vector<std::string>* ops) {
+Result<ssh::Reply> VyosCli::Run(const std::string& line, int timeout_ms, core::OpLog* ops) {
   if (!shell_ || !shell_->Alive()) {
     shell_.reset();
     config_mode_ = false;
@@ -72,7 +71,7 @@ Result<ssh::Reply> VyosCli::Run(const std::string& line, int timeout_ms,
   return r;
 }
 
-void VyosCli::Discard(std::vector<std::string>& ops) {
+void VyosCli::Discard(core::OpLog& ops) {
   if (!shell_) return;  // the session (and its working configuration) died with the connection
   auto r = Run("exit discard", options_.command_timeout_ms, &ops);
   if (!r || r->prompt.find('#') != std::string::npos) shell_.reset();

@@ -49,9 +49,8 @@ class VyosCli {
  private:
   /// The NAT syntax (1.2/1.3 leaf or 1.4+ `name`), from `show version` when not yet known.
   Status KnowSyntax();
-  Result<ssh::Reply> Run(const std::string& line, int timeout_ms,
-                         std::vector<std::string>* ops = nullptr);
-  void Discard(std::vector<std::string>& ops);
+  Result<ssh::Reply> Run(const std::string& line, int timeout_ms, core::OpLog* ops = nullptr);
+  void Discard(core::OpLog& ops);
 
   VyosCliOptions options_;
   ssh::TerminalProfile profile_;

@@ -79,13 +79,24 @@ std::vector<std::string> RulePath(int n) {
 
 }  // namespace
 
-std::string ToCliLine(const Command& c) {
-  std::string s = c.op + " " + JoinPath(c.path);
+void AppendCliLine(std::string& out, const Command& c) {
+  out += c.op;
+  for (const auto& p : c.path) (out += ' ') += p;
   if (c.value) {
-    s += " '";
-    for (char ch : *c.value) s += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    s += "'";
+    out += " '";
+    for (char ch : *c.value) {
+      if (ch == '\'')
+        out += "'\\''";
+      else
+        out += ch;
+    }
+    out += '\'';
   }
+}
+
+std::string ToCliLine(const Command& c) {
+  std::string s;
+  AppendCliLine(s, c);
   return s;
 }
 

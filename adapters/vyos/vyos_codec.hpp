@@ -28,6 +28,8 @@ struct Command {
 /// "set nat destination rule 10001 protocol 'tcp'" (the CLI form, for plans, the audit log and the
 /// SSH CLI). The value is single-quoted for VyOS's bash-based shell: a quote inside becomes '\''.
 std::string ToCliLine(const Command& c);
+/// ToCliLine(c) appended to `out` (no temporary per command).
+void AppendCliLine(std::string& out, const Command& c);
 
 /// A rule node (the children of `rule N`) as the model sees it.
 core::NatRule NatRuleFromNode(const ConfigNode& rule);

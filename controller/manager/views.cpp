@@ -16,6 +16,13 @@ void JList(Json& w, const char* k, const std::vector<std::string>& v) {
   w.EndArray();
 }
 
+void JList(Json& w, const char* k, const core::OpLog& v) {
+  w.Key(k);
+  w.StartArray();
+  for (std::string_view s : v) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  w.EndArray();
+}
+
 std::string QualifiedName(const std::string& name, const std::string& ns) {
   return name.find('/') == std::string::npos ? ns + "/" + name : name;
 }

@@ -27,6 +27,7 @@ using Json = rapidjson::PrettyWriter<JsonText>;
 
 void JStr(Json& w, const char* k, const std::string& v);
 void JList(Json& w, const char* k, const std::vector<std::string>& v);
+void JList(Json& w, const char* k, const core::OpLog& v);
 /// "namespace/name" for a name as a user types it: "edge1" is "<ns>/edge1", "prod/edge1" stays.
 std::string QualifiedName(const std::string& name, const std::string& ns = "default");
 /// The fields of a device's status shared by `status -o json`, /v1/devices and /v1/health.

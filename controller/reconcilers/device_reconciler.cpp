@@ -480,11 +480,9 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(
   // The snapshot and the intent are on disk before the device is touched.
   std::optional<int64_t> intent;
   if (plan.HasChanges()) {
-    std::string ops;
-    for (const auto& op : adapter.Render(plan)) (ops += op) += '\n';
     auto in = store_.BeginIntent(
         store::Snapshot{0, key, started, r.run_id, observed.nat_rules, observed.switch_state},
-        static_cast<int>(plan.ChangeCount()), ops);
+        static_cast<int>(plan.ChangeCount()), adapter.Render(plan).Text());
     if (!in) return tl::unexpected(in.error());
     intent = in->id;  // only its id is kept: a 10,000-rule intent's text is 4 MB
     r.snapshot_id = in->snapshot_id;

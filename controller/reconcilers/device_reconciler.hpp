@@ -43,7 +43,7 @@ struct DeviceResult {
   std::string device;
   std::optional<Error> error;
   core::Plan plan;
-  std::vector<std::string> operations;  // sent (apply) or that would be sent (plan)
+  core::OpLog operations;  // sent (apply) or that would be sent (plan)
   SyncReport report;
   bool wrote = false;  // something was sent to the device
   int commits = 0;

@@ -129,7 +129,7 @@ class Isolation {
     DeviceResult t;
     t.run_id = r_.run_id;
     auto res = apply_(sub, now_, t);
-    r_.operations.insert(r_.operations.end(), t.operations.begin(), t.operations.end());
+    r_.operations.Append(t.operations);
     r_.commits += t.commits;
     r_.wrote = r_.wrote || t.wrote;
     if (!res) {

@@ -194,6 +194,7 @@ std::vector<store::PortStatusRow> DeviceReconciler::PortRows(
     return it == prev.end() ? nullptr : it->second;
   };
   std::vector<store::PortStatusRow> ports;
+  ports.reserve(r.plan.ports.size());
   const Touched touched(r.plan);
   for (size_t i = 0; i < r.plan.ports.size(); ++i) {
     const auto& port = r.plan.ports[i];

@@ -51,6 +51,11 @@ class Stmt {
     sqlite3_bind_text(st_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  /// Without SQLite's own copy: `v` must outlive the statement's steps (a pass's 4 MB texts).
+  Stmt& BindStatic(int i, std::string_view v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   Stmt& Bind(int i, int64_t v) {
     sqlite3_bind_int64(st_, i, v);
     return *this;
@@ -564,7 +569,7 @@ Result<int64_t> SqliteStore::BeginRun(const std::string& device, const std::stri
   return sqlite3_last_insert_rowid(db_);
 }
 
-Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& operations) {
+Status SqliteStore::FinishRun(const Run& run, const core::OpLog& operations) {
   return InTransaction([&]() -> Status {
     Stmt s(db_,
            "UPDATE runs SET finished_at = ?, outcome = ?, message = ?, changes = ?, commits = ?, "
@@ -584,11 +589,9 @@ Status SqliteStore::FinishRun(const Run& run, const std::vector<std::string>& op
         .Bind(12, run.id);
     if (auto st = s.Done(); !st) return st;
     if (operations.empty()) return {};
-    // One row per run: a 10,000-rule apply sends 70,000 lines.
-    std::string text;
-    for (const auto& op : operations) (text += op) += '\n';
+    // One row per run: a 10,000-rule apply sends 70,000 lines, kept as the one text they are.
     Stmt o(db_, "INSERT INTO operations (run_id, seq, text) VALUES (?, 0, ?)");
-    o.Bind(1, run.id).Bind(2, text);
+    o.Bind(1, run.id).BindStatic(2, operations.Text());
     return o.Done();
   });
 }
@@ -888,7 +891,7 @@ Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes,
         .Bind(2, snap.run_id)
         .Bind(3, snapshot_id)
         .Bind(4, changes)
-        .Bind(5, operations)
+        .BindStatic(5, operations)
         .Bind(6, snap.taken_at);
     if (auto e = i.Done(); !e) return e;
     in = Intent{sqlite3_last_insert_rowid(db_),

@@ -75,7 +75,7 @@ class SqliteStore final : public Store {
                                  const std::string& now) override;
   Result<int64_t> BeginRun(const std::string& device, const std::string& trigger,
                            const std::string& now) override;
-  Status FinishRun(const Run& run, const std::vector<std::string>& operations) override;
+  Status FinishRun(const Run& run, const core::OpLog& operations) override;
   Result<std::vector<Run>> Runs(const std::string& device, int limit) override;
   Result<Run> GetRun(int64_t id) override;
   Status RecordQuietPass(const std::string& device, const std::string& observed_at,

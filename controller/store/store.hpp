@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "controller/core/model.hpp"
+#include "controller/core/oplog.hpp"
 #include "controller/core/result.hpp"
 
 namespace nc::store {
@@ -167,7 +168,7 @@ class Store {
 
   virtual Result<int64_t> BeginRun(const std::string& device, const std::string& trigger,
                                    const std::string& now) = 0;
-  virtual Status FinishRun(const Run& run, const std::vector<std::string>& operations) = 0;
+  virtual Status FinishRun(const Run& run, const core::OpLog& operations) = 0;
   /// A device's runs ("" = every device's), newest first.
   virtual Result<std::vector<Run>> Runs(const std::string& device, int limit) = 0;
   /// One run; kNotFound when there is none (or it was pruned).

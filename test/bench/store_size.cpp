@@ -73,7 +73,7 @@ bool ApplyingPass(store::SqliteStore& st, Router& r, int changed, int64_t now_s)
   if (!run) return false;
   store::Snapshot snap{0, r.key, now, *run, r.on_device, {}};
   ++r.version;
-  std::vector<std::string> ops;
+  core::OpLog ops;
   store::AppliedUpdate u;
   std::vector<store::Event> events;
   std::vector<store::PortStatusRow> ports;
@@ -82,14 +82,12 @@ bool ApplyingPass(store::SqliteStore& st, Router& r, int changed, int64_t now_s)
     const int idx = r.on_device.empty() ? i : (r.version * 7 + i) % r.rules;
     const int n = r.first + idx;
     auto rule = Rule(idx, r.version);
-    for (auto& o : Ops(n, rule)) ops.push_back(std::move(o));
+    for (const auto& o : Ops(n, rule)) ops.push_back(o);
     u.upserts[n] = core::AppliedRecord{"default/vm" + std::to_string(idx), "ssh", rule};
     events.push_back({0, now, r.key, "default/vm" + std::to_string(idx), "Normal", "Applied",
                       "rule " + std::to_string(n) + " applied", *run});
   }
-  std::string joined;
-  for (const auto& o : ops) joined += o + "\n";
-  auto intent = st.BeginIntent(snap, count, joined);
+  auto intent = st.BeginIntent(snap, count, ops.Text());
   if (!intent) return false;
   for (const auto& [n, rec] : u.upserts) r.on_device[n] = rec.rule;
   for (const auto& [n, rec] : r.on_device) {

@@ -131,8 +131,8 @@ class FakeDevice final : public DeviceAdapter {
   std::vector<std::pair<std::string, std::string>> Conditions() const override {
     return s_->conditions;
   }
-  std::vector<std::string> Render(const core::Plan& plan) const override {
-    std::vector<std::string> ops;
+  core::OpLog Render(const core::Plan& plan) const override {
+    core::OpLog ops;
     for (const auto& ch : plan.changes)
       ops.push_back(std::string(ch.kind == core::ChangeKind::kDelete ? "delete" : "set") +
                     " nat destination rule " + std::to_string(ch.number));

@@ -98,7 +98,7 @@ class MemoryStore final : public store::Store {
     runs_.push_back(r);
     return r.id;
   }
-  Status FinishRun(const store::Run& run, const std::vector<std::string>& operations) override {
+  Status FinishRun(const store::Run& run, const core::OpLog& operations) override {
     if (auto e = Fail("FinishRun")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     if (run.id < 1 || run.id > static_cast<int64_t>(runs_.size())) return {};  // UPDATE of no row
@@ -114,7 +114,7 @@ class MemoryStore final : public store::Store {
     r.deleted = run.deleted;
     r.transport = run.transport;
     r.actor = run.actor;
-    if (!operations.empty()) operations_[run.id] = operations;
+    if (!operations.empty()) operations_[run.id] = {operations.begin(), operations.end()};
     return {};
   }
   Result<std::vector<store::Run>> Runs(const std::string& device, int limit) override {

@@ -112,7 +112,7 @@ TEST_SUITE("integration/vyos-ssh-fallback") {
       game |= rule.destination_port == "27015" && rule.protocol == "udp";
     CHECK(game);
     CHECK(std::any_of(r.operations.begin(), r.operations.end(),
-                      [](const std::string& op) { return op == "ssh: commit-confirm 1"; }));
+                      [](std::string_view op) { return op == "ssh: commit-confirm 1"; }));
     auto st = h.Status();
     CHECK(st.transport == "ssh-cli");
     CHECK(st.fallback_active);
