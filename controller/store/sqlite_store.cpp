@@ -223,6 +223,16 @@ const Migration kMigrationList[] = {
      "DROP INDEX snapshots_run; ALTER TABLE runs DROP COLUMN actor;"
      "ALTER TABLE runs DROP COLUMN transport; ALTER TABLE runs DROP COLUMN deleted;"
      "ALTER TABLE runs DROP COLUMN updated; ALTER TABLE runs DROP COLUMN added;"},
+    // AUTOINCREMENT: an id is never reused, even after retention empties the table (a webhook
+    // receiver dedupes on it).
+    {10, "notifications: the webhook outbox, written with the events it announces",
+     "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, webhook TEXT NOT NULL, "
+     "device TEXT NOT NULL, reason TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, "
+     "created_at TEXT NOT NULL, next_attempt_at TEXT NOT NULL, attempts INTEGER NOT NULL "
+     "DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL DEFAULT '', "
+     "settled_at TEXT);"
+     "CREATE INDEX outbox_pending ON outbox(outcome, next_attempt_at);",
+     "DROP TABLE outbox;"},
 };
 
 }  // namespace
@@ -970,23 +980,91 @@ Result<std::vector<Snapshot>> SqliteStore::Snapshots(const std::string& device, 
 
 Status SqliteStore::AddEvents(const std::vector<Event>& events) {
   if (events.empty()) return {};
+  return InTransaction([&]() -> Status { return InsertEvents(events); });
+}
+
+Status SqliteStore::InsertEvents(const std::vector<Event>& events) {
+  Stmt s(db_,
+         "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, "
+         "?, ?, ?, ?, ?, ?)");
+  for (const auto& e : events) {
+    s.Reset()
+        .Bind(1, e.time)
+        .Bind(2, e.device)
+        .Bind(3, e.resource)
+        .Bind(4, e.type)
+        .Bind(5, e.reason)
+        .Bind(6, e.message)
+        .Bind(7, e.run_id);
+    if (auto st = s.Done(); !st) return st;
+  }
+  return {};
+}
+
+Status SqliteStore::AddEventsAndNotify(const std::vector<Event>& events,
+                                       const std::vector<Notification>& notifications) {
+  if (notifications.empty()) return AddEvents(events);
   return InTransaction([&]() -> Status {
+    if (auto st = InsertEvents(events); !st) return st;
     Stmt s(db_,
-           "INSERT INTO events (time, device, resource, type, reason, message, run_id) VALUES (?, "
-           "?, ?, ?, ?, ?, ?)");
-    for (const auto& e : events) {
+           "INSERT INTO outbox (webhook, device, reason, key, body, created_at, next_attempt_at) "
+           "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE "
+           "outcome = '' AND webhook = ?1 AND device = ?2 AND reason = ?3 AND key = ?4)");
+    for (const auto& n : notifications) {
       s.Reset()
-          .Bind(1, e.time)
-          .Bind(2, e.device)
-          .Bind(3, e.resource)
-          .Bind(4, e.type)
-          .Bind(5, e.reason)
-          .Bind(6, e.message)
-          .Bind(7, e.run_id);
+          .Bind(1, n.webhook)
+          .Bind(2, n.device)
+          .Bind(3, n.reason)
+          .Bind(4, n.key)
+          .Bind(5, n.body)
+          .Bind(6, n.created_at)
+          .Bind(7, n.next_attempt_at);
       if (auto st = s.Done(); !st) return st;
     }
     return {};
   });
+}
+
+Result<std::vector<Notification>> SqliteStore::DueNotifications(const std::string& now, int limit) {
+  std::lock_guard lk(mu_);
+  Stmt s(db_,
+         "SELECT id, webhook, device, reason, key, body, created_at, next_attempt_at, attempts, "
+         "last_error FROM outbox WHERE outcome = '' AND next_attempt_at <= ? ORDER BY id LIMIT ?");
+  s.Bind(1, now).Bind(2, limit);
+  std::vector<Notification> out;
+  while (s.Step() == SQLITE_ROW)
+    out.push_back(Notification{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5),
+                               s.Text(6), s.Text(7), static_cast<int>(s.Int(8)), s.Text(9)});
+  if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
+  return out;
+}
+
+Status SqliteStore::SettleNotification(int64_t id, const std::string& outcome,
+                                       const std::string& now) {
+  return InTransaction([&]() -> Status {
+    Stmt s(db_, "UPDATE outbox SET outcome = ?, settled_at = ? WHERE id = ?");
+    s.Bind(1, outcome).Bind(2, now).Bind(3, id);
+    return s.Done();
+  });
+}
+
+Status SqliteStore::RetryNotification(int64_t id, const std::string& next_attempt_at,
+                                      const std::string& error) {
+  return InTransaction([&]() -> Status {
+    Stmt s(db_,
+           "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+           "WHERE id = ?");
+    s.Bind(1, next_attempt_at).Bind(2, error).Bind(3, id);
+    return s.Done();
+  });
+}
+
+Result<int64_t> SqliteStore::PendingNotifications() {
+  std::lock_guard lk(mu_);
+  Stmt s(db_, "SELECT COUNT(*) FROM outbox WHERE outcome = ''");
+  if (s.Step() != SQLITE_ROW)
+    return MakeError(ErrorCode::kInternal, "store: counting pending notifications failed");
+  return s.Int(0);
 }
 
 Result<std::vector<Event>> SqliteStore::Events(const EventFilter& f) {
@@ -1079,12 +1157,22 @@ Result<PruneCounts> SqliteStore::Prune(const std::string& before) {
     sn.Bind(1, before);
     if (auto x = sn.Done(); !x) return x;
     n.snapshots = sqlite3_changes(db_);
+    Stmt ns(db_, "DELETE FROM outbox WHERE outcome != '' AND settled_at < ?");
+    ns.Bind(1, before);
+    if (auto x = ns.Done(); !x) return x;
+    n.notifications = sqlite3_changes(db_);
+    Stmt ne(db_,
+            "UPDATE outbox SET outcome = 'expired', settled_at = created_at WHERE outcome = '' "
+            "AND created_at < ?");
+    ne.Bind(1, before);
+    if (auto x = ne.Done(); !x) return x;
+    n.notifications_expired = sqlite3_changes(db_);
     return {};
   });
   if (!st) return tl::unexpected(st.error());
   // The pages freed go back to the file system (auto_vacuum=INCREMENTAL), so the file follows
   // what is kept rather than the largest it ever was.
-  if (n.runs + n.events + n.intents + n.snapshots > 0) {
+  if (n.runs + n.events + n.intents + n.snapshots + n.notifications > 0) {
     std::lock_guard lk(mu_);
     if (auto v = Exec("PRAGMA incremental_vacuum"); !v) return tl::unexpected(v.error());
   }

@@ -89,6 +89,14 @@ class SqliteStore final : public Store {
   Result<Snapshot> GetSnapshot(int64_t id) override;
   Result<std::vector<Snapshot>> Snapshots(const std::string& device, int limit) override;
   Status AddEvents(const std::vector<Event>& events) override;
+  Status AddEventsAndNotify(const std::vector<Event>& events,
+                            const std::vector<Notification>& notifications) override;
+  Result<std::vector<Notification>> DueNotifications(const std::string& now, int limit) override;
+  Status SettleNotification(int64_t id, const std::string& outcome,
+                            const std::string& now) override;
+  Status RetryNotification(int64_t id, const std::string& next_attempt_at,
+                           const std::string& error) override;
+  Result<int64_t> PendingNotifications() override;
   Status WriteCheck() override;
   Result<PruneCounts> Prune(const std::string& before) override;
   Result<std::map<std::string, DeviceOverride>> Overrides() override;
@@ -108,6 +116,7 @@ class SqliteStore final : public Store {
   Status Exec(const std::string& sql);
   Status Initialize();
   Status InTransaction(const std::function<Status()>& body);
+  Status InsertEvents(const std::vector<Event>& events);  // inside a transaction
   int VersionLocked();
 
   sqlite3* db_;

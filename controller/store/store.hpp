@@ -46,6 +46,26 @@ struct PruneCounts {
   int64_t events = 0;
   int64_t intents = 0;
   int64_t snapshots = 0;
+  int64_t notifications = 0;          // delivered or dropped, older than the retention
+  int64_t notifications_expired = 0;  // never accepted within the retention
+};
+
+/// A notification in the outbox for one webhook: written in the transaction of the event it
+/// announces, POSTed by the daemon's notifier and retried until the webhook accepts it, so that
+/// a restart loses none.
+struct Notification {
+  int64_t id = 0;       // never reused (the X-Netconverge-Delivery header a receiver dedupes on)
+  std::string webhook;  // the webhook's id: a hash of its URL, which may itself hold a secret
+  std::string device;
+  std::string reason;
+  /// What makes two notifications the same (resource and message): one that is still pending
+  /// for the same webhook, device and reason is not queued twice.
+  std::string key;
+  std::string body;  // the JSON document POSTed
+  std::string created_at;
+  std::string next_attempt_at;  // not before (a delay, then each retry's backoff)
+  int attempts = 0;
+  std::string last_error;
 };
 
 struct EventFilter {
@@ -192,13 +212,28 @@ class Store {
                                                   int limit) = 0;  // rules not loaded
 
   virtual Status AddEvents(const std::vector<Event>& events) = 0;
+  /// The events and the notifications announcing some of them, in one transaction. A
+  /// notification equal (webhook, device, reason, key) to one still pending is not added.
+  virtual Status AddEventsAndNotify(const std::vector<Event>& events,
+                                    const std::vector<Notification>& notifications) = 0;
+  /// Pending notifications due at `now` (next_attempt_at <= now), oldest first.
+  virtual Result<std::vector<Notification>> DueNotifications(const std::string& now, int limit) = 0;
+  /// The end of a notification: "delivered" (the webhook accepted it) or "dropped" (it no longer
+  /// applies: its webhook is no longer configured, the device answers again).
+  virtual Status SettleNotification(int64_t id, const std::string& outcome,
+                                    const std::string& now) = 0;
+  /// A failed attempt: counted, the error kept, tried again at `next_attempt_at`.
+  virtual Status RetryNotification(int64_t id, const std::string& next_attempt_at,
+                                   const std::string& error) = 0;
+  virtual Result<int64_t> PendingNotifications() = 0;
   /// A write transaction that changes nothing: the file takes the write lock (not read-only,
   /// not held by a stuck writer beyond the busy timeout).
   virtual Status WriteCheck() = 0;
-  /// Retention: removes finished runs (with their operations), events, closed intents and
-  /// snapshots from before `before` (ISO time), in one transaction - except each device's newest
-  /// snapshot and any an open intent refers to. Snapshots also keep their own count limit
-  /// (BeginIntent); ownership, last-applied records and status are never pruned.
+  /// Retention: removes finished runs (with their operations), events, closed intents,
+  /// settled notifications and snapshots from before `before` (ISO time), in one transaction -
+  /// except each device's newest snapshot and any an open intent refers to. A notification still
+  /// pending from before `before` is given up (counted as expired). Snapshots also keep their own
+  /// count limit (BeginIntent); ownership, last-applied records and status are never pruned.
   virtual Result<PruneCounts> Prune(const std::string& before) = 0;
   /// Overrides by device key. SetOverride with both fields empty removes the device's override;
   /// it records `audit` as an event in the same transaction.

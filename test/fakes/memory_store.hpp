@@ -218,6 +218,64 @@ class MemoryStore final : public store::Store {
     }
     return {};
   }
+  Status AddEventsAndNotify(const std::vector<store::Event>& events,
+                            const std::vector<store::Notification>& notifications) override {
+    if (auto e = Fail("AddEvents")) return tl::unexpected(*e);
+    std::lock_guard lk(mu_);
+    for (auto ev : events) {
+      ev.id = ++event_seq_;
+      events_.push_back(ev);
+    }
+    for (auto n : notifications) {
+      const bool dup =
+          std::any_of(outbox_.begin(), outbox_.end(), [&](const StoredNotification& o) {
+            return o.outcome.empty() && o.n.webhook == n.webhook && o.n.device == n.device &&
+                   o.n.reason == n.reason && o.n.key == n.key;
+          });
+      if (dup) continue;
+      n.id = ++notification_seq_;
+      outbox_.push_back({n, "", ""});
+    }
+    return {};
+  }
+  Result<std::vector<store::Notification>> DueNotifications(const std::string& now,
+                                                            int limit) override {
+    if (auto e = Fail("DueNotifications")) return tl::unexpected(*e);
+    std::lock_guard lk(mu_);
+    std::vector<store::Notification> out;
+    for (const auto& o : outbox_)
+      if (o.outcome.empty() && o.n.next_attempt_at <= now && static_cast<int>(out.size()) < limit)
+        out.push_back(o.n);
+    return out;
+  }
+  Status SettleNotification(int64_t id, const std::string& outcome,
+                            const std::string& now) override {
+    if (auto e = Fail("SettleNotification")) return tl::unexpected(*e);
+    std::lock_guard lk(mu_);
+    for (auto& o : outbox_)
+      if (o.n.id == id) {
+        o.outcome = outcome;
+        o.settled_at = now;
+      }
+    return {};
+  }
+  Status RetryNotification(int64_t id, const std::string& next_attempt_at,
+                           const std::string& error) override {
+    if (auto e = Fail("RetryNotification")) return tl::unexpected(*e);
+    std::lock_guard lk(mu_);
+    for (auto& o : outbox_)
+      if (o.n.id == id) {
+        ++o.n.attempts;
+        o.n.next_attempt_at = next_attempt_at;
+        o.n.last_error = error;
+      }
+    return {};
+  }
+  Result<int64_t> PendingNotifications() override {
+    std::lock_guard lk(mu_);
+    return static_cast<int64_t>(std::count_if(outbox_.begin(), outbox_.end(),
+                                              [](const auto& o) { return o.outcome.empty(); }));
+  }
   Status WriteCheck() override {
     if (auto e = Fail("WriteCheck")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
@@ -243,6 +301,14 @@ class MemoryStore final : public store::Store {
       if (!i.pruned && !i.finished_at.empty() && i.finished_at < before) {
         i.pruned = true;
         ++n.intents;
+      }
+    n.notifications = static_cast<int64_t>(std::erase_if(
+        outbox_, [&](const auto& o) { return !o.outcome.empty() && o.settled_at < before; }));
+    for (auto& o : outbox_)
+      if (o.outcome.empty() && o.n.created_at < before) {
+        o.outcome = "expired";
+        o.settled_at = o.n.created_at;
+        ++n.notifications_expired;
       }
     std::map<std::string, int64_t> newest;
     for (const auto& [id, x] : snapshots_) newest[x.device] = id;
@@ -353,6 +419,13 @@ class MemoryStore final : public store::Store {
   std::vector<StoredIntent> intents_;
   std::vector<store::Event> events_;
   int64_t event_seq_ = 0;
+  struct StoredNotification {
+    store::Notification n;
+    std::string outcome;
+    std::string settled_at;
+  };
+  std::vector<StoredNotification> outbox_;
+  int64_t notification_seq_ = 0;
   std::map<std::string, store::DeviceOverride> overrides_;
   std::map<std::string, store::DeviceStatusRow> status_;
   std::map<std::string, std::vector<store::PortStatusRow>> ports_;

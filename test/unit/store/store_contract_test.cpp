@@ -292,4 +292,60 @@ TEST_SUITE("unit/store-contract") {
     REQUIRE(rows);
     CHECK(rows->at(0).synced);
   }
+
+  TEST_CASE_TEMPLATE(
+      "outbox: written with its event, due when its time comes, not queued twice while pending, "
+      "retried with its error, settled; retention expires the never-accepted",
+      T, Sqlite, Memory) {
+    T impl;
+    auto& s = impl.get();
+    auto note = [](const std::string& webhook, const std::string& reason, const std::string& key,
+                   const std::string& at) {
+      return store::Notification{0,  webhook, "d", reason, key, "{\"reason\":\"" + reason + "\"}",
+                                 at, at,      0,   ""};
+    };
+    const auto e = Ev("2026-01-01T00:00:00Z", "d", "r", "ConflictDetected");
+    REQUIRE(
+        s.AddEventsAndNotify({e}, {note("w1", "ConflictDetected", "r|x", "2026-01-01T00:00:00Z"),
+                                   note("w2", "ConflictDetected", "r|x", "2026-01-01T00:00:00Z"),
+                                   note("w1", "Unreachable", "|down", "2026-01-01T00:10:00Z")}));
+    CHECK(s.Events({})->size() == 1);
+    CHECK(*s.PendingNotifications() == 3);
+    // The same again while pending: not queued twice (a restart re-announcing a standing one).
+    REQUIRE(
+        s.AddEventsAndNotify({e}, {note("w1", "ConflictDetected", "r|x", "2026-01-01T00:01:00Z")}));
+    CHECK(*s.PendingNotifications() == 3);
+    auto due = s.DueNotifications("2026-01-01T00:05:00Z", 10);
+    REQUIRE(due);
+    REQUIRE(due->size() == 2);  // the Unreachable one waits until 00:10
+    CHECK(due->at(0).webhook == "w1");
+    CHECK(due->at(1).webhook == "w2");
+    CHECK(due->at(0).id < due->at(1).id);
+    CHECK(due->at(0).body == "{\"reason\":\"ConflictDetected\"}");
+    REQUIRE(s.RetryNotification(due->at(0).id, "2026-01-01T00:06:00Z", "HTTP 503"));
+    REQUIRE(s.SettleNotification(due->at(1).id, "delivered", "2026-01-01T00:05:00Z"));
+    due = s.DueNotifications("2026-01-01T00:05:30Z", 10);
+    REQUIRE(due);
+    CHECK(due->empty());
+    due = s.DueNotifications("2026-01-01T00:10:00Z", 10);
+    REQUIRE(due);
+    REQUIRE(due->size() == 2);
+    CHECK(due->at(0).attempts == 1);
+    CHECK(due->at(0).last_error == "HTTP 503");
+    CHECK(due->at(1).reason == "Unreachable");
+    CHECK(*s.PendingNotifications() == 2);
+    // Delivered, a new one of the same kind may be queued again.
+    REQUIRE(
+        s.AddEventsAndNotify({}, {note("w2", "ConflictDetected", "r|x", "2026-01-02T00:00:00Z")}));
+    CHECK(*s.PendingNotifications() == 3);
+    auto n = s.Prune("2026-01-01T12:00:00Z");
+    REQUIRE(n);
+    CHECK(n->notifications == 1);          // the delivered one
+    CHECK(n->notifications_expired == 2);  // pending since before the retention
+    CHECK(*s.PendingNotifications() == 1);
+    due = s.DueNotifications("2026-01-03T00:00:00Z", 10);
+    REQUIRE(due);
+    REQUIRE(due->size() == 1);
+    CHECK(due->at(0).created_at == "2026-01-02T00:00:00Z");
+  }
 }
