@@ -536,6 +536,7 @@ void AddOutput(CLI::App* s, Common& c) {
 
 void BuildRunApi(CLI::App* run, Args& a);
 void BuildRunScale(CLI::App* run, Args& a);
+void BuildRunNotify(CLI::App* run, Args& a);
 
 /// `run`: the daemon's options (sources, workers, leader election, admin API, logs).
 void BuildRun(CLI::App& app, Args& a) {
@@ -588,6 +589,7 @@ void BuildRun(CLI::App& app, Args& a) {
   AddGuard(run, c);
   BuildRunScale(run, a);
   BuildRunApi(run, a);
+  BuildRunNotify(run, a);
 }
 
 /// `run`: sharding and the Kubernetes client's rate limit.
@@ -611,6 +613,29 @@ void BuildRunScale(CLI::App* run, Args& a) {
   run->add_option("--kube-burst", ro.kube_burst, "Kubernetes API requests allowed at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
+}
+
+/// `run`: webhook notifications.
+void BuildRunNotify(CLI::App* run, Args& a) {
+  RunOptions& ro = a.ro;
+  run->add_option("--notify-webhook", ro.notify_webhooks,
+                  "POST each notification (a conflict, a rejection, drift, a failed rollback, a "
+                  "device unreachable for long) to this https:// URL, signed, retried until "
+                  "accepted (repeatable; in a config file, a list)");
+  run->add_option("--notify-secret-file", ro.notify_secret_file,
+                  "file holding the key (16+ bytes) of each notification's "
+                  "X-Netconverge-Signature: sha256=HMAC-SHA256(key, body); needed with "
+                  "--notify-webhook");
+  run->add_option("--notify-ca-file", ro.notify_ca_file,
+                  "CA certificates (PEM) the webhooks' certificates are verified against "
+                  "(default: the system's)");
+  run->add_option("--notify-reasons", ro.notify_reasons,
+                  "the event reasons notified, comma-separated")
+      ->capture_default_str();
+  run->add_option("--notify-unreachable-after", ro.notify_unreachable_after,
+                  "an Unreachable notification is sent only if the device is still unreachable "
+                  "this long after")
+      ->capture_default_str();
 }
 
 void BuildRunApi(CLI::App* run, Args& a) {

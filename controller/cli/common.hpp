@@ -16,6 +16,7 @@
 #include "controller/manager/admin_api.hpp"
 #include "controller/manager/views.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
+#include "controller/reconcilers/notify.hpp"
 #include "controller/store/sqlite_store.hpp"
 
 namespace nc::cli {
@@ -85,6 +86,12 @@ struct RunOptions {
   int kube_burst = 30;
   manager::ApiOptions api;
   std::string retention = "720h";
+  // Webhook notifications.
+  std::vector<std::string> notify_webhooks;
+  std::string notify_secret_file;
+  std::string notify_ca_file;
+  std::string notify_reasons = reconcilers::kDefaultNotifyReasons;
+  std::string notify_unreachable_after = "10m";
 };
 
 int CmdRun(const Common& c, const RunOptions& o);

@@ -29,6 +29,7 @@ struct OptionInfo {
   std::string help;
   std::string default_value;
   bool flag = false;
+  bool repeatable = false;  // a list in the file
   std::vector<std::string> commands;
 };
 
@@ -42,6 +43,7 @@ void Collect(CLI::App& app, const std::string& prefix, std::map<std::string, Opt
         info.help = o->get_description();
         info.default_value = o->get_default_str();
         info.flag = o->get_expected_min() == 0;
+        info.repeatable = o->get_expected_max() > 1;
       }
       info.commands.push_back(cmd);
     }
@@ -63,7 +65,11 @@ Result<ConfigLayer> LoadConfigLayer(CLI::App& app, CLI::App& cmd, const std::str
   std::string path = config_flag;
   if (path.empty())
     if (const char* e = std::getenv("NETCONVERGE_CONFIG"); e && *e) path = e;
-  std::map<std::string, std::pair<std::string, int>> file;  // key -> (value, line)
+  // key -> (values, line): one value, or a list for an option that repeats.
+  std::map<std::string, std::pair<std::vector<std::string>, int>> file;
+  std::set<std::string> repeatable;
+  for (const auto* o : cmd.get_options())
+    if (Layered(o) && o->get_expected_max() > 1) repeatable.insert(o->get_lnames().front());
   if (!path.empty()) {
     std::map<std::string, OptionInfo> known;
     Collect(app, "", known);
@@ -86,10 +92,24 @@ Result<ConfigLayer> LoadConfigLayer(CLI::App& app, CLI::App& cmd, const std::str
         return MakeError(ErrorCode::kInvalidArgument,
                          path + ": line " + std::to_string(line) + ": unknown option '" + key +
                              "' (netconverge generate-config lists them all)");
-      if (!kv.second.IsScalar())
-        return MakeError(ErrorCode::kInvalidArgument, path + ": line " + std::to_string(line) +
-                                                          ": " + key + ": must be a single value");
-      file[key] = {kv.second.Scalar(), line};
+      std::vector<std::string> values;
+      if (kv.second.IsSequence() && repeatable.count(key)) {
+        for (const auto& item : kv.second) {
+          if (!item.IsScalar())
+            return MakeError(ErrorCode::kInvalidArgument,
+                             path + ": line " + std::to_string(item.Mark().line + 1) + ": " + key +
+                                 ": each item must be a single value");
+          values.push_back(item.Scalar());
+        }
+      } else if (kv.second.IsScalar()) {
+        values.push_back(kv.second.Scalar());
+      } else {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         path + ": line " + std::to_string(line) + ": " + key +
+                             (repeatable.count(key) ? ": must be a value or a list of values"
+                                                    : ": must be a single value"));
+      }
+      file[key] = {std::move(values), line};
     }
   }
   for (const auto* o : cmd.get_options()) {
@@ -100,7 +120,7 @@ Result<ConfigLayer> LoadConfigLayer(CLI::App& app, CLI::App& cmd, const std::str
       layer.args.push_back("--" + name + "=" + v);
       layer.origins.push_back("--" + name + " from $" + env);
     } else if (auto f = file.find(name); f != file.end()) {
-      layer.args.push_back("--" + name + "=" + f->second.first);
+      for (const auto& v : f->second.first) layer.args.push_back("--" + name + "=" + v);
       layer.origins.push_back("--" + name + " from " + path + " line " +
                               std::to_string(f->second.second));
     }
@@ -118,8 +138,8 @@ std::string GenerateConfig(CLI::App& app) {
          "others.\n"
          "# Precedence: a flag, then the variable NETCONVERGE_<OPTION>, then this file, then the "
          "default.\n"
-         "# Secrets do not belong here: the files named by api-keys-file and jwt-secret-file hold "
-         "them.\n";
+         "# Secrets do not belong here: the files named by api-keys-file, jwt-secret-file and "
+         "notify-secret-file hold them.\n";
   for (const auto& [name, info] : all) {
     out << "\n# " << info.help << "\n#   used by: ";
     for (size_t i = 0; i < info.commands.size(); ++i) out << (i ? ", " : "") << info.commands[i];
@@ -128,7 +148,9 @@ std::string GenerateConfig(CLI::App& app) {
                                   : info.default_value;
     YAML::Emitter e;
     e << value;
-    if (value.empty())
+    if (value.empty() && info.repeatable)
+      out << "# " << name << ": []  # a list\n";
+    else if (value.empty())
       out << "# " << name << ": \"\"\n";
     else
       out << name << ": " << e.c_str() << "\n";

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -205,6 +206,95 @@ std::optional<core::ShardSpec> Shard(const RunOptions& o) {
   return s;
 }
 
+/// A key file: its bytes without the line ending an editor adds.
+Result<std::string> ReadSecretFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MakeError(ErrorCode::kInvalidArgument, "cannot read it");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+/// "a, b,c" -> {a, b, c} (empty items skipped).
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : text + ",") {
+    if (ch == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (ch != ' ') {
+      cur += ch;
+    }
+  }
+  return out;
+}
+
+/// The event reasons that may be notified (--notify-reasons is checked against them: a typo
+/// would otherwise silence a notification for good).
+const std::set<std::string>& NotifiableReasons() {
+  static const std::set<std::string> kReasons = {"Applied",
+                                                 "ApplyFailed",
+                                                 "AuthenticationFailed",
+                                                 "ConfigurationError",
+                                                 "ConflictDetected",
+                                                 "DeletionsHeld",
+                                                 "DeviceRejected",
+                                                 "DriftDetected",
+                                                 "FallbackTransport",
+                                                 "PendingCommitReverted",
+                                                 "Recovered",
+                                                 "RollbackFailed",
+                                                 "RollbackSucceeded",
+                                                 "Unreachable"};
+  return kReasons;
+}
+
+/// --notify-*: the policy of the reconciler and the notifier's options; false (printed) when a
+/// value is wrong. Nothing of the secret or the URLs is printed.
+bool Notifications(const RunOptions& o, const std::string& source, manager::ManagerOptions* m) {
+  if (o.notify_webhooks.empty()) return true;
+  auto hooks = manager::ParseWebhooks(o.notify_webhooks);
+  if (!hooks) {
+    std::cerr << "netconverge: " << hooks.error().message << "\n";
+    return false;
+  }
+  if (o.notify_secret_file.empty()) {
+    std::cerr << "netconverge: --notify-webhook needs --notify-secret-file (the key of each "
+                 "notification's X-Netconverge-Signature)\n";
+    return false;
+  }
+  auto secret = ReadSecretFile(o.notify_secret_file);
+  if (!secret || secret->size() < 16) {
+    std::cerr << "netconverge: --notify-secret-file " << o.notify_secret_file << ": "
+              << (secret ? "the key must be at least 16 bytes" : secret.error().message) << "\n";
+    return false;
+  }
+  std::set<std::string> reasons;
+  for (const auto& r : SplitList(o.notify_reasons)) {
+    if (!NotifiableReasons().count(r)) {
+      std::cerr << "netconverge: --notify-reasons: unknown reason '" << r << "' (one of:";
+      for (const auto& k : NotifiableReasons()) std::cerr << " " << k;
+      std::cerr << ")\n";
+      return false;
+    }
+    reasons.insert(r);
+  }
+  auto delay = core::ParseDurationMs(o.notify_unreachable_after);
+  if (!delay) {
+    std::cerr << "netconverge: --notify-unreachable-after: " << delay.error().message << "\n";
+    return false;
+  }
+  m->notify_policy.reasons = std::move(reasons);
+  m->notify_policy.unreachable_after = std::chrono::milliseconds(*delay);
+  m->notify_policy.source = source;
+  for (const auto& h : *hooks) m->notify_policy.webhooks.push_back(h.id);
+  m->notifier.webhooks = std::move(*hooks);
+  m->notifier.secret = std::move(*secret);
+  m->notifier.ca_file = o.notify_ca_file;
+  return true;
+}
+
 /// The User-Agent of every request to devices and to the API server: the program, then this
 /// process (and its shard), so that an access log tells the writers apart.
 std::string UserAgent(const core::ShardSpec& shard) {
@@ -232,6 +322,7 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   manager::ManagerOptions m = Options(c, o);
   m.cluster = *cluster;
   m.shard = *shard;
+  if (!Notifications(o, kube::DefaultIdentity(), &m)) return 1;
   if (o.leader.enabled) {
     kube::LeaderElectionConfig le;
     if (!Election(o.leader, &le)) return 1;
@@ -246,6 +337,7 @@ int CmdRunKube(const Common& c, const RunOptions& o) {
   reconcilers::DefaultAdapterFactory factory(
       [&](const core::Device& d) { return source.SecretCredentials(d); });
   factory.user_agent = cluster->user_agent;
+  m.notifier.user_agent = cluster->user_agent;
   manager::KubeFeed feed(source, *st, *cluster, log);
   return manager::Run(m, feed, *st, factory, services, log, signals);
 }
@@ -259,6 +351,9 @@ int CmdRun(const Common& c, const RunOptions& o) {
     std::cerr << "netconverge: --leader-elect needs --kube (the Lease lives in the cluster)\n";
     return 1;
   }
+  manager::ManagerOptions m = Options(c, o);
+  m.shard = *shard;
+  if (!Notifications(o, kube::DefaultIdentity(), &m)) return 1;
   auto st = OpenDaemonStore(c, o, log);
   if (!st) return 1;
   const auto services = source::LoadServices();
@@ -266,9 +361,8 @@ int CmdRun(const Common& c, const RunOptions& o) {
   source.SetShard(*shard);
   reconcilers::DefaultAdapterFactory factory;
   factory.user_agent = UserAgent(*shard);
+  m.notifier.user_agent = factory.user_agent;
   manager::DirectoryFeed feed(source, o.watch_ms, log);
-  manager::ManagerOptions m = Options(c, o);
-  m.shard = *shard;
   return manager::Run(m, feed, *st, factory, services, log, signals);
 }
 

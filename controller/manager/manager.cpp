@@ -71,6 +71,7 @@ struct Parts {
         queue(clock),
         rec(s, factory, clock, log, services) {
     rec.SetDeletionGuard(o.deletion_guard_share, o.deletion_guard_min);
+    rec.SetNotify(o.notify_policy);
     // Closed the moment leadership is lost: no pass sends anything to a device after that.
     rec.SetWriteGate([this] { return !lost.load(); });
     queue.SetObserver({[this] { metrics.QueueAdded(); },
@@ -292,6 +293,10 @@ int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterF
     feed.Stop();
     return 1;
   }
+  // Notifications pending in the outbox (from this process or one before it) go out from now.
+  std::unique_ptr<Notifier> notifier;
+  if (o.notify_policy.enabled())
+    notifier = std::make_unique<Notifier>(store, o.notifier, p.metrics, p.log);
   std::thread lead([&p, &elector] { LeadThenWork(p, elector.get()); });
   int sig = 0;
   sigwait(&signals, &sig);
@@ -310,6 +315,7 @@ int Run(const ManagerOptions& o, Feed& feed, store::SqliteStore& store, AdapterF
   feed.Stop();
   if (p.started) p.controller->Stop();
   if (elector) elector->Release();
+  notifier.reset();
   if (admin) admin->Stop();
   p.log->info("stopped");
   return 0;

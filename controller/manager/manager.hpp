@@ -17,6 +17,7 @@
 #include "controller/core/values.hpp"
 #include "controller/manager/admin_api.hpp"
 #include "controller/manager/leader_election.hpp"
+#include "controller/manager/notifier.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/source/kube_client.hpp"
 #include "controller/store/sqlite_store.hpp"
@@ -70,6 +71,10 @@ struct ManagerOptions {
   kube::KubeConfig cluster;  // where the Lease lives (with `election`)
   /// This replica's shard (the feed keeps only its devices; the Lease is per shard).
   core::ShardSpec shard;
+  /// Webhook notifications (none unless policy.webhooks): which events are queued, and the
+  /// notifier that delivers them.
+  reconcilers::NotifyPolicy notify_policy;
+  NotifierOptions notifier;
 };
 
 /// Runs the daemon until SIGINT or SIGTERM (`signals`: blocked by the caller before any thread

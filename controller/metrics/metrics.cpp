@@ -124,6 +124,18 @@ struct Metrics::Impl {
           .Name("netconverge_kube_status_writes_coalesced_total")
           .Help("Status writes replaced by a newer status of the same object before being sent.")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& notifications =
+      BuildCounter()
+          .Name("netconverge_notifications_total")
+          .Help(
+              "Webhook notification outcomes by reason: delivered, failed (an attempt; retried), "
+              "dropped (no longer applies), expired (never accepted within the retention).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& notifications_pending =
+      BuildGauge()
+          .Name("netconverge_notifications_pending")
+          .Help("Webhook notifications in the outbox not yet accepted.")
+          .Register(*registry);
   const prometheus::Histogram::BucketBoundaries pass_buckets{0.01, 0.05, 0.1, 0.25, 0.5, 1,  2.5,
                                                              5,    10,   30,  60,   120, 600};
   const prometheus::Histogram::BucketBoundaries throttle_buckets{0.001, 0.01, 0.1, 0.5, 1,
@@ -173,6 +185,16 @@ void Metrics::ObservePass(const PassFacts& p) {
 void Metrics::ObserveRollback(const std::string& device, bool succeeded) {
   impl_->rollbacks.Add({{"device", device}, {"result", succeeded ? "succeeded" : "failed"}})
       .Increment();
+}
+
+void Metrics::ObserveNotification(const std::string& reason, const std::string& result,
+                                  int64_t count) {
+  impl_->notifications.Add({{"reason", reason}, {"result", result}})
+      .Increment(static_cast<double>(count));
+}
+
+void Metrics::SetNotificationsPending(int64_t pending) {
+  impl_->notifications_pending.Add({}).Set(static_cast<double>(pending));
 }
 
 void Metrics::ObserveHttp(const std::string& route, int code, double seconds) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ class Metrics {
   /// An on-demand rollback (netconverge_rollbacks_total{result}).
   void ObserveRollback(const std::string& device, bool succeeded);
   void ObserveHttp(const std::string& route, int code, double seconds);
+  /// A webhook notification's outcome (netconverge_notifications_total{reason, result}):
+  /// delivered, failed (one attempt), dropped, expired.
+  void ObserveNotification(const std::string& reason, const std::string& result, int64_t count = 1);
+  void SetNotificationsPending(int64_t pending);
   /// One Kubernetes API request (client-go's rest_client_* metrics): method, HTTP status (0: no
   /// answer) and the seconds it waited for the rate limiter.
   void KubeRequest(const std::string& method, int code, double throttled_seconds);

@@ -528,7 +528,7 @@ std::vector<std::string> DeviceReconciler::Recover() {
                in.run_id, in.snapshot_id);
     devices.push_back(in.device);
   }
-  Recorded(store_.AddEvents(events), "-", "the Recovered events");
+  Recorded(AddEvents(events), "-", "the Recovered events");
   return devices;
 }
 
@@ -628,7 +628,7 @@ void DeviceReconciler::RecordRollback(DeviceResult& r, const std::string& why,
                     std::to_string(r.commits) + " commit(s); the state before is snapshot " +
                     std::to_string(r.snapshot_id),
       r.run_id});
-  Recorded(store_.AddEvents(events), key, "the rollback's event");
+  Recorded(AddEvents(events), key, "the rollback's event");
   {
     std::lock_guard lk(mu_);
     cache_.erase(key);  // the device changed under every cache

@@ -24,6 +24,7 @@
 #include "controller/core/model.hpp"
 #include "controller/core/plan.hpp"
 #include "controller/core/values.hpp"
+#include "controller/reconcilers/notify.hpp"
 #include "controller/reconcilers/platform.hpp"
 #include "controller/runtime/clock.hpp"
 #include "controller/store/store.hpp"
@@ -97,6 +98,10 @@ class DeviceReconciler {
     guard_min_ = min_count;
   }
 
+  /// Webhook notifications: the events `policy` names are queued in the store's outbox with
+  /// them (one transaction). Default: none.
+  void SetNotify(NotifyPolicy policy) { notify_ = std::move(policy); }
+
   /// At start-up: closes every intent that a previous process left unfinished (it died while
   /// applying), recording a `Recovered` event. The next pass re-reads and re-plans the device.
   /// Returns the devices concerned.
@@ -137,6 +142,7 @@ class DeviceReconciler {
     bool clean = false;               // the last pass was a clean no-op at these inputs
     std::optional<store::DeviceStatusRow> device_row;  // as last written
     std::set<std::string> standing_events;  // conditions recorded last pass (recorded once)
+    bool standing_loaded = false;           // from the device row, at this process's first pass
     std::optional<store::DeviceOverride>
         op_override;  // the operator override the fingerprint was taken with
     // Resources the device rejected (its changes were isolated and the rest applied): left out
@@ -238,6 +244,11 @@ class DeviceReconciler {
   std::map<std::string, DeviceCache> cache_;  // entries are used by one worker at a time
   std::map<std::string, int64_t> recovering_;
   std::function<bool()> may_write_;
+  NotifyPolicy notify_;
+  /// At a device's first pass in this process: its standing conditions from its device row.
+  void LoadStanding(const std::string& device, DeviceCache& cache);
+  /// Records `events` with the notifications they call for (one transaction).
+  Status AddEvents(const std::vector<store::Event>& events);
   double guard_share_ = 0.5;
   int guard_min_ = 10;  // device -> the open intent Recover() found
   std::map<std::string, store::DeviceOverride> overrides_;

@@ -31,8 +31,32 @@ const std::set<std::string>& Standing() {
   return kStanding;
 }
 
+/// The FNV-1a 64 hash of the event's reason, resource and message, in hex: what the device row
+/// keeps of each standing condition.
 std::string StandingKey(const store::Event& e) {
-  return e.reason + "|" + e.resource + "|" + e.message;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const std::string* part : {&e.reason, &e.resource, &e.message}) {
+    for (unsigned char c : *part) h = (h ^ c) * 0x100000001b3ULL;
+    h = (h ^ 0x1f) * 0x100000001b3ULL;  // a separator no text holds
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::vector<std::string> Split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = std::min(text.find(sep, start), text.size());
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string JoinStanding(const std::set<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ",") + k;
+  return out;
 }
 
 bool InForce(core::PortState s) {
@@ -53,6 +77,7 @@ void DeviceReconciler::Finish(Pass& p) {
   // data_version read for logging and recording).
   DeviceCache* cache = nullptr;
   if (p.Applying()) cache = CacheFor(r.device, store_.DataVersion());
+  if (cache) LoadStanding(r.device, *cache);
   LogPass(p, elapsed, events, cache);
   r.requeue_after =
       r.error
@@ -158,6 +183,25 @@ void DeviceReconciler::RecordQuietPass(Pass& p, DeviceCache& cache) {
   r.device_row = d;
 }
 
+void DeviceReconciler::LoadStanding(const std::string& device, DeviceCache& cache) {
+  if (cache.device_row || cache.standing_loaded) return;
+  // The first pass of this process: the conditions standing when the last one stopped are not
+  // recorded (nor notified) again.
+  cache.standing_loaded = true;
+  if (auto rows = store_.DeviceStatuses())
+    for (const auto& row : *rows)
+      if (row.device == device)
+        for (const auto& k : Split(row.standing, ',')) cache.standing_events.insert(k);
+}
+
+Status DeviceReconciler::AddEvents(const std::vector<store::Event>& events) {
+  if (!notify_.enabled() || events.empty()) return store_.AddEvents(events);
+  const auto delayed =
+      runtime::FormatUtc(std::chrono::system_clock::now() + notify_.unreachable_after);
+  return store_.AddEventsAndNotify(events,
+                                   NotificationsFor(notify_, events, clock_.UtcIso(), delayed));
+}
+
 bool DeviceReconciler::RecordEvents(Pass& p, DeviceCache* cache, std::vector<store::Event> events) {
   std::vector<store::Event> to_store;
   std::set<std::string> standing;
@@ -171,7 +215,7 @@ bool DeviceReconciler::RecordEvents(Pass& p, DeviceCache* cache, std::vector<sto
     to_store.push_back(std::move(e));
   }
   if (cache) cache->standing_events = std::move(standing);
-  const bool recorded = Recorded(store_.AddEvents(to_store), p.r.device, "the pass's events");
+  const bool recorded = Recorded(AddEvents(to_store), p.r.device, "the pass's events");
   p.r.events = std::move(to_store);
   return recorded;
 }
@@ -261,6 +305,7 @@ store::DeviceStatusRow DeviceReconciler::DeviceRow(const Pass& p, const DeviceCa
   d.management = core::ToString(device.management);  // as this pass ran: override applied
   d.paused = device.paused;
   d.override_ = p.op_override;
+  if (cache) d.standing = JoinStanding(cache->standing_events);
   return d;
 }
 

@@ -225,14 +225,17 @@ const Migration kMigrationList[] = {
      "ALTER TABLE runs DROP COLUMN updated; ALTER TABLE runs DROP COLUMN added;"},
     // AUTOINCREMENT: an id is never reused, even after retention empties the table (a webhook
     // receiver dedupes on it).
-    {10, "notifications: the webhook outbox, written with the events it announces",
+    {10,
+     "notifications: the webhook outbox, written with the events it announces; the device's "
+     "standing conditions, so that a restart does not announce them again",
      "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, webhook TEXT NOT NULL, "
      "device TEXT NOT NULL, reason TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, "
      "created_at TEXT NOT NULL, next_attempt_at TEXT NOT NULL, attempts INTEGER NOT NULL "
      "DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL DEFAULT '', "
      "settled_at TEXT);"
-     "CREATE INDEX outbox_pending ON outbox(outcome, next_attempt_at);",
-     "DROP TABLE outbox;"},
+     "CREATE INDEX outbox_pending ON outbox(outcome, next_attempt_at);"
+     "ALTER TABLE device_status ADD COLUMN standing TEXT NOT NULL DEFAULT '';",
+     "ALTER TABLE device_status DROP COLUMN standing; DROP TABLE outbox;"},
 };
 
 }  // namespace
@@ -1207,8 +1210,8 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
            "platform_version, transport, "
            "last_observed_at, last_applied_at, managed, unmanaged, drifted, last_run_id, "
            "updated_at, fallback_active, "
-           "fallbacks, quiet_polls, management, paused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-           "?, ?, ?, ?, ?, ?, ?)");
+           "fallbacks, quiet_polls, management, paused, standing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(1, d.device)
         .Bind(2, d.reachable ? 1 : 0)
         .Bind(3, d.synced ? 1 : 0)
@@ -1226,7 +1229,8 @@ Status SqliteStore::SaveStatus(const DeviceStatusRow& d, const std::vector<PortS
         .Bind(15, d.fallbacks)
         .Bind(16, d.quiet_polls)
         .Bind(17, d.management)
-        .Bind(18, d.paused ? 1 : 0);
+        .Bind(18, d.paused ? 1 : 0)
+        .Bind(19, d.standing);
     if (auto st = s.Done(); !st) return st;
     if (!ports) return {};
     Stmt del(db_, "DELETE FROM port_status WHERE device = ?");
@@ -1259,7 +1263,7 @@ Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
          "COALESCE(transport,''), COALESCE(last_observed_at,''), COALESCE(last_applied_at,''), "
          "managed, unmanaged, "
          "drifted, last_run_id, COALESCE(updated_at,''), fallback_active, fallbacks, quiet_polls, "
-         "management, paused FROM device_status ORDER BY device");
+         "management, paused, standing FROM device_status ORDER BY device");
   std::vector<DeviceStatusRow> out;
   while (s.Step() == SQLITE_ROW) {
     DeviceStatusRow d;
@@ -1281,6 +1285,7 @@ Result<std::vector<DeviceStatusRow>> SqliteStore::DeviceStatuses() {
     d.quiet_polls = s.Int(15);
     d.management = s.Text(16);
     d.paused = s.Int(17) != 0;
+    d.standing = s.Text(18);
     out.push_back(std::move(d));
   }
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());

@@ -131,6 +131,9 @@ struct DeviceStatusRow {
   /// and whether the device was paused (since schema 9).
   std::string management;
   bool paused = false;
+  /// The standing conditions recorded (each recorded and notified once, while it lasts): the
+  /// FNV-1a 64 hashes of their reason, resource and message, in hex, comma-separated (schema 10).
+  std::string standing;
   /// The operator's override the last pass honoured (not stored here: device_overrides holds
   /// it); carried to the Kubernetes status.
   std::optional<DeviceOverride> override_;

@@ -133,12 +133,10 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(
   co_return stream;
 }
 
-asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const std::string& method,
-                                               const std::string& target,
-                                               const std::string& content_type,
-                                               const std::string& body,
-                                               std::chrono::milliseconds timeout, bool* written,
-                                               bool reuse) {
+asio::awaitable<Result<HttpResponse>> Exchange(
+    HttpsClient::Impl& impl, const std::string& method, const std::string& target,
+    const std::string& content_type, const std::string& body, std::chrono::milliseconds timeout,
+    bool* written, bool reuse, const HttpsClient::Headers* headers = nullptr) {
   const auto& o = impl.options;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -162,6 +160,8 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
     if (o.authorization) req.set(http::field::authorization, o.authorization());
     if (!o.accept.empty()) req.set(http::field::accept, o.accept);
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
+    if (headers)
+      for (const auto& [name, value] : *headers) req.set(name, value);
     req.keep_alive(reuse);
     req.body() = http::span_body<const char>::value_type(body.data(), body.size());
     req.prepare_payload();
@@ -320,6 +320,20 @@ Result<HttpResponse> HttpsClient::Send(const std::string& method, const std::str
   asio::co_spawn(impl_->ioc, run, asio::detached);
   impl_->ioc.run();
   if (!result) impl_->kept.reset();
+  return result;
+}
+
+Result<HttpResponse> HttpsClient::Post(const std::string& target, const std::string& content_type,
+                                       const std::string& body, const Headers& headers,
+                                       std::chrono::milliseconds timeout) {
+  Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
+  auto run = [&]() -> asio::awaitable<void> {
+    result = co_await Exchange(*impl_, "POST", target, content_type, body, timeout, nullptr, false,
+                               &headers);
+  };
+  impl_->ioc.restart();
+  asio::co_spawn(impl_->ioc, run, asio::detached);
+  impl_->ioc.run();
   return result;
 }
 

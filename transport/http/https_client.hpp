@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "controller/core/result.hpp"
 
@@ -79,6 +81,12 @@ class HttpsClient final : public HttpTransport {
   Result<int> Stream(const std::string& target, std::chrono::milliseconds timeout,
                      const std::function<bool(std::string_view)>& on_data) override;
   void Cancel() override;
+
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  /// A write with headers of the caller's (a webhook's signature) on a connection of its own.
+  Result<HttpResponse> Post(const std::string& target, const std::string& content_type,
+                            const std::string& body, const Headers& headers,
+                            std::chrono::milliseconds timeout);
 
   const HttpsClientOptions& options() const;
   /// TLS handshakes made, and how many of them resumed an earlier session (no certificate

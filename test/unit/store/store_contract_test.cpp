@@ -294,8 +294,8 @@ TEST_SUITE("unit/store-contract") {
   }
 
   TEST_CASE_TEMPLATE(
-      "outbox: written with its event, due when its time comes, not queued twice while pending, "
-      "retried with its error, settled; retention expires the never-accepted",
+      "outbox - written with its event - due when its time comes - not queued twice while "
+      "pending - retried with its error - settled - retention expires the never-accepted",
       T, Sqlite, Memory) {
     T impl;
     auto& s = impl.get();
