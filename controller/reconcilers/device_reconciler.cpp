@@ -395,15 +395,15 @@ void DeviceReconciler::Rejections(Pass& p) {
     const int64_t backoff = std::min<int64_t>(int64_t{30} << (rej.attempts - 1), 3600);
     rej.retry_at = clock_.Now() + std::chrono::seconds(backoff);
     p.held_rejected[group] = text;
+    log_->info("device={} {} rejected: tried again when its spec changes, else in {} s{}", p.key,
+               group, backoff, p.outcome.error ? "" : " (the other changes were applied)");
+  }
+  // One message while the refusal stands (a standing condition is recorded and notified once):
+  // the backoff of this attempt is in the log line above.
+  for (const auto& [group, text] : p.held_rejected)
     p.Event("Warning", "DeviceRejected", group.rfind("rule ", 0) == 0 ? "" : group,
             "the device rejected " + group + ": " + text +
-                (p.outcome.error ? "" : "; the other changes were applied") +
-                "; tried again when its spec changes, else in " + std::to_string(backoff) + " s");
-  }
-  for (const auto& [group, text] : p.held_rejected)
-    if (!offenders.count(group))
-      p.Event("Warning", "DeviceRejected", group.rfind("rule ", 0) == 0 ? "" : group,
-              "the device rejected " + group + ": " + text);
+                " (tried again when its spec changes, else after a backoff)");
   for (auto& port : p.r.plan.ports)
     if (auto o = offenders.find(port.resource); o != offenders.end()) {
       port.state = core::PortState::kRejected;

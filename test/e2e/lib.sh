@@ -5,7 +5,12 @@ work=$(mktemp -d)
 pids=()
 fails=0
 passes=0
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+# KEEP_WORK=1 keeps the work directory (its path printed) to look at after a failure.
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  if [ -n "${KEEP_WORK:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 ok() { passes=$((passes + 1)); echo "ok   - $1"; }
 bad() { fails=$((fails + 1)); echo "FAIL - $1"; }
