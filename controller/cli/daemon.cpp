@@ -41,10 +41,14 @@ class Retention {
         const auto before = runtime::FormatUtc(std::chrono::system_clock::now() - *keep);
         if (auto n = st.Prune(before); !n)
           log->warn("store retention: {}", n.error().message);
-        else if (n->runs + n->events + n->intents + n->snapshots > 0)
+        else if (n->runs + n->events + n->intents + n->snapshots + n->notifications +
+                     n->notifications_expired >
+                 0)
           log->info(
-              "store retention: pruned runs={} events={} intents={} snapshots={} from before {}",
-              n->runs, n->events, n->intents, n->snapshots, before);
+              "store retention: pruned runs={} events={} intents={} snapshots={} "
+              "notifications={} notifications_expired={} from before {}",
+              n->runs, n->events, n->intents, n->snapshots, n->notifications,
+              n->notifications_expired, before);
       } while (!cv_.wait_for(lk, std::chrono::hours(1), [this] { return stop_; }));
     });
   }

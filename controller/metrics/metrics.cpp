@@ -129,7 +129,7 @@ struct Metrics::Impl {
           .Name("netconverge_notifications_total")
           .Help(
               "Webhook notification outcomes by reason: delivered, failed (an attempt; retried), "
-              "dropped (no longer applies), expired (never accepted within the retention).")
+              "dropped (no longer applies).")
           .Register(*registry);
   prometheus::Family<prometheus::Gauge>& notifications_pending =
       BuildGauge()

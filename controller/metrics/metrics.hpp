@@ -33,7 +33,7 @@ class Metrics {
   void ObserveRollback(const std::string& device, bool succeeded);
   void ObserveHttp(const std::string& route, int code, double seconds);
   /// A webhook notification's outcome (netconverge_notifications_total{reason, result}):
-  /// delivered, failed (one attempt), dropped, expired.
+  /// delivered, failed (one attempt), dropped.
   void ObserveNotification(const std::string& reason, const std::string& result, int64_t count = 1);
   void SetNotificationsPending(int64_t pending);
   /// One Kubernetes API request (client-go's rest_client_* metrics): method, HTTP status (0: no
