@@ -120,7 +120,7 @@ Result<ConfigLayer> LoadConfigLayer(CLI::App& app, CLI::App& cmd, const std::str
       layer.args.push_back("--" + name + "=" + v);
       layer.origins.push_back("--" + name + " from $" + env);
     } else if (auto f = file.find(name); f != file.end()) {
-      for (const auto& v : f->second.first) layer.args.push_back("--" + name + "=" + v);
+      for (const auto& value : f->second.first) layer.args.push_back("--" + name + "=" + value);
       layer.origins.push_back("--" + name + " from " + path + " line " +
                               std::to_string(f->second.second));
     }

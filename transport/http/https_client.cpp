@@ -25,6 +25,7 @@ using tcp = asio::ip::tcp;
 using TlsStream = ssl::stream<beast::tcp_stream>;
 
 struct HttpsClient::Impl {
+  const HttpsClient::Headers* extra_headers = nullptr;  // Post's, for the one request it sends
   ~Impl() {
     if (session) SSL_SESSION_free(session);
   }
@@ -133,10 +134,12 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(
   co_return stream;
 }
 
-asio::awaitable<Result<HttpResponse>> Exchange(
-    HttpsClient::Impl& impl, const std::string& method, const std::string& target,
-    const std::string& content_type, const std::string& body, std::chrono::milliseconds timeout,
-    bool* written, bool reuse, const HttpsClient::Headers* headers = nullptr) {
+asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const std::string& method,
+                                               const std::string& target,
+                                               const std::string& content_type,
+                                               const std::string& body,
+                                               std::chrono::milliseconds timeout, bool* written,
+                                               bool reuse) {
   const auto& o = impl.options;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -160,8 +163,8 @@ asio::awaitable<Result<HttpResponse>> Exchange(
     if (o.authorization) req.set(http::field::authorization, o.authorization());
     if (!o.accept.empty()) req.set(http::field::accept, o.accept);
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
-    if (headers)
-      for (const auto& [name, value] : *headers) req.set(name, value);
+    if (impl.extra_headers)
+      for (const auto& [name, value] : *impl.extra_headers) req.set(name, value);
     req.keep_alive(reuse);
     req.body() = http::span_body<const char>::value_type(body.data(), body.size());
     req.prepare_payload();
@@ -326,14 +329,9 @@ Result<HttpResponse> HttpsClient::Send(const std::string& method, const std::str
 Result<HttpResponse> HttpsClient::Post(const std::string& target, const std::string& content_type,
                                        const std::string& body, const Headers& headers,
                                        std::chrono::milliseconds timeout) {
-  Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
-  auto run = [&]() -> asio::awaitable<void> {
-    result = co_await Exchange(*impl_, "POST", target, content_type, body, timeout, nullptr, false,
-                               &headers);
-  };
-  impl_->ioc.restart();
-  asio::co_spawn(impl_->ioc, run, asio::detached);
-  impl_->ioc.run();
+  impl_->extra_headers = &headers;
+  auto result = Send("POST", target, content_type, body, timeout);
+  impl_->extra_headers = nullptr;
   return result;
 }
 
