@@ -8,10 +8,12 @@
 // device to two workers).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "controller/core/model.hpp"
@@ -69,9 +71,18 @@ struct ApplyOutcome {
   std::optional<core::SwitchState> switch_read_back;      // a switch after the change
 };
 
+/// One request to a device: its transport ("https-api", "ssh-cli") and how long it took.
+struct RequestTiming {
+  const char* transport = "";
+  double seconds = 0;
+};
+
 class DeviceAdapter {
  public:
   virtual ~DeviceAdapter() = default;
+
+  /// The requests made since the last call (netconverge_device_request_duration_seconds).
+  std::vector<RequestTiming> TakeRequestTimings() { return std::exchange(timings_, {}); }
 
   /// Reads the device's managed subtree once. Idempotent, read-only. Errors: kUnavailable
   /// (unreachable, 5xx), kDeadlineExceeded, kPermissionDenied (credentials, certificate).
@@ -106,6 +117,14 @@ class DeviceAdapter {
 
   /// The exact operations Apply would send for `plan` (for `netconverge plan`).
   virtual core::OpLog Render(const core::Plan& plan) const = 0;
+
+ protected:
+  void Timed(const char* transport, std::chrono::steady_clock::duration took) {
+    timings_.push_back({transport, std::chrono::duration<double>(took).count()});
+  }
+
+ private:
+  std::vector<RequestTiming> timings_;
 };
 
 /// Creates the adapter for a device (credentials resolved by the caller's source).

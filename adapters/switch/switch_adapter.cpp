@@ -36,7 +36,9 @@ Result<ssh::Reply> SwitchAdapter::Run(const std::string& line, int timeout_ms, c
   auto sh = Connect();
   if (!sh) return tl::unexpected(sh.error());
   if (ops) ops->push_back(line);
+  const auto t0 = std::chrono::steady_clock::now();
   auto r = (*sh)->Run(line, timeout_ms);
+  Timed("ssh-cli", std::chrono::steady_clock::now() - t0);
   if (!r || !(*sh)->Alive()) shell_.reset();  // a broken session is never reused
   return r;
 }

@@ -33,7 +33,10 @@ constexpr const char* kInsecureTls =
 VyosAdapter::VyosAdapter(std::unique_ptr<transport::HttpTransport> client,
                          VyosAdapterOptions options)
     : client_(std::move(client)), options_(std::move(options)) {
-  if (options_.fallback) cli_ = std::make_unique<VyosCli>(*options_.fallback);
+  if (options_.fallback) {
+    cli_ = std::make_unique<VyosCli>(*options_.fallback);
+    cli_->OnRequest([this](auto took) { Timed("ssh-cli", took); });
+  }
 }
 
 Result<transport::HttpResponse> VyosAdapter::Send(const std::string& method,
@@ -42,7 +45,9 @@ Result<transport::HttpResponse> VyosAdapter::Send(const std::string& method,
                                                   const std::string& body,
                                                   std::chrono::milliseconds timeout, bool* written,
                                                   bool reuse_connection) {
+  const auto t0 = std::chrono::steady_clock::now();
   auto res = client_->Send(method, target, content_type, body, timeout, written, reuse_connection);
+  Timed("https-api", std::chrono::steady_clock::now() - t0);
   if (res) {
     std::vector<std::string> secrets = {options_.api_key};
     if (options_.fallback)

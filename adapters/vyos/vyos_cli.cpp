@@ -60,7 +60,9 @@ Result<ssh::Reply> VyosCli::Run(const std::string& line, int timeout_ms, core::O
     shell_ = std::move(*sh);
   }
   if (ops) ops->push_back("ssh: " + line);
+  const auto t0 = std::chrono::steady_clock::now();
   auto r = shell_->Run(line, timeout_ms);
+  if (on_request_) on_request_(std::chrono::steady_clock::now() - t0);
   if (!r || !shell_->Alive()) {
     shell_.reset();
     config_mode_ = false;

@@ -5,6 +5,8 @@
 // discards the session (`exit discard`); the device's own text is reported.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +47,10 @@ class VyosCli {
     syntax_known_ = true;
   }
   std::string Where() const;
+  /// Called with the length of each command run (the adapter's request latency by transport).
+  void OnRequest(std::function<void(std::chrono::steady_clock::duration)> f) {
+    on_request_ = std::move(f);
+  }
 
  private:
   /// The NAT syntax (1.2/1.3 leaf or 1.4+ `name`), from `show version` when not yet known.
@@ -56,6 +62,7 @@ class VyosCli {
   ssh::TerminalProfile profile_;
   transport::CliOpener opener_;
   std::unique_ptr<transport::CliSession> shell_;
+  std::function<void(std::chrono::steady_clock::duration)> on_request_;
   bool config_mode_ = false;  // the last prompt was configuration mode's `user@host#`
   InterfaceSyntax syntax_ = InterfaceSyntax::kName;
   bool syntax_known_ =

@@ -57,6 +57,7 @@ void ObservePass(metrics::Metrics& m, const std::string& key, const reconcilers:
     p.fallback_active = r.device_row->fallback_active;
   }
   for (const auto& e : r.events) p.event_reasons.push_back(e.reason);
+  for (const auto& t : r.requests) p.requests.emplace_back(t.transport, t.seconds);
   m.ObservePass(p);
 }
 

@@ -124,6 +124,13 @@ struct Metrics::Impl {
           .Name("netconverge_kube_status_writes_coalesced_total")
           .Help("Status writes replaced by a newer status of the same object before being sent.")
           .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& device_requests =
+      BuildHistogram()
+          .Name("netconverge_device_request_duration_seconds")
+          .Help(
+              "Requests to devices (an HTTPS API call, an SSH CLI command) per device and "
+              "transport.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& notifications =
       BuildCounter()
           .Name("netconverge_notifications_total")
@@ -142,11 +149,21 @@ struct Metrics::Impl {
                                                                  5,     10,   30,  60};
   const prometheus::Histogram::BucketBoundaries per_pass_buckets{0,   1,   2,    5,    10,   50,
                                                                  100, 500, 1000, 5000, 10000};
+  const prometheus::Histogram::BucketBoundaries request_buckets{
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
   const prometheus::Histogram::BucketBoundaries http_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                              0.02,   0.05,  0.1,    0.25,  1};
 };
 
-Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
+  // Served from the start, at 0 (without webhooks too): a series that appears already at 1
+  // has no earlier sample, and `increase(...)` would miss the first notification.
+  impl_->notifications_pending.Add({}).Set(0);
+  for (const char* reason :
+       {"ConflictDetected", "DeviceRejected", "DriftDetected", "RollbackFailed", "Unreachable"})
+    for (const char* result : {"delivered", "failed", "dropped"})
+      impl_->notifications.Add({{"reason", reason}, {"result", result}});
+}
 Metrics::~Metrics() = default;
 
 void Metrics::ObservePass(const PassFacts& p) {
@@ -159,6 +176,9 @@ void Metrics::ObservePass(const PassFacts& p) {
   m.operations.Add({{"device", p.device}}).Increment(p.operations);
   m.commits.Add({{"device", p.device}}).Increment(p.commits);
   m.up.Add({{"device", p.device}}).Set(p.reachable ? 1 : 0);
+  for (const auto& [transport, seconds] : p.requests)
+    m.device_requests.Add({{"device", p.device}, {"transport", transport}}, m.request_buckets)
+        .Observe(seconds);
   // Every per-device counter exists from the device's first pass, at 0: a series that appears
   // already at 1 has no earlier sample, so `increase(...) > 0` would miss the first event.
   auto& drift = m.drift.Add({{"device", p.device}});

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nc::metrics {
@@ -22,6 +23,7 @@ struct PassFacts {
   bool reachable = true;
   bool fallback_active = false;
   std::vector<std::string> event_reasons;  // the pass's recorded events (DriftDetected, ...)
+  std::vector<std::pair<std::string, double>> requests;  // (transport, seconds) of each request
 };
 
 class Metrics {

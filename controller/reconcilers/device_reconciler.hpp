@@ -44,7 +44,8 @@ struct DeviceResult {
   std::string device;
   std::optional<Error> error;
   core::Plan plan;
-  core::OpLog operations;  // sent (apply) or that would be sent (plan)
+  core::OpLog operations;               // sent (apply) or that would be sent (plan)
+  std::vector<RequestTiming> requests;  // each request to the device the pass made
   SyncReport report;
   bool wrote = false;  // something was sent to the device
   int commits = 0;

@@ -67,6 +67,7 @@ bool InForce(core::PortState s) {
 
 void DeviceReconciler::Finish(Pass& p) {
   DeviceResult& r = p.r;
+  if (p.adapter) r.requests = p.adapter->TakeRequestTimings();
   // Device text reaches logs, events, runs and /v1/health from here: one line of valid UTF-8,
   // at most 4 KiB (a device answering a 5 MB error must not grow the store by megabytes a pass).
   if (r.error) r.error->message = core::PrintableText(r.error->message, kMaxMessageBytes);

@@ -210,10 +210,26 @@ for g in doc_groups:
 missing = sorted(used - served)
 assert not missing, f"rules use metrics /metrics does not serve: {missing}"
 print(f"{sum(len(g['rules']) for g in doc_groups)} rules, {len(used)} metrics used, all served")
+# The chart's Grafana dashboard: every metric its panels query is served, every recording rule
+# it reads is one of the rules above.
+import json
+dash = json.load(open(chart_path.replace("templates/prometheusrule.yaml", "files/grafana-dashboard.json")))
+recorded = {r["record"] for g in doc_groups for r in g["rules"] if "record" in r}
+exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+exprs.append(dash["templating"]["list"][1]["definition"])
+dash_metrics, dash_records = set(), set()
+for e in exprs:
+    for m in re.findall(r"\b((?:netconverge|workqueue|controller_runtime|rest_client)_\w+)", e):
+        dash_metrics.add(re.sub(r"_(bucket|sum|count)$", "", m))
+    dash_records.update(re.findall(r"\b(netconverge:\w+:\w+)", e))
+assert not sorted(dash_metrics - served), f"the dashboard uses metrics /metrics does not serve: {sorted(dash_metrics - served)}"
+assert not sorted(dash_records - recorded), f"the dashboard reads recording rules that do not exist: {sorted(dash_records - recorded)}"
+assert len(dash_metrics) >= 10, dash_metrics
+print(f"dashboard: {len(exprs)} expressions, {len(dash_metrics)} metrics and {len(dash_records)} recording rules, all served or defined")
 PY
 rc=$?
 cat "$work/rules-check.txt"
-check "the alert rules: the chart's PrometheusRule is docs/monitoring.md's, every metric they use is served" '[ $rc = 0 ]'
+check "the alert rules and the chart's Grafana dashboard: every metric they use is served, the PrometheusRule is docs/monitoring.md's" '[ $rc = 0 ]'
 check "docs/monitoring.md's alert rules pass promtool check rules" 'promtool check rules "$work/rules.yaml" > /dev/null'
 check "docs/monitoring.md's Alertmanager routing (Slack, PagerDuty) passes amtool check-config" 'amtool check-config "$work/alertmanager.yaml" > "$work/amtool.txt" 2>&1 || { cat "$work/amtool.txt"; false; }'
 summary

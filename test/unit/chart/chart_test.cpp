@@ -151,7 +151,8 @@ TEST_SUITE("chart") {
     for (const std::string flags :
          {"",
           "--set replicaCount=3 --set metrics.serviceMonitor.enabled=true "
-          "--set metrics.prometheusRule.enabled=true --set argocd.healthCheckConfigMap=true"}) {
+          "--set metrics.prometheusRule.enabled=true --set argocd.healthCheckConfigMap=true "
+          "--set metrics.grafanaDashboard.enabled=true"}) {
       auto r = Run(kHelm + " lint " + kChart + " " + flags);
       CHECK_MESSAGE(r.status == 0, r.out);
       CHECK(r.out.find("1 chart(s) linted, 0 chart(s) failed") != std::string::npos);
@@ -226,6 +227,30 @@ TEST_SUITE("chart") {
       REQUIRE(lua);
       CHECK(lua.as<std::string>().find("c.type == \"Ready\"") != std::string::npos);
     }
+  }
+
+  TEST_CASE(
+      "the Grafana dashboard: off by default - on, a ConfigMap labelled grafana_dashboard 1 whose "
+      "JSON is files/grafana-dashboard.json") {
+    for (const auto& d : Template()) CHECK_FALSE(d["metadata"]["labels"]["grafana_dashboard"]);
+    auto docs = Template(
+        "--set metrics.grafanaDashboard.enabled=true --set metrics.grafanaDashboard.namespace=mon");
+    std::vector<YAML::Node> dashboards;
+    for (const auto& d : OfKind(docs, "ConfigMap"))
+      if (d["metadata"]["labels"]["grafana_dashboard"]) dashboards.push_back(d);
+    REQUIRE(dashboards.size() == 1);
+    const auto& cm = dashboards[0];
+    CHECK(cm["metadata"]["labels"]["grafana_dashboard"].as<std::string>() == "1");
+    CHECK(cm["metadata"]["namespace"].as<std::string>() == "mon");
+    std::ifstream f(std::string(NC_SOURCE_DIR) + "/helm/netconverge/files/grafana-dashboard.json");
+    std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    while (!file.empty() && file.back() == '\n') file.pop_back();
+    CHECK(cm["data"]["netconverge.json"].as<std::string>() == file);
+    // Valid JSON with its panels (their expressions are checked against a live /metrics in
+    // e2e.admin_api_auth_corpus_phase_test_device).
+    auto dash = YAML::Load(file);  // JSON is YAML
+    CHECK(dash["uid"].as<std::string>() == "netconverge");
+    CHECK(dash["panels"].size() >= 8);
   }
 
   TEST_CASE(
