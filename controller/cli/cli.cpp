@@ -345,7 +345,57 @@ int CmdRollback(const Common& c, int64_t snapshot, bool list) {
   return r.error ? 1 : 0;
 }
 
-int PrintVlanImport(const core::SwitchState& state, const switchcli::VlanImportOptions& o) {
+/// `import --rule N | --interface NAME | --bridge-domain NAME`: one object of the device.
+struct ImportTarget {
+  int rule = 0;
+  std::string interface;
+  std::string bridge_domain;
+  bool any() const { return rule > 0 || !interface.empty() || !bridge_domain.empty(); }
+};
+
+/// The switch's state narrowed to the target (the interface, or a bridge domain's members);
+/// false (printed) when the switch has no such object.
+bool NarrowSwitch(core::SwitchState& state, const ImportTarget& t, const std::string& where) {
+  if (!t.interface.empty()) {
+    auto it = state.interfaces.find(t.interface);
+    if (it == state.interfaces.end()) {
+      std::cerr << "netconverge: " << where << " has no sub-interface " << t.interface << "\n";
+      return false;
+    }
+    core::SwitchState one;
+    one.interfaces.insert(*it);
+    if (auto bd = state.bridge_domains.find(it->second.bridge_domain);
+        bd != state.bridge_domains.end())
+      one.bridge_domains.insert(*bd);
+    state = std::move(one);
+  } else if (!t.bridge_domain.empty()) {
+    auto bd = state.bridge_domains.find(t.bridge_domain);
+    if (bd == state.bridge_domains.end()) {
+      std::cerr << "netconverge: " << where << " has no bridge domain " << t.bridge_domain << "\n";
+      return false;
+    }
+    std::erase_if(state.interfaces,
+                  [&](const auto& kv) { return kv.second.bridge_domain != t.bridge_domain; });
+    if (state.interfaces.empty()) {
+      std::cerr << "netconverge: bridge domain " << t.bridge_domain << " of " << where
+                << " has no sub-interface to import\n";
+      return false;
+    }
+    core::SwitchState one;
+    one.interfaces = std::move(state.interfaces);
+    one.bridge_domains.insert(*bd);
+    state = std::move(one);
+  } else if (t.rule > 0) {
+    std::cerr << "netconverge: --rule is for routers; " << where
+              << " is a switch (--interface or --bridge-domain)\n";
+    return false;
+  }
+  return true;
+}
+
+int PrintVlanImport(core::SwitchState state, const switchcli::VlanImportOptions& o,
+                    const ImportTarget& target = {}) {
+  if (!NarrowSwitch(state, target, o.source)) return 1;
   auto result = switchcli::ImportVlanInterfaces(state, o);
   std::cout << result.yaml;
   std::cerr << "netconverge import: " << result.imported << " sub-interface(s) as VlanInterfaces, "
@@ -356,7 +406,8 @@ int PrintVlanImport(const core::SwitchState& state, const switchcli::VlanImportO
 // `import --from FILE`: a switch's file is printed as VlanInterfaces (the exit code is
 // returned); a router's destination rules fill `rules` (nullopt: go on).
 std::optional<int> RulesFromFile(const Common& c, const std::string& from, const std::string& ns,
-                                 vyos::ImportOptions& o, std::map<int, core::NatRule>& rules) {
+                                 vyos::ImportOptions& o, std::map<int, core::NatRule>& rules,
+                                 const ImportTarget& target) {
   std::ifstream in(from);
   if (!in) {
     std::cerr << "netconverge: cannot read " << from << "\n";
@@ -395,7 +446,7 @@ std::optional<int> RulesFromFile(const Common& c, const std::string& from, const
       std::cerr << "netconverge: " << from << ": " << state.error().message << "\n";
       return 1;
     }
-    return PrintVlanImport(*state, {o.device, ns, o.tag, from});
+    return PrintVlanImport(*state, {o.device, ns, o.tag, from}, target);
   }
   auto parsed = vyos::RulesFromConfigText(text, format);
   if (!parsed) {
@@ -419,7 +470,8 @@ std::optional<int> RulesFromFile(const Common& c, const std::string& from, const
 // `import` from the live device declared in the manifests: a switch is printed as
 // VlanInterfaces (the exit code is returned); a router's rules fill `rules` (nullopt: go on).
 std::optional<int> RulesFromDevice(const Common& c, vyos::ImportOptions& o,
-                                   std::map<int, core::NatRule>& rules) {
+                                   std::map<int, core::NatRule>& rules,
+                                   const ImportTarget& target) {
   // Live: the device as declared in the manifests.
   auto desired = LoadStrict(c.manifests, o.services);
   if (!desired) return 1;
@@ -441,8 +493,8 @@ std::optional<int> RulesFromDevice(const Common& c, vyos::ImportOptions& o,
     return 1;
   }
   if (device.IsSwitch())
-    return PrintVlanImport(observed->switch_state,
-                           {device.name, device.ns, device.tag, "device " + keys[0]});
+    return PrintVlanImport(std::move(observed->switch_state),
+                           {device.name, device.ns, device.tag, "device " + keys[0]}, target);
   rules = std::move(observed->nat_rules);
   o.tag = device.tag;
   o.ns = device.ns;
@@ -451,15 +503,32 @@ std::optional<int> RulesFromDevice(const Common& c, vyos::ImportOptions& o,
   return std::nullopt;
 }
 
-int CmdImport(const Common& c, const std::string& from, const std::string& ns) {
+int CmdImport(const Common& c, const std::string& from, const std::string& ns,
+              const ImportTarget& target) {
   std::map<int, core::NatRule> rules;
   vyos::ImportOptions o;
   o.ns = ns;
   o.device = c.device.substr(c.device.find('/') + 1);
   o.services = source::LoadServices();
-  const auto done =
-      from.empty() ? RulesFromDevice(c, o, rules) : RulesFromFile(c, from, ns, o, rules);
+  const auto done = from.empty() ? RulesFromDevice(c, o, rules, target)
+                                 : RulesFromFile(c, from, ns, o, rules, target);
   if (done) return *done;
+  if (!target.interface.empty() || !target.bridge_domain.empty()) {
+    std::cerr << "netconverge: --interface and --bridge-domain are for switches; " << o.source
+              << " is a router (--rule N)\n";
+    return 1;
+  }
+  if (target.rule > 0) {
+    auto it = rules.find(target.rule);
+    if (it == rules.end()) {
+      std::cerr << "netconverge: " << o.source << " has no destination rule " << target.rule
+                << "\n";
+      return 1;
+    }
+    std::map<int, core::NatRule> one;
+    one.insert(*it);
+    rules = std::move(one);
+  }
   auto result = vyos::ImportPortForwards(rules, o);
   std::cout << result.yaml;
   std::cerr << "netconverge import: " << result.imported << " rule(s) as " << result.resources
@@ -488,6 +557,7 @@ struct Args {
   bool rollback_list = false;
   std::string import_from;
   std::string import_ns = "default";
+  ImportTarget import_target;
   std::string phase_value;
   std::string fallback_value;
   bool override_clear = false;
@@ -742,6 +812,16 @@ void BuildQueries(CLI::App& app, Args& a) {
       ->add_option("--namespace", a.import_ns, "namespace of the generated resources (from a file)")
       ->capture_default_str();
   import->add_option("-o,--output", c.output, "yaml")->check(CLI::IsMember({"yaml"}));
+  auto* rule = import
+                   ->add_option("--rule", a.import_target.rule,
+                                "only this destination rule (router): one port as a PortForward")
+                   ->check(CLI::Range(1, 999999));
+  auto* iface = import->add_option("--interface", a.import_target.interface,
+                                   "only this sub-interface (switch), e.g. ge100-0/0/31.251");
+  auto* bd = import->add_option("--bridge-domain", a.import_target.bridge_domain,
+                                "only the sub-interfaces of this bridge domain (switch)");
+  rule->excludes(iface)->excludes(bd);
+  iface->excludes(bd);
 }
 
 /// db upgrade|downgrade|current|history.
@@ -900,7 +980,7 @@ int Dispatch(CLI::App& app, Args& a) {
   if (*plan) return CmdApplyOrPlan(c, true, false);
   if (*validate) return CmdValidate(c);
   if (*status) return CmdStatus(c);
-  if (*import) return CmdImport(c, import_from, import_ns);
+  if (*import) return CmdImport(c, import_from, import_ns, a.import_target);
   if (*rollback) {
     if (!rollback_list && rollback_snapshot <= 0) {
       std::cerr << "netconverge: rollback needs --snapshot ID (or --list)\n";
