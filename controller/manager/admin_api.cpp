@@ -336,6 +336,62 @@ Response OneRun(const ApiContext& c, const std::string& id_text) {
   return Ok(buf);
 }
 
+/// GET /v1/devices/{name}/discover?rule=N (router) or ?interface=NAME (switch): what the device
+/// has for that object now, who owns it, whether it is as declared, and the adoptable YAML.
+Response Discover(const ApiContext& c, const Request& r, const std::string& key) {
+  reconcilers::DeviceReconciler::DiscoverQuery q;
+  const bool is_switch = c.desired()->devices.at(key).IsSwitch();
+  auto rule = r.query.find("rule");
+  auto iface = r.query.find("interface");
+  if ((rule == r.query.end()) == (iface == r.query.end()))
+    return http::JsonError(400, "give one of rule=N (a router) or interface=NAME (a switch)");
+  if (rule != r.query.end()) {
+    int64_t n = 0;
+    if (is_switch) return http::JsonError(400, key + " is a switch: ask for interface=NAME");
+    if (!core::ParseInt(rule->second, 1, 999999, &n))
+      return http::JsonError(400, "rule: must be a rule number from 1 to 999999");
+    q.rule = static_cast<int>(n);
+  } else {
+    if (!is_switch) return http::JsonError(400, key + " is a router: ask for rule=N");
+    if (iface->second.empty() || iface->second.size() > 64)
+      return http::JsonError(400, "interface: must be a sub-interface name");
+    q.interface = iface->second;
+  }
+  if (!c.discover) return http::JsonError(501, "discovery is not available in this process");
+  auto d = c.discover(key, q);
+  if (d.error)
+    return http::JsonError(
+        502, "cannot read " + key + ": " + core::PrintableText(d.error->message, 500));
+  JsonText buf;
+  Json w(buf);
+  w.StartObject();
+  JStr(w, "device", key);
+  if (q.rule > 0) {
+    w.Key("rule");
+    w.Int(q.rule);
+  } else {
+    JStr(w, "interface", q.interface);
+  }
+  JStr(w, "time", d.at);
+  w.Key("present");
+  w.Bool(d.present);
+  JStr(w, "owner", d.owner);
+  w.Key("resource");
+  d.resource.empty() ? w.Null() : w.String(d.resource.c_str());
+  if (q.rule > 0) {
+    w.Key("port");
+    d.port.empty() ? w.Null() : w.String(d.port.c_str());
+  }
+  w.Key("matchesSpec");
+  d.matches ? w.Bool(*d.matches) : w.Null();
+  w.Key("difference");
+  d.difference.empty() ? w.Null() : w.String(d.difference.c_str());
+  w.Key("yaml");
+  d.yaml.empty() ? w.Null() : w.String(d.yaml.c_str());
+  w.EndObject();
+  return Ok(buf);
+}
+
 /// The seed API's sync answer: {"status", "message", "report": {added, deleted, updated,
 /// no_change}} (plus "not_applied" when something failed).
 Response SyncReport(const std::vector<reconcilers::DeviceResult>& results) {
@@ -456,6 +512,7 @@ const std::vector<Pattern>& Patterns() {
       {"POST", "/v1/admin/devices/{name}/release", Role::kAdmin, nullptr},   // 11
       {"GET", "/v1/devices/{name}/runs", Role::kViewer, nullptr},            // 12
       {"GET", "/v1/runs/{name}", Role::kViewer, nullptr},                    // 13
+      {"GET", "/v1/devices/{name}/discover", Role::kViewer, nullptr},        // 14
   };
   return kPatterns;
 }
@@ -471,7 +528,7 @@ std::vector<std::string> VyosKeys(const ApiContext& c) {
 Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::string& name,
                   const std::string& who) {
   const std::string key = name.empty() || i == 13 ? "" : KeyFor(r, name);
-  if ((i == 6 || i == 9 || i == 10 || i == 11) && !c.desired()->devices.count(key))
+  if ((i == 6 || i == 9 || i == 10 || i == 11 || i == 14) && !c.desired()->devices.count(key))
     return http::JsonError(404, "no device " + key);
   switch (i) {
     case 0:
@@ -513,6 +570,8 @@ Response Dispatch(const ApiContext& c, const Request& r, size_t i, const std::st
       return DeviceRuns(c, r, key);
     case 13:
       return OneRun(c, name);
+    case 14:
+      return Discover(c, r, key);
   }
   return http::JsonError(500, "internal error");
 }

@@ -173,6 +173,10 @@ struct ApiContext {
   DeviceStatusCache* status = nullptr;  // for /v1/health
   int schema_version = 0;               // read once at start
   core::ShardSpec shard;                // this replica's (every device it shows is on it)
+  /// GET /v1/devices/{name}/discover: one object of the device, read now under its lock.
+  std::function<reconcilers::DeviceReconciler::DiscoverResult(
+      const std::string& key, const reconcilers::DeviceReconciler::DiscoverQuery& query)>
+      discover;
 };
 
 /// Builds the authenticator (errors name the file) and starts the server on `listen` ("off":

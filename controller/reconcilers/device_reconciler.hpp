@@ -121,6 +121,29 @@ class DeviceReconciler {
   };
   ProbeResult Probe(const core::DesiredState& desired, const std::string& device_key);
 
+  /// Targeted discovery (GET /v1/devices/{name}/discover): one object of the device, read now.
+  struct DiscoverQuery {
+    int rule = 0;           // a router's destination rule
+    std::string interface;  // a switch's sub-interface
+  };
+  struct DiscoverResult {
+    std::optional<Error> error;  // the device could not be read (or is not declared)
+    std::string at;              // UTC time of the read
+    bool present = false;        // the device has the object
+    /// "netconverge" (a record or the ownership tag says so), "foreign" (present, neither), or
+    /// "none" (absent, and nothing of netconverge's claims it).
+    std::string owner = "none";
+    std::string resource;  // the owning resource (ns/name), when the store records it
+    std::string port;      // its port (a rule)
+    /// Owned and declared: whether the device's object is as the declaration says (nullopt:
+    /// nothing declares it).
+    std::optional<bool> matches;
+    std::string difference;  // how it differs ("" when it matches)
+    std::string yaml;        // the object as adoptable YAML ("" when absent)
+  };
+  DiscoverResult Discover(const core::DesiredState& desired, const std::string& device_key,
+                          const DiscoverQuery& query);
+
   /// Restores a stored snapshot: every destination rule back to how the snapshot saw it, as one
   /// verified, confirmed transaction (after a snapshot of the current state, so it can be undone).
   DeviceResult Rollback(const core::DesiredState& desired, const std::string& device_key,
