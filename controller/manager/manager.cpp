@@ -142,34 +142,34 @@ struct Parts {
   }
 
   ApiContext Api() {
-    ApiContext api{&st,
-                   [this] { return feed.Desired(); },
-                   [this](const std::string& key, const std::string& trigger,
-                          reconcilers::DeviceReconciler::Mode mode,
-                          const std::string& actor) { return Pass(key, trigger, mode, actor); },
-                   [this](const std::string& key, int64_t snapshot, const std::string& actor) {
-                     std::lock_guard lk(locks.For(key));
-                     auto r = rec.Rollback(*feed.Desired(), key, snapshot, actor);
-                     if (r.device_row) status.Update(*r.device_row);
-                     // An on-demand rollback is counted like one after a failed commit.
-                     if (r.run_id > 0) metrics.ObserveRollback(key, !r.error);
-                     return r;
-                   },
-                   [this](const std::string& key, bool* cached) { return Probe(key, cached); },
-                   [this] { return feed.Synced(); },
-                   [this] { return Leadership(); },
-                   &queue,
-                   controller.get(),
-                   &metrics,
-                   log,
-                   &status,
-                   st.SchemaVersion(),
-                   options.shard};
-    api.discover = [this](const std::string& key,
-                          const reconcilers::DeviceReconciler::DiscoverQuery& q) {
-      std::lock_guard lk(locks.For(key));
-      return rec.Discover(*feed.Desired(), key, q);
-    };
+    ApiContext api{
+        &st,
+        [this] { return feed.Desired(); },
+        [this](const std::string& key, const std::string& trigger,
+               reconcilers::DeviceReconciler::Mode mode,
+               const std::string& actor) { return Pass(key, trigger, mode, actor); },
+        [this](const std::string& key, int64_t snapshot, const std::string& actor) {
+          std::lock_guard lk(locks.For(key));
+          auto r = rec.Rollback(*feed.Desired(), key, snapshot, actor);
+          if (r.device_row) status.Update(*r.device_row);
+          // An on-demand rollback is counted like one after a failed commit.
+          if (r.run_id > 0) metrics.ObserveRollback(key, !r.error);
+          return r;
+        },
+        [this](const std::string& key, bool* cached) { return Probe(key, cached); },
+        [this] { return feed.Synced(); },
+        [this] { return Leadership(); },
+        &queue,
+        controller.get(),
+        &metrics,
+        log,
+        &status,
+        st.SchemaVersion(),
+        options.shard,
+        [this](const std::string& key, const reconcilers::DeviceReconciler::DiscoverQuery& q) {
+          std::lock_guard lk(locks.For(key));
+          return rec.Discover(*feed.Desired(), key, q);
+        }};
     return api;
   }
 
