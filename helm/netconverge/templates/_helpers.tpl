@@ -65,6 +65,9 @@ pod k serves shard k % shards, taken from its name; replica r of shard i is pod 
             - --jwt-secret-file=/etc/netconverge/api/{{ $.Values.api.jwtSecretKey }}
             {{- end }}
             {{- end }}
+            {{- with .Values.notifications.existingSecret }}
+            - --config=/etc/netconverge/notify/{{ $.Values.notifications.configKey }}
+            {{- end }}
             {{- if .Values.api.metricsAuth }}
             - --metrics-auth
             {{- end }}
@@ -114,6 +117,11 @@ pod k serves shard k % shards, taken from its name; replica r of shard i is pod 
               mountPath: /etc/netconverge/api
               readOnly: true
             {{- end }}
+            {{- if .Values.notifications.existingSecret }}
+            - name: notify
+              mountPath: /etc/netconverge/notify
+              readOnly: true
+            {{- end }}
       volumes:
         {{- if not (gt (int .Values.sharding.shards) 1) }}
         - name: store
@@ -133,6 +141,12 @@ pod k serves shard k % shards, taken from its name; replica r of shard i is pod 
         - name: api-credentials
           secret:
             secretName: {{ .Values.api.existingSecret }}
+            defaultMode: 0400
+        {{- end }}
+        {{- if .Values.notifications.existingSecret }}
+        - name: notify
+          secret:
+            secretName: {{ .Values.notifications.existingSecret }}
             defaultMode: 0400
         {{- end }}
       {{- with .Values.nodeSelector }}

@@ -230,6 +230,31 @@ TEST_SUITE("chart") {
   }
 
   TEST_CASE(
+      "notifications: a Secret mounted read-only and passed as --config - without one, neither") {
+    auto plain = OfKind(Template(), "Deployment").at(0)["spec"]["template"]["spec"];
+    for (const auto& a : plain["containers"][0]["args"])
+      CHECK(a.as<std::string>().find("--config") == std::string::npos);
+    auto pod = OfKind(Template("--set notifications.existingSecret=nc-notify"), "Deployment")
+                   .at(0)["spec"]["template"]["spec"];
+    bool config = false;
+    for (const auto& a : pod["containers"][0]["args"])
+      config |= a.as<std::string>() == "--config=/etc/netconverge/notify/notify.yaml";
+    CHECK(config);
+    bool mounted = false;
+    for (const auto& m : pod["containers"][0]["volumeMounts"])
+      if (m["name"].as<std::string>() == "notify")
+        mounted = m["mountPath"].as<std::string>() == "/etc/netconverge/notify" &&
+                  m["readOnly"].as<bool>();
+    CHECK(mounted);
+    bool secret = false;
+    for (const auto& v : pod["volumes"])
+      if (v["name"].as<std::string>() == "notify")
+        secret = v["secret"]["secretName"].as<std::string>() == "nc-notify" &&
+                 v["secret"]["defaultMode"].as<int>() == 0400;
+    CHECK(secret);
+  }
+
+  TEST_CASE(
       "the Grafana dashboard: off by default - on, a ConfigMap labelled grafana_dashboard 1 whose "
       "JSON is files/grafana-dashboard.json") {
     for (const auto& d : Template()) CHECK_FALSE(d["metadata"]["labels"]["grafana_dashboard"]);
