@@ -219,21 +219,6 @@ Result<std::string> ReadSecretFile(const std::string& path) {
   return s;
 }
 
-/// "a, b,c" -> {a, b, c} (empty items skipped).
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : text + ",") {
-    if (ch == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (ch != ' ') {
-      cur += ch;
-    }
-  }
-  return out;
-}
-
 /// The event reasons that may be notified (--notify-reasons is checked against them: a typo
 /// would otherwise silence a notification for good).
 const std::set<std::string>& NotifiableReasons() {
@@ -275,7 +260,7 @@ bool Notifications(const RunOptions& o, const std::string& source, manager::Mana
     return false;
   }
   std::set<std::string> reasons;
-  for (const auto& r : SplitList(o.notify_reasons)) {
+  for (const auto& r : core::SplitList(o.notify_reasons)) {
     if (!NotifiableReasons().count(r)) {
       std::cerr << "netconverge: --notify-reasons: unknown reason '" << r << "' (one of:";
       for (const auto& k : NotifiableReasons()) std::cerr << " " << k;

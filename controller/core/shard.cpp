@@ -3,16 +3,13 @@
 #include <algorithm>
 #include <charconv>
 
+#include "controller/core/values.hpp"
+
 namespace nc::core {
 
 int HashShard(std::string_view device_key, int count) {
   if (count <= 1) return 0;
-  uint64_t h = 14695981039346656037ULL;  // FNV-1a 64 offset basis
-  for (unsigned char c : device_key) {
-    h ^= c;
-    h *= 1099511628211ULL;  // FNV prime
-  }
-  return static_cast<int>(h % static_cast<uint64_t>(count));
+  return static_cast<int>(Fnv1a64(device_key) % static_cast<uint64_t>(count));
 }
 
 std::optional<int> ParseShardLabel(std::string_view value) {

@@ -461,4 +461,27 @@ Result<std::pair<int, int>> ParseRuleRange(std::string_view text) {
   return std::make_pair(static_cast<int>(lo), static_cast<int>(hi));
 }
 
+std::vector<std::string> SplitList(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == sep) {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else if (text[i] != ' ') {
+      cur += text[i];
+    }
+  }
+  return out;
+}
+
+uint64_t Fnv1a64(std::string_view text) {
+  uint64_t h = 14695981039346656037ULL;  // offset basis
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;  // FNV prime
+  }
+  return h;
+}
+
 }  // namespace nc::core

@@ -89,5 +89,9 @@ Result<int64_t> ParseDurationMs(std::string_view text);
 Result<std::pair<int, int>> ParseRuleRange(std::string_view text);
 /// Decimal integer in [lo, hi] with no sign or junk.
 bool ParseInt(std::string_view text, int64_t lo, int64_t hi, int64_t* out);
+/// "a, b,,c" split on `sep`, spaces dropped, empty items skipped: {a, b, c}.
+std::vector<std::string> SplitList(std::string_view text, char sep = ',');
+/// FNV-1a 64: a fixed hash (unlike std::hash), for what is stored or shared between processes.
+uint64_t Fnv1a64(std::string_view text);
 
 }  // namespace nc::core

@@ -8,6 +8,7 @@
 
 #include "controller/core/backoff.hpp"
 #include "controller/core/encoding.hpp"
+#include "controller/core/values.hpp"
 #include "controller/reconcilers/device_reconciler.hpp"
 #include "controller/reconcilers/pass.hpp"
 
@@ -34,23 +35,9 @@ const std::set<std::string>& Standing() {
 /// The FNV-1a 64 hash of the event's reason, resource and message, in hex: what the device row
 /// keeps of each standing condition.
 std::string StandingKey(const store::Event& e) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (const std::string* part : {&e.reason, &e.resource, &e.message}) {
-    for (unsigned char c : *part) h = (h ^ c) * 0x100000001b3ULL;
-    h = (h ^ 0x1f) * 0x100000001b3ULL;  // a separator no text holds
-  }
-  return fmt::format("{:016x}", h);
-}
-
-std::vector<std::string> Split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t end = std::min(text.find(sep, start), text.size());
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
+  // Each part ends with 0x1f, a separator no text holds.
+  return fmt::format("{:016x}",
+                     core::Fnv1a64(e.reason + '\x1f' + e.resource + '\x1f' + e.message + '\x1f'));
 }
 
 std::string JoinStanding(const std::set<std::string>& keys) {
@@ -192,7 +179,7 @@ void DeviceReconciler::LoadStanding(const std::string& device, DeviceCache& cach
   if (auto rows = store_.DeviceStatuses())
     for (const auto& row : *rows)
       if (row.device == device)
-        for (const auto& k : Split(row.standing, ',')) cache.standing_events.insert(k);
+        for (const auto& k : core::SplitList(row.standing)) cache.standing_events.insert(k);
 }
 
 Status DeviceReconciler::AddEvents(const std::vector<store::Event>& events) {
