@@ -4,6 +4,7 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <map>
 #include <optional>
 
 namespace nc::vyos {
@@ -313,16 +315,12 @@ namespace {
 
 /// One pass over a showConfig answer without its DOM (a 10,000-rule router's answer is 3 MB of
 /// text and about 10 MB as a DOM): the envelope's success and error, the kinds of `data` and
-/// `data.rule`, and where in the text each rule's value begins and ends. Each rule is then
-/// parsed alone.
+/// `data.rule`, and each rule, parsed alone as soon as its value ends (neither the answer nor a
+/// list of where its rules are is copied). The first rule that cannot be read is kept as the
+/// error, reported after the envelope's own errors, as the DOM reader orders them.
 class AnswerScan : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, AnswerScan> {
  public:
-  struct Span {
-    std::string name;
-    size_t begin = 0, end = 0;
-    const char* scalar_kind = nullptr;  // a rule whose value is not a container: its kind
-  };
-  explicit AnswerScan(const rapidjson::StringStream& is) : is_(is) {}
+  AnswerScan(const rapidjson::MemoryStream& is, std::string_view text) : is_(is), text_(text) {}
 
   bool Null() { return Scalar(rapidjson::Value()); }
   bool Bool(bool b) {
@@ -352,7 +350,8 @@ class AnswerScan : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Answer
   std::string error;
   std::string data_kind;  // "" absent, else JsonKind
   std::string rule_kind;
-  std::vector<Span> rules;
+  std::map<int, core::NatRule> rules;
+  std::optional<Error> rule_error;  // the first rule that cannot be read
 
  private:
   /// A value at `depth` (open containers) under `key` of its parent: the envelope's members
@@ -379,21 +378,51 @@ class AnswerScan : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Answer
   /// Inside the counted data.rule object: each value is a rule.
   bool InRules() const { return open_.size() == 3 && open_[2].counted && open_[2].object; }
   bool Scalar(const rapidjson::Value& v) {
-    if (InRules()) rules.push_back({key_, 0, 0, JsonKind(v)});
+    if (InRules()) Rule(key_, 0, 0, JsonKind(v));
     Mark(JsonKind(v));
     return true;
   }
   bool Open(bool object) {
     if (open_.empty()) root_object = object;
-    if (InRules()) rules.push_back({key_, Bracket("{["), 0, nullptr});
+    if (InRules()) {
+      rule_name_ = key_;
+      rule_begin_ = Bracket("{[");
+    }
     const bool counted = Mark(object ? "an object" : "a list");
     open_.push_back({counted, object});
     return true;
   }
   bool Close() {
     open_.pop_back();
-    if (InRules()) rules.back().end = Bracket("}]") + 1;
+    if (InRules()) Rule(rule_name_, rule_begin_, Bracket("}]") + 1, nullptr);
     return true;
+  }
+  /// One member of data.rule: its name, and its value's text or (a scalar) its kind.
+  void Rule(const std::string& name, size_t begin, size_t end, const char* scalar_kind) {
+    if (rule_error) return;
+    int64_t n = 0;
+    if (!core::ParseInt(name, 1, 999999, &n)) {
+      rule_error =
+          Error{ErrorCode::kUnavailable,
+                "showConfig: rule '" + core::PrintableText(name, 64) + "' is not a rule number"};
+      return;
+    }
+    const std::string where = "showConfig: rule " + std::to_string(n);
+    if (scalar_kind) {
+      rule_error = Error{ErrorCode::kUnavailable, where + " is " + scalar_kind + ", not a rule"};
+      return;
+    }
+    rapidjson::Document one;
+    if (!core::ParseJson(one, text_.substr(begin, end - begin))) {
+      rule_error = Error{ErrorCode::kUnavailable, where + " cannot be read"};
+      return;
+    }
+    auto rule = NatRuleFromJsonValue(one, where);
+    if (!rule) {
+      rule_error = rule.error();
+      return;
+    }
+    rules.emplace(static_cast<int>(n), std::move(*rule));  // the first of a duplicate, as a DOM
   }
 
   /// Where the bracket of the container starting or ending now is: the iterative reader calls
@@ -406,9 +435,12 @@ class AnswerScan : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Answer
     bool counted;  // the first data (depth 1) or data.rule (depth 2) container
     bool object;
   };
-  const rapidjson::StringStream& is_;
+  const rapidjson::MemoryStream& is_;
+  std::string_view text_;
   std::vector<Container> open_;
   std::string key_;
+  std::string rule_name_;
+  size_t rule_begin_ = 0;
   bool success_seen_ = false;
   bool error_seen_ = false;
 };
@@ -420,21 +452,21 @@ Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view bod
   if (core::JsonNestsDeeperThan(body, core::kMaxJsonDepth))
     return MakeError(ErrorCode::kUnavailable, not_envelope + "JSON nested deeper than " +
                                                   std::to_string(core::kMaxJsonDepth) + " levels");
-  // A string_view is not NUL-terminated: the reader gets a terminated copy's stream, without the
-  // byte-order mark RapidJSON's DOM reader skips (each of EF BB BF, as it does).
+  // Read in place, without the byte-order mark RapidJSON's DOM reader skips (each of EF BB BF,
+  // as it does). A NUL byte ends the text for this reader as for the DOM reader.
   size_t bom = 0;
   for (unsigned char b : {0xEFu, 0xBBu, 0xBFu})
     if (bom < body.size() && static_cast<unsigned char>(body[bom]) == b) ++bom;
-  const std::string text(body.substr(bom));
-  rapidjson::StringStream is(text.c_str());
-  AnswerScan scan(is);
+  const std::string_view text = body.substr(bom);
+  rapidjson::MemoryStream is(text.data(), text.size());
+  AnswerScan scan(is, text);
   rapidjson::Reader reader;
   if (!reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(is, scan))
     return MakeError(ErrorCode::kUnavailable,
                      not_envelope + "malformed JSON at offset " +
                          std::to_string(reader.GetErrorOffset()) + " (" +
                          rapidjson::GetParseError_En(reader.GetParseErrorCode()) + ")");
-  rapidjson::StringStream rest(text.c_str() + is.Tell());
+  rapidjson::MemoryStream rest(text.data() + is.Tell(), text.size() - is.Tell());
   rapidjson::SkipWhitespace(rest);
   if (rest.Peek() != '\0')
     return MakeError(
@@ -449,32 +481,16 @@ Result<std::map<int, core::NatRule>> ParseDestinationAnswer(std::string_view bod
     while (!err.empty() && err.back() == '\n') err.pop_back();
     return MakeError(ErrorCode::kUnavailable, "showConfig failed: " + err);
   }
-  std::map<int, core::NatRule> out;
-  if (scan.data_kind.empty()) return out;
+  if (scan.data_kind.empty()) return std::map<int, core::NatRule>{};
   if (scan.data_kind != "an object")
     return MakeError(ErrorCode::kUnavailable,
                      "showConfig data is " + scan.data_kind + ", not a node");
-  if (scan.rule_kind.empty()) return out;
+  if (scan.rule_kind.empty()) return std::map<int, core::NatRule>{};
   if (scan.rule_kind != "an object")
     return MakeError(ErrorCode::kUnavailable,
                      "showConfig: rule is " + scan.rule_kind + ", not a node");
-  for (const auto& span : scan.rules) {
-    int64_t n = 0;
-    if (!core::ParseInt(span.name, 1, 999999, &n))
-      return MakeError(
-          ErrorCode::kUnavailable,
-          "showConfig: rule '" + core::PrintableText(span.name, 64) + "' is not a rule number");
-    const std::string where = "showConfig: rule " + std::to_string(n);
-    if (span.scalar_kind)
-      return MakeError(ErrorCode::kUnavailable, where + " is " + span.scalar_kind + ", not a rule");
-    rapidjson::Document one;
-    if (!core::ParseJson(one, std::string_view(text).substr(span.begin, span.end - span.begin)))
-      return MakeError(ErrorCode::kUnavailable, where + " cannot be read");
-    auto rule = NatRuleFromJsonValue(one, where);
-    if (!rule) return tl::unexpected(rule.error());
-    out.emplace(static_cast<int>(n), std::move(*rule));  // the first of a duplicate, as a DOM
-  }
-  return out;
+  if (scan.rule_error) return tl::unexpected(*scan.rule_error);
+  return std::move(scan.rules);
 }
 
 std::vector<Command> RuleSetCommands(int number, const core::NatRule& rule,
