@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/core/boxed.hpp"
 #include "controller/core/model.hpp"
 #include "controller/core/result.hpp"
 #include "controller/core/values.hpp"
@@ -24,9 +25,9 @@ struct RuleChange {
   int number = 0;
   std::string resource;  // owner (empty for an overridden foreign rule)
   std::string port;
-  std::string display;  // "VM vm1 Port SSH"
-  std::optional<NatRule> before;
-  std::optional<NatRule> after;
+  std::string display;    // "VM vm1 Port SSH"
+  Boxed<NatRule> before;  // on the heap: absent for an add, as `after` is for a delete
+  Boxed<NatRule> after;
   std::string reason;
   bool drift = false;
   bool operator==(const RuleChange&) const = default;
