@@ -48,6 +48,10 @@ Result<transport::HttpResponse> VyosAdapter::Send(const std::string& method,
   const auto t0 = std::chrono::steady_clock::now();
   auto res = client_->Send(method, target, content_type, body, timeout, written, reuse_connection);
   Timed("https-api", std::chrono::steady_clock::now() - t0);
+  return Redacted(std::move(res));
+}
+
+Result<transport::HttpResponse> VyosAdapter::Redacted(Result<transport::HttpResponse> res) const {
   if (res) {
     std::vector<std::string> secrets = {options_.api_key};
     if (options_.fallback)
@@ -62,9 +66,26 @@ Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint,
                                                   const std::string& body,
                                                   std::chrono::milliseconds timeout,
                                                   bool* ambiguous) {
-  if (ambiguous) *ambiguous = false;
   bool written = false;
-  auto res = Send("POST", endpoint, kJson, body, timeout, &written);
+  return Answered(Send("POST", endpoint, kJson, body, timeout, &written), written, body.size(),
+                  ambiguous);
+}
+
+Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint,
+                                                  const transport::BodySource& body,
+                                                  std::chrono::milliseconds timeout,
+                                                  bool* ambiguous) {
+  bool written = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto res = client_->SendStreamed("POST", endpoint, kJson, body, timeout, &written);
+  Timed("https-api", std::chrono::steady_clock::now() - t0);
+  return Answered(Redacted(std::move(res)), written, body.size, ambiguous);
+}
+
+Result<VyosAdapter::CallResult> VyosAdapter::Answered(Result<transport::HttpResponse> res,
+                                                      bool written, size_t body_size,
+                                                      bool* ambiguous) {
+  if (ambiguous) *ambiguous = false;
   if (!res) {
     if (ambiguous) *ambiguous = written;
     return tl::unexpected(res.error());
@@ -74,7 +95,7 @@ Result<VyosAdapter::CallResult> VyosAdapter::Call(const std::string& endpoint,
                      "the device rejected the API key (401 Valid API key is required)");
   if (res->status == 413)
     return MakeError(ErrorCode::kInvalidArgument,
-                     "request of " + std::to_string(body.size()) +
+                     "request of " + std::to_string(body_size) +
                          " bytes is larger than the device accepts (413); lower "
                          "spec.vyos.maxRequestBytes or raise "
                          "`service https request-body-size-limit`");
@@ -483,17 +504,18 @@ bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const core::Plan& plan,
   out.operations.emplace_back();
   size_t commands = 0;
   std::string line;
-  std::string body =
-      EncodeConfigureRange(options_.api_key, plan, range, Syntax(), confirm, [&](const Command& c) {
-        line.assign("  ");
-        AppendCliLine(line, c);
-        out.operations.push_back(line);
-        ++commands;
-      });
+  // The body is streamed as it is encoded (7 MB of JSON for 10,000 rules is never held); the
+  // pass that sizes it records each command's line.
+  ConfigureStream body(options_.api_key, plan, range, Syntax(), confirm);
+  const size_t body_size = body.Size([&](const Command& c) {
+    line.assign("  ");
+    AppendCliLine(line, c);
+    out.operations.push_back(line);
+    ++commands;
+  });
   out.operations.Set(head, OpsLine(commands, confirm));
   bool ambiguous = false;
-  auto r = SendWithRetries(out, body, confirm, &ambiguous);
-  std::string().swap(body);
+  auto r = SendWithRetries(out, plan, range, body_size, confirm, &ambiguous);
   if (confirm > 0 && r && !r->envelope.success &&
       r->envelope.error.find("Another confirm is pending") == std::string::npos)
     Disarm(out);  // the commit failed; a timer armed before it would reboot the router later
@@ -524,10 +546,14 @@ bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const core::Plan& plan,
 }
 
 Result<VyosAdapter::CallResult> VyosAdapter::SendWithRetries(ApplyOutcome& out,
-                                                             const std::string& body, int confirm,
+                                                             const core::Plan& plan,
+                                                             std::pair<size_t, size_t> range,
+                                                             size_t body_size, int confirm,
                                                              bool* ambiguous) {
   for (int attempt = 0;; ++attempt) {
-    auto r = Call("/configure", body, options_.write_timeout, ambiguous);
+    ConfigureStream body(options_.api_key, plan, range, Syntax(), confirm);
+    transport::BodySource source{body_size, [&](std::string& piece) { return body.Next(piece); }};
+    auto r = Call("/configure", source, options_.write_timeout, ambiguous);
     if (!r || r->envelope.success || !IsLockedError(r->envelope.error) ||
         attempt >= options_.lock_retries)
       return r;

@@ -58,9 +58,17 @@ class VyosAdapter final : public DeviceAdapter {
                                        const std::string& content_type, const std::string& body,
                                        std::chrono::milliseconds timeout, bool* written = nullptr,
                                        bool reuse_connection = false);
+  /// The answer with every secret this adapter holds redacted from its body.
+  Result<transport::HttpResponse> Redacted(Result<transport::HttpResponse> res) const;
   /// One API call. `ambiguous` is set when a write may have been applied without an answer.
   Result<CallResult> Call(const std::string& endpoint, const std::string& body,
                           std::chrono::milliseconds timeout, bool* ambiguous);
+  /// The same with a body streamed as it is produced (a commit).
+  Result<CallResult> Call(const std::string& endpoint, const transport::BodySource& body,
+                          std::chrono::milliseconds timeout, bool* ambiguous);
+  /// An answer (or the transport's error) as a CallResult.
+  Result<CallResult> Answered(Result<transport::HttpResponse> res, bool written, size_t body_size,
+                              bool* ambiguous);
   Result<std::map<int, core::NatRule>> ReadRules(uint64_t known_fingerprint = 0,
                                                  uint64_t* fingerprint = nullptr,
                                                  bool* unchanged = nullptr);
@@ -89,7 +97,10 @@ class VyosAdapter final : public DeviceAdapter {
   /// the batch.
   bool ApplyBatch(ApplyOutcome& out, const core::Plan& plan, std::pair<size_t, size_t> range,
                   int confirm, const std::map<int, core::NatRule>& current);
-  Result<CallResult> SendWithRetries(ApplyOutcome& out, const std::string& body, int confirm,
+  /// The batch's /configure (its body of `body_size` bytes streamed, encoded again for each
+  /// attempt), re-sent while the commit lock is busy.
+  Result<CallResult> SendWithRetries(ApplyOutcome& out, const core::Plan& plan,
+                                     std::pair<size_t, size_t> range, size_t body_size, int confirm,
                                      bool* ambiguous);
   /// After a write with no answer: true when a re-read shows the batch committed.
   bool ResolveAmbiguous(ApplyOutcome& out, const Error& error,

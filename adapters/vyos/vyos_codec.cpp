@@ -610,18 +610,98 @@ std::string EncodeConfigure(const std::string& key, const std::vector<Command>& 
   });
 }
 
+/// Writes into the string it points at (a stream's current piece).
+struct PieceOut {
+  using Ch = char;
+  std::string* s = nullptr;
+  void Put(char c) { s->push_back(c); }
+  void Flush() {}
+};
+
+struct ConfigureStream::State {
+  std::string key;
+  const core::Plan& plan;
+  std::pair<size_t, size_t> range;
+  InterfaceSyntax syntax;
+  int confirm_minutes;
+  PieceOut out;
+  rapidjson::Writer<PieceOut> w{out};
+  size_t next = 0;  // the next change to encode
+  enum class Stage { kHead, kChanges, kDone } stage = Stage::kHead;
+
+  /// The whole body through `w`: the key, the commands of the range, confirm_time.
+  template <typename W>
+  static void Head(W& w, const std::string& key) {
+    w.StartObject();
+    w.Key("key");
+    Str(w, key);
+    w.Key("commands");
+    w.StartArray();
+  }
+  template <typename W>
+  static void Tail(W& w, int confirm_minutes) {
+    w.EndArray();
+    if (confirm_minutes > 0) {
+      w.Key("confirm_time");
+      w.Int(confirm_minutes);
+    }
+    w.EndObject();
+  }
+};
+
+ConfigureStream::ConfigureStream(const std::string& key, const core::Plan& plan,
+                                 std::pair<size_t, size_t> range, InterfaceSyntax syntax,
+                                 int confirm_minutes)
+    : s_(new State{key, plan, range, syntax, confirm_minutes}) {
+  s_->next = range.first;
+}
+
+ConfigureStream::~ConfigureStream() = default;
+
+size_t ConfigureStream::Size(const std::function<void(const Command&)>& on_command) const {
+  CountOut count;
+  rapidjson::Writer<CountOut> w(count);
+  State::Head(w, s_->key);
+  for (size_t i = s_->range.first; i < s_->range.second; ++i)
+    for (const auto& c : ChangeCommands(s_->plan.changes[i], s_->syntax)) {
+      WriteCommand(w, c);
+      if (on_command) on_command(c);
+    }
+  State::Tail(w, s_->confirm_minutes);
+  return count.n;
+}
+
+bool ConfigureStream::Next(std::string& piece, size_t min_bytes) {
+  auto& s = *s_;
+  if (s.stage == State::Stage::kDone) return false;
+  piece.clear();
+  piece.reserve(min_bytes + 1024);
+  s.out.s = &piece;
+  if (s.stage == State::Stage::kHead) {
+    State::Head(s.w, s.key);
+    s.stage = State::Stage::kChanges;
+  }
+  while (s.next < s.range.second && piece.size() < min_bytes) {
+    for (const auto& c : ChangeCommands(s.plan.changes[s.next], s.syntax)) WriteCommand(s.w, c);
+    ++s.next;
+  }
+  if (s.next == s.range.second) {
+    State::Tail(s.w, s.confirm_minutes);
+    s.stage = State::Stage::kDone;
+  }
+  s.out.s = nullptr;
+  return true;
+}
+
 std::string EncodeConfigureRange(const std::string& key, const core::Plan& plan,
                                  std::pair<size_t, size_t> range, InterfaceSyntax syntax,
                                  int confirm_minutes,
                                  const std::function<void(const Command&)>& on_command) {
-  // A rule: about 7 `set`s.
-  return ConfigureBody(key, confirm_minutes, (range.second - range.first) * 7, [&](Writer& w) {
-    for (size_t i = range.first; i < range.second; ++i)
-      for (const auto& c : ChangeCommands(plan.changes[i], syntax)) {
-        WriteCommand(w, c);
-        if (on_command) on_command(c);
-      }
-  });
+  ConfigureStream stream(key, plan, range, syntax, confirm_minutes);
+  std::string body;
+  body.reserve(stream.Size(on_command));
+  for (std::string piece; stream.Next(piece);) body += piece;
+  return body;
 }
 
 std::string EncodeRetrieve(const std::string& key, const std::string& op,

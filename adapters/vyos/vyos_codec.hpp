@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,6 +75,26 @@ std::string EncodeConfigureRange(const std::string& key, const core::Plan& plan,
                                  std::pair<size_t, size_t> range, InterfaceSyntax syntax,
                                  int confirm_minutes,
                                  const std::function<void(const Command&)>& on_command);
+
+/// The same body produced piece by piece for HttpTransport::SendStreamed: a 10,000-rule batch's
+/// 7 MB of JSON is never held whole. Size() is its exact length (an encoding pass that only
+/// counts), each command going to `on_command` (may be empty) as it is counted; Next() replaces
+/// `piece` with the next part of at least `min_bytes` (the last may be shorter) and returns false
+/// once all was given. The pieces joined are byte for byte EncodeConfigureRange's body.
+class ConfigureStream {
+ public:
+  ConfigureStream(const std::string& key, const core::Plan& plan, std::pair<size_t, size_t> range,
+                  InterfaceSyntax syntax, int confirm_minutes);
+  ~ConfigureStream();
+  ConfigureStream(const ConfigureStream&) = delete;
+  ConfigureStream& operator=(const ConfigureStream&) = delete;
+  size_t Size(const std::function<void(const Command&)>& on_command = {}) const;
+  bool Next(std::string& piece, size_t min_bytes = 64 * 1024);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 /// JSON bodies of the HTTP API (raw JSON encoding; `key` inside).
 std::string EncodeConfigure(const std::string& key, const std::vector<Command>& commands,

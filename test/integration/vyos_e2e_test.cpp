@@ -532,3 +532,62 @@ TEST_SUITE("integration/vyos") {
     CHECK(hs.resumed == 2);  // the first is full; the next ones resume its session
   }
 }
+
+TEST_SUITE("integration/vyos") {
+  TEST_CASE(
+      "a streamed body goes out piece by piece with its size as Content-Length - a source that "
+      "gives more or fewer bytes than it announced fails before its last byte, nothing applied") {
+    SimHarness h;
+    transport::HttpsClientOptions o;
+    o.host = "127.0.0.1";
+    o.port = h.server->port();
+    o.ca_file = (h.dir / "ca.pem").string();
+    o.server_name = "vyos-sim";
+    auto client = transport::HttpsClient::Create(o);
+    REQUIRE(client);
+    const std::string key = sim::VyosSim::Options{}.keys.front();
+    core::Plan plan;
+    core::NatRule rule;
+    rule.description = "streamed";
+    rule.protocol = "tcp";
+    rule.destination_port = "2201";
+    rule.translation_address = "192.168.10.11";
+    for (int i = 0; i < 300; ++i)
+      plan.changes.push_back(
+          {core::ChangeKind::kAdd, 20000 + i, "r", "p", "d", std::nullopt, rule, "new", false});
+    const std::pair<size_t, size_t> range{0, plan.changes.size()};
+    auto send = [&](int64_t skew) {
+      auto stream = std::make_shared<vyos::ConfigureStream>(key, plan, range,
+                                                            vyos::InterfaceSyntax::kName, 0);
+      const size_t size = stream->Size();
+      CHECK(size > 64 * 1024);  // more than one piece
+      transport::BodySource src{static_cast<size_t>(static_cast<int64_t>(size) + skew),
+                                [stream](std::string& piece) { return stream->Next(piece); }};
+      bool written = true;
+      auto r = (*client)->SendStreamed("POST", "/configure", "application/json", src,
+                                       std::chrono::seconds(20), &written);
+      return std::make_pair(std::move(r), written);
+    };
+    h.sim->ResetStats();
+    for (int64_t skew : {-1, 1}) {
+      auto [r, written] = send(skew);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().code == ErrorCode::kInternal);
+      CHECK(r.error().message.find("announced") != std::string::npos);
+      CHECK_FALSE(written);
+    }
+    CHECK(h.sim->Stats().commits == 0);
+    CHECK(h.sim->RunningSetCommands().find("rule 20000") == std::string::npos);
+    auto [ok, written] = send(0);
+    REQUIRE_MESSAGE(ok.has_value(), (ok ? std::string() : ok.error().message));
+    CHECK(written);
+    CHECK(ok->status == 200);
+    CHECK(ok->body.find("\"success\": true") != std::string::npos);
+    CHECK(h.sim->Stats().commits == 1);
+    const auto running = h.sim->RunningSetCommands();
+    CHECK(running.find("set nat destination rule 20000 description 'streamed'") !=
+          std::string::npos);
+    CHECK(running.find("set nat destination rule 20299 translation address '192.168.10.11'") !=
+          std::string::npos);
+  }
+}

@@ -134,12 +134,40 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(
   co_return stream;
 }
 
+/// Writes the request: from `body`, or (`streamed`) its header with the source's size as the
+/// Content-Length and then each piece as it is produced.
+asio::awaitable<boost::system::error_code> WriteRequest(
+    TlsStream& stream, http::request<http::span_body<const char>>& req, const std::string& body,
+    const BodySource* streamed) {
+  boost::system::error_code ec;
+  if (!streamed) {
+    req.body() = http::span_body<const char>::value_type(body.data(), body.size());
+    req.prepare_payload();
+    co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    co_return ec;
+  }
+  req.content_length(streamed->size);
+  http::request_serializer<http::span_body<const char>> sr{req};
+  co_await http::async_write_header(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+  size_t sent = 0;
+  std::string piece;
+  while (!ec && streamed->next(piece)) {
+    // A source that overruns its size would corrupt the exchange: stop before its last byte.
+    if (sent + piece.size() > streamed->size) co_return make_error_code(beast::errc::message_size);
+    co_await asio::async_write(stream, asio::buffer(piece),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    sent += piece.size();
+  }
+  if (!ec && sent != streamed->size) co_return make_error_code(beast::errc::message_size);
+  co_return ec;
+}
+
 asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const std::string& method,
                                                const std::string& target,
                                                const std::string& content_type,
                                                const std::string& body,
                                                std::chrono::milliseconds timeout, bool* written,
-                                               bool reuse) {
+                                               bool reuse, const BodySource* streamed) {
   const auto& o = impl.options;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -166,9 +194,11 @@ asio::awaitable<Result<HttpResponse>> Exchange(HttpsClient::Impl& impl, const st
     if (impl.extra_headers)
       for (const auto& [name, value] : *impl.extra_headers) req.set(name, value);
     req.keep_alive(reuse);
-    req.body() = http::span_body<const char>::value_type(body.data(), body.size());
-    req.prepare_payload();
-    co_await http::async_write(*stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await WriteRequest(*stream, req, body, streamed);
+    if (ec == beast::errc::message_size)
+      co_return tl::unexpected(Error{ErrorCode::kInternal,
+                                     "request body source gave other than its announced " +
+                                         std::to_string(streamed ? streamed->size : 0) + " bytes"});
     if (ec) {
       if (reused) continue;  // the kept connection had been closed: a read is safe to repeat
       co_return tl::unexpected(Classify(ec, "sending the request", false, 0));
@@ -317,7 +347,25 @@ Result<HttpResponse> HttpsClient::Send(const std::string& method, const std::str
   Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
   auto run = [&]() -> asio::awaitable<void> {
     result = co_await Exchange(*impl_, method, target, content_type, body, timeout, written,
-                               reuse_connection);
+                               reuse_connection, nullptr);
+  };
+  impl_->ioc.restart();
+  asio::co_spawn(impl_->ioc, run, asio::detached);
+  impl_->ioc.run();
+  if (!result) impl_->kept.reset();
+  return result;
+}
+
+Result<HttpResponse> HttpsClient::SendStreamed(const std::string& method, const std::string& target,
+                                               const std::string& content_type,
+                                               const BodySource& body,
+                                               std::chrono::milliseconds timeout, bool* written) {
+  if (written) *written = false;
+  Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
+  const std::string none;
+  auto run = [&]() -> asio::awaitable<void> {
+    result = co_await Exchange(*impl_, method, target, content_type, none, timeout, written, false,
+                               &body);
   };
   impl_->ioc.restart();
   asio::co_spawn(impl_->ioc, run, asio::detached);

@@ -44,6 +44,14 @@ struct HttpResponse {
   std::string body;
 };
 
+/// A request body produced piece by piece (a 10,000-rule commit is 7 MB of JSON), never held
+/// whole. `size` is its exact length in bytes (the Content-Length); `next` replaces its argument
+/// with the next piece and returns false once every piece was given.
+struct BodySource {
+  size_t size = 0;
+  std::function<bool(std::string&)> next;
+};
+
 /// An HTTP exchange as callers see it; HttpsClient is the product's, fakes are the tests'.
 class HttpTransport {
  public:
@@ -59,6 +67,24 @@ class HttpTransport {
                                     const std::string& content_type, const std::string& body,
                                     std::chrono::milliseconds timeout, bool* written = nullptr,
                                     bool reuse_connection = false) = 0;
+  /// Send (a write, on a connection of its own) with a body from `body`, written as it is
+  /// produced. A source that gives other than `body.size` bytes fails the request (kInternal)
+  /// before its last byte is sent. This default gathers the pieces and calls Send (fakes);
+  /// HttpsClient streams them.
+  virtual Result<HttpResponse> SendStreamed(const std::string& method, const std::string& target,
+                                            const std::string& content_type, const BodySource& body,
+                                            std::chrono::milliseconds timeout,
+                                            bool* written = nullptr) {
+    std::string whole;
+    whole.reserve(body.size);
+    for (std::string piece; body.next(piece);) whole += piece;
+    if (written) *written = false;
+    if (whole.size() != body.size)
+      return MakeError(ErrorCode::kInternal, "request body of " + std::to_string(whole.size()) +
+                                                 " bytes, announced as " +
+                                                 std::to_string(body.size));
+    return Send(method, target, content_type, whole, timeout, written, false);
+  }
   /// GET `target` and hand the body to `on_data` piece by piece as it arrives (a Kubernetes
   /// watch), until the server ends it, `on_data` returns false, `timeout` passes or Cancel() is
   /// called. Returns the HTTP status; for a status other than 200 the body still goes to on_data.
@@ -78,6 +104,10 @@ class HttpsClient final : public HttpTransport {
                             const std::string& content_type, const std::string& body,
                             std::chrono::milliseconds timeout, bool* written = nullptr,
                             bool reuse_connection = false) override;
+  Result<HttpResponse> SendStreamed(const std::string& method, const std::string& target,
+                                    const std::string& content_type, const BodySource& body,
+                                    std::chrono::milliseconds timeout,
+                                    bool* written = nullptr) override;
   Result<int> Stream(const std::string& target, std::chrono::milliseconds timeout,
                      const std::function<bool(std::string_view)>& on_data) override;
   void Cancel() override;

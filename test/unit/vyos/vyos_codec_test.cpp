@@ -115,6 +115,40 @@ TEST_SUITE("vyos/codec") {
   }
 
   TEST_CASE(
+      "a streamed body is its size exactly, in pieces of at least the asked size but the last, "
+      "and joined is byte for byte the body of its commands") {
+    core::Plan plan;
+    auto changed = Rule();
+    changed.translation_port = "2222";
+    for (int i = 0; i < 40; ++i)
+      plan.changes.push_back({core::ChangeKind::kAdd, 10000 + i, "r", "p" + std::to_string(i), "d",
+                              std::nullopt, i % 2 ? Rule() : changed, "new", false});
+    const std::pair<size_t, size_t> range{3, 37};
+    const auto expected = EncodeConfigure("K3Y", RangeCommands(plan, range), 5);
+    for (size_t min_bytes : {size_t{1}, size_t{100}, size_t{1000}, size_t{1} << 20}) {
+      ConfigureStream stream("K3Y", plan, range, InterfaceSyntax::kName, 5);
+      size_t told = 0;
+      CHECK(stream.Size([&](const Command&) { ++told; }) == expected.size());
+      CHECK(told == RangeCommands(plan, range).size());
+      std::string joined;
+      std::vector<size_t> sizes;
+      for (std::string piece; stream.Next(piece, min_bytes);) {
+        sizes.push_back(piece.size());
+        joined += piece;
+      }
+      CHECK(joined.size() == expected.size());
+      CHECK(joined == expected);
+      REQUIRE_FALSE(sizes.empty());
+      for (size_t i = 0; i + 1 < sizes.size(); ++i) CHECK(sizes[i] >= min_bytes);
+      // The head alone, then one change a piece (the last with the tail).
+      if (min_bytes == 1) CHECK(sizes.size() == range.second - range.first + 1);
+      if (min_bytes == (size_t{1} << 20)) CHECK(sizes.size() == 1);
+      std::string after;
+      CHECK_FALSE(stream.Next(after, min_bytes));
+    }
+  }
+
+  TEST_CASE(
       "the streaming showConfig reader agrees with the DOM reader - rules, odd shapes, "
       "duplicates and refusals alike") {
     const std::string rule =
