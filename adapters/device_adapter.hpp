@@ -68,7 +68,10 @@ struct ApplyOutcome {
   std::optional<int> named_rule;
   bool refused_at_set = false;
   std::optional<std::map<int, core::NatRule>> read_back;  // the device after the change
-  std::optional<core::SwitchState> switch_read_back;      // a switch after the change
+  /// The rule numbers of read_back, once the pass no longer needs its rules (they are dropped
+  /// before the records are written: 3 MB for 10,000 rules at the pass's peak).
+  std::optional<std::vector<int>> numbers_after;
+  std::optional<core::SwitchState> switch_read_back;  // a switch after the change
 };
 
 /// One request to a device: its transport ("https-api", "ssh-cli") and how long it took.

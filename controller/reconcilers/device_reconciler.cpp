@@ -359,6 +359,14 @@ bool DeviceReconciler::ApplyPass(Pass& p) {
     p.outcome = std::move(*applied);
   }
   if (p.platform->Isolates()) Rejections(p);
+  // What follows needs only which numbers the device holds now.
+  if (auto& back = p.outcome.read_back) {
+    std::vector<int> numbers;
+    numbers.reserve(back->size());
+    for (const auto& [n, rule] : *back) numbers.push_back(n);
+    back.reset();
+    p.outcome.numbers_after = std::move(numbers);
+  }
   p.r.apply_cpu_us = ThreadCpuMicros() - phase;
   const ApplyOutcome& outcome = p.outcome;
   if (!outcome.transport.empty()) p.r.transport = outcome.transport;

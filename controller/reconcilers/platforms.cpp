@@ -44,7 +44,7 @@ class VyosNat final : public Platform {
       if (la != q.records.last_applied.end() && la->second.resource == p.resource &&
           la->second.port == p.port && la->second.rule == rule->rule)
         continue;
-      update.upserts[p.number] = core::AppliedRecord{p.resource, p.port, rule->rule};
+      update.upserts[p.number] = store::AppliedRef{p.resource, p.port, &rule->rule};
     }
     for (const auto& ch : plan.changes)
       if (ch.kind == core::ChangeKind::kDelete) update.removed.push_back(ch.number);
@@ -55,10 +55,14 @@ class VyosNat final : public Platform {
     // Allocations of ports no longer declared are pruned once their rules are gone.
     const bool stale_allocations = allocations_after != q.rules.size();
     if (update.upserts.empty() && update.removed.empty() && !stale_allocations) return false;
-    std::optional<std::map<int, core::NatRule>> expected;  // only when nothing was read back
-    if (!outcome.read_back) expected = core::ExpectedAfter(q.observed.nat_rules, plan);
-    const auto& after = outcome.read_back ? *outcome.read_back : *expected;
-    for (const auto& [n, rule] : after) update.on_device.insert(n);
+    if (outcome.numbers_after) {
+      update.on_device.insert(outcome.numbers_after->begin(), outcome.numbers_after->end());
+    } else {
+      std::optional<std::map<int, core::NatRule>> expected;  // only when nothing was read back
+      if (!outcome.read_back) expected = core::ExpectedAfter(q.observed.nat_rules, plan);
+      const auto& after = outcome.read_back ? *outcome.read_back : *expected;
+      for (const auto& [n, rule] : after) update.on_device.insert(n);
+    }
     for (const auto& rule : q.rules) update.desired.insert({rule.resource, rule.port});
     if (auto st = store.RecordApplied(key, update, now); !st) return tl::unexpected(st.error());
     return true;
@@ -83,7 +87,7 @@ class VyosNat final : public Platform {
       auto o = owner.find(ch.number);
       if (o == owner.end()) continue;  // not ours: no record to keep
       if (ch.after)
-        u.upserts[ch.number] = core::AppliedRecord{o->second.resource, o->second.port, *ch.after};
+        u.upserts[ch.number] = store::AppliedRef{o->second.resource, o->second.port, &*ch.after};
       else
         u.removed.push_back(ch.number);
     }

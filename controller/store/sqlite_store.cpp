@@ -535,9 +535,9 @@ Status SqliteStore::RecordApplied(const std::string& device, const AppliedUpdate
       s.Reset()
           .Bind(1, device)
           .Bind(2, n)
-          .Bind(3, rec.resource)
-          .Bind(4, rec.port)
-          .Bind(5, NatRuleToJson(rec.rule))
+          .BindStatic(3, rec.resource)
+          .BindStatic(4, rec.port)
+          .Bind(5, NatRuleToJson(*rec.rule))
           .Bind(6, now);
       if (auto st = s.Done(); !st) return st;
     }

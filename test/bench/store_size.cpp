@@ -78,18 +78,21 @@ bool ApplyingPass(store::SqliteStore& st, Router& r, int changed, int64_t now_s)
   std::vector<store::Event> events;
   std::vector<store::PortStatusRow> ports;
   const int count = r.on_device.empty() ? r.rules : changed;
+  std::map<int, core::AppliedRecord> records;  // the update points into these
   for (int i = 0; i < count; ++i) {
     const int idx = r.on_device.empty() ? i : (r.version * 7 + i) % r.rules;
     const int n = r.first + idx;
     auto rule = Rule(idx, r.version);
     for (const auto& o : Ops(n, rule)) ops.push_back(o);
-    u.upserts[n] = core::AppliedRecord{"default/vm" + std::to_string(idx), "ssh", rule};
+    const auto& rec = records[n] =
+        core::AppliedRecord{"default/vm" + std::to_string(idx), "ssh", rule};
+    u.upserts[n] = store::AppliedRef{rec.resource, rec.port, &rec.rule};
     events.push_back({0, now, r.key, "default/vm" + std::to_string(idx), "Normal", "Applied",
                       "rule " + std::to_string(n) + " applied", *run});
   }
   auto intent = st.BeginIntent(snap, count, ops.Text());
   if (!intent) return false;
-  for (const auto& [n, rec] : u.upserts) r.on_device[n] = rec.rule;
+  for (const auto& [n, rec] : records) r.on_device[n] = rec.rule;
   for (const auto& [n, rec] : r.on_device) {
     u.on_device.insert(n);
     ports.push_back({r.key, "default/vm" + std::to_string(n - r.first), "ssh",

@@ -58,7 +58,8 @@ class MemoryStore final : public store::Store {
     std::lock_guard lk(mu_);
     auto& applied = last_applied_[device];
     auto& alloc = allocations_[device];
-    for (const auto& [n, rec] : u.upserts) applied[n] = rec;
+    for (const auto& [n, rec] : u.upserts)
+      applied[n] = core::AppliedRecord{std::string(rec.resource), std::string(rec.port), *rec.rule};
     for (int n : u.removed) applied.erase(n);
     for (int n : u.released) std::erase_if(alloc, [&](const auto& kv) { return kv.second == n; });
     // Allocations of ports no longer declared end once their rule is gone from the device.

@@ -209,7 +209,7 @@ TEST_SUITE("store/sqlite") {
     REQUIRE(back);
     CHECK(back->rules == rules);
     AppliedUpdate u;
-    u.upserts[10001] = {"ns/a", "p", rules[10001]};
+    u.upserts[10001] = {"ns/a", "p", &rules[10001]};
     u.on_device = {10001};
     REQUIRE(st.RecordApplied("d", u, "t"));
 
@@ -251,7 +251,7 @@ TEST_SUITE("store/sqlite") {
     r.description = "x [netconverge]";
     r.unmanaged = {"log"};
     AppliedUpdate u;
-    u.upserts[10000] = {"ns/a", "p", r};
+    u.upserts[10000] = {"ns/a", "p", &r};
     u.desired = {{"ns/a", "p"}};
     u.on_device = {10000};
     REQUIRE(st.RecordApplied("d", u, "t"));

@@ -77,8 +77,8 @@ TEST_SUITE("unit/store-contract") {
     auto& s = impl.get();
     REQUIRE(s.SaveAllocations("d", {{{"r", "a"}, 10}, {{"r", "b"}, 11}, {{"r", "c"}, 12}}, "t"));
     store::AppliedUpdate u;
-    u.upserts = {
-        {10, {"r", "a", Rule("1")}}, {11, {"r", "b", Rule("2")}}, {12, {"r", "c", Rule("3")}}};
+    const auto r1 = Rule("1"), r2 = Rule("2"), r3 = Rule("3");
+    u.upserts = {{10, {"r", "a", &r1}}, {11, {"r", "b", &r2}}, {12, {"r", "c", &r3}}};
     u.desired = {{"r", "a"}, {"r", "b"}, {"r", "c"}};
     u.on_device = {10, 11, 12};
     REQUIRE(s.RecordApplied("d", u, "t"));
