@@ -497,10 +497,6 @@ bool VyosAdapter::ApplyBatch(ApplyOutcome& out, const core::Plan& plan,
   }
   // The record first: a header line (its count filled in below), then each command's CLI line.
   const size_t head = out.operations.size();
-  // Room for the lines at once (a rule is about 7 lines of 60 bytes): a 4.5 MB text grown by
-  // doubling would hold its old and new buffer, 12 MB, at the pass's peak.
-  out.operations.Reserve(out.operations.Text().size() + (range.second - range.first) * 7 * 72 +
-                         256);
   out.operations.emplace_back();
   size_t commands = 0;
   std::string line;

@@ -19,7 +19,7 @@ void JList(Json& w, const char* k, const std::vector<std::string>& v) {
 void JList(Json& w, const char* k, const core::OpLog& v) {
   w.Key(k);
   w.StartArray();
-  for (std::string_view s : v) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  for (const std::string& s : v) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
   w.EndArray();
 }
 

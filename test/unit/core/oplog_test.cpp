@@ -61,4 +61,60 @@ TEST_SUITE("core.oplog") {
     REQUIRE(odd.size() == 1);
     CHECK(odd[0] == "set x 'a\\nb'");
   }
+
+  TEST_CASE(
+      "a log of many segments: lines, text, segments of whole lines, Set and Append across them") {
+    // 70,000 lines of a 10,000-rule apply: about 4.5 MB, many deflated segments.
+    OpLog log;
+    log.push_back("header");
+    std::string expected = "header\n";
+    for (int i = 0; i < 70000; ++i) {
+      const std::string line = "  set nat destination rule " + std::to_string(10000 + i / 7) +
+                               " description 'VM vm" + std::to_string(i) + " Port ssh'";
+      log.push_back(line);
+      expected += line + "\n";
+    }
+    REQUIRE(log.size() == 70001);
+    CHECK(log.TextSize() == expected.size());
+    CHECK(log.Text() == expected);
+    CHECK(log[1] == "  set nat destination rule 10000 description 'VM vm0 Port ssh'");
+    CHECK(log[40000] == "  set nat destination rule 15714 description 'VM vm39999 Port ssh'");
+    CHECK(log.back() == "  set nat destination rule 19999 description 'VM vm69999 Port ssh'");
+    size_t segments = 0, joined = 0;
+    std::string whole;
+    log.ForEachSegment([&](std::string_view raw) {
+      ++segments;
+      joined += raw.size();
+      CHECK(raw.size() <= OpLog::kSegmentBytes + 128);
+      CHECK(raw.back() == '\n');  // whole lines: a stored row splits into lines on its own
+      whole += raw;
+    });
+    CHECK(segments >= expected.size() / OpLog::kSegmentBytes);
+    CHECK(joined == expected.size());
+    CHECK(whole == expected);
+    // Iteration reads every line once, in order.
+    size_t n = 0, bytes = 0;
+    for (const std::string& line : log) {
+      ++n;
+      bytes += line.size() + 1;
+    }
+    CHECK(n == 70001);
+    CHECK(bytes == expected.size());
+    // The header, in the first (deflated) segment, replaced once its lines are known.
+    log.Set(0, "POST /configure (70000 commands, confirm 1 min)");
+    CHECK(log[0] == "POST /configure (70000 commands, confirm 1 min)");
+    CHECK(log[1] == "  set nat destination rule 10000 description 'VM vm0 Port ssh'");
+    CHECK(log.Text() == "POST /configure (70000 commands, confirm 1 min)\n" +
+                            expected.substr(std::string("header\n").size()));
+    // A line in the middle, shorter: the lines after it in its segment move, later ones not.
+    log.Set(40000, "x");
+    CHECK(log[40000] == "x");
+    CHECK(log[40001] == "  set nat destination rule 15714 description 'VM vm40000 Port ssh'");
+    CHECK(log[69999] == "  set nat destination rule 19999 description 'VM vm69998 Port ssh'");
+    OpLog copy{"first"};
+    copy.Append(log);
+    CHECK(copy.size() == 70002);
+    CHECK(copy.Text() == "first\n" + log.Text());
+    CHECK(OpLog::FromText(log.Text()) == log);
+  }
 }

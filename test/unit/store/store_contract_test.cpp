@@ -97,6 +97,29 @@ TEST_SUITE("unit/store-contract") {
     CHECK(*a == std::map<core::PortKey, int>{{{"r", "a"}, 10}});
   }
 
+  TEST_CASE_TEMPLATE("a run's operations of many log segments read back as every line in order", T,
+                     Sqlite, Memory) {
+    T impl;
+    auto& s = impl.get();
+    core::OpLog ops;
+    std::vector<std::string> lines;
+    for (int i = 0; i < 30000; ++i) {
+      lines.push_back("  set nat destination rule " + std::to_string(10000 + i) +
+                      " translation address '192.168.10." + std::to_string(i % 250) + "'");
+      ops.push_back(lines.back());
+    }
+    REQUIRE(ops.TextSize() > 2 * core::OpLog::kSegmentBytes);  // three segments or more
+    auto r = s.BeginRun("d", "manifest-change", "2026-01-01T00:00:00Z");
+    REQUIRE(r);
+    REQUIRE(s.FinishRun({*r, "d", "manifest-change", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z",
+                         "Success", "", 30000, 1, 1000, 30000, 0, 0, "https-api", "controller", 0},
+                        ops));
+    auto back = s.Operations(*r);
+    REQUIRE(back);
+    CHECK(back->size() == lines.size());
+    CHECK(*back == lines);
+  }
+
   TEST_CASE_TEMPLATE(
       "runs: newest first, limited, operations line by line - a quiet pass adds no run, it moves "
       "the device row's last-seen time and counts - a recorded status resets the count",
