@@ -490,7 +490,7 @@ Result<ApplyOutcome> DeviceReconciler::ApplyWithIntent(
   if (plan.HasChanges()) {
     auto in = store_.BeginIntent(
         store::Snapshot{0, key, started, r.run_id, observed.nat_rules, observed.switch_state},
-        static_cast<int>(plan.ChangeCount()), adapter.Render(plan).Text());
+        static_cast<int>(plan.ChangeCount()), adapter.Render(plan));
     if (!in) return tl::unexpected(in.error());
     intent = in->id;  // only its id is kept: a 10,000-rule intent's text is 4 MB
     r.snapshot_id = in->snapshot_id;

@@ -886,7 +886,7 @@ Status SqliteStore::RecordAppliedInterfaces(
 }
 
 Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes,
-                                        const std::string& operations, int keep) {
+                                        const core::OpLog& operations, int keep) {
   Intent in;
   auto st = InTransaction([&]() -> Status {
     // Compressed: a 10,000-rule router's snapshot is 2.8 MB of JSON, 0.3 MB deflated.
@@ -904,22 +904,27 @@ Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes,
         .BindBlob(5, *switch_z);
     if (auto e = s.Done(); !e) return e;
     const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
+    // The operations are written into their place segment by segment (SQLite's incremental
+    // blob I/O): neither their joined text nor a record holding it (4 MB each for 10,000 rules)
+    // is built. Read back as text like any other value.
     Stmt i(db_,
            "INSERT INTO intents (device, run_id, snapshot_id, changes, operations, started_at) "
-           "VALUES (?, ?, ?, ?, ?, ?)");
+           "VALUES (?, ?, ?, ?, zeroblob(?), ?)");
     i.Bind(1, snap.device)
         .Bind(2, snap.run_id)
         .Bind(3, snapshot_id)
         .Bind(4, changes)
-        .BindStatic(5, operations)
+        .Bind(5, static_cast<int64_t>(operations.TextSize()))
         .Bind(6, snap.taken_at);
     if (auto e = i.Done(); !e) return e;
+    if (auto e = WriteBlob("intents", "operations", sqlite3_last_insert_rowid(db_), operations); !e)
+      return e;
     in = Intent{sqlite3_last_insert_rowid(db_),
                 snap.device,
                 snap.run_id,
                 snapshot_id,
                 changes,
-                operations,
+                "",
                 snap.taken_at};
     Stmt prune(db_,
                "DELETE FROM snapshots WHERE device = ? AND id NOT IN "
@@ -929,6 +934,25 @@ Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes,
   });
   if (!st) return tl::unexpected(st.error());
   return in;
+}
+
+Status SqliteStore::WriteBlob(const char* table, const char* column, int64_t rowid,
+                              const core::OpLog& text) {
+  if (text.empty()) return {};
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_, "main", table, column, rowid, 1, &blob);
+  int offset = 0;
+  text.ForEachSegment([&](std::string_view raw) {
+    if (rc != SQLITE_OK) return;
+    rc = sqlite3_blob_write(blob, raw.data(), static_cast<int>(raw.size()), offset);
+    offset += static_cast<int>(raw.size());
+  });
+  const int closed = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = closed;
+  if (rc != SQLITE_OK)
+    return MakeError(ErrorCode::kUnavailable, std::string("store: writing ") + table + "." +
+                                                  column + ": " + sqlite3_errstr(rc));
+  return {};
 }
 
 Status SqliteStore::FinishIntent(int64_t intent_id, const std::string& outcome,

@@ -81,7 +81,7 @@ class SqliteStore final : public Store {
   Status RecordQuietPass(const std::string& device, const std::string& observed_at,
                          const std::string& updated_at) override;
   Result<std::vector<std::string>> Operations(int64_t run_id) override;
-  Result<Intent> BeginIntent(const Snapshot& snapshot, int changes, const std::string& operations,
+  Result<Intent> BeginIntent(const Snapshot& snapshot, int changes, const core::OpLog& operations,
                              int keep = 50) override;
   Status FinishIntent(int64_t intent_id, const std::string& outcome,
                       const std::string& now) override;
@@ -114,6 +114,8 @@ class SqliteStore final : public Store {
                                                              OpenMode mode);
   static Status CreateFile(const std::string& path);
   Status Exec(const std::string& sql);
+  /// Writes `text` into the zeroblob of its size at table.column of row `rowid`.
+  Status WriteBlob(const char* table, const char* column, int64_t rowid, const core::OpLog& text);
   Status Initialize();
   Status InTransaction(const std::function<Status()>& body);
   Status InsertEvents(const std::vector<Event>& events);  // inside a transaction

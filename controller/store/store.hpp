@@ -211,9 +211,10 @@ class Store {
   virtual Result<std::vector<std::string>> Operations(int64_t run_id) = 0;
 
   /// The device as it was before a change, and the intent to change it, in one transaction,
-  /// before the device is touched. Keeps the newest `keep` snapshots per device.
+  /// before the device is touched. Keeps the newest `keep` snapshots per device. The Intent
+  /// returned has no operations (a 10,000-rule intent's are 4 MB; OpenIntents reads them).
   virtual Result<Intent> BeginIntent(const Snapshot& snapshot, int changes,
-                                     const std::string& operations, int keep = 50) = 0;
+                                     const core::OpLog& operations, int keep = 50) = 0;
   virtual Status FinishIntent(int64_t intent_id, const std::string& outcome,
                               const std::string& now) = 0;
   /// Intents without a finish: a process died while applying them.

@@ -90,7 +90,7 @@ bool ApplyingPass(store::SqliteStore& st, Router& r, int changed, int64_t now_s)
     events.push_back({0, now, r.key, "default/vm" + std::to_string(idx), "Normal", "Applied",
                       "rule " + std::to_string(n) + " applied", *run});
   }
-  auto intent = st.BeginIntent(snap, count, ops.Text());
+  auto intent = st.BeginIntent(snap, count, ops);
   if (!intent) return false;
   for (const auto& [n, rec] : records) r.on_device[n] = rec.rule;
   for (const auto& [n, rec] : r.on_device) {

@@ -152,7 +152,7 @@ class MemoryStore final : public store::Store {
     return it == operations_.end() ? std::vector<std::string>{} : it->second;
   }
   Result<store::Intent> BeginIntent(const store::Snapshot& snap, int changes,
-                                    const std::string& operations, int keep = 50) override {
+                                    const core::OpLog& operations, int keep = 50) override {
     if (auto e = Fail("BeginIntent")) return tl::unexpected(*e);
     std::lock_guard lk(mu_);
     store::Snapshot s = snap;
@@ -169,10 +169,12 @@ class MemoryStore final : public store::Store {
     in.run_id = snap.run_id;
     in.snapshot_id = s.id;
     in.changes = changes;
-    in.operations = operations;
+    in.operations = operations.Text();
     in.started_at = snap.taken_at;
     intents_.push_back(in);
-    return static_cast<store::Intent>(in);
+    auto out = static_cast<store::Intent>(in);
+    out.operations.clear();  // as the SQLite store: OpenIntents reads them
+    return out;
   }
   Status FinishIntent(int64_t intent_id, const std::string& outcome,
                       const std::string& now) override {

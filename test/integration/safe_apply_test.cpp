@@ -87,8 +87,8 @@ TEST_SUITE("integration/safe_apply") {
         "web1.yaml",
         PortForwardYaml("web1", "web1", "    - {name: ssh, protocol: tcp, externalPort: 2201}\n"));
     // A process wrote its intent, committed on the device, and died before recording anything.
-    auto in =
-        h.store->BeginIntent(store::Snapshot{0, "default/edge1", "t0", 0, {}, {}}, 1, "set ...\n");
+    auto in = h.store->BeginIntent(store::Snapshot{0, "default/edge1", "t0", 0, {}, {}}, 1,
+                                   core::OpLog{"set ..."});
     REQUIRE(in);
     REQUIRE_FALSE(h.Pass().error);  // (stands in for the commit the dead process made)
     REQUIRE(h.store->OpenIntents()->size() == 1);

@@ -491,7 +491,7 @@ TEST_SUITE("unit/reconciler") {
     auto run = t.store.BeginRun(kEdge, "poll", "2026-11-30T00:00:00Z");
     REQUIRE(run);
     REQUIRE(t.store.BeginIntent(store::Snapshot{0, kEdge, "2026-11-30T00:00:00Z", *run, {}, {}}, 1,
-                                "set nat destination rule 10000\n"));
+                                core::OpLog{"set nat destination rule 10000"}));
     t.Edge().commit_pending = true;
     t.Restart();
     CHECK(t.rec->Recover() == std::vector<std::string>{kEdge});

@@ -202,7 +202,7 @@ TEST_SUITE("store/sqlite") {
       r.translation_address = "192.168.10." + std::to_string(n % 250);
       rules[n] = r;
     }
-    auto in = st.BeginIntent({0, "d", "t", 0, rules, {}}, 1, "set a\nset b\n");
+    auto in = st.BeginIntent({0, "d", "t", 0, rules, {}}, 1, core::OpLog{"set a", "set b"});
     REQUIRE(in);
     REQUIRE(st.FinishIntent(in->id, "Success", "t"));
     auto back = st.GetSnapshot(in->snapshot_id);

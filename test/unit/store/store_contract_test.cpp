@@ -118,6 +118,13 @@ TEST_SUITE("unit/store-contract") {
     REQUIRE(back);
     CHECK(back->size() == lines.size());
     CHECK(*back == lines);
+    // An intent's operations, written segment by segment, read back as the one text.
+    REQUIRE(s.BeginIntent({0, "d", "2026-01-01T00:00:02Z", *r, {}, {}}, 30000, ops));
+    auto open = s.OpenIntents();
+    REQUIRE(open);
+    REQUIRE(open->size() == 1);
+    CHECK(open->front().operations.size() == ops.TextSize());
+    CHECK(open->front().operations == ops.Text());
   }
 
   TEST_CASE_TEMPLATE(
@@ -189,7 +196,7 @@ TEST_SUITE("unit/store-contract") {
     store::Snapshot snap{0, "d", "2026-01-01T00:00:00Z", 0, {{10, Rule("1")}}, {}};
     std::vector<store::Intent> in;
     for (int i = 0; i < 3; ++i) {
-      auto x = s.BeginIntent(snap, 1, "set x\n", 2);
+      auto x = s.BeginIntent(snap, 1, core::OpLog{"set x"}, 2);
       REQUIRE(x);
       in.push_back(*x);
     }
@@ -267,14 +274,14 @@ TEST_SUITE("unit/store-contract") {
     REQUIRE(s.FinishRun({*b, "d", "poll", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01Z", "Failed",
                          "", 0, 0, 0, 0, 0, 0, "", "", 0},
                         {}));
-    REQUIRE(s.BeginIntent({0, "d", "2026-01-01T00:00:01Z", *b, {}, {}}, 1, "x\n"));
+    REQUIRE(s.BeginIntent({0, "d", "2026-01-01T00:00:01Z", *b, {}, {}}, 1, core::OpLog{"x"}));
     REQUIRE(s.AddEvents(
         {Ev("2026-01-01T00:00:00Z", "d", "", "Old"), Ev("2026-02-01T00:00:00Z", "d", "", "New")}));
     // Device e: three old snapshots whose applies finished - the newest of them stays.
     std::vector<int64_t> snaps;
     for (const char* at :
          {"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z"}) {
-      auto in = s.BeginIntent({0, "e", at, 0, {}, {}}, 1, "y\n");
+      auto in = s.BeginIntent({0, "e", at, 0, {}, {}}, 1, core::OpLog{"y"});
       REQUIRE(in);
       REQUIRE(s.FinishIntent(in->id, "Success", at));
       snaps.push_back(in->snapshot_id);
