@@ -236,6 +236,16 @@ const Migration kMigrationList[] = {
      "CREATE INDEX outbox_pending ON outbox(outcome, next_attempt_at);"
      "ALTER TABLE device_status ADD COLUMN standing TEXT NOT NULL DEFAULT '';",
      "ALTER TABLE device_status DROP COLUMN standing; DROP TABLE outbox;"},
+    // Down: an open intent's operations go back into its row.
+    {11,
+     "scale: an intent's operations stored a row per segment of at most 256 KiB, so that a "
+     "10,000-rule intent is never one 4 MB value",
+     "CREATE TABLE intent_operations (intent_id INTEGER NOT NULL REFERENCES intents(id) ON "
+     "DELETE CASCADE, seq INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (intent_id, seq));",
+     "UPDATE intents SET operations = operations || COALESCE((SELECT group_concat(text, '') FROM "
+     "(SELECT text FROM intent_operations WHERE intent_id = intents.id ORDER BY seq)), '') "
+     "WHERE finished_at IS NULL;"
+     "DROP TABLE intent_operations;"},
 };
 
 }  // namespace
@@ -904,28 +914,28 @@ Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes,
         .BindBlob(5, *switch_z);
     if (auto e = s.Done(); !e) return e;
     const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
-    // The operations are written into their place segment by segment (SQLite's incremental
-    // blob I/O): neither their joined text nor a record holding it (4 MB each for 10,000 rules)
-    // is built. Read back as text like any other value.
+    // The operations a row per segment of the log (schema 11): neither their joined text nor a
+    // record holding it (4 MB each for 10,000 rules) is built.
     Stmt i(db_,
            "INSERT INTO intents (device, run_id, snapshot_id, changes, operations, started_at) "
-           "VALUES (?, ?, ?, ?, zeroblob(?), ?)");
+           "VALUES (?, ?, ?, ?, '', ?)");
     i.Bind(1, snap.device)
         .Bind(2, snap.run_id)
         .Bind(3, snapshot_id)
         .Bind(4, changes)
-        .Bind(5, static_cast<int64_t>(operations.TextSize()))
-        .Bind(6, snap.taken_at);
+        .Bind(5, snap.taken_at);
     if (auto e = i.Done(); !e) return e;
-    if (auto e = WriteBlob("intents", "operations", sqlite3_last_insert_rowid(db_), operations); !e)
-      return e;
-    in = Intent{sqlite3_last_insert_rowid(db_),
-                snap.device,
-                snap.run_id,
-                snapshot_id,
-                changes,
-                "",
-                snap.taken_at};
+    const int64_t intent_id = sqlite3_last_insert_rowid(db_);
+    Stmt o(db_, "INSERT INTO intent_operations (intent_id, seq, text) VALUES (?, ?, ?)");
+    int seq = 0;
+    Status written;
+    operations.ForEachSegment([&](std::string_view raw) {
+      if (!written) return;
+      o.Reset().Bind(1, intent_id).Bind(2, seq++).BindStatic(3, raw);
+      written = o.Done();
+    });
+    if (!written) return written;
+    in = Intent{intent_id, snap.device, snap.run_id, snapshot_id, changes, "", snap.taken_at};
     Stmt prune(db_,
                "DELETE FROM snapshots WHERE device = ? AND id NOT IN "
                "(SELECT id FROM snapshots WHERE device = ? ORDER BY id DESC LIMIT ?)");
@@ -936,29 +946,13 @@ Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes,
   return in;
 }
 
-Status SqliteStore::WriteBlob(const char* table, const char* column, int64_t rowid,
-                              const core::OpLog& text) {
-  if (text.empty()) return {};
-  sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db_, "main", table, column, rowid, 1, &blob);
-  int offset = 0;
-  text.ForEachSegment([&](std::string_view raw) {
-    if (rc != SQLITE_OK) return;
-    rc = sqlite3_blob_write(blob, raw.data(), static_cast<int>(raw.size()), offset);
-    offset += static_cast<int>(raw.size());
-  });
-  const int closed = sqlite3_blob_close(blob);
-  if (rc == SQLITE_OK) rc = closed;
-  if (rc != SQLITE_OK)
-    return MakeError(ErrorCode::kUnavailable, std::string("store: writing ") + table + "." +
-                                                  column + ": " + sqlite3_errstr(rc));
-  return {};
-}
-
 Status SqliteStore::FinishIntent(int64_t intent_id, const std::string& outcome,
                                  const std::string& now) {
   return InTransaction([&]() -> Status {
     // A finished intent's operations are the run's (kept there): not twice.
+    Stmt o(db_, "DELETE FROM intent_operations WHERE intent_id = ?");
+    o.Bind(1, intent_id);
+    if (auto st = o.Done(); !st) return st;
     Stmt s(db_, "UPDATE intents SET finished_at = ?, outcome = ?, operations = '' WHERE id = ?");
     s.Bind(1, now).Bind(2, outcome).Bind(3, intent_id);
     return s.Done();
@@ -976,6 +970,14 @@ Result<std::vector<Intent>> SqliteStore::OpenIntents() {
     out.push_back(Intent{s.Int(0), s.Text(1), s.Int(2), s.Int(3), static_cast<int>(s.Int(4)),
                          s.Text(5), s.Text(6)});
   if (auto st = s.Finished(); !st) return tl::unexpected(st.error());
+  // Since schema 11 the operations are a row per segment (an intent from before has them in
+  // its own row).
+  Stmt o(db_, "SELECT text FROM intent_operations WHERE intent_id = ? ORDER BY seq");
+  for (auto& in : out) {
+    o.Reset().Bind(1, in.id);
+    while (o.Step() == SQLITE_ROW) in.operations += o.Text(0);
+    if (auto st = o.Finished(); !st) return tl::unexpected(st.error());
+  }
   return out;
 }
 

@@ -114,8 +114,6 @@ class SqliteStore final : public Store {
                                                              OpenMode mode);
   static Status CreateFile(const std::string& path);
   Status Exec(const std::string& sql);
-  /// Writes `text` into the zeroblob of its size at table.column of row `rowid`.
-  Status WriteBlob(const char* table, const char* column, int64_t rowid, const core::OpLog& text);
   Status Initialize();
   Status InTransaction(const std::function<Status()>& body);
   Status InsertEvents(const std::vector<Event>& events);  // inside a transaction

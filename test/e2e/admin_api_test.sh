@@ -64,7 +64,7 @@ curl -s "$H/v1/health" > "$work/health.json"
 check "/v1/health: store writable, the device reachable, the loop's last pass of edge1" 'python3 -c "
 import json, sys
 h = json.load(open(sys.argv[1]))
-assert h[\"store\"][\"writable\"] and h[\"store\"][\"schemaVersion\"] == 10
+assert h[\"store\"][\"writable\"] and h[\"store\"][\"schemaVersion\"] == 11
 assert [d[\"reachable\"] for d in h[\"devices\"] if d[\"device\"] == \"default/edge1\"] == [True]
 last = [p for p in h[\"loop\"][\"lastPass\"] if p[\"device\"] == \"default/edge1\"][0]
 assert last[\"result\"] == \"success\" and last[\"runId\"] >= 1 and last[\"trigger\"] in (\"startup\", \"admin-sync\")

@@ -139,6 +139,47 @@ TEST_SUITE("store/sqlite") {
     CHECK((*upgraded)->SchemaVersion() == LatestSchemaVersion());
   }
 
+  TEST_CASE(
+      "schema 11 down and up: an open intent's segmented operations go back into its row whole, "
+      "and are read whole again after the upgrade") {
+    auto path = TempDb("intent-segments");
+    core::OpLog ops;
+    for (int i = 0; i < 20000; ++i)
+      ops.push_back("  set nat destination rule " + std::to_string(10000 + i) + " protocol 'tcp'");
+    REQUIRE(ops.TextSize() > core::OpLog::kSegmentBytes);  // two segments or more
+    {
+      auto s = SqliteStore::Open(path, SqliteStore::OpenMode::kRequireCurrent);
+      REQUIRE(s);
+      REQUIRE((*s)->BeginIntent({0, "d", "t", 0, {}, {}}, 20000, ops));
+      REQUIRE((*s)->Downgrade(10));
+    }
+    {
+      // Read with SQLite itself: schema 10 keeps an intent's operations in its row.
+      sqlite3* db = nullptr;
+      REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+      sqlite3_stmt* st = nullptr;
+      REQUIRE(sqlite3_prepare_v2(db, "SELECT operations FROM intents", -1, &st, nullptr) ==
+              SQLITE_OK);
+      REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+      const std::string text(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                             static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+      CHECK(text.size() == ops.TextSize());
+      CHECK(text == ops.Text());
+      sqlite3_finalize(st);
+      sqlite3_close(db);
+    }
+    auto up = SqliteStore::Open(path, SqliteStore::OpenMode::kAutoMigrate);
+    REQUIRE(up);
+    auto open = (*up)->OpenIntents();
+    REQUIRE(open);
+    REQUIRE(open->size() == 1);
+    CHECK(open->front().operations == ops.Text());
+    REQUIRE((*up)->FinishIntent(open->front().id, "Success", "t2"));
+    auto none = (*up)->OpenIntents();
+    REQUIRE(none);
+    CHECK(none->empty());
+  }
+
   TEST_CASE("a store newer than the binary is refused") {
     auto path = TempDb("newer");
     {
