@@ -100,7 +100,7 @@ check "a second daemon on the same store exits 1 naming the first" '[ $rc -eq 1 
 check "so is apply while the daemon runs" '[ $rc -eq 1 ] && grep -q "is in use by netconverge run" "$work/second-apply.log"'
 check "readers still work beside it" '"$BIN/netconverge" status --store "$STORE" > /dev/null'
 check "GET /healthz and /readyz answer 200" '[ "$(curl -s "$H/healthz")" = "{\"status\":\"ok\"}" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$H/readyz")" = 200 ]'
-check "GET /v1/health: store schema, the device, the loop" 'curl -s "$H/v1/health" | tr -d " \n" | grep -q "\"schemaVersion\":10.*\"device\":\"default/edge1\",\"reachable\":true.*\"queueDepth\":"'
+check "GET /v1/health: store schema, the device, the loop" 'curl -s "$H/v1/health" | tr -d " \n" | grep -q "\"schemaVersion\":11.*\"device\":\"default/edge1\",\"reachable\":true.*\"queueDepth\":"'
 check "unknown route: 404 with a JSON error" '[ "$(curl -s -o "$work/404" -w "%{http_code}" "$H/nope")" = 404 ] && grep -q "{\"error\":{\"code\":404" "$work/404"'
 curl -s "$H/metrics" > "$work/metrics.txt"
 check "GET /metrics passes promtool check metrics and counts the passes" 'promtool check metrics < "$work/metrics.txt" && grep -q "^netconverge_reconcile_total{device=\"default/edge1\",result=\"success\"} [1-9]" "$work/metrics.txt" && grep -q "^controller_runtime_reconcile_total{controller=\"device\",result=\"success\"}" "$work/metrics.txt" && grep -q "^workqueue_depth{name=\"device\"}" "$work/metrics.txt" && grep -q "^netconverge_http_requests_total{code=\"200\",route=\"/healthz\"} 1" "$work/metrics.txt"'
