@@ -619,6 +619,8 @@ struct PieceOut {
 };
 
 struct ConfigureStream::State {
+  State(std::string k, const core::Plan& p, std::pair<size_t, size_t> r, InterfaceSyntax s, int c)
+      : key(std::move(k)), plan(p), range(r), syntax(s), confirm_minutes(c), next(r.first) {}
   std::string key;
   const core::Plan& plan;
   std::pair<size_t, size_t> range;
@@ -652,9 +654,7 @@ struct ConfigureStream::State {
 ConfigureStream::ConfigureStream(const std::string& key, const core::Plan& plan,
                                  std::pair<size_t, size_t> range, InterfaceSyntax syntax,
                                  int confirm_minutes)
-    : s_(new State{key, plan, range, syntax, confirm_minutes}) {
-  s_->next = range.first;
-}
+    : s_(std::make_unique<State>(key, plan, range, syntax, confirm_minutes)) {}
 
 ConfigureStream::~ConfigureStream() = default;
 
