@@ -89,7 +89,7 @@ class ConfigureStream {
   ConfigureStream(const ConfigureStream&) = delete;
   ConfigureStream& operator=(const ConfigureStream&) = delete;
   size_t Size(const std::function<void(const Command&)>& on_command = {}) const;
-  bool Next(std::string& piece, size_t min_bytes = 64 * 1024);
+  bool Next(std::string& piece, size_t min_bytes = size_t{64} * 1024);
 
  private:
   struct State;

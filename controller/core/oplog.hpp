@@ -22,7 +22,7 @@ namespace nc::core {
 class OpLog {
  public:
   /// Raw bytes gathered before they are deflated as one segment.
-  static constexpr size_t kSegmentBytes = 256 * 1024;
+  static constexpr size_t kSegmentBytes = size_t{256} * 1024;
 
   class const_iterator {
    public:
