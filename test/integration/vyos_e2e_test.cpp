@@ -507,16 +507,25 @@ TEST_SUITE("integration/vyos") {
   }
 }
 
+namespace {
+
+/// An HTTPS client of the harness's vyos-sim, verifying its certificate.
+Result<std::unique_ptr<transport::HttpsClient>> SimClient(const SimHarness& h) {
+  transport::HttpsClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = h.server->port();
+  o.ca_file = (h.dir / "ca.pem").string();
+  o.server_name = "vyos-sim";
+  return transport::HttpsClient::Create(o);
+}
+
+}  // namespace
+
 TEST_SUITE("integration/vyos") {
   TEST_CASE(
       "a new connection to the same router resumes the TLS session: no certificate exchange") {
     SimHarness h;
-    transport::HttpsClientOptions o;
-    o.host = "127.0.0.1";
-    o.port = h.server->port();
-    o.ca_file = (h.dir / "ca.pem").string();
-    o.server_name = "vyos-sim";
-    auto client = transport::HttpsClient::Create(o);
+    auto client = SimClient(h);
     REQUIRE(client);
     const std::string body =
         vyos::EncodeRetrieve(sim::VyosSim::Options{}.keys.front(), "showConfig", {"nat"});
@@ -538,12 +547,7 @@ TEST_SUITE("integration/vyos") {
       "a streamed body goes out piece by piece with its size as Content-Length - a source that "
       "gives more or fewer bytes than it announced fails before its last byte, nothing applied") {
     SimHarness h;
-    transport::HttpsClientOptions o;
-    o.host = "127.0.0.1";
-    o.port = h.server->port();
-    o.ca_file = (h.dir / "ca.pem").string();
-    o.server_name = "vyos-sim";
-    auto client = transport::HttpsClient::Create(o);
+    auto client = SimClient(h);
     REQUIRE(client);
     const std::string key = sim::VyosSim::Options{}.keys.front();
     core::Plan plan;

@@ -346,39 +346,43 @@ Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOptions opti
   return std::unique_ptr<HttpsClient>(new HttpsClient(std::move(impl)));
 }
 
+namespace {
+
+/// Runs one Exchange on the client's io_context, on the caller's thread: a body from `body`,
+/// or streamed from `streamed`.
+Result<HttpResponse> RunExchange(HttpsClient::Impl& impl, const std::string& method,
+                                 const std::string& target, const std::string& content_type,
+                                 const std::string& body, std::chrono::milliseconds timeout,
+                                 bool* written, bool reuse, const BodySource* streamed) {
+  if (written) *written = false;
+  Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
+  auto run = [&]() -> asio::awaitable<void> {
+    result = co_await Exchange(impl, method, target, content_type, body, timeout, written, reuse,
+                               streamed);
+  };
+  impl.ioc.restart();
+  asio::co_spawn(impl.ioc, run, asio::detached);
+  impl.ioc.run();
+  if (!result) impl.kept.reset();
+  return result;
+}
+
+}  // namespace
+
 Result<HttpResponse> HttpsClient::Send(const std::string& method, const std::string& target,
                                        const std::string& content_type, const std::string& body,
                                        std::chrono::milliseconds timeout, bool* written,
                                        bool reuse_connection) {
-  if (written) *written = false;
-  Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
-  auto run = [&]() -> asio::awaitable<void> {
-    result = co_await Exchange(*impl_, method, target, content_type, body, timeout, written,
-                               reuse_connection, nullptr);
-  };
-  impl_->ioc.restart();
-  asio::co_spawn(impl_->ioc, run, asio::detached);
-  impl_->ioc.run();
-  if (!result) impl_->kept.reset();
-  return result;
+  return RunExchange(*impl_, method, target, content_type, body, timeout, written, reuse_connection,
+                     nullptr);
 }
 
 Result<HttpResponse> HttpsClient::SendStreamed(const std::string& method, const std::string& target,
                                                const std::string& content_type,
                                                const BodySource& body,
                                                std::chrono::milliseconds timeout, bool* written) {
-  if (written) *written = false;
-  Result<HttpResponse> result = MakeError(ErrorCode::kInternal, "request did not run");
-  const std::string none;
-  auto run = [&]() -> asio::awaitable<void> {
-    result = co_await Exchange(*impl_, method, target, content_type, none, timeout, written, false,
-                               &body);
-  };
-  impl_->ioc.restart();
-  asio::co_spawn(impl_->ioc, run, asio::detached);
-  impl_->ioc.run();
-  if (!result) impl_->kept.reset();
-  return result;
+  static const std::string kNoBody;  // the pieces come from `body`
+  return RunExchange(*impl_, method, target, content_type, kNoBody, timeout, written, false, &body);
 }
 
 Result<HttpResponse> HttpsClient::Post(const std::string& target, const std::string& content_type,
