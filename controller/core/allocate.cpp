@@ -48,7 +48,7 @@ AllocationResult AllocateRuleNumbers(const AllocationInput& in) {
   for (size_t i = 0; i < in.rules.size(); ++i) {
     const auto& r = in.rules[i];
     if (!r.pinned_number) continue;
-    PortKey key{r.resource, r.port};
+    PortKey key{r.resource(), r.port};
     out.numbers[i] = *r.pinned_number;
     auto it = in.allocations.find(key);
     if (it == in.allocations.end() || it->second != *r.pinned_number)
@@ -62,7 +62,7 @@ AllocationResult AllocateRuleNumbers(const AllocationInput& in) {
   for (size_t i = 0; i < in.rules.size(); ++i) {
     const auto& r = in.rules[i];
     if (r.pinned_number) continue;
-    auto it = in.allocations.find(PortKey{r.resource, r.port});
+    auto it = in.allocations.find(PortKey{r.resource(), r.port});
     if (it != in.allocations.end() && !pinned.Contains(it->second))
       out.numbers[i] = it->second;
     else
@@ -84,7 +84,7 @@ AllocationResult AllocateRuleNumbers(const AllocationInput& in) {
     auto it = tagged_by_description.find(r.rule.description);
     if (it != tagged_by_description.end()) {
       out.numbers[i] = it->second;
-      out.added[PortKey{r.resource, r.port}] = it->second;
+      out.added[PortKey{r.resource(), r.port}] = it->second;
       tagged_by_description.erase(it);
     } else {
       still.push_back(i);
@@ -96,7 +96,7 @@ AllocationResult AllocateRuleNumbers(const AllocationInput& in) {
   for (size_t i : still) {
     const auto& r = in.rules[i];
     while (next <= range.last && used.Contains(next)) ++next;
-    PortKey key{r.resource, r.port};
+    PortKey key{r.resource(), r.port};
     if (next > range.last) {
       out.failed[key] = "no free rule number left in range " + std::to_string(range.first) + "-" +
                         std::to_string(range.last);

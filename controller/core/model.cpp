@@ -86,10 +86,12 @@ std::string DescribeDifference(const NatRule& from, const NatRule& to) {
 }
 
 std::span<const PortRule> DesiredState::RulesFor(const std::string& device_key) const {
-  auto lo = std::lower_bound(rules.begin(), rules.end(), device_key,
-                             [](const PortRule& r, const std::string& k) { return r.device < k; });
-  auto hi = std::upper_bound(lo, rules.end(), device_key,
-                             [](const std::string& k, const PortRule& r) { return k < r.device; });
+  auto lo =
+      std::lower_bound(rules.begin(), rules.end(), device_key,
+                       [](const PortRule& r, const std::string& k) { return r.device() < k; });
+  auto hi =
+      std::upper_bound(lo, rules.end(), device_key,
+                       [](const std::string& k, const PortRule& r) { return k < r.device(); });
   return {lo, hi};
 }
 
@@ -129,7 +131,7 @@ uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
   x.Add(static_cast<int64_t>(rules.size()));
   for (const auto& r : rules) {
     for (std::string_view s :
-         {std::string_view(r.resource), std::string_view(r.port), std::string_view(r.display),
+         {std::string_view(r.resource()), std::string_view(r.port), r.display(),
           std::string_view(r.rule.description), std::string_view(r.rule.inbound_interface),
           std::string_view(r.rule.protocol), std::string_view(r.rule.destination_address),
           std::string_view(r.rule.destination_port), std::string_view(r.rule.source_address),
@@ -137,8 +139,8 @@ uint64_t Fingerprint(const Device& d, std::span<const PortRule> rules) {
       x.Add(s);
     for (const auto& u : r.rule.unmanaged) x.Add(u);
     x.Add(static_cast<int64_t>(r.rule.disabled) | (static_cast<int64_t>(r.rule.log) << 8) |
-          (static_cast<int64_t>(r.paused) << 1) | (static_cast<int64_t>(r.on_conflict) << 2) |
-          (static_cast<int64_t>(r.drift_policy) << 5));
+          (static_cast<int64_t>(r.paused()) << 1) | (static_cast<int64_t>(r.on_conflict()) << 2) |
+          (static_cast<int64_t>(r.drift_policy()) << 5));
     x.Add(r.pinned_number ? *r.pinned_number : -1);
   }
   return x.h;

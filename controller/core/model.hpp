@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -148,22 +149,50 @@ struct NatRule {
 /// on".
 std::string DescribeDifference(const NatRule& from, const NatRule& to);
 
-/// One declared port of one PortForward, i.e. one NAT rule the controller wants on a device.
-struct PortRule {
+/// What every port of one PortForward shares: held once per PortForward and pointed to by its
+/// ports' rules (a fleet of 100,000 ports has 10,000 of these, not 100,000 copies).
+struct ForwardInfo {
   std::string device;    // ns/name of the Device
   std::string resource;  // ns/name of the PortForward
-  std::string port;      // spec.ports[].name
   std::string vm;
-  std::optional<int> pinned_number;
-  NatRule rule;         // the rule as it must look on the device (description incl. tag)
-  std::string display;  // "VM vm1 Port SSH": the description without the ownership tag
   bool paused = false;
-  std::string requested_sync;  // annotation netconverge.io/requested-sync of its PortForward
+  std::string requested_sync;  // annotation netconverge.io/requested-sync of the PortForward
   ConflictPolicy on_conflict = ConflictPolicy::kAbort;
   DriftPolicy drift_policy = DriftPolicy::kEnforce;
-  api::SourcePos source;
+  std::string file;  // the manifest it was declared in
+  bool operator==(const ForwardInfo&) const = default;
+};
 
-  bool operator==(const PortRule&) const = default;
+/// One declared port of one PortForward, i.e. one NAT rule the controller wants on a device.
+/// Compact: a fleet's desired state is the largest thing the daemon holds (about 330 bytes a
+/// port with its strings). What the ports of a PortForward share is in `forward`.
+struct PortRule {
+  std::shared_ptr<const ForwardInfo> forward;  // never null
+  std::string port;                            // spec.ports[].name
+  std::optional<int> pinned_number;
+  NatRule rule;               // the rule as it must look on the device (description incl. tag)
+  uint32_t display_size = 0;  // the description's first display_size bytes: without the tag
+  int line = 0;               // where the port is written in `forward->file`
+  int column = 0;
+
+  const std::string& device() const { return forward->device; }
+  const std::string& resource() const { return forward->resource; }
+  const std::string& vm() const { return forward->vm; }
+  bool paused() const { return forward->paused; }
+  const std::string& requested_sync() const { return forward->requested_sync; }
+  ConflictPolicy on_conflict() const { return forward->on_conflict; }
+  DriftPolicy drift_policy() const { return forward->drift_policy; }
+  /// "VM vm1 Port SSH": the description without the ownership tag.
+  std::string_view display() const {
+    return std::string_view(rule.description).substr(0, display_size);
+  }
+  api::SourcePos source() const { return {forward->file, line, column}; }
+  /// Content equality (what `forward` points to, not where).
+  bool operator==(const PortRule& o) const {
+    return (forward == o.forward || *forward == *o.forward) && port == o.port &&
+           pinned_number == o.pinned_number && rule == o.rule && display_size == o.display_size &&
+           line == o.line && column == o.column;
+  }
 };
 
 /// Identity of a port across restarts and edits: (resource, port name).

@@ -158,17 +158,17 @@ class NatPlanner {
       if (hits.empty()) continue;
       std::sort(hits.begin(), hits.end());
       conflicts_[i] = hits;
-      if (r.on_conflict == ConflictPolicy::kAbort) aborted_resources_.insert(r.resource);
+      if (r.on_conflict() == ConflictPolicy::kAbort) aborted_resources_.insert(r.resource());
     }
   }
 
   void PlanPort(size_t i) {
     const auto& r = in_.rules[i];
-    PortStatus st{r.resource, r.port, r.display, 0, PortState::kPending, ""};
+    PortStatus st{r.resource(), r.port, std::string(r.display()), 0, PortState::kPending, ""};
     if (in_.numbers[i] == 0) {
-      auto f = in_.unallocated.find(PortKey{r.resource, r.port});
+      auto f = in_.unallocated.find(PortKey{r.resource(), r.port});
       st.message = f != in_.unallocated.end() ? f->second : "no rule number";
-      plan_.notices.push_back({"AllocationFailed", r.resource, 0, r.port + ": " + st.message});
+      plan_.notices.push_back({"AllocationFailed", r.resource(), 0, r.port + ": " + st.message});
       plan_.ports.push_back(st);
       return;
     }
@@ -178,7 +178,7 @@ class NatPlanner {
       return;
     }
     desired_numbers_.push_back(st.number);
-    if (r.paused) {
+    if (r.paused()) {
       st.message = "paused by annotation";
       plan_.ports.push_back(st);
       return;
@@ -192,7 +192,7 @@ class NatPlanner {
   bool ApplyConflictPolicy(size_t i, PortStatus& st) {
     const auto& r = in_.rules[i];
     auto conflict = conflicts_.find(i);
-    if (aborted_resources_.count(r.resource)) {
+    if (aborted_resources_.count(r.resource())) {
       desired_numbers_.push_back(st.number);
       if (conflict == conflicts_.end()) {
         st.message =
@@ -203,42 +203,43 @@ class NatPlanner {
       st.message = "conflicts with " + RuleList(conflict->second) +
                    " not owned by netconverge (onConflict: Abort)";
       plan_.notices.push_back(
-          {"ConflictDetected", r.resource, conflict->second.front(), r.port + ": " + st.message});
+          {"ConflictDetected", r.resource(), conflict->second.front(), r.port + ": " + st.message});
       return false;
     }
     if (conflict == conflicts_.end()) return true;
     const auto& hits = conflict->second;
-    if (r.on_conflict == ConflictPolicy::kSkip) {
+    if (r.on_conflict() == ConflictPolicy::kSkip) {
       desired_numbers_.push_back(st.number);
       st.state = PortState::kSkipped;
       st.message = "skipped: conflicts with " + RuleList(hits) +
                    " not owned by netconverge (onConflict: Skip)";
       plan_.notices.push_back(
-          {"ConflictDetected", r.resource, hits.front(), r.port + ": " + st.message});
+          {"ConflictDetected", r.resource(), hits.front(), r.port + ": " + st.message});
       return false;
     }
-    if (r.on_conflict == ConflictPolicy::kAdopt) {
+    if (r.on_conflict() == ConflictPolicy::kAdopt) {
       st.number = hits.front();
-      plan_.adopted[PortKey{r.resource, r.port}] = st.number;
-      plan_.notices.push_back({"Adopted", r.resource, st.number,
+      plan_.adopted[PortKey{r.resource(), r.port}] = st.number;
+      plan_.notices.push_back({"Adopted", r.resource(), st.number,
                                r.port + ": took ownership of existing " + RuleLabel(st.number),
                                false});
       for (size_t k = 1; k < hits.size(); ++k)
         plan_.notices.push_back(
-            {"ConflictDetected", r.resource, hits[k],
+            {"ConflictDetected", r.resource(), hits[k],
              r.port + ": also conflicts with " + RuleLabel(hits[k]) + ", left as it is"});
       return true;
     }
     for (int c : hits) {  // Override
       if (c == st.number) continue;
       overridden_.insert(c);
-      changes_.push_back(RuleChange{
-          ChangeKind::kDelete, c, "", "", "", in_.observed.at(c), std::nullopt,
-          "removed to make room for " + r.resource + " port " + r.port + " (onConflict: Override)",
-          false});
+      changes_.push_back(RuleChange{ChangeKind::kDelete, c, "", "", "", in_.observed.at(c),
+                                    std::nullopt,
+                                    "removed to make room for " + r.resource() + " port " + r.port +
+                                        " (onConflict: Override)",
+                                    false});
     }
     plan_.notices.push_back(
-        {"ConflictDetected", r.resource, hits.front(),
+        {"ConflictDetected", r.resource(), hits.front(),
          r.port + ": conflicts with " + RuleList(hits) + "; replacing (onConflict: Override)"});
     return true;
   }
@@ -251,7 +252,7 @@ class NatPlanner {
     if (auto it = in_.observed.find(n); it != in_.observed.end()) obs = &it->second;
     const AppliedRecord* last = nullptr;
     if (auto it = in_.last_applied.find(n); it != in_.last_applied.end() &&
-                                            it->second.resource == r.resource &&
+                                            it->second.resource == r.resource() &&
                                             it->second.port == r.port)
       last = &it->second;
     const PortState done = r.rule.disabled ? PortState::kDisabled : PortState::kApplied;
@@ -261,9 +262,9 @@ class NatPlanner {
     }
     RuleChange ch;
     ch.number = n;
-    ch.resource = r.resource;
+    ch.resource = r.resource();
     ch.port = r.port;
-    ch.display = r.display;
+    ch.display = std::string(r.display());
     ch.after = r.rule;
     ch.kind = obs ? ChangeKind::kUpdate : ChangeKind::kAdd;
     if (obs) ch.before = *obs;
@@ -272,16 +273,16 @@ class NatPlanner {
       ch.drift = true;
       std::string what = obs ? DescribeDifference(last->rule, *obs) : "rule deleted on the device";
       ch.reason = "drift: " + what;
-      if (r.drift_policy == DriftPolicy::kReport) {
+      if (r.drift_policy() == DriftPolicy::kReport) {
         st.state = PortState::kDrifted;
         st.message = "drifted (driftPolicy: Report): " + what;
         plan_.notices.push_back(
-            {"DriftDetected", r.resource, n, r.port + ": " + what + " (reported, not reverted)"});
+            {"DriftDetected", r.resource(), n, r.port + ": " + what + " (reported, not reverted)"});
         return;
       }
       plan_.notices.push_back(
-          {"DriftDetected", r.resource, n, r.port + ": " + what + " (reverting)"});
-    } else if (obs && plan_.adopted.count(PortKey{r.resource, r.port})) {
+          {"DriftDetected", r.resource(), n, r.port + ": " + what + " (reverting)"});
+    } else if (obs && plan_.adopted.count(PortKey{r.resource(), r.port})) {
       ch.reason = "adopted; converging to spec: " + DescribeDifference(*obs, r.rule);
     } else if (obs && !last && !IsOwned(n, obs, dev_, in_.last_applied, in_.allocated)) {
       ch.reason =

@@ -56,11 +56,11 @@ std::vector<api::Problem> KeepShard(DesiredState& desired, const ShardSpec& spec
     desired.devices.erase(key);
     desired.held_deletes.erase(key);
   }
-  std::erase_if(desired.rules, [&](const PortRule& r) { return !mine(r.device); });
+  std::erase_if(desired.rules, [&](const PortRule& r) { return !mine(r.device()); });
   std::erase_if(desired.vlans, [&](const VlanRule& v) { return !mine(v.device); });
   // Rules and VLANs of devices that are not declared at all follow their key's hash.
   std::erase_if(desired.rules, [&](const PortRule& r) {
-    return !desired.devices.count(r.device) && HashShard(r.device, spec.count) != spec.index;
+    return !desired.devices.count(r.device()) && HashShard(r.device(), spec.count) != spec.index;
   });
   std::erase_if(desired.vlans, [&](const VlanRule& v) {
     return !desired.devices.count(v.device) && HashShard(v.device, spec.count) != spec.index;

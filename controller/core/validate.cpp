@@ -273,15 +273,18 @@ std::optional<Device> ValidateDevice(const api::DeviceObject& obj,
   return d;
 }
 
+/// One port's claim on its device's external ports: one per declared port (100,000 in a large
+/// fleet), so it points into what validation holds instead of copying it.
 struct Claim {
-  std::string device;
-  std::string interface;
+  const std::string* device;                  // the rule's ForwardInfo
+  const std::string* interface;               // the PortForward's spec.inboundInterface
   std::pair<uint32_t, uint32_t> destination;  // the destination addresses matched (all when unset)
   bool tcp = false;
   bool udp = false;
-  std::vector<PortInterval> ports;
-  size_t pf_index;
-  size_t port_index;
+  uint32_t ports_begin;  // its external port intervals: claim_ports_[ports_begin, ports_end)
+  uint32_t ports_end;
+  uint32_t pf_index;
+  uint32_t port_index;
 };
 
 struct VlanClaim {
@@ -293,13 +296,10 @@ struct VlanClaim {
 /// What every port of one PortForward shares.
 struct PortForwardContext {
   const api::PortForwardObject& obj;
-  std::string device_key;
+  std::shared_ptr<const ForwardInfo> forward;  // what its ports' rules share
   std::string tag;
   RuleRange range;
   size_t desc_max;
-  bool paused;
-  ConflictPolicy on_conflict;
-  DriftPolicy drift;
 };
 
 /// tcp/udp of a port's protocol (both false when it is missing or unknown, reported).
@@ -320,7 +320,7 @@ std::pair<bool, bool> ParseProtocol(ProblemSink& sink, const std::string& f,
 std::optional<int> ParsePin(ProblemSink& sink, const std::string& f, const api::PortSpec& p,
                             const PortForwardContext& ctx) {
   if (!p.rule_number) return std::nullopt;
-  const bool adopt = ctx.on_conflict == ConflictPolicy::kAdopt;
+  const bool adopt = ctx.forward->on_conflict == ConflictPolicy::kAdopt;
   if (*p.rule_number < 1 || *p.rule_number > 999999) {
     sink.Add(f + ".ruleNumber", "must be between 1 and 999999");
     return std::nullopt;
@@ -336,20 +336,16 @@ std::optional<int> ParsePin(ProblemSink& sink, const std::string& f, const api::
 }
 
 PortRule MakePortRule(const PortForwardContext& ctx, const api::PortSpec& p,
-                      const std::string& display, std::optional<int> pin, api::SourcePos source) {
+                      const std::string& display, std::optional<int> pin,
+                      const api::SourcePos& source) {
   const auto& s = ctx.obj.spec;
   PortRule rule;
-  rule.device = ctx.device_key;
-  rule.resource = ctx.obj.meta.Key();
+  rule.forward = ctx.forward;
   rule.port = p.name;
-  rule.vm = s.vm;
   rule.pinned_number = pin;
-  rule.display = display;
-  rule.paused = ctx.paused;
-  rule.requested_sync = Annotation(ctx.obj.meta.annotations, kRequestedSyncAnnotation);
-  rule.on_conflict = ctx.on_conflict;
-  rule.drift_policy = ctx.drift;
-  rule.source = std::move(source);
+  rule.display_size = static_cast<uint32_t>(display.size());
+  rule.line = source.line;
+  rule.column = source.column;
   rule.rule.description = TaggedDescription(display, ctx.tag);
   rule.rule.inbound_interface = s.inbound_interface;
   rule.rule.protocol = p.protocol;
@@ -378,6 +374,7 @@ class Validator {
     size_t ports = 0;
     for (const auto& pf : manifests_.port_forwards) ports += pf.spec.ports.size();
     rules_.reserve(ports);
+    claims_.reserve(ports);
     first_rule_.assign(forwards + 1, 0);
     pf_ok_.assign(forwards, true);
     for (size_t i = 0; i < forwards; ++i) {
@@ -468,14 +465,18 @@ class Validator {
     const auto [on_conflict, drift] =
         ParsePolicies(sink, s.on_conflict, s.drift_policy, s.deletion_policy);
     const std::string tag = device ? device->tag : "netconverge";
-    const PortForwardContext ctx{obj,
-                                 obj.meta.ns + "/" + s.device_ref,
-                                 tag,
+    auto forward = std::make_shared<ForwardInfo>();
+    forward->device = obj.meta.ns + "/" + s.device_ref;
+    forward->resource = obj.meta.Key();
+    forward->vm = s.vm;
+    forward->paused = IsTrue(obj.meta.annotations, kPausedAnnotation);
+    forward->requested_sync = Annotation(obj.meta.annotations, kRequestedSyncAnnotation);
+    forward->on_conflict = on_conflict;
+    forward->drift_policy = drift;
+    forward->file = obj.pos.file;
+    const PortForwardContext ctx{obj, std::move(forward), tag,
                                  device ? device->rule_range : RuleRange{},
-                                 kVyosDescriptionMax - tag.size() - 3,
-                                 IsTrue(obj.meta.annotations, kPausedAnnotation),
-                                 on_conflict,
-                                 drift};
+                                 kVyosDescriptionMax - tag.size() - 3};
     if (s.ports.empty()) sink.Add("spec.ports", "at least one port is required");
     std::set<std::string> port_names;
     for (size_t j = 0; j < s.ports.size(); ++j) Port(sink, ctx, i, j, port_names);
@@ -517,9 +518,14 @@ class Validator {
         p.description.empty() ? DefaultDescription(s.vm, p.name) : p.description;
     const std::optional<int> pin = ParsePin(sink, f, p, ctx);
     rules_.push_back(MakePortRule(ctx, p, display, pin, sink.PosOf(f)));
-    if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty())
-      claims_.push_back(Claim{ctx.device_key, s.inbound_interface,
-                              AddressSpan(s.destination_address), tcp, udp, external, i, j});
+    if (!external.empty() && (tcp || udp) && !s.inbound_interface.empty()) {
+      const auto begin = static_cast<uint32_t>(claim_ports_.size());
+      claim_ports_.insert(claim_ports_.end(), external.begin(), external.end());
+      claims_.push_back(Claim{&ctx.forward->device, &s.inbound_interface,
+                              AddressSpan(s.destination_address), tcp, udp, begin,
+                              static_cast<uint32_t>(claim_ports_.size()), static_cast<uint32_t>(i),
+                              static_cast<uint32_t>(j)});
+    }
   }
 
   void ReportOverlap(const Claim& a, const Claim& b) {
@@ -551,9 +557,12 @@ class Validator {
       size_t claim;
     };
     std::map<std::pair<std::string, std::string>, std::vector<Event>> groups;
-    for (size_t c = 0; c < claims_.size(); ++c)
-      for (const auto& iv : claims_[c].ports)
-        groups[{claims_[c].device, claims_[c].interface}].push_back({iv.lo, iv.hi, c});
+    for (size_t c = 0; c < claims_.size(); ++c) {
+      const Claim& claim = claims_[c];
+      auto& events = groups[{*claim.device, *claim.interface}];
+      for (uint32_t k = claim.ports_begin; k < claim.ports_end; ++k)
+        events.push_back({claim_ports_[k].lo, claim_ports_[k].hi, c});
+    }
     std::set<std::pair<size_t, size_t>> reported;
     for (auto& [key, events] : groups) {
       std::sort(events.begin(), events.end(), [](const Event& x, const Event& y) {
@@ -586,7 +595,7 @@ class Validator {
       const auto rules = RulesOf(i);
       for (size_t j = 0; j < rules.size(); ++j)
         if (const auto& r = rules[j]; r.pinned_number)
-          pins[{r.device, *r.pinned_number}].push_back({i, j});
+          pins[{r.device(), *r.pinned_number}].push_back({i, j});
     }
     for (const auto& [key, users] : pins) {
       if (users.size() < 2) continue;
@@ -604,7 +613,7 @@ class Validator {
   // More ports declared for a device than its owned range holds.
   void RangeCapacity() {
     std::map<std::string, int> ports_per_device;
-    for (const auto& r : rules_) ++ports_per_device[r.device];
+    for (const auto& r : rules_) ++ports_per_device[r.device()];
     for (const auto& [device_key, count] : ports_per_device) {
       auto it = result_.desired.devices.find(device_key);
       if (it == result_.desired.devices.end() || count <= it->second.rule_range.Size()) continue;
@@ -616,7 +625,7 @@ class Validator {
                    std::to_string(range.first) + "-" + std::to_string(range.last) + " holds only " +
                    std::to_string(range.Size()) + " rules");
       for (size_t i = 0; i < pf_ok_.size(); ++i)
-        if (!RulesOf(i).empty() && RulesOf(i).front().device == device_key) pf_ok_[i] = false;
+        if (!RulesOf(i).empty() && RulesOf(i).front().device() == device_key) pf_ok_[i] = false;
     }
   }
 
@@ -713,8 +722,8 @@ class Validator {
               });
     std::sort(result_.desired.rules.begin(), result_.desired.rules.end(),
               [](const PortRule& a, const PortRule& b) {
-                return std::tie(a.device, a.resource, a.port) <
-                       std::tie(b.device, b.resource, b.port);
+                return std::tie(a.device(), a.resource(), a.port) <
+                       std::tie(b.device(), b.resource(), b.port);
               });
     std::stable_sort(problems_.begin(), problems_.end(),
                      [](const api::Problem& a, const api::Problem& b) {
@@ -740,6 +749,7 @@ class Validator {
   std::vector<size_t> first_rule_;  // PortForward i's rules: [first_rule_[i], first_rule_[i+1])
   std::vector<bool> pf_ok_;
   std::vector<Claim> claims_;
+  std::vector<PortInterval> claim_ports_;  // the claims' external port intervals
   std::vector<std::optional<VlanRule>> vlan_rules_;
   std::vector<VlanClaim> vlan_claims_;
 };

@@ -28,7 +28,7 @@ void DiscoverRule(const core::Device& device, const std::string& key,
         core::HasOwnershipTag(on->second.description, device.tag) ? "netconverge" : "foreign";
   if (!out.resource.empty())
     for (const auto& pr : desired.RulesFor(key))
-      if (pr.resource == out.resource && pr.port == out.port) {
+      if (pr.resource() == out.resource && pr.port == out.port) {
         out.difference = out.present ? core::DescribeDifference(pr.rule, on->second)
                                      : "declared, but missing on the device";
         out.matches = out.difference.empty();

@@ -56,9 +56,9 @@ inline std::map<std::string, uint64_t> ResourceSpecs(const core::Device& device,
   std::map<std::string, uint64_t> out;
   size_t start = 0;
   for (size_t i = 1; i <= rules.size(); ++i) {
-    if (i < rules.size() && rules[i].resource == rules[start].resource) continue;
+    if (i < rules.size() && rules[i].resource() == rules[start].resource()) continue;
     if (start < rules.size())
-      out[rules[start].resource] = core::Fingerprint(device, rules.subspan(start, i - start));
+      out[rules[start].resource()] = core::Fingerprint(device, rules.subspan(start, i - start));
     start = i;
   }
   return out;

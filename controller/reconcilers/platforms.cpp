@@ -36,7 +36,7 @@ class VyosNat final : public Platform {
                       const std::string& now) const override {
     store::AppliedUpdate update;
     std::map<std::string_view, std::map<std::string_view, const core::PortRule*>> by_key;
-    for (const auto& rule : q.rules) by_key[rule.resource][rule.port] = &rule;
+    for (const auto& rule : q.rules) by_key[rule.resource()][rule.port] = &rule;
     for (const auto& p : plan.ports) {
       if (!InForce(p)) continue;
       const auto* rule = by_key.at(p.resource).at(p.port);
@@ -63,7 +63,7 @@ class VyosNat final : public Platform {
       const auto& after = outcome.read_back ? *outcome.read_back : *expected;
       for (const auto& [n, rule] : after) update.on_device.insert(n);
     }
-    for (const auto& rule : q.rules) update.desired.insert({rule.resource, rule.port});
+    for (const auto& rule : q.rules) update.desired.insert({rule.resource(), rule.port});
     if (auto st = store.RecordApplied(key, update, now); !st) return tl::unexpected(st.error());
     return true;
   }

@@ -481,7 +481,7 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < rules.size(); ++i) {
           int n = a.numbers[i];
           device[n] = rules[i].rule;
-          records[n] = {rules[i].resource, rules[i].port, rules[i].rule};
+          records[n] = {rules[i].resource(), rules[i].port, rules[i].rule};
         }
       }
       for (int i = 0; i < 20; ++i) {

@@ -53,8 +53,8 @@ struct World {
     for (const auto& p : plan.ports) {
       if (p.state != PortState::kApplied && p.state != PortState::kDisabled) continue;
       for (const auto& r : desired.rules)
-        if (r.resource == p.resource && r.port == p.port)
-          last_applied[p.number] = {r.resource, r.port, r.rule};
+        if (r.resource() == p.resource && r.port == p.port)
+          last_applied[p.number] = {r.resource(), r.port, r.rule};
     }
   }
 };

@@ -80,7 +80,7 @@ TEST_SUITE("core/shard") {
         owner[k] = index;
       }
       CHECK(d.rules.size() == 2);
-      for (const auto& r : d.rules) CHECK(d.devices.count(r.device) == 1);
+      for (const auto& r : d.rules) CHECK(d.devices.count(r.device()) == 1);
     }
     CHECK(owner == std::map<std::string, int>{{"default/edge1", 1},
                                               {"default/edge2", 0},

@@ -30,8 +30,8 @@ TEST_SUITE("core/validate") {
     REQUIRE(r.problems.empty());
     REQUIRE(r.desired.rules.size() == 1);
     const auto& rule = r.desired.rules[0];
-    CHECK(rule.device == "default/edge1");
-    CHECK(rule.display == "VM web1 Port SSH");
+    CHECK(rule.device() == "default/edge1");
+    CHECK(rule.display() == "VM web1 Port SSH");
     CHECK(rule.rule.description == "VM web1 Port SSH [netconverge]");
     CHECK(rule.rule.translation_address == "192.168.10.11");
     CHECK(rule.rule.translation_port == "22");
