@@ -202,8 +202,9 @@ struct PortKey {
   auto operator<=>(const PortKey&) const = default;
 };
 
-/// The complete validated desired state.
-struct DesiredState {
+/// The complete validated desired state. Shared and immutable once built (a source hands out
+/// shared_ptr<const DesiredState>): a pass's plan points into it instead of copying rules.
+struct DesiredState : std::enable_shared_from_this<DesiredState> {
   std::map<std::string, Device> devices;  // by ns/name
   std::vector<PortRule> rules;            // sorted by device, resource, port
   std::vector<VlanRule> vlans;            // sorted by device, resource

@@ -265,7 +265,9 @@ class NatPlanner {
     ch.resource = r.resource();
     ch.port = r.port;
     ch.display = std::string(r.display());
-    ch.after = r.rule;
+    ch.after = in_.rules_owner
+                   ? Boxed<NatRule>(std::shared_ptr<const NatRule>(in_.rules_owner, &r.rule))
+                   : Boxed<NatRule>(r.rule);
     ch.kind = obs ? ChangeKind::kUpdate : ChangeKind::kAdd;
     if (obs) ch.before = *obs;
     if (last && last->rule == r.rule) {
@@ -397,7 +399,8 @@ NatPlan PlanNat(const NatPlanInput& in) {
   std::map<int, PortKey> allocated;
   for (const auto& [k, n] : effective) allocated.emplace(n, k);
   PlanInput pin{in.device,       in.rules,  alloc.numbers, alloc.failed,    in.observed,
-                in.last_applied, allocated, in.services,   in.held_deletes, {}};
+                in.last_applied, allocated, in.services,   in.held_deletes, {},
+                in.rules_owner};
   for (const auto& o : in.orphaned) pin.orphan_on_delete[o] = true;
   out.plan = ComputePlan(pin);
   out.allocated = std::move(alloc.added);

@@ -116,8 +116,9 @@ struct DeviceReconciler::Pass {
   }
   bool Applying() const { return mode == Mode::kApply; }
   PlanRequest Request(const core::ServiceTable& services, std::string held) const {
-    return PlanRequest{device,           rules,          vlans, *observed, records, services,
-                       desired.orphaned, std::move(held)};
+    return PlanRequest{device,           rules,           vlans,
+                       *observed,        records,         services,
+                       desired.orphaned, std::move(held), desired.weak_from_this().lock()};
   }
 };
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <span>
 #include <string>
@@ -33,6 +34,9 @@ struct PlanRequest {
   const core::ServiceTable& services;
   const std::set<std::string>& orphaned;
   std::string held_deletes;  // non-empty: no deletions, and why
+  /// Owns `rules` when set (the shared desired state): the plan points into them instead of
+  /// copying its after-rules.
+  std::shared_ptr<const void> rules_owner;
 };
 
 struct PlannedPass {

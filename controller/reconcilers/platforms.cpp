@@ -18,7 +18,8 @@ class VyosNat final : public Platform {
  public:
   PlannedPass Plan(const PlanRequest& q) const override {
     auto np = core::PlanNat({q.device, q.rules, q.records.allocations, q.observed.nat_rules,
-                             q.records.last_applied, q.services, q.held_deletes, q.orphaned});
+                             q.records.last_applied, q.services, q.held_deletes, q.orphaned,
+                             q.rules_owner});
     return PlannedPass{std::move(np.plan), std::move(np.allocated), np.allocations_after};
   }
 

@@ -489,8 +489,8 @@ int main(int argc, char** argv) {
         auto a = core::AllocateRuleNumbers({dev, rules, allocs, device});
         std::map<int, core::PortKey> allocated;
         for (const auto& [k, n] : allocs) allocated.emplace(n, k);
-        core::PlanInput in{dev,     rules,     a.numbers, a.failed, device,
-                           records, allocated, services,  "",       {}};
+        core::PlanInput in{dev,       rules,    a.numbers, a.failed, device, records,
+                           allocated, services, "",        {},       {}};
         auto plan = core::ComputePlan(in);
         cpu.push_back(CpuMs() - c0);
         if (plan.ports.size() != rules.size()) return 1;

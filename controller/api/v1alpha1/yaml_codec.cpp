@@ -215,6 +215,7 @@ class Decoder {
               Problem(v, p, "must be a list");
               return;
             }
+            s->ports.reserve(v.size());  // exactly: a fleet's manifests hold 100,000 of them
             for (size_t i = 0; i < v.size(); ++i) {
               const std::string ip = p + "[" + std::to_string(i) + "]";
               if (fields_) fields_->Set(Intern(ip), At(v[i]));

@@ -40,7 +40,7 @@ struct World {
   Plan Compute() {
     const auto& device_obj = desired.devices.at("default/edge1");
     auto np = PlanNat({device_obj, desired.RulesFor("default/edge1"), allocations, device,
-                       last_applied, services, held, desired.orphaned});
+                       last_applied, services, held, desired.orphaned, nullptr});
     for (const auto& [k, n] : np.allocated) allocations[k] = n;
     return np.plan;
   }
@@ -84,6 +84,33 @@ TEST_SUITE("core/plan") {
     CHECK(plan.changes[1].number == 10001);
     CHECK(plan.changes[1].reason == "new port");
     CHECK(w.Compute() == plan);  // pure: same inputs, same plan
+  }
+
+  TEST_CASE("with the desired state's owner, after-rules point into it instead of being copies") {
+    World w({MakePortForward(
+        "web1", "web1", {MakePort("ssh", "tcp", "2201", "22"), MakePort("http", "tcp", "80")})});
+    const Plan copied = w.Compute();
+    auto shared = std::make_shared<const DesiredState>(w.desired);
+    const auto rules = shared->RulesFor("default/edge1");
+    std::map<PortKey, int> allocations;
+    auto np =
+        PlanNat({shared->devices.at("default/edge1"), rules, allocations, w.device, w.last_applied,
+                 w.services, w.held, shared->orphaned, shared->weak_from_this().lock()});
+    CHECK(np.plan == copied);  // the same plan by content
+    REQUIRE(np.plan.changes.size() == 2);
+    for (const auto& ch : np.plan.changes) {
+      const auto it = std::find_if(rules.begin(), rules.end(),
+                                   [&](const PortRule& r) { return r.port == ch.port; });
+      REQUIRE(it != rules.end());
+      CHECK(&*ch.after == &it->rule);  // not a copy
+    }
+    // The plan keeps the desired state alive: a reload may replace it mid-pass.
+    std::weak_ptr<const DesiredState> watch = shared;
+    shared.reset();
+    CHECK_FALSE(watch.expired());
+    CHECK(np.plan.changes[0].after->destination_port == "80");
+    np.plan.changes.clear();
+    CHECK(watch.expired());
   }
 
   TEST_CASE("nothing to do once the device matches") {
