@@ -363,8 +363,14 @@ PortRule MakePortRule(const PortForwardContext& ctx, const api::PortSpec& p,
 /// object, then the checks across objects (overlaps, pins, range capacity, VLAN claims).
 class Validator {
  public:
-  Validator(const api::Manifests& manifests, const ServiceTable& services)
-      : manifests_(manifests), services_(services), problems_(result_.problems) {}
+  /// `release`: the same manifests, whose PortForwards' ports may be dropped once their rules
+  /// are made (a fleet's ports are then never held twice, as specs and as rules).
+  Validator(const api::Manifests& manifests, const ServiceTable& services,
+            api::Manifests* release = nullptr)
+      : manifests_(manifests),
+        release_(release),
+        services_(services),
+        problems_(result_.problems) {}
 
   ValidationResult Run() {
     Devices();
@@ -380,6 +386,8 @@ class Validator {
     for (size_t i = 0; i < forwards; ++i) {
       first_rule_[i] = rules_.size();
       PortForward(i);
+      // Past this point a port is read from its rule (RulesOf), never from its spec.
+      if (release_) std::vector<api::PortSpec>().swap(release_->port_forwards[i].spec.ports);
     }
     first_rule_[forwards] = rules_.size();
     PortOverlaps();
@@ -534,14 +542,13 @@ class Validator {
       const auto& obj = manifests_.port_forwards[c->pf_index];
       const auto& oobj = manifests_.port_forwards[other->pf_index];
       ProblemSink sink(problems_, "PortForward", obj.meta.Key(), obj.pos, obj.fields);
-      const auto& op = oobj.spec.ports[other->port_index];
-      const std::string other_field = "spec.ports[" + std::to_string(other->port_index) + "]";
-      const int other_line =
-          oobj.fields.count(other_field) ? oobj.fields.at(other_field).line : oobj.pos.line;
+      const PortRule& mine = RulesOf(c->pf_index)[c->port_index];
+      const PortRule& theirs = RulesOf(other->pf_index)[other->port_index];
       sink.Add("spec.ports[" + std::to_string(c->port_index) + "].externalPort",
-               "'" + obj.spec.ports[c->port_index].external_port + "' overlaps external port '" +
-                   op.external_port + "' of PortForward " + oobj.meta.Key() + " port '" + op.name +
-                   "' (" + oobj.pos.file + ":" + std::to_string(other_line) +
+               "'" + mine.rule.destination_port + "' overlaps external port '" +
+                   theirs.rule.destination_port + "' of PortForward " + oobj.meta.Key() +
+                   " port '" + theirs.port + "' (" + oobj.pos.file + ":" +
+                   std::to_string(theirs.line) +
                    ") on the same device, interface, protocol and destination address");
       pf_ok_[c->pf_index] = false;
     }
@@ -733,6 +740,7 @@ class Validator {
   }
 
   const api::Manifests& manifests_;
+  api::Manifests* release_;  // manifests_ itself, when its ports may be released
   const ServiceTable& services_;
   ValidationResult result_;
   std::vector<api::Problem>& problems_;
@@ -765,6 +773,10 @@ std::string ResolveRelative(const std::string& manifest_file, const std::string&
 
 ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& services) {
   return Validator(manifests, services).Run();
+}
+
+ValidationResult Validate(api::Manifests&& manifests, const ServiceTable& services) {
+  return Validator(manifests, services, &manifests).Run();
 }
 
 }  // namespace nc::core

@@ -25,6 +25,9 @@ struct ValidationResult {
 /// Validates everything in `manifests`. Objects with problems are left out of `desired`; the
 /// caller decides whether that is acceptable (the daemon keeps earlier good content instead).
 ValidationResult Validate(const api::Manifests& manifests, const ServiceTable& services);
+/// The same, consuming `manifests`: each PortForward's ports are released as soon as their rules
+/// are made, so a fleet's 100,000 ports are never held both as specs and as rules.
+ValidationResult Validate(api::Manifests&& manifests, const ServiceTable& services);
 
 /// `path` made relative to the directory of `manifest_file` unless it is absolute.
 std::string ResolveRelative(const std::string& manifest_file, const std::string& path);

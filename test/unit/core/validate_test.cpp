@@ -91,6 +91,35 @@ TEST_SUITE("core/validate") {
     CHECK(r.desired.rules.empty());
   }
 
+  TEST_CASE("validating consumed manifests gives the same result and releases the ports") {
+    api::Manifests m;
+    m.devices.push_back(MakeDevice());
+    m.port_forwards.push_back(MakePortForward(
+        "web1", "web1", {MakePort("http", "tcp", "80"), MakePort("ssh", "tcp", "2201", "22")}));
+    m.port_forwards.push_back(
+        MakePortForward("web2", "web2", {MakePort("alt", "tcp_udp", "70-90")}));
+    m.port_forwards.push_back(MakePortForward("dns", "dns", {MakePort("dns", "udp", "53")}));
+    auto pinned = MakePortForward("db", "db", {MakePort("pg", "tcp", "5432")});
+    pinned.spec.ports[0].rule_number = 10007;
+    auto twin = MakePortForward("db2", "db2", {MakePort("pg", "tcp", "5433")});
+    twin.spec.ports[0].rule_number = 10007;
+    m.port_forwards.push_back(pinned);
+    m.port_forwards.push_back(twin);
+    const auto kept = Validate(m, DebianServices());
+    api::Manifests consumed = m;
+    const auto got = Validate(std::move(consumed), DebianServices());
+    // The overlap's message names the other port, its external port and its line, all read
+    // from the rules once the specs are gone.
+    REQUIRE(kept.problems.size() == 4);  // web1/web2 overlap (2), db/db2 pin (2)
+    CHECK(got.problems == kept.problems);
+    CHECK(got.desired == kept.desired);
+    REQUIRE(got.desired.rules.size() == 1);
+    CHECK(got.desired.rules[0].resource() == "default/dns");
+    for (const auto& pf : consumed.port_forwards)  // NOLINT(bugprone-use-after-move)
+      CHECK(pf.spec.ports.empty());
+    CHECK(m.port_forwards[0].spec.ports.size() == 2);  // the const overload leaves them alone
+  }
+
   TEST_CASE("different interfaces may use the same external port") {
     api::Manifests m;
     m.devices.push_back(MakeDevice());
