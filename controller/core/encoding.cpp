@@ -1,5 +1,7 @@
 #include "controller/core/encoding.hpp"
 
+#include <zlib.h>
+
 namespace nc::core {
 
 namespace {
@@ -118,6 +120,29 @@ std::string RedactSecrets(std::string text, const std::vector<std::string>& secr
       text.replace(at, secret.size(), "<redacted>");
   }
   return text;
+}
+
+Result<std::string> Deflate(std::string_view raw) {
+  uLongf size = compressBound(static_cast<uLong>(raw.size()));
+  std::string out(size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &size,
+                reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
+                Z_BEST_SPEED) != Z_OK)
+    return MakeError(ErrorCode::kInternal, "deflate failed (out of memory)");
+  out.resize(size);
+  out.shrink_to_fit();
+  return out;
+}
+
+Result<std::string> Inflate(std::string_view deflated, size_t raw_size) {
+  std::string out(raw_size, '\0');
+  auto size = static_cast<uLongf>(raw_size);
+  if (uncompress(reinterpret_cast<Bytef*>(out.data()), &size,
+                 reinterpret_cast<const Bytef*>(deflated.data()),
+                 static_cast<uLong>(deflated.size())) != Z_OK ||
+      size != raw_size)
+    return MakeError(ErrorCode::kInternal, "damaged deflate data");
+  return out;
 }
 
 }  // namespace nc::core

@@ -28,6 +28,13 @@ size_t Utf8SequenceLength(std::string_view text, size_t i);
 /// anything a client or a device sent.
 std::string PrintableText(std::string_view text, size_t max_bytes = 4096);
 
+/// zlib's deflate of `raw` at its fastest level (the texts kept - operations, snapshots - repeat
+/// themselves; level 1 already shrinks them about tenfold). Without a length header: the caller
+/// keeps `raw.size()` for Inflate. Fails only for want of memory.
+Result<std::string> Deflate(std::string_view raw);
+/// The inverse of Deflate: `deflated` must inflate to exactly `raw_size` bytes.
+Result<std::string> Inflate(std::string_view deflated, size_t raw_size);
+
 /// `text` with every occurrence of each non-empty secret (at least 4 bytes) replaced by
 /// "<redacted>": a device that echoes a request in its error must not carry its key into logs,
 /// events, the store or an HTTP answer.

@@ -1,6 +1,6 @@
 #include "controller/core/oplog.hpp"
 
-#include <zlib.h>
+#include "controller/core/encoding.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -10,28 +10,17 @@ namespace nc::core {
 
 namespace {
 
-std::string Deflate(std::string_view raw) {
-  uLongf size = compressBound(static_cast<uLong>(raw.size()));
-  std::string out(size, '\0');
-  // Level 1: the lines repeat, the fastest level already shrinks them about tenfold.
-  if (compress2(reinterpret_cast<Bytef*>(out.data()), &size,
-                reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
-                1) != Z_OK)
-    throw std::bad_alloc();  // zlib fails only for want of memory here
-  out.resize(size);
-  out.shrink_to_fit();
-  return out;
+/// A segment deflated (core::Deflate fails only for want of memory).
+std::string DeflateSegment(std::string_view raw) {
+  auto z = Deflate(raw);
+  if (!z) throw std::bad_alloc();
+  return std::move(*z);
 }
 
-std::string Inflate(const std::string& deflated, size_t raw_size) {
-  std::string out(raw_size, '\0');
-  uLongf size = raw_size;
-  if (uncompress(reinterpret_cast<Bytef*>(out.data()), &size,
-                 reinterpret_cast<const Bytef*>(deflated.data()),
-                 static_cast<uLong>(deflated.size())) != Z_OK ||
-      size != raw_size)
-    throw std::logic_error("OpLog: a segment it deflated does not inflate");
-  return out;
+std::string InflateSegment(const std::string& deflated, size_t raw_size) {
+  auto raw = Inflate(deflated, raw_size);
+  if (!raw) throw std::logic_error("OpLog: a segment it deflated does not inflate");
+  return std::move(*raw);
 }
 
 /// `line` as one line: a '\n' inside it kept as the two characters "\n".
@@ -64,7 +53,7 @@ void OpLog::push_back(std::string_view line) {
 }
 
 void OpLog::Seal() {
-  segments_.push_back(Segment{Deflate(tail_), tail_.size(), tail_first_line_});
+  segments_.push_back(Segment{DeflateSegment(tail_), tail_.size(), tail_first_line_});
   tail_.clear();
   tail_first_line_ = ends_.size();
 }
@@ -81,7 +70,8 @@ size_t OpLog::SegmentOf(size_t i) const {
 }
 
 std::string OpLog::Raw(size_t seg) const {
-  return seg < segments_.size() ? Inflate(segments_[seg].deflated, segments_[seg].raw_size) : tail_;
+  return seg < segments_.size() ? InflateSegment(segments_[seg].deflated, segments_[seg].raw_size)
+                                : tail_;
 }
 
 std::string_view OpLog::LineIn(std::string_view raw, size_t i, size_t seg) const {
@@ -124,7 +114,7 @@ void OpLog::Set(size_t i, std::string_view line) {
     tail_ = std::move(raw);
   } else {
     segments_[seg].raw_size = raw.size();
-    segments_[seg].deflated = Deflate(raw);
+    segments_[seg].deflated = DeflateSegment(raw);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iterator>
 #include <utility>
+#include "controller/core/encoding.hpp"
 #include "controller/core/json.hpp"
 #include "controller/core/json_writer.hpp"
 
@@ -17,7 +18,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sqlite3.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <ctime>
@@ -112,6 +112,21 @@ class Stmt {
   int rc_;
   int last_ = SQLITE_OK;
 };
+
+/// The operations of a run or an intent, a row per segment of the log (whole lines, at most
+/// 256 KiB; read back joined in order by seq): `insert` takes (owner id, seq, text). A
+/// 10,000-rule apply's 4.5 MB of lines is never held, nor stored, as one text.
+Status InsertSegments(sqlite3* db, const char* insert, int64_t id, const core::OpLog& ops) {
+  Stmt o(db, insert);
+  int seq = 0;
+  Status st;
+  ops.ForEachSegment([&](std::string_view raw) {
+    if (!st) return;
+    o.Reset().Bind(1, id).Bind(2, seq++).BindStatic(3, raw);
+    st = o.Done();
+  });
+  return st;
+}
 
 }  // namespace
 
@@ -612,17 +627,8 @@ Status SqliteStore::FinishRun(const Run& run, const core::OpLog& operations) {
         .Bind(12, run.id);
     if (auto st = s.Done(); !st) return st;
     if (operations.empty()) return {};
-    // A row per segment of the log (whole lines, at most 256 KiB; read back joined in order): a
-    // 10,000-rule apply's 4.5 MB of lines is never held as one text.
-    Stmt o(db_, "INSERT INTO operations (run_id, seq, text) VALUES (?, ?, ?)");
-    int seq = 0;
-    Status st;
-    operations.ForEachSegment([&](std::string_view raw) {
-      if (!st) return;
-      o.Reset().Bind(1, run.id).Bind(2, seq++).BindStatic(3, raw);
-      st = o.Done();
-    });
-    return st;
+    return InsertSegments(db_, "INSERT INTO operations (run_id, seq, text) VALUES (?, ?, ?)",
+                          run.id, operations);
   });
 }
 
@@ -714,19 +720,15 @@ Result<std::vector<std::string>> SqliteStore::Operations(int64_t run_id) {
 
 namespace {
 
-/// zlib's deflate, after an 8-byte little-endian length of the input (what Inflate allocates).
+/// core::Deflate after an 8-byte little-endian length of the input (what Inflate allocates).
 Result<std::string> Deflate(const std::string& in) {
-  uLongf size = compressBound(static_cast<uLong>(in.size()));
-  std::string out(8 + size, '\0');
+  auto z = core::Deflate(in);
+  if (!z) return MakeError(ErrorCode::kInternal, "store: cannot compress a snapshot");
+  std::string out(8, '\0');
   for (int i = 0; i < 8; ++i)
     out[static_cast<size_t>(i)] =
         static_cast<char>((static_cast<uint64_t>(in.size()) >> (8 * i)) & 0xff);
-  if (compress2(reinterpret_cast<Bytef*>(out.data() + 8), &size,
-                reinterpret_cast<const Bytef*>(in.data()), static_cast<uLong>(in.size()),
-                Z_BEST_SPEED) != Z_OK)
-    return MakeError(ErrorCode::kInternal, "store: cannot compress a snapshot");
-  out.resize(8 + size);
-  return out;
+  return out + *z;
 }
 
 Result<std::string> Inflate(const std::string& in) {
@@ -736,13 +738,8 @@ Result<std::string> Inflate(const std::string& in) {
     n = (n << 8) | static_cast<unsigned char>(in[static_cast<size_t>(i)]);
   if (n > (uint64_t{1} << 32))
     return MakeError(ErrorCode::kInternal, "store: a snapshot is damaged (length)");
-  std::string out(n, '\0');
-  auto size = static_cast<uLongf>(n);
-  if (uncompress(reinterpret_cast<Bytef*>(out.data()), &size,
-                 reinterpret_cast<const Bytef*>(in.data() + 8),
-                 static_cast<uLong>(in.size() - 8)) != Z_OK ||
-      size != n)
-    return MakeError(ErrorCode::kInternal, "store: a snapshot is damaged (deflate)");
+  auto out = core::Inflate(std::string_view(in).substr(8), static_cast<size_t>(n));
+  if (!out) return MakeError(ErrorCode::kInternal, "store: a snapshot is damaged (deflate)");
   return out;
 }
 
@@ -926,15 +923,11 @@ Result<Intent> SqliteStore::BeginIntent(const Snapshot& snap, int changes,
         .Bind(5, snap.taken_at);
     if (auto e = i.Done(); !e) return e;
     const int64_t intent_id = sqlite3_last_insert_rowid(db_);
-    Stmt o(db_, "INSERT INTO intent_operations (intent_id, seq, text) VALUES (?, ?, ?)");
-    int seq = 0;
-    Status written;
-    operations.ForEachSegment([&](std::string_view raw) {
-      if (!written) return;
-      o.Reset().Bind(1, intent_id).Bind(2, seq++).BindStatic(3, raw);
-      written = o.Done();
-    });
-    if (!written) return written;
+    if (auto e = InsertSegments(
+            db_, "INSERT INTO intent_operations (intent_id, seq, text) VALUES (?, ?, ?)", intent_id,
+            operations);
+        !e)
+      return e;
     in = Intent{intent_id, snap.device, snap.run_id, snapshot_id, changes, "", snap.taken_at};
     Stmt prune(db_,
                "DELETE FROM snapshots WHERE device = ? AND id NOT IN "
